@@ -1,0 +1,22 @@
+"""make_executable: the one place that decides how a Program runs.
+
+`run_eagerly=True` (Keras's debugging flag) gives the reference
+interpreter; otherwise the compiled executable from codegen.
+"""
+
+from __future__ import annotations
+
+from .executable import Executable, InterpretedExecutable
+from .program import Program
+from .state import StateStore
+
+
+def make_executable(program: Program, store: StateStore, *,
+                    run_eagerly: bool = False) -> Executable:
+    if run_eagerly:
+        return InterpretedExecutable(program, store)
+    try:
+        from .compiled import CompiledExecutable
+    except ImportError:  # codegen has not landed yet
+        return InterpretedExecutable(program, store)
+    return CompiledExecutable(program, store)
