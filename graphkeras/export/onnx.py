@@ -1,0 +1,964 @@
+"""ONNX export of IR Functions.
+
+`export_function(fn, initializers=..., ...)` turns one `ir.Function` into an
+`onnx.ModelProto`: parameters with a value in `initializers` become ONNX
+initializers of the same name (the model's weights), the other parameters
+become graph inputs, the results become graph outputs. Symbolic dimensions
+(the batch `N`) stay symbolic: they become ONNX `dim_param`s (`N` is called
+"batch" by default), and every shape an op needs at run time is computed
+from a graph input that carries the symbol (Shape -> Concat).
+
+Invariants this file keeps:
+- It reads only the IR: op names, types, attrs and `loc`. It knows nothing
+  of layers, Keras or LLVM (DESIGN.md).
+- Every op in `ir.all_ops()` has an entry in `_CONVERTERS` (a test walks
+  the registry), or is listed in `_UNEXPORTABLE` with the reason; an op
+  that cannot be exported raises `ExportError` naming the op, the node and
+  its `loc` (the Keras layer).
+- The ONNX graph computes what `ir.interpret` computes: the converters
+  follow the ops' NumPy references, including their edge cases (gather and
+  scatter_add clamp indices into range, one_hot gives an all-off row for an
+  out-of-range index, slices take NumPy's stop/step rules, reductions over
+  no axes are the identity).
+- Only nodes that the results depend on are exported, so a training-only
+  random op whose value is unused does not block export.
+- The model passes `onnx.checker.check_model(model, full_check=True)`; a
+  failure there is a graphkeras bug (InternalCompilerError).
+
+Opset: DEFAULT_OPSET (18, where ReduceMean/ReduceMax take their axes as an
+input like ReduceSum), any opset from MIN_OPSET to MAX_OPSET on request.
+The IR version written is the smallest one that allows the opset, so older
+runtimes can load the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..ir import Function, Node, get_op
+from ..ir.dtypes import DType, bool_, float32, float64, int32, int64
+from ..ir.errors import InternalCompilerError
+from ..ir.types import TensorType, is_symbol
+
+try:  # onnx is an optional dependency of graphkeras as a whole
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError:  # pragma: no cover - onnx is installed where we test
+    onnx = None
+
+DEFAULT_OPSET = 18
+MIN_OPSET = 17
+MAX_OPSET = 21
+
+# NOTE: these bounds are ONNX's "slice to the end" markers (the Slice spec
+# recommends INT_MAX forward and INT_MIN backward for an open stop).
+_INT64_MAX = np.iinfo(np.int64).max
+_INT64_MIN = np.iinfo(np.int64).min
+
+
+class ExportError(ValueError):
+    """A program (or an argument of the exporter) that ONNX export cannot
+    take. The message names the op, the node and the layer when there is
+    one."""
+
+
+# --- dtypes --------------------------------------------------------------
+
+
+def _elem_type(dtype: DType) -> int:
+    return {
+        float32: TensorProto.FLOAT,
+        float64: TensorProto.DOUBLE,
+        int32: TensorProto.INT32,
+        int64: TensorProto.INT64,
+        bool_: TensorProto.BOOL,
+    }[dtype]
+
+
+# --- the emitter: ONNX nodes and names for one graph ---------------------
+
+
+@dataclass
+class _Emitter:
+    """Collects the ONNX nodes of one graph and hands out unique names.
+
+    `sym_src` maps a symbol (e.g. "N") to a graph input and axis that carry
+    it at run time; `dim(sym)` reads it there once and caches it.
+    """
+
+    opset: int
+    sym_src: dict = field(default_factory=dict)
+    nodes: list = field(default_factory=list)
+    used: set = field(default_factory=set)
+    loc: str | None = None
+    _consts: dict = field(default_factory=dict)
+    _dims: dict = field(default_factory=dict)
+    _node_count: int = 0
+
+    def reserve(self, name: str) -> str:
+        self.used.add(name)
+        return name
+
+    def fresh(self, hint: str) -> str:
+        """A tensor name not used yet, based on `hint`."""
+        name, k = hint, 1
+        while name in self.used:
+            name = f"{hint}__{k}"
+            k += 1
+        return self.reserve(name)
+
+    def add(self, op_type: str, inputs: Sequence[str], out: str | None = None,
+            **attrs) -> str:
+        """Append one single-output node; return its output's name."""
+        out = out if out is not None else self.fresh(f"{op_type.lower()}")
+        self._node_count += 1
+        prefix = f"{self.loc}/" if self.loc else ""
+        self.nodes.append(
+            helper.make_node(
+                op_type, list(inputs), [out],
+                name=f"{prefix}{op_type}_{self._node_count}", **attrs,
+            )
+        )
+        return out
+
+    def const(self, value, dtype=None) -> str:
+        """A Constant node holding `value` (shared between identical uses)."""
+        arr = np.asarray(value, dtype=None if dtype is None else dtype)
+        key = (arr.dtype.str, arr.shape, arr.tobytes())
+        if key not in self._consts:
+            name = self.fresh("const")
+            tensor = numpy_helper.from_array(arr, name=name)
+            self._node_count += 1
+            self.nodes.append(helper.make_node(
+                "Constant", [], [name], value=tensor,
+                name=f"Constant_{self._node_count}",
+            ))
+            self._consts[key] = name
+        return self._consts[key]
+
+    def ints(self, values) -> str:
+        """A 1-D int64 constant (axes, shapes, pads, slice bounds)."""
+        return self.const(np.asarray(list(values), dtype=np.int64).reshape(-1))
+
+    def dim(self, sym: str) -> str:
+        """The run-time size of symbol `sym`, as an int64 tensor of shape [1]."""
+        if sym not in self._dims:
+            if sym not in self.sym_src:
+                raise ExportError(
+                    f'The dimension "{sym}" is used by the program but no graph '
+                    f"input carries it, so its size is unknown at run time. "
+                    f"Give the program an input whose shape contains {sym}."
+                )
+            src, axis = self.sym_src[sym]
+            self._dims[sym] = self.add(
+                "Shape", [src], self.fresh(f"{sym}_size"),
+                start=axis, end=axis + 1,
+            )
+        return self._dims[sym]
+
+    def shape(self, dims: Sequence) -> str:
+        """A 1-D int64 tensor holding `dims` (ints and symbols)."""
+        if not any(is_symbol(d) for d in dims):
+            return self.ints(dims)
+        parts, run = [], []
+        for d in dims:
+            if is_symbol(d):
+                if run:
+                    parts.append(self.ints(run))
+                    run = []
+                parts.append(self.dim(d))
+            else:
+                run.append(d)
+        if run:
+            parts.append(self.ints(run))
+        if len(parts) == 1:
+            return parts[0]
+        return self.add("Concat", parts, axis=0)
+
+    def cast(self, x: str, dtype: DType) -> str:
+        return self.add("Cast", [x], to=_elem_type(dtype))
+
+    def scalar(self, value, dtype: DType) -> str:
+        return self.const(np.asarray(value).astype(dtype.np))
+
+    def where(self, c: str, a: str, b: str, dtype: DType,
+              out: str | None = None) -> str:
+        """Where(c, a, b); for booleans (c and a) or (not c and b), since
+        onnxruntime has no boolean Where kernel."""
+        if not dtype.is_bool:
+            return self.add("Where", [c, a, b], out)
+        return self.add("Or", [self.add("And", [c, a]),
+                               self.add("And", [self.add("Not", [c]), b])], out)
+
+
+# --- converters ------------------------------------------------------------
+#
+# A converter gets the emitter, the IR node, the ONNX names of its inputs and
+# the ONNX names its outputs must get; it appends the nodes that compute
+# them. Attributes arrive canonical (as the Builder made them).
+
+Converter = Callable[[_Emitter, Node, list, list], None]
+_CONVERTERS: dict[str, Converter] = {}
+
+# Ops ONNX cannot express, with the reason given to the user.
+_UNEXPORTABLE = {
+    "random_uniform": (
+        "graphkeras's counter-based random numbers have no ONNX equivalent. "
+        "Export the inference program, where training-only random layers "
+        "such as Dropout are identities"
+    ),
+    "random_normal": (
+        "graphkeras's counter-based random numbers have no ONNX equivalent. "
+        "Export the inference program, where training-only random layers "
+        "such as GaussianNoise are identities"
+    ),
+}
+
+
+def _converts(*names: str):
+    def deco(fn: Converter) -> Converter:
+        for n in names:
+            _CONVERTERS[n] = fn
+        return fn
+
+    return deco
+
+
+def exportable_ops() -> set:
+    """The names of the ops the exporter can convert."""
+    return set(_CONVERTERS)
+
+
+def unexportable_ops() -> dict:
+    """Ops that cannot be exported, with the reason (a copy)."""
+    return dict(_UNEXPORTABLE)
+
+
+def _attrs(node: Node) -> dict:
+    return dict(node.attrs)
+
+
+# elementwise ops that are one ONNX op each
+_DIRECT = {
+    "neg": "Neg", "exp": "Exp", "log": "Log", "tanh": "Tanh",
+    "sigmoid": "Sigmoid", "sqrt": "Sqrt", "abs": "Abs",
+    "sign": "Sign", "floor": "Floor", "round": "Round",
+    "logical_not": "Not", "stop_gradient": "Identity",
+    "add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div",
+    "maximum": "Max", "minimum": "Min", "pow": "Pow",
+    "logical_and": "And", "logical_or": "Or", "equal": "Equal",
+    "transpose": "Transpose", "softmax": "Softmax",
+    "log_softmax": "LogSoftmax",
+}
+
+
+def _direct(e: _Emitter, node: Node, ins: list, outs: list) -> None:
+    attrs = _attrs(node)
+    if node.op == "transpose":
+        perm = attrs["perm"]
+        if list(perm) == list(range(len(perm))):
+            e.add("Identity", ins, outs[0])
+        else:
+            e.add("Transpose", ins, outs[0], perm=list(perm))
+        return
+    e.add(_DIRECT[node.op], ins, outs[0], **attrs)
+
+
+_converts(*_DIRECT)(_direct)
+
+
+@_converts("erf")
+def _erf(e, node, ins, outs):
+    if node.inputs[0].dtype == float32:
+        e.add("Erf", ins, outs[0])
+        return
+    # NOTE: onnxruntime has no double Erf kernel, so a float64 erf is
+    # computed in float32 (relative error ~1e-7 instead of ~1e-16).
+    e.add("Cast", [e.add("Erf", [e.cast(ins[0], float32)])], outs[0],
+          to=_elem_type(node.inputs[0].dtype))
+
+
+@_converts("relu")
+def _relu(e, node, ins, outs):
+    t = node.inputs[0].dtype
+    if t.is_float:
+        e.add("Relu", ins, outs[0])
+    else:  # onnxruntime lacks integer Relu kernels at some opsets
+        e.add("Max", [ins[0], e.scalar(0, t)], outs[0])
+
+
+@_converts("square")
+def _square(e, node, ins, outs):
+    e.add("Mul", [ins[0], ins[0]], outs[0])
+
+
+@_converts("rsqrt")
+def _rsqrt(e, node, ins, outs):
+    e.add("Reciprocal", [e.add("Sqrt", ins)], outs[0])
+
+
+@_converts("log1p")
+def _log1p(e, node, ins, outs):
+    # log1p(x) = log(u) * x / (u - 1) with u = 1 + x (Goldberg): exact to a
+    # few ulps where log(1 + x) alone loses every digit for tiny x. Where
+    # u == 1 the result is x; where u is inf it is inf.
+    x, t = ins[0], node.inputs[0].dtype
+    one = e.scalar(1, t)
+    u = e.add("Add", [x, one])
+    d = e.add("Sub", [u, one])
+    ratio = e.add("Div", [x, d])
+    body = e.add("Mul", [e.add("Log", [u]), ratio])
+    body = e.add("Where", [e.add("IsInf", [u]), u, body])
+    e.add("Where", [e.add("Equal", [d, e.scalar(0, t)]), x, body], outs[0])
+
+
+@_converts("expm1")
+def _expm1(e, node, ins, outs):
+    # expm1(x) = (u - 1) * x / log(u) with u = exp(x) (Kahan); the special
+    # cases: u == 1 -> x, u - 1 == -1 -> -1, u == inf -> inf.
+    x, t = ins[0], node.inputs[0].dtype
+    one = e.scalar(1, t)
+    u = e.add("Exp", [x])
+    d = e.add("Sub", [u, one])
+    body = e.add("Mul", [d, e.add("Div", [x, e.add("Log", [u])])])
+    body = e.add("Where", [e.add("IsInf", [u]), u, body])
+    minus1 = e.scalar(-1, t)
+    body = e.add("Where", [e.add("Equal", [d, minus1]), minus1, body])
+    e.add("Where", [e.add("Equal", [d, e.scalar(0, t)]), x, body], outs[0])
+
+
+@_converts("where")
+def _where_op(e, node, ins, outs):
+    e.where(*ins, node.outputs[0].dtype, outs[0])
+
+
+@_converts("not_equal")
+def _not_equal(e, node, ins, outs):
+    e.add("Not", [e.add("Equal", ins)], outs[0])
+
+
+_ORDER = {"less": "Less", "less_equal": "LessOrEqual", "greater": "Greater",
+          "greater_equal": "GreaterOrEqual"}
+
+
+@_converts(*_ORDER)
+def _order(e, node, ins, outs):
+    if node.inputs[0].dtype.is_bool:  # ONNX orders numbers only
+        ins = [e.cast(i, int32) for i in ins]
+    e.add(_ORDER[node.op], ins, outs[0])
+
+
+@_converts("cast")
+def _cast(e, node, ins, outs):
+    e.add("Cast", ins, outs[0], to=_elem_type(node.attrs["dtype"]))
+
+
+def _bound(value: float, dtype: DType):
+    """A clip bound in the operand's dtype, as the reference converts it;
+    None for an infinite float bound (the ONNX input is then omitted)."""
+    if dtype.is_float:
+        return None if np.isinf(value) else np.asarray(value, dtype.np)
+    info = np.iinfo(dtype.np)
+    if np.isnan(value):
+        raise ExportError("a clip bound is NaN")
+    v = min(max(value, float(info.min)), float(info.max))
+    return np.asarray(int(np.trunc(v)), dtype.np).clip(info.min, info.max)
+
+
+@_converts("clip")
+def _clip(e, node, ins, outs):
+    t = node.inputs[0].dtype
+    lo, hi = _bound(node.attrs["min"], t), _bound(node.attrs["max"], t)
+    args = [ins[0], "" if lo is None else e.const(lo),
+            "" if hi is None else e.const(hi)]
+    while args[-1] == "":
+        args.pop()
+    e.add("Clip", args, outs[0])
+
+
+# --- indexing --------------------------------------------------------------
+
+
+def _clamped_indices(e, idx: str, idx_dtype: DType, dim: int) -> str:
+    """Indices clipped into [0, dim - 1], as the IR's gather/scatter do
+    (ONNX would wrap negative ones instead)."""
+    return e.add("Clip", [idx, e.scalar(0, idx_dtype),
+                          e.scalar(max(dim - 1, 0), idx_dtype)])
+
+
+@_converts("gather")
+def _gather(e, node, ins, outs):
+    x, idx = node.inputs
+    axis = node.attrs["axis"]
+    safe = _clamped_indices(e, ins[1], idx.dtype, x.shape[axis])
+    e.add("Gather", [ins[0], safe], outs[0], axis=axis)
+
+
+@_converts("scatter_add")
+def _scatter_add(e, node, ins, outs):
+    # Move `axis` to the front of x, and the index dims to the front of the
+    # updates; then one ScatterND(reduction="add") over flattened indices
+    # accumulates repeated indices, and a transpose moves the axis back.
+    x, idx, upd = node.inputs
+    axis, k, r = node.attrs["axis"], idx.rank, x.rank
+    rest = tuple(d for i, d in enumerate(x.shape) if i != axis)
+    perm_x = [axis] + [i for i in range(r) if i != axis]
+    perm_u = (list(range(axis, axis + k)) + list(range(axis))
+              + list(range(axis + k, upd.rank)))
+    xt = ins[0] if axis == 0 else e.add("Transpose", [ins[0]], perm=perm_x)
+    ut = ins[2]
+    if perm_u != list(range(upd.rank)):
+        ut = e.add("Transpose", [ut], perm=perm_u)
+    safe = _clamped_indices(e, ins[1], idx.dtype, x.shape[axis])
+    if idx.dtype != int64:
+        safe = e.cast(safe, int64)
+    static_m = all(not is_symbol(d) for d in idx.shape)
+    if static_m:
+        m = int(np.prod(idx.shape, dtype=np.int64))
+        flat_idx = e.add("Reshape", [safe, e.ints([m, 1])])
+        ushape = e.shape((m,) + rest)
+    else:
+        flat_idx = e.add("Reshape", [safe, e.ints([-1, 1])])
+        count = e.add("Reshape", [e.add("Size", [safe]), e.ints([1])])
+        ushape = e.add("Concat", [count, e.shape(rest)], axis=0) if rest \
+            else count
+    ut = e.add("Reshape", [ut, ushape])
+    if axis == 0:
+        e.add("ScatterND", [xt, flat_idx, ut], outs[0], reduction="add")
+    else:
+        y = e.add("ScatterND", [xt, flat_idx, ut], reduction="add")
+        inv = [int(i) for i in np.argsort(perm_x)]
+        e.add("Transpose", [y], outs[0], perm=inv)
+
+
+@_converts("one_hot")
+def _one_hot(e, node, ins, outs):
+    # hot = (unsqueeze(indices, axis) == arange(depth) laid along axis); a
+    # negative or too large index matches nothing: an all-off row, as the
+    # reference gives (ONNX OneHot would wrap negative indices).
+    a = node.attrs
+    idx = node.inputs[0]
+    axis, depth, dtype = a["axis"], a["depth"], a["dtype"]
+    lay = [1] * (idx.rank + 1)
+    lay[axis] = depth
+    ar = e.const(np.arange(depth, dtype=idx.dtype.np).reshape(lay))
+    hot = e.add("Equal", [e.add("Unsqueeze", [ins[0], e.ints([axis])]), ar])
+    on = np.asarray(a["on_value"]).astype(dtype.np)
+    off = np.asarray(a["off_value"]).astype(dtype.np)
+    e.where(hot, e.const(on), e.const(off), dtype, outs[0])
+
+
+# --- linear algebra and reductions -------------------------------------
+
+
+def _swap_last(e, x: str, rank: int) -> str:
+    perm = list(range(rank))
+    perm[-1], perm[-2] = perm[-2], perm[-1]
+    return e.add("Transpose", [x], perm=perm)
+
+
+@_converts("matmul")
+def _matmul(e, node, ins, outs):
+    a, b = ins
+    if node.attrs["transpose_a"]:
+        a = _swap_last(e, a, node.inputs[0].rank)
+    if node.attrs["transpose_b"]:
+        b = _swap_last(e, b, node.inputs[1].rank)
+    e.add("MatMul", [a, b], outs[0])
+
+
+_REDUCE = {"reduce_sum": "ReduceSum", "reduce_mean": "ReduceMean",
+           "reduce_max": "ReduceMax", "reduce_min": "ReduceMin"}
+
+
+@_converts(*_REDUCE)
+def _reduce(e, node, ins, outs):
+    axes, keep = node.attrs["axes"], int(node.attrs["keepdims"])
+    if not axes:  # a reduction over no axes is the identity
+        e.add("Identity", ins, outs[0])
+        return
+    op = _REDUCE[node.op]
+    # NOTE: ReduceSum takes its axes as an input since opset 13, the others
+    # only since 18.
+    if op == "ReduceSum" or e.opset >= 18:
+        e.add(op, [ins[0], e.ints(axes)], outs[0], keepdims=keep)
+    else:
+        e.add(op, ins, outs[0], axes=list(axes), keepdims=keep)
+
+
+@_converts("argmax", "argmin")
+def _arg(e, node, ins, outs):
+    a = node.attrs
+    op = "ArgMax" if node.op == "argmax" else "ArgMin"
+    kw = dict(axis=a["axis"], keepdims=int(a["keepdims"]), select_last_index=0)
+    if a["dtype"] == int64:
+        e.add(op, ins, outs[0], **kw)
+    else:
+        e.add("Cast", [e.add(op, ins, **kw)], outs[0], to=_elem_type(a["dtype"]))
+
+
+# --- shapes ---------------------------------------------------------------
+
+
+@_converts("reshape")
+def _reshape(e, node, ins, outs):
+    shape = node.attrs["shape"]
+    syms = [d for d in shape if is_symbol(d)]
+    static = int(np.prod([d for d in shape if not is_symbol(d)], dtype=np.int64))
+    if len(syms) == 1 and static > 0:
+        # one symbol: let ONNX infer it (-1), no Shape op needed
+        target = e.ints([-1 if is_symbol(d) else d for d in shape])
+    else:
+        target = e.shape(shape)
+    e.add("Reshape", [ins[0], target], outs[0])
+
+
+@_converts("slice")
+def _slice(e, node, ins, outs):
+    a = node.attrs
+    starts, ends, axes, steps = [], [], [], []
+    for ax, (d, s, z, st) in enumerate(
+        zip(node.inputs[0].shape, a["starts"], a["stops"], a["steps"])
+    ):
+        if s == 0 and z is None and st == 1:
+            continue  # the whole axis
+        if z is None:
+            z = _INT64_MAX if st > 0 else _INT64_MIN
+        starts.append(s)
+        ends.append(z)
+        axes.append(ax)
+        steps.append(st)
+    if not axes:
+        e.add("Identity", ins, outs[0])
+        return
+    e.add("Slice", [ins[0], e.ints(starts), e.ints(ends), e.ints(axes),
+                    e.ints(steps)], outs[0])
+
+
+@_converts("concat")
+def _concat(e, node, ins, outs):
+    e.add("Concat", ins, outs[0], axis=node.attrs["axis"])
+
+
+@_converts("pad")
+def _pad(e, node, ins, outs):
+    pads = node.attrs["pads"]
+    if not any(lo or hi for lo, hi in pads):
+        e.add("Identity", ins, outs[0])
+        return
+    flat = [lo for lo, _ in pads] + [hi for _, hi in pads]
+    value = e.scalar(node.attrs["value"], node.inputs[0].dtype)
+    e.add("Pad", [ins[0], e.ints(flat), value], outs[0], mode="constant")
+
+
+def _expand_shape(e: _Emitter, src: tuple, target: tuple) -> str:
+    """The shape operand of an Expand from `src` to `target`. Expand
+    broadcasts both ways, so a symbol the source already has in that
+    position can be given as 1 and needs no run-time Shape."""
+    lead = len(target) - len(src)
+    dims = []
+    for i, d in enumerate(target):
+        j = i - lead
+        if is_symbol(d) and j >= 0 and src[j] == d:
+            dims.append(1)
+        else:
+            dims.append(d)
+    return e.shape(dims)
+
+
+@_converts("broadcast_to")
+def _broadcast_to(e, node, ins, outs):
+    shape = tuple(node.attrs["shape"])
+    src = tuple(node.inputs[0].shape)
+    if src == shape:
+        e.add("Identity", ins, outs[0])
+        return
+    e.add("Expand", [ins[0], _expand_shape(e, src, shape)], outs[0])
+
+
+# --- sources ----------------------------------------------------------------
+
+
+@_converts("constant")
+def _constant(e, node, ins, outs):
+    arr = node.attrs["value"].array
+    e.add("Constant", [], outs[0],
+          value=numpy_helper.from_array(np.array(arr), name=outs[0]))
+
+
+@_converts("zeros", "ones")
+def _fill(e, node, ins, outs):
+    dtype = node.attrs["dtype"]
+    fill = np.asarray([0 if node.op == "zeros" else 1]).astype(dtype.np)
+    e.add("ConstantOfShape", [e.shape(node.attrs["shape"])], outs[0],
+          value=numpy_helper.from_array(fill))
+
+
+@_converts("iota")
+def _iota(e, node, ins, outs):
+    a = node.attrs
+    shape, axis, dtype = tuple(a["shape"]), a["axis"], a["dtype"]
+    n = shape[axis]
+    if is_symbol(n):
+        limit = e.cast(e.add("Squeeze", [e.dim(n), e.ints([0])]), dtype)
+    else:
+        limit = e.scalar(n, dtype)
+    r = e.add("Range", [e.scalar(0, dtype), limit, e.scalar(1, dtype)])
+    lay = tuple(n if i == axis else 1 for i in range(len(shape)))
+    if len(shape) > 1:
+        r = e.add("Reshape", [r, e.shape(lay)])
+    if lay == shape:
+        e.add("Identity", [r], outs[0])
+    else:
+        e.add("Expand", [r, _expand_shape(e, lay, shape)], outs[0])
+
+
+@_converts("dim_size")
+def _dim_size(e, node, ins, outs):
+    x = node.inputs[0]
+    axis, dtype = node.attrs["axis"], node.attrs["dtype"]
+    d = x.shape[axis]
+    if not is_symbol(d):
+        e.add("Identity", [e.scalar(d, dtype)], outs[0])
+        return
+    n = e.add("Shape", ins, start=axis, end=axis + 1)
+    n = e.add("Squeeze", [n, e.ints([0])])
+    e.add("Cast", [n], outs[0], to=_elem_type(dtype))
+
+
+# --- the driver ---------------------------------------------------------------
+
+
+def _where(node: Node) -> str:
+    outs = ", ".join(f"%{o.name}" for o in node.outputs)
+    loc = f' in layer "{node.loc}"' if node.loc else ""
+    return f'op "{node.op}" (node {outs} = {node.op}){loc}'
+
+
+def _live_nodes(nodes: Sequence[Node], results: Sequence) -> list:
+    """The nodes the results depend on, in their original order."""
+    need = {r.name for r in results}
+    live = []
+    for n in reversed(nodes):
+        if any(o.name in need for o in n.outputs):
+            live.append(n)
+            need.update(v.name for v in n.inputs)
+    return live[::-1]
+
+
+def _inline_body(node: Node):
+    """The body Function of a meta op (e.g. a fused kernel) whose operands
+    and results map one to one onto the body's params and results, or
+    None."""
+    if get_op(node.op).kind != "meta":
+        return None
+    bodies = [v for v in node.attrs.values() if isinstance(v, Function)]
+    if len(bodies) != 1:
+        return None
+    body = bodies[0]
+    if len(body.params) != len(node.inputs) or len(body.results) != len(
+        node.outputs
+    ):
+        return None
+    return body
+
+
+def _emit_nodes(e: _Emitter, fn: Function, env: dict, out_names: dict) -> None:
+    """Emit fn's live nodes. `env` maps IR value names to ONNX names (the
+    params on entry); `out_names` gives the ONNX names some values must get
+    (graph outputs)."""
+    for node in _live_nodes(fn.nodes, fn.results):
+        ins = [env[v.name] for v in node.inputs]
+        outs = [out_names.get(o.name) or e.fresh(o.name) for o in node.outputs]
+        old_loc, e.loc = e.loc, node.loc or e.loc
+        try:
+            if node.op in _UNEXPORTABLE:
+                raise ExportError(
+                    f"Cannot export {_where(node)} to ONNX: "
+                    f"{_UNEXPORTABLE[node.op]}."
+                )
+            conv = _CONVERTERS.get(node.op)
+            if conv is not None:
+                conv(e, node, ins, outs)
+            elif (body := _inline_body(node)) is not None:
+                inner = {p.name: i for p, i in zip(body.params, ins)}
+                want = {r.name: o for r, o in zip(body.results, outs)}
+                _emit_body(e, body, inner, want)
+            else:
+                raise ExportError(
+                    f"Cannot export {_where(node)} to ONNX: no ONNX mapping is "
+                    f"defined for this op yet (graphkeras/export/onnx.py)."
+                )
+        except ExportError as err:
+            if "Cannot export" in str(err):
+                raise
+            raise ExportError(f"Cannot export {_where(node)} to ONNX: {err}") \
+                from None
+        finally:
+            e.loc = old_loc
+        for o, name in zip(node.outputs, outs):
+            env[o.name] = name
+
+
+def _emit_body(e: _Emitter, body: Function, env: dict, want: dict) -> None:
+    """Inline a nested Function; its results get the names in `want`."""
+    # A body result that is a body param, or is returned twice, needs an
+    # Identity to reach its assigned name.
+    direct = {}
+    for r in body.results:
+        if r.name not in env and r.name not in direct:
+            direct[r.name] = want[r.name]
+    _emit_nodes(e, body, env, direct)
+    for r in body.results:
+        if env[r.name] != want[r.name]:
+            e.add("Identity", [env[r.name]], want[r.name])
+
+
+def _check_names(kind: str, names, count: int) -> list:
+    names = list(names)
+    if len(names) != count:
+        raise ExportError(
+            f"{kind} must give {count} name(s), received {len(names)}: {names}."
+        )
+    for n in names:
+        if not isinstance(n, str) or not n:
+            raise ExportError(f"{kind} must be non-empty strings, received {n!r}.")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ExportError(f"{kind} repeat the name(s) {dup}.")
+    return names
+
+
+def _initializer(p, value) -> np.ndarray:
+    t: TensorType = p.type
+    if not t.is_static:
+        raise ExportError(
+            f'Initializer "{p.name}": parameter %{p.name} has the symbolic '
+            f"shape {t}; only parameters with a static shape can be weights."
+        )
+    arr = np.asarray(value)
+    if arr.shape != tuple(t.shape):
+        raise ExportError(
+            f'Initializer "{p.name}" must have shape {tuple(t.shape)} (its '
+            f"parameter is {t}), received shape {arr.shape}."
+        )
+    if arr.dtype != t.dtype.np:
+        if not np.can_cast(arr.dtype, t.dtype.np, casting="same_kind"):
+            raise ExportError(
+                f'Initializer "{p.name}" must have dtype {t.dtype.long_name}, '
+                f"received {arr.dtype}."
+            )
+        arr = arr.astype(t.dtype.np)
+    return np.ascontiguousarray(arr)
+
+
+def _value_info(name: str, t: TensorType, dim_params: Mapping):
+    dims = [dim_params.get(d, d) if is_symbol(d) else d for d in t.shape]
+    return helper.make_tensor_value_info(name, _elem_type(t.dtype), dims)
+
+
+def export_function(
+    fn: Function,
+    *,
+    initializers: Mapping[str, np.ndarray] | None = None,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+    opset: int | None = None,
+    dim_params: Mapping[str, str] | None = None,
+    doc_string: str = "",
+) -> "onnx.ModelProto":
+    """Convert `fn` to an ONNX model.
+
+    Args:
+        fn: the Function to export (it should verify).
+        initializers: values of parameters that are weights, by parameter
+            name; they become ONNX initializers of that name. The other
+            parameters become graph inputs.
+        input_names: names of the graph inputs (the non-initializer
+            parameters, in order); default: the parameter names.
+        output_names: names of the graph outputs; default: `output_0`, ...
+        opset: the ONNX opset, MIN_OPSET to MAX_OPSET; default DEFAULT_OPSET.
+        dim_params: the ONNX names of symbolic dimensions; default
+            `{"N": "batch"}` (other symbols keep their names).
+        doc_string: stored as the graph's doc string.
+
+    Returns:
+        An `onnx.ModelProto` that passes `onnx.checker.check_model(...,
+        full_check=True)`.
+
+    Raises:
+        ExportError: an op ONNX cannot express (naming the op and layer),
+            or bad arguments.
+    """
+    if onnx is None:  # pragma: no cover
+        raise ImportError("ONNX export needs the onnx package: pip install onnx")
+    opset = DEFAULT_OPSET if opset is None else opset
+    if isinstance(opset, bool) or not isinstance(opset, int) or not (
+        MIN_OPSET <= opset <= MAX_OPSET
+    ):
+        raise ExportError(
+            f"opset must be an integer from {MIN_OPSET} to {MAX_OPSET}, "
+            f"received {opset!r}."
+        )
+    dim_params = {"N": "batch", **dict(dim_params or {})}
+    initializers = dict(initializers or {})
+    pnames = [p.name for p in fn.params]
+    unknown = sorted(set(initializers) - set(pnames))
+    if unknown:
+        raise ExportError(
+            f"initializers name(s) {unknown} that are not parameters of "
+            f"@{fn.name} (its parameters: {pnames})."
+        )
+    graph_inputs = [p for p in fn.params if p.name not in initializers]
+    in_names = _check_names(
+        "input_names",
+        [p.name for p in graph_inputs] if input_names is None else input_names,
+        len(graph_inputs),
+    )
+    out_names = _check_names(
+        "output_names",
+        [f"output_{i}" for i in range(len(fn.results))]
+        if output_names is None else output_names,
+        len(fn.results),
+    )
+    clash = sorted((set(in_names) | set(initializers)) & set(out_names))
+    if clash:
+        raise ExportError(
+            f"output_names {clash} are also input or initializer names; ONNX "
+            f"needs distinct names."
+        )
+    clash = sorted(set(in_names) & set(initializers))
+    if clash:
+        raise ExportError(
+            f"input_names {clash} are also initializer names; ONNX needs "
+            f"distinct names."
+        )
+
+    e = _Emitter(opset)
+    env: dict[str, str] = {}
+    inputs_vi, inits = [], []
+    for p, name in zip(graph_inputs, in_names):
+        env[p.name] = e.reserve(name)
+        inputs_vi.append(_value_info(name, p.type, dim_params))
+        for axis, d in enumerate(p.type.shape):
+            if is_symbol(d):
+                e.sym_src.setdefault(d, (name, axis))
+    for p in fn.params:
+        if p.name in initializers:
+            env[p.name] = e.reserve(p.name)
+            arr = _initializer(p, initializers[p.name])
+            inits.append(numpy_helper.from_array(arr, name=p.name))
+    for n in out_names:
+        e.reserve(n)
+
+    # A result produced by a node takes its output name directly; a result
+    # that is a parameter, or is returned twice, goes through an Identity.
+    direct: dict[str, str] = {}
+    for r, name in zip(fn.results, out_names):
+        if r.name not in env and r.name not in direct:
+            direct[r.name] = name
+    _emit_nodes(e, fn, env, direct)
+    for r, name in zip(fn.results, out_names):
+        if env[r.name] != name:
+            e.add("Identity", [env[r.name]], name)
+
+    graph = helper.make_graph(
+        e.nodes, fn.name, inputs_vi,
+        [_value_info(n, r.type, dim_params) for r, n in zip(fn.results, out_names)],
+        initializer=inits, doc_string=doc_string or None,
+    )
+    opsets = [helper.make_opsetid("", opset)]
+    model = helper.make_model(graph, opset_imports=opsets,
+                              producer_name="graphkeras",
+                              producer_version=_version())
+    model.ir_version = helper.find_min_ir_version_for(opsets)
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) \
+            as err:
+        raise InternalCompilerError(
+            f"the ONNX model exported from @{fn.name} fails onnx.checker: "
+            f"{str(err).strip().splitlines()[0]}"
+        ) from err
+    return model
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def save_model_proto(model: "onnx.ModelProto", path) -> None:
+    """Write `model` to `path` atomically (a temporary file in the same
+    directory, then os.replace), so a reader never sees half a file."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"Cannot write {path}: the directory {folder} does not exist."
+        )
+    data = model.SerializeToString()
+    fd, tmp = tempfile.mkstemp(prefix=".graphkeras-", suffix=".onnx.tmp",
+                               dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def save_function(fn: Function, path, **kwargs) -> "onnx.ModelProto":
+    """`export_function(fn, **kwargs)`, written atomically to `path`.
+    Returns the model."""
+    model = export_function(fn, **kwargs)
+    save_model_proto(model, path)
+    return model
+
+
+# --- the seam for the Keras frontend ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """What a Keras model hands the exporter: its inference Function (built
+    with training=False, so training-only layers are identities), its
+    weights by parameter name, and the input and output names."""
+
+    fn: Function
+    initializers: Mapping[str, np.ndarray]
+    input_names: Sequence[str] | None = None
+    output_names: Sequence[str] | None = None
+
+
+def export_model(model, path, opset: int | None = None) -> "onnx.ModelProto":
+    """Write `model`'s inference program as ONNX to `path`.
+
+    This is what `model.export(path, format="onnx")` calls. The model
+    provides an `_onnx_export_spec()` method returning an ExportSpec (the
+    frontend implements it); nothing here knows about layers.
+    """
+    make_spec = getattr(model, "_onnx_export_spec", None)
+    if make_spec is None:
+        raise ExportError(
+            f"Cannot export a {type(model).__name__} to ONNX: it does not "
+            f"provide an inference program (no _onnx_export_spec method)."
+        )
+    spec: ExportSpec = make_spec()
+    return save_function(
+        spec.fn, path, initializers=spec.initializers,
+        input_names=spec.input_names, output_names=spec.output_names,
+        opset=opset,
+    )
