@@ -1,9 +1,660 @@
-"""The `graphkeras` command (also `python -m graphkeras`)."""
+"""The `graphkeras` command (also `python -m graphkeras`).
+
+Verbs: `demo`, `dump`, `inspect`, `export`; each has `--help`.
+
+MODEL is a `.gkir` file (IR text, one or more functions) or a `.keras` /
+`.h5` model file. Every verb works on a `LoadedModel`, so the two kinds
+share one code path: `_load_gkir` builds it from IR text, `_load_model`
+(filled in by the saving work) from a Keras model file.
+
+Stages of `dump --stage`: the hooks in `STAGE_HOOKS` turn the selected
+program into the program (or text) at that stage; a stage whose machinery
+has not landed raises StageNotAvailable, which the command reports as one
+line. The codegen work plugs `planned`, `llvm` and `asm` in there.
+
+Errors a user can cause (a missing file, a file that is not a model, IR
+that does not parse or verify, an op ONNX cannot express, a bad option)
+print one line on stderr and exit with status 2, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import subprocess
 import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 1
+
+
+class CommandError(ValueError):
+    """A user-level error of the command: printed as one line, exit 2."""
+
+
+class StageNotAvailable(CommandError):
+    """The requested stage's machinery is not available (yet)."""
+
+
+# --- loading MODEL -------------------------------------------------------------
+
+
+@dataclass
+class LoadedModel:
+    """What the verbs work on, whatever the file was.
+
+    `functions` holds the programs by name, in file order; `roles` maps
+    "predict" / "train" to a function name when the loader knows them.
+    `weights` are the values of parameters that are model state (they
+    become ONNX initializers); `inputs` names the per-call input
+    parameters when the loader knows them (None: guess from the batch
+    dimension). `stage` is the loader's own stage hook for stages that need
+    the Keras model (e.g. "train"): `stage(role, stage_name, after)`
+    returns a Function or text, or raises StageNotAvailable.
+    """
+
+    path: str
+    kind: str  # "gkir", "keras" or "h5"
+    functions: dict
+    roles: dict = field(default_factory=dict)
+    weights: dict = field(default_factory=dict)
+    inputs: dict | None = None  # function name -> tuple of input names
+    input_names: dict = field(default_factory=dict)  # fn name -> ONNX names
+    output_names: dict = field(default_factory=dict)  # fn name -> ONNX names
+    stage: Callable | None = None
+
+
+_MODEL_SUFFIXES = {".keras": "keras", ".h5": "h5", ".hdf5": "h5"}
+
+
+def _load_model(path: str) -> LoadedModel:
+    """Load a `.keras` or `.h5` model file into a LoadedModel.
+
+    Hook for the saving work (issue 8): load the model in safe mode, trace
+    its programs, and return LoadedModel(kind="keras"/"h5", functions=
+    {"predict": fn, ...}, roles={"predict": "predict", "train": ...},
+    weights=state values by parameter name, inputs=..., input_names=/
+    output_names= the model's, stage=a hook for the "train" stage).
+    """
+    ext = os.path.splitext(path)[1] or ".keras"
+    raise CommandError(
+        f"loading {ext} files is not available yet (model saving has not "
+        f"landed); dump, inspect and export work on .gkir IR files today."
+    )
+
+
+def _load_gkir(path: str) -> LoadedModel:
+    from .ir import ParseError, VerifyError, parse_many, verify
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError:
+        raise CommandError(
+            f"{path} is not a graphkeras model: it is not IR text (.gkir) "
+            f"and not a .keras or .h5 file."
+        ) from None
+    try:
+        fns = parse_many(text)
+    except ParseError as e:
+        # the parser's message is "line L, column C: what" then the line
+        head, _, src = str(e).partition("\n")
+        where = f" (in: {src.strip()})" if src.strip() else ""
+        raise CommandError(
+            f"{path} is not valid graphkeras IR: {head}{where}"
+        ) from None
+    if not fns:
+        raise CommandError(f"{path} holds no IR functions.")
+    functions = {}
+    for fn in fns:
+        if fn.name in functions:
+            raise CommandError(f"{path} defines @{fn.name} twice.")
+        try:
+            verify(fn)
+        except VerifyError as e:
+            raise CommandError(f"{path}: the IR does not verify: {e}") from None
+        functions[fn.name] = fn
+    return LoadedModel(path, "gkir", functions)
+
+
+def load(path: str) -> LoadedModel:
+    """Load MODEL: a .gkir IR file, or a .keras / .h5 model file."""
+    if not os.path.exists(path):
+        raise CommandError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise CommandError(f"{path} is a directory, not a model file.")
+    ext = os.path.splitext(path)[1].lower()
+    if ext in _MODEL_SUFFIXES:
+        return _load_model(path)
+    if ext == ".gkir":
+        return _load_gkir(path)
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head.startswith((b"PK\x03\x04", b"\x89HDF")):
+        return _load_model(path)
+    if head.lstrip().startswith((b"func", b"//")):
+        return _load_gkir(path)
+    raise CommandError(
+        f"{path} is not a graphkeras model: expected a .keras or .h5 model "
+        f"file or a .gkir IR text file."
+    )
+
+
+_ROLE_NAMES = {
+    "predict": ("predict", "predict_step", "forward", "inference"),
+    "train": ("train_step", "train"),
+}
+
+
+def select(model: LoadedModel, program: str | None):
+    """The Function that `--program` names (see the dump help)."""
+    fns = model.functions
+    names = ", ".join(f"@{n}" for n in fns)
+    if program is None:
+        if len(fns) == 1:
+            return next(iter(fns.values()))
+        program = "predict"
+    if program in model.roles:
+        return fns[model.roles[program]]
+    for name in _ROLE_NAMES.get(program, ()):
+        if name in fns:
+            return fns[name]
+    if program in fns:
+        return fns[program]
+    hint = (" Name the function @train_step, or pick one by name."
+            if program == "train" else " Pick one by name with --program.")
+    raise CommandError(
+        f"{model.path} has no {program} program (its functions: {names})."
+        + hint
+    )
+
+
+# --- stages ---------------------------------------------------------------------
+
+STAGES = ("traced", "train", "optimized", "planned", "llvm", "asm")
+
+
+def _stage_traced(model, fn, after):
+    if after:
+        raise CommandError(
+            "--after needs a stage that runs passes (optimized or later)."
+        )
+    return fn
+
+
+def _stage_train(model, fn, after):
+    if model.stage is not None:
+        return model.stage("train", "train", after)
+    raise StageNotAvailable(
+        "stage train builds the train step from a Keras model (loss, "
+        "gradients, optimizer), which a .gkir file does not hold; use "
+        "--stage traced to print the file's program as written."
+    )
+
+
+def _optimize_pipeline():
+    try:
+        from .passes import pipeline
+    except ImportError:
+        raise StageNotAvailable(
+            "stage optimized is not available yet: the pass pipeline "
+            "(graphkeras.passes.pipeline) has not landed."
+        ) from None
+    passes = getattr(pipeline, "OPTIMIZE_PIPELINE", None)
+    if passes is None:
+        passes = pipeline.SIMPLIFY_PIPELINE
+    return pipeline, list(passes)
+
+
+def _run_passes(fn, passes, after, stage):
+    """Run `passes`; with `after`, return the program right after that
+    pass (the first time it runs)."""
+    pipeline = _optimize_pipeline()[0]
+    if not after:
+        return pipeline.run_pipeline(fn, passes)
+    names = [pipeline.pass_name(p) for p in passes]
+    if after not in names:
+        raise CommandError(
+            f"--after {after}: no such pass in the {stage} pipeline (its "
+            f"passes: {', '.join(names)})."
+        )
+    return pipeline.run_pipeline(fn, passes[: names.index(after) + 1])
+
+
+def _stage_optimized(model, fn, after):
+    _, passes = _optimize_pipeline()
+    return _run_passes(fn, passes, after, "optimized")
+
+
+def _stage_codegen(stage: str):
+    def hook(model, fn, after):
+        # Hook for codegen (issue 4): "planned" is the program after the
+        # compile pipeline (fusion, memory plan); "llvm" and "asm" are the
+        # generated module's text. Return a Function or a str.
+        raise StageNotAvailable(
+            f"stage {stage} is not available yet: code generation has not "
+            f"landed."
+        )
+
+    return hook
+
+
+STAGE_HOOKS: dict[str, Callable] = {
+    "traced": _stage_traced,
+    "train": _stage_train,
+    "optimized": _stage_optimized,
+    "planned": _stage_codegen("planned"),
+    "llvm": _stage_codegen("llvm"),
+    "asm": _stage_codegen("asm"),
+}
+
+
+# --- dot ----------------------------------------------------------------------------
+
+
+def _dot_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_dot(fn) -> str:
+    """Graphviz dot text of fn: parameters, nodes (op, type, layer) and the
+    edges between them."""
+    from .ir.text import format_type
+
+    lines = [f"digraph {_dot_str(fn.name)} {{",
+             '  node [fontname="monospace", fontsize=10];']
+    where: dict[str, str] = {}
+    for i, p in enumerate(fn.params):
+        key = f"p{i}"
+        where[p.name] = key
+        label = f"%{p.name}\\n{format_type(p.type)}"
+        lines.append(f'  {key} [shape=ellipse, label="{_esc(label)}"];')
+    for i, n in enumerate(fn.nodes):
+        key = f"n{i}"
+        outs = ", ".join(f"%{o.name}" for o in n.outputs)
+        types = ", ".join(format_type(o.type) for o in n.outputs)
+        label = f"{outs} = {n.op}\\n{types}"
+        if n.loc:
+            label += f"\\n({n.loc})"
+        lines.append(f'  {key} [shape=box, label="{_esc(label)}"];')
+        for v in n.inputs:
+            lines.append(f"  {where[v.name]} -> {key};")
+        for o in n.outputs:
+            where[o.name] = key
+    for i, r in enumerate(fn.results):
+        lines.append(f'  r{i} [shape=doublecircle, label="return {i}"];')
+        lines.append(f"  {where[r.name]} -> r{i};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _esc(label: str) -> str:
+    # labels carry "\n" escapes for dot; escape quotes only
+    return label.replace('"', '\\"')
+
+
+_RENDER = (".svg", ".png", ".pdf")
+
+
+def _write_output(text: str, path: str | None, fmt: str) -> None:
+    if path is None:
+        sys.stdout.write(text)
+        return
+    ext = os.path.splitext(path)[1].lower()
+    if fmt == "dot" and ext in _RENDER:
+        dot = shutil.which("dot")
+        if dot is None:
+            raise CommandError(
+                f"rendering {path} needs Graphviz's dot program, which is not "
+                f"installed; write the dot text with -o "
+                f"{os.path.splitext(path)[0]}.dot instead."
+            )
+        proc = subprocess.run([dot, f"-T{ext[1:]}", "-o", path],
+                              input=text.encode(), capture_output=True,
+                              check=False)
+        if proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace").strip()
+            raise CommandError(f"dot failed to render {path}: {err}")
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CommandError(f"cannot write {path}: no such directory {folder}")
+    with open(path, "w") as f:
+        f.write(text)
+
+
+# --- dump ------------------------------------------------------------------------------
+
+
+def _dump(args) -> int:
+    from .ir import Function, print_function
+
+    model = load(args.model)
+    fn = select(model, args.program)
+    result = STAGE_HOOKS[args.stage](model, fn, args.after)
+    if isinstance(result, Function):
+        text = print_function(result) + "\n"
+        if args.format == "dot":
+            text = to_dot(result)
+    else:
+        if args.format == "dot":
+            raise CommandError(
+                f"--format dot draws IR; stage {args.stage} is not IR."
+            )
+        text = result if result.endswith("\n") else result + "\n"
+    _write_output(text, args.output, args.format)
+    return 0
+
+
+# --- inspect: counts, FLOPs, sizes -----------------------------------------------
+
+
+def _elements(t, env) -> int:
+    return t.num_elements(env)
+
+
+def node_flops(node, env) -> int | None:
+    """Floating-point (or integer) operations of one node; None when the
+    op has no rule (it is listed as not counted).
+
+    Rules: an elementwise op costs 1 per output element; matmul 2*m*k*n
+    per matrix; a reduction 1 per input element; softmax and log_softmax 5
+    per element; scatter_add 1 per update; data movement and sources 0.
+    """
+    from .ir import get_op
+
+    op = get_op(node.op)
+    out = node.outputs[0].type if node.outputs else None
+    if node.op == "matmul":
+        a = node.inputs[0].type
+        k = a.shape[-2] if node.attrs["transpose_a"] else a.shape[-1]
+        k = env[k] if isinstance(k, str) else k
+        return 2 * _elements(out, env) * k
+    if node.op in ("softmax", "log_softmax"):
+        return 5 * _elements(out, env)
+    if node.op == "scatter_add":
+        return _elements(node.inputs[2].type, env)
+    if op.kind == "elementwise":
+        return _elements(out, env)
+    if op.kind == "reduce":
+        return _elements(node.inputs[0].type, env)
+    if node.op in _MOVES or op.kind == "source":
+        return 0
+    return None
+
+
+_MOVES = {"reshape", "transpose", "slice", "concat", "pad", "broadcast_to",
+          "gather", "one_hot", "dim_size"}
+
+
+def _env(fn, n: int) -> dict:
+    """Sizes for fn's symbols: N = n, any other symbol 1."""
+    syms = {d for v in fn.values() for d in v.type.shape if isinstance(d, str)}
+    return {s: (n if s == "N" else 1) for s in syms}
+
+
+def _per_sample(f: Callable[[dict], int], fn) -> tuple:
+    """(per sample, fixed) of a quantity linear in the batch size N."""
+    one, two = f(_env(fn, 1)), f(_env(fn, 2))
+    return two - one, 2 * one - two
+
+
+def _fmt_int(n: int) -> str:
+    return f"{n:,}"
+
+
+def _fmt_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:,} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def _input_names(model: LoadedModel, fn) -> set:
+    if model.inputs is not None and fn.name in model.inputs:
+        return set(model.inputs[fn.name])
+    if model.weights:
+        return {p.name for p in fn.params if p.name not in model.weights}
+    # IR alone: parameters with the batch dimension are the inputs
+    return {p.name for p in fn.params if not p.type.is_static}
+
+
+def inspect_text(model: LoadedModel, fn) -> str:
+    """The `inspect` report of one program."""
+    from .ir.text import format_type
+
+    out = [f"@{fn.name}  ({model.path})"]
+    inputs = _input_names(model, fn)
+    ins = [p for p in fn.params if p.name in inputs]
+    state = [p for p in fn.params if p.name not in inputs]
+    out.append(f"inputs ({len(ins)}):")
+    for p in ins:
+        out.append(f"  %{p.name}: {format_type(p.type)}")
+    n_values = sum(p.type.num_elements(_env(fn, 1)) for p in state)
+    n_bytes = sum(p.type.num_elements(_env(fn, 1)) * p.type.dtype.itemsize
+                  for p in state)
+    out.append(f"parameters ({len(state)} tensors, {_fmt_int(n_values)} "
+               f"values, {_fmt_bytes(n_bytes)}):")
+    for p in state:
+        out.append(f"  %{p.name}: {format_type(p.type)}")
+    out.append(f"results ({len(fn.results)}): "
+               + ", ".join(format_type(r.type) for r in fn.results))
+
+    counts = Counter(n.op for n in fn.nodes)
+    out.append(f"nodes: {len(fn.nodes)}  ("
+               + ", ".join(f"{op} {c}" for op, c in counts.most_common()) + ")")
+
+    # per layer (the nodes' loc): nodes, FLOPs, parameters read
+    uncounted = sorted({n.op for n in fn.nodes
+                        if node_flops(n, _env(fn, 1)) is None})
+
+    def flops_of(nodes):
+        return lambda env: sum(node_flops(n, env) or 0 for n in nodes)
+
+    by_layer: dict = {}
+    for n in fn.nodes:
+        by_layer.setdefault(n.loc or "(no layer)", []).append(n)
+    state_names = {p.name for p in state}
+    rows = []
+    for layer, nodes in by_layer.items():
+        per, _ = _per_sample(flops_of(nodes), fn)
+        used = {v.name: v for n in nodes for v in n.inputs
+                if v.name in state_names}
+        params = sum(v.type.num_elements(_env(fn, 1)) for v in used.values())
+        rows.append((layer, str(len(nodes)), _fmt_int(per), _fmt_int(params)))
+    out.append("layers:")
+    out.extend(_table(("layer", "nodes", "FLOPs/sample", "parameters"), rows))
+
+    per, fixed = _per_sample(flops_of(fn.nodes), fn)
+    line = f"FLOPs: {_fmt_int(per)} per sample"
+    if fixed:
+        line += f" + {_fmt_int(fixed)} per call"
+    if uncounted:
+        line += f" (not counted: {', '.join(uncounted)})"
+    out.append(line)
+
+    def value_bytes(env):
+        return sum(o.type.num_elements(env) * o.type.dtype.itemsize
+                   for n in fn.nodes for o in n.outputs)
+
+    per, fixed = _per_sample(value_bytes, fn)
+    out.append(f"values: {sum(len(n.outputs) for n in fn.nodes)} tensors, "
+               f"{_fmt_bytes(per)} per sample + {_fmt_bytes(fixed)} per call "
+               f"(unplanned total)")
+    env32 = _env(fn, 32)
+    big = sorted(((o.type.num_elements(env32) * o.type.dtype.itemsize, o, n)
+                  for n in fn.nodes for o in n.outputs),
+                 key=lambda t: -t[0])[:5]
+    if big:
+        out.append("largest values at batch 32:")
+        for size, o, n in big:
+            loc = f"  ({n.loc})" if n.loc else ""
+            out.append(f"  %{o.name} = {n.op}: {format_type(o.type)}  "
+                       f"{_fmt_bytes(size)}{loc}")
+    out.extend(_compiled_facts(model, fn))
+    return "\n".join(out) + "\n"
+
+
+def _compiled_facts(model: LoadedModel, fn) -> list:
+    """Kernels after fusion, arena bytes, compile time.
+
+    Hook for codegen (issue 4): compile fn and report the number of fused
+    kernels, the arena size beside the unplanned total, and the compile
+    time. Until then the lines say so.
+    """
+    return [
+        ("kernels after fusion: not available yet (code generation has not "
+         "landed)"),
+        "arena: not available yet (memory planning has not landed)",
+        "compile time: not available yet",
+    ]
+
+
+def _table(header: tuple, rows: list) -> list:
+    widths = [max(len(str(r[i])) for r in (header, *rows))
+              for i in range(len(header))]
+
+    def fmt(r):
+        first = str(r[0]).ljust(widths[0])
+        rest = [str(c).rjust(w) for c, w in zip(r[1:], widths[1:])]
+        return "  " + "  ".join([first, *rest])
+
+    return [fmt(header)] + [fmt(r) for r in rows]
+
+
+def synthetic_inputs(fn, batch: int, seed: int = 0) -> list:
+    """Random arrays for fn's parameters at batch size `batch` (other
+    symbols: 1): normal floats, small non-negative ints, random bools."""
+    rng = np.random.default_rng(seed)
+    env = _env(fn, batch)
+    out = []
+    for p in fn.params:
+        shape = p.type.concrete_shape(env)
+        t = p.type.dtype
+        if t.is_bool:
+            out.append(rng.random(shape) < 0.5)
+        elif t.is_int:
+            out.append(rng.integers(0, 10, size=shape).astype(t.np))
+        else:
+            out.append(rng.normal(size=shape).astype(t.np))
+    return out
+
+
+def profile_text(fn, steps: int, batch: int) -> str:
+    """Time each node over `steps` runs of the reference interpreter on
+    synthetic inputs; the slowest first.
+
+    Hook for codegen: once programs compile, time the native kernels
+    instead (the header says which one was measured).
+    """
+    from .ir import get_op
+    from .ir.interpret import bind_symbols
+
+    args = synthetic_inputs(fn, batch)
+    env = bind_symbols(fn.params, args)
+    total: dict[int, float] = {}
+    for _ in range(steps):
+        vals = {p.name: a for p, a in zip(fn.params, args)}
+        for i, node in enumerate(fn.nodes):
+            op = get_op(node.op)
+            attrs = dict(node.attrs)
+            for k in op.shape_attrs:
+                attrs[k] = tuple(env[d] if isinstance(d, str) else d
+                                 for d in attrs[k])
+            ins = [vals[v.name] for v in node.inputs]
+            t0 = time.perf_counter()
+            with np.errstate(all="ignore"):
+                res = op.reference(*ins, **attrs)
+            total[i] = total.get(i, 0.0) + time.perf_counter() - t0
+            res = res if isinstance(res, tuple) else (res,)
+            for o, r in zip(node.outputs, res):
+                vals[o.name] = np.asarray(r)
+    whole = sum(total.values()) or 1e-12
+    lines = [(f"profile: reference interpreter (compiled kernels are not "
+              f"available yet), batch {batch}, {steps} steps, "
+              f"{whole / steps * 1e3:.3f} ms per step")]
+    rows = []
+    for i in sorted(total, key=lambda k: -total[k]):
+        n = fn.nodes[i]
+        outs = ", ".join(f"%{o.name}" for o in n.outputs)
+        rows.append((f"{outs} = {n.op}", f"{total[i] / steps * 1e3:.3f} ms",
+                     f"{100 * total[i] / whole:.1f}%", n.loc or ""))
+    lines.extend(_table(("node", "time/step", "share", "layer"), rows))
+    return "\n".join(lines) + "\n"
+
+
+def _inspect(args) -> int:
+    model = load(args.model)
+    fn = select(model, args.program)
+    text = inspect_text(model, fn)
+    if args.profile:
+        if args.steps < 1 or args.batch < 1:
+            raise CommandError(
+                f"--steps and --batch must be >= 1, received --steps "
+                f"{args.steps} --batch {args.batch}."
+            )
+        text += profile_text(fn, args.steps, args.batch)
+    sys.stdout.write(text)
+    return 0
+
+
+# --- export ---------------------------------------------------------------------------
+
+
+def _read_weights(path: str) -> dict:
+    if not os.path.exists(path):
+        raise CommandError(f"no such file: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: np.asarray(data[k]) for k in data.files}
+    except (ValueError, OSError) as e:
+        raise CommandError(
+            f"{path} is not a .npz file of weights: {e}"
+        ) from None
+
+
+def _export(args) -> int:
+    from .export.onnx import save_function
+
+    model = load(args.model)
+    fn = select(model, args.program)
+    weights = {k: v for k, v in model.weights.items()
+               if k in {p.name for p in fn.params}}
+    if args.weights:
+        extra = _read_weights(args.weights)
+        params = {p.name for p in fn.params}
+        unknown = sorted(set(extra) - params)
+        if unknown:
+            raise CommandError(
+                f"{args.weights} holds arrays {unknown} that are not "
+                f"parameters of @{fn.name} (its parameters: "
+                f"{', '.join(sorted(params))})."
+            )
+        weights.update(extra)
+    m = save_function(
+        fn, args.out, initializers=weights,
+        input_names=model.input_names.get(fn.name),
+        output_names=model.output_names.get(fn.name),
+        opset=args.opset,
+    )
+    ins = ", ".join(i.name for i in m.graph.input)
+    size = os.path.getsize(args.out)
+    print(f"wrote {args.out} ({_fmt_bytes(size)}): @{fn.name}, opset "
+          f"{m.opset_import[0].version}, inputs: {ins or 'none'}; "
+          f"{len(m.graph.output)} output(s); {len(m.graph.initializer)} "
+          f"initializer(s)")
+    return 0
+
+
+# --- demo -----------------------------------------------------------------------------
 
 
 def _demo(args) -> int:
@@ -12,31 +663,108 @@ def _demo(args) -> int:
     return run_demo(epochs=args.epochs)
 
 
+# --- the parser ------------------------------------------------------------------------
+
+_MODEL_HELP = "a .keras or .h5 model file, or a .gkir file of IR text"
+_PROGRAM_HELP = (
+    "which program: predict or train (or a function's name in a .gkir "
+    "file); default: the only function, else predict"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="graphkeras",
         description="The Keras API, compiled to native CPU code.",
     )
     sub = p.add_subparsers(dest="verb", metavar="VERB")
+
     d = sub.add_parser("demo", help="train a model on a shipped dataset",
                        description="Train an MLP on the shipped digits data, "
                        "print Keras-style progress, export ONNX.")
     d.add_argument("--epochs", type=int, default=20)
     d.set_defaults(func=_demo)
+
+    d = sub.add_parser(
+        "dump", help="print a program at a stage of the compiler",
+        description="Print MODEL's program at a stage of the compiler, as IR "
+        "text (which parses back) or as Graphviz dot.",
+    )
+    d.add_argument("model", metavar="MODEL", help=_MODEL_HELP)
+    d.add_argument("--program", default=None, help=_PROGRAM_HELP)
+    d.add_argument("--stage", choices=STAGES, default="traced",
+                   help="traced (as written or traced), train (the train "
+                   "step), optimized (after the pass pipeline), planned "
+                   "(fused and memory-planned), llvm, asm; default: traced")
+    d.add_argument("--after", metavar="PASS", default=None,
+                   help="print the program right after this pass of the "
+                   "stage's pipeline")
+    d.add_argument("--format", choices=("text", "dot"), default="text",
+                   help="IR text (default) or Graphviz dot")
+    d.add_argument("-o", "--output", metavar="FILE", default=None,
+                   help="write to FILE instead of stdout; with --format dot, "
+                   "a .svg/.png/.pdf FILE is rendered with Graphviz")
+    d.set_defaults(func=_dump)
+
+    d = sub.add_parser(
+        "inspect", help="parameters, FLOPs, sizes and profile of a program",
+        description="Report MODEL's program: inputs, parameters, layers, "
+        "node counts, FLOPs per sample and value sizes; with --profile, run "
+        "synthetic steps and time each node.",
+    )
+    d.add_argument("model", metavar="MODEL", help=_MODEL_HELP)
+    d.add_argument("--program", default=None, help=_PROGRAM_HELP)
+    d.add_argument("--profile", action="store_true",
+                   help="run synthetic steps and print the time per node")
+    d.add_argument("--steps", type=int, default=10, metavar="K",
+                   help="steps to time with --profile (default 10)")
+    d.add_argument("--batch", type=int, default=32, metavar="B",
+                   help="batch size of the synthetic inputs (default 32)")
+    d.set_defaults(func=_inspect)
+
+    d = sub.add_parser(
+        "export", help="write a program as an ONNX model",
+        description="Write MODEL's inference program as an ONNX model with "
+        "a symbolic batch dimension. Parameters with weight values become "
+        "initializers; the others become graph inputs.",
+    )
+    d.add_argument("model", metavar="MODEL", help=_MODEL_HELP)
+    d.add_argument("out", metavar="OUT.onnx", help="the ONNX file to write")
+    d.add_argument("--opset", type=int, default=None, metavar="K",
+                   help="ONNX opset (default: graphkeras.export.onnx."
+                   "DEFAULT_OPSET)")
+    d.add_argument("--program", default=None, help=_PROGRAM_HELP)
+    d.add_argument("--weights", metavar="NPZ", default=None,
+                   help="a .npz file of parameter values (by parameter "
+                   "name) to store as initializers")
+    d.set_defaults(func=_export)
     return p
 
 
+def _one_line(msg: str) -> str:
+    return " ".join(part.strip() for part in str(msg).splitlines()
+                    if part.strip())
+
+
 def main(argv=None) -> int:
+    from .ir.errors import InternalCompilerError, IRTypeError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
     try:
         return int(args.func(args) or 0)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"graphkeras {args.verb}: {e}", file=sys.stderr)
-        return 2
+    except InternalCompilerError as e:
+        print(f"graphkeras {args.verb}: internal error: {_one_line(e)}",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+    except (OSError, ValueError, IRTypeError) as e:
+        # user-level errors: CommandError, ParseError/VerifyError,
+        # ExportError, IRTypeError, unreadable or unwritable files
+        print(f"graphkeras {args.verb}: {_one_line(e)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

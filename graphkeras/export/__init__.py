@@ -15,6 +15,10 @@ from .onnx import (
 )
 
 __all__ = [
-    "DEFAULT_OPSET", "ExportError", "MAX_OPSET", "MIN_OPSET",
-    "export_function", "save_function",
+    "DEFAULT_OPSET",
+    "MAX_OPSET",
+    "MIN_OPSET",
+    "ExportError",
+    "export_function",
+    "save_function",
 ]

@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -495,7 +495,8 @@ def _reduce(e, node, ins, outs):
 def _arg(e, node, ins, outs):
     a = node.attrs
     op = "ArgMax" if node.op == "argmax" else "ArgMin"
-    kw = dict(axis=a["axis"], keepdims=int(a["keepdims"]), select_last_index=0)
+    kw = {"axis": a["axis"], "keepdims": int(a["keepdims"]),
+          "select_last_index": 0}
     if a["dtype"] == int64:
         e.add(op, ins, outs[0], **kw)
     else:
@@ -771,7 +772,7 @@ def export_function(
     opset: int | None = None,
     dim_params: Mapping[str, str] | None = None,
     doc_string: str = "",
-) -> "onnx.ModelProto":
+) -> onnx.ModelProto:
     """Convert `fn` to an ONNX model.
 
     Args:
@@ -894,7 +895,7 @@ def _version() -> str:
     return __version__
 
 
-def save_model_proto(model: "onnx.ModelProto", path) -> None:
+def save_model_proto(model: onnx.ModelProto, path) -> None:
     """Write `model` to `path` atomically (a temporary file in the same
     directory, then os.replace), so a reader never sees half a file."""
     path = os.fspath(path)
@@ -920,7 +921,7 @@ def save_model_proto(model: "onnx.ModelProto", path) -> None:
         raise
 
 
-def save_function(fn: Function, path, **kwargs) -> "onnx.ModelProto":
+def save_function(fn: Function, path, **kwargs) -> onnx.ModelProto:
     """`export_function(fn, **kwargs)`, written atomically to `path`.
     Returns the model."""
     model = export_function(fn, **kwargs)
@@ -943,7 +944,7 @@ class ExportSpec:
     output_names: Sequence[str] | None = None
 
 
-def export_model(model, path, opset: int | None = None) -> "onnx.ModelProto":
+def export_model(model, path, opset: int | None = None) -> onnx.ModelProto:
     """Write `model`'s inference program as ONNX to `path`.
 
     This is what `model.export(path, format="onnx")` calls. The model

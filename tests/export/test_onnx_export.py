@@ -8,6 +8,7 @@ import os
 import numpy as np
 import onnx
 import pytest
+from onnx_check import check_ort_matches_interpreter, check_same, session
 
 from graphkeras import ir
 from graphkeras.export import onnx as gk_onnx
@@ -21,8 +22,6 @@ from graphkeras.export.onnx import (
     export_model,
     save_function,
 )
-
-from onnx_check import check_ort_matches_interpreter, check_same, session
 
 
 def mlp() -> ir.Function:
@@ -149,8 +148,8 @@ def test_bad_opset(opset):
     ({"initializers": {"nope": np.zeros(3)}},
      r"initializers name\(s\) \['nope'\] that are not parameters of @predict"),
     ({"initializers": {"dense/bias": np.zeros(5, np.float32)}},
-     r'Initializer "dense/bias" must have shape \(16,\) .* received shape '
-     r"\(5,\)"),
+     (r'Initializer "dense/bias" must have shape \(16,\) .* received shape '
+      r"\(5,\)")),
     ({"initializers": {"dense/bias": np.zeros(16, np.complex64)}},
      r'Initializer "dense/bias" must have dtype float32, received complex64'),
     ({"initializers": {"x": np.zeros((2, 12), np.float32)}},
@@ -221,7 +220,7 @@ def test_meta_op_with_a_body_is_inlined():
     @register_op
     class _TestKernel(OpDef):
         name, onnx, kind, num_inputs = "_test_kernel", "Function", "meta", None
-        attrs = {"body": Attr(lambda v: v)}
+        attrs = {"body": Attr(lambda v: v)}  # noqa: RUF012 - as OpDefs do
         vjp = registry.NOT_DIFFERENTIABLE
 
         def infer(self, *types, body):

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import onnx
 import pytest
+from export_samples import SAMPLES, UNEXPORTABLE, live_random_case
+from onnx_check import check_ort_matches_interpreter, session
 
 from graphkeras import ir
 from graphkeras.export.onnx import (
     MAX_OPSET,
     MIN_OPSET,
     ExportError,
-    exportable_ops,
     export_function,
+    exportable_ops,
     unexportable_ops,
 )
-
-from onnx_check import check_ort_matches_interpreter, session
-from export_samples import SAMPLES, UNEXPORTABLE, live_random_case
 
 BATCHES = (1, 7, 64)
 
