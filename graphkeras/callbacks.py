@@ -1,0 +1,3 @@
+"""graphkeras.callbacks."""
+
+from .frontend.callbacks import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+"""The Keras API (see DESIGN.md, "Frontend")."""

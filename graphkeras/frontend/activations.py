@@ -1,0 +1,107 @@
+"""Activation functions, by Keras name. Each is a function of a tensor
+written with `graphkeras.ops`; `get(name)` resolves a string.
+
+Adding one: define `def name(x)` with ops and add it to `ALL_OBJECTS`.
+"""
+
+from __future__ import annotations
+
+from . import ops
+
+
+def linear(x):
+    return x
+
+
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return ops.relu(x)
+    y = ops.where(ops.greater(x, threshold), x,
+                  ops.multiply(ops.subtract(x, threshold), negative_slope))
+    if max_value is not None:
+        y = ops.minimum(y, float(max_value))
+    return y
+
+
+def sigmoid(x):
+    return ops.sigmoid(x)
+
+
+def tanh(x):
+    return ops.tanh(x)
+
+
+def softmax(x, axis=-1):
+    return ops.softmax(x, axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return ops.log_softmax(x, axis=axis)
+
+
+def elu(x, alpha=1.0):
+    return ops.elu(x, alpha)
+
+
+def selu(x):
+    return ops.selu(x)
+
+
+def gelu(x, approximate=False):
+    return ops.gelu(x, approximate=approximate)
+
+
+def silu(x):
+    return ops.silu(x)
+
+
+swish = silu
+
+
+def softplus(x):
+    return ops.softplus(x)
+
+
+def softsign(x):
+    return ops.softsign(x)
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return ops.leaky_relu(x, negative_slope)
+
+
+def hard_sigmoid(x):
+    return ops.hard_sigmoid(x)
+
+
+def exponential(x):
+    return ops.exp(x)
+
+
+def relu6(x):
+    return ops.relu6(x)
+
+
+ALL_OBJECTS = {
+    f.__name__: f
+    for f in (linear, relu, sigmoid, tanh, softmax, log_softmax, elu, selu,
+              gelu, silu, softplus, softsign, leaky_relu, hard_sigmoid,
+              exponential, relu6)
+}
+ALL_OBJECTS["swish"] = silu
+
+
+def get(identifier):
+    """An activation function from a name (None means linear)."""
+    from .serialization import resolve
+
+    if identifier is None:
+        return linear
+    return resolve("activation", identifier, ALL_OBJECTS)
+
+
+def serialize(fn) -> str:
+    for k, v in ALL_OBJECTS.items():
+        if v is fn:
+            return k
+    return getattr(fn, "__name__", str(fn))

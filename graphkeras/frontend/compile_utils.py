@@ -1,0 +1,281 @@
+"""What `compile(loss=..., metrics=...)` becomes: per-output losses and
+metrics, resolved the way Keras 3 resolves them.
+
+- Losses and metrics are given as one object (every output), a list (one
+  per output) or a dict (by output name). Strings, classes, instances and
+  plain functions are accepted.
+- "accuracy" / "acc" (and "crossentropy" / "ce" for losses) resolve from
+  the shapes: a last output dimension of 1 gives the binary variant; a
+  target of lower rank than the output, or with a last dimension of 1
+  while the output's is larger, gives the sparse categorical variant;
+  otherwise categorical.
+- With several outputs, per-output losses are tracked as
+  "<output>_loss" and metrics are named "<output>_<metric>".
+- Built-in losses check that the targets fit the outputs (no silent
+  broadcasting of a (N, 1) target against a (N, 3) output).
+"""
+
+from __future__ import annotations
+
+from . import losses as losses_module
+from . import metrics as metrics_module
+from . import ops, tree
+from .losses.loss import Loss, LossFunctionWrapper
+from .metrics.metric import Metric
+from .metrics.reduction_metrics import Mean, MeanMetricWrapper
+
+
+def is_binary_or_sparse_categorical(y_true_shape, y_pred_shape):
+    rt, rp = len(y_true_shape), len(y_pred_shape)
+    t_last = y_true_shape[-1] if rt else None
+    p_last = y_pred_shape[-1] if rp else None
+    is_binary = p_last == 1
+    is_sparse = rt < rp or (t_last == 1 and p_last is not None and p_last > 1)
+    return is_binary, is_sparse
+
+
+def get_loss(identifier, y_true_shape, y_pred_shape):
+    if identifier is None:
+        return None
+    if isinstance(identifier, str) and identifier.lower() in ("crossentropy",
+                                                               "ce"):
+        binary, sparse = is_binary_or_sparse_categorical(y_true_shape,
+                                                         y_pred_shape)
+        if binary:
+            obj = losses_module.binary_crossentropy
+        elif sparse:
+            obj = losses_module.sparse_categorical_crossentropy
+        else:
+            obj = losses_module.categorical_crossentropy
+    else:
+        obj = losses_module.get(identifier)
+    if not isinstance(obj, Loss):
+        name = identifier if isinstance(identifier, str) else getattr(
+            obj, "__name__", "loss")
+        obj = LossFunctionWrapper(obj, name=name)
+    return obj
+
+
+def get_metric(identifier, y_true_shape, y_pred_shape):
+    if identifier is None:
+        raise ValueError("Expected a metric, received `None`.")
+    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+        binary, sparse = is_binary_or_sparse_categorical(y_true_shape,
+                                                         y_pred_shape)
+        if binary:
+            obj = metrics_module.BinaryAccuracy(name=identifier)
+        elif sparse:
+            obj = metrics_module.SparseCategoricalAccuracy(name=identifier)
+        else:
+            obj = metrics_module.CategoricalAccuracy(name=identifier)
+    else:
+        obj = metrics_module.get(identifier)
+    if isinstance(identifier, str):
+        name = identifier
+    elif isinstance(obj, Metric):
+        name = obj.name
+    else:
+        name = getattr(obj, "__name__", "metric")
+    if not isinstance(obj, Metric):
+        obj = MeanMetricWrapper(obj, name=name)
+    obj.name = name
+    return obj
+
+
+_KNOWN_LOSS_FNS = None
+
+
+def _loss_kind(loss: Loss):
+    """"sparse", "dense" or None (custom: not checked)."""
+    global _KNOWN_LOSS_FNS
+    if _KNOWN_LOSS_FNS is None:
+        _KNOWN_LOSS_FNS = {
+            f for f in losses_module.ALL_OBJECTS.values() if not isinstance(
+                f, type)
+        }
+    fn = getattr(loss, "fn", None)
+    if fn is losses_module.sparse_categorical_crossentropy:
+        return "sparse"
+    if fn in _KNOWN_LOSS_FNS:
+        return "dense"
+    return None
+
+
+def check_target_shape(index, output_name, loss, y_true_shape, y_pred_shape):
+    kind = _loss_kind(loss)
+    if kind is None:
+        return
+    t, p = tuple(y_true_shape[1:]), tuple(y_pred_shape[1:])
+    if kind == "sparse":
+        ok = t == p[:-1] or t == p[:-1] + (1,)
+        expected = (None,) + p[:-1]
+    else:
+        ok = (t == p or (len(t) == len(p) - 1 and p and p[-1] == 1
+                         and t == p[:-1])
+              or (len(t) == len(p) + 1 and t and t[-1] == 1 and t[:-1] == p))
+        expected = (None,) + p
+    if ok:
+        return
+    hint = ""
+    if kind == "dense" and len(p) >= 1 and p[-1] > 1 and (
+        t == p[:-1] or t == p[:-1] + (1,)
+    ):
+        hint = (" The targets look like integer class labels: use "
+                'loss="sparse_categorical_crossentropy", or one-hot encode '
+                "them with keras.utils.to_categorical().")
+    raise ValueError(
+        f'Target {index} does not fit output "{output_name}" for loss '
+        f'"{loss.name}": expected targets of shape {expected}, received '
+        f"targets of shape {(None,) + t} for an output of shape "
+        f"{(None,) + p}.{hint}"
+    )
+
+
+def _per_output(value, output_names, what):
+    """Normalize a per-output argument to a list in output order."""
+    n = len(output_names)
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in output_names]
+        if unknown:
+            raise ValueError(
+                f"In the dict argument `{what}`, key '{unknown[0]}' does not "
+                f"correspond to any model output. Received:\n{what}={value}\n"
+                f"The model's outputs are: {output_names}"
+            )
+        return [value.get(name) for name in output_names]
+    if isinstance(value, (list, tuple)):
+        if n == 1 and what != "loss":
+            return [list(value)]
+        if len(value) != n:
+            raise ValueError(
+                f"For a model with {n} output(s), `{what}` given as a list "
+                f"must have {n} entries, one per output "
+                f"({output_names}). Received: {what}={value}"
+            )
+        return list(value)
+    return [value] * n
+
+
+class CompileLoss:
+    """The total loss of compile(): weighted sum of per-output losses."""
+
+    def __init__(self, loss, loss_weights=None):
+        self._user_loss = loss
+        self._user_weights = loss_weights
+        self.built = False
+        self.trackers: list = []
+
+    def build(self, y_true, y_pred, output_names):
+        loss = self._user_loss
+        if isinstance(loss, (list, tuple)) and len(output_names) == 1 and len(
+            loss
+        ) == 1:
+            loss = loss[0]
+        flat = _per_output(loss, output_names, "loss")
+        self.losses = [get_loss(ident, t.shape, p.shape)
+                       for ident, t, p in zip(flat, y_true, y_pred)]
+        w = self._user_weights
+        if w is None:
+            self.weights = [1.0] * len(output_names)
+        else:
+            if isinstance(w, (list, tuple)) and len(w) != len(output_names):
+                raise ValueError(
+                    f"`loss_weights` must match the number of losses, got "
+                    f"{len(output_names)} losses and {len(w)} weights."
+                )
+            self.weights = [1.0 if x is None else float(x) for x in
+                            _per_output(w, output_names, "loss_weights")]
+        self.output_names = list(output_names)
+        active = [i for i, l in enumerate(self.losses) if l is not None]
+        self.trackers = []
+        if len(active) > 1:
+            self.trackers = [Mean(name=f"{output_names[i]}_loss")
+                             if self.losses[i] is not None else None
+                             for i in range(len(output_names))]
+        self.built = True
+
+    def __call__(self, y_true, y_pred, sample_weights, batch_size):
+        total = None
+        for i, (loss, w) in enumerate(zip(self.losses, self.weights)):
+            if loss is None:
+                continue
+            yt, yp = y_true[i], y_pred[i]
+            check_target_shape(i, self.output_names[i], loss, yt.shape, yp.shape)
+            sw = sample_weights[i] if sample_weights else None
+            value = loss(yt, yp, sample_weight=sw)
+            if w != 1.0:
+                value = ops.multiply(value, w)
+            if self.trackers and self.trackers[i] is not None:
+                self.trackers[i].update_state(value, sample_weight=batch_size)
+            total = value if total is None else ops.add(total, value)
+        return total
+
+    @property
+    def metrics(self) -> list:
+        return [t for t in self.trackers if t is not None]
+
+
+class CompileMetrics:
+    """compile()'s metrics and weighted_metrics, per output."""
+
+    def __init__(self, metrics, weighted_metrics):
+        self._user_metrics = metrics
+        self._user_weighted = weighted_metrics
+        self.built = False
+        self.per_output: list = []  # [(metrics, weighted_metrics)] per output
+
+    def build(self, y_true, y_pred, output_names):
+        n = len(output_names)
+        self.per_output = []
+        unweighted = self._expand(self._user_metrics, output_names, "metrics")
+        weighted = self._expand(self._user_weighted, output_names,
+                                "weighted_metrics")
+        for i in range(n):
+            ts, ps = y_true[i].shape, y_pred[i].shape
+            ms = [get_metric(m, ts, ps) for m in unweighted[i]]
+            ws = [get_metric(m, ts, ps) for m in weighted[i]]
+            names = {m.name for m in ms}
+            for m in ws:
+                if m.name in names:
+                    m.name = "weighted_" + m.name
+            if n > 1:
+                for m in ms + ws:
+                    m.name = f"{output_names[i]}_{m.name}"
+            self.per_output.append((ms, ws))
+        self.built = True
+
+    @staticmethod
+    def _expand(value, output_names, what):
+        if value is None:
+            return [[] for _ in output_names]
+        if not isinstance(value, (list, tuple, dict)):
+            raise ValueError(
+                f"Expected `{what}` argument to be a list, tuple, or dict. "
+                f"Received instead: {what}={value} of type {type(value)}"
+            )
+        per = _per_output(value, output_names, what)
+        out = []
+        for x in per:
+            if x is None:
+                out.append([])
+            elif isinstance(x, (list, tuple)):
+                out.append(list(x))
+            else:
+                out.append([x])
+        return out
+
+    def update_state(self, y_true, y_pred, sample_weights):
+        for i, (ms, ws) in enumerate(self.per_output):
+            for m in ms:
+                m.update_state(y_true[i], y_pred[i])
+            sw = sample_weights[i] if sample_weights else None
+            for m in ws:
+                m.update_state(y_true[i], y_pred[i], sample_weight=sw)
+
+    @property
+    def metrics(self) -> list:
+        return [m for ms, ws in self.per_output for m in ms + ws]
+
+
+__all__ = ["CompileLoss", "CompileMetrics", "check_target_shape", "get_loss",
+           "get_metric", "tree"]

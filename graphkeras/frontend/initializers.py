@@ -1,0 +1,264 @@
+"""Initializers: callables `(shape, dtype) -> ndarray` that give a
+Variable its first value. They run in NumPy at weight-creation time.
+
+Invariant: an initializer built without a seed draws a fresh seed from the
+global generator (`random.draw_seed`) at each call, so after
+`set_random_seed` the sequence of created weights is reproducible.
+
+Adding an initializer: subclass `Initializer`, implement
+`__call__(shape, dtype=None)` returning a NumPy array and `get_config()`,
+and add it to `ALL_OBJECTS` under its Keras snake_case name(s).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .random import draw_seed
+from .variables import standardize_dtype
+
+
+class Initializer:
+    """Base class: `init(shape, dtype=None)` returns an array."""
+
+    def __call__(self, shape, dtype=None):
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def _rng(self, seed):
+        return np.random.default_rng(draw_seed() if seed is None else seed)
+
+
+class Zeros(Initializer):
+    def __call__(self, shape, dtype=None):
+        return np.zeros(shape, standardize_dtype(dtype))
+
+
+class Ones(Initializer):
+    def __call__(self, shape, dtype=None):
+        return np.ones(shape, standardize_dtype(dtype))
+
+
+class Constant(Initializer):
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        return np.full(shape, self.value, standardize_dtype(dtype))
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+def _fans(shape):
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = int(np.prod(shape[:-2]))
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class VarianceScaling(Initializer):
+    """Samples with variance `scale / n`, n being fan_in, fan_out or their
+    mean; `distribution` is "truncated_normal", "untruncated_normal" or
+    "uniform"."""
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal",
+                 seed=None):
+        if scale <= 0:
+            raise ValueError(f"scale must be positive, received scale={scale}.")
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(
+                'mode must be one of "fan_in", "fan_out", "fan_avg", received '
+                f"mode={mode!r}."
+            )
+        if distribution not in ("truncated_normal", "untruncated_normal",
+                                "uniform", "normal"):
+            raise ValueError(
+                'distribution must be one of "truncated_normal", '
+                f'"untruncated_normal", "uniform", received {distribution!r}.'
+            )
+        self.scale, self.mode, self.seed = scale, mode, seed
+        self.distribution = distribution
+
+    def __call__(self, shape, dtype=None):
+        fan_in, fan_out = _fans(tuple(shape))
+        n = {"fan_in": fan_in, "fan_out": fan_out,
+             "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        var = self.scale / max(1.0, n)
+        rng = self._rng(self.seed)
+        if self.distribution == "uniform":
+            lim = math.sqrt(3.0 * var)
+            out = rng.uniform(-lim, lim, size=shape)
+        elif self.distribution == "untruncated_normal":
+            out = rng.normal(0.0, math.sqrt(var), size=shape)
+        else:
+            # 0.8796... is the stddev of a unit normal truncated at +-2
+            std = math.sqrt(var) / 0.87962566103423978
+            out = _truncated(rng, std, shape)
+        return out.astype(standardize_dtype(dtype))
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode,
+                "distribution": self.distribution, "seed": self.seed}
+
+
+def _truncated(rng, std, shape):
+    out = rng.normal(0.0, 1.0, size=shape)
+    bad = np.abs(out) > 2
+    while bad.any():
+        out[bad] = rng.normal(0.0, 1.0, size=int(bad.sum()))
+        bad = np.abs(out) > 2
+    return out * std
+
+
+class GlorotUniform(VarianceScaling):
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_avg", "uniform", seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class GlorotNormal(VarianceScaling):
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_avg", "truncated_normal", seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class HeUniform(VarianceScaling):
+    def __init__(self, seed=None):
+        super().__init__(2.0, "fan_in", "uniform", seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class HeNormal(VarianceScaling):
+    def __init__(self, seed=None):
+        super().__init__(2.0, "fan_in", "truncated_normal", seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class LecunUniform(VarianceScaling):
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_in", "uniform", seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class LecunNormal(VarianceScaling):
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_in", "truncated_normal", seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class RandomUniform(Initializer):
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        self.minval, self.maxval, self.seed = minval, maxval, seed
+
+    def __call__(self, shape, dtype=None):
+        out = self._rng(self.seed).uniform(self.minval, self.maxval, size=shape)
+        return out.astype(standardize_dtype(dtype))
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class RandomNormal(Initializer):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev, self.seed = mean, stddev, seed
+
+    def __call__(self, shape, dtype=None):
+        out = self._rng(self.seed).normal(self.mean, self.stddev, size=shape)
+        return out.astype(standardize_dtype(dtype))
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class TruncatedNormal(RandomNormal):
+    def __call__(self, shape, dtype=None):
+        out = self.mean + _truncated(self._rng(self.seed), self.stddev, shape)
+        return out.astype(standardize_dtype(dtype))
+
+
+class Orthogonal(Initializer):
+    def __init__(self, gain=1.0, seed=None):
+        self.gain, self.seed = gain, seed
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(shape)
+        if len(shape) < 2:
+            raise ValueError(
+                f"The Orthogonal initializer needs a shape of rank >= 2, "
+                f"received shape={shape}."
+            )
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        a = self._rng(self.seed).normal(size=(max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q[:rows, :cols]).reshape(shape).astype(
+            standardize_dtype(dtype))
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+class Identity(Initializer):
+    def __init__(self, gain=1.0):
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) != 2:
+            raise ValueError(f"The Identity initializer needs a 2-D shape, "
+                             f"received shape={tuple(shape)}.")
+        return (self.gain * np.eye(*shape)).astype(standardize_dtype(dtype))
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+ALL_OBJECTS = {
+    "zeros": Zeros, "ones": Ones, "constant": Constant,
+    "variance_scaling": VarianceScaling,
+    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform, "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "random_uniform": RandomUniform, "random_normal": RandomNormal,
+    "truncated_normal": TruncatedNormal, "orthogonal": Orthogonal,
+    "identity": Identity,
+}
+for _cls in list(ALL_OBJECTS.values()):
+    ALL_OBJECTS[_cls.__name__] = _cls
+
+
+def serialize(init) -> dict:
+    return {"class_name": type(init).__name__, "config": init.get_config()}
+
+
+def get(identifier):
+    """An initializer from a name, a config dict, an instance or a callable."""
+    from .serialization import resolve
+
+    return resolve("initializer", identifier, ALL_OBJECTS, Initializer)

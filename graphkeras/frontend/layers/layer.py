@@ -1,0 +1,650 @@
+"""The Layer base class: Keras's contract, recorded into IR.
+
+A layer owns weights (Variables made by `add_weight` in `build`) and maps
+inputs to outputs in `call`, written with `graphkeras.ops`. `__call__`
+dispatches on what it receives:
+
+- KerasTensors (functional API): build from the shapes, run `call` in a
+  throwaway spec trace to learn the output shapes, record a `Node` in the
+  functional graph, return KerasTensors;
+- traced tensors (while a model is traced into a program): run `call`,
+  which appends IR nodes tagged with the layer's name;
+- NumPy arrays: run `call` eagerly on the ops' NumPy references.
+
+Invariants:
+- `build` runs once, with Keras shapes (None for the batch); `built` is set
+  after it (subclasses need not set it).
+- Weights are tracked in creation order; sublayers are found from the
+  layer's attributes (also inside lists, tuples and dicts), in assignment
+  order; `weights` = own trainable, own non-trainable, then sublayers'.
+- Setting `trainable` sets it on every weight created trainable and on
+  every sublayer, as in Keras 3.
+
+Writing a new layer:
+
+    class Scale(Layer):
+        def __init__(self, factor=2.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1],),
+                                     initializer="ones", name="w")
+
+        def call(self, inputs):
+            return ops.multiply(inputs, self.w) * self.factor
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor}
+
+Declare `training=None` in `call` to receive the training flag; set
+`self.input_spec` (an InputSpec) to have inputs checked with Keras's
+messages; call `self.add_loss(x)` for activity losses.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+
+import numpy as np
+
+from .. import initializers as initializers_module
+from .. import ops, tracing, tree
+from ..naming import auto_name
+from ..random import SeedGenerator
+from ..tensors import KerasHistory, KerasTensor, TracedTensor
+from ..variables import Variable, standardize_dtype
+from .input_spec import InputSpec, assert_input_compatibility
+
+_CONTEXT = threading.local()
+
+
+def _call_training():
+    return getattr(_CONTEXT, "training", None)
+
+
+class _TrainingScope:
+    def __init__(self, training):
+        self.training = training
+
+    def __enter__(self):
+        self.old = _call_training()
+        _CONTEXT.training = self.training
+
+    def __exit__(self, *exc):
+        _CONTEXT.training = self.old
+
+
+_BASE_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size",
+                "weights", "activity_regularizer", "autocast")
+
+
+class Node:
+    """One call of an operation in the functional graph: its arguments
+    (holding KerasTensors), and the KerasTensors it produced."""
+
+    def __init__(self, operation, call_args=(), call_kwargs=None, outputs=None):
+        self.operation = operation
+        self.arguments = (tuple(call_args), dict(call_kwargs or {}))
+        self.input_tensors = [x for x in tree.flatten(self.arguments)
+                              if isinstance(x, KerasTensor)]
+        self.outputs = outputs
+        self.output_tensors = [x for x in tree.flatten(outputs)
+                               if isinstance(x, KerasTensor)]
+        node_index = len(operation._inbound_nodes)
+        operation._inbound_nodes.append(self)
+        for i, kt in enumerate(self.output_tensors):
+            kt._keras_history = KerasHistory(operation, node_index, i)
+
+    @property
+    def parent_nodes(self) -> list:
+        out = []
+        for kt in self.input_tensors:
+            h = kt._keras_history
+            if h is not None:
+                out.append(h.operation._inbound_nodes[h.node_index])
+        return out
+
+    @property
+    def is_input(self) -> bool:
+        return not self.input_tensors and type(self.operation).__name__ == (
+            "InputLayer")
+
+
+class Layer:
+    """Base class of every layer (and of Model).
+
+    Args:
+        trainable: whether the layer's weights are updated by training.
+        name: the layer's name (unique automatic name by default).
+        dtype: the dtype of the weights and computations ("float32").
+        input_shape / input_dim / batch_input_shape: on the first layer of a
+            Sequential model, the shape of its input (batch excluded for the
+            first two).
+        activity_regularizer: a regularizer applied to the outputs, added to
+            the loss.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        obj = super().__new__(cls)
+        # Keras 3 captures constructor arguments for the default get_config.
+        obj._init_args = (args, dict(kwargs))
+        return obj
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            cls.build = _build_wrapper(cls.__dict__["build"])
+
+    def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None,
+                 autocast=True, name=None, **kwargs):
+        bad = [k for k in kwargs if k not in _BASE_KWARGS]
+        if bad:
+            raise ValueError(
+                f"Unrecognized keyword arguments passed to "
+                f"{type(self).__name__}: { {k: kwargs[k] for k in bad} }"
+            )
+        object.__setattr__(self, "_tracking", True)
+        self.name = name if name else auto_name(self)
+        self._trainable = bool(trainable)
+        self.dtype = standardize_dtype(getattr(dtype, "name", dtype))
+        self.compute_dtype = self.dtype
+        self.autocast = autocast
+        self.built = False
+        self.input_spec = None
+        self.supports_masking = False
+        self._trainable_variables: list = []
+        self._non_trainable_variables: list = []
+        self._inbound_nodes: list = []
+        self._eager_losses: list = []
+        self._build_shapes = None
+        self.activity_regularizer = None
+        if activity_regularizer is not None:
+            from .. import regularizers
+
+            self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._input_shape_arg = None
+        if kwargs.get("batch_input_shape") is not None:
+            self._input_shape_arg = tuple(kwargs["batch_input_shape"])
+        elif kwargs.get("input_shape") is not None:
+            shape = kwargs["input_shape"]
+            shape = (shape,) if isinstance(shape, int) else tuple(shape)
+            self._input_shape_arg = (kwargs.get("batch_size"),) + shape
+        elif kwargs.get("input_dim") is not None:
+            self._input_shape_arg = (kwargs.get("batch_size"),
+                                     int(kwargs["input_dim"]))
+        self._initial_weights = kwargs.get("weights")
+
+    # --- building ------------------------------------------------------------
+
+    def build(self, input_shape):
+        """Create the weights for inputs of `input_shape` (Keras shape,
+        None for the batch). The default creates nothing."""
+        self.built = True
+
+    def _maybe_build(self, inputs) -> None:
+        if self.built:
+            return
+        shapes = tree.map_structure(
+            lambda x: tuple(ops.shape(x)) if _is_tensorlike(x) else x, inputs
+        )
+        if isinstance(shapes, list) and len(shapes) == 1 and not isinstance(
+            inputs, (list, tuple)
+        ):
+            shapes = shapes[0]
+        # Build outside any active trace: weights are created eagerly.
+        t = tracing.current_trace()
+        if t is not None:
+            with t.suspended():
+                self.build(shapes)
+        else:
+            self.build(shapes)
+        self.built = True
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    # --- weights -------------------------------------------------------------
+
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
+                   autocast=True, regularizer=None, constraint=None,
+                   aggregation="none", overwrite_with_gradient=False, name=None):
+        """Create a weight of this layer (call it from `build`).
+
+        Args:
+            shape: the shape (default: scalar).
+            initializer: name or callable; default "glorot_uniform" for float
+                weights, "zeros" otherwise.
+            dtype: default the layer's dtype.
+            trainable: whether the optimizer updates it.
+            regularizer: a penalty on it, added to the loss.
+            constraint: a projection applied after each optimizer update.
+            name: the weight's name (its path is "<layer>/<name>").
+        """
+        from .. import constraints, regularizers
+
+        shape = () if shape is None else tuple(shape)
+        dtype = standardize_dtype(dtype, self.dtype)
+        if initializer is None:
+            initializer = ("glorot_uniform" if dtype.startswith("float")
+                           else "zeros")
+        name = name or f"variable_{len(self._all_own_variables())}"
+        v = Variable(initializers_module.get(initializer), shape=shape,
+                     dtype=dtype, trainable=trainable, name=name,
+                     path=f"{self.name}/{name}",
+                     regularizer=regularizers.get(regularizer),
+                     constraint=constraints.get(constraint))
+        if trainable and self._trainable is False:
+            v.trainable = False
+            v._created_trainable = True
+        (self._trainable_variables if trainable
+         else self._non_trainable_variables).append(v)
+        return v
+
+    def _all_own_variables(self) -> list:
+        own = self._trainable_variables + self._non_trainable_variables
+        seen = {id(v) for v in own}
+        for v in vars(self).values():
+            if isinstance(v, Variable) and id(v) not in seen:
+                own.append(v)
+                seen.add(id(v))
+        return own
+
+    def _sublayers(self) -> list:
+        found, seen = [], set()
+
+        def visit(v):
+            if isinstance(v, Layer):
+                if id(v) not in seen and v is not self:
+                    seen.add(id(v))
+                    found.append(v)
+            elif isinstance(v, (list, tuple)):
+                for x in v:
+                    visit(x)
+            elif isinstance(v, dict):
+                for x in v.values():
+                    visit(x)
+
+        for k, v in vars(self).items():
+            if k in ("_inbound_nodes", "_init_args", "_functional",
+                     "_outbound"):
+                continue
+            visit(v)
+        return found
+
+    @property
+    def layers(self) -> list:
+        return self._sublayers()
+
+    def _seed_generators(self) -> list:
+        return [v for v in vars(self).values() if isinstance(v, SeedGenerator)]
+
+    @property
+    def weights(self) -> list:
+        """Every weight: own trainable, own non-trainable, then sublayers'."""
+        out, seen = [], set()
+        for v in self._all_own_variables():
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
+        for layer in self._sublayers():
+            for v in layer.weights:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+        return out
+
+    @property
+    def variables(self) -> list:
+        """Weights plus the states of random seed generators."""
+        out = list(self.weights)
+        seen = {id(v) for v in out}
+        layers = [self] + self._all_sublayers()
+        for layer in layers:
+            for g in layer._seed_generators():
+                if id(g.state) not in seen:
+                    seen.add(id(g.state))
+                    out.append(g.state)
+        return out
+
+    def _all_sublayers(self) -> list:
+        out, seen = [], set()
+        stack = list(self._sublayers())
+        while stack:
+            layer = stack.pop(0)
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            out.append(layer)
+            stack.extend(layer._sublayers())
+        return out
+
+    @property
+    def trainable_weights(self) -> list:
+        if not self.trainable:
+            return []
+        return [v for v in self.weights if v.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        if not self.trainable:
+            return self.weights
+        return [v for v in self.weights if not v.trainable]
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        value = bool(value)
+        self._trainable = value
+        for v in self._trainable_variables:
+            v.trainable = value
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    def get_weights(self) -> list:
+        """The weights' values, as NumPy arrays, in `weights` order."""
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Set the weights from NumPy arrays given in `weights` order."""
+        mine = self.weights
+        weights = list(weights)
+        if len(weights) != len(mine):
+            raise ValueError(
+                f'You called `set_weights(weights)` on layer "{self.name}" '
+                f"with a weight list of length {len(weights)}, but the layer "
+                f"was expecting {len(mine)} weights."
+            )
+        for v, w in zip(mine, weights):
+            w = np.asarray(w)
+            if tuple(w.shape) != tuple(v.shape):
+                raise ValueError(
+                    f'Layer {self.name} weight shape {v.shape} is not '
+                    f"compatible with provided weight shape {w.shape}."
+                )
+        for v, w in zip(mine, weights):
+            v.assign(np.asarray(w))
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but "
+                "the layer isn't built. You can build it manually via: "
+                f"`{self.name}.build(batch_input_shape)`."
+            )
+        return int(sum(int(np.prod(v.shape)) for v in self.weights))
+
+    # --- losses ----------------------------------------------------------------
+
+    def add_loss(self, loss) -> None:
+        """Add a scalar to the training loss (inside a traced call), or
+        record it (eager call)."""
+        t = tracing.current_trace()
+        if t is not None and isinstance(loss, TracedTensor):
+            t.losses.append(loss)
+        else:
+            self._eager_losses.append(np.asarray(loss))
+
+    @property
+    def losses(self) -> list:
+        """Eager activity losses plus the current weight-regularization
+        penalties."""
+        out = list(self._eager_losses)
+        for v in self.trainable_weights:
+            if v.regularizer is not None:
+                out.append(np.asarray(v.regularizer(v.numpy())))
+        return out
+
+    def _traced_regularization(self) -> list:
+        """Weight penalties as traced values (inside an active trace)."""
+        out = []
+        for v in self.trainable_weights:
+            if v.regularizer is not None:
+                out.append(v.regularizer(v.value))
+        return out
+
+    # --- calling -------------------------------------------------------------
+
+    def call(self, inputs, *args, **kwargs):
+        """The forward computation, written with graphkeras.ops."""
+        raise NotImplementedError(
+            f'Layer "{self.name}" ({type(self).__name__}) does not implement '
+            "call(). Subclasses of Layer must define call(self, inputs)."
+        )
+
+    def __call__(self, *args, **kwargs):
+        if not args and "inputs" in kwargs:
+            args = (kwargs.pop("inputs"),)
+        if not args:
+            raise ValueError(
+                f'Layer "{self.name}" was called without inputs: call it on '
+                "a tensor, e.g. layer(x)."
+            )
+        leaves = tree.flatten((args, kwargs))
+        if any(isinstance(x, KerasTensor) for x in leaves):
+            return self._symbolic_call(args, kwargs)
+        args = (self._convert_inputs(args[0]),) + tuple(args[1:])
+        return self._run_call(args, kwargs)
+
+    def _convert_inputs(self, inputs):
+        def conv(x):
+            if isinstance(x, (TracedTensor, Variable)):
+                if (self.autocast and isinstance(x, TracedTensor)
+                        and x.dtype.startswith("float")
+                        and x.dtype != self.compute_dtype):
+                    return ops.cast(x, self.compute_dtype)
+                return x
+            if isinstance(x, (np.ndarray, list, float, int)) and not isinstance(
+                x, bool
+            ):
+                a = np.asarray(x)
+                if a.dtype.kind == "f" and self.autocast:
+                    a = a.astype(self.compute_dtype, copy=False)
+                return a
+            return x
+
+        if isinstance(inputs, (list, tuple)) and inputs and all(
+            not isinstance(x, (int, float)) for x in inputs
+        ):
+            return type(inputs)(tree.map_structure(conv, list(inputs)))
+        if isinstance(inputs, dict):
+            return tree.map_structure(conv, inputs)
+        return conv(inputs)
+
+    def _run_call(self, args, kwargs):
+        inputs = args[0]
+        self._maybe_build(inputs)
+        assert_input_compatibility(self.input_spec, inputs, self.name)
+        kwargs = dict(kwargs)
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = _call_training()
+        if self._accepts("training"):
+            kwargs["training"] = training
+        trace = tracing.current_trace()
+        loc = trace.builder.at(self.name) if trace is not None else _nullctx()
+        with _TrainingScope(training), loc:
+            outputs = self.call(*args, **kwargs)
+            if self.activity_regularizer is not None:
+                for o in tree.flatten(outputs):
+                    if _is_tensorlike(o):
+                        self.add_loss(self.activity_regularizer(o))
+        return outputs
+
+    def _accepts(self, arg: str) -> bool:
+        cache = type(self).__dict__.get("_call_args_cache")
+        if cache is None:
+            params = inspect.signature(self.call).parameters
+            cache = (set(params), any(
+                p.kind == p.VAR_KEYWORD for p in params.values()))
+            type.__setattr__(type(self), "_call_args_cache", cache)
+        names, _ = cache
+        return arg in names
+
+    def _symbolic_call(self, args, kwargs):
+        inputs = args[0]
+        self._maybe_build(inputs)
+        assert_input_compatibility(self.input_spec, inputs, self.name)
+        outputs = self._spec_outputs(args, kwargs)
+        Node(self, args, kwargs, outputs)
+        return outputs
+
+    def _spec_outputs(self, args, kwargs):
+        """Run call() in a throwaway trace to learn the output shapes."""
+        spec = tracing.Trace(kind="spec")
+        counter = [0]
+
+        def to_traced(x):
+            if isinstance(x, KerasTensor):
+                counter[0] += 1
+                return spec.input(f"in{counter[0]}", x.shape, x.dtype)
+            return x
+
+        targs = tree.map_structure(to_traced, args)
+        tkwargs = tree.map_structure(to_traced, kwargs)
+        with spec:
+            out = self._run_call(targs, tkwargs)
+
+        def to_keras(x):
+            if isinstance(x, TracedTensor):
+                return KerasTensor(x.shape, x.dtype)
+            if isinstance(x, np.ndarray):
+                return KerasTensor(x.shape, x.dtype.name)
+            return x
+
+        return tree.map_structure(to_keras, out)
+
+    def compute_output_spec(self, *args, **kwargs):
+        return self._spec_outputs(args, kwargs)
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for `input_shape`, found by tracing call()."""
+        def spec(s):
+            return KerasTensor(s, self.compute_dtype)
+
+        if isinstance(input_shape, list) and input_shape and isinstance(
+            input_shape[0], (list, tuple)
+        ):
+            x = [spec(s) for s in input_shape]
+        else:
+            x = spec(tuple(input_shape))
+        self._maybe_build(x)
+        out = self._spec_outputs((x,), {})
+        return tree.map_structure(lambda t: t.shape, out)
+
+    # --- functional-graph conveniences ----------------------------------------
+
+    def _node_attr(self, attr, what):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f'The layer "{self.name}" has never been called and thus has '
+                f"no defined {what}."
+            )
+        return getattr(self._inbound_nodes[0], attr)
+
+    @property
+    def input(self):
+        node = self._node_attr("arguments", "input")
+        t = node[0][0] if node[0] else None
+        return t
+
+    @property
+    def output(self):
+        return self._node_attr("outputs", "output")
+
+    @property
+    def output_shape(self):
+        return tree.map_structure(lambda t: t.shape, self.output)
+
+    @property
+    def input_shape(self):
+        return tree.map_structure(lambda t: t.shape, self.input)
+
+    # --- config ----------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        """The constructor arguments that rebuild this layer (weights
+        excluded). The default records the arguments the constructor was
+        called with, as Keras 3 does."""
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": self.dtype}
+        if type(self).get_config is Layer.get_config:
+            args, kwargs = getattr(self, "_init_args", ((), {}))
+            try:
+                bound = inspect.signature(type(self).__init__).bind(
+                    None, *args, **kwargs)
+            except TypeError:
+                return config
+            for k, v in bound.arguments.items():
+                if k == "self":
+                    continue
+                if k == "kwargs":
+                    config.update({a: b for a, b in v.items()
+                                   if _serializable(b)})
+                elif _serializable(v):
+                    config[k] = v
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        try:
+            return cls(**config)
+        except TypeError as e:
+            raise TypeError(
+                f"Error when deserializing class '{cls.__name__}' using "
+                f"config={config}. Exception encountered: {e}. If the layer "
+                "has a custom __init__, override get_config() and "
+                "from_config()."
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _serializable(v) -> bool:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return True
+    if isinstance(v, (list, tuple)):
+        return all(_serializable(x) for x in v)
+    if isinstance(v, dict):
+        return all(isinstance(k, str) and _serializable(x) for k, x in v.items())
+    return False
+
+
+def _is_tensorlike(x) -> bool:
+    return isinstance(x, (KerasTensor, TracedTensor, np.ndarray, Variable))
+
+
+class _nullctx:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _build_wrapper(build):
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        t = tracing.current_trace()
+        if t is not None:
+            with t.suspended():
+                out = build(self, *args, **kwargs)
+        else:
+            out = build(self, *args, **kwargs)
+        self._build_shapes = args[0] if args else kwargs.get("input_shape")
+        self.built = True
+        return out
+
+    return wrapper
+
+
+__all__ = ["InputSpec", "Layer", "Node"]

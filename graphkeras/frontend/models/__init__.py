@@ -1,0 +1,5 @@
+from .functional import Functional
+from .model import Model
+from .sequential import Sequential
+
+__all__ = ["Functional", "Model", "Sequential"]

@@ -1,0 +1,215 @@
+"""Functional models: a graph of layer calls between Inputs and outputs.
+
+`Functional(inputs, outputs)` walks the KerasTensors' histories back from
+the outputs to the inputs and keeps the nodes in an order where every node
+comes after its parents (input nodes first, in input order). `call()`
+replays that graph on whatever it is given: arrays (eager), traced tensors
+(tracing a program) or KerasTensors (nesting the model in another graph).
+
+Invariants: every path from an output leads back to one of `inputs`
+(else "Graph disconnected"); `layers` lists each layer once, in node order.
+"""
+
+from __future__ import annotations
+
+from ... import ir  # noqa: F401  (keeps import order: ir before frontend)
+from .. import tree
+from ..layers.input_layer import InputLayer
+from ..layers.input_spec import InputSpec
+from ..layers.layer import Layer
+from ..tensors import KerasTensor
+from .model import Model
+
+
+def _check_keras_tensors(struct, what):
+    for x in tree.flatten(struct):
+        if not isinstance(x, KerasTensor):
+            raise ValueError(
+                f"All `{what}` of a functional Model must be KerasTensors "
+                f"(from keras.Input or from calling layers on them). "
+                f"Received: {what}={struct!r}"
+            )
+
+
+class Functional(Model):
+    """A model defined by `Model(inputs, outputs)`."""
+
+    def __init__(self, inputs, outputs, name=None, **kwargs):
+        if isinstance(inputs, dict):
+            for k, v in inputs.items():
+                if isinstance(v, KerasTensor) and v.name and k != v.name:
+                    pass
+        _check_keras_tensors(inputs, "inputs")
+        _check_keras_tensors(outputs, "outputs")
+        trainable = kwargs.pop("trainable", True)
+        Model.__init__(self, name=name, trainable=trainable, **kwargs)
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self._inputs = tree.flatten(inputs)
+        self._outputs = tree.flatten(outputs)
+        for i, x in enumerate(self._inputs):
+            h = x._keras_history
+            if h is None or not isinstance(h.operation, InputLayer):
+                raise ValueError(
+                    f"Input {i} of the functional model is not the output of "
+                    "keras.Input(): functional models must start from Input "
+                    f"tensors. Received: {x!r}"
+                )
+        self._nodes = self._walk()
+        layers, seen = [], set()
+        for node in self._nodes:
+            if id(node.operation) not in seen:
+                seen.add(id(node.operation))
+                layers.append(node.operation)
+        self._graph_layers = layers
+        self.input_spec = [InputSpec(shape=x.shape, dtype=x.dtype)
+                           for x in self._inputs]
+        if isinstance(inputs, dict):
+            self.input_spec = dict(zip(inputs.keys(), self.input_spec))
+        elif not isinstance(inputs, (list, tuple)):
+            self.input_spec = self.input_spec[0]
+        self.built = True
+
+    # --- graph -----------------------------------------------------------------
+
+    def _walk(self) -> list:
+        input_ids = {id(x) for x in self._inputs}
+        order, state = [], {}
+
+        def node_of(kt):
+            h = kt._keras_history
+            if h is None:
+                raise ValueError(
+                    f"Graph disconnected: the tensor {kt!r} was not produced "
+                    "by a layer call from the model's inputs."
+                )
+            return h.operation._inbound_nodes[h.node_index]
+
+        for x in self._inputs:
+            n = node_of(x)
+            state[id(n)] = 2
+            order.append(n)
+
+        def visit(kt):
+            if id(kt) in input_ids:
+                return
+            n = node_of(kt)
+            if state.get(id(n)) == 2:
+                return
+            if n.is_input:
+                raise ValueError(
+                    "Graph disconnected: cannot find parent for "
+                    f'{kt!r}: it comes from the Input "{n.operation.name}", '
+                    "which is not in the model's `inputs`. Add it to inputs."
+                )
+            stack = [(n, iter(n.input_tensors))]
+            state[id(n)] = 1
+            while stack:
+                cur, it = stack[-1]
+                nxt = next(it, None)
+                if nxt is None:
+                    stack.pop()
+                    state[id(cur)] = 2
+                    order.append(cur)
+                    continue
+                if id(nxt) in input_ids:
+                    continue
+                m = node_of(nxt)
+                if state.get(id(m)) == 2:
+                    continue
+                if m.is_input:
+                    raise ValueError(
+                        "Graph disconnected: cannot find parent for "
+                        f'{nxt!r}: it comes from the Input "{m.operation.name}"'
+                        ", which is not in the model's `inputs`. Add it to "
+                        "inputs."
+                    )
+                state[id(m)] = 1
+                stack.append((m, iter(m.input_tensors)))
+
+        for y in self._outputs:
+            visit(y)
+        return order
+
+    @property
+    def layers(self) -> list:
+        return list(self._graph_layers)
+
+    def _sublayers(self) -> list:
+        return list(self._graph_layers)
+
+    @property
+    def inputs(self):
+        return list(self._inputs)
+
+    @property
+    def outputs(self):
+        return list(self._outputs)
+
+    @property
+    def input(self):
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
+
+    @property
+    def input_names(self) -> list:
+        return [x._keras_history.operation.name for x in self._inputs]
+
+    @property
+    def output_names(self) -> list:
+        if isinstance(self._outputs_struct, dict):
+            return list(self._outputs_struct.keys())
+        return [x._keras_history.operation.name for x in self._outputs]
+
+    # --- calling ---------------------------------------------------------------
+
+    def _flatten_inputs(self, inputs) -> list:
+        n = len(self._inputs)
+        if isinstance(inputs, dict):
+            keys = (list(self._inputs_struct.keys())
+                    if isinstance(self._inputs_struct, dict)
+                    else self.input_names)
+            missing = [k for k in keys if k not in inputs]
+            if missing:
+                raise ValueError(
+                    f'Missing data for input "{missing[0]}". You passed a data '
+                    f"dictionary with keys {list(inputs.keys())}. Expected the "
+                    f"following keys: {keys}"
+                )
+            return [inputs[k] for k in keys]
+        flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(flat) != n:
+            raise ValueError(
+                f'Layer "{self.name}" expects {n} input(s), but it received '
+                f"{len(flat)} input tensors."
+            )
+        return flat
+
+    def call(self, inputs, training=None, mask=None):
+        flat = self._flatten_inputs(inputs)
+        values = {id(kt): v for kt, v in zip(self._inputs, flat)}
+        for node in self._nodes:
+            if node.is_input:
+                continue
+            args, kwargs = tree.map_structure(
+                lambda x: values[id(x)] if isinstance(x, KerasTensor) else x,
+                node.arguments)
+            out = node.operation(*args, **kwargs)
+            flat_out = tree.flatten(out)
+            for kt, v in zip(node.output_tensors, flat_out):
+                values[id(kt)] = v
+        return tree.pack_like(self._outputs_struct,
+                              [values[id(kt)] for kt in self._outputs])
+
+    def _convert_inputs(self, inputs):
+        # Functional models take data keyed like their inputs; each layer
+        # converts its own inputs.
+        if isinstance(inputs, dict):
+            return inputs
+        return Layer._convert_inputs(self, inputs)
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable}

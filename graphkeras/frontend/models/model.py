@@ -1,0 +1,143 @@
+"""Model: a Layer with training (Trainer) and summary.
+
+`Model(inputs, outputs)` returns a Functional model (as in Keras 3);
+subclassing Model and defining `call()` gives a subclassed model whose
+layers are found from its attributes and which builds on its first call.
+"""
+
+from __future__ import annotations
+
+from .. import tree
+from ..layers.layer import Layer
+from ..tensors import KerasTensor
+from ..trainer import Trainer
+
+
+def _is_functional_call(args, kwargs) -> bool:
+    if "inputs" in kwargs and "outputs" in kwargs:
+        return True
+    if len(args) >= 2:
+        return all(isinstance(x, KerasTensor) for x in tree.flatten(args[:2]))
+    if len(args) == 1 and "outputs" in kwargs:
+        return True
+    return False
+
+
+class Model(Trainer, Layer):
+    """A model: layers plus compile / fit / evaluate / predict.
+
+    Three ways to make one, as in Keras:
+
+        inputs = Input(shape=(100,))
+        outputs = Dense(10, activation="softmax")(Dense(64)(inputs))
+        model = Model(inputs, outputs)             # functional
+
+        model = Sequential([...])                  # sequential
+
+        class MyModel(Model):                      # subclassed
+            def __init__(self):
+                super().__init__()
+                self.dense = Dense(10)
+            def call(self, inputs, training=None):
+                return self.dense(inputs)
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and _is_functional_call(args, kwargs):
+            from .functional import Functional
+
+            return Functional.__new__(Functional, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs):
+        if args or "inputs" in kwargs or "outputs" in kwargs:
+            raise ValueError(
+                f"Subclasses of Model cannot pass inputs/outputs to "
+                f"Model.__init__ yet (model class {type(self).__name__}); "
+                "build a functional Model(inputs, outputs) instead."
+            )
+        name = kwargs.pop("name", None)
+        trainable = kwargs.pop("trainable", True)
+        dtype = kwargs.pop("dtype", None)
+        Layer.__init__(self, name=name, trainable=trainable, dtype=dtype,
+                       **kwargs)
+        Trainer.__init__(self)
+
+    def _maybe_build(self, inputs) -> None:
+        if self.built:
+            return
+        if type(self).build is not Model.build:
+            Layer._maybe_build(self, inputs)
+            return
+        # A subclassed model's sublayers build on their first call.
+        self.built = True
+
+    def build(self, input_shape=None):
+        """Create the weights by tracing call() on inputs of `input_shape`."""
+        if input_shape is None:
+            raise ValueError(
+                "You must provide an `input_shape` argument to build "
+                f"model '{self.name}'."
+            )
+        self.built = True
+
+        def spec(s):
+            return KerasTensor(tuple(s), self.compute_dtype)
+
+        if isinstance(input_shape, dict):
+            x = {k: spec(s) for k, s in input_shape.items()}
+        elif isinstance(input_shape, list) and input_shape and isinstance(
+            input_shape[0], (list, tuple)
+        ):
+            x = [spec(s) for s in input_shape]
+        else:
+            x = spec(input_shape)
+        try:
+            self._spec_outputs((x,), {})
+        except Exception:
+            self.built = False
+            raise
+
+    def call(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"Model {type(self).__name__} does not implement call(): "
+            "subclassed models must define call(self, inputs, training=None)."
+        )
+
+    def get_layer(self, name=None, index=None):
+        """The layer with the given name, or at the given index."""
+        if index is not None and name is not None:
+            raise ValueError(
+                "Provide only a layer name or a layer index. Received: "
+                f"index={index}, name={name}."
+            )
+        if index is not None:
+            if len(self.layers) <= index:
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model "
+                    f"only has {len(self.layers)} layers."
+                )
+            return self.layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No such layer: {name}. Existing layers are: "
+                f"{[layer.name for layer in self.layers]}."
+            )
+        raise ValueError(
+            "Provide either a layer name or layer index at `get_layer`."
+        )
+
+    def summary(self, line_length=None, positions=None, print_fn=None,
+                expand_nested=False, show_trainable=False, layer_range=None):
+        """Print Keras 3's summary table of the model."""
+        from ..utils.summary import print_summary
+
+        print_summary(self, line_length=line_length, positions=positions,
+                      print_fn=print_fn, expand_nested=expand_nested,
+                      show_trainable=show_trainable)
+
+    def get_config(self):
+        return Layer.get_config(self)

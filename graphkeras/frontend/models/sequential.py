@@ -1,0 +1,151 @@
+"""Sequential: a plain stack of layers.
+
+Layers come from the constructor list or `add()`. The model is built (a
+Functional graph made from an Input of the known shape) as soon as the
+input shape is known: from an `Input`/`InputLayer` added first, from
+`input_shape=` / `input_dim=` given to the first layer, or, deferred, from
+the first data it sees (`build()`, `fit`, a call).
+"""
+
+from __future__ import annotations
+
+from .. import tree
+from ..layers.input_layer import InputLayer
+from ..layers.layer import Layer
+from ..tensors import KerasTensor, TracedTensor
+from .functional import Functional
+from .model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Example:
+        >>> model = Sequential([Dense(64, activation="relu", input_shape=(100,)),
+        ...                     Dense(10, activation="softmax")])
+    """
+
+    def __init__(self, layers=None, trainable=True, name=None):
+        super().__init__(trainable=trainable, name=name)
+        self._layers = []
+        self._functional = None
+        for layer in layers or []:
+            self.add(layer, rebuild=False)
+        self._maybe_rebuild()
+
+    def add(self, layer, rebuild=True):
+        """Append a layer (or an `Input(...)` tensor as the first item)."""
+        if isinstance(layer, KerasTensor):
+            h = layer._keras_history
+            if h is not None and isinstance(h.operation, InputLayer):
+                layer = h.operation
+        if not isinstance(layer, Layer):
+            raise ValueError(
+                "Only instances of `keras.Layer` can be added to a Sequential "
+                f"model. Received: {layer!r} (of type {type(layer)})"
+            )
+        if isinstance(layer, InputLayer) and self._layers:
+            raise ValueError(
+                f"Sequential model '{self.name}' has already been configured "
+                "to use an input; an InputLayer can only be the first layer."
+            )
+        if any(layer is x for x in self._layers):
+            raise ValueError(
+                f'Layer "{layer.name}" is already in Sequential model '
+                f"'{self.name}'; a layer can appear only once."
+            )
+        if not self._layers and not isinstance(layer, InputLayer) and \
+                layer._input_shape_arg is not None:
+            self._layers.append(
+                InputLayer(batch_shape=layer._input_shape_arg))
+        self._layers.append(layer)
+        if rebuild:
+            self._maybe_rebuild()
+
+    def pop(self, rebuild=True):
+        if not self.layers:
+            raise TypeError("There are no layers in the model.")
+        layer = self._layers.pop()
+        self._functional = None
+        self.built = False
+        if rebuild:
+            self._maybe_rebuild()
+        return layer
+
+    def _maybe_rebuild(self):
+        self.built = False
+        self._functional = None
+        if self._layers and isinstance(self._layers[0], InputLayer) and len(
+            self._layers
+        ) > 1:
+            self.build(self._layers[0].batch_shape)
+
+    def build(self, input_shape=None):
+        """Build the stack for inputs of `input_shape` (batch included)."""
+        if input_shape is None:
+            raise ValueError(
+                "You must provide an `input_shape` argument to build a "
+                "Sequential model."
+            )
+        input_shape = tuple(input_shape)
+        if not self._layers or not isinstance(self._layers[0], InputLayer):
+            self._layers.insert(0, InputLayer(batch_shape=input_shape))
+        x = self._layers[0].output
+        for layer in self._layers[1:]:
+            x = layer(x)
+        self._functional = Functional(self._layers[0].output, x,
+                                      name=self.name, trainable=self.trainable)
+        self.input_spec = self._functional.input_spec
+        self.built = True
+
+    @property
+    def layers(self) -> list:
+        return [x for x in self._layers if not isinstance(x, InputLayer)]
+
+    def _sublayers(self) -> list:
+        return self.layers
+
+    def _maybe_build(self, inputs):
+        if self.built:
+            return
+        x = tree.flatten(inputs)[0]
+        shape = tuple(x.shape) if isinstance(x, (KerasTensor, TracedTensor)) \
+            else tuple(getattr(x, "shape", ()))
+        self.build((None,) + tuple(shape[1:]))
+
+    def call(self, inputs, training=None, mask=None):
+        return self._functional.call(inputs, training=training)
+
+    @property
+    def inputs(self):
+        return self._functional.inputs if self._functional else None
+
+    @property
+    def outputs(self):
+        return self._functional.outputs if self._functional else None
+
+    @property
+    def input(self):
+        return self._functional.input if self._functional else None
+
+    @property
+    def output(self):
+        if self._functional is None:
+            raise AttributeError(
+                f"Sequential model '{self.name}' has no defined outputs yet: "
+                "it has not been built."
+            )
+        return self._functional.output
+
+    @property
+    def input_names(self):
+        return self._functional.input_names if self._functional else ["x0"]
+
+    @property
+    def output_names(self):
+        return self._functional.output_names if self._functional else None
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable,
+                "layers": [{"class_name": type(x).__name__,
+                            "config": x.get_config()} for x in self._layers]}

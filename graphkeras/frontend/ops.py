@@ -1,0 +1,925 @@
+"""`graphkeras.ops`: the NumPy-like functions layers are written with.
+
+Every function works on three kinds of operands, as Keras ops do:
+
+- NumPy arrays, Python scalars and Variables outside a trace: computed
+  eagerly with the ops' NumPy references (the result is an ndarray);
+- traced tensors (inside an active `Trace`, e.g. a layer's `call()` while a
+  model is traced): the op appends IR nodes to the trace's builder, tagged
+  with the calling layer's name;
+- KerasTensors (`Input(...)` outside any layer): the call becomes a node of
+  the functional graph (an automatic layer named after the op).
+
+dtype rules (Keras's): Python scalars are weak and take the dtype of the
+tensor they meet (`ops.add(x, 2.0)` keeps float32; an int tensor meeting a
+Python float becomes float32); otherwise operands are promoted along
+bool < int32 < int64 < float32 < float64. Functions that need floats (exp,
+log, sqrt, mean, ...) cast integer operands to float32.
+
+Adding an op: write a function here that composes the `_apply` primitive
+(one IR op) or other ops functions, decorate it with `@keras_op` so
+KerasTensors work, and export it from `graphkeras/ops.py`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import math
+
+import numpy as np
+
+from ..ir import TensorType, as_dtype
+from ..ir.builder import infer_types
+from ..ir.registry import get_op
+from ..ir.types import is_symbol
+from . import tracing
+from .tensors import KerasTensor, TracedTensor
+from .tracing import to_ir_shape
+from .variables import Variable, standardize_dtype
+
+_ORDER = {"bool": 0, "int32": 1, "int64": 2, "float32": 3, "float64": 4}
+
+
+# --- dispatch -------------------------------------------------------------------
+
+
+def _flat(x):
+    if isinstance(x, (list, tuple)):
+        for y in x:
+            yield from _flat(y)
+    elif isinstance(x, dict):
+        for y in x.values():
+            yield from _flat(y)
+    else:
+        yield x
+
+
+def keras_op(fn):
+    """Make `fn` record a functional-graph node when given KerasTensors."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if any(isinstance(a, KerasTensor) for a in _flat((args, kwargs))):
+            from .layers.core import OpLayer
+
+            tensors = [a for a in _flat((args, kwargs))
+                       if isinstance(a, KerasTensor)]
+            return OpLayer(fn, template=(args, kwargs))(tensors)
+        return fn(*args, **kwargs)
+
+    wrapper.raw = fn
+    return wrapper
+
+
+def _trace_of(xs):
+    found = None
+    for x in xs:
+        if isinstance(x, TracedTensor):
+            if found is not None and x.trace is not found:
+                raise ValueError(
+                    "Tensors from two different traces were combined in one "
+                    "op. Do not keep traced tensors across model calls."
+                )
+            found = x.trace
+    if found is None:
+        t = tracing.current_trace()
+        if t is not None and any(isinstance(x, Variable) for x in xs):
+            return t
+    return found
+
+
+def is_tensor(x) -> bool:
+    return isinstance(x, (TracedTensor, KerasTensor, Variable, np.ndarray))
+
+
+def dtype(x) -> str:
+    """The dtype name of x ("float32", ...)."""
+    if isinstance(x, (TracedTensor, KerasTensor, Variable)):
+        return x.dtype
+    if isinstance(x, bool):
+        return "bool"
+    if isinstance(x, int):
+        return "int32"
+    if isinstance(x, float):
+        return "float32"
+    return standardize_dtype(np.asarray(x).dtype)
+
+
+def _is_weak(x) -> bool:
+    return isinstance(x, (bool, int, float)) and not isinstance(x, np.generic)
+
+
+def result_type(*xs) -> str:
+    """The dtype ops give when combining xs (Keras's promotion rules)."""
+    strong = [dtype(x) for x in xs if not _is_weak(x)]
+    weak = [x for x in xs if _is_weak(x)]
+    if not strong:
+        if any(isinstance(w, float) for w in weak):
+            return "float32"
+        if any(isinstance(w, int) and not isinstance(w, bool) for w in weak):
+            return "int32"
+        return "bool"
+    best = builtins.max(strong, key=lambda d: _ORDER[d])
+    if any(isinstance(w, float) for w in weak) and _ORDER[best] < 3:
+        best = "float32"
+    elif any(isinstance(w, int) and not isinstance(w, bool) for w in weak) and (
+        best == "bool"
+    ):
+        best = "int32"
+    return best
+
+
+def _to_value(x, trace, dt=None):
+    if isinstance(x, TracedTensor):
+        return x.value
+    if isinstance(x, Variable):
+        return trace.read(x).value
+    arr = np.asarray(x, dtype=None if dt is None else as_dtype(dt).np)
+    if dt is None and arr.dtype == np.float64 and _is_weak(x):
+        arr = arr.astype(np.float32)
+    return trace.builder.constant(arr)
+
+
+def _to_array(x, dt=None):
+    if isinstance(x, Variable):
+        x = x.value
+    arr = np.asarray(x)
+    if dt is not None:
+        arr = arr.astype(as_dtype(dt).np, copy=False)
+    elif arr.dtype == np.float64 and _is_weak(x):
+        arr = arr.astype(np.float32)
+    return arr
+
+
+def _apply(opname: str, *xs, **attrs):
+    """Apply one IR op to xs (dtypes already aligned)."""
+    trace = _trace_of(xs)
+    if trace is not None:
+        vals = [_to_value(x, trace) for x in xs]
+        out = trace.builder.op(opname, *vals, **attrs)
+        if isinstance(out, tuple):
+            return tuple(trace.wrap(o) for o in out)
+        return trace.wrap(out)
+    arrays = [_to_array(x) for x in xs]
+    attrs, types = infer_types(
+        opname, [TensorType(a.shape, a.dtype) for a in arrays], attrs
+    )
+    op = get_op(opname)
+    with np.errstate(all="ignore"):
+        out = op.reference(*arrays, **attrs)
+    outs = out if isinstance(out, tuple) else (out,)
+    outs = tuple(np.asarray(o).astype(t.dtype.np, copy=False)
+                 for o, t in zip(outs, types))
+    return outs if isinstance(out, tuple) else outs[0]
+
+
+def _source(opname: str, like=None, **attrs):
+    """A zero-operand op (zeros, iota, ...): traced if a trace is active
+    and `like` is traced (or attrs name the batch symbol)."""
+    trace = like.trace if isinstance(like, TracedTensor) else None
+    shape = attrs.get("shape", ())
+    if trace is None and any(is_symbol(d) for d in shape):
+        trace = tracing.current_trace()
+    if trace is not None:
+        return trace.wrap(trace.builder.op(opname, **attrs))
+    return _apply(opname, **attrs)
+
+
+def convert_to_tensor(x, dtype=None):
+    """x as a tensor of `dtype`: traced stays traced, everything else
+    becomes a NumPy array (a Variable is read)."""
+    if isinstance(x, TracedTensor):
+        return x if dtype is None else cast(x, dtype)
+    if isinstance(x, Variable):
+        t = tracing.current_trace()
+        v = t.read(x) if t is not None else x.numpy()
+        return v if dtype is None else cast(v, dtype)
+    if isinstance(x, KerasTensor):
+        return x if dtype is None else cast(x, dtype)
+    return _to_array(x, None if dtype is None else standardize_dtype(dtype))
+
+
+def convert_to_numpy(x) -> np.ndarray:
+    if isinstance(x, (TracedTensor, KerasTensor)):
+        raise ValueError(
+            "A symbolic tensor has no value: convert_to_numpy needs arrays. "
+            f"Received {x!r}."
+        )
+    return np.array(x.numpy() if isinstance(x, Variable) else x)
+
+
+@keras_op
+def cast(x, dtype):
+    dt = standardize_dtype(dtype)
+    if isinstance(x, (TracedTensor, Variable)) or (
+        isinstance(x, np.ndarray) and x.dtype.name != dt
+    ) or not isinstance(x, np.ndarray):
+        if isinstance(x, (TracedTensor, Variable)) and globals()["dtype"](x) == dt:
+            return convert_to_tensor(x)
+        if isinstance(x, (TracedTensor, Variable)):
+            return _apply("cast", x, dtype=dt)
+        return _to_array(x, dt)
+    return x
+
+
+def _align(*xs, to=None):
+    dt = to or result_type(*xs)
+    return dt, [cast(x, dt) if not _is_weak(x) else _to_array(x, dt) for x in xs]
+
+
+def _floatify(x):
+    d = dtype(x)
+    if d in ("float32", "float64"):
+        return x
+    return cast(x, "float32")
+
+
+# --- elementwise -----------------------------------------------------------------
+
+
+def _binary(opname):
+    def fn(x1, x2):
+        _, (a, b) = _align(x1, x2)
+        return _apply(opname, a, b)
+
+    fn.__name__ = opname
+    return fn
+
+
+@keras_op
+def add(x1, x2):
+    return _binary("add")(x1, x2)
+
+
+@keras_op
+def subtract(x1, x2):
+    return _binary("sub")(x1, x2)
+
+
+@keras_op
+def multiply(x1, x2):
+    return _binary("mul")(x1, x2)
+
+
+@keras_op
+def divide(x1, x2):
+    dt = result_type(x1, x2)
+    if _ORDER[dt] < 3:
+        dt = "float32"
+    _, (a, b) = _align(x1, x2, to=dt)
+    return _apply("div", a, b)
+
+
+true_divide = divide
+
+
+@keras_op
+def power(x1, x2):
+    dt = result_type(x1, x2)
+    if _ORDER[dt] < 3:
+        dt = "float32"
+    _, (a, b) = _align(x1, x2, to=dt)
+    return _apply("pow", a, b)
+
+
+@keras_op
+def maximum(x1, x2):
+    return _binary("maximum")(x1, x2)
+
+
+@keras_op
+def minimum(x1, x2):
+    return _binary("minimum")(x1, x2)
+
+
+def _compare(opname):
+    @keras_op
+    def fn(x1, x2):
+        _, (a, b) = _align(x1, x2)
+        return _apply(opname, a, b)
+
+    fn.__name__ = opname
+    return fn
+
+
+equal = _compare("equal")
+not_equal = _compare("not_equal")
+less = _compare("less")
+less_equal = _compare("less_equal")
+greater = _compare("greater")
+greater_equal = _compare("greater_equal")
+
+
+@keras_op
+def logical_and(x1, x2):
+    return _apply("logical_and", cast(x1, "bool"), cast(x2, "bool"))
+
+
+@keras_op
+def logical_or(x1, x2):
+    return _apply("logical_or", cast(x1, "bool"), cast(x2, "bool"))
+
+
+@keras_op
+def logical_not(x):
+    return _apply("logical_not", cast(x, "bool"))
+
+
+def _unary_float(opname, public=None):
+    @keras_op
+    def fn(x):
+        return _apply(opname, _floatify(convert_to_tensor(x)))
+
+    fn.__name__ = public or opname
+    return fn
+
+
+exp = _unary_float("exp")
+log = _unary_float("log")
+log1p = _unary_float("log1p")
+expm1 = _unary_float("expm1")
+sqrt = _unary_float("sqrt")
+rsqrt = _unary_float("rsqrt")
+tanh = _unary_float("tanh")
+sigmoid = _unary_float("sigmoid")
+erf = _unary_float("erf")
+floor = _unary_float("floor")
+round = _unary_float("round")  # noqa: A001  (Keras's name)
+
+
+def _unary_any(opname, public=None):
+    @keras_op
+    def fn(x):
+        return _apply(opname, convert_to_tensor(x))
+
+    fn.__name__ = public or opname
+    return fn
+
+
+negative = _unary_any("neg", "negative")
+abs = _unary_any("abs")  # noqa: A001
+absolute = abs
+sign = _unary_any("sign")
+square = _unary_any("square")
+relu = _unary_any("relu")
+stop_gradient = _unary_any("stop_gradient")
+
+
+@keras_op
+def reciprocal(x):
+    return divide(1.0, _floatify(convert_to_tensor(x)))
+
+
+@keras_op
+def where(condition, x1=None, x2=None):
+    if x1 is None or x2 is None:
+        raise ValueError(
+            "ops.where(condition) with one argument is not supported: pass "
+            "x1 and x2 too."
+        )
+    _, (a, b) = _align(x1, x2)
+    return _apply("where", cast(condition, "bool"), a, b)
+
+
+@keras_op
+def clip(x, x_min, x_max):
+    x = convert_to_tensor(x)
+    if _is_weak(x_min) and _is_weak(x_max) or (
+        np.ndim(x_min) == 0 and np.ndim(x_max) == 0
+        and not isinstance(x_min, (TracedTensor, Variable))
+        and not isinstance(x_max, (TracedTensor, Variable))
+    ):
+        return _apply("clip", x, min=float(x_min), max=float(x_max))
+    return minimum(maximum(x, x_min), x_max)
+
+
+# --- activations (composites) -------------------------------------------------
+
+
+@keras_op
+def softmax(x, axis=-1):
+    return _apply("softmax", _floatify(convert_to_tensor(x)), axis=axis)
+
+
+@keras_op
+def log_softmax(x, axis=-1):
+    return _apply("log_softmax", _floatify(convert_to_tensor(x)), axis=axis)
+
+
+@keras_op
+def softplus(x):
+    x = _floatify(convert_to_tensor(x))
+    return add(relu(x), log1p(exp(negative(abs(x)))))
+
+
+@keras_op
+def log_sigmoid(x):
+    return negative(softplus(negative(x)))
+
+
+@keras_op
+def softsign(x):
+    x = _floatify(convert_to_tensor(x))
+    return divide(x, add(abs(x), 1.0))
+
+
+@keras_op
+def silu(x):
+    x = _floatify(convert_to_tensor(x))
+    return multiply(x, sigmoid(x))
+
+
+swish = silu
+
+
+@keras_op
+def relu6(x):
+    return clip(x, 0.0, 6.0)
+
+
+@keras_op
+def leaky_relu(x, negative_slope=0.2):
+    x = _floatify(convert_to_tensor(x))
+    return where(greater(x, 0.0), x, multiply(x, negative_slope))
+
+
+@keras_op
+def elu(x, alpha=1.0):
+    x = _floatify(convert_to_tensor(x))
+    neg = multiply(expm1(minimum(x, 0.0)), alpha)
+    return where(greater(x, 0.0), x, neg)
+
+
+@keras_op
+def selu(x):
+    alpha, scale = 1.6732632423543772, 1.0507009873554805
+    return multiply(elu(x, alpha), scale)
+
+
+@keras_op
+def gelu(x, approximate=True):
+    x = _floatify(convert_to_tensor(x))
+    if approximate:
+        c = math.sqrt(2.0 / math.pi)
+        inner = multiply(add(x, multiply(power(x, 3.0), 0.044715)), c)
+        return multiply(multiply(x, 0.5), add(tanh(inner), 1.0))
+    return multiply(multiply(x, 0.5), add(erf(divide(x, math.sqrt(2.0))), 1.0))
+
+
+@keras_op
+def hard_sigmoid(x):
+    x = _floatify(convert_to_tensor(x))
+    return clip(add(divide(x, 6.0), 0.5), 0.0, 1.0)
+
+
+@keras_op
+def one_hot(x, num_classes, axis=-1, dtype="float32"):
+    x = convert_to_tensor(x)
+    if not globals()["dtype"](x).startswith("int"):
+        x = cast(x, "int64")
+    return _apply("one_hot", x, depth=int(num_classes), axis=axis,
+                  dtype=standardize_dtype(dtype))
+
+
+# --- linear algebra ------------------------------------------------------------
+
+
+@keras_op
+def matmul(x1, x2):
+    _, (a, b) = _align(x1, x2)
+    ra, rb = len(shape(a)), len(shape(b))
+    if ra == 1:
+        a = expand_dims(a, 0)
+    if rb == 1:
+        b = expand_dims(b, -1)
+    out = _apply("matmul", a, b)
+    if rb == 1:
+        out = squeeze(out, -1)
+    if ra == 1:
+        out = squeeze(out, -2 if rb != 1 else -1)
+    return out
+
+
+@keras_op
+def dot(x1, x2):
+    if len(shape(x1)) == 0 or len(shape(x2)) == 0:
+        return multiply(x1, x2)
+    return matmul(x1, x2)
+
+
+# --- reductions ------------------------------------------------------------------
+
+
+def _axes(axis):
+    if axis is None:
+        return None
+    if isinstance(axis, (list, tuple)):
+        return tuple(int(a) for a in axis)
+    return (int(axis),)
+
+
+@keras_op
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    x = convert_to_tensor(x)
+    if dtype(x) == "bool":
+        x = cast(x, "int32")
+    return _apply("reduce_sum", x, axes=_axes(axis), keepdims=keepdims)
+
+
+@keras_op
+def mean(x, axis=None, keepdims=False):
+    x = _floatify(convert_to_tensor(x))
+    return _apply("reduce_mean", x, axes=_axes(axis), keepdims=keepdims)
+
+
+@keras_op
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    return _apply("reduce_max", convert_to_tensor(x), axes=_axes(axis),
+                  keepdims=keepdims)
+
+
+amax = max
+
+
+@keras_op
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    return _apply("reduce_min", convert_to_tensor(x), axes=_axes(axis),
+                  keepdims=keepdims)
+
+
+amin = min
+
+
+@keras_op
+def argmax(x, axis=-1, keepdims=False):
+    x = convert_to_tensor(x)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    return _apply("argmax", x, axis=axis, keepdims=keepdims, dtype="int32")
+
+
+@keras_op
+def argmin(x, axis=-1, keepdims=False):
+    x = convert_to_tensor(x)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    return _apply("argmin", x, axis=axis, keepdims=keepdims, dtype="int32")
+
+
+@keras_op
+def var(x, axis=None, keepdims=False):
+    x = _floatify(convert_to_tensor(x))
+    m = mean(x, axis=axis, keepdims=True)
+    return mean(square(subtract(x, m)), axis=axis, keepdims=keepdims)
+
+
+@keras_op
+def std(x, axis=None, keepdims=False):
+    return sqrt(var(x, axis=axis, keepdims=keepdims))
+
+
+@keras_op
+def moments(x, axes, keepdims=False):
+    """(mean, variance) over `axes`."""
+    x = _floatify(convert_to_tensor(x))
+    m = mean(x, axis=axes, keepdims=True)
+    v = mean(square(subtract(x, m)), axis=axes, keepdims=keepdims)
+    if not keepdims:
+        m = squeeze(m, axis=_axes(axes))
+    return m, v
+
+
+@keras_op
+def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
+    if ord not in (None, 2, "euclidean", "fro"):
+        raise ValueError(f"ops.norm supports the 2-norm only, received ord={ord!r}.")
+    return sqrt(sum(square(_floatify(convert_to_tensor(x))), axis=axis,
+                    keepdims=keepdims))
+
+
+# --- shapes ------------------------------------------------------------------------
+
+
+def shape(x) -> tuple:
+    """The shape as a tuple; the batch dimension of a symbolic tensor is
+    None."""
+    if isinstance(x, (TracedTensor, KerasTensor, Variable)):
+        return tuple(x.shape)
+    return np.shape(x)
+
+
+def ndim(x) -> int:
+    return len(shape(x))
+
+
+def size(x):
+    return int(np.prod(shape(x)))
+
+
+def batch_size(x, dtype="float32"):
+    """The size of axis 0 as a scalar tensor (known only at run time for a
+    traced tensor)."""
+    if isinstance(x, TracedTensor):
+        return _apply("dim_size", x, axis=0, dtype=standardize_dtype(dtype))
+    return np.asarray(np.shape(x)[0], standardize_dtype(dtype))
+
+
+def _resolve_reshape(in_shape: tuple, new_shape) -> tuple:
+    """Resolve -1 / None in `new_shape` against an IR shape (with symbols)."""
+    new = []
+    for d in new_shape:
+        if d is None:
+            new.append("N" if any(is_symbol(s) for s in in_shape) else -1)
+        elif isinstance(d, str):
+            new.append(d)
+        else:
+            new.append(int(d))
+    if new.count(-1) > 1:
+        raise ValueError(f"ops.reshape: only one dimension can be -1, received "
+                         f"{tuple(new_shape)}.")
+    if -1 not in new:
+        return tuple(new)
+    known = int(np.prod([d for d in new if isinstance(d, int) and d != -1]))
+    static_in = int(np.prod([d for d in in_shape if not is_symbol(d)]))
+    syms_in = [d for d in in_shape if is_symbol(d)]
+    syms_new = [d for d in new if is_symbol(d)]
+    missing = [s for s in syms_in if s not in syms_new]
+    if not missing:
+        if known == 0 or static_in % known:
+            raise ValueError(
+                f"Cannot reshape a tensor of shape {to_keras(in_shape)} into "
+                f"shape {tuple(new_shape)}."
+            )
+        fill = static_in // known
+    elif len(missing) == 1 and known == static_in:
+        fill = missing[0]
+    else:
+        raise ValueError(
+            f"Cannot reshape a tensor of shape {to_keras(in_shape)} into shape "
+            f"{tuple(new_shape)}: the batch dimension must stay a dimension "
+            "of its own."
+        )
+    return tuple(fill if d == -1 else d for d in new)
+
+
+def to_keras(ir_shape) -> tuple:
+    return tuple(None if is_symbol(d) else d for d in ir_shape)
+
+
+def _ir_shape(x) -> tuple:
+    if isinstance(x, TracedTensor):
+        return x.value.shape
+    return tuple(np.shape(x))
+
+
+@keras_op
+def reshape(x, newshape):
+    x = convert_to_tensor(x)
+    if isinstance(newshape, int):
+        newshape = (newshape,)
+    if not isinstance(x, TracedTensor):
+        return np.reshape(x, tuple(-1 if d is None else d for d in newshape))
+    target = _resolve_reshape(_ir_shape(x), newshape)
+    if target == x.value.shape:
+        return x
+    return _apply("reshape", x, shape=target)
+
+
+@keras_op
+def transpose(x, axes=None):
+    x = convert_to_tensor(x)
+    n = len(shape(x))
+    perm = tuple(reversed(range(n))) if axes is None else tuple(
+        a % n for a in axes
+    )
+    return _apply("transpose", x, perm=perm)
+
+
+@keras_op
+def expand_dims(x, axis):
+    x = convert_to_tensor(x)
+    s = list(_ir_shape(x))
+    axes = sorted(a % (len(s) + len(_axes(axis))) for a in _axes(axis))
+    for a in axes:
+        s.insert(a, 1)
+    if isinstance(x, TracedTensor):
+        return _apply("reshape", x, shape=tuple(s))
+    return np.reshape(x, s)
+
+
+@keras_op
+def squeeze(x, axis=None):
+    x = convert_to_tensor(x)
+    s = _ir_shape(x)
+    if axis is None:
+        axes = {i for i, d in enumerate(s) if d == 1}
+    else:
+        axes = {a % len(s) for a in _axes(axis)}
+        bad = [a for a in axes if s[a] != 1]
+        if bad:
+            raise ValueError(
+                f"Cannot squeeze axis {bad[0]} of a tensor of shape "
+                f"{to_keras(s)}: its size is not 1."
+            )
+    new = tuple(d for i, d in enumerate(s) if i not in axes)
+    if isinstance(x, TracedTensor):
+        return _apply("reshape", x, shape=new)
+    return np.reshape(x, new)
+
+
+@keras_op
+def broadcast_to(x, shape):
+    x = convert_to_tensor(x)
+    target = to_ir_shape(shape, strict=False)
+    if isinstance(x, TracedTensor) or any(is_symbol(d) for d in target):
+        if tuple(_ir_shape(x)) == target:
+            return x
+        trace = x.trace if isinstance(x, TracedTensor) else (
+            tracing.current_trace())
+        if not isinstance(x, TracedTensor):
+            x = trace.wrap(_to_value(x, trace))
+        return _apply("broadcast_to", x, shape=target)
+    return np.array(np.broadcast_to(x, target))
+
+
+@keras_op
+def concatenate(xs, axis=0):
+    xs = list(xs)
+    _, xs = _align(*xs)
+    if len(xs) == 1:
+        return xs[0]
+    return _apply("concat", *xs, axis=axis)
+
+
+@keras_op
+def stack(xs, axis=0):
+    return concatenate([expand_dims(x, axis) for x in xs], axis=axis)
+
+
+@keras_op
+def pad(x, pad_width, mode="constant", constant_values=0):
+    if mode != "constant":
+        raise ValueError(f'ops.pad supports mode="constant" only, received '
+                         f"mode={mode!r}.")
+    x = convert_to_tensor(x)
+    pads = tuple((int(a), int(b)) for a, b in pad_width)
+    return _apply("pad", x, pads=pads, value=float(constant_values))
+
+
+@keras_op
+def take(x, indices, axis=None):
+    x = convert_to_tensor(x)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    idx = convert_to_tensor(indices)
+    if not dtype(idx).startswith("int"):
+        idx = cast(idx, "int32")
+    return _apply("gather", x, idx, axis=axis)
+
+
+@keras_op
+def slice(x, start_indices, shape):  # noqa: A001
+    x = convert_to_tensor(x)
+    starts = tuple(int(s) for s in start_indices)
+    stops = tuple(None if n is None else s + int(n)
+                  for s, n in zip(starts, shape))
+    return _apply("slice", x, starts=starts, stops=stops,
+                  steps=(1,) * len(starts))
+
+
+@keras_op
+def getitem(x, key):
+    """x[key] with ints, slices, None and Ellipsis."""
+    x = convert_to_tensor(x)
+    if not isinstance(x, TracedTensor):
+        return np.asarray(x)[key]
+    if not isinstance(key, tuple):
+        key = (key,)
+    s = _ir_shape(x)
+    n_real = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
+    if Ellipsis in key:
+        i = key.index(Ellipsis)
+        key = key[:i] + (builtins.slice(None),) * (len(s) - n_real) + key[i + 1:]
+    key = key + (builtins.slice(None),) * (len(s) - builtins.sum(
+        1 for k in key if k is not None))
+    starts, stops, steps, out_shape, axis = [], [], [], [], 0
+    drop = []
+    for k in key:
+        if k is None:
+            out_shape.append(("new", None))
+            continue
+        d = s[axis]
+        if isinstance(k, builtins.slice):
+            starts.append(0 if k.start is None else k.start)
+            stops.append(k.stop)
+            steps.append(1 if k.step is None else k.step)
+            out_shape.append(("keep", axis))
+        elif isinstance(k, (int, np.integer)):
+            if is_symbol(d):
+                raise ValueError("Cannot index the batch dimension of a "
+                                 "symbolic tensor with an integer.")
+            i = int(k) % d
+            starts.append(i)
+            stops.append(i + 1)
+            steps.append(1)
+            drop.append(axis)
+        else:
+            raise TypeError(f"Unsupported index {k!r} for a symbolic tensor.")
+        axis += 1
+    y = x
+    if any(st != 0 or sp is not None or sd != 1
+           for st, sp, sd in zip(starts, stops, steps)):
+        y = _apply("slice", x, starts=tuple(starts), stops=tuple(stops),
+                   steps=tuple(steps))
+    ys = y.value.shape
+    final = []
+    for kind, ax in out_shape:
+        final.append(1 if kind == "new" else ys[ax])
+    if tuple(final) != ys:
+        y = _apply("reshape", y, shape=tuple(final))
+    return y
+
+
+# --- creation --------------------------------------------------------------------
+
+
+def zeros(shape, dtype="float32"):
+    return _source("zeros", shape=to_ir_shape(shape, strict=False),
+                   dtype=standardize_dtype(dtype))
+
+
+def ones(shape, dtype="float32"):
+    return _source("ones", shape=to_ir_shape(shape, strict=False),
+                   dtype=standardize_dtype(dtype))
+
+
+def full(shape, fill_value, dtype="float32"):
+    return multiply(ones(shape, dtype), cast(fill_value, dtype))
+
+
+def _like(x, dt):
+    x = convert_to_tensor(x)
+    return x, standardize_dtype(dt) if dt is not None else dtype(x)
+
+
+@keras_op
+def zeros_like(x, dtype=None):
+    x, dt = _like(x, dtype)
+    return _source("zeros", like=x, shape=_ir_shape(x), dtype=dt)
+
+
+@keras_op
+def ones_like(x, dtype=None):
+    x, dt = _like(x, dtype)
+    return _source("ones", like=x, shape=_ir_shape(x), dtype=dt)
+
+
+@keras_op
+def full_like(x, fill_value, dtype=None):
+    x, dt = _like(x, dtype)
+    return multiply(ones_like(x, dt), cast(fill_value, dt))
+
+
+def arange(start, stop=None, step=1, dtype="int32"):
+    return np.arange(start, stop, step, dtype=standardize_dtype(dtype))
+
+
+# --- losses as ops (Keras's ops.nn) -------------------------------------------------
+
+
+@keras_op
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    output = _floatify(convert_to_tensor(output))
+    target = cast(target, dtype(output))
+    if from_logits:
+        logp = log_softmax(output, axis=axis)
+    else:
+        output = divide(output, sum(output, axis=axis, keepdims=True))
+        logp = log(clip(output, 1e-7, 1.0 - 1e-7))
+    return negative(sum(multiply(target, logp), axis=axis))
+
+
+@keras_op
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    output = _floatify(convert_to_tensor(output))
+    target = convert_to_tensor(target)
+    if len(shape(target)) == len(shape(output)) and shape(target)[-1] == 1:
+        target = squeeze(target, -1)
+    n = shape(output)[axis]
+    hot = one_hot(cast(target, "int32"), n, axis=axis, dtype=dtype(output))
+    return categorical_crossentropy(hot, output, from_logits=from_logits,
+                                    axis=axis)
+
+
+@keras_op
+def binary_crossentropy(target, output, from_logits=False):
+    output = _floatify(convert_to_tensor(output))
+    target = cast(target, dtype(output))
+    if from_logits:
+        # max(x, 0) - x z + log(1 + exp(-|x|))
+        return add(subtract(relu(output), multiply(output, target)),
+                   log1p(exp(negative(abs(output)))))
+    p = clip(output, 1e-7, 1.0 - 1e-7)
+    return negative(add(multiply(target, log(p)),
+                        multiply(subtract(1.0, target), log(subtract(1.0, p)))))

@@ -1,0 +1,156 @@
+"""Traces: recording `graphkeras.ops` calls into an `ir.Builder`.
+
+A `Trace` is active inside `with trace:`. While one is active, an op whose
+operands include a traced tensor (or a Variable) appends a node to the
+trace's builder instead of computing. The frontend makes three kinds of
+traces:
+
+- the *spec* trace of a layer called on KerasTensors (`Input(...)`), which
+  only infers output shapes and is then thrown away;
+- the *forward* traces the trainer turns into train / test / predict
+  programs;
+- traces that tests build by hand.
+
+Invariants:
+- A Variable read for the first time in a trace becomes a parameter named
+  by its key (`trace.state_params`, in first-use order).
+- `assign` records the new value; later reads in the same trace see it,
+  so a layer called twice (shared) threads its state through both calls.
+- `trace.updates` maps each assigned Variable's key to its last value: the
+  program writes these back to the store after every call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from ..ir import Builder, TensorType
+
+_LOCAL = threading.local()
+
+
+def _stack() -> list:
+    s = getattr(_LOCAL, "stack", None)
+    if s is None:
+        s = _LOCAL.stack = []
+    return s
+
+
+def current_trace():
+    """The innermost active Trace, or None (eager mode)."""
+    s = _stack()
+    return s[-1] if s else None
+
+
+class Trace:
+    """Records ops into `builder`.
+
+    Args:
+        builder: the `ir.Builder` nodes are appended to.
+        kind: "spec", "train", "test", "predict" or "trace" (informative).
+    """
+
+    def __init__(self, builder: Builder | None = None, kind: str = "trace"):
+        self.builder = builder or Builder(kind)
+        self.kind = kind
+        self.variables: dict = {}  # key -> Variable, in first-use order
+        self.params: dict = {}  # key -> ir.Value (the parameter)
+        self.current: dict = {}  # key -> ir.Value (the latest value)
+        self.updates: dict = {}  # key -> ir.Value (last assigned value)
+        self.losses: list = []  # traced scalars from add_loss()
+
+    # --- activation ------------------------------------------------------------
+
+    def __enter__(self) -> "Trace":
+        _stack().append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        s = _stack()
+        if s and s[-1] is self:
+            s.pop()
+        else:  # pragma: no cover - misuse
+            s.remove(self)
+
+    @contextlib.contextmanager
+    def suspended(self):
+        """Run a block eagerly even though this trace is active."""
+        s = _stack()
+        s.append(None)
+        try:
+            yield
+        finally:
+            s.pop()
+
+    # --- values ----------------------------------------------------------------
+
+    def wrap(self, value):
+        from .tensors import TracedTensor
+
+        return TracedTensor(value, self)
+
+    def input(self, name: str, shape, dtype="float32"):
+        """A new per-call input parameter; `shape` uses None for the batch."""
+        ir_shape = to_ir_shape(shape, what=f'input "{name}"')
+        return self.wrap(self.builder.param(name, TensorType(ir_shape, dtype)))
+
+    def read(self, var):
+        """The traced value of Variable `var`."""
+        key = var.key
+        if key not in self.current:
+            self.variables[key] = var
+            p = self.builder.param(key, var.ir_type)
+            self.params[key] = p
+            self.current[key] = p
+        return self.wrap(self.current[key])
+
+    def assign(self, var, value):
+        """Record `var := value`; return the traced new value."""
+        from . import ops
+
+        self.read(var)  # make it a parameter (state) of the program
+        v = ops.convert_to_tensor(value, dtype=var.dtype)
+        if v.shape != var.shape:
+            target = var.shape
+            if to_ir_shape(v.shape, strict=False) != target:
+                try:
+                    v = ops.broadcast_to(v, target)
+                except Exception:
+                    raise ValueError(
+                        f'Cannot assign a value of shape {v.shape} to variable '
+                        f'"{var.path}" of shape {var.shape}.'
+                    ) from None
+        val = v.value if hasattr(v, "trace") else self._const(v)
+        self.current[var.key] = val
+        self.updates[var.key] = val
+        return self.wrap(val)
+
+    def _const(self, array):
+        return self.builder.constant(array)
+
+    @property
+    def state_params(self) -> list:
+        return [self.params[k] for k in self.variables]
+
+
+def to_ir_shape(shape, what: str = "tensor", strict: bool = True) -> tuple:
+    """Keras shape (None for the batch) -> IR shape ("N" for the batch)."""
+    out = []
+    for i, d in enumerate(shape):
+        if d is None or isinstance(d, str):
+            if i == 0 or not strict:
+                out.append("N" if d is None else d)
+                continue
+            raise ValueError(
+                f"graphkeras needs static sizes for every dimension but the "
+                f"batch: {what} has shape {tuple(shape)} (None at axis {i}). "
+                "Give that dimension a fixed size."
+            )
+        out.append(int(d))
+    return tuple(out)
+
+
+def to_keras_shape(shape) -> tuple:
+    """IR shape -> Keras shape (symbols become None)."""
+    return tuple(None if isinstance(d, str) else int(d) for d in shape)

@@ -1,0 +1,513 @@
+"""The training loop: compile / fit / evaluate / predict and the programs
+they run.
+
+`compile()` records the optimizer, losses and metrics. The first call that
+needs a step traces the model into a Program (runtime/program.py):
+
+- train: inputs (x..., y..., sample_weight...) -> forward(training=True),
+  the loss (weighted per-output losses + regularization + add_loss), the
+  loss tracker and metric state updates, `differentiate` w.r.t. the
+  trainable variables read by the step, the optimizer's update ops;
+- test: the same without gradients and optimizer (training=False);
+- predict: forward(training=False) -> outputs.
+
+Every persistent tensor the step reads is program *state* (a Variable in
+the shared StateStore); everything it assigns is an *update* written back
+after each call. One executable call runs one batch.
+
+Invariants: a program is rebuilt only when what it computes changes: the
+compile() call, the set of variables or their trainable flags, or the
+per-sample shapes / dtypes of the data (the batch size is the IR symbol N
+and never triggers a rebuild). Logs hold the running epoch values of
+`model.metrics`, sorted by name as Keras 3 prints them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ir
+from ..passes import differentiate
+from ..runtime import Program, make_executable
+from . import ops, tracing, tree
+from .callbacks import CallbackList
+from .compile_utils import CompileLoss, CompileMetrics
+from .data import make_adapter, train_validation_split, unpack_x_y_sample_weight
+from .metrics.reduction_metrics import Mean
+from .variables import STORE
+
+
+def _float(x) -> float:
+    return float(np.asarray(x))
+
+
+class Trainer:
+    """Mixed into Model: compile, fit, evaluate, predict, *_on_batch."""
+
+    def __init__(self):
+        self.compiled = False
+        self.optimizer = None
+        self.loss = None
+        self.stop_training = False
+        self.history = None
+        self._executables: dict = {}
+        self._compile_version = 0
+        self._run_eagerly = False
+        self.steps_per_execution = 1
+        self._loss_tracker = None
+        self._compile_loss = None
+        self._compile_metrics = None
+        self._last_programs: dict = {}
+        self._sig = None
+
+    # --- compile -----------------------------------------------------------------
+
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None,
+                metrics=None, weighted_metrics=None, run_eagerly=False,
+                steps_per_execution=1, jit_compile="auto",
+                auto_scale_loss=True):
+        """Configure the model for training.
+
+        Args:
+            optimizer: name or Optimizer instance ("rmsprop").
+            loss: name, function or Loss; or a list / dict per output.
+            loss_weights: scalars weighting the per-output losses.
+            metrics: names, functions or Metric instances; a list, or a
+                list / dict per output. "accuracy" resolves from shapes.
+            weighted_metrics: metrics that use the sample weights.
+            run_eagerly: True runs the reference interpreter (debugging).
+            steps_per_execution: accepted; steps run one per call for now.
+        """
+        from . import optimizers
+
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = loss
+        self._compile_loss = CompileLoss(loss, loss_weights) if (
+            loss is not None) else None
+        self._compile_metrics = CompileMetrics(metrics, weighted_metrics) if (
+            metrics is not None or weighted_metrics is not None) else None
+        self._loss_tracker = Mean(name="loss")
+        self._run_eagerly = bool(run_eagerly)
+        self.steps_per_execution = int(steps_per_execution)
+        self.compiled = True
+        self._compile_version += 1
+        self._executables.clear()
+
+    @property
+    def run_eagerly(self) -> bool:
+        return self._run_eagerly
+
+    @run_eagerly.setter
+    def run_eagerly(self, value) -> None:
+        self._run_eagerly = bool(value)
+        self._executables.clear()
+
+    def _assert_compiled(self, method):
+        if not self.compiled:
+            raise ValueError(
+                f"You must call `compile()` before using the model. "
+                f"(`model.{method}()` was called on model '{self.name}' before "
+                "`model.compile(optimizer, loss)`.)"
+            )
+
+    # --- metrics -------------------------------------------------------------------
+
+    @property
+    def metrics(self) -> list:
+        out = []
+        if self._loss_tracker is not None:
+            out.append(self._loss_tracker)
+        if self._compile_loss is not None and self._compile_loss.built:
+            out.extend(self._compile_loss.metrics)
+        if self._compile_metrics is not None and self._compile_metrics.built:
+            out.extend(self._compile_metrics.metrics)
+        return out
+
+    @property
+    def metrics_names(self) -> list:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        for m in self.metrics:
+            m.reset_state()
+
+    def _logs(self) -> dict:
+        logs = {m.name: _float(m.result()) for m in self.metrics}
+        return dict(sorted(logs.items()))
+
+    def _ordered_results(self, logs: dict):
+        return [logs[m.name] for m in self.metrics if m.name in logs]
+
+    # --- programs --------------------------------------------------------------------
+
+    def _state_signature(self):
+        return (self._compile_version,
+                tuple((v.key, v.trainable) for v in self.variables))
+
+    def _input_names(self, n):
+        names = getattr(self, "input_names", None)
+        if not names or len(names) != n or len(set(names)) != n:
+            return ["x"] if n == 1 else [f"x{i}" for i in range(n)]
+        return [n_ if ir.text.NAME_RE.match(n_) else f"x{i}"
+                for i, n_ in enumerate(names)]
+
+    def _executable(self, kind, xs, ys, sws, x_template):
+        key = (kind,
+               tuple((a.shape[1:], a.dtype.str) for a in xs),
+               None if ys is None else tuple((a.shape[1:], a.dtype.str)
+                                             for a in ys),
+               None if sws is None else len(sws),
+               repr(x_template),
+               self._sig)
+        exe = self._executables.get(key)
+        if exe is None:
+            program = self._build_program(kind, xs, ys, sws, x_template)
+            exe = make_executable(program, STORE, run_eagerly=self.run_eagerly)
+            self._executables[key] = exe
+            self._last_programs[kind] = program
+        return exe
+
+    def _trace_forward(self, trace, xs, x_template, training):
+        names = self._input_names(len(xs))
+        inputs = [trace.input(name, (None,) + a.shape[1:], a.dtype.name)
+                  for name, a in zip(names, xs)]
+        packed = (tree.pack_like(x_template, inputs) if x_template is not None
+                  else inputs[0])
+        y_pred = self(packed, training=training)
+        return inputs, y_pred
+
+    def _output_names_for(self, n):
+        names = getattr(self, "output_names", None)
+        if names and len(names) == n:
+            return list(names)
+        return ["output"] if n == 1 else [f"output_{i + 1}" for i in range(n)]
+
+    def _flatten_targets(self, ys, y_template, n_out):
+        return ys
+
+    def _build_program(self, kind, xs, ys, sws, x_template) -> Program:
+        b = ir.Builder(f"{kind}_step")
+        trace = tracing.Trace(b, kind)
+        with trace:
+            inputs, y_pred = self._trace_forward(trace, xs, x_template,
+                                                 training=(kind == "train"))
+            flat_pred = tree.flatten(y_pred)
+            in_names = [p.value.name for p in inputs]
+            if kind == "predict":
+                results = [t.value for t in flat_pred]
+                return self._finish(trace, results, in_names, n_out=len(results))
+            n_out = len(flat_pred)
+            output_names = self._output_names_for(n_out)
+            if ys is not None and len(ys) != n_out:
+                raise ValueError(
+                    f"The model has {n_out} output(s) ({output_names}), but "
+                    f"{len(ys)} target array(s) were given. Pass one target "
+                    "per output."
+                )
+            y_true = [] if ys is None else [
+                trace.input(f"y{i}" if n_out > 1 else "y",
+                            (None,) + a.shape[1:], a.dtype.name)
+                for i, a in enumerate(ys)]
+            sw_in = None
+            if sws is not None:
+                sw_in = [trace.input(f"sample_weight{i}" if len(sws) > 1
+                                     else "sample_weight",
+                                     (None,) + a.shape[1:], a.dtype.name)
+                         for i, a in enumerate(sws)]
+                if len(sw_in) == 1 and n_out > 1:
+                    sw_in = sw_in * n_out
+            names = in_names + [t.value.name for t in y_true] + (
+                [t.value.name for t in dict.fromkeys(sw_in)] if sw_in else [])
+            batch = ops.batch_size(inputs[0])
+            total = None
+            if self._compile_loss is not None:
+                if ys is None:
+                    raise ValueError(
+                        "The model was compiled with a loss, but no targets "
+                        "(y) were given. Pass `y` to fit / evaluate."
+                    )
+                if not self._compile_loss.built:
+                    self._compile_loss.build(y_true, flat_pred, output_names)
+                total = self._compile_loss(y_true, flat_pred, sw_in, batch)
+            extra = list(trace.losses) + self._traced_regularization_all()
+            for e in extra:
+                total = e if total is None else ops.add(total, e)
+            if total is None:
+                raise ValueError(
+                    "No loss to compute. Provide a `loss` argument in "
+                    "`compile()`."
+                )
+            total = ops.cast(total, "float32")
+            self._loss_tracker.update_state(total, sample_weight=batch)
+            if self._compile_metrics is not None and ys is not None:
+                if not self._compile_metrics.built:
+                    self._compile_metrics.build(y_true, flat_pred, output_names)
+                self._compile_metrics.update_state(y_true, flat_pred, sw_in)
+        if kind == "test":
+            return self._finish(trace, [total.value], names, n_out=1)
+        train_vars = [v for v in self.trainable_weights if v.key in trace.params]
+        fn = b.build([total.value])
+        if train_vars:
+            fn = differentiate(fn, [v.key for v in train_vars])
+            trace.builder = ir.Builder.from_function(fn)
+            grads = [trace.wrap(g) for g in fn.results[1:]]
+            with trace:
+                self.optimizer.apply(grads, train_vars)
+        return self._finish(trace, [total.value], names, n_out=1)
+
+    def _finish(self, trace, results, input_names, n_out) -> Program:
+        keys = list(trace.updates)
+        all_results = list(results) + [trace.updates[k] for k in keys]
+        fn = trace.builder.build(all_results)
+        return Program(
+            fn=fn,
+            state=tuple(trace.variables),
+            inputs=tuple(input_names),
+            updates=tuple((k, len(results) + i) for i, k in enumerate(keys)),
+            outputs=tuple(range(n_out)),
+        )
+
+    def _traced_regularization_all(self) -> list:
+        out = []
+        layers = [self] + self._all_sublayers()
+        for layer in layers:
+            for v in layer._all_own_variables():
+                if v.regularizer is not None and v.trainable and layer.trainable:
+                    out.append(ops.cast(v.regularizer(v.value), "float32"))
+        return out
+
+    # --- steps -----------------------------------------------------------------------
+
+    def _check_inputs(self, xs, x_template):
+        spec = getattr(self, "input_spec", None)
+        if spec is None:
+            return
+        from .layers.input_spec import assert_input_compatibility
+
+        data = tree.pack_like(x_template, xs) if x_template is not None else xs[0]
+        if isinstance(spec, dict) and isinstance(data, dict):
+            data = [data[k] for k in spec]
+            spec = list(spec.values())
+        elif isinstance(spec, dict):
+            spec = list(spec.values())
+        if isinstance(data, dict):
+            names = getattr(self, "input_names", list(data))
+            data = [data[k] for k in names if k in data]
+        flat_spec = tree.flatten(spec)
+        flat = tree.flatten(data)
+        if len(flat) != len(flat_spec):
+            raise ValueError(
+                f'Layer "{self.name}" expects {len(flat_spec)} input(s), but it '
+                f"received {len(flat)} input tensors."
+            )
+        shapes = [_ShapeOnly((None,) + a.shape[1:]) for a in flat]
+        assert_input_compatibility(flat_spec, shapes, self.name)
+
+    def _run_step(self, kind, batch, x_template):
+        xs, ys, sws = batch
+        if kind != "predict" and ys is not None and sws is None:
+            sws = None
+        exe = self._executable(kind, xs, ys if kind != "predict" else None,
+                               sws if kind != "predict" else None, x_template)
+        args = list(xs)
+        if kind != "predict":
+            args += list(ys or [])
+            args += list(sws or [])
+        return exe.run(args)
+
+    def _ensure_built(self, xs, x_template):
+        if not self.built:
+            data = tree.pack_like(x_template, xs) if x_template is not None \
+                else xs[0]
+            self._maybe_build(data)
+
+    # --- fit -----------------------------------------------------------------------
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
+            callbacks=None, validation_split=0.0, validation_data=None,
+            shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Train the model; returns a History (Keras 3's signature and
+        defaults)."""
+        self._assert_compiled("fit")
+        if validation_split and validation_data is None:
+            (x, y, sample_weight), (vx, vy, vsw) = train_validation_split(
+                (x, y, sample_weight), validation_split)
+            validation_data = (vx, vy, vsw)
+        train = make_adapter(x, y, sample_weight, batch_size=batch_size,
+                             shuffle=shuffle, class_weight=class_weight,
+                             steps=steps_per_epoch)
+        val = None
+        if validation_data is not None:
+            vx, vy, vsw = unpack_x_y_sample_weight(validation_data)
+            val = make_adapter(vx, vy, vsw,
+                               batch_size=validation_batch_size or batch_size,
+                               steps=validation_steps)
+        cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+            callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+            verbose=verbose, epochs=epochs, steps=train.num_batches)
+        self.stop_training = False
+        self._sig = None
+        cbs.on_train_begin()
+        logs = {}
+        epoch_logs = {}
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            cbs.on_epoch_begin(epoch)
+            self._sig = self._state_signature()
+            step = -1
+            for step, batch in enumerate(train.epoch()):
+                if step == 0 and epoch == initial_epoch:
+                    self._ensure_built(batch[0], train.x_template)
+                    self._sig = self._state_signature()
+                    self._check_inputs(batch[0], train.x_template)
+                cbs.on_train_batch_begin(step)
+                self._run_step("train", batch, train.x_template)
+                logs = self._logs()
+                cbs.on_train_batch_end(step, logs)
+                if self.stop_training:
+                    break
+            if step < 0:
+                raise ValueError(
+                    "The training data yielded no batches in epoch "
+                    f"{epoch + 1}: a generator given to fit() must yield "
+                    "enough batches for every epoch (set steps_per_epoch)."
+                )
+            train.on_epoch_end()
+            epoch_logs = dict(logs)
+            if val is not None and self._should_validate(epoch, validation_freq):
+                val_logs = self._evaluate_adapter(val, cbs, in_fit=True)
+                epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end(epoch_logs)
+        return cbs.history
+
+    @staticmethod
+    def _should_validate(epoch, freq):
+        if isinstance(freq, int):
+            return (epoch + 1) % freq == 0
+        return (epoch + 1) in freq
+
+    # --- evaluate ------------------------------------------------------------------
+
+    def _evaluate_adapter(self, adapter, cbs, in_fit=False):
+        self.reset_metrics()
+        if not in_fit:
+            self._sig = self._state_signature()
+        cbs.on_test_begin()
+        logs = {}
+        for step, batch in enumerate(adapter.epoch()):
+            if step == 0:
+                self._ensure_built(batch[0], adapter.x_template)
+                self._sig = self._state_signature()
+                self._check_inputs(batch[0], adapter.x_template)
+            cbs.on_test_batch_begin(step)
+            self._run_step("test", batch, adapter.x_template)
+            logs = self._logs()
+            cbs.on_test_batch_end(step, logs)
+        logs = self._logs()
+        cbs.on_test_end(logs)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto",
+                 sample_weight=None, steps=None, callbacks=None,
+                 return_dict=False, **kwargs):
+        """The loss and metrics on the data: a scalar without metrics, a
+        list with them (loss first), a dict with return_dict=True."""
+        self._assert_compiled("evaluate")
+        adapter = make_adapter(x, y, sample_weight, batch_size=batch_size,
+                               steps=steps)
+        cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
+            epochs=1, steps=adapter.num_batches)
+        logs = self._evaluate_adapter(adapter, cbs)
+        if return_dict:
+            return logs
+        results = self._ordered_results(logs)
+        return results[0] if len(results) == 1 else results
+
+    # --- predict -----------------------------------------------------------------
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None,
+                callbacks=None):
+        """Outputs for x, batch by batch, concatenated (NumPy arrays in the
+        structure of the model's outputs)."""
+        adapter = make_adapter(x, batch_size=batch_size, steps=steps)
+        cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
+            epochs=1, steps=adapter.num_batches)
+        self._sig = self._state_signature()
+        cbs.on_predict_begin()
+        outs = None
+        for step, batch in enumerate(adapter.epoch()):
+            if step == 0:
+                self._ensure_built(batch[0], adapter.x_template)
+                self._sig = self._state_signature()
+                self._check_inputs(batch[0], adapter.x_template)
+            cbs.on_predict_batch_begin(step)
+            res = self._run_step("predict", batch, adapter.x_template)
+            outs = [[r] for r in res] if outs is None else [
+                o + [r] for o, r in zip(outs, res)]
+            cbs.on_predict_batch_end(step, {"outputs": res})
+        cbs.on_predict_end()
+        if outs is None:
+            raise ValueError("predict() received no data.")
+        flat = [np.concatenate(o, axis=0) for o in outs]
+        return self._pack_outputs(flat)
+
+    def _pack_outputs(self, flat):
+        struct = getattr(self, "_outputs_struct", None)
+        if struct is None and getattr(self, "_functional", None) is not None:
+            struct = self._functional._outputs_struct
+        if struct is not None:
+            return tree.pack_like(struct, flat)
+        return flat[0] if len(flat) == 1 else flat
+
+    # --- on-batch -------------------------------------------------------------------
+
+    def _single_batch(self, x, y, sample_weight, class_weight=None):
+        adapter = make_adapter(x, y, sample_weight, batch_size=2**62,
+                               class_weight=class_weight)
+        batch = next(iter(adapter.epoch()))
+        self._ensure_built(batch[0], adapter.x_template)
+        self._sig = self._state_signature()
+        self._check_inputs(batch[0], adapter.x_template)
+        return adapter, batch
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One training step on one batch; returns the running metrics."""
+        self._assert_compiled("train_on_batch")
+        adapter, batch = self._single_batch(x, y, sample_weight, class_weight)
+        self._run_step("train", batch, adapter.x_template)
+        logs = self._logs()
+        if return_dict:
+            return logs
+        r = self._ordered_results(logs)
+        return r[0] if len(r) == 1 else r
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        self._assert_compiled("test_on_batch")
+        adapter, batch = self._single_batch(x, y, sample_weight)
+        self.reset_metrics()
+        self._run_step("test", batch, adapter.x_template)
+        logs = self._logs()
+        if return_dict:
+            return logs
+        r = self._ordered_results(logs)
+        return r[0] if len(r) == 1 else r
+
+    def predict_on_batch(self, x):
+        adapter, batch = self._single_batch(x, None, None)
+        res = self._run_step("predict", batch, adapter.x_template)
+        return self._pack_outputs(list(res))
+
+
+class _ShapeOnly:
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = shape

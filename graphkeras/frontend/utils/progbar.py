@@ -1,0 +1,142 @@
+"""Progbar: Keras 3's progress line, written anew.
+
+verbose=1 redraws one line per update:
+
+    32/32 ━━━━━━━━━━━━━━━━━━━━ 0s 3ms/step - accuracy: 0.8123 - loss: 0.5012
+
+(the step count, a 20-character bar, the ETA while running or the elapsed
+seconds when done, the time per step, then each value with 4 decimals, or
+in scientific notation below 1e-3). verbose=2 prints one line at the end:
+
+    32/32 - 0s - 3ms/step - accuracy: 0.8123 - loss: 0.5012
+
+Values are shown as given (the trainer passes running epoch averages). On
+a terminal the line is styled with the same ANSI codes Keras uses; to a
+file or pipe it is plain text, each redraw starting with a carriage return.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def _fmt_value(v) -> str:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return f" {v}"
+    return f" {v:.4f}" if abs(v) > 1e-3 else f" {v:.4e}"
+
+
+def format_time_per_unit(t: float, unit: str) -> str:
+    if t >= 1 or t == 0:
+        return f" {t:.0f}s/{unit}"
+    if t >= 1e-3:
+        return f" {t * 1e3:.0f}ms/{unit}"
+    return f" {t * 1e6:.0f}us/{unit}"
+
+
+class Progbar:
+    """A progress bar for `target` steps (None: unknown)."""
+
+    def __init__(self, target, width=20, verbose=1, interval=0.05,
+                 unit_name="step", stream=None):
+        self.target = target
+        self.width = width
+        self.verbose = verbose
+        self.interval = interval
+        self.unit_name = unit_name
+        self.stream = stream
+        self._values: dict = {}
+        self._start = time.time()
+        self._last_update = 0.0
+        self._first_step_time = None
+        self._seen = 0
+        self._prev_width = 0
+
+    def _out(self):
+        return self.stream or sys.stdout
+
+    def _styled(self) -> bool:
+        out = self._out()
+        return bool(getattr(out, "isatty", lambda: False)())
+
+    def _time_per_unit(self, current, now):
+        # The first step (tracing, compiling) is left out once there are
+        # more steps to average over.
+        if not current:
+            return 0.0
+        if self._first_step_time is not None and current > 1:
+            t = (now - self._first_step_time) / (current - 1)
+        else:
+            t = (now - self._start) / current
+        if current == 1:
+            self._first_step_time = now
+        return t
+
+    def update(self, current, values=None, finalize=None):
+        if finalize is None:
+            finalize = self.target is not None and current >= self.target
+        for k, v in values or []:
+            self._values[k] = v
+        now = time.time()
+        per_unit = self._time_per_unit(current, now)
+        self._seen = current
+        if self.verbose == 1:
+            if now - self._last_update < self.interval and not finalize:
+                return
+            self._last_update = now
+            line = self._line(current, now, per_unit, finalize)
+            out = self._out()
+            pad = max(0, self._prev_width - len(self._plain))
+            out.write("\r" + line + " " * pad + ("\n" if finalize else ""))
+            out.flush()
+            self._prev_width = len(self._plain)
+        elif self.verbose == 2 and finalize and self.target:
+            digits = len(str(self.target))
+            info = f"{current:{digits}d}/{self.target} - {now - self._start:.0f}s"
+            info += " -" + format_time_per_unit(per_unit, self.unit_name)
+            for k, v in self._values.items():
+                info += f" - {k}:" + _fmt_value(v)
+            out = self._out()
+            out.write(info + "\n")
+            out.flush()
+
+    def _line(self, current, now, per_unit, finalize) -> str:
+        styled = self._styled()
+        bold = (lambda s: f"\x1b[1m{s}\x1b[0m") if styled else (lambda s: s)
+        if self.target:
+            digits = len(str(self.target))
+            count = f"{current:{digits}d}/{self.target}"
+            filled = int(self.width * min(current, self.target) / self.target)
+            if styled:
+                bar = (f"\x1b[32m{'━' * filled}\x1b[0m" if filled else "") + (
+                    f"\x1b[37m{'━' * (self.width - filled)}\x1b[0m")
+            else:
+                bar = "━" * self.width
+            head_plain = f"{count} {'━' * self.width}"
+            head = f"{bold(count)} {bar}"
+        else:
+            head_plain = head = f"{current:7d}/Unknown"
+        if self.target and not finalize:
+            eta = per_unit * (self.target - current)
+            if eta > 3600:
+                t = "%d:%02d:%02d" % (eta // 3600, (eta % 3600) // 60, eta % 60)
+            elif eta > 60:
+                t = "%d:%02d" % (eta // 60, eta % 60)
+            else:
+                t = "%ds" % eta
+        else:
+            t = f"{now - self._start:.0f}s"
+        info_plain = f" {t}" + format_time_per_unit(per_unit, self.unit_name)
+        info = f" {bold(t)}" + format_time_per_unit(per_unit, self.unit_name)
+        for k, v in self._values.items():
+            item = f" - {k}:" + _fmt_value(v)
+            info += item
+            info_plain += item
+        self._plain = head_plain + info_plain
+        return head + info
+
+    def add(self, n, values=None):
+        self.update(self._seen + n, values)

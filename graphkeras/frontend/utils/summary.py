@@ -1,0 +1,215 @@
+"""model.summary(): Keras 3's table, drawn with box characters.
+
+The table is as wide as Keras makes it: 88 characters (108 for graphs that
+are not a plain chain, which get a "Connected to" column), or the terminal
+width less 4 if that is smaller; column widths come from the same relative
+positions, and cells wrap on spaces.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+
+
+def _readable_size(nbytes: float) -> str:
+    units = ["B", "KB", "MB", "GB", "TB"]
+    i = 0
+    while nbytes >= 1024 and i < len(units) - 1:
+        nbytes /= 1024
+        i += 1
+    return f"{nbytes:.2f} {units[i]}"
+
+
+def _count(weights) -> int:
+    return int(sum(int(np.prod(w.shape)) for w in weights))
+
+
+def _bytes(weights) -> int:
+    return int(sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize
+                   for w in weights))
+
+
+def _fmt_shape(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (
+        ",)" if len(shape) == 1 else ")")
+
+
+def _layer_shape(layer) -> str:
+    nodes = getattr(layer, "_inbound_nodes", [])
+    if not nodes:
+        return "?"
+    shapes = []
+    for node in nodes:
+        outs = node.output_tensors
+        s = [_fmt_shape(t.shape) for t in outs]
+        shapes.append(s[0] if len(s) == 1 else "[" + ", ".join(s) + "]")
+    if len(set(shapes)) > 1:
+        return "multiple"
+    return shapes[0]
+
+
+def _wrap(text: str, width: int) -> list:
+    words, lines, cur = text.split(" "), [], ""
+    for w in words:
+        while len(w) > width:
+            if cur:
+                lines.append(cur)
+                cur = ""
+            lines.append(w[:width])
+            w = w[width:]
+        if not cur:
+            cur = w
+        elif len(cur) + 1 + len(w) <= width:
+            cur += " " + w
+        else:
+            lines.append(cur)
+            cur = w
+    lines.append(cur)
+    return lines
+
+
+def _shrink(widths: list, excess: int) -> list:
+    """Take `excess` characters off the columns as evenly as possible
+    (rounding half to even, left to right)."""
+    out = list(widths)
+    remaining, cols = excess, len(widths)
+    for i in range(cols):
+        take = round(remaining / (cols - i))
+        out[i] -= take
+        remaining -= take
+    return out
+
+
+def _table(header, rows, widths, align) -> list:
+    inner = [w - 2 for w in widths]
+
+    def line(left, mid, right, fill):
+        return left + mid.join(fill * w for w in widths) + right
+
+    def row_lines(cells, sep):
+        wrapped = [_wrap(c, w) for c, w in zip(cells, inner)]
+        height = max(len(c) for c in wrapped)
+        out = []
+        for k in range(height):
+            parts = []
+            for c, w, a in zip(wrapped, inner, align):
+                t = c[k] if k < len(c) else ""
+                parts.append(" " + (t.rjust(w) if a == "right" else t.ljust(w))
+                             + " ")
+            out.append(sep + sep.join(parts) + sep)
+        return out
+
+    lines = [line("┏", "┳", "┓", "━")]
+    lines += row_lines(header, "┃")
+    lines.append(line("┡", "╇", "┩", "━"))
+    for i, r in enumerate(rows):
+        if i:
+            lines.append(line("├", "┼", "┤", "─"))
+        lines += row_lines(r, "│")
+    lines.append(line("└", "┴", "┘", "─"))
+    return lines
+
+
+def _is_sequential_like(model) -> bool:
+    from ..models.functional import Functional
+
+    if not isinstance(model, Functional):
+        return True
+    for node in model._nodes:
+        if len(node.parent_nodes) > 1 or len(node.input_tensors) > 1:
+            return False
+    consumers: dict = {}
+    for node in model._nodes:
+        for p in node.parent_nodes:
+            consumers[id(p)] = consumers.get(id(p), 0) + 1
+            if consumers[id(p)] > 1:
+                return False
+    return len(model._inputs) == 1 and len(model._outputs) == 1
+
+
+def print_summary(model, line_length=None, positions=None, print_fn=None,
+                  expand_nested=False, show_trainable=False):
+    from ..models.functional import Functional
+    from ..models.sequential import Sequential
+
+    if isinstance(model, Sequential):
+        layers, sequential_like = model.layers, True
+    elif isinstance(model, Functional):
+        layers, sequential_like = model.layers, _is_sequential_like(model)
+    else:
+        if not model.built:
+            raise ValueError(
+                "This model has not yet been built. Build the model first by "
+                "calling `build()` or by calling the model on a batch of data."
+            )
+        layers, sequential_like = model.layers, True
+    if sequential_like:
+        default, pos = 88, [0.45, 0.80, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #"]
+        align = ["left", "left", "right"]
+    else:
+        default, pos = 108, [0.3, 0.56, 0.74, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
+        align = ["left", "left", "right", "left"]
+    if show_trainable:
+        default += 12
+        pos = [p * 0.9 for p in pos] + [1.0]
+        header.append("Trainable")
+        align.append("center")
+    pos = positions or pos
+    default = min(default, shutil.get_terminal_size().columns - 4)
+    width = line_length or default
+    widths, cur = [], 0
+    for p in pos:
+        w = int(p * width) - cur
+        if w < 4:
+            raise ValueError("Insufficient console width to print summary.")
+        widths.append(w)
+        cur += w
+    widths = _shrink(widths, len(widths) + 1)
+    relevant = {id(n) for n in getattr(model, "_nodes", [])}
+    rows = []
+    for layer in layers:
+        name = f"{layer.name} ({type(layer).__name__})"
+        if not layer.built:
+            params = "0 (unbuilt)"
+        else:
+            params = f"{layer.count_params():,}"
+        row = [name, _layer_shape(layer), params]
+        if not sequential_like:
+            conns = []
+            for node in layer._inbound_nodes:
+                if relevant and id(node) not in relevant:
+                    continue
+                for kt in node.input_tensors:
+                    h = kt._keras_history
+                    conns.append(f"{h.operation.name}[{h.node_index}]"
+                                 f"[{h.tensor_index}]")
+            row.append(", ".join(conns) or "-")
+        if show_trainable:
+            row.append(("Y" if layer.trainable else "N") if layer.weights
+                       else "-")
+        rows.append(row)
+    out = [f'Model: "{model.name}"']
+    out += _table(header, rows, widths, [a if a != "center" else "left"
+                                         for a in align])
+    tw, ntw = model.trainable_weights, model.non_trainable_weights
+    opt = getattr(model, "optimizer", None)
+    opt_vars = opt.variables if (opt is not None and getattr(
+        model, "compiled", False) and opt.built) else None
+    total = _count(tw) + _count(ntw) + (_count(opt_vars) if opt_vars else 0)
+    total_b = _bytes(tw) + _bytes(ntw) + (_bytes(opt_vars) if opt_vars else 0)
+    out.append(f" Total params: {total:,} ({_readable_size(total_b)})")
+    out.append(f" Trainable params: {_count(tw):,} ({_readable_size(_bytes(tw))})")
+    out.append(f" Non-trainable params: {_count(ntw):,} "
+               f"({_readable_size(_bytes(ntw))})")
+    if opt_vars:
+        out.append(f" Optimizer params: {_count(opt_vars):,} "
+                   f"({_readable_size(_bytes(opt_vars))})")
+    text = "\n".join(out)
+    if print_fn is not None:
+        print_fn(text)
+    else:
+        print(text)

@@ -1,0 +1,226 @@
+"""Variables: named persistent tensors whose values live in one StateStore.
+
+Invariants:
+- A Variable's value lives in `STORE` (a `runtime.StateStore`, shared by the
+  whole process) under `Variable.key`, a unique name derived from its path
+  (`dense/kernel`, `dense/kernel_1`, ...). Keys always contain "/", so they
+  never collide with the names of program inputs. The buffer is freed when
+  the Variable is garbage-collected.
+- Outside a trace, reading a variable gives its stored array and `assign`
+  writes into the store. Inside a trace (see `tracing.py`), reading gives a
+  traced value (the program parameter named `key`, or the last value
+  assigned in the same trace) and `assign` records an update that the
+  program writes back after each call.
+
+Programs name their state parameters by these keys, so compiled code, the
+interpreter and `get_weights` all see the same buffers.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from ..ir import TensorType, as_dtype
+from ..runtime import StateStore
+from . import tracing
+
+STORE = StateStore()
+_KEYS: set = set()
+
+
+def _release(key: str) -> None:
+    _KEYS.discard(key)
+    STORE.remove(key)
+
+
+def _unique_key(path: str) -> str:
+    path = path.replace(":", "_").replace(" ", "_")
+    if "/" not in path:
+        path = "var/" + path
+    key, i = path, 1
+    while key in _KEYS:
+        key = f"{path}_{i}"
+        i += 1
+    _KEYS.add(key)
+    return key
+
+
+def standardize_dtype(dtype, default: str = "float32") -> str:
+    if dtype is None:
+        return default
+    if hasattr(dtype, "long_name"):
+        return dtype.long_name
+    name = getattr(dtype, "name", None)
+    if isinstance(dtype, str):
+        name = dtype
+    try:
+        return as_dtype(name if name is not None else dtype).long_name
+    except TypeError:
+        raise ValueError(
+            f"Invalid dtype: {dtype!r}. Expected one of float32, float64, "
+            "int32, int64, bool."
+        ) from None
+
+
+class Variable:
+    """A persistent tensor: a layer's weight, an optimizer slot, a metric
+    accumulator or a counter.
+
+    Args:
+        initializer: an initializer (callable `(shape, dtype) -> array`), a
+            string naming one, or an initial value (array-like).
+        shape: the shape; taken from the value when `initializer` is one.
+        dtype: `"float32"` by default.
+        trainable: whether the optimizer updates it.
+        name: the short name (`"kernel"`); `path` defaults to it.
+        path: the full name (`"dense/kernel"`).
+
+    Example:
+        >>> v = Variable(np.zeros((2, 3)), name="w")
+        >>> v.assign(np.ones((2, 3)))
+        >>> float(v.numpy().sum())
+        6.0
+    """
+
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True,
+                 name=None, path=None, regularizer=None, constraint=None):
+        from . import initializers as _init
+
+        name = name or "variable"
+        if isinstance(initializer, str) or (
+            callable(initializer) and not isinstance(initializer, np.ndarray)
+        ):
+            if shape is None:
+                raise ValueError(
+                    f'Variable "{name}": a shape is required when the '
+                    f"initializer is a callable, received shape=None."
+                )
+            init = _init.get(initializer)
+            self._dtype = standardize_dtype(dtype)
+            self._shape = _check_shape(shape, name)
+            value = np.asarray(init(self._shape, dtype=self._dtype))
+        else:
+            value = np.asarray(
+                initializer.numpy() if isinstance(initializer, Variable)
+                else initializer
+            )
+            if dtype is None and value.dtype.kind == "f":
+                dtype = "float32"
+            self._dtype = standardize_dtype(dtype or value.dtype.name)
+            self._shape = _check_shape(
+                value.shape if shape is None else shape, name
+            )
+            value = np.broadcast_to(value, self._shape)
+        self.name = name
+        self.path = path or name
+        self.trainable = bool(trainable)
+        self.regularizer = regularizer
+        self.constraint = constraint
+        self.key = _unique_key(self.path)
+        self._type = TensorType(self._shape, self._dtype)
+        STORE.define(self.key, self._type, value.astype(self._dtype))
+        weakref.finalize(self, _release, self.key)
+
+    # --- description ---------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple:
+        return self._shape
+
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def ir_type(self) -> TensorType:
+        return self._type
+
+    def __repr__(self) -> str:
+        return (f"<Variable path={self.path}, shape={self._shape}, "
+                f"dtype={self._dtype}>")
+
+    # --- reading ---------------------------------------------------------------
+
+    def numpy(self) -> np.ndarray:
+        """A copy of the current value."""
+        return np.array(STORE[self.key], copy=True)
+
+    @property
+    def value(self):
+        """The value: a traced tensor inside a trace, else the stored array
+        (do not write to it; use `assign`)."""
+        t = tracing.current_trace()
+        if t is not None:
+            return t.read(self)
+        return STORE[self.key]
+
+    def __array__(self, dtype=None, copy=None):
+        a = STORE[self.key]
+        return a if dtype is None else a.astype(dtype)
+
+    def __len__(self) -> int:
+        if not self._shape:
+            raise TypeError("len() of a scalar Variable")
+        return self._shape[0]
+
+    def __float__(self) -> float:
+        return float(STORE[self.key])
+
+    def __int__(self) -> int:
+        return int(STORE[self.key])
+
+    # --- writing -------------------------------------------------------------
+
+    def assign(self, value):
+        """Set the value (recorded as an update inside a trace)."""
+        t = tracing.current_trace()
+        if t is not None:
+            return t.assign(self, value)
+        arr = np.asarray(value)
+        if arr.shape != self._shape:
+            try:
+                arr = np.broadcast_to(arr, self._shape)
+            except ValueError:
+                raise ValueError(
+                    f'Cannot assign a value of shape {arr.shape} to variable '
+                    f'"{self.path}" of shape {self._shape}.'
+                ) from None
+        STORE.assign(self.key, arr.astype(self._dtype))
+        return self
+
+    def assign_add(self, value):
+        from . import ops
+
+        return self.assign(ops.add(self, value))
+
+    def assign_sub(self, value):
+        from . import ops
+
+        return self.assign(ops.subtract(self, value))
+
+    # --- arithmetic goes through graphkeras.ops -------------------------------
+    from .tensors import _OPERATORS  # noqa: E402  (class-body import)
+
+    locals().update(_OPERATORS)
+    del _OPERATORS
+
+
+def _check_shape(shape, name) -> tuple:
+    try:
+        shape = tuple(int(d) for d in shape)
+    except TypeError:
+        raise ValueError(
+            f'Variable "{name}": the shape must be a tuple of ints, received '
+            f"shape={shape!r}."
+        ) from None
+    if any(d < 0 for d in shape):
+        raise ValueError(
+            f'Variable "{name}": negative dimension in shape={shape!r}.'
+        )
+    return shape

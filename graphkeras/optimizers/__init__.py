@@ -1,0 +1,11 @@
+"""graphkeras.optimizers: SGD, Adam, RMSprop, ... and `schedules`."""
+
+from ..frontend.optimizers import (  # noqa: F401
+    ALL_OBJECTS,
+    SGD,
+    Adam,
+    Optimizer,
+    RMSprop,
+    get,
+)
+from . import schedules  # noqa: F401
