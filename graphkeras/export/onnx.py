@@ -12,7 +12,8 @@ Invariants this file keeps:
 - It reads only the IR: op names, types, attrs and `loc`. It knows nothing
   of layers, Keras or LLVM (DESIGN.md).
 - Every op in `ir.all_ops()` has an entry in `_CONVERTERS` (a test walks
-  the registry), or is listed in `_UNEXPORTABLE` with the reason; an op
+  the registry), is a meta op whose body Function is inlined (fusion's
+  kernels), or is listed in `_UNEXPORTABLE` with the reason; an op
   that cannot be exported raises `ExportError` naming the op, the node and
   its `loc` (the Keras layer).
 - The ONNX graph computes what `ir.interpret` computes: the converters
@@ -230,8 +231,12 @@ def _converts(*names: str):
 
 
 def exportable_ops() -> set:
-    """The names of the ops the exporter can convert."""
-    return set(_CONVERTERS)
+    """The names of the ops the exporter can convert: those with a
+    converter, and the meta ops, whose body Function is inlined."""
+    from ..ir import all_ops
+
+    meta = {name for name, op in all_ops().items() if op.kind == "meta"}
+    return set(_CONVERTERS) | meta
 
 
 def unexportable_ops() -> dict:
@@ -688,8 +693,7 @@ def _emit_nodes(e: _Emitter, fn: Function, env: dict, out_names: dict) -> None:
                 conv(e, node, ins, outs)
             elif (body := _inline_body(node)) is not None:
                 inner = {p.name: i for p, i in zip(body.params, ins)}
-                want = {r.name: o for r, o in zip(body.results, outs)}
-                _emit_body(e, body, inner, want)
+                _emit_body(e, body, inner, outs)
             else:
                 raise ExportError(
                     f"Cannot export {_where(node)} to ONNX: no ONNX mapping is "
@@ -706,18 +710,19 @@ def _emit_nodes(e: _Emitter, fn: Function, env: dict, out_names: dict) -> None:
             env[o.name] = name
 
 
-def _emit_body(e: _Emitter, body: Function, env: dict, want: dict) -> None:
-    """Inline a nested Function; its results get the names in `want`."""
-    # A body result that is a body param, or is returned twice, needs an
-    # Identity to reach its assigned name.
-    direct = {}
-    for r in body.results:
+def _emit_body(e: _Emitter, body: Function, env: dict, outs: list) -> None:
+    """Emit a Function's nodes so that its results get the ONNX names
+    `outs` (in order); `env` maps its params to ONNX names."""
+    # A result produced by a node takes its name directly; a result that is
+    # a param, or is returned twice, goes through an Identity.
+    direct: dict[str, str] = {}
+    for r, name in zip(body.results, outs):
         if r.name not in env and r.name not in direct:
-            direct[r.name] = want[r.name]
+            direct[r.name] = name
     _emit_nodes(e, body, env, direct)
-    for r in body.results:
-        if env[r.name] != want[r.name]:
-            e.add("Identity", [env[r.name]], want[r.name])
+    for r, name in zip(body.results, outs):
+        if env[r.name] != name:
+            e.add("Identity", [env[r.name]], name)
 
 
 def _check_names(kind: str, names, count: int) -> list:
@@ -857,16 +862,7 @@ def export_function(
     for n in out_names:
         e.reserve(n)
 
-    # A result produced by a node takes its output name directly; a result
-    # that is a parameter, or is returned twice, goes through an Identity.
-    direct: dict[str, str] = {}
-    for r, name in zip(fn.results, out_names):
-        if r.name not in env and r.name not in direct:
-            direct[r.name] = name
-    _emit_nodes(e, fn, env, direct)
-    for r, name in zip(fn.results, out_names):
-        if env[r.name] != name:
-            e.add("Identity", [env[r.name]], name)
+    _emit_body(e, fn, env, out_names)
 
     graph = helper.make_graph(
         e.nodes, fn.name, inputs_vi,

@@ -305,6 +305,22 @@ add("dim_size",
     Case([("x", ("N", 3), F32)],
          lambda b, x: [x, b.dim_size(x, axis=1, dtype=I64)], label="static"))
 
+# --- meta ops: exported by inlining their body --------------------------------
+
+
+def _fused(b, x, y):
+    k = ir.Builder("kernel")
+    a, c = k.param("a", x.type), k.param("c", y.type)
+    s = k.add(a, c)
+    body = k.build([k.relu(s), k.mul(k.tanh(s), a), a, s, s])
+    outs = b.op("fused", x, y, body=body)
+    return [b.exp(outs[0]), *outs[1:]]
+
+
+if ir.registry.has_op("fused"):  # fusion's kernel op (codegen work)
+    add("fused", Case([("x", ("N", 3), F32), ("y", (3,), F32)], _fused,
+                      label="results: computed, a param, repeated"))
+
 # --- random: counter-based numbers with no ONNX equivalent -----------------
 
 for _name in ("random_uniform", "random_normal"):
