@@ -366,11 +366,16 @@ def node_flops(node, env) -> int | None:
 
     Rules: an elementwise op costs 1 per output element; matmul 2*m*k*n
     per matrix; a reduction 1 per input element; softmax and log_softmax 5
-    per element; scatter_add 1 per update; data movement and sources 0.
+    per element; scatter_add 1 per update; data movement and sources 0; a
+    meta op (a fused kernel) what its body's nodes cost.
     """
-    from .ir import get_op
+    from .ir import Function, get_op
 
     op = get_op(node.op)
+    if op.kind == "meta":
+        bodies = [v for v in node.attrs.values() if isinstance(v, Function)]
+        costs = [node_flops(n, env) for b in bodies for n in b.nodes]
+        return None if not bodies or None in costs else sum(costs)
     out = node.outputs[0].type if node.outputs else None
     if node.op == "matmul":
         a = node.inputs[0].type

@@ -435,3 +435,35 @@ def test_load_model_hook_is_what_model_files_go_through(monkeypatch, tmp_path,
                ir.interpret(mlp(), args))
     rc, out, _ = run(capsys, "inspect", keras_file)
     assert rc == 0 and "inputs (1):\n  %x: f32[N,12]" in out
+
+
+def test_flops_of_a_meta_op_are_its_body_flops():
+    from graphkeras.ir import registry
+    from graphkeras.ir.registry import Attr, OpDef, register_op
+
+    @register_op
+    class _CliTestKernel(OpDef):
+        name, onnx, kind, num_inputs = "_cli_test_kernel", "Function", "meta", None
+        attrs = {"body": Attr(lambda v: v)}  # noqa: RUF012 - as OpDefs do
+        vjp = registry.NOT_DIFFERENTIABLE
+
+        def infer(self, *types, body):
+            return body.results[0].type
+
+        def reference(self, *xs, body):
+            return ir.interpret(body, list(xs))[0]
+
+    try:
+        k = ir.Builder("kernel")
+        a, c = k.param("a", ("N", 5)), k.param("c", (5,))
+        body = k.build([k.exp(k.add(a, c))])
+        b = ir.Builder("f")
+        x, w = b.param("x", ("N", 5)), b.param("w", (5,))
+        y = b.op("_cli_test_kernel", x, w, body=body)
+        fn = b.build([y])
+        env = {"N": 3}
+        assert cli.node_flops(fn.nodes[0], env) == 2 * 3 * 5
+        model = cli.LoadedModel("f.gkir", "gkir", {"f": fn})
+        assert "FLOPs: 10 per sample\n" in cli.inspect_text(model, fn)
+    finally:
+        registry._REGISTRY.pop("_cli_test_kernel", None)
