@@ -8,33 +8,61 @@ so the gradient is ordinary IR that the later passes fuse and compile.
 Requires: fn verifies; the differentiated result is floating-point.
 Ensures: the result verifies; a gradient has its parameter's type; only
 nodes on a path from a `wrt` parameter to the output get cotangents.
+
+NOTE: a VJP builds the cotangents of all its operands, also of those no
+gradient is wanted for (dx of matmul(x, w) when only w is in `wrt`);
+eliminate_dead_code removes them. Mistakes in the arguments and a
+non-differentiable op on the path raise UserError subclasses, which
+run_pipeline passes through to the user unchanged.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..ir import Builder, Function, Value
-from ..ir.errors import IRTypeError
+from ..ir.errors import InternalCompilerError, IRTypeError
 from ..ir.registry import NOT_DIFFERENTIABLE, get_op
+from .errors import UserError
 
 
-class NotDifferentiableError(ValueError):
+class NotDifferentiableError(UserError, ValueError):
     """A non-differentiable op lies between the output and a parameter."""
+
+
+class DifferentiateArgumentError(UserError, ValueError):
+    """`wrt` names no parameter, or `output` is not a result index."""
+
+
+class DifferentiateTypeError(UserError, IRTypeError):
+    """The output or a `wrt` parameter is not floating-point."""
 
 
 def _param(fn: Function, key) -> Value:
     if isinstance(key, Value):
         key = key.name
-    if isinstance(key, int):
+    if isinstance(key, int) and not isinstance(key, bool):
+        if not -len(fn.params) <= key < len(fn.params):
+            raise DifferentiateArgumentError(
+                f"differentiate: parameter index {key} is out of range; "
+                f"@{fn.name} has {len(fn.params)} parameter(s)."
+            )
         return fn.params[key]
     for p in fn.params:
         if p.name == key:
             return p
-    raise ValueError(
+    raise DifferentiateArgumentError(
         f"differentiate: @{fn.name} has no parameter %{key} "
         f"(parameters: {', '.join('%' + p.name for p in fn.params)})."
     )
+
+
+def _diff_operands(node) -> tuple:
+    """The operands a gradient can flow to (OpDef.diff_inputs; all if None)."""
+    idx = get_op(node.op).diff_inputs
+    if idx is None:
+        return node.inputs
+    return tuple(node.inputs[i] for i in idx)
 
 
 def differentiate(fn: Function, wrt: Sequence, *, output: int = 0,
@@ -45,24 +73,33 @@ def differentiate(fn: Function, wrt: Sequence, *, output: int = 0,
     as a new last parameter named `seed_name`.
     """
     wrt_params = [_param(fn, k) for k in wrt]
+    if not -len(fn.results) <= output < len(fn.results):
+        raise DifferentiateArgumentError(
+            f"differentiate: output={output} is out of range; @{fn.name} has "
+            f"{len(fn.results)} result(s)."
+        )
     out = fn.results[output]
     if not out.dtype.is_float:
-        raise IRTypeError(
+        raise DifferentiateTypeError(
             f"differentiate: result {output} of @{fn.name} is "
             f"{out.dtype.long_name}; only floating-point results have gradients."
         )
     for p in wrt_params:
         if not p.dtype.is_float:
-            raise IRTypeError(
+            raise DifferentiateTypeError(
                 f"differentiate: parameter %{p.name} is {p.dtype.long_name}; "
                 "only floating-point parameters have gradients."
             )
 
     # Which wrt parameters each value depends on (forward), and which values
     # the output depends on (backward): only their intersection needs work.
+    # NOTE: dependence flows only through an op's `diff_inputs`: dim_size
+    # reads its operand's shape, so a batch size in a loss is no obstacle.
     deps: dict[str, frozenset] = {p.name: frozenset([p.name]) for p in wrt_params}
     for n in fn.nodes:
-        d = frozenset().union(*(deps.get(v.name, frozenset()) for v in n.inputs))
+        d = frozenset().union(
+            *(deps.get(v.name, frozenset()) for v in _diff_operands(n))
+        )
         if d:
             for o in n.outputs:
                 if o.dtype.is_float:
@@ -76,31 +113,41 @@ def differentiate(fn: Function, wrt: Sequence, *, output: int = 0,
     if out.rank == 0:
         seed = b.scalar_like(1.0, out)
     else:
+        if any(p.name == seed_name for p in fn.params):
+            raise DifferentiateArgumentError(
+                f"differentiate: @{fn.name} already has a parameter "
+                f"%{seed_name}; pass another seed_name for the output's "
+                "cotangent."
+            )
         seed = b.param(seed_name, out.type)
     cts: dict[str, Value] = {out.name: seed}
 
     def accumulate(v: Value, g: Value) -> None:
         if g.type != v.type:
-            raise IRTypeError(
-                f"internal: the gradient for %{v.name} has type {g.type}, "
-                f"expected {v.type}"
+            raise InternalCompilerError(
+                f"differentiate: the gradient for %{v.name} has type "
+                f"{g.type}, expected {v.type}"
             )
         cts[v.name] = b.add(cts[v.name], g) if v.name in cts else g
 
     for n in reversed(fn.nodes):
         if not any(o.name in cts for o in n.outputs):
             continue
-        if not any(v.name in deps and v.name in needed for v in n.inputs):
+        if not any(v.name in deps and v.name in needed
+                   for v in _diff_operands(n)):
             continue
         op = get_op(n.op)
         if op.vjp is NOT_DIFFERENTIABLE:
             if any(o.dtype.is_float for o in n.outputs):
-                reach = set().union(*(deps.get(v.name, ()) for v in n.inputs))
-                var = sorted(reach)[0]
+                reach = set().union(
+                    *(deps.get(v.name, ()) for v in _diff_operands(n))
+                )
+                names = ", ".join(f'"{r}"' for r in sorted(reach))
+                what = "variable" if len(reach) == 1 else "variables"
                 loc = f' (layer "{n.loc}")' if n.loc else ""
                 raise NotDifferentiableError(
-                    f'Op "{n.op}" is not differentiable, but it lies between '
-                    f'the output and the trainable variable "{var}"{loc}. '
+                    f'Op "{n.op}"{loc} is not differentiable, but it lies '
+                    f"between the output and the trainable {what} {names}. "
                     "Wrap its output in ops.stop_gradient() if that is "
                     "intended."
                 )
@@ -115,8 +162,8 @@ def differentiate(fn: Function, wrt: Sequence, *, output: int = 0,
                 )
             grads = op.vjp(b, g, n.inputs, n.outputs, **dict(n.attrs))
         if len(grads) != len(n.inputs):
-            raise IRTypeError(
-                f'internal: the VJP of "{n.op}" returned {len(grads)} '
+            raise InternalCompilerError(
+                f'differentiate: the VJP of "{n.op}" returned {len(grads)} '
                 f"gradients for {len(n.inputs)} operands"
             )
         for v, gv in zip(n.inputs, grads):

@@ -334,6 +334,7 @@ class StopGradient(_Unary):
     """The identity, through which no gradient flows."""
 
     name, onnx, dtypes = "stop_gradient", "Identity", "float int bool"
+    diff_inputs = ()  # no gradient reaches the operand (differentiate relies on it)
 
     def reference(self, x):
         return np.array(x, copy=True)

@@ -100,6 +100,7 @@ class DimSize(OpDef):
     name, onnx = "dim_size", "Shape"
     attrs = {"axis": Attr(a_int), "dtype": Attr(a_dtype, float32)}
     vjp = NOT_DIFFERENTIABLE
+    diff_inputs = ()  # reads the operand's shape, never its values
 
     def normalize(self, types, attrs):
         return dict(attrs, axis=norm_axis(attrs["axis"], types[0].rank))
