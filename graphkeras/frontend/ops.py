@@ -621,7 +621,10 @@ def batch_size(x, dtype="float32"):
     """The size of axis 0 as a scalar tensor (known only at run time for a
     traced tensor)."""
     if isinstance(x, TracedTensor):
-        return _apply("dim_size", x, axis=0, dtype=standardize_dtype(dtype))
+        # NOTE: read as an integer, then cast: an integer result carries no
+        # gradient, so a loss divided by the batch size stays differentiable.
+        n = _apply("dim_size", x, axis=0, dtype="int64")
+        return _apply("cast", n, dtype=standardize_dtype(dtype))
     return np.asarray(np.shape(x)[0], standardize_dtype(dtype))
 
 
