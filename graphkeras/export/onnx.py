@@ -371,8 +371,10 @@ def _bound(value: float, dtype: DType):
     info = np.iinfo(dtype.np)
     if np.isnan(value):
         raise ExportError("a clip bound is NaN")
-    v = min(max(value, float(info.min)), float(info.max))
-    return np.asarray(int(np.trunc(v)), dtype.np).clip(info.min, info.max)
+    if np.isinf(value):  # open on that side: the dtype's extreme
+        return np.asarray(info.min if value < 0 else info.max, dtype.np)
+    v = min(max(int(np.trunc(value)), int(info.min)), int(info.max))
+    return np.asarray(v, dtype.np)
 
 
 @_converts("clip")
