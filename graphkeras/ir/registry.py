@@ -169,7 +169,7 @@ class OpDef:
                 except (TypeError, ValueError) as e:
                     raise IRTypeError(
                         f'Op "{self.name}": bad attribute {key}={given[key]!r}: '
-                        f"{e}."
+                        f"{str(e).rstrip('.')}."
                     ) from None
             elif spec.default is REQUIRED:
                 raise IRTypeError(

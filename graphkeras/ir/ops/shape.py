@@ -111,6 +111,10 @@ class Slice(OpDef):
                 ne.append(None)
                 continue
             a, z, _ = slice(s, e, st).indices(d)
+            if not range(a, z, st):
+                # NOTE: every empty selection is spelled 0:0, since .indices()
+                # may give a start of -1, which would read as "the last".
+                a, z = 0, 0
             ns.append(a)
             # a stop of -1 after .indices() means "before index 0"
             ne.append(None if z < 0 else z)
@@ -208,6 +212,7 @@ class Concat(OpDef):
                     f"operand {i} has shape {format_shape(t.shape)}, which does "
                     f"not match {format_shape(first.shape)} outside axis {axis}"
                 )
+        for t in xs:
             if is_symbol(t.shape[axis]):
                 raise ValueError("cannot concatenate along a symbolic axis")
             total += t.shape[axis]
@@ -268,6 +273,8 @@ class Pad(OpDef):
         return TensorType(tuple(shape), x.dtype)
 
     def reference(self, x, pads, value):
+        if x.ndim == 0:  # np.pad rejects rank 0; there is nothing to pad
+            return np.array(x, copy=True)
         return np.pad(x, pads, mode="constant",
                       constant_values=np.asarray(value).astype(x.dtype))
 
