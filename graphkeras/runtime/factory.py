@@ -1,7 +1,9 @@
 """make_executable: the one place that decides how a Program runs.
 
 `run_eagerly=True` (Keras's debugging flag) gives the reference
-interpreter; otherwise the compiled executable from codegen.
+interpreter; otherwise the compiled executable from codegen. An error
+inside the compiled path propagates: it is never silently replaced by the
+interpreter.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ def make_executable(program: Program, store: StateStore, *,
                     run_eagerly: bool = False) -> Executable:
     if run_eagerly:
         return InterpretedExecutable(program, store)
-    try:
-        from .compiled import CompiledExecutable
-    except ImportError:  # codegen has not landed yet
-        return InterpretedExecutable(program, store)
+    from .compiled import CompiledExecutable
+
     return CompiledExecutable(program, store)

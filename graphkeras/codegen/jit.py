@@ -1,0 +1,83 @@
+"""From an llvmlite module to callable native code, through the cache.
+
+`compile_object(module, name)` parses, verifies and optimises the module
+with a fresh target machine and returns the object code (writing the
+GRAPHKERAS_DUMP files on the way). `NativeModule(obj)` loads object code
+into a fresh MCJIT engine (with its own fresh target machine, which the
+engine owns) and exposes the entry points as ctypes functions; it keeps the
+engine alive as long as it lives.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import llvmlite
+import llvmlite.binding as llvm
+
+from ..ir.errors import InternalCompilerError
+from . import cache, mathlib
+from .program import CODEGEN_VERSION
+from .target import OPT_LEVEL, dump, ensure_llvm, host, new_target_machine, optimize
+
+STEP_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
+STEPS_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64,
+                              ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
+
+
+def compile_object(module, name: str) -> bytes:
+    ensure_llvm()
+    text = str(module)
+    dump("llvm", name, lambda: text)
+    try:
+        mod = llvm.parse_assembly(text)
+        mod.verify()
+    except RuntimeError as e:
+        raise InternalCompilerError(
+            f"LLVM rejected the generated module {name}: {e}",
+            dump_path=dump("llvm", name, lambda: text)) from e
+    tm = new_target_machine()
+    optimize(mod, tm)
+    dump("llvm-opt", name, lambda: str(mod))
+    dump("asm", name, lambda: tm.emit_assembly(mod))
+    return bytes(tm.emit_object(mod))
+
+
+class NativeModule:
+    def __init__(self, obj: bytes):
+        ensure_llvm()
+        tm = new_target_machine()
+        empty = llvm.parse_assembly("")
+        empty.triple = host().triple
+        self._engine = llvm.create_mcjit_compiler(empty, tm)
+        self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        self._engine.finalize_object()
+        step = self._engine.get_function_address("gk_step")
+        steps = self._engine.get_function_address("gk_steps")
+        if not step or not steps:
+            raise InternalCompilerError("the native module has no gk_step entry")
+        self.step = STEP_TYPE(step)
+        self.steps = STEPS_TYPE(steps)
+
+
+def cache_key(program_text: str, layout_text: str) -> str:
+    h = host()
+    return cache.make_key(
+        f"codegen {CODEGEN_VERSION} math {mathlib.MATH_VERSION} opt {OPT_LEVEL}",
+        f"llvmlite {llvmlite.__version__} llvm {llvm.llvm_version_info}",
+        h.key(), program_text, layout_text)
+
+
+def load_or_compile(key: str, build, name: str) -> tuple[NativeModule, bool]:
+    """The native module for key: from the cache when a sound entry exists
+    (returns hit=True), else built with `build() -> llvmlite module`,
+    compiled and stored."""
+    obj = cache.load(key)
+    if obj is not None:
+        try:
+            return NativeModule(obj), True
+        except Exception:  # noqa: BLE001, S110 - a bad entry is rebuilt, never trusted
+            pass
+    obj = compile_object(build(), name)
+    cache.store(key, obj)
+    return NativeModule(obj), False

@@ -1,0 +1,775 @@
+"""Kernel templates: the per-kernel context, index objects, the pointwise
+expression generator (elementwise bodies fused with broadcasting and index
+maps), and the loop templates for reductions, argmax/argmin, softmax and
+scatter_add.
+
+Invariants:
+- A kernel reads and writes only the buffers named in its context; every
+  index it forms is in bounds for in-bounds loop variables (gather,
+  scatter_add, pad and concat clamp before they load).
+- `Pointwise.at(v, idx)` returns v's element at `idx` where v's shape
+  broadcasts (right-aligned, NumPy rules) to idx's space. Ops that only
+  broadcast pass `idx` through unchanged; ops that move data build a new
+  `MultiIndex` in their operand's space.
+- Within one kernel all loads happen before the stores of the same
+  iteration, so an output may share its buffer with an input read at the
+  same position (in-place), never elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from llvmlite import ir
+
+from ..ir import Value, get_op
+from ..ir.dtypes import DType, float64, int64
+from ..ir.ops import random as rnd
+from ..ir.types import is_symbol
+from . import mathlib
+from .loops import for_range, loop_nest
+from .scalar import (
+    F64,
+    I1,
+    I8,
+    I32,
+    I64,
+    LLVMScalar,
+    alloca,
+    llvm_const,
+    mem_type,
+    reg_type,
+)
+
+
+def _i64(v: int) -> ir.Constant:
+    return ir.Constant(I64, int(v))
+
+
+class KernelCtx:
+    """What one kernel function sees: its builder, buffers by value name,
+    symbol values, and the module-level constant globals."""
+
+    def __init__(self, fn: ir.Function, buffers: dict, syms: dict, consts):
+        self.fn = fn
+        self.entry = fn.append_basic_block("entry")
+        self.b = ir.IRBuilder(self.entry)
+        self.sb = LLVMScalar(self.b)
+        self.buffers = buffers  # value name -> (pointer, DType)
+        self.syms = syms  # symbol -> i64 value
+        self.consts = consts  # callable(ConstArray) -> global pointer
+
+    def dim(self, d) -> ir.Value:
+        return self.syms[d] if is_symbol(d) else _i64(d)
+
+    def numel(self, shape) -> ir.Value:
+        n = _i64(1)
+        for d in shape:
+            n = _i64(n.constant * d) if (isinstance(n, ir.Constant) and not
+                                         is_symbol(d)) else self.b.mul(
+                n, self.dim(d), flags=("nsw",))
+        return n
+
+    def mul(self, a, b):
+        if isinstance(a, ir.Constant) and isinstance(b, ir.Constant):
+            return _i64(a.constant * b.constant)
+        if isinstance(a, ir.Constant) and a.constant == 1:
+            return b
+        if isinstance(b, ir.Constant) and b.constant == 1:
+            return a
+        return self.b.mul(a, b, flags=("nsw",))
+
+    def add(self, a, b):
+        if isinstance(a, ir.Constant) and isinstance(b, ir.Constant):
+            return _i64(a.constant + b.constant)
+        if isinstance(a, ir.Constant) and a.constant == 0:
+            return b
+        if isinstance(b, ir.Constant) and b.constant == 0:
+            return a
+        return self.b.add(a, b, flags=("nsw",))
+
+    def alloca(self, t: ir.Type):
+        with self.b.goto_entry_block():
+            self.b.position_at_start(self.entry)
+            return alloca(self.b, t)
+
+    def ptr(self, name: str):
+        return self.buffers[name]
+
+    def addr(self, name: str, offset):
+        p, dt = self.buffers[name]
+        return self.b.gep(p, [offset], source_etype=mem_type(dt), inbounds=True)
+
+    def load(self, name: str, offset):
+        _, dt = self.buffers[name]
+        v = self.b.load(self.addr(name, offset), typ=mem_type(dt))
+        if dt.is_bool:
+            v = self.b.icmp_unsigned("!=", v, ir.Constant(I8, 0))
+        return v
+
+    def store(self, name: str, offset, v) -> None:
+        _, dt = self.buffers[name]
+        if dt.is_bool:
+            v = self.b.zext(v, I8)
+        self.b.store(v, self.addr(name, offset))
+
+    def same_buffer(self, a: str, b: str) -> bool:
+        return self.buffers[a][0] is self.buffers[b][0]
+
+
+# --- index objects -------------------------------------------------------------
+
+
+class MultiIndex:
+    """A position given by one coordinate per dimension of `space`."""
+
+    def __init__(self, ctx: KernelCtx, coords, space: tuple):
+        self.ctx = ctx
+        self.cs = list(coords)
+        self.space = tuple(space)
+        self._off: dict = {}
+
+    def coords(self) -> list:
+        return self.cs
+
+    def offset(self, shape: tuple):
+        shape = tuple(shape)
+        if shape not in self._off:
+            ctx, R, r = self.ctx, len(self.space), len(shape)
+            off, stride = _i64(0), _i64(1)
+            for k in range(r - 1, -1, -1):
+                d = shape[k]
+                if d != 1:
+                    off = ctx.add(off, ctx.mul(self.cs[k + R - r], stride))
+                    stride = ctx.mul(stride, ctx.dim(d))
+            self._off[shape] = off
+        return self._off[shape]
+
+
+class GroupIndex:
+    """A position in a space whose dimensions were merged into groups (only
+    for kernels whose every access is a broadcast of the space)."""
+
+    def __init__(self, ctx: KernelCtx, groups: list, vars_: list, space: tuple):
+        self.ctx = ctx
+        self.groups = groups  # lists of dimension positions in `space`
+        self.vars = vars_
+        self.space = tuple(space)
+        self._off: dict = {}
+
+    def coords(self) -> list:
+        raise NotImplementedError("a collapsed index has no coordinates")
+
+    def offset(self, shape: tuple):
+        shape = tuple(shape)
+        if shape not in self._off:
+            ctx, R, r = self.ctx, len(self.space), len(shape)
+            off, stride = _i64(0), _i64(1)
+            pos = r - 1  # walk the value's dims from the right
+            for g, var in zip(reversed(self.groups), reversed(self.vars)):
+                present = any(k - (R - r) >= 0 and shape[k - (R - r)] != 1
+                              for k in g)
+                size = _i64(1)
+                for k in g:
+                    j = k - (R - r)
+                    if j >= 0:
+                        size = ctx.mul(size, ctx.dim(shape[j]))
+                if present:
+                    off = ctx.add(off, ctx.mul(var, stride))
+                stride = ctx.mul(stride, size)
+            # dims of the value where the space has size 1 are 1 as well
+            del pos
+            self._off[shape] = off
+        return self._off[shape]
+
+
+def coords_for(v: Value, idx) -> list:
+    """v's own coordinates at idx (v broadcasts to idx's space)."""
+    cs = idx.coords()
+    R, r = len(idx.space), v.rank
+    return [cs[k + R - r] if v.shape[k] != 1 else _i64(0) for k in range(r)]
+
+
+# --- pointwise expressions -------------------------------------------------------
+
+PointwiseRule = Callable[["Pointwise", object, object], ir.Value]
+POINTWISE: dict[str, PointwiseRule] = {}
+# ops whose rule passes the index through unchanged (collapsible kernels)
+BROADCAST_LINEAR: set[str] = set()
+
+
+def pointwise(*names, linear: bool = False):
+    def deco(fn):
+        for n in names:
+            POINTWISE[n] = fn
+            if linear:
+                BROADCAST_LINEAR.add(n)
+        return fn
+
+    return deco
+
+
+class Pointwise:
+    """Evaluates values of a body at index objects, memoised per index."""
+
+    def __init__(self, ctx: KernelCtx, nodes):
+        self.ctx = ctx
+        self.producer = {}
+        for n in nodes:
+            for o in n.outputs:
+                self.producer[o.name] = n
+        self.memo: dict = {}
+        self._keep: list = []
+
+    def at(self, v: Value, idx):
+        key = (v.name, id(idx))
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit
+        node = self.producer.get(v.name)
+        if node is None:
+            r = self.ctx.load(v.name, idx.offset(v.shape))
+        else:
+            rule = POINTWISE.get(node.op)
+            if rule is None:
+                raise KeyError(f'op "{node.op}" has no pointwise lowering')
+            r = rule(self, node, idx)
+        self.memo[key] = r
+        self._keep.append(idx)  # ids stay unique while memo entries live
+        return r
+
+
+for _name, _op in __import__("graphkeras.ir", fromlist=["all_ops"]).all_ops().items():
+    if _op.kind == "elementwise":
+
+        def _elementwise(pw, node, idx, _op=_op):
+            args = [pw.at(x, idx) for x in node.inputs]
+            return _op.emit(pw.ctx.sb, *args, **dict(node.attrs))
+
+        POINTWISE[_name] = _elementwise
+        BROADCAST_LINEAR.add(_name)
+
+
+@pointwise("broadcast_to", linear=True)
+def _broadcast_to(pw, node, idx):
+    return pw.at(node.inputs[0], idx)
+
+
+@pointwise("constant", linear=True)
+def _constant(pw, node, idx):
+    c = node.attrs["value"]
+    dt = c.dtype
+    if c.shape == () or c.array.size == 1 and all(d == 1 for d in c.shape):
+        return llvm_const(c.array.reshape(()), dt)
+    ptr = pw.ctx.consts(c)
+    off = idx.offset(c.shape)
+    v = pw.ctx.b.load(pw.ctx.b.gep(ptr, [off], source_etype=mem_type(dt)),
+                      typ=mem_type(dt))
+    if dt.is_bool:
+        v = pw.ctx.b.icmp_unsigned("!=", v, ir.Constant(I8, 0))
+    return v
+
+
+@pointwise("zeros", "ones", linear=True)
+def _fill(pw, node, idx):
+    return llvm_const(0 if node.op == "zeros" else 1, node.attrs["dtype"])
+
+
+@pointwise("dim_size", linear=True)
+def _dim_size(pw, node, idx):
+    d = node.inputs[0].shape[node.attrs["axis"]]
+    dt = node.attrs["dtype"]
+    if not is_symbol(d):
+        return llvm_const(d, dt)
+    return pw.ctx.sb.cast(pw.ctx.syms[d], dt)
+
+
+@pointwise("iota")
+def _iota(pw, node, idx):
+    c = coords_for(node.outputs[0], idx)[node.attrs["axis"]]
+    return pw.ctx.sb.cast(c, node.attrs["dtype"])
+
+
+@pointwise("transpose")
+def _transpose(pw, node, idx):
+    x = node.inputs[0]
+    oc = coords_for(node.outputs[0], idx)
+    ic = [None] * x.rank
+    for k, p in enumerate(node.attrs["perm"]):
+        ic[p] = oc[k]
+    return pw.at(x, MultiIndex(pw.ctx, ic, x.shape))
+
+
+@pointwise("slice")
+def _slice(pw, node, idx):
+    x = node.inputs[0]
+    ctx = pw.ctx
+    oc = coords_for(node.outputs[0], idx)
+    ic = []
+    for c, s, st in zip(oc, node.attrs["starts"], node.attrs["steps"]):
+        ic.append(ctx.add(_i64(s), ctx.mul(c, _i64(st)))
+                  if (s, st) != (0, 1) else c)
+    return pw.at(x, MultiIndex(ctx, ic, x.shape))
+
+
+def _clamp_index(b, j, n: ir.Value):
+    """j clamped into [0, n-1] (0 when n == 0; callers never load then)."""
+    zero = _i64(0)
+    hi = b.sub(n, _i64(1))
+    j = b.select(b.icmp_signed("<", j, zero), zero, j)
+    j = b.select(b.icmp_signed(">", j, hi), hi, j)
+    return b.select(b.icmp_signed("<", j, zero), zero, j)
+
+
+@pointwise("pad")
+def _pad(pw, node, idx):
+    x = node.inputs[0]
+    ctx, b = pw.ctx, pw.ctx.b
+    fill = llvm_const(node.attrs["value"], x.dtype)
+    if any(d == 0 for d in x.shape):
+        return fill
+    oc = coords_for(node.outputs[0], idx)
+    ic, ok = [], None
+    for c, d, (lo, hi) in zip(oc, x.shape, node.attrs["pads"]):
+        if lo == 0 and hi == 0:
+            ic.append(c)
+            continue
+        j = b.sub(c, _i64(lo)) if lo else c
+        inside = b.icmp_unsigned("<", j, ctx.dim(d))
+        ic.append(b.select(inside, j, _i64(0)))
+        ok = inside if ok is None else b.and_(ok, inside)
+    v = pw.at(x, MultiIndex(ctx, ic, x.shape))
+    return v if ok is None else b.select(ok, v, fill)
+
+
+@pointwise("concat")
+def _concat(pw, node, idx):
+    ctx, b = pw.ctx, pw.ctx.b
+    axis = node.attrs["axis"]
+    oc = coords_for(node.outputs[0], idx)
+    pieces, off = [], 0
+    for x in node.inputs:
+        n = x.shape[axis]
+        if n:
+            pieces.append((x, off, n))
+        off += n
+    result = None
+    for x, start, n in reversed(pieces):
+        j = b.sub(oc[axis], _i64(start)) if start else oc[axis]
+        j = _clamp_index(b, j, _i64(n))
+        ic = list(oc)
+        ic[axis] = j
+        v = pw.at(x, MultiIndex(ctx, ic, x.shape))
+        if result is None:
+            result = v
+        else:
+            result = b.select(b.icmp_signed("<", oc[axis], _i64(start + n)),
+                              v, result)
+    return result
+
+
+@pointwise("reshape")
+def _reshape(pw, node, idx):
+    ctx, b = pw.ctx, pw.ctx.b
+    x, out = node.inputs[0], node.outputs[0]
+    oc = coords_for(out, idx)
+    lin = MultiIndex(ctx, oc, out.shape).offset(out.shape)
+    ic = []
+    stride = _i64(1)
+    strides = []
+    for d in reversed(x.shape):
+        strides.append(stride)
+        stride = ctx.mul(stride, ctx.dim(d))
+    strides.reverse()
+    for d, s in zip(x.shape, strides):
+        q = b.udiv(lin, s) if not (isinstance(s, ir.Constant) and s.constant == 1) else lin
+        ic.append(b.urem(q, ctx.dim(d)) if d != 1 else _i64(0))
+    return pw.at(x, MultiIndex(ctx, ic, x.shape))
+
+
+def _as_i64(b, v, dt: DType):
+    return b.sext(v, I64) if dt.bits < 64 else v
+
+
+@pointwise("gather")
+def _gather(pw, node, idx):
+    ctx, b = pw.ctx, pw.ctx.b
+    x, ind = node.inputs
+    axis = node.attrs["axis"]
+    oc = coords_for(node.outputs[0], idx)
+    k = ind.rank
+    j = pw.at(ind, MultiIndex(ctx, oc[axis:axis + k], ind.shape))
+    j = _clamp_index(b, _as_i64(b, j, ind.dtype), ctx.dim(x.shape[axis]))
+    ic = oc[:axis] + [j] + oc[axis + k:]
+    return pw.at(x, MultiIndex(ctx, ic, x.shape))
+
+
+@pointwise("one_hot")
+def _one_hot(pw, node, idx):
+    ctx, b = pw.ctx, pw.ctx.b
+    ind = node.inputs[0]
+    a = node.attrs
+    oc = coords_for(node.outputs[0], idx)
+    ic = oc[:a["axis"]] + oc[a["axis"] + 1:]
+    j = _as_i64(b, pw.at(ind, MultiIndex(ctx, ic, ind.shape)), ind.dtype)
+    hot = b.icmp_signed("==", j, oc[a["axis"]])
+    return b.select(hot, llvm_const(a["on_value"], a["dtype"]),
+                    llvm_const(a["off_value"], a["dtype"]))
+
+
+def _mix32(b, x):
+    x = b.xor(x, b.lshr(x, ir.Constant(I32, 16)))
+    x = b.mul(x, ir.Constant(I32, rnd.M1))
+    x = b.xor(x, b.lshr(x, ir.Constant(I32, 15)))
+    x = b.mul(x, ir.Constant(I32, rnd.M2))
+    return b.xor(x, b.lshr(x, ir.Constant(I32, 16)))
+
+
+def _random_bits(pw, node, idx, stream: int):
+    """The hash of ir/ops/random.py, bit for bit."""
+    b = pw.ctx.b
+    counter = node.inputs[0]
+    c = _as_i64(b, pw.at(counter, idx), counter.dtype)
+    seed0 = int(rnd.mix32(np.uint32((node.attrs["seed"] ^ rnd.STREAMS[stream])
+                                    & rnd.MASK32)))
+    k = _mix32(b, b.xor(ir.Constant(I32, seed0), b.trunc(c, I32)))
+    key = _mix32(b, b.xor(k, b.trunc(b.lshr(c, _i64(32)), I32)))
+    i = b.trunc(idx.offset(node.outputs[0].shape), I32)
+    h = _mix32(b, b.xor(b.mul(i, ir.Constant(I32, rnd.GOLDEN)), key))
+    return _mix32(b, b.add(h, key))
+
+
+def _uniform01(b, bits):
+    u = b.sitofp(b.lshr(bits, ir.Constant(I32, 8)), F64)
+    return b.fmul(u, ir.Constant(F64, 2.0 ** -24))
+
+
+@pointwise("random_uniform", linear=True)
+def _random_uniform(pw, node, idx):
+    b = pw.ctx.b
+    a = node.attrs
+    dt = a["dtype"]
+    t = reg_type(dt)
+    u = _uniform01(b, _random_bits(pw, node, idx, 0))
+    if dt != float64:
+        u = b.fptrunc(u, t)
+    lo = dt.np.type(a["low"])
+    span = dt.np.type(a["high"]) - lo  # NumPy's rounding, as the reference
+    # no `contract`: lo + span * u must round twice, bit-exact with NumPy
+    return b.fadd(ir.Constant(t, float(lo)),
+                  b.fmul(ir.Constant(t, float(span)), u))
+
+
+@pointwise("random_normal", linear=True)
+def _random_normal(pw, node, idx):
+    b = pw.ctx.b
+    sb = pw.ctx.sb
+    a = node.attrs
+    u1 = b.fadd(_uniform01(b, _random_bits(pw, node, idx, 1)),
+                ir.Constant(F64, 2.0 ** -24))
+    u2 = _uniform01(b, _random_bits(pw, node, idx, 2))
+    r = sb.sqrt(b.fmul(ir.Constant(F64, -2.0), mathlib.log(sb, u1)))
+    z = b.fmul(r, mathlib.cos_turns(sb, u2))
+    v = b.fadd(ir.Constant(F64, a["mean"]), b.fmul(ir.Constant(F64, a["stddev"]), z))
+    return sb.cast(v, a["dtype"])
+
+
+# --- kernels ---------------------------------------------------------------------
+
+
+def _collapse(nodes, params, space: tuple):
+    """Groups of adjacent space dims that every value of the body sees the
+    same way (all present or all broadcast), or None when some op needs
+    real coordinates."""
+    if any(n.op not in BROADCAST_LINEAR for n in nodes):
+        return None
+    R = len(space)
+    keep = [k for k in range(R) if space[k] != 1]
+    values = list(params) + [o for n in nodes for o in n.outputs]
+
+    def mask(k):
+        out = []
+        for v in values:
+            j = k - (R - v.rank)
+            out.append(j >= 0 and v.shape[j] != 1)
+        return tuple(out)
+
+    groups: list = []
+    for k in keep:
+        if groups and mask(groups[-1][-1]) == mask(k):
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    return groups
+
+
+def emit_pointwise(ctx: KernelCtx, nodes, params, outputs, out_keys=None) -> None:
+    """One loop nest over the outputs' common shape storing every output
+    (output k into the buffer named out_keys[k], default its value name)."""
+    out_keys = list(out_keys or [o.name for o in outputs])
+    space = outputs[0].shape
+    pw = Pointwise(ctx, nodes)
+    groups = _collapse(nodes, params, space)
+    if groups is not None:
+        extents = []
+        for g in groups:
+            n = _i64(1)
+            for k in g:
+                n = ctx.mul(n, ctx.dim(space[k]))
+            extents.append(n)
+        with loop_nest(ctx.b, extents) as vars_:
+            idx = GroupIndex(ctx, groups, vars_, space)
+            _store_all(ctx, pw, outputs, out_keys, idx)
+    else:
+        with loop_nest(ctx.b, [ctx.dim(d) for d in space]) as vars_:
+            idx = MultiIndex(ctx, vars_, space)
+            _store_all(ctx, pw, outputs, out_keys, idx)
+    ctx.b.ret_void()
+
+
+def _store_all(ctx, pw, outputs, out_keys, idx):
+    vals = [pw.at(o, idx) for o in outputs]
+    for o, key, v in zip(outputs, out_keys, vals):
+        ctx.store(key, idx.offset(o.shape), v)
+
+
+def _identity(op: str, dt: DType):
+    if op in ("reduce_sum", "reduce_mean"):
+        return llvm_const(0, dt)
+    if dt.is_float:
+        return ir.Constant(reg_type(dt), -math.inf if op == "reduce_max" else math.inf)
+    info = np.iinfo(dt.np)
+    return ir.Constant(reg_type(dt), int(info.min if op == "reduce_max" else info.max))
+
+
+def _combine(ctx, op: str, acc, v, inner: bool):
+    b, sb = ctx.b, ctx.sb
+    if op in ("reduce_sum", "reduce_mean"):
+        if sb.dtype_of(acc).is_float:
+            # reassoc lets the vectoriser split the sum into lanes
+            return b.fadd(acc, v, flags=("reassoc", "contract"))
+        return b.add(acc, v)
+    return sb.max(acc, v) if op == "reduce_max" else sb.min(acc, v)
+
+
+def emit_reduce(ctx: KernelCtx, nodes, root) -> None:
+    """reduce_{sum,mean,max,min} of a (possibly fused) input over any axes.
+
+    Loops over the input in row-major order; a trailing run of reduced
+    axes accumulates in a register (vectorised with reassoc), other
+    reduced axes accumulate into the output in place."""
+    b = ctx.b
+    x, out = root.inputs[0], root.outputs[0]
+    axes = set(root.attrs["axes"])
+    keepdims = root.attrs["keepdims"]
+    pw = Pointwise(ctx, nodes)
+    dt = out.dtype
+    ident = _identity(root.op, dt)
+    with for_range(b, ctx.numel(out.shape), name="init") as i:
+        ctx.store(out.name, i, ident)
+    S = x.shape
+    R = len(S)
+    t = 0
+    while t < R and (R - 1 - t) in axes:
+        t += 1
+    prefix = list(range(R - t))
+
+    def out_offset(pc):
+        cs = [pc[k] if k not in axes else _i64(0) for k in range(len(pc))]
+        if keepdims:
+            return MultiIndex(ctx, cs, S).offset(out.shape)
+        kept = [pc[k] for k in range(len(pc)) if k not in axes]
+        return MultiIndex(ctx, kept, out.shape).offset(out.shape)
+
+    with loop_nest(b, [ctx.dim(S[k]) for k in prefix], name="p") as pc:
+        pc = list(pc)
+        full_pc = pc + [_i64(0)] * t
+        o = out_offset(full_pc)
+        if t:
+            acc = ctx.alloca(reg_type(dt))
+            b.store(ident, acc)
+            with loop_nest(b, [ctx.dim(S[k]) for k in range(R - t, R)],
+                           name="r") as tc:
+                v = pw.at(x, MultiIndex(ctx, pc + list(tc), S))
+                b.store(_combine(ctx, root.op, b.load(acc, typ=reg_type(dt)), v, True), acc)
+            v = b.load(acc, typ=reg_type(dt))
+        else:
+            v = pw.at(x, MultiIndex(ctx, pc, S))
+        ctx.store(out.name, o, _combine(ctx, root.op, ctx.load(out.name, o), v,
+                                        False))
+    if root.op == "reduce_mean":
+        count = _i64(1)
+        for k in axes:
+            count = ctx.mul(count, ctx.dim(S[k]))
+        cnt = b.sitofp(count, reg_type(dt))
+        with for_range(b, ctx.numel(out.shape), name="mean") as i:
+            ctx.store(out.name, i, b.fdiv(ctx.load(out.name, i), cnt))
+    b.ret_void()
+
+
+def _rows(ctx, S, axis):
+    """loop_nest over every dim of S except `axis`; yields coordinate lists
+    with a placeholder at `axis`."""
+    dims = [ctx.dim(S[k]) for k in range(len(S)) if k != axis]
+    return loop_nest(ctx.b, dims, name="o")
+
+
+def _with(cs, axis, k):
+    cs = list(cs)
+    cs.insert(axis, k)
+    return cs
+
+
+def emit_arg(ctx: KernelCtx, nodes, root) -> None:
+    """argmax / argmin along one axis: the first extreme, nan counting as
+    the extreme (NumPy's rule)."""
+    b, sb = ctx.b, ctx.sb
+    x, out = root.inputs[0], root.outputs[0]
+    axis = root.attrs["axis"]
+    pw = Pointwise(ctx, nodes)
+    S = x.shape
+    n = ctx.dim(S[axis])
+    is_max = root.op == "argmax"
+    with _rows(ctx, S, axis) as oc:
+        oc = list(oc)
+        ocs = _with(oc, axis, _i64(0))
+        if root.attrs["keepdims"]:
+            o = MultiIndex(ctx, ocs, S).offset(out.shape)
+        else:
+            o = MultiIndex(ctx, oc, out.shape).offset(out.shape)
+        ctx.store(out.name, o, llvm_const(0, out.dtype))
+        nonempty = b.icmp_signed(">", n, _i64(0))
+        with b.if_then(nonempty):
+            best = ctx.alloca(reg_type(x.dtype))
+            bi = ctx.alloca(I64)
+            b.store(pw.at(x, MultiIndex(ctx, ocs, S)), best)
+            b.store(_i64(0), bi)
+            with for_range(b, n, start=1, name="k") as k:
+                v = pw.at(x, MultiIndex(ctx, _with(oc, axis, k), S))
+                cur = b.load(best, typ=reg_type(x.dtype))
+                take = sb.gt(v, cur) if is_max else sb.lt(v, cur)
+                if x.dtype.is_float:
+                    vnan = b.fcmp_unordered("uno", v, v)
+                    cnan = b.fcmp_unordered("uno", cur, cur)
+                    take = b.or_(b.and_(take, b.not_(cnan)),
+                                 b.and_(vnan, b.not_(cnan)))
+                b.store(b.select(take, v, cur), best)
+                b.store(b.select(take, k, b.load(bi, typ=I64)), bi)
+            ctx.store(out.name, o, sb.cast(b.load(bi, typ=I64), out.dtype)
+                      if out.dtype != int64 else b.load(bi, typ=I64))
+    b.ret_void()
+
+
+def emit_softmax(ctx: KernelCtx, nodes, root) -> None:
+    """softmax / log_softmax along one axis: max, then sum of exp, then the
+    output; the max is taken as 0 when it is not finite (the reference's
+    rule)."""
+    b, sb = ctx.b, ctx.sb
+    x, out = root.inputs[0], root.outputs[0]
+    axis = root.attrs["axis"]
+    pw = Pointwise(ctx, nodes)
+    S = x.shape
+    n = ctx.dim(S[axis])
+    t = reg_type(x.dtype)
+    with _rows(ctx, S, axis) as oc:
+        oc = list(oc)
+        m = ctx.alloca(t)
+        b.store(ir.Constant(t, -math.inf), m)
+        with for_range(b, n, name="k1") as k:
+            v = pw.at(x, MultiIndex(ctx, _with(oc, axis, k), S))
+            cur = b.load(m, typ=t)
+            b.store(b.select(b.fcmp_ordered(">", v, cur), v, cur), m)
+        mv = b.load(m, typ=t)
+        finite = b.fcmp_ordered("<", sb.abs(mv), ir.Constant(t, math.inf))
+        mv = b.select(finite, mv, ir.Constant(t, 0.0))
+        s = ctx.alloca(t)
+        b.store(ir.Constant(t, 0.0), s)
+        with for_range(b, n, name="k2") as k:
+            idx = MultiIndex(ctx, _with(oc, axis, k), S)
+            e = sb.exp(b.fsub(pw.at(x, idx), mv))
+            b.store(b.fadd(b.load(s, typ=t), e, flags=("reassoc", "contract")), s)
+            if root.op == "softmax":
+                ctx.store(out.name, idx.offset(S), e)
+        sv = b.load(s, typ=t)
+        if root.op == "softmax":
+            r = b.fdiv(ir.Constant(t, 1.0), sv)
+            with for_range(b, n, name="k3") as k:
+                off = MultiIndex(ctx, _with(oc, axis, k), S).offset(S)
+                ctx.store(out.name, off, b.fmul(ctx.load(out.name, off), r))
+        else:
+            ls = sb.log(sv)
+            with for_range(b, n, name="k3") as k:
+                idx = MultiIndex(ctx, _with(oc, axis, k), S)
+                z = b.fsub(pw.at(x, idx), mv)
+                ctx.store(out.name, idx.offset(S), b.fsub(z, ls))
+    b.ret_void()
+
+
+def emit_scatter_add(ctx: KernelCtx, nodes, root) -> None:
+    """out = x, then out[..., clamp(indices[i...]), ...] += updates[...]."""
+    b = ctx.b
+    x, ind, upd = root.inputs
+    out = root.outputs[0]
+    axis = root.attrs["axis"]
+    pw = Pointwise(ctx, nodes)
+    if not (x.name in ctx.buffers and ctx.same_buffer(x.name, out.name)):
+        with for_range(b, ctx.numel(out.shape), name="copy") as i:
+            v = pw.at(x, MultiIndex(ctx, _unflat(ctx, i, x.shape), x.shape)) \
+                if x.name in pw.producer else ctx.load(x.name, i)
+            ctx.store(out.name, i, v)
+    k = ind.rank
+    with loop_nest(b, [ctx.dim(d) for d in upd.shape], name="u") as uc:
+        uc = list(uc)
+        j = pw.at(ind, MultiIndex(ctx, uc[axis:axis + k], ind.shape))
+        j = _clamp_index(b, _as_i64(b, j, ind.dtype), ctx.dim(x.shape[axis]))
+        oc = uc[:axis] + [j] + uc[axis + k:]
+        o = MultiIndex(ctx, oc, out.shape).offset(out.shape)
+        v = pw.at(upd, MultiIndex(ctx, uc, upd.shape))
+        ctx.store(out.name, o, ctx.sb.add(ctx.load(out.name, o), v))
+    b.ret_void()
+
+
+def _unflat(ctx, i, shape):
+    b = ctx.b
+    cs = []
+    rem = i
+    strides = []
+    s = _i64(1)
+    for d in reversed(shape):
+        strides.append(s)
+        s = ctx.mul(s, ctx.dim(d))
+    for d, st in zip(shape, reversed(strides)):
+        cs.append(b.urem(b.udiv(rem, st), ctx.dim(d)) if d != 1 else _i64(0))
+    return cs
+
+
+def op_kind(op: str) -> str:
+    """How codegen lowers op: pointwise, reduce, arg, softmax, matmul,
+    scatter, view, const or fused. KeyError for an op without a lowering."""
+    return LOWERING_KIND[op]
+
+
+LOWERING_KIND: dict[str, str] = {}
+for _name in POINTWISE:
+    LOWERING_KIND[_name] = "pointwise"
+LOWERING_KIND.update({
+    "reshape": "view",
+    "constant": "const",
+    "reduce_sum": "reduce", "reduce_mean": "reduce",
+    "reduce_max": "reduce", "reduce_min": "reduce",
+    "argmax": "arg", "argmin": "arg",
+    "softmax": "softmax", "log_softmax": "softmax",
+    "matmul": "matmul",
+    "scatter_add": "scatter",
+    "fused": "fused",
+})
+ROOT_EMITTERS = {
+    "reduce": emit_reduce,
+    "arg": emit_arg,
+    "softmax": emit_softmax,
+    "scatter": emit_scatter_add,
+}
+del _name, _op
+_ = (get_op, I1)  # re-exported names used by callers

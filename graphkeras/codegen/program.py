@@ -1,0 +1,253 @@
+"""Lowering a prepared program (fused Function + storage layout) to one
+LLVM module with one kernel function per kernel node and the native entry
+points.
+
+Native ABI (all integers are int64, all pointers 64-bit):
+
+    void gk_step(i64 tid, i64 nthreads, i64 *argblock)
+    void gk_steps(i64 tid, i64 nthreads, i64 *argblocks, i64 k, i64 stride)
+
+`argblock` is the slot table of `NativeLayout`: first the value of every
+shape symbol (sorted by name), then the address of every storage (inputs,
+state, outputs, arena storages), then the workspace address. `gk_steps`
+runs `k` steps whose slot tables lie `stride` slots apart. Each entry saves
+MXCSR, sets FTZ|DAZ, runs, and restores the caller's MXCSR, so denormal
+flushing never leaks into NumPy on the same thread. Kernels take
+(tid, nthreads) so that a later version can split their loops over threads;
+this version runs them whole (the runtime passes 0, 1).
+
+Invariant: every kernel's pointer arguments are distinct storages, which
+never overlap (plan_memory), so they are marked `noalias`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from llvmlite import ir
+
+from ..ir import Function
+from ..ir.types import is_symbol
+from ..passes.plan_memory import StorageLayout
+from . import kernels as K
+from .matmul import emit_matmul, workspace_bytes
+from .scalar import I8, I32, I64, PTR, VOID, alloca, intrinsic, mem_type
+from .target import host
+
+CODEGEN_VERSION = 1
+
+
+@dataclass(frozen=True)
+class NativeLayout:
+    symbols: tuple  # symbol names, slot k holds the value of symbols[k]
+    storage_slots: dict  # storage id -> slot
+    workspace_slot: int
+    workspace_bytes: int
+    nslots: int
+
+
+def program_symbols(fn: Function) -> tuple:
+    syms = set()
+    for v in fn.values():
+        syms.update(d for d in v.shape if is_symbol(d))
+    return tuple(sorted(syms))
+
+
+def native_layout(fn: Function, layout: StorageLayout) -> NativeLayout:
+    syms = program_symbols(fn)
+    slots = {}
+    k = len(syms)
+    for s in layout.storages:
+        if s.kind in ("input", "state", "output", "arena"):
+            slots[s.id] = k
+            k += 1
+    ws = 0
+    vb = host().vector_bytes
+    for n in layout.kernels:
+        if n.op == "matmul":
+            ws = max(ws, workspace_bytes(n.outputs[0].dtype, vb))
+    return NativeLayout(syms, slots, k, ws, k + 1)
+
+
+class _Consts:
+    """Module globals for constant arrays, one per distinct value."""
+
+    def __init__(self, module: ir.Module):
+        self.module = module
+        self.map: dict = {}
+
+    def __call__(self, c):
+        g = self.map.get(c)
+        if g is None:
+            raw = bytearray(np.ascontiguousarray(c.array).tobytes()) or bytearray(1)
+            g = ir.GlobalVariable(self.module, ir.ArrayType(I8, len(raw)),
+                                  f"gk_const{len(self.map)}")
+            g.initializer = ir.Constant(ir.ArrayType(I8, len(raw)), raw)
+            g.global_constant = True
+            g.linkage = "private"
+            g.align = 64
+            self.map[c] = g
+        return g
+
+
+def _kernel_kind(node) -> tuple:
+    """(emitter kind, body nodes, params, outputs, root)"""
+    if node.op == "fused":
+        body = node.attrs["body"]
+        last = body.nodes[-1] if body.nodes else None
+        if (last is not None and len(body.results) == 1
+                and body.results[0] in last.outputs
+                and K.LOWERING_KIND.get(last.op) in K.ROOT_EMITTERS):
+            return K.LOWERING_KIND[last.op], body.nodes, body.params, \
+                body.results, last
+        return "pointwise", body.nodes, body.params, body.results, None
+    kind = K.op_kind(node.op)
+    if kind == "pointwise":
+        return kind, [node], node.inputs, node.outputs, None
+    return kind, [node], node.inputs, node.outputs, node
+
+
+def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
+        -> tuple[ir.Module, NativeLayout]:
+    h = host()
+    nl = native_layout(fn, layout)
+    module = ir.Module(name=name)
+    module.triple = h.triple
+    consts = _Consts(module)
+    st = layout.storages
+    vs = layout.value_storage
+    kernel_fns = []
+    for t, node in enumerate(layout.kernels):
+        kernel_fns.append(_emit_kernel(module, t, node, layout, nl, consts))
+
+    # the step body: read the slot table, call every kernel in order
+    body_fn = ir.Function(module, ir.FunctionType(VOID, [I64, I64, PTR]),
+                          "gk_body")
+    body_fn.linkage = "internal"
+    tid, nth, argblock = body_fn.args
+    b = ir.IRBuilder(body_fn.append_basic_block("entry"))
+    syms = {}
+    for k, s in enumerate(nl.symbols):
+        syms[s] = b.load(b.gep(argblock, [ir.Constant(I64, k)], source_etype=I64),
+                         typ=I64, name=f"sym.{s}")
+    ptrs = {}
+    for sid, slot in nl.storage_slots.items():
+        ptrs[sid] = b.load(b.gep(argblock, [ir.Constant(I64, slot)],
+                                 source_etype=I64), typ=PTR)
+    ws = b.load(b.gep(argblock, [ir.Constant(I64, nl.workspace_slot)],
+                      source_etype=I64), typ=PTR)
+    for (kfn, sids, wants_ws) in kernel_fns:
+        args = [tid, nth] + [ptrs[s] for s in sids] + [syms[s] for s in nl.symbols]
+        if wants_ws:
+            args.append(ws)
+        b.call(kfn, args)
+    for src, dst in layout.end_copies:
+        t = st[src].type
+        n = ir.Constant(I64, t.dtype.itemsize)
+        for d in t.shape:
+            n = b.mul(n, syms[d] if is_symbol(d) else ir.Constant(I64, d))
+        memcpy = intrinsic(module, "llvm.memcpy.p0.p0.i64", VOID,
+                           [PTR, PTR, I64, ir.IntType(1)])
+        b.call(memcpy, [ptrs[dst], ptrs[src], n, ir.Constant(ir.IntType(1), 0)])
+    b.ret_void()
+    del vs
+
+    _entry_points(module, body_fn, h.is_x86)
+    return module, nl
+
+
+def _mxcsr(module, b, is_x86):
+    """Save MXCSR and set FTZ|DAZ; returns a restore callback."""
+    if not is_x86:
+        return lambda: None
+    st = intrinsic(module, "llvm.x86.sse.stmxcsr", VOID, [PTR])
+    ld = intrinsic(module, "llvm.x86.sse.ldmxcsr", VOID, [PTR])
+    old = alloca(b, I32)
+    new = alloca(b, I32)
+    b.call(st, [old])
+    b.store(b.or_(b.load(old, typ=I32), ir.Constant(I32, 0x8040)), new)
+    b.call(ld, [new])
+    return lambda: b.call(ld, [old])
+
+
+def _entry_points(module, body_fn, is_x86):
+    step = ir.Function(module, ir.FunctionType(VOID, [I64, I64, PTR]), "gk_step")
+    b = ir.IRBuilder(step.append_basic_block("entry"))
+    restore = _mxcsr(module, b, is_x86)
+    b.call(body_fn, list(step.args))
+    restore()
+    b.ret_void()
+
+    steps = ir.Function(module, ir.FunctionType(VOID, [I64, I64, PTR, I64, I64]),
+                        "gk_steps")
+    tid, nth, blocks, k, stride = steps.args
+    b = ir.IRBuilder(steps.append_basic_block("entry"))
+    restore = _mxcsr(module, b, is_x86)
+    from .loops import for_range
+
+    with for_range(b, k, name="s") as i:
+        blk = b.gep(blocks, [b.mul(i, stride)], source_etype=I64)
+        b.call(body_fn, [tid, nth, blk])
+    restore()
+    b.ret_void()
+
+
+def _emit_kernel(module, t, node, layout, nl, consts):
+    vs = layout.value_storage
+    st = layout.storages
+    sids = []
+    for v in list(node.inputs) + list(node.outputs):
+        s = st[vs[v.name]]
+        if s.kind != "const" and s.id not in sids:
+            sids.append(s.id)
+    wants_ws = node.op == "matmul"
+    argtys = [I64, I64] + [PTR] * len(sids) + [I64] * len(nl.symbols)
+    if wants_ws:
+        argtys.append(PTR)
+    label = node.op if node.op != "fused" else "fused_" + "_".join(
+        sorted({m.op for m in node.attrs["body"].nodes}))[:40]
+    fn = ir.Function(module, ir.FunctionType(VOID, argtys), f"k{t}_{label}")
+    fn.linkage = "internal"
+    fn.attributes.add("noinline")
+    fn.attributes.add("nounwind")
+    pargs = fn.args[2:2 + len(sids)]
+    for a in pargs:
+        a.add_attribute("noalias")
+    syms = dict(zip(nl.symbols, fn.args[2 + len(sids):2 + len(sids) + len(nl.symbols)]))
+    ptr_of = dict(zip(sids, pargs))
+
+    def buffer(v):
+        s = st[vs[v.name]]
+        if s.kind == "const":
+            return consts(layout.const_values[v.name]), v.dtype
+        return ptr_of[s.id], v.dtype
+
+    kind, nodes, params, outs, root = _kernel_kind(node)
+    buffers = {}
+    # names as the kernel body sees them: a fused body has its own names
+    for inner, outer in zip(params, node.inputs):
+        buffers[inner.name] = buffer(outer)
+    out_keys = []
+    for k, (inner, outer) in enumerate(zip(outs, node.outputs)):
+        out_keys.append(f"@out{k}")
+        buffers[f"@out{k}"] = buffer(outer)
+        if root is not None:
+            buffers[inner.name] = buffer(outer)
+    ctx = K.KernelCtx(fn, buffers, syms, consts)
+    if kind == "pointwise":
+        K.emit_pointwise(ctx, nodes, params, outs, out_keys)
+    elif kind == "matmul":
+        emit_matmul(ctx, node, fn.args[-1], host().vector_bytes)
+    else:
+        K.ROOT_EMITTERS[kind](ctx, nodes, root)
+    return fn, sids, wants_ws
+
+
+__all__ = [
+    "CODEGEN_VERSION",
+    "NativeLayout",
+    "build_module",
+    "mem_type",
+    "native_layout",
+]

@@ -1,0 +1,78 @@
+"""The passes that prepare a program for codegen.
+
+    prepare_for_codegen(fn, used_results) -> fn'
+
+1. simplify (constant folding, rewrites, CSE, dead code).
+2. materialize_results: every result that the runtime writes somewhere (a
+   returned output or a state update) becomes a value of its own, computed
+   by a kernel: a result that is a parameter or a constant, or that shares
+   its buffer with another used result (the same value twice, or a reshape
+   view of one), gets an identity copy (`stop_gradient`).
+3. fuse_elementwise.
+
+Requires: fn verifies. Ensures: fn' verifies and computes the same results;
+result i of fn' has result i's type.
+"""
+
+from __future__ import annotations
+
+from ..ir import Builder, Function, verify
+from .fuse_elementwise import fuse_elementwise
+from .simplify import simplify
+
+CODEGEN_PASSES = ("simplify", "materialize_results", "fuse_elementwise")
+
+
+def _root(fn: Function, name: str) -> str:
+    """The value whose buffer `name` lives in (through reshape views)."""
+    prod = fn.producers()
+    while name in prod and prod[name].op == "reshape":
+        name = prod[name].inputs[0].name
+    return name
+
+
+def materialize_results(fn: Function, used: tuple) -> Function:
+    """See the module docstring; `used` lists the result indices that get
+    written (outputs and updates)."""
+    prod = fn.producers()
+    params = {p.name for p in fn.params}
+    b = None
+    results = list(fn.results)
+    seen: set = set()
+    for i in sorted(set(used)):
+        v = results[i]
+        root = _root(fn, v.name)
+        bad = root in params or root in seen or (
+            root in prod and prod[root].op == "constant")
+        if bad:
+            if b is None:
+                b = Builder.from_function(fn)
+            results[i] = b.stop_gradient(v)
+            root = results[i].name
+        seen.add(root)
+    if b is None:
+        return fn
+    return b.build(results, name=fn.name)
+
+
+def eliminate_dead_nodes(fn: Function) -> Function:
+    """Drop nodes none of whose outputs reach a result."""
+    live = {r.name for r in fn.results}
+    keep = []
+    for n in reversed(fn.nodes):
+        if any(o.name in live for o in n.outputs):
+            keep.append(n)
+            live.update(v.name for v in n.inputs)
+    keep.reverse()
+    return fn.replace(nodes=tuple(keep))
+
+
+def prepare_for_codegen(fn: Function, used: tuple, *,
+                        fuse: bool = True, check: bool = True) -> Function:
+    fn = simplify(fn)
+    fn = materialize_results(fn, used)
+    if fuse:
+        fn = fuse_elementwise(fn)
+    if check:
+        verify(fn)
+    return fn

@@ -1,0 +1,236 @@
+"""Fusion: group elementwise chains (and data movement that only re-indexes)
+into `fused` nodes, one loop each; fuse elementwise producers into the
+reduction that consumes them.
+
+    fuse_elementwise(fn) -> fn'
+
+Requires: fn verifies.
+Ensures: fn' verifies and computes what fn computes (each `fused` body is
+the group's nodes in their original order); the groups form a DAG, so fn'
+has a topological order (no cycle between kernels); every node of fn
+appears in exactly one group, except cheap sources (constant, zeros, ones,
+iota), which are copied into every group that reads them and kept outside
+only if something else needs them.
+
+Rules:
+- A pointwise node joins the group of one of its operands' producers when
+  that group is still pointwise, computes values of the node's own shape
+  (one iteration space per loop) and joining creates no cycle; otherwise it
+  starts a group. So nothing is recomputed along a broadcast.
+- A reduction (reduce_*, argmax/argmin, softmax/log_softmax) absorbs the
+  group producing its operand when that operand is the group's only value
+  used outside it; the group is then closed.
+- A group's values used outside it (or returned) are its results; all
+  others stay in registers.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from ..ir import Function, Node, get_op
+from ..ir.function import Attrs
+
+# ops whose element at an index is a function of operand elements: the
+# codegen's pointwise lowerings (tests/codegen checks this is a subset)
+REINDEX_OPS = frozenset({
+    "broadcast_to", "transpose", "slice", "pad", "concat", "gather",
+    "one_hot", "random_uniform", "random_normal", "dim_size",
+})
+CHEAP_SOURCES = frozenset({"constant", "zeros", "ones", "iota"})
+ROOT_OPS = frozenset({"reduce_sum", "reduce_mean", "reduce_max", "reduce_min",
+                      "argmax", "argmin", "softmax", "log_softmax"})
+
+
+def is_pointwise(op: str) -> bool:
+    return op in REINDEX_OPS or get_op(op).kind == "elementwise"
+
+
+class _Group:
+    __slots__ = ("deps", "first", "id", "kind", "nodes", "sources", "space")
+
+    def __init__(self, gid: int, node: Node, kind: str, first: int):
+        self.id = gid
+        self.nodes = [node]
+        self.space = node.outputs[0].shape if node.outputs else ()
+        self.kind = kind  # "pw" (open), "red" (closed), "other"
+        self.deps: set = set()
+        self.sources: list = []
+        self.first = first
+
+
+def fuse_elementwise(fn: Function) -> Function:
+    users = fn.users()
+    results = {r.name for r in fn.results}
+    groups: list = []
+    group_of: dict = {}  # value name -> group id
+    source_node: dict = {}  # value name -> cheap source node
+
+    def reaches(a: int, b: int) -> bool:
+        """Whether group a depends (transitively) on group b."""
+        seen, stack = set(), [a]
+        while stack:
+            g = stack.pop()
+            if g == b:
+                return True
+            if g in seen:
+                continue
+            seen.add(g)
+            stack.extend(groups[g].deps)
+        return False
+
+    def input_groups(n: Node) -> set:
+        return {group_of[v.name] for v in n.inputs if v.name in group_of}
+
+    def add_sources(g: _Group, n: Node) -> None:
+        for v in n.inputs:
+            s = source_node.get(v.name)
+            if s is not None and s not in g.sources:
+                g.sources.append(s)
+
+    for pos, n in enumerate(fn.nodes):
+        if n.op in CHEAP_SOURCES and len(n.outputs) == 1:
+            source_node[n.outputs[0].name] = n
+            continue
+        ins = input_groups(n)
+        if is_pointwise(n.op) and len(n.outputs) == 1:
+            shape = n.outputs[0].shape
+            target = None
+            for v in n.inputs:
+                gid = group_of.get(v.name)
+                if gid is None:
+                    continue
+                g = groups[gid]
+                if g.kind != "pw" or g.space != shape:
+                    continue
+                if all(not reaches(h, gid) for h in ins if h != gid):
+                    target = g
+                    break
+            if target is None:
+                target = _Group(len(groups), n, "pw", pos)
+                groups.append(target)
+            else:
+                target.nodes.append(n)
+            target.deps |= {h for h in ins if h != target.id}
+            add_sources(target, n)
+            for o in n.outputs:
+                group_of[o.name] = target.id
+            continue
+        if n.op in ROOT_OPS and n.inputs[0].name in group_of:
+            x = n.inputs[0]
+            g = groups[group_of[x.name]]
+            inside = {o.name for m in g.nodes for o in m.outputs}
+            only_x = all(
+                (v == x.name and len(users.get(v, ())) == 1 and v not in results)
+                or (v != x.name and v not in results
+                    and all(u in g.nodes for u in users.get(v, ())))
+                for v in inside)
+            if g.kind == "pw" and g.space == x.shape and only_x:
+                g.nodes.append(n)
+                g.kind = "red"
+                for o in n.outputs:
+                    group_of[o.name] = g.id
+                continue
+        g = _Group(len(groups), n, "other", pos)
+        g.deps = set(ins)
+        groups.append(g)
+        for o in n.outputs:
+            group_of[o.name] = g.id
+
+    return _rebuild(fn, groups, group_of, source_node, users, results)
+
+
+def _rebuild(fn, groups, group_of, source_node, users, results) -> Function:
+    # topological order of the groups, stable by first original position
+    indeg = {g.id: len(g.deps) for g in groups}
+    rdeps: dict = {g.id: [] for g in groups}
+    for g in groups:
+        for d in g.deps:
+            rdeps[d].append(g.id)
+    heap = [(g.first, g.id) for g in groups if indeg[g.id] == 0]
+    heapq.heapify(heap)
+    order = []
+    while heap:
+        _, gid = heapq.heappop(heap)
+        order.append(gid)
+        for r in rdeps[gid]:
+            indeg[r] -= 1
+            if indeg[r] == 0:
+                heapq.heappush(heap, (groups[r].first, r))
+    if len(order) != len(groups):
+        from ..ir import InternalCompilerError
+
+        raise InternalCompilerError("fusion made a cycle between kernels",
+                                    pass_name="fuse_elementwise")
+
+    member = {}
+    for g in groups:
+        for m in g.nodes:
+            member[id(m)] = g.id
+    # cheap sources needed outside any group: by unfused nodes or results
+    outer_sources = []
+    for name, s in source_node.items():
+        need = name in results or any(
+            member.get(id(u)) is None or groups[member[id(u)]].kind == "other"
+            for u in users.get(name, ()))
+        if need:
+            outer_sources.append(s)
+    nodes = list(outer_sources)
+    for gid in order:
+        g = groups[gid]
+        if g.kind == "other" or (len(g.nodes) == 1 and not g.sources):
+            nodes.extend(g.nodes)
+            continue
+        fused = _fused_node(g, users, results)
+        if fused is None:
+            nodes.extend(g.sources)
+            nodes.extend(g.nodes)
+        else:
+            nodes.append(fused)
+    # de-duplicate sources emitted both outside and by an unfusable group
+    seen, out = set(), []
+    for n in nodes:
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        out.append(n)
+    out = _dedupe_defs(out)
+    return fn.replace(nodes=tuple(out))
+
+
+def _dedupe_defs(nodes):
+    seen, out = set(), []
+    for n in nodes:
+        names = tuple(o.name for o in n.outputs)
+        if n.op in CHEAP_SOURCES and names[0] in seen:
+            continue
+        seen.update(names)
+        out.append(n)
+    return out
+
+
+def _fused_node(g: _Group, users, results):
+    inside_nodes = list(g.sources) + list(g.nodes)
+    defined = {o.name for m in inside_nodes for o in m.outputs}
+    params, seen = [], set()
+    for m in inside_nodes:
+        for v in m.inputs:
+            if v.name not in defined and v.name not in seen:
+                seen.add(v.name)
+                params.append(v)
+    if not params:
+        return None
+    members = {id(m) for m in g.nodes}
+    if g.kind == "red":
+        outs = list(g.nodes[-1].outputs)
+    else:
+        outs = []
+        for m in g.nodes:
+            for o in m.outputs:
+                if o.name in results or any(id(u) not in members
+                                            for u in users.get(o.name, ())):
+                    outs.append(o)
+    body = Function(f"k_{g.nodes[0].outputs[0].name}", tuple(params),
+                    tuple(inside_nodes), tuple(outs))
+    loc = next((m.loc for m in g.nodes if m.loc), None)
+    return Node("fused", tuple(params), Attrs({"body": body}), tuple(outs), loc)

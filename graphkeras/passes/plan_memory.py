@@ -1,0 +1,338 @@
+"""Memory planning: which values share a buffer, and where each buffer
+lives in one arena.
+
+Two steps, because the batch size is only known at run time:
+
+`assign_storage(fn, ...)` (compile time, structural) maps every value to a
+storage: program parameters keep their own buffers (inputs from the caller,
+state in the StateStore); a reshape is a view of its operand; a constant is
+a module global; each kernel output gets an arena storage, except that
+- a result returned to the caller is written straight into the array handed
+  back ("output" storage),
+- a result that updates a state tensor is written straight into the state
+  buffer when no later kernel reads the old value (else it is copied there
+  at the end of the step),
+- a kernel output takes over the storage of an operand that dies at that
+  kernel when the kernel reads that operand only at the position it writes
+  (in-place; same byte size and element size).
+
+`plan_offsets(layout, env)` (run time, per batch size) gives each arena
+storage an offset by best fit over the kernel order: at kernel t the outputs
+of t are placed, then the storages whose last reader is t are freed. Two
+storages live at the same time never overlap; a plan made for the largest
+batch size serves every smaller one. It reports the arena size beside the
+sum of all buffers and the liveness lower bound (the largest total of
+storages live at one kernel).
+
+Invariant (relied on by codegen, which marks kernel pointers `noalias`):
+the distinct storages a kernel touches never overlap in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..ir import Function, TensorType, Value, get_op
+from ..ir.types import is_symbol
+
+ALIGN = 64
+
+# ops computed without a kernel
+VIEW_OPS = ("reshape",)
+CONST_OPS = ("constant",)
+
+
+@dataclass
+class Storage:
+    id: int
+    kind: str  # "input", "state", "output", "arena", "const"
+    name: str  # parameter name, "out<i>" or the defining value's name
+    type: TensorType  # type of the defining value (its byte size)
+    first: int = -1  # kernel that writes it first (-1: before the step)
+    last: int = -1  # last kernel reading it (n_kernels: read at the end)
+
+    def nbytes(self, env: dict) -> int:
+        return self.type.num_elements(env) * self.type.dtype.itemsize
+
+
+@dataclass
+class StorageLayout:
+    kernels: list  # the Nodes that run as kernels, in order
+    storages: list  # Storage, indexed by id
+    value_storage: dict  # value name -> storage id
+    end_copies: list = field(default_factory=list)  # (src id, dst id)
+    inplace: list = field(default_factory=list)  # (kernel idx, in, out names)
+    const_values: dict = field(default_factory=dict)  # value -> ConstArray
+
+    def storage_of(self, v) -> Storage:
+        name = v.name if isinstance(v, Value) else v
+        return self.storages[self.value_storage[name]]
+
+    def describe(self) -> str:
+        """A stable text form (part of the compile-cache key)."""
+        lines = []
+        for s in self.storages:
+            members = sorted(k for k, v in self.value_storage.items() if v == s.id)
+            lines.append(f"s{s.id} {s.kind} {s.name} {s.type} [{s.first},"
+                         f"{s.last}] {' '.join(members)}")
+        lines += [f"copy s{a} -> s{b}" for a, b in self.end_copies]
+        return "\n".join(lines)
+
+
+def identity_reads(node) -> dict:
+    """For a pointwise kernel node: {operand name: True} for operands read
+    only at the position being written (so an output may overwrite them),
+    False for the others. Non-pointwise nodes give {} (scatter_add gives its
+    first operand, which it copies element by element)."""
+    op = node.op
+    if op == "scatter_add":
+        return {node.inputs[0].name: True}
+    if op == "fused":
+        body = node.attrs["body"]
+        if any(get_op(n.op).kind != "elementwise" and n.op != "constant"
+               for n in body.nodes):
+            return {}
+        nodes, params, outs = body.nodes, body.params, body.results
+    elif get_op(op).kind == "elementwise":
+        nodes, params, outs = [node], node.inputs, node.outputs
+    else:
+        return {}
+    space = outs[0].shape
+    # elementwise ops read same-shape operands at the position they compute;
+    # anything broadcast, or feeding such a read, is read elsewhere too
+    elsewhere: set = set()
+    for n in reversed(list(nodes)):
+        moved = any(o.name in elsewhere or o.shape != space for o in n.outputs)
+        for v in n.inputs:
+            if moved or v.shape != space:
+                elsewhere.add(v.name)
+    return {p.name: p.name not in elsewhere and p.shape == space for p in params}
+
+
+def assign_storage(fn: Function, state: tuple, inputs: tuple,
+                   updates: tuple, outputs: tuple) -> StorageLayout:
+    """Map the values of fn (after fusion) to storages; see the module
+    docstring. `updates` are (state name, result index) pairs and `outputs`
+    result indices, as in runtime.Program."""
+    storages: list = []
+    vs: dict = {}
+
+    def new(kind, name, t, first=-1) -> int:
+        storages.append(Storage(len(storages), kind, name, t, first))
+        return storages[-1].id
+
+    for p in fn.params:
+        kind = "state" if p.name in state else "input"
+        vs[p.name] = new(kind, p.name, p.type)
+    kernels = []
+    producer_kernel: dict = {}
+    consts: dict = {}
+    for n in fn.nodes:
+        if n.op in CONST_OPS:
+            vs[n.outputs[0].name] = new("const", n.outputs[0].name, n.outputs[0].type)
+            consts[n.outputs[0].name] = n.attrs["value"]
+        elif n.op in VIEW_OPS:
+            vs[n.outputs[0].name] = vs[n.inputs[0].name]
+            if n.inputs[0].name in consts:
+                consts[n.outputs[0].name] = consts[n.inputs[0].name]
+        else:
+            t = len(kernels)
+            kernels.append(n)
+            for o in n.outputs:
+                vs[o.name] = new("arena", o.name, o.type, t)
+                producer_kernel[o.name] = t
+
+    def readers(sid) -> list:
+        out = []
+        for t, n in enumerate(kernels):
+            if any(vs[v.name] == sid for v in n.inputs):
+                out.append(t)
+        return out
+
+    def merge(src: int, dst: int) -> None:
+        for k, v in list(vs.items()):
+            if v == src:
+                vs[k] = dst
+
+    end_copies = []
+    claimed: set = set()
+    for j, i in enumerate(outputs):
+        s = storages[vs[fn.results[i].name]]
+        if s.kind != "arena" or s.id in claimed:
+            raise ValueError(
+                f"result {i} of @{fn.name} must be a fresh kernel output "
+                "(run passes.compile_pipeline.materialize_results first)")
+        s.kind, s.name = "output", f"out{j}"
+        claimed.add(s.id)
+    for name, i in updates:
+        v = fn.results[i]
+        s = storages[vs[v.name]]
+        dst = vs[name]
+        if s.kind != "arena" or s.id in claimed:
+            raise ValueError(
+                f"result {i} of @{fn.name} must be a fresh kernel output "
+                "(run passes.compile_pipeline.materialize_results first)")
+        claimed.add(s.id)
+        t = s.first
+        later = [r for r in readers(dst) if r > t]
+        direct = not later
+        if direct and t in readers(dst):
+            n = kernels[t]
+            reads = identity_reads(n)
+            olds = [x.name for x in n.inputs if vs[x.name] == dst]
+            direct = all(reads.get(x, False) for x in olds)
+        if direct:
+            merge(s.id, dst)
+            s.kind = "dead"
+        else:
+            end_copies.append((s.id, dst))
+    layout = StorageLayout(kernels, storages, vs, end_copies, const_values=consts)
+    _inplace_arena(fn, layout)
+    _liveness(fn, layout)
+    return layout
+
+
+def _inplace_arena(fn: Function, layout: StorageLayout) -> None:
+    """Let a kernel output take over a dying operand's arena storage."""
+    vs, st = layout.value_storage, layout.storages
+    nk = len(layout.kernels)
+    live_out = {s for s, _ in layout.end_copies} | {vs[r.name] for r in fn.results}
+
+    def last_use(sid: int) -> int:
+        if sid in live_out:
+            return nk
+        last = -1
+        for t, n in enumerate(layout.kernels):
+            if any(vs[v.name] == sid for v in n.inputs):
+                last = t
+        return last
+
+    for t, n in enumerate(layout.kernels):
+        reads = identity_reads(n)
+        if not reads:
+            continue
+        used: set = set()
+        for o in n.outputs:
+            so = st[vs[o.name]]
+            if so.kind != "arena":
+                continue
+            for v in n.inputs:
+                si = st[vs[v.name]]
+                if (si.kind != "arena" or si.id in used or si.id == so.id
+                        or not all(reads.get(x.name, False) for x in n.inputs
+                                   if vs[x.name] == si.id)
+                        or v.type.dtype.itemsize != o.type.dtype.itemsize
+                        or not _same_size(si.type, o.type)
+                        or last_use(si.id) != t):
+                    continue
+                used.add(si.id)
+                for k, sid in list(vs.items()):
+                    if sid == so.id:
+                        vs[k] = si.id
+                so.kind = "dead"
+                layout.inplace.append((t, v.name, o.name))
+                break
+
+
+def _same_size(a: TensorType, b: TensorType) -> bool:
+    ka = sorted(d for d in a.shape if is_symbol(d))
+    kb = sorted(d for d in b.shape if is_symbol(d))
+    return ka == kb and a.num_elements({d: 1 for d in ka}) * a.dtype.itemsize == \
+        b.num_elements({d: 1 for d in kb}) * b.dtype.itemsize
+
+
+def _liveness(fn: Function, layout: StorageLayout) -> None:
+    vs, st = layout.value_storage, layout.storages
+    nk = len(layout.kernels)
+    for s in st:
+        s.first, s.last = (-1, -1) if s.kind in ("input", "state", "const") \
+            else (nk, -1)
+    for t, n in enumerate(layout.kernels):
+        for o in n.outputs:
+            s = st[vs[o.name]]
+            s.first = min(s.first, t)
+            s.last = max(s.last, t)
+        for v in n.inputs:
+            s = st[vs[v.name]]
+            s.last = max(s.last, t)
+    for s_id, _ in layout.end_copies:
+        st[s_id].last = nk
+    for r in fn.results:
+        st[vs[r.name]].last = max(st[vs[r.name]].last, nk)
+
+
+@dataclass
+class MemoryPlan:
+    offsets: dict  # storage id -> byte offset in the arena
+    arena_bytes: int
+    total_bytes: int  # sum of every arena storage's size
+    lower_bound: int  # max over kernels of the bytes live at that kernel
+
+    def report(self) -> str:
+        mb = 1 / 2**20
+        return (f"arena {self.arena_bytes * mb:.3f} MiB, sum of buffers "
+                f"{self.total_bytes * mb:.3f} MiB, liveness lower bound "
+                f"{self.lower_bound * mb:.3f} MiB")
+
+
+def _round(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+def plan_offsets(layout: StorageLayout, env: dict) -> MemoryPlan:
+    """Best-fit offsets for the arena storages of `layout` at sizes `env`."""
+    arena = [s for s in layout.storages if s.kind == "arena"]
+    size = {s.id: _round(s.nbytes(env)) for s in arena}
+    nk = len(layout.kernels)
+    by_first: dict = {}
+    by_last: dict = {}
+    for s in arena:
+        by_first.setdefault(s.first, []).append(s)
+        by_last.setdefault(s.last, []).append(s)
+    free: list = []  # [offset, size], sorted by offset, coalesced
+    end = 0
+    offsets: dict = {}
+    lower = 0
+    live = 0
+    for t in range(nk + 1):
+        for s in sorted(by_first.get(t, []), key=lambda s: -size[s.id]):
+            need = size[s.id]
+            best = None
+            for k, (off, sz) in enumerate(free):
+                if sz >= need and (best is None or sz < free[best][1]):
+                    best = k
+            if best is not None:
+                off, sz = free[best]
+                offsets[s.id] = off
+                if sz == need:
+                    free.pop(best)
+                else:
+                    free[best] = [off + need, sz - need]
+            elif free and free[-1][0] + free[-1][1] == end:
+                off = free.pop()[0]
+                offsets[s.id] = off
+                end = off + need
+            else:
+                offsets[s.id] = end
+                end += need
+            live += need
+        lower = max(lower, live)
+        for s in by_last.get(t, []):
+            if s.id not in offsets:
+                continue
+            live -= size[s.id]
+            _free(free, offsets[s.id], size[s.id])
+    total = sum(size.values())
+    return MemoryPlan(offsets, end, total, lower)
+
+
+def _free(free: list, off: int, sz: int) -> None:
+    free.append([off, sz])
+    free.sort()
+    merged = []
+    for o, s in free:
+        if merged and merged[-1][0] + merged[-1][1] == o:
+            merged[-1][1] += s
+        else:
+            merged.append([o, s])
+    free[:] = merged

@@ -1,0 +1,250 @@
+"""CompiledExecutable: runs a Program as native code.
+
+    exe = CompiledExecutable(program, store)
+    outs = exe.run([x, y])                  # one step
+    outs_per_step = exe.run_steps([(x0, y0), (x1, y1), ...])   # K steps,
+                                            # one native call (steps_per_execution)
+
+`run` has InterpretedExecutable's interface: it validates the inputs,
+runs the step, writes state updates into the StateStore's buffers (whose
+addresses stay fixed) and returns the outputs as fresh arrays.
+`run_steps` takes a list of K input tuples (the batch size may differ
+between them, e.g. a last partial batch), validates all of them first,
+runs the K steps in one call of the native `gk_steps` entry, each step
+seeing the state the previous one left, and returns a list of K output
+lists.
+
+Compilation happens in the constructor: passes.compile_pipeline prepares
+the program (simplify, materialize results, fuse), plan_memory assigns
+storages, codegen builds one LLVM module whose `gk_step` runs every
+kernel; the object code comes from the on-disk cache when a sound entry
+exists. The batch dimension stays symbolic, so one module serves every
+batch size; the arena is planned per batch size (best fit) and grows when
+a larger batch arrives.
+
+Safety: every array handed to native code is checked first (dtype, shape
+including the binding of symbols such as N, C-contiguity; state buffers
+again whenever the StateStore changes), with a clear ValueError naming the
+input. Native code runs with FTZ/DAZ and restores the caller's MXCSR.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..codegen.jit import cache_key, load_or_compile
+from ..codegen.program import build_module, native_layout
+from ..ir import print_function
+from ..ir.types import is_symbol
+from ..passes.compile_pipeline import prepare_for_codegen
+from ..passes.plan_memory import assign_storage, plan_offsets
+from .executable import Executable
+from .program import Program
+from .state import StateStore, aligned_empty
+
+
+def _addr(a: np.ndarray) -> int:
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    except (TypeError, ValueError):  # read-only or empty
+        return a.ctypes.data
+
+
+class CompiledExecutable(Executable):
+    def __init__(self, program: Program, store: StateStore):
+        self.program = program
+        self.store = store
+        t0 = time.perf_counter()
+        used = tuple(program.outputs) + tuple(i for _, i in program.updates)
+        self.fn = prepare_for_codegen(program.fn, used)
+        self.layout = assign_storage(self.fn, program.state, program.inputs,
+                                     program.updates, program.outputs)
+        self.native_layout = nl = native_layout(self.fn, self.layout)
+        text = print_function(self.fn)
+        key = cache_key(text, self.layout.describe())
+        name = f"{program.fn.name}-{key[:12]}"
+        self.native, self.cache_hit = load_or_compile(
+            key, lambda: build_module(self.fn, self.layout, name)[0], name)
+        self.compile_seconds = time.perf_counter() - t0
+        self._check_symbols()
+        st = self.layout.storages
+        self._input_slots = [nl.storage_slots[st[self.layout.value_storage[n]].id]
+                             for n in program.inputs]
+        self._state_slots = [(n, nl.storage_slots[self.layout.value_storage[n]])
+                             for n in program.state]
+        self._outputs = []  # (slot, result Value) per returned output
+        for j, i in enumerate(program.outputs):
+            v = self.fn.results[i]
+            self._outputs.append((nl.storage_slots[self.layout.value_storage[v.name]],
+                                  v))
+        self._arena_ids = [s.id for s in st if s.kind == "arena"]
+        self._sym_index = {s: k for k, s in enumerate(nl.symbols)}
+        self._block = (ctypes.c_int64 * nl.nslots)()
+        self._block_addr = ctypes.addressof(self._block)
+        self._store_version = None
+        self._state_env: dict = {}
+        self._planned_env: dict | None = None
+        self._arena = None
+        self._workspace = aligned_empty((max(nl.workspace_bytes, 64),), np.uint8)
+        self._block[nl.workspace_slot] = _addr(self._workspace)
+        self.memory_plan = None
+
+    # --- checks ----------------------------------------------------------------
+
+    def _check_symbols(self) -> None:
+        bound = set()
+        for p in self.program.fn.params:
+            bound.update(d for d in p.type.shape if is_symbol(d))
+        missing = [s for s in self.native_layout.symbols if s not in bound]
+        if missing:
+            raise ValueError(
+                f"Cannot compile @{self.program.fn.name}: the dimension(s) "
+                f"{', '.join(missing)} appear in the program but in no "
+                "parameter's shape, so no input can give their size.")
+
+    def _refresh_state(self) -> None:
+        """Validate the state buffers and take their addresses (again after
+        the StateStore changed)."""
+        env: dict = {}
+        for name, slot in self._state_slots:
+            if name not in self.store:
+                raise ValueError(
+                    f'State "{name}" of program @{self.program.fn.name} is not '
+                    "defined in the StateStore.")
+            a = self.store[name]
+            t = self.program.param(name).type
+            if a.dtype != t.dtype.np:
+                raise ValueError(
+                    f'State "{name}" must have dtype {t.dtype.long_name}, '
+                    f"the StateStore holds {a.dtype}.")
+            if a.ndim != t.rank or any(
+                    (d != n) if not is_symbol(d) else (env.setdefault(d, n) != n)
+                    for d, n in zip(t.shape, a.shape)):
+                raise ValueError(
+                    f'State "{name}" must have shape {t}, the StateStore holds '
+                    f"{a.shape}.")
+            if not a.flags.c_contiguous or not a.flags.writeable:
+                raise ValueError(
+                    f'State "{name}" must be a writable C-contiguous array.')
+            self._block[slot] = _addr(a)
+        self._state_env = env
+        self._store_version = self.store.version
+
+    def _bind(self, inputs: Sequence, env: dict) -> list:
+        params = self.program.input_params
+        if len(inputs) != len(params):
+            raise ValueError(
+                f"Expected {len(params)} input arrays "
+                f"({', '.join(p.name for p in params)}), received {len(inputs)}.")
+        out = []
+        for p, a in zip(params, inputs):
+            if not isinstance(a, np.ndarray):
+                a = np.asarray(a)
+            t = p.type
+            if a.dtype != t.dtype.np:
+                raise ValueError(
+                    f'Input "{p.name}" must have dtype {t.dtype.long_name}, '
+                    f"received {a.dtype}.")
+            shape = a.shape
+            if len(shape) != t.rank:
+                raise ValueError(
+                    f'Input "{p.name}" must have shape {t}, received {shape}.')
+            for d, n in zip(t.shape, shape):
+                if is_symbol(d):
+                    if env.setdefault(d, n) != n:
+                        raise ValueError(
+                            f'Input "{p.name}" has {d}={n} (shape {shape}), but '
+                            f"another input set {d}={env[d]}.")
+                elif d != n:
+                    raise ValueError(
+                        f'Input "{p.name}" must have shape {t}, received {shape}.')
+            if not a.flags.c_contiguous:
+                raise ValueError(
+                    f'Input "{p.name}" must be C-contiguous (row-major, no gaps); '
+                    f"received an array with strides {a.strides}. Pass "
+                    "np.ascontiguousarray(...) instead.")
+            out.append(a)
+        return out
+
+    # --- memory ------------------------------------------------------------------
+
+    def _ensure_arena(self, env: dict) -> None:
+        if self._planned_env is not None and all(
+                env.get(s, 0) <= self._planned_env.get(s, 0) for s in env):
+            return
+        big = dict(env)
+        if self._planned_env:
+            for s, n in self._planned_env.items():
+                big[s] = max(n, big.get(s, 0))
+        plan = plan_offsets(self.layout, big)
+        arena = aligned_empty((max(plan.arena_bytes, 64),), np.uint8)
+        base = _addr(arena)
+        slots = self.native_layout.storage_slots
+        for sid in self._arena_ids:
+            self._block[slots[sid]] = base + plan.offsets.get(sid, 0)
+        self._arena = arena
+        self._planned_env = big
+        self.memory_plan = plan
+
+    # --- running -----------------------------------------------------------------
+
+    def _prepare(self, inputs, block, base: int):
+        env = dict(self._state_env)
+        arrays = self._bind(inputs, env)
+        for s, k in self._sym_index.items():
+            block[base + k] = env[s]
+        for slot, a in zip(self._input_slots, arrays):
+            block[base + slot] = _addr(a)
+        outs = []
+        for slot, v in self._outputs:
+            o = np.empty(v.type.concrete_shape(env), v.type.dtype.np)
+            block[base + slot] = _addr(o)
+            outs.append(o)
+        # NOTE: the caller keeps `arrays` alive until the native call is over
+        # (np.asarray may have made temporaries whose addresses are in block)
+        return env, outs, arrays
+
+    def run(self, inputs: Sequence[np.ndarray]) -> list:
+        if self._store_version != self.store.version:
+            self._refresh_state()
+        env, outs, arrays = self._prepare(inputs, self._block, 0)
+        self._ensure_arena(env)
+        self.native.step(0, 1, self._block_addr)
+        del arrays
+        return outs
+
+    def run_steps(self, batches: Sequence[Sequence[np.ndarray]]) -> list:
+        if self._store_version != self.store.version:
+            self._refresh_state()
+        k = len(batches)
+        if k == 0:
+            return []
+        n = self.native_layout.nslots
+        blocks = (ctypes.c_int64 * (n * k))()
+        envs, all_outs, keep = [], [], []
+        for i, inputs in enumerate(batches):
+            try:
+                env, outs, arrays = self._prepare(inputs, self._block, 0)
+            except ValueError as e:
+                raise ValueError(f"Step {i} of {k}: {e}") from None
+            envs.append(env)
+            all_outs.append(outs)
+            keep.append(arrays)
+            ctypes.memmove(ctypes.addressof(blocks) + 8 * n * i, self._block_addr,
+                           8 * n)
+        big: dict = {}
+        for env in envs:
+            for s, v in env.items():
+                big[s] = max(v, big.get(s, 0))
+        self._ensure_arena(big)
+        slots = self.native_layout.storage_slots
+        for i in range(k):
+            for sid in self._arena_ids:
+                blocks[n * i + slots[sid]] = self._block[slots[sid]]
+        self.native.steps(0, 1, ctypes.addressof(blocks), k, n)
+        del keep
+        return all_outs
