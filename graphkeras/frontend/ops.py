@@ -734,6 +734,11 @@ def squeeze(x, axis=None):
 @keras_op
 def broadcast_to(x, shape):
     x = convert_to_tensor(x)
+    if not isinstance(x, TracedTensor) and any(d is None for d in shape):
+        # eager: a None keeps the operand's size (aligned from the right)
+        xs, off = np.shape(x), len(shape) - np.ndim(x)
+        shape = tuple(xs[i - off] if d is None and i >= off else d
+                      for i, d in enumerate(shape))
     target = to_ir_shape(shape, strict=False)
     if isinstance(x, TracedTensor) or any(is_symbol(d) for d in target):
         if tuple(_ir_shape(x)) == target:

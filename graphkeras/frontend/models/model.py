@@ -104,6 +104,22 @@ class Model(Trainer, Layer):
             "subclassed models must define call(self, inputs, training=None)."
         )
 
+    @property
+    def output_shape(self):
+        outs = getattr(self, "outputs", None)
+        if not outs:
+            return Layer.output_shape.fget(self)
+        shapes = [t.shape for t in outs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def input_shape(self):
+        ins = getattr(self, "inputs", None)
+        if not ins:
+            return Layer.input_shape.fget(self)
+        shapes = [t.shape for t in ins]
+        return shapes[0] if len(shapes) == 1 else shapes
+
     def get_layer(self, name=None, index=None):
         """The layer with the given name, or at the given index."""
         if index is not None and name is not None:
