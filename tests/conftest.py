@@ -1,5 +1,5 @@
 """Test configuration: a deterministic hypothesis profile by default (CI),
-`HYPOTHESIS_PROFILE=dev` for random exploration."""
+`HYPOTHESIS_PROFILE=dev` for random exploration; pass verification on."""
 
 import os
 
@@ -20,3 +20,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Tests always verify the program after every pass of run_pipeline.
+os.environ.setdefault("GRAPHKERAS_VERIFY", "1")

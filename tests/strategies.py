@@ -20,8 +20,8 @@ infinity or integer overflow, and finite differences stay accurate.
 
 Adding a generator (when a new op lands, e.g. conv or scan):
 
-    @generator("conv2d", weight=2)
-    def _gen_conv2d(ctx):
+    @generator("conv2d", weight=2)          # ops=("conv2d",) by default
+    def _gen_conv2d(ctx, op):
         x = ctx.pick(lambda v: ctx.is_float(v) and v.rank == 4)
         if x is None:
             return None              # nothing fits: the step is skipped
@@ -29,11 +29,12 @@ Adding a generator (when a new op lands, e.g. conv or scan):
         y = ctx.b.conv2d(x, w, ...)
         return ctx.record(y, lo, hi)  # interval of y's elements
 
-A generator returns the new Value (or None to skip). It must keep values
-within ctx.bound and state the interval of what it builds; `ctx.record`
-registers the value so later steps can use it. Mark generators whose ops
-have no gradient or jumps that differentiation tests should avoid with
-`differentiable=False`.
+A generator gets one of its `ops` and returns the new Value (or None to
+skip the step). It must keep values within ctx.bound and state the interval
+of what it builds; `ctx.record` registers the value so later steps can use
+it. Mark generators whose ops differentiate() refuses with
+`differentiable=False`. tests/passes/test_random_functions.py fails when a
+registered op has no generator and is not listed in NOT_GENERATED.
 """
 
 from __future__ import annotations
@@ -254,24 +255,38 @@ def _corners(f, iv1: Interval, iv2: Interval) -> tuple[float, float]:
 
 @dataclass
 class Generator:
-    fn: Callable[[GenContext], Value | None]
+    fn: Callable[[GenContext, str], Value | None]
+    ops: tuple  # the ops it builds (helper nodes aside); fn gets one of them
     weight: int
     differentiable: bool
 
 
 GENERATORS: dict[str, Generator] = {}
 
+# Registered ops no generator builds, and why.
+NOT_GENERATED = {
+    "fused": "made by fuse_elementwise from other ops; tested with that pass",
+}
 
-def generator(name: str, weight: int = 1, differentiable: bool = True):
-    """Register a generator (see the module docstring)."""
+
+def generator(name: str, *, ops: tuple | None = None, weight: int = 1,
+              differentiable: bool = True):
+    """Register a generator of `ops` (default: the op called `name`); each
+    op is drawn with `weight` (see the module docstring)."""
 
     def register(fn):
         if name in GENERATORS:
             raise ValueError(f"generator {name!r} is registered twice")
-        GENERATORS[name] = Generator(fn, weight, differentiable)
+        GENERATORS[name] = Generator(fn, tuple(ops or (name,)), weight,
+                                     differentiable)
         return fn
 
     return register
+
+
+def generated_ops() -> set:
+    """Every op name some generator builds."""
+    return {op for g in GENERATORS.values() for op in g.ops}
 
 
 # unary float ops: name -> (domain preparation, interval map)
@@ -292,12 +307,11 @@ _UNARY_FLOAT = {
 }
 
 
-@generator("unary_float", weight=6)
-def _gen_unary_float(ctx: GenContext):
+@generator("unary_float", ops=tuple(sorted(_UNARY_FLOAT)))
+def _gen_unary_float(ctx: GenContext, name: str):
     x = ctx.pick(ctx.is_float)
     if x is None:
         return None
-    name = ctx.choice(sorted(_UNARY_FLOAT))
     prepare, image = _UNARY_FLOAT[name]
     if prepare is not None:
         x = prepare(ctx, x)
@@ -306,7 +320,7 @@ def _gen_unary_float(ctx: GenContext):
 
 
 @generator("round", differentiable=False)
-def _gen_round(ctx: GenContext):
+def _gen_round(ctx: GenContext, name: str):
     x = ctx.pick(ctx.is_float)
     if x is None:
         return None
@@ -314,17 +328,16 @@ def _gen_round(ctx: GenContext):
     return ctx.record(ctx.b.round(x), math.floor(i.lo), math.ceil(i.hi))
 
 
-@generator("unary_numeric", weight=4)
-def _gen_unary_numeric(ctx: GenContext):
+@generator("unary_numeric",
+           ops=("neg", "abs", "relu", "sign", "square", "clip", "stop_gradient"))
+def _gen_unary_numeric(ctx: GenContext, name: str):
     x = ctx.pick(ctx.is_numeric)
     if x is None:
         return None
-    names = ["neg", "abs", "relu", "sign", "square", "clip"]
-    if not ctx.differentiable:
+    if name == "stop_gradient" and ctx.differentiable:
         # NOTE: x - stop_gradient(x) is 0 for every x, yet its gradient is
         # 1: finite differences cannot check stop_gradient.
-        names.append("stop_gradient")
-    name = ctx.choice(names)
+        return None
     if name == "square":
         x = ctx.bounded(x, math.sqrt(ctx.bound))
     i = ctx.interval(x)
@@ -351,13 +364,12 @@ def _gen_unary_numeric(ctx: GenContext):
 _BINARY = ["add", "sub", "mul", "maximum", "minimum", "div", "pow"]
 
 
-@generator("binary", weight=8)
-def _gen_binary(ctx: GenContext):
-    x = ctx.pick(ctx.is_numeric)
+@generator("binary", ops=tuple(_BINARY), weight=2)
+def _gen_binary(ctx: GenContext, name: str):
+    needs_float = name in ("div", "pow")
+    x = ctx.pick(ctx.is_float if needs_float else ctx.is_numeric)
     if x is None:
         return None
-    names = _BINARY if x.dtype.is_float else _BINARY[:5]
-    name = ctx.choice(names)
     y = ctx.partner(x)
     if ctx.draw(st.booleans()):
         x, y = y, x
@@ -392,34 +404,33 @@ _COMPARES = ["equal", "not_equal", "less", "less_equal", "greater",
              "greater_equal"]
 
 
-def _compare(ctx: GenContext) -> Value | None:
+def _compare(ctx: GenContext, name: str | None = None) -> Value | None:
     x = ctx.pick()
     if x is None:
         return None
     y = ctx.partner(x)
-    return ctx.record(ctx.b.op(ctx.choice(_COMPARES), x, y))
+    return ctx.record(ctx.b.op(name or ctx.choice(_COMPARES), x, y))
 
 
-@generator("compare", weight=2)
-def _gen_compare(ctx: GenContext):
-    return _compare(ctx)
+@generator("compare", ops=tuple(_COMPARES))
+def _gen_compare(ctx: GenContext, name: str):
+    return _compare(ctx, name)
 
 
-@generator("logical")
-def _gen_logical(ctx: GenContext):
+@generator("logical", ops=("logical_not", "logical_and", "logical_or"))
+def _gen_logical(ctx: GenContext, name: str):
     x = ctx.pick(lambda v: v.dtype.is_bool)
     if x is None:
         x = _compare(ctx)
         if x is None:
             return None
-    name = ctx.choice(["logical_not", "logical_and", "logical_or"])
     if name == "logical_not":
         return ctx.record(ctx.b.logical_not(x))
     return ctx.record(ctx.b.op(name, x, ctx.partner(x)))
 
 
 @generator("where", weight=3)
-def _gen_where(ctx: GenContext):
+def _gen_where(ctx: GenContext, name: str):
     x = ctx.pick(ctx.is_numeric)
     if x is None:
         return None
@@ -445,7 +456,7 @@ def _broadcasts(*vs: Value) -> bool:
 
 
 @generator("cast", weight=2)
-def _gen_cast(ctx: GenContext):
+def _gen_cast(ctx: GenContext, name: str):
     x = ctx.pick()
     if x is None:
         return None
@@ -462,15 +473,11 @@ def _gen_cast(ctx: GenContext):
     return ctx.record(y, i.lo, i.hi)
 
 
-@generator("reduce", weight=4)
-def _gen_reduce(ctx: GenContext):
-    x = ctx.pick(ctx.is_numeric)
+@generator("reduce", ops=("reduce_sum", "reduce_mean", "reduce_max", "reduce_min"))
+def _gen_reduce(ctx: GenContext, name: str):
+    x = ctx.pick(ctx.is_float if name == "reduce_mean" else ctx.is_numeric)
     if x is None:
         return None
-    names = ["reduce_sum", "reduce_max", "reduce_min"]
-    if x.dtype.is_float:
-        names.append("reduce_mean")
-    name = ctx.choice(names)
     if ctx.draw(st.integers(0, 4)) == 0:
         axes = None
         picked = tuple(range(x.rank))
@@ -488,14 +495,14 @@ def _gen_reduce(ctx: GenContext):
     return ctx.record(y, i.lo, i.hi)
 
 
-@generator("argmax")
-def _gen_argmax(ctx: GenContext):
+@generator("argmax", ops=("argmax", "argmin"))
+def _gen_argmax(ctx: GenContext, name: str):
     x = ctx.pick(lambda v: ctx.is_numeric(v) and v.rank >= 1)
     if x is None:
         return None
     axis = ctx.draw(st.integers(-x.rank, x.rank - 1))
     dtype = ctx.choice(ctx.int_dtypes or [int64])
-    y = ctx.b.op(ctx.choice(["argmax", "argmin"]), x, axis=axis,
+    y = ctx.b.op(name, x, axis=axis,
                  keepdims=ctx.draw(st.booleans()), dtype=dtype)
     d = x.shape[axis]
     return ctx.record(y, 0, (N_MAX if is_symbol(d) else d) - 1)
@@ -520,7 +527,7 @@ def _factor(ctx: GenContext, n: int) -> list[int]:
 
 
 @generator("reshape", weight=3)
-def _gen_reshape(ctx: GenContext):
+def _gen_reshape(ctx: GenContext, name: str):
     x = ctx.pick()
     if x is None:
         return None
@@ -542,7 +549,7 @@ def _iv_args(ctx: GenContext, x: Value) -> tuple:
 
 
 @generator("transpose", weight=3)
-def _gen_transpose(ctx: GenContext):
+def _gen_transpose(ctx: GenContext, name: str):
     x = ctx.pick(lambda v: v.rank >= 1)
     if x is None:
         return None
@@ -551,7 +558,7 @@ def _gen_transpose(ctx: GenContext):
 
 
 @generator("slice", weight=2)
-def _gen_slice(ctx: GenContext):
+def _gen_slice(ctx: GenContext, name: str):
     x = ctx.pick(lambda v: v.rank >= 1)
     if x is None:
         return None
@@ -575,7 +582,7 @@ def _gen_slice(ctx: GenContext):
 
 
 @generator("concat", weight=2)
-def _gen_concat(ctx: GenContext):
+def _gen_concat(ctx: GenContext, name: str):
     x = ctx.pick(lambda v: any(not is_symbol(d) for d in v.shape))
     if x is None:
         return None
@@ -608,7 +615,7 @@ def _gen_concat(ctx: GenContext):
 
 
 @generator("pad")
-def _gen_pad(ctx: GenContext):
+def _gen_pad(ctx: GenContext, name: str):
     x = ctx.pick(lambda v: ctx.is_numeric(v) and v.rank >= 1)
     if x is None:
         return None
@@ -626,7 +633,7 @@ def _gen_pad(ctx: GenContext):
 
 
 @generator("broadcast_to")
-def _gen_broadcast_to(ctx: GenContext):
+def _gen_broadcast_to(ctx: GenContext, name: str):
     x = ctx.pick()
     if x is None:
         return None
@@ -641,7 +648,7 @@ def _gen_broadcast_to(ctx: GenContext):
 
 
 @generator("matmul", weight=3)
-def _gen_matmul(ctx: GenContext):
+def _gen_matmul(ctx: GenContext, name: str):
     a = ctx.pick(lambda v: ctx.is_float(v) and v.rank >= 2)
     if a is None:
         return None
@@ -674,13 +681,13 @@ def _gen_matmul(ctx: GenContext):
     return ctx.record(y, -m, m)
 
 
-@generator("softmax", weight=2)
-def _gen_softmax(ctx: GenContext):
+@generator("softmax", ops=("softmax", "log_softmax"))
+def _gen_softmax(ctx: GenContext, name: str):
     x = ctx.pick(lambda v: ctx.is_float(v) and v.rank >= 1)
     if x is None:
         return None
     axis = ctx.draw(st.integers(-x.rank, x.rank - 1))
-    if ctx.draw(st.booleans()):
+    if name == "softmax":
         return ctx.record(ctx.b.softmax(x, axis=axis), 0.0, 1.0)
     x = ctx.bounded(x, ctx.bound / 4)
     i = ctx.interval(x)
@@ -696,10 +703,9 @@ def _random_shape(ctx: GenContext, symbolic: bool) -> tuple:
     return tuple(shape)
 
 
-@generator("source", weight=2)
-def _gen_source(ctx: GenContext):
-    kind = ctx.choice(["constant", "zeros", "ones", "iota", "random_uniform",
-                       "random_normal", "dim_size"])
+@generator("source", ops=("constant", "zeros", "ones", "iota", "random_uniform",
+                         "random_normal", "dim_size"))
+def _gen_source(ctx: GenContext, kind: str):
     shape = _random_shape(ctx, symbolic=ctx.symbolic)
     if not _fits(TensorType(shape)):
         return None
@@ -742,7 +748,7 @@ def _gen_source(ctx: GenContext):
 
 
 @generator("gather")
-def _gen_gather(ctx: GenContext):
+def _gen_gather(ctx: GenContext, name: str):
     x = ctx.pick(lambda v: any(not is_symbol(d) for d in v.shape))
     if x is None:
         return None
@@ -759,8 +765,38 @@ def _gen_gather(ctx: GenContext):
     return ctx.record(y, *_iv_args(ctx, x))
 
 
+@generator("scatter_add")
+def _gen_scatter_add(ctx: GenContext, name: str):
+    x = ctx.pick(lambda v: ctx.is_numeric(v)
+                 and any(not is_symbol(d) for d in v.shape))
+    if x is None:
+        return None
+    axis = ctx.choice([i for i, d in enumerate(x.shape) if not is_symbol(d)])
+    idx = ctx.pick(lambda v: v.dtype.is_int and v.rank <= 1)
+    if idx is None or ctx.draw(st.booleans()):
+        idx = ctx.random_const((ctx.draw(st.integers(1, 4)),),
+                               ctx.choice(ctx.int_dtypes or (int64,)), -1,
+                               x.shape[axis])
+    shape = x.shape[:axis] + idx.shape + x.shape[axis + 1:]
+    want = TensorType(shape, x.dtype)
+    if not _fits(want):
+        return None
+    upd = ctx.pick(lambda v: v.type == want)
+    if upd is None:
+        if want.is_static:
+            upd = ctx.random_const(shape, x.dtype)
+        else:
+            upd = ctx.record(ctx.b.ones(shape=shape, dtype=x.dtype), 1, 1)
+    n = _size(idx.type)  # the most updates one position can receive
+    x = ctx.bounded(x, ctx.bound / 2)
+    upd = ctx.bounded(upd, ctx.bound / (2 * n))
+    i, u = ctx.interval(x), ctx.interval(upd)
+    y = ctx.b.scatter_add(x, idx, upd, axis=axis)
+    return ctx.record(y, i.lo + n * min(0.0, u.lo), i.hi + n * max(0.0, u.hi))
+
+
 @generator("one_hot")
-def _gen_one_hot(ctx: GenContext):
+def _gen_one_hot(ctx: GenContext, name: str):
     idx = ctx.pick(lambda v: v.dtype.is_int and v.rank <= 2)
     if idx is None:
         return None
@@ -799,7 +835,7 @@ def functions(draw, max_nodes: int = 12, *, max_params: int = 3,
             and make result 0 a float value, so that `differentiate(fn,
             float params)` works and finite differences apply.
         bound: |every value| <= bound (default 1e4; 1e2 if differentiable).
-        ops: restrict to these generator names (keys of GENERATORS).
+        ops: build only these ops (helper nodes aside), e.g. {"matmul"}.
     """
     if bound is None:
         bound = 1e2 if differentiable else 1e4
@@ -824,16 +860,18 @@ def functions(draw, max_nodes: int = 12, *, max_params: int = 3,
             ctx.record(p, -FLOAT_RANGE, FLOAT_RANGE)
 
     table = [
-        name for name, g in sorted(GENERATORS.items())
-        if (ops is None or name in ops)
-        and (g.differentiable or not differentiable)
+        (name, op) for name, g in sorted(GENERATORS.items())
+        if g.differentiable or not differentiable
+        for op in g.ops if ops is None or op in ops
         for _ in range(g.weight)
     ]
+    if not table:
+        raise ValueError(f"no generator builds any of {ops}")
     for _ in range(draw(st.integers(1, max_nodes))):
-        name = draw(st.sampled_from(table))
+        name, op = draw(st.sampled_from(table))
         mark = (len(b.nodes), len(ctx.values))
         with b.at(draw(st.sampled_from(LOCS))):
-            v = GENERATORS[name].fn(ctx)
+            v = GENERATORS[name].fn(ctx, op)
         if v is None or not _fits(v.type):
             # undo the step, helper nodes included (names stay used)
             del b.nodes[mark[0]:]

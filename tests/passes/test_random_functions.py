@@ -4,9 +4,15 @@ every pass of passes/ keeps the interpreter's results."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import check_same_outputs, functions, inputs_for
+from strategies import (
+    NOT_GENERATED,
+    check_same_outputs,
+    functions,
+    generated_ops,
+    inputs_for,
+)
 
 from graphkeras import ir
 from graphkeras.passes import (
@@ -52,3 +58,22 @@ def test_simplify_is_idempotent_and_never_grows(fn):
     live |= {r.name for r in once.results}
     # nothing dead is left
     assert all(any(o.name in live for o in n.outputs) for n in once.nodes)
+
+
+def test_every_registered_op_has_a_generator():
+    missing = set(ir.all_ops()) - generated_ops() - set(NOT_GENERATED)
+    assert not missing, (
+        f"ops without a generator in tests/strategies.py: {sorted(missing)}"
+    )
+    assert not generated_ops() - set(ir.all_ops())
+
+
+@pytest.mark.parametrize("op", sorted(generated_ops()))
+@settings(max_examples=4)
+@given(data=st.data())
+def test_each_op_through_simplify(op, data):
+    fn = data.draw(functions(max_nodes=3, ops={op}))
+    out = simplify(fn)
+    ir.verify(out)
+    assert ir.parse(ir.print_function(fn)) == fn
+    check_same_outputs(out, fn, data.draw(inputs_for(fn)))

@@ -121,6 +121,12 @@ def test_an_invalid_result_is_an_internal_error_naming_the_pass():
     assert isinstance(info.value.__cause__, ir.VerifyError)
 
 
+def test_tests_verify_by_default():
+    # tests/conftest.py sets GRAPHKERAS_VERIFY=1, so verify=None verifies
+    with pytest.raises(ir.InternalCompilerError, match="Pass _retype failed"):
+        run_pipeline(_mlp(), [_retype])
+
+
 def test_without_verification_only_cheap_checks_run(monkeypatch):
     monkeypatch.setenv("GRAPHKERAS_VERIFY", "0")
     run_pipeline(_mlp(), [_retype])  # a type error goes unnoticed
