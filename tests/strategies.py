@@ -589,7 +589,8 @@ def _gen_concat(ctx: GenContext, name: str):
     axis = ctx.choice([i for i, d in enumerate(x.shape) if not is_symbol(d)])
 
     def matches(v):
-        return (v.dtype == x.dtype and v.rank == x.rank and all(
+        return (v.dtype == x.dtype and v.rank == x.rank
+                and not is_symbol(v.shape[axis]) and all(
             a == c for k, (a, c) in enumerate(zip(v.shape, x.shape)) if k != axis
         ))
 

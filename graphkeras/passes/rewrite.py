@@ -47,13 +47,15 @@ class Match:
     """The bindings of one successful match, and a builder for replacements.
 
     `m.x` is the Value bound to X, `m.a` the attribute bound to A; `m.root`
-    is the value being rewritten, `m.node` the node that defines it and
-    `m.builder` appends replacement nodes (tagged with the node's loc).
+    is the value being rewritten, `m.node` the node that defines it,
+    `m.params` the function's parameters and `m.builder` appends
+    replacement nodes (tagged with the node's loc).
     """
 
     def __init__(self, producers: dict, builder: Builder, node: Node):
         self._producers = producers
         self.builder = builder
+        self.params: tuple = tuple(builder.params)
         self.node = node
         self.root: Value = node.outputs[0]
         self.bound: dict = {}
@@ -276,6 +278,22 @@ def _unit_reduce(m: Match) -> Value | None:
     return m.builder.reshape(m.x, shape=m.root.shape)
 
 
+def _dim_of_param(m: Match) -> Value | None:
+    # A symbolic size is read from the first parameter that has it, so that
+    # equal sizes CSE into one node and intermediates are not kept alive
+    # (to be materialized) only to have their shape read.
+    d = m.x.shape[m.node.attrs["axis"]]
+    if not is_symbol(d):
+        return None
+    for p in m.params:
+        if d in p.shape:
+            axis = p.shape.index(d)
+            if p == m.x and axis == m.node.attrs["axis"]:
+                return None
+            return m.builder.dim_size(p, axis=axis, dtype=m.node.attrs["dtype"])
+    return None
+
+
 def _neg(m: Match) -> Value:
     return m.builder.neg(m.y)
 
@@ -326,6 +344,7 @@ RULES: list[tuple[str, Pattern, Callable[[Match], Value | None]]] = [
     ("mean(x, axes of size 1) -> reshape(x)", P.reduce_mean(X), _unit_reduce),
     ("max(x, axes of size 1) -> reshape(x)", P.reduce_max(X), _unit_reduce),
     ("min(x, axes of size 1) -> reshape(x)", P.reduce_min(X), _unit_reduce),
+    ("dim_size(x, N) -> dim_size(param, N)", P.dim_size(X), _dim_of_param),
     # casts
     ("cast(x, dtype(x)) -> x", P.cast(X), _if_same_type),
     ("cast(cast(x, wider), d) -> cast(x, d)",

@@ -106,6 +106,10 @@ RULE_CASES = {
         "%0 = reshape %x {shape=(1,N,3)} : f32[1,N,3]\n"
         "%1 = reduce_min %0 {axes=(0,), keepdims=true} : f32[1,N,3]\n"
         "%2 = reshape %1 {shape=(N,3)} : f32[N,3]\nreturn %2",
+    "dim_size(x, N) -> dim_size(param, N)": (
+        ("%0 = exp %x : f32[N,3]\n%1 = dim_size %0 {axis=0} : f32[]\n"
+        "%2 = dim_size %x {axis=0} : f32[]\n%3 = add %1, %2 : f32[]\nreturn %3"),
+        "f32[]"),
     "cast(x, dtype(x)) -> x": "%0 = cast %x {dtype=f32} : f32[N,3]\nreturn %0",
     "cast(cast(x, wider), d) -> cast(x, d)":
         "%0 = cast %x {dtype=f64} : f64[N,3]\n%1 = cast %0 {dtype=f32} : f32[N,3]\n"
