@@ -55,12 +55,24 @@ def _flat(x):
         yield x
 
 
+def _has_keras_tensor(items) -> bool:
+    for a in items:
+        if isinstance(a, KerasTensor):
+            return True
+        if isinstance(a, (list, tuple)) and _has_keras_tensor(a):
+            return True
+        if isinstance(a, dict) and _has_keras_tensor(a.values()):
+            return True
+    return False
+
+
 def keras_op(fn):
     """Make `fn` record a functional-graph node when given KerasTensors."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if any(isinstance(a, KerasTensor) for a in _flat((args, kwargs))):
+        if _has_keras_tensor(args) or (kwargs and _has_keras_tensor(
+                kwargs.values())):
             from .layers.core import OpLayer
 
             tensors = [a for a in _flat((args, kwargs))

@@ -3,7 +3,9 @@ over the epoch, as Keras wraps "mae" or a custom metric function)."""
 
 from __future__ import annotations
 
-from .. import ops
+import numpy as np
+
+from .. import ops, tracing
 from ..losses.loss import squeeze_or_expand_to_same_rank
 from .metric import Metric
 
@@ -45,6 +47,8 @@ class Sum(Metric):
         self.total.assign(ops.add(self.total, ops.sum(values)))
 
     def result(self):
+        if tracing.current_trace() is None:
+            return self.total.numpy()
         return ops.convert_to_tensor(self.total)
 
 
@@ -71,6 +75,10 @@ class Mean(Metric):
         self.count.assign(ops.add(self.count, n))
 
     def result(self):
+        if tracing.current_trace() is None:
+            # Eager fast path: the trainer reads results after every step.
+            total, count = float(self.total), float(self.count)
+            return np.asarray(total / count if count else 0.0, self.dtype)
         return _safe_div(self.total, self.count)
 
 
