@@ -66,21 +66,38 @@ def fuse_elementwise(fn: Function) -> Function:
     group_of: dict = {}  # value name -> group id
     source_node: dict = {}  # value name -> cheap source node
 
-    def reaches(a: int, b: int) -> bool:
-        """Whether group a depends (transitively) on group b."""
-        seen, stack = set(), [a]
+    alias: dict = {}  # merged group id -> the group it went into
+
+    def find(g: int) -> int:
+        while g in alias:
+            g = alias[g]
+        return g
+
+    def reaches(a: int, targets: set) -> bool:
+        """Whether group a depends (transitively) on a group in targets."""
+        seen, stack = set(), [find(a)]
         while stack:
             g = stack.pop()
-            if g == b:
+            if g in targets:
                 return True
             if g in seen:
                 continue
             seen.add(g)
-            stack.extend(groups[g].deps)
+            stack.extend(find(d) for d in groups[g].deps)
         return False
 
     def input_groups(n: Node) -> set:
-        return {group_of[v.name] for v in n.inputs if v.name in group_of}
+        return {find(group_of[v.name]) for v in n.inputs if v.name in group_of}
+
+    def merge(into: _Group, other: _Group) -> None:
+        into.nodes.extend(other.nodes)
+        into.deps |= other.deps
+        into.first = min(into.first, other.first)
+        for s_ in other.sources:
+            if s_ not in into.sources:
+                into.sources.append(s_)
+        alias[other.id] = into.id
+        other.kind = "merged"
 
     def add_sources(g: _Group, n: Node) -> None:
         for v in n.inputs:
@@ -95,30 +112,38 @@ def fuse_elementwise(fn: Function) -> Function:
         ins = input_groups(n)
         if is_pointwise(n.op) and len(n.outputs) == 1:
             shape = n.outputs[0].shape
+            cands = [g for g in ins if groups[g].kind == "pw"
+                     and groups[g].space == shape]
             target = None
-            for v in n.inputs:
-                gid = group_of.get(v.name)
-                if gid is None:
-                    continue
-                g = groups[gid]
-                if g.kind != "pw" or g.space != shape:
-                    continue
-                if all(not reaches(h, gid) for h in ins if h != gid):
-                    target = g
-                    break
+            # all same-space producer groups at once, if that makes no cycle
+            if len(cands) > 1:
+                outside = set()
+                for g in cands:
+                    outside |= {find(d) for d in groups[g].deps}
+                outside |= ins
+                outside -= set(cands)
+                if not any(reaches(h, set(cands)) for h in outside):
+                    target = groups[cands[0]]
+                    for g in cands[1:]:
+                        merge(target, groups[g])
+            if target is None:
+                for g in cands:
+                    if all(not reaches(h, {g}) for h in ins if h != g):
+                        target = groups[g]
+                        break
             if target is None:
                 target = _Group(len(groups), n, "pw", pos)
                 groups.append(target)
             else:
                 target.nodes.append(n)
-            target.deps |= {h for h in ins if h != target.id}
+            target.deps = {find(h) for h in target.deps | ins} - {target.id}
             add_sources(target, n)
             for o in n.outputs:
                 group_of[o.name] = target.id
             continue
         if n.op in ROOT_OPS and n.inputs[0].name in group_of:
             x = n.inputs[0]
-            g = groups[group_of[x.name]]
+            g = groups[find(group_of[x.name])]
             inside = {o.name for m in g.nodes for o in m.outputs}
             only_x = all(
                 (v == x.name and len(users.get(v, ())) == 1 and v not in results)
@@ -137,11 +162,17 @@ def fuse_elementwise(fn: Function) -> Function:
         for o in n.outputs:
             group_of[o.name] = g.id
 
-    return _rebuild(fn, groups, group_of, source_node, users, results)
+    live = [g for g in groups if g.kind != "merged"]
+    for g in live:
+        g.deps = {find(d) for d in g.deps} - {g.id}
+        order = {id(m): i for i, m in enumerate(fn.nodes)}
+        g.nodes.sort(key=lambda m: order[id(m)])
+    return _rebuild(fn, live, source_node, users, results)
 
 
-def _rebuild(fn, groups, group_of, source_node, users, results) -> Function:
+def _rebuild(fn, groups, source_node, users, results) -> Function:
     # topological order of the groups, stable by first original position
+    by_id = {g.id: g for g in groups}
     indeg = {g.id: len(g.deps) for g in groups}
     rdeps: dict = {g.id: [] for g in groups}
     for g in groups:
@@ -156,7 +187,7 @@ def _rebuild(fn, groups, group_of, source_node, users, results) -> Function:
         for r in rdeps[gid]:
             indeg[r] -= 1
             if indeg[r] == 0:
-                heapq.heappush(heap, (groups[r].first, r))
+                heapq.heappush(heap, (by_id[r].first, r))
     if len(order) != len(groups):
         from ..ir import InternalCompilerError
 
@@ -171,13 +202,13 @@ def _rebuild(fn, groups, group_of, source_node, users, results) -> Function:
     outer_sources = []
     for name, s in source_node.items():
         need = name in results or any(
-            member.get(id(u)) is None or groups[member[id(u)]].kind == "other"
+            member.get(id(u)) is None or by_id[member[id(u)]].kind == "other"
             for u in users.get(name, ()))
         if need:
             outer_sources.append(s)
     nodes = list(outer_sources)
     for gid in order:
-        g = groups[gid]
+        g = by_id[gid]
         if g.kind == "other" or (len(g.nodes) == 1 and not g.sources):
             nodes.extend(g.nodes)
             continue

@@ -1,0 +1,65 @@
+"""Whole training steps compiled against the interpreter: an MLP with
+dropout (counter-based random), softmax cross-entropy, autodiff, SGD and
+Adam updates as program results, over 20 steps with a last partial batch;
+and steps_per_execution through run_steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from train_programs import init_store, mlp_train_program, teacher_batches
+
+from graphkeras.runtime import InterpretedExecutable
+from graphkeras.runtime.compiled import CompiledExecutable
+
+
+def _run(exe, batches):
+    return [float(exe.run(list(b))[0]) for b in batches]
+
+
+@pytest.mark.parametrize("optimizer,dropout", [("sgd", 0.0), ("adam", 0.25)])
+def test_twenty_steps_match_the_interpreter(optimizer, dropout):
+    prog = mlp_train_program(optimizer=optimizer, dropout=dropout)
+    batches = teacher_batches(prog, 20, 16, last=5)
+    ref_store, store = init_store(prog), init_store(prog)
+    ref = _run(InterpretedExecutable(prog, ref_store), batches)
+    got = _run(CompiledExecutable(prog, store), batches)
+    np.testing.assert_allclose(got, ref, rtol=2e-4, atol=1e-5)
+    assert got[-1] < got[0]  # it learns
+    for name in ref_store.names():
+        np.testing.assert_allclose(store[name], ref_store[name], rtol=2e-3,
+                                   atol=2e-5, err_msg=name)
+
+
+def test_state_buffers_keep_their_addresses():
+    prog = mlp_train_program(optimizer="adam")
+    store = init_store(prog)
+    addrs = {n: store[n].ctypes.data for n in store.names()}
+    exe = CompiledExecutable(prog, store)
+    for b in teacher_batches(prog, 3, 8):
+        exe.run(list(b))
+    assert {n: store[n].ctypes.data for n in store.names()} == addrs
+    assert int(store["step"]) == 3
+
+
+def test_run_steps_equals_single_steps():
+    prog = mlp_train_program(optimizer="adam", dropout=0.25)
+    batches = teacher_batches(prog, 7, 9, last=4)
+    s1, s2 = init_store(prog), init_store(prog)
+    one = _run(CompiledExecutable(prog, s1), batches)
+    exe = CompiledExecutable(prog, s2)
+    many = exe.run_steps(batches[:3]) + exe.run_steps(batches[3:])
+    np.testing.assert_array_equal([float(o[0]) for o in many], one)
+    for name in s1.names():
+        np.testing.assert_array_equal(s1[name], s2[name], err_msg=name)
+    assert exe.run_steps([]) == []
+
+
+def test_memory_plan_reports_sizes():
+    prog = mlp_train_program(sizes=(13, 33, 21, 10), optimizer="adam")
+    store = init_store(prog)
+    exe = CompiledExecutable(prog, store)
+    exe.run(list(teacher_batches(prog, 1, 32)[0]))
+    plan = exe.memory_plan
+    assert plan.lower_bound <= plan.arena_bytes <= plan.total_bytes
+    assert "arena" in plan.report()
