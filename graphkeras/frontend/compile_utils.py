@@ -249,7 +249,7 @@ class CompileMetrics:
         if value is None:
             return [[] for _ in output_names]
         if not isinstance(value, (list, tuple, dict)):
-            raise ValueError(
+            raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
                 f"Expected `{what}` argument to be a list, tuple, or dict. "
                 f"Received instead: {what}={value} of type {type(value)}"
             )

@@ -30,7 +30,7 @@ def _to_array(x, what):
         x = x.numpy()
     try:
         a = np.asarray(x)
-    except Exception:
+    except (TypeError, ValueError):
         raise ValueError(f"Could not convert {what} to a NumPy array: "
                          f"{type(x).__name__}.") from None
     if a.dtype == object:
@@ -94,7 +94,7 @@ def train_validation_split(arrays, validation_split):
             "validation_data instead."
         )
     n = len(flat[0])
-    split = int(math.floor(n * (1.0 - validation_split)))
+    split = math.floor(n * (1.0 - validation_split))
     if split == 0 or split == n:
         raise ValueError(
             f"Training data contains {n} samples, which is not sufficient to "

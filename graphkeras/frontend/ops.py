@@ -214,7 +214,7 @@ def convert_to_tensor(x, dtype=None):
 
 def convert_to_numpy(x) -> np.ndarray:
     if isinstance(x, (TracedTensor, KerasTensor)):
-        raise ValueError(
+        raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
             "A symbolic tensor has no value: convert_to_numpy needs arrays. "
             f"Received {x!r}."
         )
@@ -357,7 +357,7 @@ tanh = _unary_float("tanh")
 sigmoid = _unary_float("sigmoid")
 erf = _unary_float("erf")
 floor = _unary_float("floor")
-round = _unary_float("round")  # noqa: A001  (Keras's name)
+round = _unary_float("round")
 
 
 def _unary_any(opname, public=None):
@@ -370,7 +370,7 @@ def _unary_any(opname, public=None):
 
 
 negative = _unary_any("neg", "negative")
-abs = _unary_any("abs")  # noqa: A001
+abs = _unary_any("abs")
 absolute = abs
 sign = _unary_any("sign")
 square = _unary_any("square")
@@ -532,7 +532,7 @@ def _axes(axis):
 
 
 @keras_op
-def sum(x, axis=None, keepdims=False):  # noqa: A001
+def sum(x, axis=None, keepdims=False):
     x = convert_to_tensor(x)
     if dtype(x) == "bool":
         x = cast(x, "int32")
@@ -546,7 +546,7 @@ def mean(x, axis=None, keepdims=False):
 
 
 @keras_op
-def max(x, axis=None, keepdims=False):  # noqa: A001
+def max(x, axis=None, keepdims=False):
     return _apply("reduce_max", convert_to_tensor(x), axes=_axes(axis),
                   keepdims=keepdims)
 
@@ -555,7 +555,7 @@ amax = max
 
 
 @keras_op
-def min(x, axis=None, keepdims=False):  # noqa: A001
+def min(x, axis=None, keepdims=False):
     return _apply("reduce_min", convert_to_tensor(x), axes=_axes(axis),
                   keepdims=keepdims)
 
@@ -603,7 +603,7 @@ def moments(x, axes, keepdims=False):
 
 
 @keras_op
-def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
+def norm(x, ord=None, axis=None, keepdims=False):
     if ord not in (None, 2, "euclidean", "fro"):
         raise ValueError(f"ops.norm supports the 2-norm only, received ord={ord!r}.")
     return sqrt(sum(square(_floatify(convert_to_tensor(x))), axis=axis,
@@ -799,7 +799,7 @@ def take(x, indices, axis=None):
 
 
 @keras_op
-def slice(x, start_indices, shape):  # noqa: A001
+def slice(x, start_indices, shape):
     x = convert_to_tensor(x)
     starts = tuple(int(s) for s in start_indices)
     stops = tuple(None if n is None else s + int(n)

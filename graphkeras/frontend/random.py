@@ -28,7 +28,7 @@ def set_random_seed(seed: int) -> None:
     """Seed every random source of graphkeras (and NumPy's and Python's
     global generators), as `keras.utils.set_random_seed` does."""
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise ValueError(
+        raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
             f"set_random_seed expects an integer seed, received seed={seed!r}."
         )
     seed = int(seed)

@@ -126,7 +126,7 @@ class KerasTensor(_TensorBase):
 class TracedTensor(_TensorBase):
     """An `ir.Value` in an active trace."""
 
-    __slots__ = ("value", "trace")
+    __slots__ = ("trace", "value")
 
     def __init__(self, value, trace):
         self.value = value

@@ -62,7 +62,7 @@ class Trace:
 
     # --- activation ------------------------------------------------------------
 
-    def __enter__(self) -> "Trace":
+    def __enter__(self):
         _stack().append(self)
         return self
 
@@ -116,7 +116,7 @@ class Trace:
             if to_ir_shape(v.shape, strict=False) != target:
                 try:
                     v = ops.broadcast_to(v, target)
-                except Exception:
+                except (TypeError, ValueError):
                     raise ValueError(
                         f'Cannot assign a value of shape {v.shape} to variable '
                         f'"{var.path}" of shape {var.shape}.'

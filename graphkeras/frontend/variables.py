@@ -30,19 +30,28 @@ STORE = StateStore()
 _KEYS: set = set()
 
 
+_PATH_COUNTS: dict = {}
+
+
 def _release(key: str) -> None:
     _KEYS.discard(key)
     STORE.remove(key)
 
 
 def _unique_key(path: str) -> str:
+    # NOTE: a key is never reused, even after its Variable is freed, so keys
+    # (and the program text naming them) depend on creation order only, not
+    # on when the garbage collector runs; compile caches keyed by program
+    # text then hit run after run.
     path = path.replace(":", "_").replace(" ", "_")
     if "/" not in path:
         path = "var/" + path
-    key, i = path, 1
+    i = _PATH_COUNTS.get(path, 0)
+    key = path if i == 0 else f"{path}_{i}"
     while key in _KEYS:
-        key = f"{path}_{i}"
         i += 1
+        key = f"{path}_{i}"
+    _PATH_COUNTS[path] = i + 1
     _KEYS.add(key)
     return key
 
@@ -205,7 +214,7 @@ class Variable:
         return self.assign(ops.subtract(self, value))
 
     # --- arithmetic goes through graphkeras.ops -------------------------------
-    from .tensors import _OPERATORS  # noqa: E402  (class-body import)
+    from .tensors import _OPERATORS
 
     locals().update(_OPERATORS)
     del _OPERATORS

@@ -1,8 +1,8 @@
 """Issue 3's "Done when" examples, run unchanged but for the import, on
 synthetic data with learnable labels (a fixed random teacher)."""
 
-import io
 import contextlib
+import io
 
 import numpy as np
 
@@ -55,7 +55,7 @@ def _run(prelude):
     ns = _data()
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(prelude + EXAMPLES, ns)
+        exec(prelude + EXAMPLES, ns)  # noqa: S102  (runs the issue text)
     return ns, out.getvalue()
 
 

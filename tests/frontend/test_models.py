@@ -1,7 +1,7 @@
 """Sequential, functional and subclassed models; summary; get_layer."""
 
-import io
 import contextlib
+import io
 
 import numpy as np
 import pytest

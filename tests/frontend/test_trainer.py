@@ -1,8 +1,16 @@
 """compile / fit / evaluate / predict: numerics against NumPy, History and
-log keys, return forms, data sources, reproducibility, errors."""
+log keys, return forms, data sources, reproducibility, errors.
 
-import io
+Tests of the training loop's bookkeeping (log keys, return forms, errors,
+the progress line) compile with run_eagerly=True: the reference
+interpreter runs the same programs without an LLVM compile per program,
+which keeps this file fast on a cold compile cache. Numerics, data
+sources, multi-output models and program reuse run the default
+(compiled) path.
+"""
+
 import contextlib
+import io
 import re
 
 import numpy as np
@@ -68,13 +76,15 @@ def numpy_adam(params, grads, state, t, lr=0.01, b1=0.9, b2=0.999, eps=1e-7):
     return out
 
 
+@pytest.mark.parametrize("eager", [True, False], ids=["interpreter",
+                                                      "compiled"])
 @pytest.mark.parametrize("opt", ["sgd", "adam"])
-def test_train_steps_match_numpy(opt):
+def test_train_steps_match_numpy(opt, eager):
     model = mlp()
     params = [w.astype(np.float64) for w in model.get_weights()]
     optimizer = (keras.optimizers.SGD(0.1, momentum=0.9) if opt == "sgd"
                  else keras.optimizers.Adam(0.01))
-    model.compile(optimizer, "categorical_crossentropy")
+    model.compile(optimizer, "categorical_crossentropy", run_eagerly=eager)
     state = {}
     for step in range(1, 4):
         xb, yb = X[step * 8:(step + 1) * 8], Y[step * 8:(step + 1) * 8]
@@ -102,10 +112,10 @@ def test_fit_decreases_loss_and_history_keys():
 
 def test_evaluate_return_forms():
     model = mlp()
-    model.compile("sgd", "categorical_crossentropy")
+    model.compile("sgd", "categorical_crossentropy", run_eagerly=True)
     loss = model.evaluate(X, Y, verbose=0)
     assert isinstance(loss, float)
-    model.compile("sgd", "categorical_crossentropy", metrics=["accuracy"])
+    model.compile("sgd", "categorical_crossentropy", metrics=["accuracy"], run_eagerly=True)
     res = model.evaluate(X, Y, verbose=0)
     assert isinstance(res, list) and len(res) == 2
     np.testing.assert_allclose(res[0], loss, rtol=1e-6)
@@ -118,7 +128,7 @@ def test_evaluate_return_forms():
 
 def test_loss_is_the_sample_weighted_mean_over_batches():
     model = mlp()
-    model.compile("sgd", "categorical_crossentropy")
+    model.compile("sgd", "categorical_crossentropy", run_eagerly=True)
     pred = model.predict(X, verbose=0)
     ref = -np.mean(np.sum(Y * np.log(np.clip(pred, 1e-7, 1 - 1e-7)), 1))
     np.testing.assert_allclose(model.evaluate(X, Y, batch_size=7, verbose=0),
@@ -138,12 +148,12 @@ def test_loss_is_the_sample_weighted_mean_over_batches():
 def test_accuracy_resolves_like_keras(labels, loss, metric):
     y = {"onehot": Y, "int": LABELS, "int_col": LABELS[:, None]}[labels]
     model = mlp()
-    model.compile("sgd", loss, metrics=["accuracy"])
+    model.compile("sgd", loss, metrics=["accuracy"], run_eagerly=True)
     model.evaluate(X, y, verbose=0)
     (acc,) = model._compile_metrics.metrics
     assert acc.name == "accuracy" and acc._fn.__name__ == metric
     model2 = Sequential([Input((5,)), Dense(1, activation="sigmoid")])
-    model2.compile("sgd", "binary_crossentropy", metrics=["acc"])
+    model2.compile("sgd", "binary_crossentropy", metrics=["acc"], run_eagerly=True)
     model2.evaluate(X, (LABELS == 1).astype("float32"), verbose=0)
     (acc2,) = model2._compile_metrics.metrics
     assert acc2.name == "acc" and acc2._fn.__name__ == "binary_accuracy"
@@ -171,7 +181,7 @@ def test_validation_split_takes_the_last_samples():
             seen.append("test")
 
     model = mlp()
-    model.compile("sgd", "categorical_crossentropy")
+    model.compile("sgd", "categorical_crossentropy", run_eagerly=True)
     h = model.fit(X, Y, epochs=1, validation_split=0.25, verbose=0,
                   callbacks=[Spy()], shuffle=False)
     # validation on the last 10 samples, with the weights after the epoch
@@ -183,7 +193,7 @@ def test_validation_split_takes_the_last_samples():
 
 def test_sample_weight_zero_ignores_samples_and_class_weight():
     model = mlp()
-    model.compile("sgd", "categorical_crossentropy")
+    model.compile("sgd", "categorical_crossentropy", run_eagerly=True)
     w0 = model.get_weights()
     sw = np.zeros(len(X), "float32")
     model.fit(X, Y, sample_weight=sw, epochs=1, verbose=0)
@@ -226,7 +236,7 @@ def test_initial_epoch_validation_freq_and_stop_training():
                 self.model.stop_training = True
 
     model = mlp()
-    model.compile("sgd", "categorical_crossentropy")
+    model.compile("sgd", "categorical_crossentropy", run_eagerly=True)
     h = model.fit(X, Y, epochs=10, initial_epoch=2, validation_data=(X, Y),
                   validation_freq=2, callbacks=[Stop()], verbose=0)
     assert h.epoch == [2, 3]
@@ -235,7 +245,7 @@ def test_initial_epoch_validation_freq_and_stop_training():
 
 def test_early_stopping():
     model = mlp()
-    model.compile(keras.optimizers.SGD(0.0), "categorical_crossentropy")
+    model.compile(keras.optimizers.SGD(0.0), "categorical_crossentropy", run_eagerly=True)
     cb = keras.callbacks.EarlyStopping(monitor="loss", patience=2)
     h = model.fit(X, Y, epochs=20, callbacks=[cb], verbose=0)
     assert len(h.epoch) == 3 and cb.stopped_epoch == 2
@@ -258,7 +268,7 @@ def test_programs_are_reused_and_rebuilt_only_on_change():
 
 def test_learning_rate_is_state_not_a_recompile():
     model = mlp()
-    model.compile(keras.optimizers.SGD(0.1), "categorical_crossentropy")
+    model.compile(keras.optimizers.SGD(0.1), "categorical_crossentropy", run_eagerly=True)
     model.fit(X, Y, epochs=1, verbose=0)
     model.optimizer.learning_rate = 0.0
     w = model.get_weights()
@@ -273,7 +283,7 @@ def test_learning_rate_is_state_not_a_recompile():
 
 def _fit_output(verbose, epochs=2):
     model = mlp()
-    model.compile("sgd", "categorical_crossentropy", metrics=["accuracy"])
+    model.compile("sgd", "categorical_crossentropy", metrics=["accuracy"], run_eagerly=True)
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         model.fit(X, Y, batch_size=8, epochs=epochs, verbose=verbose)
@@ -306,7 +316,7 @@ def test_fit_before_compile():
 
 def test_incompatible_data_shape_names_model_and_input():
     model = mlp()
-    model.compile("sgd", "categorical_crossentropy")
+    model.compile("sgd", "categorical_crossentropy", run_eagerly=True)
     with pytest.raises(ValueError, match=r'Input 0 of layer "sequential\w*" is '
                        r"incompatible with the layer: expected shape=\(None, "
                        r"5\), found shape=\(None, 4\)"):
@@ -315,12 +325,12 @@ def test_incompatible_data_shape_names_model_and_input():
 
 def test_targets_must_fit_the_output():
     model = mlp()
-    model.compile("sgd", "categorical_crossentropy")
+    model.compile("sgd", "categorical_crossentropy", run_eagerly=True)
     with pytest.raises(ValueError, match=r"expected targets of shape "
                        r"\(None, 3\), received targets of shape \(None, 1\).*"
                        r"sparse_categorical_crossentropy"):
         model.fit(X, LABELS[:, None], verbose=0)
-    model.compile("sgd", "mse")
+    model.compile("sgd", "mse", run_eagerly=True)
     with pytest.raises(ValueError, match="does not fit output"):
         model.fit(X, Y[:, :2], verbose=0)
 
@@ -328,18 +338,18 @@ def test_targets_must_fit_the_output():
 def test_unknown_identifiers_list_valid_ones():
     model = mlp()
     with pytest.raises(ValueError, match=r"Unknown optimizer: 'adamm'.*'adam'"):
-        model.compile("adamm", "mse")
+        model.compile("adamm", "mse", run_eagerly=True)
     with pytest.raises(ValueError, match=r"Unknown loss: 'msee'.*'mse'"):
-        model.compile("adam", "msee")
+        model.compile("adam", "msee", run_eagerly=True)
         model.fit(X, Y, verbose=0)
-    model.compile("adam", "mse", metrics=["acuracy"])
+    model.compile("adam", "mse", metrics=["acuracy"], run_eagerly=True)
     with pytest.raises(ValueError, match=r"Unknown metric: 'acuracy'"):
         model.fit(X, Y, verbose=0)
 
 
 def test_cardinality_error():
     model = mlp()
-    model.compile("sgd", "mse")
+    model.compile("sgd", "mse", run_eagerly=True)
     with pytest.raises(ValueError, match="Data cardinality is ambiguous"):
         model.fit(X, Y[:30], verbose=0)
 
@@ -368,7 +378,7 @@ def test_multi_output_lists_and_names():
 
 def test_predict_on_batch_and_test_on_batch():
     model = mlp()
-    model.compile("sgd", "categorical_crossentropy", metrics=["accuracy"])
+    model.compile("sgd", "categorical_crossentropy", metrics=["accuracy"], run_eagerly=True)
     np.testing.assert_allclose(model.predict_on_batch(X),
                                model.predict(X, verbose=0), rtol=1e-6)
     loss, acc = model.test_on_batch(X, Y)

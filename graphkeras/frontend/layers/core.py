@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, constraints, initializers, ops, regularizers
+from .. import activations, constraints, initializers, ops, regularizers, tree
 from .. import random as random_module
-from .. import tree
 from ..tensors import KerasTensor
 from .input_spec import InputSpec
 from .layer import Layer

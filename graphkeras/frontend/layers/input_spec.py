@@ -57,12 +57,12 @@ def assert_input_compatibility(input_spec, inputs, layer_name: str) -> None:
         shape = _shape_of(x)
         head = f'Input {i} of layer "{layer_name}" is incompatible with the layer:'
         rank = len(shape)
-        if spec.ndim is not None and not spec.allow_last_axis_squeeze:
-            if rank != spec.ndim:
-                raise ValueError(
-                    f"{head} expected ndim={spec.ndim}, found ndim={rank}. "
-                    f"Full shape received: {shape}"
-                )
+        if (spec.ndim is not None and not spec.allow_last_axis_squeeze
+                and rank != spec.ndim):
+            raise ValueError(
+                f"{head} expected ndim={spec.ndim}, found ndim={rank}. "
+                f"Full shape received: {shape}"
+            )
         if spec.max_ndim is not None and rank > spec.max_ndim:
             raise ValueError(
                 f"{head} expected max_ndim={spec.max_ndim}, found ndim={rank}"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers, ops
+from .. import initializers
 from ..naming import auto_name
 from ..variables import Variable, standardize_dtype
 

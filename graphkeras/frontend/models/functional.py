@@ -24,7 +24,7 @@ from .model import Model
 def _check_keras_tensors(struct, what):
     for x in tree.flatten(struct):
         if not isinstance(x, KerasTensor):
-            raise ValueError(
+            raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
                 f"All `{what}` of a functional Model must be KerasTensors "
                 f"(from keras.Input or from calling layers on them). "
                 f"Received: {what}={struct!r}"

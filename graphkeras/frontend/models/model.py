@@ -18,9 +18,7 @@ def _is_functional_call(args, kwargs) -> bool:
         return True
     if len(args) >= 2:
         return all(isinstance(x, KerasTensor) for x in tree.flatten(args[:2]))
-    if len(args) == 1 and "outputs" in kwargs:
-        return True
-    return False
+    return len(args) == 1 and "outputs" in kwargs
 
 
 class Model(Trainer, Layer):

@@ -40,7 +40,7 @@ class Sequential(Model):
             if h is not None and isinstance(h.operation, InputLayer):
                 layer = h.operation
         if not isinstance(layer, Layer):
-            raise ValueError(
+            raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
                 "Only instances of `keras.Layer` can be added to a Sequential "
                 f"model. Received: {layer!r} (of type {type(layer)})"
             )

@@ -18,11 +18,18 @@ def get(identifier):
 
     obj = resolve("optimizer", identifier, ALL_OBJECTS, Optimizer)
     if not isinstance(obj, Optimizer):
-        raise ValueError(
+        raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
             f"Could not interpret optimizer identifier: {identifier!r}."
         )
     return obj
 
 
-__all__ = ["ALL_OBJECTS", "Adam", "Optimizer", "RMSprop", "SGD", "get",
-           "schedules"]
+__all__ = [
+    "ALL_OBJECTS",
+    "SGD",
+    "Adam",
+    "Optimizer",
+    "RMSprop",
+    "get",
+    "schedules",
+]

@@ -71,10 +71,7 @@ class Optimizer:
                                    trainable=False, name="iteration",
                                    path=f"{self.name}/iteration")
         self._variables.append(self.iterations)
-        if isinstance(learning_rate, LearningRateSchedule):
-            self._schedule = learning_rate
-            self._lr_var = None
-        elif callable(learning_rate):
+        if isinstance(learning_rate, LearningRateSchedule) or callable(learning_rate):
             self._schedule = learning_rate
             self._lr_var = None
         else:

@@ -122,11 +122,11 @@ class Progbar:
         if self.target and not finalize:
             eta = per_unit * (self.target - current)
             if eta > 3600:
-                t = "%d:%02d:%02d" % (eta // 3600, (eta % 3600) // 60, eta % 60)
+                t = f"{eta // 3600:.0f}:{(eta % 3600) // 60:02.0f}:{eta % 60:02.0f}"
             elif eta > 60:
-                t = "%d:%02d" % (eta // 60, eta % 60)
+                t = f"{eta // 60:.0f}:{eta % 60:02.0f}"
             else:
-                t = "%ds" % eta
+                t = f"{int(eta)}s"
         else:
             t = f"{now - self._start:.0f}s"
         info_plain = f" {t}" + format_time_per_unit(per_unit, self.unit_name)
