@@ -213,6 +213,8 @@ def _rebuild(fn, groups, source_node, users, results) -> Function:
             nodes.extend(g.nodes)
             continue
         fused = _fused_node(g, users, results)
+        if fused == "dead":  # nothing of the group is used: drop it
+            continue
         if fused is None:
             nodes.extend(g.sources)
             nodes.extend(g.nodes)
@@ -261,6 +263,8 @@ def _fused_node(g: _Group, users, results):
                 if o.name in results or any(id(u) not in members
                                             for u in users.get(o.name, ())):
                     outs.append(o)
+    if not outs:
+        return "dead"
     body = Function(f"k_{g.nodes[0].outputs[0].name}", tuple(params),
                     tuple(inside_nodes), tuple(outs))
     loc = next((m.loc for m in g.nodes if m.loc), None)
