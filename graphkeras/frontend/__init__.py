@@ -1,1 +1,34 @@
-"""The Keras API (see DESIGN.md, "Frontend")."""
+"""The Keras API (see DESIGN.md, "Frontend").
+
+Map of the package (public names are re-exported by graphkeras/layers.py,
+models.py, ops.py, ... so that `import graphkeras as keras` runs Keras code):
+
+    ops.py            graphkeras.ops: NumPy-like functions; eager on arrays,
+                      record IR on traced tensors, graph nodes on KerasTensors
+    tracing.py        Trace: the active ir.Builder plus variable reads/writes
+    tensors.py        KerasTensor (functional API), TracedTensor (in a trace)
+    variables.py      Variable; every value lives in the shared StateStore
+    random.py         set_random_seed, SeedGenerator, counter-based random ops
+    layers/           Layer base (layer.py), InputSpec, InputLayer/Input, core
+    models/           Model (+ Trainer), Functional, Sequential
+    trainer.py        compile / fit / evaluate / predict, train/test/predict
+                      programs, one executable call per batch (or per group
+                      of steps_per_execution batches)
+    compile_utils.py  per-output losses and metrics, "accuracy" resolution,
+                      target-shape checks
+    data.py           arrays / generators / PyDataset -> batches
+    losses/ metrics/ optimizers/ callbacks/   base classes + built-ins
+    activations, initializers, regularizers, constraints: name -> object
+    utils/            Progbar, summary table, PyDataset, to_categorical
+
+Extending: each base module's docstring says how to add one (Layer in
+layers/layer.py, Loss in losses/loss.py, Metric in metrics/metric.py,
+Optimizer in optimizers/optimizer.py, Callback in callbacks/callback.py);
+register string names in the package's ALL_OBJECTS and export the class
+from the public namespace module.
+
+Invariants: layers never touch IR directly (only through ops); the batch
+dimension is None in Keras shapes and the symbol N in IR types; every
+persistent tensor is a Variable in `variables.STORE`, read and written by
+programs through the StateStore, never copied per step.
+"""

@@ -76,7 +76,9 @@ class Trainer:
                 list / dict per output. "accuracy" resolves from shapes.
             weighted_metrics: metrics that use the sample weights.
             run_eagerly: True runs the reference interpreter (debugging).
-            steps_per_execution: accepted; steps run one per call for now.
+            steps_per_execution: batches run per executable call during
+                fit (one native call for the whole group when compiled);
+                batch callbacks see each group once.
         """
         from . import optimizers
 
@@ -315,6 +317,37 @@ class Trainer:
             args += list(sws or [])
         return exe.run(args)
 
+    def _groups(self, batches):
+        """(index of the first batch, [batches]) in groups of
+        steps_per_execution (the last group may be shorter)."""
+        k = max(1, self.steps_per_execution)
+        group, first = [], 0
+        for i, batch in enumerate(batches):
+            if not group:
+                first = i
+            group.append(batch)
+            if len(group) == k:
+                yield first, group
+                group = []
+        if group:
+            yield first, group
+
+    def _run_steps(self, kind, group, x_template):
+        """Run several batches; one native call when the executable can
+        (steps_per_execution), else one call per batch."""
+        if len(group) == 1:
+            return [self._run_step(kind, group[0], x_template)]
+        xs, ys, sws = group[0]
+        exe = self._executable(kind, xs, ys, sws, x_template)
+        same = all(
+            [a.shape[1:] + (a.dtype,) for a in b[0] + (b[1] or []) + (b[2] or [])]
+            == [a.shape[1:] + (a.dtype,) for a in xs + (ys or []) + (sws or [])]
+            for b in group)
+        if same and hasattr(exe, "run_steps"):
+            return exe.run_steps([list(b[0]) + list(b[1] or []) + list(b[2] or [])
+                                  for b in group])
+        return [self._run_step(kind, b, x_template) for b in group]
+
     def _ensure_built(self, xs, x_template):
         if not self.built:
             data = tree.pack_like(x_template, xs) if x_template is not None \
@@ -357,13 +390,14 @@ class Trainer:
             cbs.on_epoch_begin(epoch)
             self._sig = self._state_signature()
             step = -1
-            for step, batch in enumerate(train.epoch()):
-                if step == 0 and epoch == initial_epoch:
-                    self._ensure_built(batch[0], train.x_template)
+            for first, group in self._groups(train.epoch()):
+                if first == 0 and epoch == initial_epoch:
+                    self._ensure_built(group[0][0], train.x_template)
                     self._sig = self._state_signature()
-                    self._check_inputs(batch[0], train.x_template)
-                cbs.on_train_batch_begin(step)
-                self._run_step("train", batch, train.x_template)
+                    self._check_inputs(group[0][0], train.x_template)
+                step = first + len(group) - 1
+                cbs.on_train_batch_begin(first)
+                self._run_steps("train", group, train.x_template)
                 logs = self._logs()
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:

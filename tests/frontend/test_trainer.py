@@ -385,3 +385,22 @@ def test_predict_on_batch_and_test_on_batch():
     np.testing.assert_allclose([loss, acc], model.evaluate(X, Y, verbose=0,
                                                            batch_size=40),
                                rtol=1e-6)
+
+
+def test_steps_per_execution_gives_the_same_training():
+    weights = []
+    for k in (1, 3):
+        model = mlp()
+        model.compile("adam", "categorical_crossentropy", steps_per_execution=k)
+        seen = []
+
+        class Spy(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                seen.append(batch)
+
+        model.fit(X, Y, batch_size=6, epochs=1, shuffle=False, verbose=0,
+                  callbacks=[Spy()])
+        weights.append(model.get_weights())
+        assert seen == ([0, 1, 2, 3, 4, 5, 6] if k == 1 else [2, 5, 6])
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
