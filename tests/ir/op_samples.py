@@ -26,7 +26,8 @@ op's name from `d.op`):
 - Types may hold the batch symbol "N"; `d.n` is its value in this sample
   and every array is drawn with N bound to it (`d.concrete(shape)`).
 - `d.grad` is True when the sample feeds a gradient check. Then
-  `d.dtype(...)` answers float64 whenever a float is allowed, and
+  `d.dtype(...)` answers `d.float` (float64, or float32 for the float32
+  gradient test) whenever a float is allowed, and
   `d.operand(..., away=points)` keeps values `margin` away from the given
   non-differentiable points (use `distinct=True` to avoid ties, e.g. for
   max). In forward mode values are often rounded to multiples of 0.5 to
@@ -81,10 +82,11 @@ class Sample:
 class Draw:
     """The drawing helpers a sampler uses (see the module docstring)."""
 
-    def __init__(self, data, op: str, grad: bool):
+    def __init__(self, data, op: str, grad: bool, float_dtype=ir.float64):
         self.data = data
         self.op = op
         self.grad = grad
+        self.float = float_dtype
         self.n = data.draw(st.sampled_from(BATCH), label="N")
         self.rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
 
@@ -103,11 +105,11 @@ class Draw:
         return self(st.integers(lo, hi))
 
     def dtype(self, kinds: str = "float") -> DType:
-        """A dtype of the given kinds; float64 in gradient mode."""
+        """A dtype of the given kinds; `self.float` in gradient mode."""
         if self.grad:
             if "float" not in kinds:
                 raise ValueError(f"{self.op}: gradient samples need floats")
-            return ir.float64
+            return self.float
         return self.pick([t for k in kinds.split() for t in KINDS[k]])
 
     # --- shapes --------------------------------------------------------------
@@ -201,11 +203,16 @@ def sample(*names: str):
     return register
 
 
-def draw_sample(data, op: str, grad: bool = False) -> Sample:
-    """Draw one Sample of `op` (in gradient mode when `grad`)."""
-    d = Draw(data, op, grad)
+def draw_sample(data, op: str, grad: bool = False,
+                float_dtype=ir.float64) -> Sample:
+    """Draw one Sample of `op` (in gradient mode when `grad`, with floats of
+    `float_dtype`)."""
+    d = Draw(data, op, grad, float_dtype)
     s = SAMPLES[op](d)
     s.env = {"N": d.n}
+    for i, x in enumerate(s.inputs):  # a sampler bug, not an op bug
+        want = (d.concrete(x.type.shape), x.type.dtype.np)
+        assert (x.array.shape, x.array.dtype) == want, (op, i, x.type)
     return s
 
 
@@ -291,9 +298,10 @@ def _binary(d: Draw) -> Sample:
         b.array = b.array.astype(dtype.np)
     if d.grad and d.op in ("maximum", "minimum"):
         # a on integers, b on half-integers: never within 0.3 of each other
-        a.array = (np.floor(a.array) + d.rng.uniform(-0.1, 0.1, a.array.shape))
+        a.array = (np.floor(a.array) + d.rng.uniform(-0.1, 0.1, a.array.shape)
+                   ).astype(dtype.np)
         b.array = (np.floor(b.array) + 0.5
-                   + d.rng.uniform(-0.1, 0.1, b.array.shape))
+                   + d.rng.uniform(-0.1, 0.1, b.array.shape)).astype(dtype.np)
     return Sample([a, b])
 
 

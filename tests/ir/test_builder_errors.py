@@ -119,3 +119,19 @@ def test_duplicate_parameter_name(b):
     b.param("x", (3,))
     with pytest.raises(ValueError, match=r'^The name "%x" is already used'):
         b.param("x", (3,))
+
+
+def test_size_zero_axis_where_no_result_exists(b):
+    x, i = b.param("x", (0, 3)), b.param("i", (2,), ir.int32)
+    with _raises('Op "reduce_max" cannot take operands (f32[0,3]) {axes=(0,), '
+                 "keepdims=False}: reduce_max over axis 0, of size 0, has no "
+                 "value"):
+        b.reduce_max(x, axes=(0,))
+    with _raises('Op "argmin" cannot take operands (f32[0,3]) {axis=0, '
+                 "dtype=i64, keepdims=False}: argmin over axis 0, of size 0, "
+                 "has no value"):
+        b.argmin(x, axis=0)
+    with _raises('Op "gather" cannot take operands (f32[0,3], i32[2]) '
+                 "{axis=0}: cannot gather along axis 0, of size 0"):
+        b.gather(x, i, axis=0)
+    assert b.reduce_max(x, axes=(1,)).shape == (0,)  # other axes are fine

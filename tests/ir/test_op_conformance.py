@@ -192,6 +192,49 @@ def test_vjp_matches_finite_differences(name, data):
     check_grads(fn, s.arrays, wrt, env=s.env, rng=rng)
 
 
+def _promote(v):
+    """float32 -> float64 in a type or attribute value."""
+    if isinstance(v, ir.TensorType):
+        return v.with_dtype(ir.float64) if v.dtype == ir.float32 else v
+    if isinstance(v, (str, ir.DType)) and v in (ir.float32, "float32", "f32"):
+        return ir.float64
+    return v
+
+
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
+@_fewer(1 / 3)
+@given(data=st.data())
+def test_float32_vjp_matches_float64(name, data):
+    # The VJP built for float32 operands must type-check and agree with the
+    # float64 one (checked against finite differences above).
+    s = draw_sample(data, name, grad=True, float_dtype=ir.float32)
+    fn32 = _build(name, s)
+    fn64 = one_op_function(name, [_promote(t) for t in s.types],
+                           {k: _promote(v) for k, v in s.attrs.items()})
+    op = ir.get_op(name)
+    diff = range(len(s.inputs)) if op.diff_inputs is None else op.diff_inputs
+    wrt = [p.name for i, p in enumerate(fn32.params)
+           if i in diff and p.dtype.is_float]
+    g32, g64 = differentiate(fn32, wrt), differentiate(fn64, wrt)
+    ir.verify(g32)
+    out = fn32.results[0]
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    seed = []
+    if out.rank:
+        seed = [rng.standard_normal(out.type.concrete_shape(s.env))
+                .astype(out.dtype.np)]
+    args32 = s.arrays + seed
+    args64 = [a.astype(np.float64) if a.dtype == np.float32 else a
+              for a in args32]
+    got = ir.interpret(g32, args32, env=s.env)[1:]
+    want = ir.interpret(g64, args64, env=s.env)[1:]
+    for w, a, b in zip(wrt, got, want):
+        assert a.dtype == fn32.params[int(w[1:])].dtype.np
+        scale = float(np.max(np.abs(b), initial=0.0))
+        np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4 * (1 + scale),
+                                   err_msg=f"d/d{w}")
+
+
 def test_stop_gradient_blocks():
     b = ir.Builder("f")
     x = b.param("x", ("N", 3), ir.float64)

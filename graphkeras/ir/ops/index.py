@@ -53,6 +53,9 @@ class Gather(OpDef):
         _check_indices(indices)
         if is_symbol(x.shape[axis]):
             raise ValueError("cannot gather along a symbolic axis")
+        if x.shape[axis] == 0:
+            # NOTE: no index is in range; clamping cannot make a read safe
+            raise ValueError(f"cannot gather along axis {axis}, of size 0")
         return TensorType(_gather_shape(x, indices, axis), x.dtype)
 
     def reference(self, x, indices, axis):
@@ -91,6 +94,8 @@ class ScatterAdd(OpDef):
             )
         if is_symbol(x.shape[axis]):
             raise ValueError("cannot scatter along a symbolic axis")
+        if x.shape[axis] == 0:
+            raise ValueError(f"cannot scatter along axis {axis}, of size 0")
         return x
 
     def reference(self, x, indices, updates, axis):

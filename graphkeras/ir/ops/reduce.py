@@ -62,8 +62,20 @@ class ReduceMean(_Reduce):
         return (b.div(expand_to(b, g, x, axes, keepdims), n),)
 
 
+def _check_not_empty(name: str, x: TensorType, axes: tuple) -> None:
+    """An extreme over no elements has no value: reject a static size-0
+    reduced axis when building (a batch of 0 fails in the reference)."""
+    for a in axes:
+        if x.shape[a] == 0:
+            raise ValueError(f"{name} over axis {a}, of size 0, has no value")
+
+
 class _ReduceExtreme(_Reduce):
     np_fn = None
+
+    def infer(self, x, axes, keepdims):
+        _check_not_empty(self.name, x, axes)
+        return super().infer(x, axes, keepdims)
 
     def reference(self, x, axes, keepdims):
         if x.size == 0:
@@ -105,6 +117,7 @@ class _Arg(OpDef):
         return dict(attrs, axis=norm_axis(attrs["axis"], types[0].rank))
 
     def infer(self, x, axis, keepdims, dtype):
+        _check_not_empty(self.name, x, (axis,))
         if not dtype.is_int:
             raise TypeError(f"the result dtype must be an integer, got {dtype}")
         if x.dtype.is_bool:
