@@ -167,6 +167,13 @@ class Trainer:
             exe = make_executable(program, STORE, run_eagerly=self.run_eagerly)
             self._executables[key] = exe
             self._last_programs[kind] = program
+            # A first trace can create weights (subclassed models build on
+            # their first call): file the program under the new signature
+            # too, so the next batch does not trace it again.
+            sig = self._state_signature()
+            if sig != self._sig:
+                self._sig = sig
+                self._executables[key[:-1] + (sig,)] = exe
         return exe
 
     def _trace_forward(self, trace, xs, x_template, training):
