@@ -34,7 +34,7 @@ from .callbacks import CallbackList
 from .compile_utils import CompileLoss, CompileMetrics
 from .data import make_adapter, train_validation_split, unpack_x_y_sample_weight
 from .metrics.reduction_metrics import Mean
-from .variables import STORE
+from .variables import STORE, structure_version
 
 
 def _float(x) -> float:
@@ -143,8 +143,14 @@ class Trainer:
     # --- programs --------------------------------------------------------------------
 
     def _state_signature(self):
-        return (self._compile_version,
-                tuple((v.key, v.trainable) for v in self.variables))
+        version = (structure_version(), self._compile_version)
+        cached = self.__dict__.get("_sig_cache")
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        sig = (self._compile_version,
+               tuple((v.key, v.trainable) for v in self.variables))
+        object.__setattr__(self, "_sig_cache", (version, sig))
+        return sig
 
     def _input_names(self, n):
         names = getattr(self, "input_names", None)
@@ -542,6 +548,14 @@ class Trainer:
         return r[0] if len(r) == 1 else r
 
     def predict_on_batch(self, x):
+        if (isinstance(x, np.ndarray) and x.dtype == np.float32 and x.ndim
+                and x.flags.c_contiguous and self.built):
+            # Fast path for one array (latency-bound serving).
+            self._sig = self._state_signature()
+            batch = ([x], None, None)
+            self._check_inputs(batch[0], None)
+            res = self._run_step("predict", batch, None)
+            return self._pack_outputs(list(res))
         adapter, batch = self._single_batch(x, None, None)
         res = self._run_step("predict", batch, adapter.x_template)
         return self._pack_outputs(list(res))

@@ -28,6 +28,18 @@ from . import tracing
 
 STORE = StateStore()
 _KEYS: set = set()
+# Bumped whenever the set of variables or a trainable flag may have changed
+# (a Variable made, a flag set, a layer attached): the trainer caches each
+# model's state signature against it.
+_STRUCTURE = [0]
+
+
+def structure_version() -> int:
+    return _STRUCTURE[0]
+
+
+def bump_structure() -> None:
+    _STRUCTURE[0] += 1
 
 
 _PATH_COUNTS: dict = {}
@@ -124,13 +136,23 @@ class Variable:
             value = np.broadcast_to(value, self._shape)
         self.name = name
         self.path = path or name
-        self.trainable = bool(trainable)
+        self._trainable = bool(trainable)
         self.regularizer = regularizer
         self.constraint = constraint
         self.key = _unique_key(self.path)
         self._type = TensorType(self._shape, self._dtype)
         STORE.define(self.key, self._type, value.astype(self._dtype))
         weakref.finalize(self, _release, self.key)
+        bump_structure()
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        self._trainable = bool(value)
+        bump_structure()
 
     # --- description ---------------------------------------------------------
 

@@ -55,7 +55,7 @@ from .. import ops, tracing, tree
 from ..naming import auto_name
 from ..random import SeedGenerator
 from ..tensors import KerasHistory, KerasTensor, TracedTensor
-from ..variables import Variable, standardize_dtype
+from ..variables import Variable, bump_structure, standardize_dtype
 from .input_spec import InputSpec, assert_input_compatibility
 
 _CONTEXT = threading.local()
@@ -176,6 +176,15 @@ class Layer:
             self._input_shape_arg = (kwargs.get("batch_size"),
                                      int(kwargs["input_dim"]))
         self._initial_weights = kwargs.get("weights")
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Layer) or (
+            isinstance(value, (list, tuple, dict)) and any(
+                isinstance(v, Layer) for v in (
+                    value.values() if isinstance(value, dict) else value))
+        ):
+            bump_structure()  # a sublayer was attached
+        object.__setattr__(self, name, value)
 
     # --- building ------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from .. import tree
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer
 from ..tensors import KerasTensor, TracedTensor
+from ..variables import bump_structure
 from .functional import Functional
 from .model import Model
 
@@ -59,6 +60,7 @@ class Sequential(Model):
             self._layers.append(
                 InputLayer(batch_shape=layer._input_shape_arg))
         self._layers.append(layer)
+        bump_structure()
         if rebuild:
             self._maybe_rebuild()
 
@@ -66,6 +68,7 @@ class Sequential(Model):
         if not self.layers:
             raise TypeError("There are no layers in the model.")
         layer = self._layers.pop()
+        bump_structure()
         self._functional = None
         self.built = False
         if rebuild:
