@@ -7,11 +7,13 @@ Whoever adds an op adds its sampler in the same change.
 
 FORMAT. A sampler is a function `(d: Draw) -> Sample`, registered with
 `@sample("opname", ...)` (one sampler may serve several ops; it can read the
-op's name from `d.op`):
+op's name from `d.op`). A plain unary or binary elementwise op only needs a
+row in the UNARY or BINARY table below (dtype kinds, value range, points to
+keep away from). Otherwise, for example:
 
-    @sample("relu")
-    def _relu(d: Draw) -> Sample:
-        x = d.operand(d.shape(), d.dtype("float int"), away=(0.0,))
+    @sample("softplus")
+    def _softplus(d: Draw) -> Sample:
+        x = d.operand(d.shape(), d.dtype("float"), lo=-5.0, hi=5.0)
         return Sample([x])
 
     @sample("reduce_sum")
