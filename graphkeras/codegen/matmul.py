@@ -21,6 +21,7 @@ from .loops import for_range
 from .scalar import I1, I64, PTR, VOID, alloca, intrinsic, reg_type, suffix
 
 KC = 256
+SMALL_M = 3  # up to this many rows, no packing (batch-1 inference)
 
 
 def tile_sizes(dt: DType, vector_bytes: int) -> tuple:
@@ -127,6 +128,49 @@ def _ukernel(module: ir.Module, dt: DType, vector_bytes: int, mr: int):
     return fn
 
 
+def _small_m(b, dt, A, B, C, M, N, K, ars, acs, brs, bcs, tb, acc):
+    """A few rows (batch-1 inference): no packing; stream B once per row.
+    Row-major B: C[i, :] += A[i, k] * B[k, :] (vectorised along N);
+    transposed B: C[i, j] = dot(A[i, :], Bt[j, :]) (vectorised along K)."""
+    t = reg_type(dt)
+    fl = dt.is_float
+
+    def mul(x, y):
+        return b.fmul(x, y, flags=("contract",)) if fl else b.mul(x, y)
+
+    def add(x, y, reassoc=False):
+        if fl:
+            return b.fadd(x, y, flags=("contract", "reassoc") if reassoc
+                          else ("contract",))
+        return b.add(x, y)
+
+    with for_range(b, M, name="si") as i:
+        crow = b.mul(i, N)
+        if not tb:
+            with for_range(b, N, name="sz") as j:
+                b.store(ir.Constant(t, None), b.gep(C, [b.add(crow, j)],
+                                                     source_etype=t))
+            with for_range(b, K, name="sk") as k:
+                a = b.load(b.gep(A, [b.add(b.mul(i, ars), b.mul(k, acs))],
+                                 source_etype=t), typ=t)
+                brow = b.mul(k, brs)
+                with for_range(b, N, name="sj") as j:
+                    pc = b.gep(C, [b.add(crow, j)], source_etype=t)
+                    bv = b.load(b.gep(B, [b.add(brow, j)], source_etype=t), typ=t)
+                    b.store(add(b.load(pc, typ=t), mul(a, bv)), pc)
+        else:
+            with for_range(b, N, name="sj") as j:
+                b.store(ir.Constant(t, None), acc)
+                bcol = b.mul(j, bcs)
+                with for_range(b, K, name="sk") as k:
+                    a = b.load(b.gep(A, [b.add(b.mul(i, ars), b.mul(k, acs))],
+                                     source_etype=t), typ=t)
+                    bv = b.load(b.gep(B, [b.add(bcol, k)], source_etype=t), typ=t)
+                    b.store(add(b.load(acc, typ=t), mul(a, bv), True), acc)
+                b.store(b.load(acc, typ=t), b.gep(C, [b.add(crow, j)],
+                                                  source_etype=t))
+
+
 def gemm_function(module: ir.Module, dt: DType, vector_bytes: int,
                   ta: bool, tb: bool) -> ir.Function:
     """void gemm(A, B, C, M, N, K, ws): C = op(A) op(B), C row-major."""
@@ -148,10 +192,15 @@ def gemm_function(module: ir.Module, dt: DType, vector_bytes: int,
     ars, acs = (_c(1), M) if ta else (K, _c(1))
     brs, bcs = (_c(1), K) if tb else (N, _c(1))
     k0p = alloca(b, I64)
+    acc = alloca(b, t)
     b.store(_c(0), k0p)
     body = fn.append_basic_block("kblock")
     done = fn.append_basic_block("done")
-    b.branch(body)
+    small = fn.append_basic_block("small_m")
+    b.cbranch(b.icmp_signed("<=", M, _c(SMALL_M)), small, body)
+    with b.goto_block(small):
+        _small_m(b, dt, A, B, C, M, N, K, ars, acs, brs, bcs, tb, acc)
+        b.branch(done)
     b.position_at_end(body)
     k0 = b.load(k0p, typ=I64)
     rem = b.sub(K, k0)

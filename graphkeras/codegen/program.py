@@ -154,6 +154,7 @@ def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
     del vs
 
     _entry_points(module, body_fn, h.is_x86)
+    _FLAT.pop(id(module), None)
     return module, nl
 
 
@@ -235,13 +236,113 @@ def _emit_kernel(module, t, node, layout, nl, consts):
         if root is not None:
             buffers[inner.name] = buffer(outer)
     ctx = K.KernelCtx(fn, buffers, syms, consts)
-    if kind == "pointwise":
+    flat = _flat_signature(nodes, params, outs, buffers, out_keys) \
+        if kind == "pointwise" else None
+    if flat is not None:
+        _call_flat(module, ctx, flat, nodes, params, outs, out_keys)
+    elif kind == "pointwise":
         K.emit_pointwise(ctx, nodes, params, outs, out_keys)
     elif kind == "matmul":
         emit_matmul(ctx, node, fn.args[-1], host().vector_bytes)
     else:
         K.ROOT_EMITTERS[kind](ctx, nodes, root)
     return fn, sids, wants_ws
+
+
+def _scalar_like(shape) -> bool:
+    return all(d == 1 for d in shape)
+
+
+def _flat_signature(nodes, params, outs, buffers, out_keys):
+    """A shape-free signature when the kernel is one flat loop: only
+    elementwise ops and scalar constants, every value of the output shape
+    or a scalar. Kernels with equal signatures share one native function
+    (the Adam update of every weight, say), which saves compile time."""
+    space = outs[0].shape
+    for n in nodes:
+        if K.LOWERING_KIND.get(n.op) != "pointwise" or (
+                n.op not in ("constant", "zeros", "ones")
+                and ir_kind(n.op) != "elementwise"):
+            return None
+        if n.op == "constant" and n.attrs["value"].array.size != 1:
+            return None
+    values = list(params) + [o for n in nodes for o in n.outputs]
+    if any(v.shape != space and not _scalar_like(v.shape) for v in values):
+        return None
+    index = {}
+    parts = []
+    classes = []  # distinct buffers in first-use order
+    for p in params:
+        ptr = buffers[p.name][0]
+        if ptr not in classes:
+            classes.append(ptr)
+        index[p.name] = len(index)
+        parts.append(f"p{classes.index(ptr)}:{p.dtype.name}:{_scalar_like(p.shape)}")
+    for n in nodes:
+        ins = ",".join(str(index[v.name]) for v in n.inputs)
+        attrs = {k: v for k, v in n.attrs.items() if k != "shape"}
+        if n.op == "constant":
+            attrs = {"value": n.attrs["value"].array.reshape(-1)[0].item(),
+                     "dtype": n.attrs["value"].dtype.name}
+        for o in n.outputs:
+            index[o.name] = len(index)
+            parts.append(f"{n.op}({ins}){sorted(attrs.items())!r}:"
+                         f"{o.dtype.name}:{_scalar_like(o.shape)}")
+    for o, key in zip(outs, out_keys):
+        ptr = buffers[key][0]
+        if ptr not in classes:
+            classes.append(ptr)
+        parts.append(f"out{classes.index(ptr)}={index[o.name]}")
+    return ";".join(parts), classes
+
+
+def ir_kind(op: str) -> str:
+    from ..ir import get_op
+
+    return get_op(op).kind
+
+
+def _call_flat(module, ctx, flat, nodes, params, outs, out_keys):
+    from ..ir import TensorType, Value
+    from ..ir.function import Node
+
+    sig, classes = flat
+    shared = _FLAT.setdefault(id(module), {})
+    fn = shared.get(sig)
+    if fn is None:
+        name = f"gk_flat{len(shared)}"
+        fn = ir.Function(module, ir.FunctionType(VOID, [PTR] * len(classes) + [I64]),
+                         name)
+        fn.linkage = "internal"
+        fn.attributes.add("noinline")
+        fn.attributes.add("nounwind")
+        for a in fn.args[:-1]:
+            a.add_attribute("noalias")
+        shared[sig] = fn
+        space = outs[0].shape
+
+        def flat_value(v):
+            shape = ("gk_n",) if v.shape == space and not _scalar_like(space) else ()
+            return Value(v.name, TensorType(shape, v.dtype))
+
+        fparams = [flat_value(p) for p in params]
+        fnodes = [Node(n.op, tuple(flat_value(v) for v in n.inputs), n.attrs,
+                       tuple(flat_value(o) for o in n.outputs)) for n in nodes]
+        fouts = [flat_value(o) for o in outs]
+        bufs = {}
+        for p in params:
+            bufs[p.name] = (fn.args[classes.index(ctx.buffers[p.name][0])],
+                            ctx.buffers[p.name][1])
+        for k in out_keys:
+            bufs[k] = (fn.args[classes.index(ctx.buffers[k][0])], ctx.buffers[k][1])
+        inner = K.KernelCtx(fn, bufs, {"gk_n": fn.args[-1]}, ctx.consts)
+        K.emit_pointwise(inner, fnodes, fparams, fouts, out_keys)
+    n = ctx.numel(outs[0].shape)
+    ctx.b.call(fn, list(classes) + [n])
+    ctx.b.ret_void()
+
+
+_FLAT: dict = {}
 
 
 __all__ = [
