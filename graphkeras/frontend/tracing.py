@@ -144,8 +144,8 @@ def to_ir_shape(shape, what: str = "tensor", strict: bool = True) -> tuple:
                 continue
             raise ValueError(
                 f"graphkeras needs static sizes for every dimension but the "
-                f"batch: {what} has shape {tuple(shape)} (None at axis {i}). "
-                "Give that dimension a fixed size."
+                f"batch, received None at axis {i} of shape {tuple(shape)} "
+                f"({what}). Give that dimension a fixed size."
             )
         out.append(int(d))
     return tuple(out)

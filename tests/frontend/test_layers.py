@@ -154,3 +154,12 @@ def test_regularizer_losses_and_add_loss():
     k = layer.get_weights()[0]
     (penalty,) = layer.losses
     np.testing.assert_allclose(penalty, 0.1 * np.sum(k ** 2), rtol=1e-5)
+
+
+def test_only_the_batch_dimension_may_be_unknown():
+    x = keras.Input((None, 8))
+    layer = Dense(2)
+    with pytest.raises(ValueError, match=rf'Layer "{layer.name}" received input '
+                       r"0 of shape \(None, None, 8\): graphkeras needs static "
+                       r"sizes for every dimension but the batch"):
+        layer(x)

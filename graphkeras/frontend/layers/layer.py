@@ -514,7 +514,13 @@ class Layer:
         def to_traced(x):
             if isinstance(x, KerasTensor):
                 counter[0] += 1
-                return spec.input(f"in{counter[0]}", x.shape, x.dtype)
+                try:
+                    return spec.input(f"in{counter[0]}", x.shape, x.dtype)
+                except ValueError as e:
+                    raise ValueError(
+                        f'Layer "{self.name}" received input {counter[0] - 1} '
+                        f"of shape {x.shape}: {e}"
+                    ) from None
             return x
 
         targs = tree.map_structure(to_traced, args)
