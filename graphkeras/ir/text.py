@@ -52,7 +52,18 @@ def _fmt_scalar(v, dtype: DType) -> str:
         return "true" if v else "false"
     if dtype.is_int:
         return str(int(v))
+    if dtype.bits == 32 and math.isfinite(float(v)):
+        return _fmt_f32(v)  # the shortest text that reads back the same
     return _fmt_float(float(v))
+
+
+def _fmt_f32(v) -> str:
+    text = np.format_float_scientific(np.float32(v), unique=True, trim="0")
+    x = float(text)
+    short = repr(x)
+    # repr of the float64 nearest the shortest float32 text is that text
+    # (or an equal spelling), which reads back to the same float32
+    return short if np.float32(x) == np.float32(v) else _fmt_float(float(v))
 
 
 def format_attr(v, indent: str = "") -> str:

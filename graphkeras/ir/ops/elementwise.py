@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ..dtypes import bool_
+from ..dtypes import as_dtype, bool_
 from ..registry import (
     NOT_DIFFERENTIABLE,
     Attr,
@@ -382,8 +382,8 @@ class Clip(_Unary):
         return x
 
     def reference(self, x, min, max):
-        lo = np.asarray(min).astype(x.dtype)
-        hi = np.asarray(max).astype(x.dtype)
+        lo, hi = clip_bounds(min, max, as_dtype(x.dtype))
+        lo, hi = np.asarray(lo, x.dtype), np.asarray(hi, x.dtype)
         return np.minimum(np.maximum(x, lo), hi)
 
     def vjp(self, b, g, inputs, outputs, min, max):
@@ -396,7 +396,26 @@ class Clip(_Unary):
 
     def emit(self, s, x, min, max):
         t = s.dtype_of(x)
-        return s.min(s.max(x, s.const(min, t)), s.const(max, t))
+        lo, hi = clip_bounds(min, max, t)
+        return s.min(s.max(x, s.const(lo, t)), s.const(hi, t))
+
+
+def clip_bounds(lo: float, hi: float, dtype) -> tuple:
+    """Clip's float bounds in the operand's dtype: for integers, the
+    integers inside [lo, hi], saturated to the dtype's range (so that an
+    infinite bound means "no bound")."""
+    if not dtype.is_int:
+        return lo, hi
+    info = np.iinfo(dtype.np)
+
+    def sat(v: float) -> int:
+        if math.isnan(v):
+            raise ValueError("clip bounds cannot be NaN for integer tensors")
+        return int(min(max(v, info.min), info.max))
+
+    return sat(math.ceil(lo) if math.isfinite(lo) else lo), sat(
+        math.floor(hi) if math.isfinite(hi) else hi
+    )
 
 
 # --- binary ------------------------------------------------------------------
