@@ -44,12 +44,17 @@ def compile_object(module, name: str) -> bytes:
 
 
 class NativeModule:
-    def __init__(self, obj: bytes):
+    """Object code (the program's, after the library objects it calls)
+    loaded into one fresh engine."""
+
+    def __init__(self, obj: bytes, libraries=()):
         ensure_llvm()
         tm = new_target_machine()
         empty = llvm.parse_assembly("")
         empty.triple = host().triple
         self._engine = llvm.create_mcjit_compiler(empty, tm)
+        for lib in libraries:
+            self._engine.add_object_file(llvm.ObjectFileRef.from_data(lib))
         self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self._engine.finalize_object()
         step = self._engine.get_function_address("gk_step")
@@ -68,16 +73,36 @@ def cache_key(program_text: str, layout_text: str) -> str:
         h.key(), program_text, layout_text)
 
 
-def load_or_compile(key: str, build, name: str) -> tuple[NativeModule, bool]:
+_LIBRARIES: dict = {}  # cache key -> object code, for this process
+
+
+def library_object(name: str, build) -> bytes:
+    """A library object (e.g. the GEMM for f32 without transposes), from
+    memory, the disk cache, or compiled now with build(vector_bytes)."""
+    key = cache_key(f"library {name}", "")
+    obj = _LIBRARIES.get(key)
+    if obj is None:
+        obj = cache.load(key)
+        if obj is None:
+            obj = compile_object(build(host().vector_bytes), f"lib-{name}")
+            cache.store(key, obj)
+        _LIBRARIES[key] = obj
+    return obj
+
+
+def load_or_compile(key: str, build, name: str, libraries=()) \
+        -> tuple[NativeModule, bool]:
     """The native module for key: from the cache when a sound entry exists
     (returns hit=True), else built with `build() -> llvmlite module`,
-    compiled and stored."""
+    compiled and stored. `libraries` are (name, builder) pairs of the
+    library objects the program calls."""
+    libs = [library_object(n, b) for n, b in libraries]
     obj = cache.load(key)
     if obj is not None:
         try:
-            return NativeModule(obj), True
+            return NativeModule(obj, libs), True
         except Exception:  # noqa: BLE001, S110 - a bad entry is rebuilt, never trusted
             pass
     obj = compile_object(build(), name)
     cache.store(key, obj)
-    return NativeModule(obj), False
+    return NativeModule(obj, libs), False

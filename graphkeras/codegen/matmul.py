@@ -59,18 +59,25 @@ def _vec_ops(b, dt, vt):
     return madd, add
 
 
-def _ukernel(module: ir.Module, dt: DType, vector_bytes: int, mr: int):
-    """void uk(A, ars, acs, Bp, C, ldc, nr, kc, first)"""
+def _uk_type():
+    return ir.FunctionType(VOID, [PTR, I64, I64, PTR, PTR, I64, I64, I64, I1])
+
+
+def _ukernel(module: ir.Module, dt: DType, vector_bytes: int, mr: int,
+             define: bool = True):
+    """void uk(A, ars, acs, Bp, C, ldc, nr, kc, first); declared only when
+    `define` is False (it then comes from the ukernel library object)."""
     name = f"gk_uk_{dt.name}_{mr}"
     fn = module.globals.get(name)
     if fn is not None:
         return fn
+    if not define:
+        return ir.Function(module, _uk_type(), name)
     w, _, NR = tile_sizes(dt, vector_bytes)
     t = reg_type(dt)
     vt = ir.VectorType(t, w)
     fty = ir.FunctionType(VOID, [PTR, I64, I64, PTR, PTR, I64, I64, I64, I1])
     fn = ir.Function(module, fty, name)
-    fn.linkage = "internal"
     A, ars, acs, Bp, C, ldc, nr, kc, first = fn.args
     for p in (A, Bp, C):
         p.add_attribute("noalias")
@@ -171,22 +178,59 @@ def _small_m(b, dt, A, B, C, M, N, K, ars, acs, brs, bcs, tb, acc):
                                                   source_etype=t))
 
 
+def gemm_name(dt: DType, ta: bool, tb: bool) -> str:
+    return f"gk_gemm_{dt.name}_{int(ta)}{int(tb)}"
+
+
+def _gemm_type():
+    return ir.FunctionType(VOID, [PTR, PTR, PTR, I64, I64, I64, PTR])
+
+
+def library_modules(dt: DType, ta: bool, tb: bool) -> tuple:
+    """(name, builder) of the library objects a matmul of this kind needs:
+    the micro-kernels of dt and the GEMM driver for (ta, tb). They are
+    compiled once per machine and cached like programs (codegen/jit.py)."""
+    return ((f"uk_{dt.name}", lambda vb: ukernel_library(dt, vb)),
+            (gemm_name(dt, ta, tb)[3:], lambda vb: gemm_library(dt, vb, ta, tb)))
+
+
+def ukernel_library(dt: DType, vector_bytes: int) -> ir.Module:
+    module = ir.Module(name=f"gk_uk_{dt.name}")
+    _, MR, _ = tile_sizes(dt, vector_bytes)
+    for r in range(1, MR + 1):
+        _ukernel(module, dt, vector_bytes, r)
+    return module
+
+
+def gemm_library(dt: DType, vector_bytes: int, ta: bool, tb: bool) -> ir.Module:
+    module = ir.Module(name=gemm_name(dt, ta, tb))
+    gemm_function(module, dt, vector_bytes, ta, tb, define_ukernels=False)
+    return module
+
+
+def declare_gemm(module: ir.Module, dt: DType, ta: bool, tb: bool) -> ir.Function:
+    name = gemm_name(dt, ta, tb)
+    fn = module.globals.get(name)
+    if fn is None:
+        fn = ir.Function(module, _gemm_type(), name)
+    return fn
+
+
 def gemm_function(module: ir.Module, dt: DType, vector_bytes: int,
-                  ta: bool, tb: bool) -> ir.Function:
+                  ta: bool, tb: bool, define_ukernels: bool = True) -> ir.Function:
     """void gemm(A, B, C, M, N, K, ws): C = op(A) op(B), C row-major."""
-    name = f"gk_gemm_{dt.name}_{int(ta)}{int(tb)}"
+    name = gemm_name(dt, ta, tb)
     fn = module.globals.get(name)
     if fn is not None:
         return fn
     _, MR, NR = tile_sizes(dt, vector_bytes)
     t = reg_type(dt)
-    fty = ir.FunctionType(VOID, [PTR, PTR, PTR, I64, I64, I64, PTR])
-    fn = ir.Function(module, fty, name)
-    fn.linkage = "internal"
+    fn = ir.Function(module, _gemm_type(), name)
     A, B, C, M, N, K, ws = fn.args
     for p in (A, B, C, ws):
         p.add_attribute("noalias")
-    uks = [_ukernel(module, dt, vector_bytes, r) for r in range(1, MR + 1)]
+    uks = [_ukernel(module, dt, vector_bytes, r, define_ukernels)
+           for r in range(1, MR + 1)]
     entry = fn.append_basic_block("entry")
     b = ir.IRBuilder(entry)
     ars, acs = (_c(1), M) if ta else (K, _c(1))
@@ -274,7 +318,7 @@ def emit_matmul(ctx, node, workspace, vector_bytes: int) -> None:
     out = node.outputs[0]
     ta, tb = node.attrs["transpose_a"], node.attrs["transpose_b"]
     dt = out.dtype
-    gemm = gemm_function(b.module, dt, vector_bytes, ta, tb)
+    gemm = declare_gemm(b.module, dt, ta, tb)
     M, N = ctx.dim(out.shape[-2]), ctx.dim(out.shape[-1])
     K = ctx.dim(a.shape[-2] if ta else a.shape[-1])
     batch = out.shape[:-2]

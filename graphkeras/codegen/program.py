@@ -9,7 +9,9 @@ Native ABI (all integers are int64, all pointers 64-bit):
 
 `argblock` is the slot table of `NativeLayout`: first the value of every
 shape symbol (sorted by name), then the address of every storage (inputs,
-state, outputs, arena storages), then the workspace address. `gk_steps`
+state, outputs, arena storages), then the workspace address, then the
+profile buffer's address (0: not profiling; else the cycle counter read
+after kernel t is added to profile[t + 1], before the first to profile[0]). `gk_steps`
 runs `k` steps whose slot tables lie `stride` slots apart. Each entry saves
 MXCSR, sets FTZ|DAZ, runs, and restores the caller's MXCSR, so denormal
 flushing never leaks into NumPy on the same thread. Kernels take
@@ -46,6 +48,25 @@ class NativeLayout:
     workspace_bytes: int
     nslots: int
 
+    @property
+    def profile_slot(self) -> int:
+        return self.nslots - 1
+
+
+def required_libraries(layout: StorageLayout) -> list:
+    """(name, builder) of the library objects the program's kernels call
+    (GEMM drivers and micro-kernels), in a stable order."""
+    from .matmul import library_modules
+
+    out: dict = {}
+    for n in layout.kernels:
+        if n.op == "matmul":
+            for name, build in library_modules(n.outputs[0].dtype,
+                                               n.attrs["transpose_a"],
+                                               n.attrs["transpose_b"]):
+                out.setdefault(name, build)
+    return sorted(out.items())
+
 
 def program_symbols(fn: Function) -> tuple:
     syms = set()
@@ -67,7 +88,7 @@ def native_layout(fn: Function, layout: StorageLayout) -> NativeLayout:
     for n in layout.kernels:
         if n.op == "matmul":
             ws = max(ws, workspace_bytes(n.outputs[0].dtype, vb))
-    return NativeLayout(syms, slots, k, ws, k + 1)
+    return NativeLayout(syms, slots, k, ws, k + 2)
 
 
 class _Consts:
@@ -137,11 +158,26 @@ def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
                                  source_etype=I64), typ=PTR)
     ws = b.load(b.gep(argblock, [ir.Constant(I64, nl.workspace_slot)],
                       source_etype=I64), typ=PTR)
-    for (kfn, sids, wants_ws) in kernel_fns:
+    # profiling: when the profile slot holds an address, the cycle counter
+    # after each kernel is added to profile[t] (one branch per kernel else)
+    prof = b.load(b.gep(argblock, [ir.Constant(I64, nl.profile_slot)],
+                        source_etype=I64), typ=I64)
+    profiling = b.icmp_unsigned("!=", prof, ir.Constant(I64, 0))
+    prof_ptr = b.inttoptr(prof, PTR)
+    rdtsc = intrinsic(module, "llvm.readcyclecounter", I64, [])
+
+    def tick(t):
+        with b.if_then(profiling, likely=False):
+            slot = b.gep(prof_ptr, [ir.Constant(I64, t)], source_etype=I64)
+            b.store(b.add(b.load(slot, typ=I64), b.call(rdtsc, [])), slot)
+
+    tick(0)
+    for t, (kfn, sids, wants_ws) in enumerate(kernel_fns):
         args = [tid, nth] + [ptrs[s] for s in sids] + [syms[s] for s in nl.symbols]
         if wants_ws:
             args.append(ws)
         b.call(kfn, args)
+        tick(t + 1)
     for src, dst in layout.end_copies:
         t = st[src].type
         n = ir.Constant(I64, t.dtype.itemsize)

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..codegen.jit import cache_key, load_or_compile
-from ..codegen.program import build_module, native_layout
+from ..codegen.program import build_module, native_layout, required_libraries
 from ..ir import print_function
 from ..ir.types import is_symbol
 from ..passes.compile_pipeline import prepare_for_codegen
@@ -68,7 +68,8 @@ class CompiledExecutable(Executable):
         key = cache_key(text, self.layout.describe())
         name = f"{program.fn.name}-{key[:12]}"
         self.native, self.cache_hit = load_or_compile(
-            key, lambda: build_module(self.fn, self.layout, name)[0], name)
+            key, lambda: build_module(self.fn, self.layout, name)[0], name,
+            required_libraries(self.layout))
         self.compile_seconds = time.perf_counter() - t0
         self._check_symbols()
         st = self.layout.storages
@@ -216,6 +217,38 @@ class CompiledExecutable(Executable):
         self.native.step(0, 1, self._block_addr)
         del arrays
         return outs
+
+    def profile(self, inputs: Sequence[np.ndarray], repeats: int = 10) -> list:
+        """Run the step `repeats` times; return (kernel label, seconds per
+        step) for every kernel, measured with the CPU cycle counter."""
+        nk = len(self.layout.kernels)
+        buf = np.zeros(nk + 1, np.int64)
+        slot = self.native_layout.profile_slot
+        self.run(inputs)  # warm up, plan the arena
+        t0, c0 = time.perf_counter(), None
+        self._block[slot] = _addr(buf)
+        try:
+            for _ in range(repeats):
+                before = buf.copy()
+                self.run(inputs)
+                c0 = (buf - before) if c0 is None else c0 + (buf - before)
+        finally:
+            self._block[slot] = 0
+        secs = time.perf_counter() - t0
+        cycles = np.diff(c0)
+        total = max(int(c0[-1] - c0[0]), 1)
+        per_cycle = secs / repeats / total if total else 0.0
+        labels = []
+        for n in self.layout.kernels:
+            if n.op == "fused":
+                ops = "+".join(m.op for m in n.attrs["body"].nodes
+                               if m.op != "constant")
+                labels.append(f"fused({ops})")
+            else:
+                labels.append(n.op)
+            labels[-1] += " -> " + ", ".join(str(o.type) for o in n.outputs)
+        return [(lab, float(c) * per_cycle / repeats * repeats)
+                for lab, c in zip(labels, cycles)]
 
     def run_steps(self, batches: Sequence[Sequence[np.ndarray]]) -> list:
         if self._store_version != self.store.version:

@@ -63,3 +63,19 @@ def test_memory_plan_reports_sizes():
     plan = exe.memory_plan
     assert plan.lower_bound <= plan.arena_bytes <= plan.total_bytes
     assert "arena" in plan.report()
+
+
+def test_profile_gives_a_time_per_kernel_and_changes_nothing():
+    prog = mlp_train_program(optimizer="sgd")
+    s1, s2 = init_store(prog), init_store(prog)
+    batch = list(teacher_batches(prog, 1, 8)[0])
+    exe = CompiledExecutable(prog, s1)
+    prof = exe.profile(batch, repeats=3)
+    assert len(prof) == len(exe.layout.kernels)
+    assert all(t >= 0 for _, t in prof) and sum(t for _, t in prof) > 0
+    assert any(label.startswith("matmul") for label, _ in prof)
+    ref = CompiledExecutable(prog, s2)
+    for _ in range(4):  # profile ran the step 4 times (1 warm-up + 3)
+        ref.run(batch)
+    for name in s1.names():
+        np.testing.assert_array_equal(s1[name], s2[name])
