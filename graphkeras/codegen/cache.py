@@ -5,7 +5,8 @@ An entry is one file `<cache_dir>/<key[:2]>/<key>.gko`:
     GKOBJ1 <key> <sha256 of the payload> <payload length>\n<payload>
 
 The key hashes the optimised program text, the storage layout, the codegen
-and math-library versions, llvmlite's and LLVM's versions and the host
+and math-library versions and a digest of the code generator's source,
+llvmlite's and LLVM's versions and the host
 (triple, CPU name, feature string). An entry whose header, key, length or
 checksum does not match is treated as a miss, rebuilt and overwritten:
 a corrupt or stale entry is never trusted. Writes go to a temporary file

@@ -11,6 +11,7 @@ engine alive as long as it lives.
 from __future__ import annotations
 
 import ctypes
+import functools
 
 import llvmlite
 import llvmlite.binding as llvm
@@ -65,10 +66,30 @@ class NativeModule:
         self.steps = STEPS_TYPE(steps)
 
 
+@functools.cache
+def _source_digest() -> str:
+    """A hash of the code that decides what gets generated (codegen, the
+    op definitions with their scalar bodies, the memory plan), so that an
+    edited graphkeras never loads object code made by another version."""
+    import hashlib
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for sub in ("codegen", "ir/ops", "passes/plan_memory.py"):
+        path = root / sub
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for f in files:
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def cache_key(program_text: str, layout_text: str) -> str:
     h = host()
     return cache.make_key(
         f"codegen {CODEGEN_VERSION} math {mathlib.MATH_VERSION} opt {OPT_LEVEL}",
+        _source_digest(),
         f"llvmlite {llvmlite.__version__} llvm {llvm.llvm_version_info}",
         h.key(), program_text, layout_text)
 

@@ -20,7 +20,7 @@ from ..ir.dtypes import DType
 from .loops import for_range
 from .scalar import I1, I64, PTR, VOID, alloca, intrinsic, reg_type, suffix
 
-KC = 256
+KC = 320  # upper bound of a K block; blocks are balanced
 SMALL_M = 3  # up to this many rows, no packing (batch-1 inference)
 
 
@@ -248,7 +248,11 @@ def gemm_function(module: ir.Module, dt: DType, vector_bytes: int,
     b.position_at_end(body)
     k0 = b.load(k0p, typ=I64)
     rem = b.sub(K, k0)
-    kc = b.select(b.icmp_signed("<", rem, _c(KC)), rem, _c(KC))
+    # equal K blocks (784 -> 262, 262, 260 rather than 256, 256, 256, 16)
+    nkb = b.udiv(b.add(K, _c(KC - 1)), _c(KC))
+    kbal = b.udiv(b.add(K, b.sub(nkb, _c(1))), b.select(
+        b.icmp_signed(">", nkb, _c(0)), nkb, _c(1)))
+    kc = b.select(b.icmp_signed("<", rem, kbal), rem, kbal)
     first = b.icmp_signed("==", k0, _c(0))
     npanels = b.udiv(b.add(N, _c(NR - 1)), _c(NR))
     with for_range(b, npanels, name="jp") as jp:
@@ -268,16 +272,26 @@ def gemm_function(module: ir.Module, dt: DType, vector_bytes: int,
                     b.store(v, b.gep(ws, [b.add(b.mul(kk, _c(NR)), jj)],
                                      source_etype=t))
         else:
-            with for_range(b, kc, name="pk") as kk:
-                row = b.mul(b.add(k0, kk), brs)
-                with for_range(b, _c(NR), name="pj") as jj:
-                    inside = b.icmp_signed("<", jj, nr)
-                    jc = b.select(inside, jj, _c(0))
-                    src = b.add(row, b.mul(b.add(j0, jc), bcs))
-                    v = b.load(b.gep(B, [src], source_etype=t), typ=t)
-                    v = b.select(inside, v, ir.Constant(t, None))
-                    b.store(v, b.gep(ws, [b.add(b.mul(kk, _c(NR)), jj)],
-                                     source_etype=t))
+            full = b.icmp_signed("==", nr, _c(NR))
+            with b.if_else(full) as (whole, part):
+                # a plain copy of NR contiguous values per row
+                with whole, for_range(b, kc, name="pk") as kk:
+                    row = b.add(b.mul(b.add(k0, kk), brs), j0)
+                    with for_range(b, _c(NR), name="pj") as jj:
+                        v = b.load(b.gep(B, [b.add(row, jj)], source_etype=t),
+                                   typ=t)
+                        b.store(v, b.gep(ws, [b.add(b.mul(kk, _c(NR)), jj)],
+                                         source_etype=t))
+                with part, for_range(b, kc, name="pk") as kk:
+                    row = b.mul(b.add(k0, kk), brs)
+                    with for_range(b, _c(NR), name="pj") as jj:
+                        inside = b.icmp_signed("<", jj, nr)
+                        jc = b.select(inside, jj, _c(0))
+                        src = b.add(row, b.mul(b.add(j0, jc), bcs))
+                        v = b.load(b.gep(B, [src], source_etype=t), typ=t)
+                        v = b.select(inside, v, ir.Constant(t, None))
+                        b.store(v, b.gep(ws, [b.add(b.mul(kk, _c(NR)), jj)],
+                                         source_etype=t))
         nrows = b.udiv(b.add(M, _c(MR - 1)), _c(MR))
         with for_range(b, nrows, name="ip") as ip:
             i0 = b.mul(ip, _c(MR))
