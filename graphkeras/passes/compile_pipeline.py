@@ -16,8 +16,11 @@ result i of fn' has result i's type.
 
 from __future__ import annotations
 
+import functools
+
 from ..ir import Builder, Function, verify
 from .fuse_elementwise import fuse_elementwise
+from .pipeline import run_pipeline
 from .simplify import simplify
 
 CODEGEN_PASSES = ("simplify", "materialize_results", "fuse_elementwise")
@@ -67,12 +70,22 @@ def eliminate_dead_nodes(fn: Function) -> Function:
     return fn.replace(nodes=tuple(keep))
 
 
-def prepare_for_codegen(fn: Function, used: tuple, *,
-                        fuse: bool = True, check: bool = True) -> Function:
-    fn = simplify(fn)
-    fn = materialize_results(fn, used)
+def codegen_passes(used: tuple, *, fuse: bool = True) -> list:
+    """The pipeline (a plain list, for run_pipeline) for a program whose
+    results `used` get written."""
+    passes = [simplify,
+              ("materialize_results", functools.partial(materialize_results,
+                                                        used=tuple(used)))]
     if fuse:
-        fn = fuse_elementwise(fn)
+        passes.append(fuse_elementwise)
+    return passes
+
+
+def prepare_for_codegen(fn: Function, used: tuple, *, fuse: bool = True,
+                        check: bool = True, timings: dict | None = None) -> Function:
+    """Run codegen_passes through passes.run_pipeline (which checks after
+    each pass, dumps with GRAPHKERAS_DUMP=ir and names a failing pass)."""
+    fn = run_pipeline(fn, codegen_passes(used, fuse=fuse), timings=timings)
     if check:
         verify(fn)
     return fn
