@@ -831,9 +831,13 @@ def getitem(x, key):
             continue
         d = s[axis]
         if isinstance(k, builtins.slice):
-            starts.append(0 if k.start is None else k.start)
+            step = 1 if k.step is None else k.step
+            if k.start is not None:
+                starts.append(k.start)
+            else:  # None starts at the far end for a negative step
+                starts.append(0 if step > 0 or is_symbol(d) else d - 1)
             stops.append(k.stop)
-            steps.append(1 if k.step is None else k.step)
+            steps.append(step)
             out_shape.append(("keep", axis))
         elif isinstance(k, (int, np.integer)):
             if is_symbol(d):
@@ -943,3 +947,103 @@ def binary_crossentropy(target, output, from_logits=False):
     p = clip(output, 1e-7, 1.0 - 1e-7)
     return negative(add(multiply(target, log(p)),
                         multiply(subtract(1.0, target), log(subtract(1.0, p)))))
+
+
+# --- more composites ------------------------------------------------------------
+
+
+@keras_op
+def logsumexp(x, axis=None, keepdims=False):
+    x = _floatify(convert_to_tensor(x))
+    m = stop_gradient(max(x, axis=axis, keepdims=True))
+    out = add(log(sum(exp(subtract(x, m)), axis=axis, keepdims=True)), m)
+    return out if keepdims else squeeze(out, axis=_axes(axis) if axis is not None
+                                        else None)
+
+
+@keras_op
+def isnan(x):
+    x = convert_to_tensor(x)
+    return not_equal(x, x)
+
+
+@keras_op
+def floor_divide(x1, x2):
+    dt, (a, b) = _align(x1, x2)
+    q = floor(divide(a, b))
+    return q if _ORDER[dt] >= 3 else cast(q, dt)
+
+
+@keras_op
+def mod(x1, x2):
+    dt, (a, b) = _align(x1, x2)
+    return subtract(a, multiply(floor_divide(a, b), b))
+
+
+@keras_op
+def log2(x):
+    return divide(log(x), math.log(2.0))
+
+
+@keras_op
+def log10(x):
+    return divide(log(x), math.log(10.0))
+
+
+# Exported as ops.any / ops.all by graphkeras/ops.py (here they would shadow
+# the builtins this module uses).
+@keras_op
+def any_(x, axis=None, keepdims=False):
+    return greater(max(cast(x, "int32"), axis=axis, keepdims=keepdims), 0)
+
+
+@keras_op
+def all_(x, axis=None, keepdims=False):
+    return greater(min(cast(x, "int32"), axis=axis, keepdims=keepdims), 0)
+
+
+@keras_op
+def flip(x, axis=None):
+    x = convert_to_tensor(x)
+    n = len(shape(x))
+    axes = set(range(n)) if axis is None else {a % n for a in _axes(axis)}
+    key = tuple(builtins.slice(None, None, -1) if i in axes else builtins.slice(
+        None) for i in range(n))
+    return getitem(x, key)
+
+
+@keras_op
+def tile(x, repeats):
+    """Repeat the whole tensor `repeats[i]` times along axis i (static
+    axes only)."""
+    x = convert_to_tensor(x)
+    s = list(_ir_shape(x))
+    reps = [int(r) for r in (repeats if isinstance(repeats, (list, tuple))
+                             else (repeats,))]
+    while len(s) < len(reps):
+        s.insert(0, 1)
+        x = expand_dims(x, 0)
+    reps = [1] * (len(s) - len(reps)) + reps
+    out = x
+    for axis, r in enumerate(reps):
+        if r == 1:
+            continue
+        out = concatenate([out] * r, axis=axis)
+    return out
+
+
+@keras_op
+def repeat(x, repeats, axis=None):
+    """Repeat each element `repeats` times along `axis` (an int count)."""
+    x = convert_to_tensor(x)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    r = int(repeats)
+    n = len(shape(x))
+    axis %= n
+    y = expand_dims(x, axis + 1)
+    target = tuple(shape(y)[:axis + 1]) + (r,) + tuple(shape(y)[axis + 2:])
+    y = broadcast_to(y, target)
+    s = list(shape(x))
+    s[axis] = None if s[axis] is None else s[axis] * r
+    return reshape(y, tuple(-1 if d is None else d for d in s))

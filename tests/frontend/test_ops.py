@@ -53,7 +53,7 @@ UNARY = [ops.exp, ops.log1p, ops.tanh, ops.sigmoid, ops.relu, ops.abs,
          lambda x: ops.stack([x, x], axis=1),
          lambda x: ops.clip(x, -0.5, 0.5), lambda x: ops.where(x > 0, x, 0.0),
          lambda x: x[:, 1:], lambda x: x[:, 0], lambda x: x[..., None],
-         lambda x: x[:, ::2],
+         lambda x: x[:, ::2], lambda x: x[:, ::-1], lambda x: x[:, 2:0:-1],
          lambda x: ops.pad(x, ((0, 0), (1, 2))),
          lambda x: ops.take(x, np.array([2, 0]), axis=1),
          lambda x: ops.one_hot(ops.argmax(x, axis=-1), 3),
@@ -64,6 +64,11 @@ UNARY = [ops.exp, ops.log1p, ops.tanh, ops.sigmoid, ops.relu, ops.abs,
          lambda x: ops.full_like(x, 3.0), lambda x: 1.0 - x / 2.0,
          lambda x: 2.0 ** ops.clip(x, -1, 1), lambda x: ops.norm(x, axis=-1),
          lambda x: ops.broadcast_to(ops.expand_dims(x, 1), (None, 2, 3)),
+         lambda x: ops.logsumexp(x, axis=-1), ops.isnan,
+         lambda x: ops.mod(x, 0.7), lambda x: ops.floor_divide(x, 0.7),
+         lambda x: ops.any(x > 1, axis=1), lambda x: ops.all(x > -1, axis=1),
+         lambda x: ops.flip(x, axis=1), lambda x: ops.tile(x, (1, 2)),
+         lambda x: ops.repeat(x, 2, axis=1),
          ]
 
 
@@ -73,7 +78,8 @@ def test_unary_eager_equals_traced(fn):
 
 
 def test_positive_domain_ops():
-    for fn in (ops.log, ops.sqrt, ops.rsqrt, ops.reciprocal):
+    for fn in (ops.log, ops.sqrt, ops.rsqrt, ops.reciprocal, ops.log2,
+               ops.log10):
         check_eager_matches_traced(fn, P)
 
 
@@ -129,3 +135,14 @@ def test_symbolic_tensor_has_no_value():
         bool(keras.Input((2,)))
     with pytest.raises(ValueError, match="no value"):
         ops.convert_to_numpy(keras.Input((2,)))
+
+
+def test_composites_match_numpy():
+    np.testing.assert_allclose(ops.logsumexp(X, axis=1),
+                               np.log(np.exp(X).sum(1)), rtol=1e-5)
+    np.testing.assert_allclose(ops.mod(X, 0.7), np.mod(X, 0.7), rtol=1e-4,
+                               atol=1e-6)
+    np.testing.assert_array_equal(ops.tile(X, (2, 1)), np.tile(X, (2, 1)))
+    np.testing.assert_array_equal(ops.repeat(X, 3, axis=1),
+                                  np.repeat(X, 3, axis=1))
+    np.testing.assert_array_equal(ops.flip(X, 0), X[::-1])
