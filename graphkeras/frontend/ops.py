@@ -976,7 +976,7 @@ def floor_divide(x1, x2):
 
 @keras_op
 def mod(x1, x2):
-    dt, (a, b) = _align(x1, x2)
+    _, (a, b) = _align(x1, x2)
     return subtract(a, multiply(floor_divide(a, b), b))
 
 
