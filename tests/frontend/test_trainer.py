@@ -395,7 +395,7 @@ def test_steps_per_execution_gives_the_same_training():
         seen = []
 
         class Spy(keras.callbacks.Callback):
-            def on_train_batch_end(self, batch, logs=None):
+            def on_train_batch_end(self, batch, logs=None, seen=seen):
                 seen.append(batch)
 
         model.fit(X, Y, batch_size=6, epochs=1, shuffle=False, verbose=0,
