@@ -251,10 +251,12 @@ def missing_rules(op: OpDef) -> list:
         var_kw = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
         if not var_kw and not set(op.attrs) <= names:
             missing.append("reference takes every attr")
-    # CODEGEN: when graphkeras/codegen lands, add the rule "has a lowering"
-    # here: an elementwise op lowers through `emit`; every other kind needs a
-    # loop template registered under its name in codegen (and `source` ops a
-    # fill routine). Do not import codegen above this line before it exists.
+    # an elementwise op lowers through `emit`; every other op needs a
+    # template registered under its name in codegen
+    from graphkeras.codegen.kernels import has_lowering
+
+    if op.kind != "elementwise" and not has_lowering(op.name):
+        missing.append("codegen lowering")
     return missing
 
 

@@ -27,6 +27,7 @@ from llvmlite import ir
 from ..ir import Value, get_op
 from ..ir.dtypes import DType, float64, int64
 from ..ir.ops import random as rnd
+from ..ir.registry import has_op
 from ..ir.types import is_symbol
 from . import mathlib
 from .loops import for_range, loop_nest
@@ -232,7 +233,7 @@ class Pointwise:
         if node is None:
             r = self.ctx.load(v.name, idx.offset(v.shape))
         else:
-            rule = POINTWISE.get(node.op)
+            rule = pointwise_rule(node.op)
             if rule is None:
                 raise KeyError(f'op "{node.op}" has no pointwise lowering')
             r = rule(self, node, idx)
@@ -241,15 +242,23 @@ class Pointwise:
         return r
 
 
-for _name, _op in __import__("graphkeras.ir", fromlist=["all_ops"]).all_ops().items():
-    if _op.kind == "elementwise":
+def _elementwise(pw, node, idx):
+    """Any elementwise op: its operands at the same index, then its body."""
+    args = [pw.at(x, idx) for x in node.inputs]
+    return get_op(node.op).emit(pw.ctx.sb, *args, **dict(node.attrs))
 
-        def _elementwise(pw, node, idx, _op=_op):
-            args = [pw.at(x, idx) for x in node.inputs]
-            return _op.emit(pw.ctx.sb, *args, **dict(node.attrs))
 
-        POINTWISE[_name] = _elementwise
-        BROADCAST_LINEAR.add(_name)
+def pointwise_rule(op: str):
+    """The pointwise lowering of op (every elementwise op has one through
+    its `emit` body, also ops registered after this module was imported)."""
+    rule = POINTWISE.get(op)
+    if rule is None and has_op(op) and get_op(op).kind == "elementwise":
+        return _elementwise
+    return rule
+
+
+def _broadcast_linear(op: str) -> bool:
+    return op in BROADCAST_LINEAR or get_op(op).kind == "elementwise"
 
 
 @pointwise("broadcast_to", linear=True)
@@ -483,7 +492,7 @@ def _collapse(nodes, params, space: tuple):
     """Groups of adjacent space dims that every value of the body sees the
     same way (all present or all broadcast), or None when some op needs
     real coordinates."""
-    if any(n.op not in BROADCAST_LINEAR for n in nodes):
+    if any(not _broadcast_linear(n.op) for n in nodes):
         return None
     R = len(space)
     keep = [k for k in range(R) if space[k] != 1]
@@ -745,10 +754,17 @@ def _unflat(ctx, i, shape):
     return cs
 
 
-def op_kind(op: str) -> str:
+def op_kind(op: str) -> str | None:
     """How codegen lowers op: pointwise, reduce, arg, softmax, matmul,
-    scatter, view, const or fused. KeyError for an op without a lowering."""
-    return LOWERING_KIND[op]
+    scatter, view, const or fused; None for an op without a lowering."""
+    kind = LOWERING_KIND.get(op)
+    if kind is None and pointwise_rule(op) is not None:
+        return "pointwise"
+    return kind
+
+
+def has_lowering(op: str) -> bool:
+    return op_kind(op) is not None
 
 
 LOWERING_KIND: dict[str, str] = {}
@@ -771,5 +787,5 @@ ROOT_EMITTERS = {
     "softmax": emit_softmax,
     "scatter": emit_scatter_add,
 }
-del _name, _op
-_ = (get_op, I1)  # re-exported names used by callers
+del _name
+_ = I1  # re-exported for callers

@@ -119,11 +119,15 @@ def _kernel_kind(node) -> tuple:
         last = body.nodes[-1] if body.nodes else None
         if (last is not None and len(body.results) == 1
                 and body.results[0] in last.outputs
-                and K.LOWERING_KIND.get(last.op) in K.ROOT_EMITTERS):
-            return K.LOWERING_KIND[last.op], body.nodes, body.params, \
+                and K.op_kind(last.op) in K.ROOT_EMITTERS):
+            return K.op_kind(last.op), body.nodes, body.params, \
                 body.results, last
         return "pointwise", body.nodes, body.params, body.results, None
     kind = K.op_kind(node.op)
+    if kind is None:
+        from ..ir import InternalCompilerError
+
+        raise InternalCompilerError(f'op "{node.op}" has no codegen lowering')
     if kind == "pointwise":
         return kind, [node], node.inputs, node.outputs, None
     return kind, [node], node.inputs, node.outputs, node
@@ -296,7 +300,7 @@ def _flat_signature(nodes, params, outs, buffers, out_keys):
     (the Adam update of every weight, say), which saves compile time."""
     space = outs[0].shape
     for n in nodes:
-        if K.LOWERING_KIND.get(n.op) != "pointwise" or (
+        if K.op_kind(n.op) != "pointwise" or (
                 n.op not in ("constant", "zeros", "ones")
                 and ir_kind(n.op) != "elementwise"):
             return None
