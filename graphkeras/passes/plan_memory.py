@@ -280,7 +280,49 @@ def _round(n: int) -> int:
 
 
 def plan_offsets(layout: StorageLayout, env: dict) -> MemoryPlan:
-    """Best-fit offsets for the arena storages of `layout` at sizes `env`."""
+    """Offsets for the arena storages of `layout` at sizes `env`: the
+    smaller arena of two best-fit planners (in kernel order with a free
+    list, and offline by decreasing size over live intervals)."""
+    a = _plan_in_order(layout, env)
+    b = _plan_by_size(layout, env)
+    return b if b.arena_bytes < a.arena_bytes else a
+
+
+def _plan_by_size(layout: StorageLayout, env: dict) -> MemoryPlan:
+    """Largest first; each storage goes into the smallest gap, among the
+    storages already placed whose lifetimes overlap its own, that fits."""
+    arena = [s for s in layout.storages if s.kind == "arena"]
+    size = {s.id: _round(s.nbytes(env)) for s in arena}
+    placed: list = []  # (offset, size, first, last)
+    offsets: dict = {}
+    end = 0
+    for s in sorted(arena, key=lambda s: (-size[s.id], s.first, s.id)):
+        need = size[s.id]
+        busy = sorted((o, z) for o, z, f, last in placed
+                      if f <= s.last and s.first <= last and z)
+        best, best_gap, cur = None, None, 0
+        for o, z in busy:
+            gap = o - cur
+            if gap >= need and (best_gap is None or gap < best_gap):
+                best, best_gap = cur, gap
+            cur = max(cur, o + z)
+        off = best if best is not None else cur
+        offsets[s.id] = off
+        placed.append((off, need, s.first, s.last))
+        end = max(end, off + need)
+    return MemoryPlan(offsets, end, sum(size.values()), _lower_bound(arena, size))
+
+
+def _lower_bound(arena, size) -> int:
+    events: dict = {}
+    for s in arena:
+        for t in range(max(s.first, 0), s.last + 1):
+            events[t] = events.get(t, 0) + size[s.id]
+    return max(events.values(), default=0)
+
+
+def _plan_in_order(layout: StorageLayout, env: dict) -> MemoryPlan:
+    """Best fit in kernel order over a free list."""
     arena = [s for s in layout.storages if s.kind == "arena"]
     size = {s.id: _round(s.nbytes(env)) for s in arena}
     nk = len(layout.kernels)

@@ -83,6 +83,10 @@ class CompiledExecutable(Executable):
             self._outputs.append((nl.storage_slots[self.layout.value_storage[v.name]],
                                   v))
         self._arena_ids = [s.id for s in st if s.kind == "arena"]
+        self._in_specs = [(p.name, p.type.dtype.np, tuple(p.type.shape), str(p.type))
+                          for p in program.input_params]
+        self._out_specs = [(slot, tuple(v.type.shape), v.type.dtype.np)
+                           for slot, v in self._outputs]
         self._sym_index = {s: k for k, s in enumerate(nl.symbols)}
         self._block = (ctypes.c_int64 * nl.nslots)()
         self._block_addr = ctypes.addressof(self._block)
@@ -136,36 +140,35 @@ class CompiledExecutable(Executable):
         self._store_version = self.store.version
 
     def _bind(self, inputs: Sequence, env: dict) -> list:
-        params = self.program.input_params
-        if len(inputs) != len(params):
+        specs = self._in_specs
+        if len(inputs) != len(specs):
             raise ValueError(
-                f"Expected {len(params)} input arrays "
-                f"({', '.join(p.name for p in params)}), received {len(inputs)}.")
+                f"Expected {len(specs)} input arrays "
+                f"({', '.join(sp[0] for sp in specs)}), received {len(inputs)}.")
         out = []
-        for p, a in zip(params, inputs):
-            if not isinstance(a, np.ndarray):
+        for (name, dt, shape, shown), a in zip(specs, inputs):
+            if type(a) is not np.ndarray:
                 a = np.asarray(a)
-            t = p.type
-            if a.dtype != t.dtype.np:
+            if a.dtype != dt:
                 raise ValueError(
-                    f'Input "{p.name}" must have dtype {t.dtype.long_name}, '
+                    f'Input "{name}" must have dtype {dt.name}, '
                     f"received {a.dtype}.")
-            shape = a.shape
-            if len(shape) != t.rank:
+            ashape = a.shape
+            if len(ashape) != len(shape):
                 raise ValueError(
-                    f'Input "{p.name}" must have shape {t}, received {shape}.')
-            for d, n in zip(t.shape, shape):
-                if is_symbol(d):
+                    f'Input "{name}" must have shape {shown}, received {ashape}.')
+            for d, n in zip(shape, ashape):
+                if d.__class__ is str:
                     if env.setdefault(d, n) != n:
                         raise ValueError(
-                            f'Input "{p.name}" has {d}={n} (shape {shape}), but '
+                            f'Input "{name}" has {d}={n} (shape {ashape}), but '
                             f"another input set {d}={env[d]}.")
                 elif d != n:
                     raise ValueError(
-                        f'Input "{p.name}" must have shape {t}, received {shape}.')
+                        f'Input "{name}" must have shape {shown}, received {ashape}.')
             if not a.flags.c_contiguous:
                 raise ValueError(
-                    f'Input "{p.name}" must be C-contiguous (row-major, no gaps); '
+                    f'Input "{name}" must be C-contiguous (row-major, no gaps); '
                     f"received an array with strides {a.strides}. Pass "
                     "np.ascontiguousarray(...) instead.")
             out.append(a)
@@ -201,8 +204,9 @@ class CompiledExecutable(Executable):
         for slot, a in zip(self._input_slots, arrays):
             block[base + slot] = _addr(a)
         outs = []
-        for slot, v in self._outputs:
-            o = np.empty(v.type.concrete_shape(env), v.type.dtype.np)
+        for slot, shape, dt in self._out_specs:
+            o = np.empty(tuple(env[d] if d.__class__ is str else d for d in shape),
+                         dt)
             block[base + slot] = _addr(o)
             outs.append(o)
         # NOTE: the caller keeps `arrays` alive until the native call is over
@@ -213,7 +217,8 @@ class CompiledExecutable(Executable):
         if self._store_version != self.store.version:
             self._refresh_state()
         env, outs, arrays = self._prepare(inputs, self._block, 0)
-        self._ensure_arena(env)
+        if env != self._planned_env:
+            self._ensure_arena(env)
         self.native.step(0, 1, self._block_addr)
         del arrays
         return outs
