@@ -46,7 +46,7 @@ class HostInfo:
 
     def key(self) -> str:
         """What a compile-cache key needs to know of the machine."""
-        return f"{self.triple}|{self.cpu}|{self.features}"
+        return f"{self.triple}|{self.cpu}|{self.features}|{self.vector_bytes}"
 
 
 @functools.cache

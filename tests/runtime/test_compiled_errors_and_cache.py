@@ -147,3 +147,14 @@ def test_cache_off(tmp_path, monkeypatch):
     CompiledExecutable(_program(7.0), _store())
     assert not CompiledExecutable(_program(7.0), _store()).cache_hit
     assert _entries() == []
+
+
+def test_mxcsr_is_restored_after_native_calls(exe):
+    """Native steps run with FTZ/DAZ but give the caller's MXCSR back, so
+    NumPy on the same thread still computes with denormals."""
+    tiny = np.float32(1e-39)  # a float32 denormal
+    assert tiny * np.float32(2) > 0
+    exe.run(list(_ok()))
+    exe.run_steps([_ok(), _ok()])
+    assert np.float32(1e-39) * np.float32(2) == np.float32(2e-39)
+    assert np.nextafter(np.float32(0), np.float32(1)) > 0
