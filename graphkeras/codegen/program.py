@@ -143,8 +143,11 @@ def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
     st = layout.storages
     vs = layout.value_storage
     kernel_fns = []
-    for t, node in enumerate(layout.kernels):
-        kernel_fns.append(_emit_kernel(module, t, node, layout, nl, consts))
+    try:
+        for t, node in enumerate(layout.kernels):
+            kernel_fns.append(_emit_kernel(module, t, node, layout, nl, consts))
+    finally:
+        _FLAT.pop(id(module), None)
 
     # the step body: read the slot table, call every kernel in order
     body_fn = ir.Function(module, ir.FunctionType(VOID, [I64, I64, PTR]),
@@ -194,7 +197,6 @@ def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
     del vs
 
     _entry_points(module, body_fn, h.is_x86)
-    _FLAT.pop(id(module), None)
     return module, nl
 
 

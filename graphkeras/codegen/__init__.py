@@ -1,0 +1,16 @@
+"""graphkeras.codegen: lowering prepared programs to native code with
+llvmlite.
+
+    target.py   host CPU, target machines, optimisation pipeline, dumps
+    scalar.py   LLVMScalar, the ScalarBuilder that elementwise ops emit into
+    mathlib.py  vectorisable exp, log, log1p, expm1, tanh, sigmoid, erf, pow
+    loops.py    loop helpers
+    kernels.py  pointwise (fused) kernels, reductions, argmax, softmax,
+                scatter_add; the lowering table (`has_lowering`)
+    matmul.py   the GEMM (library objects shared by every program)
+    program.py  one module per program: kernels + the native `gk_step`
+    jit.py      object code, engines, the compile cache (cache.py)
+
+Imports only graphkeras.ir, graphkeras.passes.plan_memory's data types and
+graphkeras.config; the runtime drives it (runtime/compiled.py).
+"""
