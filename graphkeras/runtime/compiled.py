@@ -22,6 +22,9 @@ exists. The batch dimension stays symbolic, so one module serves every
 batch size; the arena is planned per batch size (best fit) and grows when
 a larger batch arrives.
 
+Calls are serialised (a lock): the slot table, arena and state buffers are
+shared by every call of one executable.
+
 Safety: every array handed to native code is checked first (dtype, shape
 including the binding of symbols such as N, C-contiguity; state buffers
 again whenever the StateStore changes), with a clear ValueError naming the
@@ -31,6 +34,7 @@ input. Native code runs with FTZ/DAZ and restores the caller's MXCSR.
 from __future__ import annotations
 
 import ctypes
+import threading
 import time
 from collections.abc import Sequence
 
@@ -89,6 +93,8 @@ class CompiledExecutable(Executable):
                            for slot, v in self._outputs]
         self._sym_index = {s: k for k, s in enumerate(nl.symbols)}
         self._block = (ctypes.c_int64 * nl.nslots)()
+        # one step at a time: the slot table, arena and state are shared
+        self._lock = threading.RLock()
         self._block_addr = ctypes.addressof(self._block)
         self._store_version = None
         self._state_env: dict = {}
@@ -214,6 +220,10 @@ class CompiledExecutable(Executable):
         return env, outs, arrays
 
     def run(self, inputs: Sequence[np.ndarray]) -> list:
+        with self._lock:
+            return self._run(inputs)
+
+    def _run(self, inputs: Sequence[np.ndarray]) -> list:
         if self._store_version != self.store.version:
             self._refresh_state()
         env, outs, arrays = self._prepare(inputs, self._block, 0)
@@ -226,6 +236,10 @@ class CompiledExecutable(Executable):
     def profile(self, inputs: Sequence[np.ndarray], repeats: int = 10) -> list:
         """Run the step `repeats` times; return (kernel label, seconds per
         step) for every kernel, measured with the CPU cycle counter."""
+        with self._lock:
+            return self._profile(inputs, repeats)
+
+    def _profile(self, inputs, repeats):
         nk = len(self.layout.kernels)
         buf = np.zeros(nk + 1, np.int64)
         slot = self.native_layout.profile_slot
@@ -256,6 +270,10 @@ class CompiledExecutable(Executable):
                 for lab, c in zip(labels, cycles)]
 
     def run_steps(self, batches: Sequence[Sequence[np.ndarray]]) -> list:
+        with self._lock:
+            return self._run_steps(batches)
+
+    def _run_steps(self, batches: Sequence[Sequence[np.ndarray]]) -> list:
         if self._store_version != self.store.version:
             self._refresh_state()
         k = len(batches)
