@@ -20,6 +20,7 @@ from . import (  # noqa: E402
     optimizers,
     random,
     regularizers,
+    saving,
     utils,
 )
 from .frontend.layers import Input, InputSpec, Layer  # noqa: E402
@@ -31,5 +32,5 @@ __all__ = [
     "Input", "InputSpec", "KerasTensor", "Layer", "Model", "Sequential",
     "Variable", "activations", "backend", "callbacks", "constraints",
     "initializers", "layers", "losses", "metrics", "models", "ops",
-    "optimizers", "random", "regularizers", "utils",
+    "optimizers", "random", "regularizers", "saving", "utils",
 ]

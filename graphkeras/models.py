@@ -2,3 +2,4 @@
 Sequential`)."""
 
 from .frontend.models import Functional, Model, Sequential  # noqa: F401
+from .frontend.saving import clone_model, load_model, save_model  # noqa: F401

@@ -212,4 +212,12 @@ class Functional(Model):
         return Layer._convert_inputs(self, inputs)
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable}
+        from ..saving.model_config import functional_config
+
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ..saving.model_config import functional_from_config
+
+        return functional_from_config(cls, config, custom_objects)

@@ -155,3 +155,56 @@ class Model(Trainer, Layer):
 
     def get_config(self):
         return Layer.get_config(self)
+
+    # --- saving and export (graphkeras/frontend/saving/) ---------------------
+
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Save the model: `.keras` (Keras 3's format) or legacy `.h5`."""
+        from ..saving.saving_api import save_model
+
+        save_model(self, filepath, overwrite=overwrite, zipped=zipped,
+                   **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Save the weights (and optimizer state) to a `.weights.h5` file."""
+        from ..saving.saving_api import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite,
+                     max_shard_size=max_shard_size)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Load weights from a `.weights.h5`, `.keras` or legacy `.h5`."""
+        from ..saving.saving_api import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def export(self, filepath, format="onnx", verbose=None,
+               input_signature=None, **kwargs):
+        """Export the inference program (`format="onnx"`)."""
+        from ..saving.export import export
+
+        return export(self, filepath, format=format, verbose=verbose,
+                      input_signature=input_signature, **kwargs)
+
+    def _onnx_export_spec(self):
+        from ..saving.export import onnx_export_spec
+
+        return onnx_export_spec(self)
+
+    def get_compile_config(self):
+        from ..saving.keras_format import get_compile_config
+
+        return get_compile_config(self)
+
+    def compile_from_config(self, config):
+        from ..saving.keras_format import compile_from_config
+
+        compile_from_config(self, config)
+
+    def to_json(self, **kwargs):
+        """The model's config as a JSON string."""
+        import json
+
+        from ..saving.serialization_lib import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)

@@ -149,6 +149,12 @@ class Sequential(Model):
         return self._functional.output_names if self._functional else None
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "layers": [{"class_name": type(x).__name__,
-                            "config": x.get_config()} for x in self._layers]}
+        from ..saving.model_config import sequential_config
+
+        return sequential_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ..saving.model_config import sequential_from_config
+
+        return sequential_from_config(cls, config, custom_objects)

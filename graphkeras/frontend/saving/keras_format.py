@@ -1,0 +1,273 @@
+"""The `.keras` format: Keras 3's zip of config, metadata and weights.
+
+A `.keras` file is a zip archive holding
+
+    metadata.json      {"keras_version", "date_saved", ...}
+    config.json        the model serialized by `serialize_keras_object`:
+                       module / class_name / config / registered_name /
+                       build_config / compile_config
+    model.weights.h5   the state in Keras 3's group layout
+                       (see weights_store.py)
+
+Invariants:
+- Saving writes the whole archive to a temporary file and renames it over
+  the target (file_io.atomic_write): an interrupted save never leaves a
+  half-written file in place of a good one.
+- Loading never runs code from the file (safe mode refuses lambdas) and
+  never extracts to disk: the archive's entries are read into memory after
+  checking their names (no absolute paths, no `..`, no drive letters) and
+  sizes. A file that is not such an archive, or whose config or weights do
+  not parse, raises FileFormatError naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import zipfile
+
+from . import serialization_lib as sl
+from .file_io import FileFormatError, atomic_write, bad_file, check_readable
+from .weights_store import StateError, read_h5, write_h5
+
+CONFIG = "config.json"
+METADATA = "metadata.json"
+WEIGHTS = "model.weights.h5"
+# The Keras release whose `.keras` layout these files follow.
+KERAS_FORMAT_VERSION = "3.15.1"
+# Refuse entries that would unpack to more than this (zip bombs).
+MAX_ENTRY_BYTES = 8 << 30
+MAX_CONFIG_BYTES = 256 << 20
+
+
+def _metadata() -> str:
+    from ... import __version__
+
+    return json.dumps({
+        "keras_version": KERAS_FORMAT_VERSION,
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+        "graphkeras_version": __version__,
+    })
+
+
+def model_to_json_dict(model) -> dict:
+    from ..models.model import Model
+
+    if not isinstance(model, Model):
+        raise TypeError(
+            f"save() expects a graphkeras Model, received {model!r} (of type "
+            f"{type(model).__name__})."
+        )
+    return sl.serialize_keras_object(model)
+
+
+def save_model(model, filepath, include_optimizer: bool = True) -> None:
+    """Write `model` to `filepath` in the `.keras` format (atomically)."""
+    config = json.dumps(model_to_json_dict(model))
+    buf = io.BytesIO()
+    import h5py
+
+    with h5py.File(buf, "w") as h5:
+        write_h5(h5, model, include_optimizer=include_optimizer)
+    weights = buf.getvalue()
+
+    def write(tmp):
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as z:
+            z.writestr(METADATA, _metadata())
+            z.writestr(CONFIG, config)
+            z.writestr(WEIGHTS, weights)
+
+    atomic_write(filepath, write)
+
+
+# --- reading ----------------------------------------------------------------------
+
+
+def _check_entry_name(path: str, name: str) -> None:
+    bad = (name.startswith(("/", "\\")) or ".." in name.replace("\\", "/")
+           .split("/") or (len(name) > 1 and name[1] == ":")
+           or "\x00" in name)
+    if bad:
+        raise bad_file(
+            path, f"the archive holds an entry with an unsafe path {name!r} "
+            "(absolute or with '..'); refusing to read it."
+        )
+
+
+def read_archive(path) -> dict:
+    """{entry name: bytes} of a `.keras` archive, after safety checks."""
+    path = check_readable(path)
+    if not zipfile.is_zipfile(path):
+        raise bad_file(
+            path, "it is not a .keras archive (not a zip file"
+            + (", it looks like an HDF5 file: use a .h5 name)" if _is_hdf5(path)
+               else "; truncated or of another kind?)")
+        )
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            for info in infos:
+                _check_entry_name(path, info.filename)
+                if info.file_size > MAX_ENTRY_BYTES:
+                    raise bad_file(path, f"the entry {info.filename} claims "
+                                   f"{info.file_size} bytes; refusing it.")
+            names = {i.filename for i in infos}
+            if CONFIG not in names:
+                raise bad_file(
+                    path, f"the archive has no {CONFIG} (its entries: "
+                    f"{sorted(names)}); it is not a Keras model file."
+                )
+            out = {}
+            for name in (CONFIG, METADATA, WEIGHTS):
+                if name in names:
+                    out[name] = z.read(name)
+            return out
+    except FileFormatError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
+            NotImplementedError, ValueError) as e:
+        raise bad_file(path, f"the zip archive is damaged ({e}).") from None
+
+
+def _is_hdf5(path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(8) == b"\x89HDF\r\n\x1a\n"
+
+
+def read_config(path, archive: dict) -> dict:
+    raw = archive[CONFIG]
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise bad_file(path, f"{CONFIG} is {len(raw)} bytes; refusing it.")
+    try:
+        config = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise bad_file(path, f"{CONFIG} is not valid JSON ({e}).") from None
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise bad_file(path, f"{CONFIG} does not describe a model (no "
+                       "class_name).")
+    return config
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Load a `.keras` file (written here or by Keras 3)."""
+    path = os.fspath(filepath)
+    archive = read_archive(path)
+    config = read_config(path, archive)
+    model = model_from_config(config, custom_objects, compile, safe_mode,
+                              path=path)
+    if WEIGHTS in archive:
+        load_weights_bytes(model, archive[WEIGHTS], path,
+                           load_optimizer=compile)
+    return model
+
+
+def model_from_config(config, custom_objects=None, compile=True,
+                      safe_mode=True, path=None):
+    from ..models.model import Model
+
+    config = dict(config)
+    compile_config = config.pop("compile_config", None)
+    try:
+        with sl.SafeModeScope(sl._effective_safe_mode(safe_mode)):
+            model = sl.deserialize_keras_object(config, custom_objects,
+                                                safe_mode, kind="models")
+    except FileFormatError:
+        raise
+    except (TypeError, ValueError, KeyError) as e:
+        if path is None:
+            raise
+        msg = str(e) if not isinstance(e, KeyError) else \
+            f"a config entry lacks the key {e}"
+        raise type(e)(f"While loading {path}: {msg}") from None
+    if not isinstance(model, Model):
+        raise bad_file(path or "<config>",
+                       f"config.json describes a {type(model).__name__}, "
+                       "not a model.")
+    if compile and compile_config:
+        compile_from_config(model, compile_config, custom_objects)
+    return model
+
+
+def load_weights_bytes(model, data: bytes, path, load_optimizer=True,
+                       skip_mismatch=False) -> None:
+    import h5py
+
+    try:
+        h5 = h5py.File(io.BytesIO(data), "r")
+    except OSError as e:
+        raise bad_file(path, f"its {WEIGHTS} is not a readable HDF5 file "
+                       f"(truncated or corrupt?): {e}") from None
+    with h5:
+        try:
+            read_h5(h5, model, skip_mismatch=skip_mismatch,
+                    load_optimizer=load_optimizer)
+        except StateError as e:
+            raise bad_file(path, f"the weights do not fit the model: {e}.") \
+                from None
+        except (OSError, KeyError, TypeError) as e:
+            raise bad_file(path, f"its weights are damaged ({e}).") from None
+
+
+# --- compile config ---------------------------------------------------------------
+
+
+def get_compile_config(model) -> dict | None:
+    """Keras 3's compile_config: the compile() arguments, serialized."""
+    if not getattr(model, "compiled", False):
+        return {}
+    closs = getattr(model, "_compile_loss", None)
+    cmet = getattr(model, "_compile_metrics", None)
+    return {
+        "optimizer": sl.serialize_keras_object(model.optimizer),
+        "loss": sl.serialize_keras_object(model.loss),
+        "loss_weights": sl.serialize_keras_object(
+            getattr(closs, "_user_weights", None)),
+        "metrics": sl.serialize_keras_object(
+            getattr(cmet, "_user_metrics", None)),
+        "weighted_metrics": sl.serialize_keras_object(
+            getattr(cmet, "_user_weighted", None)),
+        "run_eagerly": bool(getattr(model, "run_eagerly", False)),
+        "steps_per_execution": int(getattr(model, "steps_per_execution", 1)),
+        "jit_compile": True,
+    }
+
+
+def _deser_metrics(value, custom_objects):
+    if value is None:
+        return None
+    if isinstance(value, dict) and "class_name" not in value:
+        return {k: _deser_metrics(v, custom_objects) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deser_metrics(v, custom_objects) for v in value]
+    return sl.deserialize_keras_object(value, custom_objects, kind="metrics")
+
+
+def _deser_loss(value, custom_objects):
+    if value is None:
+        return None
+    if isinstance(value, dict) and "class_name" not in value:
+        return {k: _deser_loss(v, custom_objects) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deser_loss(v, custom_objects) for v in value]
+    return sl.deserialize_keras_object(value, custom_objects, kind="losses")
+
+
+def compile_from_config(model, config: dict, custom_objects=None) -> None:
+    """model.compile(...) from a compile_config (Keras 3) or a legacy
+    training_config (`optimizer_config`)."""
+    opt = config.get("optimizer", config.get("optimizer_config"))
+    optimizer = (sl.deserialize_keras_object(opt, custom_objects,
+                                             kind="optimizers")
+                 if opt is not None else "rmsprop")
+    model.compile(
+        optimizer=optimizer,
+        loss=_deser_loss(config.get("loss"), custom_objects),
+        loss_weights=config.get("loss_weights"),
+        metrics=_deser_metrics(config.get("metrics"), custom_objects),
+        weighted_metrics=_deser_metrics(config.get("weighted_metrics"),
+                                        custom_objects),
+        run_eagerly=bool(config.get("run_eagerly") or False),
+        steps_per_execution=int(config.get("steps_per_execution") or 1),
+    )
