@@ -168,7 +168,6 @@ class GroupIndex:
         if shape not in self._off:
             ctx, R, r = self.ctx, len(self.space), len(shape)
             off, stride = _i64(0), _i64(1)
-            pos = r - 1  # walk the value's dims from the right
             for g, var in zip(reversed(self.groups), reversed(self.vars)):
                 present = any(k - (R - r) >= 0 and shape[k - (R - r)] != 1
                               for k in g)
@@ -181,7 +180,6 @@ class GroupIndex:
                     off = ctx.add(off, ctx.mul(var, stride))
                 stride = ctx.mul(stride, size)
             # dims of the value where the space has size 1 are 1 as well
-            del pos
             self._off[shape] = off
         return self._off[shape]
 

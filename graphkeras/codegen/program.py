@@ -141,7 +141,6 @@ def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
     module.triple = h.triple
     consts = _Consts(module)
     st = layout.storages
-    vs = layout.value_storage
     kernel_fns = []
     try:
         for t, node in enumerate(layout.kernels):
@@ -194,7 +193,6 @@ def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
                            [PTR, PTR, I64, ir.IntType(1)])
         b.call(memcpy, [ptrs[dst], ptrs[src], n, ir.Constant(ir.IntType(1), 0)])
     b.ret_void()
-    del vs
 
     _entry_points(module, body_fn, h.is_x86)
     return module, nl

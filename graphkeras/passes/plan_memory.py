@@ -125,7 +125,6 @@ def assign_storage(fn: Function, state: tuple, inputs: tuple,
         kind = "state" if p.name in state else "input"
         vs[p.name] = new(kind, p.name, p.type)
     kernels = []
-    producer_kernel: dict = {}
     consts: dict = {}
     for n in fn.nodes:
         if n.op in CONST_OPS:
@@ -140,7 +139,6 @@ def assign_storage(fn: Function, state: tuple, inputs: tuple,
             kernels.append(n)
             for o in n.outputs:
                 vs[o.name] = new("arena", o.name, o.type, t)
-                producer_kernel[o.name] = t
 
     def readers(sid) -> list:
         out = []
