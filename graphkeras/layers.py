@@ -12,3 +12,40 @@ from .frontend.layers import (  # noqa: F401
     Layer,
     Reshape,
 )
+from .frontend.layers.activation_layers import (  # noqa: F401
+    ELU,
+    LeakyReLU,
+    PReLU,
+    ReLU,
+    Softmax,
+)
+from .frontend.layers.lambda_layer import Lambda  # noqa: F401
+from .frontend.layers.merging import (  # noqa: F401
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
+from .frontend.layers.normalization import (  # noqa: F401
+    BatchNormalization,
+    LayerNormalization,
+    UnitNormalization,
+)
+from .frontend.layers.regularization import (  # noqa: F401
+    ActivityRegularization,
+    GaussianDropout,
+    GaussianNoise,
+)
+from .frontend.layers.reshaping import Permute, RepeatVector  # noqa: F401

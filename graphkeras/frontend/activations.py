@@ -1,5 +1,7 @@
 """Activation functions, by Keras name. Each is a function of a tensor
-written with `graphkeras.ops`; `get(name)` resolves a string.
+written with `graphkeras.ops`; `get(name)` resolves a string. Defaults and
+formulas are Keras 3's: gelu is exact (erf) unless approximate=True,
+hard_sigmoid is relu6(x + 3) / 6, leaky_relu's slope is 0.2.
 
 Adding one: define `def name(x)` with ops and add it to `ALL_OBJECTS`.
 """
@@ -82,21 +84,85 @@ def relu6(x):
     return ops.relu6(x)
 
 
+def celu(x, alpha=1.0):
+    return ops.celu(x, alpha=alpha)
+
+
+def glu(x, axis=-1):
+    return ops.glu(x, axis=axis)
+
+
+def hard_silu(x):
+    return ops.hard_silu(x)
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x):
+    return ops.hard_tanh(x)
+
+
+def hard_shrink(x, threshold=0.5):
+    return ops.hard_shrink(x, threshold=threshold)
+
+
+def soft_shrink(x, threshold=0.5):
+    return ops.soft_shrink(x, threshold=threshold)
+
+
+def tanh_shrink(x):
+    return ops.tanh_shrink(x)
+
+
+def threshold(x, threshold, default_value):
+    return ops.threshold(x, threshold, default_value)
+
+
+def log_sigmoid(x):
+    return ops.log_sigmoid(x)
+
+
+def mish(x):
+    return ops.mish(x)
+
+
+def squareplus(x, b=4):
+    return ops.squareplus(x, b=b)
+
+
+def sparse_plus(x):
+    return ops.sparse_plus(x)
+
+
+def sparse_sigmoid(x):
+    return ops.sparse_sigmoid(x)
+
+
 ALL_OBJECTS = {
     f.__name__: f
     for f in (linear, relu, sigmoid, tanh, softmax, log_softmax, elu, selu,
               gelu, silu, softplus, softsign, leaky_relu, hard_sigmoid,
-              exponential, relu6)
+              exponential, relu6, celu, glu, hard_silu, hard_tanh,
+              hard_shrink, soft_shrink, tanh_shrink, threshold, log_sigmoid,
+              mish, squareplus, sparse_plus, sparse_sigmoid)
 }
 ALL_OBJECTS["swish"] = silu
+ALL_OBJECTS["hard_swish"] = hard_silu
 
 
 def get(identifier):
-    """An activation function from a name (None means linear)."""
+    """An activation function from a name (None means linear), a config
+    dict or a callable; unknown names raise a ValueError listing the valid
+    ones."""
     from .serialization import resolve
 
     if identifier is None:
         return linear
+    if isinstance(identifier, dict) and "class_name" in identifier and (
+        identifier.get("class_name") == "function"
+    ):
+        identifier = identifier.get("config")
     return resolve("activation", identifier, ALL_OBJECTS)
 
 

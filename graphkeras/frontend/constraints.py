@@ -23,11 +23,17 @@ class Constraint:
 
 
 class NonNeg(Constraint):
+    """Sets negative weights to zero."""
+
     def __call__(self, w):
-        return ops.relu(w)
+        return ops.multiply(w, ops.cast(ops.greater_equal(w, 0.0),
+                                        ops.dtype(w)))
 
 
 class MaxNorm(Constraint):
+    """Rescales each slice along `axis` whose L2 norm exceeds `max_value`
+    to that norm (Keras: w * clip(n, 0, max) / (n + 1e-7))."""
+
     def __init__(self, max_value=2, axis=0):
         self.max_value, self.axis = max_value, axis
 
@@ -41,6 +47,8 @@ class MaxNorm(Constraint):
 
 
 class UnitNorm(Constraint):
+    """Scales each slice along `axis` to unit L2 norm."""
+
     def __init__(self, axis=0):
         self.axis = axis
 
@@ -52,11 +60,38 @@ class UnitNorm(Constraint):
         return {"axis": self.axis}
 
 
+class MinMaxNorm(Constraint):
+    """Keeps the norm of each slice along `axis` in [min_value, max_value]:
+    the norm moves `rate` of the way to the clipped norm per update."""
+
+    def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
+        self.min_value, self.max_value = min_value, max_value
+        self.rate, self.axis = rate, axis
+
+    def __call__(self, w):
+        n = ops.sqrt(ops.sum(ops.square(w), axis=self.axis, keepdims=True))
+        desired = ops.add(
+            ops.multiply(ops.clip(n, float(self.min_value),
+                                  float(self.max_value)), float(self.rate)),
+            ops.multiply(n, 1.0 - float(self.rate)))
+        return ops.multiply(w, ops.divide(desired, ops.add(n, 1e-7)))
+
+    def get_config(self):
+        return {"min_value": self.min_value, "max_value": self.max_value,
+                "rate": self.rate, "axis": self.axis}
+
+
 ALL_OBJECTS = {"non_neg": NonNeg, "max_norm": MaxNorm, "unit_norm": UnitNorm,
-               "NonNeg": NonNeg, "MaxNorm": MaxNorm, "UnitNorm": UnitNorm}
+               "min_max_norm": MinMaxNorm, "NonNeg": NonNeg,
+               "MaxNorm": MaxNorm, "UnitNorm": UnitNorm,
+               "MinMaxNorm": MinMaxNorm, "Constraint": Constraint}
 
 
 def get(identifier):
     from .serialization import resolve
 
     return resolve("constraint", identifier, ALL_OBJECTS, Constraint)
+
+
+# Keras's snake_case aliases (keras.constraints.max_norm is the class).
+max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm

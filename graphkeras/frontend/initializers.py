@@ -262,3 +262,15 @@ def get(identifier):
     from .serialization import resolve
 
     return resolve("initializer", identifier, ALL_OBJECTS, Initializer)
+
+
+# Keras's snake_case aliases (keras.initializers.he_normal is the class).
+zeros, ones, constant = Zeros, Ones, Constant
+variance_scaling = VarianceScaling
+glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
+he_uniform, he_normal = HeUniform, HeNormal
+lecun_uniform, lecun_normal = LecunUniform, LecunNormal
+random_uniform, random_normal = RandomUniform, RandomNormal
+truncated_normal, orthogonal = TruncatedNormal, Orthogonal
+identity = IdentityInitializer = Identity
+ALL_OBJECTS["IdentityInitializer"] = Identity

@@ -481,8 +481,9 @@ def gelu(x, approximate=True):
 
 @keras_op
 def hard_sigmoid(x):
+    """relu6(x + 3) / 6 (Keras 3's formula)."""
     x = _floatify(convert_to_tensor(x))
-    return clip(add(divide(x, 6.0), 0.5), 0.0, 1.0)
+    return divide(clip(add(x, 3.0), 0.0, 6.0), 6.0)
 
 
 @keras_op
@@ -1047,3 +1048,237 @@ def repeat(x, repeats, axis=None):
     s = list(shape(x))
     s[axis] = None if s[axis] is None else s[axis] * r
     return reshape(y, tuple(-1 if d is None else d for d in s))
+
+
+# --- trigonometry and rounding (composites) ---------------------------------------
+
+# pi split in three float32 parts with short mantissas (Cody-Waite), so that
+# k * _PI_A and k * _PI_B are exact for the k the schedules and layers meet.
+_PI_A = float(np.float32(np.round(math.pi * 2**10) / 2**10))
+_PI_B = float(np.float32(np.round((math.pi - _PI_A) * 2**22) / 2**22))
+_PI_C = float(np.float32(math.pi - _PI_A - _PI_B))
+# Taylor coefficients of sin and cos on [-pi/2, pi/2] (truncation error below
+# 1e-9, under float32 rounding).
+_SIN = [(-1) ** i / math.factorial(2 * i + 1) for i in range(7)]
+_COS = [(-1) ** i / math.factorial(2 * i) for i in range(8)]
+
+
+def _horner(r2, coefs):
+    out = multiply(r2, coefs[-1])
+    for c in reversed(coefs[1:-1]):
+        out = multiply(r2, add(out, c))
+    return add(out, coefs[0])
+
+
+def _reduce_pi(x):
+    """(r, sign): x = k pi + r with |r| <= pi/2, sign = (-1)^k."""
+    x = _floatify(convert_to_tensor(x))
+    k = stop_gradient(floor(add(divide(x, math.pi), 0.5)))
+    r = subtract(subtract(subtract(x, multiply(k, _PI_A)), multiply(k, _PI_B)),
+                 multiply(k, _PI_C))
+    parity = subtract(k, multiply(floor(multiply(k, 0.5)), 2.0))
+    return r, subtract(1.0, multiply(parity, 2.0))
+
+
+@keras_op
+def sin(x):
+    """Elementwise sine (a polynomial after reduction modulo pi)."""
+    r, sign = _reduce_pi(x)
+    return multiply(sign, multiply(r, _horner(square(r), _SIN)))
+
+
+@keras_op
+def cos(x):
+    """Elementwise cosine (a polynomial after reduction modulo pi)."""
+    r, sign = _reduce_pi(x)
+    return multiply(sign, _horner(square(r), _COS))
+
+
+@keras_op
+def ceil(x):
+    return negative(floor(negative(_floatify(convert_to_tensor(x)))))
+
+
+@keras_op
+def divide_no_nan(x1, x2):
+    """x1 / x2, and 0 where x2 == 0."""
+    dt = result_type(x1, x2)
+    if _ORDER[dt] < 3:
+        dt = "float32"
+    _, (a, b) = _align(x1, x2, to=dt)
+    zero = equal(b, 0.0)
+    safe = where(zero, ones_like(b), b)
+    q = divide(a, safe)
+    return where(zero, zeros_like(q), q)
+
+
+@keras_op
+def cumsum(x, axis=None):
+    """Cumulative sum along a static axis (a matmul with a triangular
+    matrix of ones)."""
+    x = convert_to_tensor(x)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    n = len(shape(x))
+    axis %= n
+    size_ = shape(x)[axis]
+    if size_ is None:
+        raise ValueError("ops.cumsum needs a static axis, received the batch "
+                         "axis of a symbolic tensor.")
+    tri = np.triu(np.ones((size_, size_), np.float32))
+    xt = moveaxis(_floatify(x), axis, -1) if axis != n - 1 else _floatify(x)
+    out = matmul(xt, tri.astype(as_dtype(dtype(xt)).np))
+    if axis != n - 1:
+        out = moveaxis(out, -1, axis)
+    if dtype(x) != dtype(out):
+        out = cast(out, dtype(x))
+    return out
+
+
+@keras_op
+def moveaxis(x, source, destination):
+    x = convert_to_tensor(x)
+    n = len(shape(x))
+    order = [i for i in range(n) if i != source % n]
+    order.insert(destination % n, source % n)
+    return transpose(x, order)
+
+
+@keras_op
+def in_top_k(targets, predictions, k):
+    """Whether each target class is among the k largest predictions (a
+    class ties with the others at its value, as Keras counts rank)."""
+    predictions = _floatify(convert_to_tensor(predictions))
+    targets = convert_to_tensor(targets)
+    if not dtype(targets).startswith("int"):
+        targets = cast(targets, "int32")
+    n = shape(predictions)[-1]
+    hot = one_hot(targets, n, dtype=dtype(predictions))
+    at_label = sum(multiply(predictions, hot), axis=-1, keepdims=True)
+    at_label = where(isnan(at_label), full_like(at_label, -np.inf), at_label)
+    rank = add(sum(cast(greater(predictions, at_label), "int32"), axis=-1), 1)
+    return less_equal(rank, int(k))
+
+
+@keras_op
+def prod(x, axis=None, keepdims=False):
+    """Product of elements (as exp(sum(log|x|)) with the sign counted
+    separately; zeros give zero)."""
+    x = _floatify(convert_to_tensor(x))
+    zero = equal(x, 0.0)
+    mag = exp(sum(log(where(zero, ones_like(x), abs(x))), axis=axis,
+                  keepdims=keepdims))
+    negs = sum(cast(less(x, 0.0), "float32"), axis=axis, keepdims=keepdims)
+    sign_ = subtract(1.0, multiply(subtract(negs, multiply(
+        floor(multiply(negs, 0.5)), 2.0)), 2.0))
+    anyzero = greater(max(cast(zero, "float32"), axis=axis, keepdims=keepdims),
+                      0.0)
+    out = multiply(mag, cast(sign_, dtype(mag)))
+    return where(anyzero, zeros_like(out), out)
+
+
+# --- more activations (Keras's ops.nn) ---------------------------------------------
+
+
+@keras_op
+def hard_silu(x):
+    x = _floatify(convert_to_tensor(x))
+    return multiply(x, hard_sigmoid(x))
+
+
+hard_swish = hard_silu
+
+
+@keras_op
+def hard_tanh(x):
+    return clip(_floatify(convert_to_tensor(x)), -1.0, 1.0)
+
+
+@keras_op
+def mish(x):
+    x = _floatify(convert_to_tensor(x))
+    return multiply(x, tanh(softplus(x)))
+
+
+@keras_op
+def celu(x, alpha=1.0):
+    x = _floatify(convert_to_tensor(x))
+    neg = multiply(expm1(divide(minimum(x, 0.0), alpha)), alpha)
+    return add(relu(x), minimum(neg, 0.0))
+
+
+@keras_op
+def glu(x, axis=-1):
+    x = _floatify(convert_to_tensor(x))
+    n = shape(x)[axis]
+    if n is None or n % 2:
+        raise ValueError(
+            f"ops.glu splits axis {axis} in two halves: its size must be "
+            f"even, received shape {shape(x)}.")
+    rank = len(shape(x))
+    ax = axis % rank
+    starts = [0] * rank
+    sizes = list(shape(x))
+    sizes[ax] = n // 2
+    a = slice(x, starts, sizes)
+    starts[ax] = n // 2
+    b = slice(x, starts, sizes)
+    return multiply(a, sigmoid(b))
+
+
+@keras_op
+def soft_shrink(x, threshold=0.5):
+    x = _floatify(convert_to_tensor(x))
+    return where(greater(x, threshold), subtract(x, threshold),
+                 where(less(x, -threshold), add(x, threshold), zeros_like(x)))
+
+
+@keras_op
+def hard_shrink(x, threshold=0.5):
+    x = _floatify(convert_to_tensor(x))
+    return where(greater(abs(x), threshold), x, zeros_like(x))
+
+
+@keras_op
+def tanh_shrink(x):
+    x = _floatify(convert_to_tensor(x))
+    return subtract(x, tanh(x))
+
+
+@keras_op
+def threshold(x, threshold, default_value):
+    x = _floatify(convert_to_tensor(x))
+    return where(greater(x, threshold), x, full_like(x, default_value))
+
+
+@keras_op
+def squareplus(x, b=4):
+    x = _floatify(convert_to_tensor(x))
+    return divide(add(x, sqrt(add(square(x), float(b)))), 2.0)
+
+
+@keras_op
+def sparse_plus(x):
+    x = _floatify(convert_to_tensor(x))
+    mid = multiply(square(add(x, 1.0)), 0.25)
+    return where(less_equal(x, -1.0), zeros_like(x),
+                 where(less(x, 1.0), mid, x))
+
+
+@keras_op
+def sparse_sigmoid(x):
+    x = _floatify(convert_to_tensor(x))
+    return clip(multiply(add(x, 1.0), 0.5), 0.0, 1.0)
+
+
+@keras_op
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """x scaled to unit L2 norm along `axis`: x * min(rsqrt(sum(x^2)),
+    1 / epsilon) (Keras's formula, epsilon 1e-7 by default)."""
+    if order != 2:
+        raise ValueError(f"ops.normalize supports order=2 only, received "
+                         f"order={order!r}.")
+    x = _floatify(convert_to_tensor(x))
+    eps = 1e-7 if epsilon is None else float(epsilon)
+    inv = rsqrt(sum(square(x), axis=axis, keepdims=True))
+    return multiply(x, minimum(inv, 1.0 / eps))

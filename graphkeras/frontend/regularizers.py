@@ -63,3 +63,7 @@ def get(identifier):
     from .serialization import resolve
 
     return resolve("regularizer", identifier, ALL_OBJECTS, Regularizer)
+
+
+# Keras's snake_case aliases (keras.regularizers.l1 is the class).
+l1, l2, l1_l2 = L1, L2, L1L2

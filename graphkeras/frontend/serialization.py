@@ -45,3 +45,42 @@ def unknown(kind: str, name, table: dict) -> ValueError:
         f"Unknown {kind}: '{name}'. Valid {kind} identifiers are: "
         f"{', '.join(repr(v) for v in valid)}."
     )
+
+
+# --- safe mode (Keras's rule for code in saved configs) -----------------------------
+#
+# A Lambda layer's Python lambda is stored as marshalled bytecode, as Keras
+# stores it. Turning that back into a function executes code from the file,
+# so it is refused unless the user opts out of safe mode explicitly, with
+# `SafeModeScope(False)` (what `load_model(..., safe_mode=False)` enters) or
+# `enable_unsafe_deserialization()`. Unset means safe.
+
+_SAFE_MODE = {"global": None, "stack": []}
+
+
+def enable_unsafe_deserialization() -> None:
+    """Allow deserializing Python lambdas (Lambda layers) from configs."""
+    _SAFE_MODE["global"] = False
+
+
+def in_safe_mode():
+    """True / False when set by a SafeModeScope or globally, else None."""
+    if _SAFE_MODE["stack"]:
+        return _SAFE_MODE["stack"][-1]
+    return _SAFE_MODE["global"]
+
+
+class SafeModeScope:
+    """`with SafeModeScope(False): ...` allows lambda deserialization in the
+    block; `SafeModeScope(True)` forbids it."""
+
+    def __init__(self, safe_mode=True):
+        self.safe_mode = safe_mode
+
+    def __enter__(self):
+        _SAFE_MODE["stack"].append(self.safe_mode)
+        return self
+
+    def __exit__(self, *exc):
+        _SAFE_MODE["stack"].pop()
+        return False

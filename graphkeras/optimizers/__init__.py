@@ -3,7 +3,11 @@
 from ..frontend.optimizers import (  # noqa: F401
     ALL_OBJECTS,
     SGD,
+    Adagrad,
     Adam,
+    Adamax,
+    AdamW,
+    Nadam,
     Optimizer,
     RMSprop,
     get,

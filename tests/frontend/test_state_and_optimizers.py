@@ -73,8 +73,8 @@ def test_clipvalue_clipnorm_global_clipnorm_and_weight_decay():
         g)), rtol=1e-5)
     w0, g, w = _one_step(keras.optimizers.SGD(0.1, weight_decay=0.5))
     np.testing.assert_allclose(w, (w0 - w0 * 0.5 * 0.1) - 0.1 * g, rtol=1e-5)
-    with pytest.raises(ValueError, match="Only one of `clipnorm` and "
-                       "`global_clipnorm`"):
+    with pytest.raises(ValueError, match="Only one of `clipnorm`, `clipvalue` "
+                       "and `global_clipnorm`"):
         keras.optimizers.SGD(clipnorm=1, global_clipnorm=1)
 
 
@@ -98,7 +98,7 @@ def test_schedule_is_evaluated_in_the_step():
         model.train_on_batch(X, Y)
     np.testing.assert_allclose(model.get_weights()[0], w, rtol=1e-4)
     assert opt.learning_rate == pytest.approx(0.1 * 0.5 ** 3)
-    with pytest.raises(TypeError, match="schedule"):
+    with pytest.raises(TypeError, match="LearningRateSchedule"):
         opt.learning_rate = 0.1
 
 

@@ -485,8 +485,16 @@ class Layer:
             if self.activity_regularizer is not None:
                 for o in tree.flatten(outputs):
                     if _is_tensorlike(o):
-                        self.add_loss(self.activity_regularizer(o))
+                        self.add_loss(self._activity_loss(o))
         return outputs
+
+    def _activity_loss(self, output):
+        # Keras 3 divides the penalty by the batch size, so its strength
+        # does not depend on how the data is batched.
+        loss = self.activity_regularizer(output)
+        if ops.ndim(output) > 0:
+            loss = ops.divide_no_nan(loss, ops.batch_size(output))
+        return loss
 
     def _accepts(self, arg: str) -> bool:
         cache = type(self).__dict__.get("_call_args_cache")
@@ -591,6 +599,11 @@ class Layer:
         called with, as Keras 3 does."""
         config = {"name": self.name, "trainable": self.trainable,
                   "dtype": self.dtype}
+        if self.activity_regularizer is not None:
+            reg = self.activity_regularizer
+            config["activity_regularizer"] = (
+                {"class_name": type(reg).__name__, "config": reg.get_config()}
+                if hasattr(reg, "get_config") else reg)
         if type(self).get_config is Layer.get_config:
             args, kwargs = getattr(self, "_init_args", ((), {}))
             try:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from . import schedules
+from .adagrad import Adagrad
 from .adam import Adam
+from .adamax import Adamax
+from .adamw import AdamW
+from .nadam import Nadam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-ALL_OBJECTS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "SGD": SGD,
-               "Adam": Adam, "RMSprop": RMSprop}
+ALL_OBJECTS = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad,
+                                       Adamax, Nadam)}
+ALL_OBJECTS.update({k.lower(): v for k, v in ALL_OBJECTS.items()})
 
 
 def get(identifier):
@@ -27,7 +32,11 @@ def get(identifier):
 __all__ = [
     "ALL_OBJECTS",
     "SGD",
+    "Adagrad",
     "Adam",
+    "AdamW",
+    "Adamax",
+    "Nadam",
     "Optimizer",
     "RMSprop",
     "get",

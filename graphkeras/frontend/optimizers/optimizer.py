@@ -1,11 +1,13 @@
 """The Optimizer base class: updates written as IR inside the train step.
 
-`apply(grads, variables)` runs inside the traced train step: it clips the
-gradients (clipvalue, clipnorm, global_clipnorm), reads the learning rate
-(a Variable, or a schedule evaluated at the iteration counter), applies
-weight decay, calls `update_step(gradient, variable, learning_rate)` for
-each variable, applies the variables' constraints and increments
-`iterations`. Every `assign` becomes a state update of the program.
+`apply(grads, variables)` runs inside the traced train step, in Keras 3's
+order: it clips the gradients (one of clipnorm, global_clipnorm,
+clipvalue), reads the learning rate (a Variable, or a schedule evaluated at
+the iteration counter before the increment), applies decoupled weight
+decay (w -= w * weight_decay * lr), calls `update_step(gradient, variable,
+learning_rate)` for each variable, increments `iterations`, then applies
+the variables' constraints. Every `assign` becomes a state update of the
+program.
 
 Invariants: slot variables are created once (`build`), before the first
 trace that uses them; `learning_rate` is a Variable, so setting it (for
@@ -19,6 +21,8 @@ assign_sub`, give `get_config`, and register it in
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
@@ -47,11 +51,11 @@ class Optimizer:
                  name=None, **kwargs):
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
-        if clipnorm is not None and global_clipnorm is not None:
+        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError(
-                "Only one of `clipnorm` and `global_clipnorm` can be set. "
-                f"Received: clipnorm={clipnorm}, "
-                f"global_clipnorm={global_clipnorm}"
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can "
+                f"be set. Received: clipnorm={clipnorm}, "
+                f"clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
             )
         if use_ema or gradient_accumulation_steps:
             raise ValueError(
@@ -71,10 +75,22 @@ class Optimizer:
                                    trainable=False, name="iteration",
                                    path=f"{self.name}/iteration")
         self._variables.append(self.iterations)
+        self._exclude_from_weight_decay = set()
+        self._exclude_from_weight_decay_pattern = None
         if isinstance(learning_rate, LearningRateSchedule) or callable(learning_rate):
             self._schedule = learning_rate
             self._lr_var = None
         else:
+            if isinstance(learning_rate, bool) or not isinstance(
+                learning_rate, (int, float, np.floating, np.integer)
+            ):
+                raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
+                    "Argument `learning_rate` should be float, or an instance "
+                    "of LearningRateSchedule, or a callable (that takes in "
+                    "the current iteration value and returns the "
+                    "corresponding learning rate value). Received instead: "
+                    f"learning_rate={learning_rate}"
+                )
             self._schedule = None
             self._lr_var = Variable(np.asarray(float(learning_rate), np.float32),
                                     trainable=False, name="learning_rate",
@@ -88,7 +104,7 @@ class Optimizer:
         """The current learning rate: a float (or, with a schedule, its
         value at the current iteration)."""
         if self._schedule is not None:
-            return float(np.asarray(self._schedule(
+            return float(np.asarray(self._evaluate_schedule(
                 np.asarray(float(self.iterations), np.float32))))
         return float(self._lr_var)
 
@@ -96,14 +112,25 @@ class Optimizer:
     def learning_rate(self, value):
         if self._schedule is not None:
             raise TypeError(
-                "This optimizer was created with a learning rate schedule, so "
-                "its learning rate cannot be set."
+                "This optimizer was created with a `LearningRateSchedule` "
+                "object as its `learning_rate` constructor argument, hence "
+                "its learning rate is not settable. If you need the learning "
+                "rate to be settable, you should instantiate the optimizer "
+                "with a float `learning_rate` argument."
             )
         self._lr_var.assign(np.asarray(float(value), np.float32))
 
+    def _evaluate_schedule(self, step):
+        # A LearningRateSchedule takes the iteration; any other callable is
+        # called without arguments, as in Keras.
+        if isinstance(self._schedule, LearningRateSchedule):
+            return self._schedule(step)
+        return self._schedule()
+
     def _current_learning_rate(self):
         if self._schedule is not None:
-            return self._schedule(ops.cast(self.iterations.value, "float32"))
+            return ops.cast(self._evaluate_schedule(
+                ops.cast(self.iterations.value, "float32")), "float32")
         return self._lr_var.value
 
     # --- variables ---------------------------------------------------------------
@@ -178,35 +205,66 @@ class Optimizer:
     # --- applying ------------------------------------------------------------------
 
     def _clip(self, grads):
-        if self.clipvalue is not None:
+        # Keras applies one of the three (they are mutually exclusive).
+        if self.clipnorm and self.clipnorm > 0:
+            return [self._clip_by_norm(g) for g in grads]
+        if self.global_clipnorm and self.global_clipnorm > 0:
+            return clip_by_global_norm(grads, float(self.global_clipnorm))
+        if self.clipvalue and self.clipvalue > 0:
             v = float(self.clipvalue)
-            grads = [ops.clip(g, -v, v) for g in grads]
-        if self.clipnorm is not None:
-            out = []
-            for g in grads:
-                n = ops.sqrt(ops.sum(ops.square(g)))
-                scale = ops.minimum(1.0, ops.divide(
-                    float(self.clipnorm), ops.maximum(n, 1e-12)))
-                out.append(ops.multiply(g, scale))
-            grads = out
-        if self.global_clipnorm is not None:
-            total = None
-            for g in grads:
-                s = ops.sum(ops.square(g))
-                total = s if total is None else ops.add(total, s)
-            n = ops.sqrt(total)
-            scale = ops.minimum(1.0, ops.divide(
-                float(self.global_clipnorm), ops.maximum(n, 1e-12)))
-            grads = [ops.multiply(g, scale) for g in grads]
+            return [ops.clip(g, -v, v) for g in grads]
         return grads
 
+    def _clip_by_norm(self, g):
+        c = float(self.clipnorm)
+        l2sum = ops.sum(ops.square(g), keepdims=True)
+        pos = ops.greater(l2sum, 0.0)
+        safe = ops.where(pos, l2sum, ops.ones_like(l2sum))
+        l2norm = ops.where(pos, ops.sqrt(safe), l2sum)
+        return ops.divide(ops.multiply(g, c), ops.maximum(l2norm, c))
+
+    # --- weight decay -----------------------------------------------------------
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Exclude variables (objects, or names matched as regexes) from
+        weight decay; call before the first training step."""
+        if self.built:
+            raise ValueError(
+                "`exclude_from_weight_decay()` can only be configured before "
+                "the optimizer is built."
+            )
+        self._exclude_from_weight_decay = {v.key for v in (var_list or [])}
+        self._exclude_from_weight_decay_pattern = (
+            re.compile("|".join(set(var_names))) if var_names else None)
+
+    def _use_weight_decay(self, variable) -> bool:
+        if variable.key in self._exclude_from_weight_decay:
+            return False
+        pattern = self._exclude_from_weight_decay_pattern
+        return pattern is None or re.search(pattern, variable.name) is None
+
+    def _apply_weight_decay(self, variables, lr) -> None:
+        if self.weight_decay is None:
+            return
+        for v in variables:
+            if self._use_weight_decay(v):
+                decay = ops.multiply(ops.multiply(v, float(self.weight_decay)),
+                                     ops.cast(lr, v.dtype))
+                v.assign(ops.subtract(v, decay))
+
+    # --- applying ------------------------------------------------------------------
+
     def apply(self, grads, trainable_variables) -> None:
-        """Apply one step of updates (inside a trace or eagerly)."""
+        """Apply one step of updates (inside a trace or eagerly): unscale,
+        clip, weight decay, `update_step` per variable, the iteration
+        counter, then the variables' constraints (Keras's order)."""
         grads = list(grads)
         variables = list(trainable_variables)
         if len(grads) != len(variables):
             raise ValueError(
-                f"apply() got {len(grads)} gradients for {len(variables)} "
+                "Argument `grads` should be a list of gradient tensors, one "
+                f"per trainable variable. Received a list of {len(grads)} "
+                f"gradients, but the optimizer is handling {len(variables)} "
                 "variables."
             )
         self._check_built_for(variables)
@@ -214,15 +272,18 @@ class Optimizer:
             grads = [ops.divide(g, float(self.loss_scale_factor)) for g in grads]
         grads = self._clip(grads)
         lr = self._current_learning_rate()
-        if self.weight_decay:
-            for v in variables:
-                v.assign(ops.subtract(v, ops.multiply(
-                    ops.multiply(v, float(self.weight_decay)), lr)))
-        for g, v in zip(grads, variables):
-            self.update_step(g, v, lr)
+        self._apply_weight_decay(variables, lr)
+        self._update_all(grads, variables, lr)
+        self.iterations.assign(ops.add(self.iterations, np.int64(1)))
+        for v in variables:
             if v.constraint is not None:
                 v.assign(v.constraint(v.value))
-        self.iterations.assign(ops.add(self.iterations, np.int64(1)))
+
+    def _update_all(self, grads, variables, lr) -> None:
+        """Run update_step for every variable (a hook for optimizers with
+        state shared by all variables, such as Nadam)."""
+        for g, v in zip(grads, variables):
+            self.update_step(g, v, lr)
 
     def apply_gradients(self, grads_and_vars) -> None:
         grads, variables = zip(*grads_and_vars)
@@ -232,16 +293,49 @@ class Optimizer:
         raise NotImplementedError
 
     def get_config(self) -> dict:
-        lr = (self._schedule.get_config() if isinstance(
-            self._schedule, LearningRateSchedule) else self.learning_rate)
+        if isinstance(self._schedule, LearningRateSchedule):
+            lr = {"module": "keras.optimizers.schedules",
+                  "class_name": type(self._schedule).__name__,
+                  "config": self._schedule.get_config(),
+                  "registered_name": None}
+        else:
+            lr = self.learning_rate
         return {"name": self.name, "learning_rate": lr,
                 "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
                 "global_clipnorm": self.global_clipnorm,
-                "clipvalue": self.clipvalue}
+                "clipvalue": self.clipvalue, "use_ema": False,
+                "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+                "loss_scale_factor": self.loss_scale_factor,
+                "gradient_accumulation_steps": None}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            from . import schedules
+
+            config["learning_rate"] = schedules.deserialize(
+                config["learning_rate"], custom_objects=custom_objects)
         return cls(**config)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def global_norm(values):
+    """sqrt of the sum of squares of every element of `values`."""
+    total = None
+    for g in values:
+        sq = ops.sum(ops.square(g))
+        total = sq if total is None else ops.add(total, sq)
+    return ops.sqrt(total)
+
+
+def clip_by_global_norm(values, clip_norm: float):
+    """Scale `values` so that their global norm is at most `clip_norm`
+    (Keras's formula; a NaN / inf norm gives NaN values)."""
+    n = global_norm(values)
+    scale = ops.multiply(ops.minimum(ops.divide(1.0, n), 1.0 / clip_norm),
+                         clip_norm)
+    scale = ops.add(scale, ops.subtract(n, n))
+    return [ops.multiply(g, scale) for g in values]

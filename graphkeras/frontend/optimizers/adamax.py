@@ -1,0 +1,49 @@
+"""Adamax (Adam with the infinity norm), with Keras 3's defaults."""
+
+from __future__ import annotations
+
+from .. import ops
+from .optimizer import Optimizer
+
+
+class Adamax(Optimizer):
+    """Adamax: `m += (g - m)(1 - b1); u = max(b2 u, |g|);
+    w -= lr m / ((1 - b1^t)(u + epsilon))`.
+
+    Args:
+        learning_rate: 0.001. beta_1: 0.9. beta_2: 0.999. epsilon: 1e-7.
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, name="adamax", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def build(self, var_list):
+        super().build(var_list)
+        self._m = getattr(self, "_m", {})
+        self._u = getattr(self, "_u", {})
+        for var in var_list:
+            self._m[var.key] = self.add_variable_from_reference(var, "momentum")
+            self._u[var.key] = self.add_variable_from_reference(var, "norm")
+
+    def update_step(self, gradient, variable, learning_rate):
+        g = ops.cast(gradient, variable.dtype)
+        lr = ops.cast(learning_rate, variable.dtype)
+        step = ops.cast(ops.add(self.iterations, 1), variable.dtype)
+        b1p = ops.power(float(self.beta_1), step)
+        m, u = self._m[variable.key], self._u[variable.key]
+        new_m = ops.add(m, ops.multiply(ops.subtract(g, m),
+                                        1.0 - float(self.beta_1)))
+        new_u = ops.maximum(ops.multiply(u, float(self.beta_2)), ops.abs(g))
+        self.assign(m, new_m)
+        self.assign(u, new_u)
+        self.assign_sub(variable, ops.divide(
+            ops.multiply(lr, new_m),
+            ops.multiply(ops.subtract(1.0, b1p), ops.add(new_u, self.epsilon))))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1,
+                "beta_2": self.beta_2, "epsilon": self.epsilon}
