@@ -77,17 +77,88 @@ _MODEL_SUFFIXES = {".keras": "keras", ".h5": "h5", ".hdf5": "h5"}
 def _load_model(path: str) -> LoadedModel:
     """Load a `.keras` or `.h5` model file into a LoadedModel.
 
-    Hook for the saving work (issue 8): load the model in safe mode, trace
-    its programs, and return LoadedModel(kind="keras"/"h5", functions=
-    {"predict": fn, ...}, roles={"predict": "predict", "train": ...},
-    weights=state values by parameter name, inputs=..., input_names=/
-    output_names= the model's, stage=a hook for the "train" stage).
+    The model is loaded in safe mode; its predict program is traced (the
+    inference program, as exported to ONNX) and, when the file holds a
+    compiled model, its train step too. Weights are the state values by
+    parameter name; input and output names are the model's.
     """
-    ext = os.path.splitext(path)[1] or ".keras"
-    raise CommandError(
-        f"loading {ext} files is not available yet (model saving has not "
-        f"landed); dump, inspect and export work on .gkir IR files today."
+    from .frontend.saving import FileFormatError, load_model
+    from .frontend.saving.export import inference_program, io_names, \
+        state_values
+
+    kind = "h5" if path.lower().endswith((".h5", ".hdf5")) else "keras"
+    try:
+        model = load_model(path)
+    except FileNotFoundError:
+        raise CommandError(f"no such file: {path}") from None
+    except FileFormatError as e:
+        raise CommandError(str(e)) from None
+    except (TypeError, ValueError, KeyError) as e:
+        raise CommandError(f"cannot load {path}: {e}") from None
+    try:
+        program = inference_program(model)
+    except (TypeError, ValueError) as e:
+        raise CommandError(f"cannot trace the model in {path}: {e}") from None
+    fn = program.fn.replace(name="predict") if program.fn.name != "predict" \
+        else program.fn
+    functions = {"predict": fn}
+    weights = state_values(program)
+    inputs = {"predict": tuple(program.inputs)}
+    in_names, out_names = io_names(model, program)
+    train_error = None
+    if getattr(model, "compiled", False) and model.loss is not None:
+        try:
+            train = _train_program(model)
+        except (TypeError, ValueError) as e:
+            train_error = str(e)
+        else:
+            functions["train_step"] = train.fn
+            inputs["train_step"] = tuple(train.inputs)
+            weights.update(state_values(train))
+    else:
+        train_error = "the model in the file is not compiled (no loss)"
+
+    def stage(role, stage_name, after):
+        if "train_step" not in functions:
+            raise StageNotAvailable(
+                f"stage train is not available for {path}: {train_error}."
+            )
+        if after:
+            raise CommandError(
+                "--after needs a stage that runs passes (optimized or later)."
+            )
+        return functions["train_step"]
+
+    return LoadedModel(
+        path, kind, functions,
+        roles={"predict": "predict", **({"train": "train_step"}
+                                        if "train_step" in functions else {})},
+        weights=weights, inputs=inputs,
+        input_names={"predict": in_names},
+        output_names={"predict": out_names},
+        stage=stage,
     )
+
+
+def _train_program(model):
+    """The train step of a compiled model, traced on zero data shaped
+    like its inputs and outputs (sparse losses take integer labels)."""
+    from .frontend.saving.export import _input_template
+
+    xs, template = _input_template(model)
+    outs = [t.shape for t in (model.outputs or [])]
+    losses = model.loss if isinstance(model.loss, (list, tuple)) else (
+        list(model.loss.values()) if isinstance(model.loss, dict)
+        else [model.loss] * len(outs))
+    ys = []
+    for shape, loss in zip(outs, losses):
+        name = getattr(loss, "name", None) or getattr(loss, "__name__", None) \
+            or str(loss)
+        if "sparse" in str(name).lower():
+            ys.append(np.zeros((1,) + tuple(shape[1:-1]), "int64"))
+        else:
+            ys.append(np.zeros((1,) + tuple(shape[1:]), "float32"))
+    return model._build_program("train", xs, ys, None, template)
 
 
 def _load_gkir(path: str) -> LoadedModel:

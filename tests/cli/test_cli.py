@@ -389,9 +389,9 @@ def _write(tmp_path, name, data):
     ("empty.gkir", "// nothing\n", "holds no IR functions"),
     ("binary.gkir", b"\xff\xfe\x00\x81" * 8,
      "is not a graphkeras model: it is not IR text"),
-    ("model.keras", b"PK\x03\x04", "loading .keras files is not available yet"),
-    ("model.h5", b"\x89HDF\r\n\x1a\n", "loading .h5 files is not available yet"),
-    ("noext", b"PK\x03\x04", "loading .keras files is not available yet"),
+    ("model.keras", b"PK\x03\x04", "it is not a .keras archive"),
+    ("model.h5", b"\x89HDF\r\n\x1a\n", "it is not a readable HDF5 file"),
+    ("noext", b"PK\x03\x04", "it is not a .keras archive"),
 ])
 def test_not_a_model_is_one_line_and_status_2(capsys, tmp_path, verb, name,
                                               data, fragment):

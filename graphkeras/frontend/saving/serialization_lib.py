@@ -393,10 +393,19 @@ def resolve_class(class_name, registered_name, module, custom_objects,
     return None
 
 
+class ClassNotFound(TypeError):
+    """A config names a class or function that is not known here."""
+
+
+def _short(config, limit: int = 300) -> str:
+    text = repr(config)
+    return text if len(text) <= limit else text[:limit] + "...}"
+
+
 def _not_found(class_name, registered_name):
     shown = registered_name if registered_name and registered_name != \
         class_name else class_name
-    return TypeError(
+    return ClassNotFound(
         f"Could not locate class '{shown}'. Make sure custom classes and "
         "functions are decorated with "
         "`@graphkeras.saving.register_keras_serializable()` and imported "
@@ -632,10 +641,13 @@ def instantiate(cls, config: dict, custom_objects=None, safe=True):
     with scope, SafeModeScope(safe):
         try:
             obj = cls.from_config(inner)
+        except ClassNotFound:
+            raise
         except TypeError as e:
             raise TypeError(
                 f"{cls.__name__} {where}could not be rebuilt from its config "
-                f"(config={inner}). Exception encountered: {e}. A custom "
+                f"(config={_short(inner)}). Exception encountered: {e}. A "
+                "custom "
                 "class whose __init__ takes other arguments than get_config() "
                 "returns must override get_config() and from_config()."
             ) from None
