@@ -26,7 +26,7 @@ STEPS_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64,
                               ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
 
 
-def compile_object(module, name: str) -> bytes:
+def compile_object(module, name: str, *, unroll: bool = True) -> bytes:
     ensure_llvm()
     text = str(module)
     dump("llvm", name, lambda: text)
@@ -38,7 +38,7 @@ def compile_object(module, name: str) -> bytes:
             f"LLVM rejected the generated module {name}: {e}",
             dump_path=dump("llvm", name, lambda: text)) from e
     tm = new_target_machine()
-    optimize(mod, tm)
+    optimize(mod, tm, unroll=unroll)
     dump("llvm-opt", name, lambda: str(mod))
     dump("asm", name, lambda: tm.emit_assembly(mod))
     return bytes(tm.emit_object(mod))
@@ -88,7 +88,8 @@ def _source_digest() -> str:
 def cache_key(program_text: str, layout_text: str) -> str:
     h = host()
     return cache.make_key(
-        f"codegen {CODEGEN_VERSION} math {mathlib.MATH_VERSION} opt {OPT_LEVEL}",
+        f"codegen {CODEGEN_VERSION} math {mathlib.MATH_VERSION} opt {OPT_LEVEL} "
+        "programs without unrolling",
         _source_digest(),
         f"llvmlite {llvmlite.__version__} llvm {llvm.llvm_version_info}",
         h.key(), program_text, layout_text)
@@ -124,6 +125,6 @@ def load_or_compile(key: str, build, name: str, libraries=()) \
             return NativeModule(obj, libs), True
         except Exception:  # noqa: BLE001, S110 - a bad entry is rebuilt, never trusted
             pass
-    obj = compile_object(build(), name)
+    obj = compile_object(build(), name, unroll=False)
     cache.store(key, obj)
     return NativeModule(obj, libs), False
