@@ -83,8 +83,11 @@ def _load_model(path: str) -> LoadedModel:
     parameter name; input and output names are the model's.
     """
     from .frontend.saving import FileFormatError, load_model
-    from .frontend.saving.export import inference_program, io_names, \
-        state_values
+    from .frontend.saving.export import (
+        inference_program,
+        io_names,
+        state_values,
+    )
 
     kind = "h5" if path.lower().endswith((".h5", ".hdf5")) else "keras"
     try:

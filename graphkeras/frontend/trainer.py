@@ -396,6 +396,10 @@ class Trainer:
         self.stop_training = False
         self._sig = None
         cbs.on_train_begin()
+        # BackupAndRestore resumes an interrupted fit from a later epoch
+        resume = self.__dict__.pop("_initial_epoch", None)
+        if resume is not None:
+            initial_epoch = max(initial_epoch, int(resume))
         logs = {}
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
