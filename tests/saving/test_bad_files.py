@@ -9,11 +9,10 @@ import zipfile
 import h5py
 import numpy as np
 import pytest
+from saving_helpers import data, small_mlp
 
 import graphkeras as keras
 from graphkeras.saving import FileFormatError, load_model
-
-from saving_helpers import data, small_mlp
 
 
 @pytest.fixture
@@ -145,7 +144,7 @@ def test_unknown_class_names_the_class_and_the_fix(saved, tmp_path):
 
 def test_interrupted_save_leaves_the_previous_file(saved, tmp_path,
                                                    monkeypatch):
-    model, path, x = saved
+    model, path, _ = saved
     good = path.read_bytes()
     model.fit(*data(), epochs=1, verbose=0)  # the model changes
 
