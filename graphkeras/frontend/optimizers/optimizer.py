@@ -27,7 +27,7 @@ import re
 import numpy as np
 
 from .. import ops
-from ..naming import auto_name, uniquify
+from ..naming import auto_name
 from ..variables import Variable
 from .schedules import LearningRateSchedule
 
@@ -62,7 +62,8 @@ class Optimizer:
                 "use_ema and gradient_accumulation_steps are not supported "
                 "yet by graphkeras optimizers."
             )
-        self.name = uniquify(name) if name else auto_name(self)
+        # as in Keras 3, a given name is kept (variable keys stay unique)
+        self.name = str(name) if name else auto_name(self)
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue

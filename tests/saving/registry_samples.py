@@ -1,0 +1,196 @@
+"""How to make a sample of every registered Keras object, for the
+table-driven saving tests.
+
+`layer_sample(cls)` returns (layer, [input arrays]) for any class in
+`graphkeras.layers`: from SAMPLES when listed there, else by filling the
+constructor's required arguments from ARG_GUESSES and trying the input
+shapes of INPUT_GUESSES (two inputs for merging layers) until the layer
+builds. A layer neither way can make fails the coverage test, naming the
+class: add one line to SAMPLES for it.
+
+Format of SAMPLES: class name -> (constructor kwargs, [input shapes
+without the batch], input dtype).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+import graphkeras as keras
+
+SAMPLES = {
+    "Dense": ({"units": 3, "activation": "tanh"}, [(5,)], "float32"),
+    "Activation": ({"activation": "sigmoid"}, [(5,)], "float32"),
+    "Dropout": ({"rate": 0.4}, [(5,)], "float32"),
+    "Reshape": ({"target_shape": (2, 3)}, [(6,)], "float32"),
+    "Permute": ({"dims": (2, 1)}, [(3, 4)], "float32"),
+    "RepeatVector": ({"n": 3}, [(4,)], "float32"),
+    "Dot": ({"axes": 1}, [(4,), (4,)], "float32"),
+    "Embedding": ({"input_dim": 10, "output_dim": 3}, [(5,)], "int32"),
+    "Conv1D": ({"filters": 2, "kernel_size": 2}, [(6, 3)], "float32"),
+    "Conv2D": ({"filters": 2, "kernel_size": 2}, [(5, 5, 3)], "float32"),
+    "LSTM": ({"units": 3}, [(4, 2)], "float32"),
+    "GRU": ({"units": 3}, [(4, 2)], "float32"),
+    "SimpleRNN": ({"units": 3}, [(4, 2)], "float32"),
+}
+
+# Layers the generic tests cannot sample, with the reason.
+EXCLUDED = {
+    "InputLayer": "made by Input(); covered by every model test",
+    "Layer": "the base class",
+    "InputSpec": "not a layer",
+    "Lambda": "its function is Python code: covered by the safe-mode tests",
+}
+
+ARG_GUESSES = {
+    "units": 3, "filters": 2, "kernel_size": 2, "pool_size": 2, "rate": 0.3,
+    "stddev": 0.2, "n": 2, "axis": -1, "activation": "relu",
+    "input_dim": 10, "output_dim": 3, "num_heads": 2, "key_dim": 2,
+    "size": 2, "cropping": 1, "padding": 1, "l1": 0.01, "l2": 0.01,
+    "factor": 0.5, "height": 3, "width": 3, "num_bins": 3, "max_tokens": 10,
+    "num_classes": 3, "dims": (1,), "target_shape": (-1,), "axes": -1,
+}
+INPUT_GUESSES = [(5,), (4, 5), (6, 6, 3), (4, 4, 4, 2)]
+MERGING = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+           "Concatenate", "Dot"}
+
+
+def layer_classes() -> dict:
+    out = {}
+    for name, obj in sorted(vars(keras.layers).items()):
+        if inspect.isclass(obj) and issubclass(obj, keras.layers.Layer) and \
+                name not in EXCLUDED and not name.startswith("_"):
+            out[name] = obj
+    return out
+
+
+def _arrays(shapes, dtype, batch, seed=0):
+    rng = np.random.default_rng(seed)
+    if dtype.startswith("int"):
+        return [rng.integers(0, 10, size=(batch,) + s).astype(dtype)
+                for s in shapes]
+    return [rng.normal(size=(batch,) + s).astype(dtype) for s in shapes]
+
+
+def _required(cls) -> list:
+    params = inspect.signature(cls.__init__).parameters
+    return [p for p, v in params.items() if p != "self"
+            and v.default is inspect.Parameter.empty
+            and v.kind not in (v.VAR_KEYWORD, v.VAR_POSITIONAL)]
+
+
+def layer_sample(cls):
+    """(kwargs, input shapes, dtype) for cls, or raise ValueError."""
+    name = cls.__name__
+    if name in SAMPLES:
+        return SAMPLES[name]
+    missing = [p for p in _required(cls) if p not in ARG_GUESSES]
+    if missing:
+        raise ValueError(
+            f"no sample for layer {name}: its required argument(s) "
+            f"{missing} have no guess; add {name} to SAMPLES in "
+            "tests/saving/registry_samples.py"
+        )
+    kwargs = {p: ARG_GUESSES[p] for p in _required(cls)}
+    errors = []
+    for shape in INPUT_GUESSES:
+        shapes = [shape, shape] if name in MERGING else [shape]
+        try:
+            model = sample_model(cls, kwargs, shapes, "float32")
+            model.run_eagerly = True
+            model.predict(_inputs(shapes, "float32", 2), verbose=0)
+        except (ValueError, TypeError, IndexError, NotImplementedError) as e:
+            errors.append(f"{shape}: {e}")
+            continue
+        return kwargs, shapes, "float32"
+    raise ValueError(
+        f"no sample for layer {name}: no input shape of {INPUT_GUESSES} "
+        f"works ({errors[-1] if errors else ''}); add {name} to SAMPLES in "
+        "tests/saving/registry_samples.py"
+    )
+
+
+def _inputs(shapes, dtype, batch, seed=0):
+    xs = _arrays(shapes, dtype, batch, seed)
+    return xs if len(xs) > 1 else xs[0]
+
+
+def sample_inputs(sample, batch, seed=0):
+    _, shapes, dtype = sample
+    return _inputs(shapes, dtype, batch, seed)
+
+
+def sample_model(cls, kwargs, shapes, dtype):
+    """A functional model applying one `cls` layer to its Inputs."""
+    inputs = [keras.Input(shape=s, dtype=dtype, name=f"in_{i}")
+              for i, s in enumerate(shapes)]
+    layer = cls(**kwargs)
+    out = layer(inputs if len(inputs) > 1 else inputs[0])
+    return keras.Model(inputs if len(inputs) > 1 else inputs[0], out)
+
+
+# --- other families -------------------------------------------------------------
+
+def _classes(module, base, skip=()):
+    return {n: o for n, o in sorted(vars(module).items())
+            if inspect.isclass(o) and issubclass(o, base) and o is not base
+            and n not in skip and not n.startswith("_")}
+
+
+def optimizer_classes():
+    return _classes(keras.optimizers, keras.optimizers.Optimizer)
+
+
+def loss_classes():
+    return _classes(keras.losses, keras.losses.Loss,
+                    skip=("LossFunctionWrapper",))
+
+
+def metric_classes():
+    return _classes(keras.metrics, keras.metrics.Metric,
+                    skip=("MeanMetricWrapper", "Mean", "Sum"))
+
+
+def schedule_classes():
+    from graphkeras.frontend.optimizers.schedules import LearningRateSchedule
+
+    return _classes(keras.optimizers.schedules, LearningRateSchedule)
+
+
+def initializer_classes():
+    return _classes(keras.initializers, keras.initializers.Initializer)
+
+
+def regularizer_classes():
+    from graphkeras.frontend.regularizers import Regularizer
+
+    return _classes(keras.regularizers, Regularizer)
+
+
+def constraint_classes():
+    from graphkeras.frontend.constraints import Constraint
+
+    return _classes(keras.constraints, Constraint)
+
+
+SCHEDULE_ARGS = {
+    "initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.5,
+    "boundaries": [3, 6], "values": [0.1, 0.05, 0.01],
+    "first_decay_steps": 5, "end_learning_rate": 0.01, "power": 2.0,
+    "alpha": 0.1,
+}
+
+
+def make(cls, guesses=None):
+    """cls() with its required arguments filled from `guesses`."""
+    guesses = guesses or {}
+    req = _required(cls)
+    missing = [p for p in req if p not in guesses]
+    if missing:
+        raise ValueError(
+            f"cannot make {cls.__name__}: no guess for {missing}; add one in "
+            "tests/saving/registry_samples.py"
+        )
+    return cls(**{p: guesses[p] for p in req})
