@@ -739,7 +739,7 @@ def _export(args) -> int:
 def _demo(args) -> int:
     from .demo import run_demo
 
-    return run_demo(epochs=args.epochs)
+    return run_demo(epochs=args.epochs, out_dir=args.out_dir)
 
 
 # --- the parser ------------------------------------------------------------------------
@@ -762,6 +762,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train an MLP on the shipped digits data, "
                        "print Keras-style progress, export ONNX.")
     d.add_argument("--epochs", type=int, default=20)
+    d.add_argument("--out-dir", metavar="DIR", default=None,
+                   help="where to write digits_mlp.keras and "
+                   "digits_mlp.onnx (default: a new temporary directory)")
     d.set_defaults(func=_demo)
 
     d = sub.add_parser(
