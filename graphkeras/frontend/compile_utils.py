@@ -160,6 +160,15 @@ class CompileLoss:
     """The total loss of compile(): weighted sum of per-output losses."""
 
     def __init__(self, loss, loss_weights=None):
+        if loss_weights is not None and not isinstance(
+            loss_weights, (list, tuple, dict, float, int)
+        ):
+            raise ValueError(
+                "Expected `loss_weights` argument to be a float (single output "
+                "case) or a list, tuple, or dict (multiple output case). "
+                f"Received instead: loss_weights={loss_weights} of type "
+                f"{type(loss_weights)}"
+            )
         self._user_loss = loss
         self._user_weights = loss_weights
         self.built = False
@@ -202,11 +211,12 @@ class CompileLoss:
             yt, yp = y_true[i], y_pred[i]
             check_target_shape(i, self.output_names[i], loss, yt.shape, yp.shape)
             sw = sample_weights[i] if sample_weights else None
-            value = loss(yt, yp, sample_weight=sw)
+            value = ops.cast(loss(yt, yp, sample_weight=sw), "float32")
+            if self.trackers and self.trackers[i] is not None:
+                # Keras tracks each output's loss before its loss weight.
+                self.trackers[i].update_state(value, sample_weight=batch_size)
             if w != 1.0:
                 value = ops.multiply(value, w)
-            if self.trackers and self.trackers[i] is not None:
-                self.trackers[i].update_state(value, sample_weight=batch_size)
             total = value if total is None else ops.add(total, value)
         return total
 
@@ -232,17 +242,42 @@ class CompileMetrics:
                                 "weighted_metrics")
         for i in range(n):
             ts, ps = y_true[i].shape, y_pred[i].shape
-            ms = [get_metric(m, ts, ps) for m in unweighted[i]]
-            ws = [get_metric(m, ts, ps) for m in weighted[i]]
-            names = {m.name for m in ms}
-            for m in ws:
-                if m.name in names:
-                    m.name = "weighted_" + m.name
-            if n > 1:
-                for m in ms + ws:
-                    m.name = f"{output_names[i]}_{m.name}"
-            self.per_output.append((ms, ws))
+            self.per_output.append(([get_metric(m, ts, ps) for m in unweighted[i]],
+                                    [get_metric(m, ts, ps) for m in weighted[i]]))
+        self._assign_names(output_names if n > 1 else None)
         self.built = True
+
+    def _assign_names(self, output_names):
+        """Keras 3's log names: "<output>_<metric>" with several outputs, a
+        repeated name gets "_1", "_2", ...; a weighted metric named like an
+        unweighted one becomes "weighted_<metric>"."""
+        seen: dict = {}
+
+        def prefixed(i, name):
+            return f"{output_names[i]}_{name}" if output_names else name
+
+        for i, (ms, _) in enumerate(self.per_output):
+            for m in ms:
+                name = prefixed(i, m.name)
+                if name in seen:
+                    seen[name] += 1
+                    name = f"{name}_{seen[name] - 1}"
+                else:
+                    seen[name] = 1
+                m.name = name
+        for i, (_, ws) in enumerate(self.per_output):
+            for m in ws:
+                name = prefixed(i, m.name)
+                if name in seen:
+                    name = prefixed(i, f"weighted_{m.name}")
+                    if name in seen:
+                        seen[name] += 1
+                        name = f"{name}_{seen[name] - 1}"
+                    else:
+                        seen[name] = 1
+                else:
+                    seen[name] = 1
+                m.name = name
 
     @staticmethod
     def _expand(value, output_names, what):

@@ -1,40 +1,85 @@
 """Losses (graphkeras.losses). `get(identifier)` resolves names, configs,
-classes, instances and functions; unknown names raise a ValueError listing
-the valid ones."""
+classes, instances and functions as Keras 3 does (a function name gives
+the function, a class name an instance); unknown names raise a ValueError
+listing the valid ones."""
 
 from __future__ import annotations
 
 from .loss import Loss, LossFunctionWrapper, reduce_weighted_values
 from .losses import (
     BinaryCrossentropy,
+    BinaryFocalCrossentropy,
     CategoricalCrossentropy,
+    CategoricalFocalCrossentropy,
+    CategoricalHinge,
+    CosineSimilarity,
+    Hinge,
+    Huber,
+    KLDivergence,
+    LogCosh,
     MeanAbsoluteError,
+    MeanAbsolutePercentageError,
     MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    Poisson,
     SparseCategoricalCrossentropy,
+    SquaredHinge,
     binary_crossentropy,
+    binary_focal_crossentropy,
     categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    cosine_similarity,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
     mean_absolute_error,
+    mean_absolute_percentage_error,
     mean_squared_error,
+    mean_squared_logarithmic_error,
+    poisson,
     sparse_categorical_crossentropy,
+    squared_hinge,
 )
 
+# Keras's short aliases (functions).
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kullback_leibler_divergence = kl_divergence
+logcosh = log_cosh
+bce = BCE = binary_crossentropy
 
-ALL_OBJECTS = {
-    "mean_squared_error": mean_squared_error, "mse": mean_squared_error,
-    "MSE": mean_squared_error,
-    "mean_absolute_error": mean_absolute_error, "mae": mean_absolute_error,
-    "MAE": mean_absolute_error,
-    "categorical_crossentropy": categorical_crossentropy,
-    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
-    "binary_crossentropy": binary_crossentropy,
-    "MeanSquaredError": MeanSquaredError,
-    "MeanAbsoluteError": MeanAbsoluteError,
-    "CategoricalCrossentropy": CategoricalCrossentropy,
-    "SparseCategoricalCrossentropy": SparseCategoricalCrossentropy,
-    "BinaryCrossentropy": BinaryCrossentropy,
-}
+_CLASSES = (
+    Loss, LossFunctionWrapper, KLDivergence, Poisson, BinaryCrossentropy,
+    BinaryFocalCrossentropy, CategoricalCrossentropy,
+    CategoricalFocalCrossentropy, SparseCategoricalCrossentropy,
+    MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError, CosineSimilarity, LogCosh, Huber, Hinge,
+    SquaredHinge, CategoricalHinge,
+)
+_FUNCTIONS = (
+    kl_divergence, poisson, binary_crossentropy, binary_focal_crossentropy,
+    categorical_crossentropy, categorical_focal_crossentropy,
+    sparse_categorical_crossentropy, mean_squared_error, mean_absolute_error,
+    mean_absolute_percentage_error, mean_squared_logarithmic_error,
+    cosine_similarity, log_cosh, huber, hinge, squared_hinge,
+    categorical_hinge,
+)
+ALL_OBJECTS = {c.__name__: c for c in _CLASSES + _FUNCTIONS}
+ALL_OBJECTS.update({
+    "bce": binary_crossentropy, "BCE": binary_crossentropy,
+    "kld": kl_divergence, "KLD": kl_divergence,
+    "mae": mean_absolute_error, "MAE": mean_absolute_error,
+    "mse": mean_squared_error, "MSE": mean_squared_error,
+    "mape": mean_absolute_percentage_error,
+    "MAPE": mean_absolute_percentage_error,
+    "msle": mean_squared_logarithmic_error,
+    "MSLE": mean_squared_logarithmic_error,
+    "logcosh": log_cosh, "kullback_leibler_divergence": kl_divergence,
+})
 
 
 def get(identifier):
@@ -46,15 +91,36 @@ def get(identifier):
 
 def serialize(loss):
     if isinstance(loss, Loss):
-        return {"class_name": type(loss).__name__, "config": loss.get_config()}
+        return {"module": "keras.losses", "class_name": type(loss).__name__,
+                "config": loss.get_config(), "registered_name": None}
     return getattr(loss, "__name__", str(loss))
 
 
+def deserialize(config, custom_objects=None):
+    """A loss from what `serialize` wrote."""
+    if isinstance(config, dict) and custom_objects and config.get(
+            "class_name") in custom_objects:
+        cls = custom_objects[config["class_name"]]
+        return cls.from_config(config.get("config", {}))
+    if isinstance(config, dict) and config.get("class_name") in ALL_OBJECTS:
+        return ALL_OBJECTS[config["class_name"]].from_config(
+            config.get("config", {}))
+    return get(config)
+
+
 __all__ = [
-    "ALL_OBJECTS", "BinaryCrossentropy", "CategoricalCrossentropy", "Loss",
-    "LossFunctionWrapper", "MeanAbsoluteError", "MeanSquaredError",
-    "SparseCategoricalCrossentropy", "binary_crossentropy",
-    "categorical_crossentropy", "get", "mae", "mean_absolute_error",
-    "mean_squared_error", "mse", "reduce_weighted_values", "serialize",
-    "sparse_categorical_crossentropy",
+    "ALL_OBJECTS", "BinaryCrossentropy", "BinaryFocalCrossentropy",
+    "CategoricalCrossentropy", "CategoricalFocalCrossentropy",
+    "CategoricalHinge", "CosineSimilarity", "Hinge", "Huber", "KLDivergence",
+    "LogCosh", "Loss", "LossFunctionWrapper", "MeanAbsoluteError",
+    "MeanAbsolutePercentageError", "MeanSquaredError",
+    "MeanSquaredLogarithmicError", "Poisson", "SparseCategoricalCrossentropy",
+    "SquaredHinge", "binary_crossentropy", "binary_focal_crossentropy",
+    "categorical_crossentropy", "categorical_focal_crossentropy",
+    "categorical_hinge", "cosine_similarity", "deserialize", "get", "hinge",
+    "huber", "kl_divergence", "log_cosh", "mae", "mape", "mean_absolute_error",
+    "mean_absolute_percentage_error", "mean_squared_error",
+    "mean_squared_logarithmic_error", "mse", "msle", "poisson",
+    "reduce_weighted_values", "serialize", "sparse_categorical_crossentropy",
+    "squared_hinge",
 ]

@@ -4,10 +4,16 @@ A Loss maps (y_true, y_pred) to per-sample values in `call()` (written
 with graphkeras.ops, so it traces into the train step), then `__call__`
 weights them by `sample_weight` and reduces them:
 
-- "sum_over_batch_size" (default): sum(w * l) / number of elements of l;
+- "sum_over_batch_size" (default) and "mean": sum(w * l) / number of
+  elements of l;
 - "sum": sum(w * l);
 - "mean_with_sample_weight": sum(w * l) / sum(w);
 - None / "none": w * l, unreduced.
+
+Divisions are divide_no_nan (an empty or all-zero-weight batch gives 0).
+`call()` may return an object with `.values` and `.mask` (per-sample
+losses with a validity mask, as sparse_categorical_crossentropy with
+ignore_class does); masked-out entries then do not count in the mean.
 
 Adding a loss: subclass `Loss` (implement `call(y_true, y_pred)` and
 `get_config`) or write a function `fn(y_true, y_pred)` and wrap it with
@@ -63,28 +69,44 @@ def _num_elements(x):
 
 
 def reduce_weighted_values(values, sample_weight=None, reduction=
-                           "sum_over_batch_size"):
+                           "sum_over_batch_size", mask=None):
+    """Weight per-sample `values` by `sample_weight` (and a validity
+    `mask`), then reduce them (Keras 3's reduce_weighted_values)."""
     values = ops.convert_to_tensor(values)
     if not ops.dtype(values).startswith("float"):
         values = ops.cast(values, "float32")
+    dt = ops.dtype(values)
+    if mask is not None:
+        mask = ops.cast(mask, dt)
+        if reduction in ("mean", "sum_over_batch_size"):
+            # valid entries weigh total / valid, so that the mean over all
+            # entries is the mean over the valid ones
+            total = _num_elements(mask)
+            mask = ops.multiply(mask, ops.divide_no_nan(total, ops.sum(mask)))
+        if sample_weight is None:
+            sample_weight = mask
+        else:
+            sample_weight = ops.cast(sample_weight, dt)
+            mask, sample_weight = squeeze_or_expand_to_same_rank(
+                mask, sample_weight)
+            sample_weight = ops.multiply(sample_weight, mask)
     if sample_weight is not None:
-        sample_weight = ops.cast(sample_weight, ops.dtype(values))
+        sample_weight = ops.cast(sample_weight, dt)
         values, sample_weight = squeeze_or_expand_to_same_rank(
-            values, sample_weight, expand_rank_1=False)
+            values, sample_weight)
+        # NOTE: Keras would broadcast a (N,) weight against (N, T) values
+        # from the right; weights name samples, so align them from the left.
         while len(ops.shape(sample_weight)) < len(ops.shape(values)):
             sample_weight = ops.expand_dims(sample_weight, -1)
         values = ops.multiply(values, sample_weight)
-    if reduction in (None, "none"):
+    if reduction in (None, "none") or len(ops.shape(values)) == 0:
         return values
     total = ops.sum(values)
     if reduction == "sum":
         return total
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
-        w = ops.sum(ops.broadcast_to(sample_weight, ops.shape(values))
-                    if ops.shape(sample_weight) != ops.shape(values)
-                    else sample_weight)
-        return ops.divide(total, ops.maximum(w, 1e-7))
-    return ops.divide(total, _num_elements(values))
+        return ops.divide_no_nan(total, ops.sum(sample_weight))
+    return ops.divide_no_nan(total, _num_elements(values))
 
 
 class Loss:
@@ -108,7 +130,11 @@ class Loss:
             y_pred = ops.cast(y_pred, self.dtype)
         y_true = ops.convert_to_tensor(y_true)
         losses = self.call(y_true, y_pred)
-        return reduce_weighted_values(losses, sample_weight, self.reduction)
+        mask = None
+        if hasattr(losses, "mask") and hasattr(losses, "values"):
+            losses, mask = losses.values, losses.mask
+        return reduce_weighted_values(losses, sample_weight, self.reduction,
+                                      mask=mask)
 
     def call(self, y_true, y_pred):
         raise NotImplementedError
@@ -133,7 +159,27 @@ class LossFunctionWrapper(Loss):
         self._fn_kwargs = kwargs
 
     def call(self, y_true, y_pred):
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):
-        return {**super().get_config(), **self._fn_kwargs}
+        from ..saving.serialization_lib import serialize_function
+
+        return {**super().get_config(), "fn": serialize_function(self.fn),
+                **self._fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("fn"), (dict, str)):
+            from ..saving.serialization_lib import deserialize_keras_object
+
+            fn = config["fn"]
+            if isinstance(fn, str):
+                fn = {"class_name": "function", "config": fn}
+            config["fn"] = deserialize_keras_object(fn)
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return (f"<LossFunctionWrapper({getattr(self.fn, '__name__', self.fn)}, "
+                f"kwargs={self._fn_kwargs})>")

@@ -32,6 +32,10 @@ class Metric:
         dtype: the dtype of the state ("float32").
     """
 
+    # "up" / "down": whether larger values are better (read by callbacks
+    # monitoring the metric in mode="auto"); None when unknown.
+    _direction = None
+
     def __init__(self, dtype=None, name=None):
         self.name = name or auto_name(self)
         self._dtype = standardize_dtype(dtype)

@@ -1,5 +1,12 @@
 """Sum, Mean and MeanMetricWrapper (a function of (y_true, y_pred) averaged
-over the epoch, as Keras wraps "mae" or a custom metric function)."""
+over the epoch, as Keras wraps "mae" or a custom metric function).
+
+Weighting follows Keras 3's `reduce_to_samplewise_values`: values are
+first reduced to one value per sample (mean over the trailing axes the
+sample weight does not cover), multiplied by the sample weights, and
+`Mean` divides the weighted sum by the sum of the weights (or by the
+number of samples when there are none).
+"""
 
 from __future__ import annotations
 
@@ -10,40 +17,41 @@ from ..losses.loss import squeeze_or_expand_to_same_rank
 from .metric import Metric
 
 
-def _weighted(values, sample_weight, dtype):
+def _samplewise(values, sample_weight, reduce_fn, dtype, mask=None):
+    """(per-sample values, per-sample weights or None)."""
     values = ops.cast(values, dtype)
-    if sample_weight is None:
-        return values, None
-    sample_weight = ops.cast(sample_weight, dtype)
-    values, sample_weight = squeeze_or_expand_to_same_rank(
-        values, sample_weight, expand_rank_1=False)
-    while len(ops.shape(sample_weight)) < len(ops.shape(values)):
-        sample_weight = ops.expand_dims(sample_weight, -1)
-    if ops.shape(sample_weight) != ops.shape(values):
-        sample_weight = ops.multiply(sample_weight, ops.ones_like(values))
-    return ops.multiply(values, sample_weight), sample_weight
-
-
-def _count(values, dtype):
-    shape = ops.shape(values)
-    static = 1
-    for d in shape[1:]:
-        static *= d
-    if shape and shape[0] is None:
-        return ops.multiply(ops.batch_size(values, dtype), float(static))
-    n = static * (shape[0] if shape else 1)
-    return float(n)
+    if mask is not None:
+        mask = ops.cast(mask, dtype)
+        sample_weight = mask if sample_weight is None else ops.multiply(
+            *squeeze_or_expand_to_same_rank(mask, ops.cast(sample_weight,
+                                                           dtype)))
+    if sample_weight is not None:
+        sample_weight = ops.cast(sample_weight, dtype)
+        values, sample_weight = squeeze_or_expand_to_same_rank(
+            values, sample_weight)
+        w_nd, v_nd = len(ops.shape(sample_weight)), len(ops.shape(values))
+        if v_nd > w_nd:
+            values = reduce_fn(values, axis=list(range(w_nd, v_nd)))
+        if ops.shape(sample_weight) != ops.shape(values):
+            sample_weight = ops.multiply(sample_weight, ops.ones_like(values))
+        values = ops.multiply(values, sample_weight)
+        if w_nd > 1:
+            sample_weight = reduce_fn(sample_weight, axis=list(range(1, w_nd)))
+    v_nd = len(ops.shape(values))
+    if v_nd > 1:
+        values = reduce_fn(values, axis=list(range(1, v_nd)))
+    return values, sample_weight
 
 
 class Sum(Metric):
-    """The running sum of the values."""
+    """The running (weighted) sum of the values."""
 
     def __init__(self, name="sum", dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.total = self.add_variable((), "zeros", name="total")
 
     def update_state(self, values, sample_weight=None):
-        values, _ = _weighted(values, sample_weight, self.dtype)
+        values, _ = _samplewise(values, sample_weight, ops.sum, self.dtype)
         self.total.assign(ops.add(self.total, ops.sum(values)))
 
     def result(self):
@@ -60,18 +68,17 @@ class Mean(Metric):
         self.total = self.add_variable((), "zeros", name="total")
         self.count = self.add_variable((), "zeros", name="count")
 
-    def update_state(self, values, sample_weight=None):
+    def update_state(self, values, sample_weight=None, mask=None):
         values = ops.convert_to_tensor(values)
-        if sample_weight is not None and len(ops.shape(sample_weight)) == 0 \
-                and len(ops.shape(values)) == 0:
-            w = ops.cast(sample_weight, self.dtype)
-            self.total.assign(ops.add(self.total, ops.multiply(
-                ops.cast(values, self.dtype), w)))
-            self.count.assign(ops.add(self.count, w))
-            return
-        weighted, w = _weighted(values, sample_weight, self.dtype)
-        self.total.assign(ops.add(self.total, ops.sum(weighted)))
-        n = _count(weighted, self.dtype) if w is None else ops.sum(w)
+        values, w = _samplewise(values, sample_weight, ops.mean, self.dtype,
+                                mask=mask)
+        self.total.assign(ops.add(self.total, ops.sum(values)))
+        if w is not None:
+            n = ops.sum(w)
+        elif len(ops.shape(values)) >= 1:
+            n = ops.batch_size(values, self.dtype)
+        else:
+            n = 1.0
         self.count.assign(ops.add(self.count, n))
 
     def result(self):
@@ -79,12 +86,7 @@ class Mean(Metric):
             # Eager fast path: the trainer reads results after every step.
             total, count = float(self.total), float(self.count)
             return np.asarray(total / count if count else 0.0, self.dtype)
-        return _safe_div(self.total, self.count)
-
-
-def _safe_div(a, b):
-    return ops.where(ops.equal(b, 0.0), ops.zeros_like(a), ops.divide(
-        a, ops.where(ops.equal(b, 0.0), ops.ones_like(b), b)))
+        return ops.divide_no_nan(self.total, self.count)
 
 
 class MeanMetricWrapper(Mean):
@@ -99,10 +101,49 @@ class MeanMetricWrapper(Mean):
                          dtype=dtype)
         self._fn = fn
         self._fn_kwargs = kwargs
+        from .. import losses
+
+        if fn in losses.ALL_OBJECTS.values():
+            self._direction = "down"
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
-        super().update_state(values, sample_weight=sample_weight)
+        mask = None
+        if hasattr(values, "mask") and hasattr(values, "values"):
+            values, mask = values.values, values.mask
+        super().update_state(values, sample_weight=sample_weight, mask=mask)
 
     def get_config(self):
-        return {**super().get_config(), **self._fn_kwargs}
+        from ..saving.serialization_lib import serialize_function
+
+        return {**super().get_config(), "fn": serialize_function(self._fn),
+                **self._fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        fn = config.get("fn")
+        if isinstance(fn, (dict, str)):
+            from ..saving.serialization_lib import deserialize_keras_object
+
+            if isinstance(fn, str):
+                fn = {"class_name": "function", "config": fn}
+            config["fn"] = deserialize_keras_object(fn)
+        return cls(**config)
+
+
+class _NamedWrapper(MeanMetricWrapper):
+    """A MeanMetricWrapper subclass whose config is its own arguments
+    (Keras's built-in wrapper metrics); `_keys` lists the fn arguments."""
+
+    _keys: tuple = ()
+
+    def get_config(self):
+        config = {"name": self.name, "dtype": self.dtype}
+        config.update({k: self._fn_kwargs[k] for k in self._keys
+                       if k in self._fn_kwargs})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
