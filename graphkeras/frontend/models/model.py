@@ -67,8 +67,14 @@ class Model(Trainer, Layer):
         if type(self).build is not Model.build:
             Layer._maybe_build(self, inputs)
             return
-        # A subclassed model's sublayers build on their first call.
+        # A subclassed model's sublayers build on their first call; the
+        # input shape is kept for its build_config (saving).
         self.built = True
+        try:
+            self._build_shapes = tree.map_structure(
+                lambda x: (None,) + tuple(x.shape[1:]), inputs)
+        except (AttributeError, TypeError):
+            self._build_shapes = None
 
     def build(self, input_shape=None):
         """Create the weights by tracing call() on inputs of `input_shape`."""
@@ -190,6 +196,17 @@ class Model(Trainer, Layer):
         from ..saving.export import onnx_export_spec
 
         return onnx_export_spec(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A functional config (Keras 2 wrote class_name "Model" for it)
+        rebuilds the graph; other configs go to the constructor."""
+        if isinstance(config, dict) and "layers" in config and \
+                "input_layers" in config:
+            from ..saving.model_config import functional_from_config
+
+            return functional_from_config(cls, config, custom_objects)
+        return Layer.from_config.__func__(cls, config)
 
     def get_compile_config(self):
         from ..saving.keras_format import get_compile_config

@@ -99,19 +99,61 @@ def state_values(program) -> dict:
     return {name: np.array(STORE[name], copy=True) for name in program.state}
 
 
+def keras_weight_names(model, program) -> dict:
+    """Program state key -> the Keras weight path ("dense/kernel"), unique
+    within the model (keys carry process-wide suffixes: "dense/kernel_3")."""
+    paths = {}
+    for v in model.variables:
+        paths.setdefault(v.key, v.path)
+    out, used = {}, set()
+    for key in program.state:
+        name = paths.get(key, key)
+        base, k = name, 1
+        while name in used:
+            name = f"{base}_{k}"
+            k += 1
+        used.add(name)
+        out[key] = name
+    return out
+
+
+def rename_params(fn, names: dict):
+    """fn with parameters renamed by `names` (old -> new); the new names
+    must not be used by other values of fn."""
+    from ...ir import Value
+
+    taken = {v.name for v in fn.values()} - set(names)
+    clash = sorted(set(names.values()) & taken)
+    if clash:
+        raise ValueError(f"cannot rename parameters to {clash}: in use.")
+    new = {p.name: Value(names.get(p.name, p.name), p.type)
+           for p in fn.params}
+
+    def m(v):
+        return new.get(v.name, v)
+
+    nodes = [n.replace(inputs=tuple(m(v) for v in n.inputs))
+             for n in fn.nodes]
+    return fn.replace(params=tuple(new[p.name] for p in fn.params),
+                      nodes=tuple(nodes), results=tuple(m(r) for r in fn.results))
+
+
 def onnx_export_spec(model):
     from ...export.onnx import ExportSpec
 
     program = inference_program(model)
+    renames = keras_weight_names(model, program)
+    fn = rename_params(program.fn, renames)
+    values = {renames[k]: v for k, v in state_values(program).items()}
     if tuple(program.outputs) != tuple(range(len(program.fn.results))):
         raise ValueError("The predict program has results that are not "
                          "outputs; it cannot be exported.")
     inputs, outputs = io_names(model, program)
-    reserved = set(program.state)
+    reserved = set(values)
     outputs = [f"{n}_output" if n in reserved or n in inputs else n
                for n in outputs]
-    return ExportSpec(fn=program.fn, initializers=state_values(program),
-                      input_names=inputs, output_names=outputs)
+    return ExportSpec(fn=fn, initializers=values, input_names=inputs,
+                      output_names=outputs)
 
 
 def export(model, filepath, format="onnx", verbose=None, input_signature=None,

@@ -196,7 +196,9 @@ def functional_from_config(cls, config: dict, custom_objects=None):
               if k in ("name", "trainable")}
     from ..models.functional import Functional
 
-    if cls is Functional or cls.__name__ == "Model":
+    if cls is Functional or cls.__name__ == "Model" or not issubclass(
+        cls, Functional
+    ):
         return Functional(inputs, outputs, **kwargs)
     return cls(inputs=inputs, outputs=outputs, **kwargs)
 
