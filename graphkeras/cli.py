@@ -86,7 +86,7 @@ def _load_model(path: str) -> LoadedModel:
     from .frontend.saving.export import (
         inference_program,
         io_names,
-        state_values,
+        keras_named,
     )
 
     kind = "h5" if path.lower().endswith((".h5", ".hdf5")) else "keras"
@@ -102,10 +102,9 @@ def _load_model(path: str) -> LoadedModel:
         program = inference_program(model)
     except (TypeError, ValueError) as e:
         raise CommandError(f"cannot trace the model in {path}: {e}") from None
-    fn = program.fn.replace(name="predict") if program.fn.name != "predict" \
-        else program.fn
+    fn, weights = keras_named(model, program)
+    fn = fn.replace(name="predict")
     functions = {"predict": fn}
-    weights = state_values(program)
     inputs = {"predict": tuple(program.inputs)}
     in_names, out_names = io_names(model, program)
     train_error = None
@@ -115,9 +114,10 @@ def _load_model(path: str) -> LoadedModel:
         except (TypeError, ValueError) as e:
             train_error = str(e)
         else:
-            functions["train_step"] = train.fn
+            train_fn, train_weights = keras_named(model, train)
+            functions["train_step"] = train_fn
             inputs["train_step"] = tuple(train.inputs)
-            weights.update(state_values(train))
+            weights.update(train_weights)
     else:
         train_error = "the model in the file is not compiled (no loss)"
 

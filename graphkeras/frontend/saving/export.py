@@ -93,6 +93,14 @@ def io_names(model, program):
     return inputs, _unique(outs)
 
 
+def keras_named(model, program):
+    """(program Function with its state parameters named after the Keras
+    variables, their values by those names)."""
+    renames = keras_weight_names(model, program)
+    values = {renames[k]: v for k, v in state_values(program).items()}
+    return rename_params(program.fn, renames), values
+
+
 def state_values(program) -> dict:
     from ..variables import STORE
 
@@ -103,7 +111,13 @@ def keras_weight_names(model, program) -> dict:
     """Program state key -> the Keras weight path ("dense/kernel"), unique
     within the model (keys carry process-wide suffixes: "dense/kernel_3")."""
     paths = {}
-    for v in model.variables:
+    everything = list(model.variables)
+    opt = getattr(model, "optimizer", None)
+    if opt is not None:
+        everything += list(opt.variables)
+    for m in getattr(model, "metrics", []) or []:
+        everything += list(getattr(m, "variables", []))
+    for v in everything:
         paths.setdefault(v.key, v.path)
     out, used = {}, set()
     for key in program.state:
@@ -142,9 +156,7 @@ def onnx_export_spec(model):
     from ...export.onnx import ExportSpec
 
     program = inference_program(model)
-    renames = keras_weight_names(model, program)
-    fn = rename_params(program.fn, renames)
-    values = {renames[k]: v for k, v in state_values(program).items()}
+    fn, values = keras_named(model, program)
     if tuple(program.outputs) != tuple(range(len(program.fn.results))):
         raise ValueError("The predict program has results that are not "
                          "outputs; it cannot be exported.")
