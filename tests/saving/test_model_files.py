@@ -193,8 +193,9 @@ def test_safe_mode_refuses_lambdas(tmp_path):
     inp = keras.Input(shape=(4,))
     model = keras.Model(inp, keras.layers.Lambda(lambda t: t * 2.0 + 1.0)(inp))
     model.save(tmp_path / "lambda.keras")
-    with pytest.raises(ValueError, match=r"lambda\.keras.*Python lambda.*"
-                       r"safe_mode=False") as info:
+    with pytest.raises(ValueError, match=r"lambda\.keras.*Python lambda "
+                       r"\(argument `function` of Lambda .*safe_mode=False"
+                       ) as info:
         load_model(tmp_path / "lambda.keras")
     assert "arbitrary code" in str(info.value) or "run code" in str(info.value)
     loaded = load_model(tmp_path / "lambda.keras", safe_mode=False)

@@ -81,7 +81,7 @@ LAMBDA_REFUSED = (
     "would run code stored in the file, which could do anything, so it is "
     "refused by default. If you trust the source of the file, pass "
     "`safe_mode=False` to the loading function, or call "
-    "`graphkeras.config.enable_unsafe_deserialization()`."
+    "`graphkeras.saving.enable_unsafe_deserialization()`."
 )
 
 
@@ -609,11 +609,18 @@ def _prepare_inner(cls, inner: dict, custom_objects, safe) -> dict:
                 if target is not None and inspect.isclass(target) and \
                         _kind_of(target) in _LEAF_KINDS:
                     v = instantiate(target, v, custom_objects, safe)
-        elif _has_lambda(v) and safe:
+        elif _has_lambda(v) and safe and not _is_model_class(cls):
+            # (a model's layers are checked one by one, naming the layer)
             raise lambda_refused(
                 f" (inside argument `{k}` of {cls.__name__})")
         out[k] = v
     return out
+
+
+def _is_model_class(cls) -> bool:
+    from ..models.model import Model
+
+    return isinstance(cls, type) and issubclass(cls, Model)
 
 
 def instantiate(cls, config: dict, custom_objects=None, safe=True):
