@@ -11,6 +11,6 @@ llvmlite.
     program.py  one module per program: kernels + the native `gk_step`
     jit.py      object code, engines, the compile cache (cache.py)
 
-Imports only graphkeras.ir, graphkeras.passes.plan_memory's data types and
-graphkeras.config; the runtime drives it (runtime/compiled.py).
+Imports only graphkeras.ir (with the memory plan's data types, ir/plan.py)
+and graphkeras.config; the runtime drives it (runtime/compiled.py).
 """

@@ -76,7 +76,7 @@ def _source_digest() -> str:
 
     root = pathlib.Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
-    for sub in ("codegen", "ir/ops", "passes/plan_memory.py"):
+    for sub in ("codegen", "ir/ops", "ir/plan.py", "passes/plan_memory.py"):
         path = root / sub
         files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
         for f in files:
