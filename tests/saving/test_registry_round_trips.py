@@ -90,6 +90,19 @@ def test_layer_model_file_round_trip(name, ext, tmp_path):
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layer_clone_model(name):
+    model, sample = _sample_model(name)
+    clone = keras.models.clone_model(model)
+    assert type(clone.layers[-1]) is type(model.layers[-1])
+    assert clone.layers[-1] is not model.layers[-1]
+    clone.set_weights(model.get_weights())
+    clone.run_eagerly = True
+    x = rs.sample_inputs(sample, 5)
+    for a, b in zip(_predict(clone, x), _predict(model, x)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer_onnx_matches_predict(name, tmp_path):
     model, sample = _sample_model(name)
     path = tmp_path / "m.onnx"
