@@ -246,6 +246,8 @@ class Trainer:
                 total = self._compile_loss(y_true, flat_pred, sw_in, batch)
             extra = list(trace.losses) + self._traced_regularization_all()
             for e in extra:
+                # Keras sums a non-scalar add_loss() value
+                e = ops.sum(ops.cast(e, "float32"))
                 total = e if total is None else ops.add(total, e)
             if total is None:
                 raise ValueError(

@@ -1,5 +1,8 @@
 """CallbackList: calls every callback's hook in order, adding History and
-ProgbarLogger the way Keras's fit does."""
+ProgbarLogger the way Keras 3's fit does: after the user's callbacks
+(History, then the progress bar), so a callback that adds a key to the
+epoch logs (ReduceLROnPlateau's "learning_rate") is recorded and printed.
+Every callback of one hook call receives the same logs dict."""
 
 from __future__ import annotations
 
@@ -8,27 +11,35 @@ from .history import History
 from .progbar_logger import ProgbarLogger
 
 
+def _flatten(callbacks):
+    out = []
+    for c in callbacks or []:
+        if isinstance(c, (list, tuple)):
+            out.extend(_flatten(c))
+        else:
+            out.append(c)
+    return out
+
+
 class CallbackList(Callback):
     def __init__(self, callbacks=None, add_history=False, add_progbar=False,
                  model=None, **params):
         super().__init__()
-        self.callbacks = list(callbacks or [])
+        self.callbacks = _flatten(callbacks)
         for c in self.callbacks:
             if not isinstance(c, Callback):
                 raise TypeError(
                     "Expected a list of keras.callbacks.Callback instances, "
                     f"received {c!r} (of type {type(c).__name__})."
                 )
-        self.history = None
-        if add_history:
-            self.history = next((c for c in self.callbacks
-                                 if isinstance(c, History)), None)
-            if self.history is None:
-                self.history = History()
-                self.callbacks.append(self.history)
+        self.history = next((c for c in self.callbacks
+                             if isinstance(c, History)), None)
+        if self.history is None and add_history:
+            self.history = History()
+            self.callbacks.append(self.history)
         if add_progbar and not any(isinstance(c, ProgbarLogger)
                                    for c in self.callbacks):
-            self.callbacks.insert(0, ProgbarLogger())
+            self.callbacks.append(ProgbarLogger())
         if model is not None:
             self.set_model(model)
         if params:
@@ -36,6 +47,8 @@ class CallbackList(Callback):
 
     def set_model(self, model):
         super().set_model(model)
+        if self.history is not None:
+            model.history = self.history
         for c in self.callbacks:
             c.set_model(model)
 
@@ -47,6 +60,12 @@ class CallbackList(Callback):
     def _call(self, hook, *args):
         for c in self.callbacks:
             getattr(c, hook)(*args)
+
+    def on_batch_begin(self, batch, logs=None):
+        self._call("on_batch_begin", batch, logs)
+
+    def on_batch_end(self, batch, logs=None):
+        self._call("on_batch_end", batch, logs)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._call("on_epoch_begin", epoch, logs)

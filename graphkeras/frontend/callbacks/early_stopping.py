@@ -1,15 +1,15 @@
-"""EarlyStopping: stop training when a monitored value stops improving."""
+"""EarlyStopping: stop training when a monitored value stops improving
+(Keras 3's logic: patience counts epochs since the last improvement that
+also beat `baseline`; nothing is monitored before `start_from_epoch`)."""
 
 from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
-from .callback import Callback
+from .monitor_callback import MonitorCallback
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(MonitorCallback):
     """Stop `fit` after `patience` epochs without improvement of `monitor`.
 
     Args:
@@ -17,40 +17,29 @@ class EarlyStopping(Callback):
         min_delta: smallest change that counts as an improvement.
         patience: epochs without improvement before stopping.
         verbose: 1 prints a message when stopping.
-        mode: "min", "max" or "auto" (max for accuracy-like keys).
-        baseline: a value the monitor must beat.
+        mode: "min", "max" or "auto" (from the metric's direction).
+        baseline: a value the monitor must beat for the wait to reset.
         restore_best_weights: restore the best epoch's weights at the end.
         start_from_epoch: epochs to wait before monitoring.
+
+    Example:
+        >>> callback = EarlyStopping(monitor="val_loss", patience=3)
+        >>> # model.fit(x, y, validation_split=0.2, callbacks=[callback])
     """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0,
                  mode="auto", baseline=None, restore_best_weights=False,
                  start_from_epoch=0):
-        super().__init__()
-        if mode not in ("auto", "min", "max"):
-            warnings.warn(
-                f"EarlyStopping mode {mode} is unknown, fallback to auto mode.",
-                stacklevel=2)
-            mode = "auto"
-        self.monitor = monitor
-        self.min_delta = abs(min_delta)
+        super().__init__(monitor, mode, min_delta=min_delta)
         self.patience = patience
         self.verbose = verbose
-        self.mode = mode
         self.baseline = baseline
-        self.restore_best_weights = restore_best_weights
-        self.start_from_epoch = start_from_epoch
         self.wait = 0
         self.stopped_epoch = 0
-        self.best = None
+        self.restore_best_weights = restore_best_weights
         self.best_weights = None
         self.best_epoch = 0
-
-    def _better(self, current, reference) -> bool:
-        if self.mode == "max" or (self.mode == "auto" and any(
-            s in self.monitor for s in ("acc", "auc", "precision", "recall"))):
-            return current - self.min_delta > reference
-        return current + self.min_delta < reference
+        self.start_from_epoch = start_from_epoch
 
     def on_train_begin(self, logs=None):
         self.wait = 0
@@ -60,25 +49,23 @@ class EarlyStopping(Callback):
         self.best_epoch = 0
 
     def on_epoch_end(self, epoch, logs=None):
-        current = (logs or {}).get(self.monitor)
-        if current is None:
-            warnings.warn(
-                f"Early stopping conditioned on metric `{self.monitor}` which "
-                "is not available. Available metrics are: "
-                f"{','.join(list((logs or {}).keys()))}", stacklevel=2)
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        current = self.get_monitor_value(logs)
+        if current is None or epoch < self.start_from_epoch:
             return
-        if epoch < self.start_from_epoch:
-            return
-        current = float(np.asarray(current))
         if self.restore_best_weights and self.best_weights is None:
+            # until something improves, the current weights are the best
             self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
         self.wait += 1
-        if self.best is None or self._better(current, self.best):
+        if self._is_improvement(current, self.best):
             self.best = current
             self.best_epoch = epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
-            if self.baseline is None or self._better(current, self.baseline):
+            if self.baseline is None or self._is_improvement(current,
+                                                             self.baseline):
                 self.wait = 0
             return
         if self.wait >= self.patience and epoch > 0:
@@ -93,3 +80,13 @@ class EarlyStopping(Callback):
                 print("Restoring model weights from the end of the best epoch: "
                       f"{self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
+
+    def get_monitor_value(self, logs):
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None:
+            warnings.warn(
+                f"Early stopping conditioned on metric `{self.monitor}` which "
+                "is not available. Available metrics are: "
+                f"{','.join(list(logs.keys()))}", stacklevel=2)
+        return value
