@@ -682,6 +682,45 @@ def _gen_matmul(ctx: GenContext, name: str):
     return ctx.record(y, -m, m)
 
 
+@generator("scan")
+def _gen_scan(ctx: GenContext, name: str):
+    """c' = tanh(c * k + x_t) over a sequence (or a fixed count of steps);
+    returns the stacked 0.5 * c' (the final carry is recorded too)."""
+    c = ctx.pick(ctx.is_float)
+    if c is None:
+        return None
+
+    def seq(v):
+        if v.dtype != c.dtype or v.rank < 1 or is_symbol(v.shape[0]):
+            return False
+        try:
+            return broadcast_shapes(v.shape[1:], c.shape) == c.shape
+        except ValueError:
+            return False
+
+    xs = ctx.pick(seq) if ctx.draw(st.booleans()) else None
+    length = xs.shape[0] if xs is not None else ctx.draw(st.integers(0, 3))
+    if not _fits(TensorType((max(length, 1),) + c.shape, c.dtype)):
+        return None
+    k = ctx.choice([0.5, -0.8])
+    body = Builder("step")
+    pc = body.param("c", c.type)
+    z = body.mul(pc, body.constant(k, c.dtype))
+    if xs is not None:
+        px = body.param("x", TensorType(xs.shape[1:], xs.dtype))
+        z = body.add(z, px)
+    else:
+        z = body.add(z, body.constant(0.25, c.dtype))
+    new = body.tanh(z)
+    fn = body.build([new, body.mul(new, body.constant(0.5, c.dtype))])
+    operands = [c] + ([xs] if xs is not None else [])
+    last, ys = ctx.b.scan(*operands, body=fn, num_carry=1,
+                          num_xs=int(xs is not None), length=length,
+                          reverse=ctx.draw(st.booleans()))
+    ctx.record(last, min(ctx.interval(c).lo, -1.0), max(ctx.interval(c).hi, 1.0))
+    return ctx.record(ys, -0.5, 0.5)
+
+
 @generator("softmax", ops=("softmax", "log_softmax"))
 def _gen_softmax(ctx: GenContext, name: str):
     x = ctx.pick(lambda v: ctx.is_float(v) and v.rank >= 1)

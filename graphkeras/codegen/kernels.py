@@ -778,6 +778,7 @@ LOWERING_KIND.update({
     "matmul": "matmul",
     "scatter_add": "scatter",
     "fused": "fused",
+    "scan": "scan",  # codegen/scan.py
 })
 ROOT_EMITTERS = {
     "reduce": emit_reduce,

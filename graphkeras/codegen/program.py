@@ -57,9 +57,10 @@ def required_libraries(layout: StorageLayout) -> list:
     """(name, builder) of the library objects the program's kernels call
     (GEMM drivers and micro-kernels), in a stable order."""
     from .matmul import library_modules
+    from .scan import nested_matmuls
 
     out: dict = {}
-    for n in layout.kernels:
+    for n in [m for k in layout.kernels for m in [k, *nested_matmuls(k)]]:
         if n.op == "matmul":
             for name, build in library_modules(n.outputs[0].dtype,
                                                n.attrs["transpose_a"],
@@ -85,7 +86,9 @@ def native_layout(fn: Function, layout: StorageLayout) -> NativeLayout:
             k += 1
     ws = 0
     vb = host().vector_bytes
-    for n in layout.kernels:
+    from .scan import nested_matmuls
+
+    for n in [m for k in layout.kernels for m in [k, *nested_matmuls(k)]]:
         if n.op == "matmul":
             ws = max(ws, workspace_bytes(n.outputs[0].dtype, vb))
     return NativeLayout(syms, slots, k, ws, k + 2)
@@ -242,7 +245,7 @@ def _emit_kernel(module, t, node, layout, nl, consts):
         s = st[vs[v.name]]
         if s.kind != "const" and s.id not in sids:
             sids.append(s.id)
-    wants_ws = node.op == "matmul"
+    wants_ws = node.op in ("matmul", "scan")  # scan: for its body's GEMMs
     argtys = [I64, I64] + [PTR] * len(sids) + [I64] * len(nl.symbols)
     if wants_ws:
         argtys.append(PTR)
@@ -284,6 +287,10 @@ def _emit_kernel(module, t, node, layout, nl, consts):
         K.emit_pointwise(ctx, nodes, params, outs, out_keys)
     elif kind == "matmul":
         emit_matmul(ctx, node, fn.args[-1], host().vector_bytes)
+    elif kind == "scan":
+        from .scan import emit_scan
+
+        emit_scan(ctx, node, t, fn.args[-1])
     else:
         K.ROOT_EMITTERS[kind](ctx, nodes, root)
     return fn, sids, wants_ws

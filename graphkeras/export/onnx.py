@@ -639,6 +639,55 @@ def _dim_size(e, node, ins, outs):
     e.add("Cast", [n], outs[0], to=_elem_type(dtype))
 
 
+
+@_converts("scan")
+def _scan(e, node, ins, outs):
+    # ONNX Scan: state variables, then the scanned inputs; the body graph
+    # reads the constants from the outer scope. Reversed scans read and
+    # write their sequences backwards (ys keep the index of their slice,
+    # as the IR's scan does). Scan needs one scanned input: a scan without
+    # sequences scans a dummy (length,) tensor.
+    a = node.attrs
+    body, nc, nx = a["body"], a["num_carry"], a["num_xs"]
+    if a["length"] == 0:  # onnxruntime's Scan cannot slice a 0-length axis
+        for i in range(nc):
+            e.add("Identity", [ins[i]], outs[i])
+        for o, name in zip(node.outputs[nc:], outs[nc:]):
+            fill = np.zeros(1, o.dtype.np)
+            e.add("ConstantOfShape", [e.shape(o.shape)], name,
+                  value=numpy_helper.from_array(fill))
+        return
+    inner = _Emitter(e.opset, sym_src=e.sym_src, used=e.used,
+                     loc=f"{e.loc or 'scan'}/body")
+    env, graph_inputs = {}, []
+    for k, p in enumerate(body.params):
+        if k < nc + nx:
+            name = inner.fresh(f"{p.name}_in")
+            env[p.name] = name
+            graph_inputs.append(_value_info(name, p.type, {}))
+        else:
+            env[p.name] = ins[k]  # an outer-scope constant
+    scanned = list(ins[nc:nc + nx])
+    if not nx:
+        name = inner.fresh("step_in")
+        graph_inputs.append(_value_info(name, TensorType((), float32), {}))
+        scanned = [e.const(np.zeros(a["length"], np.float32))]
+    body_outs = [inner.fresh(f"{r.name}_out") for r in body.results]
+    _emit_body(inner, body, env, body_outs)
+    graph = helper.make_graph(
+        inner.nodes, f"{body.name}_scan", graph_inputs,
+        [_value_info(n, r.type, {}) for n, r in zip(body_outs, body.results)])
+    direction = 1 if a["reverse"] else 0
+    ny = len(body.results) - nc
+    extra = {"scan_output_directions": [direction] * ny} if ny else {}
+    e._node_count += 1
+    e.nodes.append(helper.make_node(
+        "Scan", list(ins[:nc]) + scanned, list(outs),
+        name=f"{e.loc + '/' if e.loc else ''}Scan_{e._node_count}",
+        body=graph, num_scan_inputs=len(scanned),
+        scan_input_directions=[direction] * len(scanned), **extra))
+
+
 # --- the driver ---------------------------------------------------------------
 
 

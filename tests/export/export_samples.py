@@ -323,6 +323,58 @@ if ir.registry.has_op("fused"):  # fusion's kernel op (codegen work)
     add("fused", Case([("x", ("N", 3), F32), ("y", (3,), F32)], _fused,
                       label="results: computed, a param, repeated"))
 
+# --- loops: scan becomes an ONNX Scan (constants from the outer scope) --------
+
+
+def _rnn_body(x_shape, emit_carry):
+    k = ir.Builder("step")
+    h = k.param("h", ("N", 3))
+    x = k.param("x", x_shape)
+    u = k.param("u", (3, 3))
+    z = k.tanh(k.add(k.matmul(h, u), x))
+    return k.build([z, k.mul(z, k.constant(2.0))] + ([z] if emit_carry else []))
+
+
+def _scan_rnn(reverse, emit_carry):
+    def body(b, h0, xs, u):
+        outs = b.scan(h0, xs, u, body=_rnn_body(("N", 3), emit_carry),
+                      num_carry=1, num_xs=1, length=4, reverse=reverse)
+        return list(outs)
+
+    return body
+
+
+def _scan_no_xs(b, h0, u):
+    k = ir.Builder("count")
+    c = k.param("c", (2,))
+    h = k.param("h", ("N", 3))
+    uu = k.param("u", (3, 3))
+    body = k.build([k.add(c, k.constant(np.ones(2, np.float32))),
+                    k.matmul(h, uu), h, c])
+    c0 = b.zeros(shape=(2,), dtype=F32)
+    return list(b.scan(c0, h0, u, body=body, num_carry=2, length=3))
+
+
+def _scan_empty(b, h0, u):
+    k = ir.Builder("empty")
+    h = k.param("h", ("N", 3))
+    x = k.param("x", ("N", 3))
+    uu = k.param("u", (3, 3))
+    body = k.build([k.add(k.matmul(h, uu), x), h])
+    xs = b.zeros(shape=(0, "N", 3), dtype=F32)
+    return list(b.scan(h0, xs, u, body=body, num_carry=1, num_xs=1, length=0))
+
+
+_SCAN_PARAMS = [("h0", ("N", 3), F32), ("xs", (4, "N", 3), F32),
+                ("u", (3, 3), F32)]
+add("scan",
+    Case(_SCAN_PARAMS, _scan_rnn(False, False), label="forward"),
+    Case(_SCAN_PARAMS, _scan_rnn(True, True), label="reverse, carry emitted"),
+    Case([("h0", ("N", 3), F32), ("u", (3, 3), F32)], _scan_no_xs,
+         label="no sequences, a param and a carry returned"),
+    Case([("h0", ("N", 3), F32), ("u", (3, 3), F32)], _scan_empty,
+         label="length 0"))
+
 # --- random: counter-based numbers with no ONNX equivalent -----------------
 
 for _name in ("random_uniform", "random_normal"):

@@ -594,3 +594,49 @@ def _fused(d: Draw) -> Sample:
     if d.flag():
         results.append(b.mul(b.tanh(s), px))
     return Sample([x, y], {"body": b.build(results)})
+
+
+# --- loops -------------------------------------------------------------------
+
+
+@sample("scan")
+def _scan(d: Draw) -> Sample:
+    """A small recurrent body: carries of shape S (maybe with N), up to two
+    sequences of slices S, an elementwise constant and, for rank-2 S, a
+    matrix constant used through matmul (as an RNN's recurrent kernel)."""
+    dtype = d.dtype("float")
+    s = d.shape(1, 2)
+    if s[-1] == "N":
+        s = s + (d.pick(DIMS[:4]),)
+    length = d.pick((0, 1, 2, 3, 4, 5))
+    nc, nx = d.integer(1, 2), d.integer(0, 2)
+    use_matrix = len(s) == 2 and d.flag()
+    carries = [d.operand(s, dtype, lo=-1.0, hi=1.0) for _ in range(nc)]
+    xs = [d.operand((length,) + s, dtype, lo=-1.0, hi=1.0) for _ in range(nx)]
+    consts = [d.operand(d.partner(s), dtype, lo=-1.5, hi=1.5)]
+    if use_matrix:
+        consts.append(d.operand((s[-1], s[-1]), dtype, lo=-0.5, hi=0.5))
+    b = ir.Builder(d.pick(("step", "cell")))
+    pc = [b.param(f"c{i}", x.type) for i, x in enumerate(carries)]
+    px = [b.param(f"x{j}", TensorType(s, dtype)) for j in range(nx)]
+    pk = [b.param(f"k{m}", x.type) for m, x in enumerate(consts)]
+    z = b.mul(pc[0], pk[0])
+    for x in px:
+        z = b.add(z, x)
+    if use_matrix:
+        z = b.add(z, b.matmul(pc[-1], pk[1]))
+    new = [b.tanh(z)]
+    if nc == 2:
+        new.append(b.add(b.mul(pc[1], b.sigmoid(z)), b.mul(new[0], pc[0])))
+    ys = []
+    if d.flag():
+        ys.append(new[0])  # a carry also emitted as an output
+    if d.flag():
+        ys.append(b.mul(z, pc[-1]))
+    body = b.build(new + ys)
+    attrs = {"body": body, "num_carry": nc, "length": length}
+    if nx or d.flag():
+        attrs["num_xs"] = nx
+    if d.flag():
+        attrs["reverse"] = d.flag()
+    return Sample(carries + xs + consts, attrs)

@@ -198,6 +198,8 @@ def _promote(v):
         return v.with_dtype(ir.float64) if v.dtype == ir.float32 else v
     if isinstance(v, (str, ir.DType)) and v in (ir.float32, "float32", "f32"):
         return ir.float64
+    if isinstance(v, ir.Function):  # a body (scan): every f32 type and constant
+        return ir.parse(ir.print_function(v).replace("f32[", "f64["))
     return v
 
 

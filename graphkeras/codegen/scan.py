@@ -1,0 +1,214 @@
+"""Lowering of `scan` (ir/ops/scan.py): one native loop over the steps
+whose body is the body Function's own kernels.
+
+    k<t>_scan(tid, nthreads, ptrs..., symbols..., workspace):
+        scratch = aligned_alloc(64, arena(body) + carry buffer)
+        for s in 0..T-1:                       t = s, or T-1-s reversed
+            call every body kernel with
+                carry-in  -> init (s = 0) or the buffer step s-1 wrote
+                carry-out -> W[s % 2]
+                x_j       -> xs_j + t * slice_j,  y_j -> ys_j + t * slice_j
+                constants -> the operands, temporaries -> scratch
+        free(scratch)
+
+The body is prepared like a program (passes.compile_pipeline: simplify,
+materialize_results, fuse_elementwise) and laid out with
+passes.plan_memory.assign_storage; its kernels are emitted by
+program._emit_kernel, so a body gets every kernel template (GEMM, fused
+pointwise loops, reductions, nested scans). Each temporary of the body gets
+its own slice of the scratch block (sizes depend on the batch symbols, read
+at run time); the block is allocated once per call of the scan kernel.
+
+Invariants:
+- Carries are double-buffered and never copied: step 0 reads the init
+  operand, step s reads what step s-1 wrote; the two write buffers are the
+  node's carry output and a scratch buffer, ordered by the parity of T so
+  that the last step writes the output (T = 0 copies init to it).
+- Every pointer handed to a body kernel is a distinct, non-overlapping
+  region (slices of different steps never meet; the scratch regions are
+  disjoint), which keeps the body kernels' `noalias` promise.
+- The GEMM workspace of body matmuls is the program's workspace
+  (nested_matmuls() tells program.py what to size and link).
+
+NOTE: this module imports passes (compile_pipeline, plan_memory) lazily:
+the body is prepared at lowering time, from the same passes the runtime
+runs on the program.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ..ir import Function, InternalCompilerError
+from .loops import for_range
+from .scalar import I1, I64, PTR, VOID, intrinsic
+
+ALIGN = 64
+
+
+def _i64(v: int) -> ir.Constant:
+    return ir.Constant(I64, int(v))
+
+
+def nested_matmuls(node) -> list:
+    """The matmul nodes inside the bodies of a scan node (recursively)."""
+    out = []
+    if node.op != "scan":
+        return out
+    for n in node.attrs["body"].nodes:
+        if n.op == "matmul":
+            out.append(n)
+        elif n.op == "scan":
+            out.extend(nested_matmuls(n))
+    return out
+
+
+def prepare_body(body: Function):
+    """(prepared body, its StorageLayout), cached per body."""
+    hit = _PREPARED.get(body)
+    if hit is None:
+        from ..passes.compile_pipeline import prepare_for_codegen
+        from ..passes.plan_memory import assign_storage
+
+        used = tuple(range(len(body.results)))
+        fn = prepare_for_codegen(body, used)
+        layout = assign_storage(fn, (), tuple(p.name for p in fn.params), (),
+                                used)
+        hit = (fn, layout)
+        _PREPARED[body] = hit
+    return hit
+
+
+_PREPARED: dict = {}
+
+
+def _aligned_alloc(module):
+    return intrinsic(module, "aligned_alloc", PTR, [I64, I64])
+
+
+def _free(module):
+    return intrinsic(module, "free", VOID, [PTR])
+
+
+def _memcpy(module):
+    return intrinsic(module, "llvm.memcpy.p0.p0.i64", VOID, [PTR, PTR, I64, I1])
+
+
+def _round(ctx, n):
+    b = ctx.b
+    return b.and_(b.add(n, _i64(ALIGN - 1)), _i64(-ALIGN))
+
+
+def emit_scan(ctx, node, t, workspace) -> None:
+    """The body of the scan kernel function `ctx.fn` (see the module
+    docstring); `t` names the kernel (for the body kernels' names)."""
+    from .program import _emit_kernel, native_layout
+
+    b = ctx.b
+    module = b.module
+    a = node.attrs
+    nc, nx, length, reverse = a["num_carry"], a["num_xs"], a["length"], \
+        a["reverse"]
+    body, layout = prepare_body(a["body"])
+    nl = native_layout(body, layout)
+    missing = [s for s in nl.symbols if s not in ctx.syms]
+    if missing:
+        raise InternalCompilerError(
+            f"scan body @{body.name} uses the dimension(s) {missing}, which the "
+            "program around it does not bind")
+    inputs = list(node.inputs)
+    outputs = list(node.outputs)
+
+    # the body's kernels, each an LLVM function of its own
+    kernels = [_emit_kernel(module, f"{t}_s{k}", kn, layout, nl, ctx.consts)
+               for k, kn in enumerate(layout.kernels)]
+
+    def numel_bytes(ty):
+        return ctx.mul(ctx.numel(ty.shape), _i64(ty.dtype.itemsize))
+
+    # scratch: every arena storage of the body, then one carry buffer each
+    st = layout.storages
+    offsets, total = {}, _i64(0)
+    for s in st:
+        if s.kind == "arena":
+            offsets[s.id] = total
+            total = ctx.add(total, _round(ctx, numel_bytes(s.type)))
+    carry_off = []
+    for i in range(nc):
+        carry_off.append(total)
+        total = ctx.add(total, _round(ctx, numel_bytes(inputs[i].type)))
+    total = b.add(total, _i64(ALIGN))  # never zero bytes
+    scratch = b.call(_aligned_alloc(module), [_i64(ALIGN), total])
+    with b.if_then(b.icmp_unsigned("==", scratch, ir.Constant(PTR, None)),
+                   likely=False):
+        b.call(intrinsic(module, "llvm.trap", VOID, []), [])
+        b.unreachable()
+
+    def at(base, off):
+        return b.gep(base, [off], source_etype=ir.IntType(8))
+
+    outer = {v.name: ctx.buffers[v.name][0] for v in inputs + outputs}
+    init = [outer[v.name] for v in inputs[:nc]]
+    out_carry = [outer[v.name] for v in outputs[:nc]]
+    spare = [at(scratch, off) for off in carry_off]
+    # writes alternate W0, W1, ...; the last step (T-1) must write the output
+    if length % 2 == 1:
+        w0, w1 = out_carry, spare
+    else:
+        w0, w1 = spare, out_carry
+    if length == 0:
+        for i in range(nc):
+            b.call(_memcpy(module), [out_carry[i], init[i],
+                                     numel_bytes(inputs[i].type),
+                                     ir.Constant(I1, 0)])
+
+    roles = {}  # body param name -> ("c"|"x"|"k", index)
+    for k, p in enumerate(body.params):
+        if k < nc:
+            roles[p.name] = ("c", k)
+        elif k < nc + nx:
+            roles[p.name] = ("x", k - nc)
+        else:
+            roles[p.name] = ("k", k)
+    slice_bytes = [numel_bytes(body.params[nc + j].type) for j in range(nx)]
+    y_bytes = [numel_bytes(r.type) for r in body.results[nc:]]
+    body_syms = [ctx.syms[s] for s in nl.symbols]
+
+    with for_range(b, _i64(length), name="step") as s:
+        tt = b.sub(_i64(length - 1), s) if reverse else s
+        odd = b.icmp_unsigned("!=", b.and_(s, _i64(1)), _i64(0))
+        first = b.icmp_unsigned("==", s, _i64(0))
+        cur = [b.select(first, init[i], b.select(odd, w0[i], w1[i]))
+               for i in range(nc)]
+        nxt = [b.select(odd, w1[i], w0[i]) for i in range(nc)]
+        xs = [at(outer[inputs[nc + j].name], b.mul(tt, slice_bytes[j]))
+              for j in range(nx)]
+        ys = [at(outer[outputs[nc + j].name], b.mul(tt, y_bytes[j]))
+              for j in range(len(y_bytes))]
+
+        def pointer(sid):
+            s_ = st[sid]
+            if s_.kind == "arena":
+                return at(scratch, offsets[sid])
+            if s_.kind == "input":
+                role, k = roles[s_.name]
+                if role == "c":
+                    return cur[k]
+                if role == "x":
+                    return xs[k]
+                return outer[inputs[k].name]
+            if s_.kind == "output":
+                k = int(s_.name[3:])  # "out<k>": result k of the body
+                return nxt[k] if k < nc else ys[k - nc]
+            raise InternalCompilerError(
+                f"scan body @{body.name}: storage s{sid} of kind {s_.kind} "
+                "has no place in the loop")
+
+        for kfn, sids, wants_ws in kernels:
+            args = [ctx.fn.args[0], ctx.fn.args[1]]
+            args += [pointer(sid) for sid in sids] + body_syms
+            if wants_ws:
+                args.append(workspace)
+            b.call(kfn, args)
+    b.call(_free(module), [scratch])
+    b.ret_void()
