@@ -26,7 +26,8 @@ STEPS_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64,
                               ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
 
 
-def compile_object(module, name: str, *, unroll: bool = True) -> bytes:
+def compile_object(module, name: str, *, unroll: bool = True,
+                   vectorize: bool = True) -> bytes:
     ensure_llvm()
     text = str(module)
     dump("llvm", name, lambda: text)
@@ -38,7 +39,7 @@ def compile_object(module, name: str, *, unroll: bool = True) -> bytes:
             f"LLVM rejected the generated module {name}: {e}",
             dump_path=dump("llvm", name, lambda: text)) from e
     tm = new_target_machine()
-    optimize(mod, tm, unroll=unroll)
+    optimize(mod, tm, unroll=unroll, vectorize=vectorize)
     dump("llvm-opt", name, lambda: str(mod))
     dump("asm", name, lambda: tm.emit_assembly(mod))
     return bytes(tm.emit_object(mod))
@@ -62,6 +63,7 @@ class NativeModule:
         steps = self._engine.get_function_address("gk_steps")
         if not step or not steps:
             raise InternalCompilerError("the native module has no gk_step entry")
+        self.step_address, self.steps_address = step, steps
         self.step = STEP_TYPE(step)
         self.steps = STEPS_TYPE(steps)
 
@@ -106,7 +108,8 @@ def library_object(name: str, build) -> bytes:
     if obj is None:
         obj = cache.load(key)
         if obj is None:
-            obj = compile_object(build(host().vector_bytes), f"lib-{name}")
+            obj = compile_object(build(host().vector_bytes), f"lib-{name}",
+                                 unroll=False, vectorize=False)
             cache.store(key, obj)
         _LIBRARIES[key] = obj
     return obj
@@ -128,3 +131,39 @@ def load_or_compile(key: str, build, name: str, libraries=()) \
     obj = compile_object(build(), name, unroll=False)
     cache.store(key, obj)
     return NativeModule(obj, libs), False
+
+
+def threads_library() -> tuple:
+    """(name, builder) of the barrier / worker library object."""
+    from .threads import threads_library as build
+
+    return ("threads", lambda vb: build(host().is_x86))
+
+
+WORKER_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+                               ctypes.c_void_p)
+POST_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
+                             ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+                             ctypes.c_int64, ctypes.c_int64)
+
+
+class ThreadsNative:
+    """The worker loop and job posting (codegen/threads.py), loaded once
+    per process for the runtime's thread pool."""
+
+    def __init__(self):
+        ensure_llvm()
+        obj = library_object(*threads_library())
+        tm = new_target_machine()
+        empty = llvm.parse_assembly("")
+        empty.triple = host().triple
+        self._engine = llvm.create_mcjit_compiler(empty, tm)
+        self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        self._engine.finalize_object()
+        self.worker = WORKER_TYPE(self._engine.get_function_address("gk_worker"))
+        self.post = POST_TYPE(self._engine.get_function_address("gk_post"))
+
+
+@functools.cache
+def threads_native() -> ThreadsNative:
+    return ThreadsNative()

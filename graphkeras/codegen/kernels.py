@@ -18,6 +18,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 
@@ -61,6 +62,31 @@ class KernelCtx:
         self.buffers = buffers  # value name -> (pointer, DType)
         self.syms = syms  # symbol -> i64 value
         self.consts = consts  # callable(ConstArray) -> global pointer
+        # work split: None runs everything; (tid, nthreads) takes thread
+        # tid's share of the outermost loop; ("range", lo, hi) a given one
+        self.threads = None
+
+    def thread_range(self, n):
+        """[lo, hi) of an outermost loop of n iterations for this thread."""
+        th = self.threads
+        if th is None:
+            return _i64(0), n
+        if th[0] == "range":
+            return th[1], th[2]
+        tid, nth = th
+        b = self.b
+        lo = b.sdiv(b.mul(n, tid), nth)
+        hi = b.sdiv(b.mul(n, b.add(tid, _i64(1))), nth)
+        return lo, hi
+
+    def only_first_thread(self):
+        """Context: code that one thread runs (thread 0) when split."""
+        th = self.threads
+        if th is None:
+            return contextlib.nullcontext()
+        if th[0] == "range":  # the one thread given a non-empty range
+            return self.b.if_then(self.b.icmp_signed("<", th[1], th[2]))
+        return self.b.if_then(self.b.icmp_signed("==", th[0], _i64(0)))
 
     def dim(self, d) -> ir.Value:
         return self.syms[d] if is_symbol(d) else _i64(d)
@@ -182,6 +208,20 @@ class GroupIndex:
             # dims of the value where the space has size 1 are 1 as well
             self._off[shape] = off
         return self._off[shape]
+
+
+@contextlib.contextmanager
+def split_nest(ctx: KernelCtx, extents, name: str = "d"):
+    """loop_nest over extents whose outermost loop covers only this
+    thread's range (ctx.thread_range); an empty nest runs on one thread."""
+    if not extents:
+        with ctx.only_first_thread():
+            yield []
+        return
+    lo, hi = ctx.thread_range(extents[0])
+    with for_range(ctx.b, hi, start=lo, name=f"{name}0") as i0, \
+            loop_nest(ctx.b, extents[1:], name=f"{name}i") as rest:
+        yield [i0, *rest]
 
 
 def coords_for(v: Value, idx) -> list:
@@ -526,11 +566,11 @@ def emit_pointwise(ctx: KernelCtx, nodes, params, outputs, out_keys=None) -> Non
             for k in g:
                 n = ctx.mul(n, ctx.dim(space[k]))
             extents.append(n)
-        with loop_nest(ctx.b, extents) as vars_:
+        with split_nest(ctx, extents) as vars_:
             idx = GroupIndex(ctx, groups, vars_, space)
             _store_all(ctx, pw, outputs, out_keys, idx)
     else:
-        with loop_nest(ctx.b, [ctx.dim(d) for d in space]) as vars_:
+        with split_nest(ctx, [ctx.dim(d) for d in space]) as vars_:
             idx = MultiIndex(ctx, vars_, space)
             _store_all(ctx, pw, outputs, out_keys, idx)
     ctx.b.ret_void()
@@ -566,22 +606,50 @@ def emit_reduce(ctx: KernelCtx, nodes, root) -> None:
 
     Loops over the input in row-major order; a trailing run of reduced
     axes accumulates in a register (vectorised with reassoc), other
-    reduced axes accumulate into the output in place."""
+    reduced axes accumulate into the output in place. Threads split the
+    first kept axis (each owns a contiguous range of the output and sums
+    in the same order as one thread would); a reduction to one element
+    runs on thread 0."""
     b = ctx.b
     x, out = root.inputs[0], root.outputs[0]
     axes = set(root.attrs["axes"])
-    keepdims = root.attrs["keepdims"]
     pw = Pointwise(ctx, nodes)
     dt = out.dtype
     ident = _identity(root.op, dt)
-    with for_range(b, ctx.numel(out.shape), name="init") as i:
-        ctx.store(out.name, i, ident)
     S = x.shape
     R = len(S)
     t = 0
     while t < R and (R - 1 - t) in axes:
         t += 1
     prefix = list(range(R - t))
+    kept = [k for k in prefix if k not in axes]
+    if not kept:
+        with ctx.only_first_thread():
+            _reduce_body(ctx, pw, root, prefix, t, None, _i64(0),
+                         ctx.numel(out.shape), ident)
+        b.ret_void()
+        return
+    d = kept[0]
+    lo, hi = ctx.thread_range(ctx.dim(S[d]))
+    inner = _i64(1)
+    for k in range(d + 1, R):
+        if k not in axes:
+            inner = ctx.mul(inner, ctx.dim(S[k]))
+    _reduce_body(ctx, pw, root, prefix, t, (d, lo, hi), ctx.mul(lo, inner),
+                 ctx.mul(hi, inner), ident)
+    b.ret_void()
+
+
+def _reduce_body(ctx, pw, root, prefix, t, split, o_lo, o_hi, ident):
+    b = ctx.b
+    x, out = root.inputs[0], root.outputs[0]
+    axes = set(root.attrs["axes"])
+    keepdims = root.attrs["keepdims"]
+    dt = out.dtype
+    S = x.shape
+    R = len(S)
+    with for_range(b, o_hi, start=o_lo, name="init") as i:
+        ctx.store(out.name, i, ident)
 
     def out_offset(pc):
         cs = [pc[k] if k not in axes else _i64(0) for k in range(len(pc))]
@@ -590,8 +658,15 @@ def emit_reduce(ctx: KernelCtx, nodes, root) -> None:
         kept = [pc[k] for k in range(len(pc)) if k not in axes]
         return MultiIndex(ctx, kept, out.shape).offset(out.shape)
 
-    with loop_nest(b, [ctx.dim(S[k]) for k in prefix], name="p") as pc:
-        pc = list(pc)
+    with contextlib.ExitStack() as stack:
+        pc = []
+        for k in prefix:
+            if split is not None and k == split[0]:
+                pc.append(stack.enter_context(for_range(
+                    b, split[2], start=split[1], name=f"p{k}")))
+            else:
+                pc.append(stack.enter_context(for_range(
+                    b, ctx.dim(S[k]), name=f"p{k}")))
         full_pc = pc + [_i64(0)] * t
         o = out_offset(full_pc)
         if t:
@@ -600,7 +675,8 @@ def emit_reduce(ctx: KernelCtx, nodes, root) -> None:
             with loop_nest(b, [ctx.dim(S[k]) for k in range(R - t, R)],
                            name="r") as tc:
                 v = pw.at(x, MultiIndex(ctx, pc + list(tc), S))
-                b.store(_combine(ctx, root.op, b.load(acc, typ=reg_type(dt)), v, True), acc)
+                b.store(_combine(ctx, root.op, b.load(acc, typ=reg_type(dt)), v,
+                                 True), acc)
             v = b.load(acc, typ=reg_type(dt))
         else:
             v = pw.at(x, MultiIndex(ctx, pc, S))
@@ -611,16 +687,15 @@ def emit_reduce(ctx: KernelCtx, nodes, root) -> None:
         for k in axes:
             count = ctx.mul(count, ctx.dim(S[k]))
         cnt = b.sitofp(count, reg_type(dt))
-        with for_range(b, ctx.numel(out.shape), name="mean") as i:
+        with for_range(b, o_hi, start=o_lo, name="mean") as i:
             ctx.store(out.name, i, b.fdiv(ctx.load(out.name, i), cnt))
-    b.ret_void()
 
 
 def _rows(ctx, S, axis):
-    """loop_nest over every dim of S except `axis`; yields coordinate lists
-    with a placeholder at `axis`."""
+    """loop_nest over every dim of S except `axis` (the outermost split
+    between threads); yields coordinate lists without `axis`."""
     dims = [ctx.dim(S[k]) for k in range(len(S)) if k != axis]
-    return loop_nest(ctx.b, dims, name="o")
+    return split_nest(ctx, dims, name="o")
 
 
 def _with(cs, axis, k):

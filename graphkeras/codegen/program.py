@@ -30,12 +30,13 @@ import numpy as np
 from llvmlite import ir
 
 from ..ir import Function
+from ..ir.plan import StorageLayout
 from ..ir.types import is_symbol
-from ..passes.plan_memory import StorageLayout
 from . import kernels as K
 from .matmul import emit_matmul, workspace_bytes
 from .scalar import I8, I32, I64, PTR, VOID, alloca, intrinsic, mem_type
 from .target import host
+from .threads import declare_barrier
 
 CODEGEN_VERSION = 1
 
@@ -45,8 +46,13 @@ class NativeLayout:
     symbols: tuple  # symbol names, slot k holds the value of symbols[k]
     storage_slots: dict  # storage id -> slot
     workspace_slot: int
-    workspace_bytes: int
+    workspace_bytes: int  # GEMM workspace of one thread
     nslots: int
+
+    @property
+    def threads_slot(self) -> int:
+        """The slot of the thread pool's control block (barriers)."""
+        return self.workspace_slot + 1
 
     @property
     def profile_slot(self) -> int:
@@ -56,15 +62,18 @@ class NativeLayout:
 def required_libraries(layout: StorageLayout) -> list:
     """(name, builder) of the library objects the program's kernels call
     (GEMM drivers and micro-kernels), in a stable order."""
+    from .jit import threads_library
     from .matmul import library_modules
     from .scan import nested_matmuls
 
-    out: dict = {}
+    name, build = threads_library()
+    out: dict = {name: build}
     for n in [m for k in layout.kernels for m in [k, *nested_matmuls(k)]]:
         if n.op == "matmul":
             for name, build in library_modules(n.outputs[0].dtype,
                                                n.attrs["transpose_a"],
-                                               n.attrs["transpose_b"]):
+                                               n.attrs["transpose_b"],
+                                               host().vector_bytes):
                 out.setdefault(name, build)
     return sorted(out.items())
 
@@ -91,7 +100,7 @@ def native_layout(fn: Function, layout: StorageLayout) -> NativeLayout:
     for n in [m for k in layout.kernels for m in [k, *nested_matmuls(k)]]:
         if n.op == "matmul":
             ws = max(ws, workspace_bytes(n.outputs[0].dtype, vb))
-    return NativeLayout(syms, slots, k, ws, k + 2)
+    return NativeLayout(syms, slots, k, ws, k + 3)
 
 
 class _Consts:
@@ -134,6 +143,43 @@ def _kernel_kind(node) -> tuple:
     if kind == "pointwise":
         return kind, [node], node.inputs, node.outputs, None
     return kind, [node], node.inputs, node.outputs, node
+
+
+# kernel kinds whose emitters split their work by (tid, nthreads); every
+# other kernel runs on thread 0 alone (called with 0, 1)
+THREADED_KINDS = frozenset({"pointwise", "matmul", "softmax", "arg", "reduce",
+                            "matmul_epilogue"})
+
+
+def threaded(node) -> bool:
+    return _kernel_kind(node)[0] in THREADED_KINDS
+
+
+def barriers_needed(layout: StorageLayout) -> list:
+    """needs[t]: whether threads must meet before kernel t. A kernel may
+    start while others still run the kernels since the last barrier when
+    it reads nothing they write, writes nothing they read or write, and
+    writes no arena storage while an arena storage died since the last
+    barrier (the planner may place the two at one address)."""
+    vs, st = layout.value_storage, layout.storages
+    needs = []
+    written: set = set()
+    read: set = set()
+    died = False
+    for t, node in enumerate(layout.kernels):
+        ins = {vs[v.name] for v in node.inputs if st[vs[v.name]].kind != "const"}
+        outs = {vs[v.name] for v in node.outputs}
+        arena_out = any(st[s].kind == "arena" for s in outs)
+        need = bool(ins & written or outs & (read | written)
+                    or (arena_out and died))
+        if need:
+            written, read, died = set(), set(), False
+        needs.append(need)
+        written |= outs
+        read |= ins
+        died = died or any(st[s].kind == "arena" and st[s].last == t
+                           for s in ins | outs)
+    return needs
 
 
 def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
@@ -180,21 +226,46 @@ def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
             slot = b.gep(prof_ptr, [ir.Constant(I64, t)], source_etype=I64)
             b.store(b.add(b.load(slot, typ=I64), b.call(rdtsc, [])), slot)
 
+    ctl = b.load(b.gep(argblock, [ir.Constant(I64, nl.threads_slot)],
+                       source_etype=I64), typ=PTR)
+    barrier = declare_barrier(module)
+    many = b.icmp_signed(">", nth, ir.Constant(I64, 1))
+    first = b.icmp_signed("==", tid, ir.Constant(I64, 0))
+    zero, one = ir.Constant(I64, 0), ir.Constant(I64, 1)
+
+    def sync():
+        with b.if_then(many):
+            b.call(barrier, [ctl, nth])
+
+    needs = barriers_needed(layout)
     tick(0)
     for t, (kfn, sids, wants_ws) in enumerate(kernel_fns):
-        args = [tid, nth] + [ptrs[s] for s in sids] + [syms[s] for s in nl.symbols]
-        if wants_ws:
-            args.append(ws)
-        b.call(kfn, args)
+        if needs[t]:
+            sync()
+        syms_args = [syms[s] for s in nl.symbols]
+        extra = [ws] if wants_ws else []
+        if threaded(layout.kernels[t]):
+            b.call(kfn, [tid, nth] + [ptrs[s] for s in sids] + syms_args + extra)
+        else:
+            # kernels that do not split their work run on thread 0 alone
+            with b.if_then(first):
+                b.call(kfn, [zero, one] + [ptrs[s] for s in sids] + syms_args
+                       + extra)
         tick(t + 1)
-    for src, dst in layout.end_copies:
-        t = st[src].type
-        n = ir.Constant(I64, t.dtype.itemsize)
-        for d in t.shape:
-            n = b.mul(n, syms[d] if is_symbol(d) else ir.Constant(I64, d))
-        memcpy = intrinsic(module, "llvm.memcpy.p0.p0.i64", VOID,
-                           [PTR, PTR, I64, ir.IntType(1)])
-        b.call(memcpy, [ptrs[dst], ptrs[src], n, ir.Constant(ir.IntType(1), 0)])
+    if layout.end_copies:
+        sync()
+        with b.if_then(first):
+            for src, dst in layout.end_copies:
+                t = st[src].type
+                n = ir.Constant(I64, t.dtype.itemsize)
+                for d in t.shape:
+                    n = b.mul(n, syms[d] if is_symbol(d) else ir.Constant(I64, d))
+                memcpy = intrinsic(module, "llvm.memcpy.p0.p0.i64", VOID,
+                                   [PTR, PTR, I64, ir.IntType(1)])
+                b.call(memcpy, [ptrs[dst], ptrs[src], n,
+                                ir.Constant(ir.IntType(1), 0)])
+    # every thread is done with this step when any thread leaves it
+    sync()
     b.ret_void()
 
     _entry_points(module, body_fn, h.is_x86)
@@ -279,6 +350,8 @@ def _emit_kernel(module, t, node, layout, nl, consts):
         if root is not None:
             buffers[inner.name] = buffer(outer)
     ctx = K.KernelCtx(fn, buffers, syms, consts)
+    if kind in THREADED_KINDS:
+        ctx.threads = (fn.args[0], fn.args[1])
     flat = _flat_signature(nodes, params, outs, buffers, out_keys) \
         if kind == "pointwise" else None
     if flat is not None:
@@ -358,12 +431,14 @@ def _call_flat(module, ctx, flat, nodes, params, outs, out_keys):
     fn = shared.get(sig)
     if fn is None:
         name = f"gk_flat{len(shared)}"
-        fn = ir.Function(module, ir.FunctionType(VOID, [PTR] * len(classes) + [I64]),
+        # (buffers..., n, lo, hi): elements [lo, hi) of n
+        fn = ir.Function(module, ir.FunctionType(VOID, [PTR] * len(classes)
+                                                 + [I64, I64, I64]),
                          name)
         fn.linkage = "internal"
         fn.attributes.add("noinline")
         fn.attributes.add("nounwind")
-        for a in fn.args[:-1]:
+        for a in fn.args[:-3]:
             a.add_attribute("noalias")
         shared[sig] = fn
         space = outs[0].shape
@@ -382,10 +457,12 @@ def _call_flat(module, ctx, flat, nodes, params, outs, out_keys):
                             ctx.buffers[p.name][1])
         for k in out_keys:
             bufs[k] = (fn.args[classes.index(ctx.buffers[k][0])], ctx.buffers[k][1])
-        inner = K.KernelCtx(fn, bufs, {"gk_n": fn.args[-1]}, ctx.consts)
+        inner = K.KernelCtx(fn, bufs, {"gk_n": fn.args[-3]}, ctx.consts)
+        inner.threads = ("range", fn.args[-2], fn.args[-1])
         K.emit_pointwise(inner, fnodes, fparams, fouts, out_keys)
     n = ctx.numel(outs[0].shape)
-    ctx.b.call(fn, list(classes) + [n])
+    lo, hi = ctx.thread_range(n)
+    ctx.b.call(fn, list(classes) + [n, lo, hi])
     ctx.b.ret_void()
 
 

@@ -42,6 +42,7 @@ import numpy as np
 
 from ..codegen.jit import cache_key, load_or_compile
 from ..codegen.program import build_module, native_layout, required_libraries
+from ..codegen.threads import CTL_WORDS
 from ..ir import print_function
 from ..ir.types import is_symbol
 from ..passes.compile_pipeline import prepare_for_codegen
@@ -49,6 +50,34 @@ from ..passes.plan_memory import assign_storage, plan_offsets
 from .executable import Executable
 from .program import Program
 from .state import StateStore, aligned_empty
+from .threads import default_threads, thread_pool
+
+# below this many floating-point operations (estimated) a step runs on one
+# thread: waking the others and the barriers would cost more than they save
+MIN_PARALLEL_WORK = 10**18  # NOTE: threads off while being debugged
+
+
+def work_model(layout):
+    """env -> estimated floating-point operations of one step (matmuls
+    2MNK, every other kernel one per output element)."""
+    terms = []
+    for n in layout.kernels:
+        if n.op == "matmul":
+            a = n.inputs[0]
+            k = a.shape[-2] if n.attrs["transpose_a"] else a.shape[-1]
+            terms.append((2, n.outputs[0].type, k))
+        else:
+            for o in n.outputs:
+                terms.append((1, o.type, 1))
+
+    def work(env: dict) -> int:
+        total = 0
+        for c, t, k in terms:
+            kk = env.get(k, 1) if is_symbol(k) else k
+            total += c * t.num_elements(env) * kk
+        return total
+
+    return work
 
 
 def _addr(a: np.ndarray) -> int:
@@ -100,8 +129,15 @@ class CompiledExecutable(Executable):
         self._state_env: dict = {}
         self._planned_env: dict | None = None
         self._arena = None
-        self._workspace = aligned_empty((max(nl.workspace_bytes, 64),), np.uint8)
+        self.max_threads = default_threads()
+        # one GEMM workspace per thread (pages are touched only when used)
+        self._workspace = aligned_empty(
+            (max(nl.workspace_bytes * self.max_threads, 64),), np.uint8)
         self._block[nl.workspace_slot] = _addr(self._workspace)
+        self._ctl = np.zeros(CTL_WORDS, np.int64)  # until the pool exists
+        self._block[nl.threads_slot] = _addr(self._ctl)
+        self._work = work_model(self.layout)
+        self._threads_cache: dict = {}
         self.memory_plan = None
 
     # --- checks ----------------------------------------------------------------
@@ -229,9 +265,47 @@ class CompiledExecutable(Executable):
         env, outs, arrays = self._prepare(inputs, self._block, 0)
         if env != self._planned_env:
             self._ensure_arena(env)
-        self.native.step(0, 1, self._block_addr)
+        self._call(0, self._block_addr, 1, 0, self._threads_for(env))
         del arrays
         return outs
+
+    def _threads_for(self, env: dict) -> int:
+        key = tuple(sorted(env.items()))
+        n = self._threads_cache.get(key)
+        if n is None:
+            n = self.max_threads
+            if n > 1 and self._work(env) < MIN_PARALLEL_WORK:
+                n = 1
+            self._threads_cache[key] = n
+        return n
+
+    def _call(self, kind: int, blocks: int, k: int, stride: int,
+              nthreads: int) -> None:
+        """Run the native entry (kind 0: gk_step, 1: gk_steps) on up to
+        nthreads threads (the calling thread is thread 0)."""
+        if nthreads > 1:
+            pool = thread_pool()
+            with pool.job(nthreads) as n:
+                if n > 1:
+                    self._block[self.native_layout.threads_slot] = pool.ctl_addr
+                    if kind == 1:  # every step's slot table names the pool
+                        slot = self.native_layout.threads_slot
+                        for i in range(k):
+                            ctypes.c_int64.from_address(
+                                blocks + 8 * (i * stride + slot)).value = \
+                                pool.ctl_addr
+                    entry = (self.native.step_address if kind == 0
+                             else self.native.steps_address)
+                    pool.post(entry, kind, blocks, k, stride, n)
+                    if kind == 0:
+                        self.native.step(0, n, blocks)
+                    else:
+                        self.native.steps(0, n, blocks, k, stride)
+                    return
+        if kind == 0:
+            self.native.step(0, 1, blocks)
+        else:
+            self.native.steps(0, 1, blocks, k, stride)
 
     def profile(self, inputs: Sequence[np.ndarray], repeats: int = 10) -> list:
         """Run the step `repeats` times; return (kernel label, seconds per
@@ -301,6 +375,6 @@ class CompiledExecutable(Executable):
         for i in range(k):
             for sid in self._arena_ids:
                 blocks[n * i + slots[sid]] = self._block[slots[sid]]
-        self.native.steps(0, 1, ctypes.addressof(blocks), k, n)
+        self._call(1, ctypes.addressof(blocks), k, n, self._threads_for(big))
         del keep
         return all_outs
