@@ -58,8 +58,12 @@ class CallbackList(Callback):
             c.set_params(params)
 
     def _call(self, hook, *args):
+        # Keras hands every hook a dict (empty when there are no logs), and
+        # the same dict to every callback of one call.
+        *head, logs = args
+        logs = {} if logs is None else logs
         for c in self.callbacks:
-            getattr(c, hook)(*args)
+            getattr(c, hook)(*head, logs)
 
     def on_batch_begin(self, batch, logs=None):
         self._call("on_batch_begin", batch, logs)
