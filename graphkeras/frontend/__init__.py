@@ -10,6 +10,11 @@ models.py, ops.py, ... so that `import graphkeras as keras` runs Keras code):
     variables.py      Variable; every value lives in the shared StateStore
     random.py         set_random_seed, SeedGenerator, counter-based random ops
     layers/           Layer base (layer.py), InputSpec, InputLayer/Input, core
+                      (Dense, Dropout, ...), merging (Add ... Dot),
+                      normalization (BatchNormalization, LayerNormalization),
+                      regularization (GaussianNoise, ActivityRegularization),
+                      activation_layers (ReLU, PReLU, ...), reshaping
+                      (Permute, RepeatVector), lambda_layer (Lambda)
     models/           Model (+ Trainer), Functional, Sequential
     trainer.py        compile / fit / evaluate / predict, train/test/predict
                       programs, one executable call per batch (or per group
@@ -18,6 +23,10 @@ models.py, ops.py, ... so that `import graphkeras as keras` runs Keras code):
                       target-shape checks
     data.py           arrays / generators / PyDataset -> batches
     losses/ metrics/ optimizers/ callbacks/   base classes + built-ins
+                      (metrics: accuracy, regression, probabilistic,
+                      confusion (Precision, Recall, AUC); optimizers: one
+                      file each + schedules; callbacks: one file each,
+                      MonitorCallback for the value-watching ones)
     activations, initializers, regularizers, constraints: name -> object
     utils/            Progbar, summary table, PyDataset, to_categorical
 
