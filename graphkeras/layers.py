@@ -19,7 +19,9 @@ from .frontend.layers.activation_layers import (  # noqa: F401
     ReLU,
     Softmax,
 )
+from .frontend.layers.embedding import Embedding  # noqa: F401
 from .frontend.layers.lambda_layer import Lambda  # noqa: F401
+from .frontend.layers.masking import Masking  # noqa: F401
 from .frontend.layers.merging import (  # noqa: F401
     Add,
     Average,
@@ -49,3 +51,12 @@ from .frontend.layers.regularization import (  # noqa: F401
     GaussianNoise,
 )
 from .frontend.layers.reshaping import Permute, RepeatVector  # noqa: F401
+from .frontend.layers.rnn import (  # noqa: F401
+    GRU,
+    LSTM,
+    RNN,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+)

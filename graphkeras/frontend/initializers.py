@@ -251,6 +251,8 @@ ALL_OBJECTS = {
 }
 for _cls in list(ALL_OBJECTS.values()):
     ALL_OBJECTS[_cls.__name__] = _cls
+# Keras 3's short aliases (Embedding's default is "uniform")
+ALL_OBJECTS.update({"uniform": RandomUniform, "normal": RandomNormal})
 
 
 def serialize(init) -> dict:

@@ -57,6 +57,7 @@ from ..random import SeedGenerator
 from ..tensors import KerasHistory, KerasTensor, TracedTensor
 from ..variables import Variable, bump_structure, standardize_dtype
 from .input_spec import InputSpec, assert_input_compatibility
+from .masks import call_with_masks
 
 _CONTEXT = threading.local()
 
@@ -440,8 +441,18 @@ class Layer:
         leaves = tree.flatten((args, kwargs))
         if any(isinstance(x, KerasTensor) for x in leaves):
             return self._symbolic_call(args, kwargs)
+        # Keras's mask protocol (layers/masks.py): masks of the inputs go to
+        # call(mask=...) and compute_mask() attaches the outputs' masks
+        return call_with_masks(self, args, kwargs, self._convert_and_run)
+
+    def _convert_and_run(self, args, kwargs):
         args = (self._convert_inputs(args[0]),) + tuple(args[1:])
         return self._run_call(args, kwargs)
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask of the outputs (Keras: the input mask, passed through;
+        used when `supports_masking` is True)."""
+        return previous_mask
 
     def _convert_inputs(self, inputs):
         def conv(x):

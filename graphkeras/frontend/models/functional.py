@@ -190,6 +190,13 @@ class Functional(Model):
 
     def call(self, inputs, training=None, mask=None):
         flat = self._flatten_inputs(inputs)
+        if mask is not None:  # Keras: given masks are attached to the inputs
+            from ..layers.masks import set_keras_mask
+
+            for v, m in zip(flat, tree.flatten(mask) if isinstance(
+                    mask, (list, tuple, dict)) else [mask]):
+                if m is not None:
+                    set_keras_mask(v, m)
         values = {id(kt): v for kt, v in zip(self._inputs, flat)}
         for node in self._nodes:
             if node.is_input:

@@ -1,0 +1,112 @@
+"""Embedding: integer tokens -> rows of a trainable (input_dim, output_dim)
+matrix.
+
+The lookup is one `gather` along axis 0; its gradient is a `scatter_add`
+of the output's cotangent into zeros, whose cost is the number of looked-up
+rows (tokens x output_dim), not the vocabulary. With `mask_zero=True` token
+0 is padding: the layer attaches the mask `inputs != 0` to its output
+(layers/masks.py), which recurrent and attention layers downstream read.
+"""
+
+from __future__ import annotations
+
+from .. import constraints, initializers, ops, regularizers
+from .core import _ser
+from .layer import Layer
+
+
+def _positive_int(value, name):
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(
+            f"`{name}` must be a positive integer. Received: {name}={value!r} "
+            f"(of type {type(value).__name__}).")
+    return value
+
+
+class Embedding(Layer):
+    """Turns non-negative integers (indices) into dense vectors of fixed
+    size.
+
+    Args:
+        input_dim: size of the vocabulary (largest index + 1).
+        output_dim: size of each embedding vector.
+        embeddings_initializer: default "uniform" (uniform in [-0.05, 0.05]).
+        embeddings_regularizer / embeddings_constraint: optional.
+        mask_zero: whether index 0 is padding to be masked out downstream
+            (then index 0 cannot be used in the vocabulary).
+        weights: an optional initial (input_dim, output_dim) matrix.
+
+    Input shape: (batch, length) integers. Output: (batch, length,
+    output_dim). Out-of-range indices are clamped into [0, input_dim).
+
+    Example:
+        >>> layer = Embedding(10, 3)
+        >>> layer(np.array([[1, 2, 0]])).shape
+        (1, 3, 3)
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None,
+                 mask_zero=False, weights=None, lora_rank=None, lora_alpha=None,
+                 **kwargs):
+        kwargs.pop("input_length", None)  # deprecated in Keras 3 (ignored)
+        if lora_rank is not None:
+            raise ValueError(
+                "Embedding(lora_rank=...) is not supported by graphkeras; "
+                f"received lora_rank={lora_rank!r}.")
+        super().__init__(**kwargs)
+        self.input_dim = _positive_int(input_dim, "input_dim")
+        self.output_dim = _positive_int(output_dim, "output_dim")
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
+        self.autocast = False
+        self.lora_rank = None
+        self.lora_alpha = None
+        if weights is not None:
+            self.build()
+            if not (isinstance(weights, list) and len(weights) == 1):
+                weights = [weights]
+            self.set_weights(weights)
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self.embeddings = self.add_weight(
+            shape=(self.input_dim, self.output_dim), name="embeddings",
+            initializer=self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint)
+
+    def call(self, inputs):
+        if ops.dtype(inputs) not in ("int32", "int64"):
+            inputs = ops.cast(inputs, "int32")
+        out = ops.take(self.embeddings, inputs, axis=0)
+        return ops.cast(out, self.compute_dtype)
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return ops.not_equal(inputs, 0)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.output_dim)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": _ser(self.embeddings_initializer,
+                                           initializers),
+            "embeddings_regularizer": _ser(self.embeddings_regularizer,
+                                           regularizers),
+            "activity_regularizer": _ser(self.activity_regularizer,
+                                         regularizers),
+            "embeddings_constraint": _ser(self.embeddings_constraint,
+                                          constraints),
+            "mask_zero": self.mask_zero,
+            "lora_rank": None,
+        }

@@ -1,0 +1,118 @@
+"""Keras masks: the boolean tensor a layer attaches to its output to say
+which time steps are real (True) and which are padding (False).
+
+Keras 3 keeps a mask on the tensor itself (`x._keras_mask`). graphkeras
+tensors come in three kinds, and the mask is kept where each allows:
+
+- KerasTensor: the attribute `_keras_mask`;
+- TracedTensor (a value in a trace): a table on its Trace, keyed by the
+  tensor's id and holding the tensor, so the entry lives as long as the
+  trace and an id is never reused while it does;
+- NumPy arrays (eager calls): a table keyed by id with a weak reference to
+  the array (the entry goes when the array does).
+
+`call_with_masks(layer, args, kwargs, run)` is Keras's mask protocol around
+one layer call (Layer.__call__ uses it for traced and eager calls):
+  1. the masks of the first argument are read before any conversion;
+  2. if `call` takes `mask` and none was given, it receives them;
+  3. after the call, a layer with `supports_masking` attaches
+     `compute_mask(inputs, previous_mask)` to its outputs (unless `call`
+     attached masks itself, as Masking does); a layer without it drops the
+     mask (with Keras's warning).
+
+Functional models need nothing more: replaying their graph calls every
+layer, and each call propagates masks this way.
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+
+import numpy as np
+
+from .. import tree
+from ..tensors import KerasTensor, TracedTensor
+
+_EAGER: dict = {}  # id(array) -> (weakref to it, mask)
+
+
+def get_keras_mask(x):
+    """The mask attached to x, or None."""
+    if isinstance(x, KerasTensor):
+        return getattr(x, "_keras_mask", None)
+    if isinstance(x, TracedTensor):
+        entry = getattr(x.trace, "_keras_masks", {}).get(id(x))
+        return entry[1] if entry is not None and entry[0] is x else None
+    if isinstance(x, np.ndarray):
+        entry = _EAGER.get(id(x))
+        if entry is not None and entry[0]() is x:
+            return entry[1]
+    return None
+
+
+def set_keras_mask(x, mask) -> None:
+    """Attach `mask` to x (None removes it)."""
+    if isinstance(x, KerasTensor):
+        x._keras_mask = mask
+    elif isinstance(x, TracedTensor):
+        table = x.trace.__dict__.setdefault("_keras_masks", {})
+        if mask is None:
+            table.pop(id(x), None)
+        else:
+            table[id(x)] = (x, mask)
+    elif isinstance(x, np.ndarray):
+        key = id(x)
+        if mask is None:
+            _EAGER.pop(key, None)
+            return
+        _EAGER[key] = (weakref.ref(x, lambda _, k=key: _EAGER.pop(k, None)),
+                       mask)
+
+
+def _masks_of(struct):
+    if isinstance(struct, (list, tuple)):
+        return [get_keras_mask(x) for x in struct]
+    if isinstance(struct, dict):
+        return {k: get_keras_mask(v) for k, v in struct.items()}
+    return get_keras_mask(struct)
+
+
+def _any(masks) -> bool:
+    return any(m is not None for m in tree.flatten(masks))
+
+
+def call_with_masks(layer, args, kwargs, run):
+    """Run `run(args, kwargs)` (the layer's call) under Keras's mask
+    protocol (see the module docstring)."""
+    first = args[0]
+    previous = _masks_of(first)
+    has_mask = _any(previous)
+    if has_mask and layer._accepts("mask") and kwargs.get("mask") is None:
+        kwargs = dict(kwargs, mask=previous)
+    outputs = run(args, kwargs)
+    supports = getattr(layer, "supports_masking", False)
+    if not has_mask and not supports:
+        return outputs
+    flat = [o for o in tree.flatten(outputs) if o is not None]
+    if supports:
+        if flat and all(get_keras_mask(o) is not None for o in flat):
+            return outputs
+        masks = layer.compute_mask(first, previous if has_mask else None)
+        if masks is None:
+            return outputs
+        if isinstance(outputs, (list, tuple)):
+            mlist = list(masks) if isinstance(masks, (list, tuple)) else \
+                [masks] + [None] * (len(outputs) - 1)
+            for o, m in zip(outputs, mlist):
+                if m is not None and get_keras_mask(o) is None:
+                    set_keras_mask(o, m)
+        elif not isinstance(masks, (list, tuple)):
+            set_keras_mask(outputs, masks)
+    elif has_mask:
+        warnings.warn(
+            f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed "
+            "an input with a mask attached to it. However, this layer does not "
+            "support masking and will therefore destroy the mask information. "
+            "Downstream layers will not see the mask.", stacklevel=3)
+    return outputs
