@@ -19,6 +19,11 @@ from .frontend.layers.activation_layers import (  # noqa: F401
     ReLU,
     Softmax,
 )
+from .frontend.layers.attention import (  # noqa: F401
+    AdditiveAttention,
+    Attention,
+    MultiHeadAttention,
+)
 from .frontend.layers.embedding import Embedding  # noqa: F401
 from .frontend.layers.lambda_layer import Lambda  # noqa: F401
 from .frontend.layers.masking import Masking  # noqa: F401
@@ -60,3 +65,4 @@ from .frontend.layers.rnn import (  # noqa: F401
     SimpleRNN,
     SimpleRNNCell,
 )
+from .frontend.layers.wrappers import Bidirectional, TimeDistributed  # noqa: F401

@@ -34,6 +34,13 @@ SAMPLES = {
     "LSTM": ({"units": 3}, [(4, 2)], "float32"),
     "GRU": ({"units": 3}, [(4, 2)], "float32"),
     "SimpleRNN": ({"units": 3}, [(4, 2)], "float32"),
+    "Bidirectional": ({"layer": keras.layers.LSTM(2, return_sequences=True)},
+                      [(4, 3)], "float32"),
+    "TimeDistributed": ({"layer": keras.layers.Dense(3)}, [(4, 5)], "float32"),
+    "Attention": ({}, [(4, 5), (6, 5)], "float32"),
+    "AdditiveAttention": ({}, [(4, 5), (6, 5)], "float32"),
+    "MultiHeadAttention": ({"num_heads": 2, "key_dim": 3}, [(4, 5), (6, 5)],
+                           "float32"),
 }
 
 # Layers the generic tests cannot sample, with the reason.

@@ -475,6 +475,15 @@ class _StateVariable(Variable):
         return TensorType(("N",) + tuple(self._shape[1:]), self._dtype)
 
 
+def _scope_paths(variables, scope: str) -> None:
+    """Prefix the paths of a sublayer's variables with the owner's name
+    (Keras's name scopes: "lstm/lstm_cell/kernel"), so that two RNNs'
+    cells, which share the name "lstm_cell", never share a weight path."""
+    for v in variables:
+        if not v.path.startswith(scope + "/"):
+            v.path = f"{scope}/{v.path}"
+
+
 def _zeros_state(x, size, dtype):
     if isinstance(x, TracedTensor):
         return ops.zeros((None, size), dtype=dtype)
@@ -549,6 +558,7 @@ class RNN(Layer):
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell.build((sequences_shape[0],) + sequences_shape[2:])
             self.cell.built = True
+            _scope_paths(self.cell.weights, self.name)
         if self.stateful:
             if sequences_shape[0] is None:
                 raise ValueError(
