@@ -215,6 +215,10 @@ class _BuiltinCell(Layer, DropoutRNNCell):
         self.seed = seed
         self.seed_generator = random_module.SeedGenerator(seed)
         self.output_size = self.units
+        # The recurrent products of a step: in training the RNN returns them
+        # from the loop too, so the gradient's loop reads them instead of
+        # multiplying again (ir/ops/scan.py, residuals).
+        self._residuals = []
 
     def _weights(self, input_dim, bias_shape, bias_init=None):
         g = self._gates
@@ -257,17 +261,20 @@ class _BuiltinCell(Layer, DropoutRNNCell):
         b = self._input_bias()
         return z if b is None else ops.add(z, b)
 
-    def _recurrent(self, h, k_rec, rdp, gate_slice=None):
-        """h @ recurrent kernel (or one of its gate column blocks), with
-        the recurrent dropout masks."""
+    def _recurrent(self, h, k_rec, rdp):
+        """h @ recurrent kernel, with the recurrent dropout masks (one, or
+        one per gate); the product is noted as a residual (see rnn_parts)."""
         if rdp is None:
-            return ops.matmul(h, k_rec)
-        if len(rdp) == 1:
-            return ops.matmul(ops.multiply(h, rdp[0]), k_rec)
-        u = self.units
-        return ops.concatenate(
-            [ops.matmul(ops.multiply(h, m), k_rec[:, k * u:(k + 1) * u])
-             for k, m in enumerate(rdp)], axis=-1)
+            r = ops.matmul(h, k_rec)
+        elif len(rdp) == 1:
+            r = ops.matmul(ops.multiply(h, rdp[0]), k_rec)
+        else:
+            u = self.units
+            r = ops.concatenate(
+                [ops.matmul(ops.multiply(h, m), k_rec[:, k * u:(k + 1) * u])
+                 for k, m in enumerate(rdp)], axis=-1)
+        self._residuals.append(r)
+        return r
 
     def rnn_parts(self, sequences, h_like, training):
         """(projected sequences (N, T, K) list, constants list, step) for
@@ -288,11 +295,13 @@ class _BuiltinCell(Layer, DropoutRNNCell):
 
         return [proj], consts, step
 
+
     def _extra_consts(self):
         return []
 
     def call(self, inputs, states, training=False):
         """One step on (N, input_dim) inputs, as the Keras cell."""
+        self._residuals = []
         states = list(states) if isinstance(states, (list, tuple)) else [states]
         dp, rdp = self._masks(training, inputs, states[0])
         z = self._project(inputs, dp)
@@ -445,6 +454,7 @@ class GRUCell(_BuiltinCell):
             else:
                 hd = h if rdp is None else ops.multiply(h, rdp[0])
                 inner = ops.matmul(hd, k_rec[:, :2 * u])
+                self._residuals.append(inner)
                 rz, rr = inner[:, :u], inner[:, u:]
                 hr = hd
             z = self.recurrent_activation(ops.add(xz, rz))
@@ -654,7 +664,10 @@ class RNN(Layer):
             mask is not None and self.zero_output_for_mask)
         zero_out = self.zero_output_for_mask
 
+        cell = self.cell
+
         def step(states, xs, ks):
+            cell._residuals = []
             out, new = core(list(states), xs[:nseq], ks)
             new = list(new) if isinstance(new, (list, tuple)) else [new]
             if mask is not None:
@@ -662,7 +675,9 @@ class RNN(Layer):
                 new = [ops.where(keep, n, s) for n, s in zip(new, states)]
                 prev = ops.zeros_like(out) if zero_out else states[0]
                 out = ops.where(keep, out, prev)
-            return new, ([out] if need_ys else [])
+            res = list(cell._residuals) if training and builtin else []
+            cell._residuals = []
+            return new, ([out] if need_ys else []) + res
 
         final, ys = scan(step, initial_state, seqs, consts,
                          length=length, reverse=self.go_backwards,

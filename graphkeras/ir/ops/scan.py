@@ -35,7 +35,7 @@ import numpy as np
 
 from ..builder import Builder
 from ..errors import IRTypeError
-from ..function import Function, Value
+from ..function import Function, Node, Value
 from ..registry import (
     NOT_DIFFERENTIABLE,
     Attr,
@@ -267,14 +267,29 @@ def scan_vjp(b: Builder, g: tuple, inputs, outputs, body: Function, nc: int,
     p_dy = {j: bb.param(f"dy{j}", body.results[nc + j].type) for j in seeded}
 
     env = dict(zip((p.name for p in body.params), p_c + p_x + p_k))
-    start = len(bb.nodes)
+    # residuals: a node all of whose outputs the forward also returned as
+    # ys is not recomputed; the backward body reads them per step instead
+    as_y = {}
+    for j in range(ny):
+        as_y.setdefault(body.results[nc + j].name, j)
+    p_res = {}  # y index -> sequence param holding that y's slice
+    fwd = []
     for n in body.nodes:
-        out = bb.op(n.op, *(env[v.name] for v in n.inputs), loc=n.loc,
-                    **dict(n.attrs))
-        out = out if isinstance(out, tuple) else (out,)
-        for o, new in zip(n.outputs, out):
+        ins = tuple(env[v.name] for v in n.inputs)
+        if n.outputs and all(o.name in as_y for o in n.outputs):
+            outs = []
+            for o in n.outputs:
+                j = as_y[o.name]
+                if j not in p_res:
+                    p_res[j] = bb.param(f"r{j}", o.type)
+                outs.append(p_res[j])
+            fwd.append(Node(n.op, ins, n.attrs, tuple(outs), n.loc))
+        else:
+            out = bb.op(n.op, *ins, loc=n.loc, **dict(n.attrs))
+            out = out if isinstance(out, tuple) else (out,)
+            fwd.append(bb.nodes[-1])
+        for o, new in zip(n.outputs, fwd[-1].outputs):
             env[o.name] = new
-    fwd = bb.nodes[start:]
 
     diff_params = [p for p in p_c + p_x + p_k if p.dtype.is_float]
     deps = {p.name for p in diff_params}
@@ -367,7 +382,7 @@ def scan_vjp(b: Builder, g: tuple, inputs, outputs, body: Function, nc: int,
     carry_results = [ct_of(p_c[i]) for i in float_c] + [acc[m][1] for m in acc]
     y_results = [cts[p_x[j].name] for j in float_x] + [d for _, _, d in hoisted]
     seq_params = ([p_c[i] for i in range(nc)] + [p_x[j] for j in range(nx)]
-                  + [p_dy[j] for j in seeded])
+                  + [p_dy[j] for j in seeded] + list(p_res.values()))
     bwd = Function(bb.name, (), tuple(bb.nodes),
                    tuple(carry_results + y_results))
     bwd = _dead_code(bwd)
@@ -385,6 +400,7 @@ def scan_vjp(b: Builder, g: tuple, inputs, outputs, body: Function, nc: int,
     seq_outer = {p_c[i].name: stacks[i] for i in range(nc) if i in stacks}
     seq_outer.update({p_x[j].name: xs[j] for j in range(nx)})
     seq_outer.update({p_dy[j].name: g_ys[j] for j in seeded})
+    seq_outer.update({p.name: outputs[nc + j] for j, p in p_res.items()})
     const_outer = {p.name: k for p, k in zip(p_k, ks)}
     operands = ([g_carry[i] for i in float_c]
                 + [b.zeros_like(ks[m]) for m in acc]
