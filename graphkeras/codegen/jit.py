@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import threading
 
 import llvmlite
 import llvmlite.binding as llvm
@@ -98,20 +99,31 @@ def cache_key(program_text: str, layout_text: str) -> str:
 
 
 _LIBRARIES: dict = {}  # cache key -> object code, for this process
+_LIBRARY_LOCK = threading.Lock()
 
 
-def library_object(name: str, build) -> bytes:
-    """A library object (e.g. the GEMM for f32 without transposes), from
-    memory, the disk cache, or compiled now with build(vector_bytes)."""
+def _cached_library(name: str):
     key = cache_key(f"library {name}", "")
     obj = _LIBRARIES.get(key)
     if obj is None:
         obj = cache.load(key)
-        if obj is None:
-            obj = compile_object(build(host().vector_bytes), f"lib-{name}",
-                                 unroll=False, vectorize=False)
-            cache.store(key, obj)
-        _LIBRARIES[key] = obj
+        if obj is not None:
+            _LIBRARIES[key] = obj
+    return key, obj
+
+
+def library_object(name: str, build) -> bytes:
+    """A library object (e.g. the GEMM for f32), from memory, the disk
+    cache, or compiled now with build(vector_bytes)."""
+    key, obj = _cached_library(name)
+    if obj is None:
+        with _LIBRARY_LOCK:  # one thread compiles it, the others wait
+            key, obj = _cached_library(name)
+            if obj is None:
+                obj = compile_object(build(host().vector_bytes), f"lib-{name}",
+                                     unroll=False, vectorize=False)
+                cache.store(key, obj)
+                _LIBRARIES[key] = obj
     return obj
 
 
@@ -120,7 +132,10 @@ def load_or_compile(key: str, build, name: str, libraries=()) \
     """The native module for key: from the cache when a sound entry exists
     (returns hit=True), else built with `build() -> llvmlite module`,
     compiled and stored. `libraries` are (name, builder) pairs of the
-    library objects the program calls."""
+    library objects the program calls.
+
+    NOTE: llvmlite serialises every LLVM call behind one lock, so library
+    and program cannot compile in parallel threads of one process."""
     libs = [library_object(n, b) for n, b in libraries]
     obj = cache.load(key)
     if obj is not None:
@@ -145,6 +160,9 @@ WORKER_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
 POST_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
                              ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
                              ctypes.c_int64, ctypes.c_int64)
+RUN_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
+                            ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+                            ctypes.c_int64)
 
 
 class ThreadsNative:
@@ -162,6 +180,9 @@ class ThreadsNative:
         self._engine.finalize_object()
         self.worker = WORKER_TYPE(self._engine.get_function_address("gk_worker"))
         self.post = POST_TYPE(self._engine.get_function_address("gk_post"))
+        self.run = RUN_TYPE(self._engine.get_function_address("gk_run"))
+        self.clock = ctypes.CFUNCTYPE(ctypes.c_int64)(
+            self._engine.get_function_address("gk_clock"))
 
 
 @functools.cache

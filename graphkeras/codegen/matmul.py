@@ -58,8 +58,9 @@ from .loops import for_range
 from .scalar import I1, I32, I64, PTR, VOID, alloca, intrinsic, reg_type, suffix
 
 SMALL_M = 4  # up to this many rows: no packing (batch-1 inference)
-TRANS_A, TRANS_B, COLUMNS = 1, 2, 4
-EP_TYPE = ir.FunctionType(VOID, [PTR, I64, I64, I64, I64])
+TRANS_A, TRANS_B, COLUMNS, TILE = 1, 2, 4, 8
+# ep(epctx, i0, j0, mr, nr, src, ld): the tile's values are src[r*ld + c]
+EP_TYPE = ir.FunctionType(VOID, [PTR, I64, I64, I64, I64, PTR, I64])
 
 
 # --- blocking ----------------------------------------------------------------------
@@ -147,11 +148,14 @@ def tile_sizes(dt: DType, vector_bytes: int) -> tuple:
     return bk.w, bk.mr, bk.nr
 
 
-def workspace_bytes(dt: DType, vector_bytes: int) -> int:
+def workspace_bytes(dt: DType, vector_bytes: int, k: int = 0) -> int:
     """Bytes of GEMM workspace one thread needs (packed A block, packed B
-    block, one edge tile), each part 64-byte aligned."""
+    block, one edge tile), each part 64-byte aligned; `k`: the K of a
+    product run in TILE mode (one K block, so the blocks grow with K)."""
     bk = blocking(dt, vector_bytes)
-    parts = (bk.mc * bk.kc, bk.kc * bk.nc, bk.mr * bk.nr)
+    # (the packed A block is followed by W elements of slack: _packer)
+    parts = (max(bk.mc * bk.kc, bk.mr * k) + bk.w,
+             max(bk.kc * bk.nc, bk.nr * k), bk.mr * bk.nr)
     return sum(_round64(n * dt.itemsize) for n in parts)
 
 
@@ -168,6 +172,10 @@ def _c(v) -> ir.Constant:
 
 def _min(b, x, y):
     return b.select(b.icmp_signed("<", x, y), x, y)
+
+
+def _max(b, x, y):
+    return b.select(b.icmp_signed(">", x, y), x, y)
 
 
 def _ceil_div(b, x, d):
@@ -332,201 +340,228 @@ def _ukernel(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
 # --- packing ---------------------------------------------------------------------------
 
 
-def _pack_b(module, dt: DType, bk: Blocking) -> ir.Function:
-    """void pack_b(B, ldb, tb, k0, kc, j0, nc, Bp): op(B)[k0:k0+kc,
-    j0:j0+nc] into ceil(nc/NR) panels of kc x NR (zero padded)."""
-    name = f"gk_pack_b_{dt.name}"
+def _transpose(b, rows: list) -> list:
+    """W vectors of W lanes, transposed (Eklundh: log2(W) stages, each
+    swapping off-diagonal blocks of h lanes between rows h apart, as
+    two-input shuffles that x86 has single instructions for)."""
+    w = len(rows)
+    v = list(rows)
+    h = w // 2
+    while h >= 1:
+        nv = list(v)
+        for i in range(w):
+            if (i // h) % 2 == 0:
+                j = i + h
+                lo = [e if (e // h) % 2 == 0 else w + e - h for e in range(w)]
+                hi = [e + h if (e // h) % 2 == 0 else w + e for e in range(w)]
+                nv[i] = b.shuffle_vector(v[i], v[j], ir.Constant(
+                    ir.VectorType(I32, w), lo))
+                nv[j] = b.shuffle_vector(v[i], v[j], ir.Constant(
+                    ir.VectorType(I32, w), hi))
+        v = nv
+        h //= 2
+    return v
+
+
+def _packer(module, dt: DType, bk: Blocking, P: int, name: str) -> ir.Function:
+    """void pack(X, rs, cs, i0, n, k0, kc, dst): panels of P along i of
+    the block X(i0:i0+n, k0:k0+kc), element (i, k) at X[i*rs + k*cs]:
+    dst[q*kc*P + k*P + r] = X(i0 + q*P + r, k0 + k), zero past row n.
+
+    Fast paths for full panels: rs == 1 (contiguous along i) copies P
+    values per k, reading X row by row; cs == 1 (contiguous along k)
+    transposes W x W blocks (panels narrower than W are padded with their
+    last row and stored overlapping: each k's store runs W - P lanes into
+    the next k's place, rewritten right after, so the block needs W
+    elements of slack after it). Everything else: one element at a time."""
     fn = module.globals.get(name)
     if fn is not None:
         return fn
     fn = ir.Function(module, ir.FunctionType(
         VOID, [PTR, I64, I64, I64, I64, I64, I64, PTR]), name)
     fn.linkage = "internal"
-    B, ldb, tb, k0, kc, j0, nc, Bp = fn.args
-    for p in (B, Bp):
+    X, rs, cs, i0, n, k0, kc, dst = fn.args
+    for p in (X, dst):
         p.add_attribute("noalias")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    t = reg_type(dt)
-    NR = bk.nr
+    v = _Vec(b, dt, bk.w)
+    t = v.t
+    W = bk.w
     zero = ir.Constant(t, None)
-    npan = _ceil_div(b, nc, NR)
-    with for_range(b, npan, name="p") as p:
-        jp = b.add(j0, b.mul(p, _c(NR)))
-        nrp = _min(b, _c(NR), b.sub(nc, b.mul(p, _c(NR))))
-        base = b.mul(p, b.mul(kc, _c(NR)))
-        full = b.icmp_signed("==", nrp, _c(NR))
-        with b.if_else(b.icmp_signed("!=", tb, _c(0))) as (trans, plain):
-            # op(B)[k, j] = B[j*ldb + k]: column c of the panel is a
-            # contiguous run of B's row jp + c
-            with trans, for_range(b, _c(NR), name="c") as c:
-                inside = b.icmp_signed("<", c, nrp)
-                src = _gep(b, B, b.add(b.mul(b.add(jp, _min(b, c, b.sub(
-                    nrp, _c(1)))), ldb), k0), t)
-                with for_range(b, kc, name="k") as k:
-                    x = b.load(_gep(b, src, k, t), typ=t)
-                    b.store(b.select(inside, x, zero), _gep(
-                        b, Bp, b.add(base, b.add(b.mul(k, _c(NR)), c)), t))
-            with plain, b.if_else(full) as (whole, part):
-                with whole, for_range(b, kc, name="k") as k:
-                    src = b.add(b.mul(b.add(k0, k), ldb), jp)
-                    dst = b.add(base, b.mul(k, _c(NR)))
-                    for c in range(NR // bk.w):
-                        vv = _Vec(b, dt, bk.w)
-                        x = vv.load(_gep(b, B, b.add(src, _c(c * bk.w)), t))
-                        vv.store(x, _gep(b, Bp, b.add(dst, _c(c * bk.w)), t),
-                                 align=min(64, bk.w * dt.itemsize))
-                with part, for_range(b, kc, name="k") as k:
-                    src = b.add(b.mul(b.add(k0, k), ldb), jp)
-                    dst = b.add(base, b.mul(k, _c(NR)))
-                    with for_range(b, _c(NR), name="c") as c:
-                        inside = b.icmp_signed("<", c, nrp)
-                        x = b.load(_gep(b, B, b.add(src, _min(b, c, b.sub(
-                            nrp, _c(1)))), t), typ=t)
-                        b.store(b.select(inside, x, zero),
-                                _gep(b, Bp, b.add(dst, c), t))
+    nfull = b.sdiv(n, _c(P))
+    panel = b.mul(kc, _c(P))
+    base = _gep(b, X, b.add(b.mul(i0, rs), b.mul(k0, cs)), t)
+    contiguous_i = b.icmp_signed("==", rs, _c(1))
+    contiguous_k = b.icmp_signed("==", cs, _c(1))
+    done_full = fn.append_basic_block("full.done")
+    with b.if_else(contiguous_i) as (along_i, other):
+        with along_i, for_range(b, kc, name="k") as k:
+            row = _gep(b, base, b.mul(k, cs), t)
+            with for_range(b, nfull, name="q") as q:
+                src = _gep(b, row, b.mul(q, _c(P)), t)
+                out = _gep(b, dst, b.add(b.mul(q, panel), b.mul(k, _c(P))), t)
+                if P % W == 0:
+                    for c in range(P // W):
+                        v.store(v.load(_gep(b, src, _c(c * W), t)),
+                                _gep(b, out, _c(c * W), t))
+                else:
+                    for r in range(P):
+                        b.store(b.load(_gep(b, src, _c(r), t), typ=t),
+                                _gep(b, out, _c(r), t))
+        with other, b.if_then(contiguous_k):
+            _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W)
+    b.branch(done_full)
+    b.position_at_end(done_full)
+    # the last, partial panel, and whatever the fast paths left
+    first = b.select(b.icmp_signed("==", b.or_(
+        b.icmp_signed("==", rs, _c(1)), b.icmp_signed("==", cs, _c(1))),
+        ir.Constant(I1, 1)), nfull, _c(0))
+    npan = _ceil_div(b, n, P)
+    with for_range(b, b.sub(npan, first), name="qs") as qq:
+        q = b.add(first, qq)
+        valid = _min(b, _c(P), b.sub(n, b.mul(q, _c(P))))
+        last = b.sub(valid, _c(1))
+        with for_range(b, kc, name="ks") as k:
+            out = _gep(b, dst, b.add(b.mul(q, panel), b.mul(k, _c(P))), t)
+            for r in range(P):
+                i = b.add(b.mul(q, _c(P)), _min(b, _c(r), last))
+                x = b.load(_gep(b, base, b.add(b.mul(i, rs), b.mul(k, cs)), t),
+                           typ=t)
+                b.store(b.select(b.icmp_signed("<", _c(r), valid), x, zero),
+                        _gep(b, out, _c(r), t))
     b.ret_void()
     return fn
 
 
-def _pack_a(module, dt: DType, bk: Blocking) -> ir.Function:
-    """void pack_a(A, lda, ta, i0, mc, k0, kc, Ap): op(A)[i0:i0+mc,
-    k0:k0+kc] into ceil(mc/MR) panels of kc x MR (zero padded); op(A)[i, k]
-    is A[i*lda + k], or A[k*lda + i] when ta."""
-    name = f"gk_pack_a_{dt.name}"
-    fn = module.globals.get(name)
-    if fn is not None:
-        return fn
-    fn = ir.Function(module, ir.FunctionType(
-        VOID, [PTR, I64, I64, I64, I64, I64, I64, PTR]), name)
-    fn.linkage = "internal"
-    A, lda, ta, i0, mc, k0, kc, Ap = fn.args
-    for p in (A, Ap):
-        p.add_attribute("noalias")
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
-    t = reg_type(dt)
-    MR = bk.mr
-    zero = ir.Constant(t, None)
-    is_ta = b.icmp_signed("!=", ta, _c(0))
-    rs = b.select(is_ta, _c(1), lda)  # element (i, k) at i*rs + k*cs
-    cs = b.select(is_ta, lda, _c(1))
-    npan = _ceil_div(b, mc, MR)
-    with for_range(b, npan, name="q") as q:
-        iq = b.add(i0, b.mul(q, _c(MR)))
-        mrq = _min(b, _c(MR), b.sub(mc, b.mul(q, _c(MR))))
-        base = b.mul(q, b.mul(kc, _c(MR)))
-        full = b.icmp_signed("==", mrq, _c(MR))
-        rows = [_gep(b, A, b.add(b.mul(_min(b, _c(r), b.sub(mrq, _c(1))), rs),
-                                 b.add(b.mul(iq, rs), b.mul(k0, cs))), t)
-                for r in range(MR)]
-        with b.if_else(full) as (whole, part):
-            with whole, for_range(b, kc, name="k") as k:
-                ko = b.mul(k, cs)
-                dst = b.add(base, b.mul(k, _c(MR)))
-                for r in range(MR):
-                    x = b.load(_gep(b, rows[r], ko, t), typ=t)
-                    b.store(x, _gep(b, Ap, b.add(dst, _c(r)), t))
-            with part, for_range(b, kc, name="k") as k:
-                ko = b.mul(k, cs)
-                dst = b.add(base, b.mul(k, _c(MR)))
-                for r in range(MR):
-                    x = b.load(_gep(b, rows[r], ko, t), typ=t)
-                    x = b.select(b.icmp_signed("<", _c(r), mrq), x, zero)
-                    b.store(x, _gep(b, Ap, b.add(dst, _c(r)), t))
-    b.ret_void()
-    return fn
+def _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W):
+    """Full panels of a block contiguous along k: W x W transposes over
+    the whole k chunks, single elements for the last kc % W."""
+    t = v.t
+    groups = -(-P // W)  # W-row groups of a panel, the last one padded
+    nchunk = b.sdiv(kc, _c(W))
+    panel = b.mul(kc, _c(P))
+    with for_range(b, nfull, name="tq") as q:
+        qbase = b.mul(q, _c(P))
+        with for_range(b, nchunk, name="tk") as ch:
+            k = b.mul(ch, _c(W))
+            cols = []
+            for g in range(groups):
+                rows = []
+                for r in range(W):
+                    rr = min(g * W + r, P - 1)
+                    src = _gep(b, base, b.add(b.mul(b.add(qbase, _c(rr)), rs), k),
+                               t)
+                    rows.append(v.load(src))
+                cols.append(_transpose(b, rows))
+            # NOTE: stores in increasing address order, so a padded group's
+            # extra lanes are always rewritten by a later store
+            for kk in range(W):
+                for g in range(groups):
+                    out = _gep(b, dst, b.add(b.mul(q, panel), b.add(b.mul(
+                        b.add(k, _c(kk)), _c(P)), _c(g * W))), t)
+                    v.store(cols[g][kk], out)
+        with for_range(b, b.sub(kc, b.mul(nchunk, _c(W))), name="tr") as kr:
+            k = b.add(b.mul(nchunk, _c(W)), kr)
+            out = _gep(b, dst, b.add(b.mul(q, panel), b.mul(k, _c(P))), t)
+            for r in range(P):
+                src = _gep(b, base, b.add(b.mul(b.add(qbase, _c(r)), rs), k), t)
+                b.store(b.load(src, typ=t), _gep(b, out, _c(r), t))
 
 
 # --- the small-M path ----------------------------------------------------------------
 
 
 def _small_m(b, fn, dt: DType, bk: Blocking, A, B, C, M, K, lda, ldb, ldc,
-             ta, tb, n0, n1, ep, epctx):
-    """M <= SMALL_M rows, columns n0:n1: no packing. Row-major B streams
-    once, U vectors of columns at a time (U*m accumulators), masked vectors
-    at the right edge; transposed B: one dot product per element."""
+             ta, tb, n0, n1, ep, epctx, tile_mode, tile):
+    """At most SMALL_M rows, columns n0:n1, one row at a time: no packing.
+    Row-major B streams once per row, 8 vectors of columns at a time (8
+    independent accumulators), masked vectors at the right edge;
+    transposed B: one dot product per element. Chunks of a row are stored
+    into C, or in TILE mode into the tile, then handed to the epilogue."""
     t = reg_type(dt)
     has_ep = b.icmp_unsigned("!=", b.ptrtoint(ep, I64), _c(0))
     rsa = b.select(ta, _c(1), lda)
     csa = b.select(ta, lda, _c(1))
+    chunk = 8 * bk.w  # <= MR * NR: a chunk fits in the tile
 
-    def a_at(i, k):
-        return b.load(_gep(b, A, b.add(b.mul(_c(i), rsa), b.mul(k, csa)), t),
-                      typ=t)
+    with for_range(b, M, name="si") as i:
+        arow = _gep(b, A, b.mul(i, rsa), t)
 
-    def call_ep(j0, nr):
-        with b.if_then(has_ep):
-            b.call(ep, [epctx, _c(0), j0, M, nr])
+        def a_at(k):
+            return b.load(_gep(b, arow, b.mul(k, csa), t), typ=t)
 
-    with b.if_else(b.icmp_signed("!=", tb, _c(0))) as (trans, plain):
-        with trans, for_range(b, b.sub(n1, n0), name="sj") as jj:
-            j = b.add(n0, jj)
-            brow = _gep(b, B, b.mul(j, ldb), t)
-            with for_range(b, M, name="si") as i:
-                acc = alloca(b, t)
-                b.store(ir.Constant(t, None), acc)
-                arow = _gep(b, A, b.mul(i, rsa), t)
-                with for_range(b, K, name="sk") as k:
-                    x = b.load(_gep(b, arow, b.mul(k, csa), t), typ=t)
-                    y = b.load(_gep(b, brow, k, t), typ=t)
-                    old = b.load(acc, typ=t)
-                    if dt.is_float:
-                        s = b.fadd(old, b.fmul(x, y, flags=("contract",)),
-                                   flags=("contract", "reassoc"))
-                    else:
-                        s = b.add(old, b.mul(x, y))
-                    b.store(s, acc)
-                b.store(b.load(acc, typ=t), _gep(b, C, b.add(b.mul(i, ldc), j),
-                                                 t))
-            call_ep(j, _c(1))
-        with plain:
-            sw_end = fn.append_basic_block("small.end")
-            sw = b.switch(M, sw_end)
-            for m in range(1, SMALL_M + 1):
-                blk = fn.append_basic_block(f"small.m{m}")
-                sw.add_case(_c(m), blk)
-                with b.goto_block(blk):
-                    _small_rows(b, fn, dt, bk, m, a_at, B, C, K, ldb, ldc,
-                                n0, n1, call_ep)
-                    b.branch(sw_end)
-            b.position_at_end(sw_end)
+        def out_ptr(j0):
+            """Where the chunk starting at column j0 goes."""
+            return b.select(tile_mode, tile,
+                            _gep(b, C, b.add(b.mul(i, ldc), j0), t))
+
+        def call_ep(j0, nr):
+            with b.if_then(has_ep):
+                ld = b.select(tile_mode, nr, ldc)
+                b.call(ep, [epctx, i, j0, _c(1), nr, out_ptr(j0), ld])
+
+        with b.if_else(b.icmp_signed("!=", tb, _c(0))) as (trans, plain):
+            with trans:
+                _small_dots(b, dt, bk, a_at, B, K, ldb, n0, n1, out_ptr,
+                            call_ep)
+            with plain:
+                _small_row(b, fn, dt, bk, a_at, B, K, ldb, n0, n1, out_ptr,
+                           call_ep, chunk)
 
 
-def _small_rows(b, fn, dt, bk, m, a_at, B, C, K, ldb, ldc, n0, n1, call_ep):
+def _small_dots(b, dt, bk, a_at, B, K, ldb, n0, n1, out_ptr, call_ep):
+    """One row times a transposed B: dot products, NR columns a chunk."""
+    t = reg_type(dt)
+    nch = _ceil_div(b, b.sub(n1, n0), bk.nr)
+    with for_range(b, nch, name="dc") as ch:
+        j0 = b.add(n0, b.mul(ch, _c(bk.nr)))
+        nr = _min(b, _c(bk.nr), b.sub(n1, j0))
+        out = out_ptr(j0)
+        with for_range(b, nr, name="dj") as jj:
+            brow = _gep(b, B, b.mul(b.add(j0, jj), ldb), t)
+            acc = alloca(b, t)
+            b.store(ir.Constant(t, None), acc)
+            with for_range(b, K, name="dk") as k:
+                x, y = a_at(k), b.load(_gep(b, brow, k, t), typ=t)
+                old = b.load(acc, typ=t)
+                if dt.is_float:
+                    s = b.fadd(old, b.fmul(x, y, flags=("contract",)),
+                               flags=("contract",))
+                else:
+                    s = b.add(old, b.mul(x, y))
+                b.store(s, acc)
+            b.store(b.load(acc, typ=t), _gep(b, out, jj, t))
+        call_ep(j0, nr)
+
+
+def _small_row(b, fn, dt, bk, a_at, B, K, ldb, n0, n1, out_ptr, call_ep,
+               chunk):
     v = _Vec(b, dt, bk.w)
     w = bk.w
     t = v.t
-    u = max(1, min(8, 8 // m))  # vectors per chunk: m * u accumulators
-    cw = u * w
-    nfull = b.sdiv(b.sub(n1, n0), _c(cw))
+    u = chunk // w
+    nfull = b.sdiv(b.sub(n1, n0), _c(chunk))
     with for_range(b, nfull, name="sc") as ch:
-        j0 = b.add(n0, b.mul(ch, _c(cw)))
-        k, phis, finish = _counted_loop(b, fn, K, [v.zero] * (m * u), "sk")
+        j0 = b.add(n0, b.mul(ch, _c(chunk)))
+        k, phis, finish = _counted_loop(b, fn, K, [v.zero] * u, "sk")
         brow = b.add(b.mul(k, ldb), j0)
-        bv = [v.load(_gep(b, B, b.add(brow, _c(c * w)), t)) for c in range(u)]
-        new = []
-        for i in range(m):
-            a = v.splat(a_at(i, k))
-            for c in range(u):
-                new.append(v.madd(a, bv[c], phis[i * u + c]))
-        accs = finish(new)
-        for i in range(m):
-            for c in range(u):
-                v.store(accs[i * u + c], _gep(b, C, b.add(b.add(
-                    b.mul(_c(i), ldc), j0), _c(c * w)), t))
-        call_ep(j0, _c(cw))
+        a = v.splat(a_at(k))
+        accs = finish([v.madd(a, v.load(_gep(b, B, b.add(brow, _c(c * w)), t)),
+                              phis[c]) for c in range(u)])
+        out = out_ptr(j0)
+        for c in range(u):
+            v.store(accs[c], _gep(b, out, _c(c * w), t))
+        call_ep(j0, _c(chunk))
     # the rest: single vectors, the last one masked
-    jt = b.add(n0, b.mul(nfull, _c(cw)))
+    jt = b.add(n0, b.mul(nfull, _c(chunk)))
     nvec = _ceil_div(b, b.sub(n1, jt), w)
     with for_range(b, nvec, name="sv") as q:
         j0 = b.add(jt, b.mul(q, _c(w)))
         msk = v.mask(b.sub(n1, j0))
-        k, phis, finish = _counted_loop(b, fn, K, [v.zero] * m, "skm")
+        k, phis, finish = _counted_loop(b, fn, K, [v.zero], "skm")
         bv = v.masked_load(_gep(b, B, b.add(b.mul(k, ldb), j0), t), msk)
-        accs = finish([v.madd(v.splat(a_at(i, k)), bv, phis[i])
-                       for i in range(m)])
-        for i in range(m):
-            v.masked_store(accs[i], _gep(b, C, b.add(b.mul(_c(i), ldc), j0), t),
-                           msk)
+        (acc,) = finish([v.madd(v.splat(a_at(k)), bv, phis[0])])
+        v.masked_store(acc, out_ptr(j0), msk)
         call_ep(j0, _min(b, _c(w), b.sub(n1, j0)))
 
 
@@ -570,8 +605,8 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
     for p in (A, B, C, ws):
         p.add_attribute("noalias")
     uk = _ukernel(module, dt, bk)
-    pack_b = _pack_b(module, dt, bk)
-    pack_a = _pack_a(module, dt, bk)
+    pack_b = _packer(module, dt, bk, bk.nr, f"gk_pack_b_{dt.name}")
+    pack_a = _packer(module, dt, bk, bk.mr, f"gk_pack_a_{dt.name}")
     t = reg_type(dt)
     MR, NR = bk.mr, bk.nr
     b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -580,11 +615,20 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
     tb = b.and_(flags, _c(TRANS_B))
     forced = b.icmp_signed("!=", b.and_(flags, _c(COLUMNS)), _c(0))
     has_ep = b.icmp_unsigned("!=", b.ptrtoint(ep, I64), _c(0))
-    # workspace: packed A block, packed B block, edge tile
-    sz = dt.itemsize
+    tile_mode = b.icmp_signed("!=", b.and_(flags, _c(TILE)), _c(0))
+    # workspace: packed A block, packed B block, edge tile (workspace_bytes)
+    per_line = 64 // dt.itemsize
+
+    def part(n):  # elements rounded up to whole cache lines
+        return b.mul(_ceil_div(b, n, per_line), _c(per_line))
+
+    kk = b.select(tile_mode, K, _c(0))
+    a_cap = part(b.add(_max(b, _c(bk.mc * bk.kc), b.mul(kk, _c(bk.mr))),
+                       _c(bk.w)))
+    b_cap = part(_max(b, _c(bk.kc * bk.nc), b.mul(kk, _c(bk.nr))))
     ap_ws = ws
-    bp_ws = _gep(b, ws, _c(_round64(bk.mc * bk.kc * sz) // sz), t)
-    tile = _gep(b, bp_ws, _c(_round64(bk.kc * bk.nc * sz) // sz), t)
+    bp_ws = _gep(b, ws, a_cap, t)
+    tile = _gep(b, bp_ws, b_cap, t)
 
     # which block of C is this thread's
     mp = _ceil_div(b, M, MR)
@@ -611,7 +655,8 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
         with b.if_then(has_ep), for_range(
                 b, _ceil_div(b, b.sub(n1, n0), NR), name="zp") as p:
             j = b.add(n0, b.mul(p, _c(NR)))
-            b.call(ep, [epctx, _c(0), j, _c(0), _min(b, _c(NR), b.sub(n1, j))])
+            b.call(ep, [epctx, _c(0), j, _c(0), _min(b, _c(NR), b.sub(n1, j)),
+                        ir.Constant(PTR, None), _c(0)])
         b.branch(done)
     b.position_at_end(nonzero)
     b.cbranch(b.icmp_signed(">=", m0, m1), done, fn.append_basic_block("go"))
@@ -622,29 +667,45 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
     b.cbranch(small, small_blk, big_blk)
     with b.goto_block(small_blk):
         _small_m(b, fn, dt, bk, A, B, C, M, K, lda, ldb, ldc,
-                 b.icmp_signed("!=", ta, _c(0)), tb, n0, n1, ep, epctx)
+                 b.icmp_signed("!=", ta, _c(0)), tb, n0, n1, ep, epctx,
+                 tile_mode, tile)
         b.branch(done)
     b.position_at_end(big_blk)
 
-    # balanced K blocks (784 -> 262, 262, 260 rather than 256 x 3 + 16)
+    # balanced K blocks (784 -> 262, 262, 260 rather than 256 x 3 + 16);
+    # TILE mode: one K block, M and N blocks shrunk to keep their bytes
     nkb = b.select(b.icmp_signed(">", K, _c(0)), _ceil_div(b, K, bk.kc), _c(1))
+    nkb = b.select(tile_mode, _c(1), nkb)
     kcb = _ceil_div(b, K, nkb)
-    ncount = _ceil_div(b, b.sub(n1, n0), bk.nc)
+    k1 = _max(b, K, _c(1))
+    MC = b.select(tile_mode, _max(b, _c(bk.mr), _min(b, _c(bk.mc), b.mul(
+        b.sdiv(b.sdiv(_c(bk.mc * bk.kc), k1), _c(bk.mr)), _c(bk.mr)))),
+        _c(bk.mc))
+    NC = b.select(tile_mode, _max(b, _c(bk.nr), _min(b, _c(bk.nc), b.mul(
+        b.sdiv(b.sdiv(_c(bk.nc * bk.kc), k1), _c(bk.nr)), _c(bk.nr)))),
+        _c(bk.nc))
+    ncount = _ceil_div(b, b.sub(n1, n0), NC)
     with for_range(b, ncount, name="jc") as jci:
-        jc = b.add(n0, b.mul(jci, _c(bk.nc)))
-        nc = _min(b, _c(bk.nc), b.sub(n1, jc))
+        jc = b.add(n0, b.mul(jci, NC))
+        nc = _min(b, NC, b.sub(n1, jc))
         with for_range(b, nkb, name="pc") as pci:
             pc = b.mul(pci, kcb)
             kc = _min(b, kcb, b.sub(K, pc))
             kc = b.select(b.icmp_signed("<", kc, _c(0)), _c(0), kc)
             first = b.icmp_signed("==", pci, _c(0))
             last = b.icmp_signed("==", pci, b.sub(nkb, _c(1)))
-            b.call(pack_b, [B, ldb, tb, pc, kc, jc, nc, bp_ws])
-            mcount = _ceil_div(b, b.sub(m1, m0), bk.mc)
+            # op(B)(k, j) = B[k*ldb + j], or B[j*ldb + k] when transposed
+            is_tb = b.icmp_signed("!=", tb, _c(0))
+            b.call(pack_b, [B, b.select(is_tb, ldb, _c(1)),
+                            b.select(is_tb, _c(1), ldb), jc, nc, pc, kc, bp_ws])
+            mcount = _ceil_div(b, b.sub(m1, m0), MC)
             with for_range(b, mcount, name="ic") as ici:
-                ic = b.add(m0, b.mul(ici, _c(bk.mc)))
-                mc = _min(b, _c(bk.mc), b.sub(m1, ic))
-                b.call(pack_a, [A, lda, ta, ic, mc, pc, kc, ap_ws])
+                ic = b.add(m0, b.mul(ici, MC))
+                mc = _min(b, MC, b.sub(m1, ic))
+                is_ta = b.icmp_signed("!=", ta, _c(0))
+                b.call(pack_a, [A, b.select(is_ta, _c(1), lda),
+                                b.select(is_ta, lda, _c(1)), ic, mc, pc, kc,
+                                ap_ws])
                 with for_range(b, _ceil_div(b, nc, NR), name="jr") as jri:
                     jr = b.mul(jri, _c(NR))
                     nr = _min(b, _c(NR), b.sub(nc, jr))
@@ -659,15 +720,19 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
                         acc = b.zext(b.not_(first), I64)
                         full = b.and_(b.icmp_signed("==", mr, _c(MR)),
                                       b.icmp_signed("==", nr, _c(NR)))
-                        with b.if_else(full) as (whole, edge):
+                        direct = b.and_(full, b.not_(tile_mode))
+                        with b.if_else(direct) as (whole, edge):
                             with whole:
                                 b.call(uk, [kc, ap, bp, cp, ldc, acc])
                             with edge:
                                 b.call(uk, [kc, ap, bp, tile, _c(NR), _c(0)])
-                                _copy_tile(b, dt, tile, NR, cp, ldc, mr, nr,
-                                           first)
+                                with b.if_then(b.not_(tile_mode)):
+                                    _copy_tile(b, dt, tile, NR, cp, ldc, mr,
+                                               nr, first)
                         with b.if_then(b.and_(last, has_ep)):
-                            b.call(ep, [epctx, row, col, mr, nr])
+                            src = b.select(tile_mode, tile, cp)
+                            ld = b.select(tile_mode, _c(NR), ldc)
+                            b.call(ep, [epctx, row, col, mr, nr, src, ld])
     b.branch(done)
     b.position_at_end(done)
     b.ret_void()
@@ -712,9 +777,10 @@ def library_modules(dt: DType, ta: bool = False, tb: bool = False,
              lambda vb: gemm_library(dt, vb)),)
 
 
-def gemm_flags(ta: bool, tb: bool, columns: bool = False) -> int:
+def gemm_flags(ta: bool, tb: bool, columns: bool = False,
+               tile: bool = False) -> int:
     return (TRANS_A if ta else 0) | (TRANS_B if tb else 0) | (
-        COLUMNS if columns else 0)
+        COLUMNS if columns else 0) | (TILE if tile else 0)
 
 
 def thread_args(ctx):
@@ -723,12 +789,20 @@ def thread_args(ctx):
     return ctx.fn.args[0], ctx.fn.args[1]
 
 
-def thread_workspace(ctx, workspace, dt: DType, vector_bytes: int):
-    """This thread's slice of the program's GEMM workspace."""
+WORKSPACE_HEADER = 64  # bytes before the first thread's slice
+
+
+def thread_workspace(ctx, workspace):
+    """This thread's slice of the program's GEMM workspace. Kernels get
+    `workspace` = thread 0's slice; the runtime writes the bytes of one
+    slice (it depends on the batch size when a TILE-mode product's K does)
+    into the word WORKSPACE_HEADER bytes before it; slice t starts t times
+    that after slice 0."""
     tid, _ = thread_args(ctx)
-    per = workspace_bytes(dt, vector_bytes)
-    return ctx.b.gep(workspace, [ctx.b.mul(tid, _c(per))],
-                     source_etype=ir.IntType(8))
+    b = ctx.b
+    per = b.load(b.gep(workspace, [_c(-WORKSPACE_HEADER)],
+                       source_etype=ir.IntType(8)), typ=I64)
+    return b.gep(workspace, [b.mul(tid, per)], source_etype=ir.IntType(8))
 
 
 def emit_matmul(ctx, node, workspace, vector_bytes: int, *, ep=None,
@@ -754,7 +828,7 @@ def emit_matmul(ctx, node, workspace, vector_bytes: int, *, ep=None,
     b_mat = ctx.mul(ctx.dim(bm.shape[-2]), ctx.dim(bm.shape[-1]))
     c_mat = ctx.mul(M, N)
     tid, nth = thread_args(ctx)
-    ws = thread_workspace(ctx, workspace, dt, vector_bytes)
+    ws = thread_workspace(ctx, workspace)
     null = ir.Constant(PTR, None)
     flags = _c(gemm_flags(ta, tb, columns))
     with loop_nest(b, [ctx.dim(d) for d in batch], name="bt") as bc:

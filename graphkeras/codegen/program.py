@@ -9,14 +9,24 @@ Native ABI (all integers are int64, all pointers 64-bit):
 
 `argblock` is the slot table of `NativeLayout`: first the value of every
 shape symbol (sorted by name), then the address of every storage (inputs,
-state, outputs, arena storages), then the workspace address, then the
+state, outputs, arena storages), then the workspace address (a 64-byte
+header holding the size of one thread's slice, then one slice per
+thread), the thread pool's control block (codegen/threads.py) and the
 profile buffer's address (0: not profiling; else the cycle counter read
-after kernel t is added to profile[t + 1], before the first to profile[0]). `gk_steps`
-runs `k` steps whose slot tables lie `stride` slots apart. Each entry saves
-MXCSR, sets FTZ|DAZ, runs, and restores the caller's MXCSR, so denormal
-flushing never leaks into NumPy on the same thread. Kernels take
-(tid, nthreads) so that a later version can split their loops over threads;
-this version runs them whole (the runtime passes 0, 1).
+after kernel t is added to profile[t + 1], before the first to
+profile[0]). `gk_steps` runs `k` steps whose slot tables lie `stride`
+slots apart. Each entry saves MXCSR, sets FTZ|DAZ, runs, and restores the
+caller's MXCSR, so denormal flushing never leaks into NumPy on the same
+thread.
+
+Threads: all `nthreads` threads run the same entry (runtime/threads.py).
+Kernels of THREADED_KINDS split their work by (tid, nthreads) (loops by
+ranges, products by panels); every other kernel runs on thread 0 alone,
+called with (0, 1). Between kernels the threads meet at a barrier
+(gk_barrier, spinning briefly then yielding) unless `barriers_needed`
+proves the next kernel independent of the ones since the last barrier;
+the step ends with one. Each element is computed by one thread in an order
+that depends only on nthreads, so results are identical run to run.
 
 Invariant: every kernel's pointer arguments are distinct storages, which
 never overlap (plan_memory), so they are marked `noalias`.
@@ -33,7 +43,7 @@ from ..ir import Function
 from ..ir.plan import StorageLayout
 from ..ir.types import is_symbol
 from . import kernels as K
-from .matmul import emit_matmul, workspace_bytes
+from .matmul import WORKSPACE_HEADER, emit_matmul, workspace_bytes
 from .scalar import I8, I32, I64, PTR, VOID, alloca, intrinsic, mem_type
 from .target import host
 from .threads import declare_barrier
@@ -48,6 +58,18 @@ class NativeLayout:
     workspace_slot: int
     workspace_bytes: int  # GEMM workspace of one thread
     nslots: int
+    # TILE-mode products (one K block): (dtype, K as an int or a symbol);
+    # their workspace grows with K (matmul.workspace_bytes)
+    tile_products: tuple = ()
+
+    def workspace_per_thread(self, env: dict) -> int:
+        """Bytes of one thread's workspace slice at symbol sizes env."""
+        vb = host().vector_bytes
+        n = self.workspace_bytes
+        for dt, k in self.tile_products:
+            kk = env.get(k, 0) if is_symbol(k) else k
+            n = max(n, workspace_bytes(dt, vb, kk))
+        return (n + 63) // 64 * 64
 
     @property
     def threads_slot(self) -> int:
@@ -64,17 +86,15 @@ def required_libraries(layout: StorageLayout) -> list:
     (GEMM drivers and micro-kernels), in a stable order."""
     from .jit import threads_library
     from .matmul import library_modules
-    from .scan import nested_matmuls
 
     name, build = threads_library()
     out: dict = {name: build}
-    for n in [m for k in layout.kernels for m in [k, *nested_matmuls(k)]]:
-        if n.op == "matmul":
-            for name, build in library_modules(n.outputs[0].dtype,
-                                               n.attrs["transpose_a"],
-                                               n.attrs["transpose_b"],
-                                               host().vector_bytes):
-                out.setdefault(name, build)
+    for n, _ in _matmuls(layout):
+        for name, build in library_modules(n.outputs[0].dtype,
+                                           n.attrs["transpose_a"],
+                                           n.attrs["transpose_b"],
+                                           host().vector_bytes):
+            out.setdefault(name, build)
     return sorted(out.items())
 
 
@@ -95,12 +115,32 @@ def native_layout(fn: Function, layout: StorageLayout) -> NativeLayout:
             k += 1
     ws = 0
     vb = host().vector_bytes
+    tiles = []
+    for n, tile in _matmuls(layout):
+        dt = n.outputs[0].dtype
+        ws = max(ws, workspace_bytes(dt, vb))
+        if tile:
+            a = n.inputs[0]
+            tiles.append((dt, a.shape[-2] if n.attrs["transpose_a"]
+                          else a.shape[-1]))
+    return NativeLayout(syms, slots, k, ws, k + 3, tuple(tiles))
+
+
+def _matmuls(layout: StorageLayout) -> list:
+    """(matmul node, runs in TILE mode) of every product the program's
+    kernels compute: kernels of their own, the products of fused epilogue
+    kernels (TILE mode), and those inside scan bodies."""
     from .scan import nested_matmuls
 
-    for n in [m for k in layout.kernels for m in [k, *nested_matmuls(k)]]:
-        if n.op == "matmul":
-            ws = max(ws, workspace_bytes(n.outputs[0].dtype, vb))
-    return NativeLayout(syms, slots, k, ws, k + 3)
+    out = []
+    for k in layout.kernels:
+        if k.op == "matmul":
+            out.append((k, False))
+        elif k.op == "fused":
+            out.extend((m, True) for m in k.attrs["body"].nodes
+                       if m.op == "matmul")
+        out.extend((m, False) for m in nested_matmuls(k))
+    return out
 
 
 class _Consts:
@@ -128,6 +168,9 @@ def _kernel_kind(node) -> tuple:
     """(emitter kind, body nodes, params, outputs, root)"""
     if node.op == "fused":
         body = node.attrs["body"]
+        if any(n.op == "matmul" for n in body.nodes):  # codegen/epilogue.py
+            return "matmul_epilogue", body.nodes, body.params, body.results, \
+                None
         last = body.nodes[-1] if body.nodes else None
         if (last is not None and len(body.results) == 1
                 and body.results[0] in last.outputs
@@ -211,8 +254,10 @@ def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
     for sid, slot in nl.storage_slots.items():
         ptrs[sid] = b.load(b.gep(argblock, [ir.Constant(I64, slot)],
                                  source_etype=I64), typ=PTR)
-    ws = b.load(b.gep(argblock, [ir.Constant(I64, nl.workspace_slot)],
-                      source_etype=I64), typ=PTR)
+    # kernels see thread 0's workspace slice (matmul.thread_workspace)
+    ws = b.gep(b.load(b.gep(argblock, [ir.Constant(I64, nl.workspace_slot)],
+                            source_etype=I64), typ=PTR),
+               [ir.Constant(I64, WORKSPACE_HEADER)], source_etype=I8)
     # profiling: when the profile slot holds an address, the cycle counter
     # after each kernel is added to profile[t] (one branch per kernel else)
     prof = b.load(b.gep(argblock, [ir.Constant(I64, nl.profile_slot)],
@@ -316,7 +361,9 @@ def _emit_kernel(module, t, node, layout, nl, consts):
         s = st[vs[v.name]]
         if s.kind != "const" and s.id not in sids:
             sids.append(s.id)
-    wants_ws = node.op in ("matmul", "scan")  # scan: for its body's GEMMs
+    # scan: for its body's GEMMs
+    wants_ws = node.op in ("matmul", "scan") or (
+        node.op == "fused" and _kernel_kind(node)[0] == "matmul_epilogue")
     argtys = [I64, I64] + [PTR] * len(sids) + [I64] * len(nl.symbols)
     if wants_ws:
         argtys.append(PTR)
@@ -360,6 +407,10 @@ def _emit_kernel(module, t, node, layout, nl, consts):
         K.emit_pointwise(ctx, nodes, params, outs, out_keys)
     elif kind == "matmul":
         emit_matmul(ctx, node, fn.args[-1], host().vector_bytes)
+    elif kind == "matmul_epilogue":
+        from .epilogue import emit_matmul_epilogue
+
+        emit_matmul_epilogue(ctx, node, fn.args[-1], host().vector_bytes)
     elif kind == "scan":
         from .scan import emit_scan
 

@@ -21,13 +21,17 @@ one runtime pool; fields on separate cache lines):
         it has waited ~IDLE_CYCLES without a job: it then parks (returns
         1); the Python thread sleeps on an Event until gk_post reports it.
     i64 gk_post(ctl, nthreads, entry, kind, blocks, k, stride)
-        publishes a job for threads 1..nthreads-1 (the caller is thread 0
-        and runs `entry` itself) and returns the mask of workers that were
-        parked: the caller must wake those.
+        publishes a job for threads 1..nthreads-1 and returns the mask of
+        workers that were parked: the caller must wake those.
+    void gk_run(ctl, nthreads, entry, kind, blocks, k, stride)
+        the caller's part (thread 0), then a closing barrier.
+    i64 gk_clock()
+        the cycle counter (what profiles of steps count in).
 
-Invariants: a job's entry ends with a barrier of all its threads, so when
-thread 0 returns from it every worker is done with the job (and back
-waiting); the parking handshake (store parked=1, re-read the generation,
+Invariants: after a job's entry every thread meets at a barrier in this
+library's code, so when gk_run returns every worker has left the
+program's code (which its owner may then free) and is back waiting; the
+parking handshake (store parked=1, re-read the generation,
 un-park by compare-and-swap) never loses a wake-up: either the worker sees
 the job, or gk_post sees it parked.
 """
@@ -114,6 +118,10 @@ def threads_library(is_x86: bool) -> ir.Module:
     _barrier(module, is_x86)
     _worker(module, is_x86)
     _post(module)
+    _run(module)
+    clock = ir.Function(module, ir.FunctionType(I64, []), "gk_clock")
+    b = ir.IRBuilder(clock.append_basic_block("entry"))
+    b.ret(b.call(intrinsic(module, "llvm.readcyclecounter", I64, []), []))
     return module
 
 
@@ -177,14 +185,33 @@ def _worker(module, is_x86):
         b.ret(_c(0))
     with b.if_then(b.icmp_signed("<", tid, job_nth)):
         blocks = b.inttoptr(blocks_i, PTR)
-        with b.if_else(b.icmp_signed("==", kind, _c(0))) as (one, many):
-            with one:
-                b.call(b.inttoptr(entry_i, STEP_FN.as_pointer()),
-                       [tid, job_nth, blocks])
-            with many:
-                b.call(b.inttoptr(entry_i, STEPS_FN.as_pointer()),
-                       [tid, job_nth, blocks, k, stride])
+        _call_entry(b, entry_i, kind, tid, job_nth, blocks, k, stride)
+        # NOTE: meet once more outside the program's code, so that no
+        # thread still runs code of a module the caller may free next
+        b.call(declare_barrier(module), [ctl, job_nth])
     b.branch(loop)
+
+
+def _call_entry(b, entry_i, kind, tid, nth, blocks, k, stride):
+    with b.if_else(b.icmp_signed("==", kind, _c(0))) as (one, many):
+        with one:
+            b.call(b.inttoptr(entry_i, STEP_FN.as_pointer()), [tid, nth, blocks])
+        with many:
+            b.call(b.inttoptr(entry_i, STEPS_FN.as_pointer()),
+                   [tid, nth, blocks, k, stride])
+
+
+def _run(module):
+    """void gk_run(ctl, nthreads, entry, kind, blocks, k, stride): thread
+    0's part of a posted job, then the closing barrier (see _worker)."""
+    fn = ir.Function(module, ir.FunctionType(
+        VOID, [PTR, I64, I64, I64, PTR, I64, I64]), "gk_run")
+    ctl, nth, entry, kind, blocks, k, stride = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    _call_entry(b, entry, kind, _c(0), nth, blocks, k, stride)
+    with b.if_then(b.icmp_signed(">", nth, _c(1))):
+        b.call(declare_barrier(module), [ctl, nth])
+    b.ret_void()
 
 
 def _post(module):

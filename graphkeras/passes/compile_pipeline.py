@@ -9,6 +9,8 @@
    its buffer with another used result (the same value twice, or a reshape
    view of one), gets an identity copy (`stop_gradient`).
 3. fuse_elementwise.
+4. fuse_matmul_epilogues (a product and its elementwise consumer, with
+   column sums of the result, as one kernel).
 
 Requires: fn verifies. Ensures: fn' verifies and computes the same results;
 result i of fn' has result i's type.
@@ -20,10 +22,12 @@ import functools
 
 from ..ir import Builder, Function, verify
 from .fuse_elementwise import fuse_elementwise
+from .fuse_matmul_epilogues import fuse_matmul_epilogues
 from .pipeline import run_pipeline
 from .simplify import simplify
 
-CODEGEN_PASSES = ("simplify", "materialize_results", "fuse_elementwise")
+CODEGEN_PASSES = ("simplify", "materialize_results", "fuse_elementwise",
+                  "fuse_matmul_epilogues")
 
 
 def _root(fn: Function, name: str) -> str:
@@ -77,7 +81,7 @@ def codegen_passes(used: tuple, *, fuse: bool = True) -> list:
               ("materialize_results", functools.partial(materialize_results,
                                                         used=tuple(used)))]
     if fuse:
-        passes.append(fuse_elementwise)
+        passes += [fuse_elementwise, fuse_matmul_epilogues]
     return passes
 
 

@@ -51,6 +51,9 @@ def identity_reads(node) -> dict:
         return {node.inputs[0].name: True}
     if op == "fused":
         body = node.attrs["body"]
+        products = [n for n in body.nodes if n.op == "matmul"]
+        if products:
+            return _epilogue_reads(body, products[0])
         if any(get_op(n.op).kind != "elementwise" and n.op != "constant"
                for n in body.nodes):
             return {}
@@ -69,6 +72,24 @@ def identity_reads(node) -> dict:
             if moved or v.shape != space:
                 elsewhere.add(v.name)
     return {p.name: p.name not in elsewhere and p.shape == space for p in params}
+
+
+def _epilogue_reads(body, product) -> dict:
+    """identity_reads of a product with an epilogue (fuse_matmul_epilogues):
+    the product's operands are read everywhere; the epilogue reads its
+    operands of the product's shape at the element it writes (column sums
+    write their [N] result for every row, but only from such elements)."""
+    space = product.outputs[0].shape
+    elsewhere = {v.name for v in product.inputs}
+    for n in reversed(body.nodes):
+        if n is product or n.op == "reduce_sum":
+            continue
+        moved = any(o.name in elsewhere or o.shape != space for o in n.outputs)
+        for v in n.inputs:
+            if moved or v.shape != space:
+                elsewhere.add(v.name)
+    return {p.name: p.name not in elsewhere and p.shape == space
+            for p in body.params}
 
 
 def assign_storage(fn: Function, state: tuple, inputs: tuple,

@@ -41,6 +41,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..codegen.jit import cache_key, load_or_compile
+from ..codegen.matmul import WORKSPACE_HEADER
 from ..codegen.program import build_module, native_layout, required_libraries
 from ..codegen.threads import CTL_WORDS
 from ..ir import print_function
@@ -54,7 +55,7 @@ from .threads import default_threads, thread_pool
 
 # below this many floating-point operations (estimated) a step runs on one
 # thread: waking the others and the barriers would cost more than they save
-MIN_PARALLEL_WORK = 10**18  # NOTE: threads off while being debugged
+MIN_PARALLEL_WORK = 400_000
 
 
 def work_model(layout):
@@ -88,7 +89,8 @@ def _addr(a: np.ndarray) -> int:
 
 
 class CompiledExecutable(Executable):
-    def __init__(self, program: Program, store: StateStore):
+    def __init__(self, program: Program, store: StateStore, *,
+                 threads: int | None = None):
         self.program = program
         self.store = store
         t0 = time.perf_counter()
@@ -129,11 +131,12 @@ class CompiledExecutable(Executable):
         self._state_env: dict = {}
         self._planned_env: dict | None = None
         self._arena = None
-        self.max_threads = default_threads()
-        # one GEMM workspace per thread (pages are touched only when used)
-        self._workspace = aligned_empty(
-            (max(nl.workspace_bytes * self.max_threads, 64),), np.uint8)
-        self._block[nl.workspace_slot] = _addr(self._workspace)
+        self.max_threads = threads or default_threads()
+        self.fixed_threads = threads  # None: decide per batch size
+        self._workspace = None
+        self._workspace_threads = 0
+        self._workspace_per = 0
+        self._ensure_workspace(1, {})
         self._ctl = np.zeros(CTL_WORDS, np.int64)  # until the pool exists
         self._block[nl.threads_slot] = _addr(self._ctl)
         self._work = work_model(self.layout)
@@ -265,12 +268,36 @@ class CompiledExecutable(Executable):
         env, outs, arrays = self._prepare(inputs, self._block, 0)
         if env != self._planned_env:
             self._ensure_arena(env)
-        self._call(0, self._block_addr, 1, 0, self._threads_for(env))
+        self._call(0, self._block_addr, 1, 0, self._threads_for(env), env)
         del arrays
         return outs
 
+    def _ensure_workspace(self, nthreads: int, env: dict) -> None:
+        """One GEMM workspace slice per thread (pages are touched only when
+        used), after a header holding the slice size (codegen reads it);
+        grown when more threads or larger slices are needed."""
+        nl = self.native_layout
+        per = max(nl.workspace_per_thread(env), self._workspace_per)
+        if nthreads <= self._workspace_threads and per <= self._workspace_per:
+            return
+        nthreads = max(nthreads, self._workspace_threads)
+        ws = aligned_empty((WORKSPACE_HEADER + per * nthreads,), np.uint8)
+        ws[:8].view(np.int64)[0] = per
+        self._workspace = ws
+        self._workspace_threads = nthreads
+        self._workspace_per = per
+        self._block[nl.workspace_slot] = _addr(ws)
+
+    @staticmethod
+    def _set_every_step(blocks, k, stride, slot, value) -> None:
+        for i in range(k):
+            ctypes.c_int64.from_address(blocks + 8 * (i * stride + slot)).value = \
+                value
+
     def _threads_for(self, env: dict) -> int:
         key = tuple(sorted(env.items()))
+        if self.fixed_threads:
+            return self.fixed_threads
         n = self._threads_cache.get(key)
         if n is None:
             n = self.max_threads
@@ -280,68 +307,52 @@ class CompiledExecutable(Executable):
         return n
 
     def _call(self, kind: int, blocks: int, k: int, stride: int,
-              nthreads: int) -> None:
+              nthreads: int, env: dict) -> None:
         """Run the native entry (kind 0: gk_step, 1: gk_steps) on up to
         nthreads threads (the calling thread is thread 0)."""
+        self._ensure_workspace(1, env)
+        if kind == 1:
+            self._set_every_step(blocks, k, stride, self.native_layout.workspace_slot,
+                                 self._block[self.native_layout.workspace_slot])
         if nthreads > 1:
-            pool = thread_pool()
+            pool = thread_pool(nthreads)
             with pool.job(nthreads) as n:
                 if n > 1:
-                    self._block[self.native_layout.threads_slot] = pool.ctl_addr
-                    if kind == 1:  # every step's slot table names the pool
-                        slot = self.native_layout.threads_slot
-                        for i in range(k):
-                            ctypes.c_int64.from_address(
-                                blocks + 8 * (i * stride + slot)).value = \
-                                pool.ctl_addr
+                    nl = self.native_layout
+                    self._ensure_workspace(n, env)
+                    self._block[nl.threads_slot] = pool.ctl_addr
+                    if kind == 1:  # every step's slot table names them
+                        self._set_every_step(blocks, k, stride, nl.threads_slot,
+                                             pool.ctl_addr)
+                        self._set_every_step(blocks, k, stride,
+                                             nl.workspace_slot,
+                                             self._block[nl.workspace_slot])
                     entry = (self.native.step_address if kind == 0
                              else self.native.steps_address)
-                    pool.post(entry, kind, blocks, k, stride, n)
-                    if kind == 0:
-                        self.native.step(0, n, blocks)
-                    else:
-                        self.native.steps(0, n, blocks, k, stride)
+                    pool.run(entry, kind, blocks, k, stride, n)
                     return
         if kind == 0:
             self.native.step(0, 1, blocks)
         else:
             self.native.steps(0, 1, blocks, k, stride)
 
-    def profile(self, inputs: Sequence[np.ndarray], repeats: int = 10) -> list:
-        """Run the step `repeats` times; return (kernel label, seconds per
-        step) for every kernel, measured with the CPU cycle counter."""
-        with self._lock:
-            return self._profile(inputs, repeats)
+    def profile(self, inputs: Sequence[np.ndarray], repeats: int = 20):
+        """Run the step `repeats` times and time every kernel with the CPU
+        cycle counter (thread 0's view: with several threads a kernel's
+        time includes waiting at the barrier after it). Returns a
+        runtime.profile.Profile: per kernel the median and the fastest
+        time, its floating-point operations, GFLOP/s and % of the
+        machine's peak (`.table()` prints it). State updates of the runs
+        are undone, so profiling changes nothing."""
+        from .profile import profile_executable
 
-    def _profile(self, inputs, repeats):
-        nk = len(self.layout.kernels)
-        buf = np.zeros(nk + 1, np.int64)
-        slot = self.native_layout.profile_slot
-        self.run(inputs)  # warm up, plan the arena
-        t0, c0 = time.perf_counter(), None
-        self._block[slot] = _addr(buf)
-        try:
-            for _ in range(repeats):
-                before = buf.copy()
-                self.run(inputs)
-                c0 = (buf - before) if c0 is None else c0 + (buf - before)
-        finally:
-            self._block[slot] = 0
-        secs = time.perf_counter() - t0
-        cycles = np.diff(c0)
-        total = max(int(c0[-1] - c0[0]), 1)
-        per_cycle = secs / repeats / total if total else 0.0
-        labels = []
-        for n in self.layout.kernels:
-            if n.op == "fused":
-                ops = "+".join(m.op for m in n.attrs["body"].nodes
-                               if m.op != "constant")
-                labels.append(f"fused({ops})")
-            else:
-                labels.append(n.op)
-            labels[-1] += " -> " + ", ".join(str(o.type) for o in n.outputs)
-        return [(lab, float(c) * per_cycle / repeats * repeats)
-                for lab, c in zip(labels, cycles)]
+        with self._lock:
+            saved = {n: np.array(self.store[n]) for n in self.program.state}
+            try:
+                return profile_executable(self, inputs, repeats)
+            finally:
+                for n, a in saved.items():
+                    self.store[n][...] = a
 
     def run_steps(self, batches: Sequence[Sequence[np.ndarray]]) -> list:
         with self._lock:
@@ -375,6 +386,6 @@ class CompiledExecutable(Executable):
         for i in range(k):
             for sid in self._arena_ids:
                 blocks[n * i + slots[sid]] = self._block[slots[sid]]
-        self._call(1, ctypes.addressof(blocks), k, n, self._threads_for(big))
+        self._call(1, ctypes.addressof(blocks), k, n, self._threads_for(big), big)
         del keep
         return all_outs

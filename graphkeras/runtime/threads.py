@@ -2,8 +2,8 @@
 
     pool = thread_pool()          # process-wide, GRAPHKERAS_NUM_THREADS
     with pool.job(nthreads) as n: # n threads granted (1 if the pool is busy)
-        pool.post(entry_address, kind, blocks, k, stride, n)
-        native_step(0, n, blocks) # the calling thread is thread 0
+        pool.run(entry_address, kind, blocks, k, stride, n)
+                                  # the calling thread is thread 0
 
 Workers are Python threads that call the native worker loop
 (codegen/threads.py) with the GIL released: between jobs they wait in
@@ -55,6 +55,7 @@ class ThreadPool:
         self.native = threads_native()
         self.ctl = aligned_empty((CTL_WORDS,), np.int64)
         self.ctl[:] = 0
+        self.ctl[32::8][1:nthreads] = 1  # workers start parked (in Python)
         self.ctl_addr = self.ctl.ctypes.data
         self._lock = threading.Lock()
         self._events = [threading.Event() for _ in range(nthreads)]
@@ -99,6 +100,13 @@ class ThreadPool:
             if parked >> t & 1:
                 self._events[t].set()
 
+    def run(self, entry: int, kind: int, blocks: int, k: int, stride: int,
+            nthreads: int) -> None:
+        """Post the job, run thread 0's part, wait for every thread to
+        leave it (call inside job())."""
+        self.post(entry, kind, blocks, k, stride, nthreads)
+        self.native.run(self.ctl_addr, nthreads, entry, kind, blocks, k, stride)
+
     def close(self) -> None:
         if self._closed:
             return
@@ -111,15 +119,22 @@ class ThreadPool:
             th.join(timeout=1.0)
 
 
-def thread_pool() -> ThreadPool:
-    """The process-wide pool (created on first use)."""
+def thread_pool(min_size: int = 0) -> ThreadPool:
+    """The process-wide pool (created on first use with
+    GRAPHKERAS_NUM_THREADS threads, or recreated larger when a caller asks
+    for more, as tests of 3 threads on 2 cores do)."""
     global _POOL
-    if _POOL is None:
+    pool = _POOL
+    if pool is None or pool.size < min_size:
         with _POOL_LOCK:
-            if _POOL is None:
-                _POOL = ThreadPool(default_threads())
+            if _POOL is None or _POOL.size < min_size:
+                old = _POOL
+                _POOL = ThreadPool(max(default_threads(), min_size))
                 atexit.register(_POOL.close)
-    return _POOL
+                if old is not None:
+                    old.close()
+            pool = _POOL
+    return pool
 
 
 def _after_fork() -> None:

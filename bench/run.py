@@ -1,0 +1,289 @@
+"""graphkeras beside every installed peer, W1 W4 W5 W6 in one invocation.
+
+    python bench/run.py [--rounds 3] [--workloads w1,w4,w5,w6]
+                        [--systems graphkeras,torch,...] [--samples 60000]
+                        [--peers-python /work/venv-peers/bin/python]
+
+Every measurement is a fresh process running bench/workloads.py: graphkeras
+with this interpreter, the peers with the peers' virtual environment's
+(bench/setup_peers.sh makes one; a peer that does not import there is
+skipped, and the table says so). Rounds alternate the systems (the order
+rotates each round), so a noisy neighbour on this shared machine hits every
+system alike; the table gives the median over the rounds, the min-max and
+the ratio to graphkeras measured in the same run ("gk x": how many times
+better graphkeras is, > 1 when graphkeras wins). W1 and W5 run with 1 thread
+and with the default (all cores); W4 with the default; W6 in fresh
+processes, graphkeras cold (empty compile cache) and warm.
+
+ONNX Runtime runs the MLP exported by graphkeras (model.export).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORKLOADS = os.path.join(HERE, "workloads.py")
+PEERS = ("keras-jax", "keras-tensorflow", "keras-torch", "torch",
+         "torch-compile", "onnxruntime", "numpy")
+WHO = {  # which workloads each system runs
+    "graphkeras": {"w1", "w4", "w5", "w6"},
+    "keras-jax": {"w1", "w4", "w6"},
+    "keras-tensorflow": {"w1", "w4", "w6"},
+    "keras-torch": {"w1", "w4", "w6"},
+    "torch": {"w1", "w4", "w5", "w6"},
+    "torch-compile": {"w1", "w4", "w6"},
+    "onnxruntime": {"w4"},
+    "numpy": {"w5"},
+}
+PROBE = {  # what must import for a peer to run
+    "keras-jax": "import keras, jax", "keras-tensorflow": "import keras, tensorflow",
+    "keras-torch": "import keras, torch", "torch": "import torch",
+    "torch-compile": "import torch", "onnxruntime": "import onnxruntime",
+    "numpy": "import numpy",
+}
+W5_SHAPES = [(n, n, n, 0, 0) for n in (128, 256, 512, 1024, 2048)] + [
+    # the W1 training products at batch 128: forward, input gradients
+    # (B transposed), weight gradients (A transposed)
+    (128, 784, 512, 0, 0), (128, 512, 256, 0, 0), (128, 256, 10, 0, 0),
+    (128, 10, 256, 0, 1), (128, 256, 512, 0, 1),
+    (784, 128, 512, 1, 0), (512, 128, 256, 1, 0), (256, 128, 10, 1, 0)]
+
+
+def machine() -> str:
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model in ("", "x86_64"):
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    have = [f for f in ("avx512f", "avx2", "fma") if f in flags]
+    return (f"{model}, {os.cpu_count()} cpus, {', '.join(have) or 'no avx'}; "
+            f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+class Runner:
+    def __init__(self, args):
+        self.args = args
+        self.python = {"graphkeras": sys.executable}
+        self.skipped: dict = {}
+        self.results: dict = {}  # (workload, metric, threads, system) -> [v]
+        self.versions: dict = {}
+        self.extra: dict = {}
+
+    def probe(self, systems) -> list:
+        ok = ["graphkeras"]
+        py = self.args.peers_python
+        for s in systems:
+            if s == "graphkeras":
+                continue
+            if not py or not os.path.exists(py):
+                self.skipped[s] = f"no peers python ({py or 'not given'})"
+                continue
+            r = subprocess.run([py, "-c", PROBE[s]], capture_output=True,
+                               text=True, timeout=300)
+            if r.returncode:
+                self.skipped[s] = "not installed: " + (
+                    r.stderr.strip().splitlines() or ["?"])[-1][:80]
+                continue
+            self.python[s] = py
+            ok.append(s)
+        return ok
+
+    def measure(self, system, workload, threads=0, env=None, **kw) -> dict | None:
+        cmd = [self.python[system], WORKLOADS, "--system", system,
+               "--workload", workload, "--threads", str(threads)]
+        for k, v in kw.items():
+            cmd += [f"--{k}", str(v)]
+        e = dict(os.environ)
+        e.update(env or {})
+        if system == "graphkeras":
+            e["PYTHONPATH"] = ROOT + os.pathsep + e.get("PYTHONPATH", "")
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, env=e,
+                               timeout=self.args.timeout)
+        except subprocess.TimeoutExpired:
+            print(f"  {system} {workload}: timed out", flush=True)
+            return None
+        for line in r.stdout.splitlines():
+            if line.startswith("RESULT "):
+                res = json.loads(line[7:])
+                self.versions[system] = res.pop("version", "?")
+                return res
+        print(f"  {system} {workload}: failed\n{r.stderr[-1500:]}", flush=True)
+        return None
+
+    def record(self, workload, metric, threads, system, value) -> None:
+        self.results.setdefault((workload, metric, threads, system), []).append(
+            value)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--workloads", default="w1,w4,w5,w6")
+    ap.add_argument("--systems", default="graphkeras," + ",".join(PEERS))
+    ap.add_argument("--samples", type=int, default=60000)
+    ap.add_argument("--gemm-seconds", type=float, default=0.6)
+    ap.add_argument("--peers-python", default=os.environ.get(
+        "GRAPHKERAS_PEERS_PYTHON", "/work/venv-peers/bin/python"))
+    ap.add_argument("--timeout", type=float, default=900)
+    args = ap.parse_args(argv)
+    workloads = [w for w in args.workloads.split(",") if w]
+    run = Runner(args)
+    systems = run.probe([s for s in args.systems.split(",") if s])
+    cores = os.cpu_count() or 1
+    print(f"machine: {machine()}", flush=True)
+    onnx_path = None
+    if "w4" in workloads and "onnxruntime" in systems:
+        onnx_path = _export_onnx()
+    gk_cache = tempfile.mkdtemp(prefix="gk-bench-cache-")
+    shapes = ",".join(":".join(map(str, s)) for s in W5_SHAPES)
+    numpy_env_unset = None
+    blas_vars = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE",
+                                             "OPENBLAS_L2_SIZE")
+                 if os.environ.get(k)}
+    t_start = time.perf_counter()
+    for rnd in range(args.rounds):
+        order = systems[rnd % len(systems):] + systems[:rnd % len(systems)]
+        print(f"round {rnd + 1}/{args.rounds}: {' '.join(order)}", flush=True)
+        for w in workloads:
+            for s in order:
+                if w not in WHO[s]:
+                    continue
+                gk_env = {"GRAPHKERAS_CACHE_DIR": gk_cache}
+                if w in ("w1", "w5"):
+                    for th in (1, 0):
+                        kw = ({"samples": args.samples} if w == "w1" else
+                              {"shapes": shapes, "seconds": args.gemm_seconds})
+                        res = run.measure(s, w, th, gk_env, **kw)
+                        if res is None:
+                            continue
+                        if w == "w1":
+                            run.record(w, "samples/s", th or cores, s,
+                                       res["samples_per_s"])
+                        else:
+                            for shape, v in res["gflops"].items():
+                                run.record(w, f"GFLOP/s {shape}", th or cores, s,
+                                           v)
+                            if s == "numpy":
+                                run.extra["blas"] = res.get("blas")
+                                if blas_vars:
+                                    unset = {k: "" for k in blas_vars}
+                                    r2 = run.measure(s, w, th, unset, **kw)
+                                    numpy_env_unset = True
+                                    if r2:
+                                        for shape, v in r2["gflops"].items():
+                                            run.record(w, f"GFLOP/s {shape}",
+                                                       th or cores,
+                                                       "numpy (OPENBLAS_* unset)",
+                                                       v)
+                elif w == "w4":
+                    res = run.measure(s, w, 0, gk_env, calls=200,
+                                      onnx=onnx_path or "")
+                    if res is None:
+                        continue
+                    run.record(w, "predict b1 us", cores, s, res["predict_us"])
+                    run.record(w, "predict_on_batch b1 us", cores, s,
+                               res["predict_on_batch_us"])
+                    run.record(w, "batch 256 samples/s", cores, s,
+                               res["batch256_samples_per_s"])
+                elif w == "w6":
+                    if s == "graphkeras":
+                        cold = tempfile.mkdtemp(prefix="gk-bench-cold-")
+                        res = run.measure(s, w, 0, {"GRAPHKERAS_CACHE_DIR": cold})
+                        if res:
+                            run.record(w, "first step s (cold cache)", cores, s,
+                                       res["first_step_s"])
+                        res = run.measure(s, w, 0, {"GRAPHKERAS_CACHE_DIR": cold})
+                        if res:
+                            run.record(w, "first step s (warm cache)", cores, s,
+                                       res["first_step_s"])
+                    else:
+                        res = run.measure(s, w, 0)
+                        if res:
+                            run.record(w, "first step s (cold cache)", cores, s,
+                                       res["first_step_s"])
+    print(f"\n{args.rounds} rounds in {time.perf_counter() - t_start:.0f} s; "
+          f"machine now: {machine()}")
+    print(table(run, cores))
+    if run.skipped:
+        print("skipped: " + "; ".join(f"{k} ({v})" for k, v in run.skipped.items()))
+    if "blas" in run.extra:
+        print(f"numpy BLAS: {run.extra['blas']}"
+              + ("" if numpy_env_unset else "; OPENBLAS_CORETYPE / "
+                 "OPENBLAS_L2_SIZE are not set in this environment"))
+
+
+LOWER_IS_BETTER = ("us", " s ", "s (")
+
+
+def table(run: Runner, cores: int) -> str:
+    lines = ["| workload | metric | threads | system | version | median | "
+             "min-max | gk x |", "| --- | --- | ---: | --- | --- | ---: | ---: | ---: |"]
+    keys = sorted({k[:3] for k in run.results},
+                  key=lambda k: (k[0], _metric_order(k[1]), -k[2]))
+    for w, metric, th in keys:
+        rows = {s: v for (w2, m2, t2, s), v in run.results.items()
+                if (w2, m2, t2) == (w, metric, th)}
+        gk = rows.get("graphkeras")
+        gk_med = statistics.median(gk) if gk else None
+        lower = any(t in metric + " " for t in LOWER_IS_BETTER)
+        for s in sorted(rows, key=lambda s: (s != "graphkeras", s)):
+            vals = rows[s]
+            med = statistics.median(vals)
+            if gk_med and med:
+                ratio = (med / gk_med) if lower else (gk_med / med)
+                rs = f"{ratio:.2f}"
+            else:
+                rs = "-"
+            ver = run.versions.get(s.split(" ")[0], "?")
+            lines.append(f"| {w.upper()} | {metric} | {th} | {s} | {ver} | "
+                         f"{_fmt(med)} | {_fmt(min(vals))}-{_fmt(max(vals))} | "
+                         f"{rs} |")
+    return "\n".join(lines)
+
+
+def _metric_order(metric: str):
+    return (metric.split(" ")[0], metric)
+
+
+def _fmt(v: float) -> str:
+    if v >= 1000:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.3f}"
+
+
+def _export_onnx() -> str | None:
+    """The W1 MLP exported to ONNX by graphkeras (a subprocess, so this
+    interpreter stays free of graphkeras's state)."""
+    path = os.path.join(tempfile.mkdtemp(prefix="gk-bench-onnx-"), "mlp.onnx")
+    code = ("import sys; sys.path.insert(0, %r); sys.path.insert(0, %r)\n"
+            "import graphkeras as keras\n"
+            "from workloads import keras_mlp\n"
+            "keras_mlp(keras).export(%r, format='onnx')\n") % (ROOT, HERE, path)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, timeout=600)
+    if r.returncode or not os.path.exists(path):
+        print("ONNX export failed (onnxruntime skipped):\n" + r.stderr[-800:])
+        return None
+    return path
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""Per-kernel profiles of compiled steps: time, GFLOP/s and % of peak.
+
+    prof = exe.profile([x, y], repeats=20)    # CompiledExecutable.profile
+    print(prof.table())
+
+The native step adds the CPU cycle counter to profile[t] after kernel t
+(codegen/program.py), so one run gives the counter at every kernel
+boundary. The counter's rate is calibrated once per process against
+time.perf_counter across a 20 ms sleep. A kernel's time is the median over
+the runs (`fastest`: the minimum, what a quiet machine gives); its
+floating-point operations are counted from the IR (a product 2MNK, every
+other op one per element it produces, a reduction one per element it
+reads), so GFLOP/s compares kernels of every kind and the % of peak says
+how far a product is from the machine's limit.
+
+Peak: threads x FMA units (2 on current x86 cores) x float32 lanes x 2
+(multiply and add) x the cycle counter's rate (the nominal clock; turbo
+can exceed it, so more than 100% is possible).
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+FMA_UNITS = 2
+
+
+@dataclass(frozen=True)
+class KernelTime:
+    index: int
+    label: str
+    seconds: float  # median over the runs
+    fastest: float
+    flops: int
+    loc: str
+
+    @property
+    def gflops(self) -> float:
+        return self.flops / self.seconds / 1e9 if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    env: dict
+    threads: int
+    runs: int
+    step_seconds: float  # median of whole steps (kernels only)
+    peak_gflops: float  # for `threads` threads
+    kernels: tuple
+
+    def __len__(self) -> int:
+        return len(self.kernels)
+
+    def __iter__(self):
+        return iter(self.kernels)
+
+    def percent_of_peak(self, k: KernelTime) -> float:
+        return 100.0 * k.gflops / self.peak_gflops if self.peak_gflops else 0.0
+
+    def table(self, top: int | None = None) -> str:
+        sizes = ", ".join(f"{s}={n}" for s, n in sorted(self.env.items()))
+        total_flops = sum(k.flops for k in self.kernels)
+        head = (f"profile: @{self.name}{' (' + sizes + ')' if sizes else ''}, "
+                f"{self.threads} thread{'s' if self.threads > 1 else ''}, "
+                f"{self.runs} runs: step {self.step_seconds * 1e3:.3f} ms "
+                f"(median), {total_flops / max(self.step_seconds, 1e-12) / 1e9:.1f}"
+                f" GFLOP/s; peak {self.peak_gflops:.1f} GFLOP/s")
+        rows = sorted(self.kernels, key=lambda k: -k.seconds)
+        if top is not None:
+            rows = rows[:top]
+        total = sum(k.seconds for k in self.kernels) or 1e-12
+        cells = [(f"k{k.index} {k.label}", f"{k.seconds * 1e6:.1f}",
+                  f"{k.fastest * 1e6:.1f}", f"{100 * k.seconds / total:.1f}%",
+                  f"{k.gflops:.1f}", f"{self.percent_of_peak(k):.0f}%",
+                  k.loc) for k in rows]
+        header = ("kernel", "us", "min us", "share", "GFLOP/s", "% peak",
+                  "layer")
+        widths = [max(len(str(r[i])) for r in [header, *cells])
+                  for i in range(len(header))]
+        lines = [head]
+        for r in [header, *cells]:
+            first = str(r[0]).ljust(widths[0])
+            rest = [str(c).rjust(w) for c, w in zip(r[1:-1], widths[1:-1])]
+            lines.append("  " + "  ".join([first, *rest, str(r[-1])]).rstrip())
+        return "\n".join(lines)
+
+
+@functools.cache
+def counter_rate() -> float:
+    """Cycle-counter ticks per second, measured once (see the module
+    docstring)."""
+    from ..codegen.jit import threads_native
+
+    tick = threads_native().clock
+    t0, c0 = time.perf_counter(), tick()
+    time.sleep(0.02)
+    t1, c1 = time.perf_counter(), tick()
+    return (c1 - c0) / (t1 - t0)
+
+
+def peak_gflops(threads: int) -> float:
+    from ..codegen.target import host
+
+    lanes = max(1, host().vector_bytes // 4)
+    return threads * FMA_UNITS * lanes * 2 * counter_rate() / 1e9
+
+
+def kernel_label(node) -> str:
+    if node.op == "fused":
+        ops = "+".join(m.op for m in node.attrs["body"].nodes
+                       if m.op not in ("constant", "zeros", "ones"))
+        label = f"fused({ops})"
+    else:
+        label = node.op
+    return label + " -> " + ", ".join(str(o.type) for o in node.outputs)
+
+
+def kernel_flops(node, env: dict) -> int:
+    """Floating-point operations of one kernel at sizes env (see the
+    module docstring for what counts)."""
+    if node.op == "fused":
+        return sum(kernel_flops(n, env) for n in node.attrs["body"].nodes)
+    if node.op in ("constant", "zeros", "ones", "reshape", "broadcast_to"):
+        return 0
+    if node.op == "matmul":
+        a = node.inputs[0]
+        k = a.shape[-2] if node.attrs["transpose_a"] else a.shape[-1]
+        kk = env.get(k, 1) if isinstance(k, str) else k
+        return 2 * node.outputs[0].type.num_elements(env) * kk
+    if node.op.startswith(("reduce_", "arg")) or node.op in (
+            "softmax", "log_softmax"):
+        return node.inputs[0].type.num_elements(env)
+    return sum(o.type.num_elements(env) for o in node.outputs)
+
+
+def profile_executable(exe, inputs, repeats: int) -> Profile:
+    nk = len(exe.layout.kernels)
+    buf = np.zeros(nk + 1, np.int64)
+    slot = exe.native_layout.profile_slot
+    exe.run(inputs)  # warm up, plan the arena
+    env = exe._planned_env or {}
+    rate = counter_rate()
+    per_run = []
+    exe._block[slot] = buf.ctypes.data
+    try:
+        for _ in range(max(1, repeats)):
+            before = buf.copy()
+            exe.run(inputs)
+            per_run.append(buf - before)  # the counter at each boundary
+    finally:
+        exe._block[slot] = 0
+    ticks = np.array(per_run, dtype=np.float64)
+    kern = np.diff(ticks, axis=1) / rate  # runs x kernels, seconds
+    steps = (ticks[:, -1] - ticks[:, 0]) / rate
+    rows = []
+    for t, node in enumerate(exe.layout.kernels):
+        col = kern[:, t]
+        rows.append(KernelTime(t, kernel_label(node), float(np.median(col)),
+                               float(col.min()), kernel_flops(node, env),
+                               node.loc or ""))
+    threads = exe._threads_for(env)
+    return Profile(exe.program.fn.name, dict(env), threads, len(per_run),
+                   float(statistics.median(steps)), peak_gflops(threads),
+                   tuple(rows))
