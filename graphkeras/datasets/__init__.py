@@ -1,5 +1,5 @@
 """graphkeras.datasets: small datasets shipped inside the package."""
 
-from . import digits
+from . import co2, digits, names
 
-__all__ = ["digits"]
+__all__ = ["co2", "digits", "names"]

@@ -7,6 +7,7 @@ import numpy as np
 from ..random import set_random_seed
 from .progbar import Progbar
 from .py_dataset import PyDataset
+from .sequence import pad_sequences, timeseries_dataset_from_array
 
 
 def to_categorical(x, num_classes=None):
@@ -40,5 +41,6 @@ def normalize(x, axis=-1, order=2):
     return x / np.where(n == 0, 1, n)
 
 
-__all__ = ["Progbar", "PyDataset", "normalize", "set_random_seed",
+__all__ = ["Progbar", "PyDataset", "normalize", "pad_sequences",
+           "set_random_seed", "timeseries_dataset_from_array",
            "to_categorical"]
