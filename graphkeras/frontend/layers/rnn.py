@@ -495,8 +495,8 @@ def _scope_paths(variables, scope: str) -> None:
 
 
 def _zeros_state(x, size, dtype):
-    if isinstance(x, TracedTensor):
-        return ops.zeros((None, size), dtype=dtype)
+    if isinstance(x, TracedTensor):  # the batch of x: N, or a fixed size
+        return ops.zeros((ops.shape(x)[0], size), dtype=dtype)
     return np.zeros((np.shape(x)[0], size), dtype)
 
 
@@ -563,8 +563,9 @@ class RNN(Layer):
         sequences_shape = tuple(sequences_shape)
         if len(sequences_shape) != 3:
             raise ValueError(
-                f'Layer "{self.name}" expects sequences of rank 3 (batch, '
-                f"timesteps, features), received shape {sequences_shape}.")
+                f'Input 0 of layer "{self.name}" is incompatible with the '
+                f"layer: expected ndim=3, found ndim={len(sequences_shape)}. "
+                f"Full shape received: {sequences_shape}")
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell.build((sequences_shape[0],) + sequences_shape[2:])
             self.cell.built = True
@@ -617,8 +618,18 @@ class RNN(Layer):
                 f"received sequences of shape {shape}. Give the time dimension "
                 "a size in Input(shape=...).")
         dtype = self.compute_dtype
+        trace = tracing.current_trace()
+        # a shape-only trace of a fixed-size batch: the states' program type
+        # has the batch symbol N, so zeros stand in for them there
+        spec = trace is not None and trace.kind == "spec" and \
+            shape[0] is not None
         if initial_state is None:
-            if self.stateful:
+            if self.stateful and not spec:
+                if trace is not None and shape[0] is not None:
+                    raise ValueError(
+                        f'Stateful layer "{self.name}" cannot be traced with '
+                        f"a fixed batch size ({shape[0]}); its states are "
+                        "bound to the batch of the program's inputs.")
                 initial_state = [v.value for v in self.states]
             else:
                 initial_state = [_zeros_state(sequences, d, dtype)
@@ -682,7 +693,7 @@ class RNN(Layer):
         final, ys = scan(step, initial_state, seqs, consts,
                          length=length, reverse=self.go_backwards,
                          emit_carries=bool(training))
-        if self.stateful:
+        if self.stateful and not spec:
             for v, s in zip(self.states, final):
                 v.assign(s)
         if self.return_sequences:
