@@ -94,7 +94,7 @@ class Runner:
                 self.skipped[s] = f"no peers python ({py or 'not given'})"
                 continue
             r = subprocess.run([py, "-c", PROBE[s]], capture_output=True,
-                               text=True, timeout=300)
+                               text=True, timeout=300, check=False)
             if r.returncode:
                 self.skipped[s] = "not installed: " + (
                     r.stderr.strip().splitlines() or ["?"])[-1][:80]
@@ -114,7 +114,7 @@ class Runner:
             e["PYTHONPATH"] = ROOT + os.pathsep + e.get("PYTHONPATH", "")
         try:
             r = subprocess.run(cmd, capture_output=True, text=True, env=e,
-                               timeout=self.args.timeout)
+                               timeout=self.args.timeout, check=False)
         except subprocess.TimeoutExpired:
             print(f"  {system} {workload}: timed out", flush=True)
             return None
@@ -232,8 +232,9 @@ LOWER_IS_BETTER = ("us", " s ", "s (")
 
 
 def table(run: Runner, cores: int) -> str:
-    lines = ["| workload | metric | threads | system | version | median | "
-             "min-max | gk x |", "| --- | --- | ---: | --- | --- | ---: | ---: | ---: |"]
+    lines = [("| workload | metric | threads | system | version | median | "
+              "min-max | gk x |"),
+             "| --- | --- | ---: | --- | --- | ---: | ---: | ---: |"]
     keys = sorted({k[:3] for k in run.results},
                   key=lambda k: (k[0], _metric_order(k[1]), -k[2]))
     for w, metric, th in keys:
@@ -273,12 +274,13 @@ def _export_onnx() -> str | None:
     """The W1 MLP exported to ONNX by graphkeras (a subprocess, so this
     interpreter stays free of graphkeras's state)."""
     path = os.path.join(tempfile.mkdtemp(prefix="gk-bench-onnx-"), "mlp.onnx")
-    code = ("import sys; sys.path.insert(0, %r); sys.path.insert(0, %r)\n"
+    code = (f"import sys; sys.path.insert(0, {ROOT!r}); "
+            f"sys.path.insert(0, {HERE!r})\n"
             "import graphkeras as keras\n"
             "from workloads import keras_mlp\n"
-            "keras_mlp(keras).export(%r, format='onnx')\n") % (ROOT, HERE, path)
+            f"keras_mlp(keras).export({path!r}, format='onnx')\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                       text=True, timeout=600)
+                       text=True, timeout=600, check=False)
     if r.returncode or not os.path.exists(path):
         print("ONNX export failed (onnxruntime skipped):\n" + r.stderr[-800:])
         return None

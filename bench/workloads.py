@@ -309,11 +309,11 @@ def w5(system, threads, shapes, seconds):
                                                f"{'T' if tb else 'N'}")
         if system == "numpy":
             aa, bb = (a.T if ta else a), (b.T if tb else b)
-            fn = lambda aa=aa, bb=bb: aa @ bb  # noqa: E731
+            fn = lambda aa=aa, bb=bb: aa @ bb
         elif system == "torch":
             ta_, tb_ = torch.from_numpy(a), torch.from_numpy(b)
             aa, bb = (ta_.t() if ta else ta_), (tb_.t() if tb else tb_)
-            fn = lambda aa=aa, bb=bb: torch.mm(aa, bb)  # noqa: E731
+            fn = lambda aa=aa, bb=bb: torch.mm(aa, bb)
         else:
             bld = ir.Builder("gemm")
             xa = bld.param("a", a.shape)
@@ -323,7 +323,7 @@ def w5(system, threads, shapes, seconds):
             prog = Program(f, state=(), inputs=("a", "b"), updates=(),
                            outputs=(0,))
             exe = CompiledExecutable(prog, StateStore(), threads=threads)
-            fn = lambda exe=exe, a=a, b=b: exe.run([a, b])  # noqa: E731
+            fn = lambda exe=exe, a=a, b=b: exe.run([a, b])
         out[key] = _gflops(fn, shape, seconds)
     return {"gflops": out}
 

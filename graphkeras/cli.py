@@ -582,18 +582,42 @@ def inspect_text(model: LoadedModel, fn) -> str:
     return "\n".join(out) + "\n"
 
 
-def _compiled_facts(model: LoadedModel, fn) -> list:
-    """Kernels after fusion, arena bytes, compile time.
+def _compiled(fn):
+    """(CompiledExecutable of fn with every parameter an input and every
+    result an output, compile seconds), or (None, reason)."""
+    from .ir import InternalCompilerError
+    from .runtime import Program, StateStore
+    from .runtime.compiled import CompiledExecutable
 
-    Hook for codegen (issue 4): compile fn and report the number of fused
-    kernels, the arena size beside the unplanned total, and the compile
-    time. Until then the lines say so.
-    """
+    names = tuple(p.name for p in fn.params)
+    prog = Program(fn, state=(), inputs=names, updates=(),
+                   outputs=tuple(range(len(fn.results))))
+    t0 = time.perf_counter()
+    try:
+        exe = CompiledExecutable(prog, StateStore())
+    except (ValueError, InternalCompilerError) as e:
+        # a size no input gives, an op without a lowering: inspect says so
+        return None, str(e).splitlines()[0]
+    return exe, time.perf_counter() - t0
+
+
+def _compiled_facts(model: LoadedModel, fn) -> list:
+    """Kernels after fusion, the arena at batch 32 beside the unplanned
+    total and the liveness lower bound, compile time."""
+    from .passes.plan_memory import plan_offsets
+
+    exe, info = _compiled(fn)
+    if exe is None:
+        return [f"compiled: not available ({info})"]
+    plan = plan_offsets(exe.layout, _env(fn, 32))
+    hit = " (compile cache hit)" if exe.cache_hit else ""
     return [
-        ("kernels after fusion: not available yet (code generation has not "
-         "landed)"),
-        "arena: not available yet (memory planning has not landed)",
-        "compile time: not available yet",
+        f"kernels after fusion: {len(exe.layout.kernels)} (from "
+        + f"{len(fn.nodes)} nodes)",
+        f"arena: {_fmt_bytes(plan.arena_bytes)} at batch 32 (sum of the "
+        + f"buffers {_fmt_bytes(plan.total_bytes)}, liveness lower bound "
+        + f"{_fmt_bytes(plan.lower_bound)})",
+        f"compile time: {info:.3f} s{hit}",
     ]
 
 
@@ -628,46 +652,19 @@ def synthetic_inputs(fn, batch: int, seed: int = 0) -> list:
 
 
 def profile_text(fn, steps: int, batch: int) -> str:
-    """Time each node over `steps` runs of the reference interpreter on
-    synthetic inputs; the slowest first.
-
-    Hook for codegen: once programs compile, time the native kernels
-    instead (the header says which one was measured).
-    """
-    from .ir import get_op
-    from .ir.interpret import bind_symbols
-
-    args = synthetic_inputs(fn, batch)
-    env = bind_symbols(fn.params, args)
-    total: dict[int, float] = {}
-    for _ in range(steps):
-        vals = {p.name: a for p, a in zip(fn.params, args)}
-        for i, node in enumerate(fn.nodes):
-            op = get_op(node.op)
-            attrs = dict(node.attrs)
-            for k in op.shape_attrs:
-                attrs[k] = tuple(env[d] if isinstance(d, str) else d
-                                 for d in attrs[k])
-            ins = [vals[v.name] for v in node.inputs]
-            t0 = time.perf_counter()
-            with np.errstate(all="ignore"):
-                res = op.reference(*ins, **attrs)
-            total[i] = total.get(i, 0.0) + time.perf_counter() - t0
-            res = res if isinstance(res, tuple) else (res,)
-            for o, r in zip(node.outputs, res):
-                vals[o.name] = np.asarray(r)
-    whole = sum(total.values()) or 1e-12
-    lines = [(f"profile: reference interpreter (compiled kernels are not "
-              f"available yet), batch {batch}, {steps} steps, "
-              f"{whole / steps * 1e3:.3f} ms per step")]
-    rows = []
-    for i in sorted(total, key=lambda k: -total[k]):
-        n = fn.nodes[i]
-        outs = ", ".join(f"%{o.name}" for o in n.outputs)
-        rows.append((f"{outs} = {n.op}", f"{total[i] / steps * 1e3:.3f} ms",
-                     f"{100 * total[i] / whole:.1f}%", n.loc or ""))
-    lines.extend(_table(("node", "time/step", "share", "layer"), rows))
-    return "\n".join(lines) + "\n"
+    """Time each compiled kernel over `steps` runs on synthetic inputs
+    (runtime/profile.py): median and fastest time, share, GFLOP/s and % of
+    the machine's peak; the slowest first."""
+    exe, info = _compiled(fn)
+    if exe is None:
+        raise CommandError(f"cannot profile @{fn.name}: {info}")
+    prof = exe.profile(synthetic_inputs(fn, batch), repeats=steps)
+    head = (f"profile: compiled kernels, batch {batch}, {steps} steps, "
+            f"{prof.step_seconds * 1e3:.3f} ms per step (median), "
+            f"{prof.threads} thread{'s' if prof.threads > 1 else ''}, peak "
+            f"{prof.peak_gflops:.1f} GFLOP/s")
+    rows = prof.table().splitlines()[1:]
+    return "\n".join([head, *rows]) + "\n"
 
 
 def _inspect(args) -> int:

@@ -472,17 +472,17 @@ def _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W):
 
 
 def _small_m(b, fn, dt: DType, bk: Blocking, A, B, C, M, K, lda, ldb, ldc,
-             ta, tb, n0, n1, ep, epctx, tile_mode, tile):
+             ta, tb, n0, n1, ep, epctx, tile_mode, tile, row_ws):
     """At most SMALL_M rows, columns n0:n1, one row at a time: no packing.
-    Row-major B streams once per row, 8 vectors of columns at a time (8
-    independent accumulators), masked vectors at the right edge;
-    transposed B: one dot product per element. Chunks of a row are stored
-    into C, or in TILE mode into the tile, then handed to the epilogue."""
+    Row-major B: the row of C is accumulated in place, four rows of B at a
+    time (B streams through once per row of A, in memory order; the row of
+    C stays in L1); in TILE mode the row is built in the workspace
+    (`row_ws`, at least N elements). Transposed B: one dot product per
+    element, NR columns a chunk. Then the epilogue takes the whole row."""
     t = reg_type(dt)
     has_ep = b.icmp_unsigned("!=", b.ptrtoint(ep, I64), _c(0))
     rsa = b.select(ta, _c(1), lda)
     csa = b.select(ta, lda, _c(1))
-    chunk = 8 * bk.w  # <= MR * NR: a chunk fits in the tile
 
     with for_range(b, M, name="si") as i:
         arow = _gep(b, A, b.mul(i, rsa), t)
@@ -491,22 +491,28 @@ def _small_m(b, fn, dt: DType, bk: Blocking, A, B, C, M, K, lda, ldb, ldc,
             return b.load(_gep(b, arow, b.mul(k, csa), t), typ=t)
 
         def out_ptr(j0):
-            """Where the chunk starting at column j0 goes."""
+            """Where the values of columns j0.. go."""
             return b.select(tile_mode, tile,
                             _gep(b, C, b.add(b.mul(i, ldc), j0), t))
 
-        def call_ep(j0, nr):
+        def call_ep(j0, nr, src):
             with b.if_then(has_ep):
-                ld = b.select(tile_mode, nr, ldc)
-                b.call(ep, [epctx, i, j0, _c(1), nr, out_ptr(j0), ld])
+                b.call(ep, [epctx, i, j0, _c(1), nr, src, nr])
 
         with b.if_else(b.icmp_signed("!=", tb, _c(0))) as (trans, plain):
             with trans:
                 _small_dots(b, dt, bk, a_at, B, K, ldb, n0, n1, out_ptr,
                             call_ep)
-            with plain:
-                _small_row(b, fn, dt, bk, a_at, B, K, ldb, n0, n1, out_ptr,
-                           call_ep, chunk)
+            # (in pieces that fit the workspace's packed-B part)
+            cap = bk.kc * bk.nc
+            with plain, for_range(b, _ceil_div(b, b.sub(n1, n0), cap),
+                                  name="sp") as piece:
+                r0 = b.add(n0, b.mul(piece, _c(cap)))
+                r1 = _min(b, b.add(r0, _c(cap)), n1)
+                row = b.select(tile_mode, row_ws,
+                               _gep(b, C, b.add(b.mul(i, ldc), r0), t))
+                _small_row(b, dt, bk, a_at, B, K, ldb, r0, r1, row)
+                call_ep(r0, b.sub(r1, r0), row)
 
 
 def _small_dots(b, dt, bk, a_at, B, K, ldb, n0, n1, out_ptr, call_ep):
@@ -531,38 +537,47 @@ def _small_dots(b, dt, bk, a_at, B, K, ldb, n0, n1, out_ptr, call_ep):
                     s = b.add(old, b.mul(x, y))
                 b.store(s, acc)
             b.store(b.load(acc, typ=t), _gep(b, out, jj, t))
-        call_ep(j0, nr)
+        call_ep(j0, nr, out)
 
 
-def _small_row(b, fn, dt, bk, a_at, B, K, ldb, n0, n1, out_ptr, call_ep,
-               chunk):
+def _small_row(b, dt, bk, a_at, B, K, ldb, n0, n1, row):
+    """row[0:n1-n0] = sum_k a(k) * B[k, n0:n1]: four rows of B per pass
+    over the row (vectors, the last one masked), then single rows."""
     v = _Vec(b, dt, bk.w)
     w = bk.w
     t = v.t
-    u = chunk // w
-    nfull = b.sdiv(b.sub(n1, n0), _c(chunk))
-    with for_range(b, nfull, name="sc") as ch:
-        j0 = b.add(n0, b.mul(ch, _c(chunk)))
-        k, phis, finish = _counted_loop(b, fn, K, [v.zero] * u, "sk")
-        brow = b.add(b.mul(k, ldb), j0)
-        a = v.splat(a_at(k))
-        accs = finish([v.madd(a, v.load(_gep(b, B, b.add(brow, _c(c * w)), t)),
-                              phis[c]) for c in range(u)])
-        out = out_ptr(j0)
-        for c in range(u):
-            v.store(accs[c], _gep(b, out, _c(c * w), t))
-        call_ep(j0, _c(chunk))
-    # the rest: single vectors, the last one masked
-    jt = b.add(n0, b.mul(nfull, _c(chunk)))
-    nvec = _ceil_div(b, b.sub(n1, jt), w)
-    with for_range(b, nvec, name="sv") as q:
-        j0 = b.add(jt, b.mul(q, _c(w)))
-        msk = v.mask(b.sub(n1, j0))
-        k, phis, finish = _counted_loop(b, fn, K, [v.zero], "skm")
-        bv = v.masked_load(_gep(b, B, b.add(b.mul(k, ldb), j0), t), msk)
-        (acc,) = finish([v.madd(v.splat(a_at(k)), bv, phis[0])])
-        v.masked_store(acc, out_ptr(j0), msk)
-        call_ep(j0, _min(b, _c(w), b.sub(n1, j0)))
+    width = b.sub(n1, n0)
+    nvec = _ceil_div(b, width, w)
+    with for_range(b, nvec, name="z") as q:
+        j = b.mul(q, _c(w))
+        v.masked_store(v.zero, _gep(b, row, j, t), v.mask(b.sub(width, j)))
+
+    def pass_(k, rows):
+        a = [v.splat(a_at(b.add(k, _c(u)))) for u in range(rows)]
+        brow = [_gep(b, B, b.add(b.mul(b.add(k, _c(u)), ldb), n0), t)
+                for u in range(rows)]
+        nfull = b.sdiv(width, _c(w))
+        with for_range(b, nfull, name="j") as q:
+            j = b.mul(q, _c(w))
+            p = _gep(b, row, j, t)
+            acc = v.load(p)
+            for u in range(rows):
+                acc = v.madd(a[u], v.load(_gep(b, brow[u], j, t)), acc)
+            v.store(acc, p)
+        jt = b.mul(nfull, _c(w))
+        with b.if_then(b.icmp_signed("<", jt, width)):
+            m = v.mask(b.sub(width, jt))
+            p = _gep(b, row, jt, t)
+            acc = v.masked_load(p, m)
+            for u in range(rows):
+                acc = v.madd(a[u], v.masked_load(_gep(b, brow[u], jt, t), m), acc)
+            v.masked_store(acc, p, m)
+
+    k4 = b.sdiv(K, _c(4))
+    with for_range(b, k4, name="k4") as kk:
+        pass_(b.mul(kk, _c(4)), 4)
+    with for_range(b, b.sub(K, b.mul(k4, _c(4))), name="k1") as kk:
+        pass_(b.add(b.mul(k4, _c(4)), kk), 1)
 
 
 # --- the driver ------------------------------------------------------------------------
@@ -668,7 +683,7 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
     with b.goto_block(small_blk):
         _small_m(b, fn, dt, bk, A, B, C, M, K, lda, ldb, ldc,
                  b.icmp_signed("!=", ta, _c(0)), tb, n0, n1, ep, epctx,
-                 tile_mode, tile)
+                 tile_mode, tile, bp_ws)
         b.branch(done)
     b.position_at_end(big_blk)
 

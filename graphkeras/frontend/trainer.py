@@ -488,6 +488,12 @@ class Trainer:
                 callbacks=None):
         """Outputs for x, batch by batch, concatenated (NumPy arrays in the
         structure of the model's outputs)."""
+        if (verbose == 0 and callbacks is None and steps is None
+                and isinstance(x, np.ndarray) and x.ndim
+                and 0 < len(x) <= (batch_size or 32)):
+            # one batch, no callback to call and nothing to print: the
+            # same result as the loop below, without its per-call work
+            return self.predict_on_batch(x)
         adapter = make_adapter(x, batch_size=batch_size, steps=steps)
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
@@ -556,12 +562,24 @@ class Trainer:
     def predict_on_batch(self, x):
         if (isinstance(x, np.ndarray) and x.dtype == np.float32 and x.ndim
                 and x.flags.c_contiguous and self.built):
-            # Fast path for one array (latency-bound serving).
-            self._sig = self._state_signature()
+            # Fast path for one array (latency-bound serving): the executable
+            # of the last call, when neither the state signature nor the
+            # per-sample shape changed (that shape was checked then)
+            sig = self._state_signature()
+            fast = self.__dict__.get("_predict_fast")
+            if fast is not None and fast[0] == sig and fast[1] == x.shape[1:]:
+                res = fast[2].run([x])
+                return res[0] if fast[3] else self._pack_outputs(list(res))
+            self._sig = sig
             batch = ([x], None, None)
             self._check_inputs(batch[0], None)
-            res = self._run_step("predict", batch, None)
-            return self._pack_outputs(list(res))
+            exe = self._executable("predict", batch[0], None, None, None)
+            res = exe.run([x])
+            out = self._pack_outputs(list(res))
+            plain = len(res) == 1 and out is res[0]
+            self.__dict__["_predict_fast"] = (self._state_signature(),
+                                              x.shape[1:], exe, plain)
+            return out
         adapter, batch = self._single_batch(x, None, None)
         res = self._run_step("predict", batch, adapter.x_template)
         return self._pack_outputs(list(res))

@@ -1,0 +1,90 @@
+"""Resident memory stays flat: across the epochs of a long fit, and across
+thousands of predict / predict_on_batch / train_on_batch calls (not a
+timing test, and not part of the test suite: it runs for a minute).
+
+    python bench/leak_check.py [--epochs 30] [--calls 6000]
+
+Prints the resident set size (VmRSS) after the warm-up and then at
+intervals, and exits with status 1 when it grew by more than --tolerance
+MiB after the warm-up (a leak of even 1 KiB per call shows as ~6 MiB over
+the default 6000 calls).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, HERE)
+
+import numpy as np
+from workloads import data, keras_mlp
+
+import graphkeras as keras
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def watch(label: str, fn, rounds: int, per_round: int, tol: float) -> bool:
+    fn()  # warm-up: compile, plan arenas, allocate the pool's workers
+    gc.collect()
+    start = rss_mib()
+    samples = [start]
+    for _ in range(rounds):
+        for _ in range(per_round):
+            fn()
+        gc.collect()
+        samples.append(rss_mib())
+    growth = samples[-1] - start
+    ok = growth <= tol
+    print(f"{label:34} RSS {start:7.1f} -> {samples[-1]:7.1f} MiB "
+          f"(max {max(samples):7.1f}, growth {growth:+.2f}) "
+          f"{'ok' if ok else 'GROWS'}", flush=True)
+    return ok
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--samples", type=int, default=6400)
+    ap.add_argument("--calls", type=int, default=6000)
+    ap.add_argument("--tolerance", type=float, default=2.0, help="MiB")
+    args = ap.parse_args(argv)
+    x, y, _ = data(args.samples)
+    model = keras_mlp(keras)
+    x1 = x[:1].copy()
+    x7 = x[:7].copy()
+    ok = True
+    ok &= watch(f"fit, {args.epochs} epochs", lambda: model.fit(
+        x, y, batch_size=128, epochs=1, verbose=0), args.epochs, 1,
+        args.tolerance)
+    per = max(1, args.calls // 10)
+    ok &= watch(f"predict_on_batch x {args.calls}",
+                lambda: model.predict_on_batch(x1), 10, per, args.tolerance)
+    ok &= watch(f"predict x {args.calls}",
+                lambda: model.predict(x7, verbose=0), 10, per, args.tolerance)
+    ok &= watch(f"train_on_batch x {args.calls // 4}",
+                lambda: model.train_on_batch(x[:32], y[:32]), 10,
+                max(1, per // 4), args.tolerance)
+    # batch sizes that change every call (the arena is planned for the
+    # largest seen: the warm-up call takes the largest)
+    sizes = iter([300, *np.random.default_rng(0).integers(1, 300, size=10**6)])
+    ok &= watch(f"predict, changing batch x {args.calls // 4}",
+                lambda: model.predict_on_batch(x[:next(sizes)]), 10,
+                max(1, per // 4), args.tolerance)
+    print("no growth" if ok else "resident memory grew")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
