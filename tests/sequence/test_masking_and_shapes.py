@@ -183,3 +183,22 @@ def test_errors_name_what_was_expected_and_received(make, call, message):
         layer = make()
         if call is not None:
             call(layer)
+
+
+def test_loss_ignores_masked_time_steps():
+    # Keras 3: the mask of the model's output weights the loss (padded steps
+    # do not count, the mean is over the real steps)
+    keras.utils.set_random_seed(7)
+    tokens = np.array([[3, 4, 5, 0], [6, 0, 0, 0]], "int32")
+    y = np.random.default_rng(7).random((2, 4, 1)).astype("float32")
+    inp = keras.Input((4,), dtype="int32")
+    h = layers.Embedding(10, 3, mask_zero=True)(inp)
+    h = layers.GRU(3, return_sequences=True)(h)
+    out = layers.TimeDistributed(layers.Dense(1))(h)
+    model = keras.Model(inp, out)
+    model.compile(optimizer="sgd", loss="mse")
+    pred = model.predict(tokens, verbose=0)
+    keep = tokens != 0
+    want = np.mean(((pred - y)[..., 0] ** 2)[keep])
+    got = model.evaluate(tokens, y, verbose=0)
+    np.testing.assert_allclose(got, want, rtol=1e-5)

@@ -124,6 +124,9 @@ class Loss:
         self.dtype = dtype or "float32"
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        from ..layers.masks import get_keras_mask
+
+        in_mask = get_keras_mask(y_pred)  # Keras: masked outputs do not count
         y_pred = ops.convert_to_tensor(y_pred)
         if ops.dtype(y_pred) != self.dtype and ops.dtype(y_pred).startswith(
                 "float"):
@@ -133,6 +136,9 @@ class Loss:
         mask = None
         if hasattr(losses, "mask") and hasattr(losses, "values"):
             losses, mask = losses.values, losses.mask
+        if in_mask is not None:
+            mask = in_mask if mask is None else ops.logical_and(
+                ops.cast(in_mask, "bool"), ops.cast(mask, "bool"))
         return reduce_weighted_values(losses, sample_weight, self.reduction,
                                       mask=mask)
 
