@@ -163,6 +163,25 @@ class DropoutRNNCell:
         return dp, rdp
 
 
+def _split_gates(t, gates: int, units: int) -> list:
+    """The gate column blocks of t (N, gates * units), each as a (N, 1,
+    units) slice of the (N, gates, units) view of t. The gate arithmetic
+    then runs in that 3-D space (_as3 / _as2 are free views), and its
+    gradient assembles the blocks along the middle axis, which vectorises
+    (blocks of the last axis would make every element select among all
+    the blocks)."""
+    t3 = ops.reshape(t, (ops.shape(t)[0], gates, units))
+    return [t3[:, k:k + 1, :] for k in range(gates)]
+
+
+def _as3(x):
+    return ops.reshape(x, (ops.shape(x)[0], 1, ops.shape(x)[-1]))
+
+
+def _as2(x):
+    return ops.reshape(x, (ops.shape(x)[0], ops.shape(x)[-1]))
+
+
 def _rate(v):
     return min(1.0, max(0.0, float(v)))
 
@@ -392,16 +411,17 @@ class LSTMCell(_BuiltinCell):
         h, c = states[0], states[1]
         u = self.units
         r = self._recurrent(h, k_rec, rdp)
-        # slice before adding: each gate stays in the (N, units) space
+        # slice before adding: each gate stays in the (N, 1, units) space
         # of the state, so the step's pointwise work is one loop
-        gate = [ops.add(z[:, k * u:(k + 1) * u], r[:, k * u:(k + 1) * u])
-                for k in range(4)]
+        gate = [ops.add(a, b) for a, b in zip(_split_gates(z, 4, u),
+                                              _split_gates(r, 4, u))]
         i = self.recurrent_activation(gate[0])
         f = self.recurrent_activation(gate[1])
-        c = ops.add(ops.multiply(f, c), ops.multiply(i, self.activation(gate[2])))
+        c = ops.add(ops.multiply(f, _as3(c)),
+                    ops.multiply(i, self.activation(gate[2])))
         o = self.recurrent_activation(gate[3])
-        h = ops.multiply(o, self.activation(c))
-        return h, [h, c]
+        h = _as2(ops.multiply(o, self.activation(c)))
+        return h, [h, _as2(c)]
 
     def get_config(self):
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
@@ -437,16 +457,20 @@ class GRUCell(_BuiltinCell):
     def _step(self, states, x, k_rec, extra, rdp):
         h = states[0]
         u = self.units
-        xz, xr, xh = (x[:, k * u:(k + 1) * u] for k in range(3))
+        xz, xr, xh = _split_gates(x, 3, u)
         if self.reset_after:
             inner = self._recurrent(h, k_rec, rdp)
             if extra:
                 inner = ops.add(inner, extra[0])
-            rz, rr, rh = (inner[:, k * u:(k + 1) * u] for k in range(3))
+            rz, rr, rh = _split_gates(inner, 3, u)
             z = self.recurrent_activation(ops.add(xz, rz))
             r = self.recurrent_activation(ops.add(xr, rr))
             hh = self.activation(ops.add(xh, ops.multiply(r, rh)))
+            h3 = _as3(h)
+            h = _as2(ops.add(ops.multiply(z, h3),
+                             ops.multiply(ops.subtract(1.0, z), hh)))
         else:
+            xz, xr, xh = _as2(xz), _as2(xr), _as2(xh)
             if rdp is not None and len(rdp) == 3:
                 rz = ops.matmul(ops.multiply(h, rdp[0]), k_rec[:, :u])
                 rr = ops.matmul(ops.multiply(h, rdp[1]), k_rec[:, u:2 * u])
@@ -455,13 +479,14 @@ class GRUCell(_BuiltinCell):
                 hd = h if rdp is None else ops.multiply(h, rdp[0])
                 inner = ops.matmul(hd, k_rec[:, :2 * u])
                 self._residuals.append(inner)
-                rz, rr = inner[:, :u], inner[:, u:]
+                rz, rr = (_as2(g) for g in _split_gates(inner, 2, u))
                 hr = hd
             z = self.recurrent_activation(ops.add(xz, rz))
             r = self.recurrent_activation(ops.add(xr, rr))
             hh = self.activation(ops.add(xh, ops.matmul(ops.multiply(r, hr),
                                                         k_rec[:, 2 * u:])))
-        h = ops.add(ops.multiply(z, h), ops.multiply(ops.subtract(1.0, z), hh))
+            h = ops.add(ops.multiply(z, h),
+                        ops.multiply(ops.subtract(1.0, z), hh))
         return h, [h]
 
     def get_config(self):
