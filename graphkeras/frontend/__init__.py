@@ -14,7 +14,12 @@ models.py, ops.py, ... so that `import graphkeras as keras` runs Keras code):
                       normalization (BatchNormalization, LayerNormalization),
                       regularization (GaussianNoise, ActivityRegularization),
                       activation_layers (ReLU, PReLU, ...), reshaping
-                      (Permute, RepeatVector), lambda_layer (Lambda)
+                      (Permute, RepeatVector), lambda_layer (Lambda);
+                      sequences: embedding, masking (Masking) and masks
+                      (the mask protocol), rnn (RNN, SimpleRNN, LSTM, GRU,
+                      cells; the `scan` helper), wrappers (Bidirectional,
+                      TimeDistributed), attention (Attention,
+                      AdditiveAttention, MultiHeadAttention)
     models/           Model (+ Trainer), Functional, Sequential
     trainer.py        compile / fit / evaluate / predict, train/test/predict
                       programs, one executable call per batch (or per group
@@ -28,7 +33,8 @@ models.py, ops.py, ... so that `import graphkeras as keras` runs Keras code):
                       file each + schedules; callbacks: one file each,
                       MonitorCallback for the value-watching ones)
     activations, initializers, regularizers, constraints: name -> object
-    utils/            Progbar, summary table, PyDataset, to_categorical
+    utils/            Progbar, summary table, PyDataset, to_categorical,
+                      sequence (pad_sequences, timeseries_dataset_from_array)
 
 Extending: each base module's docstring says how to add one (Layer in
 layers/layer.py, Loss in losses/loss.py, Metric in metrics/metric.py,
