@@ -202,3 +202,53 @@ def test_loss_ignores_masked_time_steps():
     want = np.mean(((pred - y)[..., 0] ** 2)[keep])
     got = model.evaluate(tokens, y, verbose=0)
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+class MinimalCell(layers.Layer):
+    """Keras's example cell: h' = x @ kernel + tanh(h) @ recurrent."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.state_size = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units),
+                                      name="kernel")
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, self.units), name="recurrent_kernel")
+
+    def call(self, inputs, states):
+        prev = states[0]
+        h = keras.ops.matmul(inputs, self.kernel)
+        out = h + keras.ops.matmul(keras.ops.tanh(prev), self.recurrent_kernel)
+        return out, [out]
+
+
+def test_rnn_runs_a_users_cell_and_builtin_cells_inside_the_loop():
+    keras.utils.set_random_seed(8)
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(3, 5, 2)).astype("float32")
+    cell = MinimalCell(4)
+    rnn = layers.RNN(cell, return_sequences=True)
+    got = rnn(x)
+    k, rk = cell.kernel.numpy(), cell.recurrent_kernel.numpy()
+    h = np.zeros((3, 4), "float32")
+    want = []
+    for t in range(5):
+        h = x[:, t] @ k + np.tanh(h) @ rk
+        want.append(h)
+    np.testing.assert_allclose(got, np.stack(want, 1), rtol=1e-5, atol=1e-6)
+    inp = keras.Input((5, 2))
+    model = keras.Model(inp, rnn(inp))
+    model.compile(optimizer="sgd", loss="mse")
+    np.testing.assert_allclose(model.predict(x, verbose=0), got, rtol=1e-5,
+                               atol=1e-6)
+    model.train_on_batch(x, np.zeros((3, 5, 4), "float32"))  # gradients flow
+    assert not np.allclose(cell.kernel.numpy(), k)
+    lstm = layers.LSTM(3)
+    wrapped = layers.RNN(layers.LSTMCell(3))
+    lstm(x)
+    wrapped(x)
+    wrapped.set_weights(lstm.get_weights())
+    np.testing.assert_allclose(wrapped(x), lstm(x), rtol=1e-6)

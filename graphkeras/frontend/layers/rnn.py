@@ -741,8 +741,8 @@ class RNN(Layer):
             kwargs["training"] = training
 
         def core(states, xs, ks):
-            st = states[0] if self.single_state else states
-            out, new = cell.call(xs[0], st, **kwargs)
+            # Keras hands a cell its states as a list, also a single one
+            out, new = cell.call(xs[0], list(states), **kwargs)
             return out, new
 
         return core
