@@ -75,11 +75,14 @@ def prepare_body(body: Function):
         layout = assign_storage(fn, (), tuple(p.name for p in fn.params), (),
                                 used)
         hit = (fn, layout)
+        if len(_PREPARED) >= _PREPARED_MAX:
+            _PREPARED.clear()
         _PREPARED[body] = hit
     return hit
 
 
-_PREPARED: dict = {}
+_PREPARED: dict = {}  # body Function -> (prepared body, layout)
+_PREPARED_MAX = 256
 
 
 def _aligned_alloc(module):
