@@ -252,3 +252,23 @@ def test_rnn_runs_a_users_cell_and_builtin_cells_inside_the_loop():
     wrapped(x)
     wrapped.set_weights(lstm.get_weights())
     np.testing.assert_allclose(wrapped(x), lstm(x), rtol=1e-6)
+
+
+def test_time_distributed_rnn_nests_a_loop_in_a_loop():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 4, 5, 2)).astype("float32")
+    y = rng.normal(size=(3, 4, 3)).astype("float32")
+    losses = []
+    for eager in (False, True):
+        keras.utils.set_random_seed(0)
+        inner = layers.LSTM(3)
+        inp = keras.Input((4, 5, 2))
+        model = keras.Model(inp, layers.TimeDistributed(inner)(inp))
+        if not eager:
+            want = np.stack([inner(x[:, t]) for t in range(4)], 1)
+            np.testing.assert_allclose(model.predict(x, verbose=0), want,
+                                       rtol=1e-5, atol=1e-6)
+        model.compile(optimizer="adam", loss="mse", run_eagerly=eager)
+        losses.append([float(model.train_on_batch(x, y)) for _ in range(3)])
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
