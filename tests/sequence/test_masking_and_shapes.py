@@ -177,6 +177,17 @@ def test_time_distributed_over_a_fixed_rank_layer_runs_a_loop():
      "must be called on a list of inputs"),
     (lambda: layers.TimeDistributed(layers.Dense(2)),
      lambda l: l(keras.Input((3,))), "at least 3 dimensions"),
+    (lambda: layers.LSTM(2), lambda l: l(np.ones((2, 3, 4), "float32"),
+                                         initial_state=[np.ones((2, 5))] * 2),
+     (r"initial state 0 must have shape \(batch_size, 2\), received shape "
+     r"\(2, 5\)")),
+    (lambda: layers.GRU(2), lambda l: l(np.ones((2, 3, 4), "float32"),
+                                        mask=np.ones((2, 4), bool)),
+     (r"the mask must have shape \(batch_size, timesteps\) = \(2, 3\), "
+     r"received shape \(2, 4\)")),
+    (lambda: layers.LSTM(2), lambda l: l(np.ones((2, 3, 4), "float32"),
+                                         initial_state=[np.ones((2, 2))]),
+     r"has 2 state\(s\) but was passed 1 initial state"),
 ])
 def test_errors_name_what_was_expected_and_received(make, call, message):
     with pytest.raises(ValueError, match=message):

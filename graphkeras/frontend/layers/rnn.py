@@ -636,6 +636,11 @@ class RNN(Layer):
         if isinstance(mask, (list, tuple)):
             mask = mask[0] if mask else None
         shape = ops.shape(sequences)
+        if mask is not None and tuple(ops.shape(mask))[1:] != (shape[1],):
+            raise ValueError(
+                f'Layer "{self.name}": the mask must have shape (batch_size, '
+                f"timesteps) = {(shape[0], shape[1])}, received shape "
+                f"{tuple(ops.shape(mask))}.")
         length = shape[1]
         if length is None:
             raise ValueError(
@@ -667,6 +672,12 @@ class RNN(Layer):
                     f'Layer "{self.name}" has {len(self.state_size)} state(s) '
                     f"but was passed {len(initial_state)} initial state(s).")
             initial_state = [ops.cast(s, dtype) for s in initial_state]
+            for k, (st, d) in enumerate(zip(initial_state, self.state_size)):
+                got = tuple(ops.shape(st))
+                if len(got) != 2 or got[1] != d:
+                    raise ValueError(
+                        f'Layer "{self.name}": initial state {k} must have '
+                        f"shape (batch_size, {d}), received shape {got}.")
         if self.stateful and self._batch_size is not None and \
                 shape[0] is not None and shape[0] != self._batch_size:
             raise ValueError(
