@@ -636,6 +636,8 @@ class RNN(Layer):
         if isinstance(mask, (list, tuple)):
             mask = mask[0] if mask else None
         shape = ops.shape(sequences)
+        if mask is not None and tuple(ops.shape(mask))[1:] == (shape[1], 1):
+            mask = ops.squeeze(mask, axis=-1)  # (batch, timesteps, 1) masks
         if mask is not None and tuple(ops.shape(mask))[1:] != (shape[1],):
             raise ValueError(
                 f'Layer "{self.name}": the mask must have shape (batch_size, '
