@@ -808,16 +808,11 @@ WORKSPACE_HEADER = 64  # bytes before the first thread's slice
 
 
 def thread_workspace(ctx, workspace):
-    """This thread's slice of the program's GEMM workspace. Kernels get
-    `workspace` = thread 0's slice; the runtime writes the bytes of one
-    slice (it depends on the batch size when a TILE-mode product's K does)
-    into the word WORKSPACE_HEADER bytes before it; slice t starts t times
-    that after slice 0."""
-    tid, _ = thread_args(ctx)
-    b = ctx.b
-    per = b.load(b.gep(workspace, [_c(-WORKSPACE_HEADER)],
-                       source_etype=ir.IntType(8)), typ=I64)
-    return b.gep(workspace, [b.mul(tid, per)], source_etype=ir.IntType(8))
+    """The workspace slice of the thread running the kernel: kernels get
+    it as their workspace argument (codegen/program.py computes it from
+    the header the runtime writes, WORKSPACE_HEADER bytes before slice 0)."""
+    _ = ctx
+    return workspace
 
 
 def emit_matmul(ctx, node, workspace, vector_bytes: int, *, ep=None,

@@ -11,22 +11,28 @@ Native ABI (all integers are int64, all pointers 64-bit):
 shape symbol (sorted by name), then the address of every storage (inputs,
 state, outputs, arena storages), then the workspace address (a 64-byte
 header holding the size of one thread's slice, then one slice per
-thread), the thread pool's control block (codegen/threads.py) and the
-profile buffer's address (0: not profiling; else the cycle counter read
-after kernel t is added to profile[t + 1], before the first to
-profile[0]). `gk_steps` runs `k` steps whose slot tables lie `stride`
+thread), the thread pool's control block, the schedule block and the
+step's epoch (codegen/threads.py), and the profile buffer's address (0:
+not profiling; else the cycles of kernel t are added to profile[t + 1],
+the step's to profile[0]). `gk_steps` runs `k` steps whose slot tables lie `stride`
 slots apart. Each entry saves MXCSR, sets FTZ|DAZ, runs, and restores the
 caller's MXCSR, so denormal flushing never leaks into NumPy on the same
 thread.
 
 Threads: all `nthreads` threads run the same entry (runtime/threads.py).
-Kernels of THREADED_KINDS split their work by (tid, nthreads) (loops by
-ranges, products by panels); every other kernel runs on thread 0 alone,
-called with (0, 1). Between kernels the threads meet at a barrier
-(gk_barrier, spinning briefly then yielding) unless `barriers_needed`
-proves the next kernel independent of the ones since the last barrier;
-the step ends with one. Each element is computed by one thread in an order
-that depends only on nthreads, so results are identical run to run.
+The kernels form units (`schedule`): a kernel of THREADED_KINDS alone is
+cut into CHUNKS_PER_THREAD x nthreads chunks, called as (chunk, chunks)
+and splitting its work accordingly (loops by ranges, products by panels);
+any other kernel, and each run of small kernels (a model's softmax, loss,
+metric and bias-update kernels: few elements per batch row), is one chunk
+called with (0, 1). Threads take chunks from the unit's counter as they
+come (codegen/threads.py), so a thread kept off its core by another
+process holds up at most one chunk; before a unit that reads what earlier
+ones write (`barriers_needed`) they wait until those are done, and each
+leaves the step when every unit is. With one thread the kernels run in
+order, whole. Every element is computed within one chunk in an order that
+does not depend on which thread runs it, so results are identical run to
+run (and between thread counts for the kernels here).
 
 Invariant: every kernel's pointer arguments are distinct storages, which
 never overlap (plan_memory), so they are marked `noalias`.
@@ -46,7 +52,7 @@ from . import kernels as K
 from .matmul import WORKSPACE_HEADER, emit_matmul, workspace_bytes
 from .scalar import I8, I32, I64, PTR, VOID, alloca, intrinsic, mem_type
 from .target import host
-from .threads import declare_barrier
+from .threads import FINISH_FN, GRAB_FN, WAIT_FN, declare
 
 CODEGEN_VERSION = 1
 
@@ -61,6 +67,7 @@ class NativeLayout:
     # TILE-mode products (one K block): (dtype, K as an int or a symbol);
     # their workspace grows with K (matmul.workspace_bytes)
     tile_products: tuple = ()
+    nunits: int = 0  # units of the schedule (the schedule block's size)
 
     def workspace_per_thread(self, env: dict) -> int:
         """Bytes of one thread's workspace slice at symbol sizes env."""
@@ -73,8 +80,19 @@ class NativeLayout:
 
     @property
     def threads_slot(self) -> int:
-        """The slot of the thread pool's control block (barriers)."""
+        """The slot of the thread pool's control block."""
         return self.workspace_slot + 1
+
+    @property
+    def sched_slot(self) -> int:
+        """The slot of the schedule block: 16 words per unit (its next and
+        done counters on their own cache lines; codegen/threads.py)."""
+        return self.workspace_slot + 2
+
+    @property
+    def epoch_slot(self) -> int:
+        """The slot of the step's epoch (raised by the runtime each step)."""
+        return self.workspace_slot + 3
 
     @property
     def profile_slot(self) -> int:
@@ -123,7 +141,8 @@ def native_layout(fn: Function, layout: StorageLayout) -> NativeLayout:
             a = n.inputs[0]
             tiles.append((dt, a.shape[-2] if n.attrs["transpose_a"]
                           else a.shape[-1]))
-    return NativeLayout(syms, slots, k, ws, k + 3, tuple(tiles))
+    nunits = len(schedule(layout)) + (1 if layout.end_copies else 0)
+    return NativeLayout(syms, slots, k, ws, k + 5, tuple(tiles), nunits)
 
 
 def _matmuls(layout: StorageLayout) -> list:
@@ -198,20 +217,63 @@ def threaded(node) -> bool:
     return _kernel_kind(node)[0] in THREADED_KINDS
 
 
-def barriers_needed(layout: StorageLayout) -> list:
-    """needs[t]: whether threads must meet before kernel t. A kernel may
-    start while others still run the kernels since the last barrier when
-    it reads nothing they write, writes nothing they read or write, and
-    writes no arena storage while an arena storage died since the last
+def small_kernels(layout: StorageLayout) -> list:
+    """small[t]: kernel t touches few elements per batch row (at most
+    SMALL_ROW, and SMALL_FIXED besides): the softmax / loss / metric /
+    bias-update kernels of a model's head, scalar bookkeeping. A run of
+    them is one unit that one thread executes whole, with no wait between
+    (waiting costs more than such a kernel)."""
+    def elements(node, env):
+        read = () if node.op == "dim_size" else node.inputs  # a shape only
+        return sum(v.type.num_elements(env) for v in (*read, *node.outputs))
+
+    out = []
+    for node in layout.kernels:
+        if _kernel_kind(node)[0] not in THREADED_KINDS:
+            out.append(False)  # thread 0 alone anyway
+            continue
+        syms = {d for v in (*node.inputs, *node.outputs) for d in v.shape
+                if is_symbol(d)}
+        one = elements(node, dict.fromkeys(syms, 1))
+        two = elements(node, dict.fromkeys(syms, 2))
+        out.append(two - one <= SMALL_ROW and 2 * one - two <= SMALL_FIXED)
+    return out
+
+
+SMALL_ROW, SMALL_FIXED = 1024, 65536
+
+
+def schedule(layout: StorageLayout) -> list:
+    """The kernels in units: [(kernel indices, sequential)], a unit of
+    several small kernels running on one thread (small_kernels)."""
+    small = small_kernels(layout)
+    units: list = []
+    for t, sm in enumerate(small):
+        if sm and units and units[-1][1] and small[units[-1][0][-1]]:
+            units[-1][0].append(t)
+        else:
+            units.append(([t], sm))
+    return [(ks, seq and len(ks) > 1) for ks, seq in units]
+
+
+def barriers_needed(layout: StorageLayout, units=None) -> list:
+    """needs[u]: whether threads must meet before unit u (schedule()). A
+    unit may start while others still run the units since the last barrier
+    when it reads nothing they write, writes nothing they read or write,
+    and writes no arena storage while an arena storage died since the last
     barrier (the planner may place the two at one address)."""
     vs, st = layout.value_storage, layout.storages
+    if units is None:
+        units = [([t], False) for t in range(len(layout.kernels))]
     needs = []
     written: set = set()
     read: set = set()
     died = False
-    for t, node in enumerate(layout.kernels):
-        ins = {vs[v.name] for v in node.inputs if st[vs[v.name]].kind != "const"}
-        outs = {vs[v.name] for v in node.outputs}
+    for ks, _ in units:
+        nodes = [layout.kernels[t] for t in ks]
+        ins = {vs[v.name] for n in nodes for v in n.inputs
+               if st[vs[v.name]].kind != "const"}
+        outs = {vs[v.name] for n in nodes for v in n.outputs}
         arena_out = any(st[s].kind == "arena" for s in outs)
         need = bool(ins & written or outs & (read | written)
                     or (arena_out and died))
@@ -220,9 +282,66 @@ def barriers_needed(layout: StorageLayout) -> list:
         needs.append(need)
         written |= outs
         read |= ins
-        died = died or any(st[s].kind == "arena" and st[s].last == t
+        died = died or any(st[s].kind == "arena" and st[s].last in ks
                            for s in ins | outs)
     return needs
+
+
+CHUNKS_PER_THREAD = 2  # chunks of a split unit: threads x this
+
+
+def _shared_units(b, module, nl, argblock, layout, units, needs, call_kernel,
+                  end_copies, tid, nth):
+    """Several threads: each unit's chunks are taken from its counter in
+    the schedule block (codegen/threads.py); before a unit that needs the
+    results of earlier ones, wait until those are done; at the end, until
+    every unit is."""
+    grab = declare(module, "gk_grab", GRAB_FN)
+    finish = declare(module, "gk_finish", FINISH_FN)
+    wait = declare(module, "gk_wait_done", WAIT_FN)
+    sched = b.load(b.gep(argblock, [ir.Constant(I64, nl.sched_slot)],
+                         source_etype=I64), typ=PTR)
+    epoch = b.load(b.gep(argblock, [ir.Constant(I64, nl.epoch_slot)],
+                         source_etype=I64), typ=I64)
+    nch = b.mul(nth, ir.Constant(I64, CHUNKS_PER_THREAD))
+    one = ir.Constant(I64, 1)
+    totals = []
+
+    def word(u, k):  # next (k=0) and done (k=8) of unit u, own cache lines
+        return b.gep(sched, [ir.Constant(I64, 16 * u + k)], source_etype=I64)
+
+    def wait_for(lo, hi):
+        for v in range(lo, hi):
+            b.call(wait, [word(v, 8), epoch, totals[v]])
+
+    since = 0
+    for u, ((ks, sequential), need) in enumerate(zip(units, needs)):
+        split = len(ks) == 1 and threaded(layout.kernels[ks[0]]) and \
+            not sequential
+        totals.append(nch if split else one)
+        if need:
+            wait_for(since, u)
+            since = u
+        fn = b.function
+        head = fn.append_basic_block(f"u{u}.grab")
+        body = fn.append_basic_block(f"u{u}.run")
+        done = fn.append_basic_block(f"u{u}.done")
+        b.branch(head)
+        b.position_at_end(head)
+        c = b.call(grab, [word(u, 0), epoch, totals[u]])
+        b.cbranch(b.icmp_signed("<", c, ir.Constant(I64, 0)), done, body)
+        b.position_at_end(body)
+        if not ks:
+            end_copies()
+        for t in ks:
+            if split:
+                call_kernel(t, c, totals[u])
+            else:
+                call_kernel(t, ir.Constant(I64, 0), one)
+        b.call(finish, [word(u, 8), epoch])
+        b.branch(head)
+        b.position_at_end(done)
+    wait_for(since, len(units))
 
 
 def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
@@ -254,63 +373,63 @@ def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
     for sid, slot in nl.storage_slots.items():
         ptrs[sid] = b.load(b.gep(argblock, [ir.Constant(I64, slot)],
                                  source_etype=I64), typ=PTR)
-    # kernels see thread 0's workspace slice (matmul.thread_workspace)
-    ws = b.gep(b.load(b.gep(argblock, [ir.Constant(I64, nl.workspace_slot)],
-                            source_etype=I64), typ=PTR),
-               [ir.Constant(I64, WORKSPACE_HEADER)], source_etype=I8)
-    # profiling: when the profile slot holds an address, the cycle counter
-    # after each kernel is added to profile[t] (one branch per kernel else)
+    # this thread's workspace slice: after the header, `per` bytes each
+    ws_base = b.load(b.gep(argblock, [ir.Constant(I64, nl.workspace_slot)],
+                           source_etype=I64), typ=PTR)
+    per = b.load(ws_base, typ=I64)
+    ws = b.gep(ws_base, [b.add(ir.Constant(I64, WORKSPACE_HEADER),
+                               b.mul(tid, per))], source_etype=I8)
+    # profiling: when the profile slot holds an address, the cycles each
+    # kernel takes are added to profile[t + 1] (summed over threads), the
+    # whole step's on thread 0 to profile[0]
     prof = b.load(b.gep(argblock, [ir.Constant(I64, nl.profile_slot)],
                         source_etype=I64), typ=I64)
     profiling = b.icmp_unsigned("!=", prof, ir.Constant(I64, 0))
     prof_ptr = b.inttoptr(prof, PTR)
     rdtsc = intrinsic(module, "llvm.readcyclecounter", I64, [])
-
-    def tick(t):
-        with b.if_then(profiling, likely=False):
-            slot = b.gep(prof_ptr, [ir.Constant(I64, t)], source_etype=I64)
-            b.store(b.add(b.load(slot, typ=I64), b.call(rdtsc, [])), slot)
-
-    ctl = b.load(b.gep(argblock, [ir.Constant(I64, nl.threads_slot)],
-                       source_etype=I64), typ=PTR)
-    barrier = declare_barrier(module)
-    many = b.icmp_signed(">", nth, ir.Constant(I64, 1))
-    first = b.icmp_signed("==", tid, ir.Constant(I64, 0))
     zero, one = ir.Constant(I64, 0), ir.Constant(I64, 1)
+    t_start = b.call(rdtsc, [])
 
-    def sync():
-        with b.if_then(many):
-            b.call(barrier, [ctl, nth])
+    def add_cycles(slot, since):
+        with b.if_then(profiling, likely=False):
+            p = b.gep(prof_ptr, [ir.Constant(I64, slot)], source_etype=I64)
+            p = b.inttoptr(b.ptrtoint(p, I64), I64.as_pointer())
+            b.atomic_rmw("add", p, b.sub(b.call(rdtsc, []), since), "monotonic")
 
-    needs = barriers_needed(layout)
-    tick(0)
-    for t, (kfn, sids, wants_ws) in enumerate(kernel_fns):
-        if needs[t]:
-            sync()
-        syms_args = [syms[s] for s in nl.symbols]
-        extra = [ws] if wants_ws else []
-        if threaded(layout.kernels[t]):
-            b.call(kfn, [tid, nth] + [ptrs[s] for s in sids] + syms_args + extra)
-        else:
-            # kernels that do not split their work run on thread 0 alone
-            with b.if_then(first):
-                b.call(kfn, [zero, one] + [ptrs[s] for s in sids] + syms_args
-                       + extra)
-        tick(t + 1)
-    if layout.end_copies:
-        sync()
-        with b.if_then(first):
-            for src, dst in layout.end_copies:
-                t = st[src].type
-                n = ir.Constant(I64, t.dtype.itemsize)
-                for d in t.shape:
-                    n = b.mul(n, syms[d] if is_symbol(d) else ir.Constant(I64, d))
-                memcpy = intrinsic(module, "llvm.memcpy.p0.p0.i64", VOID,
-                                   [PTR, PTR, I64, ir.IntType(1)])
-                b.call(memcpy, [ptrs[dst], ptrs[src], n,
-                                ir.Constant(ir.IntType(1), 0)])
-    # every thread is done with this step when any thread leaves it
-    sync()
+    def call_kernel(t, ktid, knth):
+        kfn, sids, wants_ws = kernel_fns[t]
+        t0 = b.call(rdtsc, [])
+        b.call(kfn, [ktid, knth] + [ptrs[s] for s in sids]
+               + [syms[s] for s in nl.symbols] + ([ws] if wants_ws else []))
+        add_cycles(t + 1, t0)
+
+    def end_copies():
+        for src, dst in layout.end_copies:
+            t = st[src].type
+            n = ir.Constant(I64, t.dtype.itemsize)
+            for d in t.shape:
+                n = b.mul(n, syms[d] if is_symbol(d) else ir.Constant(I64, d))
+            memcpy = intrinsic(module, "llvm.memcpy.p0.p0.i64", VOID,
+                               [PTR, PTR, I64, ir.IntType(1)])
+            b.call(memcpy, [ptrs[dst], ptrs[src], n,
+                            ir.Constant(ir.IntType(1), 0)])
+
+    units = schedule(layout)
+    needs = barriers_needed(layout, units)
+    if layout.end_copies:  # the copies: one more unit, after everything
+        units = [*units, ([], False)]
+        needs = [*needs, True]
+    with b.if_else(b.icmp_signed("==", nth, one)) as (alone, shared):
+        with alone:  # one thread: every kernel whole, in order
+            for ks, _ in units:
+                for t in ks:
+                    call_kernel(t, zero, one)
+            end_copies()
+        with shared:
+            _shared_units(b, module, nl, argblock, layout, units, needs,
+                          call_kernel, end_copies, tid, nth)
+    with b.if_then(b.icmp_signed("==", tid, zero)):
+        add_cycles(0, t_start)
     b.ret_void()
 
     _entry_points(module, body_fn, h.is_x86)

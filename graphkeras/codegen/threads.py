@@ -1,21 +1,35 @@
-"""Native thread coordination: a barrier between kernels, a worker loop
-and job posting, compiled once per machine as a library object.
+"""Native thread coordination: dynamic work sharing inside a step, the
+worker loop and job posting, compiled once per machine as a library
+object.
 
-A control block `ctl` (int64 words, one shared by every program run by
-one runtime pool; fields on separate cache lines):
+A step (codegen/program.py) is a list of units, each cut into chunks; the
+threads of a job take chunks one at a time from a shared counter, and a
+unit that needs the results of earlier ones waits until their chunks are
+done. A thread that another process keeps off its core holds up at most
+the chunk it has taken: the others take the rest (a barrier would wait for
+it, 1-4 ms per barrier when a core is busy elsewhere).
 
-    ctl[0]  barrier arrivals           ctl[8]  barrier generation
+Counters are words of the executable's schedule block, tagged with the
+step's epoch (a number the runtime raises every step): high 32 bits the
+epoch, low 32 bits the count. The first thread to touch a counter in a new
+epoch restarts it, so nothing needs resetting between steps, and a thread
+that lags a whole step behind sees a newer epoch and stops.
+
+    i64 gk_grab(word, epoch, total)     the next chunk index, or -1 when
+                                        all are taken (or the epoch moved on)
+    void gk_finish(word, epoch)         one more chunk done
+    void gk_wait_done(word, epoch, total)  until `total` chunks are done
+        (spinning briefly with `pause`, then yielding)
+
+The pool's control block `ctl` (int64 words; fields on separate lines):
+
     ctl[16] job generation             ctl[17] entry point of the job
     ctl[18] kind (0 step, 1 steps, 2 exit)
     ctl[19] argblock(s)  ctl[20] k  ctl[21] stride  ctl[22] threads of the job
+    ctl[24] workers inside a job's entry   ctl[25] the last finished job
     ctl[32 + 8*t] worker t parked (1) or awake (0)
     ctl[33 + 8*t] the last job generation worker t saw
 
-    void gk_barrier(ctl, nthreads)
-        every thread of the job waits until all have arrived (a central
-        counter with a generation); waiting spins briefly with `pause`,
-        then calls sched_yield, so a core taken by another process costs
-        little (a pure spin barrier cost 1-4 ms per barrier there).
     i64 gk_worker(tid, nthreads, ctl)
         runs jobs as thread `tid` until an exit job (returns 0) or until
         it has waited ~IDLE_CYCLES without a job: it then parks (returns
@@ -24,16 +38,18 @@ one runtime pool; fields on separate cache lines):
         publishes a job for threads 1..nthreads-1 and returns the mask of
         workers that were parked: the caller must wake those.
     void gk_run(ctl, nthreads, entry, kind, blocks, k, stride)
-        the caller's part (thread 0), then a closing barrier.
+        the caller's part (thread 0; its entry returns when every unit is
+        done), then marks the job finished.
     i64 gk_clock()
         the cycle counter (what profiles of steps count in).
 
-Invariants: after a job's entry every thread meets at a barrier in this
-library's code, so when gk_run returns every worker has left the
-program's code (which its owner may then free) and is back waiting; the
-parking handshake (store parked=1, re-read the generation,
-un-park by compare-and-swap) never loses a wake-up: either the worker sees
-the job, or gk_post sees it parked.
+Invariants: a worker counts itself in ctl[24] before it reads a job and
+enters the job's entry only if the job is not finished (ctl[25]), so once
+the runtime has seen the job finished and ctl[24] == 0 no worker is in, or
+will enter, that program's code (runtime/threads.py frees modules then);
+the parking handshake (store parked=1, re-read the generation, un-park by
+compare-and-swap) never loses a wake-up: either the worker sees the job,
+or gk_post sees it parked.
 """
 
 from __future__ import annotations
@@ -49,6 +65,9 @@ MAX_THREADS = 64
 
 STEP_FN = ir.FunctionType(VOID, [I64, I64, PTR])
 STEPS_FN = ir.FunctionType(VOID, [I64, I64, PTR, I64, I64])
+GRAB_FN = ir.FunctionType(I64, [PTR, I64, I64])
+FINISH_FN = ir.FunctionType(VOID, [PTR, I64])
+WAIT_FN = ir.FunctionType(VOID, [PTR, I64, I64])
 
 
 def _c(v) -> ir.Constant:
@@ -62,8 +81,8 @@ def _word(b, ctl, k):
     return b.inttoptr(b.ptrtoint(p, I64), I64.as_pointer())
 
 
-def _load(b, p):
-    return b.load_atomic(p, "acquire", 8, typ=I64)
+def _load(b, p, order="acquire"):
+    return b.load_atomic(p, order, 8, typ=I64)
 
 
 def _store(b, v, p, order="release"):
@@ -75,13 +94,26 @@ def _pause(b, is_x86: bool):
         b.call(intrinsic(b.module, "llvm.x86.sse2.pause", VOID, []), [])
 
 
+def _backoff(b, fn, t0, is_x86):
+    """One round of waiting: `pause` for the first SPIN_CYCLES since t0,
+    sched_yield after; returns the cycles waited."""
+    clock = intrinsic(b.module, "llvm.readcyclecounter", I64, [])
+    yld = b.module.globals.get("sched_yield") or ir.Function(
+        b.module, ir.FunctionType(I32, []), "sched_yield")
+    waited = b.sub(b.call(clock, []), t0)
+    with b.if_else(b.icmp_unsigned("<", waited, _c(SPIN_CYCLES))) as (spin, yd):
+        with spin:
+            _pause(b, is_x86)
+        with yd:
+            b.call(yld, [])
+    return waited
+
+
 def _wait_while_equal(b, fn, word, value, is_x86, idle=None):
     """Spin, then yield, while *word == value. With `idle` (a callable
     emitting the give-up path), give up after IDLE_CYCLES: control goes
     to the block idle() builds (it must terminate its block)."""
     clock = intrinsic(b.module, "llvm.readcyclecounter", I64, [])
-    yld = b.module.globals.get("sched_yield") or ir.Function(
-        b.module, ir.FunctionType(I32, []), "sched_yield")
     t0 = b.call(clock, [])
     head = fn.append_basic_block("wait.head")
     body = fn.append_basic_block("wait.body")
@@ -90,12 +122,7 @@ def _wait_while_equal(b, fn, word, value, is_x86, idle=None):
     b.position_at_end(head)
     b.cbranch(b.icmp_signed("==", _load(b, word), value), body, end)
     b.position_at_end(body)
-    waited = b.sub(b.call(clock, []), t0)
-    with b.if_else(b.icmp_unsigned("<", waited, _c(SPIN_CYCLES))) as (spin, yd):
-        with spin:
-            _pause(b, is_x86)
-        with yd:
-            b.call(yld, [])
+    waited = _backoff(b, fn, t0, is_x86)
     if idle is not None:
         give_up = fn.append_basic_block("wait.idle")
         b.cbranch(b.icmp_unsigned(">", waited, _c(IDLE_CYCLES)), give_up, head)
@@ -106,16 +133,18 @@ def _wait_while_equal(b, fn, word, value, is_x86, idle=None):
     b.position_at_end(end)
 
 
-def declare_barrier(module: ir.Module) -> ir.Function:
-    fn = module.globals.get("gk_barrier")
+def declare(module: ir.Module, name: str, fty: ir.FunctionType) -> ir.Function:
+    fn = module.globals.get(name)
     if fn is None:
-        fn = ir.Function(module, ir.FunctionType(VOID, [PTR, I64]), "gk_barrier")
+        fn = ir.Function(module, fty, name)
     return fn
 
 
 def threads_library(is_x86: bool) -> ir.Module:
     module = ir.Module(name="gk_threads")
-    _barrier(module, is_x86)
+    _grab(module)
+    _finish(module)
+    _wait_done(module, is_x86)
     _worker(module, is_x86)
     _post(module)
     _run(module)
@@ -125,21 +154,86 @@ def threads_library(is_x86: bool) -> ir.Module:
     return module
 
 
-def _barrier(module, is_x86):
-    fn = declare_barrier(module)
-    ctl, nth = fn.args
+# --- epoch-tagged counters ----------------------------------------------------------
+
+
+def _split(b, w):
+    """(epoch, count) of a counter word."""
+    return b.lshr(w, _c(32)), b.and_(w, _c(0xFFFFFFFF))
+
+
+def _newer(b, ep, epoch):
+    """ep is a later epoch than `epoch` (32-bit wrapping compare)."""
+    d = b.trunc(b.sub(ep, b.and_(epoch, _c(0xFFFFFFFF))), I32)
+    return b.icmp_signed(">", d, ir.Constant(I32, 0))
+
+
+def _grab(module):
+    fn = declare(module, "gk_grab", GRAB_FN)
+    word, epoch, total = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    count, gen = _word(b, ctl, 0), _word(b, ctl, 8)
-    g = _load(b, gen)
-    c = b.atomic_rmw("add", count, _c(1), "acq_rel")
-    last = b.icmp_signed("==", c, b.sub(nth, _c(1)))
-    with b.if_else(last) as (release, wait):
-        with release:
-            _store(b, _c(0), count, "monotonic")
-            _store(b, b.add(g, _c(1)), gen)
-        with wait:
-            _wait_while_equal(b, fn, gen, g, is_x86)
-    b.ret_void()
+    word_p = _word(b, word, 0)
+    tag = b.shl(b.and_(epoch, _c(0xFFFFFFFF)), _c(32))
+    with b.if_then(b.icmp_signed("<", total, _c(1))):
+        b.ret(_c(-1))
+    loop = fn.append_basic_block("loop")
+    b.branch(loop)
+    b.position_at_end(loop)
+    old = _load(b, word_p)
+    ep, cnt = _split(b, old)
+    current = b.icmp_signed("==", ep, b.and_(epoch, _c(0xFFFFFFFF)))
+    with b.if_then(b.and_(b.not_(current), _newer(b, ep, epoch))):
+        b.ret(_c(-1))  # this thread lags a step behind
+    with b.if_then(b.and_(current, b.icmp_signed(">=", cnt, total))):
+        b.ret(_c(-1))  # every chunk is taken
+    # first of the epoch: take chunk 0 and restart the count
+    new = b.select(current, b.add(old, _c(1)), b.or_(tag, _c(1)))
+    pair = b.cmpxchg(word_p, old, new, "acq_rel", "acquire")
+    with b.if_then(b.extract_value(pair, 1)):
+        b.ret(b.select(current, cnt, _c(0)))
+    b.branch(loop)
+
+
+def _finish(module):
+    fn = declare(module, "gk_finish", FINISH_FN)
+    word, epoch = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    word_p = _word(b, word, 0)
+    tag = b.shl(b.and_(epoch, _c(0xFFFFFFFF)), _c(32))
+    loop = fn.append_basic_block("loop")
+    b.branch(loop)
+    b.position_at_end(loop)
+    old = _load(b, word_p)
+    ep, _ = _split(b, old)
+    current = b.icmp_signed("==", ep, b.and_(epoch, _c(0xFFFFFFFF)))
+    new = b.select(current, b.add(old, _c(1)), b.or_(tag, _c(1)))
+    pair = b.cmpxchg(word_p, old, new, "acq_rel", "acquire")
+    with b.if_then(b.extract_value(pair, 1)):
+        b.ret_void()
+    b.branch(loop)
+
+
+def _wait_done(module, is_x86):
+    fn = declare(module, "gk_wait_done", WAIT_FN)
+    word, epoch, total = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    word_p = _word(b, word, 0)
+    clock = intrinsic(module, "llvm.readcyclecounter", I64, [])
+    t0 = b.call(clock, [])
+    loop = fn.append_basic_block("loop")
+    b.branch(loop)
+    b.position_at_end(loop)
+    ep, cnt = _split(b, _load(b, word_p))
+    current = b.icmp_signed("==", ep, b.and_(epoch, _c(0xFFFFFFFF)))
+    done = b.or_(b.and_(current, b.icmp_signed(">=", cnt, total)),
+                 b.and_(b.not_(current), _newer(b, ep, epoch)))
+    with b.if_then(done):
+        b.ret_void()
+    _backoff(b, fn, t0, is_x86)
+    b.branch(loop)
+
+
+# --- jobs -----------------------------------------------------------------------------
 
 
 def _worker(module, is_x86):
@@ -150,6 +244,8 @@ def _worker(module, is_x86):
     parked = _word(b, ctl, base)
     seen_p = _word(b, ctl, b.add(base, _c(1)))
     jobgen = _word(b, ctl, 16)
+    inside = _word(b, ctl, 24)
+    finished = _word(b, ctl, 25)
     loop = fn.append_basic_block("loop")
     b.branch(loop)
     b.position_at_end(loop)
@@ -167,28 +263,34 @@ def _worker(module, is_x86):
         b.ret(_c(1))
 
     _wait_while_equal(b, fn, jobgen, seen, is_x86, idle)
-    g = _load(b, jobgen)
+    # NOTE: count in before reading the job (see the module docstring)
+    b.atomic_rmw("add", inside, _c(1), "seq_cst")
+    g = _load(b, jobgen, "seq_cst")
 
     def field(k):
         return b.load_atomic(_word(b, ctl, k), "monotonic", 8, typ=I64)
 
     kind, job_nth, entry_i, blocks_i, k, stride = (field(i) for i in (
         18, 22, 17, 19, 20, 21))
-    # NOTE: a worker outside job g's threads may read its fields while the
-    # next job is posted: read them again if the generation moved on
-    moved = b.icmp_signed("!=", _load(b, jobgen), g)
+    # a worker outside job g's threads may read its fields while the next
+    # job is posted: read them again if the generation moved on
+    moved = b.icmp_signed("!=", _load(b, jobgen, "seq_cst"), g)
+    done = b.icmp_signed("==", _load(b, finished, "seq_cst"), g)
     go = fn.append_basic_block("go")
-    b.cbranch(moved, loop, go)
+    again = fn.append_basic_block("again")
+    b.cbranch(moved, again, go)
+    with b.goto_block(again):
+        b.atomic_rmw("sub", inside, _c(1), "seq_cst")
+        b.branch(loop)
     b.position_at_end(go)
     b.store(g, seen_p)
     with b.if_then(b.icmp_signed("==", kind, _c(2))):
+        b.atomic_rmw("sub", inside, _c(1), "seq_cst")
         b.ret(_c(0))
-    with b.if_then(b.icmp_signed("<", tid, job_nth)):
+    with b.if_then(b.and_(b.icmp_signed("<", tid, job_nth), b.not_(done))):
         blocks = b.inttoptr(blocks_i, PTR)
         _call_entry(b, entry_i, kind, tid, job_nth, blocks, k, stride)
-        # NOTE: meet once more outside the program's code, so that no
-        # thread still runs code of a module the caller may free next
-        b.call(declare_barrier(module), [ctl, job_nth])
+    b.atomic_rmw("sub", inside, _c(1), "seq_cst")
     b.branch(loop)
 
 
@@ -202,15 +304,12 @@ def _call_entry(b, entry_i, kind, tid, nth, blocks, k, stride):
 
 
 def _run(module):
-    """void gk_run(ctl, nthreads, entry, kind, blocks, k, stride): thread
-    0's part of a posted job, then the closing barrier (see _worker)."""
     fn = ir.Function(module, ir.FunctionType(
         VOID, [PTR, I64, I64, I64, PTR, I64, I64]), "gk_run")
     ctl, nth, entry, kind, blocks, k, stride = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     _call_entry(b, entry, kind, _c(0), nth, blocks, k, stride)
-    with b.if_then(b.icmp_signed(">", nth, _c(1))):
-        b.call(declare_barrier(module), [ctl, nth])
+    _store(b, _load(b, _word(b, ctl, 16)), _word(b, ctl, 25), "seq_cst")
     b.ret_void()
 
 

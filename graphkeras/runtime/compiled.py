@@ -131,6 +131,11 @@ class CompiledExecutable(Executable):
         self._ensure_workspace(1, {})
         self._ctl = np.zeros(CTL_WORDS, np.int64)  # until the pool exists
         self._block[nl.threads_slot] = _addr(self._ctl)
+        # the schedule block: two counters per unit, each on its own line
+        self._sched = aligned_empty((16 * (nl.nunits + 1),), np.int64)
+        self._sched[:] = 0
+        self._block[nl.sched_slot] = _addr(self._sched)
+        self._epoch = 0  # raised every step (codegen/threads.py)
         self._work = work_model(self.layout)
         self._threads_cache: dict = {}
         self.memory_plan = None
@@ -293,6 +298,8 @@ class CompiledExecutable(Executable):
         if self._nthreads == 1:
             self.native.step(0, 1, self._block_addr)
         else:
+            self._epoch += 1
+            self._block[self.native_layout.epoch_slot] = self._epoch
             self._call(0, self._block_addr, 1, 0, self._nthreads)
 
     @property
@@ -366,7 +373,10 @@ class CompiledExecutable(Executable):
                                              pool.ctl_addr)
                     entry = (self.native.step_address if kind == 0
                              else self.native.steps_address)
-                    pool.run(entry, kind, blocks, k, stride, n)
+                    # workers may still be leaving this code after the job:
+                    # the pool keeps it loaded until they are out
+                    pool.run(entry, kind, blocks, k, stride, n,
+                             keep=(self, self.native))
                     return
         if kind == 0:
             self.native.step(0, 1, blocks)
@@ -422,10 +432,13 @@ class CompiledExecutable(Executable):
         self._setup(big)
         slots = self.native_layout.storage_slots
         ws_slot = self.native_layout.workspace_slot
+        ep_slot = self.native_layout.epoch_slot
         for i in range(k):
             for sid in self._arena_ids:
                 blocks[n * i + slots[sid]] = self._block[slots[sid]]
             blocks[n * i + ws_slot] = self._block[ws_slot]
+            blocks[n * i + ep_slot] = self._epoch + 1 + i
+        self._epoch += k
         self._call(1, ctypes.addressof(blocks), k, n, self._nthreads)
         del keep
         return all_outs

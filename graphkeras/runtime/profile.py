@@ -3,11 +3,12 @@
     prof = exe.profile([x, y], repeats=20)    # CompiledExecutable.profile
     print(prof.table())
 
-The native step adds the CPU cycle counter to profile[t] after kernel t
-(codegen/program.py), so one run gives the counter at every kernel
-boundary. The counter's rate is calibrated once per process against
-time.perf_counter across a 20 ms sleep. A kernel's time is the median over
-the runs (`fastest`: the minimum, what a quiet machine gives); its
+The native step adds the cycles each kernel takes to profile[t + 1]
+(summed over the threads that ran its chunks) and the whole step's, as
+thread 0 saw it, to profile[0] (codegen/program.py). The counter's rate is
+calibrated once per process against time.perf_counter across a 20 ms
+sleep. A kernel's time is the median over the runs (a kernel cut into
+chunks: its threads' cycles divided by the thread count) (`fastest`: the minimum, what a quiet machine gives); its
 floating-point operations are counted from the IR (a product 2MNK, every
 other op one per element it produces, a reduction one per element it
 reads), so GFLOP/s compares kernels of every kind and the % of peak says
@@ -140,11 +141,14 @@ def kernel_flops(node, env: dict) -> int:
 
 
 def profile_executable(exe, inputs, repeats: int) -> Profile:
+    from ..codegen.program import schedule, threaded
+
     nk = len(exe.layout.kernels)
     buf = np.zeros(nk + 1, np.int64)
     slot = exe.native_layout.profile_slot
     exe.run(inputs)  # warm up, plan the arena
     env = exe._planned_env or {}
+    threads = exe._threads_for(env)
     rate = counter_rate()
     per_run = []
     exe._block[slot] = buf.ctypes.data
@@ -152,19 +156,22 @@ def profile_executable(exe, inputs, repeats: int) -> Profile:
         for _ in range(max(1, repeats)):
             before = buf.copy()
             exe.run(inputs)
-            per_run.append(buf - before)  # the counter at each boundary
+            per_run.append(buf - before)  # cycles per kernel, and the step's
     finally:
         exe._block[slot] = 0
-    ticks = np.array(per_run, dtype=np.float64)
-    kern = np.diff(ticks, axis=1) / rate  # runs x kernels, seconds
-    steps = (ticks[:, -1] - ticks[:, 0]) / rate
+    cycles = np.array(per_run, dtype=np.float64) / rate  # runs x (1 + kernels)
+    # a kernel cut into chunks is summed over the threads that ran them:
+    # divided by the threads, an estimate of its share of the step
+    split = [False] * nk
+    for ks, sequential in schedule(exe.layout):
+        if len(ks) == 1 and not sequential:
+            split[ks[0]] = threaded(exe.layout.kernels[ks[0]])
     rows = []
     for t, node in enumerate(exe.layout.kernels):
-        col = kern[:, t]
+        col = cycles[:, t + 1] / (threads if split[t] else 1)
         rows.append(KernelTime(t, kernel_label(node), float(np.median(col)),
                                float(col.min()), kernel_flops(node, env),
                                node.loc or ""))
-    threads = exe._threads_for(env)
     return Profile(exe.program.fn.name, dict(env), threads, len(per_run),
-                   float(statistics.median(steps)), peak_gflops(threads),
+                   float(statistics.median(cycles[:, 0])), peak_gflops(threads),
                    tuple(rows))

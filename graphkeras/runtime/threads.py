@@ -29,6 +29,7 @@ import atexit
 import contextlib
 import os
 import threading
+import weakref
 
 import numpy as np
 
@@ -61,6 +62,7 @@ class ThreadPool:
         self._events = [threading.Event() for _ in range(nthreads)]
         self._threads = []
         self._closed = False
+        self._kept: dict = {}  # id(module) -> (weakref to owner, module)
         for t in range(1, nthreads):
             th = threading.Thread(target=self._work, args=(t,), daemon=True,
                                   name=f"graphkeras-worker-{t}")
@@ -101,9 +103,18 @@ class ThreadPool:
                 self._events[t].set()
 
     def run(self, entry: int, kind: int, blocks: int, k: int, stride: int,
-            nthreads: int) -> None:
-        """Post the job, run thread 0's part, wait for every thread to
-        leave it (call inside job())."""
+            nthreads: int, keep=None) -> None:
+        """Post the job and run thread 0's part (call inside job()); it
+        returns when every unit of the job is done. `keep` = (owner,
+        native module): the module stays loaded after its owner is gone
+        until no worker is inside any job's code any more (a worker may
+        still be leaving the last one)."""
+        if keep is not None and id(keep[1]) not in self._kept:
+            self._kept[id(keep[1])] = (weakref.ref(keep[0]), keep[1])
+        if self.ctl[24] == 0 and self._kept:
+            for key, (owner, _) in list(self._kept.items()):
+                if owner() is None:
+                    del self._kept[key]
         self.post(entry, kind, blocks, k, stride, nthreads)
         self.native.run(self.ctl_addr, nthreads, entry, kind, blocks, k, stride)
 
