@@ -83,6 +83,7 @@ class Runner:
         self.results: dict = {}  # (workload, metric, threads, system) -> [v]
         self.versions: dict = {}
         self.extra: dict = {}
+        self.pycache = tempfile.mkdtemp(prefix="gk-bench-pycache-")
 
     def probe(self, systems) -> list:
         ok = ["graphkeras"]
@@ -112,6 +113,11 @@ class Runner:
         e.update(env or {})
         if system == "graphkeras":
             e["PYTHONPATH"] = ROOT + os.pathsep + e.get("PYTHONPATH", "")
+            # graphkeras runs from its source tree: give it the compiled
+            # bytecode an installed package has (as the peers' packages
+            # do), in a directory of its own outside the tree
+            e.pop("PYTHONDONTWRITEBYTECODE", None)
+            e["PYTHONPYCACHEPREFIX"] = self.pycache
         try:
             r = subprocess.run(cmd, capture_output=True, text=True, env=e,
                                timeout=self.args.timeout, check=False)

@@ -1,6 +1,7 @@
 """The on-disk compile cache: object code keyed by what determines it.
 
-An entry is one file `<cache_dir>/<key[:2]>/<key>.gko`:
+An entry is one file `<cache_dir>/<key[:2]>/<key>.gko` (object code) or
+`.gkir` (a prepared program's text, runtime/compiled.py):
 
     GKOBJ1 <key> <sha256 of the payload> <payload length>\n<payload>
 
@@ -35,15 +36,15 @@ def make_key(*parts: str) -> str:
     return h.hexdigest()
 
 
-def entry_path(key: str) -> str:
-    return os.path.join(config.cache_dir(), key[:2], key + ".gko")
+def entry_path(key: str, ext: str = ".gko") -> str:
+    return os.path.join(config.cache_dir(), key[:2], key + ext)
 
 
-def load(key: str) -> bytes | None:
+def load(key: str, ext: str = ".gko") -> bytes | None:
     """The cached payload for key, or None (off, missing, corrupt, stale)."""
     if not config.cache_enabled():
         return None
-    path = entry_path(key)
+    path = entry_path(key, ext)
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -63,11 +64,11 @@ def load(key: str) -> bytes | None:
     return payload
 
 
-def store(key: str, payload: bytes) -> str | None:
+def store(key: str, payload: bytes, ext: str = ".gko") -> str | None:
     """Write an entry (best effort: an unwritable cache is not an error)."""
     if not config.cache_enabled():
         return None
-    path = entry_path(key)
+    path = entry_path(key, ext)
     head = b" ".join([MAGIC, key.encode(),
                       hashlib.sha256(payload).hexdigest().encode(),
                       str(len(payload)).encode()])

@@ -34,17 +34,21 @@ input. Native code runs with FTZ/DAZ and restores the caller's MXCSR.
 from __future__ import annotations
 
 import ctypes
+import functools
+import hashlib
+import pathlib
 import threading
 import time
 from collections.abc import Sequence
 
 import numpy as np
 
+from ..codegen import cache
 from ..codegen.jit import cache_key, load_or_compile
 from ..codegen.matmul import WORKSPACE_HEADER
 from ..codegen.program import build_module, native_layout, required_libraries
 from ..codegen.threads import CTL_WORDS
-from ..ir import print_function
+from ..ir import ParseError, parse, print_function
 from ..ir.types import is_symbol
 from ..passes.compile_pipeline import prepare_for_codegen
 from ..passes.plan_memory import assign_storage, plan_offsets
@@ -56,6 +60,41 @@ from .threads import default_threads, thread_pool
 # below this many floating-point operations (estimated) a step runs on one
 # thread: waking the others and the barriers would cost more than they save
 MIN_PARALLEL_WORK = 5_000_000
+
+
+PREPARED = ".gkir"  # cache entries of prepared programs
+
+
+@functools.cache
+def _passes_digest() -> str:
+    """A hash of what decides a prepared program: the passes and the IR."""
+    root = pathlib.Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for sub in ("passes", "ir"):
+        for f in sorted((root / sub).rglob("*.py")):
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _prepared(fn, used: tuple):
+    """(prepared Function, its text): passes.compile_pipeline's result, from
+    the compile cache when this program was prepared before (keyed by its
+    text, the results written and the passes' source), so a warm start
+    parses one text instead of running the passes."""
+    key = cache.make_key("prepared", _passes_digest(), print_function(fn),
+                         repr(tuple(used)))
+    hit = cache.load(key, PREPARED)
+    if hit is not None:
+        try:
+            text = hit.decode()
+            return parse(text), text
+        except (ValueError, ParseError, UnicodeDecodeError):
+            pass  # a bad entry is rebuilt, never trusted
+    prepared = prepare_for_codegen(fn, used)
+    text = print_function(prepared)
+    cache.store(key, text.encode(), PREPARED)
+    return prepared, text
 
 
 def work_model(layout):
@@ -81,11 +120,10 @@ class CompiledExecutable(Executable):
         self.store = store
         t0 = time.perf_counter()
         used = tuple(program.outputs) + tuple(i for _, i in program.updates)
-        self.fn = prepare_for_codegen(program.fn, used)
+        self.fn, text = _prepared(program.fn, used)
         self.layout = assign_storage(self.fn, program.state, program.inputs,
                                      program.updates, program.outputs)
         self.native_layout = nl = native_layout(self.fn, self.layout)
-        text = print_function(self.fn)
         key = cache_key(text, self.layout.describe())
         name = f"{program.fn.name}-{key[:12]}"
         self.native, self.cache_hit = load_or_compile(

@@ -158,3 +158,19 @@ def test_mxcsr_is_restored_after_native_calls(exe):
     exe.run_steps([_ok(), _ok()])
     assert np.float32(1e-39) * np.float32(2) == np.float32(2e-39)
     assert np.nextafter(np.float32(0), np.float32(1)) > 0
+
+
+def test_prepared_program_comes_from_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRAPHKERAS_CACHE_DIR", str(tmp_path))
+    first = CompiledExecutable(_program(4.0), _store())
+    (path,) = [os.path.join(d, f) for d, _, fs in os.walk(str(tmp_path))
+               for f in fs if f.endswith(".gkir")]
+    second = CompiledExecutable(_program(4.0), _store())
+    assert second.fn == first.fn and second.cache_hit
+    with open(path, "r+b") as f:  # a damaged entry is rebuilt, not trusted
+        f.seek(-5, os.SEEK_END)
+        f.write(b"XXXXX")
+    third = CompiledExecutable(_program(4.0), _store())
+    assert third.fn == first.fn
+    x, y = _ok()
+    np.testing.assert_array_equal(third.run([x, y])[0], first.run([x, y])[0])
