@@ -58,6 +58,7 @@ from .loops import for_range
 from .scalar import I1, I32, I64, PTR, VOID, alloca, intrinsic, reg_type, suffix
 
 SMALL_M = 4  # up to this many rows: no packing (batch-1 inference)
+PREFETCH_C = True
 TRANS_A, TRANS_B, COLUMNS, TILE = 1, 2, 4, 8
 # ep(epctx, i0, j0, mr, nr, src, ld): the tile's values are src[r*ld + c]
 EP_TYPE = ir.FunctionType(VOID, [PTR, I64, I64, I64, I64, PTR, I64])
@@ -308,6 +309,17 @@ def _ukernel(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
     t = v.t
     nv = bk.nr // bk.w
     accs = [v.zero] * (bk.mr * nv)
+    if PREFETCH_C:
+        # the C tile is read (accumulate) or written at the end: start
+        # fetching its lines now, while the loop runs from L1
+        pf = intrinsic(module, "llvm.prefetch.p0", VOID, [PTR, I32, I32, I32])
+        span = bk.nr * dt.itemsize
+        for r in range(bk.mr):
+            row = _gep(b, C, b.mul(_c(r), ldc), t)
+            for off in range(0, span + 63, 64):
+                p = b.gep(row, [_c(min(off, span - 1))], source_etype=ir.IntType(8))
+                b.call(pf, [p, ir.Constant(I32, 1), ir.Constant(I32, 3),
+                            ir.Constant(I32, 1)])
     k, phis, finish = _counted_loop(b, fn, kc, accs, "k")
     ka = b.mul(k, _c(bk.mr))
     kb = b.mul(k, _c(bk.nr))
