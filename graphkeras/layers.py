@@ -24,6 +24,18 @@ from .frontend.layers.attention import (  # noqa: F401
     Attention,
     MultiHeadAttention,
 )
+from .frontend.layers.convolutional import (  # noqa: F401
+    Conv1D,
+    Conv1DTranspose,
+    Conv2D,
+    Conv2DTranspose,
+    Conv3D,
+    Conv3DTranspose,
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+)
 from .frontend.layers.embedding import Embedding  # noqa: F401
 from .frontend.layers.lambda_layer import Lambda  # noqa: F401
 from .frontend.layers.masking import Masking  # noqa: F401
@@ -50,12 +62,44 @@ from .frontend.layers.normalization import (  # noqa: F401
     LayerNormalization,
     UnitNormalization,
 )
+from .frontend.layers.normalization_spatial import GroupNormalization  # noqa: F401
+from .frontend.layers.pooling import (  # noqa: F401
+    AveragePooling1D,
+    AveragePooling2D,
+    AveragePooling3D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAveragePooling3D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    GlobalMaxPooling3D,
+    MaxPooling1D,
+    MaxPooling2D,
+    MaxPooling3D,
+)
+from .frontend.layers.preprocessing import Rescaling, Resizing  # noqa: F401
 from .frontend.layers.regularization import (  # noqa: F401
     ActivityRegularization,
     GaussianDropout,
     GaussianNoise,
 )
+from .frontend.layers.regularization_spatial import (  # noqa: F401
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
 from .frontend.layers.reshaping import Permute, RepeatVector  # noqa: F401
+from .frontend.layers.reshaping_spatial import (  # noqa: F401
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
+    UpSampling1D,
+    UpSampling2D,
+    UpSampling3D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+    ZeroPadding3D,
+)
 from .frontend.layers.rnn import (  # noqa: F401
     GRU,
     LSTM,

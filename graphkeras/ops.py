@@ -1,6 +1,15 @@
 """graphkeras.ops: NumPy-like functions that record IR on symbolic tensors
 and compute on arrays (see graphkeras/frontend/ops.py)."""
 
+from .frontend.conv_ops import (  # noqa: F401
+    average_pool,
+    conv,
+    conv_transpose,
+    depthwise_conv,
+    image,
+    max_pool,
+    separable_conv,
+)
 from .frontend.ops import *
 from .frontend.ops import (  # noqa: F401
     abs,

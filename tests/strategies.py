@@ -118,7 +118,10 @@ class GenContext:
 
     def pick(self, pred: Callable[[Value], bool] | None = None) -> Value | None:
         """One existing value satisfying pred, later values more likely."""
-        cands = [v for v in self.values if pred is None or pred(v)]
+        # NOTE: zero-size values (a scan of 0 steps) are results only: an
+        # operand of shape (0, ...) breaks random_const and the extremes
+        cands = [v for v in self.values if (pred is None or pred(v))
+                 and 0 not in v.shape]
         if not cands:
             return None
         # half the time one of the last three values, to grow deep chains
@@ -845,6 +848,131 @@ def _gen_one_hot(ctx: GenContext, name: str):
     if not _fits(y.type):
         return None
     return ctx.record(y, 0.0, 1.0)
+
+
+# --- convolution, pooling, resizing (ir/ops/conv.py) --------------------------
+
+
+def _image(ctx: GenContext, extra=None) -> Value | None:
+    """A float value shaped like a channels-last image: rank 3 or 4, static
+    spatial and channel dims."""
+    return ctx.pick(lambda v: ctx.is_float(v) and v.rank in (3, 4)
+                    and not any(is_symbol(d) for d in v.shape[1:])
+                    and 0 not in v.shape and (extra is None or extra(v)))
+
+
+def _window_attrs(ctx: GenContext, sp: tuple, pools: bool) -> tuple:
+    """(window, strides, pads) that fit the spatial dims `sp`."""
+    window, strides, pads = [], [], []
+    for i in sp:
+        k = ctx.draw(st.integers(1, min(3, i + 1)))
+        lo = ctx.draw(st.integers(0, min(1, k - 1) if pools else 1))
+        hi = ctx.draw(st.integers(0, min(1, k - 1) if pools else 1))
+        if i + lo + hi < k:
+            lo, hi = 0, 0
+            k = min(k, i)
+        window.append(k)
+        strides.append(ctx.draw(st.integers(1, 2)))
+        pads.append((lo, hi))
+    return tuple(window), tuple(strides), tuple(pads)
+
+
+@generator("conv", ops=("conv", "conv_transpose", "conv_filter_grad"), weight=2)
+def _gen_conv(ctx: GenContext, name: str):
+    from graphkeras.ir.ops.conv import out_length
+
+    x = _image(ctx)
+    if x is None:
+        return None
+    sp, c = x.shape[1:-1], x.shape[-1]
+    kernel, strides, pads = _window_attrs(ctx, sp, pools=False)
+    attrs = {"strides": strides, "pads": pads, "dilation": (1,) * len(sp)}
+    k = int(np.prod(kernel))
+    limit = math.sqrt(ctx.bound / (k * c))
+    x = ctx.bounded(x, limit)
+    cout = ctx.draw(st.integers(1, 3))
+    if name == "conv_transpose":
+        # x is the gradient-side tensor; the result has spatial size `full`
+        full = tuple(max((o - 1) * s + kk - lo - hi, 1) for o, s, kk, (lo, hi)
+                     in zip(sp, strides, kernel, pads))
+        if any(out_length(i, kk, s, 1, lo, hi) != o for i, kk, s, (lo, hi), o
+               in zip(full, kernel, strides, pads, sp)):
+            return None
+        w = ctx.random_const(kernel + (cout, c), x.dtype)
+        y = ctx.b.conv_transpose(x, w, shape=full, **attrs)
+        m = ctx.interval(x).mag * k * c
+        return ctx.record(y, -m, m)
+    w = ctx.random_const(kernel + (c, cout), x.dtype)
+    y = ctx.b.conv(x, w, **attrs)
+    m = ctx.interval(x).mag * k * c
+    if name == "conv":
+        return ctx.record(y, -m, m)
+    y = ctx.record(y, -m, m)
+    g = ctx.bounded(y, math.sqrt(ctx.bound / max(_count(y.shape, range(
+        y.rank - 1)), 1)) / max(ctx.interval(x).mag, 1.0))
+    dw = ctx.b.conv_filter_grad(x, g, shape=kernel, **attrs)
+    m2 = ctx.interval(x).mag * ctx.interval(g).mag * _count(
+        g.shape, range(g.rank - 1))
+    return ctx.record(dw, -m2, m2)
+
+
+@generator("max_pool", ops=("max_pool", "max_pool_grad"), differentiable=False)
+def _gen_max_pool(ctx: GenContext, name: str):
+    x = _image(ctx)
+    if x is None:
+        return None
+    window, strides, pads = _window_attrs(ctx, x.shape[1:-1], pools=True)
+    a = {"window": window, "strides": strides, "pads": pads}
+    i = ctx.interval(x)
+    y = ctx.record(ctx.b.max_pool(x, **a), i.lo, i.hi)
+    if name == "max_pool":
+        return y
+    # every output position routes to one input: at most prod(window) land
+    # on the same element
+    n = int(np.prod(window))
+    g = ctx.bounded(y, ctx.bound / n)
+    j = ctx.interval(g)
+    return ctx.record(ctx.b.max_pool_grad(x, g, **a), min(0.0, n * j.lo),
+                      max(0.0, n * j.hi))
+
+
+@generator("avg_pool", ops=("avg_pool", "avg_pool_grad"))
+def _gen_avg_pool(ctx: GenContext, name: str):
+    x = _image(ctx)
+    if x is None:
+        return None
+    window, strides, pads = _window_attrs(ctx, x.shape[1:-1], pools=True)
+    a = {"window": window, "strides": strides, "pads": pads}
+    i = ctx.interval(x)
+    y = ctx.b.avg_pool(x, **a)
+    if name == "avg_pool":
+        return ctx.record(y, i.lo, i.hi)
+    y = ctx.record(y, i.lo, i.hi)
+    n = int(np.prod(window))  # a gradient element sums at most n shares
+    g = ctx.bounded(y, ctx.bound / n)
+    j = ctx.interval(g)
+    dx = ctx.b.avg_pool_grad(g, shape=x.shape[1:-1], **a)
+    return ctx.record(dx, min(0.0, n * j.lo), max(0.0, n * j.hi))
+
+
+@generator("resize", ops=("resize", "resize_grad"))
+def _gen_resize(ctx: GenContext, name: str):
+    x = _image(ctx)
+    if x is None:
+        return None
+    sp = x.shape[1:-1]
+    shape = tuple(ctx.draw(st.integers(1, 5)) for _ in sp)
+    method = ctx.choice(["bilinear", "nearest"])
+    i = ctx.interval(x)
+    if name == "resize":
+        return ctx.record(ctx.b.resize(x, shape=shape, method=method), i.lo, i.hi)
+    # each input element collects at most ceil(out / in) + 2 weights <= 1 per
+    # axis from the outputs
+    n = int(np.prod([-(-o // s) + 2 for o, s in zip(sp, shape)]))
+    x = ctx.bounded(x, ctx.bound / n)
+    j = ctx.interval(x)
+    y = ctx.b.resize_grad(x, shape=shape, method=method)
+    return ctx.record(y, min(0.0, n * j.lo), max(0.0, n * j.hi))
 
 
 # --- the strategies ------------------------------------------------------------

@@ -855,6 +855,23 @@ LOWERING_KIND.update({
     "fused": "fused",
     "scan": "scan",  # codegen/scan.py
 })
+# Nodes whose kernels other codegen modules emit (codegen/conv.py): op ->
+# an object with emit(ctx, node, workspace), workspace_bytes(node,
+# vector_bytes), libraries(node) and `epilogue` (whether a fused node headed
+# by the op, e.g. a conv with its bias and activation, is theirs too).
+NODE_KERNELS: dict = {}
+
+
+def node_kernel(node):
+    """The NODE_KERNELS entry that emits `node`, or None."""
+    if node.op == "fused":
+        head = next((m for m in node.attrs["body"].nodes
+                     if m.op != "constant"), None)
+        nk = None if head is None else NODE_KERNELS.get(head.op)
+        return nk if nk is not None and nk.epilogue else None
+    return NODE_KERNELS.get(node.op)
+
+
 ROOT_EMITTERS = {
     "reduce": emit_reduce,
     "arg": emit_arg,
@@ -863,3 +880,8 @@ ROOT_EMITTERS = {
 }
 del _name
 _ = I1  # re-exported for callers
+
+# NOTE: at the end: conv.py reads this module's tables and fills them
+from . import conv as _conv
+
+_conv.register(LOWERING_KIND, POINTWISE, NODE_KERNELS)

@@ -113,6 +113,11 @@ def required_libraries(layout: StorageLayout) -> list:
                                            n.attrs["transpose_b"],
                                            host().vector_bytes):
             out.setdefault(name, build)
+    for n in layout.kernels:  # conv, pooling, resize_grad (codegen/conv.py)
+        nk = K.node_kernel(n)
+        if nk is not None:
+            for name, build in nk.libraries(n):
+                out.setdefault(name, build)
     return sorted(out.items())
 
 
@@ -142,6 +147,10 @@ def native_layout(fn: Function, layout: StorageLayout) -> NativeLayout:
             tiles.append((dt, a.shape[-2] if n.attrs["transpose_a"]
                           else a.shape[-1]))
     nunits = len(schedule(layout)) + (1 if layout.end_copies else 0)
+    for n in layout.kernels:  # codegen/conv.py: per-thread workspace
+        nk = K.node_kernel(n)
+        if nk is not None:
+            ws = max(ws, nk.workspace_bytes(n, vb))
     return NativeLayout(syms, slots, k, ws, k + 5, tuple(tiles), nunits)
 
 
@@ -214,7 +223,8 @@ THREADED_KINDS = frozenset({"pointwise", "matmul", "softmax", "arg", "reduce",
 
 
 def threaded(node) -> bool:
-    return _kernel_kind(node)[0] in THREADED_KINDS
+    return (_kernel_kind(node)[0] in THREADED_KINDS
+            or K.node_kernel(node) is not None)  # codegen/conv.py
 
 
 def small_kernels(layout: StorageLayout) -> list:
@@ -483,6 +493,8 @@ def _emit_kernel(module, t, node, layout, nl, consts):
     # scan: for its body's GEMMs
     wants_ws = node.op in ("matmul", "scan") or (
         node.op == "fused" and _kernel_kind(node)[0] == "matmul_epilogue")
+    nk = K.node_kernel(node)  # codegen/conv.py
+    wants_ws = wants_ws or nk is not None
     argtys = [I64, I64] + [PTR] * len(sids) + [I64] * len(nl.symbols)
     if wants_ws:
         argtys.append(PTR)
@@ -516,6 +528,9 @@ def _emit_kernel(module, t, node, layout, nl, consts):
         if root is not None:
             buffers[inner.name] = buffer(outer)
     ctx = K.KernelCtx(fn, buffers, syms, consts)
+    if nk is not None:
+        nk.emit(ctx, node, fn.args[-1])
+        return fn, sids, wants_ws
     if kind in THREADED_KINDS:
         ctx.threads = (fn.args[0], fn.args[1])
     flat = _flat_signature(nodes, params, outs, buffers, out_keys) \

@@ -589,6 +589,240 @@ def _broadcast_to(e, node, ins, outs):
     e.add("Expand", [ins[0], _expand_shape(e, src, shape)], outs[0])
 
 
+# --- convolution, pooling, resizing (channels-last in the IR) ---------------
+
+
+def _to_cf(e, x: str, rank: int) -> str:
+    """(N, *spatial, C) -> (N, C, *spatial), ONNX's layout."""
+    return e.add("Transpose", [x], perm=[0, rank - 1] + list(range(1, rank - 1)))
+
+
+def _to_cl(e, x: str, rank: int, out: str | None = None) -> str:
+    return e.add("Transpose", [x], out, perm=[0] + list(range(2, rank)) + [1])
+
+
+def _filter_oihw(e, w: str, rank: int) -> str:
+    """A filter (*kernel, cin // groups, cout) -> (cout, cin // groups,
+    *kernel)."""
+    return e.add("Transpose", [w], perm=[rank - 1, rank - 2] + list(range(rank - 2)))
+
+
+def _spatial_window(e, x: str, starts, stops, first_axis: int) -> str:
+    """x[start:stop] along consecutive spatial axes (None: to the end)."""
+    axes, st, sp = [], [], []
+    for k, (a, z) in enumerate(zip(starts, stops)):
+        if a == 0 and z is None:
+            continue
+        axes.append(first_axis + k)
+        st.append(a)
+        sp.append(_INT64_MAX if z is None else z)
+    if not axes:
+        return x
+    return e.add("Slice", [x, e.ints(st), e.ints(sp), e.ints(axes)])
+
+
+def _crop_pad(e, x: str, rank: int, lows, lengths, fulls) -> str:
+    """Channels-first x with spatial sizes `fulls` -> out[i] = x[i + low]
+    for i < length (zeros outside x)."""
+    x = _spatial_window(e, x, [max(lo, 0) for lo in lows],
+                        [min(lo + n, f) if lo + n < f else None
+                         for lo, n, f in zip(lows, lengths, fulls)], 2)
+    before = [max(-lo, 0) for lo in lows]
+    after = [max(lo + n - f, 0) for lo, n, f in zip(lows, lengths, fulls)]
+    if any(before) or any(after):
+        pads = [0, 0] + before + [0, 0] + after
+        x = e.add("Pad", [x, e.ints(pads)], mode="constant")
+    return x
+
+
+def _nonneg_pads(e, x: str, pads, sizes) -> tuple:
+    """Crop channels-last x where pads are negative; return (x, pads >= 0)."""
+    stops = [i + hi if hi < 0 else None for (_, hi), i in zip(pads, sizes)]
+    x = _spatial_window(e, x, [max(-lo, 0) for lo, _ in pads], stops, 1)
+    return x, [(max(lo, 0), max(hi, 0)) for lo, hi in pads]
+
+
+def _onnx_pads(pads) -> list:
+    return [lo for lo, _ in pads] + [hi for _, hi in pads]
+
+
+def _float32_for_f64(converter):
+    """onnxruntime has no double Conv, ConvTranspose, AveragePool or
+    Resize: a float64 node is computed in float32 between two Casts (as
+    erf is), so it matches the interpreter to float32 precision."""
+
+    def convert(e, node, ins, outs):
+        if node.outputs[0].dtype != float64:
+            return converter(e, node, ins, outs, np.dtype(node.outputs[0].dtype.np))
+        ins32 = [e.cast(x, float32) if v.dtype == float64 else x
+                 for x, v in zip(ins, node.inputs)]
+        tmp = [e.fresh("f32") for _ in outs]
+        converter(e, node, ins32, tmp, np.dtype(np.float32))
+        for t, o in zip(tmp, outs):
+            e.add("Cast", [t], o, to=_elem_type(float64))
+
+    return convert
+
+
+@_converts("conv")
+@_float32_for_f64
+def _conv(e, node, ins, outs, dt):
+    a = node.attrs
+    x = node.inputs[0]
+    r = x.rank
+    xs, pads = _nonneg_pads(e, ins[0], a["pads"], x.shape[1:-1])
+    y = e.add("Conv", [_to_cf(e, xs, r), _filter_oihw(e, ins[1], r)],
+              strides=list(a["strides"]), dilations=list(a["dilation"]),
+              pads=_onnx_pads(pads), group=a["groups"])
+    _to_cl(e, y, r, outs[0])
+
+
+@_converts("conv_transpose")
+@_float32_for_f64
+def _conv_transpose(e, node, ins, outs, dt):
+    # the full transposed conv (no padding), then out[i] = full[i + lo]
+    a = node.attrs
+    g, w = node.inputs
+    r = g.rank
+    D = r - 2
+    kernel = w.shape[:D]
+    full = [(o - 1) * s + (k - 1) * d + 1 for o, s, k, d in
+            zip(g.shape[1:-1], a["strides"], kernel, a["dilation"])]
+    y = e.add("ConvTranspose", [_to_cf(e, ins[0], r), _filter_oihw(e, ins[1], r)],
+              strides=list(a["strides"]), dilations=list(a["dilation"]),
+              pads=[0] * (2 * D), group=a["groups"])
+    y = _crop_pad(e, y, r, [lo for lo, _ in a["pads"]], a["shape"], full)
+    _to_cl(e, y, r, outs[0])
+
+
+@_converts("conv_filter_grad")
+@_float32_for_f64
+def _conv_filter_grad(e, node, ins, outs, dt):
+    # dw[k, ci, co] = sum_{n,o} x[n, o s + k d - lo, ci] g[n, o, co] is a
+    # Conv with batch ci, channels n, filter g: stride d, dilation s.
+    a = node.attrs
+    x, g = node.inputs
+    r = x.rank
+    D = r - 2
+    G = a["groups"]
+    cig, cog = x.shape[-1] // G, g.shape[-1] // G
+    xs, pads = _nonneg_pads(e, ins[0], a["pads"], x.shape[1:-1])
+    first = [D + 1, 0] + list(range(1, D + 1))
+    parts = []
+    for k in range(G):
+        xg = e.add("Slice", [xs, e.ints([k * cig]), e.ints([(k + 1) * cig]),
+                             e.ints([r - 1])]) if G > 1 else xs
+        gg = e.add("Slice", [ins[1], e.ints([k * cog]), e.ints([(k + 1) * cog]),
+                             e.ints([r - 1])]) if G > 1 else ins[1]
+        y = e.add("Conv", [e.add("Transpose", [xg], perm=first),
+                           e.add("Transpose", [gg], perm=first)],
+                  strides=list(a["dilation"]), dilations=list(a["strides"]),
+                  pads=_onnx_pads(pads))
+        # (cig, cog, >= kernel) -> the kernel's extent -> (*kernel, cig, cog)
+        y = _spatial_window(e, y, [0] * D, list(a["shape"]), 2)
+        parts.append(e.add("Transpose", [y], perm=list(range(2, r)) + [0, 1]))
+    if len(parts) == 1:
+        e.add("Identity", parts, outs[0])
+    else:
+        e.add("Concat", parts, outs[0], axis=r - 1)
+
+
+def _pool_kw(a) -> dict:
+    return {"kernel_shape": list(a["window"]), "strides": list(a["strides"]),
+            "pads": _onnx_pads(a["pads"])}
+
+
+@_converts("max_pool")
+def _max_pool(e, node, ins, outs):
+    r = node.inputs[0].rank
+    y = e.add("MaxPool", [_to_cf(e, ins[0], r)], **_pool_kw(node.attrs))
+    _to_cl(e, y, r, outs[0])
+
+
+@_converts("avg_pool")
+@_float32_for_f64
+def _avg_pool(e, node, ins, outs, dt):
+    r = node.inputs[0].rank
+    y = e.add("AveragePool", [_to_cf(e, ins[0], r)], count_include_pad=0,
+              **_pool_kw(node.attrs))
+    _to_cl(e, y, r, outs[0])
+
+
+@_converts("max_pool_grad")
+def _max_pool_grad(e, node, ins, outs):
+    # MaxPool's Indices (the first maximum of each window, flattened over
+    # the channels-first input), then a scatter-add of g at them
+    x = node.inputs[0]
+    r = x.rank
+    xt = _to_cf(e, ins[0], r)
+    pooled, idx = e.fresh("pooled"), e.fresh("argmax")
+    e._node_count += 1
+    e.nodes.append(helper.make_node(
+        "MaxPool", [xt], [pooled, idx], name=f"MaxPool_{e._node_count}",
+        **_pool_kw(node.attrs)))
+    flat = e.ints([-1])
+    zeros = e.add("Mul", [e.add("Reshape", [xt, flat]), e.scalar(0.0, x.dtype)])
+    upd = e.add("Reshape", [_to_cf(e, ins[1], r), flat])
+    dx = e.add("ScatterElements", [zeros, e.add("Reshape", [idx, flat]), upd],
+               axis=0, reduction="add")
+    _to_cl(e, e.add("Reshape", [dx, e.add("Shape", [xt])]), r, outs[0])
+
+
+@_converts("avg_pool_grad")
+@_float32_for_f64
+def _avg_pool_grad(e, node, ins, outs, dt):
+    from ..ir.ops.conv import pool_counts
+
+    a = node.attrs
+    g = node.inputs[0]
+    r = g.rank
+    D = r - 2
+    c = g.shape[-1]
+    counts = pool_counts(a["shape"], a["window"], a["strides"], a["pads"])
+    inv = (1.0 / counts).reshape((1,) + counts.shape + (1,)).astype(dt)
+    gs = e.add("Mul", [ins[0], e.const(inv)])
+    ones = e.const(np.ones((c, 1) + tuple(a["window"]), dt))
+    y = e.add("ConvTranspose", [_to_cf(e, gs, r), ones],
+              strides=list(a["strides"]), pads=[0] * (2 * D), group=c)
+    full = [(o - 1) * s + k for o, s, k in
+            zip(g.shape[1:-1], a["strides"], a["window"])]
+    y = _crop_pad(e, y, r, [lo for lo, _ in a["pads"]], a["shape"], full)
+    _to_cl(e, y, r, outs[0])
+
+
+@_converts("resize")
+@_float32_for_f64
+def _resize(e, node, ins, outs, dt):
+    x = node.inputs[0]
+    r = x.rank
+    bilinear = node.attrs["method"] == "bilinear"
+    sizes = e.shape((x.shape[0], x.shape[-1]) + tuple(node.attrs["shape"]))
+    kw = ({"mode": "linear", "coordinate_transformation_mode": "half_pixel"}
+          if bilinear else
+          {"mode": "nearest", "nearest_mode": "floor",
+           "coordinate_transformation_mode": "tf_half_pixel_for_nn"})
+    y = e.add("Resize", [_to_cf(e, ins[0], r), "", "", sizes], **kw)
+    _to_cl(e, y, r, outs[0])
+
+
+@_converts("resize_grad")
+def _resize_grad(e, node, ins, outs):
+    # the adjoint, one spatial axis at a time: (..., out) @ M (out, in)
+    from ..ir.ops.conv import resize_matrix
+
+    g = node.inputs[0]
+    r = g.rank
+    y = ins[0]
+    for k, (o, i) in enumerate(zip(g.shape[1:-1], node.attrs["shape"])):
+        ax = k + 1
+        perm = [p for p in range(r) if p != ax] + [ax]
+        inv = list(np.argsort(perm))
+        m = resize_matrix(i, o, node.attrs["method"]).astype(g.dtype.np)
+        y = e.add("MatMul", [e.add("Transpose", [y], perm=perm), e.const(m)])
+        y = e.add("Transpose", [y], perm=[int(p) for p in inv])
+    e.add("Identity", [y], outs[0])
+
+
 # --- sources ----------------------------------------------------------------
 
 

@@ -16,7 +16,9 @@ _COUNTS: dict = defaultdict(int)
 def to_snake_case(name: str) -> str:
     """`Dense` -> `dense`, `BatchNormalization` -> `batch_normalization`."""
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    # NOTE: as Keras, no break after a digit: Conv2D -> conv2d (not conv2_d),
+    # which is also the weights' path in Keras's .keras files
+    s = re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
     return s.lstrip("_") or "object"
 
 

@@ -11,6 +11,9 @@
 3. fuse_elementwise.
 4. fuse_matmul_epilogues (a product and its elementwise consumer, with
    column sums of the result, as one kernel).
+Between 1 and 2 runs assign_layouts (channels-first transposes sunk and
+cancelled, wide 1x1 convolutions as GEMMs); after the fusions,
+fuse_conv_epilogues (a conv and its elementwise consumer as one kernel).
 
 Requires: fn verifies. Ensures: fn' verifies and computes the same results;
 result i of fn' has result i's type.
@@ -21,13 +24,16 @@ from __future__ import annotations
 import functools
 
 from ..ir import Builder, Function, verify
+from .assign_layouts import assign_layouts
+from .fuse_conv_epilogues import fuse_conv_epilogues
 from .fuse_elementwise import fuse_elementwise
 from .fuse_matmul_epilogues import fuse_matmul_epilogues
 from .pipeline import run_pipeline
 from .simplify import simplify
 
-CODEGEN_PASSES = ("simplify", "materialize_results", "fuse_elementwise",
-                  "fuse_matmul_epilogues")
+CODEGEN_PASSES = ("simplify", "assign_layouts", "materialize_results",
+                  "fuse_elementwise", "fuse_matmul_epilogues",
+                  "fuse_conv_epilogues")
 
 
 def _root(fn: Function, name: str) -> str:
@@ -77,11 +83,12 @@ def eliminate_dead_nodes(fn: Function) -> Function:
 def codegen_passes(used: tuple, *, fuse: bool = True) -> list:
     """The pipeline (a plain list, for run_pipeline) for a program whose
     results `used` get written."""
-    passes = [simplify,
+    passes = [simplify, assign_layouts,
               ("materialize_results", functools.partial(materialize_results,
                                                         used=tuple(used)))]
     if fuse:
-        passes += [fuse_elementwise, fuse_matmul_epilogues]
+        passes += [fuse_elementwise, fuse_matmul_epilogues,
+                   fuse_conv_epilogues]
     return passes
 
 

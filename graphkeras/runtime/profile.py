@@ -137,6 +137,11 @@ def kernel_flops(node, env: dict) -> int:
     if node.op.startswith(("reduce_", "arg")) or node.op in (
             "softmax", "log_softmax"):
         return node.inputs[0].type.num_elements(env)
+    from ..ir import get_op
+
+    rule = getattr(get_op(node.op), "flops", None)  # its own flops rule
+    if rule is not None:  # (the conv, pooling and resize ops)
+        return rule(node, env)
     return sum(o.type.num_elements(env) for o in node.outputs)
 
 

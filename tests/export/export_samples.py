@@ -307,6 +307,88 @@ add("dim_size",
     Case([("x", ("N", 3), F32)],
          lambda b, x: [x, b.dim_size(x, axis=1, dtype=I64)], label="static"))
 
+# --- convolution, pooling, resizing -----------------------------------------
+
+_IMG = [("x", ("N", 6, 7, 3), F32)]
+# onnxruntime has no float64 Conv, ConvTranspose, AveragePool or Resize:
+# the exporter computes them in float32
+_F32_TOL = (1e-5, 1e-6)
+
+
+def _conv_case(params, body, label="", gens=None):
+    return Case(params, body, gens or {}, label, tol=(1e-4, 1e-5))
+
+
+add("conv",
+    _conv_case(_IMG + [("w", (3, 3, 3, 4), F32)],
+               op("conv", strides=(1, 1), pads=((1, 1), (1, 1)),
+                  dilation=(1, 1)), "same padding"),
+    _conv_case([("x", ("N", 9, 4), F32), ("w", (3, 2, 6), F32)],
+               op("conv", strides=(2,), pads=((0, -1),), dilation=(1,),
+                  groups=2), "1-D, groups, a negative pad crops"),
+    _conv_case([("x", ("N", 5, 6, 4, 2), F64), ("w", (2, 2, 2, 2, 3), F64)],
+               op("conv", strides=(1, 2, 1), pads=((0, 1), (1, 0), (0, 0)),
+                  dilation=(2, 1, 1)), "3-D, dilation"))
+add("conv_transpose",
+    _conv_case([("g", ("N", 3, 3, 4), F32), ("w", (3, 3, 3, 4), F32)],
+               op("conv_transpose", strides=(2, 2), pads=((1, 1), (0, 1)),
+                  dilation=(1, 1), shape=(6, 7)), "stride 2"),
+    _conv_case([("g", ("N", 4, 6), F32), ("w", (3, 3, 6), F32)],
+               op("conv_transpose", strides=(2,), pads=((2, -1),),
+                  dilation=(1,), groups=2, shape=(9,)),
+               "groups, a pad beyond the kernel"))
+add("conv_filter_grad",
+    _conv_case(_IMG + [("g", ("N", 6, 7, 4), F32)],
+               op("conv_filter_grad", strides=(1, 1), pads=((1, 1), (1, 1)),
+                  dilation=(1, 1), shape=(3, 3)), "same padding"),
+    _conv_case([("x", ("N", 9, 4), F32), ("g", ("N", 3, 6), F32)],
+               op("conv_filter_grad", strides=(2,), pads=((0, -1),),
+                  dilation=(1,), groups=2, shape=(3,)), "groups, stride 2"),
+    _conv_case([("x", ("N", 7, 2), F64), ("g", ("N", 3, 3), F64)],
+               op("conv_filter_grad", strides=(1,), pads=((0, 0),),
+                  dilation=(2,), shape=(3,)), "dilation 2"))
+_POOL = {"window": (3, 2), "strides": (2, 2), "pads": ((1, 1), (0, 1))}
+add("max_pool", Case(_IMG, op("max_pool", **_POOL)),
+    Case([("x", ("N", 8, 2), F64)],
+         op("max_pool", window=(2,), strides=(2,), pads=((0, 0),))))
+add("avg_pool", Case(_IMG, op("avg_pool", **_POOL), label="padding not counted"),
+    Case([("x", ("N", 3, 4, 5, 2), F32)],
+         op("avg_pool", window=(2, 2, 2), strides=(1, 2, 2),
+            pads=((0, 0), (0, 1), (1, 0))), tol=(1e-5, 1e-6)))
+
+
+def _distinct(rng, shape, dtype):
+    """Distinct values (max pooling has no ties)."""
+    n = int(np.prod(shape))
+    return (rng.permutation(n).reshape(shape) / 7.0).astype(dtype)
+
+
+add("max_pool_grad",
+    Case(_IMG + [("g", ("N", 3, 4, 3), F32)],
+         op("max_pool_grad", **_POOL), {"x": _distinct},
+         "windows overlap: gradients add up"),
+    Case([("x", ("N", 8, 2), F32), ("g", ("N", 4, 2), F32)],
+         op("max_pool_grad", window=(2,), strides=(2,), pads=((0, 0),)),
+         {"x": _distinct}))
+add("avg_pool_grad",
+    Case([("g", ("N", 3, 4, 3), F32)],
+         op("avg_pool_grad", shape=(6, 7), **_POOL), tol=(1e-4, 1e-5)),
+    Case([("g", ("N", 4, 2), F64)],
+         op("avg_pool_grad", window=(3,), strides=(2,), pads=((1, 1),),
+            shape=(8,)), tol=_F32_TOL, label="float64 computed in float32"))
+for _m in ("bilinear", "nearest"):
+    add("resize",
+        Case(_IMG, op("resize", shape=(11, 4), method=_m), label=_m,
+             tol=(1e-4, 1e-5)),
+        Case([("x", ("N", 5, 2), F64)], op("resize", shape=(8,), method=_m),
+             tol=_F32_TOL, label="float64 computed in float32"))
+    add("resize_grad",
+        Case([("g", ("N", 11, 4, 3), F32)],
+             op("resize_grad", shape=(6, 7), method=_m), label=_m,
+             tol=(1e-4, 1e-5)),
+        Case([("g", ("N", 3, 2), F64)],
+             op("resize_grad", shape=(5,), method=_m)))
+
 # --- meta ops: exported by inlining their body --------------------------------
 
 

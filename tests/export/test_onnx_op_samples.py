@@ -26,6 +26,8 @@ op_samples = pytest.importorskip(
     "op_samples", reason="tests/ir/op_samples.py has not landed")
 
 OPS = sorted(set(op_samples.SAMPLES) - set(unexportable_ops()))
+FLOAT32_IN_ORT = {"conv", "conv_transpose", "conv_filter_grad", "avg_pool",
+                  "avg_pool_grad", "resize", "resize_grad"}
 
 
 def _build(opname: str, sample) -> tuple:
@@ -55,4 +57,9 @@ def test_sampled_op_matches_interpreter(opname, data):
     got = session(model).run(None, feeds)
     # float64 erf is computed in float32: a float32 tolerance for it
     tol = (2e-5, 2e-6) if opname == "erf" else None
+    # onnxruntime has no float64 Conv, ConvTranspose, AveragePool or Resize
+    # (the exporter computes them in float32), and convolutions sum in
+    # another order: float32 tolerances for those ops
+    if opname in FLOAT32_IN_ORT:
+        tol = (1e-4, 1e-5)
     check_same(got, ir.interpret(fn, args, env=sample.env), opname, tol)

@@ -640,3 +640,111 @@ def _scan(d: Draw) -> Sample:
     if d.flag():
         attrs["reverse"] = d.flag()
     return Sample(carries + xs + consts, attrs)
+
+
+# --- convolution, pooling, resizing (ir/ops/conv.py) --------------------------
+
+
+def _spatial_axes(d: Draw, D: int, fits) -> list:
+    """Per spatial axis (input size, pads) for a window that `fits(i, lo,
+    hi)`; "valid", Keras's "same" and explicit pads are drawn."""
+    axes = []
+    for k_eff, s in fits:
+        mode = d.pick(("valid", "same", "explicit"))
+        i = d.integer(1, {1: 9, 2: 6, 3: 4}[D])
+        if mode == "valid":
+            lo = hi = 0
+            i = max(i, k_eff)
+        elif mode == "same":
+            total = max((-(-i // s) - 1) * s + k_eff - i, 0)
+            lo, hi = total // 2, total - total // 2
+        else:
+            lo, hi = d.integer(0, 2), d.integer(0, 2)
+            i = max(i, k_eff - lo - hi, 1)
+        axes.append((i, lo, hi))
+    return axes
+
+
+def _exact_f32(d: Draw, *xs: Operand) -> None:
+    """float32 values on a 1/4 grid in forward samples: the products and
+    sums of a convolution are then exact, so the compiled kernel (another
+    summation order) must agree bit for bit with the reference."""
+    for x in xs:
+        if not d.grad and x.type.dtype == ir.float32:
+            x.array = (np.round(x.array * 4) / 4).astype(np.float32)
+
+
+@sample("conv", "conv_transpose", "conv_filter_grad")
+def _conv(d: Draw) -> Sample:
+    from graphkeras.ir.ops.conv import out_length
+
+    D = d.pick((1, 1, 2, 2, 3))
+    dtype = d.dtype("float")
+    groups = d.pick((1, 1, 2, 3))
+    cig, cog = d.integer(1, 3), d.integer(1, 3)
+    kernel = [d.integer(1, 3) for _ in range(D)]
+    strides = [d.pick((1, 1, 2, 3)) for _ in range(D)]
+    dilation = [1 if s > 1 else d.pick((1, 1, 2)) for s in strides]
+    eff = [(k - 1) * dl + 1 for k, dl in zip(kernel, dilation)]
+    axes = _spatial_axes(d, D, list(zip(eff, strides)))
+    in_sp = [i for i, _, _ in axes]
+    pads = [(lo, hi) for _, lo, hi in axes]
+    out_sp = [out_length(i, k, s, dl, lo, hi) for i, k, s, dl, (lo, hi)
+              in zip(in_sp, kernel, strides, dilation, pads)]
+    batch = "N" if d.flag() else d.pick((1, 2))
+    x = d.operand((batch, *in_sp, groups * cig), dtype)
+    w = d.operand((*kernel, cig, groups * cog), dtype)
+    g = d.operand((batch, *out_sp, groups * cog), dtype)
+    _exact_f32(d, x, w, g)
+    attrs = {"strides": strides, "pads": pads, "dilation": dilation}
+    if groups > 1 or d.flag():
+        attrs["groups"] = groups
+    if d.op == "conv":
+        return Sample([x, w], attrs)
+    if d.op == "conv_transpose":
+        return Sample([g, w], {**attrs, "shape": in_sp})
+    return Sample([x, g], {**attrs, "shape": kernel})
+
+
+@sample("max_pool", "max_pool_grad", "avg_pool", "avg_pool_grad")
+def _pool(d: Draw) -> Sample:
+    from graphkeras.ir.ops.conv import out_length
+
+    D = d.pick((1, 2, 2, 3))
+    dtype = d.dtype("float")
+    window = [d.integer(1, 3) for _ in range(D)]
+    strides = [d.pick((1, 2, 3)) for _ in range(D)]
+    axes = _spatial_axes(d, D, list(zip(window, strides)))
+    in_sp = [i for i, _, _ in axes]
+    # pooling pads stay below the window (every window holds an element)
+    pads = [(min(lo, k - 1), min(hi, k - 1)) for (_, lo, hi), k in zip(axes, window)]
+    in_sp = [max(i, k - lo - hi) for i, k, (lo, hi) in zip(in_sp, window, pads)]
+    out_sp = [out_length(i, k, s, 1, lo, hi) for i, k, s, (lo, hi)
+              in zip(in_sp, window, strides, pads)]
+    batch = "N" if d.flag() else d.pick((1, 2))
+    c = d.integer(1, 4)
+    extreme = d.op.startswith("max")
+    x = d.operand((batch, *in_sp, c), dtype, distinct=d.grad and extreme)
+    g = d.operand((batch, *out_sp, c), dtype)
+    attrs = {"window": window, "strides": strides, "pads": pads}
+    if d.op in ("max_pool", "avg_pool"):
+        return Sample([x], attrs)
+    if d.op == "max_pool_grad":
+        return Sample([x, g], attrs)
+    return Sample([g], {**attrs, "shape": in_sp})
+
+
+@sample("resize", "resize_grad")
+def _resize(d: Draw) -> Sample:
+    D = d.pick((1, 2, 2, 3))
+    dtype = d.dtype("float")
+    in_sp = [d.integer(1, 6 if D < 3 else 3) for _ in range(D)]
+    out_sp = [d.integer(1, 8 if D < 3 else 4) for _ in range(D)]
+    batch = "N" if d.flag() else d.pick((1, 2))
+    c = d.integer(1, 3)
+    attrs = {"method": d.pick(("bilinear", "nearest"))} if d.flag() else {}
+    if d.op == "resize":
+        return Sample([d.operand((batch, *in_sp, c), dtype)],
+                      {**attrs, "shape": out_sp})
+    return Sample([d.operand((batch, *out_sp, c), dtype)],
+                  {**attrs, "shape": in_sp})

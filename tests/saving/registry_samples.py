@@ -21,6 +21,15 @@ import numpy as np
 import graphkeras as keras
 
 SAMPLES = {
+    # convolutional networks (issue 6)
+    "GroupNormalization": ({"groups": 2}, [(4, 4, 6)], "float32"),
+    "Rescaling": ({"scale": 0.5, "offset": 0.25}, [(4, 4, 3)], "float32"),
+    "Conv2DTranspose": ({"filters": 2, "kernel_size": 3, "strides": 2,
+                         "padding": "same"}, [(4, 5, 3)], "float32"),
+    "DepthwiseConv2D": ({"kernel_size": 3, "depth_multiplier": 2,
+                         "padding": "same"}, [(5, 5, 3)], "float32"),
+    "MaxPooling2D": ({"pool_size": 3, "strides": 2, "padding": "same"},
+                     [(7, 7, 2)], "float32"),
     "Dense": ({"units": 3, "activation": "tanh"}, [(5,)], "float32"),
     "Activation": ({"activation": "sigmoid"}, [(5,)], "float32"),
     "Dropout": ({"rate": 0.4}, [(5,)], "float32"),

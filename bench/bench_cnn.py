@@ -1,0 +1,342 @@
+"""W2 of shared/WORKLOADS.md (the MNIST convnet, training) and its predict
+workload, beside Keras 3 (JAX, TensorFlow, PyTorch backends) and PyTorch
+eager, in one invocation.
+
+    python bench/bench_cnn.py [--rounds 3] [--batches 20] [--threads 0,1]
+                              [--workloads w2,predict]
+                              [--systems graphkeras,keras-jax,...]
+                              [--peers-python /work/venv-peers/bin/python]
+
+Model: Input(28, 28, 1) - Conv2D(32, 3, relu) - MaxPooling2D(2) -
+Conv2D(64, 3, relu) - MaxPooling2D(2) - Flatten - Dropout(0.5) -
+Dense(10, softmax); Adam(1e-3), categorical crossentropy, accuracy.
+Data: uniform images (fixed seed) labelled by a fixed random teacher
+(argmax of the flattened image times a random matrix), so the task is
+learnable and the gradients stay alive (WORKLOADS.md).
+
+- w2: training at batch 128: one warm-up epoch of `--batches` batches
+  (compilation, first-call costs), then a timed epoch; samples/s.
+- predict: the trained model's `predict` on 20 batches of 128 (samples/s)
+  and `predict_on_batch` on one image (median latency in us).
+
+Each measurement is a fresh process (this script with --worker; the peers
+run with the peers' Python, never in the project's interpreter). Rounds
+alternate the systems; the table gives the median over rounds, min-max,
+and "gk x", how many times better graphkeras is than the system (> 1:
+graphkeras wins). PyTorch runs with denormals flushed, as our kernels do.
+`--threads 0` is each system's default (all cores), `1` limits every
+system to one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SYSTEMS = ("graphkeras", "keras-jax", "keras-tensorflow", "keras-torch",
+           "torch")
+BATCH, CLASSES = 128, 10
+
+
+def data(n: int, seed: int = 0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 28, 28, 1), dtype=np.float32)
+    teacher = np.random.default_rng(1234).normal(size=(784, CLASSES))
+    labels = np.argmax(x.reshape(n, -1) @ teacher, axis=1)
+    return x, np.eye(CLASSES, dtype=np.float32)[labels]
+
+
+# --- workers ---------------------------------------------------------------------
+
+
+def _keras(system: str):
+    if system == "graphkeras":
+        sys.path.insert(0, ROOT)
+        import graphkeras as keras
+
+        return keras, keras.__version__
+    os.environ["KERAS_BACKEND"] = system.split("-", 1)[1]
+    if system == "keras-torch":
+        import torch
+
+        torch.set_flush_denormal(True)
+    import keras
+
+    return keras, keras.__version__
+
+
+def keras_cnn(keras):
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dropout(0.5),
+        layers.Dense(CLASSES, activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _median_us(fn, calls: int = 200, budget: float = 3.0) -> float:
+    fn()
+    ts, t_end = [], time.perf_counter() + budget
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+        if time.perf_counter() > t_end:
+            break
+    return statistics.median(ts) * 1e6
+
+
+def keras_worker(system: str, workload: str, batches: int) -> dict:
+    keras, version = _keras(system)
+    x, y = data(BATCH * batches)
+    model = keras_cnn(keras)
+    t0 = time.perf_counter()
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    warm = time.perf_counter() - t0
+    res = {"version": version, "warmup_s": warm}
+    if workload == "w2":
+        t0 = time.perf_counter()
+        hist = model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+        dt = time.perf_counter() - t0
+        res.update(samples_per_s=len(x) / dt, loss=float(hist.history["loss"][-1]))
+        return res
+    xp = x[:BATCH * 20]
+    model.predict(xp, batch_size=BATCH, verbose=0)
+    t0 = time.perf_counter()
+    model.predict(xp, batch_size=BATCH, verbose=0)
+    res["samples_per_s"] = len(xp) / (time.perf_counter() - t0)
+    one = x[:1]
+    res["batch1_us"] = _median_us(lambda: model.predict_on_batch(one))
+    return res
+
+
+def torch_worker(workload: str, batches: int) -> dict:
+    import numpy as np
+    import torch
+
+    torch.set_flush_denormal(True)
+    torch.manual_seed(0)
+    x, y = data(BATCH * batches)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Dropout(0.5), torch.nn.Linear(1600, CLASSES))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    yt = torch.from_numpy(np.argmax(y, axis=1))
+
+    def epoch():
+        net.train()
+        last = 0.0
+        for i in range(0, len(x), BATCH):
+            opt.zero_grad()
+            loss = loss_fn(net(xt[i:i + BATCH]), yt[i:i + BATCH])
+            loss.backward()
+            opt.step()
+            last = float(loss)
+        return last
+
+    t0 = time.perf_counter()
+    epoch()
+    res = {"version": torch.__version__, "warmup_s": time.perf_counter() - t0}
+    if workload == "w2":
+        t0 = time.perf_counter()
+        loss = epoch()
+        res.update(samples_per_s=len(x) / (time.perf_counter() - t0), loss=loss)
+        return res
+    net.eval()
+    xp = xt[:BATCH * 20]
+
+    def predict():
+        with torch.no_grad():
+            for i in range(0, len(xp), BATCH):
+                torch.softmax(net(xp[i:i + BATCH]), dim=1).numpy()
+
+    predict()
+    t0 = time.perf_counter()
+    predict()
+    res["samples_per_s"] = len(xp) / (time.perf_counter() - t0)
+    one = xt[:1]
+
+    def single():
+        with torch.no_grad():
+            torch.softmax(net(one), dim=1).numpy()
+
+    res["batch1_us"] = _median_us(single)
+    return res
+
+
+def _limit_threads(system: str, threads: int) -> None:
+    """Thread limits, set before the framework is imported."""
+    if not threads:
+        return
+    t = str(threads)
+    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+              "GRAPHKERAS_NUM_THREADS"):
+        os.environ[k] = t
+    if system == "keras-jax":
+        os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
+                                   f"intra_op_parallelism_threads={t}")
+    if system in ("torch", "keras-torch"):
+        import torch
+
+        torch.set_num_threads(threads)
+        torch.set_num_interop_threads(threads)
+    if system == "keras-tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def worker(system: str, workload: str, batches: int, threads: int) -> None:
+    _limit_threads(system, threads)
+    if system == "torch":
+        res = torch_worker(workload, batches)
+    else:
+        res = keras_worker(system, workload, batches)
+    print("RESULT " + json.dumps(res), flush=True)
+
+
+# --- the driver --------------------------------------------------------------------
+
+
+def machine() -> str:
+    model, flags = platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    have = [f for f in ("avx512f", "avx2", "fma") if f in flags]
+    return (f"{model}, {os.cpu_count()} cpus, {', '.join(have)}; load "
+            f"average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+def run(system: str, workload: str, args, threads: int) -> dict | None:
+    py = sys.executable if system == "graphkeras" else args.peers_python
+    cmd = [py, os.path.abspath(__file__), "--worker", system, "--workloads",
+           workload, "--batches", str(args.batches), "--threads", str(threads)]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=args.timeout, check=False)
+    except subprocess.TimeoutExpired:
+        print(f"  {system} {workload}: timed out", flush=True)
+        return None
+    for line in r.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    print(f"  {system} {workload}: failed\n{r.stderr[-1200:]}", flush=True)
+    return None
+
+
+def _probe(systems, peers_python) -> dict:
+    skipped = {}
+    for s in list(systems):
+        if s == "graphkeras":
+            continue
+        probe = "import torch" if s == "torch" else (
+            "import keras, " + {"keras-jax": "jax",
+                                "keras-tensorflow": "tensorflow",
+                                "keras-torch": "torch"}[s])
+        ok = os.path.exists(peers_python) and subprocess.run(
+            [peers_python, "-c", probe], capture_output=True, timeout=300,
+            check=False).returncode == 0
+        if not ok:
+            skipped[s] = f"not installed in {peers_python}"
+            systems.remove(s)
+    return skipped
+
+
+METRICS = {"w2": [("samples_per_s", "samples/s", True)],
+           "predict": [("samples_per_s", "samples/s, batch 128", True),
+                       ("batch1_us", "us, predict_on_batch(1 image)", False)]}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--batches", type=int, default=20)
+    ap.add_argument("--workloads", default="w2,predict")
+    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--peers-python", default=os.environ.get(
+        "GRAPHKERAS_PEERS_PYTHON", "/work/venv-peers/bin/python"))
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--threads", default="0",
+                    help="comma-separated thread counts (0: default)")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        worker(args.worker, args.workloads, args.batches, int(args.threads))
+        return
+    systems = [s for s in args.systems.split(",") if s]
+    skipped = _probe(systems, args.peers_python)
+    workloads = [w for w in args.workloads.split(",") if w]
+    print(f"W2 CNN, batch {BATCH}, {args.batches} batches an epoch, "
+          f"{args.rounds} rounds\nmachine: {machine()}", flush=True)
+    counts = [int(t) for t in args.threads.split(",")]
+    results: dict = {}
+    info: dict = {}
+    for r in range(args.rounds):
+        order = systems[r % len(systems):] + systems[:r % len(systems)]
+        for w in workloads:
+            for t in counts:
+                for s in order:
+                    res = run(s, w, args, t)
+                    if res is None:
+                        continue
+                    info[s] = res["version"]
+                    for key, _, _ in METRICS[w]:
+                        results.setdefault((w, key, s, t), []).append(res[key])
+                    shown = ", ".join(f"{res[k]:.0f} {unit}" for k, unit, _
+                                      in METRICS[w])
+                    print(f"  round {r + 1} {w} {s} threads={t or 'default'}: "
+                          f"{shown} (warm-up {res['warmup_s']:.1f} s)",
+                          flush=True)
+    print("\n| workload | metric | system | version | threads | median | "
+          "min-max | gk x |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for w in workloads:
+        for key, unit, higher in METRICS[w]:
+            for t in counts:
+                base = results.get((w, key, "graphkeras", t))
+                gk = statistics.median(base) if base else None
+                for s in systems:
+                    v = results.get((w, key, s, t))
+                    if not v:
+                        continue
+                    med = statistics.median(v)
+                    ratio = "-" if not gk else (
+                        f"{gk / med:.2f}" if higher else f"{med / gk:.2f}")
+                    print(f"| {w} | {unit} | {s} | {info.get(s, '?')} | "
+                          f"{t or 'default'} | {med:.0f} | {min(v):.0f}-"
+                          f"{max(v):.0f} | {ratio} |")
+    for s, why in skipped.items():
+        print(f"| - | - | {s} | - | - | skipped: {why} | | |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,958 @@
+"""Kernels of the convolution, pooling and resizing ops (ir/ops/conv.py).
+
+Convolutions are direct ("implicit GEMM") convolutions over channels-last
+images with a register-blocked micro-kernel in explicit vector code: MR
+output pixels times NR = 2 vector widths of output channels accumulate in
+MR x 2 vector registers while the loop runs over the taps and the input
+channels (a broadcast of one input element times one packed filter row).
+No im2col matrix is materialised. Two library functions, compiled once per
+machine and dtype like the GEMM (codegen/jit.py), do the work of one image:
+
+    gk_convfwd_<dt>(prm, src, wp, out, scratch)
+        out = valid convolution of P with the packed filter wp, where P is
+        src itself or, when padding or input dilation is needed, a copy of
+        src built in `scratch` (zero padding, zeros between dilated rows);
+    gk_convwg_<dt>(prm, x, g, dwp, scratch, t0, t1)
+        dwp += the filter gradient of one image, for tiles [t0, t1).
+
+`prm` is an i64 array laid out as FIELDS. The three conv ops map onto them:
+- conv: P = x padded by the pads; stride s, dilation d;
+- conv_transpose (the input gradient): P = g dilated by s and padded by
+  (K-1) d - lo before; stride 1, dilation d, with the filter flipped and
+  its channel axes swapped while packing;
+- conv_filter_grad: P = x padded, g copied with its channels padded to NR.
+
+The program-side kernel (one per conv node, in the program's module)
+packs the filter into the workspace, calls the library once per image and,
+when fusion put elementwise consumers into the kernel (passes/
+fuse_conv_epilogues.py), applies them to each image's output while it is in
+cache. Pooling and resize_grad are plain loop nests vectorised over
+channels; resize is a pointwise rule (it fuses like any re-indexing op).
+
+Invariants:
+- Every load of the micro-kernels stays inside P, the packed filter or g:
+  rows beyond the last output pixel (or filter row) are clamped to the last
+  one, computed and never stored; channel tails are stored element by
+  element.
+- The packed filter is zero beyond each group's output channels, so padded
+  lanes never change a stored value.
+- Threads: every kernel here splits its work by its (tid, nthreads)
+  arguments, which the program's schedule hands out as (chunk, chunks):
+  convolutions, pooling and resize_grad take a contiguous share of the
+  images (their outputs per image are disjoint), conv_filter_grad a share
+  of the filter tiles (each chunk sums every image for its tiles). The
+  workspace a kernel receives belongs to the thread running the chunk
+  (the runtime's slices are at least workspace_bytes() long): the packed
+  filter, then the library's scratch, each 64-byte aligned.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from llvmlite import ir
+
+from ..ir import ConstArray
+from ..ir.dtypes import DType
+from ..ir.ops.conv import (
+    POOL_OPS,
+    pool_counts,
+    resize_taps,
+    spatial,
+)
+from . import kernels as K
+from .loops import for_range, loop_nest
+from .scalar import I64, PTR, VOID, alloca, intrinsic, reg_type, suffix
+
+FIELDS = (
+    "src_d", "src_h", "src_w", "chan",  # source image and its channels
+    "lo_d", "lo_h", "lo_w",  # P[p] = src[(p - lo) / dil] ...
+    "dil_d", "dil_h", "dil_w",  # ... input dilation (zeros between)
+    "prep",  # 1: build P in scratch; 0: P is src
+    "p_d", "p_h", "p_w",  # P's spatial size
+    "st_d", "st_h", "st_w",  # conv strides
+    "dl_d", "dl_h", "dl_w",  # conv (kernel) dilation
+    "k_d", "k_h", "k_w",  # kernel
+    "o_d", "o_h", "o_w",  # output spatial size
+    "cout",  # output channels (all groups)
+    "groups", "cig", "cog", "copad",  # per group: in, out, out padded to NR
+    "gcopy",  # wgrad: 1: copy g with channels padded to copad
+)
+F = {name: i for i, name in enumerate(FIELDS)}
+ALIGN = 64
+
+
+def tile_sizes(dt: DType, vector_bytes: int) -> tuple:
+    """(W lanes, MR pixels, NR channels) of the micro-kernel."""
+    w = max(1, vector_bytes // dt.itemsize)
+    mr = {64: 12, 32: 6}.get(vector_bytes, 4)
+    return w, mr, 2 * w
+
+
+def _c(v) -> ir.Constant:
+    return ir.Constant(I64, int(v))
+
+
+def _round_up(n: int, k: int) -> int:
+    return -(-n // k) * k
+
+
+# --- the library -----------------------------------------------------------------
+
+
+class _Lib:
+    """Builder state of one library function."""
+
+    def __init__(self, fn: ir.Function, dt: DType, vector_bytes: int):
+        self.fn = fn
+        self.dt = dt
+        self.t = reg_type(dt)
+        self.W, self.MR, self.NR = tile_sizes(dt, vector_bytes)
+        self.vt = ir.VectorType(self.t, self.W)
+        self.entry = fn.append_basic_block("entry")
+        self.b = ir.IRBuilder(self.entry)
+        self.fma = intrinsic(fn.module, f"llvm.fmuladd.{suffix(self.vt)}",
+                             self.vt, [self.vt] * 3)
+
+    def field(self, prm, name: str):
+        return self.b.load(self.b.gep(prm, [_c(F[name])], source_etype=I64),
+                           typ=I64, name=name)
+
+    def at(self, p, off):
+        return self.b.gep(p, [off], source_etype=self.t, inbounds=True)
+
+    def vload(self, p, off):
+        return self.b.load(self.at(p, off), typ=self.vt, align=self.dt.itemsize)
+
+    def vstore(self, v, p, off):
+        self.b.store(v, self.at(p, off), align=self.dt.itemsize)
+
+    def bcast(self, p, off):
+        b = self.b
+        a = b.load(self.at(p, off), typ=self.t)
+        v = b.insert_element(ir.Constant(self.vt, ir.Undefined), a,
+                             ir.Constant(ir.IntType(32), 0))
+        return b.shuffle_vector(v, ir.Constant(self.vt, ir.Undefined),
+                                ir.Constant(ir.VectorType(ir.IntType(32),
+                                                          self.W), [0] * self.W))
+
+    def madd(self, a, x, acc):
+        return self.b.call(self.fma, [a, x, acc])
+
+    def mul(self, *xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = self.b.mul(out, x, flags=("nsw",))
+        return out
+
+    def add(self, *xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = self.b.add(out, x, flags=("nsw",))
+        return out
+
+    def min(self, a, c):
+        return self.b.select(self.b.icmp_signed("<", a, c), a, c)
+
+    def ceil_div(self, a, k):
+        return self.b.udiv(self.b.add(a, self.b.sub(k, _c(1))), k)
+
+
+def _prep(L: _Lib, f: dict, src, dst) -> None:
+    """dst = P: dst[p] = src[(p - lo) / dil] where that is a whole in-range
+    index, else 0 (per spatial axis; all channels copied)."""
+    b = L.b
+    C = f["chan"]
+    zero = ir.Constant(L.t, 0.0)
+
+    def axis(p, lo, dil, n):
+        j = b.sub(p, lo)
+        jj = b.select(b.icmp_signed("<", j, _c(0)), _c(0), j)
+        q = b.udiv(jj, dil)
+        ok = b.and_(b.icmp_signed(">=", j, _c(0)),
+                    b.and_(b.icmp_unsigned("==", b.urem(jj, dil), _c(0)),
+                           b.icmp_unsigned("<", q, n)))
+        return ok, q
+
+    with for_range(b, f["p_d"], name="pd") as pd:
+        okd, qd = axis(pd, f["lo_d"], f["dil_d"], f["src_d"])
+        with for_range(b, f["p_h"], name="ph") as ph:
+            okh, qh = axis(ph, f["lo_h"], f["dil_h"], f["src_h"])
+            row = L.mul(L.add(L.mul(pd, f["p_h"]), ph), f["p_w"])
+            srow = L.mul(L.add(L.mul(qd, f["src_h"]), qh), f["src_w"])
+            okdh = b.and_(okd, okh)
+            with for_range(b, f["p_w"], name="pw") as pw:
+                okw, qw = axis(pw, f["lo_w"], f["dil_w"], f["src_w"])
+                ok = b.and_(okdh, okw)
+                dbase = L.mul(L.add(row, pw), C)
+                sbase = L.mul(L.add(srow, b.select(ok, qw, _c(0))), C)
+                with b.if_else(ok) as (then, other):
+                    with then, for_range(b, C, name="pc") as c:
+                        v = b.load(L.at(src, L.add(sbase, c)), typ=L.t)
+                        b.store(v, L.at(dst, L.add(dbase, c)))
+                    with other, for_range(b, C, name="pz") as c:
+                        b.store(zero, L.at(dst, L.add(dbase, c)))
+
+
+def _fields(L: _Lib, prm) -> dict:
+    return {name: L.field(prm, name) for name in FIELDS}
+
+
+def _p_elems(L: _Lib, f: dict):
+    return L.mul(f["p_d"], f["p_h"], f["p_w"], f["chan"])
+
+
+def _aligned_after(L: _Lib, base, elems):
+    """The first 64-byte aligned address after `elems` elements at base."""
+    b = L.b
+    nbytes = L.mul(elems, _c(L.dt.itemsize))
+    addr = b.add(b.ptrtoint(base, I64), nbytes)
+    addr = b.and_(b.add(addr, _c(ALIGN - 1)), _c(-ALIGN))
+    return b.inttoptr(addr, PTR)
+
+
+def fwd_name(dt: DType) -> str:
+    return f"gk_convfwd_{dt.name}"
+
+
+def wgrad_name(dt: DType) -> str:
+    return f"gk_convwg_{dt.name}"
+
+
+def _fwd_type():
+    return ir.FunctionType(VOID, [PTR] * 5)
+
+
+def _wgrad_type():
+    return ir.FunctionType(VOID, [PTR] * 5 + [I64, I64])
+
+
+def _define_fwd(module: ir.Module, dt: DType, vector_bytes: int) -> None:
+    fn = ir.Function(module, _fwd_type(), fwd_name(dt))
+    prm, src, wp, out, scratch = fn.args
+    for a in (src, wp, out, scratch):
+        a.add_attribute("noalias")
+    L = _Lib(fn, dt, vector_bytes)
+    b, MR, NR, W = L.b, L.MR, L.NR, L.W
+    accs = [[alloca(b, L.vt) for _ in range(2)] for _ in range(MR)]
+    tmp = alloca(b, ir.ArrayType(L.t, NR))
+    f = _fields(L, prm)
+    C = f["chan"]
+    with b.if_then(b.icmp_unsigned("!=", f["prep"], _c(0))):
+        _prep(L, f, src, scratch)
+    P = b.select(b.icmp_unsigned("!=", f["prep"], _c(0)), scratch, src)
+    M = L.mul(f["o_d"], f["o_h"], f["o_w"])
+    kg = L.mul(f["k_d"], f["k_h"], f["k_w"], f["cig"])
+    zero = ir.Constant(L.vt, None)
+    with for_range(b, f["groups"], name="g") as g:
+        goff = L.mul(g, f["cig"])
+        with for_range(b, L.ceil_div(f["cog"], _c(NR)), name="cb") as cb:
+            c0 = L.mul(cb, _c(NR))
+            ncols = L.min(b.sub(f["cog"], c0), _c(NR))
+            full = b.icmp_signed("==", ncols, _c(NR))
+            wpanel = L.add(L.mul(g, kg, f["copad"]), c0)
+            obase = L.add(L.mul(g, f["cog"]), c0)
+            with for_range(b, L.ceil_div(M, _c(MR)), name="mb") as mb:
+                m0 = L.mul(mb, _c(MR))
+                bases = []
+                for p in range(MR):
+                    m = L.min(L.add(m0, _c(p)), b.sub(M, _c(1)))
+                    ow = b.urem(m, f["o_w"])
+                    t1 = b.udiv(m, f["o_w"])
+                    oh = b.urem(t1, f["o_h"])
+                    od = b.udiv(t1, f["o_h"])
+                    pix = L.add(L.mul(L.add(L.mul(od, f["st_d"], f["p_h"]),
+                                            L.mul(oh, f["st_h"])), f["p_w"]),
+                                L.mul(ow, f["st_w"]))
+                    bases.append(L.add(L.mul(pix, C), goff))
+                for row in accs:
+                    for a in row:
+                        b.store(zero, a)
+                with for_range(b, f["k_d"], name="kd") as kd, \
+                        for_range(b, f["k_h"], name="kh") as kh, \
+                        for_range(b, f["k_w"], name="kw") as kw:
+                    toff = L.mul(L.add(L.mul(L.add(L.mul(kd, f["dl_d"], f["p_h"]),
+                                                   L.mul(kh, f["dl_h"])),
+                                             f["p_w"]), L.mul(kw, f["dl_w"])), C)
+                    tap = L.add(L.mul(L.add(L.mul(kd, f["k_h"]), kh), f["k_w"]),
+                                kw)
+                    wrow = L.add(wpanel, L.mul(tap, f["cig"], f["copad"]))
+                    ptrs = [L.at(P, L.add(bp, toff)) for bp in bases]
+                    with for_range(b, f["cig"], name="ci") as ci:
+                        wo = L.add(wrow, L.mul(ci, f["copad"]))
+                        wv = [L.vload(wp, wo), L.vload(wp, L.add(wo, _c(W)))]
+                        for p in range(MR):
+                            a = L.bcast(ptrs[p], ci)
+                            for h in range(2):
+                                b.store(L.madd(a, wv[h], b.load(accs[p][h],
+                                                                typ=L.vt)),
+                                        accs[p][h])
+                mrem = b.sub(M, m0)
+                for p in range(MR):
+                    with b.if_then(b.icmp_signed(">", mrem, _c(p))):
+                        o = L.add(L.mul(L.add(m0, _c(p)), f["cout"]), obase)
+                        vs = [b.load(accs[p][h], typ=L.vt) for h in range(2)]
+                        with b.if_else(full) as (whole, part):
+                            with whole:
+                                L.vstore(vs[0], out, o)
+                                L.vstore(vs[1], out, L.add(o, _c(W)))
+                            with part:
+                                for h in range(2):
+                                    b.store(vs[h], b.gep(
+                                        tmp, [_c(0), _c(h * W)],
+                                        source_etype=ir.ArrayType(L.t, NR)),
+                                        align=L.dt.itemsize)
+                                with for_range(b, ncols, name="tail") as j:
+                                    v = b.load(b.gep(tmp, [_c(0), j],
+                                                     source_etype=ir.ArrayType(
+                                                         L.t, NR)), typ=L.t)
+                                    b.store(v, L.at(out, L.add(o, j)))
+    b.ret_void()
+
+
+def _define_wgrad(module: ir.Module, dt: DType, vector_bytes: int) -> None:
+    fn = ir.Function(module, _wgrad_type(), wgrad_name(dt))
+    prm, x, g_img, dwp, scratch, t0, t1 = fn.args
+    for a in (x, g_img, dwp, scratch):
+        a.add_attribute("noalias")
+    L = _Lib(fn, dt, vector_bytes)
+    b, MR, NR, W = L.b, L.MR, L.NR, L.W
+    accs = [[alloca(b, L.vt) for _ in range(2)] for _ in range(MR)]
+    f = _fields(L, prm)
+    C = f["chan"]
+    prep = b.icmp_unsigned("!=", f["prep"], _c(0))
+    with b.if_then(prep):
+        _prep(L, f, x, scratch)
+    P = b.select(prep, scratch, x)
+    M = L.mul(f["o_d"], f["o_h"], f["o_w"])
+    gbuf = _aligned_after(L, scratch, b.select(prep, _p_elems(L, f), _c(0)))
+    gcopy = b.icmp_unsigned("!=", f["gcopy"], _c(0))
+    # gbuf[g][m][c] = g_img[m][g cog + c] for c < cog, else 0
+    with b.if_then(gcopy), for_range(b, f["groups"], name="cg") as g, \
+            for_range(b, M, name="cm") as m, \
+            for_range(b, f["copad"], name="cc") as c:
+        inside = b.icmp_signed("<", c, f["cog"])
+        src = L.add(L.mul(m, f["cout"]), L.mul(g, f["cog"]),
+                    b.select(inside, c, _c(0)))
+        v = b.load(L.at(g_img, src), typ=L.t)
+        v = b.select(inside, v, ir.Constant(L.t, 0.0))
+        b.store(v, L.at(gbuf, L.add(L.mul(L.add(L.mul(g, M), m),
+                                          f["copad"]), c)))
+    G = b.select(gcopy, gbuf, g_img)
+    ldg = b.select(gcopy, f["copad"], f["cout"])
+    gstride = b.select(gcopy, L.mul(M, f["copad"]), _c(0))
+    kg = L.mul(f["k_d"], f["k_h"], f["k_w"], f["cig"])
+    rb_n = L.ceil_div(kg, _c(MR))
+    cb_n = b.udiv(f["copad"], _c(NR))
+    zero = ir.Constant(L.vt, None)
+    with for_range(b, t1, start=t0, name="tile") as tile:
+        per_g = L.mul(rb_n, cb_n)
+        g = b.udiv(tile, per_g)
+        rem = b.urem(tile, per_g)
+        rb = b.udiv(rem, cb_n)
+        cb = b.urem(rem, cb_n)
+        r0 = L.mul(rb, _c(MR))
+        ptrs = []
+        for q in range(MR):
+            r = L.min(L.add(r0, _c(q)), b.sub(kg, _c(1)))
+            tap = b.udiv(r, f["cig"])
+            ci = b.urem(r, f["cig"])
+            kw = b.urem(tap, f["k_w"])
+            t2 = b.udiv(tap, f["k_w"])
+            kh = b.urem(t2, f["k_h"])
+            kd = b.udiv(t2, f["k_h"])
+            off = L.add(L.mul(L.add(L.mul(L.add(L.mul(kd, f["dl_d"], f["p_h"]),
+                                                L.mul(kh, f["dl_h"])), f["p_w"]),
+                                    L.mul(kw, f["dl_w"])), C),
+                        L.mul(g, f["cig"]), ci)
+            ptrs.append(L.at(P, off))
+        gcol = L.add(L.mul(g, gstride), L.mul(cb, _c(NR)))
+        for row in accs:
+            for a in row:
+                b.store(zero, a)
+        with for_range(b, f["o_d"], name="od") as od, \
+                for_range(b, f["o_h"], name="oh") as oh:
+            rowb = L.mul(L.add(L.mul(od, f["st_d"], f["p_h"]),
+                               L.mul(oh, f["st_h"])), f["p_w"], C)
+            grow = L.add(L.mul(L.add(L.mul(od, f["o_h"]), oh), f["o_w"], ldg),
+                         gcol)
+            step = L.mul(f["st_w"], C)
+            with for_range(b, f["o_w"], name="ow") as ow:
+                base = L.add(rowb, L.mul(ow, step))
+                go = L.add(grow, L.mul(ow, ldg))
+                gv = [L.vload(G, go), L.vload(G, L.add(go, _c(W)))]
+                for q in range(MR):
+                    a = L.bcast(ptrs[q], base)
+                    for h in range(2):
+                        b.store(L.madd(a, gv[h], b.load(accs[q][h], typ=L.vt)),
+                                accs[q][h])
+        rrem = b.sub(kg, r0)
+        for q in range(MR):
+            with b.if_then(b.icmp_signed(">", rrem, _c(q))):
+                o = L.add(L.mul(L.add(L.mul(g, kg), r0, _c(q)), f["copad"]),
+                          L.mul(cb, _c(NR)))
+                for h in range(2):
+                    oo = L.add(o, _c(h * W))
+                    L.vstore(b.fadd(L.vload(dwp, oo),
+                                    b.load(accs[q][h], typ=L.vt)), dwp, oo)
+    b.ret_void()
+
+
+def conv_library(dt: DType, vector_bytes: int) -> ir.Module:
+    module = ir.Module(name=f"gk_conv_{dt.name}")
+    _define_fwd(module, dt, vector_bytes)
+    _define_wgrad(module, dt, vector_bytes)
+    return module
+
+
+def library_modules(dt: DType) -> tuple:
+    return ((f"conv_{dt.name}", lambda vb: conv_library(dt, vb)),)
+
+
+def _declare(module: ir.Module, name: str, fty: ir.FunctionType) -> ir.Function:
+    fn = module.globals.get(name)
+    if fn is None:
+        fn = ir.Function(module, fty, name)
+    return fn
+
+
+# --- program-side planning (Python ints) ------------------------------------------
+
+
+def _pad3(v, fill) -> list:
+    v = list(v)
+    return [fill] * (3 - len(v)) + v
+
+
+class ConvPlan:
+    """The library calls of one conv-family node: parameter values, packed
+    filter size and scratch size, all static."""
+
+    def __init__(self, node, vector_bytes: int):
+        op = node.op
+        a = node.attrs
+        self.op = op
+        self.dt = node.outputs[0].dtype
+        _, _, NR = tile_sizes(self.dt, vector_bytes)
+        D = node.inputs[0].rank - 2
+        strides, dilation, groups = a["strides"], a["dilation"], a["groups"]
+        pads = a["pads"]
+        if op == "conv":
+            x, w = node.inputs
+            kernel = w.shape[:D]
+            src_sp, out_sp = spatial(x.type), spatial(node.outputs[0].type)
+            chan, cout = x.shape[-1], w.shape[-1]
+            cig, cog = w.shape[-2], cout // groups
+            lo = [p[0] for p in pads]
+            dil_in = [1] * D
+            st, dl = strides, dilation
+        elif op == "conv_transpose":
+            g, w = node.inputs
+            kernel = w.shape[:D]
+            src_sp, out_sp = spatial(g.type), tuple(a["shape"])
+            chan, cout = g.shape[-1], w.shape[-2] * groups
+            cig, cog = chan // groups, w.shape[-2]
+            lo = [(k - 1) * d - p[0] for k, d, p in zip(kernel, dilation, pads)]
+            dil_in = list(strides)
+            st, dl = (1,) * D, dilation
+        else:  # conv_filter_grad
+            x, g = node.inputs
+            kernel = tuple(a["shape"])
+            src_sp, out_sp = spatial(x.type), spatial(g.type)
+            chan, cout = x.shape[-1], g.shape[-1]
+            cig, cog = chan // groups, cout // groups
+            lo = [p[0] for p in pads]
+            dil_in = [1] * D
+            st, dl = strides, dilation
+        p_sp = [(o - 1) * s + (k - 1) * d + 1
+                for o, s, k, d in zip(out_sp, st, kernel, dl)]
+        prep = any(lo) or any(x != 1 for x in dil_in) or any(
+            p > i for p, i in zip(p_sp, src_sp))
+        if not prep:
+            p_sp = list(src_sp)
+        copad = _round_up(cog, NR)
+        gcopy = op == "conv_filter_grad" and (groups > 1 or cout % NR != 0)
+        vals = {
+            "chan": chan, "prep": int(prep), "cout": cout, "groups": groups,
+            "cig": cig, "cog": cog, "copad": copad, "gcopy": int(gcopy),
+        }
+        for key, v, fill in (("src", src_sp, 1), ("lo", lo, 0), ("dil", dil_in, 1),
+                             ("p", p_sp, 1), ("st", st, 1), ("dl", dl, 1),
+                             ("k", kernel, 1), ("o", out_sp, 1)):
+            for ax, x_ in zip("dhw", _pad3(v, fill)):
+                vals[f"{key}_{ax}"] = int(x_)
+        self.values = [vals[name] for name in FIELDS]
+        self.kernel, self.D, self.groups = tuple(kernel), D, groups
+        self.cig, self.cog, self.copad, self.cout = cig, cog, copad, cout
+        self.kg = int(np.prod(kernel)) * cig
+        self.packed = groups * self.kg * copad
+        m = int(np.prod(out_sp))
+        scratch = (int(np.prod(p_sp)) * chan if prep else 0)
+        scratch = _round_up(scratch * self.dt.itemsize, ALIGN) // self.dt.itemsize
+        if gcopy:
+            scratch += groups * m * copad
+        self.scratch = scratch
+        self.tiles = groups * (-(-self.kg // tile_sizes(self.dt, vector_bytes)[1])) \
+            * (copad // NR)
+
+    def workspace_bytes(self) -> int:
+        isz = self.dt.itemsize
+        return _round_up(self.packed * isz, ALIGN) + _round_up(
+            max(self.scratch, 1) * isz, ALIGN)
+
+
+# --- program-side emitters ---------------------------------------------------------
+
+
+def _share(ctx, total):
+    """(start, stop): this chunk's contiguous share of range(total); the
+    kernels split their images (or filter tiles) this way."""
+    b = ctx.b
+    tid, nth = ctx.fn.args[0], ctx.fn.args[1]
+    start = b.udiv(b.mul(tid, total), nth)
+    stop = b.udiv(b.mul(b.add(tid, _c(1)), total), nth)
+    return start, stop
+
+
+def _prm(ctx, values):
+    b = ctx.b
+    arr = ctx.alloca(ir.ArrayType(I64, len(values)))
+    for k, v in enumerate(values):
+        b.store(_c(v), b.gep(arr, [_c(0), _c(k)],
+                             source_etype=ir.ArrayType(I64, len(values))))
+    return arr
+
+
+def _wsplit(ctx, ws, plan: ConvPlan):
+    """(packed filter pointer, scratch pointer) inside the workspace."""
+    off = _round_up(plan.packed * plan.dt.itemsize, ALIGN)
+    return ws, ctx.b.gep(ws, [_c(off)], source_etype=ir.IntType(8))
+
+
+def _pack(ctx, plan: ConvPlan, w_name: str, wp, transposed: bool) -> None:
+    """wp[g][(tap, ci)][c] = filter value, zero for c >= cog.
+
+    Forward: w[tap, ci, g cog + c]. Transposed (conv_transpose): the conv's
+    filter flipped along every spatial axis with its channel axes swapped,
+    w[K - 1 - tap, c, g ci' + ci] where the packed "input" channels run over
+    the conv's output channels."""
+    b = ctx.b
+    t = reg_type(plan.dt)
+    kern = plan.kernel
+    ntap = int(np.prod(kern))
+    cig, cog, copad, G = plan.cig, plan.cog, plan.copad, plan.groups
+    wchan_in = plan.cog if transposed else plan.cig  # w's axis -2 size
+    wlast = (plan.cig * G) if transposed else plan.cout  # w's axis -1 size
+    with loop_nest(b, [_c(G), _c(ntap), _c(cig), _c(copad)], name="pk") as \
+            (g, tap, ci, c):
+        inside = b.icmp_signed("<", c, _c(cog))
+        cc = b.select(inside, c, _c(0))
+        if transposed:
+            src_tap = b.sub(_c(ntap - 1), tap)
+            # conv filter index [K-1-tap, c (conv in-channel), g cig + ci]
+            src = ctx.add(ctx.mul(ctx.add(ctx.mul(src_tap, _c(wchan_in)), cc),
+                                  _c(wlast)), ctx.add(ctx.mul(g, _c(cig)), ci))
+        else:
+            src = ctx.add(ctx.mul(ctx.add(ctx.mul(tap, _c(wchan_in)), ci),
+                                  _c(wlast)), ctx.add(ctx.mul(g, _c(cog)), cc))
+        v = ctx.load(w_name, src)
+        v = b.select(inside, v, ir.Constant(t, 0.0))
+        dst = ctx.add(ctx.mul(ctx.add(ctx.mul(ctx.add(ctx.mul(g, _c(ntap)), tap),
+                                              _c(cig)), ci), _c(copad)), c)
+        b.store(v, b.gep(wp, [dst], source_etype=t))
+
+
+def _image_ptr(ctx, name: str, n, shape) -> ir.Value:
+    per = int(np.prod(shape[1:]))
+    return ctx.addr(name, ctx.mul(n, _c(per)))
+
+
+def _epilogue(ctx, body_nodes, results, out_keys, n, space) -> None:
+    """Evaluate the fused consumers for image n (results to out_keys)."""
+    if not body_nodes:
+        return
+    pw = K.Pointwise(ctx, body_nodes)
+    dims = [ctx.dim(d) for d in space[1:]]
+    with loop_nest(ctx.b, dims, name="ep") as cs:
+        idx = K.MultiIndex(ctx, [n] + list(cs), space)
+        vals = [pw.at(r, idx) for r in results]
+        for r, key, v in zip(results, out_keys, vals):
+            ctx.store(key, idx.offset(r.shape), v)
+
+
+def _split_fused(ctx, node):
+    """(conv node, epilogue nodes, results, out keys) of a kernel node; for a
+    fused node the conv's output is given the buffer of a result of its
+    type (in place: the epilogue reads each element where it writes)."""
+    if node.op != "fused":
+        return node, [], [], []
+    body = node.attrs["body"]
+    first = next(m for m in body.nodes if m.op in NODE_KERNELS)
+    rest = [m for m in body.nodes if m is not first]
+    keys = [f"@out{k}" for k in range(len(body.results))]
+    params = {p.name for p in body.params}
+    for r, key in zip(body.results, keys):
+        if r.name not in params:
+            ctx.buffers[r.name] = ctx.buffers[key]
+    out = first.outputs[0]
+    if out.name not in ctx.buffers:
+        for r, key in zip(body.results, keys):
+            if r.type == out.type:
+                ctx.buffers[out.name] = ctx.buffers[key]
+                break
+    return first, rest, list(body.results), keys
+
+
+def emit_conv_node(ctx, node, ws) -> None:
+    """conv / conv_transpose, with an optional fused epilogue; each thread
+    packs the filter into its workspace and takes a share of the images."""
+    b = ctx.b
+    conv, rest, results, keys = _split_fused(ctx, node)
+    from .target import host
+
+    plan = ConvPlan(conv, host().vector_bytes)
+    wp, scratch = _wsplit(ctx, ws, plan)
+    src, w = conv.inputs
+    out = conv.outputs[0]
+    n0, n1 = _share(ctx, ctx.dim(src.shape[0]))
+    with b.if_then(b.icmp_signed("<", n0, n1)):
+        _pack(ctx, plan, w.name, wp, transposed=conv.op == "conv_transpose")
+        prm = _prm(ctx, plan.values)
+        fwd = _declare(b.module, fwd_name(plan.dt), _fwd_type())
+        with for_range(b, n1, start=n0, name="n") as n:
+            b.call(fwd, [prm, _image_ptr(ctx, src.name, n, src.shape), wp,
+                         _image_ptr(ctx, out.name, n, out.shape), scratch])
+            _epilogue(ctx, rest, results, keys, n, out.shape)
+    b.ret_void()
+
+
+def emit_filter_grad_node(ctx, node, ws) -> None:
+    """conv_filter_grad: each thread accumulates its share of the filter
+    tiles over every image in its own packed buffer, then writes them."""
+    b = ctx.b
+    from .target import host
+
+    plan = ConvPlan(node, host().vector_bytes)
+    _, MR, NR = tile_sizes(plan.dt, host().vector_bytes)
+    dwp, scratch = _wsplit(ctx, ws, plan)
+    x, g = node.inputs
+    dw = node.outputs[0]
+    t = reg_type(plan.dt)
+    t0, t1 = _share(ctx, _c(plan.tiles))
+    with b.if_then(b.icmp_signed("<", t0, t1)):
+        with for_range(b, _c(plan.packed), name="z") as i:
+            b.store(ir.Constant(t, 0.0), b.gep(dwp, [i], source_etype=t))
+        prm = _prm(ctx, plan.values)
+        wg = _declare(b.module, wgrad_name(plan.dt), _wgrad_type())
+        with for_range(b, ctx.dim(x.shape[0]), name="n") as n:
+            b.call(wg, [prm, _image_ptr(ctx, x.name, n, x.shape), _image_ptr(
+                ctx, g.name, n, g.shape), dwp, scratch, t0, t1])
+        # dw[tap, ci, g cog + c] = dwp[g][tap cig + ci][c], for this thread's
+        # tiles (g, row block, column block)
+        kg, cog = plan.kg, plan.cog
+        rb_n = -(-kg // MR)
+        cb_n = plan.copad // NR
+        with for_range(b, t1, start=t0, name="ut") as tile:
+            gi = b.udiv(tile, _c(rb_n * cb_n))
+            rem = b.urem(tile, _c(rb_n * cb_n))
+            rb, cb = b.udiv(rem, _c(cb_n)), b.urem(rem, _c(cb_n))
+            with for_range(b, _c(MR), name="uq") as q, \
+                    for_range(b, _c(NR), name="uc") as j:
+                r = ctx.add(ctx.mul(rb, _c(MR)), q)
+                c = ctx.add(ctx.mul(cb, _c(NR)), j)
+                ok = b.and_(b.icmp_signed("<", r, _c(kg)),
+                            b.icmp_signed("<", c, _c(cog)))
+                with b.if_then(ok):
+                    src = ctx.add(ctx.mul(ctx.add(ctx.mul(gi, _c(kg)), r),
+                                          _c(plan.copad)), c)
+                    v = b.load(b.gep(dwp, [src], source_etype=t), typ=t)
+                    tap, ci = b.udiv(r, _c(plan.cig)), b.urem(r, _c(plan.cig))
+                    dst = ctx.add(ctx.mul(ctx.add(ctx.mul(tap, _c(plan.cig)), ci),
+                                          _c(plan.cout)),
+                                  ctx.add(ctx.mul(gi, _c(cog)), c))
+                    ctx.store(dw.name, dst, v)
+    b.ret_void()
+
+
+# --- pooling -----------------------------------------------------------------------
+
+
+def _pool_offsets(ctx, x_shape, attrs, n, ocs):
+    """[(element offset of tap's channel 0, inside)] for each window tap."""
+    b = ctx.b
+    window, strides, pads = attrs["window"], attrs["strides"], attrs["pads"]
+    in_sp = tuple(x_shape[1:-1])
+    C = x_shape[-1]
+    out = []
+    for tap in np.ndindex(*window):
+        ok = None
+        lin = n
+        for o, k, s, (lo, _), n_in in zip(ocs, tap, strides, pads, in_sp):
+            i = b.sub(ctx.add(ctx.mul(o, _c(s)), _c(int(k))), _c(lo))
+            inside = b.icmp_unsigned("<", i, _c(n_in))
+            ok = inside if ok is None else b.and_(ok, inside)
+            lin = ctx.add(ctx.mul(lin, _c(n_in)), b.select(inside, i, _c(0)))
+        out.append((ctx.mul(lin, _c(C)), ok))
+    return out
+
+
+def _out_offset(ctx, out_shape, n, ocs):
+    lin = n
+    for o, d in zip(ocs, out_shape[1:-1]):
+        lin = ctx.add(ctx.mul(lin, _c(d)), o)
+    return ctx.mul(lin, _c(out_shape[-1]))
+
+
+def _zero_images(ctx, out, n0, n1) -> None:
+    """out[n0:n1] = 0."""
+    per = _c(int(np.prod(out.shape[1:])))
+    t = reg_type(out.dtype)
+    with for_range(ctx.b, ctx.mul(n1, per), start=ctx.mul(n0, per), name="z") as i:
+        ctx.store(out.name, i, ir.Constant(t, 0.0))
+
+
+def _tiles_exactly(x_shape, a) -> bool:
+    """Whether the pooling windows cover every input element exactly once
+    (no padding, stride = window, sizes multiples of it)."""
+    return all(lo == 0 and hi == 0 and s == k and i % k == 0 for i, k, s, (lo, hi)
+               in zip(x_shape[1:-1], a["window"], a["strides"], a["pads"]))
+
+
+def _max_pool_grad_pixel(ctx, x, g, out, taps, o, C: int, tiles: bool) -> None:
+    """One output pixel of max_pool_grad, in two vectorisable passes over
+    the channels: the index of each channel's first maximum into a stack
+    array, then every in-bounds tap adds g where it is that maximum (or,
+    when the windows tile the input, stores it or 0, with no zeroing)."""
+    b = ctx.b
+    t = reg_type(x.dtype)
+    ninf = ir.Constant(t, -math.inf)
+    I32 = ir.IntType(32)
+    arg = ctx.alloca(ir.ArrayType(I32, C))
+    aty = ir.ArrayType(I32, C)
+    with for_range(b, _c(C), name="pc") as c:
+        vals = [b.select(ok, ctx.load(x.name, ctx.add(off, c)), ninf)
+                for off, ok in taps]
+        best, idx = vals[0], ir.Constant(I32, 0)
+        for k, v in enumerate(vals[1:], 1):
+            take = b.fcmp_ordered(">", v, best)
+            best = b.select(take, v, best)
+            idx = b.select(take, ir.Constant(I32, k), idx)
+        b.store(idx, b.gep(arg, [_c(0), c], source_etype=aty))
+    zero = ir.Constant(t, 0.0)
+    for k, (off, ok) in enumerate(taps):
+        with b.if_then(ok), for_range(b, _c(C), name="gc") as c:
+            hit = b.icmp_signed("==", b.load(b.gep(arg, [_c(0), c],
+                                                   source_etype=aty), typ=I32),
+                                ir.Constant(I32, k))
+            v = b.select(hit, ctx.load(g.name, ctx.add(o, c)), zero)
+            p = ctx.add(off, c)
+            ctx.store(out.name, p, v if tiles else b.fadd(ctx.load(out.name, p), v))
+
+
+def emit_pool_node(ctx, node, ws) -> None:
+    """Pooling and its gradients: each thread takes a share of the images;
+    channels are the inner (vectorised) loop."""
+    b, sb = ctx.b, ctx.sb
+    op = node.op
+    a = node.attrs
+    out = node.outputs[0]
+    dt = out.dtype
+    t = reg_type(dt)
+    n0, n1 = _share(ctx, ctx.dim(out.shape[0]))
+    tiles = op == "max_pool_grad" and _tiles_exactly(out.shape, a)
+    if op in ("max_pool_grad", "avg_pool_grad") and not tiles:
+        _zero_images(ctx, out, n0, n1)
+    if op == "max_pool_grad":
+        x, g = node.inputs
+        x_shape, o_shape = x.shape, g.shape
+    elif op == "avg_pool_grad":
+        g = node.inputs[0]
+        x_shape, o_shape = out.shape, g.shape
+    else:
+        x = node.inputs[0]
+        x_shape, o_shape = x.shape, out.shape
+    C = x_shape[-1]
+    space = [_c(d) for d in o_shape[1:-1]]
+    if op == "avg_pool" or op == "avg_pool_grad":
+        counts = pool_counts(x_shape[1:-1], a["window"], a["strides"], a["pads"])
+        inv = ConstArray((1.0 / counts).astype(dt.np))
+        inv_ptr = ctx.consts(inv)
+    ninf = ir.Constant(t, -math.inf)
+    with for_range(b, n1, start=n0, name="n") as n, \
+            loop_nest(b, space, name="px") as cs:
+        ocs = list(cs)
+        taps = _pool_offsets(ctx, x_shape, a, n, ocs)
+        o = _out_offset(ctx, o_shape, n, ocs)
+        if op in ("avg_pool", "avg_pool_grad"):
+            lin = _c(0)
+            for oc, d in zip(ocs, o_shape[1:-1]):
+                lin = ctx.add(ctx.mul(lin, _c(d)), oc)
+            scale = b.load(b.gep(inv_ptr, [lin], source_etype=t), typ=t)
+        if op == "avg_pool_grad":
+            for off, ok in taps:
+                with b.if_then(ok), for_range(b, _c(C), name="c") as c:
+                    v = b.fmul(ctx.load(g.name, ctx.add(o, c)), scale)
+                    p = ctx.add(off, c)
+                    ctx.store(out.name, p, b.fadd(ctx.load(out.name, p), v))
+        elif op != "max_pool_grad":
+            with for_range(b, _c(C), name="c") as c:
+                vals = [b.select(ok, ctx.load(x.name, ctx.add(off, c)),
+                                 ninf if op != "avg_pool" else ir.Constant(t, 0.0))
+                        for off, ok in taps]
+                if op == "max_pool":
+                    acc = vals[0]
+                    for v in vals[1:]:
+                        acc = sb.max(acc, v)
+                    ctx.store(out.name, ctx.add(o, c), acc)
+                elif op == "avg_pool":
+                    acc = vals[0]
+                    for v in vals[1:]:
+                        acc = b.fadd(acc, v)
+                    ctx.store(out.name, ctx.add(o, c), b.fmul(acc, scale))
+        if op == "max_pool_grad":
+            _max_pool_grad_pixel(ctx, x, g, out, taps, o, C, tiles)
+    b.ret_void()
+
+
+# --- resizing ----------------------------------------------------------------------
+
+
+def _tables(ctx, in_sp, out_sp, method, dt):
+    """Per spatial axis: (lower, upper, weight) constant globals."""
+    out = []
+    for i, o in zip(in_sp, out_sp):
+        lo, hi, w = resize_taps(i, o, method)
+        out.append((ctx.consts(ConstArray(lo.astype(np.int64))),
+                    ctx.consts(ConstArray(hi.astype(np.int64))),
+                    ctx.consts(ConstArray(w.astype(dt.np)))))
+    return out
+
+
+def _corners(ctx, tables, ocs, dt, method):
+    """[(coords, weight)] of the 1 (nearest) or 2^D (bilinear) taps."""
+    b = ctx.b
+    t = reg_type(dt)
+    per_axis = []
+    for (lo_p, hi_p, w_p), o in zip(tables, ocs):
+        lo = b.load(b.gep(lo_p, [o], source_etype=I64), typ=I64)
+        if method == "nearest":
+            per_axis.append([(lo, None)])
+            continue
+        hi = b.load(b.gep(hi_p, [o], source_etype=I64), typ=I64)
+        w = b.load(b.gep(w_p, [o], source_etype=t), typ=t)
+        per_axis.append([(lo, b.fsub(ir.Constant(t, 1.0), w)), (hi, w)])
+    out = []
+    for combo in np.ndindex(*[len(p) for p in per_axis]):
+        coords, wt = [], None
+        for axis, k in enumerate(combo):
+            c, w = per_axis[axis][k]
+            coords.append(c)
+            if w is not None:
+                wt = w if wt is None else b.fmul(wt, w)
+        out.append((coords, wt))
+    return out
+
+
+def _resize_rule(pw, node, idx):
+    """resize as a pointwise rule: a weighted sum of input taps."""
+    ctx, b = pw.ctx, pw.ctx.b
+    x, out = node.inputs[0], node.outputs[0]
+    dt = out.dtype
+    oc = K.coords_for(out, idx)
+    tables = _tables(ctx, spatial(x.type), spatial(out.type),
+                     node.attrs["method"], dt)
+    acc = None
+    for coords, w in _corners(ctx, tables, oc[1:-1], dt, node.attrs["method"]):
+        v = pw.at(x, K.MultiIndex(ctx, [oc[0]] + coords + [oc[-1]], x.shape))
+        v = v if w is None else b.fmul(v, w)
+        acc = v if acc is None else b.fadd(acc, v)
+    return acc
+
+
+def emit_resize_grad_node(ctx, node, ws) -> None:
+    """resize_grad: each thread scatters its share of the images."""
+    b = ctx.b
+    g, out = node.inputs[0], node.outputs[0]
+    dt = out.dtype
+    C = out.shape[-1]
+    n0, n1 = _share(ctx, ctx.dim(out.shape[0]))
+    _zero_images(ctx, out, n0, n1)
+    method = node.attrs["method"]
+    tables = _tables(ctx, spatial(out.type), spatial(g.type), method, dt)
+    space = [_c(d) for d in g.shape[1:-1]]
+    with for_range(b, n1, start=n0, name="n") as n, \
+            loop_nest(b, space, name="px") as cs:
+        ocs = list(cs)
+        o = _out_offset(ctx, g.shape, n, ocs)
+        for coords, w in _corners(ctx, tables, ocs, dt, method):
+            base = _out_offset(ctx, out.shape, n, coords)
+            with for_range(b, _c(C), name="c") as c:
+                v = ctx.load(g.name, ctx.add(o, c))
+                v = v if w is None else b.fmul(v, w)
+                p = ctx.add(base, c)
+                ctx.store(out.name, p, b.fadd(ctx.load(out.name, p), v))
+    b.ret_void()
+
+
+# --- registration ------------------------------------------------------------------
+
+
+class NodeKernel:
+    """How program.py compiles one kind of node: its emitter, its
+    workspace size, the library objects it calls, and whether it takes a
+    fused epilogue (kernels.node_kernel)."""
+
+    def __init__(self, emit, workspace=None, libraries=None,
+                 epilogue: bool = False):
+        self.emit = emit
+        self._workspace = workspace
+        self._libraries = libraries
+        self.epilogue = epilogue
+
+    def workspace_bytes(self, node, vector_bytes: int) -> int:
+        if self._workspace is None:
+            return 0
+        return self._workspace(_root(node), vector_bytes)
+
+    def libraries(self, node) -> tuple:
+        if self._libraries is None:
+            return ()
+        return self._libraries(_root(node))
+
+
+def _root(node):
+    if node.op == "fused":
+        return next(m for m in node.attrs["body"].nodes if m.op in NODE_KERNELS)
+    return node
+
+
+def _conv_ws(node, vb):
+    return ConvPlan(node, vb).workspace_bytes()
+
+
+def _conv_libs(node):
+    return library_modules(node.outputs[0].dtype)
+
+
+_CONV = NodeKernel(emit_conv_node, _conv_ws, _conv_libs, epilogue=True)
+_WGRAD = NodeKernel(emit_filter_grad_node, _conv_ws, _conv_libs)
+_POOL = NodeKernel(emit_pool_node)
+_RESIZE_GRAD = NodeKernel(emit_resize_grad_node)
+
+NODE_KERNELS = {
+    "conv": _CONV, "conv_transpose": _CONV, "conv_filter_grad": _WGRAD,
+    "resize_grad": _RESIZE_GRAD,
+    **{name: _POOL for name in POOL_OPS},
+}
+# ops whose kernel can take fused elementwise consumers as an epilogue
+EPILOGUE_OPS = frozenset(k for k, v in NODE_KERNELS.items() if v.epilogue)
+
+
+def register(lowering_kind: dict, pointwise: dict, node_kernels: dict) -> None:
+    """Enter the lowerings of this file into codegen.kernels' tables."""
+    for name, nk in NODE_KERNELS.items():
+        lowering_kind[name] = "node"
+        node_kernels[name] = nk
+    pointwise["resize"] = _resize_rule
+    lowering_kind["resize"] = "pointwise"

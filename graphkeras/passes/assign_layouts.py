@@ -1,0 +1,264 @@
+"""Layout assignment for convolutions: which layout each conv's activations
+and filter take in the compiled program.
+
+    assign_layouts(fn) -> fn'
+
+The conv kernels (codegen/conv.py) work on channels-last activations and
+Keras's filter layout (*kernel, in, out), which is also the layout their
+packed filter panels are read in; the GEMM (codegen/matmul.py) works on
+row-major matrices. This pass makes two choices, both measured on the
+machines this project targets (figures below):
+
+1. Channels-first models. The frontend expresses a channels_first layer as
+   transposes around a channels-last op; between two layers sit the bias
+   add, the activation, a BatchNormalization... so the transposes of
+   adjacent layers do not meet. The pass sinks each transpose below the
+   elementwise ops that consume it (transposing their broadcast operands
+   instead: a reshape for a bias (1, C, 1, 1), folded at compile time for
+   constants), and into reductions (global pooling: the reduced axes are
+   renamed instead), until it meets the next layer's inverse transpose and
+   simplify cancels the pair. A channels_first CNN then runs channels-last
+   inside, with transposes only at its edges.
+
+2. 1x1 convolutions (stride 1, no padding, one group, e.g. the pointwise
+   half of a SeparableConv2D) become matrix products of the
+   (N * H * W, C) view of the activations, where the project's GEMM is
+   faster: measured on a 2-core AMD EPYC (AVX2), 2 threads, float32
+   (bench: `python /path/to/bench_1x1.py` of the issue 6 notes):
+
+       N x HxW x Cin -> Cout    direct conv    GEMM
+       32 x 14x14 x 64 -> 64     35 GFLOP/s    52 GFLOP/s
+       32 x 14x14 x 128 -> 256   27 GFLOP/s    47 GFLOP/s
+       8 x 56x56 x 64 -> 128     18 GFLOP/s    34 GFLOP/s
+       32 x 28x28 x 32 -> 64     55 GFLOP/s    51 GFLOP/s
+       128 x 5x5 x 64 -> 10      21 GFLOP/s     6 GFLOP/s
+
+   so the product is used when both channel counts are at least
+   GEMM_MIN_CHANNELS. Its gradients follow (the VJPs of matmul are
+   matmuls), since the pass runs on whole train steps before fusion.
+
+Requires: fn verifies.
+Ensures: fn' verifies and computes what fn computes; transposes only
+moved below elementwise ops (never duplicated onto a value read
+elsewhere); a rewritten 1x1 conv keeps its result's type.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Builder, Function, Value, get_op
+from ..ir.types import is_symbol
+from .simplify import simplify
+
+GEMM_MIN_CHANNELS = 48  # both Cin and Cout at least this: GEMM (see above)
+MAX_ROUNDS = 64
+
+
+def _inverse(perm) -> tuple:
+    return tuple(int(i) for i in np.argsort(perm))
+
+
+def _sink_once(fn: Function) -> Function | None:
+    """Move one transpose below its single elementwise consumer (or into
+    the reduction that consumes it); None when no transpose can move."""
+    users = fn.users()
+    prod = fn.producers()
+    results = {r.name for r in fn.results}
+    for n in fn.nodes:
+        if n.op != "transpose":
+            continue
+        t = n.outputs[0]
+        us = users.get(t.name, [])
+        if t.name in results or len(us) != 1:
+            continue
+        e = us[0]
+        perm = tuple(n.attrs["perm"])
+        if e.op in REDUCTIONS:
+            return _sink_into_reduce(fn, n, e)
+        if get_op(e.op).kind != "elementwise" or len(e.outputs) != 1:
+            continue
+        if e.outputs[0].shape != t.shape:
+            continue  # the op broadcasts t: moving T would move more data
+        if not all(v == t or _cheap_to_permute(v, t, perm, prod)
+                   for v in e.inputs):
+            continue
+        return _rewrite(fn, n, e, perm, _inverse(perm))
+    return None
+
+
+def _cheap_to_permute(v: Value, t: Value, perm, prod: dict) -> bool:
+    """Whether operand v of t's consumer can take t's old layout at little
+    cost: it is smaller than t (a broadcast operand, e.g. a bias), or it
+    is the same transpose of another value (the two transposes cancel).
+    NOTE: two full-size operands in different layouts would otherwise
+    trade transposes back and forth forever."""
+    if np.prod([1 if is_symbol(d) else d for d in v.shape]) < np.prod(
+            [1 if is_symbol(d) else d for d in t.shape]) or (
+            v.rank < t.rank):
+        return True
+    src = prod.get(v.name)
+    return src is not None and src.op == "transpose" and tuple(
+        src.attrs["perm"]) == tuple(perm)
+
+
+def _rewrite(fn: Function, tnode, e, perm, inv) -> Function:
+    """e(..., transpose(x, perm), ...) -> transpose(e(..., x, ...'), perm)
+    where every other operand y of e is brought to x's layout: expanded
+    to e's rank and transposed by the inverse permutation."""
+    b = Builder.from_function(fn)
+    b.nodes = []
+    x = tnode.inputs[0]
+    t = tnode.outputs[0]
+    rank = t.rank
+    new_out = None
+    for n in fn.nodes:
+        if n is not e:
+            b.nodes.append(n)
+            continue
+        with b.at(e.loc):
+            ins = []
+            for v in e.inputs:
+                if v == t:
+                    ins.append(x)
+                    continue
+                y = v
+                if y.rank < rank:
+                    y = b.reshape(y, shape=(1,) * (rank - y.rank) + tuple(y.shape))
+                y = _permuted(b, y, inv)
+                ins.append(y)
+            inner = b.op(e.op, *ins, **dict(e.attrs))
+            new_out = b.transpose(inner, perm=perm)
+    # the transpose's old output now has no user; e's old output is renamed
+    old = e.outputs[0]
+    subst = {old.name: new_out}
+    nodes = []
+    for n in b.nodes:
+        nodes.append(n.replace(inputs=tuple(subst.get(v.name, v)
+                                            for v in n.inputs)))
+    results = tuple(subst.get(r.name, r) for r in fn.results)
+    return fn.replace(nodes=tuple(nodes), results=results)
+
+
+def _permuted(b: Builder, y: Value, perm) -> Value:
+    """transpose(y, perm), as a reshape when the dims other than 1 keep
+    their order (a bias (1, C, 1, 1) becomes (1, 1, 1, C) that way)."""
+    shape = tuple(y.shape[p] for p in perm)
+    moved = [p for p in perm if y.shape[p] != 1]
+    if moved == sorted(moved):
+        return b.reshape(y, shape=shape)
+    return b.transpose(y, perm=perm)
+
+
+REDUCTIONS = frozenset({"reduce_sum", "reduce_mean", "reduce_max", "reduce_min"})
+
+
+def _sink_into_reduce(fn: Function, tnode, r) -> Function:
+    """reduce(transpose(x, perm), axes) -> reduce(x, perm[axes]), followed
+    by the transpose of the kept axes when their order changed."""
+    perm = tuple(tnode.attrs["perm"])
+    axes = tuple(r.attrs["axes"])
+    keep = r.attrs["keepdims"]
+    b = Builder.from_function(fn)
+    b.nodes = []
+    new_out = None
+    for n in fn.nodes:
+        if n is not r:
+            b.nodes.append(n)
+            continue
+        with b.at(r.loc):
+            y = b.op(r.op, tnode.inputs[0], axes=tuple(sorted(perm[a] for a in axes)),
+                     keepdims=keep)
+            if keep:
+                new_out = _permuted(b, y, perm)
+            else:
+                kept = [perm[i] for i in range(len(perm)) if i not in axes]
+                order = sorted(kept)
+                new_out = _permuted(b, y, tuple(order.index(k) for k in kept))
+    old = r.outputs[0]
+    nodes = [n.replace(inputs=tuple(new_out if v.name == old.name else v
+                                    for v in n.inputs)) for n in b.nodes]
+    results = tuple(new_out if v.name == old.name else v for v in fn.results)
+    return fn.replace(nodes=tuple(nodes), results=results)
+
+
+def sink_transposes(fn: Function) -> Function:
+    """Sink transposes through elementwise consumers, then let simplify
+    cancel the pairs that meet (see the module docstring, 1.)."""
+    changed = False
+    for _ in range(MAX_ROUNDS * max(len(fn.nodes), 1)):
+        out = _sink_once(fn)
+        if out is None:
+            break
+        fn, changed = out, True
+    return simplify(fn) if changed else fn
+
+
+def _one_by_one(n) -> bool:
+    if n.op not in ("conv", "conv_transpose", "conv_filter_grad"):
+        return False
+    a = n.attrs
+    D = n.inputs[0].rank - 2
+    kernel = (a["shape"] if n.op == "conv_filter_grad"
+              else n.inputs[1].shape[:D])
+    if any(k != 1 for k in kernel) or a["groups"] != 1:
+        return False
+    if any(s != 1 for s in a["strides"]) or any(p != (0, 0) for p in a["pads"]):
+        return False
+    if n.op == "conv":
+        cin, cout = n.inputs[0].shape[-1], n.inputs[1].shape[-1]
+    elif n.op == "conv_transpose":
+        cin, cout = n.outputs[0].shape[-1], n.inputs[0].shape[-1]
+    else:
+        cin, cout = n.inputs[0].shape[-1], n.inputs[1].shape[-1]
+    return min(cin, cout) >= GEMM_MIN_CHANNELS
+
+
+def _rows(b: Builder, v: Value) -> Value:
+    """v (N, *spatial, C) as the matrix (N * prod(spatial), C); a symbolic
+    batch stays a leading axis (batched product)."""
+    lead = v.shape[0]
+    rest = int(np.prod(v.shape[1:-1]))
+    if is_symbol(lead):
+        return b.reshape(v, shape=(lead, rest, v.shape[-1]))
+    return b.reshape(v, shape=(lead * rest, v.shape[-1]))
+
+
+def convs_to_products(fn: Function) -> Function:
+    """1x1 convolutions (and their gradients) as GEMMs (module docstring,
+    2.)."""
+    if not any(_one_by_one(n) for n in fn.nodes):
+        return fn
+    b = Builder.from_function(fn)
+    b.nodes = []
+    subst: dict = {}
+    for n in fn.nodes:
+        n = n.replace(inputs=tuple(subst.get(v.name, v) for v in n.inputs))
+        if not _one_by_one(n):
+            b.nodes.append(n)
+            continue
+        out = n.outputs[0]
+        with b.at(n.loc):
+            if n.op == "conv":
+                x, w = n.inputs
+                m = b.matmul(_rows(b, x), b.reshape(w, shape=w.shape[-2:]))
+                y = b.reshape(m, shape=out.shape)
+            elif n.op == "conv_transpose":
+                g, w = n.inputs
+                m = b.matmul(_rows(b, g), b.reshape(w, shape=w.shape[-2:]),
+                             transpose_b=True)
+                y = b.reshape(m, shape=out.shape)
+            else:
+                x, g = n.inputs
+                m = b.matmul(_rows(b, x), _rows(b, g), transpose_a=True)
+                if m.rank == 3:  # per sample (a symbolic batch): sum them
+                    m = b.reduce_sum(m, axes=(0,))
+                y = b.reshape(m, shape=out.shape)
+        subst[out.name] = y
+    results = tuple(subst.get(r.name, r) for r in fn.results)
+    return b.build(results, name=fn.name)
+
+
+def assign_layouts(fn: Function) -> Function:
+    """Both choices of the module docstring."""
+    return convs_to_products(sink_transposes(fn))

@@ -1,0 +1,103 @@
+"""Fusion of elementwise consumers into convolutions (conv epilogues).
+
+    fuse_conv_epilogues(fn) -> fn'
+
+After fuse_elementwise, a conv (or conv_transpose) whose only consumer is
+one pointwise kernel of the conv's shape (its bias add, activation,
+BatchNormalization in inference, a residual add, or any elementwise chain)
+is merged with it into one `fused` node whose body starts with the conv:
+
+    %c = conv %x, %w                          %y = fused %x, %w, %b {body=
+    %y = fused %c, %b {body= c + b, relu}  ->      conv; c + b; relu}
+
+codegen/conv.py runs such a node as one kernel: each image's convolution
+is followed at once by the epilogue, while that image's output is in cache
+(the conv writes into a result buffer of its type, and the epilogue reads
+each element where it writes it).
+
+Requires: fn verifies; fusion has run (consumers are `fused` nodes or
+single elementwise nodes).
+Ensures: fn' verifies and computes what fn computes (the body is the
+original nodes in order); the conv's value is no longer a separate buffer
+when nothing else reads it. A consumer is merged only when it reads the
+conv's value at the positions it writes (no broadcast or re-indexing of
+it), computes values of the conv's shape only, and has a result of the
+conv's type (the buffer the conv writes into).
+"""
+
+from __future__ import annotations
+
+from ..ir import Function, Node, get_op
+from ..ir.function import Attrs
+from .plan_memory import identity_reads
+
+HEADS = frozenset({"conv", "conv_transpose"})
+
+
+def _pointwise_body(node: Node):
+    """(params, nodes, results) of a pointwise consumer, or None."""
+    if node.op == "fused":
+        body = node.attrs["body"]
+        if any(get_op(m.op).kind != "elementwise" and m.op not in (
+                "constant", "zeros", "ones", "broadcast_to")
+               for m in body.nodes):
+            return None
+        return list(body.params), list(body.nodes), list(body.results)
+    if get_op(node.op).kind == "elementwise" and len(node.outputs) == 1:
+        return list(node.inputs), [node], list(node.outputs)
+    return None
+
+
+def fuse_conv_epilogues(fn: Function) -> Function:
+    users = fn.users()
+    results = {r.name for r in fn.results}
+    drop: set = set()
+    replace: dict = {}  # id(consumer) -> merged node
+    for n in fn.nodes:
+        if n.op not in HEADS:
+            continue
+        c = n.outputs[0]
+        us = users.get(c.name, [])
+        if c.name in results or len(us) != 1:
+            continue
+        f = us[0]
+        if id(f) in replace:
+            continue
+        parts = _pointwise_body(f)
+        if parts is None:
+            continue
+        params, nodes, outs = parts
+        if any(o.shape != c.shape for o in f.outputs):
+            continue
+        if not any(o.type == c.type for o in outs):
+            continue
+        inner = params[list(f.inputs).index(c)]
+        reads = identity_reads(f)
+        if not reads.get(inner.name, False):
+            continue
+        # the body: the conv's operands and the consumer's other operands
+        outer_in, body_params = [], []
+        for v in list(n.inputs) + [v for v in f.inputs if v != c]:
+            if v not in outer_in:
+                outer_in.append(v)
+        # the consumer's inner names for its operands (fused bodies name
+        # params after the outer values, single nodes are the values)
+        inner_of = dict(zip((v.name for v in f.inputs), params))
+        for v in outer_in:
+            body_params.append(inner_of.get(v.name, v))
+        conv = n.replace(inputs=tuple(inner_of.get(v.name, v) for v in n.inputs),
+                         outputs=(inner,))
+        body = Function(f"k_{c.name}", tuple(body_params), (conv, *nodes),
+                        tuple(outs))
+        merged = Node("fused", tuple(outer_in), Attrs({"body": body}),
+                      tuple(f.outputs), f.loc or n.loc)
+        replace[id(f)] = merged
+        drop.add(id(n))
+    if not drop:
+        return fn
+    out = []
+    for n in fn.nodes:
+        if id(n) in drop:
+            continue
+        out.append(replace.get(id(n), n))
+    return fn.replace(nodes=tuple(out))

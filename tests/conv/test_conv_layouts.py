@@ -1,0 +1,108 @@
+"""passes/assign_layouts: channels_first models run channels-last inside
+(transposes sink through elementwise ops and cancel, only the edges keep
+one), 1x1 convolutions with enough channels become GEMMs, and both keep
+the program's results and gradients.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from helpers import check_grads
+
+import graphkeras as keras
+from graphkeras import ir, layers
+from graphkeras.frontend.variables import STORE
+from graphkeras.passes import differentiate
+from graphkeras.passes.assign_layouts import (
+    GEMM_MIN_CHANNELS,
+    assign_layouts,
+    convs_to_products,
+)
+
+
+def _cnn(fmt: str):
+    keras.utils.set_random_seed(4)
+    shape = (10, 9, 3) if fmt == "channels_last" else (3, 10, 9)
+    inp = keras.Input(shape)
+    h = layers.Conv2D(8, 3, padding="same", activation="relu", data_format=fmt)(inp)
+    h = layers.BatchNormalization(axis=-1 if fmt == "channels_last" else 1)(h)
+    h = layers.Conv2D(8, 3, activation="tanh", data_format=fmt)(h)
+    h = layers.MaxPooling2D(2, data_format=fmt)(h)
+    h = layers.DepthwiseConv2D(2, data_format=fmt)(h)
+    h = layers.GlobalAveragePooling2D(data_format=fmt)(h)
+    model = keras.Model(inp, layers.Dense(3)(h))
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def _program(model, x, kind="predict"):
+    if kind == "predict":
+        model.predict(x, verbose=0)
+    else:
+        model.train_on_batch(x, np.zeros((x.shape[0], 3), np.float32))
+    return model._last_programs[kind].fn
+
+
+def _transposes(fn) -> int:
+    return sum(n.op == "transpose" for n in fn.nodes)
+
+
+def test_channels_first_cnn_runs_channels_last_inside():
+    x = np.random.default_rng(0).normal(size=(4, 3, 10, 9)).astype(np.float32)
+    model = _cnn("channels_first")
+    fn = _program(model, x)
+    before = _transposes(fn)
+    out = assign_layouts(fn)
+    ir.verify(out)
+    # one transpose in (NCHW -> NHWC) and the GlobalAveragePooling reads
+    # channels-last directly: every other pair cancelled
+    assert before >= 8 and _transposes(out) <= 1, (before, _transposes(out))
+    # same results as the untransformed program, on the interpreter
+    vals = [x if p.name in model._last_programs["predict"].inputs else
+            STORE[p.name] for p in fn.params]
+    for a, b in zip(ir.interpret(fn, vals), ir.interpret(out, vals)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_channels_first_and_last_models_agree_compiled_and_in_training():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(4, 10, 9, 3)).astype(np.float32)
+    y = rng.normal(size=(4, 3)).astype(np.float32)
+    last, first = _cnn("channels_last"), _cnn("channels_first")
+    first.set_weights(last.get_weights())
+    xf = np.ascontiguousarray(np.moveaxis(x, -1, 1))
+    np.testing.assert_allclose(first.predict(xf, verbose=0),
+                               last.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
+    for _ in range(2):
+        la = last.train_on_batch(x, y)
+        lb = first.train_on_batch(xf, y)
+        np.testing.assert_allclose(lb, la, rtol=1e-4)
+    train = first._last_programs["train"].fn
+    assert _transposes(assign_layouts(train)) < _transposes(train)
+
+
+def _one_by_one(cin, cout, batch="N"):
+    b = ir.Builder("pw")
+    x = b.param("x", (batch, 5, 6, cin), ir.float64)
+    w = b.param("w", (1, 1, cin, cout), ir.float64)
+    y = b.conv(x, w, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1))
+    return b.build([b.reduce_sum(b.mul(y, b.tanh(y)))])
+
+
+def test_wide_1x1_convolutions_become_products_with_equal_gradients():
+    rng = np.random.default_rng(2)
+    c = GEMM_MIN_CHANNELS
+    for batch in ("N", 3):
+        fn = _one_by_one(c, c + 5, batch)
+        g = differentiate(fn, ["x", "w"])
+        gp = convs_to_products(g)
+        ir.verify(gp)
+        ops = [n.op for n in gp.nodes]
+        assert "matmul" in ops and not {"conv", "conv_transpose",
+                                        "conv_filter_grad"} & set(ops), ops
+        args = [rng.normal(size=(3, 5, 6, c)), rng.normal(size=(1, 1, c, c + 5)) / c]
+        for a, b in zip(ir.interpret(g, args), ir.interpret(gp, args)):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+        check_grads(convs_to_products(fn), args, ["x", "w"], rng=rng)
+    narrow = _one_by_one(c, 10)
+    assert convs_to_products(narrow) is narrow
