@@ -26,6 +26,10 @@ and "gk x", how many times better graphkeras is than the system (> 1:
 graphkeras wins). PyTorch runs with denormals flushed, as our kernels do.
 `--threads 0` is each system's default (all cores), `1` limits every
 system to one thread.
+
+`--conv1x1` prints instead the GFLOP/s of 1x1 convolutions run by the
+direct conv kernel and by the GEMM, the measurement behind
+passes/assign_layouts.py's choice.
 """
 
 from __future__ import annotations
@@ -217,6 +221,55 @@ def worker(system: str, workload: str, batches: int, threads: int) -> None:
     print("RESULT " + json.dumps(res), flush=True)
 
 
+# --- 1x1 convolutions: direct kernel or GEMM (passes/assign_layouts.py) --------------
+
+CONV1X1 = [(32, 14, 64, 64), (32, 14, 128, 256), (32, 28, 32, 64),
+           (8, 56, 64, 128), (128, 5, 64, 10)]
+
+
+def conv1x1_table(reps: int = 15) -> None:
+    """GFLOP/s of a 1x1 convolution run by the direct conv kernel and by
+    the GEMM on the (N, H*W, C) view: the measurement behind
+    assign_layouts' choice (graphkeras only, compiled IR programs)."""
+    sys.path.insert(0, ROOT)
+    import numpy as np
+
+    from graphkeras import ir
+    from graphkeras.runtime import Program, StateStore
+    from graphkeras.runtime.compiled import CompiledExecutable
+
+    def timed(fn, args):
+        names = tuple(p.name for p in fn.params)
+        exe = CompiledExecutable(Program(fn, (), names, (), (0,)), StateStore())
+        exe.run(args)
+        ts = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            exe.run(args)
+            ts.append(time.perf_counter() - t0)
+        return statistics.median(ts)
+
+    rng = np.random.default_rng(0)
+    print("| N x HxW x Cin -> Cout | direct conv GFLOP/s | GEMM GFLOP/s |")
+    print("| --- | --- | --- |")
+    for n, hw, cin, cout in CONV1X1:
+        b = ir.Builder("direct")
+        x, w = b.param("x", ("N", hw, hw, cin)), b.param("w", (1, 1, cin, cout))
+        direct = b.build([b.conv(x, w, strides=(1, 1), pads=((0, 0), (0, 0)),
+                                 dilation=(1, 1))])
+        b = ir.Builder("gemm")
+        x, w = b.param("x", ("N", hw, hw, cin)), b.param("w", (1, 1, cin, cout))
+        m = b.matmul(b.reshape(x, shape=("N", hw * hw, cin)),
+                     b.reshape(w, shape=(cin, cout)))
+        gemm = b.build([b.reshape(m, shape=("N", hw, hw, cout))])
+        args = [rng.random((n, hw, hw, cin), dtype=np.float32),
+                rng.random((1, 1, cin, cout), dtype=np.float32)]
+        flops = 2 * n * hw * hw * cin * cout
+        print(f"| {n} x {hw}x{hw} x {cin} -> {cout} | "
+              f"{flops / timed(direct, args) / 1e9:.0f} | "
+              f"{flops / timed(gemm, args) / 1e9:.0f} |", flush=True)
+
+
 # --- the driver --------------------------------------------------------------------
 
 
@@ -287,8 +340,13 @@ def main(argv=None) -> None:
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--threads", default="0",
                     help="comma-separated thread counts (0: default)")
+    ap.add_argument("--conv1x1", action="store_true",
+                    help="only the 1x1-convolution table (direct vs GEMM)")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.conv1x1:
+        conv1x1_table()
+        return
     if args.worker:
         worker(args.worker, args.workloads, args.batches, int(args.threads))
         return

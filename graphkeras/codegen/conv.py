@@ -81,6 +81,7 @@ FIELDS = (
 )
 F = {name: i for i, name in enumerate(FIELDS)}
 ALIGN = 64
+FEW_CHANNELS = 8  # below: one loop over (tap, channel) rows (see _define_fwd)
 
 
 def tile_sizes(dt: DType, vector_bytes: int) -> tuple:
@@ -203,13 +204,47 @@ def _p_elems(L: _Lib, f: dict):
     return L.mul(f["p_d"], f["p_h"], f["p_w"], f["chan"])
 
 
-def _aligned_after(L: _Lib, base, elems):
-    """The first 64-byte aligned address after `elems` elements at base."""
+def _aligned_after(L: _Lib, base, elems, etype=None):
+    """The first 64-byte aligned address after `elems` elements (of the
+    dtype, or of `etype`) at base."""
     b = L.b
-    nbytes = L.mul(elems, _c(L.dt.itemsize))
+    size = 8 if etype is I64 else L.dt.itemsize
+    nbytes = L.mul(elems, _c(size))
     addr = b.add(b.ptrtoint(base, I64), nbytes)
     addr = b.and_(b.add(addr, _c(ALIGN - 1)), _c(-ALIGN))
     return b.inttoptr(addr, PTR)
+
+
+def _pixel_table(L: _Lib, f: dict, tab) -> None:
+    """tab[m] = offset in P of output pixel m's window origin (row-major
+    over the output's spatial dims; no division per block later)."""
+    b = L.b
+    C = f["chan"]
+    with for_range(b, f["o_d"], name="td") as od, \
+            for_range(b, f["o_h"], name="th") as oh:
+        row = L.mul(L.add(L.mul(od, f["o_h"]), oh), f["o_w"])
+        org = L.mul(L.add(L.mul(od, f["st_d"], f["p_h"]), L.mul(oh, f["st_h"])),
+                    f["p_w"])
+        with for_range(b, f["o_w"], name="tw") as ow:
+            v = L.mul(L.add(org, L.mul(ow, f["st_w"])), C)
+            b.store(v, b.gep(tab, [L.add(row, ow)], source_etype=I64))
+
+
+def _tap_table(L: _Lib, f: dict, tab) -> None:
+    """tab[r] = offset in P of filter row r = (tap, input channel) from a
+    window's origin (before the group's channel offset)."""
+    b = L.b
+    C = f["chan"]
+    with for_range(b, f["k_d"], name="kd") as kd, \
+            for_range(b, f["k_h"], name="kh") as kh, \
+            for_range(b, f["k_w"], name="kw") as kw:
+        toff = L.mul(L.add(L.mul(L.add(L.mul(kd, f["dl_d"], f["p_h"]),
+                                       L.mul(kh, f["dl_h"])), f["p_w"]),
+                           L.mul(kw, f["dl_w"])), C)
+        tap = L.add(L.mul(L.add(L.mul(kd, f["k_h"]), kh), f["k_w"]), kw)
+        with for_range(b, f["cig"], name="ci") as ci:
+            b.store(L.add(toff, ci), b.gep(tab, [L.add(L.mul(tap, f["cig"]), ci)],
+                                            source_etype=I64))
 
 
 def fwd_name(dt: DType) -> str:
@@ -237,13 +272,18 @@ def _define_fwd(module: ir.Module, dt: DType, vector_bytes: int) -> None:
     b, MR, NR, W = L.b, L.MR, L.NR, L.W
     accs = [[alloca(b, L.vt) for _ in range(2)] for _ in range(MR)]
     tmp = alloca(b, ir.ArrayType(L.t, NR))
+    wslot = alloca(b, I64)
     f = _fields(L, prm)
-    C = f["chan"]
-    with b.if_then(b.icmp_unsigned("!=", f["prep"], _c(0))):
+    prep = b.icmp_unsigned("!=", f["prep"], _c(0))
+    with b.if_then(prep):
         _prep(L, f, src, scratch)
-    P = b.select(b.icmp_unsigned("!=", f["prep"], _c(0)), scratch, src)
+    P = b.select(prep, scratch, src)
     M = L.mul(f["o_d"], f["o_h"], f["o_w"])
     kg = L.mul(f["k_d"], f["k_h"], f["k_w"], f["cig"])
+    pix = _aligned_after(L, scratch, b.select(prep, _p_elems(L, f), _c(0)))
+    _pixel_table(L, f, pix)
+    ktab = _aligned_after(L, pix, M, I64)
+    _tap_table(L, f, ktab)
     zero = ir.Constant(L.vt, None)
     with for_range(b, f["groups"], name="g") as g:
         goff = L.mul(g, f["cig"])
@@ -255,39 +295,42 @@ def _define_fwd(module: ir.Module, dt: DType, vector_bytes: int) -> None:
             obase = L.add(L.mul(g, f["cog"]), c0)
             with for_range(b, L.ceil_div(M, _c(MR)), name="mb") as mb:
                 m0 = L.mul(mb, _c(MR))
-                bases = []
+                ptrs = []
                 for p in range(MR):
                     m = L.min(L.add(m0, _c(p)), b.sub(M, _c(1)))
-                    ow = b.urem(m, f["o_w"])
-                    t1 = b.udiv(m, f["o_w"])
-                    oh = b.urem(t1, f["o_h"])
-                    od = b.udiv(t1, f["o_h"])
-                    pix = L.add(L.mul(L.add(L.mul(od, f["st_d"], f["p_h"]),
-                                            L.mul(oh, f["st_h"])), f["p_w"]),
-                                L.mul(ow, f["st_w"]))
-                    bases.append(L.add(L.mul(pix, C), goff))
+                    base = b.load(b.gep(pix, [m], source_etype=I64), typ=I64)
+                    ptrs.append(L.at(P, L.add(base, goff)))
                 for row in accs:
                     for a in row:
                         b.store(zero, a)
-                with for_range(b, f["k_d"], name="kd") as kd, \
-                        for_range(b, f["k_h"], name="kh") as kh, \
-                        for_range(b, f["k_w"], name="kw") as kw:
-                    toff = L.mul(L.add(L.mul(L.add(L.mul(kd, f["dl_d"], f["p_h"]),
-                                                   L.mul(kh, f["dl_h"])),
-                                             f["p_w"]), L.mul(kw, f["dl_w"])), C)
-                    tap = L.add(L.mul(L.add(L.mul(kd, f["k_h"]), kh), f["k_w"]),
-                                kw)
-                    wrow = L.add(wpanel, L.mul(tap, f["cig"], f["copad"]))
-                    ptrs = [L.at(P, L.add(bp, toff)) for bp in bases]
-                    with for_range(b, f["cig"], name="ci") as ci:
-                        wo = L.add(wrow, L.mul(ci, f["copad"]))
-                        wv = [L.vload(wp, wo), L.vload(wp, L.add(wo, _c(W)))]
-                        for p in range(MR):
-                            a = L.bcast(ptrs[p], ci)
-                            for h in range(2):
-                                b.store(L.madd(a, wv[h], b.load(accs[p][h],
-                                                                typ=L.vt)),
-                                        accs[p][h])
+                def fma_row(ptr_off, wo):
+                    wv = [L.vload(wp, wo), L.vload(wp, L.add(wo, _c(W)))]
+                    for p in range(MR):
+                        a = L.bcast(ptrs[p], ptr_off)
+                        for h in range(2):
+                            b.store(L.madd(a, wv[h], b.load(accs[p][h],
+                                                            typ=L.vt)),
+                                    accs[p][h])
+
+                # few input channels (a first layer): one loop over the
+                # (tap, channel) rows, ktab[r] their offsets in P; many:
+                # the taps, then a contiguous run of channels each
+                few = b.icmp_signed("<", f["cig"], _c(FEW_CHANNELS))
+                b.store(wpanel, wslot)
+                with b.if_else(few) as (flat, nested):
+                    with flat, for_range(b, kg, name="r") as r:
+                        off = b.load(b.gep(ktab, [r], source_etype=I64), typ=I64)
+                        wo = b.load(wslot, typ=I64)
+                        fma_row(off, wo)
+                        b.store(L.add(wo, f["copad"]), wslot)
+                    with nested, for_range(b, L.mul(f["k_d"], f["k_h"], f["k_w"]),
+                                           name="tap") as tap:
+                        off0 = b.load(b.gep(ktab, [L.mul(tap, f["cig"])],
+                                            source_etype=I64), typ=I64)
+                        with for_range(b, f["cig"], name="ci") as ci:
+                            wo = b.load(wslot, typ=I64)
+                            fma_row(L.add(off0, ci), wo)
+                            b.store(L.add(wo, f["copad"]), wslot)
                 mrem = b.sub(M, m0)
                 for p in range(MR):
                     with b.if_then(b.icmp_signed(">", mrem, _c(p))):
@@ -319,6 +362,7 @@ def _define_wgrad(module: ir.Module, dt: DType, vector_bytes: int) -> None:
     L = _Lib(fn, dt, vector_bytes)
     b, MR, NR, W = L.b, L.MR, L.NR, L.W
     accs = [[alloca(b, L.vt) for _ in range(2)] for _ in range(MR)]
+    pslot, gslot = alloca(b, I64), alloca(b, I64)
     f = _fields(L, prm)
     C = f["chan"]
     prep = b.icmp_unsigned("!=", f["prep"], _c(0))
@@ -343,6 +387,9 @@ def _define_wgrad(module: ir.Module, dt: DType, vector_bytes: int) -> None:
     ldg = b.select(gcopy, f["copad"], f["cout"])
     gstride = b.select(gcopy, L.mul(M, f["copad"]), _c(0))
     kg = L.mul(f["k_d"], f["k_h"], f["k_w"], f["cig"])
+    roff = _aligned_after(L, gbuf, b.select(gcopy, L.mul(f["groups"], M,
+                                                         f["copad"]), _c(0)))
+    _tap_table(L, f, roff)
     rb_n = L.ceil_div(kg, _c(MR))
     cb_n = b.udiv(f["copad"], _c(NR))
     zero = ir.Constant(L.vt, None)
@@ -353,20 +400,12 @@ def _define_wgrad(module: ir.Module, dt: DType, vector_bytes: int) -> None:
         rb = b.udiv(rem, cb_n)
         cb = b.urem(rem, cb_n)
         r0 = L.mul(rb, _c(MR))
+        goff = L.mul(g, f["cig"])
         ptrs = []
         for q in range(MR):
             r = L.min(L.add(r0, _c(q)), b.sub(kg, _c(1)))
-            tap = b.udiv(r, f["cig"])
-            ci = b.urem(r, f["cig"])
-            kw = b.urem(tap, f["k_w"])
-            t2 = b.udiv(tap, f["k_w"])
-            kh = b.urem(t2, f["k_h"])
-            kd = b.udiv(t2, f["k_h"])
-            off = L.add(L.mul(L.add(L.mul(L.add(L.mul(kd, f["dl_d"], f["p_h"]),
-                                                L.mul(kh, f["dl_h"])), f["p_w"]),
-                                    L.mul(kw, f["dl_w"])), C),
-                        L.mul(g, f["cig"]), ci)
-            ptrs.append(L.at(P, off))
+            off = b.load(b.gep(roff, [r], source_etype=I64), typ=I64)
+            ptrs.append(L.at(P, L.add(off, goff)))
         gcol = L.add(L.mul(g, gstride), L.mul(cb, _c(NR)))
         for row in accs:
             for a in row:
@@ -378,15 +417,19 @@ def _define_wgrad(module: ir.Module, dt: DType, vector_bytes: int) -> None:
             grow = L.add(L.mul(L.add(L.mul(od, f["o_h"]), oh), f["o_w"], ldg),
                          gcol)
             step = L.mul(f["st_w"], C)
-            with for_range(b, f["o_w"], name="ow") as ow:
-                base = L.add(rowb, L.mul(ow, step))
-                go = L.add(grow, L.mul(ow, ldg))
+            b.store(rowb, pslot)
+            b.store(grow, gslot)
+            with for_range(b, f["o_w"], name="ow"):
+                base = b.load(pslot, typ=I64)
+                go = b.load(gslot, typ=I64)
                 gv = [L.vload(G, go), L.vload(G, L.add(go, _c(W)))]
                 for q in range(MR):
                     a = L.bcast(ptrs[q], base)
                     for h in range(2):
                         b.store(L.madd(a, gv[h], b.load(accs[q][h], typ=L.vt)),
                                 accs[q][h])
+                b.store(L.add(base, step), pslot)
+                b.store(L.add(go, ldg), gslot)
         rrem = b.sub(kg, r0)
         for q in range(MR):
             with b.if_then(b.icmp_signed(">", rrem, _c(q))):
@@ -488,6 +531,7 @@ class ConvPlan:
         self.kg = int(np.prod(kernel)) * cig
         self.packed = groups * self.kg * copad
         m = int(np.prod(out_sp))
+        self.pixels = m
         scratch = (int(np.prod(p_sp)) * chan if prep else 0)
         scratch = _round_up(scratch * self.dt.itemsize, ALIGN) // self.dt.itemsize
         if gcopy:
@@ -498,8 +542,10 @@ class ConvPlan:
 
     def workspace_bytes(self) -> int:
         isz = self.dt.itemsize
+        # the library's offset tables (output pixels, filter rows), i64
+        tables = _round_up(self.pixels * 8, ALIGN) + _round_up(self.kg * 8, ALIGN)
         return _round_up(self.packed * isz, ALIGN) + _round_up(
-            max(self.scratch, 1) * isz, ALIGN)
+            max(self.scratch, 1) * isz, ALIGN) + tables + ALIGN
 
 
 # --- program-side emitters ---------------------------------------------------------

@@ -23,8 +23,8 @@ machines this project targets (figures below):
 2. 1x1 convolutions (stride 1, no padding, one group, e.g. the pointwise
    half of a SeparableConv2D) become matrix products of the
    (N * H * W, C) view of the activations, where the project's GEMM is
-   faster: measured on a 2-core AMD EPYC (AVX2), 2 threads, float32
-   (bench: `python /path/to/bench_1x1.py` of the issue 6 notes):
+   faster: measured on a 2-core AMD EPYC (AVX2), default threads,
+   float32, with `python bench/bench_cnn.py --conv1x1`:
 
        N x HxW x Cin -> Cout    direct conv    GEMM
        32 x 14x14 x 64 -> 64     35 GFLOP/s    52 GFLOP/s

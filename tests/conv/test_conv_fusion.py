@@ -1,0 +1,66 @@
+"""passes/fuse_conv_epilogues: the bias add, BatchNormalization in
+inference, the activation (and a residual add) run inside the conv kernel,
+with the interpreter's results; consumers that re-index the conv's value
+or are not alone stay outside."""
+
+from __future__ import annotations
+
+import numpy as np
+from compiled_helpers import check_compiled
+
+from graphkeras import ir
+from graphkeras.passes.compile_pipeline import prepare_for_codegen
+from graphkeras.passes.fuse_conv_epilogues import fuse_conv_epilogues
+
+
+def _block(residual: bool = False, transpose_out: bool = False):
+    b = ir.Builder("block")
+    x = b.param("x", ("N", 7, 6, 5))
+    w = b.param("w", (3, 3, 5, 5))
+    bias = b.param("bias", (5,))
+    scale = b.param("scale", (5,))
+    shift = b.param("shift", (5,))
+    y = b.conv(x, w, strides=(1, 1), pads=((1, 1), (1, 1)), dilation=(1, 1))
+    y = b.add(b.mul(b.add(y, bias), scale), shift)  # bias, then BN (inference)
+    if residual:
+        y = b.add(y, x)
+    y = b.relu(y)
+    if transpose_out:
+        y = b.transpose(y, perm=(0, 3, 1, 2))
+    return b.build([y])
+
+
+def _heads(fn):
+    return [n.attrs["body"].nodes[0].op if n.op == "fused" else n.op
+            for n in fn.nodes]
+
+
+def test_bias_batchnorm_activation_and_residual_run_in_the_conv_kernel():
+    rng = np.random.default_rng(0)
+    for residual in (False, True):
+        fn = _block(residual)
+        prepared = prepare_for_codegen(fn, (0,))
+        assert _heads(prepared) == ["conv"], prepared
+        args = [rng.normal(size=p.type.concrete_shape({"N": 3})).astype(
+            np.float32) for p in fn.params]
+        check_compiled(fn, args, what=f"residual={residual}")
+
+
+def test_a_conv_read_elsewhere_or_reindexed_keeps_its_own_kernel():
+    b = ir.Builder("two_users")
+    x = b.param("x", ("N", 5, 5, 2))
+    w = b.param("w", (3, 3, 2, 4))
+    c = b.conv(x, w, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1))
+    fn = b.build([b.relu(c), b.reduce_sum(c)])
+    out = fuse_conv_epilogues(fn)
+    assert [n.op for n in out.nodes] == [n.op for n in fn.nodes]
+    b = ir.Builder("moved")
+    x = b.param("x", ("N", 5, 5, 2))
+    w = b.param("w", (3, 3, 2, 4))
+    c = b.conv(x, w, strides=(1, 1), pads=((0, 0), (0, 0)), dilation=(1, 1))
+    fn = b.build([b.exp(b.transpose(c, perm=(0, 2, 1, 3)))])
+    prepared = prepare_for_codegen(fn, (0,))
+    assert "conv" in _heads(prepared) and len(prepared.nodes) == 2
+    xv = np.random.default_rng(1).normal(size=(2, 5, 5, 2)).astype(np.float32)
+    wv = np.random.default_rng(2).normal(size=(3, 3, 2, 4)).astype(np.float32)
+    check_compiled(fn, [xv, wv], what="transposed consumer")
