@@ -799,66 +799,79 @@ def _max_pool_grad_pixel(ctx, x, g, out, taps, o, C: int, tiles: bool) -> None:
 def emit_pool_node(ctx, node, ws) -> None:
     """Pooling and its gradients: each thread takes a share of the images;
     channels are the inner (vectorised) loop."""
-    b, sb = ctx.b, ctx.sb
+    b = ctx.b
+    node, rest, results, keys = _split_fused(ctx, node)
     op = node.op
     a = node.attrs
     out = node.outputs[0]
     dt = out.dtype
-    t = reg_type(dt)
     n0, n1 = _share(ctx, ctx.dim(out.shape[0]))
     tiles = op == "max_pool_grad" and _tiles_exactly(out.shape, a)
     if op in ("max_pool_grad", "avg_pool_grad") and not tiles:
         _zero_images(ctx, out, n0, n1)
     if op == "max_pool_grad":
-        x, g = node.inputs
-        x_shape, o_shape = x.shape, g.shape
+        x_shape, o_shape = node.inputs[0].shape, node.inputs[1].shape
     elif op == "avg_pool_grad":
-        g = node.inputs[0]
-        x_shape, o_shape = out.shape, g.shape
+        x_shape, o_shape = out.shape, node.inputs[0].shape
     else:
-        x = node.inputs[0]
-        x_shape, o_shape = x.shape, out.shape
+        x_shape, o_shape = node.inputs[0].shape, out.shape
     C = x_shape[-1]
     space = [_c(d) for d in o_shape[1:-1]]
+    inv_ptr = None
     if op == "avg_pool" or op == "avg_pool_grad":
         counts = pool_counts(x_shape[1:-1], a["window"], a["strides"], a["pads"])
         inv = ConstArray((1.0 / counts).astype(dt.np))
         inv_ptr = ctx.consts(inv)
-    ninf = ir.Constant(t, -math.inf)
-    with for_range(b, n1, start=n0, name="n") as n, \
-            loop_nest(b, space, name="px") as cs:
-        ocs = list(cs)
-        taps = _pool_offsets(ctx, x_shape, a, n, ocs)
-        o = _out_offset(ctx, o_shape, n, ocs)
-        if op in ("avg_pool", "avg_pool_grad"):
-            lin = _c(0)
-            for oc, d in zip(ocs, o_shape[1:-1]):
-                lin = ctx.add(ctx.mul(lin, _c(d)), oc)
-            scale = b.load(b.gep(inv_ptr, [lin], source_etype=t), typ=t)
-        if op == "avg_pool_grad":
-            for off, ok in taps:
-                with b.if_then(ok), for_range(b, _c(C), name="c") as c:
-                    v = b.fmul(ctx.load(g.name, ctx.add(o, c)), scale)
-                    p = ctx.add(off, c)
-                    ctx.store(out.name, p, b.fadd(ctx.load(out.name, p), v))
-        elif op != "max_pool_grad":
-            with for_range(b, _c(C), name="c") as c:
-                vals = [b.select(ok, ctx.load(x.name, ctx.add(off, c)),
-                                 ninf if op != "avg_pool" else ir.Constant(t, 0.0))
-                        for off, ok in taps]
-                if op == "max_pool":
-                    acc = vals[0]
-                    for v in vals[1:]:
-                        acc = sb.max(acc, v)
-                    ctx.store(out.name, ctx.add(o, c), acc)
-                elif op == "avg_pool":
-                    acc = vals[0]
-                    for v in vals[1:]:
-                        acc = b.fadd(acc, v)
-                    ctx.store(out.name, ctx.add(o, c), b.fmul(acc, scale))
-        if op == "max_pool_grad":
-            _max_pool_grad_pixel(ctx, x, g, out, taps, o, C, tiles)
+    with for_range(b, n1, start=n0, name="n") as n:
+        with loop_nest(b, space, name="px") as cs:
+            _pool_pixel(ctx, op, node, out, x_shape, o_shape, list(cs), n, C,
+                        tiles, inv_ptr)
+        # a fused consumer (e.g. the ReLU mask after max_pool_grad) while
+        # this image's result is in cache
+        _epilogue(ctx, rest, results, keys, n, out.shape)
     b.ret_void()
+
+
+def _pool_pixel(ctx, op, node, out, x_shape, o_shape, ocs, n, C, tiles,
+                inv_ptr) -> None:
+    """One output pixel of a pooling op or of its gradient."""
+    b, sb = ctx.b, ctx.sb
+    a = node.attrs
+    t = reg_type(out.dtype)
+    ninf = ir.Constant(t, -math.inf)
+    x = node.inputs[0] if op in ("max_pool", "avg_pool", "max_pool_grad") \
+        else None
+    g = node.inputs[-1] if op in ("max_pool_grad", "avg_pool_grad") else None
+    taps = _pool_offsets(ctx, x_shape, a, n, ocs)
+    o = _out_offset(ctx, o_shape, n, ocs)
+    if op in ("avg_pool", "avg_pool_grad"):
+        lin = _c(0)
+        for oc, d in zip(ocs, o_shape[1:-1]):
+            lin = ctx.add(ctx.mul(lin, _c(d)), oc)
+        scale = b.load(b.gep(inv_ptr, [lin], source_etype=t), typ=t)
+    if op == "avg_pool_grad":
+        for off, ok in taps:
+            with b.if_then(ok), for_range(b, _c(C), name="c") as c:
+                v = b.fmul(ctx.load(g.name, ctx.add(o, c)), scale)
+                p = ctx.add(off, c)
+                ctx.store(out.name, p, b.fadd(ctx.load(out.name, p), v))
+    elif op != "max_pool_grad":
+        with for_range(b, _c(C), name="c") as c:
+            vals = [b.select(ok, ctx.load(x.name, ctx.add(off, c)),
+                             ninf if op != "avg_pool" else ir.Constant(t, 0.0))
+                    for off, ok in taps]
+            if op == "max_pool":
+                acc = vals[0]
+                for v in vals[1:]:
+                    acc = sb.max(acc, v)
+                ctx.store(out.name, ctx.add(o, c), acc)
+            elif op == "avg_pool":
+                acc = vals[0]
+                for v in vals[1:]:
+                    acc = b.fadd(acc, v)
+                ctx.store(out.name, ctx.add(o, c), b.fmul(acc, scale))
+    if op == "max_pool_grad":
+        _max_pool_grad_pixel(ctx, x, g, out, taps, o, C, tiles)
 
 
 # --- resizing ----------------------------------------------------------------------
@@ -983,7 +996,7 @@ def _conv_libs(node):
 
 _CONV = NodeKernel(emit_conv_node, _conv_ws, _conv_libs, epilogue=True)
 _WGRAD = NodeKernel(emit_filter_grad_node, _conv_ws, _conv_libs)
-_POOL = NodeKernel(emit_pool_node)
+_POOL = NodeKernel(emit_pool_node, epilogue=True)
 _RESIZE_GRAD = NodeKernel(emit_resize_grad_node)
 
 NODE_KERNELS = {

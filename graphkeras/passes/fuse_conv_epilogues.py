@@ -1,11 +1,14 @@
-"""Fusion of elementwise consumers into convolutions (conv epilogues).
+"""Fusion of elementwise consumers into convolutions and pooling (their
+epilogues).
 
     fuse_conv_epilogues(fn) -> fn'
 
-After fuse_elementwise, a conv (or conv_transpose) whose only consumer is
-one pointwise kernel of the conv's shape (its bias add, activation,
-BatchNormalization in inference, a residual add, or any elementwise chain)
-is merged with it into one `fused` node whose body starts with the conv:
+After fuse_elementwise, a conv (or conv_transpose, or a pooling op or its
+gradient) whose only consumer is one pointwise kernel of its shape (a
+conv's bias add, activation, BatchNormalization in inference, a residual
+add; the ReLU mask applied to max_pool_grad's result in a backward pass;
+any elementwise chain) is merged with it into one `fused` node whose body
+starts with it:
 
     %c = conv %x, %w                          %y = fused %x, %w, %b {body=
     %y = fused %c, %b {body= c + b, relu}  ->      conv; c + b; relu}
@@ -31,7 +34,9 @@ from ..ir import Function, Node, get_op
 from ..ir.function import Attrs
 from .plan_memory import identity_reads
 
-HEADS = frozenset({"conv", "conv_transpose"})
+# kernels that take an epilogue (codegen/conv.py's kernels with epilogue=True)
+HEADS = frozenset({"conv", "conv_transpose", "max_pool", "avg_pool",
+                   "max_pool_grad", "avg_pool_grad"})
 
 
 def _pointwise_body(node: Node):
