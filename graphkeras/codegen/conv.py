@@ -650,9 +650,15 @@ def _split_fused(ctx, node):
     return first, rest, list(body.results), keys
 
 
+def _pool_tail(rest):
+    """The pooling that ends a fused conv kernel's body (or None)."""
+    return rest[-1] if rest and rest[-1].op in ("max_pool", "avg_pool") else None
+
+
 def emit_conv_node(ctx, node, ws) -> None:
-    """conv / conv_transpose, with an optional fused epilogue; each thread
-    packs the filter into its workspace and takes a share of the images."""
+    """conv / conv_transpose, with an optional fused epilogue and pooling;
+    each thread packs the filter into its workspace and takes a share of
+    the images."""
     b = ctx.b
     conv, rest, results, keys = _split_fused(ctx, node)
     from .target import host
@@ -661,15 +667,30 @@ def emit_conv_node(ctx, node, ws) -> None:
     wp, scratch = _wsplit(ctx, ws, plan)
     src, w = conv.inputs
     out = conv.outputs[0]
+    tail = _pool_tail(rest)
+    if tail is not None:
+        # the image's activation lives in scratch after the conv's own
+        # workspace (image 0 of a one-image tensor), only the pool is stored
+        img = b.gep(ws, [_c(plan.workspace_bytes())], source_etype=ir.IntType(8))
+        act = tail.inputs[0]
+        ctx.buffers[out.name] = (img, out.dtype)
+        ctx.buffers[act.name] = (img, act.dtype)
+        rest = rest[:-1]
     n0, n1 = _share(ctx, ctx.dim(src.shape[0]))
     with b.if_then(b.icmp_signed("<", n0, n1)):
         _pack(ctx, plan, w.name, wp, transposed=conv.op == "conv_transpose")
         prm = _prm(ctx, plan.values)
         fwd = _declare(b.module, fwd_name(plan.dt), _fwd_type())
         with for_range(b, n1, start=n0, name="n") as n:
-            b.call(fwd, [prm, _image_ptr(ctx, src.name, n, src.shape), wp,
-                         _image_ptr(ctx, out.name, n, out.shape), scratch])
-            _epilogue(ctx, rest, results, keys, n, out.shape)
+            if tail is None:
+                b.call(fwd, [prm, _image_ptr(ctx, src.name, n, src.shape), wp,
+                             _image_ptr(ctx, out.name, n, out.shape), scratch])
+                _epilogue(ctx, rest, results, keys, n, out.shape)
+            else:
+                b.call(fwd, [prm, _image_ptr(ctx, src.name, n, src.shape), wp,
+                             img, scratch])
+                _epilogue(ctx, rest, [act], [act.name], _c(0), out.shape)
+                _pool_image(ctx, tail, n, _c(0))
     b.ret_void()
 
 
@@ -824,17 +845,33 @@ def emit_pool_node(ctx, node, ws) -> None:
         inv_ptr = ctx.consts(inv)
     with for_range(b, n1, start=n0, name="n") as n:
         with loop_nest(b, space, name="px") as cs:
-            _pool_pixel(ctx, op, node, out, x_shape, o_shape, list(cs), n, C,
-                        tiles, inv_ptr)
+            _pool_pixel(ctx, op, node, out, x_shape, o_shape, list(cs), n, n,
+                        C, tiles, inv_ptr)
         # a fused consumer (e.g. the ReLU mask after max_pool_grad) while
         # this image's result is in cache
         _epilogue(ctx, rest, results, keys, n, out.shape)
     b.ret_void()
 
 
-def _pool_pixel(ctx, op, node, out, x_shape, o_shape, ocs, n, C, tiles,
+def _pool_image(ctx, node, n, n_in) -> None:
+    """max_pool / avg_pool of one image: input image n_in of its operand's
+    buffer, output image n."""
+    b = ctx.b
+    x, out = node.inputs[0], node.outputs[0]
+    a = node.attrs
+    inv_ptr = None
+    if node.op == "avg_pool":
+        counts = pool_counts(x.shape[1:-1], a["window"], a["strides"], a["pads"])
+        inv_ptr = ctx.consts(ConstArray((1.0 / counts).astype(out.dtype.np)))
+    with loop_nest(b, [_c(d) for d in out.shape[1:-1]], name="tp") as cs:
+        _pool_pixel(ctx, node.op, node, out, x.shape, out.shape, list(cs), n,
+                    n_in, x.shape[-1], False, inv_ptr)
+
+
+def _pool_pixel(ctx, op, node, out, x_shape, o_shape, ocs, n, n_in, C, tiles,
                 inv_ptr) -> None:
-    """One output pixel of a pooling op or of its gradient."""
+    """One output pixel of a pooling op or of its gradient (its input's
+    image n_in, its output's image n)."""
     b, sb = ctx.b, ctx.sb
     a = node.attrs
     t = reg_type(out.dtype)
@@ -842,7 +879,7 @@ def _pool_pixel(ctx, op, node, out, x_shape, o_shape, ocs, n, C, tiles,
     x = node.inputs[0] if op in ("max_pool", "avg_pool", "max_pool_grad") \
         else None
     g = node.inputs[-1] if op in ("max_pool_grad", "avg_pool_grad") else None
-    taps = _pool_offsets(ctx, x_shape, a, n, ocs)
+    taps = _pool_offsets(ctx, x_shape, a, n_in, ocs)
     o = _out_offset(ctx, o_shape, n, ocs)
     if op in ("avg_pool", "avg_pool_grad"):
         lin = _c(0)
@@ -972,7 +1009,7 @@ class NodeKernel:
     def workspace_bytes(self, node, vector_bytes: int) -> int:
         if self._workspace is None:
             return 0
-        return self._workspace(_root(node), vector_bytes)
+        return self._workspace(node, vector_bytes)
 
     def libraries(self, node) -> tuple:
         if self._libraries is None:
@@ -987,7 +1024,14 @@ def _root(node):
 
 
 def _conv_ws(node, vb):
-    return ConvPlan(node, vb).workspace_bytes()
+    root = _root(node)
+    total = ConvPlan(root, vb).workspace_bytes()
+    if node.op == "fused" and _pool_tail(list(node.attrs["body"].nodes)[1:]):
+        # one image of the activation the fused pooling reads (emit_conv_node)
+        out = root.outputs[0]
+        total += _round_up(int(np.prod(out.shape[1:])) * out.dtype.itemsize,
+                           ALIGN)
+    return total
 
 
 def _conv_libs(node):

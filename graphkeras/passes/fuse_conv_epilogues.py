@@ -18,6 +18,11 @@ is followed at once by the epilogue, while that image's output is in cache
 (the conv writes into a result buffer of its type, and the epilogue reads
 each element where it writes it).
 
+A conv kernel whose only result then only feeds a max_pool / avg_pool
+takes the pooling as well (_fuse_pool_tails): the activation of an image
+lives in the kernel's scratch and only the pooled image is written, which
+is what an inference graph (conv, bias, relu, pool) does.
+
 Requires: fn verifies; fusion has run (consumers are `fused` nodes or
 single elementwise nodes).
 Ensures: fn' verifies and computes what fn computes (the body is the
@@ -98,11 +103,58 @@ def fuse_conv_epilogues(fn: Function) -> Function:
                       tuple(f.outputs), f.loc or n.loc)
         replace[id(f)] = merged
         drop.add(id(n))
+    if drop:
+        fn = fn.replace(nodes=tuple(replace.get(id(n), n) for n in fn.nodes
+                                    if id(n) not in drop))
+    return _fuse_pool_tails(fn)
+
+
+POOLS = frozenset({"max_pool", "avg_pool"})
+
+
+def _fuse_pool_tails(fn: Function) -> Function:
+    """A conv kernel (with its epilogue) whose one result only feeds a
+    pooling op takes the pooling too: each image's activation then stays
+    in the kernel's scratch (never written out), and only the pooled image
+    is (inference: conv - bias - relu - max_pool). Only when the epilogue
+    reads nothing of the conv's size but the conv's value (per-image
+    scratch holds that image alone)."""
+    users = fn.users()
+    results = {r.name for r in fn.results}
+    replace: dict = {}
+    drop: set = set()
+    for n in fn.nodes:
+        if n.op in ("conv", "conv_transpose"):
+            head, body_nodes, params = n, [n], list(n.inputs)
+        elif n.op == "fused" and n.attrs["body"].nodes and \
+                n.attrs["body"].nodes[0].op in ("conv", "conv_transpose"):
+            body = n.attrs["body"]
+            head, body_nodes, params = body.nodes[0], list(body.nodes), \
+                list(body.params)
+        else:
+            continue
+        if len(n.outputs) != 1:
+            continue
+        r = n.outputs[0]
+        us = users.get(r.name, [])
+        if r.name in results or len(us) != 1 or us[0].op not in POOLS:
+            continue
+        c = head.outputs[0]
+        produced = {o.name for m in body_nodes for o in m.outputs}
+        if any(v.name not in produced and v.rank == c.rank
+               and v.shape[0] == c.shape[0]
+               for m in body_nodes[1:] for v in m.inputs):
+            continue  # e.g. a residual: the epilogue reads another image
+        pool = us[0]
+        inner_r = (n.attrs["body"].results[0] if n.op == "fused" else r)
+        body = Function(f"k_{pool.outputs[0].name}", tuple(params),
+                        (*body_nodes, pool.replace(inputs=(inner_r,))),
+                        tuple(pool.outputs))
+        replace[id(pool)] = Node("fused", tuple(n.inputs),
+                                 Attrs({"body": body}), tuple(pool.outputs),
+                                 n.loc or pool.loc)
+        drop.add(id(n))
     if not drop:
         return fn
-    out = []
-    for n in fn.nodes:
-        if id(n) in drop:
-            continue
-        out.append(replace.get(id(n), n))
-    return fn.replace(nodes=tuple(out))
+    return fn.replace(nodes=tuple(replace.get(id(n), n) for n in fn.nodes
+                                  if id(n) not in drop))

@@ -64,3 +64,38 @@ def test_a_conv_read_elsewhere_or_reindexed_keeps_its_own_kernel():
     xv = np.random.default_rng(1).normal(size=(2, 5, 5, 2)).astype(np.float32)
     wv = np.random.default_rng(2).normal(size=(3, 3, 2, 4)).astype(np.float32)
     check_compiled(fn, [xv, wv], what="transposed consumer")
+
+
+def test_inference_pooling_joins_the_conv_kernel():
+    rng = np.random.default_rng(3)
+    for pool in ("max_pool", "avg_pool"):
+        for act in (True, False):
+            b = ir.Builder("infer")
+            x = b.param("x", ("N", 9, 8, 3))
+            w = b.param("w", (3, 3, 3, 20))
+            bias = b.param("bias", (20,))
+            y = b.conv(x, w, strides=(1, 1), pads=((0, 0), (1, 1)),
+                       dilation=(1, 1))
+            if act:
+                y = b.relu(b.add(y, bias))
+            y = b.op(pool, y, window=(2, 3), strides=(2, 2),
+                     pads=((0, 1), (1, 1)))
+            fn = b.build([b.reshape(y, shape=("N", 4 * 4 * 20))])
+            prepared = prepare_for_codegen(fn, (0,))
+            bodies = [[m.op for m in n.attrs["body"].nodes]
+                      for n in prepared.nodes if n.op == "fused"]
+            assert any(ops[0] == "conv" and ops[-1] == pool for ops in bodies), (
+                bodies)
+            args = [rng.normal(size=p.type.concrete_shape({"N": 5})).astype(
+                np.float32) for p in fn.params]
+            check_compiled(fn, args, what=f"{pool} act={act}")
+    # a residual (a second full-size operand) keeps the pooling apart
+    b = ir.Builder("residual")
+    x = b.param("x", ("N", 6, 6, 4))
+    w = b.param("w", (3, 3, 4, 4))
+    y = b.relu(b.add(b.conv(x, w, strides=(1, 1), pads=((1, 1), (1, 1)),
+                            dilation=(1, 1)), x))
+    fn = b.build([b.max_pool(y, window=(2, 2), strides=(2, 2),
+                             pads=((0, 0), (0, 0)))])
+    prepared = prepare_for_codegen(fn, (0,))
+    assert "max_pool" in [n.op for n in prepared.nodes]
