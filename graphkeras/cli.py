@@ -8,9 +8,11 @@ share one code path: `_load_gkir` builds it from IR text, `_load_model`
 (filled in by the saving work) from a Keras model file.
 
 Stages of `dump --stage`: the hooks in `STAGE_HOOKS` turn the selected
-program into the program (or text) at that stage; a stage whose machinery
-has not landed raises StageNotAvailable, which the command reports as one
-line. The codegen work plugs `planned`, `llvm` and `asm` in there.
+program into the program (or text) at that stage: `planned` is the
+program the code generator receives (after fusion) with its storage plan
+as comments, `llvm` the generated module, `asm` the host assembly. A stage
+that cannot be produced for this file raises StageNotAvailable, which the
+command reports as one line.
 
 Errors a user can cause (a missing file, a file that is not a model, IR
 that does not parse or verify, an op ONNX cannot express, a bad option)
@@ -274,16 +276,9 @@ def _stage_train(model, fn, after):
 
 
 def _optimize_pipeline():
-    try:
-        from .passes import pipeline
-    except ImportError:
-        raise StageNotAvailable(
-            "stage optimized is not available yet: the pass pipeline "
-            "(graphkeras.passes.pipeline) has not landed."
-        ) from None
-    passes = getattr(pipeline, "OPTIMIZE_PIPELINE", None)
-    if passes is None:
-        passes = pipeline.SIMPLIFY_PIPELINE
+    from .passes import pipeline
+
+    passes = getattr(pipeline, "OPTIMIZE_PIPELINE", pipeline.SIMPLIFY_PIPELINE)
     return pipeline, list(passes)
 
 
@@ -307,15 +302,60 @@ def _stage_optimized(model, fn, after):
     return _run_passes(fn, passes, after, "optimized")
 
 
-def _stage_codegen(stage: str):
+def _planned(fn, after):
+    """(prepared Function, StorageLayout or None) of fn with every parameter
+    an input and every result written: the compile pipeline's program, or,
+    with `after`, the program right after that pass (then no layout)."""
+    from .passes.compile_pipeline import codegen_passes
+    from .passes.plan_memory import assign_storage
+
+    used = tuple(range(len(fn.results)))
+    passes = codegen_passes(used)
+    prepared = _run_passes(fn, passes, after, "planned")
+    if after:
+        return prepared, None
+    layout = assign_storage(prepared, (), tuple(p.name for p in fn.params),
+                            (), used)
+    return prepared, layout
+
+
+def _stage_planned(model, fn, after):
+    """The program after the compile pipeline (fusion, results
+    materialized), followed by its storage plan as `//` comments (the text
+    still parses): each storage's kind, type, live range and values, and
+    the arena at batch 32."""
+    from .ir import print_function
+    from .passes.plan_memory import plan_offsets
+
+    prepared, layout = _planned(fn, after)
+    text = print_function(prepared) + "\n"
+    if layout is None:
+        return text
+    plan = plan_offsets(layout, _env(prepared, 32))
+    lines = ["", f"// storage plan: {len(layout.kernels)} kernels, "
+             f"{len(layout.storages)} storages",
+             "// s<id> <kind> <name> <type> [first kernel, last kernel] "
+             "<values>"]
+    lines += [f"// {line}" for line in layout.describe().splitlines()]
+    lines.append(f"// at batch 32: {plan.report()}")
+    return text + "\n".join(lines) + "\n"
+
+
+def _stage_native(stage: str):
     def hook(model, fn, after):
-        # Hook for codegen (issue 4): "planned" is the program after the
-        # compile pipeline (fusion, memory plan); "llvm" and "asm" are the
-        # generated module's text. Return a Function or a str.
-        raise StageNotAvailable(
-            f"stage {stage} is not available yet: code generation has not "
-            f"landed."
-        )
+        """The generated LLVM module of fn (`llvm`, before LLVM's
+        optimisation) or the host assembly after it (`asm`)."""
+        if after:
+            raise CommandError(
+                f"--after selects a pass of the optimized or planned "
+                f"stage; stage {stage} is the whole compiled program."
+            )
+        from .codegen.jit import module_text
+        from .codegen.program import build_module
+
+        prepared, layout = _planned(fn, None)
+        module = build_module(prepared, layout, fn.name)[0]
+        return module_text(module, fn.name, asm=stage == "asm")
 
     return hook
 
@@ -324,9 +364,9 @@ STAGE_HOOKS: dict[str, Callable] = {
     "traced": _stage_traced,
     "train": _stage_train,
     "optimized": _stage_optimized,
-    "planned": _stage_codegen("planned"),
-    "llvm": _stage_codegen("llvm"),
-    "asm": _stage_codegen("asm"),
+    "planned": _stage_planned,
+    "llvm": _stage_native("llvm"),
+    "asm": _stage_native("asm"),
 }
 
 

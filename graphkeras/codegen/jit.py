@@ -27,8 +27,9 @@ STEPS_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64,
                               ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
 
 
-def compile_object(module, name: str, *, unroll: bool = True,
-                   vectorize: bool = True, level: int = OPT_LEVEL) -> bytes:
+def _optimized(module, name: str, level: int, **options):
+    """(parsed, verified and optimised llvmlite module, its target
+    machine)."""
     ensure_llvm()
     text = str(module)
     dump("llvm", name, lambda: text)
@@ -40,10 +41,27 @@ def compile_object(module, name: str, *, unroll: bool = True,
             f"LLVM rejected the generated module {name}: {e}",
             dump_path=dump("llvm", name, lambda: text)) from e
     tm = new_target_machine(level)
-    optimize(mod, tm, level, unroll=unroll, vectorize=vectorize)
+    optimize(mod, tm, level, **options)
     dump("llvm-opt", name, lambda: str(mod))
+    return mod, tm
+
+
+def compile_object(module, name: str, *, unroll: bool = True,
+                   vectorize: bool = True, level: int = OPT_LEVEL) -> bytes:
+    mod, tm = _optimized(module, name, level, unroll=unroll,
+                         vectorize=vectorize)
     dump("asm", name, lambda: tm.emit_assembly(mod))
     return bytes(tm.emit_object(mod))
+
+
+def module_text(module, name: str, *, asm: bool = False,
+                level: int = OPT_LEVEL) -> str:
+    """The module's LLVM IR as generated, or (asm) the host assembly after
+    the optimisation compile_object runs."""
+    if not asm:
+        return str(module)
+    mod, tm = _optimized(module, name, level)
+    return tm.emit_assembly(mod)
 
 
 class NativeModule:
