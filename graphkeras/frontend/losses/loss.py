@@ -169,10 +169,15 @@ class LossFunctionWrapper(Loss):
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):
-        from ..saving.serialization_lib import serialize_function
+        """The Loss config and the function's keyword arguments; a subclass
+        names its function by its class, so only the wrapper itself
+        serializes `fn`."""
+        config = {**super().get_config(), **self._fn_kwargs}
+        if type(self) is LossFunctionWrapper:
+            from ..saving.serialization_lib import serialize_function
 
-        return {**super().get_config(), "fn": serialize_function(self.fn),
-                **self._fn_kwargs}
+            config["fn"] = serialize_function(self.fn)
+        return config
 
     @classmethod
     def from_config(cls, config):

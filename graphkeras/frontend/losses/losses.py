@@ -13,7 +13,7 @@ import math
 import warnings
 
 from .. import ops
-from .loss import Loss, LossFunctionWrapper, squeeze_or_expand_to_same_rank
+from .loss import LossFunctionWrapper, squeeze_or_expand_to_same_rank
 
 EPSILON = 1e-7
 
@@ -280,9 +280,6 @@ class MeanSquaredError(LossFunctionWrapper):
         super().__init__(mean_squared_error, reduction=reduction, name=name,
                          dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
-
 
 class MeanAbsoluteError(LossFunctionWrapper):
     """Mean of absolute errors."""
@@ -291,9 +288,6 @@ class MeanAbsoluteError(LossFunctionWrapper):
                  name="mean_absolute_error", dtype=None):
         super().__init__(mean_absolute_error, reduction=reduction, name=name,
                          dtype=dtype)
-
-    def get_config(self):
-        return Loss.get_config(self)
 
 
 class MeanAbsolutePercentageError(LossFunctionWrapper):
@@ -304,9 +298,6 @@ class MeanAbsolutePercentageError(LossFunctionWrapper):
         super().__init__(mean_absolute_percentage_error, reduction=reduction, name=name,
                          dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
-
 
 class MeanSquaredLogarithmicError(LossFunctionWrapper):
     """Mean squared logarithmic error."""
@@ -315,9 +306,6 @@ class MeanSquaredLogarithmicError(LossFunctionWrapper):
                  name="mean_squared_logarithmic_error", dtype=None):
         super().__init__(mean_squared_logarithmic_error, reduction=reduction, name=name,
                          dtype=dtype)
-
-    def get_config(self):
-        return Loss.get_config(self)
 
 
 class CosineSimilarity(LossFunctionWrapper):
@@ -329,9 +317,6 @@ class CosineSimilarity(LossFunctionWrapper):
                          dtype=dtype, axis=axis)
         self.axis = axis
 
-    def get_config(self):
-        return {**Loss.get_config(self), "axis": self.axis}
-
 
 class Huber(LossFunctionWrapper):
     """Huber loss (quadratic below `delta`, linear above)."""
@@ -342,9 +327,6 @@ class Huber(LossFunctionWrapper):
                          dtype=dtype, delta=delta)
         self.delta = delta
 
-    def get_config(self):
-        return {**Loss.get_config(self), "delta": self.delta}
-
 
 class LogCosh(LossFunctionWrapper):
     """Logarithm of the hyperbolic cosine of the error."""
@@ -353,9 +335,6 @@ class LogCosh(LossFunctionWrapper):
                  name="log_cosh", dtype=None):
         super().__init__(log_cosh, reduction=reduction, name=name,
                          dtype=dtype)
-
-    def get_config(self):
-        return Loss.get_config(self)
 
 
 class KLDivergence(LossFunctionWrapper):
@@ -366,9 +345,6 @@ class KLDivergence(LossFunctionWrapper):
         super().__init__(kl_divergence, reduction=reduction, name=name,
                          dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
-
 
 class Poisson(LossFunctionWrapper):
     """Poisson loss: y_pred - y_true * log(y_pred)."""
@@ -377,9 +353,6 @@ class Poisson(LossFunctionWrapper):
                  name="poisson", dtype=None):
         super().__init__(poisson, reduction=reduction, name=name,
                          dtype=dtype)
-
-    def get_config(self):
-        return Loss.get_config(self)
 
 
 class Hinge(LossFunctionWrapper):
@@ -390,9 +363,6 @@ class Hinge(LossFunctionWrapper):
         super().__init__(hinge, reduction=reduction, name=name,
                          dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
-
 
 class SquaredHinge(LossFunctionWrapper):
     """Squared hinge loss."""
@@ -402,9 +372,6 @@ class SquaredHinge(LossFunctionWrapper):
         super().__init__(squared_hinge, reduction=reduction, name=name,
                          dtype=dtype)
 
-    def get_config(self):
-        return Loss.get_config(self)
-
 
 class CategoricalHinge(LossFunctionWrapper):
     """Categorical hinge loss (one-hot labels)."""
@@ -413,9 +380,6 @@ class CategoricalHinge(LossFunctionWrapper):
                  name="categorical_hinge", dtype=None):
         super().__init__(categorical_hinge, reduction=reduction, name=name,
                          dtype=dtype)
-
-    def get_config(self):
-        return Loss.get_config(self)
 
 
 class BinaryCrossentropy(LossFunctionWrapper):
@@ -432,11 +396,6 @@ class BinaryCrossentropy(LossFunctionWrapper):
         self.label_smoothing = label_smoothing
         self.axis = axis
 
-    def get_config(self):
-        return {**Loss.get_config(self),
-                "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
-
 
 class CategoricalCrossentropy(LossFunctionWrapper):
     """Crossentropy of one-hot labels; label smoothing mixes them with the
@@ -452,11 +411,6 @@ class CategoricalCrossentropy(LossFunctionWrapper):
         self.label_smoothing = label_smoothing
         self.axis = axis
 
-    def get_config(self):
-        return {**Loss.get_config(self),
-                "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
-
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
     """Crossentropy of integer class labels; `ignore_class` labels do not
@@ -471,11 +425,6 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         self.from_logits = from_logits
         self.ignore_class = ignore_class
         self.axis = axis
-
-    def get_config(self):
-        return {**Loss.get_config(self),
-                "from_logits": self.from_logits, "ignore_class": self.ignore_class,
-                "axis": self.axis}
 
 
 class BinaryFocalCrossentropy(LossFunctionWrapper):
@@ -496,13 +445,6 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
         self.label_smoothing = label_smoothing
         self.axis = axis
 
-    def get_config(self):
-        return {**Loss.get_config(self),
-                "apply_class_balancing": self.apply_class_balancing,
-                "alpha": self.alpha, "gamma": self.gamma,
-                "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
-
 
 class CategoricalFocalCrossentropy(LossFunctionWrapper):
     """Categorical focal crossentropy."""
@@ -518,9 +460,3 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
         self.from_logits = from_logits
         self.label_smoothing = label_smoothing
         self.axis = axis
-
-    def get_config(self):
-        return {**Loss.get_config(self),
-                "alpha": self.alpha, "gamma": self.gamma,
-                "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
