@@ -34,13 +34,12 @@ runtimes can load the file.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..fileio import atomic_write_bytes
 from ..ir import Function, Node, get_op
 from ..ir.dtypes import DType, bool_, float32, float64, int32, int64
 from ..ir.errors import InternalCompilerError
@@ -1179,27 +1178,7 @@ def _version() -> str:
 def save_model_proto(model: onnx.ModelProto, path) -> None:
     """Write `model` to `path` atomically (a temporary file in the same
     directory, then os.replace), so a reader never sees half a file."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(
-            f"Cannot write {path}: the directory {folder} does not exist."
-        )
-    data = model.SerializeToString()
-    fd, tmp = tempfile.mkstemp(prefix=".graphkeras-", suffix=".onnx.tmp",
-                               dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write_bytes(path, model.SerializeToString())
 
 
 def save_function(fn: Function, path, **kwargs) -> onnx.ModelProto:

@@ -10,6 +10,7 @@ import onnx
 import pytest
 from onnx_check import check_ort_matches_interpreter, check_same, session
 
+import graphkeras.fileio
 from graphkeras import ir
 from graphkeras.export import onnx as gk_onnx
 from graphkeras.export.onnx import (
@@ -183,7 +184,7 @@ def test_save_function_writes_atomically(tmp_path, monkeypatch):
     def fail(*a):
         raise OSError("disk full")
 
-    monkeypatch.setattr(gk_onnx.os, "replace", fail)
+    monkeypatch.setattr(graphkeras.fileio.os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
         save_function(fn, path)  # a different model: no initializers
     assert path.read_bytes() == before  # the old file is untouched

@@ -1,11 +1,9 @@
 """Writing files atomically and reporting unreadable ones clearly.
 
 Invariants:
-- Every file the saving code writes is first written in full to a
-  temporary file in the same directory, flushed to disk, then renamed over
-  the target with `os.replace` (atomic on POSIX and Windows). An
-  interrupted save (an exception, a crash, a full disk) leaves the old
-  file as it was and no temporary file behind (except after a hard kill).
+- Every file the saving code writes goes through `atomic_write`
+  (graphkeras/fileio.py): written in full beside the target, then renamed
+  over it, so an interrupted save leaves the old file as it was.
 - A file that cannot be read as what it claims to be raises
   `FileFormatError` (a ValueError) whose message names the file and says
   what is wrong, instead of an error from deep inside h5py or zipfile.
@@ -14,7 +12,8 @@ Invariants:
 from __future__ import annotations
 
 import os
-import tempfile
+
+from ...fileio import atomic_write, atomic_write_bytes  # noqa: F401 (re-exported)
 
 
 class FileFormatError(ValueError):
@@ -34,46 +33,6 @@ def check_readable(path) -> str:
     if os.path.isdir(path):
         raise bad_file(path, "it is a directory, not a file.")
     return path
-
-
-def _temp_path(path: str) -> str:
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(
-            f"Cannot write {path}: the directory {folder} does not exist."
-        )
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    return tmp
-
-
-def atomic_write(path, write) -> None:
-    """Call `write(tmp_path)` to fill a temporary file, then move it to
-    `path`. On any exception the temporary file is removed and `path` is
-    untouched."""
-    path = os.fspath(path)
-    tmp = _temp_path(path)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def atomic_write_bytes(path, data: bytes) -> None:
-    def write(tmp):
-        with open(tmp, "wb") as f:
-            f.write(data)
-
-    atomic_write(path, write)
 
 
 def open_h5(path_or_file, mode="r", name=None):
