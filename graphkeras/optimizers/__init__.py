@@ -3,10 +3,13 @@
 from ..frontend.optimizers import (  # noqa: F401
     ALL_OBJECTS,
     SGD,
+    Adadelta,
     Adagrad,
     Adam,
     Adamax,
     AdamW,
+    Ftrl,
+    Lion,
     Nadam,
     Optimizer,
     RMSprop,

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from . import schedules
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
 from .adamw import AdamW
+from .ftrl import Ftrl
+from .lion import Lion
 from .nadam import Nadam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 ALL_OBJECTS = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad,
-                                       Adamax, Nadam)}
+                                       Adamax, Nadam, Adadelta, Ftrl, Lion)}
 ALL_OBJECTS.update({k.lower(): v for k, v in ALL_OBJECTS.items()})
 
 
@@ -32,10 +35,13 @@ def get(identifier):
 __all__ = [
     "ALL_OBJECTS",
     "SGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",
     "Adamax",
+    "Ftrl",
+    "Lion",
     "Nadam",
     "Optimizer",
     "RMSprop",
