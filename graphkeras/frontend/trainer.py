@@ -18,8 +18,12 @@ after each call. One executable call runs one batch.
 Invariants: a program is rebuilt only when what it computes changes: the
 compile() call, the set of variables or their trainable flags, or the
 per-sample shapes / dtypes of the data (the batch size is the IR symbol N
-and never triggers a rebuild). Logs hold the running epoch values of
-`model.metrics`, sorted by name as Keras 3 prints them.
+and never triggers a rebuild). A model whose Inputs have None in other
+dimensions (sequences of any length) gets one program per concrete
+per-sample shape, all sharing the weights and optimizer state in the
+store; the most recently used `_MAX_PROGRAMS` are kept. Logs hold the
+running epoch values of `model.metrics`, sorted by name as Keras 3 prints
+them.
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ from .compile_utils import CompileLoss, CompileMetrics
 from .data import make_adapter, train_validation_split, unpack_x_y_sample_weight
 from .metrics.reduction_metrics import Mean
 from .variables import STORE, structure_version
+
+
+# Programs kept per model (train / test / predict x per-sample shapes).
+_MAX_PROGRAMS = 16
 
 
 def _float(x) -> float:
@@ -168,9 +176,18 @@ class Trainer:
                repr(x_template),
                self._sig)
         exe = self._executables.get(key)
-        if exe is None:
+        if exe is not None:
+            # least recently used goes first: keep this one fresh
+            self._executables[key] = self._executables.pop(key)
+        else:
             program = self._build_program(kind, xs, ys, sws, x_template)
             exe = make_executable(program, STORE, run_eagerly=self.run_eagerly)
+            while len(self._executables) >= _MAX_PROGRAMS:
+                # NOTE: one program per per-sample shape (sequences of many
+                # lengths): the least recently used goes, a later batch of
+                # its shape traces it again (the compile cache makes that
+                # cheap); weights and optimizer state live in the store.
+                self._executables.pop(next(iter(self._executables)))
             self._executables[key] = exe
             self._last_programs[kind] = program
             # A first trace can create weights (subclassed models build on

@@ -6,7 +6,9 @@ dispatches on what it receives:
 
 - KerasTensors (functional API): build from the shapes, run `call` in a
   throwaway spec trace to learn the output shapes, record a `Node` in the
-  functional graph, return KerasTensors;
+  functional graph, return KerasTensors; None in a non-batch dimension (a
+  sequence of unknown length) is traced at two probe sizes, and the output
+  dimensions that follow it are None;
 - traced tensors (while a model is traced into a program): run `call`,
   which appends IR nodes tagged with the layer's name;
 - NumPy arrays: run `call` eagerly on the ops' NumPy references.
@@ -236,11 +238,24 @@ class Layer:
         from .. import constraints, regularizers
 
         shape = () if shape is None else tuple(shape)
+        name = name or f"variable_{len(self._all_own_variables())}"
+        if any(d is None for d in shape):
+            built_on = self.__dict__.get("_building_shape")
+            seen = "" if built_on is None else (
+                f" It was built for inputs of shape {built_on}, with None "
+                "in a dimension the weight depends on.")
+            raise NeedsStaticSizeError(
+                f'Layer "{self.name}" ({type(self).__name__}) cannot create '
+                f'its weight "{name}" of shape {shape}: a weight needs a '
+                f"static size in every dimension.{seen} Give that input "
+                "dimension a fixed size (e.g. keras.Input(shape=(20, 8)) "
+                "instead of (None, 8)); a Flatten before this layer needs "
+                "every flattened dimension known."
+            )
         dtype = standardize_dtype(dtype, self.dtype)
         if initializer is None:
             initializer = ("glorot_uniform" if dtype.startswith("float")
                            else "zeros")
-        name = name or f"variable_{len(self._all_own_variables())}"
         v = Variable(initializers_module.get(initializer), shape=shape,
                      dtype=dtype, trainable=trainable, name=name,
                      path=f"{self.name}/{name}",
@@ -466,6 +481,17 @@ class Layer:
                 x, bool
             ):
                 a = np.asarray(x)
+                if a.dtype.kind not in "fiub":
+                    raise ValueError(
+                        f'Layer "{self.name}" ({type(self).__name__}) cannot '
+                        f"take an input of dtype {a.dtype} (shape {a.shape}): "
+                        "inputs must be numbers (floats, integers or "
+                        "booleans).")
+                if a.dtype.kind in "iu" and a.dtype not in (np.int32,
+                                                            np.int64):
+                    # as the data adapter does: small ints widen to int32
+                    a = a.astype(np.int64 if a.dtype.itemsize >= 4
+                                 else np.int32)
                 if a.dtype.kind == "f" and self.autocast:
                     a = a.astype(self.compute_dtype, copy=False)
                 return a
@@ -526,15 +552,55 @@ class Layer:
         return outputs
 
     def _spec_outputs(self, args, kwargs):
-        """Run call() in a throwaway trace to learn the output shapes."""
+        """Run call() in a throwaway trace to learn the output shapes.
+
+        An input with None in a dimension other than the batch (a sequence
+        of unknown length) is traced twice, with two different sizes in
+        its unknown dimensions: an output dimension that differs between
+        the two traces depends on them and is None, as Keras infers it.
+        (Compiled programs are traced per concrete input shape, so no
+        layer ever computes with an unknown non-batch size.)
+        """
+        unknown = [x for x in tree.flatten((args, kwargs))
+                   if isinstance(x, KerasTensor)
+                   and any(d is None for d in x.shape[1:])]
+        if not unknown:
+            return self._spec_once(args, kwargs, None)
+        try:
+            outs = [self._spec_once(args, kwargs, p) for p in _PROBE_SIZES]
+        except NeedsStaticSizeError:
+            raise  # from a nested layer, which it names
+        except (ValueError, TypeError) as e:
+            ks = [x for x in tree.flatten((args, kwargs))
+                  if isinstance(x, KerasTensor)]
+            i = next(i for i, x in enumerate(ks) if x is unknown[0])
+            raise NeedsStaticSizeError(
+                f'Layer "{self.name}" ({type(self).__name__}) cannot be '
+                f"called on input {i} of shape {unknown[0].shape}: it needs "
+                "a static size in a dimension that is None (graphkeras "
+                f"traced it with that dimension set to {_PROBE_SIZES[0]} "
+                f"and got: {e}). Give that dimension a fixed size, e.g. "
+                "keras.Input(shape=(20, 8)) instead of "
+                "keras.Input(shape=(None, 8))."
+            ) from e
+        return _merge_specs(outs[0], outs[1])
+
+    def _spec_once(self, args, kwargs, probe):
+        """One spec trace; `probe` replaces unknown non-batch sizes."""
         spec = tracing.Trace(kind="spec")
         counter = [0]
+        specs = tree.flatten(self.input_spec) if self.input_spec else []
 
         def to_traced(x):
             if isinstance(x, KerasTensor):
                 counter[0] += 1
+                shape = x.shape
+                if probe is not None:
+                    ispec = (specs[counter[0] - 1]
+                             if counter[0] - 1 < len(specs) else None)
+                    shape = _probe_shape(shape, ispec, probe)
                 try:
-                    return spec.input(f"in{counter[0]}", x.shape, x.dtype)
+                    return spec.input(f"in{counter[0]}", shape, x.dtype)
                 except ValueError as e:
                     raise ValueError(
                         f'Layer "{self.name}" received input {counter[0] - 1} '
@@ -648,6 +714,48 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+class NeedsStaticSizeError(ValueError):
+    """A layer needs a static size where its input has None."""
+
+
+# Sizes tried for an unknown non-batch dimension in a spec trace: two
+# different sizes, large enough for the usual kernels and pools, with many
+# divisors so that reshapes by small factors work for both.
+_PROBE_SIZES = (64, 96)
+
+
+def _probe_shape(shape, spec, probe) -> tuple:
+    """`shape` with its unknown non-batch sizes set to `probe`, or to the
+    size the layer's InputSpec fixes for that axis."""
+    rank = len(shape)
+    fixed = {}
+    if spec is not None:
+        if spec.shape is not None and len(spec.shape) == rank:
+            fixed.update({i: d for i, d in enumerate(spec.shape)
+                          if d is not None})
+        for axis, d in spec.axes.items():
+            if d is not None and -rank <= axis < rank:
+                fixed[axis % rank] = d
+    return tuple(d if d is not None or i == 0 else fixed.get(i, probe)
+                 for i, d in enumerate(shape))
+
+
+def _merge_specs(a, b):
+    """KerasTensors of a, with None where a and b differ in size."""
+    flat_a, flat_b = tree.flatten(a), tree.flatten(b)
+    if len(flat_a) != len(flat_b):
+        return a
+    merged = []
+    for x, y in zip(flat_a, flat_b):
+        if isinstance(x, KerasTensor) and isinstance(y, KerasTensor) and (
+                len(x.shape) == len(y.shape)):
+            shape = tuple(p if p == q else None
+                          for p, q in zip(x.shape, y.shape))
+            x = KerasTensor(shape, x.dtype, name=x.name)
+        merged.append(x)
+    return tree.pack_like(a, merged)
+
+
 def _serializable(v) -> bool:
     if v is None or isinstance(v, (bool, int, float, str)):
         return True
@@ -674,11 +782,16 @@ def _build_wrapper(build):
     @functools.wraps(build)
     def wrapper(self, *args, **kwargs):
         t = tracing.current_trace()
-        if t is not None:
-            with t.suspended():
+        self.__dict__["_building_shape"] = (
+            args[0] if args else kwargs.get("input_shape"))
+        try:
+            if t is not None:
+                with t.suspended():
+                    out = build(self, *args, **kwargs)
+            else:
                 out = build(self, *args, **kwargs)
-        else:
-            out = build(self, *args, **kwargs)
+        finally:
+            self.__dict__.pop("_building_shape", None)
         self._build_shapes = args[0] if args else kwargs.get("input_shape")
         self.built = True
         return out

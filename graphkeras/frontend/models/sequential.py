@@ -4,13 +4,17 @@ Layers come from the constructor list or `add()`. The model is built (a
 Functional graph made from an Input of the known shape) as soon as the
 input shape is known: from an `Input`/`InputLayer` added first, from
 `input_shape=` / `input_dim=` given to the first layer, or, deferred, from
-the first data it sees (`build()`, `fit`, a call).
+the first data it sees (`fit`, a call). Built from data, it keeps that
+shape for its InputLayer (summary, config) but accepts inputs of other
+non-batch sizes of the same rank where its layers do (a text model fitted
+on length 7 predicts on length 11): the layers' own InputSpecs decide.
 """
 
 from __future__ import annotations
 
 from .. import tree
 from ..layers.input_layer import InputLayer
+from ..layers.input_spec import InputSpec
 from ..layers.layer import Layer
 from ..tensors import KerasTensor, TracedTensor
 from ..variables import bump_structure
@@ -99,6 +103,13 @@ class Sequential(Model):
         self._functional = Functional(self._layers[0].output, x,
                                       name=self.name, trainable=self.trainable)
         self.input_spec = self._functional.input_spec
+        if self.__dict__.get("_built_from_data"):
+            # NOTE: built from the first data seen, the model accepts other
+            # sizes wherever its layers do (Keras 3's fit/predict check
+            # only the rank here): each layer checks its own InputSpec when
+            # the program for the new shape is traced, naming the layer.
+            self.input_spec = InputSpec(ndim=len(input_shape),
+                                        allow_last_axis_squeeze=False)
         self.built = True
 
     @property
@@ -114,6 +125,7 @@ class Sequential(Model):
         x = tree.flatten(inputs)[0]
         shape = tuple(x.shape) if isinstance(x, (KerasTensor, TracedTensor)) \
             else tuple(getattr(x, "shape", ()))
+        self.__dict__["_built_from_data"] = True
         self.build((None,) + tuple(shape[1:]))
 
     def call(self, inputs, training=None, mask=None):
