@@ -91,7 +91,11 @@ class Trace:
         return TracedTensor(value, self)
 
     def input(self, name: str, shape, dtype="float32"):
-        """A new per-call input parameter; `shape` uses None for the batch."""
+        """A new per-call input parameter; `shape` uses None for the batch.
+
+        Every other size must be known: a model with None in other
+        dimensions is traced per concrete input shape (the trainer), and
+        its symbolic (spec) traces use probe sizes (layers/layer.py)."""
         ir_shape = to_ir_shape(shape, what=f'input "{name}"')
         return self.wrap(self.builder.param(name, TensorType(ir_shape, dtype)))
 
@@ -143,9 +147,10 @@ def to_ir_shape(shape, what: str = "tensor", strict: bool = True) -> tuple:
                 out.append("N" if d is None else d)
                 continue
             raise ValueError(
-                f"graphkeras needs static sizes for every dimension but the "
-                f"batch, received None at axis {i} of shape {tuple(shape)} "
-                f"({what}). Give that dimension a fixed size."
+                f"a traced program needs static sizes for every dimension but "
+                f"the batch, received None at axis {i} of shape "
+                f"{tuple(shape)} ({what}). Trace it with the concrete shape "
+                "of the data, or give that dimension a fixed size."
             )
         out.append(int(d))
     return tuple(out)

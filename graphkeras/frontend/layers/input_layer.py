@@ -2,7 +2,9 @@
 
 `Input(shape=(100,))` returns a KerasTensor of shape (None, 100) whose
 history points at a fresh InputLayer; the batch dimension stays None (it
-becomes the IR symbol N when the model is traced).
+becomes the IR symbol N when the model is traced). Other dimensions may be
+None too (`Input((None,))` for sequences of any length): the model is then
+traced once per concrete size it is run on (frontend/trainer.py).
 """
 
 from __future__ import annotations
