@@ -12,10 +12,17 @@ metrics, resolved the way Keras 3 resolves them.
 - With several outputs, per-output losses are tracked as
   "<output>_loss" and metrics are named "<output>_<metric>".
 - Built-in losses check that the targets fit the outputs (no silent
-  broadcasting of a (N, 1) target against a (N, 3) output).
+  broadcasting of a (N, 1) target against a (N, 3) output), and that
+  sample weights give one weight per sample (or per timestep).
+- Labels of a sparse categorical crossentropy are checked against the
+  number of classes before every step (`CompileLoss.check_labels`), as
+  TensorFlow does: an out-of-range label is a ValueError, never a silent
+  loss of 0 (the one-hot of an out-of-range index is all zeros).
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from . import losses as losses_module
 from . import metrics as metrics_module
@@ -131,6 +138,45 @@ def check_target_shape(index, output_name, loss, y_true_shape, y_pred_shape):
     )
 
 
+def check_sample_weight_shape(index, output_name, sw_shape, y_pred_shape):
+    """A built-in loss reduces the last axis: its per-sample values have
+    shape y_pred.shape[:-1], which the weights must broadcast to."""
+    w = list(sw_shape[1:])
+    while w and w[-1] == 1:
+        w.pop()
+    v = list(y_pred_shape[1:-1])
+    if len(w) <= len(v) and all(a == b or a == 1 for a, b in zip(w, v)):
+        return
+    per_step = (f" or one per timestep, {(None,) + tuple(v)}" if v else "")
+    raise ValueError(
+        f'Sample weights {index} do not fit output "{output_name}": expected '
+        f"one weight per sample, shape (None,){per_step}; received "
+        f"sample_weight of shape {(None,) + tuple(sw_shape[1:])} for an "
+        f"output of shape {(None,) + tuple(y_pred_shape[1:])}."
+    )
+
+
+def check_sparse_labels(output_name, y, n_classes, ignore_class=None):
+    """Raise ValueError if integer labels `y` fall outside [0, n_classes)."""
+    y = np.asarray(y)
+    bad = (y < 0) | (y >= n_classes)
+    if y.dtype.kind == "f":
+        bad |= ~np.isfinite(y)
+    if ignore_class is not None:
+        bad &= y != ignore_class
+    if not bad.any():
+        return
+    value = y[bad].flat[0]
+    shown = int(value) if np.isfinite(value) else value
+    raise ValueError(
+        f"Received a label value of {shown} which is outside the valid range "
+        f"of [0, {n_classes}) for output \"{output_name}\" "
+        f"(sparse_categorical_crossentropy over {n_classes} classes). "
+        "Labels must be class indices from 0 to "
+        f"{n_classes - 1}; received labels from {y.min()} to {y.max()}."
+    )
+
+
 def _per_output(value, output_names, what):
     """Normalize a per-output argument to a list in output order."""
     n = len(output_names)
@@ -173,6 +219,8 @@ class CompileLoss:
         self._user_weights = loss_weights
         self.built = False
         self.trackers: list = []
+        # output index -> (classes, ignore_class) of sparse crossentropies
+        self.sparse_outputs: dict = {}
 
     def build(self, y_true, y_pred, output_names):
         loss = self._user_loss
@@ -211,6 +259,15 @@ class CompileLoss:
             yt, yp = y_true[i], y_pred[i]
             check_target_shape(i, self.output_names[i], loss, yt.shape, yp.shape)
             sw = sample_weights[i] if sample_weights else None
+            kind = _loss_kind(loss)
+            if sw is not None and kind is not None:
+                check_sample_weight_shape(i, self.output_names[i], sw.shape,
+                                          yp.shape)
+            if kind == "sparse":
+                kwargs = getattr(loss, "_fn_kwargs", {})
+                n = yp.shape[kwargs.get("axis", -1)]
+                if isinstance(n, int):
+                    self.sparse_outputs[i] = (n, kwargs.get("ignore_class"))
             value = ops.cast(loss(yt, yp, sample_weight=sw), "float32")
             if self.trackers and self.trackers[i] is not None:
                 # Keras tracks each output's loss before its loss weight.
@@ -219,6 +276,12 @@ class CompileLoss:
                 value = ops.multiply(value, w)
             total = value if total is None else ops.add(total, value)
         return total
+
+    def check_labels(self, ys) -> None:
+        """Sparse labels out of range raise (see the module docstring)."""
+        for i, (n, ignore) in self.sparse_outputs.items():
+            if ys is not None and i < len(ys):
+                check_sparse_labels(self.output_names[i], ys[i], n, ignore)
 
     @property
     def metrics(self) -> list:

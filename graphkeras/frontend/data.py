@@ -9,18 +9,37 @@ Invariants:
   shuffling (Keras's rule).
 - Shuffling draws from `random.global_rng()`, so `set_random_seed` fixes
   the batch order.
+- Data that a model cannot take is refused here, naming the argument
+  (`x`, `y[1]`, `sample_weight`...): strings, objects, complex numbers,
+  scalars, 0 samples (except for predict_on_batch), arguments of the
+  wrong kind (batch_size 0, epochs -1, validation_split 1.5, a class_weight
+  that is not {class index: weight}). Native code gets only the arrays
+  that pass, converted and C-contiguous.
+- `StandardizedAdapter` matches the data to a built model: dict inputs by
+  the model's input names (a missing key is an error, extra keys are
+  dropped with a warning), dict targets and sample weights by its output
+  names (an unknown or missing key is an error).
+- With `steps_per_epoch`, fit cycles through the arrays as long as asked
+  (a stream across epochs, as a repeated tf.data pipeline); evaluate and
+  predict stop at the end of the data, as Keras does.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import numbers
 import types
+import warnings
 
 import numpy as np
 
 from . import tree
 from .random import global_rng
 from .utils.py_dataset import PyDataset
+
+_KIND_NAMES = {"U": "strings", "S": "bytes", "c": "complex numbers",
+               "M": "datetimes", "m": "timedeltas", "V": "raw records"}
 
 
 def _to_array(x, what):
@@ -39,15 +58,28 @@ def _to_array(x, what):
             f"(ragged or mixed data). Received {what} of type "
             f"{type(x).__name__}."
         )
+    if a.dtype.kind in _KIND_NAMES:
+        raise ValueError(
+            f"Failed to convert {what} to a tensor: it holds "
+            f"{_KIND_NAMES[a.dtype.kind]} (dtype {a.dtype}); a model takes "
+            "numbers (floats, integers or booleans). Received "
+            f"{what} of shape {a.shape} and dtype {a.dtype}."
+        )
     if a.dtype == np.float64 or a.dtype == np.float16:
         a = a.astype(np.float32)
     elif a.dtype == np.uint8 or a.dtype == np.int8 or a.dtype == np.int16:
         a = a.astype(np.int32)
     elif a.dtype == np.uint16 or a.dtype == np.uint32:
         a = a.astype(np.int64)
+    elif a.dtype == np.uint64:
+        if a.size and a.max() > np.iinfo(np.int64).max:
+            raise ValueError(
+                f"{what} holds unsigned integers larger than int64 can hold "
+                f"(max {a.max()}); received dtype uint64.")
+        a = a.astype(np.int64)
     if a.ndim == 0:
         raise ValueError(f"{what} must have a batch dimension, received a "
-                         "scalar.")
+                         f"scalar: {what}={a!r} of shape ().")
     return np.ascontiguousarray(a)
 
 
@@ -81,6 +113,107 @@ def unpack_x_y_sample_weight(data):
         "Data is expected to be in format `x`, `(x,)`, `(x, y)`, or "
         f"`(x, y, sample_weight)`, found a tuple of length {len(data)}."
     )
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def check_count(name: str, value, minimum: int = 1, allow_none=True):
+    """`value` as an int >= minimum (or None); a ValueError naming the
+    argument otherwise (Keras's wording: "Received: name=value")."""
+    if value is None and allow_none:
+        return None
+    if not _is_int(value) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else (
+            f"an integer >= {minimum}")
+        raise ValueError(
+            f"Expected `{name}` to be {kind}"
+            f"{' or None' if allow_none else ''}. Received: {name}={value!r}"
+            f"{'' if _is_int(value) else f' (of type {type(value).__name__})'}"
+        )
+    return int(value)
+
+
+def check_validation_split(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+            not 0.0 <= float(value) < 1.0:
+        raise ValueError(
+            "`validation_split` must be a float in [0, 1): the fraction of "
+            "the data held out for validation. Received: "
+            f"validation_split={value!r}"
+        )
+    return float(value)
+
+
+def check_validation_freq(value):
+    if _is_int(value):
+        return check_count("validation_freq", value, allow_none=False)
+    if isinstance(value, (list, tuple, set, range)) and all(
+            _is_int(v) and v >= 1 for v in value):
+        return value
+    raise ValueError(
+        "`validation_freq` must be a positive integer (validate every n "
+        "epochs) or a collection of epoch numbers (1-based). Received: "
+        f"validation_freq={value!r}"
+    )
+
+
+def check_validation_data(data, needs_targets: bool):
+    """(x, y, sample_weight) of fit's `validation_data`."""
+    if isinstance(data, PyDataset) or _is_iterator(data):
+        return data, None, None
+    if not isinstance(data, (tuple, list)) or (
+            needs_targets and len(data) < 2):
+        got = (f"an array of shape {np.shape(data)}" if isinstance(
+            data, np.ndarray) else f"{type(data).__name__}" + (
+            f" of length {len(data)}" if isinstance(data, (list, tuple))
+            else ""))
+        raise ValueError(
+            "`validation_data` should be a tuple `(x_val, y_val)` or "
+            "`(x_val, y_val, val_sample_weights)`, or a generator / "
+            f"PyDataset yielding such tuples. Received: {got}."
+        )
+    return unpack_x_y_sample_weight(tuple(data))
+
+
+_CLASS_WEIGHT_HELP = ("Expected `class_weight` to be a dict with keys from 0 "
+                      "to one less than the number of classes (each class "
+                      "index mapped to its weight)")
+
+
+def check_class_weight(class_weight, n_classes=None):
+    """{int class: float weight}; unknown classes (when n_classes is known)
+    and keys or weights of the wrong kind raise ValueError."""
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict):
+        raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
+            f"{_CLASS_WEIGHT_HELP}, found {class_weight!r} (of type "
+            f"{type(class_weight).__name__})."
+        )
+    out = {}
+    for k, v in class_weight.items():
+        if not isinstance(k, numbers.Real) or isinstance(k, bool) or \
+                float(k) != int(k) or int(k) < 0:
+            raise ValueError(
+                f"{_CLASS_WEIGHT_HELP}, found the key {k!r} in "
+                f"class_weight={class_weight!r}."
+            )
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or \
+                not math.isfinite(v):
+            raise ValueError(
+                f"{_CLASS_WEIGHT_HELP}; the weight of class {k!r} must be a "
+                f"finite number, found {v!r}."
+            )
+        out[int(k)] = float(v)
+    if n_classes is not None and out and max(out) >= n_classes:
+        raise ValueError(
+            f"{_CLASS_WEIGHT_HELP}: the model's output has {n_classes} "
+            f"classes (0 to {n_classes - 1}), found the key {max(out)} in "
+            f"class_weight={class_weight!r}."
+        )
+    return out
 
 
 def train_validation_split(arrays, validation_split):
@@ -123,17 +256,28 @@ def _class_weights(ys, sws, class_weight):
         )
     y = ys[0]
     if y.ndim >= 2 and y.shape[-1] > 1:
-        labels = np.argmax(y, axis=-1)
+        labels = np.argmax(y, axis=-1).reshape(len(y), -1)[:, 0]
     else:
         labels = np.rint(y.reshape(len(y), -1)[:, 0]).astype(np.int64)
-    table = np.ones(int(max(max(class_weight), labels.max(initial=0))) + 1,
-                    np.float32)
+    # a label no key names (or a negative one) weighs 1, as in Keras
+    table = np.ones(max(class_weight, default=0) + 1, np.float32)
     for k, v in class_weight.items():
-        table[int(k)] = v
-    w = table[labels].astype(np.float32)
+        table[k] = v
+    known = (labels >= 0) & (labels < len(table))
+    w = np.where(known, table[np.where(known, labels, 0)],
+                 np.float32(1)).astype(np.float32)
     if sws is None:
         return [w]
-    return [np.asarray(s, np.float32) * w for s in sws]
+    return [np.asarray(s, np.float32) * w.reshape((-1,) + (1,) * (
+        np.ndim(s) - 1)) for s in sws]
+
+
+def _check_one_hot_class_weight(ys, class_weight):
+    """A one-hot target tells the number of classes: keys beyond it are
+    mistakes."""
+    if class_weight and ys is not None and len(ys) == 1 and \
+            ys[0].ndim >= 2 and ys[0].shape[-1] > 1:
+        check_class_weight(class_weight, ys[0].shape[-1])
 
 
 class DataAdapter:
@@ -142,6 +286,7 @@ class DataAdapter:
     num_batches: int | None = None
     x_template = None
     y_template = None
+    sw_template = None
 
     def epoch(self):
         raise NotImplementedError
@@ -151,16 +296,24 @@ class DataAdapter:
 
 
 class ArrayAdapter(DataAdapter):
+    """Arrays (or lists / dicts of arrays) cut into batches.
+
+    `repeat`: with `steps`, keep cycling through the data (fit's
+    steps_per_epoch) instead of stopping at its end (evaluate, predict).
+    `allow_empty`: 0 samples give one empty batch instead of an error
+    (predict_on_batch)."""
+
     def __init__(self, x, y=None, sample_weight=None, batch_size=None,
-                 shuffle=False, class_weight=None, steps=None):
+                 shuffle=False, class_weight=None, steps=None, repeat=True,
+                 allow_empty=False):
         self.x_template, self.xs = flatten_data(x, "x")
         self.y_template, self.ys = flatten_data(y, "y")
-        if isinstance(sample_weight, dict):
-            sample_weight = list(sample_weight.values())
-        _, self.sws = flatten_data(sample_weight, "sample_weight")
+        self.sw_template, self.sws = flatten_data(sample_weight,
+                                                  "sample_weight")
         if self.sws is not None:
             self.sws = [s.astype(np.float32) for s in self.sws]
-        self.class_weight = class_weight
+        self.class_weight = check_class_weight(class_weight)
+        _check_one_hot_class_weight(self.ys, self.class_weight)
         sizes = {"x": [len(a) for a in self.xs]}
         if self.ys is not None:
             sizes["y"] = [len(a) for a in self.ys]
@@ -174,11 +327,22 @@ class ArrayAdapter(DataAdapter):
                 msg += f"\n'{k}' sizes: {', '.join(str(n) for n in v)}"
             raise ValueError(msg)
         self.n = all_sizes.pop()
-        self.batch_size = int(batch_size or 32)
+        if self.n == 0 and not allow_empty:
+            shapes = ", ".join(str(a.shape) for a in self.xs)
+            raise ValueError(
+                "The data has 0 samples (x of shape "
+                f"{shapes}): there is nothing to train on, evaluate or "
+                "predict. Pass at least one sample."
+            )
+        self.batch_size = check_count("batch_size", batch_size) or 32
         self.shuffle = bool(shuffle)
         self._per_epoch = max(1, math.ceil(self.n / self.batch_size))
+        steps = check_count("steps", steps)
+        if steps is not None and not repeat:
+            steps = min(steps, self._per_epoch)
         self.num_batches = steps if steps is not None else self._per_epoch
         self._steps = steps
+        self._repeat = repeat
         self._stream = None
 
     def _indices(self):
@@ -208,22 +372,60 @@ class ArrayAdapter(DataAdapter):
         if self._steps is None:
             yield from self._batches_one_pass()
             return
+        if not self._repeat:
+            yield from itertools.islice(self._batches_one_pass(), self._steps)
+            return
         if self._stream is None:
             self._stream = self._forever()
         for _ in range(self._steps):
             yield next(self._stream)
 
 
+def _is_iterator(x) -> bool:
+    return isinstance(x, types.GeneratorType) or (
+        hasattr(x, "__next__") and not isinstance(x, np.ndarray))
+
+
 def _flat_batch(item, class_weight):
     x, y, sw = unpack_x_y_sample_weight(item)
+    if x is None:
+        raise ValueError(
+            "A batch of the data yielded no `x` (None). A generator or "
+            "PyDataset must yield `x`, `(x, y)` or `(x, y, sample_weight)`.")
     xt, xs = flatten_data(x, "x")
     yt, ys = flatten_data(y, "y")
-    if isinstance(sw, dict):
-        sw = list(sw.values())
-    _, sws = flatten_data(sw, "sample_weight")
+    swt, sws = flatten_data(sw, "sample_weight")
     if sws is not None:
         sws = [s.astype(np.float32) for s in sws]
-    return (xt, yt), (xs, ys, _class_weights(ys, sws, class_weight))
+    sizes = {len(a) for a in xs + (ys or []) + (sws or [])}
+    if len(sizes) > 1:
+        raise ValueError(
+            "Data cardinality is ambiguous: a batch of the data holds arrays "
+            f"of different lengths: x {[len(a) for a in xs]}, y "
+            f"{[len(a) for a in ys or []]}, sample_weight "
+            f"{[len(a) for a in sws or []]}.")
+    _check_one_hot_class_weight(ys, class_weight)
+    return (xt, yt, swt), (xs, ys, _class_weights(ys, sws, class_weight))
+
+
+def _align(templates, batch, first):
+    """A later batch of a generator in the order of the first batch's dict
+    keys (flattening follows each dict's own order); other key sets are an
+    error, not a silent swap of arrays."""
+    out = list(batch)
+    for i, (what, t, ref) in enumerate(zip(("x", "y", "sample_weight"),
+                                           templates, first)):
+        if not isinstance(t, dict) or not isinstance(ref, dict) or \
+                list(t) == list(ref):
+            continue
+        if set(t) != set(ref):
+            raise ValueError(
+                f"A batch of the data has {what} keys {sorted(t)}, but the "
+                f"first batch had {sorted(ref)}: every batch must hold the "
+                "same keys.")
+        keys = list(t)
+        out[i] = [batch[i][keys.index(k)] for k in ref]
+    return tuple(out)
 
 
 class GeneratorAdapter(DataAdapter):
@@ -231,17 +433,17 @@ class GeneratorAdapter(DataAdapter):
 
     def __init__(self, gen, steps=None, class_weight=None):
         self._it = iter(gen)
-        self.num_batches = steps
+        self.num_batches = steps = check_count("steps", steps)
         self._steps = steps
-        self.class_weight = class_weight
+        self.class_weight = class_weight = check_class_weight(class_weight)
         self._peeked = None
         self._exhausted = False
         try:
             first = next(self._it)
         except StopIteration:
             raise ValueError("The generator yielded no data.") from None
-        (self.x_template, self.y_template), batch = _flat_batch(
-            first, class_weight)
+        self._templates, batch = _flat_batch(first, class_weight)
+        self.x_template, self.y_template, self.sw_template = self._templates
         self._peeked = batch
 
     def peek(self):
@@ -260,7 +462,8 @@ class GeneratorAdapter(DataAdapter):
                 except StopIteration:
                     self._exhausted = True
                     return
-                _, batch = _flat_batch(item, self.class_weight)
+                templates, batch = _flat_batch(item, self.class_weight)
+                batch = _align(templates, batch, self._templates)
             count += 1
             yield batch
 
@@ -269,11 +472,16 @@ class PyDatasetAdapter(DataAdapter):
     def __init__(self, ds, steps=None, shuffle=False, class_weight=None):
         self.ds = ds
         self.shuffle = shuffle
-        self.class_weight = class_weight
+        self.class_weight = class_weight = check_class_weight(class_weight)
         n = len(ds)
+        steps = check_count("steps", steps)
         self.num_batches = n if steps is None else min(steps, n)
-        (self.x_template, self.y_template), self._first = _flat_batch(
-            ds[0], class_weight)
+        if n == 0:
+            raise ValueError(
+                f"The PyDataset {type(ds).__name__} is empty (len 0): there "
+                "is nothing to train on, evaluate or predict.")
+        self._templates, self._first = _flat_batch(ds[0], class_weight)
+        self.x_template, self.y_template, self.sw_template = self._templates
 
     def peek(self):
         return self._first
@@ -284,28 +492,122 @@ class PyDatasetAdapter(DataAdapter):
             order = global_rng().permutation(order)
         self.ds.on_epoch_begin()
         for i in order[: self.num_batches]:
-            _, batch = _flat_batch(self.ds[int(i)], self.class_weight)
-            yield batch
+            templates, batch = _flat_batch(self.ds[int(i)], self.class_weight)
+            yield _align(templates, batch, self._templates)
 
     def on_epoch_end(self):
         self.ds.on_epoch_end()
 
 
 def make_adapter(x, y=None, sample_weight=None, batch_size=None, shuffle=False,
-                 class_weight=None, steps=None):
+                 class_weight=None, steps=None, repeat=True, allow_empty=False):
     if isinstance(x, PyDataset):
         _no_extra(y, sample_weight, batch_size, "a PyDataset")
         return PyDatasetAdapter(x, steps=steps, shuffle=shuffle,
                                 class_weight=class_weight)
-    if isinstance(x, (types.GeneratorType,)) or (
-        hasattr(x, "__next__") and not isinstance(x, np.ndarray)
-    ):
+    if _is_iterator(x):
         _no_extra(y, sample_weight, batch_size, "a generator")
         return GeneratorAdapter(x, steps=steps, class_weight=class_weight)
     if x is None:
         raise ValueError("Unexpected value for `x`: None. Pass input data.")
     return ArrayAdapter(x, y, sample_weight, batch_size=batch_size,
-                        shuffle=shuffle, class_weight=class_weight, steps=steps)
+                        shuffle=shuffle, class_weight=class_weight, steps=steps,
+                        repeat=repeat, allow_empty=allow_empty)
+
+
+class StandardizedAdapter(DataAdapter):
+    """`adapter`'s batches matched to a built model.
+
+    input_keys: the names a dict `x` must have (in the model's order);
+    output_names: the keys of dict targets / sample weights (in the model's
+    order); n_classes: the classes of a single output (class_weight keys
+    beyond it are an error). None skips a check (a subclassed model
+    before its first call)."""
+
+    def __init__(self, adapter, input_keys=None, output_names=None,
+                 n_classes=None):
+        self.adapter = adapter
+        self.num_batches = adapter.num_batches
+        self.x_template = adapter.x_template
+        self.y_template = adapter.y_template
+        self.sw_template = adapter.sw_template
+        if n_classes is not None and getattr(adapter, "class_weight", None):
+            check_class_weight(adapter.class_weight, n_classes)
+        self._x_take = self._y_take = self._sw_take = None
+        xt = adapter.x_template
+        if isinstance(xt, dict) and input_keys is not None:
+            keys = list(xt)
+            missing = [k for k in input_keys if k not in xt]
+            if missing:
+                raise ValueError(
+                    f'Missing data for input "{missing[0]}". You passed a data '
+                    f"dictionary with keys {keys}. Expected the following "
+                    f"keys: {list(input_keys)}"
+                )
+            extra = [k for k in keys if k not in input_keys]
+            if extra:
+                warnings.warn(
+                    f"Input dict contained keys {extra} which did not match "
+                    f"any model input ({list(input_keys)}). They will be "
+                    "ignored by the model.", stacklevel=3)
+            self._x_take = [keys.index(k) for k in input_keys]
+            self.x_template = {k: None for k in input_keys}
+        if output_names is not None:
+            self._y_take = self._dict_take(adapter.y_template, output_names,
+                                           "y", required=True)
+            if self._y_take is not None:
+                self.y_template = {k: None for k in output_names}
+            self._sw_take = self._dict_take(adapter.sw_template, output_names,
+                                            "sample_weight", required=False)
+            swt, n = adapter.sw_template, len(output_names)
+            if isinstance(swt, list) and len(swt) not in (1, n):
+                raise ValueError(
+                    f"The model has {n} output(s) ({list(output_names)}), but "
+                    f"`sample_weight` is a list of {len(swt)} arrays: pass one "
+                    "array (used for every output) or one per output."
+                )
+
+    @staticmethod
+    def _dict_take(template, output_names, what, required):
+        if not isinstance(template, dict):
+            return None
+        keys = list(template)
+        unknown = [k for k in keys if k not in output_names]
+        if unknown:
+            raise ValueError(
+                f"In the dict argument `{what}`, key '{unknown[0]}' does not "
+                "correspond to any model output. Received "
+                f"{what} keys: {keys}. The model's outputs are: "
+                f"{list(output_names)}"
+            )
+        missing = [k for k in output_names if k not in template]
+        if missing and required:
+            raise ValueError(
+                f"Missing targets for output \"{missing[0]}\": `{what}` is a "
+                f"dict with keys {keys}, the model's outputs are "
+                f"{list(output_names)}. Pass one target per output."
+            )
+        return [keys.index(k) if k in template else None
+                for k in output_names]
+
+    def _standardize(self, batch):
+        xs, ys, sws = batch
+        if self._x_take is not None:
+            xs = [xs[i] for i in self._x_take]
+        if self._y_take is not None and ys is not None:
+            ys = [ys[i] for i in self._y_take]
+        if self._sw_take is not None and sws is not None:
+            n = len(xs[0])
+            sws = [sws[i] if i is not None else np.ones(n, np.float32)
+                   for i in self._sw_take]
+        return xs, ys, sws
+
+    def epoch(self):
+        for batch in self.adapter.epoch():
+            yield self._standardize(batch)
+
+    def on_epoch_end(self):
+        self.adapter.on_epoch_end()
 
 
 def _no_extra(y, sample_weight, batch_size, what):

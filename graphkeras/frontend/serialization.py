@@ -42,7 +42,8 @@ def resolve(kind: str, identifier, table: dict, base=None, instantiate=True):
 def unknown(kind: str, name, table: dict) -> ValueError:
     valid = sorted(k for k in table if k == k.lower())
     return ValueError(
-        f"Unknown {kind}: '{name}'. Valid {kind} identifiers are: "
+        f"Could not interpret {kind} identifier: '{name}'. Unknown {kind}: "
+        f"'{name}'. Valid {kind} identifiers are: "
         f"{', '.join(repr(v) for v in valid)}."
     )
 

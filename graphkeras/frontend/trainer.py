@@ -36,7 +36,15 @@ from ..runtime import Program, make_executable
 from . import ops, tracing, tree
 from .callbacks import CallbackList
 from .compile_utils import CompileLoss, CompileMetrics
-from .data import make_adapter, train_validation_split, unpack_x_y_sample_weight
+from .data import (
+    StandardizedAdapter,
+    check_count,
+    check_validation_data,
+    check_validation_freq,
+    check_validation_split,
+    make_adapter,
+    train_validation_split,
+)
 from .metrics.reduction_metrics import Mean
 from .variables import STORE, structure_version
 
@@ -172,7 +180,8 @@ class Trainer:
                tuple((a.shape[1:], a.dtype.str) for a in xs),
                None if ys is None else tuple((a.shape[1:], a.dtype.str)
                                              for a in ys),
-               None if sws is None else len(sws),
+               None if sws is None else tuple((a.shape[1:], a.dtype.str)
+                                             for a in sws),
                repr(x_template),
                self._sig)
         exe = self._executables.get(key)
@@ -343,6 +352,7 @@ class Trainer:
             sws = None
         exe = self._executable(kind, xs, ys if kind != "predict" else None,
                                sws if kind != "predict" else None, x_template)
+        self._check_labels(kind, ys)
         args = list(xs)
         if kind != "predict":
             args += list(ys or [])
@@ -376,9 +386,35 @@ class Trainer:
             == [a.shape[1:] + (a.dtype,) for a in xs + (ys or []) + (sws or [])]
             for b in group)
         if same and hasattr(exe, "run_steps"):
+            for b in group:
+                self._check_labels(kind, b[1])
             return exe.run_steps([list(b[0]) + list(b[1] or []) + list(b[2] or [])
                                   for b in group])
         return [self._run_step(kind, b, x_template) for b in group]
+
+    def _adapter(self, x, y=None, sample_weight=None, **kwargs):
+        """make_adapter, its batches matched to the model's inputs and
+        outputs when they are known (data.StandardizedAdapter)."""
+        adapter = make_adapter(x, y, sample_weight, **kwargs)
+        fn = self if hasattr(self, "_inputs_struct") else getattr(
+            self, "_functional", None)
+        if fn is None:
+            return adapter
+        struct = fn._inputs_struct
+        input_keys = list(struct) if isinstance(struct, dict) else \
+            fn.input_names
+        outs = fn.outputs
+        n_classes = None
+        if len(outs) == 1 and outs[0].shape and isinstance(
+                outs[0].shape[-1], int):
+            n_classes = max(2, outs[0].shape[-1])
+        return StandardizedAdapter(adapter, input_keys, fn.output_names,
+                                   n_classes)
+
+    def _check_labels(self, kind, ys) -> None:
+        if kind != "predict" and self._compile_loss is not None and \
+                self._compile_loss.sparse_outputs:
+            self._compile_loss.check_labels(ys)
 
     def _ensure_built(self, xs, x_template):
         if not self.built:
@@ -396,19 +432,36 @@ class Trainer:
         """Train the model; returns a History (Keras 3's signature and
         defaults)."""
         self._assert_compiled("fit")
+        batch_size = check_count("batch_size", batch_size)
+        epochs = check_count("epochs", epochs, minimum=0, allow_none=False)
+        initial_epoch = check_count("initial_epoch", initial_epoch, minimum=0,
+                                    allow_none=False)
+        steps_per_epoch = check_count("steps_per_epoch", steps_per_epoch)
+        validation_steps = check_count("validation_steps", validation_steps)
+        validation_batch_size = check_count("validation_batch_size",
+                                            validation_batch_size)
+        validation_split = check_validation_split(validation_split)
+        validation_freq = check_validation_freq(validation_freq)
+        if validation_data is not None:
+            validation_data = check_validation_data(
+                validation_data, self._compile_loss is not None)
+        from .callbacks import Callback
+
+        if isinstance(callbacks, Callback):  # Keras flattens one callback
+            callbacks = [callbacks]
         if validation_split and validation_data is None:
             (x, y, sample_weight), (vx, vy, vsw) = train_validation_split(
                 (x, y, sample_weight), validation_split)
             validation_data = (vx, vy, vsw)
-        train = make_adapter(x, y, sample_weight, batch_size=batch_size,
-                             shuffle=shuffle, class_weight=class_weight,
-                             steps=steps_per_epoch)
+        train = self._adapter(x, y, sample_weight, batch_size=batch_size,
+                              shuffle=shuffle, class_weight=class_weight,
+                              steps=steps_per_epoch)
         val = None
         if validation_data is not None:
-            vx, vy, vsw = unpack_x_y_sample_weight(validation_data)
-            val = make_adapter(vx, vy, vsw,
-                               batch_size=validation_batch_size or batch_size,
-                               steps=validation_steps)
+            vx, vy, vsw = validation_data
+            val = self._adapter(vx, vy, vsw,
+                                batch_size=validation_batch_size or batch_size,
+                                steps=validation_steps, repeat=False)
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=self,
             verbose=verbose, epochs=epochs, steps=train.num_batches)
@@ -488,8 +541,8 @@ class Trainer:
         """The loss and metrics on the data: a scalar without metrics, a
         list with them (loss first), a dict with return_dict=True."""
         self._assert_compiled("evaluate")
-        adapter = make_adapter(x, y, sample_weight, batch_size=batch_size,
-                               steps=steps)
+        adapter = self._adapter(x, y, sample_weight, batch_size=batch_size,
+                                steps=steps, repeat=False)
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
             epochs=1, steps=adapter.num_batches)
@@ -505,13 +558,15 @@ class Trainer:
                 callbacks=None):
         """Outputs for x, batch by batch, concatenated (NumPy arrays in the
         structure of the model's outputs)."""
+        batch_size = check_count("batch_size", batch_size)
         if (verbose == 0 and callbacks is None and steps is None
                 and isinstance(x, np.ndarray) and x.ndim
                 and 0 < len(x) <= (batch_size or 32)):
             # one batch, no callback to call and nothing to print: the
             # same result as the loop below, without its per-call work
             return self.predict_on_batch(x)
-        adapter = make_adapter(x, batch_size=batch_size, steps=steps)
+        adapter = self._adapter(x, batch_size=batch_size, steps=steps,
+                                repeat=False)
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
             epochs=1, steps=adapter.num_batches)
@@ -544,9 +599,11 @@ class Trainer:
 
     # --- on-batch -------------------------------------------------------------------
 
-    def _single_batch(self, x, y, sample_weight, class_weight=None):
-        adapter = make_adapter(x, y, sample_weight, batch_size=2**62,
-                               class_weight=class_weight)
+    def _single_batch(self, x, y, sample_weight, class_weight=None,
+                      allow_empty=False):
+        adapter = self._adapter(x, y, sample_weight, batch_size=2**62,
+                                class_weight=class_weight,
+                                allow_empty=allow_empty)
         batch = next(iter(adapter.epoch()))
         self._ensure_built(batch[0], adapter.x_template)
         self._sig = self._state_signature()
@@ -597,7 +654,7 @@ class Trainer:
             self.__dict__["_predict_fast"] = (self._state_signature(),
                                               x.shape[1:], exe, plain)
             return out
-        adapter, batch = self._single_batch(x, None, None)
+        adapter, batch = self._single_batch(x, None, None, allow_empty=True)
         res = self._run_step("predict", batch, adapter.x_template)
         return self._pack_outputs(list(res))
 
