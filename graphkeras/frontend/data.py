@@ -65,6 +65,8 @@ def _to_array(x, what):
             "numbers (floats, integers or booleans). Received "
             f"{what} of shape {a.shape} and dtype {a.dtype}."
         )
+    if not a.dtype.isnative:  # big-endian data (files, network): native
+        a = a.astype(a.dtype.newbyteorder("="))
     if a.dtype == np.float64 or a.dtype == np.float16:
         a = a.astype(np.float32)
     elif a.dtype == np.uint8 or a.dtype == np.int8 or a.dtype == np.int16:

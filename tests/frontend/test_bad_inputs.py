@@ -211,6 +211,7 @@ CONVERTED_X = {
     "non_contiguous": _gappy,
     "fortran": np.asfortranarray,
     "read_only": _read_only,
+    "big_endian": lambda x: x.astype(x.dtype.newbyteorder(">")),
 }
 
 
@@ -545,6 +546,35 @@ def test_subclassed_model_mistakes(eager):
                                     verbose=0),
                   ValueError, "one weight per sample")
     check_still_works(model)
+
+
+class _BrokenLayer(L.Layer):
+    """A user's layer with a shape bug inside call()."""
+
+    def call(self, x):
+        return keras.ops.add(x, keras.ops.ones((3,)))
+
+
+@pytest.mark.parametrize("eager", MODES)
+def test_an_op_error_inside_a_layer_names_the_layer(eager):
+    class Model(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.broken = _BrokenLayer(name="broken")
+            self.dense = L.Dense(1)
+
+        def call(self, x):
+            return self.dense(self.broken(x))
+
+    model = Model()
+    model.compile("sgd", "mse", run_eagerly=eager)
+    for method in ("fit", "predict", "__call__"):
+        check_refused(lambda m=method: run(model, m, X, Y), TypeError,
+                      "Exception encountered when calling _BrokenLayer.call() "
+                      '(layer "broken")', 'Op "add" cannot take operands',
+                      "not broadcastable")
+    check_refused(lambda: _BrokenLayer(name="broken2")(keras.Input((4,))),
+                  TypeError, '(layer "broken2")')
 
 
 # --- layers, compile, saving ------------------------------------------------------

@@ -52,6 +52,7 @@ import threading
 
 import numpy as np
 
+from ...ir import IRTypeError
 from .. import initializers as initializers_module
 from .. import ops, tracing, tree
 from ..naming import auto_name
@@ -518,7 +519,18 @@ class Layer:
         trace = tracing.current_trace()
         loc = trace.builder.at(self.name) if trace is not None else _nullctx()
         with _TrainingScope(training), loc:
-            outputs = self.call(*args, **kwargs)
+            try:
+                outputs = self.call(*args, **kwargs)
+            except IRTypeError as e:
+                # an op's type error from deep inside call(): say which
+                # layer made it (Keras: "Exception encountered when calling
+                # ..."); the innermost layer names itself, once
+                if not getattr(e, "_layer_named", False):
+                    e.args = ((f"Exception encountered when calling "
+                               f"{type(self).__name__}.call() (layer "
+                               f'"{self.name}"): {e}'),)
+                    e._layer_named = True
+                raise
             if self.activity_regularizer is not None:
                 for o in tree.flatten(outputs):
                     if _is_tensorlike(o):
