@@ -121,3 +121,25 @@ def test_what_must_not_fuse_stays_apart():
     rng = np.random.default_rng(4)
     check_compiled(fn, [rng.normal(size=p.type.concrete_shape({"N": 4}))
                         .astype(np.float32) for p in fn.params])
+
+
+@pytest.mark.parametrize("rows, fused", [(11, True), (300, False)])
+def test_large_static_updates_stay_apart_from_their_product(rows, fused):
+    # an update streaming large weight-sized arrays runs better as its own
+    # loop than per tile of the product (MAX_STREAM_BYTES); small ones fuse
+    from graphkeras.passes.fuse_matmul_epilogues import MAX_STREAM_BYTES
+
+    b = ir.Builder("update")
+    x = b.param("x", ("N", rows))
+    g = b.param("g", ("N", 128))
+    w = b.param("w", (rows, 128))
+    m = b.param("m", (rows, 128))
+    m2 = b.add(b.mul(b.constant(0.9), m), b.matmul(x, g, transpose_a=True))
+    fn = b.build([b.sub(w, b.mul(b.constant(0.1), m2)), m2])
+    streams = 4 * rows * 128 * 4  # w, m in; w, m out
+    assert (streams <= MAX_STREAM_BYTES) == fused
+    out = fuse_matmul_epilogues(fuse_elementwise(fn))
+    assert ("matmul" not in _ops(out)) == fused, ir.print_function(out)
+    rng = np.random.default_rng(5)
+    check_compiled(fn, [rng.normal(size=p.type.concrete_shape({"N": 7}))
+                        .astype(np.float32) for p in fn.params])
