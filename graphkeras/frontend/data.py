@@ -501,6 +501,21 @@ class PyDatasetAdapter(DataAdapter):
         self.ds.on_epoch_end()
 
 
+def check_indices(x: np.ndarray, size: int, layer: str) -> None:
+    """Indices into a table of `size` rows must lie in [0, size)."""
+    bad = (x < 0) | (x >= size)
+    if x.dtype.kind == "f":
+        bad |= ~np.isfinite(x)
+    if bad.any():
+        pos = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f'Layer "{layer}" (Embedding) received the index {x[pos]} at '
+            f"position {list(pos)} of its input, which is not in [0, {size}) "
+            f"(input_dim={size}, the vocabulary size). Received indices "
+            f"from {x.min()} to {x.max()}."
+        )
+
+
 def make_adapter(x, y=None, sample_weight=None, batch_size=None, shuffle=False,
                  class_weight=None, steps=None, repeat=True, allow_empty=False):
     if isinstance(x, PyDataset):
@@ -523,12 +538,16 @@ class StandardizedAdapter(DataAdapter):
     input_keys: the names a dict `x` must have (in the model's order);
     output_names: the keys of dict targets / sample weights (in the model's
     order); n_classes: the classes of a single output (class_weight keys
-    beyond it are an error). None skips a check (a subclassed model
-    before its first call)."""
+    beyond it are an error); index_limits: (input index, size, layer name)
+    of inputs that index an Embedding directly: every batch's values must
+    lie in [0, size) (TensorFlow and PyTorch raise; the gather op would
+    clamp). None skips a check (a subclassed model before its first
+    call)."""
 
     def __init__(self, adapter, input_keys=None, output_names=None,
-                 n_classes=None):
+                 n_classes=None, index_limits=()):
         self.adapter = adapter
+        self._limits = list(index_limits)
         self.num_batches = adapter.num_batches
         self.x_template = adapter.x_template
         self.y_template = adapter.y_template
@@ -596,6 +615,9 @@ class StandardizedAdapter(DataAdapter):
         xs, ys, sws = batch
         if self._x_take is not None:
             xs = [xs[i] for i in self._x_take]
+        for i, size, layer in self._limits:
+            if i < len(xs):
+                check_indices(xs[i], size, layer)
         if self._y_take is not None and ys is not None:
             ys = [ys[i] for i in self._y_take]
         if self._sw_take is not None and sws is not None:

@@ -48,7 +48,6 @@ from .data import (
 from .metrics.reduction_metrics import Mean
 from .variables import STORE, structure_version
 
-
 # Programs kept per model (train / test / predict x per-sample shapes).
 _MAX_PROGRAMS = 16
 
@@ -409,7 +408,23 @@ class Trainer:
                 outs[0].shape[-1], int):
             n_classes = max(2, outs[0].shape[-1])
         return StandardizedAdapter(adapter, input_keys, fn.output_names,
-                                   n_classes)
+                                   n_classes, self._index_limits(fn))
+
+    @staticmethod
+    def _index_limits(fn) -> list:
+        """(input index, input_dim, layer name) of the model's Inputs that
+        feed an Embedding directly (data.StandardizedAdapter checks them)."""
+        from .layers.embedding import Embedding
+
+        ids = {id(t): i for i, t in enumerate(fn._inputs)}
+        out = []
+        for node in getattr(fn, "_nodes", ()):
+            op = node.operation
+            if isinstance(op, Embedding) and node.input_tensors and id(
+                    node.input_tensors[0]) in ids:
+                out.append((ids[id(node.input_tensors[0])], op.input_dim,
+                            op.name))
+        return out
 
     def _check_labels(self, kind, ys) -> None:
         if kind != "predict" and self._compile_loss is not None and \

@@ -26,8 +26,9 @@ Decisions recorded here:
   a missing key is an error.
 - With steps_per_epoch larger than the data, fit cycles through the
   arrays; evaluate / predict with `steps` stop at the end of the data.
-- Out-of-range indices into an Embedding are clamped (ir/ops/index.py:
-  memory-safe, as JAX does), not checked per batch.
+- Indices into an Embedding fed straight from an Input are checked in the
+  data (ValueError, as TensorFlow and PyTorch raise); inside compiled code
+  the gather clamps out-of-range indices (memory-safe, ir/ops/index.py).
 """
 
 from __future__ import annotations
@@ -436,6 +437,27 @@ def test_ignore_class_labels_are_allowed(eager):
     got = model.test_on_batch(X, labels)
     want = model.test_on_batch(X[keep], labels[keep])
     np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("eager", MODES)
+def test_embedding_indices_out_of_range_are_refused(eager):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,), dtype="int32"),
+                              L.Embedding(10, 2, name="emb"), L.Flatten(),
+                              L.Dense(1)])
+    model.compile("sgd", "mse", run_eagerly=eager)
+    tokens = np.arange(N * 3).reshape(N, 3) % 10
+    for bad, shown in ((tokens + 1, "the index 10"), (tokens - 1, "index -1"),
+                       (np.where(tokens == 3, np.nan, tokens), "index nan")):
+        for method in ("fit", "evaluate", "predict", "train_on_batch",
+                       "predict_on_batch"):
+            check_refused(lambda m=method, b=bad: run(model, m, b, Y),
+                          ValueError, 'Layer "emb" (Embedding)', shown,
+                          "not in [0, 10)")
+    # float tokens are cast (Keras): 9.5 is token 9
+    np.testing.assert_allclose(model.predict_on_batch(tokens + 0.5),
+                               model.predict_on_batch(tokens), rtol=1e-6)
+    assert np.isfinite(model.train_on_batch(tokens, Y))
 
 
 # --- functional models: several inputs and outputs by name ---------------------

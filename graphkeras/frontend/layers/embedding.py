@@ -37,7 +37,10 @@ class Embedding(Layer):
         weights: an optional initial (input_dim, output_dim) matrix.
 
     Input shape: (batch, length) integers. Output: (batch, length,
-    output_dim). Out-of-range indices are clamped into [0, input_dim).
+    output_dim). Out-of-range indices are clamped into [0, input_dim)
+    inside the compiled step (memory-safe); fit / evaluate / predict refuse
+    them with a ValueError in data that feeds the layer straight from an
+    Input, as TensorFlow and PyTorch do.
 
     Example:
         >>> layer = Embedding(10, 3)
