@@ -292,6 +292,15 @@ class CompileMetrics:
     """compile()'s metrics and weighted_metrics, per output."""
 
     def __init__(self, metrics, weighted_metrics):
+        for what, value in (("metrics", metrics),
+                            ("weighted_metrics", weighted_metrics)):
+            if value is not None and not isinstance(value, (list, tuple,
+                                                            dict)):
+                raise ValueError(
+                    f"Expected `{what}` argument to be a list, tuple, or "
+                    f"dict. Received instead: {what}={value!r} of type "
+                    f"{type(value)}"
+                )
         self._user_metrics = metrics
         self._user_weighted = weighted_metrics
         self.built = False

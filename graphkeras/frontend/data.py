@@ -129,9 +129,11 @@ def check_count(name: str, value, minimum: int = 1, allow_none=True):
     if not _is_int(value) or value < minimum:
         kind = "a positive integer" if minimum == 1 else (
             f"an integer >= {minimum}")
+        shown = (f"an array of shape {value.shape}" if isinstance(
+            value, np.ndarray) else repr(value))
         raise ValueError(
             f"Expected `{name}` to be {kind}"
-            f"{' or None' if allow_none else ''}. Received: {name}={value!r}"
+            f"{' or None' if allow_none else ''}. Received: {name}={shown}"
             f"{'' if _is_int(value) else f' (of type {type(value).__name__})'}"
         )
     return int(value)

@@ -335,6 +335,8 @@ def test_bad_fit_arguments_are_refused(seq, case):
     ("predict", {"batch_size": -3}, "batch_size=-3"),
     ("evaluate", {"steps": 0}, "steps=0"),
     ("predict", {"steps": -1}, "steps=-1"),
+    # y passed to predict lands in batch_size: shown by its shape
+    ("predict", {"batch_size": Y}, "batch_size=an array of shape (12, 1)"),
 ])
 def test_bad_evaluate_predict_arguments(seq, method, kwargs, fragment):
     check_refused(lambda: run(seq, method, X, Y, **kwargs), ValueError,
@@ -668,6 +670,9 @@ def test_compile_mistakes(eager):
                   "Could not interpret optimizer identifier: 3")
     check_refused(lambda: fresh().compile("sgd", "mse", loss_weights="x"),
                   ValueError, "`loss_weights`", "loss_weights=x")
+    check_refused(lambda: fresh().compile("sgd", "mse", metrics="mae"),
+                  ValueError, "`metrics` argument to be a list, tuple, or "
+                  "dict", "metrics='mae'")
     model = fresh()
     model.compile("sgd", ["mse", "mse"], run_eagerly=eager)
     check_refused(lambda: model.fit(X, Y, verbose=0), ValueError,
