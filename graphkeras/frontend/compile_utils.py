@@ -22,8 +22,11 @@ metrics, resolved the way Keras 3 resolves them.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
+from ..ir import IRTypeError
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import ops, tree
@@ -177,6 +180,23 @@ def check_sparse_labels(output_name, y, n_classes, ignore_class=None):
     )
 
 
+@contextlib.contextmanager
+def _naming_errors(kind, name, output_name, y_true, y_pred):
+    """An op's type error inside a loss or metric (a user's function, a
+    target that does not fit) names the loss / metric, the output and the
+    shapes (the IR error alone names only the op)."""
+    try:
+        yield
+    except IRTypeError as e:
+        if not getattr(e, "_loss_named", False):
+            e.args = ((f'Exception encountered when computing the {kind} '
+                       f'"{name}" for output "{output_name}" (targets of '
+                       f"shape {tuple(y_true.shape)}, outputs of shape "
+                       f"{tuple(y_pred.shape)}): {e}"),)
+            e._loss_named = True
+        raise
+
+
 def _per_output(value, output_names, what):
     """Normalize a per-output argument to a list in output order."""
     n = len(output_names)
@@ -268,7 +288,9 @@ class CompileLoss:
                 n = yp.shape[kwargs.get("axis", -1)]
                 if isinstance(n, int):
                     self.sparse_outputs[i] = (n, kwargs.get("ignore_class"))
-            value = ops.cast(loss(yt, yp, sample_weight=sw), "float32")
+            with _naming_errors("loss", loss.name, self.output_names[i], yt,
+                                yp):
+                value = ops.cast(loss(yt, yp, sample_weight=sw), "float32")
             if self.trackers and self.trackers[i] is not None:
                 # Keras tracks each output's loss before its loss weight.
                 self.trackers[i].update_state(value, sample_weight=batch_size)
@@ -371,13 +393,18 @@ class CompileMetrics:
                 out.append([x])
         return out
 
-    def update_state(self, y_true, y_pred, sample_weights):
+    def update_state(self, y_true, y_pred, sample_weights, output_names=None):
+        names = output_names or [f"output {i}" for i in range(len(y_pred))]
         for i, (ms, ws) in enumerate(self.per_output):
             for m in ms:
-                m.update_state(y_true[i], y_pred[i])
+                with _naming_errors("metric", m.name, names[i], y_true[i],
+                                    y_pred[i]):
+                    m.update_state(y_true[i], y_pred[i])
             sw = sample_weights[i] if sample_weights else None
             for m in ws:
-                m.update_state(y_true[i], y_pred[i], sample_weight=sw)
+                with _naming_errors("metric", m.name, names[i], y_true[i],
+                                    y_pred[i]):
+                    m.update_state(y_true[i], y_pred[i], sample_weight=sw)
 
     @property
     def metrics(self) -> list:

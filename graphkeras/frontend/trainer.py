@@ -284,7 +284,8 @@ class Trainer:
             if self._compile_metrics is not None and ys is not None:
                 if not self._compile_metrics.built:
                     self._compile_metrics.build(y_true, flat_pred, output_names)
-                self._compile_metrics.update_state(y_true, flat_pred, sw_in)
+                self._compile_metrics.update_state(y_true, flat_pred, sw_in,
+                                                   output_names)
         if kind == "test":
             return self._finish(trace, [total.value], names, n_out=1)
         train_vars = [v for v in self.trainable_weights if v.key in trace.params]

@@ -601,6 +601,26 @@ def test_an_op_error_inside_a_layer_names_the_layer(eager):
                   TypeError, '(layer "broken2")')
 
 
+@pytest.mark.parametrize("eager", MODES)
+def test_an_op_error_inside_a_loss_or_metric_names_it(eager):
+    def my_loss(y_true, y_pred):
+        return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+    def my_metric(y_true, y_pred):
+        return keras.ops.mean(y_true[:, :2] - y_pred, axis=-1)
+
+    model = keras.Sequential([keras.Input((4,)), L.Dense(3, name="out")])
+    model.compile("sgd", my_loss, run_eagerly=eager)
+    check_refused(lambda: model.fit(X, np.ones((N, 5)), verbose=0),
+                  TypeError, 'computing the loss "my_loss" for output "out"',
+                  "targets of shape (None, 5), outputs of shape (None, 3)",
+                  "not broadcastable")
+    model.compile("sgd", "mse", metrics=[my_metric], run_eagerly=eager)
+    check_refused(lambda: model.evaluate(X, np.ones((N, 3)), verbose=0),
+                  TypeError, 'computing the metric "my_metric" for output '
+                  '"out"', "not broadcastable")
+
+
 # --- layers, compile, saving ------------------------------------------------------
 
 LAYER_MISTAKES = {
