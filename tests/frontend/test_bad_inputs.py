@@ -664,6 +664,13 @@ LAYER_MISTAKES = {
         "expected axis -1 of input shape to have value 4", "(2, 3)"),
     "call_strings": (lambda: L.Dense(2)(np.array([["a", "b"]])),
                      "cannot take an input of dtype <U1"),
+    "bidirectional_dense": (lambda: L.Bidirectional(L.Dense(2, name="d")),
+                            "wraps a recurrent layer", 'Dense "d"'),
+    "model_outputs_none": (lambda: keras.Model(keras.Input((3,)), None),
+                           "must be KerasTensors", "outputs=None"),
+    "model_outputs_array": (lambda: keras.Model(keras.Input((3,)),
+                                                np.ones(3)),
+                            "must be KerasTensors", "outputs=array("),
 }
 
 

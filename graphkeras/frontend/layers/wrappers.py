@@ -64,6 +64,13 @@ class Bidirectional(Layer):
             raise ValueError(
                 "`backward_layer` need to be a `keras.layers.Layer` "
                 f"instance. Received: {backward_layer}")
+        for what, x in (("layer", layer), ("backward_layer", backward_layer)):
+            if x is not None and not hasattr(x, "go_backwards"):
+                raise ValueError(
+                    f"`Bidirectional` wraps a recurrent layer (LSTM, GRU, "
+                    f"SimpleRNN or RNN) with `return_sequences` and "
+                    f"`go_backwards`; `{what}` is {type(x).__name__} "
+                    f'"{x.name}".')
         if merge_mode not in ("sum", "mul", "ave", "concat", None):
             raise ValueError(
                 f"Invalid merge mode. Received: {merge_mode}. Merge mode "

@@ -17,7 +17,9 @@ def _is_functional_call(args, kwargs) -> bool:
     if "inputs" in kwargs and "outputs" in kwargs:
         return True
     if len(args) >= 2:
-        return all(isinstance(x, KerasTensor) for x in tree.flatten(args[:2]))
+        # Model(inputs, outputs) with KerasTensor inputs is functional even
+        # when the outputs are wrong: Functional names what is wrong
+        return any(isinstance(x, KerasTensor) for x in tree.flatten(args[0]))
     return len(args) == 1 and "outputs" in kwargs
 
 
