@@ -196,6 +196,17 @@ def test_empty_batch_predicts_empty(seq):
     np.testing.assert_array_equal(seq.predict_on_batch(X), ref)
 
 
+@pytest.mark.parametrize("eager", MODES)
+def test_empty_batch_through_a_max_reduction(eager):
+    # the batch is empty, the reduced axis is not: an empty result
+    model = keras.Sequential([keras.Input((5, 3)), L.Conv1D(4, 3),
+                              L.GlobalMaxPooling1D(), L.Dense(1)])
+    model.compile("sgd", "mse", run_eagerly=eager)
+    empty = np.zeros((0, 5, 3), np.float32)
+    assert model.predict_on_batch(empty).shape == (0, 1)
+    assert model(empty).shape == (0, 1)
+
+
 def _read_only(a):
     b = np.frombuffer(a.tobytes(), a.dtype).reshape(a.shape)
     assert not b.flags.writeable

@@ -78,7 +78,9 @@ class _ReduceExtreme(_Reduce):
         return super().infer(x, axes, keepdims)
 
     def reference(self, x, axes, keepdims):
-        if x.size == 0:
+        # a batch of 0 reduced over other (non-empty) axes is an empty result
+        if any(x.shape[a] == 0 for a in (axes if axes is not None
+                                         else range(x.ndim))):
             raise ValueError(f"{self.name} of an empty tensor")
         return type(self).np_fn(x, axis=axes, keepdims=keepdims)
 
