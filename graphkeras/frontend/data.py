@@ -19,9 +19,10 @@ Invariants:
   the model's input names (a missing key is an error, extra keys are
   dropped with a warning), dict targets and sample weights by its output
   names (an unknown or missing key is an error).
-- With `steps_per_epoch`, fit cycles through the arrays as long as asked
-  (a stream across epochs, as a repeated tf.data pipeline); evaluate and
-  predict stop at the end of the data, as Keras does.
+- With `steps_per_epoch`, fit goes through the arrays as Keras 3 does: an
+  epoch continues the pass where the previous one stopped and ends early
+  at the end of the pass (with a warning), the next epoch starting a new
+  pass; evaluate and predict stop at the end of the data, as Keras does.
 """
 
 from __future__ import annotations
@@ -368,10 +369,6 @@ class ArrayAdapter(DataAdapter):
             sws = None if self.sws is None else [take(a) for a in self.sws]
             yield xs, ys, _class_weights(ys, sws, self.class_weight)
 
-    def _forever(self):
-        while True:
-            yield from self._batches_one_pass()
-
     def epoch(self):
         if self._steps is None:
             yield from self._batches_one_pass()
@@ -379,10 +376,23 @@ class ArrayAdapter(DataAdapter):
         if not self._repeat:
             yield from itertools.islice(self._batches_one_pass(), self._steps)
             return
+        # fit's steps_per_epoch, as Keras 3's epoch iterator: an epoch goes
+        # on from where the last one stopped in the pass through the data,
+        # and ends early (with Keras's warning) where the pass ends; the
+        # next epoch starts a new pass
         if self._stream is None:
-            self._stream = self._forever()
+            self._stream, self._seen = self._batches_one_pass(), 0
         for _ in range(self._steps):
+            if self._seen >= self._per_epoch:
+                warnings.warn(
+                    "Your input ran out of data; interrupting training. Make "
+                    "sure that your dataset or generator can generate at "
+                    "least `steps_per_epoch * epochs` batches.", stacklevel=3)
+                break
+            self._seen += 1
             yield next(self._stream)
+        if self._seen >= self._per_epoch:
+            self._stream = None
 
 
 def _is_iterator(x) -> bool:

@@ -628,9 +628,11 @@ class Trainer:
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
-        """One training step on one batch; returns the running metrics."""
+        """One training step on one batch; returns its loss and metrics
+        (the metrics are reset first, as in Keras 3)."""
         self._assert_compiled("train_on_batch")
         adapter, batch = self._single_batch(x, y, sample_weight, class_weight)
+        self.reset_metrics()
         self._run_step("train", batch, adapter.x_template)
         logs = self._logs()
         if return_dict:

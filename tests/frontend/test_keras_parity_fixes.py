@@ -1,0 +1,72 @@
+"""Regressions found by tools/keras_parity.py (graphkeras against Keras 3's
+own numbers), each checked here against NumPy or against graphkeras's own
+step-by-step equivalent, so that no test needs Keras."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import graphkeras as keras
+
+RNG = np.random.default_rng(2024)
+X = RNG.normal(size=(48, 6)).astype("float32")
+Y = RNG.normal(size=(48, 3)).astype("float32")
+W0 = [RNG.normal(scale=0.4, size=(6, 8)).astype("float32"),
+      RNG.normal(scale=0.1, size=(8,)).astype("float32"),
+      RNG.normal(scale=0.4, size=(8, 3)).astype("float32"),
+      RNG.normal(scale=0.1, size=(3,)).astype("float32")]
+
+
+def _mlp(metrics=("mae",), lr=0.05):
+    model = keras.Sequential([keras.Input((6,)),
+                              keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(3)])
+    model.set_weights(W0)
+    model.compile(keras.optimizers.SGD(lr), "mse", metrics=list(metrics))
+    return model
+
+
+def _numpy_forward(w, x):
+    return np.maximum(x @ w[0] + w[1], 0) @ w[2] + w[3]
+
+
+def test_train_on_batch_reports_this_batch_only():
+    # Keras 3 resets the metrics in train_on_batch: the values returned are
+    # those of this batch (before the update), not running means
+    model = _mlp(metrics=["mae"])
+    model.evaluate(X, Y, verbose=0)            # leaves metric state behind
+    for lo in (0, 8):
+        w = model.get_weights()
+        err = _numpy_forward(w, X[lo:lo + 8]) - Y[lo:lo + 8]
+        loss, mae = model.train_on_batch(X[lo:lo + 8], Y[lo:lo + 8])
+        assert loss == pytest.approx(np.mean(err ** 2), rel=1e-5)
+        assert mae == pytest.approx(np.mean(np.abs(err)), rel=1e-5)
+
+
+def test_steps_per_epoch_continues_the_pass_and_stops_at_its_end():
+    # 6 batches of 8, steps_per_epoch=4: Keras runs batches 0-3, then 4-5
+    # (the pass ends: a shorter epoch, with a warning), then 0-3 again
+    model = _mlp(metrics=[])
+    with pytest.warns(UserWarning, match="ran out of data"):
+        h = model.fit(X, Y, batch_size=8, steps_per_epoch=4, epochs=3,
+                      shuffle=False, verbose=0)
+    assert int(model.optimizer.iterations) == 10
+    ref = _mlp(metrics=[])
+    losses = []
+    for batches in ([0, 1, 2, 3], [4, 5], [0, 1, 2, 3]):
+        per = [ref.train_on_batch(X[8 * b:8 * b + 8], Y[8 * b:8 * b + 8])
+               for b in batches]
+        losses.append(np.mean(per))
+    for a, b in zip(model.get_weights(), ref.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h.history["loss"], losses, rtol=1e-5)
+
+
+def test_steps_per_epoch_dividing_the_data_warns_nothing():
+    model = _mlp(metrics=[])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(X, Y, batch_size=8, steps_per_epoch=3, epochs=4,
+                  shuffle=False, verbose=0)
+    assert int(model.optimizer.iterations) == 12
