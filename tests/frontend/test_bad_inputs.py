@@ -24,8 +24,9 @@ Decisions recorded here:
   is unambiguous here, so graphkeras takes it).
 - Extra keys in a dict of inputs are dropped with a UserWarning (Keras);
   a missing key is an error.
-- With steps_per_epoch larger than the data, fit cycles through the
-  arrays; evaluate / predict with `steps` stop at the end of the data.
+- With steps_per_epoch larger than the data, fit ends the epoch where the
+  pass through the arrays ends, with Keras's "ran out of data" warning;
+  evaluate / predict with `steps` stop at the end of the data.
 - Indices into an Embedding fed straight from an Input are checked in the
   data (ValueError, as TensorFlow and PyTorch raise); inside compiled code
   the gather clamps out-of-range indices (memory-safe, ir/ops/index.py).
@@ -360,8 +361,10 @@ def test_steps_beyond_the_data(seq):
     np.testing.assert_allclose(
         seq.evaluate(X, Y, steps=50, batch_size=5, verbose=0),
         seq.evaluate(X, Y, batch_size=5, verbose=0), rtol=1e-6)
-    # fit cycles through the arrays for steps_per_epoch batches
-    h = seq.fit(X, Y, steps_per_epoch=7, batch_size=5, epochs=2, verbose=0)
+    # fit ends an epoch early where the data ends, warning as Keras does
+    with pytest.warns(UserWarning, match="ran out of data"):
+        h = seq.fit(X, Y, steps_per_epoch=7, batch_size=5, epochs=2,
+                    verbose=0)
     assert len(h.history["loss"]) == 2
 
 
