@@ -303,10 +303,11 @@ class DataAdapter:
 class ArrayAdapter(DataAdapter):
     """Arrays (or lists / dicts of arrays) cut into batches.
 
-    `repeat`: with `steps`, keep cycling through the data (fit's
-    steps_per_epoch) instead of stopping at its end (evaluate, predict).
-    `allow_empty`: 0 samples give one empty batch instead of an error
-    (predict_on_batch)."""
+    `repeat`: with `steps`, epochs go on through the data across calls of
+    epoch() (fit's steps_per_epoch, see the module docstring) instead of
+    each taking the first `steps` batches of a fresh pass (evaluate,
+    predict). `allow_empty`: 0 samples give one empty batch instead of an
+    error (predict_on_batch)."""
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=None,
                  shuffle=False, class_weight=None, steps=None, repeat=True,
