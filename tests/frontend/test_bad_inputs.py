@@ -35,6 +35,7 @@ Decisions recorded here:
 from __future__ import annotations
 
 import os
+import zipfile
 
 import numpy as np
 import pytest
@@ -767,6 +768,13 @@ def test_save_and_load_mistakes(tmp_path):
                   FileNotFoundError, "No such file")
     check_refused(lambda: load(str(tmp_path)), FileFormatError,
                   "is a directory")
+    no_weights = tmp_path / "no_weights.keras"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(no_weights, "w") as dst:
+        for name in src.namelist():
+            if name != "model.weights.h5":
+                dst.writestr(name, src.read(name))
+    check_refused(lambda: load(str(no_weights)), FileFormatError,
+                  "has no model.weights.h5", "has 4 weights")
     other = keras.Sequential([keras.Input((3,)), L.Dense(2)])
     check_refused(lambda: other.load_weights(str(good)), FileFormatError,
                   "do not fit the model", "(3, 2)", "(4, 5)")

@@ -160,6 +160,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if WEIGHTS in archive:
         load_weights_bytes(model, archive[WEIGHTS], path,
                            load_optimizer=compile)
+    elif model.weights:
+        # Keras 3 always writes the entry: a model would come back with
+        # freshly initialized weights, silently
+        raise bad_file(path, f"the archive has no {WEIGHTS}, but the model "
+                       f"has {len(model.weights)} weights (a truncated or "
+                       "edited archive?).")
     return model
 
 
