@@ -80,6 +80,7 @@ from .frontend.layers.pooling import (  # noqa: F401
 from .frontend.layers.preprocessing import Rescaling, Resizing  # noqa: F401
 from .frontend.layers.regularization import (  # noqa: F401
     ActivityRegularization,
+    AlphaDropout,
     GaussianDropout,
     GaussianNoise,
 )

@@ -7,6 +7,10 @@ Adding one: subclass `Regularizer`, implement `__call__(x)` with ops and
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from . import ops
 
 
@@ -55,8 +59,53 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
+class OrthogonalRegularizer(Regularizer):
+    """Penalises non-orthogonal rows (or columns) of a 2-D weight: `factor`
+    times the mean absolute cosine similarity between pairs of distinct
+    rows, halved (Keras 3's formula: rows L2-normalised, the off-diagonal
+    of their Gram matrix summed in absolute value over size * (size - 1)).
+
+    Args:
+        factor: a non-negative float (0.01).
+        mode: "rows" or "columns".
+    """
+
+    def __init__(self, factor=0.01, mode="rows"):
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) \
+                or not math.isfinite(factor) or factor < 0:
+            raise ValueError("Invalid value for argument factor of "
+                             "OrthogonalRegularizer: expected a non-negative "
+                             f"float. Received: factor={factor!r}")
+        if mode not in ("rows", "columns"):
+            raise ValueError("Invalid value for argument `mode` of "
+                             "OrthogonalRegularizer. Expected one of "
+                             f'{{"rows", "columns"}}. Received: mode={mode!r}')
+        self.factor = float(factor)
+        self.mode = mode
+
+    def __call__(self, x):
+        if len(x.shape) != 2:
+            raise ValueError("Inputs to OrthogonalRegularizer must have rank "
+                             f"2. Received: inputs.shape={tuple(x.shape)}")
+        if self.mode == "rows":
+            x = ops.normalize(x, axis=1)
+            gram = ops.matmul(x, ops.transpose(x))
+        else:
+            x = ops.normalize(x, axis=0)
+            gram = ops.matmul(ops.transpose(x), x)
+        size = int(gram.shape[0])
+        off_diagonal = np.float32(1.0) - np.eye(size, dtype=np.float32)
+        total = ops.sum(ops.abs(ops.multiply(gram, off_diagonal)))
+        num_pairs = size * (size - 1.0) / 2.0
+        return ops.multiply(total, self.factor * 0.5 / num_pairs)
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
+
 ALL_OBJECTS = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2,
-               "L1L2": L1L2}
+               "L1L2": L1L2, "OrthogonalRegularizer": OrthogonalRegularizer,
+               "orthogonal_regularizer": OrthogonalRegularizer}
 
 
 def get(identifier):

@@ -70,3 +70,55 @@ def test_steps_per_epoch_dividing_the_data_warns_nothing():
         model.fit(X, Y, batch_size=8, steps_per_epoch=3, epochs=4,
                   shuffle=False, verbose=0)
     assert int(model.optimizer.iterations) == 12
+
+
+@pytest.mark.parametrize("mode", ["rows", "columns"])
+def test_orthogonal_regularizer_value_and_loss(mode):
+    w = W0[0] if mode == "rows" else W0[2]
+    n = w / np.linalg.norm(w, axis=1 if mode == "rows" else 0, keepdims=True)
+    gram = n @ n.T if mode == "rows" else n.T @ n
+    size = len(gram)
+    expect = 0.1 * 0.5 * np.abs(gram - np.diag(np.diag(gram))).sum() / (
+        size * (size - 1) / 2)
+    reg = keras.regularizers.OrthogonalRegularizer(0.1, mode=mode)
+    assert float(np.asarray(reg(w))) == pytest.approx(expect, rel=1e-5)
+    # in a model the penalty is part of the reported loss
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(
+        8, activation="relu", kernel_regularizer=reg if mode == "rows"
+        else None), keras.layers.Dense(3, kernel_regularizer=None
+                                       if mode == "rows" else reg)])
+    model.set_weights(W0)
+    model.compile("sgd", "mse")
+    mse = np.mean((_numpy_forward(W0, X) - Y) ** 2)
+    assert model.evaluate(X, Y, verbose=0) == pytest.approx(mse + expect,
+                                                            rel=1e-5)
+    again = keras.regularizers.get(keras.saving.serialize_keras_object(reg))
+    assert again.get_config() == {"factor": 0.1, "mode": mode}
+    with pytest.raises(ValueError, match="mode='diagonal'"):
+        keras.regularizers.OrthogonalRegularizer(mode="diagonal")
+    with pytest.raises(ValueError, match="rank 2"):
+        reg(np.ones((2, 2, 2), "float32"))
+
+
+def test_alpha_dropout_training_values_and_inference_identity():
+    layer = keras.layers.AlphaDropout(0.3, seed=5)
+    x = RNG.normal(size=(4000, 3)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(layer(x)), x)
+    y = np.asarray(layer(x, training=True))
+    alpha_p = -1.6732632423543772 * 1.0507009873554805
+    a = ((1 - 0.3) * (1 + 0.3 * alpha_p ** 2)) ** -0.5
+    b = -a * alpha_p * 0.3
+    kept = np.isclose(y, a * x + b, atol=1e-5)
+    dropped = np.isclose(y, a * alpha_p + b, atol=1e-5)
+    assert np.all(kept | dropped)
+    assert dropped.mean() == pytest.approx(0.3, abs=0.03)
+    # mean 0 / variance 1 inputs keep (about) mean 0 / variance 1
+    assert abs(y.mean()) < 0.05 and abs(y.var() - 1) < 0.08
+    # a noise_shape broadcasts the mask; the config round-trips
+    layer = keras.layers.AlphaDropout(0.5, noise_shape=(None, 1), seed=2)
+    y = np.asarray(layer(x, training=True))
+    rows_dropped = np.isclose(y, y[:, :1], atol=1e-6).all(axis=1)
+    assert rows_dropped.mean() > 0.3
+    cfg = layer.get_config()
+    assert (cfg["rate"], tuple(cfg["noise_shape"]), cfg["seed"]) == (
+        0.5, (None, 1), 2)

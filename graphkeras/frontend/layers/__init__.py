@@ -54,7 +54,12 @@ from .pooling import (
     MaxPooling3D,
 )
 from .preprocessing import Rescaling, Resizing
-from .regularization import ActivityRegularization, GaussianDropout, GaussianNoise
+from .regularization import (
+    ActivityRegularization,
+    AlphaDropout,
+    GaussianDropout,
+    GaussianNoise,
+)
 from .regularization_spatial import (
     SpatialDropout1D,
     SpatialDropout2D,
@@ -74,7 +79,7 @@ from .reshaping_spatial import (
 )
 
 __all__ += [
-    "ELU", "ActivityRegularization", "Add", "Average", "BatchNormalization",
+    "ELU", "ActivityRegularization", "Add", "AlphaDropout", "Average", "BatchNormalization",
     "Concatenate", "Dot", "GaussianDropout", "GaussianNoise", "Lambda",
     "LayerNormalization", "LeakyReLU", "Maximum", "Minimum", "Multiply",
     "PReLU", "Permute", "ReLU", "RepeatVector", "Softmax", "Subtract",

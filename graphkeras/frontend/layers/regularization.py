@@ -1,5 +1,5 @@
 """Regularization layers beyond core's Dropout: GaussianNoise,
-GaussianDropout and ActivityRegularization.
+GaussianDropout, AlphaDropout and ActivityRegularization.
 
 Noise is counter-based (`random.normal` with the layer's SeedGenerator,
 whose counter advances inside each traced train step), so every step draws
@@ -91,6 +91,58 @@ class GaussianDropout(Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class AlphaDropout(Layer):
+    """Dropout for SELU networks: during training a dropped unit takes the
+    SELU's negative saturation value, then an affine map restores the
+    inputs' mean and variance (Klambauer et al., 2017; Keras 3's formula).
+
+    Args:
+        rate: the fraction dropped, in [0, 1].
+        noise_shape: the shape of the keep mask (None entries take the
+            input's size), broadcast over the inputs.
+        seed: an int for reproducible masks.
+    """
+
+    _ALPHA = 1.6732632423543772848170429916717
+    _SCALE = 1.0507009873554804934193349852946
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        _check_rate("rate", rate)
+        self.rate = rate
+        self.noise_shape = noise_shape
+        self.seed = seed
+        self.seed_generator = (random_module.SeedGenerator(seed)
+                               if rate > 0 else None)
+        self.supports_masking = True
+        self.built = True
+
+    def call(self, inputs, training=False):
+        if not (training and self.rate > 0):
+            return inputs
+        shape = ops.shape(inputs)
+        if self.noise_shape is not None:
+            shape = tuple(shape[i] if d is None else d
+                          for i, d in enumerate(self.noise_shape))
+        alpha_p = -self._ALPHA * self._SCALE
+        keep = ops.cast(ops.greater_equal(
+            random_module.uniform(shape, dtype=self.compute_dtype,
+                                  seed=self.seed_generator), self.rate),
+            self.compute_dtype)
+        a = ((1 - self.rate) * (1 + self.rate * alpha_p ** 2)) ** -0.5
+        b = -a * alpha_p * self.rate
+        dropped = ops.add(ops.multiply(inputs, keep),
+                          ops.multiply(ops.subtract(1.0, keep), alpha_p))
+        return ops.add(ops.multiply(dropped, a), b)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate,
+                "noise_shape": self.noise_shape, "seed": self.seed}
 
 
 class ActivityRegularization(Layer):
