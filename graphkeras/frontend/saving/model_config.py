@@ -20,7 +20,9 @@ the same tensors in the same order, so weights map one to one.
 from __future__ import annotations
 
 from .. import tree
+from ..layers.core import OpLayer
 from ..tensors import KerasTensor
+from . import keras_ops
 from . import serialization_lib as sl
 
 # --- Functional ------------------------------------------------------------------
@@ -48,6 +50,13 @@ def _serialize_arg(x, nodes_of):
         return {"class_name": "__keras_tensor__",
                 "config": {"shape": list(x.shape), "dtype": x.dtype,
                            "keras_history": _history(x, nodes_of)}}
+    if isinstance(x, slice):  # x[1:3] on a KerasTensor: GetItem's key
+        return {"class_name": "__slice__",
+                "config": {"start": _serialize_arg(x.start, nodes_of),
+                           "stop": _serialize_arg(x.stop, nodes_of),
+                           "step": _serialize_arg(x.step, nodes_of)}}
+    if x is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
     if isinstance(x, (list, tuple)):
         return [_serialize_arg(v, nodes_of) for v in x]
     if isinstance(x, dict):
@@ -68,6 +77,9 @@ def functional_config(model) -> dict:
     nodes_of = _model_nodes(model)
     layers = []
     for layer in model.layers:
+        if isinstance(layer, OpLayer):
+            layers.append(_op_entry(layer, nodes_of))
+            continue
         entry = sl.serialize_keras_object(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = [
@@ -83,6 +95,36 @@ def functional_config(model) -> dict:
         "input_layers": _io_spec(model._inputs_struct, nodes_of),
         "output_layers": _io_spec(model._outputs_struct, nodes_of),
     }
+
+
+def _fill(template, tensors: list):
+    """`template` with its KerasTensors replaced by `tensors`, in order
+    (as OpLayer.call fills it)."""
+    it = iter(tensors)
+    return tree.map_structure(
+        lambda x: next(it) if isinstance(x, KerasTensor) else x, template)
+
+
+def _op_entry(layer, nodes_of) -> dict:
+    """An op node (`OpLayer`) as Keras 3 writes an Operation: the class
+    and constructor config from the keras_ops table, the call's tensors
+    and other arguments in the inbound node."""
+    entry = None
+    nodes = []
+    for n in nodes_of[id(layer)]:
+        if n.is_input:
+            continue
+        template = _fill(layer._template, tree.flatten(n.arguments[0][0]))
+        op, config, args, kwargs = keras_ops.keras_call(layer, template)
+        if entry is None:
+            entry = {"module": op.module, "class_name": op.class_name,
+                     "config": sl.serialize_keras_object(
+                         {"name": layer.name, **config}),
+                     "registered_name": op.class_name, "name": layer.name}
+        nodes.append({"args": _serialize_arg(args, nodes_of),
+                      "kwargs": _serialize_arg(kwargs, nodes_of)})
+    entry["inbound_nodes"] = nodes
+    return entry
 
 
 def _is_history(x) -> bool:
@@ -108,8 +150,19 @@ def functional_from_config(cls, config: dict, custom_objects=None):
         )
     created: dict = {}
     order = []
+    model_name = config.get("name")
     for entry in config["layers"]:
         entry = _legacy_layer_entry(entry)
+        if keras_ops.is_op_entry(entry):
+            order.append((_OpNode(entry, model_name), _nodes(entry)))
+            continue
+        if entry.get("class_name") == "OpLayer":
+            raise ValueError(
+                f'The op node "{entry.get("name")}" of model "{model_name}" '
+                "was saved by an older graphkeras, which did not record the "
+                "op it applies; the file cannot be loaded. Save the model "
+                "again with this version."
+            )
         layer = sl.deserialize_keras_object(entry, custom_objects,
                                             kind="layers")
         if not isinstance(layer, Layer):
@@ -157,6 +210,10 @@ def functional_from_config(cls, config: dict, custom_objects=None):
             except _Pending:
                 rest.append((layer, i, node))
                 continue
+            if isinstance(layer, _OpNode):
+                tensors[(layer.name, i)] = layer.call(i, args, kwargs)
+                progress = True
+                continue
             kwargs.pop("training", None)
             if kwargs.get("mask", 0) is None:
                 kwargs.pop("mask")
@@ -201,6 +258,35 @@ def functional_from_config(cls, config: dict, custom_objects=None):
     ):
         return Functional(inputs, outputs, **kwargs)
     return cls(inputs=inputs, outputs=outputs, **kwargs)
+
+
+class _OpNode:
+    """A Keras op entry of a functional config (an Operation such as
+    keras.src.ops.numpy.NotEqual): each of its saved calls becomes an
+    OpLayer applying the graphkeras.ops function."""
+
+    def __init__(self, entry: dict, model_name):
+        self.entry = entry
+        self.name = entry.get("name") or (entry.get("config") or {}).get(
+            "name")
+        self.where = keras_ops._where(entry, model_name)
+        self.op = keras_ops.BY_CLASS.get(entry.get("class_name"))
+        self.fn, self.init = keras_ops.resolve(entry, model_name)
+
+    def call(self, index: int, args: list, kwargs: dict):
+        args, kwargs = keras_ops.call_arguments(
+            self.op, self.fn, args, kwargs, dict(self.init), self.where)
+        tensors = [x for x in tree.flatten((args, kwargs))
+                   if isinstance(x, KerasTensor)]
+        name = self.name if index == 0 else f"{self.name}_{index}"
+        layer = OpLayer(self.fn, template=(args, kwargs), name=name)
+        try:
+            return layer(tensors)
+        except (ValueError, TypeError) as e:
+            raise ValueError(
+                f"graphkeras cannot load {self.where}: applying "
+                f"ops.{self.op.function} to the saved arguments failed: {e}"
+            ) from None
 
 
 def _unwrap_single(x):

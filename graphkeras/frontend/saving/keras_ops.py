@@ -1,0 +1,346 @@
+"""Op nodes of functional models: Keras 3 Operation classes <-> graphkeras.ops.
+
+Keras 3 records a `keras.ops.*` call on KerasTensors as a node whose layer
+is an Operation, written in config.json as
+
+    {"module": "keras.src.ops.numpy", "class_name": "Mean",
+     "config": {"name": "mean", "axis": 1, "keepdims": false},
+     "registered_name": "Mean", "name": "mean",
+     "inbound_nodes": [{"args": [<x>], "kwargs": {}}]}
+
+The constructor arguments of the Operation are in "config"; the call's
+tensors and other arguments are in the node. graphkeras records the same
+call as an `OpLayer` holding the `graphkeras.ops` function and its
+arguments; this module maps one onto the other with one table, `OPS`
+(one line per Keras class: its module, the graphkeras function, and which
+of the function's parameters Keras passes to the constructor).
+
+Invariants:
+- The graphkeras function's parameters, minus the constructor ones, are
+  Keras's call parameters in the same order, so a saved call is
+  `fn(*node args, **node kwargs, **constructor config)`.
+- Loading what `op_entry` writes calls the same function with the same
+  arguments (`tests/saving/test_keras_ops_nodes.py` checks both ways and
+  checks the table against the functions' signatures).
+- A Keras constructor argument graphkeras lacks is accepted only at the
+  value listed in `inert` (Keras's default); any other value is an error
+  naming the op and the argument.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+
+# Modules Keras 3 writes for Operation classes ("keras.src.ops.numpy"...).
+_PREFIX = "keras.src.ops."
+
+
+@dataclass(frozen=True)
+class KerasOp:
+    """One Keras 3 Operation class and the graphkeras function it is."""
+
+    class_name: str
+    family: str  # numpy, nn, core, math, linalg: the Keras module's tail
+    function: str  # the name in graphkeras.ops
+    init: tuple = ()  # parameters Keras passes to the constructor
+    inert: dict = field(default_factory=dict)  # Keras-only args: {name: ok}
+
+    @property
+    def module(self) -> str:
+        return _PREFIX + self.family
+
+
+def _op(class_name, family, function, init="", **inert) -> KerasOp:
+    return KerasOp(class_name, family, function, tuple(init.split()), inert)
+
+
+_AXK = "axis keepdims"
+
+# Keras class, Keras module, graphkeras.ops function, constructor args.
+# The first line naming a function is what graphkeras writes for it.
+OPS = [
+    # --- keras.src.ops.numpy: elementwise -------------------------------------
+    _op("Abs", "numpy", "abs"),
+    _op("Absolute", "numpy", "absolute"),
+    _op("Add", "numpy", "add"),
+    _op("Subtract", "numpy", "subtract"),
+    _op("Multiply", "numpy", "multiply"),
+    _op("Divide", "numpy", "divide"),
+    _op("TrueDivide", "numpy", "true_divide"),
+    _op("DivideNoNan", "numpy", "divide_no_nan"),
+    _op("FloorDivide", "numpy", "floor_divide"),
+    _op("Mod", "numpy", "mod"),
+    _op("Power", "numpy", "power"),
+    _op("Maximum", "numpy", "maximum"),
+    _op("Minimum", "numpy", "minimum"),
+    _op("Negative", "numpy", "negative"),
+    _op("Reciprocal", "numpy", "reciprocal"),
+    _op("Square", "numpy", "square"),
+    _op("Sqrt", "numpy", "sqrt"),
+    _op("Exp", "numpy", "exp"),
+    _op("Expm1", "numpy", "expm1"),
+    _op("Log", "numpy", "log"),
+    _op("Log1p", "numpy", "log1p"),
+    _op("Log2", "numpy", "log2"),
+    _op("Log10", "numpy", "log10"),
+    _op("Sign", "numpy", "sign"),
+    _op("Sin", "numpy", "sin"),
+    _op("Cos", "numpy", "cos"),
+    _op("Tanh", "numpy", "tanh"),
+    _op("Floor", "numpy", "floor"),
+    _op("Ceil", "numpy", "ceil"),
+    _op("Round", "numpy", "round", decimals=(0,)),
+    _op("Clip", "numpy", "clip", "x_min x_max"),
+    _op("Isnan", "numpy", "isnan"),
+    _op("Equal", "numpy", "equal"),
+    _op("NotEqual", "numpy", "not_equal"),
+    _op("Greater", "numpy", "greater"),
+    _op("GreaterEqual", "numpy", "greater_equal"),
+    _op("Less", "numpy", "less"),
+    _op("LessEqual", "numpy", "less_equal"),
+    _op("LogicalAnd", "numpy", "logical_and"),
+    _op("LogicalOr", "numpy", "logical_or"),
+    _op("LogicalNot", "numpy", "logical_not"),
+    _op("Where", "numpy", "where"),
+    # --- keras.src.ops.numpy: reductions ---------------------------------------
+    _op("Sum", "numpy", "sum", _AXK),
+    _op("Mean", "numpy", "mean", _AXK),
+    _op("Max", "numpy", "max", _AXK, initial=(None,)),
+    _op("Min", "numpy", "min", _AXK, initial=(None,)),
+    _op("Amax", "numpy", "amax", _AXK),
+    _op("Amin", "numpy", "amin", _AXK),
+    _op("Prod", "numpy", "prod", _AXK, dtype=(None,)),
+    _op("Std", "numpy", "std", _AXK),
+    _op("Var", "numpy", "var", _AXK),
+    _op("All", "numpy", "all", _AXK),
+    _op("Any", "numpy", "any", _AXK),
+    _op("Argmax", "numpy", "argmax", _AXK),
+    _op("Argmin", "numpy", "argmin", _AXK),
+    _op("Cumsum", "numpy", "cumsum", "axis", dtype=(None,)),
+    # --- keras.src.ops.numpy: shapes and indexing ------------------------------
+    _op("Reshape", "numpy", "reshape", "newshape"),
+    _op("Transpose", "numpy", "transpose", "axes"),
+    _op("ExpandDims", "numpy", "expand_dims", "axis"),
+    _op("Squeeze", "numpy", "squeeze", "axis"),
+    _op("Concatenate", "numpy", "concatenate", "axis"),
+    _op("Stack", "numpy", "stack", "axis"),
+    _op("BroadcastTo", "numpy", "broadcast_to", "shape"),
+    _op("Tile", "numpy", "tile", "repeats"),
+    _op("Repeat", "numpy", "repeat", "repeats axis"),
+    _op("Flip", "numpy", "flip", "axis"),
+    _op("Moveaxis", "numpy", "moveaxis", "source destination"),
+    _op("Pad", "numpy", "pad", "pad_width mode"),
+    _op("Take", "numpy", "take", "axis"),
+    _op("GetItem", "numpy", "getitem"),
+    _op("Matmul", "numpy", "matmul"),
+    _op("Dot", "numpy", "dot"),
+    _op("Einsum", "numpy", "einsum", "subscripts"),
+    _op("ZerosLike", "numpy", "zeros_like", "dtype"),
+    _op("OnesLike", "numpy", "ones_like", "dtype"),
+    _op("FullLike", "numpy", "full_like", "dtype"),
+    # --- keras.src.ops.core ----------------------------------------------------
+    _op("Cast", "core", "cast", "dtype"),
+    _op("Slice", "core", "slice", "shape"),
+    _op("StopGradient", "core", "stop_gradient"),
+    # --- keras.src.ops.math ----------------------------------------------------
+    _op("Erf", "math", "erf"),
+    _op("Rsqrt", "math", "rsqrt"),
+    _op("Logsumexp", "math", "logsumexp", _AXK),
+    _op("TopK", "math", "top_k", "k sorted"),
+    _op("InTopK", "math", "in_top_k", "k"),
+    # --- keras.src.ops.linalg --------------------------------------------------
+    _op("Norm", "linalg", "norm", "ord axis keepdims"),
+    # --- keras.src.ops.nn ------------------------------------------------------
+    _op("Relu", "nn", "relu"),
+    _op("Relu6", "nn", "relu6"),
+    _op("Sigmoid", "nn", "sigmoid"),
+    _op("Softplus", "nn", "softplus"),
+    _op("Softsign", "nn", "softsign"),
+    _op("Silu", "nn", "silu"),
+    _op("HardSigmoid", "nn", "hard_sigmoid"),
+    _op("HardSilu", "nn", "hard_silu"),
+    _op("HardTanh", "nn", "hard_tanh"),
+    _op("LogSigmoid", "nn", "log_sigmoid"),
+    _op("Selu", "nn", "selu"),
+    _op("SparsePlus", "nn", "sparse_plus"),
+    _op("SparseSigmoid", "nn", "sparse_sigmoid"),
+    _op("TanhShrink", "nn", "tanh_shrink"),
+    _op("Elu", "nn", "elu", "alpha"),
+    _op("Celu", "nn", "celu", "alpha"),
+    _op("Gelu", "nn", "gelu", "approximate"),
+    _op("Glu", "nn", "glu", "axis"),
+    _op("LeakyRelu", "nn", "leaky_relu", "negative_slope"),
+    _op("HardShrink", "nn", "hard_shrink", "threshold"),
+    _op("SoftShrink", "nn", "soft_shrink", "threshold"),
+    _op("Squareplus", "nn", "squareplus", "b"),
+    _op("Threshold", "nn", "threshold", "threshold default_value"),
+    _op("Softmax", "nn", "softmax", "axis"),
+    _op("LogSoftmax", "nn", "log_softmax", "axis"),
+    _op("Normalize", "nn", "normalize", "axis order epsilon"),
+    _op("Moments", "nn", "moments", "axes keepdims", synchronized=(False,)),
+    _op("OneHot", "nn", "one_hot", "num_classes axis dtype", sparse=(False,)),
+    _op("BinaryCrossentropy", "nn", "binary_crossentropy", "from_logits"),
+    _op("CategoricalCrossentropy", "nn", "categorical_crossentropy",
+        "from_logits axis"),
+    _op("SparseCategoricalCrossentropy", "nn",
+        "sparse_categorical_crossentropy", "from_logits axis"),
+    _op("Conv", "nn", "conv", "strides padding data_format dilation_rate"),
+    _op("DepthwiseConv", "nn", "depthwise_conv",
+        "strides padding data_format dilation_rate"),
+    _op("SeparableConv", "nn", "separable_conv",
+        "strides padding data_format dilation_rate"),
+    _op("ConvTranspose", "nn", "conv_transpose",
+        "strides padding output_padding data_format dilation_rate"),
+    _op("MaxPool", "nn", "max_pool", "pool_size strides padding data_format"),
+    _op("AveragePool", "nn", "average_pool",
+        "pool_size strides padding data_format"),
+]
+
+BY_CLASS = {op.class_name: op for op in OPS}
+
+
+def _ops_module():
+    from ... import ops
+
+    return ops
+
+
+def function_of(op: KerasOp):
+    """The graphkeras.ops function of `op` (None if graphkeras lacks it)."""
+    return getattr(_ops_module(), op.function, None)
+
+
+def _raw(fn):
+    return getattr(fn, "raw", fn)
+
+
+_BY_FUNCTION: dict = {}
+
+
+def op_of_function(fn) -> KerasOp | None:
+    """The table line graphkeras writes for the function `fn` (its first
+    line: `ops.abs` and `ops.absolute` are one function, saved as Abs)."""
+    if not _BY_FUNCTION:
+        for op in OPS:
+            f = function_of(op)
+            if f is not None:
+                _BY_FUNCTION.setdefault(id(_raw(f)), op)
+    return _BY_FUNCTION.get(id(_raw(fn)))
+
+
+def supported() -> list:
+    """The Keras op classes graphkeras loads, sorted."""
+    return sorted(op.class_name for op in OPS if function_of(op) is not None)
+
+
+def is_op_entry(entry: dict) -> bool:
+    """Whether a functional config's layer entry is a Keras op node."""
+    module = str(entry.get("module") or "")
+    return module.startswith((_PREFIX, "keras.ops"))
+
+
+# --- loading ---------------------------------------------------------------------
+
+
+def _where(entry: dict, model_name) -> str:
+    module = entry.get("module") or _PREFIX + "?"
+    return (f"the Keras op {module}.{entry.get('class_name')} "
+            f'(node "{entry.get("name")}") in model "{model_name}"')
+
+
+def resolve(entry: dict, model_name=None):
+    """(function, constructor kwargs in graphkeras's names) of an op node
+    entry; a clear error for ops graphkeras does not have."""
+    class_name = entry.get("class_name")
+    op = BY_CLASS.get(class_name)
+    fn = function_of(op) if op is not None else None
+    if fn is None:
+        module = entry.get("module") or _PREFIX + "?"
+        raise ValueError(
+            f"graphkeras cannot load the Keras op {module}.{class_name} "
+            f'(node "{entry.get("name")}") in model "{model_name}": '
+            f"supported ops are {', '.join(supported())}."
+        )
+    config = dict(entry.get("config") or {})
+    config.pop("name", None)
+    params = inspect.signature(_raw(fn)).parameters
+    init = {}
+    for key, value in config.items():
+        if key in op.init and key in params:
+            init[key] = _dtype_name(value) if key == "dtype" else value
+        elif key in op.inert and value in op.inert[key]:
+            continue
+        else:
+            known = ", ".join(op.init) or "none"
+            raise ValueError(
+                f"graphkeras cannot load {_where(entry, model_name)}: it was "
+                f"saved with {key}={value!r}, which graphkeras's ops."
+                f"{op.function} does not support (constructor arguments "
+                f"graphkeras reads: {known})."
+            )
+    return fn, init
+
+
+def _dtype_name(value):
+    if isinstance(value, dict):  # a DTypePolicy config
+        return (value.get("config") or {}).get("name", value)
+    return value
+
+
+def call_arguments(op: KerasOp, fn, args: list, kwargs: dict, init: dict,
+                   where: str) -> tuple:
+    """The graphkeras call (args, kwargs) of a saved node, checked against
+    the function's signature."""
+    args = list(args)
+    if op.class_name == "GetItem" and len(args) > 1 and isinstance(
+            args[1], list):
+        args[1] = tuple(args[1])  # Keras writes the index tuple as a list
+    if op.class_name == "Einsum":  # Einsum(subscripts)(*operands)
+        return [init.pop("subscripts"), *args], {**kwargs, **init}
+    merged = {**kwargs, **init}
+    try:
+        inspect.signature(_raw(fn)).bind(*args, **merged)
+    except TypeError as e:
+        raise ValueError(
+            f"graphkeras cannot load {where}: its saved call does not fit "
+            f"ops.{op.function}{inspect.signature(_raw(fn))} ({e}). "
+            f"Received: args={args!r}, kwargs={merged!r}."
+        ) from None
+    return args, merged
+
+
+# --- saving ----------------------------------------------------------------------
+
+
+def keras_call(layer, template: tuple) -> tuple:
+    """(KerasOp, constructor config, call args, call kwargs) of an OpLayer
+    call whose graphkeras arguments are `template`."""
+    fn = layer.fn
+    op = op_of_function(fn)
+    name = getattr(_raw(fn), "__name__", repr(fn))
+    if op is None:
+        raise ValueError(
+            f'Cannot save the op node "{layer.name}" (graphkeras.ops '
+            f"function {name}) in Keras 3's format: Keras has no op class "
+            "for it. Wrap the computation in a Layer subclass registered "
+            "with @graphkeras.saving.register_keras_serializable()."
+        )
+    args, kwargs = template
+    raw = _raw(fn)
+    sig = inspect.signature(raw)
+    if op.class_name == "Einsum":
+        subscripts, *operands = args
+        return op, {"subscripts": subscripts}, list(operands), dict(kwargs)
+    bound = sig.bind(*args, **kwargs)
+    bound.apply_defaults()
+    config, call_args = {}, []
+    for pname, p in sig.parameters.items():
+        value = bound.arguments[pname]
+        if pname in op.init:
+            config[pname] = value
+        elif p.kind == p.VAR_POSITIONAL:
+            call_args.extend(value)
+        elif p.kind != p.VAR_KEYWORD:
+            call_args.append(value)
+    return op, config, call_args, {}
