@@ -521,6 +521,10 @@ class Trainer:
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
+        if epochs > 0 and hasattr(self.optimizer, "finalize_variable_values"):
+            # use_ema: the weights take their averages (Keras 3, before
+            # on_train_end, so EarlyStopping's restored weights win)
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(epoch_logs)
         return cbs.history
 

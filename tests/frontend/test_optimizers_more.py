@@ -102,3 +102,45 @@ def test_defaults_names_config_and_checks():
         optimizers.Ftrl(learning_rate_power=0.5)
     with pytest.raises(ValueError, match="l1_regularization_strength=-1"):
         optimizers.Ftrl(l1_regularization_strength=-1)
+
+
+def _sgd_ema_numpy(lr, momentum, steps, freq=None):
+    w = W0.astype(np.float64)
+    avg = None
+    for t in range(steps):
+        g = 2 * X.T.astype(np.float64) @ (X @ w - Y) / Y.size
+        w = w - lr * g
+        m = 0.0 if t == 0 else momentum
+        avg = w if avg is None else m * avg + (1 - m) * w
+        if freq and (t + 1) % freq == 0:
+            w = avg
+    return w, avg
+
+
+@pytest.mark.parametrize("eager", [True, False], ids=["eager", "compiled"])
+@pytest.mark.parametrize("freq", [None, 2])
+def test_use_ema_averages_and_fit_ends_on_them(freq, eager):
+    opt = optimizers.SGD(0.1, use_ema=True, ema_momentum=0.7,
+                         ema_overwrite_frequency=freq)
+    model = Sequential([Input((3,)), Dense(2, use_bias=False)])
+    model.set_weights([W0])
+    model.compile(opt, "mse", run_eagerly=eager)
+    # train_on_batch keeps the weights; fit ends on their averages
+    for _ in range(3):
+        model.train_on_batch(X, Y)
+    w, avg = _sgd_ema_numpy(0.1, 0.7, 3, freq)
+    np.testing.assert_allclose(model.get_weights()[0], w, rtol=1e-5)
+    model.set_weights([W0])
+    model.optimizer.iterations.assign(np.int64(0))
+    model.fit(X, Y, batch_size=16, epochs=5, shuffle=False, verbose=0)
+    _, avg = _sgd_ema_numpy(0.1, 0.7, 5, freq)
+    np.testing.assert_allclose(model.get_weights()[0], avg, rtol=1e-5)
+    assert opt.get_config()["use_ema"] is True
+    assert optimizers.SGD.from_config(opt.get_config()).ema_momentum == 0.7
+
+
+def test_use_ema_argument_checks():
+    with pytest.raises(ValueError, match="ema_momentum=1.5"):
+        optimizers.Adam(use_ema=True, ema_momentum=1.5)
+    with pytest.raises(ValueError, match="ema_overwrite_frequency=0"):
+        optimizers.Adam(use_ema=True, ema_overwrite_frequency=0)

@@ -5,8 +5,9 @@ order: it clips the gradients (one of clipnorm, global_clipnorm,
 clipvalue), reads the learning rate (a Variable, or a schedule evaluated at
 the iteration counter before the increment), applies decoupled weight
 decay (w -= w * weight_decay * lr), calls `update_step(gradient, variable,
-learning_rate)` for each variable, increments `iterations`, then applies
-the variables' constraints. Every `assign` becomes a state update of the
+learning_rate)` for each variable, updates the weights' moving averages
+(use_ema), increments `iterations`, then applies the variables'
+constraints. `fit` calls `finalize_variable_values` at its end. Every `assign` becomes a state update of the
 program.
 
 Invariants: slot variables are created once (`build`), before the first
@@ -41,6 +42,11 @@ class Optimizer:
         clipnorm: clip each gradient to this norm.
         clipvalue: clip each gradient's elements to [-v, v].
         global_clipnorm: clip all gradients to this global norm.
+        use_ema: keep an exponential moving average of the weights, which
+            replaces them at the end of `fit`.
+        ema_momentum: the average's decay (0.99).
+        ema_overwrite_frequency: with use_ema, also overwrite the weights
+            with their averages every this many steps.
         name: the optimizer's name.
     """
 
@@ -57,11 +63,27 @@ class Optimizer:
                 f"be set. Received: clipnorm={clipnorm}, "
                 f"clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
             )
-        if use_ema or gradient_accumulation_steps:
+        if gradient_accumulation_steps:
             raise ValueError(
-                "use_ema and gradient_accumulation_steps are not supported "
-                "yet by graphkeras optimizers."
+                "gradient_accumulation_steps is not supported yet by "
+                "graphkeras optimizers."
             )
+        if use_ema:
+            if not 0 <= ema_momentum <= 1:
+                raise ValueError("`ema_momentum` must be in the range [0, 1]. "
+                                 f"Received: ema_momentum={ema_momentum}")
+            if ema_overwrite_frequency is not None and (
+                    isinstance(ema_overwrite_frequency, bool)
+                    or not isinstance(ema_overwrite_frequency, int)
+                    or ema_overwrite_frequency < 1):
+                raise ValueError(
+                    "`ema_overwrite_frequency` must be an integer >= 1 or "
+                    "None. Received: ema_overwrite_frequency="
+                    f"{ema_overwrite_frequency}")
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = float(ema_momentum)
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self._averages: dict = {}
         # as in Keras 3, a given name is kept (variable keys stay unique)
         self.name = str(name) if name else auto_name(self)
         self.weight_decay = weight_decay
@@ -168,6 +190,10 @@ class Optimizer:
         """Create the slot variables for `var_list` (override and call
         super().build(var_list))."""
         self._trainable_keys = [v.key for v in var_list]
+        if self.use_ema:
+            for var in var_list:
+                self._averages[var.key] = self.add_variable_from_reference(
+                    var, "average")
         self.built = True
 
     def _var_index(self, variable) -> int:
@@ -275,10 +301,42 @@ class Optimizer:
         lr = self._current_learning_rate()
         self._apply_weight_decay(variables, lr)
         self._update_all(grads, variables, lr)
+        if self.use_ema:
+            self._update_averages(variables)
         self.iterations.assign(ops.add(self.iterations, np.int64(1)))
         for v in variables:
             if v.constraint is not None:
                 v.assign(v.constraint(v.value))
+
+    def _update_averages(self, variables) -> None:
+        # Keras's EMA: the first step copies the weights (momentum 0); with
+        # ema_overwrite_frequency, every that many steps the weights take
+        # their averages
+        first = ops.equal(self.iterations, np.int64(0))
+        momentum = ops.where(first, 0.0, self.ema_momentum)
+        freq = self.ema_overwrite_frequency
+        overwrite = None
+        if freq:
+            overwrite = ops.equal(ops.mod(ops.add(self.iterations, np.int64(1)),
+                                          np.int64(freq)), np.int64(0))
+        for v in variables:
+            avg = self._averages[v.key]
+            m = ops.cast(momentum, v.dtype)
+            new_avg = ops.add(ops.multiply(m, avg),
+                              ops.multiply(ops.subtract(1.0, m), v))
+            avg.assign(new_avg)
+            if overwrite is not None:
+                v.assign(ops.where(overwrite, new_avg, v))
+
+    def finalize_variable_values(self, var_list) -> None:
+        """At the end of fit: with use_ema, the weights take their moving
+        averages (Keras 3); otherwise nothing."""
+        if not self.use_ema:
+            return
+        for v in var_list:
+            avg = self._averages.get(v.key)
+            if avg is not None:
+                v.assign(avg.numpy())
 
     def _update_all(self, grads, variables, lr) -> None:
         """Run update_step for every variable (a hook for optimizers with
@@ -304,8 +362,9 @@ class Optimizer:
         return {"name": self.name, "learning_rate": lr,
                 "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
                 "global_clipnorm": self.global_clipnorm,
-                "clipvalue": self.clipvalue, "use_ema": False,
-                "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+                "clipvalue": self.clipvalue, "use_ema": self.use_ema,
+                "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency,
                 "loss_scale_factor": self.loss_scale_factor,
                 "gradient_accumulation_steps": None}
 
