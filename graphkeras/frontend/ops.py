@@ -1282,3 +1282,146 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     eps = 1e-7 if epsilon is None else float(epsilon)
     inv = rsqrt(sum(square(x), axis=axis, keepdims=True))
     return multiply(x, minimum(inv, 1.0 / eps))
+
+
+# --- einsum and top_k (composites, for Keras's Einsum / TopK op nodes) -------
+
+
+def _einsum_parse(subscripts: str, n: int) -> tuple:
+    spec = subscripts.replace(" ", "")
+    ins, arrow, out = spec.partition("->")
+    terms = ins.split(",")
+    if "." in spec or len(terms) != n or not builtins.all(
+            t.isalpha() for t in terms) or not (out.isalpha() or out == ""):
+        raise ValueError(
+            f"ops.einsum supports subscripts of letters, one term per operand "
+            f"(no '...'), received subscripts={subscripts!r} for {n} "
+            "operand(s)."
+        )
+    if not arrow:  # implicit output: the letters seen once, sorted
+        joined = "".join(terms)
+        out = "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
+    for t in terms:
+        if len(set(t)) != len(t):
+            raise ValueError(
+                f"ops.einsum does not support a letter repeated within one "
+                f"operand (a diagonal), received subscripts={subscripts!r}."
+            )
+    return terms, out
+
+
+def _einsum_reduce(x, letters: str, keep: set) -> tuple:
+    """Sum out the letters of x that are not in `keep`."""
+    gone = [i for i, c in enumerate(letters) if c not in keep]
+    if gone:
+        x = sum(x, axis=tuple(gone))
+        letters = "".join(c for c in letters if c in keep)
+    return x, letters
+
+
+def _einsum_group(dims: list):
+    """The size of a run of dims merged into one (None: the batch dim
+    alone); False if they cannot be merged statically."""
+    if len(dims) == 1:
+        return dims[0]
+    if builtins.any(d is None for d in dims):
+        return False
+    return int(np.prod(dims, dtype=np.int64))
+
+
+def _einsum_pair(a, la: str, b, lb: str, keep: set) -> tuple:
+    """Contract a and b over their shared letters not in `keep`, with one
+    matmul: a -> (batch, a_only, shared), b -> (batch, shared, b_only)."""
+    a, la = _einsum_reduce(a, la, keep | set(lb))
+    b, lb = _einsum_reduce(b, lb, keep | set(la))
+    batch = [c for c in la if c in lb and c in keep]
+    shared = [c for c in la if c in lb and c not in keep]
+    a_only = [c for c in la if c not in lb]
+    b_only = [c for c in lb if c not in la]
+    size: dict = {}  # letter -> size (a size-1 dim broadcasts)
+    for c, d in [*zip(la, shape(a)), *zip(lb, shape(b))]:
+        if c not in size or size[c] == 1:
+            size[c] = d
+    groups = [_einsum_group([size[c] for c in g]) if g else 1
+              for g in (a_only, shared, b_only)]
+    if builtins.any(g is False for g in groups):  # the batch dim among merged ones
+        return _einsum_broadcast(a, la, b, lb, keep)
+    m, k, n = groups
+    bdims = [size[c] for c in batch]
+    a = transpose(a, [la.index(c) for c in batch + a_only + shared])
+    b = transpose(b, [lb.index(c) for c in batch + shared + b_only])
+    a_batch = list(shape(a)[:len(batch)])
+    b_batch = list(shape(b)[:len(batch)])
+    a = reshape(a, a_batch + [m, k])
+    b = reshape(b, b_batch + [k, n])
+    out = matmul(a, b)
+    out = reshape(out, bdims + [size[c] for c in a_only + b_only])
+    return out, "".join(batch + a_only + b_only)
+
+
+def _einsum_broadcast(a, la, b, lb, keep):
+    letters = la + "".join(c for c in lb if c not in la)
+
+    def spread(x, lx):
+        x = transpose(x, sorted(range(len(lx)), key=lambda i: letters.index(
+            lx[i])))
+        lx = "".join(sorted(lx, key=letters.index))
+        for i, c in enumerate(letters):
+            if c not in lx:
+                x = expand_dims(x, i)
+        return x
+
+    out = multiply(spread(a, la), spread(b, lb))
+    return _einsum_reduce(out, letters, keep)
+
+
+@keras_op
+def einsum(subscripts, *operands):
+    """Einstein summation over letters (no '...', no repeated letter in one
+    operand), as a chain of matmuls: each pair of operands is contracted
+    with one batched matmul, the letters no later term needs summed out.
+
+    Example:
+        >>> ops.einsum("bij,bjk->bik", a, b)  # batched matmul
+    """
+    xs = [convert_to_tensor(x) for x in operands]
+    terms, out = _einsum_parse(subscripts, len(xs))
+    for t, x in zip(terms, xs):
+        if len(t) != len(shape(x)):
+            raise ValueError(
+                f"ops.einsum: the term {t!r} of subscripts={subscripts!r} has "
+                f"{len(t)} letters but its operand has shape {shape(x)}."
+            )
+    x, letters = xs[0], terms[0]
+    for i in range(1, len(xs)):
+        keep = set(out).union(*terms[i + 1:])
+        x, letters = _einsum_pair(x, letters, xs[i], terms[i], keep)
+    x, letters = _einsum_reduce(x, letters, set(out))
+    if letters != out:
+        x = transpose(x, [letters.index(c) for c in out])
+    return x
+
+
+@keras_op
+def top_k(x, k, sorted=True):
+    """(values, indices) of the k largest entries along the last axis, in
+    decreasing order (also for sorted=False). Built from k argmax / max
+    steps, each masking the entry it took: meant for small k."""
+    x = convert_to_tensor(x)
+    n = shape(x)[-1]
+    k = int(k)
+    if n is None or not 0 < k <= n:
+        raise ValueError(
+            f"ops.top_k needs 0 < k <= the size of the last axis, received "
+            f"k={k} for an input of shape {shape(x)}."
+        )
+    dt = globals()["dtype"](x)
+    low = (-np.inf if dt.startswith("float")
+           else np.iinfo(as_dtype(dt).np).min)
+    values, indices = [], []
+    for _ in range(k):
+        i = argmax(x, axis=-1)
+        values.append(max(x, axis=-1))
+        indices.append(i)
+        x = where(one_hot(i, n, dtype="bool"), low, x)
+    return stack(values, axis=-1), stack(indices, axis=-1)
