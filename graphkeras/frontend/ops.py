@@ -1392,6 +1392,18 @@ def einsum(subscripts, *operands):
                 f"ops.einsum: the term {t!r} of subscripts={subscripts!r} has "
                 f"{len(t)} letters but its operand has shape {shape(x)}."
             )
+    sizes: dict = {}
+    for t, x in zip(terms, xs):
+        for c, d in zip(t, shape(x)):
+            seen = sizes.setdefault(c, d)
+            if seen != d and 1 not in (seen, d):
+                raise ValueError(
+                    f"ops.einsum: the letter {c!r} has sizes {seen} and {d} "
+                    f"in subscripts={subscripts!r} (operand shapes "
+                    f"{[shape(y) for y in xs]}); they must agree or be 1."
+                )
+            if seen == 1:
+                sizes[c] = d
     x, letters = xs[0], terms[0]
     for i in range(1, len(xs)):
         keep = set(out).union(*terms[i + 1:])

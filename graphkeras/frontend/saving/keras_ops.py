@@ -61,8 +61,8 @@ _AXK = "axis keepdims"
 # The first line naming a function is what graphkeras writes for it.
 OPS = [
     # --- keras.src.ops.numpy: elementwise -------------------------------------
+    _op("Absolute", "numpy", "absolute"),  # Keras's ops.abs writes Absolute
     _op("Abs", "numpy", "abs"),
-    _op("Absolute", "numpy", "absolute"),
     _op("Add", "numpy", "add"),
     _op("Subtract", "numpy", "subtract"),
     _op("Multiply", "numpy", "multiply"),
@@ -343,4 +343,7 @@ def keras_call(layer, template: tuple) -> tuple:
             call_args.extend(value)
         elif p.kind != p.VAR_KEYWORD:
             call_args.append(value)
+    # Keras writes every constructor argument: those graphkeras lacks at
+    # the Keras default value graphkeras implements
+    config.update({k: ok[0] for k, ok in op.inert.items()})
     return op, config, call_args, {}
