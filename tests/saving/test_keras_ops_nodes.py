@@ -231,3 +231,24 @@ def test_table_fits_the_graphkeras_functions():
         missing = [a for a in op.init if a not in params]
         assert not missing, (op.class_name, missing)
         assert not set(op.inert) & set(params), op.class_name
+
+
+def test_clone_model_and_legacy_h5_keep_op_nodes(tmp_path):
+    path, data = _fixture("indexing")
+    model = keras.saving.load_model(path)
+    seen = []
+
+    def clone_function(layer):
+        seen.append(type(layer).__name__)
+        return layer.__class__.from_config(layer.get_config())
+
+    twin = keras.models.clone_model(model, clone_function=clone_function)
+    assert seen == ["Dense", "Dense"]  # op nodes are not layers to clone
+    twin.set_weights(model.get_weights())
+    np.testing.assert_allclose(twin.predict(data["x0"], verbose=0),
+                               data["y0"], rtol=1e-4, atol=1e-5)
+    h5 = str(tmp_path / "indexing.h5")
+    model.save(h5)
+    np.testing.assert_allclose(
+        keras.saving.load_model(h5).predict(data["x0"], verbose=0),
+        data["y0"], rtol=1e-4, atol=1e-5)

@@ -5,8 +5,10 @@ As in Keras 3, each layer is rebuilt with `clone_function(layer)`
 starts from fresh initial weights; copy them with
 `clone.set_weights(model.get_weights())`. A Functional model's graph is
 replayed on new Inputs (a layer called twice is cloned once and called
-twice); a Sequential model gets the cloned layers in order; a subclassed
-model is rebuilt from its config.
+twice; op nodes, keras.ops calls, are applied again without going
+through clone_function, as Keras's Operations are); a Sequential model
+gets the cloned layers in order; a subclassed model is rebuilt from its
+config.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def clone_model(model, input_tensors=None, clone_function=None,
         >>> twin = clone_model(model)
         >>> twin.set_weights(model.get_weights())
     """
+    from ..layers.core import OpLayer
     from ..layers.input_layer import Input, InputLayer
     from ..models.functional import Functional
     from ..models.model import Model
@@ -53,6 +56,11 @@ def clone_model(model, input_tensors=None, clone_function=None,
     clone = clone_function or _default_clone
 
     def clone_layer(layer):
+        if isinstance(layer, OpLayer):
+            # a keras.ops call: an Operation in Keras, which clone_function
+            # never sees; the copy applies the same op to the new tensors
+            return OpLayer(layer.fn, template=layer._template,
+                           name=layer.name)
         if recursive and isinstance(layer, (Functional, Sequential)):
             return clone_model(layer, clone_function=clone_function,
                                call_function=call_function, recursive=True)
