@@ -494,7 +494,8 @@ def test_functional_dict_mistakes(func):
     check_refused(lambda: func.fit({"a": X}, YD, verbose=0), ValueError,
                   'Missing data for input "b"', "keys ['a']",
                   "Expected the following keys: ['a', 'b']")
-    for method in ("predict", "predict_on_batch", "evaluate", "test_on_batch"):
+    for method in ("predict", "predict_on_batch", "evaluate", "test_on_batch",
+                   "__call__"):
         check_refused(lambda m=method: run(func, m, {"a": X}, YD), ValueError,
                       'Missing data for input "b"')
     check_refused(lambda: func.fit(XD, {"o1": Y}, verbose=0), ValueError,
@@ -533,6 +534,9 @@ def test_functional_dicts_match_by_name_not_order(func):
     with pytest.warns(UserWarning, match=r"keys \['c'\] which did not match"):
         got = func.predict({**XD, "c": X}, verbose=0)
     np.testing.assert_allclose(got["o1"], func.predict(XD, verbose=0)["o1"])
+    with pytest.warns(UserWarning, match=r"keys \['c'\] which did not match"):
+        got = func({**XD, "c": X})
+    np.testing.assert_allclose(got["o2"], func(XD)["o2"])
     # a sample weight dict may leave outputs out: they weigh 1
     w = np.linspace(0, 2, N).astype("float32")
     part = func.test_on_batch(XD, YD, sample_weight={"o1": w})

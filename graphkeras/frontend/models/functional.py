@@ -213,9 +213,23 @@ class Functional(Model):
 
     def _convert_inputs(self, inputs):
         # Functional models take data keyed like their inputs; each layer
-        # converts its own inputs.
+        # converts its own inputs. A missing key is named here (before the
+        # input specs count the entries); extra keys are dropped with a
+        # warning, as fit / predict do (frontend/data.py).
         if isinstance(inputs, dict):
-            return inputs
+            keys = (list(self._inputs_struct.keys())
+                    if isinstance(self._inputs_struct, dict)
+                    else self.input_names)
+            self._flatten_inputs(inputs)
+            extra = [k for k in inputs if k not in keys]
+            if extra:
+                import warnings
+
+                warnings.warn(
+                    f"Input dict contained keys {extra} which did not match "
+                    f"any model input ({keys}). They will be ignored by the "
+                    "model.", stacklevel=4)
+            return {k: inputs[k] for k in keys}
         return Layer._convert_inputs(self, inputs)
 
     def get_config(self):
