@@ -20,7 +20,7 @@ from graphkeras.frontend.saving import keras_ops
 from graphkeras.frontend.saving.keras_format import model_from_config
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures")
-FIXTURES = ["mask_lstm", "indexing", "many"]
+FIXTURES = ["mask_lstm", "indexing", "many", "image"]
 
 
 def _fixture(name):

@@ -195,6 +195,10 @@ OPS = [
     _op("MaxPool", "nn", "max_pool", "pool_size strides padding data_format"),
     _op("AveragePool", "nn", "average_pool",
         "pool_size strides padding data_format"),
+    # --- keras.src.ops.image ---------------------------------------------------
+    _op("Resize", "image", "image.resize",
+        "size interpolation antialias crop_to_aspect_ratio "
+        "pad_to_aspect_ratio fill_mode fill_value data_format"),
 ]
 
 BY_CLASS = {op.class_name: op for op in OPS}
@@ -208,7 +212,10 @@ def _ops_module():
 
 def function_of(op: KerasOp):
     """The graphkeras.ops function of `op` (None if graphkeras lacks it)."""
-    return getattr(_ops_module(), op.function, None)
+    obj = _ops_module()
+    for part in op.function.split("."):  # "image.resize": ops.image.resize
+        obj = getattr(obj, part, None)
+    return obj
 
 
 def _raw(fn):
