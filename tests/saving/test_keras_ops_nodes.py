@@ -104,7 +104,9 @@ def _native_model():
     flat = [ops.reshape(p, (-1, int(np.prod(p.shape[1:])))) for p in parts]
     top, idx = ops.top_k(ops.mean(h, axis=1), 2)
     gram = ops.einsum("bij,bik->bjk", h, h)
-    z = ops.concatenate(flat + [top, ops.cast(idx, "float32"),
+    mixed = ops.einsum("bij,jk->bk", h, np.linspace(-1, 1, 8, dtype="float32")
+                       .reshape(4, 2))  # a NumPy constant in the node
+    z = ops.concatenate(flat + [top, ops.cast(idx, "float32"), mixed,
                                 ops.reshape(gram, (-1, 16))], axis=-1)
     return keras.Model(a, keras.layers.Dense(2)(z * 0.5 - 1))
 
@@ -121,6 +123,9 @@ def test_graphkeras_op_nodes_save_as_keras_ops(tmp_path):
     assert all(e["registered_name"] == e["class_name"] and
                e["module"].startswith("keras.src.ops.")
                for e in entries.values())
+    constants = [e["inbound_nodes"][0]["args"][1] for e in entries.values()
+                 if e["config"].get("subscripts") == "bij,jk->bk"]
+    assert constants[0]["class_name"] == "__numpy__"
     keys = [e["inbound_nodes"][0]["args"][1] for e in entries.values()
             if e["class_name"] == "GetItem"]
     assert {"class_name": "__ellipsis__", "config": {}} in keys[1]
