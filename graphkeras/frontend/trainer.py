@@ -286,10 +286,15 @@ class Trainer:
                     self._compile_metrics.build(y_true, flat_pred, output_names)
                 self._compile_metrics.update_state(y_true, flat_pred, sw_in,
                                                    output_names)
+            # the gradients are those of the scaled loss (loss_scale_factor,
+            # LossScaleOptimizer); the logs keep the loss itself (Keras)
+            scaled = total
+            if kind == "train" and hasattr(self.optimizer, "scale_loss"):
+                scaled = self.optimizer.scale_loss(total)
         if kind == "test":
             return self._finish(trace, [total.value], names, n_out=1)
         train_vars = [v for v in self.trainable_weights if v.key in trace.params]
-        fn = b.build([total.value])
+        fn = b.build([scaled.value])
         if train_vars:
             fn = differentiate(fn, [v.key for v in train_vars])
             trace.builder = ir.Builder.from_function(fn)
@@ -395,6 +400,15 @@ class Trainer:
     def _adapter(self, x, y=None, sample_weight=None, **kwargs):
         """make_adapter, its batches matched to the model's inputs and
         outputs when they are known (data.StandardizedAdapter)."""
+        if sample_weight is not None and \
+                kwargs.get("class_weight") is not None:
+            # Keras 3 refuses the pair rather than multiplying them
+            raise ValueError(
+                "You cannot `class_weight` and `sample_weight` at the same "
+                f"time: received class_weight={kwargs['class_weight']!r} and "
+                f"a sample_weight of type {type(sample_weight).__name__}. "
+                "Fold the class weights into sample_weight instead."
+            )
         adapter = make_adapter(x, y, sample_weight, **kwargs)
         fn = self if hasattr(self, "_inputs_struct") else getattr(
             self, "_functional", None)

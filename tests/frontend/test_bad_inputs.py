@@ -789,3 +789,17 @@ def test_save_and_load_mistakes(tmp_path):
                                model.predict_on_batch(X), rtol=1e-6)
     assert not os.path.exists(tmp_path / "nope")
     check_still_works(model)
+
+
+@pytest.mark.parametrize("call", ["fit", "train_on_batch"])
+def test_class_weight_and_sample_weight_together_are_refused(call):
+    # Keras 3 raises rather than multiplying the two
+    labels = (Y[:, 0] > 0).astype(np.float32)[:, None]
+    model = sequential(False, "binary_crossentropy", activation="sigmoid")
+    kwargs = dict(sample_weight=np.ones(len(X), np.float32),
+                  class_weight={0: 0.5, 1: 1.0})
+    if call == "fit":
+        kwargs["verbose"] = 0
+    with pytest.raises(ValueError, match="cannot `class_weight` and "
+                       "`sample_weight` at the same time"):
+        getattr(model, call)(X, labels, **kwargs)
