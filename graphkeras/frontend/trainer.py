@@ -28,8 +28,11 @@ them.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from .. import config as _config
 from .. import ir
 from ..passes import differentiate
 from ..runtime import Program, make_executable
@@ -409,6 +412,10 @@ class Trainer:
                 f"a sample_weight of type {type(sample_weight).__name__}. "
                 "Fold the class weights into sample_weight instead."
             )
+        cap = _config.max_steps_per_epoch()  # keras.config's debugging cap
+        if cap and (not kwargs.get("steps") or cap < kwargs["steps"]):
+            warnings.warn(f"Limiting steps_per_epoch to {cap}", stacklevel=3)
+            kwargs["steps"] = cap
         adapter = make_adapter(x, y, sample_weight, **kwargs)
         fn = self if hasattr(self, "_inputs_struct") else getattr(
             self, "_functional", None)
@@ -464,6 +471,10 @@ class Trainer:
         self._assert_compiled("fit")
         batch_size = check_count("batch_size", batch_size)
         epochs = check_count("epochs", epochs, minimum=0, allow_none=False)
+        cap = _config.max_epochs()  # keras.config.set_max_epochs
+        if cap and cap < epochs:
+            warnings.warn(f"Limiting epochs to {cap}", stacklevel=2)
+            epochs = cap
         initial_epoch = check_count("initial_epoch", initial_epoch, minimum=0,
                                     allow_none=False)
         steps_per_epoch = check_count("steps_per_epoch", steps_per_epoch)

@@ -10,6 +10,7 @@ from ..frontend.optimizers import (  # noqa: F401
     AdamW,
     Ftrl,
     Lion,
+    LossScaleOptimizer,
     Nadam,
     Optimizer,
     RMSprop,

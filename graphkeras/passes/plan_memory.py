@@ -211,6 +211,13 @@ def _inplace_arena(fn: Function, layout: StorageLayout) -> None:
                     if sid == so.id:
                         vs[k] = si.id
                 so.kind = "dead"
+                if so.id in live_out:
+                    # the output is copied into a state buffer at the end:
+                    # the copy now reads the storage it took over
+                    layout.end_copies[:] = [
+                        (si.id if a == so.id else a, b)
+                        for a, b in layout.end_copies]
+                    live_out.add(si.id)
                 layout.inplace.append((t, v.name, o.name))
                 break
 

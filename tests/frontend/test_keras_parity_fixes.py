@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import graphkeras as keras
+from graphkeras import ops
 
 RNG = np.random.default_rng(2024)
 X = RNG.normal(size=(48, 6)).astype("float32")
@@ -122,3 +123,33 @@ def test_alpha_dropout_training_values_and_inference_identity():
     cfg = layer.get_config()
     assert (cfg["rate"], tuple(cfg["noise_shape"]), cfg["seed"]) == (
         0.5, (None, 1), 2)
+
+
+class _ScaleKeeper(keras.optimizers.SGD):
+    """SGD that also keeps a scalar state `s`: the gradients are divided by
+    it and it is updated to where(c, s, 2 s) -- an update that can be the
+    state parameter itself, computed in place over a buffer the step
+    reads (found with LossScaleOptimizer: the compiled step failed with a
+    KeyError in plan_memory's end copies)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.s = self.add_variable((), initializer="ones", name="s")
+
+    def apply(self, grads, variables):
+        s = self.s.value
+        c = ops.greater(ops.sum(grads[0]), 1e9)
+        self.s.assign(ops.where(c, s, ops.multiply(s, 2.0)))
+        super().apply([ops.divide(g, s) for g in grads], variables)
+
+
+def test_state_update_selecting_its_own_parameter_compiles():
+    results = []
+    for eager in (True, False):
+        model = _mlp(metrics=[])
+        model.compile(_ScaleKeeper(0.1), "mse", run_eagerly=eager)
+        model.fit(X, Y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+        results.append((float(model.optimizer.s), model.get_weights()))
+    assert results[0][0] == results[1][0] == 8.0
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)

@@ -144,3 +144,77 @@ def test_use_ema_argument_checks():
         optimizers.Adam(use_ema=True, ema_momentum=1.5)
     with pytest.raises(ValueError, match="ema_overwrite_frequency=0"):
         optimizers.Adam(use_ema=True, ema_overwrite_frequency=0)
+
+
+def _model(optimizer, eager=False):
+    model = Sequential([Input((3,)), Dense(2, use_bias=False)])
+    model.set_weights([W0])
+    model.compile(optimizer, "mse", run_eagerly=eager)
+    return model
+
+
+@pytest.mark.parametrize("eager", [True, False], ids=["eager", "compiled"])
+def test_loss_scaling_leaves_the_updates_unchanged(eager):
+    # Keras multiplies the loss by the scale and divides the gradients by
+    # it: the same steps as without scaling (graphkeras used to divide the
+    # gradients by loss_scale_factor only)
+    ref = _numpy_run(lambda w, g, s: w - 0.1 * g, 3)
+    for opt in (optimizers.SGD(0.1, loss_scale_factor=128.0),
+                optimizers.LossScaleOptimizer(optimizers.SGD(0.1)),
+                optimizers.LossScaleOptimizer(optimizers.SGD(0.1),
+                                              initial_scale=2.0,
+                                              dynamic_growth_steps=2)):
+        model = _model(opt, eager)
+        for _ in range(3):
+            loss = model.train_on_batch(X, Y)
+        np.testing.assert_allclose(model.get_weights()[0], ref, rtol=2e-5)
+        g_loss = np.mean((X @ _numpy_run(lambda w, g, s: w - 0.1 * g, 2)
+                          - Y) ** 2)
+        assert loss == pytest.approx(g_loss, rel=1e-5)   # unscaled
+        assert int(opt.iterations) == 3
+    # growth: two finite steps in a row double the scale
+    assert float(opt.dynamic_scale) == 4.0
+    assert int(opt.step_counter) == 1
+
+
+@pytest.mark.parametrize("eager", [True, False], ids=["eager", "compiled"])
+def test_loss_scale_optimizer_skips_non_finite_steps(eager):
+    opt = optimizers.LossScaleOptimizer(optimizers.Adam(0.1),
+                                        initial_scale=2.0 ** 127)
+    model = Sequential([Input((3,)), Dense(2, use_bias=False)])
+    model.set_weights([W0])
+    model.compile(opt, "mse", run_eagerly=eager)
+    big = Y * 1e4     # loss * 2**127 overflows: the step is skipped
+    loss = model.train_on_batch(X, big)
+    assert np.isfinite(loss)
+    np.testing.assert_array_equal(model.get_weights()[0], W0)
+    assert int(opt.iterations) == 0
+    assert float(opt.dynamic_scale) == 2.0 ** 126
+    assert all(not np.any(np.asarray(v)) for v in opt.inner_optimizer.variables
+               if "momentum" in v.name or "velocity" in v.name)
+    opt.dynamic_scale.assign(np.float32(1.0))
+    model.train_on_batch(X, big)
+    assert int(opt.iterations) == 1
+    adam = Sequential([Input((3,)), Dense(2, use_bias=False)])
+    adam.set_weights([W0])
+    adam.compile(optimizers.Adam(0.1), "mse", run_eagerly=eager)
+    adam.train_on_batch(X, big)
+    np.testing.assert_allclose(model.get_weights()[0], adam.get_weights()[0],
+                               rtol=1e-6)
+
+
+def test_loss_scale_optimizer_arguments_and_config():
+    opt = optimizers.LossScaleOptimizer(optimizers.SGD(0.2), initial_scale=8.0)
+    assert opt.learning_rate == pytest.approx(0.2)
+    opt.learning_rate = 0.05
+    assert opt.inner_optimizer.learning_rate == pytest.approx(0.05)
+    again = optimizers.get({"class_name": "LossScaleOptimizer",
+                            "config": opt.get_config()})
+    assert again.initial_scale == 8.0
+    assert again.inner_optimizer.learning_rate == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="does not support `clipnorm`"):
+        optimizers.LossScaleOptimizer(optimizers.SGD(), clipnorm=1.0)
+    with pytest.raises(ValueError, match="dynamic=False"):
+        optimizers.LossScaleOptimizer(optimizers.SGD(), dynamic=False)
+    with pytest.raises(TypeError, match="inner_optimizer"):
+        optimizers.LossScaleOptimizer("sgd")

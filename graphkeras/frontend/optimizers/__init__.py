@@ -10,13 +10,15 @@ from .adamax import Adamax
 from .adamw import AdamW
 from .ftrl import Ftrl
 from .lion import Lion
+from .loss_scale_optimizer import LossScaleOptimizer
 from .nadam import Nadam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 ALL_OBJECTS = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad,
-                                       Adamax, Nadam, Adadelta, Ftrl, Lion)}
+                                       Adamax, Nadam, Adadelta, Ftrl, Lion,
+                                       LossScaleOptimizer)}
 ALL_OBJECTS.update({k.lower(): v for k, v in ALL_OBJECTS.items()})
 
 
@@ -42,6 +44,7 @@ __all__ = [
     "Adamax",
     "Ftrl",
     "Lion",
+    "LossScaleOptimizer",
     "Nadam",
     "Optimizer",
     "RMSprop",

@@ -308,6 +308,13 @@ class Optimizer:
             if v.constraint is not None:
                 v.assign(v.constraint(v.value))
 
+    def scale_loss(self, loss):
+        """The loss the train step differentiates: times loss_scale_factor
+        when set (apply divides the gradients by it again), as in Keras."""
+        if self.loss_scale_factor is not None:
+            return ops.multiply(loss, float(self.loss_scale_factor))
+        return loss
+
     def _update_averages(self, variables) -> None:
         # Keras's EMA: the first step copies the weights (momentum 0); with
         # ema_overwrite_frequency, every that many steps the weights take
