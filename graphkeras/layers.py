@@ -111,3 +111,45 @@ from .frontend.layers.rnn import (  # noqa: F401
     SimpleRNNCell,
 )
 from .frontend.layers.wrappers import Bidirectional, TimeDistributed  # noqa: F401
+from .frontend.layers.augmentation import (  # noqa: F401
+    CenterCrop,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+)
+from .frontend.layers.einsum_dense import (  # noqa: F401
+    EinsumDense,
+    RMSNormalization,
+    Wrapper,
+    deserialize,
+    serialize,
+)
+from .frontend.layers.preprocessing_tabular import (  # noqa: F401
+    CategoryEncoding,
+    Discretization,
+    IntegerLookup,
+    Normalization,
+)
+
+# Keras 3's alternative names (the same classes)
+AvgPool1D = AveragePooling1D
+AvgPool2D = AveragePooling2D
+AvgPool3D = AveragePooling3D
+MaxPool1D = MaxPooling1D
+MaxPool2D = MaxPooling2D
+MaxPool3D = MaxPooling3D
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalAvgPool3D = GlobalAveragePooling3D
+GlobalMaxPool1D = GlobalMaxPooling1D
+GlobalMaxPool2D = GlobalMaxPooling2D
+GlobalMaxPool3D = GlobalMaxPooling3D
+Convolution1D = Conv1D
+Convolution2D = Conv2D
+Convolution3D = Conv3D
+Convolution1DTranspose = Conv1DTranspose
+Convolution2DTranspose = Conv2DTranspose
+Convolution3DTranspose = Conv3DTranspose
+SeparableConvolution1D = SeparableConv1D
+SeparableConvolution2D = SeparableConv2D

@@ -50,6 +50,16 @@ SAMPLES = {
     "AdditiveAttention": ({}, [(4, 5), (6, 5)], "float32"),
     "MultiHeadAttention": ({"num_heads": 2, "key_dim": 3}, [(4, 5), (6, 5)],
                            "float32"),
+    # preprocessing and augmentation (h14)
+    "Discretization": ({"bin_boundaries": [-0.5, 0.0, 0.5]}, [(5,)],
+                       "float32"),
+    "CategoryEncoding": ({"num_tokens": 10, "output_mode": "count"}, [(5,)],
+                         "int32"),
+    "IntegerLookup": ({"vocabulary": [1, 3, 5, 7]}, [(5,)], "int32"),
+    "EinsumDense": ({"equation": "abc,cde->abde", "output_shape": (4, 2, 3),
+                     "bias_axes": "de"}, [(4, 5)], "float32"),
+    "CenterCrop": ({"height": 2, "width": 3}, [(4, 5, 3)], "float32"),
+    "RandomCrop": ({"height": 2, "width": 3}, [(4, 5, 3)], "float32"),
 }
 
 # Layers the generic tests cannot sample, with the reason.
@@ -62,6 +72,7 @@ EXCLUDED = {
     "SimpleRNNCell": "steps inside an RNN: covered through SimpleRNN",
     "LSTMCell": "steps inside an RNN: covered through LSTM",
     "GRUCell": "steps inside an RNN: covered through GRU",
+    "Wrapper": "an abstract base class (its subclasses define call)",
 }
 
 ARG_GUESSES = {
@@ -81,7 +92,8 @@ def layer_classes() -> dict:
     out = {}
     for name, obj in sorted(vars(keras.layers).items()):
         if inspect.isclass(obj) and issubclass(obj, keras.layers.Layer) and \
-                name not in EXCLUDED and not name.startswith("_"):
+                name not in EXCLUDED and not name.startswith("_") and \
+                obj.__name__ == name:  # Keras's aliases (MaxPool2D) once
             out[name] = obj
     return out
 

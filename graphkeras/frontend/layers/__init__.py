@@ -99,3 +99,25 @@ __all__ += [
     "SpatialDropout2D", "SpatialDropout3D", "UpSampling1D", "UpSampling2D",
     "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
 ]
+
+# preprocessing, augmentation and the Keras 3 layers added by h14
+from .augmentation import (
+    CenterCrop,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+)
+from .einsum_dense import EinsumDense, RMSNormalization, Wrapper
+from .preprocessing_tabular import (
+    CategoryEncoding,
+    Discretization,
+    IntegerLookup,
+    Normalization,
+)
+
+__all__ += [
+    "CategoryEncoding", "CenterCrop", "Discretization", "EinsumDense",
+    "IntegerLookup", "Normalization", "RMSNormalization", "RandomBrightness",
+    "RandomContrast", "RandomCrop", "RandomFlip", "Wrapper",
+]

@@ -1,0 +1,648 @@
+"""Preprocessing layers for tabular data, run inside the model: Normalization,
+Discretization, CategoryEncoding and IntegerLookup (Keras 3 arguments,
+defaults, output shapes and config keys).
+
+Invariants:
+- `adapt(data)` is NumPy work done once, outside any trace; what it learns
+  lives where Keras 3 keeps it: Normalization's mean / variance / count are
+  non-trainable weights (saved in the weights file, in that order);
+  Discretization's bin boundaries and IntegerLookup's vocabulary are config
+  values (an adapted vocabulary is written to the config too, so a .keras
+  file holds it without Keras's asset files).
+- In `call` the learned state is a constant or a weight, and every encoding
+  is built from compare / cast / sum / max ops, so the layers compile and
+  export to ONNX like any other elementwise graph.
+- Integer outputs ("int" modes) are int32 tensors (Keras's output dtype for
+  Discretization; IntegerLookup's default vocabulary_dtype int64 gives int64).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from ..tensors import KerasTensor, TracedTensor
+from .layer import Layer
+
+_EPSILON = 1e-7  # keras.config.epsilon()
+_ENCODINGS = ("int", "one_hot", "multi_hot", "count")
+
+
+def _check_mode(layer: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ValueError(
+            f"Layer {layer}: unknown value for `output_mode`. Expected one of "
+            f"{list(allowed)}. Received: output_mode={value!r}")
+
+
+def _batches(data, layer: str):
+    """The batches of `data` (an array, or an iterable of arrays / (x, y)
+    tuples) as NumPy arrays."""
+    if isinstance(data, (np.ndarray, list, tuple)) and not (
+            isinstance(data, (list, tuple)) and data
+            and isinstance(data[0], np.ndarray)):
+        return [np.asarray(data)]
+    if isinstance(data, (TracedTensor, KerasTensor)):
+        raise TypeError(
+            f"{layer}.adapt() needs concrete data (a NumPy array or an "
+            f"iterable of batches), received a symbolic tensor {data!r}.")
+    out = []
+    for batch in data:
+        if isinstance(batch, tuple):
+            batch = batch[0]
+        out.append(np.asarray(batch))
+    if not out:
+        raise ValueError(
+            f"{layer}.adapt() received an empty iterable (no batches). "
+            "Pass a NumPy array or a non-empty list of arrays.")
+    return out
+
+
+def _encode(indices, mode: str, depth: int, dtype: str):
+    """Keras's encode_categorical_inputs: integer indices -> one_hot /
+    multi_hot / count vectors of length `depth` (indices outside
+    [0, depth) count nowhere)."""
+    shape = ops.shape(indices)
+    if len(shape) == 0:
+        indices = ops.reshape(indices, (1,))
+        shape = (1,)
+    hot = ops.one_hot(indices, depth, dtype=dtype)  # (..., k, depth)
+    if mode == "one_hot":
+        if len(shape) > 1 and shape[-1] == 1:
+            hot = ops.squeeze(hot, axis=-2)
+        return hot
+    if mode == "multi_hot":
+        return ops.max(hot, axis=-2)
+    return ops.sum(hot, axis=-2)
+
+
+def _encoded_shape(shape, mode: str, depth: int) -> tuple:
+    shape = tuple(shape)
+    if mode == "int":
+        return shape
+    if not shape:
+        return (depth,)
+    if mode == "one_hot":
+        if len(shape) > 1 and shape[-1] == 1:
+            return shape[:-1] + (depth,)
+        return shape + (depth,)
+    return shape[:-1] + (depth,)
+
+
+# --- Normalization ---------------------------------------------------------------
+
+
+class Normalization(Layer):
+    """Shifts and scales inputs to mean 0 and variance 1 per feature:
+    `(x - mean) / max(sqrt(var), epsilon)` (or the inverse, `invert=True`).
+
+    The mean and variance come from the `mean` / `variance` arguments, or
+    from `adapt(data)`, which computes them over every axis but `axis`.
+
+    Args:
+        axis: the axis (or axes) that keep separate statistics (default -1,
+            the features); None for one mean and variance over everything.
+        mean: the mean to use instead of adapting (a float or an array that
+            broadcasts over the kept axes).
+        variance: likewise.
+        invert: apply the inverse map, `mean + x * sqrt(var)`.
+
+    Example:
+        >>> layer = Normalization()
+        >>> layer.adapt(np.array([[0.0, 10.0], [2.0, 30.0]], "float32"))
+        >>> layer(np.array([[1.0, 20.0]], "float32"))
+        array([[0., 0.]], dtype=float32)
+    """
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if axis is None:
+            axis = ()
+        elif isinstance(axis, int):
+            axis = (axis,)
+        else:
+            axis = tuple(int(a) for a in axis)
+        self.axis = axis
+        self.input_mean = mean
+        self.input_variance = variance
+        self.invert = bool(invert)
+        self.supports_masking = True
+        if (mean is None) != (variance is None):
+            raise ValueError(
+                f'Layer "{self.name}" (Normalization): when setting values '
+                "directly, both `mean` and `variance` must be set. Received: "
+                f"mean={mean} and variance={variance}")
+        if mean is not None:
+            if np.shape(mean) != np.shape(variance):
+                raise ValueError(
+                    f'Layer "{self.name}" (Normalization): `mean` and '
+                    "`variance` must have the same shape. Received: mean "
+                    f"shape {np.shape(mean)} and variance shape "
+                    f"{np.shape(variance)}")
+            if np.ndim(mean) > len(self.axis):
+                raise ValueError(
+                    f'Layer "{self.name}" (Normalization): the rank of `mean` '
+                    f"must be at most the number of axes ({len(self.axis)}). "
+                    f"Received: mean shape {np.shape(mean)} for axis "
+                    f"{self.axis}")
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        ndim = len(input_shape)
+        bad = [a for a in self.axis if not -ndim <= a < ndim]
+        if bad:
+            raise ValueError(
+                f'Layer "{self.name}" (Normalization): every `axis` value '
+                f"must be in [-{ndim}, {ndim}) for inputs of shape "
+                f"{input_shape}. Received: axis={self.axis}")
+        self._keep_axis = tuple(sorted(a % ndim for a in self.axis))
+        for d in self._keep_axis:
+            if input_shape[d] is None:
+                raise ValueError(
+                    f'Layer "{self.name}" (Normalization): the kept axes '
+                    f"must have a known size. Received axis={self.axis} and "
+                    f"inputs of shape {input_shape} (axis {d} is None).")
+        self._reduce_axis = tuple(d for d in range(ndim)
+                                  if d not in self._keep_axis)
+        self._broadcast_shape = tuple(
+            input_shape[d] if d in self._keep_axis else 1 for d in range(ndim))
+        self._build_input_shape = input_shape
+        stat_shape = tuple(input_shape[d] for d in self._keep_axis)
+        self._stat_shape = stat_shape
+        if self.input_mean is None:
+            self.adapt_mean = self.add_weight(
+                name="mean", shape=stat_shape, initializer="zeros",
+                trainable=False)
+            self.adapt_variance = self.add_weight(
+                name="variance", shape=stat_shape, initializer="ones",
+                trainable=False)
+            self.count = self.add_weight(
+                name="count", shape=(), dtype="int64", initializer="zeros",
+                trainable=False)
+        else:
+            self._const_mean = self._expand(self.input_mean, ndim)
+            self._const_variance = self._expand(self.input_variance, ndim)
+
+    def _expand(self, value, ndim):
+        v = np.asarray(value, self.compute_dtype)
+        if v.ndim:
+            shape = [1] * ndim
+            for i in range(1, v.ndim + 1):
+                shape[self._keep_axis[-i]] = v.shape[-i]
+            v = v.reshape(shape)
+        return np.broadcast_to(v, self._broadcast_shape).copy()
+
+    def adapt(self, data):
+        """Compute the mean and variance of `data` (an array, or an iterable
+        of batches) over every axis but `axis`."""
+        batches = [b.astype("float64") for b in _batches(data, "Normalization")]
+        if not self.built:
+            self.build((None,) + tuple(batches[0].shape[1:]))
+            self.built = True
+        if self.input_mean is not None:
+            raise ValueError(
+                f'Layer "{self.name}" (Normalization) was given `mean` and '
+                "`variance`; adapt() would ignore the data. Create the layer "
+                "without them to adapt it.")
+        for b in batches:
+            for d in self._keep_axis:
+                if b.ndim != len(self._build_input_shape) or (
+                        b.shape[d] != self._build_input_shape[d]):
+                    raise ValueError(
+                        f'Layer "{self.name}" (Normalization) was built with '
+                        f"input_shape={self._build_input_shape}, but adapt() "
+                        f"received data of incompatible shape {b.shape}.")
+        # batch-wise merge of means and variances, as Keras 3 does for
+        # iterables (exact for a single array)
+        mean = np.zeros(self._stat_shape)
+        var = np.zeros(self._stat_shape)
+        total = 0
+        for b in batches:
+            n = int(np.prod([b.shape[d] for d in self._reduce_axis]))
+            bm = b.mean(axis=self._reduce_axis)
+            bv = b.var(axis=self._reduce_axis)
+            total += n
+            w = n / total
+            new = mean * (1 - w) + bm * w
+            var = (var + (mean - new) ** 2) * (1 - w) + (
+                bv + (bm - new) ** 2) * w
+            mean = new
+        self.adapt_mean.assign(mean.astype(self.adapt_mean.dtype))
+        self.adapt_variance.assign(var.astype(self.adapt_variance.dtype))
+
+    def call(self, inputs):
+        x = inputs
+        if ops.dtype(x) != self.compute_dtype:
+            x = ops.cast(x, self.compute_dtype)
+        if self.input_mean is not None:
+            mean, variance = self._const_mean, self._const_variance
+            std = np.maximum(np.sqrt(variance), _EPSILON).astype(
+                self.compute_dtype)
+        else:
+            mean = ops.reshape(self.adapt_mean, self._broadcast_shape)
+            variance = ops.reshape(self.adapt_variance, self._broadcast_shape)
+            std = ops.maximum(ops.sqrt(variance), _EPSILON)
+        if self.invert:
+            return ops.add(mean, ops.multiply(x, std))
+        return ops.divide(ops.subtract(x, mean), std)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {
+            **super().get_config(), "axis": list(self.axis),
+            "invert": self.invert,
+            "mean": np.array(self.input_mean).tolist(),
+            "variance": np.array(self.input_variance).tolist(),
+        }
+
+
+# --- Discretization --------------------------------------------------------------
+
+
+def _summarize(values: np.ndarray, epsilon: float) -> np.ndarray:
+    """A (2, k) quantile summary (values, weights) of a 1-D sample: every
+    step-th sorted value, weighted by step (the approximate quantile sketch
+    Keras 3's Discretization uses, so adapted boundaries agree)."""
+    values = np.sort(values.reshape(-1))
+    step = max(values.size * epsilon, 1)
+    picked = values[int(step - 1)::int(step)]
+    return np.stack([picked, np.full_like(picked, step)])
+
+
+def _compress(summary: np.ndarray, epsilon: float) -> np.ndarray:
+    """A summary re-sampled at cumulative-weight fractions epsilon, 2eps,
+    ...: the boundaries at those quantiles and the weight between them."""
+    if summary.shape[1] * epsilon < 1:
+        return summary
+    fractions = epsilon + np.arange(0.0, 1.0, epsilon)
+    cum = summary[1].cumsum()
+    at = np.interp(fractions, cum / cum[-1], summary[0])
+    cum_at = np.interp(fractions, cum / cum[-1], cum)
+    weights = np.diff(cum_at, prepend=0.0)
+    return np.stack([at, weights])
+
+
+class Discretization(Layer):
+    """Buckets continuous features by ranges: the output is the index of the
+    bin each value falls in (`bins[i-1] <= x < bins[i]`), or its one_hot /
+    multi_hot / count encoding.
+
+    Args:
+        bin_boundaries: the sorted boundaries (n boundaries make n + 1 bins).
+        num_bins: instead, the number of bins whose boundaries `adapt()`
+            estimates from quantiles of the data.
+        epsilon: the relative error of those quantiles (default 0.01).
+        output_mode: "int" (default), "one_hot", "multi_hot" or "count".
+        sparse: must be False (graphkeras has no sparse tensors).
+
+    Example:
+        >>> Discretization(bin_boundaries=[0.0, 1.0, 2.0])(
+        ...     np.array([[-1.5, 1.0, 3.4, 0.5]], "float32"))
+        array([[0, 2, 3, 1]], dtype=int32)
+    """
+
+    def __init__(self, bin_boundaries=None, num_bins=None, epsilon=0.01,
+                 output_mode="int", sparse=False, dtype=None, name=None,
+                 **kwargs):
+        super().__init__(dtype=dtype, name=name, **kwargs)
+        _check_mode("Discretization", output_mode, _ENCODINGS)
+        if sparse:
+            raise ValueError(
+                f'Layer "{self.name}" (Discretization): graphkeras has no '
+                "sparse tensors. Received: sparse=True; use sparse=False.")
+        if num_bins is not None and num_bins < 0:
+            raise ValueError(
+                "`num_bins` must be greater than or equal to 0. Received: "
+                f"`num_bins={num_bins}`")
+        if num_bins is not None and bin_boundaries is not None:
+            raise ValueError(
+                "Both `num_bins` and `bin_boundaries` should not be set. "
+                f"Received: `num_bins={num_bins}` and "
+                f"`bin_boundaries={bin_boundaries}`")
+        if num_bins is None and bin_boundaries is None:
+            raise ValueError(
+                "You need to set either `num_bins` or `bin_boundaries`.")
+        self.bin_boundaries = (None if bin_boundaries is None
+                               else [float(b) for b in bin_boundaries])
+        self.num_bins = num_bins
+        self.epsilon = epsilon
+        self.output_mode = output_mode
+        self.sparse = False
+        self.built = True
+
+    def adapt(self, data, steps=None):
+        """Estimate `num_bins` quantile boundaries from `data`."""
+        if self.num_bins is None:
+            raise ValueError(
+                "Cannot adapt a Discretization layer that has been "
+                "initialized with `bin_boundaries`, use `num_bins` instead.")
+        summary = np.zeros((2, 0), "float32")
+        for i, batch in enumerate(_batches(data, "Discretization")):
+            if steps is not None and i >= steps:
+                break
+            part = _summarize(batch.astype("float32"), self.epsilon)
+            merged = np.concatenate([part, summary], axis=1)
+            merged = merged[:, np.argsort(merged[0], kind="stable")]
+            summary = _compress(merged, self.epsilon)
+        bounds = _compress(summary, 1.0 / self.num_bins)[0, :-1]
+        self.bin_boundaries = [float(b) for b in bounds]
+
+    def call(self, inputs):
+        if self.bin_boundaries is None:
+            raise ValueError(
+                f'Layer "{self.name}" (Discretization) has no bin boundaries: '
+                "pass `bin_boundaries` at construction or call "
+                "`adapt(data)` before using it.")
+        x = inputs
+        if ops.dtype(x) != "float32":
+            x = ops.cast(x, "float32")
+        bounds = np.asarray(self.bin_boundaries, "float32")
+        if bounds.size == 0:
+            idx = ops.cast(ops.multiply(x, 0.0), "int32")
+        else:
+            above = ops.greater_equal(ops.expand_dims(x, -1), bounds)
+            idx = ops.sum(ops.cast(above, "int32"), axis=-1)
+        if self.output_mode == "int":
+            return idx
+        return _encode(idx, self.output_mode, bounds.size + 1,
+                       self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        depth = (len(self.bin_boundaries) + 1 if self.bin_boundaries is not None
+                 else self.num_bins)
+        return _encoded_shape(input_shape, self.output_mode, depth)
+
+    def get_config(self):
+        return {"bin_boundaries": self.bin_boundaries,
+                "num_bins": self.num_bins, "epsilon": self.epsilon,
+                "output_mode": self.output_mode, "sparse": self.sparse,
+                "name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("trainable", None)
+        if config.get("bin_boundaries") is not None and \
+                config.get("num_bins") is not None:
+            bounds = config.pop("bin_boundaries")
+            layer = cls(**config)
+            layer.bin_boundaries = bounds
+            return layer
+        return cls(**config)
+
+
+# --- CategoryEncoding ------------------------------------------------------------
+
+
+class CategoryEncoding(Layer):
+    """Encodes integer features as one_hot, multi_hot or count vectors of
+    length `num_tokens` (values must lie in [0, num_tokens)).
+
+    Args:
+        num_tokens: the number of categories.
+        output_mode: "multi_hot" (default; "binary" is its old name),
+            "one_hot" or "count".
+        sparse: must be False.
+
+    Example:
+        >>> CategoryEncoding(4, output_mode="count")(np.array([[0, 1, 1]]))
+        array([[1., 2., 0., 0.]], dtype=float32)
+    """
+
+    def __init__(self, num_tokens=None, output_mode="multi_hot", sparse=False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if output_mode == "binary":
+            output_mode = "multi_hot"
+        _check_mode("CategoryEncoding", output_mode,
+                    ("count", "one_hot", "multi_hot"))
+        if num_tokens is None:
+            raise ValueError(
+                "num_tokens must be set to use this layer. If the number of "
+                "tokens is not known beforehand, use the IntegerLookup layer "
+                "instead.")
+        if num_tokens < 1:
+            raise ValueError(
+                f"`num_tokens` must be >= 1. Received: num_tokens={num_tokens}.")
+        if sparse:
+            raise ValueError(
+                f'Layer "{self.name}" (CategoryEncoding): graphkeras has no '
+                "sparse tensors. Received: sparse=True; use sparse=False.")
+        self.num_tokens = int(num_tokens)
+        self.output_mode = output_mode
+        self.sparse = False
+        self.built = True
+
+    def call(self, inputs):
+        x = inputs
+        if not ops.dtype(x).startswith("int"):
+            x = ops.cast(x, "int32")
+        return _encode(x, self.output_mode, self.num_tokens,
+                       self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return _encoded_shape(input_shape, self.output_mode, self.num_tokens)
+
+    def get_config(self):
+        return {**super().get_config(), "num_tokens": self.num_tokens,
+                "output_mode": self.output_mode, "sparse": self.sparse}
+
+
+# --- IntegerLookup ---------------------------------------------------------------
+
+
+def _found(hits):
+    """Whether any of the last axis is True (at most one is)."""
+    return ops.greater(ops.sum(ops.cast(hits, "int32"), axis=-1), 0)
+
+
+def _learn_vocabulary(batches, skip, max_learned) -> list:
+    """Tokens by decreasing frequency (ties: larger token first, as Keras
+    3's lexsort), without the special tokens in `skip`."""
+    values, counts = np.unique(np.concatenate([b.reshape(-1) for b in batches]),
+                               return_counts=True)
+    keep = ~np.isin(values, [s for s in skip if s is not None])
+    values, counts = values[keep], counts[keep]
+    order = np.lexsort((values, counts))[::-1]
+    if max_learned is not None:
+        order = order[:max_learned]
+    return [int(v) for v in values[order]]
+
+
+class IntegerLookup(Layer):
+    """Maps integer features to contiguous indices in a vocabulary (learned
+    by `adapt` or given), or to one_hot / multi_hot / count encodings.
+
+    With the defaults, index 0 is for out-of-vocabulary values and the
+    vocabulary starts at 1; a `mask_token` takes index 0 and pushes the
+    rest up by one.
+
+    Args:
+        max_tokens: the largest vocabulary size (special tokens included);
+            None for no limit.
+        num_oov_indices: 0 or 1 (graphkeras does not hash values across
+            several OOV buckets).
+        mask_token: a value mapped to index 0 (None: no mask token).
+        oov_token: the value `invert=True` returns for OOV indices (-1).
+        vocabulary: a list of integers, instead of adapting.
+        vocabulary_dtype: "int64" (default) or "int32".
+        invert: map indices back to values.
+        output_mode: "int" (default), "one_hot", "multi_hot" or "count".
+
+    Example:
+        >>> IntegerLookup(vocabulary=[12, 36, 1138, 42])(np.array([[12, 1138,
+        ...     42], [42, 1000, 36]]))
+        array([[1, 3, 4],
+               [4, 0, 2]])
+    """
+
+    def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None,
+                 oov_token=-1, vocabulary=None, vocabulary_dtype="int64",
+                 idf_weights=None, invert=False, output_mode="int",
+                 sparse=False, pad_to_max_tokens=False, name=None, **kwargs):
+        for key in ("vocabulary_size", "oov_method", "salt"):
+            kwargs.pop(key, None)  # Keras 3 config keys with no effect here
+        super().__init__(name=name, **kwargs)
+        _check_mode("IntegerLookup", output_mode, _ENCODINGS)
+        if num_oov_indices not in (0, 1):
+            raise ValueError(
+                f'Layer "{self.name}" (IntegerLookup): graphkeras supports '
+                "num_oov_indices of 0 or 1 (it does not hash values across "
+                f"several OOV buckets). Received: num_oov_indices="
+                f"{num_oov_indices}")
+        if sparse or idf_weights is not None:
+            raise ValueError(
+                f'Layer "{self.name}" (IntegerLookup): sparse outputs and '
+                "tf_idf weights are not supported. Received: "
+                f"sparse={sparse}, idf_weights={idf_weights}")
+        if vocabulary_dtype not in ("int32", "int64"):
+            raise ValueError(
+                f'Layer "{self.name}" (IntegerLookup): vocabulary_dtype must '
+                f'be "int32" or "int64". Received: {vocabulary_dtype!r}')
+        if invert and output_mode != "int":
+            raise ValueError(
+                "`output_mode` must be `'int'` when `invert` is true. "
+                f"Received: output_mode={output_mode}")
+        self.max_tokens = max_tokens
+        self.num_oov_indices = int(num_oov_indices)
+        self.mask_token = mask_token
+        self.oov_token = oov_token
+        self.vocabulary_dtype = vocabulary_dtype
+        self.invert = bool(invert)
+        self.output_mode = output_mode
+        self.sparse = False
+        self.pad_to_max_tokens = bool(pad_to_max_tokens)
+        self._vocabulary = None
+        if vocabulary is not None:
+            self.set_vocabulary(vocabulary)
+        self.built = True
+
+    def _start(self) -> int:
+        return self.num_oov_indices + (self.mask_token is not None)
+
+    def set_vocabulary(self, vocabulary, idf_weights=None):
+        vocab = [int(v) for v in np.asarray(vocabulary).reshape(-1)]
+        if len(set(vocab)) != len(vocab):
+            raise ValueError(
+                f'Layer "{self.name}" (IntegerLookup): the vocabulary holds '
+                f"repeated tokens. Received: {vocab}")
+        special = [t for t in (self.mask_token,) if t is not None]
+        if any(t in vocab for t in special):
+            raise ValueError(
+                f'Layer "{self.name}" (IntegerLookup): the vocabulary holds '
+                f"the mask token {self.mask_token}; leave it out.")
+        if self.max_tokens is not None and \
+                len(vocab) + self._start() > self.max_tokens:
+            raise ValueError(
+                f'Layer "{self.name}" (IntegerLookup): a vocabulary of '
+                f"{len(vocab)} tokens plus {self._start()} special indices "
+                f"exceeds max_tokens={self.max_tokens}.")
+        self._vocabulary = vocab
+
+    def adapt(self, data, steps=None):
+        """Learn the vocabulary: the values of `data` by frequency."""
+        batches = _batches(data, "IntegerLookup")
+        if steps is not None:
+            batches = batches[:steps]
+        max_learned = (None if self.max_tokens is None
+                       else self.max_tokens - self._start())
+        skip = (self.mask_token,
+                self.oov_token if self.num_oov_indices else None)
+        self._vocabulary = _learn_vocabulary(batches, skip, max_learned)
+
+    def get_vocabulary(self, include_special_tokens=True) -> list:
+        vocab = list(self._vocabulary or [])
+        if not include_special_tokens:
+            return vocab
+        head = [] if self.mask_token is None else [self.mask_token]
+        return head + [self.oov_token] * self.num_oov_indices + vocab
+
+    def vocabulary_size(self) -> int:
+        return len(self.get_vocabulary())
+
+    def _depth(self) -> int:
+        if self.pad_to_max_tokens and self.max_tokens is not None:
+            return self.max_tokens
+        return self.vocabulary_size()
+
+    def call(self, inputs):
+        if self._vocabulary is None:
+            raise ValueError(
+                f'Layer "{self.name}" (IntegerLookup) has no vocabulary: pass '
+                "`vocabulary` or call `adapt(data)` before using it.")
+        out_dt = self.vocabulary_dtype
+        x = inputs
+        if ops.dtype(x) != out_dt:
+            x = ops.cast(x, out_dt)
+        if self.invert:
+            return self._invert(x, out_dt)
+        vocab = np.asarray(self._vocabulary, out_dt)
+        start = self._start()
+        # OOV index: 1 after a mask token, else 0; with no OOV index Keras
+        # raises on an unknown value, which compiled code cannot: it gives -1
+        oov = np.asarray(-1 if self.num_oov_indices == 0
+                         else int(self.mask_token is not None), out_dt)
+        if vocab.size:
+            # index = start + position where x == vocab[position]
+            hits = ops.equal(ops.expand_dims(x, -1), vocab)
+            pos = np.arange(start, start + vocab.size, dtype=out_dt)
+            idx = ops.sum(ops.where(hits, pos, np.zeros_like(pos)), axis=-1)
+            idx = ops.where(_found(hits), idx, oov)
+        else:
+            idx = ops.add(ops.multiply(x, np.asarray(0, out_dt)), oov)
+        if self.mask_token is not None:
+            idx = ops.where(ops.equal(x, np.asarray(self.mask_token, out_dt)),
+                            np.asarray(0, out_dt), idx)
+        if self.output_mode == "int":
+            return idx
+        return _encode(idx, self.output_mode, self._depth(), "float32")
+
+    def _invert(self, x, out_dt):
+        table = np.asarray(self.get_vocabulary(), out_dt)
+        hits = ops.equal(ops.expand_dims(x, -1),
+                         np.arange(table.size, dtype=out_dt))
+        value = ops.sum(ops.where(hits, table, np.zeros_like(table)), axis=-1)
+        found = _found(hits)
+        return ops.where(found, value, np.asarray(self.oov_token, out_dt))
+
+    def compute_output_shape(self, input_shape):
+        return _encoded_shape(input_shape, self.output_mode, self._depth())
+
+    def get_config(self):
+        return {
+            **super().get_config(), "invert": self.invert,
+            "max_tokens": self.max_tokens,
+            "num_oov_indices": self.num_oov_indices,
+            "oov_token": self.oov_token, "mask_token": self.mask_token,
+            "output_mode": self.output_mode, "sparse": self.sparse,
+            "pad_to_max_tokens": self.pad_to_max_tokens,
+            "vocabulary_dtype": self.vocabulary_dtype, "idf_weights": None,
+            "vocabulary": self._vocabulary,
+        }
+
+
+__all__ = ["CategoryEncoding", "Discretization", "IntegerLookup",
+           "Normalization"]
