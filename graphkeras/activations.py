@@ -1,4 +1,4 @@
 """graphkeras.activations."""
 
-from .frontend.activations import *  # noqa: F401,F403
-from .frontend.activations import ALL_OBJECTS, get, serialize  # noqa: F401
+from .frontend.activations import *
+from .frontend.activations import ALL_OBJECTS, deserialize, get, serialize  # noqa: F401

@@ -120,3 +120,47 @@ from .frontend.ops import (  # noqa: F401
 )
 from .frontend.ops import all_ as all  # noqa: F401
 from .frontend.ops import any_ as any  # noqa: F401
+from .frontend.ops_more import *
+
+
+def _namespace(name: str, names) -> object:
+    """A submodule object `graphkeras.ops.<name>` re-exporting `names` (as
+    keras.ops.nn / numpy / linalg / image do), importable by its dotted
+    name."""
+    import sys
+    import types
+
+    module = types.ModuleType(
+        f"{__name__}.{name}",
+        f"graphkeras.ops.{name}: the {name} functions of graphkeras.ops, "
+        "under Keras 3's namespace.")
+    g = globals()
+    for n in names:
+        if n in g:
+            setattr(module, n, g[n])
+    sys.modules[module.__name__] = module
+    return module
+
+
+_NN = (
+    "average_pool", "batch_normalization", "binary_crossentropy",
+    "categorical_crossentropy", "celu", "conv", "conv_transpose",
+    "depth_to_space", "depthwise_conv", "dot_product_attention", "elu", "gelu",
+    "glu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish",
+    "hard_tanh", "layer_normalization", "leaky_relu", "log_sigmoid",
+    "log_softmax", "max_pool", "mish", "moments", "multi_hot", "normalize",
+    "one_hot", "relu", "relu6", "rms_normalization", "selu",
+    "separable_conv", "sigmoid", "silu", "soft_shrink", "softmax",
+    "softplus", "softsign", "space_to_depth", "sparse_categorical_crossentropy",
+    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish",
+    "tanh_shrink", "threshold",
+)
+_LINALG = ("norm",)
+_NUMPY = tuple(n for n in globals() if not n.startswith("_") and n not in (
+    set(_NN) - {"relu", "sigmoid", "softmax", "softplus"}) and n not in (
+    "image", "annotations"))
+nn = _namespace("nn", _NN)
+linalg = _namespace("linalg", _LINALG)
+numpy = _namespace("numpy", _NUMPY)
+sys_image = _namespace("image", ("resize",))
+del sys_image

@@ -139,13 +139,19 @@ def sparse_sigmoid(x):
     return ops.sparse_sigmoid(x)
 
 
+def sparsemax(x, axis=-1):
+    from .ops_more import sparsemax as _sparsemax
+
+    return _sparsemax(x, axis=axis)
+
+
 ALL_OBJECTS = {
     f.__name__: f
     for f in (linear, relu, sigmoid, tanh, softmax, log_softmax, elu, selu,
               gelu, silu, softplus, softsign, leaky_relu, hard_sigmoid,
               exponential, relu6, celu, glu, hard_silu, hard_tanh,
               hard_shrink, soft_shrink, tanh_shrink, threshold, log_sigmoid,
-              mish, squareplus, sparse_plus, sparse_sigmoid)
+              mish, squareplus, sparse_plus, sparse_sigmoid, sparsemax)
 }
 ALL_OBJECTS["swish"] = silu
 ALL_OBJECTS["hard_swish"] = hard_silu
@@ -171,3 +177,11 @@ def serialize(fn) -> str:
         if v is fn:
             return k
     return getattr(fn, "__name__", str(fn))
+
+
+def deserialize(config, custom_objects=None):
+    """An activation function from what `serialize` wrote (a name or a
+    {"class_name": "function", "config": name} dict)."""
+    if isinstance(config, str) and custom_objects and config in custom_objects:
+        return custom_objects[config]
+    return get(config)
