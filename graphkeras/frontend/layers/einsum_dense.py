@@ -244,7 +244,7 @@ class Wrapper(Layer):
 
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):
-            raise ValueError(
+            raise ValueError(  # noqa: TRY004 (Keras 3 raises ValueError)
                 "Layer passed to a Wrapper must be a keras Layer instance. "
                 f"Received: layer={layer} (of type {type(layer).__name__})")
         super().__init__(**kwargs)
@@ -293,13 +293,13 @@ def deserialize(config, custom_objects=None):
     from ..saving.serialization_lib import deserialize_keras_object
 
     if not isinstance(config, dict):
-        raise ValueError(
+        raise TypeError(
             "keras.layers.deserialize expects a dict config as written by "
             f"keras.layers.serialize; received {type(config).__name__}: "
             f"{config!r}")
     obj = deserialize_keras_object(config, custom_objects=custom_objects)
     if not isinstance(obj, Layer):
-        raise ValueError(
+        raise TypeError(
             "keras.layers.deserialize: the config does not describe a layer "
             f"(it made a {type(obj).__name__}). Received: {config!r}")
     return obj

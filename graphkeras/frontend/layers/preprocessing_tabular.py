@@ -282,7 +282,7 @@ def _compress(summary: np.ndarray, epsilon: float) -> np.ndarray:
     at = np.interp(fractions, cum / cum[-1], summary[0])
     cum_at = np.interp(fractions, cum / cum[-1], cum)
     weights = np.diff(cum_at, prepend=0.0)
-    return np.stack([at, weights])
+    return np.stack([at, weights]).astype("float32")
 
 
 class Discretization(Layer):
@@ -476,21 +476,24 @@ class IntegerLookup(Layer):
     """Maps integer features to contiguous indices in a vocabulary (learned
     by `adapt` or given), or to one_hot / multi_hot / count encodings.
 
-    With the defaults, index 0 is for out-of-vocabulary values and the
-    vocabulary starts at 1; a `mask_token` takes index 0 and pushes the
-    rest up by one.
+    Index layout (Keras 3's): in "int" mode a `mask_token` takes index 0;
+    then come `num_oov_indices` OOV indices (an unknown value v goes to OOV
+    index v mod num_oov_indices), then the vocabulary. In the encoding
+    modes the mask token has no index and masked values encode to nothing.
 
     Args:
-        max_tokens: the largest vocabulary size (special tokens included);
+        max_tokens: the largest vocabulary size (special indices included);
             None for no limit.
-        num_oov_indices: 0 or 1 (graphkeras does not hash values across
-            several OOV buckets).
-        mask_token: a value mapped to index 0 (None: no mask token).
+        num_oov_indices: the number of OOV indices (default 1); with 0, an
+            unknown value maps to -1 (Keras raises; compiled code cannot).
+        mask_token: a value treated as padding (None: no mask token).
         oov_token: the value `invert=True` returns for OOV indices (-1).
         vocabulary: a list of integers, instead of adapting.
         vocabulary_dtype: "int64" (default) or "int32".
         invert: map indices back to values.
         output_mode: "int" (default), "one_hot", "multi_hot" or "count".
+        pad_to_max_tokens: in the encoding modes, make the output
+            `max_tokens` wide whatever the vocabulary size.
 
     Example:
         >>> IntegerLookup(vocabulary=[12, 36, 1138, 42])(np.array([[12, 1138,
@@ -503,16 +506,15 @@ class IntegerLookup(Layer):
                  oov_token=-1, vocabulary=None, vocabulary_dtype="int64",
                  idf_weights=None, invert=False, output_mode="int",
                  sparse=False, pad_to_max_tokens=False, name=None, **kwargs):
-        for key in ("vocabulary_size", "oov_method", "salt"):
+        for key in ("vocabulary_size", "oov_method", "salt",
+                    "has_input_vocabulary"):
             kwargs.pop(key, None)  # Keras 3 config keys with no effect here
         super().__init__(name=name, **kwargs)
         _check_mode("IntegerLookup", output_mode, _ENCODINGS)
-        if num_oov_indices not in (0, 1):
+        if not isinstance(num_oov_indices, int) or num_oov_indices < 0:
             raise ValueError(
-                f'Layer "{self.name}" (IntegerLookup): graphkeras supports '
-                "num_oov_indices of 0 or 1 (it does not hash values across "
-                f"several OOV buckets). Received: num_oov_indices="
-                f"{num_oov_indices}")
+                "`num_oov_indices` must be greater than or equal to 0. "
+                f"Received: num_oov_indices={num_oov_indices}")
         if sparse or idf_weights is not None:
             raise ValueError(
                 f'Layer "{self.name}" (IntegerLookup): sparse outputs and '
@@ -526,8 +528,12 @@ class IntegerLookup(Layer):
             raise ValueError(
                 "`output_mode` must be `'int'` when `invert` is true. "
                 f"Received: output_mode={output_mode}")
+        if max_tokens is not None and max_tokens <= 1:
+            raise ValueError(
+                "If set, `max_tokens` must be greater than 1. Received: "
+                f"max_tokens={max_tokens}")
         self.max_tokens = max_tokens
-        self.num_oov_indices = int(num_oov_indices)
+        self.num_oov_indices = num_oov_indices
         self.mask_token = mask_token
         self.oov_token = oov_token
         self.vocabulary_dtype = vocabulary_dtype
@@ -540,17 +546,25 @@ class IntegerLookup(Layer):
             self.set_vocabulary(vocabulary)
         self.built = True
 
+    def _oov_start(self) -> int:
+        return int(self.mask_token is not None and self.output_mode == "int")
+
     def _start(self) -> int:
-        return self.num_oov_indices + (self.mask_token is not None)
+        return self._oov_start() + self.num_oov_indices
 
     def set_vocabulary(self, vocabulary, idf_weights=None):
+        """Set the vocabulary (a list of integers, special tokens left
+        out)."""
+        if idf_weights is not None:
+            raise ValueError(
+                f'Layer "{self.name}" (IntegerLookup): idf_weights are not '
+                "supported (no tf_idf mode).")
         vocab = [int(v) for v in np.asarray(vocabulary).reshape(-1)]
         if len(set(vocab)) != len(vocab):
             raise ValueError(
                 f'Layer "{self.name}" (IntegerLookup): the vocabulary holds '
                 f"repeated tokens. Received: {vocab}")
-        special = [t for t in (self.mask_token,) if t is not None]
-        if any(t in vocab for t in special):
+        if self.mask_token is not None and self.mask_token in vocab:
             raise ValueError(
                 f'Layer "{self.name}" (IntegerLookup): the vocabulary holds '
                 f"the mask token {self.mask_token}; leave it out.")
@@ -563,22 +577,24 @@ class IntegerLookup(Layer):
         self._vocabulary = vocab
 
     def adapt(self, data, steps=None):
-        """Learn the vocabulary: the values of `data` by frequency."""
+        """Learn the vocabulary: the values of `data` by decreasing
+        frequency (the mask and OOV tokens left out)."""
         batches = _batches(data, "IntegerLookup")
         if steps is not None:
             batches = batches[:steps]
         max_learned = (None if self.max_tokens is None
                        else self.max_tokens - self._start())
-        skip = (self.mask_token,
-                self.oov_token if self.num_oov_indices else None)
-        self._vocabulary = _learn_vocabulary(batches, skip, max_learned)
+        self._vocabulary = _learn_vocabulary(
+            batches, (self.mask_token, self.oov_token), max_learned)
 
     def get_vocabulary(self, include_special_tokens=True) -> list:
         vocab = list(self._vocabulary or [])
         if not include_special_tokens:
             return vocab
-        head = [] if self.mask_token is None else [self.mask_token]
-        return head + [self.oov_token] * self.num_oov_indices + vocab
+        head = [self.oov_token] * self._start()
+        if self._oov_start():
+            head[0] = self.mask_token
+        return head + vocab
 
     def vocabulary_size(self) -> int:
         return len(self.get_vocabulary())
@@ -593,40 +609,50 @@ class IntegerLookup(Layer):
             raise ValueError(
                 f'Layer "{self.name}" (IntegerLookup) has no vocabulary: pass '
                 "`vocabulary` or call `adapt(data)` before using it.")
-        out_dt = self.vocabulary_dtype
+        dt = self.vocabulary_dtype
         x = inputs
-        if ops.dtype(x) != out_dt:
-            x = ops.cast(x, out_dt)
+        if ops.dtype(x) != dt:
+            x = ops.cast(x, dt)
         if self.invert:
-            return self._invert(x, out_dt)
-        vocab = np.asarray(self._vocabulary, out_dt)
+            return self._invert(x, dt)
+        vocab = np.asarray(self._vocabulary, dt)
         start = self._start()
-        # OOV index: 1 after a mask token, else 0; with no OOV index Keras
-        # raises on an unknown value, which compiled code cannot: it gives -1
-        oov = np.asarray(-1 if self.num_oov_indices == 0
-                         else int(self.mask_token is not None), out_dt)
+        # where x is unknown: one OOV index, v mod num_oov_indices among
+        # several, or -1 with none
+        if self.num_oov_indices == 0:
+            oov = np.asarray(-1, dt)
+        elif self.num_oov_indices == 1:
+            oov = np.asarray(self._oov_start(), dt)
+        else:
+            oov = ops.add(ops.mod(x, np.asarray(self.num_oov_indices, dt)),
+                          np.asarray(self._oov_start(), dt))
         if vocab.size:
             # index = start + position where x == vocab[position]
             hits = ops.equal(ops.expand_dims(x, -1), vocab)
-            pos = np.arange(start, start + vocab.size, dtype=out_dt)
+            pos = np.arange(start, start + vocab.size, dtype=dt)
             idx = ops.sum(ops.where(hits, pos, np.zeros_like(pos)), axis=-1)
             idx = ops.where(_found(hits), idx, oov)
         else:
-            idx = ops.add(ops.multiply(x, np.asarray(0, out_dt)), oov)
+            idx = ops.add(ops.multiply(x, np.asarray(0, dt)), oov)
         if self.mask_token is not None:
-            idx = ops.where(ops.equal(x, np.asarray(self.mask_token, out_dt)),
-                            np.asarray(0, out_dt), idx)
+            # the mask is index 0 in "int" mode and encodes to nothing else
+            masked = np.asarray(0 if self.output_mode == "int" else -1, dt)
+            idx = ops.where(ops.equal(x, np.asarray(self.mask_token, dt)),
+                            masked, idx)
         if self.output_mode == "int":
             return idx
         return _encode(idx, self.output_mode, self._depth(), "float32")
 
-    def _invert(self, x, out_dt):
-        table = np.asarray(self.get_vocabulary(), out_dt)
+    def _invert(self, x, dt):
+        table = np.asarray(self.get_vocabulary(), dt)
         hits = ops.equal(ops.expand_dims(x, -1),
-                         np.arange(table.size, dtype=out_dt))
+                         np.arange(table.size, dtype=dt))
         value = ops.sum(ops.where(hits, table, np.zeros_like(table)), axis=-1)
-        found = _found(hits)
-        return ops.where(found, value, np.asarray(self.oov_token, out_dt))
+        out = ops.where(_found(hits), value, np.asarray(self.oov_token, dt))
+        if self.mask_token is not None:
+            out = ops.where(ops.equal(x, np.asarray(0, dt)),
+                            np.asarray(self.mask_token, dt), out)
+        return out
 
     def compute_output_shape(self, input_shape):
         return _encoded_shape(input_shape, self.output_mode, self._depth())
