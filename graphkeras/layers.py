@@ -118,6 +118,11 @@ from .frontend.layers.augmentation import (  # noqa: F401
     RandomCrop,
     RandomFlip,
 )
+from .frontend.layers.augmentation_affine import (  # noqa: F401
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
 from .frontend.layers.einsum_dense import (  # noqa: F401
     EinsumDense,
     RMSNormalization,

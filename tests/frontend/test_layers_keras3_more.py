@@ -1,8 +1,8 @@
 """The Keras 3 layers added for tutorial code: aliases, layers.serialize /
 deserialize, Wrapper, the tabular preprocessing layers (Normalization,
 Discretization, CategoryEncoding, IntegerLookup), augmentation (RandomFlip,
-RandomCrop, RandomContrast, RandomBrightness, CenterCrop), EinsumDense and
-RMSNormalization.
+RandomCrop, RandomContrast, RandomBrightness, CenterCrop, RandomTranslation,
+RandomRotation, RandomZoom), EinsumDense and RMSNormalization.
 
 Keras 3's numbers come from fixtures/keras_preprocessing.npz and
 fixtures/keras_normalization.keras, written by
@@ -20,7 +20,8 @@ import onnxruntime as ort
 import pytest
 
 import graphkeras as keras
-from graphkeras import layers
+from graphkeras import layers, ops
+from graphkeras.frontend.layers.augmentation_affine import affine_resample
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 F = np.load(os.path.join(HERE, "fixtures", "keras_preprocessing.npz"))
@@ -294,6 +295,88 @@ def test_augmented_model_trains_compiled_as_interpreted():
                                atol=1e-5)
 
 
+AFFINE = [(t, fill, interp) for t in ("translate", "rotate", "zoom")
+          for fill in ("reflect", "wrap", "constant", "nearest")
+          for interp in ("bilinear", "nearest")]
+
+
+@pytest.mark.parametrize("t, fill, interp", AFFINE)
+def test_affine_resample_equals_keras3(t, fill, interp):
+    got = affine_resample(F["affine_img"], F[f"affine_t_{t}"], interp, fill,
+                          0.5)
+    np.testing.assert_allclose(got, F[f"affine_{t}_{fill}_{interp}"],
+                               rtol=1e-5, atol=1e-5)
+
+
+class _FixedAffine(layers.Layer):
+    """The resampler inside a model, with the fixture's transforms."""
+
+    def __init__(self, transform, **kwargs):
+        super().__init__(**kwargs)
+        self.transform = np.asarray(transform, "float32")
+
+    def call(self, x):
+        t = ops.add(ops.multiply(ops.zeros_like(x[:, :1, 0, 0]), 0.0),
+                    self.transform[:1])  # one transform, broadcast per image
+        return affine_resample(x, t, "bilinear", "reflect", 0.5)
+
+
+def test_affine_resample_compiles_and_exports(tmp_path):
+    inp = keras.Input((7, 9, 2))
+    model = keras.Model(inp, _FixedAffine(F["affine_t_rotate"])(inp))
+    img = F["affine_img"]
+    want = affine_resample(img, np.repeat(F["affine_t_rotate"][:1], 2, 0),
+                           "bilinear", "reflect", 0.5)
+    np.testing.assert_allclose(want[0], F["affine_rotate_reflect_bilinear"][0],
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(model.predict(img, verbose=0), want,
+                               rtol=1e-5, atol=1e-5)
+    model.export(tmp_path / "a.onnx", format="onnx")
+    sess = ort.InferenceSession(str(tmp_path / "a.onnx"),
+                                providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: img})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_affine_layers_draw_per_image_in_training_only():
+    x = _images(6)
+    for layer in (layers.RandomTranslation(0.3, 0.3, seed=1),
+                  layers.RandomRotation(0.2, seed=1),
+                  layers.RandomZoom(0.3, seed=1)):
+        np.testing.assert_array_equal(layer(x), x)
+        out = layer(x, training=True)
+        assert out.shape == x.shape
+        changed = [not np.allclose(o, a) for o, a in zip(out, x)]
+        assert all(changed), type(layer).__name__
+        # images differ from one another in how they moved
+        diffs = {round(float(np.abs(o - a).mean()), 3)
+                 for o, a in zip(out, x)}
+        assert len(diffs) > 1
+    # a zero factor is the identity (up to float rounding)
+    same = layers.RandomTranslation(0.0, 0.0, seed=2)(x, training=True)
+    np.testing.assert_allclose(same, x, rtol=1e-5, atol=1e-4)
+
+
+def test_affine_augmented_model_trains_compiled_as_interpreted():
+    x = _images(8) / 255.0
+    y = RNG.normal(size=(8, 1)).astype("float32")
+    results = []
+    for eager in (True, False):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([
+            keras.Input((5, 6, 2)),
+            layers.RandomTranslation(0.2, 0.2, fill_mode="wrap", seed=1),
+            layers.RandomRotation(0.1, fill_mode="constant",
+                                  interpolation="nearest", seed=2),
+            layers.RandomZoom(0.2, 0.1, seed=3),
+            layers.Flatten(), layers.Dense(1)])
+        model.compile(keras.optimizers.SGD(0.1), "mse", run_eagerly=eager)
+        model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+        results.append(model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
 # --- EinsumDense, RMSNormalization, Wrapper ------------------------------------------
 
 
@@ -370,9 +453,13 @@ def test_wrapper_subclass_and_layers_serialize():
     (lambda: layers.RandomFlip()(np.ones((2, 3), "float32")),
      "expects images of rank 3"),
     (lambda: layers.RandomContrast(1.5), "in the range"),
+    (lambda: layers.RandomRotation(0.1, fill_mode="mirror"),
+     "unknown `fill_mode`"),
+    (lambda: layers.RandomZoom(1.5), "in the range"),
     (lambda: layers.Wrapper("dense"), "must be a keras Layer"),
     (lambda: layers.deserialize("Dense"), "expects a dict config"),
 ])
 def test_errors_name_the_argument(make, match):
-    with pytest.raises((ValueError, TypeError), match=match):
+    with pytest.raises((ValueError, TypeError, NotImplementedError),
+                       match=match):
         make()

@@ -60,6 +60,9 @@ SAMPLES = {
                      "bias_axes": "de"}, [(4, 5)], "float32"),
     "CenterCrop": ({"height": 2, "width": 3}, [(4, 5, 3)], "float32"),
     "RandomCrop": ({"height": 2, "width": 3}, [(4, 5, 3)], "float32"),
+    "RandomTranslation": ({"height_factor": 0.2, "width_factor": 0.3},
+                          [(4, 5, 3)], "float32"),
+    "RandomZoom": ({"height_factor": 0.2}, [(4, 5, 3)], "float32"),
 }
 
 # Layers the generic tests cannot sample, with the reason.

@@ -108,6 +108,7 @@ from .augmentation import (
     RandomCrop,
     RandomFlip,
 )
+from .augmentation_affine import RandomRotation, RandomTranslation, RandomZoom
 from .einsum_dense import EinsumDense, RMSNormalization, Wrapper
 from .preprocessing_tabular import (
     CategoryEncoding,
@@ -119,5 +120,6 @@ from .preprocessing_tabular import (
 __all__ += [
     "CategoryEncoding", "CenterCrop", "Discretization", "EinsumDense",
     "IntegerLookup", "Normalization", "RMSNormalization", "RandomBrightness",
-    "RandomContrast", "RandomCrop", "RandomFlip", "Wrapper",
+    "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation",
+    "RandomTranslation", "RandomZoom", "Wrapper",
 ]
