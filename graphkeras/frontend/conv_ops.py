@@ -25,9 +25,12 @@ _LAYOUTS = ("channels_last", "channels_first")
 
 
 def standardize_data_format(data_format) -> str:
-    """None means Keras's default image data format, "channels_last"."""
+    """None means the global image data format (`keras.config.
+    image_data_format()`, "channels_last" unless set)."""
     if data_format is None:
-        return "channels_last"
+        from ..config import image_data_format
+
+        return image_data_format()
     fmt = str(data_format).lower()
     if fmt not in _LAYOUTS:
         raise ValueError(

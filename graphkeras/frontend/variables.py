@@ -68,8 +68,14 @@ def _unique_key(path: str) -> str:
     return key
 
 
-def standardize_dtype(dtype, default: str = "float32") -> str:
+def standardize_dtype(dtype, default: str | None = None) -> str:
+    """A dtype's canonical name; None gives `default`, or floatx()
+    (keras.config, "float32" unless set) when no default is given."""
     if dtype is None:
+        if default is None:
+            from ..config import floatx
+
+            return floatx()
         return default
     if hasattr(dtype, "long_name"):
         return dtype.long_name

@@ -15,7 +15,15 @@ import warnings
 from .. import ops
 from .loss import LossFunctionWrapper, squeeze_or_expand_to_same_rank
 
-EPSILON = 1e-7
+EPSILON = 1e-7  # Keras's default; the losses read config.epsilon()
+
+
+def _epsilon() -> float:
+    """keras.config.epsilon() when the loss is traced (Keras reads
+    backend.epsilon() at call time)."""
+    from ...config import epsilon
+
+    return epsilon()
 
 
 def _prep(y_true, y_pred):
@@ -52,15 +60,15 @@ def mean_absolute_percentage_error(y_true, y_pred):
     """100 * mean(|(y_true - y_pred) / max(|y_true|, epsilon)|)."""
     y_true, y_pred = _prep(y_true, y_pred)
     diff = ops.abs(ops.divide(ops.subtract(y_true, y_pred),
-                              ops.maximum(ops.abs(y_true), EPSILON)))
+                              ops.maximum(ops.abs(y_true), _epsilon())))
     return ops.multiply(ops.mean(diff, axis=-1), 100.0)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
     """mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))^2)."""
     y_true, y_pred = _prep(y_true, y_pred)
-    first = ops.log(ops.add(ops.maximum(y_pred, EPSILON), 1.0))
-    second = ops.log(ops.add(ops.maximum(y_true, EPSILON), 1.0))
+    first = ops.log(ops.add(ops.maximum(y_pred, _epsilon()), 1.0))
+    second = ops.log(ops.add(ops.maximum(y_true, _epsilon()), 1.0))
     return ops.mean(ops.square(ops.subtract(first, second)), axis=-1)
 
 
@@ -101,8 +109,8 @@ def log_cosh(y_true, y_pred):
 def kl_divergence(y_true, y_pred):
     """sum(y_true * log(y_true / y_pred)), both clipped to [eps, 1]."""
     y_true, y_pred = _float_pair(y_true, y_pred)
-    y_true = ops.clip(y_true, EPSILON, 1.0)
-    y_pred = ops.clip(y_pred, EPSILON, 1.0)
+    y_true = ops.clip(y_true, _epsilon(), 1.0)
+    y_pred = ops.clip(y_pred, _epsilon(), 1.0)
     return ops.sum(ops.multiply(y_true, ops.log(ops.divide(y_true, y_pred))),
                    axis=-1)
 
@@ -111,7 +119,7 @@ def poisson(y_true, y_pred):
     """mean(y_pred - y_true * log(y_pred + eps))."""
     y_true, y_pred = _float_pair(y_true, y_pred)
     return ops.mean(ops.subtract(y_pred, ops.multiply(
-        y_true, ops.log(ops.add(y_pred, EPSILON)))), axis=-1)
+        y_true, ops.log(ops.add(y_pred, _epsilon())))), axis=-1)
 
 
 def _smooth_labels(y_true, label_smoothing, num_classes):
@@ -226,7 +234,7 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0,
     if from_logits:
         y_pred = ops.softmax(y_pred, axis=axis)
     output = ops.divide(y_pred, ops.sum(y_pred, axis=axis, keepdims=True))
-    output = ops.clip(output, EPSILON, 1.0 - EPSILON)
+    output = ops.clip(output, _epsilon(), 1.0 - _epsilon())
     cce = ops.multiply(ops.negative(y_true), ops.log(output))
     factor = ops.multiply(ops.power(ops.subtract(1.0, output), float(gamma)),
                           float(alpha))

@@ -13,12 +13,31 @@ in scientific notation below 1e-3). verbose=2 prints one line at the end:
 Values are shown as given (the trainer passes running epoch averages). On
 a terminal the line is styled with the same ANSI codes Keras uses; to a
 file or pipe it is plain text, each redraw starting with a carriage return.
+
+With `keras.config.disable_interactive_logging()` nothing is redrawn: the
+final line of each bar goes to Python's logging (logger "graphkeras", level
+INFO), as Keras sends it to absl logging.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
+
+from ... import config as _config
+
+_LOG = logging.getLogger("graphkeras")
+
+
+def print_msg(message: str, line_break: bool = True) -> None:
+    """Write a message to stdout, or to the "graphkeras" logger when
+    interactive logging is disabled (Keras's io_utils.print_msg)."""
+    if _config.is_interactive_logging_enabled():
+        sys.stdout.write(message + ("\n" if line_break else ""))
+        sys.stdout.flush()
+    else:
+        _LOG.info(message)
 
 
 def _fmt_value(v) -> str:
@@ -83,7 +102,11 @@ class Progbar:
         now = time.time()
         per_unit = self._time_per_unit(current, now)
         self._seen = current
-        if self.verbose == 1:
+        if self.verbose == 1 and not _config.is_interactive_logging_enabled():
+            if finalize:
+                self._line(current, now, per_unit, finalize)
+                _LOG.info(self._plain)
+        elif self.verbose == 1:
             if now - self._last_update < self.interval and not finalize:
                 return
             self._last_update = now
@@ -99,6 +122,9 @@ class Progbar:
             info += " -" + format_time_per_unit(per_unit, self.unit_name)
             for k, v in self._values.items():
                 info += f" - {k}:" + _fmt_value(v)
+            if not _config.is_interactive_logging_enabled():
+                _LOG.info(info)
+                return
             out = self._out()
             out.write(info + "\n")
             out.flush()
