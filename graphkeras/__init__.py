@@ -6,11 +6,13 @@
 
 __version__ = "0.1.0"
 
-from . import (  # noqa: E402
+from . import (
     activations,
     backend,
     callbacks,
+    config,
     constraints,
+    datasets,
     initializers,
     layers,
     losses,
@@ -23,14 +25,15 @@ from . import (  # noqa: E402
     saving,
     utils,
 )
-from .frontend.layers import Input, InputSpec, Layer  # noqa: E402
-from .frontend.models import Model, Sequential  # noqa: E402
-from .frontend.tensors import KerasTensor  # noqa: E402
-from .frontend.variables import Variable  # noqa: E402
+from .frontend.layers import Input, InputSpec, Layer
+from .frontend.models import Model, Sequential
+from .frontend.tensors import KerasTensor
+from .frontend.variables import Variable
 
 __all__ = [
     "Input", "InputSpec", "KerasTensor", "Layer", "Model", "Sequential",
-    "Variable", "activations", "backend", "callbacks", "constraints",
+    "Variable", "activations", "backend", "callbacks", "config", "constraints",
+    "datasets",
     "initializers", "layers", "losses", "metrics", "models", "ops",
     "optimizers", "random", "regularizers", "saving", "utils",
 ]
