@@ -1,4 +1,4 @@
 """graphkeras.constraints."""
 
-from .frontend.constraints import *  # noqa: F401,F403
-from .frontend.constraints import ALL_OBJECTS, Constraint, get  # noqa: F401
+from .frontend.constraints import *
+from .frontend.constraints import ALL_OBJECTS, Constraint, deserialize, get, serialize  # noqa: F401

@@ -1,4 +1,4 @@
 """graphkeras.losses."""
 
-from .frontend.losses import *  # noqa: F401,F403
-from .frontend.losses import ALL_OBJECTS, Loss, get, serialize  # noqa: F401
+from .frontend.losses import *
+from .frontend.losses import ALL_OBJECTS, Loss, deserialize, get, serialize  # noqa: F401

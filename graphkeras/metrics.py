@@ -1,4 +1,4 @@
 """graphkeras.metrics."""
 
-from .frontend.metrics import *  # noqa: F401,F403
-from .frontend.metrics import ALL_OBJECTS, Metric, get  # noqa: F401
+from .frontend.metrics import *
+from .frontend.metrics import ALL_OBJECTS, Metric, deserialize, get, serialize  # noqa: F401

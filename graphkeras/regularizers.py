@@ -1,4 +1,4 @@
 """graphkeras.regularizers."""
 
-from .frontend.regularizers import *  # noqa: F401,F403
-from .frontend.regularizers import ALL_OBJECTS, Regularizer, get  # noqa: F401
+from .frontend.regularizers import *
+from .frontend.regularizers import ALL_OBJECTS, Regularizer, deserialize, get, serialize  # noqa: F401

@@ -104,8 +104,11 @@ def _loss_kind(loss: Loss):
                 f, type)
         }
     fn = getattr(loss, "fn", None)
-    if fn is losses_module.sparse_categorical_crossentropy:
+    if fn in (losses_module.sparse_categorical_crossentropy,
+              losses_module.categorical_generalized_cross_entropy):
         return "sparse"
+    if fn is losses_module.circle:  # (N,) labels for (N, D) embeddings
+        return None
     if fn in _KNOWN_LOSS_FNS:
         return "dense"
     return None

@@ -274,5 +274,7 @@ he_uniform, he_normal = HeUniform, HeNormal
 lecun_uniform, lecun_normal = LecunUniform, LecunNormal
 random_uniform, random_normal = RandomUniform, RandomNormal
 truncated_normal, orthogonal = TruncatedNormal, Orthogonal
+OrthogonalInitializer = Orthogonal
+ALL_OBJECTS["OrthogonalInitializer"] = Orthogonal
 identity = IdentityInitializer = Identity
 ALL_OBJECTS["IdentityInitializer"] = Identity

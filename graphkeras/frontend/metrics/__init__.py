@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from ..losses.losses import (
     binary_crossentropy,
+    binary_focal_crossentropy,
     categorical_crossentropy,
+    categorical_focal_crossentropy,
     categorical_hinge,
     hinge,
+    huber,
     kl_divergence,
     log_cosh,
     mean_absolute_error,
@@ -45,6 +48,23 @@ from .confusion_metrics import (
     TruePositives,
 )
 from .metric import Metric
+from .more_metrics import (
+    BinaryIoU,
+    ConcordanceCorrelation,
+    F1Score,
+    FBetaScore,
+    IoU,
+    MeanIoU,
+    OneHotIoU,
+    OneHotMeanIoU,
+    PearsonCorrelation,
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+    concordance_correlation,
+    pearson_correlation,
+)
 from .probabilistic_metrics import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -86,6 +106,9 @@ _CLASSES = (
     SparseCategoricalCrossentropy,
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
     TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+    F1Score, FBetaScore, IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU,
+    PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity,
+    SpecificityAtSensitivity, PearsonCorrelation, ConcordanceCorrelation,
 )
 ALL_OBJECTS = {c.__name__: c for c in _CLASSES}
 ALL_OBJECTS.update({to_snake_case(c.__name__): c for c in _CLASSES})
@@ -106,6 +129,25 @@ def get(identifier):
     return resolve("metric", identifier, ALL_OBJECTS, Metric)
 
 
+def deserialize(config, custom_objects=None):
+    """A metric from what `serialize` wrote (a config dict or a name)."""
+    if isinstance(config, dict) and custom_objects and config.get(
+            "class_name") in custom_objects:
+        cls = custom_objects[config["class_name"]]
+        return cls.from_config(config.get("config", {}))
+    if isinstance(config, dict) and config.get("class_name") in ALL_OBJECTS:
+        return ALL_OBJECTS[config["class_name"]].from_config(
+            config.get("config", {}))
+    if isinstance(config, str) and config in _FUNCTIONS:
+        return _FUNCTIONS[config]
+    return get(config)
+
+
+_FUNCTIONS = {f.__name__: f for f in (
+    binary_focal_crossentropy, categorical_focal_crossentropy, huber,
+    pearson_correlation, concordance_correlation)}
+
+
 def serialize(metric):
     if isinstance(metric, Metric):
         return {"module": "keras.metrics", "class_name": type(metric).__name__,
@@ -114,21 +156,83 @@ def serialize(metric):
 
 
 __all__ = [
-    "ALL_OBJECTS", "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy",
-    "CategoricalAccuracy", "CategoricalCrossentropy", "CategoricalHinge",
-    "CosineSimilarity", "FalseNegatives", "FalsePositives", "Hinge",
-    "KLDivergence", "LogCoshError", "Mean", "MeanAbsoluteError",
-    "MeanAbsolutePercentageError", "MeanMetricWrapper", "MeanSquaredError",
-    "MeanSquaredLogarithmicError", "Metric", "Poisson", "Precision", "R2Score",
-    "Recall", "RootMeanSquaredError", "SparseCategoricalAccuracy",
-    "SparseCategoricalCrossentropy", "SparseTopKCategoricalAccuracy",
-    "SquaredHinge", "Sum", "TopKCategoricalAccuracy", "TrueNegatives",
-    "TruePositives", "accuracy", "binary_accuracy", "binary_crossentropy",
-    "categorical_accuracy", "categorical_crossentropy", "categorical_hinge",
-    "cosine_similarity", "get", "hinge", "kl_divergence", "log_cosh", "mae",
-    "mape", "mean_absolute_error", "mean_absolute_percentage_error",
-    "mean_squared_error", "mean_squared_logarithmic_error", "mse", "msle",
-    "poisson", "serialize", "sparse_categorical_accuracy",
-    "sparse_categorical_crossentropy", "sparse_top_k_categorical_accuracy",
-    "squared_hinge", "top_k_categorical_accuracy",
+    "ALL_OBJECTS",
+    "AUC",
+    "Accuracy",
+    "BinaryAccuracy",
+    "BinaryCrossentropy",
+    "BinaryIoU",
+    "CategoricalAccuracy",
+    "CategoricalCrossentropy",
+    "CategoricalHinge",
+    "ConcordanceCorrelation",
+    "CosineSimilarity",
+    "F1Score",
+    "FBetaScore",
+    "FalseNegatives",
+    "FalsePositives",
+    "Hinge",
+    "IoU",
+    "KLDivergence",
+    "LogCoshError",
+    "Mean",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanIoU",
+    "MeanMetricWrapper",
+    "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
+    "Metric",
+    "OneHotIoU",
+    "OneHotMeanIoU",
+    "PearsonCorrelation",
+    "Poisson",
+    "Precision",
+    "PrecisionAtRecall",
+    "R2Score",
+    "Recall",
+    "RecallAtPrecision",
+    "RootMeanSquaredError",
+    "SensitivityAtSpecificity",
+    "SparseCategoricalAccuracy",
+    "SparseCategoricalCrossentropy",
+    "SparseTopKCategoricalAccuracy",
+    "SpecificityAtSensitivity",
+    "SquaredHinge",
+    "Sum",
+    "TopKCategoricalAccuracy",
+    "TrueNegatives",
+    "TruePositives",
+    "accuracy",
+    "binary_accuracy",
+    "binary_crossentropy",
+    "binary_focal_crossentropy",
+    "categorical_accuracy",
+    "categorical_crossentropy",
+    "categorical_focal_crossentropy",
+    "categorical_hinge",
+    "concordance_correlation",
+    "cosine_similarity",
+    "deserialize",
+    "get",
+    "hinge",
+    "huber",
+    "kl_divergence",
+    "log_cosh",
+    "mae",
+    "mape",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "mse",
+    "msle",
+    "pearson_correlation",
+    "poisson",
+    "serialize",
+    "sparse_categorical_accuracy",
+    "sparse_categorical_crossentropy",
+    "sparse_top_k_categorical_accuracy",
+    "squared_hinge",
+    "top_k_categorical_accuracy",
 ]

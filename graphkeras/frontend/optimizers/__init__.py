@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from . import schedules
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
 from .adamw import AdamW
 from .ftrl import Ftrl
+from .lamb import Lamb
 from .lion import Lion
 from .loss_scale_optimizer import LossScaleOptimizer
 from .nadam import Nadam
@@ -18,7 +20,7 @@ from .sgd import SGD
 
 ALL_OBJECTS = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad,
                                        Adamax, Nadam, Adadelta, Ftrl, Lion,
-                                       LossScaleOptimizer)}
+                                       LossScaleOptimizer, Lamb, Adafactor)}
 ALL_OBJECTS.update({k.lower(): v for k, v in ALL_OBJECTS.items()})
 
 
@@ -34,20 +36,44 @@ def get(identifier):
     return obj
 
 
+def serialize(optimizer) -> dict:
+    """The Keras 3 config dict of an optimizer (what `deserialize` reads)."""
+    if not isinstance(optimizer, Optimizer):
+        raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
+            "optimizers.serialize expects an Optimizer instance, received "
+            f"{optimizer!r}.")
+    return {"module": "keras.optimizers",
+            "class_name": type(optimizer).__name__,
+            "config": optimizer.get_config(), "registered_name": None}
+
+
+def deserialize(config, custom_objects=None):
+    """An optimizer from what `serialize` wrote (or a name)."""
+    if isinstance(config, dict) and custom_objects and config.get(
+            "class_name") in custom_objects:
+        cls = custom_objects[config["class_name"]]
+        return cls.from_config(config.get("config", {}))
+    return get(config)
+
+
 __all__ = [
     "ALL_OBJECTS",
     "SGD",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",
     "Adamax",
     "Ftrl",
+    "Lamb",
     "Lion",
     "LossScaleOptimizer",
     "Nadam",
     "Optimizer",
     "RMSprop",
+    "deserialize",
     "get",
     "schedules",
+    "serialize",
 ]
