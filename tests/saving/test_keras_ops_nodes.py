@@ -123,6 +123,10 @@ def test_graphkeras_op_nodes_save_as_keras_ops(tmp_path):
     assert all(e["registered_name"] == e["class_name"] and
                e["module"].startswith("keras.src.ops.")
                for e in entries.values())
+    # named as Keras names its Operations: the class in snake case
+    assert all(name.startswith(("get_item", "top_k", "einsum", "mean", "cast",
+                                "multiply", "subtract", "concatenate",
+                                "reshape")) for name in entries)
     constants = [e["inbound_nodes"][0]["args"][1] for e in entries.values()
                  if e["config"].get("subscripts") == "bij,jk->bk"]
     assert constants[0]["class_name"] == "__numpy__"
@@ -257,3 +261,17 @@ def test_clone_model_and_legacy_h5_keep_op_nodes(tmp_path):
     np.testing.assert_allclose(
         keras.saving.load_model(h5).predict(data["x0"], verbose=0),
         data["y0"], rtol=1e-4, atol=1e-5)
+
+
+def test_layers_leave_out_op_nodes_and_summary_shows_them():
+    # Keras 3: Functional.layers holds no Operations; the summary shows
+    # them under their op class
+    path, _ = _fixture("mask_lstm")
+    model = keras.saving.load_model(path)
+    assert [x.name for x in model.layers] == ["tokens", "embedding", "lstm",
+                                              "dense"]
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "not_equal" in text and "(NotEqual)" in text
+    assert "not_equal[0][0]" in text  # the LSTM's mask input

@@ -277,5 +277,6 @@ class OpLayer(Layer):
 
 def _op_name(fn):
     from ..naming import uniquify
+    from ..saving.keras_ops import node_name
 
-    return uniquify(getattr(fn, "__name__", "op"))
+    return uniquify(node_name(fn))  # Keras's name: ops.abs -> "absolute"

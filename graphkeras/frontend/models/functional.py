@@ -7,13 +7,16 @@ replays that graph on whatever it is given: arrays (eager), traced tensors
 (tracing a program) or KerasTensors (nesting the model in another graph).
 
 Invariants: every path from an output leads back to one of `inputs`
-(else "Graph disconnected"); `layers` lists each layer once, in node order.
+(else "Graph disconnected"); `_graph_layers` lists each layer once, in
+node order; `layers` is that list without the op nodes (`OpLayer`s, the
+keras.ops calls), as Keras 3's `Functional.layers` leaves out Operations.
 """
 
 from __future__ import annotations
 
 from ... import ir  # noqa: F401  (keeps import order: ir before frontend)
 from .. import tree
+from ..layers.core import OpLayer
 from ..layers.input_layer import InputLayer
 from ..layers.input_spec import InputSpec
 from ..layers.layer import Layer
@@ -133,7 +136,9 @@ class Functional(Model):
 
     @property
     def layers(self) -> list:
-        return list(self._graph_layers)
+        # As in Keras 3, op nodes (keras.ops calls on KerasTensors, which
+        # are Operations there) are in the graph but not in `layers`.
+        return [x for x in self._graph_layers if not isinstance(x, OpLayer)]
 
     def _sublayers(self) -> list:
         return list(self._graph_layers)

@@ -30,6 +30,7 @@ Invariants:
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass, field
 
 # Modules Keras 3 writes for Operation classes ("keras.src.ops.numpy"...).
@@ -234,6 +235,16 @@ def op_of_function(fn) -> KerasOp | None:
             if f is not None:
                 _BY_FUNCTION.setdefault(id(_raw(f)), op)
     return _BY_FUNCTION.get(id(_raw(fn)))
+
+
+def node_name(fn) -> str:
+    """The base name of an op node applying `fn`, Keras's for its class
+    (GetItem -> "get_item", the snake case of the class name)."""
+    op = op_of_function(fn)
+    if op is None:
+        return getattr(_raw(fn), "__name__", "op")
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", op.class_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def supported() -> list:

@@ -32,7 +32,7 @@ def _model_nodes(model) -> dict:
     """layer id -> the layer's nodes that belong to this model, in order."""
     mine = {id(n) for n in model._nodes}
     out: dict = {}
-    for layer in model.layers:
+    for layer in model._graph_layers:
         out[id(layer)] = [n for n in layer._inbound_nodes if id(n) in mine]
     return out
 
@@ -76,7 +76,7 @@ def functional_config(model) -> dict:
     """Keras 3's config of a Functional model."""
     nodes_of = _model_nodes(model)
     layers = []
-    for layer in model.layers:
+    for layer in model._graph_layers:  # op nodes included
         if isinstance(layer, OpLayer):
             layers.append(_op_entry(layer, nodes_of))
             continue

@@ -129,6 +129,19 @@ def _is_sequential_like(model) -> bool:
     return len(model._inputs) == 1 and len(model._outputs) == 1
 
 
+def _type_name(layer) -> str:
+    """The class shown for a layer; an op node shows its Keras op class
+    (NotEqual, GetItem, ...) as Keras's summary does."""
+    fn = getattr(layer, "fn", None)
+    if fn is not None and type(layer).__name__ == "OpLayer":
+        from ..saving.keras_ops import op_of_function
+
+        op = op_of_function(fn)
+        if op is not None:
+            return op.class_name
+    return type(layer).__name__
+
+
 def print_summary(model, line_length=None, positions=None, print_fn=None,
                   expand_nested=False, show_trainable=False):
     from ..models.functional import Functional
@@ -136,8 +149,9 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
 
     if isinstance(model, Sequential):
         layers, sequential_like = model.layers, True
-    elif isinstance(model, Functional):
-        layers, sequential_like = model.layers, _is_sequential_like(model)
+    elif isinstance(model, Functional):  # op nodes shown, as in Keras
+        layers = model._graph_layers
+        sequential_like = _is_sequential_like(model)
     else:
         if not model.built:
             raise ValueError(
@@ -172,7 +186,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
     relevant = {id(n) for n in getattr(model, "_nodes", [])}
     rows = []
     for layer in layers:
-        name = f"{layer.name} ({type(layer).__name__})"
+        name = f"{layer.name} ({_type_name(layer)})"
         if not layer.built:
             params = "0 (unbuilt)"
         else:
