@@ -3,7 +3,7 @@ predict ("Epoch 1/10" headers when there are several epochs)."""
 
 from __future__ import annotations
 
-from ..utils.progbar import Progbar
+from ..utils.progbar import Progbar, print_msg
 from .callback import Callback
 
 
@@ -44,7 +44,7 @@ class ProgbarLogger(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._new_bar()
         if self.verbose and self.epochs > 1:
-            print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
+            print_msg(f"Epoch {epoch + 1}/{self.epochs}")
 
     def _update(self, batch, logs):
         if self.progbar is None:
