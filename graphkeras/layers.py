@@ -136,6 +136,10 @@ from .frontend.layers.preprocessing_tabular import (  # noqa: F401
     IntegerLookup,
     Normalization,
 )
+from .frontend.layers.preprocessing_text import (  # noqa: F401
+    StringLookup,
+    TextVectorization,
+)
 
 # Keras 3's alternative names (the same classes)
 AvgPool1D = AveragePooling1D

@@ -2,7 +2,8 @@
 deserialize, Wrapper, the tabular preprocessing layers (Normalization,
 Discretization, CategoryEncoding, IntegerLookup), augmentation (RandomFlip,
 RandomCrop, RandomContrast, RandomBrightness, CenterCrop, RandomTranslation,
-RandomRotation, RandomZoom), EinsumDense and RMSNormalization.
+RandomRotation, RandomZoom), EinsumDense and RMSNormalization, and the
+NumPy-side string layers (StringLookup, TextVectorization).
 
 Keras 3's numbers come from fixtures/keras_preprocessing.npz and
 fixtures/keras_normalization.keras, written by
@@ -377,6 +378,75 @@ def test_affine_augmented_model_trains_compiled_as_interpreted():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+# --- strings: StringLookup, TextVectorization (NumPy side) ---------------------
+
+
+WORDS, TEXT = F["str_x"], F["text_x"]
+STRING_CASES = {
+    "str_vocab": lambda: _adapted(layers.StringLookup(), WORDS)
+    .get_vocabulary(),
+    "str_int": lambda: _adapted(layers.StringLookup(), WORDS)(
+        np.array([["cat", "yak"], ["emu", "dog"]])),
+    "str_mask_vocab": lambda: _adapted(layers.StringLookup(
+        max_tokens=5, mask_token="", output_mode="multi_hot"), WORDS)
+    .get_vocabulary(),
+    "str_mask_multi_hot": lambda: _adapted(layers.StringLookup(
+        max_tokens=5, mask_token="", output_mode="multi_hot"), WORDS)(
+        np.array([["cat", "", "yak"], ["dog", "dog", "bird"]])),
+    "str_invert": lambda: layers.StringLookup(
+        vocabulary=["a", "b", "c"], invert=True)(np.array([[0, 1, 3, 7]])),
+    "text_vocab": lambda: _adapted(layers.TextVectorization(
+        output_sequence_length=6), TEXT).get_vocabulary(),
+    "text_int": lambda: _adapted(layers.TextVectorization(
+        output_sequence_length=6), TEXT)(TEXT),
+    "text_multi_hot_vocab": lambda: _adapted(layers.TextVectorization(
+        max_tokens=8, output_mode="multi_hot"), TEXT).get_vocabulary(),
+    "text_multi_hot": lambda: _adapted(layers.TextVectorization(
+        max_tokens=8, output_mode="multi_hot"), TEXT)(TEXT),
+    "text_ngram_vocab": lambda: _adapted(layers.TextVectorization(
+        ngrams=2, output_mode="count", standardize="lower"), TEXT)
+    .get_vocabulary(),
+    "text_ngram_count": lambda: _adapted(layers.TextVectorization(
+        ngrams=2, output_mode="count", standardize="lower"), TEXT)(TEXT),
+    "text_char_vocab": lambda: _adapted(layers.TextVectorization(
+        split="character", output_sequence_length=10, standardize=None),
+        TEXT).get_vocabulary(),
+    "text_char_int": lambda: _adapted(layers.TextVectorization(
+        split="character", output_sequence_length=10, standardize=None),
+        TEXT)(TEXT),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STRING_CASES))
+def test_string_layers_equal_keras3(case):
+    got = np.asarray(STRING_CASES[case]())
+    want = F[case]
+    assert got.shape == want.shape
+    if want.dtype.kind == "U":
+        assert got.astype(str).tolist() == want.tolist()
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+def test_string_layers_refuse_model_tensors_and_feed_a_model():
+    tv = _adapted(layers.TextVectorization(output_sequence_length=6), TEXT)
+    with pytest.raises(ValueError, match="cannot be placed inside a model"):
+        tv(keras.Input((1,), dtype="int64"))
+    with pytest.raises(ValueError, match="cannot be placed inside a model"):
+        layers.StringLookup(vocabulary=["a"])(keras.Input((2,)))
+    clone = layers.deserialize(json.loads(json.dumps(layers.serialize(tv))))
+    np.testing.assert_array_equal(clone(TEXT), tv(TEXT))
+    # the documented pipeline: ids from NumPy into an Embedding model
+    ids = tv(TEXT)
+    model = keras.Sequential([keras.Input((6,), dtype="int64"),
+                              layers.Embedding(tv.vocabulary_size(), 4),
+                              layers.GlobalAveragePooling1D(),
+                              layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(ids, np.ones((4, 1), "float32"), epochs=1, verbose=0)
+    assert model.predict(ids, verbose=0).shape == (4, 1)
+
+
 # --- EinsumDense, RMSNormalization, Wrapper ------------------------------------------
 
 
@@ -457,6 +527,10 @@ def test_wrapper_subclass_and_layers_serialize():
      "unknown `fill_mode`"),
     (lambda: layers.RandomZoom(1.5), "in the range"),
     (lambda: layers.Wrapper("dense"), "must be a keras Layer"),
+    (lambda: layers.TextVectorization(output_mode="tf_idf"),
+     "tf_idf is not supported"),
+    (lambda: layers.StringLookup(num_oov_indices=3), "FarmHash"),
+    (lambda: layers.TextVectorization()(np.array(["a"])), "has no vocabulary"),
     (lambda: layers.deserialize("Dense"), "expects a dict config"),
 ])
 def test_errors_name_the_argument(make, match):

@@ -116,10 +116,12 @@ from .preprocessing_tabular import (
     IntegerLookup,
     Normalization,
 )
+from .preprocessing_text import StringLookup, TextVectorization
 
 __all__ += [
     "CategoryEncoding", "CenterCrop", "Discretization", "EinsumDense",
     "IntegerLookup", "Normalization", "RMSNormalization", "RandomBrightness",
     "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation",
-    "RandomTranslation", "RandomZoom", "Wrapper",
+    "RandomTranslation", "RandomZoom", "StringLookup", "TextVectorization",
+    "Wrapper",
 ]

@@ -1,0 +1,440 @@
+"""String preprocessing layers: StringLookup and TextVectorization (Keras 3
+arguments, defaults, vocabulary order and index layout).
+
+graphkeras tensors have no string dtype, so these layers run on NumPy only:
+apply them to the data before `fit` / `predict` (`ids = vectorizer(texts)`)
+and give the model the integer ids or encodings they return. Calling one on
+a model's tensor (keras.Input, or inside a traced model) raises an error
+that says so.
+
+Invariants:
+- Index layout as Keras 3's lookup layers: in "int" mode the mask token
+  (if any) is index 0; then the OOV index; then the vocabulary, most
+  frequent first (ties: the larger token first, comparing UTF-8 bytes).
+- "int" results are int64 arrays; the encodings are float32 arrays (the
+  dtype a model's Dense layer takes; the values are Keras's).
+- No hashing: num_oov_indices is 0 or 1 (Keras hashes strings over several
+  OOV indices with FarmHash, which graphkeras does not reimplement).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+
+from ..tensors import KerasTensor, TracedTensor
+from ..variables import Variable
+from .layer import Layer
+
+_PUNCTUATION = re.compile(r'[!"#$%&()\*\+,\-\./:;<=>?@\[\\\]^_`{|}~\']')
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                             "abcdefghijklmnopqrstuvwxyz")
+_MODES = ("int", "one_hot", "multi_hot", "count")
+
+
+def _refuse_symbolic(layer, x) -> None:
+    leaves = x if isinstance(x, (list, tuple)) else [x]
+    if any(isinstance(v, (KerasTensor, TracedTensor, Variable))
+           for v in leaves):
+        raise ValueError(
+            f'Layer "{layer.name}" ({type(layer).__name__}) works on strings, '
+            "which graphkeras models cannot hold (their tensors are numbers "
+            "only), so it cannot be placed inside a model. Apply it to your "
+            "NumPy data before fit / predict (e.g. `ids = layer(texts)`) "
+            "and give the model the ids it returns.")
+
+
+def _as_text(x) -> np.ndarray:
+    a = np.asarray(x, dtype=object)
+    return np.vectorize(
+        lambda v: v.decode("utf-8") if isinstance(v, bytes) else str(v),
+        otypes=[object])(a) if a.size else a
+
+
+def _utf8_key(token) -> bytes:
+    return str(token).encode("utf-8")
+
+
+def _rank_tokens(counts: Counter, skip, max_learned) -> list:
+    """Tokens by decreasing count, ties by decreasing UTF-8 bytes (Keras
+    3's lexsort order)."""
+    items = [(t, n) for t, n in counts.items() if t not in skip]
+    items.sort(key=lambda tn: (tn[1], _utf8_key(tn[0])), reverse=True)
+    tokens = [t for t, _ in items]
+    return tokens if max_learned is None else tokens[:max(max_learned, 0)]
+
+
+def _encode(ids: np.ndarray, mode: str, depth: int) -> np.ndarray:
+    """ids (rank 1 or 2, -1 for nothing) -> float32 encodings."""
+    if ids.ndim == 0:
+        ids = ids.reshape(1)
+    hot = (ids[..., None] == np.arange(depth)).astype("float32")
+    if mode == "one_hot":
+        return hot[..., 0, :] if ids.ndim > 1 and ids.shape[-1] == 1 else hot
+    if mode == "multi_hot":
+        return hot.max(axis=-2)
+    return hot.sum(axis=-2)
+
+
+class StringLookup(Layer):
+    """Maps strings to integer indices in a vocabulary (learned by `adapt`
+    or given), or to one_hot / multi_hot / count encodings. NumPy only:
+    apply it to the data, not inside a model.
+
+    Args:
+        max_tokens: the largest vocabulary size (special indices included).
+        num_oov_indices: 0 or 1 (default 1).
+        mask_token: a string treated as padding (None: no mask token).
+        oov_token: the token `invert=True` returns for unknown indices
+            ("[UNK]").
+        vocabulary: a list of strings, instead of adapting.
+        invert: map indices back to strings.
+        output_mode: "int" (default), "one_hot", "multi_hot" or "count".
+        pad_to_max_tokens: make encodings `max_tokens` wide.
+
+    Example:
+        >>> lookup = StringLookup(vocabulary=["a", "b", "c"])
+        >>> lookup(np.array([["a", "c", "z"]]))
+        array([[1, 3, 0]])
+    """
+
+    def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None,
+                 oov_token="[UNK]", vocabulary=None, idf_weights=None,
+                 invert=False, output_mode="int", pad_to_max_tokens=False,
+                 sparse=False, encoding="utf-8", name=None, **kwargs):
+        for key in ("vocabulary_size", "salt", "vocabulary_dtype",
+                    "has_input_vocabulary", "oov_method"):
+            kwargs.pop(key, None)  # Keras 3 config keys with no effect here
+        super().__init__(name=name, **kwargs)
+        if output_mode not in _MODES:
+            raise ValueError(
+                f'Layer "{self.name}" (StringLookup): unknown value for '
+                f"`output_mode`. Expected one of {list(_MODES)}. Received: "
+                f"output_mode={output_mode!r}")
+        if num_oov_indices not in (0, 1):
+            raise ValueError(
+                f'Layer "{self.name}" (StringLookup): graphkeras supports '
+                "num_oov_indices of 0 or 1 (Keras hashes strings over several "
+                "OOV indices with FarmHash). Received: num_oov_indices="
+                f"{num_oov_indices}")
+        if sparse or idf_weights is not None:
+            raise ValueError(
+                f'Layer "{self.name}" (StringLookup): sparse outputs and '
+                f"tf_idf weights are not supported. Received: sparse={sparse}, "
+                f"idf_weights={idf_weights}")
+        if invert and output_mode != "int":
+            raise ValueError(
+                "`output_mode` must be `'int'` when `invert` is true. "
+                f"Received: output_mode={output_mode}")
+        self.max_tokens = max_tokens
+        self.num_oov_indices = num_oov_indices
+        self.mask_token = mask_token
+        self.oov_token = oov_token
+        self.invert = bool(invert)
+        self.output_mode = output_mode
+        self.pad_to_max_tokens = bool(pad_to_max_tokens)
+        self.sparse = False
+        self.encoding = encoding
+        self._vocabulary = None
+        if vocabulary is not None:
+            self.set_vocabulary(vocabulary)
+        self.built = True
+
+    def _oov_start(self) -> int:
+        return int(self.mask_token is not None and self.output_mode == "int")
+
+    def _start(self) -> int:
+        return self._oov_start() + self.num_oov_indices
+
+    def set_vocabulary(self, vocabulary, idf_weights=None):
+        """Set the vocabulary (a list of strings, special tokens left out)."""
+        vocab = [str(v) for v in _as_text(vocabulary).reshape(-1)]
+        if len(set(vocab)) != len(vocab):
+            raise ValueError(
+                f'Layer "{self.name}" (StringLookup): the vocabulary holds '
+                f"repeated tokens. Received: {vocab}")
+        if self.mask_token is not None and self.mask_token in vocab:
+            raise ValueError(
+                f'Layer "{self.name}" (StringLookup): the vocabulary holds the '
+                f"mask token {self.mask_token!r}; leave it out.")
+        if self.max_tokens is not None and \
+                len(vocab) + self._start() > self.max_tokens:
+            raise ValueError(
+                f'Layer "{self.name}" (StringLookup): a vocabulary of '
+                f"{len(vocab)} tokens plus {self._start()} special indices "
+                f"exceeds max_tokens={self.max_tokens}.")
+        self._vocabulary = vocab
+
+    def adapt(self, data, steps=None):
+        """Learn the vocabulary: the strings of `data` by frequency."""
+        counts = Counter()
+        batches = data if isinstance(data, (list, tuple)) and data and \
+            isinstance(data[0], np.ndarray) else [data]
+        for i, batch in enumerate(batches):
+            if steps is not None and i >= steps:
+                break
+            counts.update(str(t) for t in _as_text(batch).reshape(-1))
+        self._adapt_counts(counts)
+
+    def _adapt_counts(self, counts: Counter) -> None:
+        max_learned = (None if self.max_tokens is None
+                       else self.max_tokens - self._start())
+        self._vocabulary = _rank_tokens(
+            counts, {self.mask_token, self.oov_token}, max_learned)
+
+    def get_vocabulary(self, include_special_tokens=True) -> list:
+        vocab = list(self._vocabulary or [])
+        if not include_special_tokens:
+            return vocab
+        head = [self.oov_token] * self._start()
+        if self._oov_start():
+            head[0] = self.mask_token
+        return head + vocab
+
+    def vocabulary_size(self) -> int:
+        return len(self.get_vocabulary())
+
+    def _depth(self) -> int:
+        if self.pad_to_max_tokens and self.max_tokens is not None:
+            return self.max_tokens
+        return self.vocabulary_size()
+
+    def __call__(self, inputs, *args, **kwargs):
+        _refuse_symbolic(self, inputs)
+        if self._vocabulary is None:
+            raise ValueError(
+                f'Layer "{self.name}" ({type(self).__name__}) has no '
+                "vocabulary: pass `vocabulary` or call `adapt(data)` first.")
+        return self._lookup(inputs)
+
+    def _lookup(self, inputs) -> np.ndarray:
+        if self.invert:
+            table = self.get_vocabulary()
+            ids = np.asarray(inputs).astype(np.int64)
+            out = np.vectorize(
+                lambda i: table[i] if 0 <= i < len(table) else self.oov_token,
+                otypes=[object])(ids) if ids.size else ids.astype(object)
+            if self.mask_token is not None:
+                out = np.where(ids == 0, self.mask_token, out)
+            return out.astype(str)
+        ids = self._ids(inputs)
+        if self.output_mode == "int":
+            return ids
+        return _encode(ids, self.output_mode, self._depth())
+
+    def _ids(self, inputs) -> np.ndarray:
+        """Indices (int64), -1 for a masked value outside "int" mode."""
+        text = _as_text(inputs)
+        index = {t: i + self._start() for i, t in enumerate(self._vocabulary)}
+        oov = -1 if self.num_oov_indices == 0 else self._oov_start()
+        masked = 0 if self.output_mode == "int" else -1
+        if not text.size:
+            return np.zeros(text.shape, np.int64)
+        return np.vectorize(
+            lambda t: masked if t == self.mask_token else index.get(t, oov),
+            otypes=[np.int64])(text)
+
+    def call(self, inputs):
+        return self._lookup(inputs)
+
+    def get_config(self):
+        return {
+            **super().get_config(), "invert": self.invert,
+            "max_tokens": self.max_tokens,
+            "num_oov_indices": self.num_oov_indices,
+            "oov_token": self.oov_token, "mask_token": self.mask_token,
+            "output_mode": self.output_mode, "sparse": self.sparse,
+            "pad_to_max_tokens": self.pad_to_max_tokens,
+            "vocabulary": self._vocabulary, "idf_weights": None,
+            "encoding": self.encoding,
+        }
+
+
+class TextVectorization(Layer):
+    """Turns strings into sequences of token ids (or multi_hot / count
+    vectors): standardize, split, optional n-grams, then a vocabulary
+    lookup (learned by `adapt` or given). NumPy only: apply it to the
+    texts, not inside a model.
+
+    Args:
+        max_tokens: the largest vocabulary size (the "" mask and "[UNK]"
+            included in "int" mode).
+        standardize: "lower_and_strip_punctuation" (default), "lower",
+            "strip_punctuation", None, or a callable on a NumPy array of
+            str.
+        split: "whitespace" (default), "character", None, or a callable
+            from one str to a list of str.
+        ngrams: None, an int n (1- to n-grams) or a tuple of widths.
+        output_mode: "int" (default), "multi_hot" or "count".
+        output_sequence_length: in "int" mode, pad with 0 / truncate to
+            this length (None: the longest text of the call).
+        pad_to_max_tokens: make encodings `max_tokens` wide.
+        vocabulary: a list of tokens, instead of adapting.
+
+    Example:
+        >>> tv = TextVectorization(output_sequence_length=4)
+        >>> tv.adapt(np.array(["the cat", "the dog"]))
+        >>> tv(np.array(["The cat!"]))
+        array([[2, 3, 0, 0]])
+    """
+
+    def __init__(self, max_tokens=None,
+                 standardize="lower_and_strip_punctuation",
+                 split="whitespace", ngrams=None, output_mode="int",
+                 output_sequence_length=None, pad_to_max_tokens=False,
+                 vocabulary=None, idf_weights=None, sparse=False,
+                 ragged=False, encoding="utf-8", name=None, **kwargs):
+        kwargs.pop("vocabulary_size", None)
+        super().__init__(name=name, **kwargs)
+        if output_mode not in ("int", "multi_hot", "count"):
+            raise ValueError(
+                f'Layer "{self.name}" (TextVectorization): unknown value for '
+                "`output_mode`. Expected one of ['int', 'multi_hot', "
+                f"'count'] (tf_idf is not supported). Received: "
+                f"output_mode={output_mode!r}")
+        if standardize not in (None, "lower", "strip_punctuation",
+                               "lower_and_strip_punctuation") and \
+                not callable(standardize):
+            raise ValueError(
+                f'Layer "{self.name}" (TextVectorization): unknown value for '
+                "`standardize`. Expected None, 'lower', 'strip_punctuation', "
+                "'lower_and_strip_punctuation' or a callable. Received: "
+                f"standardize={standardize!r}")
+        if split not in (None, "whitespace", "character") and \
+                not callable(split):
+            raise ValueError(
+                f'Layer "{self.name}" (TextVectorization): unknown value for '
+                "`split`. Expected None, 'whitespace', 'character' or a "
+                f"callable. Received: split={split!r}")
+        if sparse or ragged or idf_weights is not None:
+            raise ValueError(
+                f'Layer "{self.name}" (TextVectorization): sparse / ragged '
+                "outputs and tf_idf weights are not supported. Received: "
+                f"sparse={sparse}, ragged={ragged}, idf_weights="
+                f"{idf_weights}")
+        if output_sequence_length is not None and output_mode != "int":
+            raise ValueError(
+                "`output_sequence_length` must not be set if `output_mode` "
+                f"is not 'int'. Received output_sequence_length="
+                f"{output_sequence_length}.")
+        self.max_tokens = max_tokens
+        self.standardize = standardize
+        self.split = split
+        self.ngrams = ngrams
+        self._widths = (tuple(range(1, ngrams + 1)) if isinstance(ngrams, int)
+                        else tuple(ngrams) if ngrams is not None else None)
+        self.output_mode = output_mode
+        self.output_sequence_length = output_sequence_length
+        self.pad_to_max_tokens = bool(pad_to_max_tokens)
+        self.encoding = encoding
+        self._lookup = StringLookup(
+            max_tokens=max_tokens, mask_token="", oov_token="[UNK]",
+            vocabulary=vocabulary, output_mode=output_mode,
+            pad_to_max_tokens=pad_to_max_tokens, name=f"{self.name}_lookup")
+        self.built = True
+
+    def _tokens(self, inputs) -> list:
+        """Each text's list of tokens."""
+        text = _as_text(inputs)
+        if self.split is not None and text.ndim > 1:
+            if text.shape[-1] != 1:
+                raise ValueError(
+                    "When using `TextVectorization` to tokenize strings, the "
+                    "input rank must be 1 or the last shape dimension must "
+                    f"be 1. Received: inputs.shape={text.shape}")
+            text = text[..., 0]
+        std = self.standardize
+        if callable(std):
+            text = np.asarray(std(text.astype(str)), dtype=object)
+        else:
+            if std in ("lower", "lower_and_strip_punctuation"):
+                text = np.vectorize(lambda t: t.translate(_ASCII_LOWER),
+                                    otypes=[object])(text)
+            if std in ("strip_punctuation", "lower_and_strip_punctuation"):
+                text = np.vectorize(lambda t: _PUNCTUATION.sub("", t),
+                                    otypes=[object])(text)
+        out = []
+        for t in text.reshape(-1):
+            if self.split == "whitespace":
+                toks = t.split()
+            elif self.split == "character":
+                toks = list(t)
+            elif callable(self.split):
+                toks = [str(v) for v in self.split(t)]
+            else:
+                toks = [t]
+            if self._widths is not None:
+                toks = [" ".join(toks[i:i + n]) for n in self._widths
+                        for i in range(len(toks) - n + 1)]
+            out.append(toks)
+        return out
+
+    def adapt(self, data, batch_size=None, steps=None):
+        """Learn the vocabulary from texts (an array, or a list of
+        arrays)."""
+        batches = data if isinstance(data, (list, tuple)) and data and \
+            isinstance(data[0], np.ndarray) else [data]
+        counts = Counter()
+        for i, batch in enumerate(batches):
+            if steps is not None and i >= steps:
+                break
+            for toks in self._tokens(batch):
+                counts.update(toks)
+        self._lookup._adapt_counts(counts)
+
+    def set_vocabulary(self, vocabulary, idf_weights=None):
+        self._lookup.set_vocabulary(vocabulary)
+
+    def get_vocabulary(self, include_special_tokens=True) -> list:
+        return self._lookup.get_vocabulary(include_special_tokens)
+
+    def vocabulary_size(self) -> int:
+        return self._lookup.vocabulary_size()
+
+    def __call__(self, inputs, *args, **kwargs):
+        _refuse_symbolic(self, inputs)
+        if self._lookup._vocabulary is None:
+            raise ValueError(
+                f'Layer "{self.name}" (TextVectorization) has no vocabulary: '
+                "pass `vocabulary` or call `adapt(texts)` first.")
+        return self.call(inputs)
+
+    def call(self, inputs):
+        rows = [self._lookup._ids(np.array(toks, dtype=object))
+                for toks in self._tokens(inputs)]
+        if self.output_mode == "int":
+            length = self.output_sequence_length
+            if length is None:
+                length = max([len(r) for r in rows] + [0])
+            out = np.zeros((len(rows), length), np.int64)
+            for i, r in enumerate(rows):
+                r = r[:length]
+                out[i, :len(r)] = r
+            return out
+        depth = self._lookup._depth()
+        out = np.zeros((len(rows), depth), "float32")
+        for i, r in enumerate(rows):
+            if r.size:
+                out[i] = _encode(r.reshape(1, -1), self.output_mode, depth)[0]
+        return out
+
+    def get_config(self):
+        if callable(self.standardize) or callable(self.split):
+            raise ValueError(
+                f'Layer "{self.name}" (TextVectorization) has a callable '
+                "`standardize` or `split`, which a config cannot hold.")
+        return {
+            **super().get_config(), "max_tokens": self.max_tokens,
+            "standardize": self.standardize, "split": self.split,
+            "ngrams": self.ngrams, "output_mode": self.output_mode,
+            "output_sequence_length": self.output_sequence_length,
+            "pad_to_max_tokens": self.pad_to_max_tokens,
+            "sparse": False, "ragged": False, "idf_weights": None,
+            "vocabulary": self._lookup._vocabulary,
+            "encoding": self.encoding,
+        }
+
+
+__all__ = ["StringLookup", "TextVectorization"]
