@@ -96,6 +96,7 @@ _SETTINGS: dict = {
     "max_steps_per_epoch": _env_int("KERAS_MAX_STEPS_PER_EPOCH"),
     "interactive_logging": True,
     "traceback_filtering": True,
+    "flash_attention": None,
 }
 
 
@@ -231,6 +232,38 @@ def disable_traceback_filtering() -> None:
 
 def is_traceback_filtering_enabled() -> bool:
     return _SETTINGS["traceback_filtering"]
+
+
+def enable_flash_attention() -> None:
+    """Accepted for Keras compatibility (graphkeras has no flash attention
+    kernel; attention layers compute as usual)."""
+    _SETTINGS["flash_attention"] = True
+
+
+def disable_flash_attention() -> None:
+    """Accepted for Keras compatibility (sets the flag only)."""
+    _SETTINGS["flash_attention"] = False
+
+
+def is_flash_attention_enabled():
+    """The flag's value: None (the default, "automatic"), True or False."""
+    return _SETTINGS["flash_attention"]
+
+
+def is_nnx_enabled() -> bool:
+    """False: Flax NNX is a JAX-backend feature."""
+    return False
+
+
+def set_backend(backend) -> None:
+    """Keras reloads itself with another backend; graphkeras is its own
+    single backend, so only "graphkeras" is accepted (a no-op)."""
+    if backend != "graphkeras":
+        raise ValueError(
+            f"graphkeras has a single backend and cannot switch to "
+            f"{backend!r}. Received: backend={backend!r}; import keras "
+            "itself to use another backend."
+        )
 
 
 def enable_unsafe_deserialization() -> None:

@@ -73,6 +73,11 @@ def test_config_defaults_and_backend_aliases():
     assert not c.is_traceback_filtering_enabled()
     c.enable_traceback_filtering()
     assert c.is_traceback_filtering_enabled()
+    assert c.is_flash_attention_enabled() is None and not c.is_nnx_enabled()
+    c.enable_flash_attention()
+    assert c.is_flash_attention_enabled() is True
+    with pytest.raises(ValueError, match="cannot switch to 'jax'"):
+        c.set_backend("jax")
 
 
 def test_set_floatx_float64_builds_float64_models_and_refuses_half():
