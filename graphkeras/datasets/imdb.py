@@ -7,6 +7,7 @@ code) and imdb_word_index.json.
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 
@@ -37,8 +38,10 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None,
         oov_char: the index of dropped words (None: remove them).
         index_from: added to every word index.
     """
-    if kwargs:
-        raise TypeError(f"Unrecognized keyword arguments: {sorted(kwargs)}.")
+    if kwargs:  # Keras accepts and ignores them (old names such as nb_words)
+        warnings.warn(
+            f"imdb.load_data ignores the keyword arguments {sorted(kwargs)}, "
+            "as Keras 3 does.", stacklevel=2)
     path = get_file(fname=path, origin=ORIGIN + "imdb.npz", file_hash=_HASH)
     f = load_npz(path)
     x_train, y_train = f["x_train"], f["y_train"]

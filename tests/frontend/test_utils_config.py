@@ -513,6 +513,8 @@ def test_dataset_errors(keras_cache, monkeypatch):
         keras.datasets.california_housing.load_data(version="tiny")
     with pytest.raises(ValueError, match="Increase maxlen"):
         keras.datasets.imdb.load_data(maxlen=1)
+    with pytest.warns(UserWarning, match="nb_words"):
+        keras.datasets.imdb.load_data(nb_words=5)
     # the real hash check: the tiny file is not Keras's mnist.npz, so it is
     # downloaded again, which fails offline with the URL named
     monkeypatch.undo()
