@@ -142,23 +142,48 @@ def _namespace(name: str, names) -> object:
     return module
 
 
+# Keras 3's names in each namespace (those graphkeras has).
 _NN = (
     "average_pool", "batch_normalization", "binary_crossentropy",
-    "categorical_crossentropy", "celu", "conv", "conv_transpose",
-    "depth_to_space", "depthwise_conv", "dot_product_attention", "elu", "gelu",
-    "glu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish",
-    "hard_tanh", "layer_normalization", "leaky_relu", "log_sigmoid",
-    "log_softmax", "max_pool", "mish", "moments", "multi_hot", "normalize",
-    "one_hot", "relu", "relu6", "rms_normalization", "selu",
-    "separable_conv", "sigmoid", "silu", "soft_shrink", "softmax",
-    "softplus", "softsign", "space_to_depth", "sparse_categorical_crossentropy",
-    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish",
-    "tanh_shrink", "threshold",
+    "categorical_crossentropy", "celu", "conv", "conv_transpose", "depth_to_space",
+    "depthwise_conv", "dot_product_attention", "elu", "gelu", "glu", "hard_shrink",
+    "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "layer_normalization",
+    "leaky_relu", "log_sigmoid", "log_softmax", "max_pool", "moments", "multi_hot",
+    "normalize", "one_hot", "psnr", "relu", "relu6", "rms_normalization", "selu",
+    "separable_conv", "sigmoid", "silu", "soft_shrink", "softmax", "softplus",
+    "softsign", "space_to_depth", "sparse_categorical_crossentropy", "sparse_plus",
+    "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh_shrink", "threshold",
 )
-_LINALG = ("norm",)
-_NUMPY = tuple(n for n in globals() if not n.startswith("_") and n not in (
-    set(_NN) - {"relu", "sigmoid", "softmax", "softplus"}) and n not in (
-    "image", "annotations"))
+_LINALG = (
+    "cholesky", "cholesky_inverse", "det", "inv", "norm", "solve", "solve_triangular",
+)
+_NUMPY = (
+    "abs", "absolute", "add", "all", "allclose", "amax", "amin", "angle", "any",
+    "append", "arange", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+    "arctanh", "argmax", "argmin", "argsort", "array", "array_split", "average",
+    "bincount", "broadcast_to", "cbrt", "ceil", "clip", "concatenate", "conj",
+    "conjugate", "copy", "corrcoef", "cos", "cosh", "count_nonzero", "cross", "cumprod",
+    "cumsum", "deg2rad", "diag", "diagonal", "diff", "digitize", "divide",
+    "divide_no_nan", "dot", "dsplit", "dstack", "einsum", "empty", "empty_like",
+    "equal", "exp", "exp2", "expand_dims", "expm1", "eye", "fabs", "flip", "fliplr",
+    "flipud", "floor", "floor_divide", "fmax", "fmin", "fmod", "full", "full_like",
+    "geomspace", "get_item", "greater", "greater_equal", "heaviside", "hsplit",
+    "hstack", "hypot", "identity", "imag", "inner", "isclose", "isfinite", "isin",
+    "isinf", "isnan", "isneginf", "isposinf", "isreal", "kron", "less", "less_equal",
+    "linspace", "log", "log10", "log1p", "log2", "logaddexp", "logaddexp2",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "logspace", "matmul",
+    "max", "maximum", "mean", "median", "meshgrid", "min", "minimum", "mod", "moveaxis",
+    "multiply", "nan_to_num", "nanargmax", "nanargmin", "nancumprod", "nancumsum",
+    "nanmax", "nanmean", "nanmin", "nanprod", "nanstd", "nansum", "nanvar", "ndim",
+    "negative", "not_equal", "ones", "ones_like", "outer", "pad", "percentile", "power",
+    "prod", "ptp", "quantile", "rad2deg", "ravel", "real", "reciprocal", "repeat",
+    "reshape", "roll", "rot90", "round", "searchsorted", "select", "sign", "signbit",
+    "sin", "sinc", "sinh", "size", "slogdet", "sort", "split", "sqrt", "square",
+    "squeeze", "stack", "std", "subtract", "sum", "swapaxes", "take", "take_along_axis",
+    "tan", "tanh", "tensordot", "tile", "trace", "transpose", "trapezoid", "tri",
+    "tril", "triu", "true_divide", "trunc", "unravel_index", "vander", "var", "vdot",
+    "vsplit", "vstack", "where", "zeros", "zeros_like",
+)
 nn = _namespace("nn", _NN)
 linalg = _namespace("linalg", _LINALG)
 numpy = _namespace("numpy", _NUMPY)

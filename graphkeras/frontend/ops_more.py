@@ -33,6 +33,7 @@ from .ops import (
     abs,
     add,
     all_,
+    any_,
     cast,
     concatenate,
     convert_to_tensor,
@@ -64,6 +65,7 @@ from .ops import (
     maximum,
     mean,
     min,
+    minimum,
     moveaxis,
     multiply,
     not_equal,
@@ -1242,4 +1244,521 @@ __all__ = [
     "sinh", "sort", "space_to_depth", "sparsemax", "split", "swapaxes",
     "take_along_axis", "tan", "tensordot", "trace", "tri", "tril", "triu",
     "trunc", "unstack", "vdot", "vstack",
+]
+
+
+# --- more NumPy functions (cheap compositions) -----------------------------------
+
+
+@keras_op
+def fabs(x):
+    return abs(_f(x))
+
+
+@keras_op
+def logaddexp2(x1, x2):
+    ln2 = math.log(2.0)
+    return divide(logaddexp(multiply(_f(x1), ln2), multiply(_f(x2), ln2)), ln2)
+
+
+@keras_op
+def isposinf(x):
+    x = convert_to_tensor(x)
+    return equal(x, np.inf) if dtype(x).startswith("float") else cast(
+        zeros_like(x), "bool")
+
+
+@keras_op
+def isneginf(x):
+    x = convert_to_tensor(x)
+    return equal(x, -np.inf) if dtype(x).startswith("float") else cast(
+        zeros_like(x), "bool")
+
+
+@keras_op
+def fmax(x1, x2):
+    """Elementwise maximum that ignores a NaN operand."""
+    _, (a, b) = _align(x1, x2)
+    return where(isnan(a), b, where(isnan(b), a, maximum(a, b)))
+
+
+@keras_op
+def fmin(x1, x2):
+    """Elementwise minimum that ignores a NaN operand."""
+    _, (a, b) = _align(x1, x2)
+    return where(isnan(a), b, where(isnan(b), a, minimum(a, b)))
+
+
+@keras_op
+def ptp(x, axis=None, keepdims=False):
+    x = convert_to_tensor(x)
+    return subtract(max(x, axis=axis, keepdims=keepdims),
+                    min(x, axis=axis, keepdims=keepdims))
+
+
+@keras_op
+def sinc(x):
+    """sin(pi x) / (pi x), 1 at 0."""
+    x = _f(x)
+    zero = equal(x, 0.0)
+    safe = where(zero, ones_like(x), multiply(x, math.pi))
+    return where(zero, ones_like(x), divide(sin(safe), safe))
+
+
+@keras_op
+def real(x):
+    return convert_to_tensor(x)
+
+
+@keras_op
+def imag(x):
+    return zeros_like(convert_to_tensor(x))
+
+
+@keras_op
+def conj(x):
+    return convert_to_tensor(x)
+
+
+conjugate = conj
+
+
+@keras_op
+def isreal(x):
+    return cast(ones_like(convert_to_tensor(x)), "bool")
+
+
+@keras_op
+def angle(x):
+    """0 for non-negative reals, pi for negative ones."""
+    x = _f(x)
+    return where(less(x, 0.0), full_like(x, math.pi), zeros_like(x))
+
+
+@keras_op
+def append(x1, x2, axis=None):
+    _, (a, b) = _align(x1, x2)
+    if axis is None:
+        return concatenate([ravel(a), ravel(b)], axis=0)
+    return concatenate([a, b], axis=axis)
+
+
+@keras_op
+def hsplit(x, indices_or_sections):
+    return split(x, indices_or_sections,
+                 axis=0 if len(shape(x)) == 1 else 1)
+
+
+@keras_op
+def vsplit(x, indices_or_sections):
+    return split(x, indices_or_sections, axis=0)
+
+
+@keras_op
+def dsplit(x, indices_or_sections):
+    return split(x, indices_or_sections, axis=2)
+
+
+def get_item(x, key):
+    return getitem(x, key)
+
+
+@keras_op
+def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """Cross product of 3-vectors along the last axes (2-vectors are
+    padded with a zero z, as NumPy does)."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    _, (a, b) = _align(x1, x2)
+    a, b = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
+
+    def comps(v):
+        n = shape(v)[-1]
+        if n not in (2, 3):
+            raise ValueError(f"ops.cross: vectors must have 2 or 3 "
+                             f"components, received shape {shape(v)}.")
+        parts = [getitem(v, (Ellipsis, i)) for i in range(n)]
+        if n == 2:
+            parts.append(zeros_like(parts[0]))
+        return parts
+
+    (a0, a1, a2), (b0, b1, b2) = comps(a), comps(b)
+    out = stack([subtract(multiply(a1, b2), multiply(a2, b1)),
+                 subtract(multiply(a2, b0), multiply(a0, b2)),
+                 subtract(multiply(a0, b1), multiply(a1, b0))], axis=-1)
+    if shape(a)[-1] == 2 and shape(b)[-1] == 2:
+        return getitem(out, (Ellipsis, 2))
+    return moveaxis(out, -1, axisc)
+
+
+@keras_op
+def kron(x1, x2):
+    _, (a, b) = _align(x1, x2)
+    r = builtins.max(len(shape(a)), len(shape(b)))
+    a = reshape(a, (1,) * (r - len(shape(a))) + tuple(shape(a)))
+    b = reshape(b, (1,) * (r - len(shape(b))) + tuple(shape(b)))
+    ea = reshape(a, [d for s in shape(a) for d in (s, 1)])
+    eb = reshape(b, [d for s in shape(b) for d in (1, s)])
+    return reshape(multiply(ea, eb),
+                   [p * q for p, q in zip(shape(a), shape(b))])
+
+
+@keras_op
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    y = _f(y)
+    ax, n = _static_axis(y, axis, "trapezoid")
+    mid = multiply(add(_take_range(y, ax, 1, n), _take_range(y, ax, 0, n - 1)),
+                   0.5)
+    if x is None:
+        return multiply(sum(mid, axis=ax), float(dx))
+    return sum(multiply(mid, diff(_f(x), axis=axis)), axis=ax)
+
+
+@keras_op
+def vander(x, N=None, increasing=False):
+    x = convert_to_tensor(x)
+    n = shape(x)[0] if N is None else int(N)
+    pw = np.arange(n) if increasing else np.arange(n)[::-1]
+    cols = [power(x, int(p)) if p else ones_like(x) for p in pw]
+    return stack(cols, axis=-1)
+
+
+@keras_op
+def corrcoef(x):
+    """Pearson correlation of the rows of x."""
+    x = _f(x)
+    xc = subtract(x, mean(x, axis=-1, keepdims=True))
+    cov = matmul(xc, transpose(xc))
+    d = sqrt(diagonal(cov))
+    return divide(cov, multiply(expand_dims(d, 1), expand_dims(d, 0)))
+
+
+@keras_op
+def searchsorted(sorted_sequence, values, side="left"):
+    """Insertion indices of values into a sorted 1-D sequence (a count of
+    the entries below, or not above, each value)."""
+    if side not in ("left", "right"):
+        raise ValueError(f"ops.searchsorted: side must be 'left' or 'right', "
+                         f"received side={side!r}.")
+    s = convert_to_tensor(sorted_sequence)
+    if len(shape(s)) != 1:
+        raise ValueError("ops.searchsorted expects a 1-D sorted_sequence, "
+                         f"received shape {shape(s)}.")
+    _, (s, v) = _align(s, values)
+    cmp = less if side == "left" else less_equal
+    return sum(cast(cmp(s, expand_dims(v, -1)), "int32"), axis=-1)
+
+
+@keras_op
+def digitize(x, bins):
+    """Index of the bin of each x (bins increasing): the number of bin
+    edges <= x."""
+    return searchsorted(bins, x, side="right")
+
+
+@keras_op
+def isin(x1, x2, assume_unique=False, invert=False):
+    x1 = convert_to_tensor(x1)
+    _, (a, b) = _align(x1, x2)
+    hit = any_(equal(expand_dims(a, -1), ravel(b)), axis=-1)
+    return logical_not(hit) if invert else hit
+
+
+@keras_op
+def bincount(x, weights=None, minlength=0, sparse=False):
+    """Counts of each value of x (a static length: minlength, or the
+    largest value + 1 of a concrete x)."""
+    if sparse:
+        raise ValueError("ops.bincount: sparse=True is not supported.")
+    x = convert_to_tensor(x)
+    n = int(minlength)
+    if not isinstance(x, TracedTensor):
+        n = builtins.max(n, int(np.max(x)) + 1 if np.size(x) else 0)
+    elif n <= 0:
+        raise ValueError("ops.bincount of a symbolic tensor needs minlength "
+                         "(the number of bins), received minlength=0.")
+    hot = one_hot(cast(x, "int32"), n, dtype="float32")
+    if weights is not None:
+        w = convert_to_tensor(weights)
+        hot = multiply(hot, expand_dims(_floatify(w), -1))
+        out_dt = dtype(w) if dtype(w).startswith("float") else "int32"
+    else:
+        out_dt = "int32"
+    out = sum(hot, axis=-2)
+    return cast(out, out_dt) if out_dt != dtype(out) else out
+
+
+def _segments(data, segment_ids, num_segments, fn):
+    if num_segments is None:
+        if isinstance(segment_ids, TracedTensor):
+            raise ValueError(f"ops.{fn} of symbolic segment ids needs "
+                             "num_segments, received num_segments=None.")
+        num_segments = int(np.max(segment_ids)) + 1
+    hot = one_hot(cast(segment_ids, "int32"), int(num_segments),
+                  dtype="bool")  # (N, S)
+    return hot, int(num_segments)
+
+
+@keras_op
+def segment_sum(data, segment_ids, num_segments=None, sorted=False):
+    data = convert_to_tensor(data)
+    hot, _ = _segments(data, segment_ids, num_segments, "segment_sum")
+    h = cast(hot, dtype(data) if dtype(data) != "bool" else "int32")
+    return tensordot(h, data, axes=([0], [0]))
+
+
+@keras_op
+def segment_max(data, segment_ids, num_segments=None, sorted=False):
+    """Per-segment maximum (the dtype's lowest value for empty segments,
+    -inf for floats)."""
+    data = convert_to_tensor(data)
+    hot, _ = _segments(data, segment_ids, num_segments, "segment_max")
+    r = len(shape(data))
+    h = reshape(hot, [-1 if shape(data)[0] is None else shape(data)[0],
+                      shape(hot)[-1]] + [1] * (r - 1))
+    low = (-np.inf if dtype(data).startswith("float")
+           else np.iinfo(np.dtype(dtype(data))).min)
+    vals = where(h, expand_dims(data, 1), full_like(expand_dims(data, 1), low))
+    return max(vals, axis=0)
+
+
+@keras_op
+def psnr(x1, x2, max_val):
+    """Peak signal-to-noise ratio: 20 log10(max_val) - 10 log10(mse)."""
+    a, b = _f(x1), _f(x2)
+    mse = mean(square(subtract(a, b)))
+    return subtract(20.0 * math.log10(float(max_val)),
+                    multiply(log(mse), 10.0 / math.log(10.0)))
+
+
+@keras_op
+def cdist(x1, x2, p=2):
+    """Distances between the rows of x1 and x2 (the p-norm)."""
+    a, b = _f(x1), _f(x2)
+    d = subtract(expand_dims(a, -2), expand_dims(b, -3))
+    if p == 2:
+        return sqrt(sum(square(d), axis=-1))
+    if p == 1:
+        return sum(abs(d), axis=-1)
+    return power(sum(power(abs(d), float(p)), axis=-1), 1.0 / p)
+
+
+@keras_op
+def saturate_cast(x, dtype):
+    """cast after clipping to the target dtype's range."""
+    dt = standardize_dtype(dtype)
+    x = convert_to_tensor(x)
+    if dt.startswith("int") and globals()["dtype"](x).startswith("float"):
+        info = np.iinfo(np.dtype(dt))
+        # the float32 neighbours inside the range (2^31 - 1 is not a float32)
+        hi = float(np.nextafter(np.float32(info.max), np.float32(0)))
+        x = clip_(x, float(info.min), hi)
+    return cast(x, dt)
+
+
+def clip_(x, lo, hi):
+    from .ops import clip
+
+    return clip(x, lo, hi)
+
+
+@keras_op
+def nancumsum(x, axis=None, dtype=None):
+    x = convert_to_tensor(x)
+    x = where(isnan(x), zeros_like(x), x) if globals()["dtype"](
+        x).startswith("float") else x
+    out = cumsum(x, axis=axis)
+    return out if dtype is None else cast(out, dtype)
+
+
+@keras_op
+def nancumprod(x, axis=None, dtype=None):
+    x = convert_to_tensor(x)
+    x = where(isnan(x), ones_like(x), x) if globals()["dtype"](
+        x).startswith("float") else x
+    return cumprod(x, axis=axis, dtype=dtype)
+
+
+@keras_op
+def nanargmax(x, axis=None, keepdims=False):
+    from .ops import argmax
+
+    x = convert_to_tensor(x)
+    x = where(isnan(x), full_like(x, -np.inf), x)
+    if axis is None:
+        x, axis = ravel(x), 0
+    return argmax(x, axis=axis, keepdims=keepdims)
+
+
+@keras_op
+def nanargmin(x, axis=None, keepdims=False):
+    from .ops import argmin
+
+    x = convert_to_tensor(x)
+    x = where(isnan(x), full_like(x, np.inf), x)
+    if axis is None:
+        x, axis = ravel(x), 0
+    return argmin(x, axis=axis, keepdims=keepdims)
+
+
+@keras_op
+def unravel_index(indices, shape):
+    """Coordinates of flat `indices` in an array of `shape` (a tuple of
+    index tensors)."""
+    idx = cast(convert_to_tensor(indices), "int32")
+    out = []
+    for d in reversed([int(s) for s in shape]):
+        q = floor(divide(cast(idx, "float32"), float(d)))
+        qi = cast(q, "int32")
+        out.append(subtract(idx, multiply(qi, d)))
+        idx = qi
+    return tuple(reversed(out))
+
+
+# --- linalg for small static matrices (unrolled elimination) ------------------
+
+_MAX_LINALG = 64
+
+
+def _square(a, fn: str):
+    a = _f(a)
+    if len(shape(a)) < 2 or shape(a)[-1] != shape(a)[-2] or shape(a)[-1] is None:
+        raise ValueError(f"ops.linalg.{fn} expects square matrices (..., n, "
+                         f"n) with a static n, received shape {shape(a)}.")
+    n = shape(a)[-1]
+    if n > _MAX_LINALG:
+        raise ValueError(
+            f"ops.linalg.{fn} unrolls its elimination and supports n <= "
+            f"{_MAX_LINALG}, received matrices of size {n}.")
+    return a, n
+
+
+def _eliminate(a, b, n: int):
+    """Gauss-Jordan with partial pivoting on [a | b]: returns (x with
+    a x = b, det(a))."""
+    aug = concatenate([a, b], axis=-1)
+    det = None
+    for k in range(n):
+        col = getitem(aug, (Ellipsis, builtins.slice(None), k))  # (..., n)
+        below = np.arange(n) >= k
+        mag = where(below, abs(col), full_like(col, -1.0))
+        p = stop_gradient_(one_hot_argmax(mag, n))  # (..., n) one-hot row
+        ek = np.eye(n, dtype=np.float32)[k]
+        # row swap k <-> p as a permutation matrix
+        pk = multiply(expand_dims(p, -1), ek)  # [i, j] = p_i [j == k]
+        perm = add(subtract(np.eye(n, dtype=np.float32) - np.outer(ek, ek),
+                            multiply(expand_dims(p, -1), expand_dims(p, -2))),
+                   add(pk, swapaxes(pk, -1, -2)))
+        aug = matmul(perm, aug)
+        swapped = subtract(1.0, getitem(p, (Ellipsis, k)))  # 1 if p != k
+        pivot = getitem(aug, (Ellipsis, k, k))
+        sgn = subtract(1.0, multiply(swapped, 2.0))
+        term = multiply(pivot, sgn)
+        det = term if det is None else multiply(det, term)
+        row = divide(getitem(aug, (Ellipsis, builtins.slice(k, k + 1),
+                                   builtins.slice(None))),
+                     expand_dims(expand_dims(pivot, -1), -1))
+        factor = getitem(aug, (Ellipsis, builtins.slice(None),
+                               builtins.slice(k, k + 1)))
+        factor = multiply(factor, (1.0 - ek)[:, None])
+        aug = subtract(aug, multiply(factor, row))
+        aug = add(multiply(aug, (1.0 - ek)[:, None]),
+                  multiply(row, ek[:, None]))
+    return getitem(aug, (Ellipsis, builtins.slice(n, None))), det
+
+
+def stop_gradient_(x):
+    from .ops import stop_gradient
+
+    return stop_gradient(x)
+
+
+def one_hot_argmax(x, n):
+    from .ops import argmax
+
+    return one_hot(argmax(x, axis=-1), n, dtype=dtype(x))
+
+
+@keras_op
+def solve(a, b):
+    """x with a x = b (b: (..., n) or (..., n, k))."""
+    a, n = _square(a, "solve")
+    b = cast(b, dtype(a))
+    vec = len(shape(b)) == len(shape(a)) - 1
+    if vec:
+        b = expand_dims(b, -1)
+    x, _ = _eliminate(a, b, n)
+    return squeeze(x, -1) if vec else x
+
+
+@keras_op
+def inv(a):
+    a, n = _square(a, "inv")
+    eye_ = add(zeros_like(a), np.eye(n, dtype=dtype(a)))
+    x, _ = _eliminate(a, eye_, n)
+    return x
+
+
+@keras_op
+def det(a):
+    a, n = _square(a, "det")
+    _, d = _eliminate(a, getitem(a, (Ellipsis, builtins.slice(0, 1))), n)
+    return d
+
+
+@keras_op
+def slogdet(x):
+    d = det(x)
+    return sign(d), log(abs(d))
+
+
+@keras_op
+def logdet(x):
+    """log(det(x)) (NaN for a negative determinant, as Keras)."""
+    return log(det(x))
+
+
+@keras_op
+def cholesky(x, upper=False):
+    """The lower factor L of x = L L^T (x symmetric positive definite),
+    column by column."""
+    a, n = _square(x, "cholesky")
+    cols = []
+    for j in range(n):
+        col = getitem(a, (Ellipsis, builtins.slice(None), j))  # (..., n)
+        for k, lk in enumerate(cols):
+            col = subtract(col, multiply(lk, expand_dims(
+                getitem(lk, (Ellipsis, j)), -1)))
+        d = sqrt(getitem(col, (Ellipsis, j)))
+        mask = (np.arange(n) >= j).astype(np.float32)
+        cols.append(multiply(divide(col, expand_dims(d, -1)), mask))
+    low = stack(cols, axis=-1)
+    return swapaxes(low, -1, -2) if upper else low
+
+
+@keras_op
+def solve_triangular(a, b, lower=False):
+    a, _ = _square(a, "solve_triangular")
+    a = tril(a) if lower else triu(a)
+    return solve(a, b)
+
+
+@keras_op
+def cholesky_inverse(x, upper=False):
+    """inv(x x^T) for a Cholesky factor x (lower, or upper if `upper`)."""
+    f = _f(x)
+    prod_ = matmul(swapaxes(f, -1, -2), f) if upper else matmul(
+        f, swapaxes(f, -1, -2))
+    return inv(prod_)
+
+
+__all__ += [
+    "angle", "append", "bincount", "cdist", "cholesky", "cholesky_inverse",
+    "conj", "conjugate", "corrcoef", "cross", "det", "digitize", "dsplit",
+    "fabs", "fmax", "fmin", "get_item", "hsplit", "imag", "inv", "isin",
+    "isneginf", "isposinf", "isreal", "kron", "logaddexp2", "logdet",
+    "nanargmax", "nanargmin", "nancumprod", "nancumsum", "psnr", "ptp",
+    "real", "saturate_cast", "searchsorted", "segment_max", "segment_sum",
+    "sinc", "slogdet", "solve", "solve_triangular", "trapezoid",
+    "unravel_index", "vander", "vsplit",
 ]

@@ -14,6 +14,8 @@ X = RNG.normal(size=(4, 5)).astype("float32")
 Y = RNG.normal(size=(4, 5)).astype("float32")
 U = np.clip(X / 3, -0.95, 0.95).astype("float32")  # inside (-1, 1)
 SQ = X[:, :, None] * Y[:, None]  # (4, 5, 5)
+MAT = (SQ + 3 * np.eye(5, dtype="float32")).astype("float32")
+SPD = (np.einsum("bij,bkj->bik", MAT, MAT) + np.eye(5)).astype("float32")
 B = (np.abs(X) + 1.1).astype("float32")  # above 1
 
 # (name, graphkeras fn, numpy fn, inputs)
@@ -84,6 +86,27 @@ CASES = [
      lambda x: np.tensordot(x, Y.T, axes=1), (X,)),
     ("inner", lambda x: ops.inner(x, Y[:3]), lambda x: np.inner(x, Y[:3]),
      (X,)),
+    ("solve", ops.solve, np.linalg.solve, (MAT, SQ[:, :, :2])),
+    ("inv", ops.inv, np.linalg.inv, (MAT,)),
+    ("det", ops.det, np.linalg.det, (MAT,)),
+    ("cholesky", ops.cholesky, np.linalg.cholesky, (SPD,)),
+    ("logaddexp2", ops.logaddexp2, np.logaddexp2, (X, Y)),
+    ("fmax", ops.fmax, np.fmax, (np.where(X > 1, np.nan, X), Y)),
+    ("ptp", lambda x: ops.ptp(x, axis=1), lambda x: np.ptp(x, axis=1), (X,)),
+    ("sinc", ops.sinc, np.sinc, (np.round(X),)),
+    ("cross", lambda x: ops.cross(x[:, :3], x[:, 2:]),
+     lambda x: np.cross(x[:, :3], x[:, 2:]), (X,)),
+    ("searchsorted",
+     lambda x: ops.searchsorted(np.array([-1.0, 0.0, 0.5]), x),
+     lambda x: np.searchsorted([-1.0, 0.0, 0.5], x).astype("int32"), (X,)),
+    ("cdist", lambda x: ops.cdist(x, Y), lambda x: np.sqrt(
+        ((x[:, None] - Y[None]) ** 2).sum(-1)), (X,)),
+    ("segment_sum",
+     lambda x: ops.segment_sum(ops.transpose(x), np.array([0, 0, 2, 1, 2]),
+                               num_segments=3),
+     lambda x: np.stack([x.T[:2].sum(0), x.T[3], x.T[[2, 4]].sum(0)]), (X,)),
+    ("nancumsum", lambda x: ops.nancumsum(x, axis=1),
+     lambda x: np.nancumsum(x, axis=1), (np.where(X > 1, np.nan, X),)),
 ]
 
 
@@ -122,7 +145,7 @@ def test_eager_and_traced_match_numpy(name, fn, ref, xs):
     np.testing.assert_allclose(traced, eager, rtol=1e-5, atol=1e-6)
 
 
-COMPILED = ["tan", "arctan2", "arcsin", "logaddexp", "cumprod", "sort",
+COMPILED = ["solve", "det", "cholesky", "inv", "cross", "segment_sum", "tan", "arctan2", "arcsin", "logaddexp", "cumprod", "sort",
             "argsort", "quantile", "sparsemax", "take_along_axis", "roll",
             "erfinv", "nanmax", "nan_to_num", "diagonal", "fmod"]
 
@@ -148,7 +171,10 @@ GRADS = [ops.arctan, ops.tan, ops.arcsinh, ops.cbrt, ops.logaddexp,
          lambda x: ops.sort(x, axis=1), ops.sparsemax,
          lambda x: ops.median(x, axis=1),
          lambda x: ops.cumprod(x, axis=1),
-         lambda x: ops.layer_normalization(x), lambda x: ops.rms_normalization(x)]
+         lambda x: ops.layer_normalization(x), lambda x: ops.rms_normalization(x),
+         lambda x: ops.det(ops.reshape(x[:, :4], (4, 2, 2))),
+         lambda x: ops.inv(ops.reshape(x[:, :4], (4, 2, 2))),
+         lambda x: ops.solve(ops.reshape(x[:, :4], (4, 2, 2)), x[:, 3:])]
 
 
 @pytest.mark.parametrize("fn", GRADS)
@@ -207,6 +233,27 @@ def test_constructors_and_shapes_match_numpy():
         ops.select([X > 1, X < -1], [X, -X], 7.0),
         np.select([X > 1, X < -1], [X, -X], 7.0))
     assert bool(ops.allclose(X, X + 1e-9))
+    np.testing.assert_allclose(ops.corrcoef(X), np.corrcoef(X), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_array_equal(ops.kron(X[:2, :3], Y[:3, :2]),
+                                  np.kron(X[:2, :3], Y[:3, :2]))
+    np.testing.assert_allclose(ops.vander(X[0]), np.vander(X[0]), rtol=1e-5)
+    np.testing.assert_allclose(ops.trapezoid(X), np.trapezoid(X), rtol=1e-5)
+    np.testing.assert_array_equal(ops.bincount(np.array([0, 1, 1, 4])),
+                                  np.bincount([0, 1, 1, 4]))
+    np.testing.assert_array_equal(ops.digitize(X, np.array([-1.0, 0.0, 1.0])),
+                                  np.digitize(X, [-1.0, 0.0, 1.0]))
+    np.testing.assert_array_equal(ops.isin(np.arange(5), np.array([1, 3])),
+                                  np.isin(np.arange(5), [1, 3]))
+    for a, b in zip(ops.unravel_index(np.array([5, 7]), (2, 4)),
+                    np.unravel_index([5, 7], (2, 4))):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(
+        ops.saturate_cast(np.array([1e10, -1e10, 3.7], "float32"), "int32"),
+        [2147483520, -2147483648, 3])
+    sign, logabs = ops.slogdet(X[:4, :4])
+    want = np.linalg.slogdet(X[:4, :4])
+    np.testing.assert_allclose([sign, logabs], list(want), rtol=1e-5)
     np.testing.assert_array_equal(ops.isinf(np.array([1, np.inf, -np.inf])),
                                   [False, True, True])
     np.testing.assert_array_equal(ops.isfinite(np.array([1, np.nan, np.inf])),
@@ -266,3 +313,10 @@ def test_errors_name_the_op_and_value():
         ops.quantile(X, 1.5)
     with pytest.raises(ValueError, match="ops.sort needs a static axis"):
         ops.sort(keras.Input((3,)), axis=0)
+    with pytest.raises(ValueError, match=r"ops.linalg.inv unrolls its "
+                       r"elimination and supports n <= 64, received matrices "
+                       r"of size 65"):
+        ops.inv(np.eye(65, dtype="float32"))
+    with pytest.raises(ValueError, match=r"ops.linalg.det expects square "
+                       r"matrices"):
+        ops.det(X)
