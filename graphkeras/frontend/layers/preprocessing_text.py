@@ -422,7 +422,7 @@ class TextVectorization(Layer):
 
     def get_config(self):
         if callable(self.standardize) or callable(self.split):
-            raise ValueError(
+            raise TypeError(
                 f'Layer "{self.name}" (TextVectorization) has a callable '
                 "`standardize` or `split`, which a config cannot hold.")
         return {
