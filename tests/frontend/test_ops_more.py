@@ -320,3 +320,20 @@ def test_errors_name_the_op_and_value():
     with pytest.raises(ValueError, match=r"ops.linalg.det expects square "
                        r"matrices"):
         ops.det(X)
+
+
+def test_onnx_export_of_composites_matches_onnxruntime(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    inp = keras.Input((5,))
+    out = ops.concatenate([ops.sort(inp, axis=-1), ops.arctan2(inp, 1.0),
+                           ops.sparsemax(inp), ops.cumprod(inp, axis=1),
+                           ops.det(ops.reshape(ops.concatenate(
+                               [inp[:, :4], inp], axis=-1),
+                               (-1, 3, 3)))[:, None]], axis=-1)
+    model = keras.Model(inp, out)
+    want = model.predict(X, verbose=0)
+    path = str(tmp_path / "m.onnx")
+    model.export(path, format="onnx")
+    sess = ort.InferenceSession(path)
+    got = sess.run(None, {sess.get_inputs()[0].name: X})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
