@@ -906,7 +906,14 @@ def full_like(x, fill_value, dtype=None):
     return multiply(ones_like(x, dt), cast(fill_value, dt))
 
 
-def arange(start, stop=None, step=1, dtype="int32"):
+def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in [start, stop) (a constant). dtype None:
+    float32 if any bound or the step is a float, int32 otherwise (Keras)."""
+    step = 1 if step is None else step
+    if dtype is None:
+        given = [v for v in (start, stop, step) if v is not None]
+        floats = builtins.any(np.asarray(v).dtype.kind == "f" for v in given)
+        dtype = "float32" if floats else "int32"
     return np.arange(start, stop, step, dtype=standardize_dtype(dtype))
 
 

@@ -337,3 +337,10 @@ def test_onnx_export_of_composites_matches_onnxruntime(tmp_path):
     sess = ort.InferenceSession(path)
     got = sess.run(None, {sess.get_inputs()[0].name: X})[0]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_arange_infers_keras_dtypes():
+    assert ops.arange(3).dtype == np.int32
+    np.testing.assert_allclose(ops.arange(0.0, 1.0, 0.25), [0, 0.25, 0.5, 0.75])
+    assert ops.arange(0.0, 1.0, 0.25).dtype == np.float32
+    assert ops.arange(4, dtype="float32").dtype == np.float32
