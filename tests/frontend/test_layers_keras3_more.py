@@ -471,6 +471,26 @@ def test_einsum_dense_equations_against_numpy():
                                    rtol=1e-5, atol=1e-5)
 
 
+def test_einsum_dense_and_rms_normalization_train_compiled_as_interpreted():
+    x = RNG.normal(size=(8, 3, 5)).astype("float32")
+    y = RNG.normal(size=(8, 1)).astype("float32")
+    results = []
+    for eager in (True, False):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([
+            keras.Input((3, 5)),
+            layers.EinsumDense("abc,cd->abd", (3, 4), bias_axes="d",
+                               activation="tanh"),
+            layers.RMSNormalization(),
+            layers.EinsumDense("abc,cde->abde", (3, 2, 2), bias_axes="e"),
+            layers.Flatten(), layers.Dense(1)])
+        model.compile(keras.optimizers.Adam(0.01), "mse", run_eagerly=eager)
+        model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+        results.append(model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
 def test_rms_normalization_over_several_axes():
     x = RNG.normal(size=(3, 4, 5)).astype("float32")
     layer = layers.RMSNormalization(axis=[1, 2], epsilon=1e-3)
@@ -510,6 +530,9 @@ def test_wrapper_subclass_and_layers_serialize():
     (lambda: layers.CategoryEncoding(), "num_tokens must be set"),
     (lambda: layers.CategoryEncoding(3, output_mode="tf_idf"),
      "output_mode='tf_idf'"),
+    (lambda: layers.CategoryEncoding(3)(np.array([[0, 3]])),
+     ("0 <= values < num_tokens with num_tokens=3. Received values from 0 "
+      "to 3")),
     (lambda: layers.IntegerLookup(invert=True, output_mode="count"),
      "must be `'int'` when `invert`"),
     (lambda: layers.IntegerLookup()(np.array([[1]])), "has no vocabulary"),

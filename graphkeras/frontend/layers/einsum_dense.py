@@ -180,7 +180,7 @@ class RMSNormalization(Layer):
 
     Example:
         >>> RMSNormalization()(np.array([[3.0, 4.0]], "float32"))
-        array([[0.8485281, 1.1313709]], dtype=float32)
+        array([[0.8485281, 1.1313708]], dtype=float32)
     """
 
     def __init__(self, axis=-1, epsilon=1e-6, **kwargs):

@@ -438,6 +438,15 @@ class CategoryEncoding(Layer):
 
     def call(self, inputs):
         x = inputs
+        if isinstance(x, np.ndarray) and x.size and (
+                x.min() < 0 or x.max() >= self.num_tokens):
+            # NOTE: checked on concrete data only; inside a compiled model a
+            # value out of range encodes to nothing (an all-zero row)
+            raise ValueError(
+                f'Layer "{self.name}" (CategoryEncoding): input values must '
+                f"be in the range 0 <= values < num_tokens with num_tokens="
+                f"{self.num_tokens}. Received values from {x.min()} to "
+                f"{x.max()}.")
         if not ops.dtype(x).startswith("int"):
             x = ops.cast(x, "int32")
         return _encode(x, self.output_mode, self.num_tokens,

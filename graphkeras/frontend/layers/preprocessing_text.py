@@ -277,7 +277,7 @@ class TextVectorization(Layer):
         >>> tv = TextVectorization(output_sequence_length=4)
         >>> tv.adapt(np.array(["the cat", "the dog"]))
         >>> tv(np.array(["The cat!"]))
-        array([[2, 3, 0, 0]])
+        array([[2, 4, 0, 0]])
     """
 
     def __init__(self, max_tokens=None,
