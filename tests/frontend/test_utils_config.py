@@ -533,6 +533,11 @@ def test_safe_unpickler_refuses_code(tmp_path):
 
     from graphkeras.datasets._files import load_pickle
 
+    ok = tmp_path / "batch"
+    batch = {b"data": np.arange(6, dtype=np.uint8), b"labels": [1, 2]}
+    ok.write_bytes(pickle.dumps(batch, protocol=2))  # bytes via _codecs
+    got = load_pickle(str(ok))
+    np.testing.assert_array_equal(got[b"data"], batch[b"data"])
     path = tmp_path / "evil"
     path.write_bytes(pickle.dumps({b"data": os.getcwd}))
     with pytest.raises(pickle.UnpicklingError, match="posix.getcwd"):

@@ -95,8 +95,13 @@ def extract_archive(file_path, path=".", archive_format="auto") -> bool:
                             f"Refusing to extract {file_path}: the member "
                             f"{m.name!r} would be written outside {path}."
                         )
+                # NOTE: the "data" filter (Python >= 3.11.4) also refuses
+                # device files and strips unsafe permission bits
+                kw = {"filter": "data"} if hasattr(tarfile, "data_filter") \
+                    else {}
                 _extract_all(
-                    lambda d, ms=members: archive.extractall(d, ms), path)
+                    lambda d, ms=members, kw=kw: archive.extractall(
+                        d, ms, **kw), path)
             return True
         if fmt == "zip" and zipfile.is_zipfile(file_path):
             with zipfile.ZipFile(file_path) as archive:
