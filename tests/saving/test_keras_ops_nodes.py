@@ -20,7 +20,7 @@ from graphkeras.frontend.saving import keras_ops
 from graphkeras.frontend.saving.keras_format import model_from_config
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures")
-FIXTURES = ["mask_lstm", "indexing", "many", "image"]
+FIXTURES = ["mask_lstm", "indexing", "many", "image", "more"]
 
 
 def _fixture(name):
@@ -237,9 +237,21 @@ def test_table_fits_the_graphkeras_functions():
         fn = keras_ops.function_of(op)
         assert fn is not None, op.class_name
         params = inspect.signature(getattr(fn, "raw", fn)).parameters
-        missing = [a for a in op.init if a not in params]
+        missing = [a for a in op.init + op.local if a not in params]
         assert not missing, (op.class_name, missing)
         assert not set(op.inert) & set(params), op.class_name
+    assert len({op.class_name for op in keras_ops.OPS}) == len(keras_ops.OPS)
+
+
+def test_graphkeras_only_argument_refused_when_saving(tmp_path):
+    # ops.diff's append has no counterpart in Keras's Diff
+    a = keras.Input((5,))
+    keras.Model(a, ops.diff(a, axis=-1)).save(str(tmp_path / "ok.keras"))
+    b = keras.Input((5,))
+    bad = keras.Model(b, ops.diff(b, axis=-1, append=b[:, :1]))
+    with pytest.raises(ValueError, match=r"Keras's Diff has no argument "
+                                         r"append \(received append=<Keras"):
+        bad.save(str(tmp_path / "bad.keras"))
 
 
 def test_clone_model_and_legacy_h5_keep_op_nodes(tmp_path):

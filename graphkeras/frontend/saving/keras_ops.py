@@ -46,14 +46,16 @@ class KerasOp:
     function: str  # the name in graphkeras.ops
     init: tuple = ()  # parameters Keras passes to the constructor
     inert: dict = field(default_factory=dict)  # Keras-only args: {name: ok}
+    local: tuple = ()  # graphkeras-only parameters (saved at their default)
 
     @property
     def module(self) -> str:
         return _PREFIX + self.family
 
 
-def _op(class_name, family, function, init="", **inert) -> KerasOp:
-    return KerasOp(class_name, family, function, tuple(init.split()), inert)
+def _op(class_name, family, function, init="", local="", **inert) -> KerasOp:
+    return KerasOp(class_name, family, function, tuple(init.split()), inert,
+                   tuple(local.split()))
 
 
 _AXK = "axis keepdims"
@@ -104,6 +106,34 @@ OPS = [
     _op("LogicalOr", "numpy", "logical_or"),
     _op("LogicalNot", "numpy", "logical_not"),
     _op("Where", "numpy", "where"),
+    _op("Select", "numpy", "select"),
+    _op("Arccos", "numpy", "arccos"),
+    _op("Arccosh", "numpy", "arccosh"),
+    _op("Arcsin", "numpy", "arcsin"),
+    _op("Arcsinh", "numpy", "arcsinh"),
+    _op("Arctan", "numpy", "arctan"),
+    _op("Arctan2", "numpy", "arctan2"),
+    _op("Arctanh", "numpy", "arctanh"),
+    _op("Tan", "numpy", "tan"),
+    _op("Sinh", "numpy", "sinh"),
+    _op("Cosh", "numpy", "cosh"),
+    _op("Cbrt", "numpy", "cbrt"),
+    _op("Exp2", "numpy", "exp2"),
+    _op("Deg2rad", "numpy", "deg2rad"),
+    _op("Rad2deg", "numpy", "rad2deg"),
+    _op("Trunc", "numpy", "trunc"),
+    _op("Signbit", "numpy", "signbit"),
+    _op("Fmod", "numpy", "fmod"),
+    _op("Hypot", "numpy", "hypot"),
+    _op("Heaviside", "numpy", "heaviside"),
+    _op("Logaddexp", "numpy", "logaddexp"),
+    _op("LogicalXor", "numpy", "logical_xor"),
+    _op("Isfinite", "numpy", "isfinite"),
+    _op("Isinf", "numpy", "isinf"),
+    _op("Isclose", "numpy", "isclose", "equal_nan"),
+    _op("AllClose", "numpy", "allclose", "rtol atol equal_nan"),
+    _op("NanToNum", "numpy", "nan_to_num", "nan posinf neginf"),
+    _op("Copy", "numpy", "copy"),
     # --- keras.src.ops.numpy: reductions ---------------------------------------
     _op("Sum", "numpy", "sum", _AXK),
     _op("Mean", "numpy", "mean", _AXK),
@@ -119,6 +149,23 @@ OPS = [
     _op("Argmax", "numpy", "argmax", _AXK),
     _op("Argmin", "numpy", "argmin", _AXK),
     _op("Cumsum", "numpy", "cumsum", "axis", dtype=(None,)),
+    _op("Cumprod", "numpy", "cumprod", "axis dtype"),
+    _op("Median", "numpy", "median", _AXK),
+    _op("Quantile", "numpy", "quantile", "axis method keepdims"),
+    _op("Percentile", "numpy", "percentile", "axis method keepdims"),
+    _op("Average", "numpy", "average", "axis"),
+    _op("CountNonzero", "numpy", "count_nonzero", "axis"),
+    _op("Nansum", "numpy", "nansum", _AXK),
+    _op("Nanmean", "numpy", "nanmean", _AXK),
+    _op("Nanmax", "numpy", "nanmax", _AXK),
+    _op("Nanmin", "numpy", "nanmin", _AXK),
+    _op("Nanprod", "numpy", "nanprod", _AXK),
+    _op("Nanstd", "numpy", "nanstd", _AXK),
+    _op("Nanvar", "numpy", "nanvar", _AXK),
+    _op("Sort", "numpy", "sort", "axis"),
+    _op("Argsort", "numpy", "argsort", "axis"),
+    _op("Trace", "numpy", "trace", "offset axis1 axis2"),
+    _op("Diff", "numpy", "diff", "n axis", local="prepend append"),
     # --- keras.src.ops.numpy: shapes and indexing ------------------------------
     _op("Reshape", "numpy", "reshape", "newshape"),
     _op("Transpose", "numpy", "transpose", "axes"),
@@ -137,6 +184,31 @@ OPS = [
     _op("Matmul", "numpy", "matmul"),
     _op("Dot", "numpy", "dot"),
     _op("Einsum", "numpy", "einsum", "subscripts"),
+    _op("Tensordot", "numpy", "tensordot", "axes"),
+    _op("Inner", "numpy", "inner"),
+    _op("Outer", "numpy", "outer"),
+    _op("Vdot", "numpy", "vdot"),
+    _op("Ravel", "numpy", "ravel"),
+    _op("Swapaxes", "numpy", "swapaxes", "axis1 axis2"),
+    _op("Roll", "numpy", "roll", "shift axis"),
+    _op("Rot90", "numpy", "rot90", "k axes"),
+    _op("Fliplr", "numpy", "fliplr"),
+    _op("Flipud", "numpy", "flipud"),
+    _op("Diag", "numpy", "diag", "k"),
+    _op("Diagonal", "numpy", "diagonal", "offset axis1 axis2"),
+    _op("Tril", "numpy", "tril", "k"),
+    _op("Triu", "numpy", "triu", "k"),
+    _op("Hstack", "numpy", "hstack"),
+    _op("Vstack", "numpy", "vstack"),
+    _op("Dstack", "numpy", "dstack"),
+    _op("Split", "numpy", "split", "indices_or_sections axis"),
+    _op("ArraySplit", "numpy", "array_split", "indices_or_sections axis"),
+    _op("TakeAlongAxis", "numpy", "take_along_axis", "axis"),
+    _op("Meshgrid", "numpy", "meshgrid", "indexing"),
+    _op("Linspace", "numpy", "linspace",
+        "num endpoint retstep dtype axis"),
+    _op("Logspace", "numpy", "logspace", "num endpoint base dtype axis"),
+    _op("Geomspace", "numpy", "geomspace", "num endpoint dtype axis"),
     _op("ZerosLike", "numpy", "zeros_like", "dtype"),
     _op("OnesLike", "numpy", "ones_like", "dtype"),
     _op("FullLike", "numpy", "full_like", "dtype"),
@@ -144,8 +216,11 @@ OPS = [
     _op("Cast", "core", "cast", "dtype"),
     _op("Slice", "core", "slice", "shape"),
     _op("StopGradient", "core", "stop_gradient"),
+    _op("Unstack", "core", "unstack", "num axis"),
     # --- keras.src.ops.math ----------------------------------------------------
     _op("Erf", "math", "erf"),
+    _op("Erfc", "math", "erfc"),
+    _op("Erfinv", "math", "erfinv"),
     _op("Rsqrt", "math", "rsqrt"),
     _op("Logsumexp", "math", "logsumexp", _AXK),
     _op("TopK", "math", "top_k", "k sorted"),
@@ -193,6 +268,15 @@ OPS = [
         "strides padding data_format dilation_rate"),
     _op("ConvTranspose", "nn", "conv_transpose",
         "strides padding output_padding data_format dilation_rate"),
+    _op("Sparsemax", "nn", "sparsemax", "axis"),
+    _op("MultiHot", "nn", "multi_hot", "num_classes axis dtype sparse"),
+    _op("BatchNorm", "nn", "batch_normalization", "axis epsilon"),
+    _op("LayerNorm", "nn", "layer_normalization", "axis epsilon rms_scaling"),
+    _op("RMSNorm", "nn", "rms_normalization", "axis epsilon"),
+    _op("DotProductAttention", "nn", "dot_product_attention",
+        "is_causal flash_attention attn_logits_soft_cap"),
+    _op("DepthToSpace", "nn", "depth_to_space", "block_size data_format"),
+    _op("SpaceToDepth", "nn", "space_to_depth", "block_size data_format"),
     _op("MaxPool", "nn", "max_pool", "pool_size strides padding data_format"),
     _op("AveragePool", "nn", "average_pool",
         "pool_size strides padding data_format"),
@@ -355,6 +439,15 @@ def keras_call(layer, template: tuple) -> tuple:
     config, call_args = {}, []
     for pname, p in sig.parameters.items():
         value = bound.arguments[pname]
+        if pname in op.local:
+            if value is not p.default:
+                raise ValueError(
+                    f'Cannot save the op node "{layer.name}" in Keras 3\'s '
+                    f"format: Keras's {op.class_name} has no argument "
+                    f"{pname} (received {pname}={value!r}; only the default "
+                    f"{p.default!r} can be saved)."
+                )
+            continue
         if pname in op.init:
             config[pname] = value
         elif p.kind == p.VAR_POSITIONAL:
