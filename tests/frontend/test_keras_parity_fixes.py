@@ -153,3 +153,30 @@ def test_state_update_selecting_its_own_parameter_compiles():
     assert results[0][0] == results[1][0] == 8.0
     for a, b in zip(results[0][1], results[1][1]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_functional_layers_in_keras_order():
+    # Keras 3 orders a functional model's layers by depth from the outputs
+    # (deepest first), so a branch with more layers before the merge comes
+    # first; get/set_weights follow that order (graphkeras listed the layers
+    # in call order: Keras's weight lists went to the wrong layers)
+    L = keras.layers
+    a = keras.Input((4,), name="num")
+    b = keras.Input((1,), dtype="int32", name="cat")
+    e = L.Flatten(name="flat")(L.Embedding(5, 3, name="emb")(b))
+    h = L.Concatenate(name="cat_h")([L.BatchNormalization(name="bn")(a), e])
+    out = L.Dense(1, name="out")(L.Dense(8, name="hidden")(h))
+    model = keras.Model([a, b], out)
+    # the order Keras 3.15 gives for this graph
+    assert [layer.name for layer in model.layers] == [
+        "cat", "num", "emb", "bn", "flat", "cat_h", "hidden", "out"]
+    shapes = [tuple(w.shape) for w in model.get_weights()]
+    assert shapes[0] == (5, 3) and shapes[1:5] == [(4,)] * 4
+    # a model rebuilt from its config keeps the order and the weights
+    again = keras.Model.from_config(model.get_config())
+    assert [x.name for x in again.layers] == [x.name for x in model.layers]
+    again.set_weights(model.get_weights())
+    xa = RNG.normal(size=(5, 4)).astype("float32")
+    xb = RNG.integers(0, 5, size=(5, 1)).astype("int32")
+    np.testing.assert_allclose(again.predict([xa, xb], verbose=0),
+                               model.predict([xa, xb], verbose=0), rtol=1e-6)

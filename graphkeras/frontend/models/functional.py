@@ -7,8 +7,10 @@ replays that graph on whatever it is given: arrays (eager), traced tensors
 (tracing a program) or KerasTensors (nesting the model in another graph).
 
 Invariants: every path from an output leads back to one of `inputs`
-(else "Graph disconnected"); `_graph_layers` lists each layer once, in
-node order; `layers` is that list without the op nodes (`OpLayer`s, the
+(else "Graph disconnected"); `_nodes` is an execution order (producers
+first); `_graph_layers` lists each layer once, in Keras 3's order (by
+depth from the outputs, see `_keras_layer_order`: get/set_weights lists
+match Keras's); `layers` is that list without the op nodes (`OpLayer`s, the
 keras.ops calls), as Keras 3's `Functional.layers` leaves out Operations.
 """
 
@@ -59,12 +61,7 @@ class Functional(Model):
                     f"tensors. Received: {x!r}"
                 )
         self._nodes = self._walk()
-        layers, seen = [], set()
-        for node in self._nodes:
-            if id(node.operation) not in seen:
-                seen.add(id(node.operation))
-                layers.append(node.operation)
-        self._graph_layers = layers
+        self._graph_layers = self._keras_layer_order()
         self.input_spec = [InputSpec(shape=x.shape, dtype=x.dtype)
                            for x in self._inputs]
         if isinstance(inputs, dict):
@@ -133,6 +130,65 @@ class Functional(Model):
         for y in self._outputs:
             visit(y)
         return order
+
+    def _keras_layer_order(self) -> list:
+        """Each layer once, in Keras 3's order (its map_graph), which fixes
+        `layers`, `weights` and get/set_weights: deepest first (a layer's
+        depth is its longest path to an output, the inputs' deepest), ties
+        in the order a depth-first walk from the outputs first meets them.
+        Producers always come before their consumers."""
+        input_ids = {id(x) for x in self._inputs}
+
+        def node_of(kt):
+            h = kt._keras_history
+            return h.operation._inbound_nodes[h.node_index]
+
+        def below(node, kt):
+            if node.is_input or id(kt) in input_ids:
+                return iter(())
+            return iter(node.input_tensors)
+
+        index: dict = {}      # id(op) -> (first-visit rank, op)
+        post: list = []       # nodes, producers before consumers
+        done: set = set()
+        for y in self._outputs:
+            n = node_of(y)
+            if id(n) in done:
+                continue
+            index.setdefault(id(n.operation), (len(index), n.operation))
+            stack = [(n, below(n, y))]
+            while stack:
+                cur, it = stack[-1]
+                kt = next(it, None)
+                if kt is None:
+                    stack.pop()
+                    done.add(id(cur))
+                    post.append(cur)
+                    continue
+                if kt._keras_history is None:
+                    continue
+                m = node_of(kt)
+                if id(m) in done:
+                    continue
+                index.setdefault(id(m.operation), (len(index), m.operation))
+                stack.append((m, below(m, kt)))
+        in_graph = {id(n) for n in post}
+        node_depth: dict = {}
+        op_depth: dict = {}
+        for n in reversed(post):
+            d = max(node_depth.setdefault(id(n), 0),
+                    op_depth.get(id(n.operation), 0))
+            op_depth[id(n.operation)] = node_depth[id(n)] = d
+            for p in n.parent_nodes:
+                if id(p) in in_graph:
+                    node_depth[id(p)] = max(d + 1, node_depth.get(id(p), 0))
+        for x in self._inputs:
+            op = x._keras_history.operation
+            if id(op) not in op_depth:
+                op_depth[id(op)] = 0
+                index[id(op)] = (-1, op)
+        return [index[k][1] for k in sorted(
+            op_depth, key=lambda k: (-op_depth[k], index[k][0]))]
 
     @property
     def layers(self) -> list:
