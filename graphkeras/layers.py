@@ -123,10 +123,12 @@ from .frontend.layers.augmentation_affine import (  # noqa: F401
     RandomTranslation,
     RandomZoom,
 )
+from .frontend.layers.base_wrapper import Wrapper  # noqa: F401
 from .frontend.layers.einsum_dense import (  # noqa: F401
     EinsumDense,
     RMSNormalization,
-    Wrapper,
+)
+from .frontend.layers.layer_serialization import (  # noqa: F401
     deserialize,
     serialize,
 )

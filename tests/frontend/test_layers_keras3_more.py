@@ -564,3 +564,8 @@ def test_errors_name_the_argument(make, match):
     with pytest.raises((ValueError, TypeError, NotImplementedError),
                        match=match):
         make()
+
+
+def test_bidirectional_and_time_distributed_are_wrappers():
+    assert issubclass(layers.Bidirectional, layers.Wrapper)
+    assert isinstance(layers.TimeDistributed(layers.Dense(2)), layers.Wrapper)

@@ -109,7 +109,8 @@ from .augmentation import (
     RandomFlip,
 )
 from .augmentation_affine import RandomRotation, RandomTranslation, RandomZoom
-from .einsum_dense import EinsumDense, RMSNormalization, Wrapper
+from .base_wrapper import Wrapper
+from .einsum_dense import EinsumDense, RMSNormalization
 from .preprocessing_tabular import (
     CategoryEncoding,
     Discretization,

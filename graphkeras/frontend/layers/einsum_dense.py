@@ -1,6 +1,5 @@
-"""EinsumDense, RMSNormalization, the Wrapper base class, and the
-`layers.serialize` / `layers.deserialize` functions (Keras 3 names,
-arguments, weight names and config keys).
+"""EinsumDense and RMSNormalization (Keras 3 names, arguments, weight
+names and config keys).
 
 Invariants:
 - EinsumDense's kernel has one dimension per letter of the kernel term:
@@ -226,84 +225,4 @@ class RMSNormalization(Layer):
                 "epsilon": self.epsilon}
 
 
-class Wrapper(Layer):
-    """Base class of layers that wrap another layer (Keras's
-    `keras.layers.Wrapper`): holds `layer`, builds it, and saves it in its
-    config. Subclasses define `call`.
-
-    Args:
-        layer: the wrapped layer.
-
-    Example:
-        >>> class Twice(Wrapper):
-        ...     def call(self, x):
-        ...         return self.layer(self.layer(x))
-        >>> Twice(Dense(4)).layer.name.startswith("dense")
-        True
-    """
-
-    def __init__(self, layer, **kwargs):
-        if not isinstance(layer, Layer):
-            raise ValueError(  # noqa: TRY004 (Keras 3 raises ValueError)
-                "Layer passed to a Wrapper must be a keras Layer instance. "
-                f"Received: layer={layer} (of type {type(layer).__name__})")
-        super().__init__(**kwargs)
-        self.layer = layer
-
-    def build(self, input_shape=None):
-        if not self.layer.built:
-            self.layer.build(input_shape)
-            self.layer.built = True
-
-    def get_config(self):
-        from ..saving.serialization_lib import serialize_keras_object
-
-        return {**super().get_config(),
-                "layer": serialize_keras_object(self.layer)}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        from ..saving.serialization_lib import deserialize_keras_object
-
-        config = dict(config)
-        config["layer"] = deserialize_keras_object(
-            config["layer"], custom_objects=custom_objects)
-        return cls(**config)
-
-
-def serialize(layer) -> dict:
-    """A layer's config in Keras 3's format (`keras.layers.serialize`).
-
-    Example:
-        >>> serialize(Dense(2))["class_name"]
-        'Dense'
-    """
-    from ..saving.serialization_lib import serialize_keras_object
-
-    return serialize_keras_object(layer)
-
-
-def deserialize(config, custom_objects=None):
-    """The layer a `serialize` config describes (`keras.layers.deserialize`).
-
-    Example:
-        >>> deserialize(serialize(Dense(2))).units
-        2
-    """
-    from ..saving.serialization_lib import deserialize_keras_object
-
-    if not isinstance(config, dict):
-        raise TypeError(
-            "keras.layers.deserialize expects a dict config as written by "
-            f"keras.layers.serialize; received {type(config).__name__}: "
-            f"{config!r}")
-    obj = deserialize_keras_object(config, custom_objects=custom_objects)
-    if not isinstance(obj, Layer):
-        raise TypeError(
-            "keras.layers.deserialize: the config does not describe a layer "
-            f"(it made a {type(obj).__name__}). Received: {config!r}")
-    return obj
-
-
-__all__ = ["EinsumDense", "RMSNormalization", "Wrapper", "deserialize",
-           "serialize"]
+__all__ = ["EinsumDense", "RMSNormalization"]

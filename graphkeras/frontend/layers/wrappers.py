@@ -19,6 +19,7 @@ backward.
 from __future__ import annotations
 
 from .. import ops
+from .base_wrapper import Wrapper
 from .layer import Layer
 from .rnn import scan
 
@@ -38,7 +39,7 @@ def _strip(name: str, prefix: str) -> str:
     return name.removeprefix(prefix)
 
 
-class Bidirectional(Layer):
+class Bidirectional(Wrapper):
     """Bidirectional wrapper for RNNs.
 
     Args:
@@ -75,7 +76,7 @@ class Bidirectional(Layer):
             raise ValueError(
                 f"Invalid merge mode. Received: {merge_mode}. Merge mode "
                 'should be one of {"sum", "mul", "ave", "concat", None}')
-        super().__init__(**kwargs)
+        Layer.__init__(self, **kwargs)  # (a Wrapper; its checks are above)
         self.forward_layer = _clone(
             layer, name=f"forward_{_strip(layer.name, 'forward_')}")
         if backward_layer is None:
@@ -227,7 +228,7 @@ def _folds_time(layer) -> bool:
     return all(a is None or a < 0 for a in axes)
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Applies a layer to every temporal slice of an input.
 
     The input has shape (batch, time, ...); the wrapped layer sees (batch,
@@ -248,7 +249,7 @@ class TimeDistributed(Layer):
             raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
                 "Please initialize `TimeDistributed` layer with a "
                 f"`keras.layers.Layer` instance. Received: {layer}")
-        super().__init__(**kwargs)
+        Layer.__init__(self, **kwargs)  # (a Wrapper; its checks are above)
         self.layer = layer
         self.supports_masking = True
 
