@@ -612,8 +612,10 @@ def regularizer_cases(keras, eager):
             res = {f"history_{k}": np.array(v) for k, v in h.history.items()}
             res["weights"] = _flat(model)
             res["evaluate"] = np.array(model.evaluate(X, Y_REG, verbose=0))
-            res["losses"] = np.array([float(keras.ops.convert_to_numpy(v))
-                                      for v in model.losses])
+            if "activity_regularizer" not in kw:
+                # (activity losses of the last call linger on torch / TF)
+                res["losses"] = np.array([float(
+                    keras.ops.convert_to_numpy(v)) for v in model.losses])
             return res
         return make
     _case(out, "reg/l1_kernel", model_with(lambda: {
@@ -656,7 +658,14 @@ def misc_layer_cases(keras, eager):
         "einsum_dense": (lambda: L.EinsumDense(
             "abc,cd->abd", output_shape=(None, 4), bias_axes="d"), x3),
     }
+    random_in_training = {"dropout_inference", "alpha_dropout_inference"}
     for name, (make, x) in cases.items():
+        if name in random_in_training:   # compare inference only
+            _case(out, f"layer/{name}", lambda make=make, x=x: {
+                "predict": _seeded(keras.Sequential(
+                    [keras.Input(x.shape[1:]), make()]), 31).predict(
+                        x, verbose=0)})
+            continue
         _case(out, f"layer/{name}", lambda make=make, x=x: _forward_and_step(
             keras, keras.Sequential([keras.Input(x.shape[1:]), make()]),
             x, 31, eager))
@@ -703,9 +712,170 @@ def misc_layer_cases(keras, eager):
     return out
 
 
+def extra_cases(keras, eager):
+    """Common pieces beyond the groups above: more losses and metrics,
+    channels_first convolutions, unmasked text, TimeDistributed."""
+    L = keras.layers
+    out = {}
+    losses = keras.losses
+    more_losses = {
+        "binary_focal": (lambda: losses.BinaryFocalCrossentropy(gamma=2.0),
+                         (Y_BIN, "sigmoid", 1)),
+        "binary_focal_balanced": (lambda: losses.BinaryFocalCrossentropy(
+            apply_class_balancing=True, alpha=0.3, from_logits=True),
+            (Y_BIN, "linear", 1)),
+        "categorical_focal": (lambda: losses.CategoricalFocalCrossentropy(),
+                              (Y_HOT, "softmax")),
+        "sparse_cce_ignore_class": (lambda: losses.SparseCategoricalCrossentropy(
+            ignore_class=1), (LABELS, "softmax")),
+        "dice": (lambda: losses.Dice(), (Y_BIN, "sigmoid", 1)),
+        "tversky": (lambda: losses.Tversky(alpha=0.3, beta=0.7),
+                    (Y_BIN, "sigmoid", 1)),
+        "binary_crossentropy_axis": (lambda: losses.BinaryCrossentropy(
+            label_smoothing=0.1), (Y_HOT, "sigmoid")),
+    }
+    for name, (make, (y, act, *units)) in more_losses.items():
+        def loss_case(make=make, y=y, act=act, units=units):
+            loss = make()
+            model = _mlp(keras, act, units=units[0] if units else 3)
+            pred = model.predict(X, verbose=0)
+            res = {"value": np.array(float(loss(y, pred))),
+                   "weighted": np.array(float(loss(y, pred,
+                                                   sample_weight=SW)))}
+            model.compile(keras.optimizers.SGD(0.05), loss, run_eagerly=eager)
+            h = model.fit(X, y, batch_size=16, epochs=1, shuffle=False,
+                          verbose=0)
+            res["weights"] = _flat(model)
+            res["history"] = np.array(h.history["loss"])
+            return res
+        _case(out, f"extra/loss_{name}", loss_case)
+
+    M = keras.metrics
+    more_metrics = {
+        "regression": (lambda: [M.R2Score(), M.MeanSquaredLogarithmicError(),
+                                M.MeanAbsolutePercentageError(),
+                                M.LogCoshError(), M.CosineSimilarity()],
+                       Y_POS, "softplus", 3),
+        "classification": (lambda: [
+            M.SparseCategoricalAccuracy(), M.SparseTopKCategoricalAccuracy(k=2),
+            M.SparseCategoricalCrossentropy()], LABELS, "softmax", 3),
+        "f1_iou": (lambda: [M.F1Score(average="macro", threshold=0.4),
+                            M.FBetaScore(beta=2.0, average="weighted"),
+                            M.OneHotIoU(num_classes=3, target_class_ids=[0, 2]),
+                            M.OneHotMeanIoU(num_classes=3)],
+                   Y_HOT, "softmax", 3),
+        "binary_thresholds": (lambda: [
+            M.BinaryAccuracy(threshold=0.4), M.Precision(thresholds=[0.3, 0.6]),
+            M.Recall(top_k=None, thresholds=0.7), M.TruePositives(),
+            M.FalseNegatives(), M.AUC(num_thresholds=50, summation_method="minoring"),
+            M.PrecisionAtRecall(0.5), M.SensitivityAtSpecificity(0.5),
+            M.BinaryCrossentropy(label_smoothing=0.1), M.Hinge()],
+            Y_BIN, "sigmoid", 1),
+    }
+    for name, (make, y, act, units) in more_metrics.items():
+        def metric_case(make=make, y=y, act=act, units=units):
+            model = _mlp(keras, act, units=units)
+            loss = ("sparse_categorical_crossentropy" if y is LABELS else
+                    "binary_crossentropy" if units == 1 else "mse")
+            model.compile(keras.optimizers.SGD(0.05), loss, metrics=make(),
+                          run_eagerly=eager)
+            h = model.fit(X, y, batch_size=16, epochs=2, shuffle=False,
+                          verbose=0)
+            res = {f"fit_{k}": np.array(v) for k, v in h.history.items()}
+            ev = model.evaluate(X, y, sample_weight=SW, batch_size=10,
+                                verbose=0, return_dict=True)
+            res.update({f"eval_{k}": np.array(v) for k, v in ev.items()})
+            return res
+        _case(out, f"extra/metrics_{name}", metric_case)
+
+    rng = np.random.default_rng(29)
+    x_cf = rng.normal(size=(8, 3, 7, 7)).astype("float32")
+    x4 = rng.normal(size=(8, 7, 7, 3)).astype("float32")
+    cf = {
+        "conv2d_channels_first": lambda: L.Conv2D(4, 3, padding="same",
+                                                  data_format="channels_first"),
+        "maxpool_channels_first": lambda: L.MaxPooling2D(
+            2, data_format="channels_first"),
+        "gap_channels_first": lambda: L.GlobalAveragePooling2D(
+            data_format="channels_first"),
+        "bn_axis1": lambda: L.BatchNormalization(axis=1),
+    }
+    for name, make in cf.items():
+        _case(out, f"extra/{name}", lambda make=make: _forward_and_step(
+            keras, keras.Sequential([keras.Input(x_cf.shape[1:]), make()]),
+            x_cf, 24, eager))
+    nhwc = {
+        "conv2d_bias_relu_l2": lambda: L.Conv2D(
+            4, 2, activation="relu", kernel_regularizer="l2"),
+        "global_avg_keepdims": lambda: L.GlobalAveragePooling2D(
+            keepdims=True),
+        "spatial_dropout_flatten_dense": lambda: keras.Sequential([
+            L.SpatialDropout2D(0.0), L.Flatten(), L.Dense(3, "tanh")]),
+        "resizing_bilinear": lambda: L.Resizing(5, 9),
+        "rescaling": lambda: L.Rescaling(1 / 127.5, offset=-1),
+    }
+    for name, make in nhwc.items():
+        _case(out, f"extra/{name}", lambda make=make: _forward_and_step(
+            keras, keras.Sequential([keras.Input(x4.shape[1:]), make()]),
+            x4, 25, eager))
+
+    tokens = _tokens(np.random.default_rng(6))
+    y = np.random.default_rng(7).integers(0, 2, size=(len(tokens), 1))
+
+    def text_unmasked():
+        model = keras.Sequential([
+            keras.Input((tokens.shape[1],), dtype="int32"),
+            L.Embedding(20, 6), L.Conv1D(5, 3, activation="relu"),
+            L.GlobalMaxPooling1D(), L.Dropout(0.0),
+            L.Dense(1, activation="sigmoid")])
+        _seeded(model, 12)
+        return _fit_record(model, tokens, y.astype("float32"), eager,
+                           opt=keras.optimizers.RMSprop(0.01),
+                           loss="binary_crossentropy",
+                           metrics=["accuracy", "AUC"])
+    _case(out, "extra/text_conv1d_unmasked", text_unmasked)
+
+    def text_time_distributed():
+        inp = keras.Input((tokens.shape[1],), dtype="int32")
+        e = L.Embedding(20, 6, mask_zero=True)(inp)
+        h = L.LSTM(5, return_sequences=True)(e)
+        t = L.TimeDistributed(L.Dense(3, activation="softmax"))(h)
+        model = _seeded(keras.Model(inp, t), 13)
+        yt = np.random.default_rng(8).integers(0, 3, size=tokens.shape)
+        return _fit_record(model, tokens, yt, eager,
+                           opt=keras.optimizers.Adam(0.01),
+                           loss="sparse_categorical_crossentropy",
+                           metrics=["accuracy"])
+    _case(out, "extra/text_lstm_time_distributed_masked", text_time_distributed)
+
+    def tabular_functional():
+        a = keras.Input((4,), name="num")
+        b = keras.Input((1,), dtype="int32", name="cat")
+        e = L.Flatten()(L.Embedding(5, 3)(b))
+        h = L.Concatenate()([L.BatchNormalization()(a), e])
+        h = L.Dense(8, activation="relu")(h)
+        h = L.Dropout(0.0)(h)
+        o = L.Dense(1, activation="sigmoid")(h)
+        model = _seeded(keras.Model([a, b], o), 14)
+        xa = X[:, :4]
+        xb = (np.abs(X[:, 4:5] * 3).astype("int32") % 5)
+        model.compile(keras.optimizers.Adam(0.01), "binary_crossentropy",
+                      metrics=["accuracy", keras.metrics.AUC(name="auc")],
+                      run_eagerly=eager)
+        h = model.fit({"num": xa, "cat": xb}, Y_BIN, batch_size=12, epochs=3,
+                      shuffle=False, verbose=0, validation_split=0.25,
+                      class_weight={0: 1.0, 1: 2.0})
+        res = {f"history_{k}": np.array(v) for k, v in h.history.items()}
+        res["weights"] = _flat(model)
+        res["predict"] = model.predict({"num": xa, "cat": xb}, verbose=0)
+        return res
+    _case(out, "extra/tabular_two_inputs_class_weight", tabular_functional)
+    return out
+
+
 GROUPS = {"base": base_cases, "cnn": cnn_cases, "text": text_cases,
           "ts": timeseries_cases, "fit": fit_cases, "reg": regularizer_cases,
-          "layer": misc_layer_cases}
+          "layer": misc_layer_cases, "extra": extra_cases}
 
 
 def run_cases(keras, eager=False, only=None):
