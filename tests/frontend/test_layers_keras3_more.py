@@ -569,3 +569,42 @@ def test_errors_name_the_argument(make, match):
 def test_bidirectional_and_time_distributed_are_wrappers():
     assert issubclass(layers.Bidirectional, layers.Wrapper)
     assert isinstance(layers.TimeDistributed(layers.Dense(2)), layers.Wrapper)
+
+
+# --- tutorial shapes -------------------------------------------------------------
+
+
+def test_tutorial_one_feature_normalization_regression():
+    # TF's regression tutorial: Normalization(input_shape=[1], axis=None)
+    # adapted on a 1-D array, first layer of a Sequential
+    hp = RNG.normal(100, 30, size=(40,)).astype("float32")
+    mpg = (50 - 0.1 * hp).astype("float32")
+    norm = layers.Normalization(input_shape=[1], axis=None)
+    norm.adapt(hp)
+    model = keras.Sequential([norm, layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(0.1), "mean_absolute_error")
+    hist = model.fit(hp[:, None], mpg, epochs=3, verbose=0).history["loss"]
+    assert hist[-1] < hist[0]
+    k, b = model.layers[1].get_weights()
+    want = (hp[:5, None] - hp.mean()) / hp.std() @ k + b
+    np.testing.assert_allclose(model.predict(hp[:5, None], verbose=0), want,
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_tutorial_nested_augmentation_is_identity_at_inference():
+    # TF's image classification tutorial: a Sequential of augmentation
+    # layers as the first layer of the model
+    aug = keras.Sequential([
+        layers.RandomFlip("horizontal", input_shape=(8, 8, 3)),
+        layers.RandomRotation(0.1), layers.RandomZoom(0.1)])
+    model = keras.Sequential([aug, layers.Rescaling(1 / 255),
+                              layers.Conv2D(2, 3, activation="relu"),
+                              layers.Flatten(), layers.Dense(3)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True))
+    x = RNG.uniform(0, 255, (12, 8, 8, 3)).astype("float32")
+    model.fit(x, RNG.integers(0, 3, 12), epochs=1, verbose=0)
+    rest = keras.Sequential([keras.Input((8, 8, 3))] + model.layers[1:])
+    np.testing.assert_allclose(model.predict(x, verbose=0),
+                               rest.predict(x, verbose=0), rtol=1e-5,
+                               atol=1e-5)
