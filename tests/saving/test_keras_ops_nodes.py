@@ -287,3 +287,12 @@ def test_layers_leave_out_op_nodes_and_summary_shows_them():
     text = "\n".join(lines)
     assert "not_equal" in text and "(NotEqual)" in text
     assert "not_equal[0][0]" in text  # the LSTM's mask input
+
+
+def test_op_without_a_keras_class_is_refused_when_saving(tmp_path):
+    a = keras.Input((3,))
+    model = keras.Model(a, ops.mish(a))  # Keras 3 has no mish op
+    with pytest.raises(ValueError, match=r'Cannot save the op node "mish" '
+                                         r"\(graphkeras.ops function mish\) "
+                                         r"in Keras 3's format"):
+        model.save(str(tmp_path / "mish.keras"))

@@ -8,6 +8,11 @@ where each input tensor is `{"class_name": "__keras_tensor__", "config":
 index]}}`; `input_layers` / `output_layers` name the model's inputs and
 outputs the same way. Node indices count only the calls inside this model.
 
+Op nodes (keras.ops calls on KerasTensors, `OpLayer`s here) are entries
+with Keras 3's Operation class and module (`keras.src.ops.numpy.Mean`),
+the constructor arguments in "config" and the call's arguments in the
+node, translated both ways by `keras_ops.py`.
+
 Reading also accepts what older Keras wrote: `inbound_nodes` as lists of
 `[layer name, node index, tensor index, kwargs]`, Sequential configs as a
 bare list of layers or with `batch_input_shape` on the first layer, and
