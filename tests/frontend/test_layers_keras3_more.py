@@ -147,6 +147,18 @@ def test_keras3_normalization_file_loads_its_mean_and_variance():
                                    F["norm_model_pred"], rtol=1e-5, atol=1e-5)
 
 
+def test_keras3_file_of_the_other_layers_loads_with_keras_predictions():
+    # Discretization (adapted), IntegerLookup, CategoryEncoding, EinsumDense,
+    # RMSNormalization and four augmentation layers, saved by Keras 3
+    model = keras.saving.load_model(
+        os.path.join(HERE, "fixtures", "keras_tabular.keras"))
+    for eager in (True, False):
+        model.run_eagerly = eager
+        np.testing.assert_allclose(
+            model.predict([PROBE, F["tab_cat"]], verbose=0), F["tab_pred"],
+            rtol=1e-5, atol=1e-5)
+
+
 # --- adapted state survives saving -----------------------------------------------
 
 

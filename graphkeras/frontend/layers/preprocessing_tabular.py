@@ -514,11 +514,17 @@ class IntegerLookup(Layer):
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None,
                  oov_token=-1, vocabulary=None, vocabulary_dtype="int64",
                  idf_weights=None, invert=False, output_mode="int",
-                 sparse=False, pad_to_max_tokens=False, name=None, **kwargs):
-        for key in ("vocabulary_size", "oov_method", "salt",
-                    "has_input_vocabulary"):
-            kwargs.pop(key, None)  # Keras 3 config keys with no effect here
+                 sparse=False, pad_to_max_tokens=False, name=None,
+                 vocabulary_size=None, oov_method="floormod", salt=None,
+                 **kwargs):
+        # vocabulary_size: a Keras 3 config entry, implied by the vocabulary
+        kwargs.pop("has_input_vocabulary", None)
         super().__init__(name=name, **kwargs)
+        if oov_method != "floormod" or salt is not None:
+            raise ValueError(
+                f'Layer "{self.name}" (IntegerLookup): graphkeras spreads OOV '
+                'values with oov_method="floormod" only (no FarmHash). '
+                f"Received: oov_method={oov_method!r}, salt={salt!r}")
         _check_mode("IntegerLookup", output_mode, _ENCODINGS)
         if not isinstance(num_oov_indices, int) or num_oov_indices < 0:
             raise ValueError(

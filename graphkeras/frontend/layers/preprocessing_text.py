@@ -103,11 +103,18 @@ class StringLookup(Layer):
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None,
                  oov_token="[UNK]", vocabulary=None, idf_weights=None,
                  invert=False, output_mode="int", pad_to_max_tokens=False,
-                 sparse=False, encoding="utf-8", name=None, **kwargs):
-        for key in ("vocabulary_size", "salt", "vocabulary_dtype",
-                    "has_input_vocabulary", "oov_method"):
-            kwargs.pop(key, None)  # Keras 3 config keys with no effect here
+                 sparse=False, encoding="utf-8", name=None, salt=None,
+                 vocabulary_size=None, vocabulary_dtype="string",
+                 oov_method=None, **kwargs):
+        # vocabulary_size / vocabulary_dtype / oov_method: Keras 3 config
+        # entries with nothing to choose here
+        kwargs.pop("has_input_vocabulary", None)
         super().__init__(name=name, **kwargs)
+        if salt is not None:
+            raise ValueError(
+                f'Layer "{self.name}" (StringLookup): `salt` hashes OOV '
+                "strings with SipHash, which graphkeras does not do. "
+                f"Received: salt={salt!r}")
         if output_mode not in _MODES:
             raise ValueError(
                 f'Layer "{self.name}" (StringLookup): unknown value for '
@@ -285,8 +292,8 @@ class TextVectorization(Layer):
                  split="whitespace", ngrams=None, output_mode="int",
                  output_sequence_length=None, pad_to_max_tokens=False,
                  vocabulary=None, idf_weights=None, sparse=False,
-                 ragged=False, encoding="utf-8", name=None, **kwargs):
-        kwargs.pop("vocabulary_size", None)
+                 ragged=False, encoding="utf-8", name=None,
+                 vocabulary_size=None, **kwargs):
         super().__init__(name=name, **kwargs)
         if output_mode not in ("int", "multi_hot", "count"):
             raise ValueError(
