@@ -34,6 +34,7 @@ from .ops import (
     add,
     all_,
     any_,
+    broadcast_to,
     cast,
     concatenate,
     convert_to_tensor,
@@ -776,8 +777,22 @@ def rot90(array, k=1, axes=(0, 1)):
 def diff(a, n=1, axis=-1, prepend=None, append=None):
     x = convert_to_tensor(a)
     if prepend is not None or append is not None:
-        parts = [p for p in (prepend, x, append) if p is not None]
-        x = concatenate([convert_to_tensor(p) for p in parts], axis=axis)
+        ax, _ = _static_axis(x, axis, "diff")
+
+        def edge(p):
+            # a scalar (or lower-rank) value is broadcast to one slice
+            # along `axis`, as NumPy does
+            p = convert_to_tensor(p, dtype=dtype(x))
+            if len(p.shape) < len(x.shape):
+                shape = list(x.shape)
+                shape[ax] = 1
+                p = broadcast_to(p, tuple(shape))
+            return p
+
+        parts = [edge(p) if p is not None else x
+                 for p in (prepend, x, append) if p is not None]
+        parts = [x if p is x else p for p in parts]
+        x = concatenate(parts, axis=ax)
     for _ in range(int(n)):
         ax, size = _static_axis(x, axis, "diff")
         if dtype(x) == "bool":
@@ -1049,9 +1064,12 @@ def nanstd(x, axis=None, keepdims=False):
 
 @keras_op
 def rms_normalization(x, scale=1, axis=-1, epsilon=None):
-    """x * rsqrt(mean(x^2) + epsilon) * scale (epsilon: 1e-7)."""
+    """x * rsqrt(mean(x^2) + epsilon) * scale (epsilon: config.epsilon(),
+    1e-7 by default, as Keras)."""
+    from .. import config
+
     x = _f(x)
-    eps = 1e-7 if epsilon is None else float(epsilon)
+    eps = config.epsilon() if epsilon is None else float(epsilon)
     out = multiply(x, rsqrt(add(mean(square(x), axis=axis, keepdims=True),
                                 eps)))
     return multiply(out, cast(scale, dtype(x)))
@@ -1061,9 +1079,12 @@ def rms_normalization(x, scale=1, axis=-1, epsilon=None):
 def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None,
                         rms_scaling=False, **kwargs):
     """(x - mean) / sqrt(var + epsilon) * gamma + beta over `axis`
-    (epsilon 1e-3, Keras's default)."""
+    (epsilon: config.epsilon(), 1e-7 by default, as Keras's ops function;
+    the LayerNormalization layer's own default is 1e-3)."""
+    from .. import config
+
     x = _f(x)
-    eps = 1e-3 if epsilon is None else float(epsilon)
+    eps = config.epsilon() if epsilon is None else float(epsilon)
     if rms_scaling:
         out = multiply(x, rsqrt(add(var(x, axis=axis, keepdims=True), eps)))
         return out if gamma is None else multiply(out, cast(gamma, dtype(x)))

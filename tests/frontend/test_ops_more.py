@@ -344,3 +344,27 @@ def test_arange_infers_keras_dtypes():
     np.testing.assert_allclose(ops.arange(0.0, 1.0, 0.25), [0, 0.25, 0.5, 0.75])
     assert ops.arange(0.0, 1.0, 0.25).dtype == np.float32
     assert ops.arange(4, dtype="float32").dtype == np.float32
+
+
+def test_normalization_ops_default_to_the_configured_epsilon():
+    # keras.ops.layer_normalization / rms_normalization use
+    # backend.epsilon() (1e-7) when epsilon is None (the layers differ)
+    x = np.array([[1.0, 1.001, 0.999, 1.0]], np.float32)
+    mean = x.mean(-1, keepdims=True)
+    want = (x - mean) / np.sqrt(x.var(-1, keepdims=True) + 1e-7)
+    got = keras.ops.convert_to_numpy(keras.ops.layer_normalization(x))
+    np.testing.assert_allclose(got, want, rtol=2e-3, atol=1e-4)
+    want = x / np.sqrt(np.mean(x * x, -1, keepdims=True) + 1e-7)
+    got = keras.ops.convert_to_numpy(keras.ops.rms_normalization(x))
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("axis, prepend, append", [
+    (-1, 0.0, None), (0, None, 1.0), (1, 2.0, -1.0)])
+def test_diff_broadcasts_scalar_edges_as_numpy(axis, prepend, append):
+    x = np.arange(12, dtype=np.float32).reshape(3, 4) ** 2
+    got = keras.ops.convert_to_numpy(
+        keras.ops.diff(x, axis=axis, prepend=prepend, append=append))
+    kwargs = {k: v for k, v in (("prepend", prepend), ("append", append))
+              if v is not None}
+    np.testing.assert_allclose(got, np.diff(x, axis=axis, **kwargs))
