@@ -545,10 +545,28 @@ def make_adapter(x, y=None, sample_weight=None, batch_size=None, shuffle=False,
                         repeat=repeat, allow_empty=allow_empty)
 
 
+def adjust_input_rank(x, ref_shape):
+    """x with its rank fitted to an input of shape `ref_shape`, as Keras 3's
+    functional models do: one axis short and the input's last dimension is
+    1 -> a trailing axis of 1 is added (1-D data for an Input((1,))); one
+    axis over and x's last dimension is 1 -> it is squeezed. Anything else
+    is returned unchanged (the input spec check names the mismatch)."""
+    if ref_shape is None or not hasattr(x, "ndim"):
+        return x
+    rank = len(ref_shape)
+    if x.ndim == rank - 1 and rank >= 2 and ref_shape[-1] == 1:
+        return x[..., None]
+    if x.ndim == rank + 1 and x.ndim >= 2 and x.shape[-1] == 1:
+        return x[..., 0]
+    return x
+
+
 class StandardizedAdapter(DataAdapter):
     """`adapter`'s batches matched to a built model.
 
     input_keys: the names a dict `x` must have (in the model's order);
+    input_shapes: the model's input shapes (batches' ranks are fitted to
+    them: adjust_input_rank);
     output_names: the keys of dict targets / sample weights (in the model's
     order); n_classes: the classes of a single output (class_weight keys
     beyond it are an error); index_limits: (input index, size, layer name)
@@ -558,9 +576,10 @@ class StandardizedAdapter(DataAdapter):
     call)."""
 
     def __init__(self, adapter, input_keys=None, output_names=None,
-                 n_classes=None, index_limits=()):
+                 n_classes=None, index_limits=(), input_shapes=None):
         self.adapter = adapter
         self._limits = list(index_limits)
+        self._input_shapes = input_shapes
         self.num_batches = adapter.num_batches
         self.x_template = adapter.x_template
         self.y_template = adapter.y_template
@@ -628,6 +647,10 @@ class StandardizedAdapter(DataAdapter):
         xs, ys, sws = batch
         if self._x_take is not None:
             xs = [xs[i] for i in self._x_take]
+        if self._input_shapes is not None and len(xs) == len(
+                self._input_shapes):
+            xs = [adjust_input_rank(x, shape)
+                  for x, shape in zip(xs, self._input_shapes)]
         for i, size, layer in self._limits:
             if i < len(xs):
                 check_indices(xs[i], size, layer)

@@ -430,7 +430,10 @@ class Trainer:
                 outs[0].shape[-1], int):
             n_classes = max(2, outs[0].shape[-1])
         return StandardizedAdapter(adapter, input_keys, fn.output_names,
-                                   n_classes, self._index_limits(fn))
+                                   n_classes, self._index_limits(fn),
+                                   [struct[k].shape for k in input_keys]
+                                   if isinstance(struct, dict) else
+                                   [t.shape for t in fn._inputs])
 
     @staticmethod
     def _index_limits(fn) -> list:
@@ -692,6 +695,9 @@ class Trainer:
                 res = fast[2].run([x])
                 return res[0] if fast[3] else self._pack_outputs(list(res))
             self._sig = sig
+            fit = getattr(self, "_fit_input_ranks", None)
+            if fit is not None:  # 1-D data for an Input((1,)) model
+                x = fit(x)
             batch = ([x], None, None)
             self._check_inputs(batch[0], None)
             exe = self._executable("predict", batch[0], None, None, None)

@@ -104,6 +104,37 @@ class Model(Trainer, Layer):
             self.built = False
             raise
 
+    def __call__(self, *args, **kwargs):
+        if args:
+            args = (self._fit_input_ranks(args[0]),) + tuple(args[1:])
+        return super().__call__(*args, **kwargs)
+
+    def _fit_input_ranks(self, inputs):
+        """NumPy inputs of a functional model with their ranks fitted to
+        the model's inputs (data.adjust_input_rank), as Keras 3 does: 1-D
+        data for an Input((1,)) model works."""
+        import numpy as np
+
+        from ..data import adjust_input_rank
+
+        fn = self if hasattr(self, "_inputs_struct") else \
+            self.__dict__.get("_functional")
+        if fn is None:
+            return inputs
+        struct = fn._inputs_struct
+        if isinstance(inputs, np.ndarray) and len(fn._inputs) == 1:
+            return adjust_input_rank(inputs, fn._inputs[0].shape)
+        if isinstance(inputs, dict) and isinstance(struct, dict):
+            return {k: adjust_input_rank(v, struct[k].shape)
+                    if isinstance(v, np.ndarray) and k in struct else v
+                    for k, v in inputs.items()}
+        if isinstance(inputs, (list, tuple)) and len(inputs) == len(
+                fn._inputs) and not isinstance(struct, dict):
+            return type(inputs)(
+                adjust_input_rank(v, t.shape) if isinstance(v, np.ndarray)
+                else v for v, t in zip(inputs, fn._inputs))
+        return inputs
+
     def call(self, *args, **kwargs):
         raise NotImplementedError(
             f"Model {type(self).__name__} does not implement call(): "
