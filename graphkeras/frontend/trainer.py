@@ -55,8 +55,11 @@ from .variables import STORE, structure_version
 _MAX_PROGRAMS = 16
 
 
-def _float(x) -> float:
-    return float(np.asarray(x))
+def _float(x):
+    # a Python float, or (a metric with several values, e.g. Precision with
+    # a list of thresholds) the array itself, as Keras's pythonify_logs
+    a = np.asarray(x)
+    return float(a.reshape(())) if a.size == 1 else a
 
 
 class Trainer:

@@ -180,3 +180,21 @@ def test_functional_layers_in_keras_order():
     xb = RNG.integers(0, 5, size=(5, 1)).astype("int32")
     np.testing.assert_allclose(again.predict([xa, xb], verbose=0),
                                model.predict([xa, xb], verbose=0), rtol=1e-6)
+
+
+def test_metrics_with_several_values_are_logged_as_arrays():
+    # Precision / Recall with a list of thresholds give one value each:
+    # Keras logs the array (graphkeras raised converting it to a float)
+    model = keras.Sequential([keras.Input((6,)),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.set_weights([W0[2][:6, :1] * 0, np.zeros(1, "float32")])
+    model.compile("sgd", "binary_crossentropy", metrics=[
+        keras.metrics.Precision(thresholds=[0.3, 0.6])])
+    y = (X[:, :1] > 0).astype("float32")
+    h = model.fit(X, y, batch_size=16, epochs=1, verbose=0)
+    # all predictions are 0.5 after one tiny step: threshold 0.3 counts
+    # every sample positive (precision = positive rate), 0.6 none (0)
+    np.testing.assert_allclose(h.history["precision"][0], [y.mean(), 0.0],
+                               rtol=1e-2)
+    loss, precision = model.evaluate(X, y, verbose=0)
+    assert np.shape(precision) == (2,) and isinstance(loss, float)
