@@ -105,6 +105,7 @@ def optimizer_cases(keras):
             0.05, momentum=0.9, weight_decay=0.05),
         "rmsprop_weight_decay_clipnorm": lambda: opt.RMSprop(
             0.01, weight_decay=0.02, clipnorm=0.5),
+        "sgd_loss_scale_factor": lambda: opt.SGD(0.1, loss_scale_factor=64.0),
         "loss_scale_sgd": lambda: opt.LossScaleOptimizer(opt.SGD(0.1)),
         "loss_scale_adam": lambda: opt.LossScaleOptimizer(
             opt.Adam(0.01), initial_scale=64.0, dynamic_growth_steps=2),
