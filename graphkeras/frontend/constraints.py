@@ -99,14 +99,13 @@ max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNo
 
 def serialize(constraint) -> dict:
     """The Keras 3 config dict of a constraint (what `deserialize` reads)."""
-    return {"module": "keras.constraints", "class_name": type(constraint).__name__,
-            "config": constraint.get_config(), "registered_name": None}
+    from .serialization import serialize_object
+
+    return serialize_object(constraint, "keras.constraints")
 
 
 def deserialize(config, custom_objects=None):
     """A constraint from what `serialize` wrote (or a name)."""
-    if isinstance(config, dict) and custom_objects and config.get(
-            "class_name") in custom_objects:
-        cls = custom_objects[config["class_name"]]
-        return cls.from_config(config.get("config", {}))
-    return get(config)
+    from .serialization import deserialize_object
+
+    return deserialize_object(config, custom_objects, get)

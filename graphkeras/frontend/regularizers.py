@@ -120,17 +120,16 @@ l1, l2, l1_l2 = L1, L2, L1L2
 
 def serialize(regularizer) -> dict:
     """The Keras 3 config dict of a regularizer (what `deserialize` reads)."""
-    return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
-            "config": regularizer.get_config(), "registered_name": None}
+    from .serialization import serialize_object
+
+    return serialize_object(regularizer, "keras.regularizers")
 
 
 def deserialize(config, custom_objects=None):
     """A regularizer from what `serialize` wrote (or a name)."""
-    if isinstance(config, dict) and custom_objects and config.get(
-            "class_name") in custom_objects:
-        cls = custom_objects[config["class_name"]]
-        return cls.from_config(config.get("config", {}))
-    return get(config)
+    from .serialization import deserialize_object
+
+    return deserialize_object(config, custom_objects, get)
 
 
 orthogonal_regularizer = OrthogonalRegularizer

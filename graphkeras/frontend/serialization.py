@@ -3,7 +3,9 @@
 `resolve(kind, identifier, table, base)` is how every `get()` (losses,
 metrics, optimizers, activations, initializers, regularizers, constraints)
 turns what a user wrote into an object, and the one place that words the
-"unknown identifier" error, listing the valid names.
+"unknown identifier" error, listing the valid names. `serialize_object` /
+`deserialize_object` are the shared bodies of those modules' Keras 3
+`serialize` / `deserialize` functions.
 """
 
 from __future__ import annotations
@@ -47,3 +49,26 @@ def unknown(kind: str, name, table: dict) -> ValueError:
         f"{', '.join(repr(v) for v in valid)}."
     )
 
+
+
+def serialize_object(obj, module: str, base=None):
+    """Keras 3's config dict of obj ({"module", "class_name", "config",
+    "registered_name"}); with `base`, a plain function (not a `base`
+    instance) serializes as its name."""
+    if base is not None and not isinstance(obj, base):
+        return getattr(obj, "__name__", str(obj))
+    return {"module": module, "class_name": type(obj).__name__,
+            "config": obj.get_config(), "registered_name": None}
+
+
+def deserialize_object(config, custom_objects, get, table=None):
+    """The object a `serialize_object` dict (or a name) describes: a class
+    of custom_objects first, then `table` by class name, else `get`."""
+    if isinstance(config, dict):
+        name = config.get("class_name")
+        cls = (custom_objects or {}).get(name)
+        if cls is None and table is not None:
+            cls = table.get(name)
+        if cls is not None:
+            return cls.from_config(config.get("config", {}))
+    return get(config)

@@ -481,7 +481,55 @@ def _learn_vocabulary(batches, skip, max_learned) -> list:
     return [int(v) for v in values[order]]
 
 
-class IntegerLookup(Layer):
+class LookupVocabulary:
+    """The vocabulary bookkeeping IntegerLookup and StringLookup share:
+    Keras 3's index layout (the mask index first in "int" mode, then
+    `num_oov_indices` OOV indices, then the vocabulary), checks of a given
+    vocabulary, get_vocabulary / vocabulary_size and the one-hot depth."""
+
+    def _oov_start(self) -> int:
+        return int(self.mask_token is not None and self.output_mode == "int")
+
+    def _start(self) -> int:
+        return self._oov_start() + self.num_oov_indices
+
+    def _checked_vocabulary(self, vocab: list, shown=repr) -> list:
+        kind = type(self).__name__
+        if len(set(vocab)) != len(vocab):
+            raise ValueError(
+                f'Layer "{self.name}" ({kind}): the vocabulary holds '
+                f"repeated tokens. Received: {vocab}")
+        if self.mask_token is not None and self.mask_token in vocab:
+            raise ValueError(
+                f'Layer "{self.name}" ({kind}): the vocabulary holds the '
+                f"mask token {shown(self.mask_token)}; leave it out.")
+        if self.max_tokens is not None and \
+                len(vocab) + self._start() > self.max_tokens:
+            raise ValueError(
+                f'Layer "{self.name}" ({kind}): a vocabulary of '
+                f"{len(vocab)} tokens plus {self._start()} special indices "
+                f"exceeds max_tokens={self.max_tokens}.")
+        return vocab
+
+    def get_vocabulary(self, include_special_tokens=True) -> list:
+        vocab = list(self._vocabulary or [])
+        if not include_special_tokens:
+            return vocab
+        head = [self.oov_token] * self._start()
+        if self._oov_start():
+            head[0] = self.mask_token
+        return head + vocab
+
+    def vocabulary_size(self) -> int:
+        return len(self.get_vocabulary())
+
+    def _depth(self) -> int:
+        if self.pad_to_max_tokens and self.max_tokens is not None:
+            return self.max_tokens
+        return self.vocabulary_size()
+
+
+class IntegerLookup(LookupVocabulary, Layer):
     """Maps integer features to contiguous indices in a vocabulary (learned
     by `adapt` or given), or to one_hot / multi_hot / count encodings.
 
@@ -561,12 +609,6 @@ class IntegerLookup(Layer):
             self.set_vocabulary(vocabulary)
         self.built = True
 
-    def _oov_start(self) -> int:
-        return int(self.mask_token is not None and self.output_mode == "int")
-
-    def _start(self) -> int:
-        return self._oov_start() + self.num_oov_indices
-
     def set_vocabulary(self, vocabulary, idf_weights=None):
         """Set the vocabulary (a list of integers, special tokens left
         out)."""
@@ -574,22 +616,8 @@ class IntegerLookup(Layer):
             raise ValueError(
                 f'Layer "{self.name}" (IntegerLookup): idf_weights are not '
                 "supported (no tf_idf mode).")
-        vocab = [int(v) for v in np.asarray(vocabulary).reshape(-1)]
-        if len(set(vocab)) != len(vocab):
-            raise ValueError(
-                f'Layer "{self.name}" (IntegerLookup): the vocabulary holds '
-                f"repeated tokens. Received: {vocab}")
-        if self.mask_token is not None and self.mask_token in vocab:
-            raise ValueError(
-                f'Layer "{self.name}" (IntegerLookup): the vocabulary holds '
-                f"the mask token {self.mask_token}; leave it out.")
-        if self.max_tokens is not None and \
-                len(vocab) + self._start() > self.max_tokens:
-            raise ValueError(
-                f'Layer "{self.name}" (IntegerLookup): a vocabulary of '
-                f"{len(vocab)} tokens plus {self._start()} special indices "
-                f"exceeds max_tokens={self.max_tokens}.")
-        self._vocabulary = vocab
+        self._vocabulary = self._checked_vocabulary(
+            [int(v) for v in np.asarray(vocabulary).reshape(-1)], shown=str)
 
     def adapt(self, data, steps=None):
         """Learn the vocabulary: the values of `data` by decreasing
@@ -601,23 +629,6 @@ class IntegerLookup(Layer):
                        else self.max_tokens - self._start())
         self._vocabulary = _learn_vocabulary(
             batches, (self.mask_token, self.oov_token), max_learned)
-
-    def get_vocabulary(self, include_special_tokens=True) -> list:
-        vocab = list(self._vocabulary or [])
-        if not include_special_tokens:
-            return vocab
-        head = [self.oov_token] * self._start()
-        if self._oov_start():
-            head[0] = self.mask_token
-        return head + vocab
-
-    def vocabulary_size(self) -> int:
-        return len(self.get_vocabulary())
-
-    def _depth(self) -> int:
-        if self.pad_to_max_tokens and self.max_tokens is not None:
-            return self.max_tokens
-        return self.vocabulary_size()
 
     def call(self, inputs):
         if self._vocabulary is None:

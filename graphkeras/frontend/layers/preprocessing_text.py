@@ -27,6 +27,7 @@ import numpy as np
 from ..tensors import KerasTensor, TracedTensor
 from ..variables import Variable
 from .layer import Layer
+from .preprocessing_tabular import LookupVocabulary
 
 _PUNCTUATION = re.compile(r'[!"#$%&()\*\+,\-\./:;<=>?@\[\\\]^_`{|}~\']')
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ",
@@ -78,7 +79,7 @@ def _encode(ids: np.ndarray, mode: str, depth: int) -> np.ndarray:
     return hot.sum(axis=-2)
 
 
-class StringLookup(Layer):
+class StringLookup(LookupVocabulary, Layer):
     """Maps strings to integer indices in a vocabulary (learned by `adapt`
     or given), or to one_hot / multi_hot / count encodings. NumPy only:
     apply it to the data, not inside a model.
@@ -149,30 +150,10 @@ class StringLookup(Layer):
             self.set_vocabulary(vocabulary)
         self.built = True
 
-    def _oov_start(self) -> int:
-        return int(self.mask_token is not None and self.output_mode == "int")
-
-    def _start(self) -> int:
-        return self._oov_start() + self.num_oov_indices
-
     def set_vocabulary(self, vocabulary, idf_weights=None):
         """Set the vocabulary (a list of strings, special tokens left out)."""
-        vocab = [str(v) for v in _as_text(vocabulary).reshape(-1)]
-        if len(set(vocab)) != len(vocab):
-            raise ValueError(
-                f'Layer "{self.name}" (StringLookup): the vocabulary holds '
-                f"repeated tokens. Received: {vocab}")
-        if self.mask_token is not None and self.mask_token in vocab:
-            raise ValueError(
-                f'Layer "{self.name}" (StringLookup): the vocabulary holds the '
-                f"mask token {self.mask_token!r}; leave it out.")
-        if self.max_tokens is not None and \
-                len(vocab) + self._start() > self.max_tokens:
-            raise ValueError(
-                f'Layer "{self.name}" (StringLookup): a vocabulary of '
-                f"{len(vocab)} tokens plus {self._start()} special indices "
-                f"exceeds max_tokens={self.max_tokens}.")
-        self._vocabulary = vocab
+        self._vocabulary = self._checked_vocabulary(
+            [str(v) for v in _as_text(vocabulary).reshape(-1)])
 
     def adapt(self, data, steps=None):
         """Learn the vocabulary: the strings of `data` by frequency."""
@@ -190,23 +171,6 @@ class StringLookup(Layer):
                        else self.max_tokens - self._start())
         self._vocabulary = _rank_tokens(
             counts, {self.mask_token, self.oov_token}, max_learned)
-
-    def get_vocabulary(self, include_special_tokens=True) -> list:
-        vocab = list(self._vocabulary or [])
-        if not include_special_tokens:
-            return vocab
-        head = [self.oov_token] * self._start()
-        if self._oov_start():
-            head[0] = self.mask_token
-        return head + vocab
-
-    def vocabulary_size(self) -> int:
-        return len(self.get_vocabulary())
-
-    def _depth(self) -> int:
-        if self.pad_to_max_tokens and self.max_tokens is not None:
-            return self.max_tokens
-        return self.vocabulary_size()
 
     def __call__(self, inputs, *args, **kwargs):
         _refuse_symbolic(self, inputs)

@@ -102,22 +102,17 @@ def get(identifier):
 
 
 def serialize(loss):
-    if isinstance(loss, Loss):
-        return {"module": "keras.losses", "class_name": type(loss).__name__,
-                "config": loss.get_config(), "registered_name": None}
-    return getattr(loss, "__name__", str(loss))
+    """The Keras 3 config dict of a Loss (a loss function: its name)."""
+    from ..serialization import serialize_object
+
+    return serialize_object(loss, "keras.losses", Loss)
 
 
 def deserialize(config, custom_objects=None):
     """A loss from what `serialize` wrote."""
-    if isinstance(config, dict) and custom_objects and config.get(
-            "class_name") in custom_objects:
-        cls = custom_objects[config["class_name"]]
-        return cls.from_config(config.get("config", {}))
-    if isinstance(config, dict) and config.get("class_name") in ALL_OBJECTS:
-        return ALL_OBJECTS[config["class_name"]].from_config(
-            config.get("config", {}))
-    return get(config)
+    from ..serialization import deserialize_object
+
+    return deserialize_object(config, custom_objects, get, ALL_OBJECTS)
 
 
 __all__ = [

@@ -131,16 +131,11 @@ def get(identifier):
 
 def deserialize(config, custom_objects=None):
     """A metric from what `serialize` wrote (a config dict or a name)."""
-    if isinstance(config, dict) and custom_objects and config.get(
-            "class_name") in custom_objects:
-        cls = custom_objects[config["class_name"]]
-        return cls.from_config(config.get("config", {}))
-    if isinstance(config, dict) and config.get("class_name") in ALL_OBJECTS:
-        return ALL_OBJECTS[config["class_name"]].from_config(
-            config.get("config", {}))
+    from ..serialization import deserialize_object
+
     if isinstance(config, str) and config in _FUNCTIONS:
         return _FUNCTIONS[config]
-    return get(config)
+    return deserialize_object(config, custom_objects, get, ALL_OBJECTS)
 
 
 _FUNCTIONS = {f.__name__: f for f in (
@@ -149,10 +144,10 @@ _FUNCTIONS = {f.__name__: f for f in (
 
 
 def serialize(metric):
-    if isinstance(metric, Metric):
-        return {"module": "keras.metrics", "class_name": type(metric).__name__,
-                "config": metric.get_config(), "registered_name": None}
-    return getattr(metric, "__name__", str(metric))
+    """The Keras 3 config dict of a Metric (a metric function: its name)."""
+    from ..serialization import serialize_object
+
+    return serialize_object(metric, "keras.metrics", Metric)
 
 
 __all__ = [

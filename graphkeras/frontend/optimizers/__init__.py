@@ -42,18 +42,16 @@ def serialize(optimizer) -> dict:
         raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
             "optimizers.serialize expects an Optimizer instance, received "
             f"{optimizer!r}.")
-    return {"module": "keras.optimizers",
-            "class_name": type(optimizer).__name__,
-            "config": optimizer.get_config(), "registered_name": None}
+    from ..serialization import serialize_object
+
+    return serialize_object(optimizer, "keras.optimizers")
 
 
 def deserialize(config, custom_objects=None):
     """An optimizer from what `serialize` wrote (or a name)."""
-    if isinstance(config, dict) and custom_objects and config.get(
-            "class_name") in custom_objects:
-        cls = custom_objects[config["class_name"]]
-        return cls.from_config(config.get("config", {}))
-    return get(config)
+    from ..serialization import deserialize_object
+
+    return deserialize_object(config, custom_objects, get)
 
 
 __all__ = [
