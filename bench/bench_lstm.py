@@ -26,11 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
+
+from common import keras_system, limit_threads, machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -52,24 +53,8 @@ def data(n: int, seed: int = 0):
 # --- workers ---------------------------------------------------------------------
 
 
-def _keras(system: str):
-    if system == "graphkeras":
-        sys.path.insert(0, ROOT)
-        import graphkeras as keras
-
-        return keras, keras.__version__
-    os.environ["KERAS_BACKEND"] = system.split("-", 1)[1]
-    if system == "keras-torch":
-        import torch
-
-        torch.set_flush_denormal(True)
-    import keras
-
-    return keras, keras.__version__
-
-
 def keras_w3(system: str, batches: int) -> dict:
-    keras, version = _keras(system)
+    keras, version = keras_system(system)
     x, y = data(BATCH * batches)
     model = keras.Sequential([
         keras.Input((LENGTH,), dtype="int32"),
@@ -133,52 +118,13 @@ def torch_w3(batches: int) -> dict:
             "version": torch.__version__}
 
 
-def _limit_threads(system: str, threads: int) -> None:
-    """Thread limits, set before the framework is imported."""
-    if not threads:
-        return
-    t = str(threads)
-    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-              "GRAPHKERAS_NUM_THREADS"):
-        os.environ[k] = t
-    if system == "keras-jax":
-        os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
-                                   f"intra_op_parallelism_threads={t}")
-    if system in ("torch", "keras-torch"):
-        import torch
-
-        torch.set_num_threads(threads)
-        torch.set_num_interop_threads(threads)
-    if system == "keras-tensorflow":
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-
-
 def worker(system: str, batches: int, threads: int) -> None:
-    _limit_threads(system, threads)
+    limit_threads(system, threads)
     res = torch_w3(batches) if system == "torch" else keras_w3(system, batches)
     print("RESULT " + json.dumps(res), flush=True)
 
 
 # --- the driver --------------------------------------------------------------------
-
-
-def machine() -> str:
-    model, flags = platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    have = [f for f in ("avx512f", "avx2", "fma") if f in flags]
-    return (f"{model}, {os.cpu_count()} cpus, {', '.join(have)}; load "
-            f"average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 def run(system: str, args, threads: int) -> dict | None:

@@ -23,12 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from common import machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -57,22 +58,6 @@ W5_SHAPES = [(n, n, n, 0, 0) for n in (128, 256, 512, 1024, 2048)] + [
     (128, 784, 512, 0, 0), (128, 512, 256, 0, 0), (128, 256, 10, 0, 0),
     (128, 10, 256, 0, 1), (128, 256, 512, 0, 1),
     (784, 128, 512, 1, 0), (512, 128, 256, 1, 0), (256, 128, 10, 1, 0)]
-
-
-def machine() -> str:
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and model in ("", "x86_64"):
-                    model = line.split(":", 1)[1].strip()
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    have = [f for f in ("avx512f", "avx2", "fma") if f in flags]
-    return (f"{model}, {os.cpu_count()} cpus, {', '.join(have) or 'no avx'}; "
-            f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 class Runner:

@@ -1,0 +1,71 @@
+"""What the bench scripts share (run.py, bench_cnn.py, bench_lstm.py): the
+machine line, per-process thread limits, and importing a Keras-API system.
+
+Imported by the scripts as `common` (bench/ is the script directory, also
+in the workers run with the peers' Python)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def machine() -> str:
+    """CPU model, core count, the vector flags that matter, load average."""
+    model, flags = platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    have = [f for f in ("avx512f", "avx2", "fma") if f in flags]
+    return (f"{model}, {os.cpu_count()} cpus, {', '.join(have) or 'no avx'}; "
+            f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+def limit_threads(system: str, threads: int) -> None:
+    """Thread limits, set before the framework is imported (0: defaults)."""
+    if not threads:
+        return
+    t = str(threads)
+    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+              "GRAPHKERAS_NUM_THREADS"):
+        os.environ[k] = t
+    if system == "keras-jax":
+        os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
+                                   f"intra_op_parallelism_threads={t}")
+    if system in ("torch", "keras-torch"):
+        import torch
+
+        torch.set_num_threads(threads)
+        torch.set_num_interop_threads(threads)
+    if system == "keras-tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def keras_system(system: str):
+    """(the Keras-API module, its version) for graphkeras or keras-<backend>;
+    PyTorch flushes denormals, as our kernels do."""
+    if system == "graphkeras":
+        sys.path.insert(0, ROOT)
+        import graphkeras as keras
+
+        return keras, keras.__version__
+    os.environ["KERAS_BACKEND"] = system.split("-", 1)[1]
+    if system == "keras-torch":
+        import torch
+
+        torch.set_flush_denormal(True)
+    import keras
+
+    return keras, keras.__version__
