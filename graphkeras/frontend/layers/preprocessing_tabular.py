@@ -528,6 +528,17 @@ class LookupVocabulary:
             return self.max_tokens
         return self.vocabulary_size()
 
+    def _lookup_config(self) -> dict:
+        """The config entries IntegerLookup and StringLookup share."""
+        return {
+            "invert": self.invert, "max_tokens": self.max_tokens,
+            "num_oov_indices": self.num_oov_indices,
+            "oov_token": self.oov_token, "mask_token": self.mask_token,
+            "output_mode": self.output_mode, "sparse": self.sparse,
+            "pad_to_max_tokens": self.pad_to_max_tokens,
+            "vocabulary": self._vocabulary, "idf_weights": None,
+        }
+
 
 class IntegerLookup(LookupVocabulary, Layer):
     """Maps integer features to contiguous indices in a vocabulary (learned
@@ -684,16 +695,8 @@ class IntegerLookup(LookupVocabulary, Layer):
         return _encoded_shape(input_shape, self.output_mode, self._depth())
 
     def get_config(self):
-        return {
-            **super().get_config(), "invert": self.invert,
-            "max_tokens": self.max_tokens,
-            "num_oov_indices": self.num_oov_indices,
-            "oov_token": self.oov_token, "mask_token": self.mask_token,
-            "output_mode": self.output_mode, "sparse": self.sparse,
-            "pad_to_max_tokens": self.pad_to_max_tokens,
-            "vocabulary_dtype": self.vocabulary_dtype, "idf_weights": None,
-            "vocabulary": self._vocabulary,
-        }
+        return {**super().get_config(), **self._lookup_config(),
+                "vocabulary_dtype": self.vocabulary_dtype}
 
 
 __all__ = ["CategoryEncoding", "Discretization", "IntegerLookup",

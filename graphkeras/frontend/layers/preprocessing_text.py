@@ -211,16 +211,8 @@ class StringLookup(LookupVocabulary, Layer):
         return self._lookup(inputs)
 
     def get_config(self):
-        return {
-            **super().get_config(), "invert": self.invert,
-            "max_tokens": self.max_tokens,
-            "num_oov_indices": self.num_oov_indices,
-            "oov_token": self.oov_token, "mask_token": self.mask_token,
-            "output_mode": self.output_mode, "sparse": self.sparse,
-            "pad_to_max_tokens": self.pad_to_max_tokens,
-            "vocabulary": self._vocabulary, "idf_weights": None,
-            "encoding": self.encoding,
-        }
+        return {**super().get_config(), **self._lookup_config(),
+                "encoding": self.encoding}
 
 
 class TextVectorization(Layer):
