@@ -42,7 +42,7 @@ import subprocess
 import sys
 import time
 
-from common import keras_system, limit_threads, machine
+from common import busy, busy_note, keras_system, limit_threads, machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -288,6 +288,9 @@ def main(argv=None) -> None:
                     help="comma-separated thread counts (0: default)")
     ap.add_argument("--conv1x1", action="store_true",
                     help="only the 1x1-convolution table (direct vs GEMM)")
+    ap.add_argument("--busy", action="store_true",
+                    help="keep one core busy with a competing process "
+                         "while measuring")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.conv1x1:
@@ -300,26 +303,29 @@ def main(argv=None) -> None:
     skipped = _probe(systems, args.peers_python)
     workloads = [w for w in args.workloads.split(",") if w]
     print(f"W2 CNN, batch {BATCH}, {args.batches} batches an epoch, "
-          f"{args.rounds} rounds\nmachine: {machine()}", flush=True)
+          f"{args.rounds} rounds\nmachine: {machine()}"
+          f"{busy_note(args.busy)}", flush=True)
     counts = [int(t) for t in args.threads.split(",")]
     results: dict = {}
     info: dict = {}
-    for r in range(args.rounds):
-        order = systems[r % len(systems):] + systems[:r % len(systems)]
-        for w in workloads:
-            for t in counts:
-                for s in order:
-                    res = run(s, w, args, t)
-                    if res is None:
-                        continue
-                    info[s] = res["version"]
-                    for key, _, _ in METRICS[w]:
-                        results.setdefault((w, key, s, t), []).append(res[key])
-                    shown = ", ".join(f"{res[k]:.0f} {unit}" for k, unit, _
-                                      in METRICS[w])
-                    print(f"  round {r + 1} {w} {s} threads={t or 'default'}: "
-                          f"{shown} (warm-up {res['warmup_s']:.1f} s)",
-                          flush=True)
+    with busy(args.busy):
+        for r in range(args.rounds):
+            order = systems[r % len(systems):] + systems[:r % len(systems)]
+            for w in workloads:
+                for t in counts:
+                    for s in order:
+                        res = run(s, w, args, t)
+                        if res is None:
+                            continue
+                        info[s] = res["version"]
+                        for key, _, _ in METRICS[w]:
+                            results.setdefault((w, key, s, t), []).append(res[key])
+                        shown = ", ".join(f"{res[k]:.0f} {unit}" for k, unit, _
+                                          in METRICS[w])
+                        print(f"  round {r + 1} {w} {s} threads={t or 'default'}: "
+                              f"{shown} (warm-up {res['warmup_s']:.1f} s)",
+                              flush=True)
+    print(f"\nhost: {machine()}{busy_note(args.busy)}")
     print("\n| workload | metric | system | version | threads | median | "
           "min-max | gk x |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")

@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 
-from common import keras_system, limit_threads, machine
+from common import busy, busy_note, keras_system, limit_threads, machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -154,6 +154,9 @@ def main(argv=None) -> None:
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--threads", default="0",
                     help="comma-separated thread counts (0: default)")
+    ap.add_argument("--busy", action="store_true",
+                    help="keep one core busy with a competing process "
+                         "while measuring")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -176,24 +179,27 @@ def main(argv=None) -> None:
                 skipped[s] = f"not installed in {args.peers_python}"
                 systems.remove(s)
     print(f"W3 LSTM text classifier training, batch {BATCH}, {args.batches} "
-          f"timed batches, {args.rounds} rounds\nmachine: {machine()}",
+          f"timed batches, {args.rounds} rounds\nmachine: {machine()}"
+          f"{busy_note(args.busy)}",
           flush=True)
     counts = [int(t) for t in args.threads.split(",")]
     results: dict = {(s, t): [] for s in systems for t in counts}
     info: dict = {}
-    for r in range(args.rounds):
-        order = systems[r % len(systems):] + systems[:r % len(systems)]
-        for t in counts:
-            for s in order:
-                res = run(s, args, t)
-                if res is None:
-                    continue
-                results[s, t].append(res["samples_per_s"])
-                info[s] = res
-                print(f"  round {r + 1} {s} threads={t or 'default'}: "
-                      f"{res['samples_per_s']:.0f} samples/s (warm-up "
-                      f"{res['warmup_s']:.1f} s, loss {res['loss']:.3f})",
-                      flush=True)
+    with busy(args.busy):
+        for r in range(args.rounds):
+            order = systems[r % len(systems):] + systems[:r % len(systems)]
+            for t in counts:
+                for s in order:
+                    res = run(s, args, t)
+                    if res is None:
+                        continue
+                    results[s, t].append(res["samples_per_s"])
+                    info[s] = res
+                    print(f"  round {r + 1} {s} threads={t or 'default'}: "
+                          f"{res['samples_per_s']:.0f} samples/s (warm-up "
+                          f"{res['warmup_s']:.1f} s, loss {res['loss']:.3f})",
+                          flush=True)
+    print(f"\nhost: {machine()}{busy_note(args.busy)}")
     print("\n| workload | system | version | threads | median samples/s | "
           "min-max | gk x |")
     print("| --- | --- | --- | --- | --- | --- | --- |")

@@ -1,13 +1,17 @@
 """What the bench scripts share (run.py, bench_cnn.py, bench_lstm.py): the
-machine line, per-process thread limits, and importing a Keras-API system.
+machine line (CPU model and the vector width graphkeras uses there), the
+`--busy` competing process, per-process thread limits, and importing a
+Keras-API system.
 
 Imported by the scripts as `common` (bench/ is the script directory, also
 in the workers run with the peers' Python)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -25,9 +29,40 @@ def machine() -> str:
                     flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    have = [f for f in ("avx512f", "avx2", "fma") if f in flags]
+    have = [f for f in ("avx512f", "avx512_bf16", "avx2", "fma") if f in flags]
+    width = ("512-bit (AVX-512)" if "avx512f" in flags else
+             "256-bit (AVX2)" if "avx2" in flags else "128-bit")
     return (f"{model}, {os.cpu_count()} cpus, {', '.join(have) or 'no avx'}; "
+            f"graphkeras vectors {width}; "
             f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+BUSY_CODE = "while True: pass"
+
+
+@contextlib.contextmanager
+def busy(on: bool = True):
+    """With `on`: a competing process (`python -c "while True: pass"`)
+    keeps one core busy for the duration of the block, as other programs
+    do on users' machines; it is stopped (by its own pid) at the end."""
+    if not on:
+        yield None
+        return
+    proc = subprocess.Popen([sys.executable, "-c", BUSY_CODE])
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def busy_note(on: bool) -> str:
+    return ("; one core kept busy by a competing `python -c \"while True: "
+            "pass\"` (--busy)" if on else "")
 
 
 def limit_threads(system: str, threads: int) -> None:

@@ -2,6 +2,7 @@
 
     python bench/run.py [--rounds 3] [--workloads w1,w4,w5,w6]
                         [--systems graphkeras,torch,...] [--samples 60000]
+                        [--busy] [--shapes 128:256:10:0:0,...]
                         [--peers-python /work/venv-peers/bin/python]
 
 Every measurement is a fresh process running bench/workloads.py: graphkeras
@@ -16,6 +17,10 @@ and with the default (all cores); W4 with the default; W6 in fresh
 processes, graphkeras cold (empty compile cache) and warm.
 
 ONNX Runtime runs the MLP exported by graphkeras (model.export).
+`--busy` keeps one core busy with a competing `python -c "while True:
+pass"` for the whole run (stopped after it); the table's host line says so.
+`--shapes` picks W5's shapes (m:k:n:transpose_a:transpose_b, comma
+separated; default: the square and W1 shapes).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from common import machine
+from common import busy, busy_note, machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -129,87 +134,94 @@ def main(argv=None) -> None:
     ap.add_argument("--systems", default="graphkeras," + ",".join(PEERS))
     ap.add_argument("--samples", type=int, default=60000)
     ap.add_argument("--gemm-seconds", type=float, default=0.6)
+    ap.add_argument("--shapes", default="",
+                    help="W5 shapes m:k:n:ta:tb,... (default: W5_SHAPES)")
     ap.add_argument("--peers-python", default=os.environ.get(
         "GRAPHKERAS_PEERS_PYTHON", "/work/venv-peers/bin/python"))
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--busy", action="store_true",
+                    help="keep one core busy with a competing process "
+                         "while measuring")
     args = ap.parse_args(argv)
     workloads = [w for w in args.workloads.split(",") if w]
     run = Runner(args)
     systems = run.probe([s for s in args.systems.split(",") if s])
     cores = os.cpu_count() or 1
-    print(f"machine: {machine()}", flush=True)
+    print(f"machine: {machine()}{busy_note(args.busy)}", flush=True)
     onnx_path = None
     if "w4" in workloads and "onnxruntime" in systems:
         onnx_path = _export_onnx()
     gk_cache = tempfile.mkdtemp(prefix="gk-bench-cache-")
-    shapes = ",".join(":".join(map(str, s)) for s in W5_SHAPES)
+    shapes = args.shapes or ",".join(":".join(map(str, s)) for s in W5_SHAPES)
     numpy_env_unset = None
     blas_vars = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE",
                                              "OPENBLAS_L2_SIZE")
                  if os.environ.get(k)}
     t_start = time.perf_counter()
-    for rnd in range(args.rounds):
-        order = systems[rnd % len(systems):] + systems[:rnd % len(systems)]
-        print(f"round {rnd + 1}/{args.rounds}: {' '.join(order)}", flush=True)
-        for w in workloads:
-            for s in order:
-                if w not in WHO[s]:
-                    continue
-                gk_env = {"GRAPHKERAS_CACHE_DIR": gk_cache}
-                if w in ("w1", "w5"):
-                    for th in (1, 0):
-                        kw = ({"samples": args.samples} if w == "w1" else
-                              {"shapes": shapes, "seconds": args.gemm_seconds})
-                        res = run.measure(s, w, th, gk_env, **kw)
+    with busy(args.busy):
+        for rnd in range(args.rounds):
+            order = systems[rnd % len(systems):] + systems[:rnd % len(systems)]
+            print(f"round {rnd + 1}/{args.rounds}: {' '.join(order)}", flush=True)
+            for w in workloads:
+                for s in order:
+                    if w not in WHO[s]:
+                        continue
+                    gk_env = {"GRAPHKERAS_CACHE_DIR": gk_cache}
+                    if w in ("w1", "w5"):
+                        for th in (1, 0):
+                            kw = ({"samples": args.samples} if w == "w1" else
+                                  {"shapes": shapes, "seconds": args.gemm_seconds})
+                            res = run.measure(s, w, th, gk_env, **kw)
+                            if res is None:
+                                continue
+                            if w == "w1":
+                                run.record(w, "samples/s", th or cores, s,
+                                           res["samples_per_s"])
+                            else:
+                                for shape, v in res["gflops"].items():
+                                    run.record(w, f"GFLOP/s {shape}", th or cores, s,
+                                               v)
+                                if s == "numpy":
+                                    run.extra["blas"] = res.get("blas")
+                                    if blas_vars:
+                                        unset = {k: "" for k in blas_vars}
+                                        r2 = run.measure(s, w, th, unset, **kw)
+                                        numpy_env_unset = True
+                                        if r2:
+                                            for shape, v in r2["gflops"].items():
+                                                run.record(w, f"GFLOP/s {shape}",
+                                                           th or cores,
+                                                           "numpy (OPENBLAS_* unset)",
+                                                           v)
+                    elif w == "w4":
+                        res = run.measure(s, w, 0, gk_env, calls=200,
+                                          onnx=onnx_path or "")
                         if res is None:
                             continue
-                        if w == "w1":
-                            run.record(w, "samples/s", th or cores, s,
-                                       res["samples_per_s"])
+                        run.record(w, "predict b1 us", cores, s, res["predict_us"])
+                        run.record(w, "predict_on_batch b1 us", cores, s,
+                                   res["predict_on_batch_us"])
+                        run.record(w, "batch 256 samples/s", cores, s,
+                                   res["batch256_samples_per_s"])
+                    elif w == "w6":
+                        if s == "graphkeras":
+                            cold = tempfile.mkdtemp(prefix="gk-bench-cold-")
+                            res = run.measure(s, w, 0, {"GRAPHKERAS_CACHE_DIR": cold})
+                            if res:
+                                run.record(w, "first step s (cold cache)", cores, s,
+                                           res["first_step_s"])
+                            res = run.measure(s, w, 0, {"GRAPHKERAS_CACHE_DIR": cold})
+                            if res:
+                                run.record(w, "first step s (warm cache)", cores, s,
+                                           res["first_step_s"])
                         else:
-                            for shape, v in res["gflops"].items():
-                                run.record(w, f"GFLOP/s {shape}", th or cores, s,
-                                           v)
-                            if s == "numpy":
-                                run.extra["blas"] = res.get("blas")
-                                if blas_vars:
-                                    unset = {k: "" for k in blas_vars}
-                                    r2 = run.measure(s, w, th, unset, **kw)
-                                    numpy_env_unset = True
-                                    if r2:
-                                        for shape, v in r2["gflops"].items():
-                                            run.record(w, f"GFLOP/s {shape}",
-                                                       th or cores,
-                                                       "numpy (OPENBLAS_* unset)",
-                                                       v)
-                elif w == "w4":
-                    res = run.measure(s, w, 0, gk_env, calls=200,
-                                      onnx=onnx_path or "")
-                    if res is None:
-                        continue
-                    run.record(w, "predict b1 us", cores, s, res["predict_us"])
-                    run.record(w, "predict_on_batch b1 us", cores, s,
-                               res["predict_on_batch_us"])
-                    run.record(w, "batch 256 samples/s", cores, s,
-                               res["batch256_samples_per_s"])
-                elif w == "w6":
-                    if s == "graphkeras":
-                        cold = tempfile.mkdtemp(prefix="gk-bench-cold-")
-                        res = run.measure(s, w, 0, {"GRAPHKERAS_CACHE_DIR": cold})
-                        if res:
-                            run.record(w, "first step s (cold cache)", cores, s,
-                                       res["first_step_s"])
-                        res = run.measure(s, w, 0, {"GRAPHKERAS_CACHE_DIR": cold})
-                        if res:
-                            run.record(w, "first step s (warm cache)", cores, s,
-                                       res["first_step_s"])
-                    else:
-                        res = run.measure(s, w, 0)
-                        if res:
-                            run.record(w, "first step s (cold cache)", cores, s,
-                                       res["first_step_s"])
+                            res = run.measure(s, w, 0)
+                            if res:
+                                run.record(w, "first step s (cold cache)", cores, s,
+                                           res["first_step_s"])
     print(f"\n{args.rounds} rounds in {time.perf_counter() - t_start:.0f} s; "
           f"machine now: {machine()}")
+    print(f"host: {machine()}{busy_note(args.busy)}")
     print(table(run, cores))
     if run.skipped:
         print("skipped: " + "; ".join(f"{k} ({v})" for k, v in run.skipped.items()))

@@ -184,7 +184,7 @@ def threads_library() -> tuple:
     """(name, builder) of the barrier / worker library object."""
     from .threads import threads_library as build
 
-    return ("threads", lambda vb: build(host().is_x86))
+    return ("threads", lambda vb: build(host().is_x86, host().triple))
 
 
 WORKER_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,

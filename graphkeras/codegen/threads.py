@@ -19,7 +19,22 @@ that lags a whole step behind sees a newer epoch and stops.
                                         all are taken (or the epoch moved on)
     void gk_finish(word, epoch)         one more chunk done
     void gk_wait_done(word, epoch, total)  until `total` chunks are done
-        (spinning briefly with `pause`, then yielding)
+        (spinning briefly with `pause`, then sleeping on a futex)
+
+Waiting never spins long: after SPIN_CYCLES a waiting thread sleeps in the
+kernel (Linux futex; sched_yield elsewhere), so its core goes idle and the
+scheduler moves a thread that another process kept off its core onto it
+(a yielding spinner keeps its core busy, and the thread holding the
+work waits for its own core: 1-4 ms per wait when a core is busy
+elsewhere). A done counter's next two words are its sleepers' flag and a
+wake sequence: a waiter reads the sequence, raises the flag, checks the
+counter once more and sleeps while the sequence is unchanged; gk_finish,
+after counting, clears a raised flag, bumps the sequence and wakes the
+sleepers (a wake-up cannot be lost: either the waiter's re-check sees the
+count or gk_finish sees the flag). Sleeps are cut short after
+SLEEP_NS, so even a missed wake-up costs a millisecond, not a hang.
+Idle workers (no job) sleep the same way on the job generation, which
+gk_post bumps and wakes.
 
 The pool's control block `ctl` (int64 words; fields on separate lines):
 
@@ -27,6 +42,7 @@ The pool's control block `ctl` (int64 words; fields on separate lines):
     ctl[18] kind (0 step, 1 steps, 2 exit)
     ctl[19] argblock(s)  ctl[20] k  ctl[21] stride  ctl[22] threads of the job
     ctl[24] workers inside a job's entry   ctl[25] the last finished job
+    ctl[26] workers sleeping on the job generation (futex)
     ctl[32 + 8*t] worker t parked (1) or awake (0)
     ctl[33 + 8*t] the last job generation worker t saw
 
@@ -58,8 +74,12 @@ from llvmlite import ir
 
 from .scalar import I32, I64, PTR, VOID, intrinsic
 
-SPIN_CYCLES = 40_000  # ~15 us of `pause` before yielding
-IDLE_CYCLES = 10_000_000  # ~4 ms without a job: park the worker
+SPIN_CYCLES = 40_000  # ~15 us of `pause` before sleeping (or yielding)
+JOB_SPIN_CYCLES = 200_000  # ~80 us: a worker between two steps of fit()
+IDLE_CYCLES = 250_000_000  # ~0.1 s without a job: park the worker
+SLEEP_NS = 1_000_000  # a futex sleep is cut short after 1 ms
+SYS_FUTEX = {"x86_64": 202, "aarch64": 98}
+FUTEX_WAIT_PRIVATE, FUTEX_WAKE_PRIVATE = 128, 129
 CTL_WORDS = 32 + 8 * 64  # room for 64 threads
 MAX_THREADS = 64
 
@@ -94,25 +114,63 @@ def _pause(b, is_x86: bool):
         b.call(intrinsic(b.module, "llvm.x86.sse2.pause", VOID, []), [])
 
 
-def _backoff(b, fn, t0, is_x86):
-    """One round of waiting: `pause` for the first SPIN_CYCLES since t0,
-    sched_yield after; returns the cycles waited."""
+def _futex_number(module) -> int | None:
+    """The futex system call's number on this target, None where there is
+    no futex (not Linux): waits then yield instead of sleeping."""
+    triple = module.triple or ""
+    if "linux" not in triple:
+        return None
+    return SYS_FUTEX.get(triple.split("-", 1)[0])
+
+
+def _syscall(b, *args):
+    fn = b.module.globals.get("syscall") or ir.Function(
+        b.module, ir.FunctionType(I64, [I64], var_arg=True), "syscall")
+    return b.call(fn, [_c(a) if isinstance(a, int) else a for a in args])
+
+
+def _futex_sleep(b, nr, word_p, expected):
+    """Sleep while the low 32 bits of *word_p equal `expected` (at most
+    SLEEP_NS; a wake-up, a signal or a changed word end it early)."""
+    entry = b.function.entry_basic_block
+    with b.goto_block(entry):  # (in the entry block: not one per iteration)
+        b.position_at_start(entry)
+        ts = b.alloca(ir.ArrayType(I64, 2))
+    b.store(_c(0), _word(b, ts, 0))  # struct timespec {tv_sec, tv_nsec}
+    b.store(_c(SLEEP_NS), _word(b, ts, 1))
+    _syscall(b, nr, b.ptrtoint(word_p, I64), FUTEX_WAIT_PRIVATE,
+             b.and_(expected, _c(0xFFFFFFFF)), b.ptrtoint(ts, I64), 0, 0)
+
+
+def _futex_wake(b, nr, word_p):
+    _syscall(b, nr, b.ptrtoint(word_p, I64), FUTEX_WAKE_PRIVATE, 0x7FFFFFFF,
+             0, 0, 0)
+
+
+def _backoff(b, fn, t0, is_x86, sleep=None, spin=SPIN_CYCLES):
+    """One round of waiting: `pause` for the first `spin` cycles since t0;
+    after that sleep() (emits a futex sleep) or sched_yield; returns the
+    cycles waited."""
     clock = intrinsic(b.module, "llvm.readcyclecounter", I64, [])
-    yld = b.module.globals.get("sched_yield") or ir.Function(
-        b.module, ir.FunctionType(I32, []), "sched_yield")
     waited = b.sub(b.call(clock, []), t0)
-    with b.if_else(b.icmp_unsigned("<", waited, _c(SPIN_CYCLES))) as (spin, yd):
-        with spin:
+    with b.if_else(b.icmp_unsigned("<", waited, _c(spin))) as (sp, yd):
+        with sp:
             _pause(b, is_x86)
         with yd:
-            b.call(yld, [])
+            if sleep is not None:
+                sleep()
+            else:
+                yld = b.module.globals.get("sched_yield") or ir.Function(
+                    b.module, ir.FunctionType(I32, []), "sched_yield")
+                b.call(yld, [])
     return waited
 
 
-def _wait_while_equal(b, fn, word, value, is_x86, idle=None):
-    """Spin, then yield, while *word == value. With `idle` (a callable
-    emitting the give-up path), give up after IDLE_CYCLES: control goes
-    to the block idle() builds (it must terminate its block)."""
+def _wait_while_equal(b, fn, word, value, is_x86, idle=None, sleepers=None):
+    """Spin, then sleep (futex, counted in *sleepers) or yield, while
+    *word == value. With `idle` (a callable emitting the give-up path),
+    give up after IDLE_CYCLES: control goes to the block idle() builds (it
+    must terminate its block)."""
     clock = intrinsic(b.module, "llvm.readcyclecounter", I64, [])
     t0 = b.call(clock, [])
     head = fn.append_basic_block("wait.head")
@@ -122,7 +180,14 @@ def _wait_while_equal(b, fn, word, value, is_x86, idle=None):
     b.position_at_end(head)
     b.cbranch(b.icmp_signed("==", _load(b, word), value), body, end)
     b.position_at_end(body)
-    waited = _backoff(b, fn, t0, is_x86)
+    nr = _futex_number(b.module)
+    sleep = None
+    if nr is not None and sleepers is not None:
+        def sleep():
+            b.atomic_rmw("add", sleepers, _c(1), "seq_cst")
+            _futex_sleep(b, nr, word, value)
+            b.atomic_rmw("sub", sleepers, _c(1), "seq_cst")
+    waited = _backoff(b, fn, t0, is_x86, sleep, JOB_SPIN_CYCLES)
     if idle is not None:
         give_up = fn.append_basic_block("wait.idle")
         b.cbranch(b.icmp_unsigned(">", waited, _c(IDLE_CYCLES)), give_up, head)
@@ -140,8 +205,9 @@ def declare(module: ir.Module, name: str, fty: ir.FunctionType) -> ir.Function:
     return fn
 
 
-def threads_library(is_x86: bool) -> ir.Module:
+def threads_library(is_x86: bool, triple: str = "") -> ir.Module:
     module = ir.Module(name="gk_threads")
+    module.triple = triple
     _grab(module)
     _finish(module)
     _wait_done(module, is_x86)
@@ -207,8 +273,16 @@ def _finish(module):
     ep, _ = _split(b, old)
     current = b.icmp_signed("==", ep, b.and_(epoch, _c(0xFFFFFFFF)))
     new = b.select(current, b.add(old, _c(1)), b.or_(tag, _c(1)))
-    pair = b.cmpxchg(word_p, old, new, "acq_rel", "acquire")
+    pair = b.cmpxchg(word_p, old, new, "seq_cst", "acquire")
     with b.if_then(b.extract_value(pair, 1)):
+        nr = _futex_number(module)
+        if nr is not None:  # wake the sleepers (module docstring)
+            flag, seq = _word(b, word, 1), _word(b, word, 2)
+            raised = b.icmp_signed("!=", _load(b, flag, "seq_cst"), _c(0))
+            with b.if_then(raised, likely=False):
+                b.atomic_rmw("xchg", flag, _c(0), "seq_cst")
+                b.atomic_rmw("add", seq, _c(1), "seq_cst")
+                _futex_wake(b, nr, seq)
         b.ret_void()
     b.branch(loop)
 
@@ -223,13 +297,25 @@ def _wait_done(module, is_x86):
     loop = fn.append_basic_block("loop")
     b.branch(loop)
     b.position_at_end(loop)
-    ep, cnt = _split(b, _load(b, word_p))
-    current = b.icmp_signed("==", ep, b.and_(epoch, _c(0xFFFFFFFF)))
-    done = b.or_(b.and_(current, b.icmp_signed(">=", cnt, total)),
-                 b.and_(b.not_(current), _newer(b, ep, epoch)))
-    with b.if_then(done):
+
+    def is_done(order="acquire"):
+        ep, cnt = _split(b, _load(b, word_p, order))
+        current = b.icmp_signed("==", ep, b.and_(epoch, _c(0xFFFFFFFF)))
+        return b.or_(b.and_(current, b.icmp_signed(">=", cnt, total)),
+                     b.and_(b.not_(current), _newer(b, ep, epoch)))
+
+    with b.if_then(is_done()):
         b.ret_void()
-    _backoff(b, fn, t0, is_x86)
+    nr = _futex_number(module)
+    sleep = None
+    if nr is not None:
+        def sleep():
+            flag, seq = _word(b, word, 1), _word(b, word, 2)
+            s0 = _load(b, seq, "seq_cst")
+            _store(b, _c(1), flag, "seq_cst")
+            with b.if_then(b.not_(is_done("seq_cst"))):
+                _futex_sleep(b, nr, seq, s0)
+    _backoff(b, fn, t0, is_x86, sleep)
     b.branch(loop)
 
 
@@ -262,7 +348,8 @@ def _worker(module, is_x86):
                 b.branch(retry_block)  # un-parked ourselves: take the job
         b.ret(_c(1))
 
-    _wait_while_equal(b, fn, jobgen, seen, is_x86, idle)
+    _wait_while_equal(b, fn, jobgen, seen, is_x86, idle,
+                      sleepers=_word(b, ctl, 26))
     # NOTE: count in before reading the job (see the module docstring)
     b.atomic_rmw("add", inside, _c(1), "seq_cst")
     g = _load(b, jobgen, "seq_cst")
@@ -323,6 +410,11 @@ def _post(module):
         _store(b, v, _word(b, ctl, i), "monotonic")
     gen = _word(b, ctl, 16)
     b.atomic_rmw("add", gen, _c(1), "seq_cst")
+    nr = _futex_number(module)
+    if nr is not None:  # workers asleep on the generation
+        with b.if_then(b.icmp_signed("!=", _load(b, _word(b, ctl, 26), "seq_cst"),
+                                     _c(0))):
+            _futex_wake(b, nr, gen)
     mask = b.alloca(I64)
     b.store(_c(0), mask)
     from .loops import for_range

@@ -26,7 +26,10 @@ arrives.
 Threads: a step runs on the process's thread pool (runtime/threads.py,
 GRAPHKERAS_NUM_THREADS, all cores by default) when it does at least
 MIN_PARALLEL_WORK floating-point operations, else on the calling thread
-alone; `threads=` fixes the count. The decision, the GEMM workspace (one
+alone; `threads=` fixes the count. Without it, steps of every batch size
+are timed on one thread and on all of them and the faster runs (with
+another program busy on a core, two threads can be slower than one:
+runtime/adaptive.py); results do not depend on the count. The decision, the GEMM workspace (one
 slice per thread) and the arena are made once per batch size; a call with
 the last call's input shapes and dtypes skips binding (each array is still
 checked). `profile()` times every kernel (runtime/profile.py).
@@ -61,6 +64,7 @@ from ..ir import ParseError, parse, print_function
 from ..ir.types import is_symbol
 from ..passes.compile_pipeline import prepare_for_codegen
 from ..passes.plan_memory import assign_storage, plan_offsets
+from .adaptive import ThreadChooser
 from .executable import Executable
 from .program import Program
 from .state import StateStore, aligned_empty
@@ -185,6 +189,9 @@ class CompiledExecutable(Executable):
         self._epoch = 0  # raised every step (codegen/threads.py)
         self._work = work_model(self.layout)
         self._threads_cache: dict = {}
+        self._choosers: dict = {}  # sizes -> ThreadChooser (runtime/adaptive.py)
+        self._chooser = None  # the current sizes' chooser, None: fixed count
+        self.adaptive = True  # False: no timing, always the decided count
         self.memory_plan = None
 
     # --- checks ----------------------------------------------------------------
@@ -344,10 +351,17 @@ class CompiledExecutable(Executable):
     def _step(self) -> None:
         if self._nthreads == 1:
             self.native.step(0, 1, self._block_addr)
-        else:
-            self._epoch += 1
-            self._block[self.native_layout.epoch_slot] = self._epoch
+            return
+        self._epoch += 1
+        self._block[self.native_layout.epoch_slot] = self._epoch
+        chooser = self._chooser
+        if chooser is None:
             self._call(0, self._block_addr, 1, 0, self._nthreads)
+            return
+        n = chooser.pick()
+        t0 = time.perf_counter()
+        self._call(0, self._block_addr, 1, 0, n)
+        chooser.report(n, time.perf_counter() - t0)
 
     @property
     def fixed_threads(self) -> int | None:
@@ -366,6 +380,13 @@ class CompiledExecutable(Executable):
         if env != self._planned_env:
             self._ensure_arena(env)
         self._nthreads = self._threads_for(env)
+        self._chooser = None
+        if self._nthreads > 1 and not self.fixed_threads and self.adaptive:
+            key = tuple(sorted(env.items()))
+            self._chooser = self._choosers.get(key)
+            if self._chooser is None:
+                self._chooser = self._choosers[key] = ThreadChooser(
+                    self._nthreads)
         self._ensure_workspace(self._nthreads, env)
         self._env = env
 
@@ -442,11 +463,15 @@ class CompiledExecutable(Executable):
 
         with self._lock:
             saved = {n: np.array(self.store[n]) for n in self.program.state}
+            adaptive, self.adaptive = self.adaptive, False
+            self._env = self._fast = self._chooser = None
             try:
                 return profile_executable(self, inputs, repeats)
             finally:
                 for n, a in saved.items():
                     self.store[n][...] = a
+                self.adaptive = adaptive
+                self._env = self._fast = self._chooser = None
 
     def run_steps(self, batches: Sequence[Sequence[np.ndarray]]) -> list:
         with self._lock:
@@ -486,6 +511,11 @@ class CompiledExecutable(Executable):
             blocks[n * i + ws_slot] = self._block[ws_slot]
             blocks[n * i + ep_slot] = self._epoch + 1 + i
         self._epoch += k
-        self._call(1, ctypes.addressof(blocks), k, n, self._nthreads)
+        chooser = self._chooser
+        nth = chooser.pick() if chooser is not None else self._nthreads
+        t0 = time.perf_counter()
+        self._call(1, ctypes.addressof(blocks), k, n, nth)
+        if chooser is not None:
+            chooser.report(nth, (time.perf_counter() - t0) / k)
         del keep
         return all_outs

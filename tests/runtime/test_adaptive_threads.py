@@ -1,0 +1,57 @@
+"""The thread count chosen by timing (runtime/adaptive.py): the policy on
+made-up timings, and a training run whose steps switch between one and
+two threads giving exactly the numbers of one thread."""
+
+from __future__ import annotations
+
+import numpy as np
+from train_programs import init_store, mlp_train_program, teacher_batches
+
+from graphkeras.runtime import compiled
+from graphkeras.runtime.adaptive import EXPLORE, WARMUP, ThreadChooser
+from graphkeras.runtime.compiled import CompiledExecutable
+
+
+def _drive(chooser, cost, steps):
+    picked = []
+    for _ in range(steps):
+        n = chooser.pick()
+        chooser.report(n, cost[n])
+        picked.append(n)
+    return picked
+
+
+def test_chooser_keeps_the_faster_count_and_keeps_checking_the_other():
+    ch = ThreadChooser(2)
+    picked = _drive(ch, {1: 1.0, 2: 2.0}, 10 * EXPLORE)
+    assert picked[:2 * WARMUP].count(1) == WARMUP  # both timed first
+    tail = picked[2 * WARMUP:]
+    assert ch.current == 1
+    assert 0 < tail.count(2) <= len(tail) // EXPLORE + 1
+    # the load changes: two threads become the faster
+    picked = _drive(ch, {1: 1.0, 2: 0.5}, 10 * EXPLORE)
+    assert ch.current == 2
+    assert picked[-EXPLORE:].count(2) >= EXPLORE - 1
+
+
+def test_chooser_with_one_thread_never_explores():
+    ch = ThreadChooser(1)
+    assert _drive(ch, {1: 1.0}, 20) == [1] * 20
+
+
+def test_switching_thread_counts_gives_the_numbers_of_one_thread(monkeypatch):
+    monkeypatch.setattr(compiled, "MIN_PARALLEL_WORK", 0)
+    prog = mlp_train_program(sizes=(70, 45, 10), optimizer="adam")
+    batches = teacher_batches(prog, 12, 53)
+    store1 = init_store(prog)
+    exe1 = CompiledExecutable(prog, store1, threads=1)
+    want = [float(exe1.run(list(b))[0]) for b in batches]
+    store = init_store(prog)
+    exe = CompiledExecutable(prog, store)
+    exe.max_threads = 2
+    got = [float(exe.run(list(b))[0]) for b in batches]
+    chooser = next(iter(exe._choosers.values()))
+    assert all(len(t) >= WARMUP for t in chooser.times.values())  # both ran
+    assert got == want
+    for k in store1.names():
+        np.testing.assert_array_equal(store[k], store1[k], err_msg=k)
