@@ -13,6 +13,7 @@ from . import (
     config,
     constraints,
     datasets,
+    distribution,
     initializers,
     layers,
     losses,
@@ -33,7 +34,7 @@ from .frontend.variables import Variable
 __all__ = [
     "Input", "InputSpec", "KerasTensor", "Layer", "Model", "Sequential",
     "Variable", "activations", "backend", "callbacks", "config", "constraints",
-    "datasets",
+    "datasets", "distribution",
     "initializers", "layers", "losses", "metrics", "models", "ops",
     "optimizers", "random", "regularizers", "saving", "utils",
 ]

@@ -163,6 +163,7 @@ def _train_program(model):
             ys.append(np.zeros((1,) + tuple(shape[1:-1]), "int64"))
         else:
             ys.append(np.zeros((1,) + tuple(shape[1:]), "float32"))
+    model._distributed()  # dump --data-parallel: as one rank of a job
     return model._build_program("train", xs, ys, None, template)
 
 
@@ -450,7 +451,13 @@ def _write_output(text: str, path: str | None, fmt: str) -> None:
 def _dump(args) -> int:
     from .ir import Function, print_function
 
-    model = load(args.model)
+    if getattr(args, "data_parallel", False):
+        from .frontend.distributed_trainer import replica_tracing
+
+        with replica_tracing():  # the train step as a DataParallel rank's
+            model = load(args.model)
+    else:
+        model = load(args.model)
     fn = select(model, args.program)
     result = STAGE_HOOKS[args.stage](model, fn, args.after)
     if isinstance(result, Function):
@@ -823,6 +830,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("-o", "--output", metavar="FILE", default=None,
                    help="write to FILE instead of stdout; with --format dot, "
                    "a .svg/.png/.pdf FILE is rendered with Graphviz")
+    d.add_argument("--data-parallel", action="store_true",
+                   help="trace the train step as one rank of a "
+                   "DataParallel job runs it (graphkeras.distribution: "
+                   "gradients summed across ranks by all_reduce_sum)")
     d.set_defaults(func=_dump)
 
     d = sub.add_parser(

@@ -269,6 +269,8 @@ GENERATORS: dict[str, Generator] = {}
 # Registered ops no generator builds, and why.
 NOT_GENERATED = {
     "fused": "made by fuse_elementwise from other ops; tested with that pass",
+    "all_reduce_sum": "needs a communicator descriptor operand; the op "
+                      "samples and tests/distribution cover it",
 }
 
 

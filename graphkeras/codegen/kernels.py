@@ -885,3 +885,6 @@ _ = I1  # re-exported for callers
 from . import conv as _conv
 
 _conv.register(LOWERING_KIND, POINTWISE, NODE_KERNELS)
+from . import collective as _collective  # noqa: E402  (MPI calls)
+
+_collective.register(LOWERING_KIND, ROOT_EMITTERS)

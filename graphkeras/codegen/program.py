@@ -285,8 +285,10 @@ def barriers_needed(layout: StorageLayout, units=None) -> list:
                if st[vs[v.name]].kind != "const"}
         outs = {vs[v.name] for n in nodes for v in n.outputs}
         arena_out = any(st[s].kind == "arena" for s in outs)
+        # collectives run in program order on every rank (codegen/collective)
+        ordered = any(K.op_kind(n.op) == "collective" for n in nodes)
         need = bool(ins & written or outs & (read | written)
-                    or (arena_out and died))
+                    or (arena_out and died) or ordered)
         if need:
             written, read, died = set(), set(), False
         needs.append(need)

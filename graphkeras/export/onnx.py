@@ -217,6 +217,10 @@ _UNEXPORTABLE = {
         "Export the inference program, where training-only random layers "
         "such as GaussianNoise are identities"
     ),
+    "all_reduce_sum": (
+        "a collective across the ranks of a distributed job has no ONNX "
+        "equivalent. Export the inference program, which has none"
+    ),
 }
 
 

@@ -356,10 +356,17 @@ class ArrayAdapter(DataAdapter):
             return global_rng().permutation(self.n)
         return None
 
+    # (rank, ranks): yield only this rank's rows of every batch
+    # (frontend/distributed_trainer.py)
+    shard = None
+
     def _batches_one_pass(self):
         idx = self._indices()
         for b in range(self._per_epoch):
             lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, self.n)
+            if self.shard is not None:
+                r, size = self.shard
+                lo, hi = lo + (hi - lo) * r // size, lo + (hi - lo) * (r + 1) // size
             if idx is None:
                 take = (lambda a, lo=lo, hi=hi: a[lo:hi])
             else:

@@ -39,6 +39,7 @@ from ..runtime import Program, make_executable
 from . import ops, tracing, tree
 from .callbacks import CallbackList
 from .compile_utils import CompileLoss, CompileMetrics
+from . import distributed_trainer as _dist
 from .data import (
     StandardizedAdapter,
     check_count,
@@ -125,6 +126,15 @@ class Trainer:
         self._run_eagerly = bool(value)
         self._executables.clear()
 
+    def _distributed(self, *verbose):
+        """Look up the DataParallel job for this call (None: one process;
+        frontend/distributed_trainer.py); returns it, or with `verbose`
+        given, the verbosity for this rank (0 but on rank 0)."""
+        dp = self.__dict__["_dp"] = _dist.active()
+        if not verbose:
+            return dp
+        return verbose[0] if dp is None else dp.verbose(verbose[0])
+
     def _assert_compiled(self, method):
         if not self.compiled:
             raise ValueError(
@@ -188,6 +198,7 @@ class Trainer:
                None if sws is None else tuple((a.shape[1:], a.dtype.str)
                                              for a in sws),
                repr(x_template),
+               None if self.__dict__.get("_dp") is None else self._dp.key,
                self._sig)
         exe = self._executables.get(key)
         if exe is not None:
@@ -196,6 +207,8 @@ class Trainer:
         else:
             program = self._build_program(kind, xs, ys, sws, x_template)
             exe = make_executable(program, STORE, run_eagerly=self.run_eagerly)
+            if self.__dict__.get("_dp") is not None:  # DataParallel ranks
+                exe = self._dp.wrap(exe, program, kind)
             while len(self._executables) >= _MAX_PROGRAMS:
                 # NOTE: one program per per-sample shape (sequences of many
                 # lengths): the least recently used goes, a later batch of
@@ -265,6 +278,10 @@ class Trainer:
             names = in_names + [t.value.name for t in y_true] + (
                 [t.value.name for t in dict.fromkeys(sw_in)] if sw_in else [])
             batch = ops.batch_size(inputs[0])
+            dp = self.__dict__.get("_dp")
+            if dp is not None:  # this rank's samples (distributed_trainer)
+                count = dp.count_input(trace)
+                names.append(count.value.name)
             total = None
             if self._compile_loss is not None:
                 if ys is None:
@@ -297,7 +314,11 @@ class Trainer:
             scaled = total
             if kind == "train" and hasattr(self.optimizer, "scale_loss"):
                 scaled = self.optimizer.scale_loss(total)
+            if dp is not None and kind == "train":
+                scaled = dp.scale_loss(scaled, count)
         if kind == "test":
+            if dp is not None:
+                dp.reduce_step(self, trace, [], count)
             return self._finish(trace, [total.value], names, n_out=1)
         train_vars = [v for v in self.trainable_weights if v.key in trace.params]
         fn = b.build([scaled.value])
@@ -305,6 +326,8 @@ class Trainer:
             fn = differentiate(fn, [v.key for v in train_vars])
             trace.builder = ir.Builder.from_function(fn)
             grads = [trace.wrap(g) for g in fn.results[1:]]
+            if dp is not None:  # summed across ranks in the step
+                grads = dp.reduce_step(self, trace, grads, count)
             with trace:
                 self.optimizer.apply(grads, train_vars)
         return self._finish(trace, [total.value], names, n_out=1)
@@ -420,10 +443,11 @@ class Trainer:
             warnings.warn(f"Limiting steps_per_epoch to {cap}", stacklevel=3)
             kwargs["steps"] = cap
         adapter = make_adapter(x, y, sample_weight, **kwargs)
+        dp = self.__dict__.get("_dp")
         fn = self if hasattr(self, "_inputs_struct") else getattr(
             self, "_functional", None)
         if fn is None:
-            return adapter
+            return adapter if dp is None else dp.shard(adapter)
         struct = fn._inputs_struct
         input_keys = list(struct) if isinstance(struct, dict) else \
             fn.input_names
@@ -432,11 +456,12 @@ class Trainer:
         if len(outs) == 1 and outs[0].shape and isinstance(
                 outs[0].shape[-1], int):
             n_classes = max(2, outs[0].shape[-1])
-        return StandardizedAdapter(adapter, input_keys, fn.output_names,
-                                   n_classes, self._index_limits(fn),
-                                   [struct[k].shape for k in input_keys]
-                                   if isinstance(struct, dict) else
-                                   [t.shape for t in fn._inputs])
+        adapter = StandardizedAdapter(adapter, input_keys, fn.output_names,
+                                      n_classes, self._index_limits(fn),
+                                      [struct[k].shape for k in input_keys]
+                                      if isinstance(struct, dict) else
+                                      [t.shape for t in fn._inputs])
+        return adapter if dp is None else dp.shard(adapter)
 
     @staticmethod
     def _index_limits(fn) -> list:
@@ -475,6 +500,7 @@ class Trainer:
         """Train the model; returns a History (Keras 3's signature and
         defaults)."""
         self._assert_compiled("fit")
+        verbose = self._distributed(verbose)
         batch_size = check_count("batch_size", batch_size)
         epochs = check_count("epochs", epochs, minimum=0, allow_none=False)
         cap = _config.max_epochs()  # keras.config.set_max_epochs
@@ -496,6 +522,8 @@ class Trainer:
 
         if isinstance(callbacks, Callback):  # Keras flattens one callback
             callbacks = [callbacks]
+        if self.__dict__.get("_dp") is not None:
+            callbacks = self._dp.fit_callbacks(callbacks)
         if validation_split and validation_data is None:
             (x, y, sample_weight), (vx, vy, vsw) = train_validation_split(
                 (x, y, sample_weight), validation_split)
@@ -592,6 +620,7 @@ class Trainer:
         """The loss and metrics on the data: a scalar without metrics, a
         list with them (loss first), a dict with return_dict=True."""
         self._assert_compiled("evaluate")
+        verbose = self._distributed(verbose)
         adapter = self._adapter(x, y, sample_weight, batch_size=batch_size,
                                 steps=steps, repeat=False)
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
@@ -610,6 +639,7 @@ class Trainer:
         """Outputs for x, batch by batch, concatenated (NumPy arrays in the
         structure of the model's outputs)."""
         batch_size = check_count("batch_size", batch_size)
+        verbose = self._distributed(verbose)
         if (verbose == 0 and callbacks is None and steps is None
                 and isinstance(x, np.ndarray) and x.ndim
                 and 0 < len(x) <= (batch_size or 32)):
@@ -666,6 +696,7 @@ class Trainer:
         """One training step on one batch; returns its loss and metrics
         (the metrics are reset first, as in Keras 3)."""
         self._assert_compiled("train_on_batch")
+        self._distributed()
         adapter, batch = self._single_batch(x, y, sample_weight, class_weight)
         self.reset_metrics()
         self._run_step("train", batch, adapter.x_template)
@@ -677,6 +708,7 @@ class Trainer:
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._assert_compiled("test_on_batch")
+        self._distributed()
         adapter, batch = self._single_batch(x, y, sample_weight)
         self.reset_metrics()
         self._run_step("test", batch, adapter.x_template)
@@ -687,8 +719,9 @@ class Trainer:
         return r[0] if len(r) == 1 else r
 
     def predict_on_batch(self, x):
+        dp = self._distributed()
         if (isinstance(x, np.ndarray) and x.dtype == np.float32 and x.ndim
-                and x.flags.c_contiguous and self.built):
+                and x.flags.c_contiguous and self.built and dp is None):
             # Fast path for one array (latency-bound serving): the executable
             # of the last call, when neither the state signature nor the
             # per-sample shape changed (that shape was checked then)

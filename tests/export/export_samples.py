@@ -462,6 +462,10 @@ add("scan",
 for _name in ("random_uniform", "random_normal"):
     add(_name, UNEXPORTABLE)
 
+# --- collectives across ranks (graphkeras.distribution) --------------------
+
+add("all_reduce_sum", UNEXPORTABLE)
+
 
 def live_random_case(opname: str) -> ir.Function:
     """A dropout-like use of a random op, recorded by layer "dropout"."""

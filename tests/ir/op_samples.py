@@ -574,6 +574,16 @@ def _random(d: Draw) -> Sample:
     return Sample([counter], attrs)
 
 
+@sample("all_reduce_sum")
+def _all_reduce_sum(d: Draw) -> Sample:
+    # a descriptor of one rank (all zeros): the op is the identity here;
+    # tests/distribution runs it across ranks under mpiexec
+    dt = d.float if d.grad else d.pick((ir.float32, ir.float64))
+    x = d.operand(d.shape(), dt)
+    comm = d.operand((8,), ir.int64, ints=(0, 0))
+    return Sample([x, comm])
+
+
 def all_sampled_ops() -> list:
     return sorted(SAMPLES)
 

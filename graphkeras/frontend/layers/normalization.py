@@ -23,6 +23,7 @@ from .. import constraints, initializers, ops, regularizers
 from .core import _ser
 from .input_spec import InputSpec
 from .layer import Layer
+from ..tensors import TracedTensor
 
 
 def _normalize(x, mean, variance, gamma, beta, epsilon):
@@ -68,11 +69,6 @@ class BatchNormalization(Layer):
             raise ValueError(
                 f'Layer "{self.name}": renorm=True is not supported by '
                 "graphkeras's BatchNormalization."
-            )
-        if synchronized:
-            raise ValueError(
-                "Argument synchronized=True is only supported with the "
-                "TensorFlow backend."
             )
         self.axis = int(axis)
         self.synchronized = synchronized
@@ -147,7 +143,14 @@ class BatchNormalization(Layer):
         gamma = ops.cast(self.gamma, dt) if self.scale else None
         beta = ops.cast(self.beta, dt) if self.center else None
         if training and self.trainable:
-            if mask is not None:
+            sync = None
+            if self.synchronized and mask is None:
+                from ..distributed_trainer import active
+
+                sync = active()  # DataParallel ranks: moments of all
+            if sync is not None and isinstance(x, TracedTensor):
+                mean, variance = sync.sync_moments(x, self._reduction_axes)
+            elif mask is not None:
                 mean, variance = self._masked_moments(x, mask)
             else:
                 mean, variance = ops.moments(x, axes=self._reduction_axes)

@@ -198,15 +198,25 @@ class Model(Trainer, Layer):
     # --- saving and export (graphkeras/frontend/saving/) ---------------------
 
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
-        """Save the model: `.keras` (Keras 3's format) or legacy `.h5`."""
+        """Save the model: `.keras` (Keras 3's format) or legacy `.h5`.
+        Under DataParallel with several ranks only rank 0 writes."""
+        from ..distribution import is_chief
         from ..saving.saving_api import save_model
+
+        if not is_chief():
+            return
 
         save_model(self, filepath, overwrite=overwrite, zipped=zipped,
                    **kwargs)
 
     def save_weights(self, filepath, overwrite=True, max_shard_size=None):
-        """Save the weights (and optimizer state) to a `.weights.h5` file."""
+        """Save the weights (and optimizer state) to a `.weights.h5` file.
+        Under DataParallel with several ranks only rank 0 writes."""
+        from ..distribution import is_chief
         from ..saving.saving_api import save_weights
+
+        if not is_chief():
+            return
 
         save_weights(self, filepath, overwrite=overwrite,
                      max_shard_size=max_shard_size)

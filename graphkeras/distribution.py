@@ -1,0 +1,14 @@
+"""graphkeras.distribution: data-parallel training on MPI ranks
+(docs/distributed.md)."""
+
+from .frontend.distribution import (  # noqa: F401
+    DataParallel,
+    DeviceMesh,
+    Distribution,
+    ModelParallel,
+    distribution,
+    initialize,
+    list_devices,
+    set_distribution,
+)
+from .frontend.distribution import __all__  # noqa: F401
