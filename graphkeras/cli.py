@@ -1,6 +1,6 @@
 """The `graphkeras` command (also `python -m graphkeras`).
 
-Verbs: `demo`, `dump`, `inspect`, `export`; each has `--help`.
+Verbs: `demo`, `dump`, `inspect`, `export`, `cache`; each has `--help`.
 
 MODEL is a `.gkir` file (IR text, one or more functions) or a `.keras` /
 `.h5` model file. Every verb works on a `LoadedModel`, so the two kinds
@@ -868,7 +868,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a .npz file of parameter values (by parameter "
                    "name) to store as initializers")
     d.set_defaults(func=_export)
+
+    d = sub.add_parser(
+        "cache", help="show or empty the compile cache",
+        description="info: where the compile cache is, whether it is "
+        "trusted, its entries and size cap (GRAPHKERAS_CACHE_MAX); clear: "
+        "remove every entry.",
+    )
+    d.add_argument("action", choices=("info", "clear"))
+    d.set_defaults(func=_cache)
     return p
+
+
+def _cache(args) -> int:
+    from .codegen import cache
+
+    if args.action == "clear":
+        n = cache.clear()
+        print(f"removed {n} entries from {cache.info()['dir']}")
+        return 0
+    i = cache.info()
+    mb = 1 / 2**20
+    state = ("off (GRAPHKERAS_CACHE=0)" if not i["enabled"]
+             else "in use" if i["trusted"] is True
+             else f"not used: {i['trusted']}")
+    print(f"compile cache: {i['dir']}\n"
+          f"  {state}\n"
+          f"  {i['entries']} entries, {i['bytes'] * mb:.1f} MiB of "
+          f"{i['max_bytes'] * mb:.0f} MiB (GRAPHKERAS_CACHE_MAX)")
+    return 0
 
 
 def _one_line(msg: str) -> str:

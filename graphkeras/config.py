@@ -6,6 +6,8 @@ GRAPHKERAS_DUMP        comma list of ir, llvm, llvm-opt, asm: write what
 GRAPHKERAS_VERIFY      1: verify the program after every pass
 GRAPHKERAS_CACHE       0: turn the on-disk compile cache off
 GRAPHKERAS_CACHE_DIR   where the compile cache lives
+GRAPHKERAS_CACHE_MAX   the compile cache's size cap (bytes, or with a
+                       K/M/G suffix; default 1G): LRU entries are evicted
 GRAPHKERAS_NUM_THREADS threads for native steps (default: all cores)
 
 It also holds Keras's global settings, the `keras.config` API (floatx,
@@ -44,6 +46,23 @@ def cache_dir() -> str:
         return d
     base = _flag("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "graphkeras")
+
+
+def cache_max_bytes() -> int:
+    v = _flag("GRAPHKERAS_CACHE_MAX").strip()
+    if not v:
+        return 1 << 30
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(v[-1:].upper(), 1)
+    try:
+        n = int(v[:-1] if scale > 1 else v) * scale
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise ValueError(
+            "GRAPHKERAS_CACHE_MAX must be a size in bytes (optionally with a "
+            f"K, M or G suffix, e.g. 512M), got {v!r}."
+        )
+    return n
 
 
 def num_threads() -> int:

@@ -92,21 +92,22 @@ class NativeModule:
 
 
 @functools.cache
-def _source_digest() -> str:
-    """A hash of the code that decides what gets generated (codegen, the
-    op definitions with their scalar bodies, the memory plan), so that an
-    edited graphkeras never loads object code made by another version."""
+def source_digest() -> str:
+    """A hash of every source file of the installed graphkeras package
+    (computed once per process): whatever module decides the generated
+    code (codegen, the op definitions and scalar bodies, dtypes, types,
+    passes, ...), an edited graphkeras never loads a program or object
+    code made by another version."""
     import hashlib
     import pathlib
 
     root = pathlib.Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
-    for sub in ("codegen", "ir/ops", "ir/plan.py", "passes/plan_memory.py"):
-        path = root / sub
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        for f in files:
-            h.update(f.name.encode())
-            h.update(f.read_bytes())
+    for f in sorted(root.rglob("*.py")):
+        rel = f.relative_to(root).as_posix().encode()
+        data = f.read_bytes()
+        h.update(len(rel).to_bytes(8, "little") + rel)
+        h.update(len(data).to_bytes(8, "little") + data)
     return h.hexdigest()
 
 
@@ -115,7 +116,7 @@ def cache_key(program_text: str, layout_text: str) -> str:
     return cache.make_key(
         f"codegen {CODEGEN_VERSION} math {mathlib.MATH_VERSION} opt {OPT_LEVEL} "
         "programs without unrolling",
-        _source_digest(),
+        source_digest(),
         f"llvmlite {llvmlite.__version__} llvm {llvm.llvm_version_info}",
         h.key(), program_text, layout_text)
 

@@ -178,6 +178,7 @@ class _Lexer:
             pos = m.end()
         self.toks.append(("eof", "", len(text)))
         self.i = 0
+        self.depth = 0  # of nested tuples and functions (MAX_NESTING)
 
     def _error(self, pos: int, msg: str) -> ParseError:
         line = self.text.count("\n", 0, pos) + 1
@@ -243,6 +244,19 @@ def _parse_number(text: str):
     return float(text)
 
 
+# Tuples and function bodies nested deeper than this are refused with a
+# ParseError (the parser recurses; Python's own limit would raise a bare
+# RecursionError, and no program the compiler makes nests a tenth as deep).
+MAX_NESTING = 100
+
+
+def _nested(lx: _Lexer):
+    lx.depth += 1
+    if lx.depth > MAX_NESTING:
+        raise lx.error(f"attributes or functions nested more than "
+                       f"{MAX_NESTING} deep")
+
+
 def _parse_attr(lx: _Lexer):
     kind, text, _ = lx.peek()
     if kind == "punct" and text == "(":
@@ -250,6 +264,7 @@ def _parse_attr(lx: _Lexer):
         items = []
         if lx.accept(")"):
             return ()
+        _nested(lx)
         while True:
             items.append(_parse_attr(lx))
             if lx.accept(")"):
@@ -257,6 +272,7 @@ def _parse_attr(lx: _Lexer):
             lx.expect(",")
             if lx.accept(")"):
                 break
+        lx.depth -= 1
         return tuple(items)
     if kind == "number":
         lx.next()
@@ -301,6 +317,13 @@ def _parse_array(lx: _Lexer) -> ConstArray:
 
 
 def _parse_function(lx: _Lexer) -> Function:
+    _nested(lx)
+    fn = _parse_function_body(lx)
+    lx.depth -= 1
+    return fn
+
+
+def _parse_function_body(lx: _Lexer) -> Function:
     lx.expect("func")
     name = lx.expect_kind("func")[1:]
     env: dict[str, Value] = {}
@@ -420,3 +443,33 @@ def parse_many(text: str) -> list[Function]:
     while lx.peek()[0] != "eof":
         out.append(_parse_function(lx))
     return out
+
+
+def canonical_text(text: str, *, locs: bool = True) -> str:
+    """`text` (IR text) with every value renamed by order of first
+    appearance (`%v0`, `%v1`, ...) and, with `locs=False`, without the
+    `loc(...)` tags: two programs that differ only in their names (a
+    model's `dense_3/kernel` against another's `dense/kernel`) get the same
+    canonical text, and programs that differ in anything else do not
+    (renaming is one to one). The compile cache keys on it."""
+    names: dict[str, str] = {}
+    out: list[str] = []
+    pos = 0
+    skip = 0  # tokens of a loc(...) tag still to drop
+    for m in _TOKEN.finditer(text):
+        if m.start() != pos:
+            raise ParseError(f"unexpected character {text[pos]!r} at {pos}")
+        pos = m.end()
+        kind, tok = m.lastgroup, m.group()
+        if skip:
+            skip -= kind != "ws"
+            continue
+        if kind == "value":
+            tok = names.setdefault(tok, f"%v{len(names)}")
+        elif not locs and kind == "ident" and tok == "loc":
+            skip = 3  # ( "name" )
+            continue
+        elif kind == "ws":
+            tok = "\n" if "\n" in tok else " "
+        out.append(tok)
+    return "".join(out)

@@ -46,9 +46,6 @@ input. Native code runs with FTZ/DAZ and restores the caller's MXCSR.
 from __future__ import annotations
 
 import ctypes
-import functools
-import hashlib
-import pathlib
 import threading
 import time
 from collections.abc import Sequence
@@ -56,11 +53,19 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..codegen import cache
-from ..codegen.jit import cache_key, load_or_compile
+from ..codegen.jit import cache_key, load_or_compile, source_digest
 from ..codegen.matmul import WORKSPACE_HEADER
 from ..codegen.program import build_module, native_layout, required_libraries
 from ..codegen.threads import CTL_WORDS
-from ..ir import ParseError, parse, print_function
+from ..ir import (
+    IRTypeError,
+    ParseError,
+    VerifyError,
+    canonical_text,
+    parse,
+    print_function,
+    verify,
+)
 from ..ir.types import is_symbol
 from ..passes.compile_pipeline import prepare_for_codegen
 from ..passes.plan_memory import assign_storage, plan_offsets
@@ -78,36 +83,50 @@ MIN_PARALLEL_WORK = 5_000_000
 PREPARED = ".gkir"  # cache entries of prepared programs
 
 
-@functools.cache
-def _passes_digest() -> str:
-    """A hash of what decides a prepared program: the passes and the IR."""
-    root = pathlib.Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
-    for sub in ("passes", "ir"):
-        for f in sorted((root / sub).rglob("*.py")):
-            h.update(f.name.encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()
+def canonical_program(program: Program) -> Program:
+    """program with its values renamed by position (ir.canonical_text): a
+    model's `dense_3/kernel` and an identical model's `dense/kernel` become
+    the same name, so identical models share cache entries. Compilation
+    works on this program; the caller's names map to it by position."""
+    fn = parse(canonical_text(print_function(program.fn)))
+    new = {p.name: c.name for p, c in zip(program.fn.params, fn.params)}
+    return Program(fn, tuple(new[n] for n in program.state),
+                   tuple(new[n] for n in program.inputs),
+                   tuple((new[n], i) for n, i in program.updates),
+                   tuple(program.outputs))
+
+
+def _same_signature(prepared, fn) -> bool:
+    return (prepared.name == fn.name
+            and [(p.name, p.type) for p in prepared.params]
+            == [(p.name, p.type) for p in fn.params]
+            and prepared.result_types == fn.result_types)
 
 
 def _prepared(fn, used: tuple):
-    """(prepared Function, its text): passes.compile_pipeline's result, from
-    the compile cache when this program was prepared before (keyed by its
-    text, the results written and the passes' source), so a warm start
-    parses one text instead of running the passes."""
-    key = cache.make_key("prepared", _passes_digest(), print_function(fn),
+    """(prepared Function, its text without locs): passes.compile_pipeline's
+    result, from the compile cache when this program was prepared before
+    (keyed by its canonical text, the results written and the package's
+    source), so a warm start parses one text instead of running the
+    passes. A cached program is used only if it parses, verifies and has
+    fn's signature; anything else is rebuilt (and overwritten)."""
+    key = cache.make_key("prepared", source_digest(),
+                         canonical_text(print_function(fn), locs=False),
                          repr(tuple(used)))
     hit = cache.load(key, PREPARED)
     if hit is not None:
         try:
-            text = hit.decode()
-            return parse(text), text
-        except (ValueError, ParseError, UnicodeDecodeError):
+            prepared = parse(hit.decode())
+            verify(prepared)
+            if _same_signature(prepared, fn):
+                return prepared, canonical_text(hit.decode(), locs=False)
+        except (ValueError, ParseError, VerifyError, IRTypeError,
+                UnicodeDecodeError, RecursionError, KeyError, TypeError):
             pass  # a bad entry is rebuilt, never trusted
     prepared = prepare_for_codegen(fn, used)
     text = print_function(prepared)
     cache.store(key, text.encode(), PREPARED)
-    return prepared, text
+    return prepared, canonical_text(text, locs=False)
 
 
 def work_model(layout):
@@ -133,9 +152,10 @@ class CompiledExecutable(Executable):
         self.store = store
         t0 = time.perf_counter()
         used = tuple(program.outputs) + tuple(i for _, i in program.updates)
-        self.fn, text = _prepared(program.fn, used)
-        self.layout = assign_storage(self.fn, program.state, program.inputs,
-                                     program.updates, program.outputs)
+        canon = canonical_program(program)
+        self.fn, text = _prepared(canon.fn, used)
+        self.layout = assign_storage(self.fn, canon.state, canon.inputs,
+                                     canon.updates, canon.outputs)
         self.native_layout = nl = native_layout(self.fn, self.layout)
         key = cache_key(text, self.layout.describe())
         name = f"{program.fn.name}-{key[:12]}"
@@ -146,9 +166,10 @@ class CompiledExecutable(Executable):
         self._check_symbols()
         st = self.layout.storages
         self._input_slots = [nl.storage_slots[st[self.layout.value_storage[n]].id]
-                             for n in program.inputs]
-        self._state_slots = [(n, nl.storage_slots[self.layout.value_storage[n]])
-                             for n in program.state]
+                             for n in canon.inputs]
+        # (the StateStore's name, the slot of its canonical name)
+        self._state_slots = [(n, nl.storage_slots[self.layout.value_storage[c]])
+                             for n, c in zip(program.state, canon.state)]
         self._outputs = []  # (slot, result Value) per returned output
         for j, i in enumerate(program.outputs):
             v = self.fn.results[i]
