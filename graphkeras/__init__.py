@@ -25,6 +25,7 @@ from . import (
     regularizers,
     saving,
     utils,
+    wrappers,
 )
 from .frontend.layers import Input, InputSpec, Layer
 from .frontend.models import Model, Sequential
@@ -36,5 +37,5 @@ __all__ = [
     "Variable", "activations", "backend", "callbacks", "config", "constraints",
     "datasets", "distribution",
     "initializers", "layers", "losses", "metrics", "models", "ops",
-    "optimizers", "random", "regularizers", "saving", "utils",
+    "optimizers", "random", "regularizers", "saving", "utils", "wrappers",
 ]

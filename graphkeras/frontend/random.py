@@ -14,6 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import random as _pyrandom
 
 import numpy as np
@@ -36,6 +37,22 @@ def set_random_seed(seed: int) -> None:
     _GLOBAL["seeded"] = True
     np.random.seed(seed % 2**32)
     _pyrandom.seed(seed)
+
+
+@contextlib.contextmanager
+def seeded_scope(seed: int):
+    """Within the block, every random source is seeded with `seed` as by
+    `set_random_seed`; after it, they are as they were (the scikit-learn
+    wrappers' `random_state`)."""
+    saved = (dict(_GLOBAL), np.random.get_state(), _pyrandom.getstate())
+    set_random_seed(seed)
+    try:
+        yield
+    finally:
+        _GLOBAL.clear()
+        _GLOBAL.update(saved[0])
+        np.random.set_state(saved[1])
+        _pyrandom.setstate(saved[2])
 
 
 def global_rng() -> np.random.Generator:

@@ -195,6 +195,12 @@ class Model(Trainer, Layer):
     def get_config(self):
         return Layer.get_config(self)
 
+    def __reduce__(self):
+        """Pickle / deepcopy through the `.keras` format (saving/pickling)."""
+        from ..saving.pickling import reduce_model
+
+        return reduce_model(self)
+
     # --- saving and export (graphkeras/frontend/saving/) ---------------------
 
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):

@@ -63,8 +63,8 @@ def model_to_json_dict(model) -> dict:
     return sl.serialize_keras_object(model)
 
 
-def save_model(model, filepath, include_optimizer: bool = True) -> None:
-    """Write `model` to `filepath` in the `.keras` format (atomically)."""
+def archive_bytes(model, include_optimizer: bool = True) -> bytes:
+    """The `.keras` archive of `model`, in memory."""
     config = json.dumps(model_to_json_dict(model))
     buf = io.BytesIO()
     import h5py
@@ -72,12 +72,21 @@ def save_model(model, filepath, include_optimizer: bool = True) -> None:
     with h5py.File(buf, "w") as h5:
         write_h5(h5, model, include_optimizer=include_optimizer)
     weights = buf.getvalue()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as z:
+        z.writestr(METADATA, _metadata())
+        z.writestr(CONFIG, config)
+        z.writestr(WEIGHTS, weights)
+    return out.getvalue()
+
+
+def save_model(model, filepath, include_optimizer: bool = True) -> None:
+    """Write `model` to `filepath` in the `.keras` format (atomically)."""
+    data = archive_bytes(model, include_optimizer=include_optimizer)
 
     def write(tmp):
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as z:
-            z.writestr(METADATA, _metadata())
-            z.writestr(CONFIG, config)
-            z.writestr(WEIGHTS, weights)
+        with open(tmp, "wb") as f:
+            f.write(data)
 
     atomic_write(filepath, write)
 
@@ -96,17 +105,24 @@ def _check_entry_name(path: str, name: str) -> None:
         )
 
 
-def read_archive(path) -> dict:
-    """{entry name: bytes} of a `.keras` archive, after safety checks."""
-    path = check_readable(path)
-    if not zipfile.is_zipfile(path):
+def read_archive(path, data: bytes | None = None) -> dict:
+    """{entry name: bytes} of a `.keras` archive, after safety checks.
+
+    With `data`, the archive is those bytes and `path` only names it in
+    errors (pickled models)."""
+    if data is None:
+        src = path = check_readable(path)
+    else:
+        src = io.BytesIO(data)
+    if not zipfile.is_zipfile(src):
         raise bad_file(
             path, "it is not a .keras archive (not a zip file"
-            + (", it looks like an HDF5 file: use a .h5 name)" if _is_hdf5(path)
+            + (", it looks like an HDF5 file: use a .h5 name)"
+               if data is None and _is_hdf5(path)
                else "; truncated or of another kind?)")
         )
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(src) as z:
             infos = z.infolist()
             for info in infos:
                 _check_entry_name(path, info.filename)
@@ -150,10 +166,12 @@ def read_config(path, archive: dict) -> dict:
     return config
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Load a `.keras` file (written here or by Keras 3)."""
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
+               data: bytes | None = None):
+    """Load a `.keras` file (written here or by Keras 3), or, with `data`,
+    the archive in those bytes (`filepath` then only names it)."""
     path = os.fspath(filepath)
-    archive = read_archive(path)
+    archive = read_archive(path, data)
     config = read_config(path, archive)
     model = model_from_config(config, custom_objects, compile, safe_mode,
                               path=path)

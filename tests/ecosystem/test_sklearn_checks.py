@@ -1,0 +1,71 @@
+"""scikit-learn's own estimator checks on the three wrappers."""
+
+import pytest
+
+pytest.importorskip("sklearn")
+
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+import graphkeras as keras  # noqa: E402
+from graphkeras.wrappers import (  # noqa: E402
+    SKLearnClassifier,
+    SKLearnRegressor,
+    SKLearnTransformer,
+)
+
+
+def dynamic_model(X, y, loss, layers=(10,), activation=None, run_eagerly=True):
+    """A small MLP sized from the data, as Keras 3's own test builds."""
+    inputs = keras.Input((X.shape[1],))
+    h = inputs
+    for units in layers:
+        h = keras.layers.Dense(units, activation="relu")(h)
+    outputs = keras.layers.Dense(y.shape[1], activation=activation)(h)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss=loss, run_eagerly=run_eagerly)
+    return model
+
+
+# Keras 3's own test expects 9 failures (7 for the classifier, and it runs
+# fewer checks: its estimators declare themselves non-deterministic and
+# single-output). Here one check is left, for each estimator:
+_SW_EQUIVALENCE = (
+    "the models train in float32: weighted and repeated fits agree to "
+    "~3e-6, the check asks rtol=1e-7 (and minibatch losses average over "
+    "the batch, so the two fits match only through Adam's scale "
+    "invariance)"
+)
+EXPECTED_FAILED_CHECKS = {
+    "SKLearnClassifier": {
+        "check_sample_weight_equivalence_on_dense_data": _SW_EQUIVALENCE},
+    "SKLearnRegressor": {
+        "check_sample_weight_equivalence_on_dense_data": _SW_EQUIVALENCE},
+    "SKLearnTransformer": {
+        "check_sample_weight_equivalence_on_dense_data": _SW_EQUIVALENCE},
+}
+
+ESTIMATORS = [
+    SKLearnClassifier(
+        model=dynamic_model,
+        model_kwargs={"loss": "categorical_crossentropy", "layers": (16,),
+                      "activation": "softmax"},
+        fit_kwargs={"epochs": 5, "verbose": 0},
+        random_state=0,
+    ),
+    SKLearnRegressor(
+        model=dynamic_model, model_kwargs={"loss": "mse"},
+        fit_kwargs={"epochs": 1, "verbose": 0}, random_state=0,
+    ),
+    SKLearnTransformer(
+        model=dynamic_model, model_kwargs={"loss": "mse"},
+        fit_kwargs={"epochs": 1, "verbose": 0}, random_state=0,
+    ),
+]
+
+
+@parametrize_with_checks(
+    ESTIMATORS,
+    expected_failed_checks=lambda e: EXPECTED_FAILED_CHECKS[type(e).__name__],
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
