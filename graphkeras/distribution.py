@@ -9,6 +9,8 @@ from .frontend.distribution import (  # noqa: F401
     distribution,
     initialize,
     list_devices,
+    process_count,
+    process_index,
     set_distribution,
 )
 from .frontend.distribution import __all__  # noqa: F401

@@ -239,5 +239,6 @@ def is_chief() -> bool:
 
 __all__ = [
     "DataParallel", "DeviceMesh", "Distribution", "ModelParallel",
-    "distribution", "initialize", "list_devices", "set_distribution",
+    "distribution", "initialize", "list_devices", "process_count",
+    "process_index", "set_distribution",
 ]

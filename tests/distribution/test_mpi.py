@@ -20,6 +20,7 @@ pytest.importorskip("mpi4py", reason="the `mpi` extra (mpi4py + an MPI) is "
                     "not installed: pip install -e '.[mpi]'")
 
 HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 import mpi_worker  # noqa: E402
 
@@ -42,8 +43,7 @@ def launch(args, tmp, timeout=90, env=None, n=2):
     e.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
              OMPI_MCA_rmaps_base_oversubscribe="1",
              PYTHONPATH=os.pathsep.join(
-                 [str(HERE.parent.parent)] + sys.path[:0]
-                 + [os.environ.get("PYTHONPATH", "")]),
+                 [str(ROOT), os.environ.get("PYTHONPATH", "")]),
              GRAPHKERAS_NUM_THREADS="1")
     e.update(env or {})
     t0 = time.monotonic()
@@ -63,7 +63,7 @@ def run_scenarios(names, tmp, **kw):
 @pytest.fixture(scope="module")
 def semantics(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mpi")
-    names = ["sgd", "adam", "sync_bn", "plain_bn", "callbacks"]
+    names = ["sgd", "adam", "sync_bn", "plain_bn", "callbacks", "mismatch"]
     return tmp, run_scenarios(names, tmp)
 
 
@@ -110,8 +110,9 @@ def test_callbacks_decide_alike_and_only_rank_0_writes(semantics):
     assert len(log) == 3 and log[0].startswith("epoch")
 
 
-def test_ranks_that_disagree_are_named(tmp_path):
-    ranks = run_scenarios(["mismatch"], tmp_path)
+def test_ranks_that_disagree_are_named(semantics):
+    # detected at the first step, raised on every rank (none hangs)
+    _, ranks = semantics
     for res in ranks:
         shapes = str(res["mismatch.shapes"])
         assert "rank 1 runs batches of another shape" in shapes, shapes
@@ -124,15 +125,36 @@ def test_ranks_that_disagree_are_named(tmp_path):
 @pytest.mark.parametrize("kind,expect", [
     ("raise", "rank 1 of 2 raised an exception; aborting all ranks"),
     ("die", None),
-    ("stall", "waited more than 4 s (GRAPHKERAS_MPI_TIMEOUT)"),
+    ("stall", "waited more than 3 s (GRAPHKERAS_MPI_TIMEOUT)"),
 ])
 def test_a_failing_rank_stops_the_job(tmp_path, kind, expect):
     p, took = launch([str(HERE / "mpi_worker.py"), f"fault_{kind}",
                       str(tmp_path)], tmp_path, timeout=60,
-                     env={"GRAPHKERAS_MPI_TIMEOUT": "4"})
+                     env={"GRAPHKERAS_MPI_TIMEOUT": "3"})
     assert p.returncode != 0, p.stdout[-2000:] + p.stderr[-2000:]
     assert not (tmp_path / "rank0.npz").exists()
     if expect is not None:
         assert expect in p.stderr, p.stderr[-3000:]
     if kind == "raise":
         assert "rank 1 fails on purpose" in p.stderr
+
+
+def test_distributed_mnist_example_trains_as_one_process(tmp_path):
+    # examples/distributed_mnist.py as the README runs it, under mpiexec
+    # and alone: the same weights (to float rounding)
+    script = str(ROOT / "examples" / "distributed_mnist.py")
+    args = [script, "--epochs", "2"]
+    p, _ = launch(args + ["--save", str(tmp_path / "two.npz")], tmp_path)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "2 rank(s): test loss" in p.stdout
+    assert p.stdout.count("Epoch 1/2") == 1  # rank 0 alone prints
+    one = subprocess.run([sys.executable, *args, "--save",
+                          str(tmp_path / "one.npz")], capture_output=True,
+                         text=True, timeout=90, cwd=tmp_path,
+                         env=dict(os.environ, GRAPHKERAS_NUM_THREADS="1",
+                                  PYTHONPATH=str(ROOT)))
+    assert one.returncode == 0, one.stderr[-3000:]
+    a, b = np.load(tmp_path / "one.npz"), np.load(tmp_path / "two.npz")
+    assert sorted(a) == sorted(b)
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=1e-4, atol=1e-5)
