@@ -26,7 +26,9 @@ AVX-512 (24 zmm), 4 x 8 with SSE; chosen by the host's vector width. Edge
 tiles (mr < MR or nr < NR) run the same kernel into a tile buffer that is
 then copied, so every M, N, K works and loads never leave A, B or the
 packed panels. At most SMALL_M rows (batch-1 inference) take an unpacked
-path that streams B once, vectorised along N (masked vectors at the edge).
+path that streams B once, vectorised along N (masked vectors at the edge);
+products with N or K at most NARROW (classifier heads and their
+gradients) another unpacked path (codegen/narrow.py).
 
 Threads: thread `tid` of `nthreads` computes a block of whole NR column
 panels (or MR row panels when N is narrow), packing what it needs into its
@@ -55,6 +57,7 @@ from llvmlite import ir
 
 from ..ir.dtypes import DType
 from .loops import for_range
+from .narrow import emit_narrow, narrow_ok
 from .scalar import I1, I32, I64, PTR, VOID, alloca, intrinsic, reg_type, suffix
 
 SMALL_M = 4  # up to this many rows: no packing (batch-1 inference)
@@ -710,12 +713,21 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
     b.position_at_end(fn.blocks[-1])
 
     small_blk = fn.append_basic_block("small")
+    not_small = fn.append_basic_block("not_small")
+    narrow_blk = fn.append_basic_block("narrow")
     big_blk = fn.append_basic_block("big")
-    b.cbranch(small, small_blk, big_blk)
+    b.cbranch(small, small_blk, not_small)
     with b.goto_block(small_blk):
         _small_m(b, fn, dt, bk, A, B, C, M, K, lda, ldb, ldc,
                  b.icmp_signed("!=", ta, _c(0)), tb, n0, n1, ep, epctx,
                  tile_mode, tile, bp_ws)
+        b.branch(done)
+    # N or K narrow: no packing (codegen/narrow.py)
+    with b.goto_block(not_small):
+        b.cbranch(narrow_ok(b, bk, M, N, K, tb, small), narrow_blk, big_blk)
+    with b.goto_block(narrow_blk):
+        emit_narrow(b, dt, bk, A, B, C, K, lda, ldb, ldc, ta, tb, m0, m1,
+                    n0, n1, ep, epctx, tile_mode, tile, bp_ws)
         b.branch(done)
     b.position_at_end(big_blk)
 

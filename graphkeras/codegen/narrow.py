@@ -1,0 +1,194 @@
+"""Narrow and skinny products without packing: N or K at most NARROW (a
+classifier head C[M, 10] = H @ W, its weight gradient H^T @ G, its input
+gradient G @ W^T with K = 10).
+
+The packed GEMM (codegen/matmul.py) pads N to its NR-wide panels (32
+columns with AVX-512, so N = 10 computes 32) and packs both operands,
+which for products of well under a megaflop costs more than the product:
+15-34 GFLOP/s against OpenBLAS's 27-31 on the W1 head shapes. Here op(B)
+is read in place, one row of N values per k (a transposed B, whose rows
+are columns, is first copied transposed into the workspace: K x N values,
+small since N or K is), op(A) one element at a time, broadcast:
+
+    for each block of V vectors of columns (the last one masked):
+      for each block of R rows:
+        acc[r][c] = sum over k, in order, of op(A)(i+r, k) * B(k, j+c*W..)
+        C (or, in TILE mode, the tile buffer) = acc; epilogue on the tile
+
+R x V accumulators fill the register file as the packed micro-kernel's do
+(R * V * W == MR * NR: 24 zmm with AVX-512, 12 ymm with AVX2), so an R x
+V*W tile fits the GEMM's edge-tile buffer. V is 1, 2 or 4 vectors by the
+width of the thread's columns; rows left over after the R-row blocks go
+one at a time.
+
+Every element is summed over k = 0..K-1 in order by one thread, whatever
+the thread count (the driver's row or column split), so results are
+identical between thread counts; whether this path runs depends only on
+M, N, K and the operands' layout (`narrow_ok`), never on threads.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ..ir.dtypes import DType
+from .loops import for_range
+from .scalar import I64, PTR, VOID, reg_type
+
+NARROW = 32  # N or K at most this: the unpacked path
+
+
+def _c(v) -> ir.Constant:
+    return ir.Constant(I64, int(v))
+
+
+def shapes(w: int, mr: int, nr: int) -> tuple:
+    """((R, V), ...) for V = 1, 2, 4 vectors of w lanes: R * V * w == mr * nr."""
+    acc = mr * nr // w
+    return tuple((acc // v, v) for v in (1, 2, 4))
+
+
+def _uk(module, dt: DType, w: int, R: int, V: int) -> ir.Function:
+    """void f(A, rsa, csa, B, ldb, K, out, ldo, nb): for r < R, c < nb
+    (nb <= V*w): out[r*ldo + c] = sum_k A[r*rsa + k*csa] * B[k*ldb + c]."""
+    from .matmul import _counted_loop, _gep, _Vec
+
+    name = f"gk_narrow_{dt.name}_{R}x{V}"
+    fn = module.globals.get(name)
+    if fn is not None:
+        return fn
+    fn = ir.Function(module, ir.FunctionType(
+        VOID, [PTR, I64, I64, PTR, I64, I64, PTR, I64, I64]), name)
+    fn.linkage = "internal"
+    A, rsa, csa, B, ldb, K, out, ldo, nb = fn.args
+    for p in (A, B, out):
+        p.add_attribute("noalias")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    v = _Vec(b, dt, w)
+    t = v.t
+    rows = [_gep(b, A, b.mul(_c(r), rsa), t) for r in range(R)]
+    full = b.icmp_signed("==", nb, _c(V * w))
+    masks = [v.mask(b.sub(nb, _c(c * w))) for c in range(V)]
+
+    def product(masked: bool):
+        def step(k, acc):
+            brow = _gep(b, B, b.mul(k, ldb), t)
+            bv = []
+            for c in range(V):
+                p = _gep(b, brow, _c(c * w), t)
+                bv.append(v.masked_load(p, masks[c]) if masked else v.load(p))
+            koff = b.mul(k, csa)
+            new = []
+            for r in range(R):
+                a = v.splat(b.load(_gep(b, rows[r], koff, t), typ=t))
+                for c in range(V):
+                    new.append(v.madd(a, bv[c], acc[r * V + c]))
+            return new
+
+        k, phis, finish = _counted_loop(b, fn, K, [v.zero] * (R * V),
+                                        "nk" + ("m" if masked else ""))
+        acc = finish(step(k, phis))
+        for r in range(R):
+            orow = _gep(b, out, b.mul(_c(r), ldo), t)
+            for c in range(V):
+                p = _gep(b, orow, _c(c * w), t)
+                if masked:
+                    v.masked_store(acc[r * V + c], p, masks[c])
+                else:
+                    v.store(acc[r * V + c], p)
+
+    with b.if_else(full) as (whole, edge):
+        with whole:
+            product(False)
+        with edge:
+            product(True)
+    b.ret_void()
+    return fn
+
+
+def narrow_ok(b, bk, M, N, K, tb, small):
+    """i1: the product takes the unpacked path (only sizes and layout
+    decide, never the thread count): N or K at most NARROW, more than the
+    small-M path's rows, and a transposed B's K x N copy fits the packed
+    B part of the workspace."""
+    nar = b.or_(b.icmp_signed("<=", N, _c(NARROW)),
+                b.icmp_signed("<=", K, _c(NARROW)))
+    fits = b.or_(b.icmp_signed("==", tb, _c(0)),
+                 b.icmp_signed("<=", b.mul(K, N), _c(bk.kc * bk.nc)))
+    return b.and_(b.and_(nar, fits), b.not_(small))
+
+
+def emit_narrow(b, dt: DType, bk, A, B, C, K, lda, ldb, ldc, ta, tb,
+                m0, m1, n0, n1, ep, epctx, tile_mode, tile, bt_ws) -> None:
+    """Rows m0:m1, columns n0:n1 of C = op(A) @ op(B) (this thread's
+    block), with the epilogue per tile; see the module docstring."""
+    from .matmul import _ceil_div, _gep, _min
+
+    module = b.module
+    t = reg_type(dt)
+    w = bk.w
+    has_ep = b.icmp_unsigned("!=", b.ptrtoint(ep, I64), _c(0))
+    is_ta = b.icmp_signed("!=", ta, _c(0))
+    rsa = b.select(is_ta, _c(1), lda)
+    csa = b.select(is_ta, lda, _c(1))
+    width = b.sub(n1, n0)
+    # op(B) rows: B itself, or its columns n0:n1 copied transposed
+    is_tb = b.icmp_signed("!=", tb, _c(0))
+    with b.if_then(is_tb):
+        with for_range(b, K, name="tk") as k, \
+                for_range(b, width, name="tj") as j:
+            x = b.load(_gep(b, B, b.add(b.mul(b.add(n0, j), ldb), k), t),
+                       typ=t)
+            b.store(x, _gep(b, bt_ws, b.add(b.mul(k, width), j), t))
+    bsrc = b.select(is_tb, bt_ws, _gep(b, B, n0, t))
+    ldb2 = b.select(is_tb, width, ldb)
+
+    variants = shapes(w, bk.mr, bk.nr)
+    fns = {v: (_uk(module, dt, w, r, v), _uk(module, dt, w, 1, v))
+           for r, v in variants}
+    rows_of = dict((v, r) for r, v in variants)
+
+    def run(V):
+        R = rows_of[V]
+        big, one = fns[V]
+        span = V * w
+        with for_range(b, _ceil_div(b, width, span), name=f"nj{V}") as jb:
+            jl = b.mul(jb, _c(span))  # column offset within the block
+            nb = _min(b, _c(span), b.sub(width, jl))
+            j = b.add(n0, jl)
+            bp = _gep(b, bsrc, jl, t)
+            nrows = b.sub(m1, m0)
+            nfull = b.sdiv(nrows, _c(R))
+
+            def tile_at(i, r, f):
+                a = _gep(b, A, b.mul(i, rsa), t)
+                with b.if_else(tile_mode) as (tl, direct):
+                    with tl:
+                        b.call(f, [a, rsa, csa, bp, ldb2, K, tile, _c(span), nb])
+                    with direct:
+                        b.call(f, [a, rsa, csa, bp, ldb2, K,
+                                   _gep(b, C, b.add(b.mul(i, ldc), j), t), ldc,
+                                   nb])
+                with b.if_then(has_ep):
+                    src = b.select(tile_mode, tile,
+                                   _gep(b, C, b.add(b.mul(i, ldc), j), t))
+                    ld = b.select(tile_mode, _c(span), ldc)
+                    b.call(ep, [epctx, i, j, _c(r), nb, src, ld])
+
+            with for_range(b, nfull, name=f"ni{V}") as ib:
+                tile_at(b.add(m0, b.mul(ib, _c(R))), R, big)
+            with for_range(b, b.sub(nrows, b.mul(nfull, _c(R))),
+                           name=f"nr{V}") as ir_:
+                tile_at(b.add(b.add(m0, b.mul(nfull, _c(R))), ir_), 1, one)
+
+    one_vec = b.icmp_signed("<=", width, _c(w))
+    two_vec = b.icmp_signed("<=", width, _c(2 * w))
+    with b.if_else(one_vec) as (v1, more):
+        with v1:
+            run(1)
+        with more:
+            with b.if_else(two_vec) as (v2, v4):
+                with v2:
+                    run(2)
+                with v4:
+                    run(4)

@@ -1,0 +1,136 @@
+"""The unpacked path for narrow and skinny products (codegen/narrow.py)
+against NumPy, for both vector widths whatever the host picks (the GEMM
+library is built for 256- and 512-bit vectors and called directly; the
+512-bit one runs where the CPU has AVX-512F): odd N and K (1, 7, 17, 31,
+32), every transpose combination, thread blocks computed one after the
+other giving the same bits as one thread, and TILE mode's epilogue seeing
+every element once."""
+
+from __future__ import annotations
+
+import ctypes
+
+import llvmlite.binding as llvm
+import numpy as np
+import pytest
+
+from graphkeras import ir
+from graphkeras.codegen.jit import compile_object
+from graphkeras.codegen.matmul import (
+    gemm_flags,
+    gemm_library,
+    gemm_name,
+    workspace_bytes,
+)
+from graphkeras.codegen.narrow import NARROW, shapes
+from graphkeras.codegen.target import ensure_llvm, host, new_target_machine
+
+WIDTHS = [32, 64]
+GEMM = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * 3 + [ctypes.c_int64] * 7 + [
+    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+    ctypes.c_int64]))
+EP = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
+                      ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p,
+                      ctypes.c_int64)
+_LIBS: dict = {}
+
+
+def _gemm(vb):
+    if vb == 64 and host().vector_bytes < 64:
+        pytest.skip("512-bit vectors need AVX-512F on this CPU")
+    if vb not in _LIBS:
+        ensure_llvm()
+        obj = compile_object(gemm_library(ir.float32, vb), f"test-gemm-{vb}",
+                             unroll=False, vectorize=False, level=1,
+                             ir_passes=False)
+        empty = llvm.parse_assembly("")
+        empty.triple = host().triple
+        eng = llvm.create_mcjit_compiler(empty, new_target_machine())
+        eng.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        eng.finalize_object()
+        addr = eng.get_function_address(gemm_name(ir.float32))
+        assert addr
+        _LIBS[vb] = (eng, GEMM(addr))
+    return _LIBS[vb][1]
+
+
+def _call(vb, a, b, m, n, k, ta, tb, nth=1, ep=None, columns=False):
+    gemm = _gemm(vb)
+    c = np.full((m, n), np.nan, np.float32)
+    ws_per = workspace_bytes(ir.float32, vb, k if ep else 0)
+    ws = np.zeros(ws_per * nth + 64, np.uint8)
+    base = (ws.ctypes.data + 63) // 64 * 64
+    flags = gemm_flags(ta, tb, columns=columns, tile=ep is not None)
+    for tid in range(nth):
+        gemm(a.ctypes.data, b.ctypes.data, None if ep else c.ctypes.data,
+             m, n, k, a.shape[1], b.shape[1], n, flags, base + tid * ws_per,
+             ctypes.cast(ep, ctypes.c_void_p) if ep else None, None, tid, nth)
+    return c
+
+
+SIZES = [(5, 7, 1), (9, 31, 17), (40, 17, 7), (37, 200, 31), (64, 1, 100),
+         (29, 7, 300), (13, 32, 32), (50, 33, 10), (100, 10, 256)]
+
+
+@pytest.mark.parametrize("vb", WIDTHS)
+@pytest.mark.parametrize("m,k,n", SIZES, ids=lambda *s: None)
+@pytest.mark.parametrize("ta,tb", [(0, 0), (1, 0), (0, 1), (1, 1)])
+def test_narrow_products_match_numpy(vb, m, k, n, ta, tb):
+    assert n <= NARROW or k <= NARROW
+    rng = np.random.default_rng(m * 7 + k * 3 + n)
+    a = rng.integers(-4, 5, size=(k, m) if ta else (m, k)).astype(np.float32)
+    b = rng.integers(-4, 5, size=(n, k) if tb else (k, n)).astype(np.float32)
+    want = (a.T if ta else a).astype(np.float64) @ (b.T if tb else b)
+    one = _call(vb, a, b, m, n, k, ta, tb)
+    np.testing.assert_array_equal(one, want.astype(np.float32))
+    for nth in (2, 3):
+        np.testing.assert_array_equal(_call(vb, a, b, m, n, k, ta, tb, nth), one)
+
+
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_float_narrow_products_are_identical_across_thread_counts(vb):
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(150, 257)).astype(np.float32)
+    b = rng.normal(size=(257, 10)).astype(np.float32)
+    one = _call(vb, a, b, 150, 10, 257, 0, 0)
+    np.testing.assert_allclose(one, a.astype(np.float64) @ b, rtol=1e-4,
+                               atol=1e-4)
+    np.testing.assert_array_equal(_call(vb, a, b, 150, 10, 257, 0, 0, 2), one)
+
+
+@pytest.mark.parametrize("vb", WIDTHS)
+@pytest.mark.parametrize("columns", [False, True])
+def test_tile_mode_epilogue_sees_every_element_once(vb, columns):
+    m, k, n = 45, 13, 70
+    rng = np.random.default_rng(4)
+    a = rng.integers(-3, 4, size=(m, k)).astype(np.float32)
+    b = rng.integers(-3, 4, size=(n, k)).astype(np.float32)
+    got = np.zeros((m, n), np.float32)
+    seen = np.zeros((m, n), np.int64)
+    order = []
+
+    def ep(_ctx, i0, j0, mr, nr, src, ld):
+        tile = np.ctypeslib.as_array(ctypes.cast(src, ctypes.POINTER(
+            ctypes.c_float)), shape=(max(mr, 1) * ld,))
+        for r in range(mr):
+            got[i0 + r, j0:j0 + nr] = tile[r * ld:r * ld + nr]
+            seen[i0 + r, j0:j0 + nr] += 1
+        order.append((j0, i0))
+
+    cb = EP(ep)
+    for nth in (1, 2):
+        got[:] = 0
+        seen[:] = 0
+        order.clear()
+        _call(vb, a, b, m, n, k, 0, 1, nth, ep=cb, columns=columns)
+        np.testing.assert_array_equal(got, a @ b.T)
+        assert (seen == 1).all()
+        if columns:  # a column's tiles come in increasing row order
+            for j in {j for j, _ in order}:
+                rows = [i for jj, i in order if jj == j]
+                assert rows == sorted(rows) and rows[0] == 0
+
+
+def test_tiles_fill_the_register_file():
+    for w, mr, nr in ((8, 6, 16), (16, 12, 32)):
+        assert all(r * v * w == mr * nr for r, v in shapes(w, mr, nr))
