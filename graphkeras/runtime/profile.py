@@ -145,25 +145,59 @@ def kernel_flops(node, env: dict) -> int:
     return sum(o.type.num_elements(env) for o in node.outputs)
 
 
+class KernelRecorder:
+    """Accumulates the cycles of every kernel of `exe` over the steps run
+    between `start()` and `stop()` (the steps a program runs anyway: the
+    TensorBoard callback's `profile_batch` records real training batches).
+
+        rec = KernelRecorder(exe); rec.start(); exe.run(inputs); rec.stop()
+        prof = rec.profile()
+    """
+
+    def __init__(self, exe):
+        self.exe = exe
+        self._buf = np.zeros(len(exe.layout.kernels) + 1, np.int64)
+        self._runs: list = []
+        self._before = None
+
+    def start(self) -> None:
+        self._before = self._buf.copy()
+        self.exe._block[self.exe.native_layout.profile_slot] = \
+            self._buf.ctypes.data
+
+    def stop(self) -> None:
+        self.exe._block[self.exe.native_layout.profile_slot] = 0
+        if self._before is not None:
+            self._runs.append(self._buf - self._before)
+            self._before = None
+
+    def profile(self) -> Profile:
+        """Per kernel the median and fastest over the recorded stretches."""
+        return _profile_of(self.exe, self._runs)
+
+
 def profile_executable(exe, inputs, repeats: int) -> Profile:
+    exe.run(inputs)  # warm up, plan the arena
+    rec = KernelRecorder(exe)
+    try:
+        for _ in range(max(1, repeats)):
+            rec.start()
+            exe.run(inputs)
+            rec.stop()  # cycles per kernel, and the step's
+    finally:
+        exe._block[exe.native_layout.profile_slot] = 0
+    return rec.profile()
+
+
+def _profile_of(exe, per_run: list) -> Profile:
     from ..codegen.program import schedule, threaded
 
     nk = len(exe.layout.kernels)
-    buf = np.zeros(nk + 1, np.int64)
-    slot = exe.native_layout.profile_slot
-    exe.run(inputs)  # warm up, plan the arena
     env = exe._planned_env or {}
     threads = exe._threads_for(env)
     rate = counter_rate()
-    per_run = []
-    exe._block[slot] = buf.ctypes.data
-    try:
-        for _ in range(max(1, repeats)):
-            before = buf.copy()
-            exe.run(inputs)
-            per_run.append(buf - before)  # cycles per kernel, and the step's
-    finally:
-        exe._block[slot] = 0
+    if not per_run:
+        per_run = [np.zeros(nk + 1, np.int64)]
     cycles = np.array(per_run, dtype=np.float64) / rate  # runs x (1 + kernels)
     # a kernel cut into chunks is summed over the threads that ran them:
     # divided by the threads, an estimate of its share of the step
