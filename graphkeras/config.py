@@ -9,6 +9,9 @@ GRAPHKERAS_CACHE_DIR   where the compile cache lives
 GRAPHKERAS_CACHE_MAX   the compile cache's size cap (bytes, or with a
                        K/M/G suffix; default 1G): LRU entries are evicted
 GRAPHKERAS_NUM_THREADS threads for native steps (default: all cores)
+GRAPHKERAS_MPI_TIMEOUT seconds a rank may wait in one collective before
+                       the job is aborted (graphkeras.distribution;
+                       default 300)
 
 It also holds Keras's global settings, the `keras.config` API (floatx,
 epsilon, image_data_format, max_epochs, interactive logging, ...), reached
@@ -83,6 +86,21 @@ def num_threads() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def mpi_timeout() -> float:
+    v = _flag("GRAPHKERAS_MPI_TIMEOUT")
+    if not v:
+        return 300.0
+    try:
+        t = float(v)
+    except ValueError:
+        t = -1.0
+    if not t > 0:
+        raise ValueError(
+            f"GRAPHKERAS_MPI_TIMEOUT must be a positive number of seconds, "
+            f"got {v!r}.")
+    return t
 
 
 # --- Keras's global settings (keras.config) -------------------------------------

@@ -49,6 +49,10 @@ class BatchNormalization(Layer):
         moving_variance_initializer: "zeros", "ones", "zeros", "ones".
         beta_regularizer, gamma_regularizer, beta_constraint,
         gamma_constraint: optional.
+        synchronized: under a DataParallel distribution on several MPI
+            ranks, compute the batch moments over every rank's slice of
+            the global batch (default False: each rank's own moments, as
+            Keras). Alone, it changes nothing.
 
     Example:
         >>> bn = BatchNormalization()
