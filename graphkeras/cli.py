@@ -395,7 +395,12 @@ def to_dot(fn) -> str:
         key = f"n{i}"
         outs = ", ".join(f"%{o.name}" for o in n.outputs)
         types = ", ".join(format_type(o.type) for o in n.outputs)
-        label = f"{outs} = {n.op}\\n{types}"
+        op = n.op
+        if op == "fused":  # a kernel after fusion: the ops it runs
+            op = "fused(" + "+".join(
+                m.op for m in n.attrs["body"].nodes
+                if m.op not in ("constant", "zeros", "ones")) + ")"
+        label = f"{outs} = {op}\\n{types}"
         if n.loc:
             label += f"\\n({n.loc})"
         lines.append(f'  {key} [shape=box, label="{_esc(label)}"];')
@@ -459,7 +464,11 @@ def _dump(args) -> int:
     else:
         model = load(args.model)
     fn = select(model, args.program)
-    result = STAGE_HOOKS[args.stage](model, fn, args.after)
+    if args.format == "dot" and args.stage == "planned":
+        # the compiled program's picture: one box per kernel after fusion
+        result = _planned(fn, args.after)[0]
+    else:
+        result = STAGE_HOOKS[args.stage](model, fn, args.after)
     if isinstance(result, Function):
         text = print_function(result) + "\n"
         if args.format == "dot":
