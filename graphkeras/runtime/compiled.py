@@ -46,8 +46,10 @@ input. Native code runs with FTZ/DAZ and restores the caller's MXCSR.
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -129,6 +131,21 @@ def _prepared(fn, used: tuple):
     return prepared, canonical_text(text, locs=False)
 
 
+_LIVE: weakref.WeakSet = weakref.WeakSet()  # every CompiledExecutable
+
+
+def _reset_locks_after_fork() -> None:
+    """A child forked while another thread of the parent was inside a step
+    would inherit that step's lock held, by a thread it does not have, and
+    hang on its first call: give every executable a fresh lock."""
+    for exe in list(_LIVE):
+        exe._lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_locks_after_fork)
+
+
 def work_model(layout):
     """env -> estimated floating-point operations of one step
     (profile.kernel_flops of every kernel)."""
@@ -183,7 +200,9 @@ class CompiledExecutable(Executable):
         self._sym_index = {s: k for k, s in enumerate(nl.symbols)}
         self._block = (ctypes.c_int64 * nl.nslots)()
         # one step at a time: the slot table, arena and state are shared
+        # (a forked child gets a fresh lock: _reset_locks_after_fork)
         self._lock = threading.RLock()
+        _LIVE.add(self)
         self._block_addr = ctypes.addressof(self._block)
         self._store_version = None
         self._state_env: dict = {}

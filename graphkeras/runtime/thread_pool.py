@@ -20,7 +20,18 @@ Invariants:
 - The control block is allocated once and never moves; the native code of
   every program reads its address from the slot table.
 - Workers are daemon threads; at exit an exit job is posted and they
-  return.
+  return. `close` never blocks for long: it waits at most CLOSE_TIMEOUT
+  for the pool's lock and for each worker.
+- Ctrl-C: a job (taking the lock, posting, thread 0's part, releasing)
+  runs with SIGINT deferred when called on the main thread
+  (`_DeferInterrupts`): a KeyboardInterrupt at any point is raised once the
+  job is over and the lock is free, never between taking the lock and its
+  `try`, nor between posting a job and running thread 0's part (workers
+  would wait for thread 0 forever). The native call cannot be interrupted
+  anyway, so this delays Ctrl-C by at most one step.
+- fork: a child has no workers and must not inherit a lock held by a
+  parent's thread: the at-fork hook drops the pool (a new one is made on
+  demand) and gives the module locks fresh objects.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import signal
 import threading
 import weakref
 
@@ -38,6 +50,41 @@ from .state import aligned_empty
 
 _POOL = None
 _POOL_LOCK = threading.Lock()
+CLOSE_TIMEOUT = 2.0  # seconds close() waits for the lock, then per worker
+
+
+class _DeferInterrupts:
+    """Hold SIGINT back for the block (on the main thread; elsewhere a
+    no-op, as Python delivers signals to the main thread only), then
+    deliver it to the handler that was installed.
+
+    NOTE: the handler is swapped first thing in __enter__: a signal that
+    arrives after the swap runs `_record`, whatever bytecode it lands on,
+    so no KeyboardInterrupt can split the block."""
+
+    __slots__ = ("old", "got")
+
+    def __enter__(self):
+        self.old = None
+        self.got = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                old = signal.getsignal(signal.SIGINT)
+                if callable(old):
+                    self.old = signal.signal(signal.SIGINT, self._record)
+            except (ValueError, OSError):  # not the main interpreter
+                self.old = None
+        return self
+
+    def _record(self, signum, frame):
+        self.got = (signum, frame)
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+            if self.got is not None:
+                self.old(*self.got)  # raises KeyboardInterrupt by default
+        return False
 
 
 def default_threads() -> int:
@@ -83,15 +130,20 @@ class ThreadPool:
     @contextlib.contextmanager
     def job(self, nthreads: int):
         """Hold the pool for one native call; yields the number of threads
-        granted (1 when the pool is busy or nthreads <= 1)."""
+        granted (1 when the pool is busy or nthreads <= 1). SIGINT is
+        deferred to the end of the block (see the module docstring)."""
         n = min(nthreads, self.size)
-        if n <= 1 or self._closed or not self._lock.acquire(blocking=False):
+        if n <= 1 or self._closed:
             yield 1
             return
-        try:
-            yield n
-        finally:
-            self._lock.release()
+        with _DeferInterrupts():
+            got = False
+            try:
+                got = self._lock.acquire(blocking=False)
+                yield n if got else 1
+            finally:
+                if got:
+                    self._lock.release()
 
     def post(self, entry: int, kind: int, blocks: int, k: int, stride: int,
              nthreads: int) -> None:
@@ -119,15 +171,25 @@ class ThreadPool:
         self.native.run(self.ctl_addr, nthreads, entry, kind, blocks, k, stride)
 
     def close(self) -> None:
+        """Stop the workers. Never blocks for long: when the lock stays
+        held (a job that never ends) the pool is only marked closed and the
+        daemon workers are left to the interpreter's exit."""
         if self._closed:
             return
-        with self._lock:
+        got = False
+        try:
+            got = self._lock.acquire(timeout=CLOSE_TIMEOUT)
             self._closed = True
-            self.native.post(self.ctl_addr, self.size, 0, 2, 0, 0, 0)
+            if got:
+                self.native.post(self.ctl_addr, self.size, 0, 2, 0, 0, 0)
             for ev in self._events:
                 ev.set()
-        for th in self._threads:
-            th.join(timeout=1.0)
+        finally:
+            if got:
+                self._lock.release()
+        if got:
+            for th in self._threads:
+                th.join(timeout=CLOSE_TIMEOUT)
 
 
 def thread_pool(min_size: int = 0) -> ThreadPool:
@@ -149,9 +211,15 @@ def thread_pool(min_size: int = 0) -> ThreadPool:
 
 
 def _after_fork() -> None:
-    # a forked child has no worker threads: start a fresh pool on demand
-    global _POOL
+    # a forked child has no worker threads: start a fresh pool on demand;
+    # a lock a parent's thread held at the fork would stay held forever
+    global _POOL, _POOL_LOCK
     _POOL = None
+    _POOL_LOCK = threading.Lock()
+    from ..codegen import cache, jit
+
+    jit._LIBRARY_LOCK = threading.Lock()
+    cache._LOCK = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
