@@ -49,10 +49,10 @@ from ..ir import Function
 from ..ir.plan import StorageLayout
 from ..ir.types import is_symbol
 from . import kernels as K
-from .matmul import WORKSPACE_HEADER, emit_matmul, workspace_bytes
+from .dispatch import emit_body, kernel_entry
+from .matmul import emit_matmul, workspace_bytes
 from .scalar import I8, I32, I64, PTR, VOID, alloca, intrinsic, mem_type
 from .target import host
-from .threads import FINISH_FN, GRAB_FN, WAIT_FN, declare
 
 CODEGEN_VERSION = 1
 
@@ -302,60 +302,6 @@ def barriers_needed(layout: StorageLayout, units=None) -> list:
 CHUNKS_PER_THREAD = 2  # chunks of a split unit: threads x this
 
 
-def _shared_units(b, module, nl, argblock, layout, units, needs, call_kernel,
-                  end_copies, tid, nth):
-    """Several threads: each unit's chunks are taken from its counter in
-    the schedule block (codegen/threads.py); before a unit that needs the
-    results of earlier ones, wait until those are done; at the end, until
-    every unit is."""
-    grab = declare(module, "gk_grab", GRAB_FN)
-    finish = declare(module, "gk_finish", FINISH_FN)
-    wait = declare(module, "gk_wait_done", WAIT_FN)
-    sched = b.load(b.gep(argblock, [ir.Constant(I64, nl.sched_slot)],
-                         source_etype=I64), typ=PTR)
-    epoch = b.load(b.gep(argblock, [ir.Constant(I64, nl.epoch_slot)],
-                         source_etype=I64), typ=I64)
-    nch = b.mul(nth, ir.Constant(I64, CHUNKS_PER_THREAD))
-    one = ir.Constant(I64, 1)
-    totals = []
-
-    def word(u, k):  # next (k=0) and done (k=8) of unit u, own cache lines
-        return b.gep(sched, [ir.Constant(I64, 16 * u + k)], source_etype=I64)
-
-    def wait_for(lo, hi):
-        for v in range(lo, hi):
-            b.call(wait, [word(v, 8), epoch, totals[v]])
-
-    since = 0
-    for u, ((ks, sequential), need) in enumerate(zip(units, needs)):
-        split = len(ks) == 1 and threaded(layout.kernels[ks[0]]) and \
-            not sequential
-        totals.append(nch if split else one)
-        if need:
-            wait_for(since, u)
-            since = u
-        fn = b.function
-        head = fn.append_basic_block(f"u{u}.grab")
-        body = fn.append_basic_block(f"u{u}.run")
-        done = fn.append_basic_block(f"u{u}.done")
-        b.branch(head)
-        b.position_at_end(head)
-        c = b.call(grab, [word(u, 0), epoch, totals[u]])
-        b.cbranch(b.icmp_signed("<", c, ir.Constant(I64, 0)), done, body)
-        b.position_at_end(body)
-        if not ks:
-            end_copies()
-        for t in ks:
-            if split:
-                call_kernel(t, c, totals[u])
-            else:
-                call_kernel(t, ir.Constant(I64, 0), one)
-        b.call(finish, [word(u, 8), epoch])
-        b.branch(head)
-        b.position_at_end(done)
-    wait_for(since, len(units))
-
-
 def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
         -> tuple[ir.Module, NativeLayout]:
     h = host()
@@ -371,78 +317,34 @@ def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
     finally:
         _FLAT.pop(id(module), None)
 
-    # the step body: read the slot table, call every kernel in order
-    body_fn = ir.Function(module, ir.FunctionType(VOID, [I64, I64, PTR]),
-                          "gk_body")
-    body_fn.linkage = "internal"
-    tid, nth, argblock = body_fn.args
-    b = ir.IRBuilder(body_fn.append_basic_block("entry"))
-    syms = {}
-    for k, s in enumerate(nl.symbols):
-        syms[s] = b.load(b.gep(argblock, [ir.Constant(I64, k)], source_etype=I64),
-                         typ=I64, name=f"sym.{s}")
-    ptrs = {}
-    for sid, slot in nl.storage_slots.items():
-        ptrs[sid] = b.load(b.gep(argblock, [ir.Constant(I64, slot)],
-                                 source_etype=I64), typ=PTR)
-    # this thread's workspace slice: after the header, `per` bytes each
-    ws_base = b.load(b.gep(argblock, [ir.Constant(I64, nl.workspace_slot)],
-                           source_etype=I64), typ=PTR)
-    per = b.load(ws_base, typ=I64)
-    ws = b.gep(ws_base, [b.add(ir.Constant(I64, WORKSPACE_HEADER),
-                               b.mul(tid, per))], source_etype=I8)
-    # profiling: when the profile slot holds an address, the cycles each
-    # kernel takes are added to profile[t + 1] (summed over threads), the
-    # whole step's on thread 0 to profile[0]
-    prof = b.load(b.gep(argblock, [ir.Constant(I64, nl.profile_slot)],
-                        source_etype=I64), typ=I64)
-    profiling = b.icmp_unsigned("!=", prof, ir.Constant(I64, 0))
-    prof_ptr = b.inttoptr(prof, PTR)
-    rdtsc = intrinsic(module, "llvm.readcyclecounter", I64, [])
-    zero, one = ir.Constant(I64, 0), ir.Constant(I64, 1)
-    t_start = b.call(rdtsc, [])
-
-    def add_cycles(slot, since):
-        with b.if_then(profiling, likely=False):
-            p = b.gep(prof_ptr, [ir.Constant(I64, slot)], source_etype=I64)
-            p = b.inttoptr(b.ptrtoint(p, I64), I64.as_pointer())
-            b.atomic_rmw("add", p, b.sub(b.call(rdtsc, []), since), "monotonic")
-
-    def call_kernel(t, ktid, knth):
-        kfn, sids, wants_ws = kernel_fns[t]
-        t0 = b.call(rdtsc, [])
-        b.call(kfn, [ktid, knth] + [ptrs[s] for s in sids]
-               + [syms[s] for s in nl.symbols] + ([ws] if wants_ws else []))
-        add_cycles(t + 1, t0)
-
-    def end_copies():
-        for src, dst in layout.end_copies:
-            t = st[src].type
-            n = ir.Constant(I64, t.dtype.itemsize)
-            for d in t.shape:
-                n = b.mul(n, syms[d] if is_symbol(d) else ir.Constant(I64, d))
-            memcpy = intrinsic(module, "llvm.memcpy.p0.p0.i64", VOID,
-                               [PTR, PTR, I64, ir.IntType(1)])
-            b.call(memcpy, [ptrs[dst], ptrs[src], n,
-                            ir.Constant(ir.IntType(1), 0)])
-
+    # the step body: loops over tables of kernel entries and units
+    # (codegen/dispatch.py), so its size does not grow with the model
+    entries = []
+    for t, (kfn, sids, wants_ws) in enumerate(kernel_fns):
+        entries.append(kernel_entry(
+            module, t, kfn, [nl.storage_slots[s] for s in sids],
+            len(nl.symbols), wants_ws))
     units = schedule(layout)
     needs = barriers_needed(layout, units)
+    splits = [len(ks) == 1 and threaded(layout.kernels[ks[0]]) and not seq
+              for ks, seq in units]
     if layout.end_copies:  # the copies: one more unit, after everything
         units = [*units, ([], False)]
         needs = [*needs, True]
-    with b.if_else(b.icmp_signed("==", nth, one)) as (alone, shared):
-        with alone:  # one thread: every kernel whole, in order
-            for ks, _ in units:
-                for t in ks:
-                    call_kernel(t, zero, one)
-            end_copies()
-        with shared:
-            _shared_units(b, module, nl, argblock, layout, units, needs,
-                          call_kernel, end_copies, tid, nth)
-    with b.if_then(b.icmp_signed("==", tid, zero)):
-        add_cycles(0, t_start)
-    b.ret_void()
+        splits = [*splits, False]
+    copies = []
+    for src, dst in layout.end_copies:
+        t = st[src].type
+        nbytes = t.dtype.itemsize
+        sym_slots = []
+        for d in t.shape:
+            if is_symbol(d):
+                sym_slots.append(nl.symbols.index(d))
+            else:
+                nbytes *= d
+        copies.append((nl.storage_slots[src], nl.storage_slots[dst], nbytes,
+                       sym_slots))
+    body_fn = emit_body(module, nl, entries, units, needs, splits, copies)
 
     _entry_points(module, body_fn, h.is_x86)
     return module, nl
