@@ -27,13 +27,14 @@ from . import (
     utils,
     wrappers,
 )
+from .frontend.gradients import GradientTape
 from .frontend.layers import Input, InputSpec, Layer
 from .frontend.models import Model, Sequential
 from .frontend.tensors import KerasTensor
 from .frontend.variables import Variable
 
 __all__ = [
-    "Input", "InputSpec", "KerasTensor", "Layer", "Model", "Sequential",
+    "GradientTape", "Input", "InputSpec", "KerasTensor", "Layer", "Model", "Sequential",
     "Variable", "activations", "backend", "callbacks", "config", "constraints",
     "datasets", "distribution",
     "initializers", "layers", "losses", "metrics", "models", "ops",

@@ -164,7 +164,9 @@ def _train_program(model):
         else:
             ys.append(np.zeros((1,) + tuple(shape[1:]), "float32"))
     model._distributed()  # dump --data-parallel: as one rank of a job
-    return model._build_program("train", xs, ys, None, template)
+    from .frontend.trainer_steps import trace_step
+
+    return trace_step(model, "train", xs, ys, None, template)
 
 
 def _load_gkir(path: str) -> LoadedModel:

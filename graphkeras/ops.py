@@ -189,3 +189,7 @@ linalg = _namespace("linalg", _LINALG)
 numpy = _namespace("numpy", _NUMPY)
 sys_image = _namespace("image", ("resize",))
 del sys_image
+
+# Gradients for custom steps (frontend/gradients.py): where Keras's JAX
+# guide calls jax.value_and_grad / jax.grad.
+from .frontend.gradients import grad, value_and_grad  # noqa: E402,F401

@@ -35,6 +35,15 @@ def set_random_seed(seed: int) -> None:
     seed = int(seed)
     _GLOBAL["rng"] = np.random.default_rng(seed)
     _GLOBAL["seeded"] = True
+    gen = _GLOBAL.get("generator")
+    if gen is None:
+        global_seed_generator()
+    else:
+        # NOTE: the same generator, reseeded: compiled steps hold its
+        # counter's key. Its seed is baked into them, so they keep
+        # their stream; the counter restarts.
+        gen.seed = draw_seed()
+        gen.state.assign(np.zeros((), np.int64))
     np.random.seed(seed % 2**32)
     _pyrandom.seed(seed)
 
@@ -96,11 +105,30 @@ class SeedGenerator:
         return self.seed, counter
 
 
+def global_seed_generator() -> SeedGenerator:
+    """The generator behind unseeded random ops inside a traced step (as
+    Keras's global SeedGenerator): its counter is state of the step, so
+    every step draws fresh numbers. `set_random_seed` replaces it."""
+    gen = _GLOBAL.get("generator")
+    if gen is None:
+        gen = _GLOBAL["generator"] = SeedGenerator(name="global_seed_generator")
+    return gen
+
+
 def _seed_pair(seed):
     if isinstance(seed, SeedGenerator):
         return seed.next()
+    t = tracing.current_trace()
+    if seed is None and t is not None:
+        # NOTE: an unseeded op traced with a constant counter would repeat
+        # the same numbers at every step (Keras-JAX refuses it for that
+        # reason); the global generator's counter makes them fresh
+        return global_seed_generator().next()
     s = draw_seed() if seed is None else int(seed)
-    return s, np.zeros((), np.int64)
+    counter = np.zeros((), np.int64)
+    if t is not None:
+        counter = t.wrap(t.builder.constant(counter))
+    return s, counter
 
 
 def _shape_attr(shape):

@@ -28,18 +28,21 @@ them.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
 
 from .. import config as _config
 from .. import ir
-from ..passes import differentiate
-from ..runtime import Program, make_executable
-from . import ops, tracing, tree
+from ..runtime import make_executable
+from . import ops, trainer_steps, tracing, tree
 from .callbacks import CallbackList
 from .compile_utils import CompileLoss, CompileMetrics
 from . import distributed_trainer as _dist
+from .gradients import gradient
+from .metrics.metric import Metric
+from .step_cache import Entry, StepCache
 from .data import (
     StandardizedAdapter,
     check_count,
@@ -72,15 +75,14 @@ class Trainer:
         self.loss = None
         self.stop_training = False
         self.history = None
-        self._executables: dict = {}
+        self._steps = StepCache(_MAX_PROGRAMS)
+        self._step_logs = None  # the logs of an overridden step's last run
         self._compile_version = 0
         self._run_eagerly = False
         self.steps_per_execution = 1
         self._loss_tracker = None
         self._compile_loss = None
         self._compile_metrics = None
-        self._last_programs: dict = {}
-        self._sig = None
 
     # --- compile -----------------------------------------------------------------
 
@@ -115,7 +117,7 @@ class Trainer:
         self.steps_per_execution = int(steps_per_execution)
         self.compiled = True
         self._compile_version += 1
-        self._executables.clear()
+        self._steps.clear()
 
     @property
     def run_eagerly(self) -> bool:
@@ -124,7 +126,7 @@ class Trainer:
     @run_eagerly.setter
     def run_eagerly(self, value) -> None:
         self._run_eagerly = bool(value)
-        self._executables.clear()
+        self._steps.clear()
 
     def _distributed(self, *verbose):
         """Look up the DataParallel job for this call (None: one process;
@@ -147,6 +149,9 @@ class Trainer:
 
     @property
     def metrics(self) -> list:
+        """The loss tracker, the compiled losses' and metrics' trackers,
+        then the Metric objects set as attributes of the model (custom
+        trackers, as Keras 3 tracks them)."""
         out = []
         if self._loss_tracker is not None:
             out.append(self._loss_tracker)
@@ -154,6 +159,14 @@ class Trainer:
             out.extend(self._compile_loss.metrics)
         if self._compile_metrics is not None and self._compile_metrics.built:
             out.extend(self._compile_metrics.metrics)
+        seen = {id(m) for m in out}
+        for k, v in vars(self).items():
+            if k in _TRAINER_ATTRS:
+                continue
+            for m in (v if isinstance(v, (list, tuple)) else [v]):
+                if isinstance(m, Metric) and id(m) not in seen:
+                    seen.add(id(m))
+                    out.append(m)
         return out
 
     @property
@@ -165,23 +178,21 @@ class Trainer:
             m.reset_state()
 
     def _logs(self) -> dict:
-        logs = {m.name: _float(m.result()) for m in self.metrics}
+        if self._step_logs is not None:  # what an overridden step returned
+            return dict(self._step_logs)
+        logs = {}
+        for m in self.metrics:
+            r = m.result()
+            if isinstance(r, dict):
+                logs.update({k: _float(v) for k, v in r.items()})
+            else:
+                logs[m.name] = _float(r)
         return dict(sorted(logs.items()))
 
     def _ordered_results(self, logs: dict):
         return [logs[m.name] for m in self.metrics if m.name in logs]
 
     # --- programs --------------------------------------------------------------------
-
-    def _state_signature(self):
-        version = (structure_version(), self._compile_version)
-        cached = self.__dict__.get("_sig_cache")
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        sig = (self._compile_version,
-               tuple((v.key, v.trainable) for v in self.variables))
-        object.__setattr__(self, "_sig_cache", (version, sig))
-        return sig
 
     def _input_names(self, n):
         names = getattr(self, "input_names", None)
@@ -190,159 +201,233 @@ class Trainer:
         return [n_ if ir.text.NAME_RE.match(n_) else f"x{i}"
                 for i, n_ in enumerate(names)]
 
-    def _executable(self, kind, xs, ys, sws, x_template):
-        key = (kind,
-               tuple((a.shape[1:], a.dtype.str) for a in xs),
-               None if ys is None else tuple((a.shape[1:], a.dtype.str)
-                                             for a in ys),
-               None if sws is None else tuple((a.shape[1:], a.dtype.str)
-                                             for a in sws),
-               repr(x_template),
-               None if self.__dict__.get("_dp") is None else self._dp.key,
-               self._sig)
-        exe = self._executables.get(key)
-        if exe is not None:
-            # least recently used goes first: keep this one fresh
-            self._executables[key] = self._executables.pop(key)
-        else:
-            program = self._build_program(kind, xs, ys, sws, x_template)
-            exe = make_executable(program, STORE, run_eagerly=self.run_eagerly)
-            if self.__dict__.get("_dp") is not None:  # DataParallel ranks
-                exe = self._dp.wrap(exe, program, kind)
-            while len(self._executables) >= _MAX_PROGRAMS:
-                # NOTE: one program per per-sample shape (sequences of many
-                # lengths): the least recently used goes, a later batch of
-                # its shape traces it again (the compile cache makes that
-                # cheap); weights and optimizer state live in the store.
-                self._executables.pop(next(iter(self._executables)))
-            self._executables[key] = exe
-            self._last_programs[kind] = program
-            # A first trace can create weights (subclassed models build on
-            # their first call): file the program under the new signature
-            # too, so the next batch does not trace it again.
-            sig = self._state_signature()
-            if sig != self._sig:
-                self._sig = sig
-                self._executables[key[:-1] + (sig,)] = exe
-        return exe
-
-    def _trace_forward(self, trace, xs, x_template, training):
-        names = self._input_names(len(xs))
-        inputs = [trace.input(name, (None,) + a.shape[1:], a.dtype.name)
-                  for name, a in zip(names, xs)]
-        packed = (tree.pack_like(x_template, inputs) if x_template is not None
-                  else inputs[0])
-        y_pred = self(packed, training=training)
-        return inputs, y_pred
-
     def _output_names_for(self, n):
         names = getattr(self, "output_names", None)
         if names and len(names) == n:
             return list(names)
         return ["output"] if n == 1 else [f"output_{i + 1}" for i in range(n)]
 
-    def _flatten_targets(self, ys, y_template, n_out):
-        return ys
-
-    def _build_program(self, kind, xs, ys, sws, x_template) -> Program:
-        b = ir.Builder(f"{kind}_step")
-        trace = tracing.Trace(b, kind)
-        with trace:
-            inputs, y_pred = self._trace_forward(trace, xs, x_template,
-                                                 training=(kind == "train"))
-            flat_pred = tree.flatten(y_pred)
-            in_names = [p.value.name for p in inputs]
-            if kind == "predict":
-                results = [t.value for t in flat_pred]
-                return self._finish(trace, results, in_names, n_out=len(results))
-            n_out = len(flat_pred)
-            output_names = self._output_names_for(n_out)
-            if ys is not None and len(ys) != n_out:
-                raise ValueError(
-                    f"The model has {n_out} output(s) ({output_names}), but "
-                    f"{len(ys)} target array(s) were given. Pass one target "
-                    "per output."
-                )
-            y_true = [] if ys is None else [
-                trace.input(f"y{i}" if n_out > 1 else "y",
-                            (None,) + a.shape[1:], a.dtype.name)
-                for i, a in enumerate(ys)]
-            sw_in = None
-            if sws is not None:
-                sw_in = [trace.input(f"sample_weight{i}" if len(sws) > 1
-                                     else "sample_weight",
-                                     (None,) + a.shape[1:], a.dtype.name)
-                         for i, a in enumerate(sws)]
-                if len(sw_in) == 1 and n_out > 1:
-                    sw_in = sw_in * n_out
-            names = in_names + [t.value.name for t in y_true] + (
-                [t.value.name for t in dict.fromkeys(sw_in)] if sw_in else [])
-            batch = ops.batch_size(inputs[0])
+    def _entry(self, kind, xs, ys, sws, x_template):
+        """The cached step for this data (traced on a miss)."""
+        def make():
+            traced = trainer_steps.trace(self, kind, xs, ys, sws, x_template)
+            exe = make_executable(traced.program, STORE,
+                                  run_eagerly=self.run_eagerly)
             dp = self.__dict__.get("_dp")
-            if dp is not None:  # this rank's samples (distributed_trainer)
-                count = dp.count_input(trace)
-                names.append(count.value.name)
-            total = None
-            if self._compile_loss is not None:
-                if ys is None:
-                    raise ValueError(
-                        "The model was compiled with a loss, but no targets "
-                        "(y) were given. Pass `y` to fit / evaluate."
-                    )
-                if not self._compile_loss.built:
-                    self._compile_loss.build(y_true, flat_pred, output_names)
-                total = self._compile_loss(y_true, flat_pred, sw_in, batch)
-            extra = list(trace.losses) + self._traced_regularization_all()
-            for e in extra:
-                # Keras sums a non-scalar add_loss() value
-                e = ops.sum(ops.cast(e, "float32"))
-                total = e if total is None else ops.add(total, e)
-            if total is None:
-                raise ValueError(
-                    "No loss to compute. Provide a `loss` argument in "
-                    "`compile()`."
-                )
-            total = ops.cast(total, "float32")
-            self._loss_tracker.update_state(total, sample_weight=batch)
-            if self._compile_metrics is not None and ys is not None:
-                if not self._compile_metrics.built:
-                    self._compile_metrics.build(y_true, flat_pred, output_names)
-                self._compile_metrics.update_state(y_true, flat_pred, sw_in,
-                                                   output_names)
-            # the gradients are those of the scaled loss (loss_scale_factor,
-            # LossScaleOptimizer); the logs keep the loss itself (Keras)
-            scaled = total
-            if kind == "train" and hasattr(self.optimizer, "scale_loss"):
-                scaled = self.optimizer.scale_loss(total)
-            if dp is not None and kind == "train":
-                scaled = dp.scale_loss(scaled, count)
-        if kind == "test":
-            if dp is not None:
-                dp.reduce_step(self, trace, [], count)
-            return self._finish(trace, [total.value], names, n_out=1)
-        train_vars = [v for v in self.trainable_weights if v.key in trace.params]
-        fn = b.build([scaled.value])
+            if dp is not None:  # DataParallel ranks
+                exe = dp.wrap(exe, traced.program, kind)
+            return Entry(exe, traced.program, traced.log_names)
+
+        dp = self.__dict__.get("_dp")
+        return self._steps.get(self, kind, xs, ys, sws, x_template, make,
+                               variant=None if dp is None else dp.key)
+
+    def _executable(self, kind, xs, ys, sws, x_template):
+        return self._entry(kind, xs, ys, sws, x_template).executable
+
+    # --- the steps (Keras 3's seams) ---------------------------------------------
+
+    def train_step(self, data):
+        """One training step on `data` (`x`, `(x, y)` or `(x, y,
+        sample_weight)`): forward, `compute_loss`, gradients, the
+        optimizer, `compute_metrics`; returns the logs. Override it to
+        customize what fit() does; it is traced into one program (see
+        docs/custom_training.md)."""
+        x, y, sw = trainer_steps.unpack_x_y_sample_weight(data)
+        self._train_body(x, y, sw)
+        return self.get_metrics_result()
+
+    def test_step(self, data):
+        """One evaluation step on `data`; returns the logs."""
+        x, y, sw = trainer_steps.unpack_x_y_sample_weight(data)
+        self._test_body(x, y, sw)
+        return self.get_metrics_result()
+
+    def predict_step(self, data):
+        """The outputs of the model for one batch `data`."""
+        x, _, _ = trainer_steps.unpack_x_y_sample_weight(data)
+        return self._predict_body(x)
+
+    def _predict_body(self, x):
+        return self(x, training=False)
+
+    def _call_compute_loss(self, x, y, y_pred, sw, training):
+        fn = self.compute_loss
+        try:
+            takes = "training" in inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            takes = False
+        kw = {"training": training} if takes else {}
+        loss = fn(x=x, y=y, y_pred=y_pred, sample_weight=sw, **kw)
+        return ops.cast(loss, "float32")
+
+    def _update_metrics(self, x, y, y_pred, sw):
+        if trainer_steps.overrides(self, "compute_metrics"):
+            self.compute_metrics(x, y, y_pred, sw)
+        else:
+            self._update_compile_metrics(y, y_pred, sw)
+
+    def _train_body(self, x, y, sw):
+        """The built-in train step in the active trace; returns the loss."""
+        y_pred = self(x, training=True)
+        total = self._call_compute_loss(x, y, y_pred, sw, True)
+        self._loss_tracker.update_state(total, sample_weight=ops.batch_size(
+            _first_tensor(x, y_pred)))
+        self._update_metrics(x, y, y_pred, sw)
+        # the gradients are those of the scaled loss (loss_scale_factor,
+        # LossScaleOptimizer); the logs keep the loss itself (Keras)
+        scaled = total
+        if hasattr(self.optimizer, "scale_loss"):
+            scaled = self.optimizer.scale_loss(total)
+        trace = tracing.current_trace()
+        dp, count = self._dp_count(trace)
+        if dp is not None:
+            scaled = dp.scale_loss(scaled, count)
+        train_vars = [v for v in self.trainable_weights
+                      if v.key in trace.params]
         if train_vars:
-            fn = differentiate(fn, [v.key for v in train_vars])
-            trace.builder = ir.Builder.from_function(fn)
-            grads = [trace.wrap(g) for g in fn.results[1:]]
+            grads = gradient(scaled, train_vars)
             if dp is not None:  # summed across ranks in the step
                 grads = dp.reduce_step(self, trace, grads, count)
-            with trace:
-                self.optimizer.apply(grads, train_vars)
-        return self._finish(trace, [total.value], names, n_out=1)
+            self.optimizer.apply(grads, train_vars)
+        return total
 
-    def _finish(self, trace, results, input_names, n_out) -> Program:
-        keys = list(trace.updates)
-        all_results = list(results) + [trace.updates[k] for k in keys]
-        fn = trace.builder.build(all_results)
-        return Program(
-            fn=fn,
-            state=tuple(trace.variables),
-            inputs=tuple(input_names),
-            updates=tuple((k, len(results) + i) for i, k in enumerate(keys)),
-            outputs=tuple(range(n_out)),
-        )
+    def _dp_count(self, trace):
+        """(DataParallel hooks, this rank's sample-count input) of the step
+        being traced, or (None, None) in one process."""
+        dp = self.__dict__.get("_dp")
+        if dp is None or trace is None:
+            return None, None
+        return dp, getattr(trace, "dp_count", None)
+
+    def _test_body(self, x, y, sw):
+        y_pred = self(x, training=False)
+        total = self._call_compute_loss(x, y, y_pred, sw, False)
+        self._loss_tracker.update_state(total, sample_weight=ops.batch_size(
+            _first_tensor(x, y_pred)))
+        self._update_metrics(x, y, y_pred, sw)
+        dp, count = self._dp_count(tracing.current_trace())
+        if dp is not None:
+            dp.reduce_step(self, tracing.current_trace(), [], count)
+        return total
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                     training=True):
+        """The total loss of a batch: the compiled losses (weighted per
+        output), plus the losses added with `add_loss()` during the
+        forward pass and the weight regularization penalties.
+
+        Args:
+            x: the inputs (unused by the default; kept for overrides).
+            y: the targets (one per output).
+            y_pred: the model's outputs.
+            sample_weight: sample weights (one array, or one per output).
+            training: whether the step trains.
+
+        Returns:
+            A float32 scalar tensor.
+        """
+        flat_pred = tree.flatten(y_pred)
+        n_out = len(flat_pred)
+        output_names = self._output_names_for(n_out)
+        y_true = [] if y is None else tree.flatten(y)
+        if y is not None and len(y_true) != n_out:
+            raise ValueError(
+                f"The model has {n_out} output(s) ({output_names}), but "
+                f"{len(y_true)} target array(s) were given. Pass one target "
+                "per output."
+            )
+        sw_in = None if sample_weight is None else tree.flatten(sample_weight)
+        if sw_in is not None and len(sw_in) == 1 and n_out > 1:
+            sw_in = sw_in * n_out
+        total = None
+        if self._compile_loss is not None:
+            if y is None:
+                raise ValueError(
+                    "The model was compiled with a loss, but no targets "
+                    "(y) were given. Pass `y` to fit / evaluate."
+                )
+            if not self._compile_loss.built:
+                self._compile_loss.build(y_true, flat_pred, output_names)
+            batch = ops.batch_size(_first_tensor(x, y_pred))
+            total = self._compile_loss(y_true, flat_pred, sw_in, batch)
+        trace = tracing.current_trace()
+        extra = (list(trace.losses) if trace is not None else []) + \
+            self._traced_regularization_all()
+        for e in extra:
+            # Keras sums a non-scalar add_loss() value
+            e = ops.sum(ops.cast(e, "float32"))
+            total = e if total is None else ops.add(total, e)
+        if total is None:
+            raise ValueError(
+                "No loss to compute. Provide a `loss` argument in "
+                "`compile()`."
+            )
+        return ops.cast(total, "float32")
+
+    def _update_compile_metrics(self, y, y_pred, sample_weight):
+        if self._compile_metrics is None or y is None:
+            return
+        flat_pred = tree.flatten(y_pred)
+        output_names = self._output_names_for(len(flat_pred))
+        y_true = tree.flatten(y)
+        sw_in = None if sample_weight is None else tree.flatten(sample_weight)
+        if sw_in is not None and len(sw_in) == 1 and len(flat_pred) > 1:
+            sw_in = sw_in * len(flat_pred)
+        if not self._compile_metrics.built:
+            self._compile_metrics.build(y_true, flat_pred, output_names)
+        self._compile_metrics.update_state(y_true, flat_pred, sw_in,
+                                           output_names)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Update the compiled metrics with one batch; returns the logs
+        (`get_metrics_result()`), as Keras 3's default."""
+        self._update_compile_metrics(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict:
+        """{name: result} of `self.metrics` (a metric with several results
+        contributes each)."""
+        out = {}
+        for m in self.metrics:
+            r = m.result()
+            if isinstance(r, dict):
+                out.update(r)
+            else:
+                out[m.name] = r
+        return out
+
+    def _symbolic_build(self, x, y) -> None:
+        """Before an overridden step: the optimizer and the compiled loss
+        and metrics exist, so `self.metrics` and the state of a
+        `train_step(state, data)` list every variable (Keras 3's symbolic
+        build, on a throwaway trace of the forward pass)."""
+        if self.optimizer is not None and not self.optimizer.built and \
+                self.trainable_variables:
+            self.optimizer.build(self.trainable_variables)
+        cl, cm = self._compile_loss, self._compile_metrics
+        if y is None or ((cl is None or cl.built) and (cm is None or cm.built)):
+            return
+        spec = tracing.Trace(kind="spec")
+        count = iter(range(10**6))
+        with spec:
+            def spec_input(t):
+                return spec.input(f"in{next(count)}", t.shape, t.dtype)
+
+            xs = tree.map_structure(spec_input, x)
+            ys = tree.map_structure(spec_input, y)
+            try:
+                y_pred = self(xs, training=False)
+            except NotImplementedError:
+                return  # no call(): only the overridden step knows
+            flat = tree.flatten(y_pred)
+            names = self._output_names_for(len(flat))
+            if len(tree.flatten(ys)) != len(flat):
+                return
+            if cl is not None and not cl.built:
+                cl.build(tree.flatten(ys), flat, names)
+            if cm is not None and not cm.built:
+                cm.build(tree.flatten(ys), flat, names)
 
     def _traced_regularization_all(self) -> list:
         out = []
@@ -384,14 +469,20 @@ class Trainer:
         xs, ys, sws = batch
         if kind != "predict" and ys is not None and sws is None:
             sws = None
-        exe = self._executable(kind, xs, ys if kind != "predict" else None,
-                               sws if kind != "predict" else None, x_template)
+        entry = self._entry(kind, xs, ys if kind != "predict" else None,
+                            sws if kind != "predict" else None, x_template)
         self._check_labels(kind, ys)
         args = list(xs)
         if kind != "predict":
             args += list(ys or [])
             args += list(sws or [])
-        return exe.run(args)
+        res = entry.executable.run(args)
+        self._note_logs(entry, res)
+        return res
+
+    def _note_logs(self, entry, res) -> None:
+        self._step_logs = None if entry.log_names is None else {
+            k: _float(v) for k, v in zip(entry.log_names, res)}
 
     def _groups(self, batches):
         """(index of the first batch, [batches]) in groups of
@@ -414,7 +505,8 @@ class Trainer:
         if len(group) == 1:
             return [self._run_step(kind, group[0], x_template)]
         xs, ys, sws = group[0]
-        exe = self._executable(kind, xs, ys, sws, x_template)
+        entry = self._entry(kind, xs, ys, sws, x_template)
+        exe = entry.executable
         same = all(
             [a.shape[1:] + (a.dtype,) for a in b[0] + (b[1] or []) + (b[2] or [])]
             == [a.shape[1:] + (a.dtype,) for a in xs + (ys or []) + (sws or [])]
@@ -422,8 +514,10 @@ class Trainer:
         if same and hasattr(exe, "run_steps"):
             for b in group:
                 self._check_labels(kind, b[1])
-            return exe.run_steps([list(b[0]) + list(b[1] or []) + list(b[2] or [])
-                                  for b in group])
+            res = exe.run_steps([list(b[0]) + list(b[1] or []) +
+                                 list(b[2] or []) for b in group])
+            self._note_logs(entry, res[-1])
+            return res
         return [self._run_step(kind, b, x_template) for b in group]
 
     def _adapter(self, x, y=None, sample_weight=None, **kwargs):
@@ -484,11 +578,15 @@ class Trainer:
                 self._compile_loss.sparse_outputs:
             self._compile_loss.check_labels(ys)
 
-    def _ensure_built(self, xs, x_template):
+    def _first_batch(self, xs, x_template):
+        """Before the first step on some data: build the model on it and
+        check it against the model's inputs (once per fit / evaluate /
+        predict)."""
         if not self.built:
             data = tree.pack_like(x_template, xs) if x_template is not None \
                 else xs[0]
             self._maybe_build(data)
+        self._check_inputs(xs, x_template)
 
     # --- fit -----------------------------------------------------------------------
 
@@ -541,7 +639,6 @@ class Trainer:
             callbacks, add_history=True, add_progbar=verbose != 0, model=self,
             verbose=verbose, epochs=epochs, steps=train.num_batches)
         self.stop_training = False
-        self._sig = None
         cbs.on_train_begin()
         # BackupAndRestore resumes an interrupted fit from a later epoch
         resume = self.__dict__.pop("_initial_epoch", None)
@@ -552,13 +649,10 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
-            self._sig = self._state_signature()
             step = -1
             for first, group in self._groups(train.epoch()):
                 if first == 0 and epoch == initial_epoch:
-                    self._ensure_built(group[0][0], train.x_template)
-                    self._sig = self._state_signature()
-                    self._check_inputs(group[0][0], train.x_template)
+                    self._first_batch(group[0][0], train.x_template)
                 step = first + len(group) - 1
                 cbs.on_train_batch_begin(first)
                 self._run_steps("train", group, train.x_template)
@@ -597,15 +691,11 @@ class Trainer:
 
     def _evaluate_adapter(self, adapter, cbs, in_fit=False):
         self.reset_metrics()
-        if not in_fit:
-            self._sig = self._state_signature()
         cbs.on_test_begin()
         logs = {}
         for step, batch in enumerate(adapter.epoch()):
             if step == 0:
-                self._ensure_built(batch[0], adapter.x_template)
-                self._sig = self._state_signature()
-                self._check_inputs(batch[0], adapter.x_template)
+                self._first_batch(batch[0], adapter.x_template)
             cbs.on_test_batch_begin(step)
             self._run_step("test", batch, adapter.x_template)
             logs = self._logs()
@@ -651,14 +741,11 @@ class Trainer:
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
             epochs=1, steps=adapter.num_batches)
-        self._sig = self._state_signature()
         cbs.on_predict_begin()
         outs = None
         for step, batch in enumerate(adapter.epoch()):
             if step == 0:
-                self._ensure_built(batch[0], adapter.x_template)
-                self._sig = self._state_signature()
-                self._check_inputs(batch[0], adapter.x_template)
+                self._first_batch(batch[0], adapter.x_template)
             cbs.on_predict_batch_begin(step)
             res = self._run_step("predict", batch, adapter.x_template)
             outs = [[r] for r in res] if outs is None else [
@@ -686,9 +773,7 @@ class Trainer:
                                 class_weight=class_weight,
                                 allow_empty=allow_empty)
         batch = next(iter(adapter.epoch()))
-        self._ensure_built(batch[0], adapter.x_template)
-        self._sig = self._state_signature()
-        self._check_inputs(batch[0], adapter.x_template)
+        self._first_batch(batch[0], adapter.x_template)
         return adapter, batch
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
@@ -725,12 +810,11 @@ class Trainer:
             # Fast path for one array (latency-bound serving): the executable
             # of the last call, when neither the state signature nor the
             # per-sample shape changed (that shape was checked then)
-            sig = self._state_signature()
-            fast = self.__dict__.get("_predict_fast")
+            sig = self._steps.signature(self)
+            fast = self._steps.fast
             if fast is not None and fast[0] == sig and fast[1] == x.shape[1:]:
                 res = fast[2].run([x])
                 return res[0] if fast[3] else self._pack_outputs(list(res))
-            self._sig = sig
             fit = getattr(self, "_fit_input_ranks", None)
             if fit is not None:  # 1-D data for an Input((1,)) model
                 x = fit(x)
@@ -740,12 +824,26 @@ class Trainer:
             res = exe.run([x])
             out = self._pack_outputs(list(res))
             plain = len(res) == 1 and out is res[0]
-            self.__dict__["_predict_fast"] = (self._state_signature(),
-                                              x.shape[1:], exe, plain)
+            self._steps.fast = (self._steps.signature(self), x.shape[1:],
+                                exe, plain)
             return out
         adapter, batch = self._single_batch(x, None, None, allow_empty=True)
         res = self._run_step("predict", batch, adapter.x_template)
         return self._pack_outputs(list(res))
+
+
+# The trainer's own attributes, left out of the tracked metrics.
+_TRAINER_ATTRS = frozenset({"_loss_tracker", "_compile_loss",
+                            "_compile_metrics", "optimizer", "_steps"})
+
+
+def _first_tensor(x, y_pred):
+    """A tensor whose axis 0 is the batch (for the batch size)."""
+    for t in tree.flatten(x) + tree.flatten(y_pred):
+        if hasattr(t, "shape") and len(t.shape):
+            return t
+    raise ValueError("The step has no batched tensor to take the batch "
+                     "size from.")
 
 
 class _ShapeOnly:

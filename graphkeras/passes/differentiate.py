@@ -2,7 +2,8 @@
 
 `differentiate(fn, wrt)` returns a Function with fn's parameters and fn's
 results followed by the gradient of result `output` with respect to each
-parameter named in `wrt`. The backward nodes are built from each op's VJP,
+parameter named in `wrt` (or each Value of fn given in `wrt`, which may be
+one a node defines). The backward nodes are built from each op's VJP,
 so the gradient is ordinary IR that the later passes fuse and compile.
 
 Requires: fn verifies; the differentiated result is floating-point.
@@ -40,6 +41,12 @@ class DifferentiateTypeError(UserError, IRTypeError):
 
 def _param(fn: Function, key) -> Value:
     if isinstance(key, Value):
+        # NOTE: a Value may also be one a node defines (the gradient with
+        # respect to an intermediate value, as GradientTape.gradient and
+        # value_and_grad in the frontend ask for)
+        for n in fn.nodes:
+            if key in n.outputs:
+                return key
         key = key.name
     if isinstance(key, int) and not isinstance(key, bool):
         if not -len(fn.params) <= key < len(fn.params):

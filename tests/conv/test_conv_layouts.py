@@ -40,7 +40,7 @@ def _program(model, x, kind="predict"):
         model.predict(x, verbose=0)
     else:
         model.train_on_batch(x, np.zeros((x.shape[0], 3), np.float32))
-    return model._last_programs[kind].fn
+    return model._steps.last_program(kind).fn
 
 
 def _transposes(fn) -> int:
@@ -58,7 +58,7 @@ def test_channels_first_cnn_runs_channels_last_inside():
     # channels-last directly: every other pair cancelled
     assert before >= 8 and _transposes(out) <= 1, (before, _transposes(out))
     # same results as the untransformed program, on the interpreter
-    vals = [x if p.name in model._last_programs["predict"].inputs else
+    vals = [x if p.name in model._steps.last_program("predict").inputs else
             STORE[p.name] for p in fn.params]
     for a, b in zip(ir.interpret(fn, vals), ir.interpret(out, vals)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
@@ -77,7 +77,7 @@ def test_channels_first_and_last_models_agree_compiled_and_in_training():
         la = last.train_on_batch(x, y)
         lb = first.train_on_batch(xf, y)
         np.testing.assert_allclose(lb, la, rtol=1e-4)
-    train = first._last_programs["train"].fn
+    train = first._steps.last_program("train").fn
     assert _transposes(assign_layouts(train)) < _transposes(train)
 
 

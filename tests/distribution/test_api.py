@@ -12,6 +12,7 @@ import pytest
 import graphkeras as keras
 from graphkeras import distribution
 from graphkeras.frontend.distributed_trainer import replica_tracing
+from graphkeras.frontend.trainer_steps import trace_step
 from graphkeras.ir import print_function
 
 
@@ -71,7 +72,7 @@ def test_the_train_step_holds_one_collective_over_the_gradients():
     x = np.ones((4, 3), "float32")
     with replica_tracing():
         m._distributed()
-        prog = m._build_program("train", [x], [x[:, :2]], None, None)
+        prog = trace_step(m, "train", [x], [x[:, :2]], None, None)
     text = print_function(prog.fn)
     lines = [ln for ln in text.splitlines() if "all_reduce_sum" in ln]
     # 6 + 2 gradient elements, 1 count, loss and mae totals and counts

@@ -96,7 +96,7 @@ def test_subclassed_model_trains():
     h = m.fit(X, y, epochs=5, batch_size=8, verbose=0)
     assert h.history["loss"][-1] < h.history["loss"][0]
     # built on the first trace, and traced once
-    assert len({id(e) for e in m._executables.values()}) == 1
+    assert len({id(e) for e in m._steps.values()}) == 1
     assert [l.name for l in m.layers] == [m.hidden.name, m.drop.name,
                                           m.out.name]
     assert len(m.trainable_weights) == 4

@@ -255,13 +255,13 @@ def test_programs_are_reused_and_rebuilt_only_on_change():
     model = mlp()
     model.compile("adam", "categorical_crossentropy")
     model.fit(X, Y, epochs=2, batch_size=7, verbose=0)  # ragged last batch
-    assert len(model._executables) == 1
+    assert len(model._steps) == 1
     model.fit(X, Y, epochs=1, batch_size=16, verbose=0)
-    assert len(model._executables) == 1
+    assert len(model._steps) == 1
     model.layers[0].trainable = False
     frozen = model.layers[0].get_weights()
     model.fit(X, Y, epochs=1, verbose=0)
-    assert len(model._executables) == 2
+    assert len(model._steps) == 2
     for a, b in zip(frozen, model.layers[0].get_weights()):
         np.testing.assert_array_equal(a, b)
 
@@ -273,7 +273,7 @@ def test_learning_rate_is_state_not_a_recompile():
     model.optimizer.learning_rate = 0.0
     w = model.get_weights()
     model.fit(X, Y, epochs=1, verbose=0)
-    assert len(model._executables) == 1
+    assert len(model._steps) == 1
     for a, b in zip(w, model.get_weights()):
         np.testing.assert_array_equal(a, b)
 

@@ -163,7 +163,7 @@ def test_programs_per_length_are_bounded_and_share_the_weights():
     first = model.predict(x, verbose=0)
     for length in range(1, trainer._MAX_PROGRAMS + 3):
         model.predict(np.ones((2, length, 2), "float32"), verbose=0)
-    assert len(model._executables) <= trainer._MAX_PROGRAMS
+    assert len(model._steps) <= trainer._MAX_PROGRAMS
     # mean over time of a constant sequence does not depend on its length
     np.testing.assert_allclose(model.predict(x, verbose=0), first, rtol=1e-6)
 

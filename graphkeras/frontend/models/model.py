@@ -23,6 +23,23 @@ def _is_functional_call(args, kwargs) -> bool:
     return len(args) == 1 and "outputs" in kwargs
 
 
+def _inject_functional(cls) -> None:
+    """Put Functional in place of Model among the bases of `cls` (Keras 3's
+    inject_functional_model_class)."""
+    from .functional import Functional
+
+    if cls is Model or issubclass(cls, Functional):
+        return
+    bases = tuple(Functional if base is Model else base
+                  for base in cls.__bases__)
+    if bases == cls.__bases__:
+        for base in cls.__bases__:
+            if issubclass(base, Model):
+                _inject_functional(base)
+        return
+    cls.__bases__ = bases
+
+
 class Model(Trainer, Layer):
     """A model: layers plus compile / fit / evaluate / predict.
 
@@ -51,11 +68,15 @@ class Model(Trainer, Layer):
 
     def __init__(self, *args, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise ValueError(
-                f"Subclasses of Model cannot pass inputs/outputs to "
-                f"Model.__init__ yet (model class {type(self).__name__}); "
-                "build a functional Model(inputs, outputs) instead."
-            )
+            # `class CustomModel(Model)` + `CustomModel(inputs, outputs)`:
+            # as Keras 3, the class becomes a subclass of Functional and
+            # the graph is built by Functional.__init__
+            from .functional import Functional
+
+            if not isinstance(self, Functional):
+                _inject_functional(type(self))
+            Functional.__init__(self, *args, **kwargs)
+            return
         name = kwargs.pop("name", None)
         trainable = kwargs.pop("trainable", True)
         dtype = kwargs.pop("dtype", None)

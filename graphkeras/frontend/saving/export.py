@@ -61,7 +61,9 @@ def _input_template(model):
 def inference_program(model):
     """The model's predict Program (runtime.Program)."""
     xs, template = _input_template(model)
-    return model._build_program("predict", xs, None, None, template)
+    from ..trainer_steps import trace_step
+
+    return trace_step(model, "predict", xs, None, None, template)
 
 
 def _unique(names: list) -> list:

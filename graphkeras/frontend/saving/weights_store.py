@@ -40,7 +40,7 @@ _SKIP = {"_inbound_nodes", "_init_args", "_outbound", "_functional",
          "_graph_layers", "_nodes", "_inputs", "_outputs", "_inputs_struct",
          "_outputs_struct", "_layers", "input_spec", "_tracking",
          "_loss_tracker", "_compile_loss", "_compile_metrics",
-         "_executables", "_last_programs", "optimizer"}
+         "_steps", "optimizer"}
 
 
 class StateError(ValueError):

@@ -1,0 +1,238 @@
+"""Tracing one train / test / predict step of a model into a Program.
+
+`trace_step(model, kind, xs, ys, sws, x_template)` makes the inputs of the
+step (x..., y..., sample_weight...), packs them as Keras hands `data` to a
+step (`x`, `(x, y)` or `(x, y, sample_weight)`), and runs the model's
+`train_step` / `test_step` / `predict_step` under an active Trace: every op
+they call records a node, every Variable they read becomes program state,
+every assignment an update. The model's own override runs when it has one
+(Keras 3's seams); the built-in steps of `Trainer` otherwise. Either way the
+step is one Program, compiled once and run as one native call per batch.
+
+The steps' results:
+- built-in train / test: the loss (the logs are read from `model.metrics`,
+  whose states the step updates);
+- an overridden train / test step: the values of the logs dict it returns,
+  in its order (`TracedStep.log_names` holds the keys);
+- predict: the flattened outputs.
+
+A `train_step(self, state, data)` (the form of Keras 3's JAX guide) gets
+`state = (trainable, non_trainable, optimizer, metrics variables)` as traced
+values and returns `(logs, state)`; the returned state is written back.
+
+Invariants: the model's Variables are only read and assigned through the
+trace (a traced step never touches the store); the optimizer and metric
+variables a step creates are created eagerly, outside the trace.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import ir
+from ..runtime import Program
+from . import ops, tracing, tree
+from .tensors import TracedTensor
+
+__all__ = ["TracedStep", "trace_step", "overrides", "unpack_x_y_sample_weight",
+           "pack_x_y_sample_weight"]
+
+
+@dataclass(frozen=True)
+class TracedStep:
+    """A traced step: its Program and, for a step that returns its logs,
+    the names of the logs (the program's outputs, in order)."""
+
+    program: Program
+    log_names: tuple | None = None
+
+
+def overrides(model, name: str) -> bool:
+    """Whether the model's class defines its own `name` (train_step...)."""
+    from .trainer import Trainer
+
+    return getattr(type(model), name, None) is not getattr(Trainer, name)
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """`data` as Keras 3 hands it to a step."""
+    if y is None:
+        return x if not isinstance(x, (list, tuple)) else (x,)
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data):
+    """(x, y, sample_weight) from a step's `data` (Keras 3's
+    keras.utils.unpack_x_y_sample_weight)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError(
+        "Data is expected to be in format `x`, `(x,)`, `(x, y)`, or "
+        f"`(x, y, sample_weight)`, found: {data}"
+    )
+
+
+def trace_step(model, kind: str, xs, ys=None, sws=None,
+               x_template=None) -> Program:
+    """The Program of one `kind` step ("train", "test" or "predict") of
+    `model` for batches shaped like xs / ys / sws (NumPy arrays; only their
+    per-sample shapes and dtypes matter)."""
+    return trace(model, kind, xs, ys, sws, x_template).program
+
+
+def trace(model, kind, xs, ys=None, sws=None, x_template=None) -> TracedStep:
+    """trace_step, with the log names of an overridden step."""
+    if kind not in ("train", "test", "predict"):
+        raise ValueError(
+            f'trace_step: kind must be "train", "test" or "predict". '
+            f"Received: kind={kind!r}"
+        )
+    b = ir.Builder(f"{kind}_step")
+    t = tracing.Trace(b, kind)
+    with t:
+        x, y, sw, names = _step_inputs(model, t, xs, ys, sws, x_template,
+                                       kind)
+        if kind == "predict":
+            data = x
+            out = model.predict_step(data) if overrides(
+                model, "predict_step") else model._predict_body(x)
+            flat = [_as_traced(t, o) for o in tree.flatten(out)]
+            return TracedStep(_finish(t, [o.value for o in flat], names,
+                                      len(flat)))
+        step = "train_step" if kind == "train" else "test_step"
+        data = pack_x_y_sample_weight(x, y, sw)
+        if not overrides(model, step):
+            total = (model._train_body if kind == "train" else
+                     model._test_body)(x, y, sw)
+            return TracedStep(_finish(t, [total.value], names, 1))
+        model._symbolic_build(x, y)
+        if _takes_state(getattr(model, step)):
+            logs = _stateful_call(model, t, getattr(model, step), data)
+        else:
+            logs = getattr(model, step)(data)
+        logs = _check_logs(model, step, logs)
+        values = [_as_traced(t, v).value for v in logs.values()]
+        return TracedStep(_finish(t, values, names, len(values)),
+                          tuple(logs))
+
+
+def _step_inputs(model, t, xs, ys, sws, x_template, kind):
+    in_names = model._input_names(len(xs))
+    inputs = [t.input(n, (None,) + a.shape[1:], a.dtype.name)
+              for n, a in zip(in_names, xs)]
+    x = tree.pack_like(x_template, inputs) if x_template is not None \
+        else inputs[0]
+    names = [p.value.name for p in inputs]
+    if kind == "predict":
+        return x, None, None, names
+    y = sw = None
+    if ys is not None:
+        y_in = [t.input(f"y{i}" if len(ys) > 1 else "y",
+                        (None,) + a.shape[1:], a.dtype.name)
+                for i, a in enumerate(ys)]
+        names += [v.value.name for v in y_in]
+        y = y_in[0] if len(y_in) == 1 else list(y_in)
+        if sws is not None:
+            sw_in = [t.input(f"sample_weight{i}" if len(sws) > 1
+                             else "sample_weight", (None,) + a.shape[1:],
+                             a.dtype.name) for i, a in enumerate(sws)]
+            names += [v.value.name for v in sw_in]
+            sw = sw_in[0] if len(sw_in) == 1 else list(sw_in)
+    dp = model.__dict__.get("_dp")
+    if dp is not None:  # this rank's samples (distributed_trainer)
+        t.dp_count = dp.count_input(t)
+        names.append(t.dp_count.value.name)
+    return x, y, sw, names
+
+
+def _as_traced(t, v):
+    if isinstance(v, TracedTensor):
+        return v
+    v = ops.convert_to_tensor(v)
+    if isinstance(v, TracedTensor):
+        return v
+    return t.wrap(t.builder.constant(np.asarray(v)))
+
+
+def _check_logs(model, step, logs) -> dict:
+    if logs is None:
+        return {}
+    if not isinstance(logs, dict):
+        raise ValueError(
+            f"{type(model).__name__}.{step}() must return a dict of logs "
+            "(metric name -> value), e.g. "
+            "`{m.name: m.result() for m in self.metrics}`. Received: "
+            f"{type(logs).__name__} {logs!r}"
+        )
+    out = {}
+    for k, v in logs.items():
+        if isinstance(v, dict):  # a metric with several results
+            out.update(v)
+        else:
+            out[k] = v
+    return out
+
+
+def _takes_state(method) -> bool:
+    """train_step(self, state, data): the form of Keras 3's JAX guide."""
+    try:
+        params = [p for p in inspect.signature(method).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return False
+    return len(params) == 2
+
+
+def _stateful_call(model, t, method, data):
+    """Run a `step(state, data) -> (logs, state)` with the variables'
+    traced values as state, then write the returned state back."""
+    groups = [list(model.trainable_variables),
+              list(model.non_trainable_variables),
+              list(model.optimizer.variables) if model.optimizer else [],
+              [v for m in model.metrics for v in m.variables]]
+    state = tuple([t.read(v) for v in g] for g in groups)
+    out = method(state, data)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise ValueError(
+            f"{type(model).__name__}.{method.__name__}(state, data) must "
+            f"return (logs, state). Received: {out!r}"
+        )
+    logs, new_state = out
+    new_state = tuple(new_state)
+    for i, (g, vals) in enumerate(zip(groups, new_state)):
+        vals = list(vals)
+        if len(vals) != len(g):
+            raise ValueError(
+                f"{type(model).__name__}.{method.__name__} returned a state "
+                f"whose element {i} has {len(vals)} values; expected "
+                f"{len(g)} (one per variable)."
+            )
+        for v, val in zip(g, vals):
+            t.assign(v, val)
+    return logs
+
+
+def _finish(t, results, input_names, n_out) -> Program:
+    keys = list(t.updates)
+    all_results = list(results) + [t.updates[k] for k in keys]
+    fn = t.builder.build(all_results)
+    return Program(
+        fn=fn,
+        state=tuple(t.variables),
+        inputs=tuple(input_names),
+        updates=tuple((k, len(results) + i) for i, k in enumerate(keys)),
+        outputs=tuple(range(n_out)),
+    )
