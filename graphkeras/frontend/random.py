@@ -35,14 +35,17 @@ def set_random_seed(seed: int) -> None:
     seed = int(seed)
     _GLOBAL["rng"] = np.random.default_rng(seed)
     _GLOBAL["seeded"] = True
+    # NOTE: the global generator keeps its Variable (compiled steps hold its
+    # counter's key; their baked seed keeps its stream), takes a seed
+    # derived from `seed` without drawing from the generator above (the
+    # weights of a seeded run stay what they were), and restarts its counter
+    derived = (seed * 1000003 + 12345) % (2**31 - 1)
     gen = _GLOBAL.get("generator")
     if gen is None:
-        global_seed_generator()
+        _GLOBAL["generator"] = SeedGenerator(
+            derived, name="global_seed_generator")
     else:
-        # NOTE: the same generator, reseeded: compiled steps hold its
-        # counter's key. Its seed is baked into them, so they keep
-        # their stream; the counter restarts.
-        gen.seed = draw_seed()
+        gen.seed = derived
         gen.state.assign(np.zeros((), np.int64))
     np.random.seed(seed % 2**32)
     _pyrandom.seed(seed)
