@@ -126,6 +126,8 @@ class Sequential(Model):
         shape = tuple(x.shape) if isinstance(x, (KerasTensor, TracedTensor)) \
             else tuple(getattr(x, "shape", ()))
         self.__dict__["_built_from_data"] = True
+        # the data's batch size, which Keras 3's summary shows (summary.py)
+        self.__dict__["_built_batch"] = shape[0] if shape else None
         self.build((None,) + tuple(shape[1:]))
 
     def call(self, inputs, training=None, mask=None):

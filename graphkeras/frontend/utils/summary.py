@@ -26,8 +26,16 @@ def _count(weights) -> int:
     return int(sum(int(np.prod(w.shape)) for w in weights))
 
 
+def _itemsize(dtype) -> int:
+    # NOTE: sizes as Keras 3 reports them on its JAX (and torch) backends,
+    # the fixtures' reference: 64-bit integers (the optimizer's iterations)
+    # are stored as 32-bit there, so they count 4 bytes
+    dt = np.dtype(dtype)
+    return 4 if dt.kind in "iu" and dt.itemsize == 8 else dt.itemsize
+
+
 def _bytes(weights) -> int:
-    return int(sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize
+    return int(sum(int(np.prod(w.shape)) * _itemsize(w.dtype)
                    for w in weights))
 
 
@@ -36,14 +44,35 @@ def _fmt_shape(shape) -> str:
         ",)" if len(shape) == 1 else ")")
 
 
-def _layer_shape(layer) -> str:
+def _layer_shape(layer, batch=None) -> str:
+    """The output shape(s) of the layer's calls ("multiple" if they
+    differ); a layer only called on arrays (in a subclassed model) shows
+    compute_output_shape of its build shape, as Keras 3; `batch` fills a
+    None batch dimension (a Sequential built on data)."""
+
+    def fmt(shape):
+        shape = tuple(shape)
+        if batch is not None and shape and shape[0] is None:
+            shape = (batch,) + shape[1:]
+        return _fmt_shape(shape)
+
     nodes = getattr(layer, "_inbound_nodes", [])
     if not nodes:
+        build = getattr(layer, "_build_shapes", None)
+        if build is None:
+            return "?"
+        try:
+            out = layer.compute_output_shape(build)
+        except (NotImplementedError, TypeError, ValueError, AttributeError):
+            return "?"
+        if isinstance(out, (tuple, list)) and out and all(
+                isinstance(d, (int, type(None))) for d in out):
+            return fmt(out)
         return "?"
     shapes = []
     for node in nodes:
         outs = node.output_tensors
-        s = [_fmt_shape(t.shape) for t in outs]
+        s = [fmt(t.shape) for t in outs]
         shapes.append(s[0] if len(s) == 1 else "[" + ", ".join(s) + "]")
     if len(set(shapes)) > 1:
         return "multiple"
@@ -51,14 +80,14 @@ def _layer_shape(layer) -> str:
 
 
 def _wrap(text: str, width: int) -> list:
-    words, lines, cur = text.split(" "), [], ""
-    for w in words:
-        while len(w) > width:
-            if cur:
-                lines.append(cur)
-                cur = ""
-            lines.append(w[:width])
-            w = w[width:]
+    """Lines of `text` at most `width` wide, as rich wraps a cell: on
+    spaces, a word longer than the cell alone on its line and cut to
+    `width - 1` characters and "…" (Keras 3's tables truncate, not fold)."""
+    lead = text[:len(text) - len(text.lstrip(" "))]  # a nested row's indent
+    lines, cur = [], ""
+    for i, w in enumerate(text.lstrip(" ").split(" ")):
+        if i == 0:
+            w = lead + w
         if not cur:
             cur = w
         elif len(cur) + 1 + len(w) <= width:
@@ -67,7 +96,7 @@ def _wrap(text: str, width: int) -> list:
             lines.append(cur)
             cur = w
     lines.append(cur)
-    return lines
+    return [x if len(x) <= width else x[:width - 1] + "…" for x in lines]
 
 
 def _shrink(widths: list, excess: int) -> list:
@@ -96,8 +125,14 @@ def _table(header, rows, widths, align) -> list:
             parts = []
             for c, w, a in zip(wrapped, inner, align):
                 t = c[k] if k < len(c) else ""
-                parts.append(" " + (t.rjust(w) if a == "right" else t.ljust(w))
-                             + " ")
+                if a == "right":
+                    t = t.rjust(w)
+                elif a == "center":
+                    left = (w - len(t)) // 2
+                    t = " " * left + t + " " * (w - len(t) - left)
+                else:
+                    t = t.ljust(w)
+                parts.append(" " + t + " ")
             out.append(sep + sep.join(parts) + sep)
         return out
 
@@ -184,14 +219,15 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
         cur += w
     widths = _shrink(widths, len(widths) + 1)
     relevant = {id(n) for n in getattr(model, "_nodes", [])}
-    rows = []
-    for layer in layers:
-        name = f"{layer.name} ({_type_name(layer)})"
+    batch = model.__dict__.get("_built_batch")
+
+    def row_of(layer, prefix):
+        name = f"{prefix}{layer.name} ({_type_name(layer)})"
         if not layer.built:
             params = "0 (unbuilt)"
         else:
             params = f"{layer.count_params():,}"
-        row = [name, _layer_shape(layer), params]
+        row = [name, _layer_shape(layer, batch), params]
         if not sequential_like:
             conns = []
             for node in layer._inbound_nodes:
@@ -205,10 +241,19 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
         if show_trainable:
             row.append(("Y" if layer.trainable else "N") if layer.weights
                        else "-")
-        rows.append(row)
+        return row
+
+    def rows_of(layer, level=0):
+        # a nested model's layers follow it, indented, with expand_nested
+        out = [row_of(layer, "   " * level + "└ " if level else "")]
+        inner = getattr(layer, "layers", None) if expand_nested else None
+        for sub in inner or ():
+            out += rows_of(sub, level + 1)
+        return out
+
+    rows = [r for layer in layers for r in rows_of(layer)]
     out = [f'Model: "{model.name}"']
-    out += _table(header, rows, widths, [a if a != "center" else "left"
-                                         for a in align])
+    out += _table(header, rows, widths, align)
     tw, ntw = model.trainable_weights, model.non_trainable_weights
     opt = getattr(model, "optimizer", None)
     opt_vars = opt.variables if (opt is not None and getattr(
@@ -224,6 +269,6 @@ def print_summary(model, line_length=None, positions=None, print_fn=None,
                    f"({_readable_size(_bytes(opt_vars))})")
     text = "\n".join(out)
     if print_fn is not None:
-        print_fn(text)
+        print_fn(text + "\n")  # Keras 3 hands over the captured console text
     else:
         print(text)
