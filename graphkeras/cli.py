@@ -354,7 +354,7 @@ def _stage_native(stage: str):
                 f"stage; stage {stage} is the whole compiled program."
             )
         from .codegen.jit import module_text
-        from .codegen.program import build_module
+        from .codegen.step_module import build_module
 
         prepared, layout = _planned(fn, None)
         module = build_module(prepared, layout, fn.name)[0]

@@ -1,15 +1,6 @@
 """graphkeras.ops: NumPy-like functions that record IR on symbolic tensors
-and compute on arrays (see graphkeras/frontend/ops.py)."""
+and compute on arrays (see graphkeras/frontend/ops/)."""
 
-from .frontend.conv_ops import (  # noqa: F401
-    average_pool,
-    conv,
-    conv_transpose,
-    depthwise_conv,
-    image,
-    max_pool,
-    separable_conv,
-)
 from .frontend.ops import *
 from .frontend.ops import (  # noqa: F401
     abs,
@@ -120,7 +111,6 @@ from .frontend.ops import (  # noqa: F401
 )
 from .frontend.ops import all_ as all  # noqa: F401
 from .frontend.ops import any_ as any  # noqa: F401
-from .frontend.ops_more import *
 
 
 def _namespace(name: str, names) -> object:
@@ -187,8 +177,7 @@ _NUMPY = (
 nn = _namespace("nn", _NN)
 linalg = _namespace("linalg", _LINALG)
 numpy = _namespace("numpy", _NUMPY)
-sys_image = _namespace("image", ("resize",))
-del sys_image
+image = _namespace("image", ("resize",))
 
 # Gradients for custom steps (frontend/gradients.py): where Keras's JAX
 # guide calls jax.value_and_grad / jax.grad.

@@ -9,9 +9,10 @@ llvmlite.
                 scatter_add; the lowering table (`has_lowering`)
     matmul.py   the GEMM (library objects shared by every program)
     epilogue.py a product with its fused elementwise epilogue
-    program.py  one module per program: kernels, the schedule of units,
-                the native `gk_step`
-    threads.py  work sharing between threads, the worker loop (a library)
+    step_module.py  one module per program: kernels, the schedule of
+                units, the native `gk_step`
+    work_sharing.py work sharing between threads, the worker loop (a
+                library)
     jit.py      object code, engines, the compile cache (cache.py)
 
 Imports only graphkeras.ir (with the memory plan's data types, ir/plan.py)

@@ -18,7 +18,7 @@ Invariants:
   an MPI count holds), and the runtime raises after the step: native code
   never raises, and MPI's own error handler may return.
 - The kind is not threaded: one thread runs the call, and
-  codegen/program.py puts a barrier before every collective kernel, so
+  codegen/step_module.py puts a barrier before every collective kernel, so
   every rank issues its collectives in program order (a collective running
   next to another one on a second thread could pair with the wrong one on
   another rank).

@@ -227,7 +227,7 @@ def _end_copies_fn(module, copy_tab, nwords: int) -> ir.Function:
 def _shared(b, module, nl, argblock, nunits, unit_word, has, run_kernel,
             copy_fn, ws, prof, nth):
     """Several threads: each unit's chunks are taken from its counter in
-    the schedule block (codegen/threads.py); before a unit that needs the
+    the schedule block (codegen/work_sharing.py); before a unit that needs the
     results of earlier ones, wait until those are done; at the end, until
     every unit is."""
     grab = declare(module, "gk_grab", GRAB_FN)

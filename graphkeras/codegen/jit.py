@@ -19,7 +19,7 @@ import llvmlite.binding as llvm
 
 from ..ir.errors import InternalCompilerError
 from . import cache, mathlib
-from .program import CODEGEN_VERSION
+from .step_module import CODEGEN_VERSION
 from .target import OPT_LEVEL, dump, ensure_llvm, host, new_target_machine, optimize
 
 STEP_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
@@ -183,7 +183,7 @@ def load_or_compile(key: str, build, name: str, libraries=()) \
 
 def threads_library() -> tuple:
     """(name, builder) of the barrier / worker library object."""
-    from .threads import threads_library as build
+    from .work_sharing import threads_library as build
 
     return ("threads", lambda vb: build(host().is_x86, host().triple))
 
@@ -199,7 +199,7 @@ RUN_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int6
 
 
 class ThreadsNative:
-    """The worker loop and job posting (codegen/threads.py), loaded once
+    """The worker loop and job posting (codegen/work_sharing.py), loaded once
     per process for the runtime's thread pool."""
 
     def __init__(self):

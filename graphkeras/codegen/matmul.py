@@ -853,7 +853,7 @@ WORKSPACE_HEADER = 64  # bytes before the first thread's slice
 
 def thread_workspace(ctx, workspace):
     """The workspace slice of the thread running the kernel: kernels get
-    it as their workspace argument (codegen/program.py computes it from
+    it as their workspace argument (codegen/step_module.py computes it from
     the header the runtime writes, WORKSPACE_HEADER bytes before slice 0)."""
     _ = ctx
     return workspace

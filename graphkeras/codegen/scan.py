@@ -105,7 +105,7 @@ def _round(ctx, n):
 def emit_scan(ctx, node, t, workspace) -> None:
     """The body of the scan kernel function `ctx.fn` (see the module
     docstring); `t` names the kernel (for the body kernels' names)."""
-    from .program import _emit_kernel, native_layout
+    from .step_module import _emit_kernel, native_layout
 
     b = ctx.b
     module = b.module

@@ -12,21 +12,21 @@ shape symbol (sorted by name), then the address of every storage (inputs,
 state, outputs, arena storages), then the workspace address (a 64-byte
 header holding the size of one thread's slice, then one slice per
 thread), the thread pool's control block, the schedule block and the
-step's epoch (codegen/threads.py), and the profile buffer's address (0:
+step's epoch (codegen/work_sharing.py), and the profile buffer's address (0:
 not profiling; else the cycles of kernel t are added to profile[t + 1],
 the step's to profile[0]). `gk_steps` runs `k` steps whose slot tables lie `stride`
 slots apart. Each entry saves MXCSR, sets FTZ|DAZ, runs, and restores the
 caller's MXCSR, so denormal flushing never leaks into NumPy on the same
 thread.
 
-Threads: all `nthreads` threads run the same entry (runtime/threads.py).
+Threads: all `nthreads` threads run the same entry (runtime/thread_pool.py).
 The kernels form units (`schedule`): a kernel of THREADED_KINDS alone is
 cut into CHUNKS_PER_THREAD x nthreads chunks, called as (chunk, chunks)
 and splitting its work accordingly (loops by ranges, products by panels);
 any other kernel, and each run of small kernels (a model's softmax, loss,
 metric and bias-update kernels: few elements per batch row), is one chunk
 called with (0, 1). Threads take chunks from the unit's counter as they
-come (codegen/threads.py), so a thread kept off its core by another
+come (codegen/work_sharing.py), so a thread kept off its core by another
 process holds up at most one chunk; before a unit that reads what earlier
 ones write (`barriers_needed`) they wait until those are done, and each
 leaves the step when every unit is. With one thread the kernels run in
@@ -86,7 +86,7 @@ class NativeLayout:
     @property
     def sched_slot(self) -> int:
         """The slot of the schedule block: 16 words per unit (its next and
-        done counters on their own cache lines; codegen/threads.py)."""
+        done counters on their own cache lines; codegen/work_sharing.py)."""
         return self.workspace_slot + 2
 
     @property

@@ -2,7 +2,7 @@
 worker loop and job posting, compiled once per machine as a library
 object.
 
-A step (codegen/program.py) is a list of units, each cut into chunks; the
+A step (codegen/step_module.py) is a list of units, each cut into chunks; the
 threads of a job take chunks one at a time from a shared counter, and a
 unit that needs the results of earlier ones waits until their chunks are
 done. A thread that another process keeps off its core holds up at most
@@ -62,7 +62,7 @@ The pool's control block `ctl` (int64 words; fields on separate lines):
 Invariants: a worker counts itself in ctl[24] before it reads a job and
 enters the job's entry only if the job is not finished (ctl[25]), so once
 the runtime has seen the job finished and ctl[24] == 0 no worker is in, or
-will enter, that program's code (runtime/threads.py frees modules then);
+will enter, that program's code (runtime/thread_pool.py frees modules then);
 the parking handshake (store parked=1, re-read the generation, un-park by
 compare-and-swap) never loses a wake-up: either the worker sees the job,
 or gk_post sees it parked.

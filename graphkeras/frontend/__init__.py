@@ -3,8 +3,9 @@
 Map of the package (public names are re-exported by graphkeras/layers.py,
 models.py, ops.py, ... so that `import graphkeras as keras` runs Keras code):
 
-    ops.py            graphkeras.ops: NumPy-like functions; eager on arrays,
+    ops/              graphkeras.ops: NumPy-like functions; eager on arrays,
                       record IR on traced tensors, graph nodes on KerasTensors
+                      (core dispatch, numpy, nn, math, linalg, image)
     tracing.py        Trace: the active ir.Builder plus variable reads/writes
     tensors.py        KerasTensor (functional API), TracedTensor (in a trace)
     variables.py      Variable; every value lives in the shared StateStore
@@ -29,7 +30,8 @@ models.py, ops.py, ... so that `import graphkeras as keras` runs Keras code):
     data.py           arrays / generators / PyDataset -> batches
     losses/ metrics/ optimizers/ callbacks/   base classes + built-ins
                       (metrics: accuracy, regression, probabilistic,
-                      confusion (Precision, Recall, AUC); optimizers: one
+                      confusion (Precision, Recall, AUC, X at Y), f_score,
+                      iou, correlation; optimizers: one
                       file each + schedules; callbacks: one file each,
                       MonitorCallback for the value-watching ones)
     activations, initializers, regularizers, constraints: name -> object

@@ -140,7 +140,7 @@ def sparse_sigmoid(x):
 
 
 def sparsemax(x, axis=-1):
-    from .ops_more import sparsemax as _sparsemax
+    from .ops.nn import sparsemax as _sparsemax
 
     return _sparsemax(x, axis=axis)
 

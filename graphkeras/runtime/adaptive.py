@@ -22,7 +22,7 @@ the slower count.
 
 Results do not depend on the choice: every kernel computes each element
 within one work unit, in an order independent of the thread count
-(codegen/program.py), so the numbers are those of any fixed count.
+(codegen/step_module.py), so the numbers are those of any fixed count.
 `CompiledExecutable.fixed_threads` (or GRAPHKERAS_NUM_THREADS=1) turns
 the choice off.
 """

@@ -23,7 +23,7 @@ batch dimension stays symbolic, so one module serves every batch size; the
 arena is planned per batch size (best fit) and grows when a larger batch
 arrives.
 
-Threads: a step runs on the process's thread pool (runtime/threads.py,
+Threads: a step runs on the process's thread pool (runtime/thread_pool.py,
 GRAPHKERAS_NUM_THREADS, all cores by default) when it does at least
 MIN_PARALLEL_WORK floating-point operations, else on the calling thread
 alone; `threads=` fixes the count. Without it, steps of every batch size
@@ -57,8 +57,8 @@ import numpy as np
 from ..codegen import cache
 from ..codegen.jit import cache_key, load_or_compile, source_digest
 from ..codegen.matmul import WORKSPACE_HEADER
-from ..codegen.program import build_module, native_layout, required_libraries
-from ..codegen.threads import CTL_WORDS
+from ..codegen.step_module import build_module, native_layout, required_libraries
+from ..codegen.work_sharing import CTL_WORDS
 from ..ir import (
     IRTypeError,
     ParseError,
@@ -75,7 +75,7 @@ from .adaptive import ThreadChooser
 from .executable import Executable
 from .program import Program
 from .state import StateStore, aligned_empty
-from .threads import default_threads, thread_pool
+from .thread_pool import default_threads, thread_pool
 
 # below this many floating-point operations (estimated) a step runs on one
 # thread: waking the others and the barriers would cost more than they save
@@ -226,7 +226,7 @@ class CompiledExecutable(Executable):
         self._sched = aligned_empty((16 * (nl.nunits + 1),), np.int64)
         self._sched[:] = 0
         self._block[nl.sched_slot] = _addr(self._sched)
-        self._epoch = 0  # raised every step (codegen/threads.py)
+        self._epoch = 0  # raised every step (codegen/work_sharing.py)
         self._work = work_model(self.layout)
         self._threads_cache: dict = {}
         self._choosers: dict = {}  # sizes -> ThreadChooser (runtime/adaptive.py)

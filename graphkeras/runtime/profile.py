@@ -5,7 +5,7 @@
 
 The native step adds the cycles each kernel takes to profile[t + 1]
 (summed over the threads that ran its chunks) and the whole step's, as
-thread 0 saw it, to profile[0] (codegen/program.py). The counter's rate is
+thread 0 saw it, to profile[0] (codegen/step_module.py). The counter's rate is
 calibrated once per process against time.perf_counter across a 20 ms
 sleep. A kernel's time is the median over the runs (a kernel cut into
 chunks: its threads' cycles divided by the thread count) (`fastest`: the minimum, what a quiet machine gives); its
@@ -190,7 +190,7 @@ def profile_executable(exe, inputs, repeats: int) -> Profile:
 
 
 def _profile_of(exe, per_run: list) -> Profile:
-    from ..codegen.program import schedule, threaded
+    from ..codegen.step_module import schedule, threaded
 
     nk = len(exe.layout.kernels)
     env = exe._planned_env or {}

@@ -6,7 +6,7 @@
                                   # the calling thread is thread 0
 
 Workers are Python threads that call the native worker loop
-(codegen/threads.py) with the GIL released: between jobs they wait in
+(codegen/work_sharing.py) with the GIL released: between jobs they wait in
 native code (spinning briefly, then yielding), and after a few
 milliseconds without work they park on an Event, so an idle process uses
 no CPU. `post` publishes a job in the control block and wakes the parked
@@ -89,7 +89,7 @@ class _DeferInterrupts:
 
 def default_threads() -> int:
     """GRAPHKERAS_NUM_THREADS, else the cores this process may run on."""
-    from ..codegen.threads import MAX_THREADS
+    from ..codegen.work_sharing import MAX_THREADS
 
     return max(1, min(config.num_threads(), MAX_THREADS))
 
@@ -97,7 +97,7 @@ def default_threads() -> int:
 class ThreadPool:
     def __init__(self, nthreads: int):
         from ..codegen.jit import threads_native
-        from ..codegen.threads import CTL_WORDS
+        from ..codegen.work_sharing import CTL_WORDS
 
         self.size = nthreads
         self.native = threads_native()

@@ -1,4 +1,4 @@
-"""graphkeras.ops additions (frontend/ops_more.py): eager results against
+"""graphkeras.ops additions (frontend/ops/numpy.py, nn.py, linalg.py, math.py): eager results against
 NumPy, traced IR (interpreter) against eager, compiled predict against
 NumPy, gradients against finite differences, namespaces, errors."""
 

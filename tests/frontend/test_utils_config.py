@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import graphkeras as keras
+from graphkeras.frontend.random import _sub_seed
 from graphkeras import config as gconfig
 from graphkeras.frontend.saving import serialization_lib
 from graphkeras.frontend.utils import file_utils
@@ -457,7 +458,7 @@ def test_random_in_a_compiled_model_matches_eager():
     want = [x + R.truncated_normal((4,), seed=11),
             x + R.gamma((4,), 1.5, seed=12),
             np.take(x, np.argsort(-np.asarray(R.uniform(
-                (4,), seed=keras.random._sub_seed(13, 0))), kind="stable"),
+                (4,), seed=_sub_seed(13, 0))), kind="stable"),
                 axis=1),
             x + R.randint((4,), 0, 7, seed=14)]
     for g, w in zip(got, want):

@@ -13,7 +13,7 @@ import numpy as np
 from train_programs import init_store, mlp_train_program, teacher_batches
 
 from graphkeras.runtime.compiled import CompiledExecutable
-from graphkeras.runtime.threads import thread_pool
+from graphkeras.runtime.thread_pool import thread_pool
 
 
 def _train(program, batches, threads, steps=False):

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import conv_ops, ops
+from .. import ops
 from .. import random as random_module
-from ..conv_ops import standardize_data_format
+from ..ops.nn import standardize_data_format
 from .layer import Layer
 
 _MODES = ("horizontal", "vertical", "horizontal_and_vertical")
@@ -182,7 +182,7 @@ class CenterCrop(Layer):
             start[h_axis + 1] = (w - self.width) // 2
             size[h_axis], size[h_axis + 1] = self.height, self.width
             return ops.slice(x, start, size)
-        return conv_ops.resize(x, (self.height, self.width),
+        return ops.image.resize(x, (self.height, self.width),
                                crop_to_aspect_ratio=True,
                                data_format=self.data_format)
 
@@ -246,7 +246,7 @@ class RandomCrop(_ImageLayer):
             return x
         if h == self.height and w == self.width:
             return x
-        return conv_ops.resize(x, (self.height, self.width),
+        return ops.image.resize(x, (self.height, self.width),
                                crop_to_aspect_ratio=True,
                                data_format=self.data_format)
 

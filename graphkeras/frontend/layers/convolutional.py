@@ -13,7 +13,7 @@ Weights have Keras's layouts, so they move to and from Keras unchanged:
   depth_multiplier, filters), bias (filters,).
 
 Every layer computes `activation(conv(x, kernel) + bias)` with the ops of
-graphkeras.ops (frontend/conv_ops.py); the compiler fuses the bias and the
+graphkeras.ops (frontend/ops/nn.py); the compiler fuses the bias and the
 activation into the convolution kernel.
 """
 
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, constraints, conv_ops, initializers, ops, regularizers
-from ..conv_ops import (
+from .. import activations, constraints, initializers, ops, regularizers
+from ..ops.nn import (
     deconv_output_length,
     standardize_data_format,
     standardize_padding,
@@ -210,7 +210,7 @@ class BaseConv(_ConvBase):
         self._make_bias(self.filters)
 
     def call(self, inputs):
-        y = conv_ops.conv(inputs, self.kernel, strides=self.strides,
+        y = ops.conv(inputs, self.kernel, strides=self.strides,
                           padding=self.padding, data_format=self.data_format,
                           dilation_rate=self.dilation_rate)
         return self.activation(self._add_bias(y))
@@ -363,7 +363,7 @@ class BaseConvTranspose(_ConvBase):
         self._make_bias(self.filters)
 
     def call(self, inputs):
-        y = conv_ops.conv_transpose(
+        y = ops.conv_transpose(
             inputs, self.kernel, strides=self.strides, padding=self.padding,
             output_padding=self.output_padding, data_format=self.data_format,
             dilation_rate=self.dilation_rate)
@@ -474,7 +474,7 @@ class BaseDepthwiseConv(_ConvBase):
         self._make_bias(cin * self.depth_multiplier)
 
     def call(self, inputs):
-        y = conv_ops.depthwise_conv(
+        y = ops.depthwise_conv(
             inputs, self.kernel, strides=self.strides, padding=self.padding,
             data_format=self.data_format, dilation_rate=self.dilation_rate)
         return self.activation(self._add_bias(y))
@@ -598,7 +598,7 @@ class BaseSeparableConv(_ConvBase):
         self._make_bias(self.filters)
 
     def call(self, inputs):
-        y = conv_ops.separable_conv(
+        y = ops.separable_conv(
             inputs, self.depthwise_kernel, self.pointwise_kernel,
             strides=self.strides, padding=self.padding,
             data_format=self.data_format, dilation_rate=self.dilation_rate)

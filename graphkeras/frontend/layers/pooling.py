@@ -9,8 +9,8 @@ global pooling is a reduce_mean / reduce_max over the spatial axes.
 
 from __future__ import annotations
 
-from .. import conv_ops, ops
-from ..conv_ops import standardize_data_format, standardize_padding, standardize_tuple
+from .. import ops
+from ..ops.nn import standardize_data_format, standardize_padding, standardize_tuple
 from .convolutional import conv_output_length
 from .input_spec import InputSpec
 from .layer import Layer
@@ -36,7 +36,7 @@ class BasePooling(Layer):
         self.built = True
 
     def call(self, inputs):
-        fn = conv_ops.max_pool if self.mode == "max" else conv_ops.average_pool
+        fn = ops.max_pool if self.mode == "max" else ops.average_pool
         return fn(inputs, pool_size=self.pool_size, strides=self.strides,
                   padding=self.padding, data_format=self.data_format)
 

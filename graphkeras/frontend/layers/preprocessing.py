@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import conv_ops, ops
-from ..conv_ops import standardize_data_format
+from .. import ops
+from ..ops.nn import standardize_data_format
 from .layer import Layer
 
 
@@ -89,7 +89,7 @@ class Resizing(Layer):
 
     def call(self, inputs):
         x = _as_float(inputs, self.compute_dtype)
-        return conv_ops.resize(
+        return ops.image.resize(
             x, (self.height, self.width), interpolation=self.interpolation,
             antialias=self.antialias,
             crop_to_aspect_ratio=self.crop_to_aspect_ratio,

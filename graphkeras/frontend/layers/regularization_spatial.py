@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .. import ops
 from .. import random as random_module
-from ..conv_ops import standardize_data_format
+from ..ops.nn import standardize_data_format
 from .core import Dropout
 from .input_spec import InputSpec
 

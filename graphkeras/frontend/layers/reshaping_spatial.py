@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import conv_ops, ops
-from ..conv_ops import standardize_data_format, standardize_tuple
+from .. import ops
+from ..ops.nn import standardize_data_format, standardize_tuple
 from .input_spec import InputSpec
 from .layer import Layer
 
@@ -229,7 +229,7 @@ class _UpSampling(_Spatial):
         if self.interpolation == "bilinear":
             shape = ops.shape(inputs)
             hw = [shape[ax] for ax in self._axes()]
-            return conv_ops.resize(
+            return ops.image.resize(
                 inputs, (hw[0] * self.size[0], hw[1] * self.size[1]),
                 interpolation="bilinear", data_format=self.data_format)
         x = inputs

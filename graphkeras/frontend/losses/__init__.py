@@ -41,8 +41,6 @@ from .losses import (
     poisson,
     sparse_categorical_crossentropy,
     squared_hinge,
-)
-from .more_losses import (
     CategoricalGeneralizedCrossEntropy,
     Circle,
     Dice,

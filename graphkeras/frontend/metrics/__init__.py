@@ -43,28 +43,23 @@ from .confusion_metrics import (
     FalseNegatives,
     FalsePositives,
     Precision,
+    PrecisionAtRecall,
     Recall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
     TrueNegatives,
     TruePositives,
 )
 from .metric import Metric
-from .more_metrics import (
-    BinaryIoU,
+from .correlation_metrics import (
     ConcordanceCorrelation,
-    F1Score,
-    FBetaScore,
-    IoU,
-    MeanIoU,
-    OneHotIoU,
-    OneHotMeanIoU,
     PearsonCorrelation,
-    PrecisionAtRecall,
-    RecallAtPrecision,
-    SensitivityAtSpecificity,
-    SpecificityAtSensitivity,
     concordance_correlation,
     pearson_correlation,
 )
+from .f_score_metrics import F1Score, FBetaScore
+from .iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from .probabilistic_metrics import (
     BinaryCrossentropy,
     CategoricalCrossentropy,

@@ -8,7 +8,9 @@ Keras's bucket rule instead: p (clipped to [0, 1]) lands in bucket
 max(ceil(p (T - 1)) - 1, 0) and counts as positive at every threshold
 index up to its bucket. The result interpolates the curve over the
 thresholds exactly as Keras does (trapezoids for ROC, Davis & Goadrich
-interpolation for PR).
+interpolation for PR). The "X at Y" metrics (SensitivityAtSpecificity,
+SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision) share
+AUC's bucketed threshold counts (200 evenly spaced thresholds).
 """
 
 from __future__ import annotations
@@ -417,3 +419,131 @@ class AUC(Metric):
         if self._init_from_thresholds:
             config["thresholds"] = self.thresholds[1:-1]
         return config
+
+
+# --- X at Y: the bucketed threshold counts of AUC (200 thresholds) -------------
+
+
+class _AtBase(Metric):
+    """TP / FP / TN / FN at `num_thresholds` evenly spaced thresholds."""
+
+    _arg = ""
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None,
+                 dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self._direction = "up"
+        if value < 0 or value > 1:
+            raise ValueError(
+                f"Argument `{self._arg}` must be in the range [0, 1]. "
+                f"Received: {self._arg}={value}")
+        if num_thresholds <= 0:
+            raise ValueError(
+                "Argument `num_thresholds` must be an integer > 0. "
+                f"Received: num_thresholds={num_thresholds}")
+        self.value = float(value)
+        self.num_thresholds = int(num_thresholds)
+        self.class_id = class_id
+        if num_thresholds == 1:
+            self.thresholds = [0.5]
+            self._buckets = False
+        else:
+            inner = [(i + 1) / (num_thresholds - 1)
+                     for i in range(num_thresholds - 2)]
+            self.thresholds = [0.0, *inner, 1.0]
+            self._buckets = True
+        t = len(self.thresholds)
+        self.true_positives = self.add_variable((t,), name="true_positives")
+        self.false_positives = self.add_variable((t,), name="false_positives")
+        self.true_negatives = self.add_variable((t,), name="true_negatives")
+        self.false_negatives = self.add_variable((t,), name="false_negatives")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        update_confusion_matrix(
+            {"tp": self.true_positives, "fp": self.false_positives,
+             "tn": self.true_negatives, "fn": self.false_negatives},
+            y_true, y_pred, self.thresholds, sample_weight=sample_weight,
+            class_id=self.class_id, buckets=self._buckets)
+
+    def _rates(self):
+        tp, fp, tn, fn = (ops.convert_to_tensor(v) for v in (
+            self.true_positives, self.false_positives, self.true_negatives,
+            self.false_negatives))
+        return {"sensitivity": ops.divide_no_nan(tp, ops.add(tp, fn)),
+                "specificity": ops.divide_no_nan(tn, ops.add(tn, fp)),
+                "precision": ops.divide_no_nan(tp, ops.add(tp, fp))}
+
+    def _best(self, constrained, dependent):
+        """max of `dependent` where constrained >= value (0 if none)."""
+        ok = ops.greater_equal(constrained, self.value)
+        return ops.maximum(ops.max(ops.where(ok, dependent,
+                                             ops.zeros_like(dependent))), 0.0)
+
+    def reset_state(self):
+        for v in self.variables:
+            v.assign(np.zeros(v.shape, v.dtype))
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype,
+                "class_id": self.class_id,
+                "num_thresholds": self.num_thresholds, self._arg: self.value}
+
+
+class SensitivityAtSpecificity(_AtBase):
+    """Best sensitivity among thresholds with specificity >= `specificity`."""
+
+    _arg = "specificity"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None,
+                 name=None, dtype=None):
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+        self.specificity = self.value
+
+    def result(self):
+        r = self._rates()
+        return self._best(r["specificity"], r["sensitivity"])
+
+
+class SpecificityAtSensitivity(_AtBase):
+    """Best specificity among thresholds with sensitivity >= `sensitivity`."""
+
+    _arg = "sensitivity"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None,
+                 name=None, dtype=None):
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+        self.sensitivity = self.value
+
+    def result(self):
+        r = self._rates()
+        return self._best(r["sensitivity"], r["specificity"])
+
+
+class PrecisionAtRecall(_AtBase):
+    """Best precision among thresholds with recall >= `recall`."""
+
+    _arg = "recall"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None,
+                 dtype=None):
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+        self.recall = self.value
+
+    def result(self):
+        r = self._rates()
+        return self._best(r["sensitivity"], r["precision"])
+
+
+class RecallAtPrecision(_AtBase):
+    """Best recall among thresholds with precision >= `precision`."""
+
+    _arg = "precision"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None,
+                 name=None, dtype=None):
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+        self.precision = self.value
+
+    def result(self):
+        r = self._rates()
+        return self._best(r["precision"], r["sensitivity"])

@@ -1,6 +1,5 @@
-"""`graphkeras.ops` for images and sequences: conv, conv_transpose,
-depthwise_conv, separable_conv, max_pool, average_pool, and
-`ops.image.resize`, with Keras 3's arguments and semantics.
+"""Keras's ops.nn: activations, losses as ops, normalizations,
+attention, and the image and sequence ops (conv, pooling).
 
 Keras's padding modes become explicit pads here, so the IR only knows
 numbers: "valid" pads nothing, "same" pads `total = max((ceil(I / s) - 1) s
@@ -12,23 +11,294 @@ transposed in and out (simplify cancels the transposes between layers).
 
 from __future__ import annotations
 
+import builtins
+import math
+
 import numpy as np
 
-from ..ir.ops.conv import RESIZE_METHODS
-from . import ops
-from .ops import keras_op
+from ..variables import standardize_dtype
+from .core import (
+    _apply,
+    _floatify,
+    cast,
+    convert_to_tensor,
+    dtype,
+    keras_op,
+    shape,
+)
+from .numpy import (
+    abs,
+    max,
+    mean,
+    slice,
+    sum,
+    tanh,  # noqa: F401  (one_hot: Keras's ops.nn.one_hot)
+    _f,
+    _static_axis,
+    add,
+    clip,
+    divide,
+    einsum,
+    erf,
+    exp,
+    expand_dims,
+    expm1,
+    full_like,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    log,
+    log1p,
+    logical_and,
+    minimum,
+    moveaxis,
+    multiply,
+    negative,
+    one_hot,
+    pad,
+    power,
+    relu,
+    reshape,
+    rsqrt,
+    sigmoid,
+    sqrt,
+    square,
+    squeeze,
+    subtract,
+    transpose,
+    var,
+    where,
+    zeros_like,
+)
+
+
+@keras_op
+def softmax(x, axis=-1):
+    return _apply("softmax", _floatify(convert_to_tensor(x)), axis=axis)
+
+
+@keras_op
+def log_softmax(x, axis=-1):
+    return _apply("log_softmax", _floatify(convert_to_tensor(x)), axis=axis)
+
+
+@keras_op
+def softplus(x):
+    x = _floatify(convert_to_tensor(x))
+    return add(relu(x), log1p(exp(negative(abs(x)))))
+
+
+@keras_op
+def log_sigmoid(x):
+    return negative(softplus(negative(x)))
+
+
+@keras_op
+def softsign(x):
+    x = _floatify(convert_to_tensor(x))
+    return divide(x, add(abs(x), 1.0))
+
+
+@keras_op
+def silu(x):
+    x = _floatify(convert_to_tensor(x))
+    return multiply(x, sigmoid(x))
+
+
+swish = silu
+
+
+@keras_op
+def relu6(x):
+    return clip(x, 0.0, 6.0)
+
+
+@keras_op
+def leaky_relu(x, negative_slope=0.2):
+    x = _floatify(convert_to_tensor(x))
+    return where(greater(x, 0.0), x, multiply(x, negative_slope))
+
+
+@keras_op
+def elu(x, alpha=1.0):
+    x = _floatify(convert_to_tensor(x))
+    neg = multiply(expm1(minimum(x, 0.0)), alpha)
+    return where(greater(x, 0.0), x, neg)
+
+
+@keras_op
+def selu(x):
+    alpha, scale = 1.6732632423543772, 1.0507009873554805
+    return multiply(elu(x, alpha), scale)
+
+
+@keras_op
+def gelu(x, approximate=True):
+    x = _floatify(convert_to_tensor(x))
+    if approximate:
+        c = math.sqrt(2.0 / math.pi)
+        inner = multiply(add(x, multiply(power(x, 3.0), 0.044715)), c)
+        return multiply(multiply(x, 0.5), add(tanh(inner), 1.0))
+    return multiply(multiply(x, 0.5), add(erf(divide(x, math.sqrt(2.0))), 1.0))
+
+
+@keras_op
+def hard_sigmoid(x):
+    """relu6(x + 3) / 6 (Keras 3's formula)."""
+    x = _floatify(convert_to_tensor(x))
+    return divide(clip(add(x, 3.0), 0.0, 6.0), 6.0)
+
+
+@keras_op
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    output = _floatify(convert_to_tensor(output))
+    target = cast(target, dtype(output))
+    if from_logits:
+        logp = log_softmax(output, axis=axis)
+    else:
+        output = divide(output, sum(output, axis=axis, keepdims=True))
+        logp = log(clip(output, 1e-7, 1.0 - 1e-7))
+    return negative(sum(multiply(target, logp), axis=axis))
+
+
+@keras_op
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    output = _floatify(convert_to_tensor(output))
+    target = convert_to_tensor(target)
+    if len(shape(target)) == len(shape(output)) and shape(target)[-1] == 1:
+        target = squeeze(target, -1)
+    n = shape(output)[axis]
+    hot = one_hot(cast(target, "int32"), n, axis=axis, dtype=dtype(output))
+    return categorical_crossentropy(hot, output, from_logits=from_logits,
+                                    axis=axis)
+
+
+@keras_op
+def binary_crossentropy(target, output, from_logits=False):
+    output = _floatify(convert_to_tensor(output))
+    target = cast(target, dtype(output))
+    if from_logits:
+        # max(x, 0) - x z + log(1 + exp(-|x|))
+        return add(subtract(relu(output), multiply(output, target)),
+                   log1p(exp(negative(abs(output)))))
+    p = clip(output, 1e-7, 1.0 - 1e-7)
+    return negative(add(multiply(target, log(p)),
+                        multiply(subtract(1.0, target), log(subtract(1.0, p)))))
+
+
+@keras_op
+def hard_silu(x):
+    x = _floatify(convert_to_tensor(x))
+    return multiply(x, hard_sigmoid(x))
+
+
+hard_swish = hard_silu
+
+
+@keras_op
+def hard_tanh(x):
+    return clip(_floatify(convert_to_tensor(x)), -1.0, 1.0)
+
+
+@keras_op
+def mish(x):
+    x = _floatify(convert_to_tensor(x))
+    return multiply(x, tanh(softplus(x)))
+
+
+@keras_op
+def celu(x, alpha=1.0):
+    x = _floatify(convert_to_tensor(x))
+    neg = multiply(expm1(divide(minimum(x, 0.0), alpha)), alpha)
+    return add(relu(x), minimum(neg, 0.0))
+
+
+@keras_op
+def glu(x, axis=-1):
+    x = _floatify(convert_to_tensor(x))
+    n = shape(x)[axis]
+    if n is None or n % 2:
+        raise ValueError(
+            f"ops.glu splits axis {axis} in two halves: its size must be "
+            f"even, received shape {shape(x)}.")
+    rank = len(shape(x))
+    ax = axis % rank
+    starts = [0] * rank
+    sizes = list(shape(x))
+    sizes[ax] = n // 2
+    a = slice(x, starts, sizes)
+    starts[ax] = n // 2
+    b = slice(x, starts, sizes)
+    return multiply(a, sigmoid(b))
+
+
+@keras_op
+def soft_shrink(x, threshold=0.5):
+    x = _floatify(convert_to_tensor(x))
+    return where(greater(x, threshold), subtract(x, threshold),
+                 where(less(x, -threshold), add(x, threshold), zeros_like(x)))
+
+
+@keras_op
+def hard_shrink(x, threshold=0.5):
+    x = _floatify(convert_to_tensor(x))
+    return where(greater(abs(x), threshold), x, zeros_like(x))
+
+
+@keras_op
+def tanh_shrink(x):
+    x = _floatify(convert_to_tensor(x))
+    return subtract(x, tanh(x))
+
+
+@keras_op
+def threshold(x, threshold, default_value):
+    x = _floatify(convert_to_tensor(x))
+    return where(greater(x, threshold), x, full_like(x, default_value))
+
+
+@keras_op
+def squareplus(x, b=4):
+    x = _floatify(convert_to_tensor(x))
+    return divide(add(x, sqrt(add(square(x), float(b)))), 2.0)
+
+
+@keras_op
+def sparse_plus(x):
+    x = _floatify(convert_to_tensor(x))
+    mid = multiply(square(add(x, 1.0)), 0.25)
+    return where(less_equal(x, -1.0), zeros_like(x),
+                 where(less(x, 1.0), mid, x))
+
+
+@keras_op
+def sparse_sigmoid(x):
+    x = _floatify(convert_to_tensor(x))
+    return clip(multiply(add(x, 1.0), 0.5), 0.0, 1.0)
+
+
+@keras_op
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """x scaled to unit L2 norm along `axis`: x * min(rsqrt(sum(x^2)),
+    1 / epsilon) (Keras's formula, epsilon 1e-7 by default)."""
+    if order != 2:
+        raise ValueError(f"ops.normalize supports order=2 only, received "
+                         f"order={order!r}.")
+    x = _floatify(convert_to_tensor(x))
+    eps = 1e-7 if epsilon is None else float(epsilon)
+    inv = rsqrt(sum(square(x), axis=axis, keepdims=True))
+    return multiply(x, minimum(inv, 1.0 / eps))
+
 
 _LAYOUTS = ("channels_last", "channels_first")
-
-
-# --- argument helpers ---------------------------------------------------------------
 
 
 def standardize_data_format(data_format) -> str:
     """None means the global image data format (`keras.config.
     image_data_format()`, "channels_last" unless set)."""
     if data_format is None:
-        from ..config import image_data_format
+        from ...config import image_data_format
 
         return image_data_format()
     fmt = str(data_format).lower()
@@ -88,22 +358,22 @@ def _pads(padding: str, sizes, kernel, strides, dilation) -> tuple:
         elif padding == "causal":
             out.append((eff - 1, 0))
         else:
-            total = max((-(-i // s) - 1) * s + eff - i, 0)
+            total = builtins.max((-(-i // s) - 1) * s + eff - i, 0)
             out.append((total // 2, total - total // 2))
     return tuple(out)
 
 
 def _rank(x) -> int:
-    return len(ops.shape(x))
+    return len(shape(x))
 
 
 def _static_spatial(x, what: str) -> tuple:
-    shape = ops.shape(x)
-    sp = tuple(shape[1:-1])
-    if any(d is None for d in sp) or shape[-1] is None:
+    dims = shape(x)
+    sp = tuple(dims[1:-1])
+    if any(d is None for d in sp) or dims[-1] is None:
         raise ValueError(
             f"{what} needs static spatial and channel dimensions; received an "
-            f"input of shape {tuple(shape)}.")
+            f"input of shape {tuple(dims)}.")
     return sp
 
 
@@ -111,21 +381,21 @@ def _channels_last(x, data_format: str):
     if data_format == "channels_last":
         return x
     r = _rank(x)
-    return ops.transpose(x, (0,) + tuple(range(2, r)) + (1,))
+    return transpose(x, (0,) + tuple(range(2, r)) + (1,))
 
 
 def _restore(y, data_format: str):
     if data_format == "channels_last":
         return y
     r = _rank(y)
-    return ops.transpose(y, (0, r - 1) + tuple(range(1, r - 1)))
+    return transpose(y, (0, r - 1) + tuple(range(1, r - 1)))
 
 
 def _floats(x, like=None):
-    dt = ops.dtype(x)
+    dt = dtype(x)
     if dt.startswith("float"):
         return x
-    return ops.cast(x, ops.dtype(like) if like is not None and ops.dtype(
+    return cast(x, dtype(like) if like is not None and dtype(
         like).startswith("float") else "float32")
 
 
@@ -135,11 +405,8 @@ def _check_rank(x, what: str) -> int:
         raise ValueError(
             f"{what} takes inputs of rank 3, 4 or 5 (batch, 1 to 3 spatial "
             f"dimensions, channels); received an input of shape "
-            f"{tuple(ops.shape(x))}.")
+            f"{tuple(shape(x))}.")
     return r - 2
-
-
-# --- convolutions ------------------------------------------------------------------
 
 
 @keras_op
@@ -153,9 +420,9 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None,
     padding = standardize_padding(padding, allow_causal=D == 1)
     strides = standardize_tuple(strides, D, "strides")
     dilation = standardize_tuple(dilation_rate, D, "dilation_rate")
-    kshape = tuple(ops.shape(kernel))
+    kshape = tuple(shape(kernel))
     sp = _static_spatial(x, "ops.conv")
-    cin = ops.shape(x)[-1]
+    cin = shape(x)[-1]
     if len(kshape) != D + 2 or cin % kshape[-2]:
         raise ValueError(
             f"ops.conv: the kernel must have shape (*kernel_size, "
@@ -163,7 +430,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None,
             f"dimensions and in_channels ({cin}) divisible by its axis -2; "
             f"received a kernel of shape {kshape}.")
     pads = _pads(padding, sp, kshape[:D], strides, dilation)
-    y = ops._apply("conv", x, _floats(kernel, x), strides=strides, pads=pads,
+    y = _apply("conv", x, _floats(kernel, x), strides=strides, pads=pads,
                    dilation=dilation, groups=cin // kshape[-2])
     return _restore(y, fmt)
 
@@ -174,7 +441,7 @@ def deconv_output_length(length, kernel, padding, output_padding, stride,
     eff = kernel + (kernel - 1) * (dilation - 1)
     if output_padding is None:
         if padding == "valid":
-            return length * stride + max(eff - stride, 0)
+            return length * stride + builtins.max(eff - stride, 0)
         return length * stride
     pad = eff // 2 if padding == "same" else 0
     return (length - 1) * stride + eff - 2 * pad + output_padding
@@ -185,13 +452,13 @@ def _transpose_pads(kernel, stride, dilation, padding, output_padding) -> tuple:
     conv, as Keras computes it for its JAX backend."""
     eff = (kernel - 1) * dilation + 1
     if padding == "valid":
-        op = max(eff, stride) - eff if output_padding is None else output_padding
+        op = builtins.max(eff, stride) - eff if output_padding is None else output_padding
         return eff - 1, eff - 1 + op
     if output_padding is None:
         pad_len = stride + eff - 2
     else:
         pad_len = eff + eff % 2 - 2 + output_padding
-    left = min(pad_len // 2 + pad_len % 2, eff - 1)
+    left = builtins.min(pad_len // 2 + pad_len % 2, eff - 1)
     return left, pad_len - left
 
 
@@ -209,24 +476,24 @@ def conv_transpose(inputs, kernel, strides, padding="valid", output_padding=None
     if output_padding is not None:
         output_padding = standardize_tuple(output_padding, D, "output_padding",
                                            allow_zero=True)
-    kshape = tuple(ops.shape(kernel))
+    kshape = tuple(shape(kernel))
     sp = _static_spatial(x, "ops.conv_transpose")
-    if len(kshape) != D + 2 or kshape[-1] != ops.shape(x)[-1]:
+    if len(kshape) != D + 2 or kshape[-1] != shape(x)[-1]:
         raise ValueError(
             f"ops.conv_transpose: the kernel must have shape (*kernel_size, "
-            f"out_channels, in_channels={ops.shape(x)[-1]}) with {D} spatial "
+            f"out_channels, in_channels={shape(x)[-1]}) with {D} spatial "
             f"dimensions; received a kernel of shape {kshape}.")
-    pads, shape = [], []
+    pads, out_shape = [], []
     for ax in range(D):
         k, s, d = kshape[ax], strides[ax], dilation[ax]
         opad = None if output_padding is None else output_padding[ax]
         left, right = _transpose_pads(k, s, d, padding, opad)
         eff = (k - 1) * d + 1
         pads.append((eff - 1 - left, eff - 1 - right))
-        shape.append((sp[ax] - 1) * s + left + right - eff + 2)
-    y = ops._apply("conv_transpose", x, _floats(kernel, x), strides=strides,
+        out_shape.append((sp[ax] - 1) * s + left + right - eff + 2)
+    y = _apply("conv_transpose", x, _floats(kernel, x), strides=strides,
                    pads=tuple(pads), dilation=dilation, groups=1,
-                   shape=tuple(shape))
+                   shape=tuple(out_shape))
     return _restore(y, fmt)
 
 
@@ -235,8 +502,8 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                    dilation_rate=1):
     """Depthwise convolution; kernel (*kernel_size, in_channels,
     depth_multiplier); output channel c * depth_multiplier + m."""
-    kshape = tuple(ops.shape(kernel))
-    grouped = ops.reshape(kernel, kshape[:-2] + (1, kshape[-2] * kshape[-1]))
+    kshape = tuple(shape(kernel))
+    grouped = reshape(kernel, kshape[:-2] + (1, kshape[-2] * kshape[-1]))
     return conv.raw(inputs, grouped, strides=strides, padding=padding,
                     data_format=data_format, dilation_rate=dilation_rate)
 
@@ -250,9 +517,6 @@ def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1,
                            dilation_rate=dilation_rate)
     return conv.raw(y, pointwise_kernel, strides=1, padding="valid",
                     data_format=data_format, dilation_rate=1)
-
-
-# --- pooling -----------------------------------------------------------------------
 
 
 def _pool(op: str, what: str, inputs, pool_size, strides, padding, data_format):
@@ -269,8 +533,8 @@ def _pool(op: str, what: str, inputs, pool_size, strides, padding, data_format):
         if i + lo + hi < k:
             raise ValueError(
                 f"{what}: the pool window {window} does not fit the input of "
-                f"shape {tuple(ops.shape(inputs))} with padding={padding!r}.")
-    y = ops._apply(op, x, window=window, strides=strides, pads=pads)
+                f"shape {tuple(shape(inputs))} with padding={padding!r}.")
+    y = _apply(op, x, window=window, strides=strides, pads=pads)
     return _restore(y, fmt)
 
 
@@ -289,83 +553,189 @@ def average_pool(inputs, pool_size, strides=None, padding="valid",
                  padding, data_format)
 
 
-# --- resizing ----------------------------------------------------------------------
+@keras_op
+def rms_normalization(x, scale=1, axis=-1, epsilon=None):
+    """x * rsqrt(mean(x^2) + epsilon) * scale (epsilon: config.epsilon(),
+    1e-7 by default, as Keras)."""
+    from ... import config
 
-
-def _aspect_window(height, width, th, tw, mode: str):
-    """Keras's centered crop (or pad) box to the target aspect ratio:
-    (size, start) for both axes."""
-    if mode == "crop":
-        ch = max(min(height, int(float(width * th) / tw)), 1)
-        cw = max(min(width, int(float(height * tw) / th)), 1)
-        return (ch, int(float(height - ch) / 2)), (cw, int(float(width - cw) / 2))
-    ph = max(height, int(float(width * th) / tw))
-    pw = max(width, int(float(height * tw) / th))
-    return (ph, int(float(ph - height) / 2)), (pw, int(float(pw - width) / 2))
+    x = _f(x)
+    eps = config.epsilon() if epsilon is None else float(epsilon)
+    out = multiply(x, rsqrt(add(mean(square(x), axis=axis, keepdims=True),
+                                eps)))
+    return multiply(out, cast(scale, dtype(x)))
 
 
 @keras_op
-def resize(images, size, interpolation="bilinear", antialias=False,
-           crop_to_aspect_ratio=False, pad_to_aspect_ratio=False,
-           fill_mode="constant", fill_value=0.0, data_format=None):
-    """Resize images (batched, rank 4, or one image, rank 3) to `size` =
-    (height, width) with TensorFlow's half-pixel conventions."""
-    fmt = standardize_data_format(data_format)
-    method = str(interpolation).lower()
-    if method not in RESIZE_METHODS:
-        raise ValueError(
-            f"ops.image.resize supports interpolation in {RESIZE_METHODS}; "
-            f"received interpolation={interpolation!r}.")
-    if antialias:
-        raise ValueError(
-            "ops.image.resize: antialias=True is not supported; received "
-            "antialias=True.")
-    if crop_to_aspect_ratio and pad_to_aspect_ratio:
-        raise ValueError(
-            "Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can be "
-            "`True`.")
-    if fill_mode != "constant":
-        raise ValueError(
-            f"ops.image.resize supports fill_mode='constant' only; received "
-            f"fill_mode={fill_mode!r}.")
-    size = tuple(size)
-    if len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0
-                                 for s in size):
-        raise ValueError(
-            "Expected `size` to be a tuple of 2 positive integers. Received: "
-            f"size={size}")
-    r = _rank(images)
-    if r not in (3, 4):
-        raise ValueError(
-            "Invalid images rank: expected rank 3 (single image) or rank 4 "
-            f"(batch of images). Received input with shape: "
-            f"images.shape={tuple(ops.shape(images))}")
-    x = images if r == 4 else ops.expand_dims(images, 0)
-    x = _floats(_channels_last(x, fmt))
-    height, width = _static_spatial(x, "ops.image.resize")
-    th, tw = int(size[0]), int(size[1])
-    if crop_to_aspect_ratio or pad_to_aspect_ratio:
-        mode = "crop" if crop_to_aspect_ratio else "pad"
-        (h2, hs), (w2, ws) = _aspect_window(height, width, th, tw, mode)
-        if mode == "crop":
-            x = ops.slice(x, (0, hs, ws, 0), (None, h2, w2, None))
-        else:
-            # NOTE: Keras pads the same amount on both sides (so an odd
-            # difference loses a row), and so does this
-            x = ops.pad(x, ((0, 0), (hs, hs), (ws, ws), (0, 0)),
-                        constant_values=fill_value)
-    y = ops._apply("resize", x, shape=(th, tw), method=method)
-    y = _restore(y, fmt)
-    return y if r == 4 else ops.squeeze(y, 0)
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None,
+                        rms_scaling=False, **kwargs):
+    """(x - mean) / sqrt(var + epsilon) * gamma + beta over `axis`
+    (epsilon: config.epsilon(), 1e-7 by default, as Keras's ops function;
+    the LayerNormalization layer's own default is 1e-3)."""
+    from ... import config
+
+    x = _f(x)
+    eps = config.epsilon() if epsilon is None else float(epsilon)
+    if rms_scaling:
+        out = multiply(x, rsqrt(add(var(x, axis=axis, keepdims=True), eps)))
+        return out if gamma is None else multiply(out, cast(gamma, dtype(x)))
+    m = mean(x, axis=axis, keepdims=True)
+    v = var(x, axis=axis, keepdims=True)
+    out = multiply(subtract(x, m), rsqrt(add(v, eps)))
+    if gamma is not None:
+        out = multiply(out, cast(gamma, dtype(x)))
+    if beta is not None:
+        out = add(out, cast(beta, dtype(x)))
+    return out
 
 
-class _ImageOps:
-    """`graphkeras.ops.image`: the image functions of keras.ops.image."""
+@keras_op
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None,
+                        epsilon=1e-3):
+    x = _f(x)
+    r = len(shape(x))
+    ax = axis % r
 
-    resize = staticmethod(resize)
+    def along(v):
+        v = cast(v, dtype(x))
+        if len(shape(v)) == 1:
+            return reshape(v, [-1 if i == ax else 1 for i in range(r)])
+        return v
+
+    inv = rsqrt(add(along(variance), float(epsilon)))
+    if scale is not None:
+        inv = multiply(inv, along(scale))
+    out = multiply(subtract(x, along(mean)), inv)
+    return out if offset is None else add(out, along(offset))
 
 
-image = _ImageOps()
+@keras_op
+def dot_product_attention(query, key, value, bias=None, mask=None,
+                          scale=None, is_causal=False, flash_attention=None,
+                          attn_logits_soft_cap=None):
+    """softmax(q k^T * scale + bias, masked) v for (B, T, H, D) inputs
+    (Keras's layout); scale defaults to 1 / sqrt(D)."""
+    if flash_attention:
+        raise ValueError("ops.dot_product_attention: flash_attention is not "
+                         "supported by graphkeras, received "
+                         "flash_attention=True.")
+    q, k, v = _f(query), _f(key), _f(value)
+    if len(shape(q)) != 4:
+        raise ValueError("ops.dot_product_attention expects 4-D (batch, "
+                         "length, heads, depth) inputs, received query of "
+                         f"shape {shape(q)}.")
+    d = shape(q)[-1]
+    s = 1.0 / math.sqrt(d) if scale is None else float(scale)
+    logits = multiply(einsum("btnh,bsnh->bnts", q, k), s)
+    if attn_logits_soft_cap is not None:
+        cap = float(attn_logits_soft_cap)
+        logits = multiply(tanh(divide(logits, cap)), cap)
+    if bias is not None:
+        logits = add(logits, cast(bias, dtype(logits)))
+    t, sl = shape(q)[1], shape(k)[1]
+    keep = None
+    if mask is not None:
+        keep = cast(mask, "bool")
+    if is_causal:
+        causal = np.tril(np.ones((t, sl), bool))
+        keep = causal if keep is None else logical_and(keep, causal)
+    if keep is not None:
+        big = float(np.finfo(np.float32).max) * -0.7
+        logits = where(keep, logits, full_like(logits, big))
+    probs = softmax(logits, axis=-1)
+    return einsum("bnts,bsnh->btnh", probs, v)
 
-__all__ = ["average_pool", "conv", "conv_transpose", "depthwise_conv", "image",
-           "max_pool", "resize", "separable_conv"]
+
+@keras_op
+def sparsemax(x, axis=-1):
+    """Euclidean projection of x onto the simplex along `axis` (Martins &
+    Astudillo): max(x - tau, 0), with tau from the support set found by
+    comparing every pair (no sort)."""
+    x = _f(x)
+    ax, _ = _static_axis(x, axis, "sparsemax")
+    last = len(shape(x)) - 1
+    if ax != last:
+        x = moveaxis(x, ax, -1)
+    xi = expand_dims(x, -1)
+    xj = expand_dims(x, -2)
+    ge = cast(greater_equal(xj, xi), dtype(x))  # [i, j]: x_j >= x_i
+    rank = sum(ge, axis=-1)
+    above = sum(multiply(ge, xj), axis=-1)
+    support = cast(greater(add(multiply(rank, x), 1.0), above), dtype(x))
+    k = sum(support, axis=-1, keepdims=True)
+    tau = divide(subtract(sum(multiply(support, x), axis=-1, keepdims=True),
+                          1.0), k)
+    out = relu(subtract(x, tau))
+    return moveaxis(out, -1, ax) if ax != last else out
+
+
+@keras_op
+def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False,
+              **kwargs):
+    """1 at each class index of the last axis of `inputs`, 0 elsewhere."""
+    if sparse:
+        raise ValueError("ops.multi_hot: sparse=True is not supported, "
+                         "received sparse=True.")
+    num_classes = kwargs.pop("num_tokens", num_classes)
+    dt = standardize_dtype(dtype)
+    x = convert_to_tensor(inputs)
+    if not globals()["dtype"](x).startswith("int"):
+        x = cast(x, "int32")
+    hot = one_hot(x, int(num_classes), axis=-1, dtype="float32")
+    out = max(hot, axis=-2) if len(shape(x)) > 1 else max(hot, axis=0)
+    if axis != -1:
+        out = moveaxis(out, -1, axis)
+    return cast(out, dt)
+
+
+def _check_format(data_format: str, fn: str):
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"ops.{fn}: data_format must be 'channels_last' or "
+                         f"'channels_first', received {data_format!r}.")
+
+
+@keras_op
+def depth_to_space(x, block_size, data_format="channels_last"):
+    """(B, H, W, C * b^2) -> (B, H b, W b, C) (TensorFlow's DCR order)."""
+    _check_format(data_format, "depth_to_space")
+    x = convert_to_tensor(x)
+    if data_format == "channels_first":
+        x = transpose(x, (0, 2, 3, 1))
+    _, h, w, c = shape(x)
+    b = int(block_size)
+    if c % (b * b):
+        raise ValueError(f"ops.depth_to_space: channels ({c}) must be a "
+                         f"multiple of block_size^2 = {b * b}.")
+    co = c // (b * b)
+    y = reshape(x, (-1, h, w, b, b, co))
+    y = transpose(y, (0, 1, 3, 2, 4, 5))
+    y = reshape(y, (-1, h * b, w * b, co))
+    return transpose(y, (0, 3, 1, 2)) if data_format == "channels_first" else y
+
+
+@keras_op
+def space_to_depth(x, block_size, data_format="channels_last"):
+    """(B, H b, W b, C) -> (B, H, W, C * b^2), the inverse of
+    depth_to_space."""
+    _check_format(data_format, "space_to_depth")
+    x = convert_to_tensor(x)
+    if data_format == "channels_first":
+        x = transpose(x, (0, 2, 3, 1))
+    _, h, w, c = shape(x)
+    b = int(block_size)
+    if h % b or w % b:
+        raise ValueError(f"ops.space_to_depth: height and width ({h}, {w}) "
+                         f"must be multiples of block_size={b}.")
+    y = reshape(x, (-1, h // b, b, w // b, b, c))
+    y = transpose(y, (0, 1, 3, 2, 4, 5))
+    y = reshape(y, (-1, h // b, w // b, b * b * c))
+    return transpose(y, (0, 3, 1, 2)) if data_format == "channels_first" else y
+
+
+@keras_op
+def psnr(x1, x2, max_val):
+    """Peak signal-to-noise ratio: 20 log10(max_val) - 10 log10(mse)."""
+    a, b = _f(x1), _f(x2)
+    mse = mean(square(subtract(a, b)))
+    return subtract(20.0 * math.log10(float(max_val)),
+                    multiply(log(mse), 10.0 / math.log(10.0)))

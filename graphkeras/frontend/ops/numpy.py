@@ -1,253 +1,54 @@
-"""`graphkeras.ops`: the NumPy-like functions layers are written with.
+"""Keras's ops.numpy: elementwise math, reductions, shapes, creation,
+sorting and the NumPy-like compositions, over the dispatch of core.py.
 
-Every function works on three kinds of operands, as Keras ops do:
+Invariants:
+- every function records only existing IR ops (through `_apply` or other
+  op functions), so it runs eagerly on arrays, traces into IR,
+  differentiates and compiles like the primitives it is made of;
+- shape-dependent constructions (sort, diagonal, split, roll, ...) need the
+  axis they work along to be static (not the batch axis of a symbolic
+  tensor) and say so otherwise;
+- dtype rules follow Keras: functions of floats cast integer inputs to
+  float32; index results are int32.
 
-- NumPy arrays, Python scalars and Variables outside a trace: computed
-  eagerly with the ops' NumPy references (the result is an ndarray);
-- traced tensors (inside an active `Trace`, e.g. a layer's `call()` while a
-  model is traced): the op appends IR nodes to the trace's builder, tagged
-  with the calling layer's name;
-- KerasTensors (`Input(...)` outside any layer): the call becomes a node of
-  the functional graph (an automatic layer named after the op).
+Sorting is a rank computation: element i's position is the number of
+elements below it plus the equal ones before it, and the sorted tensor is
+gathered with a one-hot of those ranks. That is O(n^2) in the axis size:
+meant for the sizes layers and metrics sort (tens to a few hundreds).
 
-dtype rules (Keras's): Python scalars are weak and take the dtype of the
-tensor they meet (`ops.add(x, 2.0)` keeps float32; an int tensor meeting a
-Python float becomes float32); otherwise operands are promoted along
-bool < int32 < int64 < float32 < float64. Functions that need floats (exp,
-log, sqrt, mean, ...) cast integer operands to float32.
-
-Adding an op: write a function here that composes the `_apply` primitive
-(one IR op) or other ops functions, decorate it with `@keras_op` so
-KerasTensors work, and export it from `graphkeras/ops.py`.
+NOTE: `one_hot` (Keras's ops.nn.one_hot) is defined here because sorting
+and bincount use it; nn.py re-exports it.
 """
 
 from __future__ import annotations
 
 import builtins
-import functools
+import itertools
 import math
 
 import numpy as np
 
-from ..ir import TensorType, as_dtype
-from ..ir.builder import infer_types
-from ..ir.registry import get_op
-from ..ir.types import is_symbol
-from . import tracing
-from .tensors import KerasTensor, TracedTensor
-from .tracing import to_ir_shape
-from .variables import Variable, standardize_dtype
-
-_ORDER = {"bool": 0, "int32": 1, "int64": 2, "float32": 3, "float64": 4}
-
-
-# --- dispatch -------------------------------------------------------------------
-
-
-def _flat(x):
-    if isinstance(x, (list, tuple)):
-        for y in x:
-            yield from _flat(y)
-    elif isinstance(x, dict):
-        for y in x.values():
-            yield from _flat(y)
-    else:
-        yield x
-
-
-def _has_keras_tensor(items) -> bool:
-    for a in items:
-        if isinstance(a, KerasTensor):
-            return True
-        if isinstance(a, (list, tuple)) and _has_keras_tensor(a):
-            return True
-        if isinstance(a, dict) and _has_keras_tensor(a.values()):
-            return True
-    return False
-
-
-def keras_op(fn):
-    """Make `fn` record a functional-graph node when given KerasTensors."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if _has_keras_tensor(args) or (kwargs and _has_keras_tensor(
-                kwargs.values())):
-            from .layers.core import OpLayer
-
-            tensors = [a for a in _flat((args, kwargs))
-                       if isinstance(a, KerasTensor)]
-            return OpLayer(fn, template=(args, kwargs))(tensors)
-        return fn(*args, **kwargs)
-
-    wrapper.raw = fn
-    return wrapper
-
-
-def _trace_of(xs):
-    found = None
-    for x in xs:
-        if isinstance(x, TracedTensor):
-            if found is not None and x.trace is not found:
-                raise ValueError(
-                    "Tensors from two different traces were combined in one "
-                    "op. Do not keep traced tensors across model calls."
-                )
-            found = x.trace
-    if found is None:
-        t = tracing.current_trace()
-        if t is not None and any(isinstance(x, Variable) for x in xs):
-            return t
-    return found
-
-
-def is_tensor(x) -> bool:
-    return isinstance(x, (TracedTensor, KerasTensor, Variable, np.ndarray))
-
-
-def dtype(x) -> str:
-    """The dtype name of x ("float32", ...)."""
-    if isinstance(x, (TracedTensor, KerasTensor, Variable)):
-        return x.dtype
-    if isinstance(x, bool):
-        return "bool"
-    if isinstance(x, int):
-        return "int32"
-    if isinstance(x, float):
-        return "float32"
-    return standardize_dtype(np.asarray(x).dtype)
-
-
-def _is_weak(x) -> bool:
-    return isinstance(x, (bool, int, float)) and not isinstance(x, np.generic)
-
-
-def result_type(*xs) -> str:
-    """The dtype ops give when combining xs (Keras's promotion rules)."""
-    strong = [dtype(x) for x in xs if not _is_weak(x)]
-    weak = [x for x in xs if _is_weak(x)]
-    if not strong:
-        if any(isinstance(w, float) for w in weak):
-            return "float32"
-        if any(isinstance(w, int) and not isinstance(w, bool) for w in weak):
-            return "int32"
-        return "bool"
-    best = builtins.max(strong, key=lambda d: _ORDER[d])
-    if any(isinstance(w, float) for w in weak) and _ORDER[best] < 3:
-        best = "float32"
-    elif any(isinstance(w, int) and not isinstance(w, bool) for w in weak) and (
-        best == "bool"
-    ):
-        best = "int32"
-    return best
-
-
-def _to_value(x, trace, dt=None):
-    if isinstance(x, TracedTensor):
-        return x.value
-    if isinstance(x, Variable):
-        return trace.read(x).value
-    arr = np.asarray(x, dtype=None if dt is None else as_dtype(dt).np)
-    if dt is None and arr.dtype == np.float64 and _is_weak(x):
-        arr = arr.astype(np.float32)
-    return trace.builder.constant(arr)
-
-
-def _to_array(x, dt=None):
-    if isinstance(x, Variable):
-        x = x.value
-    arr = np.asarray(x)
-    if dt is not None:
-        arr = arr.astype(as_dtype(dt).np, copy=False)
-    elif arr.dtype == np.float64 and _is_weak(x):
-        arr = arr.astype(np.float32)
-    return arr
-
-
-def _apply(opname: str, *xs, **attrs):
-    """Apply one IR op to xs (dtypes already aligned)."""
-    trace = _trace_of(xs)
-    if trace is not None:
-        vals = [_to_value(x, trace) for x in xs]
-        out = trace.builder.op(opname, *vals, **attrs)
-        if isinstance(out, tuple):
-            return tuple(trace.wrap(o) for o in out)
-        return trace.wrap(out)
-    arrays = [_to_array(x) for x in xs]
-    attrs, types = infer_types(
-        opname, [TensorType(a.shape, a.dtype) for a in arrays], attrs
-    )
-    op = get_op(opname)
-    with np.errstate(all="ignore"):
-        out = op.reference(*arrays, **attrs)
-    outs = out if isinstance(out, tuple) else (out,)
-    outs = tuple(np.asarray(o).astype(t.dtype.np, copy=False)
-                 for o, t in zip(outs, types))
-    return outs if isinstance(out, tuple) else outs[0]
-
-
-def _source(opname: str, like=None, **attrs):
-    """A zero-operand op (zeros, iota, ...): traced if a trace is active
-    and `like` is traced (or attrs name the batch symbol)."""
-    trace = like.trace if isinstance(like, TracedTensor) else None
-    shape = attrs.get("shape", ())
-    if trace is None and any(is_symbol(d) for d in shape):
-        trace = tracing.current_trace()
-    if trace is not None:
-        return trace.wrap(trace.builder.op(opname, **attrs))
-    return _apply(opname, **attrs)
-
-
-def convert_to_tensor(x, dtype=None):
-    """x as a tensor of `dtype`: traced stays traced, everything else
-    becomes a NumPy array (a Variable is read)."""
-    if isinstance(x, TracedTensor):
-        return x if dtype is None else cast(x, dtype)
-    if isinstance(x, Variable):
-        t = tracing.current_trace()
-        v = t.read(x) if t is not None else x.numpy()
-        return v if dtype is None else cast(v, dtype)
-    if isinstance(x, KerasTensor):
-        return x if dtype is None else cast(x, dtype)
-    return _to_array(x, None if dtype is None else standardize_dtype(dtype))
-
-
-def convert_to_numpy(x) -> np.ndarray:
-    if isinstance(x, (TracedTensor, KerasTensor)):
-        raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
-            "A symbolic tensor has no value: convert_to_numpy needs arrays. "
-            f"Received {x!r}."
-        )
-    return np.array(x.numpy() if isinstance(x, Variable) else x)
-
-
-@keras_op
-def cast(x, dtype):
-    dt = standardize_dtype(dtype)
-    if isinstance(x, (TracedTensor, Variable)) or (
-        isinstance(x, np.ndarray) and x.dtype.name != dt
-    ) or not isinstance(x, np.ndarray):
-        if isinstance(x, (TracedTensor, Variable)) and globals()["dtype"](x) == dt:
-            return convert_to_tensor(x)
-        if isinstance(x, (TracedTensor, Variable)):
-            return _apply("cast", x, dtype=dt)
-        return _to_array(x, dt)
-    return x
-
-
-def _align(*xs, to=None):
-    dt = to or result_type(*xs)
-    return dt, [cast(x, dt) if not _is_weak(x) else _to_array(x, dt) for x in xs]
-
-
-def _floatify(x):
-    d = dtype(x)
-    if d in ("float32", "float64"):
-        return x
-    return cast(x, "float32")
-
-
-# --- elementwise -----------------------------------------------------------------
+from ...ir import as_dtype
+from ...ir.types import is_symbol
+from .. import tracing
+from ..tensors import TracedTensor
+from ..tracing import to_ir_shape
+from ..variables import Variable, standardize_dtype
+from .core import (
+    _ORDER,
+    _align,
+    _apply,
+    _floatify,
+    _is_weak,
+    _source,
+    _to_value,
+    cast,
+    convert_to_tensor,
+    dtype,
+    keras_op,
+    result_type,
+    shape,
+)
 
 
 def _binary(opname):
@@ -316,10 +117,20 @@ def _compare(opname):
 
 
 equal = _compare("equal")
+
+
 not_equal = _compare("not_equal")
+
+
 less = _compare("less")
+
+
 less_equal = _compare("less_equal")
+
+
 greater = _compare("greater")
+
+
 greater_equal = _compare("greater_equal")
 
 
@@ -348,15 +159,35 @@ def _unary_float(opname, public=None):
 
 
 exp = _unary_float("exp")
+
+
 log = _unary_float("log")
+
+
 log1p = _unary_float("log1p")
+
+
 expm1 = _unary_float("expm1")
+
+
 sqrt = _unary_float("sqrt")
+
+
 rsqrt = _unary_float("rsqrt")
+
+
 tanh = _unary_float("tanh")
+
+
 sigmoid = _unary_float("sigmoid")
+
+
 erf = _unary_float("erf")
+
+
 floor = _unary_float("floor")
+
+
 round = _unary_float("round")
 
 
@@ -370,11 +201,23 @@ def _unary_any(opname, public=None):
 
 
 negative = _unary_any("neg", "negative")
+
+
 abs = _unary_any("abs")
+
+
 absolute = abs
+
+
 sign = _unary_any("sign")
+
+
 square = _unary_any("square")
+
+
 relu = _unary_any("relu")
+
+
 stop_gradient = _unary_any("stop_gradient")
 
 
@@ -406,86 +249,6 @@ def clip(x, x_min, x_max):
     return minimum(maximum(x, x_min), x_max)
 
 
-# --- activations (composites) -------------------------------------------------
-
-
-@keras_op
-def softmax(x, axis=-1):
-    return _apply("softmax", _floatify(convert_to_tensor(x)), axis=axis)
-
-
-@keras_op
-def log_softmax(x, axis=-1):
-    return _apply("log_softmax", _floatify(convert_to_tensor(x)), axis=axis)
-
-
-@keras_op
-def softplus(x):
-    x = _floatify(convert_to_tensor(x))
-    return add(relu(x), log1p(exp(negative(abs(x)))))
-
-
-@keras_op
-def log_sigmoid(x):
-    return negative(softplus(negative(x)))
-
-
-@keras_op
-def softsign(x):
-    x = _floatify(convert_to_tensor(x))
-    return divide(x, add(abs(x), 1.0))
-
-
-@keras_op
-def silu(x):
-    x = _floatify(convert_to_tensor(x))
-    return multiply(x, sigmoid(x))
-
-
-swish = silu
-
-
-@keras_op
-def relu6(x):
-    return clip(x, 0.0, 6.0)
-
-
-@keras_op
-def leaky_relu(x, negative_slope=0.2):
-    x = _floatify(convert_to_tensor(x))
-    return where(greater(x, 0.0), x, multiply(x, negative_slope))
-
-
-@keras_op
-def elu(x, alpha=1.0):
-    x = _floatify(convert_to_tensor(x))
-    neg = multiply(expm1(minimum(x, 0.0)), alpha)
-    return where(greater(x, 0.0), x, neg)
-
-
-@keras_op
-def selu(x):
-    alpha, scale = 1.6732632423543772, 1.0507009873554805
-    return multiply(elu(x, alpha), scale)
-
-
-@keras_op
-def gelu(x, approximate=True):
-    x = _floatify(convert_to_tensor(x))
-    if approximate:
-        c = math.sqrt(2.0 / math.pi)
-        inner = multiply(add(x, multiply(power(x, 3.0), 0.044715)), c)
-        return multiply(multiply(x, 0.5), add(tanh(inner), 1.0))
-    return multiply(multiply(x, 0.5), add(erf(divide(x, math.sqrt(2.0))), 1.0))
-
-
-@keras_op
-def hard_sigmoid(x):
-    """relu6(x + 3) / 6 (Keras 3's formula)."""
-    x = _floatify(convert_to_tensor(x))
-    return divide(clip(add(x, 3.0), 0.0, 6.0), 6.0)
-
-
 @keras_op
 def one_hot(x, num_classes, axis=-1, dtype="float32"):
     x = convert_to_tensor(x)
@@ -493,9 +256,6 @@ def one_hot(x, num_classes, axis=-1, dtype="float32"):
         x = cast(x, "int64")
     return _apply("one_hot", x, depth=int(num_classes), axis=axis,
                   dtype=standardize_dtype(dtype))
-
-
-# --- linear algebra ------------------------------------------------------------
 
 
 @keras_op
@@ -519,9 +279,6 @@ def dot(x1, x2):
     if len(shape(x1)) == 0 or len(shape(x2)) == 0:
         return multiply(x1, x2)
     return matmul(x1, x2)
-
-
-# --- reductions ------------------------------------------------------------------
 
 
 def _axes(axis):
@@ -601,25 +358,6 @@ def moments(x, axes, keepdims=False):
     if not keepdims:
         m = squeeze(m, axis=_axes(axes))
     return m, v
-
-
-@keras_op
-def norm(x, ord=None, axis=None, keepdims=False):
-    if ord not in (None, 2, "euclidean", "fro"):
-        raise ValueError(f"ops.norm supports the 2-norm only, received ord={ord!r}.")
-    return sqrt(sum(square(_floatify(convert_to_tensor(x))), axis=axis,
-                    keepdims=keepdims))
-
-
-# --- shapes ------------------------------------------------------------------------
-
-
-def shape(x) -> tuple:
-    """The shape as a tuple; the batch dimension of a symbolic tensor is
-    None."""
-    if isinstance(x, (TracedTensor, KerasTensor, Variable)):
-        return tuple(x.shape)
-    return np.shape(x)
 
 
 def ndim(x) -> int:
@@ -866,9 +604,6 @@ def getitem(x, key):
     return y
 
 
-# --- creation --------------------------------------------------------------------
-
-
 def zeros(shape, dtype="float32"):
     return _source("zeros", shape=to_ir_shape(shape, strict=False),
                    dtype=standardize_dtype(dtype))
@@ -915,58 +650,6 @@ def arange(start, stop=None, step=None, dtype=None):
         floats = builtins.any(np.asarray(v).dtype.kind == "f" for v in given)
         dtype = "float32" if floats else "int32"
     return np.arange(start, stop, step, dtype=standardize_dtype(dtype))
-
-
-# --- losses as ops (Keras's ops.nn) -------------------------------------------------
-
-
-@keras_op
-def categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    output = _floatify(convert_to_tensor(output))
-    target = cast(target, dtype(output))
-    if from_logits:
-        logp = log_softmax(output, axis=axis)
-    else:
-        output = divide(output, sum(output, axis=axis, keepdims=True))
-        logp = log(clip(output, 1e-7, 1.0 - 1e-7))
-    return negative(sum(multiply(target, logp), axis=axis))
-
-
-@keras_op
-def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    output = _floatify(convert_to_tensor(output))
-    target = convert_to_tensor(target)
-    if len(shape(target)) == len(shape(output)) and shape(target)[-1] == 1:
-        target = squeeze(target, -1)
-    n = shape(output)[axis]
-    hot = one_hot(cast(target, "int32"), n, axis=axis, dtype=dtype(output))
-    return categorical_crossentropy(hot, output, from_logits=from_logits,
-                                    axis=axis)
-
-
-@keras_op
-def binary_crossentropy(target, output, from_logits=False):
-    output = _floatify(convert_to_tensor(output))
-    target = cast(target, dtype(output))
-    if from_logits:
-        # max(x, 0) - x z + log(1 + exp(-|x|))
-        return add(subtract(relu(output), multiply(output, target)),
-                   log1p(exp(negative(abs(output)))))
-    p = clip(output, 1e-7, 1.0 - 1e-7)
-    return negative(add(multiply(target, log(p)),
-                        multiply(subtract(1.0, target), log(subtract(1.0, p)))))
-
-
-# --- more composites ------------------------------------------------------------
-
-
-@keras_op
-def logsumexp(x, axis=None, keepdims=False):
-    x = _floatify(convert_to_tensor(x))
-    m = stop_gradient(max(x, axis=axis, keepdims=True))
-    out = add(log(sum(exp(subtract(x, m)), axis=axis, keepdims=True)), m)
-    return out if keepdims else squeeze(out, axis=_axes(axis) if axis is not None
-                                        else None)
 
 
 @keras_op
@@ -1057,16 +740,22 @@ def repeat(x, repeats, axis=None):
     return reshape(y, tuple(-1 if d is None else d for d in s))
 
 
-# --- trigonometry and rounding (composites) ---------------------------------------
-
 # pi split in three float32 parts with short mantissas (Cody-Waite), so that
 # k * _PI_A and k * _PI_B are exact for the k the schedules and layers meet.
 _PI_A = float(np.float32(np.round(math.pi * 2**10) / 2**10))
+
+
 _PI_B = float(np.float32(np.round((math.pi - _PI_A) * 2**22) / 2**22))
+
+
 _PI_C = float(np.float32(math.pi - _PI_A - _PI_B))
+
+
 # Taylor coefficients of sin and cos on [-pi/2, pi/2] (truncation error below
 # 1e-9, under float32 rounding).
 _SIN = [(-1) ** i / math.factorial(2 * i + 1) for i in range(7)]
+
+
 _COS = [(-1) ** i / math.factorial(2 * i) for i in range(8)]
 
 
@@ -1152,22 +841,6 @@ def moveaxis(x, source, destination):
 
 
 @keras_op
-def in_top_k(targets, predictions, k):
-    """Whether each target class is among the k largest predictions (a
-    class ties with the others at its value, as Keras counts rank)."""
-    predictions = _floatify(convert_to_tensor(predictions))
-    targets = convert_to_tensor(targets)
-    if not dtype(targets).startswith("int"):
-        targets = cast(targets, "int32")
-    n = shape(predictions)[-1]
-    hot = one_hot(targets, n, dtype=dtype(predictions))
-    at_label = sum(multiply(predictions, hot), axis=-1, keepdims=True)
-    at_label = where(isnan(at_label), full_like(at_label, -np.inf), at_label)
-    rank = add(sum(cast(greater(predictions, at_label), "int32"), axis=-1), 1)
-    return less_equal(rank, int(k))
-
-
-@keras_op
 def prod(x, axis=None, keepdims=False):
     """Product of elements (as exp(sum(log|x|)) with the sign counted
     separately; zeros give zero)."""
@@ -1182,116 +855,6 @@ def prod(x, axis=None, keepdims=False):
                       0.0)
     out = multiply(mag, cast(sign_, dtype(mag)))
     return where(anyzero, zeros_like(out), out)
-
-
-# --- more activations (Keras's ops.nn) ---------------------------------------------
-
-
-@keras_op
-def hard_silu(x):
-    x = _floatify(convert_to_tensor(x))
-    return multiply(x, hard_sigmoid(x))
-
-
-hard_swish = hard_silu
-
-
-@keras_op
-def hard_tanh(x):
-    return clip(_floatify(convert_to_tensor(x)), -1.0, 1.0)
-
-
-@keras_op
-def mish(x):
-    x = _floatify(convert_to_tensor(x))
-    return multiply(x, tanh(softplus(x)))
-
-
-@keras_op
-def celu(x, alpha=1.0):
-    x = _floatify(convert_to_tensor(x))
-    neg = multiply(expm1(divide(minimum(x, 0.0), alpha)), alpha)
-    return add(relu(x), minimum(neg, 0.0))
-
-
-@keras_op
-def glu(x, axis=-1):
-    x = _floatify(convert_to_tensor(x))
-    n = shape(x)[axis]
-    if n is None or n % 2:
-        raise ValueError(
-            f"ops.glu splits axis {axis} in two halves: its size must be "
-            f"even, received shape {shape(x)}.")
-    rank = len(shape(x))
-    ax = axis % rank
-    starts = [0] * rank
-    sizes = list(shape(x))
-    sizes[ax] = n // 2
-    a = slice(x, starts, sizes)
-    starts[ax] = n // 2
-    b = slice(x, starts, sizes)
-    return multiply(a, sigmoid(b))
-
-
-@keras_op
-def soft_shrink(x, threshold=0.5):
-    x = _floatify(convert_to_tensor(x))
-    return where(greater(x, threshold), subtract(x, threshold),
-                 where(less(x, -threshold), add(x, threshold), zeros_like(x)))
-
-
-@keras_op
-def hard_shrink(x, threshold=0.5):
-    x = _floatify(convert_to_tensor(x))
-    return where(greater(abs(x), threshold), x, zeros_like(x))
-
-
-@keras_op
-def tanh_shrink(x):
-    x = _floatify(convert_to_tensor(x))
-    return subtract(x, tanh(x))
-
-
-@keras_op
-def threshold(x, threshold, default_value):
-    x = _floatify(convert_to_tensor(x))
-    return where(greater(x, threshold), x, full_like(x, default_value))
-
-
-@keras_op
-def squareplus(x, b=4):
-    x = _floatify(convert_to_tensor(x))
-    return divide(add(x, sqrt(add(square(x), float(b)))), 2.0)
-
-
-@keras_op
-def sparse_plus(x):
-    x = _floatify(convert_to_tensor(x))
-    mid = multiply(square(add(x, 1.0)), 0.25)
-    return where(less_equal(x, -1.0), zeros_like(x),
-                 where(less(x, 1.0), mid, x))
-
-
-@keras_op
-def sparse_sigmoid(x):
-    x = _floatify(convert_to_tensor(x))
-    return clip(multiply(add(x, 1.0), 0.5), 0.0, 1.0)
-
-
-@keras_op
-def normalize(x, axis=-1, order=2, epsilon=None):
-    """x scaled to unit L2 norm along `axis`: x * min(rsqrt(sum(x^2)),
-    1 / epsilon) (Keras's formula, epsilon 1e-7 by default)."""
-    if order != 2:
-        raise ValueError(f"ops.normalize supports order=2 only, received "
-                         f"order={order!r}.")
-    x = _floatify(convert_to_tensor(x))
-    eps = 1e-7 if epsilon is None else float(epsilon)
-    inv = rsqrt(sum(square(x), axis=axis, keepdims=True))
-    return multiply(x, minimum(inv, 1.0 / eps))
-
-
-# --- einsum and top_k (composites, for Keras's Einsum / TopK op nodes) -------
 
 
 def _einsum_parse(subscripts: str, n: int) -> tuple:
@@ -1421,26 +984,1212 @@ def einsum(subscripts, *operands):
     return x
 
 
+def _f(x):
+    return _floatify(convert_to_tensor(x))
+
+
+def _static_axis(x, axis: int, fn: str) -> tuple:
+    """(axis normalized, its size); refuses the batch axis."""
+    n = len(shape(x))
+    if not -n <= axis < n:
+        raise ValueError(f"ops.{fn}: axis {axis} is out of range for an "
+                         f"input of shape {shape(x)}.")
+    axis %= n
+    size = shape(x)[axis]
+    if size is None:
+        raise ValueError(f"ops.{fn} needs a static axis, received axis={axis} "
+                         f"of shape {shape(x)} (the batch axis).")
+    return axis, size
+
+
+def _take_range(x, axis: int, start: int, stop: int):
+    """x[..., start:stop, ...] along a static axis."""
+    key = [builtins.slice(None)] * len(shape(x))
+    key[axis] = builtins.slice(start, stop)
+    return getitem(x, tuple(key))
+
+
+def _where0(cond, x):
+    return where(cond, x, zeros_like(x))
+
+
 @keras_op
-def top_k(x, k, sorted=True):
-    """(values, indices) of the k largest entries along the last axis, in
-    decreasing order (also for sorted=False). Built from k argmax / max
-    steps, each masking the entry it took: meant for small k."""
+def tan(x):
+    """Elementwise tangent (sin / cos)."""
+    return divide(sin(x), cos(x))
+
+
+@keras_op
+def sinh(x):
+    x = _f(x)
+    return multiply(subtract(expm1(x), expm1(multiply(x, -1.0))), 0.5)
+
+
+@keras_op
+def cosh(x):
+    x = _f(x)
+    return multiply(add(exp(x), exp(multiply(x, -1.0))), 0.5)
+
+
+@keras_op
+def arcsinh(x):
+    x = _f(x)
+    a = abs(x)
+    s = square(a)
+    return multiply(sign(x), log1p(add(a, divide(s, add(sqrt(add(s, 1.0)),
+                                                          1.0)))))
+
+
+@keras_op
+def arccosh(x):
+    x = _f(x)
+    return log(add(x, sqrt(subtract(square(x), 1.0))))
+
+
+@keras_op
+def arctanh(x):
+    x = _f(x)
+    return multiply(log1p(divide(multiply(x, 2.0), subtract(1.0, x))), 0.5)
+
+
+# atan(t) = t - t^3/3 + t^5/5 - ...: after two argument halvings |t| <= 0.2,
+# where 9 terms leave a truncation error below 1e-13.
+_ATAN = [(-1) ** i / (2 * i + 1) for i in range(9)]
+
+
+@keras_op
+def arctan(x):
+    """Elementwise arctangent: |x| > 1 is reflected (atan x = pi/2 - atan
+    1/x), then two halvings atan t = 2 atan(t / (1 + sqrt(1 + t^2))) and a
+    series."""
+    x = _f(x)
+    big = greater(abs(x), 1.0)
+    safe = where(big, x, ones_like(x))  # NOTE: no 1/0 on the unused branch
+    t = where(big, divide(1.0, safe), x)
+    for _ in range(2):
+        t = divide(t, add(sqrt(add(square(t), 1.0)), 1.0))
+    t2 = square(t)
+    acc = full_like(t, _ATAN[-1])
+    for c in reversed(_ATAN[:-1]):
+        acc = add(multiply(acc, t2), c)
+    small = multiply(multiply(acc, t), 4.0)
+    return where(big, subtract(multiply(sign(x), math.pi / 2), small), small)
+
+
+@keras_op
+def arctan2(x1, x2):
+    """Elementwise angle of the point (x2, x1), in [-pi, pi]."""
+    dt = result_type(x1, x2)
+    dt = dt if _ORDER[dt] >= 3 else "float32"
+    _, (y, x) = _align(x1, x2, to=dt)
+    r = sqrt(add(square(x), square(y)))
+    pos = greater(x, 0.0)
+    yzero = equal(y, 0.0)
+    den_a = where(pos, add(r, x), ones_like(x))
+    den_b = where(yzero, ones_like(y), y)
+    a = multiply(arctan(divide(y, den_a)), 2.0)
+    b = multiply(arctan(divide(subtract(r, x), den_b)), 2.0)
+    axis_val = where(less(x, 0.0), full_like(x, math.pi), zeros_like(x))
+    return where(pos, a, where(yzero, axis_val, b))
+
+
+@keras_op
+def arcsin(x):
+    x = _f(x)
+    return arctan2(x, sqrt(relu(subtract(1.0, square(x)))))
+
+
+@keras_op
+def arccos(x):
+    x = _f(x)
+    return arctan2(sqrt(relu(subtract(1.0, square(x)))), x)
+
+
+@keras_op
+def trunc(x):
     x = convert_to_tensor(x)
-    n = shape(x)[-1]
-    k = int(k)
-    if n is None or not 0 < k <= n:
+    if not dtype(x).startswith("float"):
+        return x
+    return multiply(sign(x), floor(abs(x)))
+
+
+@keras_op
+def fmod(x1, x2):
+    """Remainder with the sign of x1 (C's fmod)."""
+    dt, (a, b) = _align(x1, x2)
+    af, bf = _floatify(a), _floatify(b)
+    out = subtract(af, multiply(trunc(divide(af, bf)), bf))
+    return cast(out, dt) if dt != dtype(out) else out
+
+
+@keras_op
+def hypot(x1, x2):
+    dt = result_type(x1, x2)
+    dt = dt if _ORDER[dt] >= 3 else "float32"
+    _, (a, b) = _align(x1, x2, to=dt)
+    return sqrt(add(square(a), square(b)))
+
+
+@keras_op
+def logaddexp(x1, x2):
+    """log(exp(x1) + exp(x2)) without overflow."""
+    dt = result_type(x1, x2)
+    dt = dt if _ORDER[dt] >= 3 else "float32"
+    _, (a, b) = _align(x1, x2, to=dt)
+    delta = subtract(a, b)
+    out = add(maximum(a, b), log1p(exp(multiply(abs(delta), -1.0))))
+    return where(isnan(delta), add(a, b), out)
+
+
+@keras_op
+def logical_xor(x1, x2):
+    return not_equal(cast(x1, "bool"), cast(x2, "bool"))
+
+
+@keras_op
+def isinf(x):
+    x = convert_to_tensor(x)
+    if not dtype(x).startswith("float"):
+        return cast(zeros_like(x), "bool")
+    return equal(abs(x), np.inf)
+
+
+@keras_op
+def isfinite(x):
+    x = convert_to_tensor(x)
+    if not dtype(x).startswith("float"):
+        return cast(ones_like(x), "bool")
+    return less(abs(x), np.inf)
+
+
+@keras_op
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """NaN -> `nan`, +inf / -inf -> `posinf` / `neginf` (the dtype's
+    largest / lowest finite value by default)."""
+    x = convert_to_tensor(x)
+    if not dtype(x).startswith("float"):
+        return x
+    info = np.finfo(np.dtype(dtype(x)))
+    hi = float(info.max) if posinf is None else float(posinf)
+    lo = float(info.min) if neginf is None else float(neginf)
+    x = where(isnan(x), full_like(x, nan), x)
+    x = where(equal(x, np.inf), full_like(x, hi), x)
+    return where(equal(x, -np.inf), full_like(x, lo), x)
+
+
+@keras_op
+def cbrt(x):
+    x = _f(x)
+    return multiply(sign(x), power(abs(x), 1.0 / 3.0))
+
+
+@keras_op
+def exp2(x):
+    return exp(multiply(_f(x), math.log(2.0)))
+
+
+@keras_op
+def deg2rad(x):
+    return multiply(_f(x), math.pi / 180.0)
+
+
+@keras_op
+def rad2deg(x):
+    return multiply(_f(x), 180.0 / math.pi)
+
+
+@keras_op
+def heaviside(x1, x2):
+    """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0."""
+    dt, (a, b) = _align(x1, x2)
+    if _ORDER[dt] < 3:
+        dt, (a, b) = _align(a, b, to="float32")
+    b = add(b, zeros_like(a))
+    return where(less(a, 0.0), zeros_like(b),
+                 where(greater(a, 0.0), ones_like(b), b))
+
+
+@keras_op
+def signbit(x):
+    """x < 0 (a negative zero counts as not negative here)."""
+    x = convert_to_tensor(x)
+    if dtype(x) == "bool":
+        return cast(zeros_like(x), "bool")
+    return less(x, 0)
+
+
+@keras_op
+def copy(x):
+    return convert_to_tensor(x)
+
+
+def array(x, dtype=None):
+    return convert_to_tensor(x, dtype=dtype)
+
+
+def empty(shape, dtype=None):
+    return np.zeros(shape, standardize_dtype(dtype))
+
+
+def empty_like(x, dtype=None):
+    return zeros_like(x, dtype=dtype)
+
+
+@keras_op
+def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
+    dt = result_type(x1, x2)
+    dt = dt if _ORDER[dt] >= 3 else "float32"
+    _, (a, b) = _align(x1, x2, to=dt)
+    close = less_equal(abs(subtract(a, b)), add(multiply(abs(b), float(rtol)),
+                                                float(atol)))
+    close = logical_or(close, equal(a, b))  # equal infinities
+    if equal_nan:
+        close = logical_or(close, logical_and(isnan(a), isnan(b)))
+    return close
+
+
+@keras_op
+def allclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
+    return all_(isclose(x1, x2, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+@keras_op
+def count_nonzero(x, axis=None):
+    return sum(cast(not_equal(convert_to_tensor(x), 0), "int32"), axis=axis)
+
+
+def eye(N, M=None, k=0, dtype=None):
+    return np.eye(int(N), None if M is None else int(M), int(k),
+                  dtype=standardize_dtype(dtype))
+
+
+def identity(n, dtype=None):
+    return eye(n, dtype=dtype)
+
+
+def tri(N, M=None, k=0, dtype=None):
+    return np.tri(int(N), None if M is None else int(M), int(k),
+                  dtype=standardize_dtype(dtype))
+
+
+def _traced(*xs) -> bool:
+    return builtins.any(isinstance(x, TracedTensor) for x in xs)
+
+
+@keras_op
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None,
+             axis=0):
+    """`num` evenly spaced values from start to stop (tensors of starts and
+    stops give one sequence per element, stacked along `axis`)."""
+    num = int(num)
+    if not _traced(start, stop):
+        out = np.linspace(np.asarray(start), np.asarray(stop), num,
+                          endpoint=endpoint, retstep=retstep, axis=axis)
+        dt = standardize_dtype(dtype)
+        if retstep:
+            return out[0].astype(dt), np.asarray(out[1], dt)
+        return out.astype(dt)
+    start, stop = _f(start), _f(stop)
+    div = (num - 1) if endpoint else num
+    step = divide(subtract(stop, start), float(builtins.max(div, 1)))
+    t = np.arange(num, dtype=np.float32).reshape(
+        (num,) + (1,) * len(shape(add(start, stop))))
+    out = add(multiply(expand_dims(step, 0), t), expand_dims(start, 0))
+    if axis != 0:
+        out = moveaxis(out, 0, axis)
+    if dtype is not None:
+        out = cast(out, standardize_dtype(dtype))
+    return (out, step) if retstep else out
+
+
+@keras_op
+def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
+    if not _traced(start, stop):
+        return np.logspace(np.asarray(start), np.asarray(stop), int(num),
+                           endpoint=endpoint, base=base, axis=axis).astype(
+            standardize_dtype(dtype))
+    out = power(float(base), linspace(start, stop, num, endpoint, axis=axis))
+    return out if dtype is None else cast(out, standardize_dtype(dtype))
+
+
+@keras_op
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    if not _traced(start, stop):
+        return np.geomspace(np.asarray(start), np.asarray(stop), int(num),
+                            endpoint=endpoint, axis=axis).astype(
+            standardize_dtype(dtype))
+    out = exp(linspace(log(_f(start)), log(_f(stop)), num, endpoint,
+                       axis=axis))
+    return out if dtype is None else cast(out, standardize_dtype(dtype))
+
+
+@keras_op
+def meshgrid(*x, indexing="xy"):
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"ops.meshgrid: indexing must be 'xy' or 'ij', "
+                         f"received indexing={indexing!r}.")
+    xs = [reshape(convert_to_tensor(v), (-1,)) for v in x]
+    sizes = [shape(v)[0] for v in xs]
+    if indexing == "xy" and len(xs) > 1:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    out = []
+    for i, v in enumerate(xs):
+        pos = i
+        if indexing == "xy" and len(xs) > 1 and i < 2:
+            pos = 1 - i
+        s = [1] * len(xs)
+        s[pos] = sizes[pos]
+        out.append(add(reshape(v, s), np.zeros(sizes, dtype(v))))
+    return out
+
+
+def _last_two(x, fn: str) -> tuple:
+    if len(shape(x)) < 2 or None in shape(x)[-2:]:
+        raise ValueError(f"ops.{fn} needs an input of rank >= 2 with static "
+                         f"last two axes, received shape {shape(x)}.")
+    return shape(x)[-2:]
+
+
+@keras_op
+def tril(x, k=0):
+    x = convert_to_tensor(x)
+    n, m = _last_two(x, "tril")
+    return where(np.tri(n, m, k, dtype=bool), x, zeros_like(x))
+
+
+@keras_op
+def triu(x, k=0):
+    x = convert_to_tensor(x)
+    n, m = _last_two(x, "triu")
+    return where(np.tri(n, m, k - 1, dtype=bool), zeros_like(x), x)
+
+
+@keras_op
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    """The diagonal x[..., i, i + offset] of the (axis1, axis2) planes,
+    as the last axis."""
+    x = convert_to_tensor(x)
+    r = len(shape(x))
+    a1, n = _static_axis(x, axis1, "diagonal")
+    a2, m = _static_axis(x, axis2, "diagonal")
+    rest = [i for i in range(r) if i not in (a1, a2)]
+    x = transpose(x, rest + [a1, a2])
+    rows = np.arange(n) if offset >= 0 else np.arange(-offset, n)
+    cols = rows + offset
+    keep = (cols >= 0) & (cols < m) & (rows < n)
+    idx = (rows[keep] * m + cols[keep]).astype(np.int32)
+    lead = [-1 if d is None else d for d in shape(x)[:-2]]
+    flat = reshape(x, lead + [n * m])
+    return take(flat, idx, axis=len(lead))
+
+
+@keras_op
+def diag(x, k=0):
+    """A 1-D x gives the 2-D matrix with x on diagonal k; a 2-D x gives its
+    diagonal k."""
+    x = convert_to_tensor(x)
+    if len(shape(x)) == 2:
+        return diagonal(x, offset=k)
+    if len(shape(x)) != 1:
+        raise ValueError(f"ops.diag expects a 1-D or 2-D input, received "
+                         f"shape {shape(x)}.")
+    m = shape(x)[0]
+    n = m + builtins.abs(int(k))
+    sel = np.zeros((m, n * n), dtype(x))
+    for i in range(m):
+        r, c = (i, i + k) if k >= 0 else (i - k, i)
+        sel[i, r * n + c] = 1
+    if dtype(x) == "bool":
+        return cast(diag(cast(x, "int32"), k), "bool")
+    return reshape(matmul(reshape(x, (1, m)), sel), (n, n))
+
+
+@keras_op
+def trace(x, offset=0, axis1=0, axis2=1):
+    x = convert_to_tensor(x)
+    d = diagonal(x, offset, axis1, axis2)
+    if dtype(d) == "bool":
+        d = cast(d, "int32")
+    return sum(d, axis=-1)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+@keras_op
+def tensordot(x1, x2, axes=2):
+    """Sum of products over axes[0] of x1 and axes[1] of x2 (an int n:
+    the last n of x1 and the first n of x2)."""
+    _, (a, b) = _align(x1, x2)
+    ra, rb = len(shape(a)), len(shape(b))
+    if isinstance(axes, int):
+        ax_a = list(range(ra - axes, ra))
+        ax_b = list(range(axes))
+    else:
+        ax_a, ax_b = axes
+        ax_a = [ax_a] if isinstance(ax_a, int) else list(ax_a)
+        ax_b = [ax_b] if isinstance(ax_b, int) else list(ax_b)
+    ax_a = [i % ra for i in ax_a]
+    ax_b = [i % rb for i in ax_b]
+    if len(ax_a) != len(ax_b):
+        raise ValueError(f"ops.tensordot: axes must pair up, received "
+                         f"axes={axes!r}.")
+    la = _LETTERS[:ra]
+    lb = [None] * rb
+    for i, j in zip(ax_a, ax_b):
+        lb[j] = la[i]
+    free = iter(_LETTERS[ra:])
+    lb = "".join(c if c is not None else next(free) for c in lb)
+    out = ("".join(c for i, c in enumerate(la) if i not in ax_a)
+           + "".join(c for j, c in enumerate(lb) if j not in ax_b))
+    return einsum(f"{la},{lb}->{out}", a, b)
+
+
+@keras_op
+def outer(x1, x2):
+    _, (a, b) = _align(x1, x2)
+    return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+
+
+@keras_op
+def inner(x1, x2):
+    _, (a, b) = _align(x1, x2)
+    if len(shape(a)) == 0 or len(shape(b)) == 0:
+        return multiply(a, b)
+    return tensordot(a, b, axes=([-1], [-1]))
+
+
+@keras_op
+def vdot(x1, x2):
+    _, (a, b) = _align(x1, x2)
+    return sum(multiply(ravel(a), ravel(b)))
+
+
+@keras_op
+def swapaxes(x, axis1, axis2):
+    x = convert_to_tensor(x)
+    perm = list(range(len(shape(x))))
+    a, b = axis1 % len(perm), axis2 % len(perm)
+    perm[a], perm[b] = perm[b], perm[a]
+    return transpose(x, perm)
+
+
+@keras_op
+def ravel(x):
+    return reshape(convert_to_tensor(x), (-1,))
+
+
+def _split_points(size: int, indices_or_sections, fn: str, even: bool):
+    if isinstance(indices_or_sections, (list, tuple, np.ndarray)):
+        pts = [int(i) for i in indices_or_sections]
+        return [0, *[builtins.min(builtins.max(p % size if p < 0 else p, 0),
+                                  size) for p in pts], size]
+    k = int(indices_or_sections)
+    if k <= 0 or (even and size % k):
         raise ValueError(
-            f"ops.top_k needs 0 < k <= the size of the last axis, received "
-            f"k={k} for an input of shape {shape(x)}."
-        )
-    dt = globals()["dtype"](x)
-    low = (-np.inf if dt.startswith("float")
-           else np.iinfo(as_dtype(dt).np).min)
-    values, indices = [], []
-    for _ in range(k):
-        i = argmax(x, axis=-1)
-        values.append(max(x, axis=-1))
-        indices.append(i)
-        x = where(one_hot(i, n, dtype="bool"), low, x)
-    return stack(values, axis=-1), stack(indices, axis=-1)
+            f"ops.{fn}: the axis of size {size} cannot be split into "
+            f"{k} equal sections. Pass the split indices instead, or use "
+            "ops.array_split.")
+    q, r = divmod(size, k)
+    pts, at = [0], 0
+    for i in range(k):
+        at += q + (1 if i < r else 0)
+        pts.append(at)
+    return pts
+
+
+@keras_op
+def split(x, indices_or_sections, axis=0):
+    """Sub-tensors along a static axis (a count of equal sections or the
+    split indices)."""
+    x = convert_to_tensor(x)
+    axis, size = _static_axis(x, axis, "split")
+    pts = _split_points(size, indices_or_sections, "split", even=True)
+    return [_take_range(x, axis, a, builtins.max(a, b))
+            for a, b in itertools.pairwise(pts)]
+
+
+@keras_op
+def array_split(x, indices_or_sections, axis=0):
+    x = convert_to_tensor(x)
+    axis, size = _static_axis(x, axis, "array_split")
+    pts = _split_points(size, indices_or_sections, "array_split", even=False)
+    return [_take_range(x, axis, a, builtins.max(a, b))
+            for a, b in itertools.pairwise(pts)]
+
+
+def _atleast(x, n: int, where_: str):
+    x = convert_to_tensor(x)
+    r = len(shape(x))
+    if r >= n:
+        return x
+    if n == 1:
+        return reshape(x, (1,))
+    if n == 2:
+        return reshape(x, (1, -1) if r else (1, 1))
+    s = [1, 1, 1] if r == 0 else ([1, shape(x)[0], 1] if r == 1 else
+                                  [*shape(x), 1])
+    return reshape(x, [-1 if d is None else d for d in s])
+
+
+@keras_op
+def hstack(xs):
+    xs = [_atleast(x, 1, "h") for x in xs]
+    axis = 0 if len(shape(xs[0])) == 1 else 1
+    return concatenate(xs, axis=axis)
+
+
+@keras_op
+def vstack(xs):
+    return concatenate([_atleast(x, 2, "v") for x in xs], axis=0)
+
+
+@keras_op
+def dstack(xs):
+    return concatenate([_atleast(x, 3, "d") for x in xs], axis=2)
+
+
+@keras_op
+def unstack(x, num=None, axis=0):
+    x = convert_to_tensor(x)
+    axis, size = _static_axis(x, axis, "unstack")
+    if num is not None and int(num) != size:
+        raise ValueError(f"ops.unstack: num={num} does not match the size "
+                         f"{size} of axis {axis} (shape {shape(x)}).")
+    return [squeeze(_take_range(x, axis, i, i + 1), axis=axis)
+            for i in range(size)]
+
+
+@keras_op
+def roll(x, shift, axis=None):
+    x = convert_to_tensor(x)
+    if axis is None:
+        return reshape(roll(ravel(x), shift, 0),
+                       [-1 if d is None else d for d in shape(x)])
+    shifts = [int(s) for s in _axes(shift)]
+    axes_ = list(_axes(axis))
+    if len(shifts) == 1 and len(axes_) > 1:
+        shifts = shifts * len(axes_)
+    for s, a in zip(shifts, axes_):
+        a, size = _static_axis(x, a, "roll")
+        s %= size
+        if s:
+            x = concatenate([_take_range(x, a, size - s, size),
+                             _take_range(x, a, 0, size - s)], axis=a)
+    return x
+
+
+@keras_op
+def fliplr(x):
+    return flip(x, axis=1)
+
+
+@keras_op
+def flipud(x):
+    return flip(x, axis=0)
+
+
+@keras_op
+def rot90(array, k=1, axes=(0, 1)):
+    x = convert_to_tensor(array)
+    a0, a1 = (a % len(shape(x)) for a in axes)
+    k %= 4
+    if k == 0:
+        return x
+    if k == 2:
+        return flip(flip(x, a0), a1)
+    if k == 1:
+        return swapaxes(flip(x, a1), a0, a1)
+    return flip(swapaxes(x, a0, a1), a1)
+
+
+@keras_op
+def diff(a, n=1, axis=-1, prepend=None, append=None):
+    x = convert_to_tensor(a)
+    if prepend is not None or append is not None:
+        ax, _ = _static_axis(x, axis, "diff")
+
+        def edge(p):
+            # a scalar (or lower-rank) value is broadcast to one slice
+            # along `axis`, as NumPy does
+            p = convert_to_tensor(p, dtype=dtype(x))
+            if len(p.shape) < len(x.shape):
+                shape = list(x.shape)
+                shape[ax] = 1
+                p = broadcast_to(p, tuple(shape))
+            return p
+
+        parts = [edge(p) if p is not None else x
+                 for p in (prepend, x, append) if p is not None]
+        parts = [x if p is x else p for p in parts]
+        x = concatenate(parts, axis=ax)
+    for _ in range(int(n)):
+        ax, size = _static_axis(x, axis, "diff")
+        if dtype(x) == "bool":
+            x = not_equal(_take_range(x, ax, 1, size),
+                          _take_range(x, ax, 0, size - 1))
+        else:
+            x = subtract(_take_range(x, ax, 1, size),
+                         _take_range(x, ax, 0, size - 1))
+    return x
+
+
+@keras_op
+def cumprod(x, axis=None, dtype=None):
+    """Cumulative product along a static axis (exp of a cumulative sum of
+    log-magnitudes, with signs and zeros counted separately)."""
+    x = convert_to_tensor(x)
+    if dtype is not None:
+        x = cast(x, dtype)
+    if axis is None:
+        x, axis = ravel(x), 0
+    out_dt = globals()["dtype"](x)
+    xf = _floatify(x) if out_dt != "bool" else cast(x, "float32")
+    zero = equal(xf, 0.0)
+    mag = exp(cumsum(log(where(zero, ones_like(xf), abs(xf))), axis=axis))
+    negs = cumsum(cast(less(xf, 0.0), "float32"), axis=axis)
+    sgn = subtract(1.0, multiply(subtract(negs, multiply(
+        floor(multiply(negs, 0.5)), 2.0)), 2.0))
+    zeros_seen = greater(cumsum(cast(zero, "float32"), axis=axis), 0.0)
+    out = _where0(logical_not(zeros_seen), multiply(mag, sgn))
+    if out_dt != globals()["dtype"](out):
+        if out_dt != "bool":
+            out = floor(add(out, 0.5))
+        out = cast(out, out_dt)
+    return out
+
+
+def _ranks(x):
+    """The position each element of the last axis takes in ascending order
+    (ties keep their order): an int32 tensor of x's shape."""
+    n = shape(x)[-1]
+    xi = expand_dims(x, -1)  # (..., n, 1): element i
+    xj = expand_dims(x, -2)  # (..., 1, n): element j
+    before = np.tril(np.ones((n, n), bool), -1)  # [i, j]: j < i
+    below = logical_or(less(xj, xi), logical_and(equal(xj, xi), before))
+    return sum(cast(below, "int32"), axis=-1)
+
+
+def _rank_onehot(x):
+    """(..., n_in, n_out) bool: element i goes to position p."""
+    n = shape(x)[-1]
+    return equal(expand_dims(_ranks(x), -1), np.arange(n, dtype=np.int32))
+
+
+@keras_op
+def sort(x, axis=-1):
+    """Values sorted ascending along a static axis."""
+    x = convert_to_tensor(x)
+    ax, _ = _static_axis(x, axis, "sort")
+    last = len(shape(x)) - 1
+    if ax != last:
+        x = moveaxis(x, ax, -1)
+    hot = _rank_onehot(x)
+    vals = expand_dims(x, -1)
+    if dtype(x) == "bool":
+        out = greater(sum(cast(logical_and(hot, vals), "int32"), axis=-2), 0)
+    else:
+        out = sum(_where0(hot, add(vals, zeros_like(cast(hot, dtype(x))))),
+                  axis=-2)
+    return moveaxis(out, -1, ax) if ax != last else out
+
+
+@keras_op
+def argsort(x, axis=-1):
+    """Indices that sort x ascending along a static axis (stable)."""
+    x = convert_to_tensor(x)
+    if axis is None:
+        x, axis = ravel(x), 0
+    ax, n = _static_axis(x, axis, "argsort")
+    last = len(shape(x)) - 1
+    if ax != last:
+        x = moveaxis(x, ax, -1)
+    hot = cast(_rank_onehot(x), "int32")
+    out = sum(multiply(hot, np.arange(n, dtype=np.int32).reshape(n, 1)),
+              axis=-2)
+    return moveaxis(out, -1, ax) if ax != last else out
+
+
+@keras_op
+def take_along_axis(x, indices, axis=None):
+    """x's entries at `indices` along `axis` (indices broadcast with x on
+    the other axes; negative indices count from the end)."""
+    x = convert_to_tensor(x)
+    indices = cast(convert_to_tensor(indices), "int32")
+    if axis is None:
+        x, indices, axis = ravel(x), ravel(indices), 0
+    ax, n = _static_axis(x, axis, "take_along_axis")
+    last = len(shape(x)) - 1
+    if ax != last:
+        x = moveaxis(x, ax, -1)
+        indices = moveaxis(indices, ax, -1)
+    indices = where(less(indices, 0), add(indices, n), indices)
+    hot = one_hot(indices, n, dtype="bool")  # (..., m, n)
+    vals = expand_dims(x, -2)  # (..., 1, n)
+    if dtype(x) == "bool":
+        out = greater(sum(cast(logical_and(hot, vals), "int32"), axis=-1), 0)
+    else:
+        out = sum(_where0(hot, add(vals, zeros_like(cast(hot, dtype(x))))),
+                  axis=-1)
+    return moveaxis(out, -1, ax) if ax != last else out
+
+
+@keras_op
+def select(condlist, choicelist, default=0):
+    if len(condlist) != len(choicelist) or not condlist:
+        raise ValueError(
+            f"ops.select: condlist and choicelist must have the same "
+            f"non-zero length, received {len(condlist)} and "
+            f"{len(choicelist)}.")
+    out = default
+    for c, v in reversed(list(zip(condlist, choicelist))):
+        dt = result_type(v, out)
+        _, (v2, o2) = _align(v, out, to=dt)
+        out = where(c, v2, o2)
+    return out
+
+
+_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+@keras_op
+def quantile(x, q, axis=None, method="linear", keepdims=False):
+    """q-th quantiles (q in [0, 1], static) of x along axis (None: all),
+    NumPy's interpolation methods."""
+    if method not in _METHODS:
+        raise ValueError(f"ops.quantile: method must be one of {_METHODS}, "
+                         f"received method={method!r}.")
+    if isinstance(q, (TracedTensor,)):
+        raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
+            "ops.quantile needs q as numbers or an array, "
+                         "received a symbolic tensor.")
+    qs = np.asarray(q, np.float64)
+    if np.any((qs < 0) | (qs > 1)):
+        raise ValueError(f"ops.quantile: q must lie in [0, 1], received "
+                         f"q={q!r}.")
+    x = _f(x)
+    r = len(shape(x))
+    axes_ = tuple(range(r)) if axis is None else tuple(
+        a % r for a in _axes(axis))
+    rest = [i for i in range(r) if i not in axes_]
+    xt = transpose(x, rest + list(axes_))
+    lead = [-1 if shape(x)[i] is None else shape(x)[i] for i in rest]
+    n = int(np.prod([shape(x)[a] for a in axes_]))
+    if builtins.any(shape(x)[a] is None for a in axes_):
+        raise ValueError("ops.quantile needs static axes, received the batch "
+                         f"axis of shape {shape(x)}.")
+    s = sort(reshape(xt, lead + [n]), axis=-1)
+    outs = []
+    for qv in qs.reshape(-1):
+        pos = qv * (n - 1)
+        lo, hi = math.floor(pos), math.ceil(pos)
+        a = _take_range(s, len(lead), lo, lo + 1)
+        b = _take_range(s, len(lead), hi, hi + 1)
+        frac = pos - lo
+        if method == "lower":
+            v = a
+        elif method == "higher":
+            v = b
+        elif method == "midpoint":
+            v = multiply(add(a, b), 0.5)
+        elif method == "nearest":
+            v = a if np.around(pos) == lo else b
+        else:
+            v = add(a, multiply(subtract(b, a), frac))
+        outs.append(squeeze(v, axis=-1))
+    out = stack(outs, axis=0) if qs.ndim else outs[0]
+    if keepdims:
+        for a in sorted(axes_):
+            out = expand_dims(out, a + (1 if qs.ndim else 0))
+    return out
+
+
+@keras_op
+def percentile(x, q, axis=None, method="linear", keepdims=False):
+    return quantile(x, np.asarray(q, np.float64) / 100.0, axis=axis,
+                    method=method, keepdims=keepdims)
+
+
+@keras_op
+def median(x, axis=None, keepdims=False):
+    return quantile(x, 0.5, axis=axis, keepdims=keepdims)
+
+
+@keras_op
+def average(x, axis=None, weights=None):
+    x = _f(x)
+    if weights is None:
+        return mean(x, axis=axis)
+    w = cast(weights, dtype(x))
+    if len(shape(w)) == 1 and len(shape(x)) > 1:
+        if axis is None:
+            raise ValueError("ops.average: 1-D weights need an axis, received "
+                             "axis=None for an input of shape "
+                             f"{shape(x)}.")
+        ax = axis % len(shape(x))
+        w = reshape(w, [-1 if i == ax else 1 for i in range(len(shape(x)))])
+    return divide(sum(multiply(x, w), axis=axis),
+                  sum(multiply(ones_like(x), w), axis=axis))
+
+
+@keras_op
+def nansum(x, axis=None, keepdims=False):
+    x = convert_to_tensor(x)
+    return sum(_where0(logical_not(isnan(x)), x), axis=axis, keepdims=keepdims)
+
+
+@keras_op
+def nanmean(x, axis=None, keepdims=False):
+    x = _f(x)
+    ok = cast(logical_not(isnan(x)), dtype(x))
+    return divide(nansum(x, axis, keepdims), sum(ok, axis=axis,
+                                                  keepdims=keepdims))
+
+
+@keras_op
+def nanmax(x, axis=None, keepdims=False):
+    x = convert_to_tensor(x)
+    low = full_like(x, -np.inf)
+    out = max(where(isnan(x), low, x), axis=axis, keepdims=keepdims)
+    allnan = all_(isnan(x), axis=axis, keepdims=keepdims)
+    return where(allnan, full_like(out, np.nan), out)
+
+
+@keras_op
+def nanmin(x, axis=None, keepdims=False):
+    x = convert_to_tensor(x)
+    high = full_like(x, np.inf)
+    out = min(where(isnan(x), high, x), axis=axis, keepdims=keepdims)
+    allnan = all_(isnan(x), axis=axis, keepdims=keepdims)
+    return where(allnan, full_like(out, np.nan), out)
+
+
+@keras_op
+def nanprod(x, axis=None, keepdims=False):
+    x = _f(x)
+    return prod(where(isnan(x), ones_like(x), x), axis=axis,
+                keepdims=keepdims)
+
+
+@keras_op
+def nanvar(x, axis=None, keepdims=False):
+    x = _f(x)
+    m = nanmean(x, axis=axis, keepdims=True)
+    return nanmean(square(subtract(x, m)), axis=axis, keepdims=keepdims)
+
+
+@keras_op
+def nanstd(x, axis=None, keepdims=False):
+    return sqrt(nanvar(x, axis=axis, keepdims=keepdims))
+
+
+@keras_op
+def fabs(x):
+    return abs(_f(x))
+
+
+@keras_op
+def logaddexp2(x1, x2):
+    ln2 = math.log(2.0)
+    return divide(logaddexp(multiply(_f(x1), ln2), multiply(_f(x2), ln2)), ln2)
+
+
+@keras_op
+def isposinf(x):
+    x = convert_to_tensor(x)
+    return equal(x, np.inf) if dtype(x).startswith("float") else cast(
+        zeros_like(x), "bool")
+
+
+@keras_op
+def isneginf(x):
+    x = convert_to_tensor(x)
+    return equal(x, -np.inf) if dtype(x).startswith("float") else cast(
+        zeros_like(x), "bool")
+
+
+@keras_op
+def fmax(x1, x2):
+    """Elementwise maximum that ignores a NaN operand."""
+    _, (a, b) = _align(x1, x2)
+    return where(isnan(a), b, where(isnan(b), a, maximum(a, b)))
+
+
+@keras_op
+def fmin(x1, x2):
+    """Elementwise minimum that ignores a NaN operand."""
+    _, (a, b) = _align(x1, x2)
+    return where(isnan(a), b, where(isnan(b), a, minimum(a, b)))
+
+
+@keras_op
+def ptp(x, axis=None, keepdims=False):
+    x = convert_to_tensor(x)
+    return subtract(max(x, axis=axis, keepdims=keepdims),
+                    min(x, axis=axis, keepdims=keepdims))
+
+
+@keras_op
+def sinc(x):
+    """sin(pi x) / (pi x), 1 at 0."""
+    x = _f(x)
+    zero = equal(x, 0.0)
+    safe = where(zero, ones_like(x), multiply(x, math.pi))
+    return where(zero, ones_like(x), divide(sin(safe), safe))
+
+
+@keras_op
+def real(x):
+    return convert_to_tensor(x)
+
+
+@keras_op
+def imag(x):
+    return zeros_like(convert_to_tensor(x))
+
+
+@keras_op
+def conj(x):
+    return convert_to_tensor(x)
+
+
+conjugate = conj
+
+
+@keras_op
+def isreal(x):
+    return cast(ones_like(convert_to_tensor(x)), "bool")
+
+
+@keras_op
+def angle(x):
+    """0 for non-negative reals, pi for negative ones."""
+    x = _f(x)
+    return where(less(x, 0.0), full_like(x, math.pi), zeros_like(x))
+
+
+@keras_op
+def append(x1, x2, axis=None):
+    _, (a, b) = _align(x1, x2)
+    if axis is None:
+        return concatenate([ravel(a), ravel(b)], axis=0)
+    return concatenate([a, b], axis=axis)
+
+
+@keras_op
+def hsplit(x, indices_or_sections):
+    return split(x, indices_or_sections,
+                 axis=0 if len(shape(x)) == 1 else 1)
+
+
+@keras_op
+def vsplit(x, indices_or_sections):
+    return split(x, indices_or_sections, axis=0)
+
+
+@keras_op
+def dsplit(x, indices_or_sections):
+    return split(x, indices_or_sections, axis=2)
+
+
+def get_item(x, key):
+    return getitem(x, key)
+
+
+@keras_op
+def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """Cross product of 3-vectors along the last axes (2-vectors are
+    padded with a zero z, as NumPy does)."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    _, (a, b) = _align(x1, x2)
+    a, b = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
+
+    def comps(v):
+        n = shape(v)[-1]
+        if n not in (2, 3):
+            raise ValueError(f"ops.cross: vectors must have 2 or 3 "
+                             f"components, received shape {shape(v)}.")
+        parts = [getitem(v, (Ellipsis, i)) for i in range(n)]
+        if n == 2:
+            parts.append(zeros_like(parts[0]))
+        return parts
+
+    (a0, a1, a2), (b0, b1, b2) = comps(a), comps(b)
+    out = stack([subtract(multiply(a1, b2), multiply(a2, b1)),
+                 subtract(multiply(a2, b0), multiply(a0, b2)),
+                 subtract(multiply(a0, b1), multiply(a1, b0))], axis=-1)
+    if shape(a)[-1] == 2 and shape(b)[-1] == 2:
+        return getitem(out, (Ellipsis, 2))
+    return moveaxis(out, -1, axisc)
+
+
+@keras_op
+def kron(x1, x2):
+    _, (a, b) = _align(x1, x2)
+    r = builtins.max(len(shape(a)), len(shape(b)))
+    a = reshape(a, (1,) * (r - len(shape(a))) + tuple(shape(a)))
+    b = reshape(b, (1,) * (r - len(shape(b))) + tuple(shape(b)))
+    ea = reshape(a, [d for s in shape(a) for d in (s, 1)])
+    eb = reshape(b, [d for s in shape(b) for d in (1, s)])
+    return reshape(multiply(ea, eb),
+                   [p * q for p, q in zip(shape(a), shape(b))])
+
+
+@keras_op
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    y = _f(y)
+    ax, n = _static_axis(y, axis, "trapezoid")
+    mid = multiply(add(_take_range(y, ax, 1, n), _take_range(y, ax, 0, n - 1)),
+                   0.5)
+    if x is None:
+        return multiply(sum(mid, axis=ax), float(dx))
+    return sum(multiply(mid, diff(_f(x), axis=axis)), axis=ax)
+
+
+@keras_op
+def vander(x, N=None, increasing=False):
+    x = convert_to_tensor(x)
+    n = shape(x)[0] if N is None else int(N)
+    pw = np.arange(n) if increasing else np.arange(n)[::-1]
+    cols = [power(x, int(p)) if p else ones_like(x) for p in pw]
+    return stack(cols, axis=-1)
+
+
+@keras_op
+def corrcoef(x):
+    """Pearson correlation of the rows of x."""
+    x = _f(x)
+    xc = subtract(x, mean(x, axis=-1, keepdims=True))
+    cov = matmul(xc, transpose(xc))
+    d = sqrt(diagonal(cov))
+    return divide(cov, multiply(expand_dims(d, 1), expand_dims(d, 0)))
+
+
+@keras_op
+def searchsorted(sorted_sequence, values, side="left"):
+    """Insertion indices of values into a sorted 1-D sequence (a count of
+    the entries below, or not above, each value)."""
+    if side not in ("left", "right"):
+        raise ValueError(f"ops.searchsorted: side must be 'left' or 'right', "
+                         f"received side={side!r}.")
+    s = convert_to_tensor(sorted_sequence)
+    if len(shape(s)) != 1:
+        raise ValueError("ops.searchsorted expects a 1-D sorted_sequence, "
+                         f"received shape {shape(s)}.")
+    _, (s, v) = _align(s, values)
+    cmp = less if side == "left" else less_equal
+    return sum(cast(cmp(s, expand_dims(v, -1)), "int32"), axis=-1)
+
+
+@keras_op
+def digitize(x, bins):
+    """Index of the bin of each x (bins increasing): the number of bin
+    edges <= x."""
+    return searchsorted(bins, x, side="right")
+
+
+@keras_op
+def isin(x1, x2, assume_unique=False, invert=False):
+    x1 = convert_to_tensor(x1)
+    _, (a, b) = _align(x1, x2)
+    hit = any_(equal(expand_dims(a, -1), ravel(b)), axis=-1)
+    return logical_not(hit) if invert else hit
+
+
+@keras_op
+def bincount(x, weights=None, minlength=0, sparse=False):
+    """Counts of each value of x (a static length: minlength, or the
+    largest value + 1 of a concrete x)."""
+    if sparse:
+        raise ValueError("ops.bincount: sparse=True is not supported.")
+    x = convert_to_tensor(x)
+    n = int(minlength)
+    if not isinstance(x, TracedTensor):
+        n = builtins.max(n, int(np.max(x)) + 1 if np.size(x) else 0)
+    elif n <= 0:
+        raise ValueError("ops.bincount of a symbolic tensor needs minlength "
+                         "(the number of bins), received minlength=0.")
+    hot = one_hot(cast(x, "int32"), n, dtype="float32")
+    if weights is not None:
+        w = convert_to_tensor(weights)
+        hot = multiply(hot, expand_dims(_floatify(w), -1))
+        out_dt = dtype(w) if dtype(w).startswith("float") else "int32"
+    else:
+        out_dt = "int32"
+    out = sum(hot, axis=-2)
+    return cast(out, out_dt) if out_dt != dtype(out) else out
+
+
+@keras_op
+def cdist(x1, x2, p=2):
+    """Distances between the rows of x1 and x2 (the p-norm)."""
+    a, b = _f(x1), _f(x2)
+    d = subtract(expand_dims(a, -2), expand_dims(b, -3))
+    if p == 2:
+        return sqrt(sum(square(d), axis=-1))
+    if p == 1:
+        return sum(abs(d), axis=-1)
+    return power(sum(power(abs(d), float(p)), axis=-1), 1.0 / p)
+
+
+@keras_op
+def saturate_cast(x, dtype):
+    """cast after clipping to the target dtype's range."""
+    dt = standardize_dtype(dtype)
+    x = convert_to_tensor(x)
+    if dt.startswith("int") and globals()["dtype"](x).startswith("float"):
+        info = np.iinfo(np.dtype(dt))
+        # the float32 neighbours inside the range (2^31 - 1 is not a float32)
+        hi = float(np.nextafter(np.float32(info.max), np.float32(0)))
+        x = clip(x, float(info.min), hi)
+    return cast(x, dt)
+
+
+@keras_op
+def nancumsum(x, axis=None, dtype=None):
+    x = convert_to_tensor(x)
+    x = where(isnan(x), zeros_like(x), x) if globals()["dtype"](
+        x).startswith("float") else x
+    out = cumsum(x, axis=axis)
+    return out if dtype is None else cast(out, dtype)
+
+
+@keras_op
+def nancumprod(x, axis=None, dtype=None):
+    x = convert_to_tensor(x)
+    x = where(isnan(x), ones_like(x), x) if globals()["dtype"](
+        x).startswith("float") else x
+    return cumprod(x, axis=axis, dtype=dtype)
+
+
+@keras_op
+def nanargmax(x, axis=None, keepdims=False):
+    x = convert_to_tensor(x)
+    x = where(isnan(x), full_like(x, -np.inf), x)
+    if axis is None:
+        x, axis = ravel(x), 0
+    return argmax(x, axis=axis, keepdims=keepdims)
+
+
+@keras_op
+def nanargmin(x, axis=None, keepdims=False):
+    x = convert_to_tensor(x)
+    x = where(isnan(x), full_like(x, np.inf), x)
+    if axis is None:
+        x, axis = ravel(x), 0
+    return argmin(x, axis=axis, keepdims=keepdims)
+
+
+@keras_op
+def unravel_index(indices, shape):
+    """Coordinates of flat `indices` in an array of `shape` (a tuple of
+    index tensors)."""
+    idx = cast(convert_to_tensor(indices), "int32")
+    out = []
+    for d in reversed([int(s) for s in shape]):
+        q = floor(divide(cast(idx, "float32"), float(d)))
+        qi = cast(q, "int32")
+        out.append(subtract(idx, multiply(qi, d)))
+        idx = qi
+    return tuple(reversed(out))

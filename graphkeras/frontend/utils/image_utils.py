@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...config import floatx
-from ..conv_ops import standardize_data_format
+from ..ops.nn import standardize_data_format
 
 
 def _pil():

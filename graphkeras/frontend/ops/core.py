@@ -1,0 +1,254 @@
+"""Dispatch of `graphkeras.ops` (Keras's ops.core): how every op function
+treats its operands, and the conversions.
+
+Every function of `graphkeras.ops` works on three kinds of operands, as
+Keras ops do:
+
+- NumPy arrays, Python scalars and Variables outside a trace: computed
+  eagerly with the ops' NumPy references (the result is an ndarray);
+- traced tensors (inside an active `Trace`, e.g. a layer's `call()` while a
+  model is traced): the op appends IR nodes to the trace's builder, tagged
+  with the calling layer's name;
+- KerasTensors (`Input(...)` outside any layer): the call becomes a node of
+  the functional graph (an automatic layer named after the op).
+
+dtype rules (Keras's): Python scalars are weak and take the dtype of the
+tensor they meet (`ops.add(x, 2.0)` keeps float32; an int tensor meeting a
+Python float becomes float32); otherwise operands are promoted along
+bool < int32 < int64 < float32 < float64. Functions that need floats (exp,
+log, sqrt, mean, ...) cast integer operands to float32.
+
+Adding an op: see docs/architecture.md. A function composes `_apply` (one
+IR op) or other op functions and is decorated with `@keras_op` so
+KerasTensors work; its public name comes from the Keras op table
+(frontend/saving/keras_ops.py).
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+
+import numpy as np
+
+from ...ir import TensorType, as_dtype
+from ...ir.builder import infer_types
+from ...ir.registry import get_op
+from ...ir.types import is_symbol
+from .. import tracing
+from ..tensors import KerasTensor, TracedTensor
+from ..variables import Variable, standardize_dtype
+
+
+_ORDER = {"bool": 0, "int32": 1, "int64": 2, "float32": 3, "float64": 4}
+
+
+def _flat(x):
+    if isinstance(x, (list, tuple)):
+        for y in x:
+            yield from _flat(y)
+    elif isinstance(x, dict):
+        for y in x.values():
+            yield from _flat(y)
+    else:
+        yield x
+
+
+def _has_keras_tensor(items) -> bool:
+    for a in items:
+        if isinstance(a, KerasTensor):
+            return True
+        if isinstance(a, (list, tuple)) and _has_keras_tensor(a):
+            return True
+        if isinstance(a, dict) and _has_keras_tensor(a.values()):
+            return True
+    return False
+
+
+def keras_op(fn):
+    """Make `fn` record a functional-graph node when given KerasTensors."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if _has_keras_tensor(args) or (kwargs and _has_keras_tensor(
+                kwargs.values())):
+            from ..layers.core import OpLayer
+
+            tensors = [a for a in _flat((args, kwargs))
+                       if isinstance(a, KerasTensor)]
+            return OpLayer(fn, template=(args, kwargs))(tensors)
+        return fn(*args, **kwargs)
+
+    wrapper.raw = fn
+    return wrapper
+
+
+def _trace_of(xs):
+    found = None
+    for x in xs:
+        if isinstance(x, TracedTensor):
+            if found is not None and x.trace is not found:
+                raise ValueError(
+                    "Tensors from two different traces were combined in one "
+                    "op. Do not keep traced tensors across model calls."
+                )
+            found = x.trace
+    if found is None:
+        t = tracing.current_trace()
+        if t is not None and any(isinstance(x, Variable) for x in xs):
+            return t
+    return found
+
+
+def is_tensor(x) -> bool:
+    return isinstance(x, (TracedTensor, KerasTensor, Variable, np.ndarray))
+
+
+def dtype(x) -> str:
+    """The dtype name of x ("float32", ...)."""
+    if isinstance(x, (TracedTensor, KerasTensor, Variable)):
+        return x.dtype
+    if isinstance(x, bool):
+        return "bool"
+    if isinstance(x, int):
+        return "int32"
+    if isinstance(x, float):
+        return "float32"
+    return standardize_dtype(np.asarray(x).dtype)
+
+
+def _is_weak(x) -> bool:
+    return isinstance(x, (bool, int, float)) and not isinstance(x, np.generic)
+
+
+def result_type(*xs) -> str:
+    """The dtype ops give when combining xs (Keras's promotion rules)."""
+    strong = [dtype(x) for x in xs if not _is_weak(x)]
+    weak = [x for x in xs if _is_weak(x)]
+    if not strong:
+        if any(isinstance(w, float) for w in weak):
+            return "float32"
+        if any(isinstance(w, int) and not isinstance(w, bool) for w in weak):
+            return "int32"
+        return "bool"
+    best = builtins.max(strong, key=lambda d: _ORDER[d])
+    if any(isinstance(w, float) for w in weak) and _ORDER[best] < 3:
+        best = "float32"
+    elif any(isinstance(w, int) and not isinstance(w, bool) for w in weak) and (
+        best == "bool"
+    ):
+        best = "int32"
+    return best
+
+
+def _to_value(x, trace, dt=None):
+    if isinstance(x, TracedTensor):
+        return x.value
+    if isinstance(x, Variable):
+        return trace.read(x).value
+    arr = np.asarray(x, dtype=None if dt is None else as_dtype(dt).np)
+    if dt is None and arr.dtype == np.float64 and _is_weak(x):
+        arr = arr.astype(np.float32)
+    return trace.builder.constant(arr)
+
+
+def _to_array(x, dt=None):
+    if isinstance(x, Variable):
+        x = x.value
+    arr = np.asarray(x)
+    if dt is not None:
+        arr = arr.astype(as_dtype(dt).np, copy=False)
+    elif arr.dtype == np.float64 and _is_weak(x):
+        arr = arr.astype(np.float32)
+    return arr
+
+
+def _apply(opname: str, *xs, **attrs):
+    """Apply one IR op to xs (dtypes already aligned)."""
+    trace = _trace_of(xs)
+    if trace is not None:
+        vals = [_to_value(x, trace) for x in xs]
+        out = trace.builder.op(opname, *vals, **attrs)
+        if isinstance(out, tuple):
+            return tuple(trace.wrap(o) for o in out)
+        return trace.wrap(out)
+    arrays = [_to_array(x) for x in xs]
+    attrs, types = infer_types(
+        opname, [TensorType(a.shape, a.dtype) for a in arrays], attrs
+    )
+    op = get_op(opname)
+    with np.errstate(all="ignore"):
+        out = op.reference(*arrays, **attrs)
+    outs = out if isinstance(out, tuple) else (out,)
+    outs = tuple(np.asarray(o).astype(t.dtype.np, copy=False)
+                 for o, t in zip(outs, types))
+    return outs if isinstance(out, tuple) else outs[0]
+
+
+def _source(opname: str, like=None, **attrs):
+    """A zero-operand op (zeros, iota, ...): traced if a trace is active
+    and `like` is traced (or attrs name the batch symbol)."""
+    trace = like.trace if isinstance(like, TracedTensor) else None
+    shape = attrs.get("shape", ())
+    if trace is None and any(is_symbol(d) for d in shape):
+        trace = tracing.current_trace()
+    if trace is not None:
+        return trace.wrap(trace.builder.op(opname, **attrs))
+    return _apply(opname, **attrs)
+
+
+def convert_to_tensor(x, dtype=None):
+    """x as a tensor of `dtype`: traced stays traced, everything else
+    becomes a NumPy array (a Variable is read)."""
+    if isinstance(x, TracedTensor):
+        return x if dtype is None else cast(x, dtype)
+    if isinstance(x, Variable):
+        t = tracing.current_trace()
+        v = t.read(x) if t is not None else x.numpy()
+        return v if dtype is None else cast(v, dtype)
+    if isinstance(x, KerasTensor):
+        return x if dtype is None else cast(x, dtype)
+    return _to_array(x, None if dtype is None else standardize_dtype(dtype))
+
+
+def convert_to_numpy(x) -> np.ndarray:
+    if isinstance(x, (TracedTensor, KerasTensor)):
+        raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
+            "A symbolic tensor has no value: convert_to_numpy needs arrays. "
+            f"Received {x!r}."
+        )
+    return np.array(x.numpy() if isinstance(x, Variable) else x)
+
+
+@keras_op
+def cast(x, dtype):
+    dt = standardize_dtype(dtype)
+    if isinstance(x, (TracedTensor, Variable)) or (
+        isinstance(x, np.ndarray) and x.dtype.name != dt
+    ) or not isinstance(x, np.ndarray):
+        if isinstance(x, (TracedTensor, Variable)) and globals()["dtype"](x) == dt:
+            return convert_to_tensor(x)
+        if isinstance(x, (TracedTensor, Variable)):
+            return _apply("cast", x, dtype=dt)
+        return _to_array(x, dt)
+    return x
+
+
+def _align(*xs, to=None):
+    dt = to or result_type(*xs)
+    return dt, [cast(x, dt) if not _is_weak(x) else _to_array(x, dt) for x in xs]
+
+
+def _floatify(x):
+    d = dtype(x)
+    if d in ("float32", "float64"):
+        return x
+    return cast(x, "float32")
+
+
+def shape(x) -> tuple:
+    """The shape as a tuple; the batch dimension of a symbolic tensor is
+    None."""
+    if isinstance(x, (TracedTensor, KerasTensor, Variable)):
+        return tuple(x.shape)
+    return np.shape(x)
