@@ -93,10 +93,10 @@ def test_matmul_tilings_of_other_vector_widths(monkeypatch, vector_bytes):
     narrower host, so each tiling's code runs (and is checked) here."""
     import dataclasses
 
-    from graphkeras.codegen import jit, program, target
+    from graphkeras.codegen import jit, step_module, target
 
     fake = dataclasses.replace(target.host(), vector_bytes=vector_bytes)
-    monkeypatch.setattr(program, "host", lambda: fake)
+    monkeypatch.setattr(step_module, "host", lambda: fake)
     monkeypatch.setattr(jit, "host", lambda: fake)
     monkeypatch.setattr(jit, "_LIBRARIES", {})
     rng = np.random.default_rng(vector_bytes)

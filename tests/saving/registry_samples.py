@@ -77,9 +77,9 @@ EXCLUDED = {
     "GRUCell": "steps inside an RNN: covered through GRU",
     "Wrapper": "an abstract base class (its subclasses define call)",
     "StringLookup": "works on NumPy strings outside models: covered by "
-                    "tests/frontend/test_layers_keras3_more.py",
+                    "tests/frontend/test_preprocessing_augmentation_layers.py",
     "TextVectorization": "works on NumPy strings outside models: covered "
-                         "by tests/frontend/test_layers_keras3_more.py",
+                         "by tests/frontend/test_preprocessing_augmentation_layers.py",
 }
 
 ARG_GUESSES = {
@@ -179,7 +179,7 @@ def _classes(module, base, skip=()):
 
 
 def optimizer_classes():
-    # (LossScaleOptimizer wraps another: tests/frontend/test_optimizers_more)
+    # (LossScaleOptimizer wraps another: tests/frontend/test_optimizer_variants.py)
     return _classes(keras.optimizers, keras.optimizers.Optimizer,
                     skip=("LossScaleOptimizer",))
 
