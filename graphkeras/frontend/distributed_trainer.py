@@ -143,8 +143,13 @@ class _Hooks:
     # --- the traced step ------------------------------------------------------------
 
     def count_input(self, trace):
-        """The per-call scalar input: this rank's samples in the batch."""
-        return trace.input(COUNT_INPUT, (), "float32")
+        """The per-call scalar input: this rank's samples in the batch (made
+        once per trace, by the trainer or by a synchronized layer)."""
+        count = trace.__dict__.get("_replica_samples")
+        if count is None:
+            count = trace.input(COUNT_INPUT, (), "float32")
+            trace.__dict__["_replica_samples"] = count
+        return count
 
     def scale_loss(self, loss, count):
         return ops.multiply(loss, count)
@@ -200,13 +205,16 @@ class _Hooks:
     def sync_moments(self, x, axes):
         """Mean and variance of x over `axes` and over every rank's batch
         (BatchNormalization(synchronized=True))."""
-        x32 = ops.cast(x, "float32")
+        # a rank running a stand-in row for an empty slice adds nothing
+        keep = ops.minimum(self.count_input(x.trace), 1.0)
+        x32 = ops.multiply(ops.cast(x, "float32"), keep)
         s1 = ops.sum(x32, axis=axes)
         s2 = ops.sum(ops.square(x32), axis=axes)
         per_row = int(np.prod([x.shape[a] for a in axes if a != 0],
                               dtype=np.int64))
         n = ops.multiply(ops.batch_size(x), float(per_row)) if 0 in axes \
             else ops.convert_to_tensor(np.float32(per_row))
+        n = ops.multiply(n, keep)
         c = s1.shape[0]
         flat = ops.concatenate([s1, s2, ops.reshape(n, (1,))])
         total = ops._apply("all_reduce_sum", flat, self.comm)
