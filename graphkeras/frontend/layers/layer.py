@@ -429,6 +429,17 @@ class Layer:
                 out.append(np.asarray(v.regularizer(v.numpy())))
         return out
 
+    def stateless_call(self, trainable_variables, non_trainable_variables,
+                       *args, return_losses=False, **kwargs):
+        """Call the layer with the given variable values; returns
+        (outputs, new non-trainable values), as Keras 3
+        (frontend/stateless.py)."""
+        from ..stateless import stateless_call
+
+        return stateless_call(self, trainable_variables,
+                              non_trainable_variables, *args,
+                              return_losses=return_losses, **kwargs)
+
     def _traced_regularization(self) -> list:
         """Weight penalties as traced values (inside an active trace)."""
         out = []

@@ -80,6 +80,26 @@ class Metric:
         for m in getattr(self, "_sub_metrics", ()):
             m.reset_state()
 
+    def stateless_update_state(self, metric_variables, *args, **kwargs):
+        """update_state on the given state values; returns the new ones."""
+        from ..stateless import stateless_update_state
+
+        return stateless_update_state(self, metric_variables, *args,
+                                      **kwargs)
+
+    def stateless_result(self, metric_variables):
+        """result() of the given state values."""
+        from ..stateless import stateless_result
+
+        return stateless_result(self, metric_variables)
+
+    def stateless_reset_state(self) -> list:
+        """The initial state values."""
+        out = [np.array(v, copy=True) for v in self._initial_values]
+        for m in getattr(self, "_sub_metrics", ()):
+            out.extend(m.stateless_reset_state())
+        return out
+
     def __call__(self, *args, **kwargs):
         """Update the state with one batch (eagerly) and return the result."""
         self.update_state(*args, **kwargs)

@@ -190,6 +190,7 @@ class Optimizer:
         """Create the slot variables for `var_list` (override and call
         super().build(var_list))."""
         self._trainable_keys = [v.key for v in var_list]
+        self._trainable_vars = list(var_list)
         if self.use_ema:
             for var in var_list:
                 self._averages[var.key] = self.add_variable_from_reference(
@@ -211,9 +212,11 @@ class Optimizer:
 
     def build_more(self, var_list) -> None:
         old = list(self._trainable_keys)
+        old_vars = list(getattr(self, "_trainable_vars", []))
         self.built = False
         self.build(var_list)
         self._trainable_keys = old + self._trainable_keys
+        self._trainable_vars = old_vars + self._trainable_vars
 
     # --- assignment helpers used by update_step --------------------------------
 
@@ -350,6 +353,20 @@ class Optimizer:
         state shared by all variables, such as Nadam)."""
         for g, v in zip(grads, variables):
             self.update_step(g, v, lr)
+
+    def _built_variables(self):
+        """The trainable variables the optimizer was built for (None if not
+        built)."""
+        return list(self._trainable_vars) if self.built else None
+
+    def stateless_apply(self, optimizer_variables, grads,
+                        trainable_variables):
+        """One step on given values: returns (new trainable values, new
+        optimizer variable values), as Keras 3 (frontend/stateless.py)."""
+        from ..stateless import stateless_apply
+
+        return stateless_apply(self, optimizer_variables, grads,
+                               trainable_variables)
 
     def apply_gradients(self, grads_and_vars) -> None:
         grads, variables = zip(*grads_and_vars)
