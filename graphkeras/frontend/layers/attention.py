@@ -327,6 +327,7 @@ class MultiHeadAttention(Layer):
             query_shape, value_shape, key_shape = (*query_shape, None)[:3]
         if value_shape is None:
             return  # built at the first call, which knows the value's shape
+        given_key = key_shape
         key_shape = value_shape if key_shape is None else key_shape
         for what, s in (("query", query_shape), ("value", value_shape),
                         ("key", key_shape)):
@@ -349,24 +350,50 @@ class MultiHeadAttention(Layer):
             "kernel_constraint": self._kernel_constraint,
             "bias_constraint": self._bias_constraint, "dtype": self.dtype}
         h = self._num_heads
-        self._query_dense = _Projection(query_shape[-1], (h, self._key_dim),
+        self.query_dense = _Projection(query_shape[-1], (h, self._key_dim),
                                         name="query", **common)
-        self._key_dense = _Projection(key_shape[-1], (h, self._key_dim),
+        self.key_dense = _Projection(key_shape[-1], (h, self._key_dim),
                                       name="key", **common)
-        self._value_dense = _Projection(value_shape[-1], (h, self._value_dim),
+        self.value_dense = _Projection(value_shape[-1], (h, self._value_dim),
                                         name="value", **common)
         out = self._output_shape[0] if self._output_shape else query_shape[-1]
-        self._output_dense = _Projection(self._value_dim, (out,), heads_in=h,
+        self.output_dense = _Projection(self._value_dim, (out,), heads_in=h,
                                          name="attention_output", **common)
-        for sub in (self._query_dense, self._key_dense, self._value_dense,
-                    self._output_dense):
+        for sub in (self.query_dense, self.key_dense, self.value_dense,
+                    self.output_dense):
             _scope_paths(sub.weights, self.name)
+        self._mha_shapes = {"query_shape": tuple(query_shape),
+                            "value_shape": tuple(value_shape)}
+        if given_key is not None:
+            self._mha_shapes["key_shape"] = tuple(key_shape)
         self._projections_built = True
 
-    query_dense = property(lambda self: self._query_dense)
-    key_dense = property(lambda self: self._key_dense)
-    value_dense = property(lambda self: self._value_dense)
-    output_dense = property(lambda self: self._output_dense)
+    # NOTE: the projections are public attributes, as Keras 3 saves them
+    # (".../multi_head_attention/key_dense/vars" in a .weights.h5)
+    _query_dense = property(lambda self: self.query_dense)
+    _key_dense = property(lambda self: self.key_dense)
+    _value_dense = property(lambda self: self.value_dense)
+    _output_dense = property(lambda self: self.output_dense)
+
+    def get_build_config(self):
+        """Keras 3's build_config: the shapes build() took, by name."""
+        shapes = self.__dict__.get("_mha_shapes")
+        if shapes is None:
+            return None
+        return {"shapes_dict": {k: [None if d is None else int(d) for d in v]
+                                for k, v in shapes.items()}}
+
+    def build_from_config(self, config):
+        shapes = config.get("shapes_dict")
+        if shapes:
+            self.build(**{k: tuple(v) for k, v in shapes.items()})
+        elif config.get("input_shape") is not None:
+            shape = config["input_shape"]
+            if shape and isinstance(shape[0], (list, tuple)):
+                self.build(*[tuple(s) for s in shape])
+            else:
+                self.build(tuple(shape))
+        self.built = True
 
     def _attention_mask(self, query, value, query_mask, value_mask, key_mask,
                         attention_mask, use_causal_mask):
@@ -398,10 +425,12 @@ class MultiHeadAttention(Layer):
             raise ValueError(
                 f'Layer "{self.name}" (MultiHeadAttention) needs a `value` '
                 "tensor: call it as layer(query, value).")
+        given_key = key
         if key is None:
             key = value
         if not self._projections_built:
-            self.build(ops.shape(query), ops.shape(value), ops.shape(key))
+            self.build(ops.shape(query), ops.shape(value),
+                       None if given_key is None else ops.shape(key))
         # Keras 3 reads the query's mask from the tensor; value and key masks
         # from the tensors when not passed
         query_mask = get_keras_mask(query)
