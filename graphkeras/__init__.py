@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 
 from . import (
     activations,
+    applications,
     backend,
     callbacks,
     config,
@@ -35,7 +36,7 @@ from .frontend.variables import Variable
 
 __all__ = [
     "GradientTape", "Input", "InputSpec", "KerasTensor", "Layer", "Model", "Sequential",
-    "Variable", "activations", "backend", "callbacks", "config", "constraints",
+    "Variable", "activations", "applications", "backend", "callbacks", "config", "constraints",
     "datasets", "distribution",
     "initializers", "layers", "losses", "metrics", "models", "ops",
     "optimizers", "random", "regularizers", "saving", "utils", "wrappers",

@@ -1,0 +1,24 @@
+"""The Keras applications: ImageNet architectures by Keras's names.
+
+Each family lives in its own module; `graphkeras.applications` (the public
+namespace, graphkeras/applications.py) publishes them under Keras's module
+paths (`graphkeras.applications.resnet50.preprocess_input`, ...).
+"""
+
+# public module name -> (our module, the names Keras exports there)
+MODULES = {
+    "imagenet_utils": ("imagenet_utils",
+                       ("preprocess_input", "decode_predictions")),
+    "resnet": ("resnet", ("ResNet50", "ResNet101", "ResNet152",
+                          "preprocess_input", "decode_predictions")),
+    "resnet50": ("resnet", ("ResNet50", "preprocess_input",
+                            "decode_predictions")),
+    "resnet_v2": ("resnet_v2", ("ResNet50V2", "ResNet101V2", "ResNet152V2",
+                                "preprocess_input", "decode_predictions")),
+    "vgg16": ("vgg", ("VGG16", "preprocess_input", "decode_predictions")),
+    "vgg19": ("vgg", ("VGG19", "preprocess_input", "decode_predictions")),
+    "mobilenet": ("mobilenet", ("MobileNet", "preprocess_input",
+                                "decode_predictions")),
+    "mobilenet_v2": ("mobilenet_v2", ("MobileNetV2", "preprocess_input",
+                                      "decode_predictions")),
+}

@@ -1,0 +1,106 @@
+"""VGG16 and VGG19, as keras.applications.vgg16 / vgg19.
+Reference: Simonyan and Zisserman, Very Deep Convolutional Networks for
+Large-Scale Image Recognition (ICLR 2015).
+"""
+
+from __future__ import annotations
+
+from ... import layers
+from . import _common, imagenet_utils
+
+_BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"
+# (with top, without top) md5 of Keras's files
+_HASHES = {
+    "vgg16": ("64373286793e3c8b2b4e3219cbf3544b",
+              "6d6bbae143d832006294945121d1f1fc"),
+    "vgg19": ("cbe5617147190e668d6c5d5026f83318",
+              "253f8cb515780f3b799900260a226db6"),
+}
+
+
+def _vgg(convs, key, include_top, weights, input_tensor, input_shape,
+         pooling, classes, classifier_activation, name):
+    img_input, _ = _common.prepare(weights, include_top, classes,
+                                   input_tensor, input_shape, 224, 32)
+    x = img_input
+    for block, (filters, n) in enumerate(
+            zip((64, 128, 256, 512, 512), convs), start=1):
+        for i in range(1, n + 1):
+            x = layers.Conv2D(filters, (3, 3), activation="relu",
+                              padding="same",
+                              name=f"block{block}_conv{i}")(x)
+        x = layers.MaxPooling2D((2, 2), strides=(2, 2),
+                                name=f"block{block}_pool")(x)
+    if include_top:
+        x = layers.Flatten(name="flatten")(x)
+        x = layers.Dense(4096, activation="relu", name="fc1")(x)
+        x = layers.Dense(4096, activation="relu", name="fc2")(x)
+        x = _common.dense_head(x, classes, classifier_activation, weights)
+    else:
+        x = _common.global_pool(x, pooling)
+    model = _common.make_model(input_tensor, img_input, x, name)
+    if weights == "imagenet":
+        suffix = "" if include_top else "_notop"
+        file_name = f"{key}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
+        return imagenet_utils.load_model_weights(
+            model, weights, file_name, f"{_BASE}{key}/",
+            _HASHES[key][0 if include_top else 1])
+    return imagenet_utils.load_model_weights(model, weights)
+
+
+_DOC = """Instantiates the {arch} model (Simonyan and Zisserman, 2014).
+
+    Args:
+        include_top: whether to include the 3 fully-connected layers
+            (flatten, fc1, fc2, predictions).
+        weights: `None`, `"imagenet"` (Keras's ImageNet weights, from
+            Keras's cache `~/.keras/models`) or the path of a weights file.
+        input_tensor: optional Keras tensor to use as the image input.
+        input_shape: optional shape tuple, only with `include_top=False`
+            (otherwise `(224, 224, 3)`); at least 32x32.
+        pooling: with `include_top=False`: None, "avg" or "max".
+        classes: the number of classes, with `include_top=True` and no
+            `weights`.
+        classifier_activation: the activation of the top layer (None for
+            logits).
+        name: the model's name.
+
+    Returns:
+        A `Model`.
+
+    Example:
+        >>> base = {arch}(weights=None, include_top=False,
+        ...               input_shape=(32, 32, 3))  # doctest: +SKIP
+    """
+
+
+def VGG16(include_top=True, weights="imagenet", input_tensor=None,
+          input_shape=None, pooling=None, classes=1000,
+          classifier_activation="softmax", name="vgg16"):
+    return _vgg((2, 2, 3, 3, 3), "vgg16", include_top, weights,
+                input_tensor, input_shape, pooling, classes,
+                classifier_activation, name)
+
+
+def VGG19(include_top=True, weights="imagenet", input_tensor=None,
+          input_shape=None, pooling=None, classes=1000,
+          classifier_activation="softmax", name="vgg19"):
+    return _vgg((2, 2, 4, 4, 4), "vgg19", include_top, weights,
+                input_tensor, input_shape, pooling, classes,
+                classifier_activation, name)
+
+
+VGG16.__doc__ = _DOC.format(arch="VGG16")
+VGG19.__doc__ = _DOC.format(arch="VGG19")
+
+
+def preprocess_input(x, data_format=None):
+    """Caffe-style preprocessing: RGB to BGR, then subtract the ImageNet
+    mean of each channel (no scaling)."""
+    return imagenet_utils.preprocess_input(x, data_format=data_format,
+                                           mode="caffe")
+
+
+def decode_predictions(preds, top=5):
+    """The top ImageNet classes of each prediction."""
+    return imagenet_utils.decode_predictions(preds, top=top)
