@@ -21,4 +21,16 @@ MODULES = {
                                 "decode_predictions")),
     "mobilenet_v2": ("mobilenet_v2", ("MobileNetV2", "preprocess_input",
                                       "decode_predictions")),
+    "densenet": ("densenet", ("DenseNet121", "DenseNet169", "DenseNet201",
+                              "preprocess_input", "decode_predictions")),
+    "efficientnet": ("efficientnet", tuple(
+        f"EfficientNetB{i}" for i in range(8)) + (
+        "preprocess_input", "decode_predictions")),
+    "mobilenet_v3": ("mobilenet_v3", ("MobileNetV3Small", "MobileNetV3Large",
+                                      "preprocess_input",
+                                      "decode_predictions")),
+    "xception": ("xception", ("Xception", "preprocess_input",
+                              "decode_predictions")),
+    "inception_v3": ("inception_v3", ("InceptionV3", "preprocess_input",
+                                      "decode_predictions")),
 }

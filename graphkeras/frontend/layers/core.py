@@ -174,8 +174,11 @@ class Flatten(Layer):
     """Flattens every axis but the batch: (N, a, b) -> (N, a*b)."""
 
     def __init__(self, data_format=None, **kwargs):
+        from ..conv_ops import standardize_data_format
+
         super().__init__(**kwargs)
-        self.data_format = data_format
+        # as Keras: the config holds the resolved format
+        self.data_format = standardize_data_format(data_format)
         self.input_spec = InputSpec(min_ndim=1)
         self.built = True
 
