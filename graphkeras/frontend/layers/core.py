@@ -174,7 +174,7 @@ class Flatten(Layer):
     """Flattens every axis but the batch: (N, a, b) -> (N, a*b)."""
 
     def __init__(self, data_format=None, **kwargs):
-        from ..conv_ops import standardize_data_format
+        from ..ops.nn import standardize_data_format
 
         super().__init__(**kwargs)
         # as Keras: the config holds the resolved format
