@@ -9,6 +9,11 @@ GRAPHKERAS_CACHE_DIR   where the compile cache lives
 GRAPHKERAS_CACHE_MAX   the compile cache's size cap (bytes, or with a
                        K/M/G suffix; default 1G): LRU entries are evicted
 GRAPHKERAS_NUM_THREADS threads for native steps (default: all cores)
+GRAPHKERAS_COMPILE_PROCESSES  child processes that compile object code
+                       (default: one per core, at most 2; 0 compiles in
+                       this process, where an LLVM abort ends it)
+GRAPHKERAS_INJECT_COMPILE_FAULT  (tests) a compile process aborts on a
+                       kernel whose label contains this text
 GRAPHKERAS_MPI_TIMEOUT seconds a rank may wait in one collective before
                        the job is aborted (graphkeras.distribution;
                        default 300)
@@ -49,6 +54,20 @@ def cache_dir() -> str:
         return d
     base = _flag("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "graphkeras")
+
+
+def compile_processes() -> int:
+    v = _flag("GRAPHKERAS_COMPILE_PROCESSES").strip()
+    if v:
+        try:
+            return max(int(v), 0)
+        except ValueError:
+            pass
+    return max(1, min(os.cpu_count() or 1, 2))
+
+
+def inject_compile_fault() -> str:
+    return _flag("GRAPHKERAS_INJECT_COMPILE_FAULT")
 
 
 def cache_max_bytes() -> int:

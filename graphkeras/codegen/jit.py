@@ -17,6 +17,7 @@ import threading
 import llvmlite
 import llvmlite.binding as llvm
 
+from .. import config
 from ..ir.errors import InternalCompilerError
 from . import cache, mathlib
 from .step_module import CODEGEN_VERSION
@@ -52,10 +53,52 @@ def _optimized(module, name: str, level: int, *, ir_passes: bool = True,
 def compile_object(module, name: str, *, unroll: bool = True,
                    vectorize: bool = True, level: int = OPT_LEVEL,
                    ir_passes: bool = True) -> bytes:
-    mod, tm = _optimized(module, name, level, ir_passes=ir_passes,
-                         unroll=unroll, vectorize=vectorize)
+    """Object code of one llvmlite module: in a child process
+    (codegen/isolated.py) unless GRAPHKERAS_COMPILE_PROCESSES=0 or the
+    optimised IR / assembly is to be dumped."""
+    return compile_modules([(name, module)], unroll=unroll,
+                           vectorize=vectorize, level=level,
+                           ir_passes=ir_passes)[0]
+
+
+def _compile_here(module, name, **options) -> bytes:
+    mod, tm = _optimized(module, name, options.pop("level"),
+                         ir_passes=options.pop("ir_passes"), **options)
     dump("asm", name, lambda: tm.emit_assembly(mod))
     return bytes(tm.emit_object(mod))
+
+
+def _isolated() -> bool:
+    from . import isolated
+
+    return isolated.enabled() and not (
+        {"llvm-opt", "asm"} & config.dump_kinds())
+
+
+def compile_modules(named: list, *, unroll: bool = True,
+                    vectorize: bool = True, level: int = OPT_LEVEL,
+                    ir_passes: bool = True) -> list:
+    """Object code of every (name, llvmlite module), compiled in parallel
+    in child processes (or here, in order, when isolation is off). A
+    failure raises isolated.CompileFailure with the module's index."""
+    from . import isolated
+
+    opts = {"unroll": unroll, "vectorize": vectorize, "level": level,
+            "ir_passes": ir_passes}
+    if not _isolated():
+        out = []
+        for k, (name, module) in enumerate(named):
+            try:
+                out.append(_compile_here(module, name, **opts))
+            except InternalCompilerError as e:
+                raise isolated.CompileFailure(k, name, str(e), False) from e
+        return out
+    jobs = []
+    for name, module in named:
+        text = str(module)
+        dump("llvm", name, lambda text=text: text)
+        jobs.append((name, text, opts))
+    return isolated.compile_texts(jobs)
 
 
 def module_text(module, name: str, *, asm: bool = False,
@@ -69,18 +112,19 @@ def module_text(module, name: str, *, asm: bool = False,
 
 
 class NativeModule:
-    """Object code (the program's, after the library objects it calls)
-    loaded into one fresh engine."""
+    """Object code (the program's objects, after the library objects they
+    call) loaded into one fresh engine."""
 
-    def __init__(self, obj: bytes, libraries=()):
+    def __init__(self, objs, libraries=()):
         ensure_llvm()
+        if isinstance(objs, (bytes, bytearray)):
+            objs = [objs]
         tm = new_target_machine()
         empty = llvm.parse_assembly("")
         empty.triple = host().triple
         self._engine = llvm.create_mcjit_compiler(empty, tm)
-        for lib in libraries:
-            self._engine.add_object_file(llvm.ObjectFileRef.from_data(lib))
-        self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        for obj in (*libraries, *objs):
+            self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self._engine.finalize_object()
         step = self._engine.get_function_address("gk_step")
         steps = self._engine.get_function_address("gk_steps")
@@ -89,6 +133,32 @@ class NativeModule:
         self.step_address, self.steps_address = step, steps
         self.step = STEP_TYPE(step)
         self.steps = STEPS_TYPE(steps)
+
+
+_MULTI = b"GKMULTI1"
+
+
+def pack_objects(objs: list) -> bytes:
+    """Several objects as one cache payload."""
+    out = [_MULTI, len(objs).to_bytes(8, "little")]
+    for o in objs:
+        out += [len(o).to_bytes(8, "little"), bytes(o)]
+    return b"".join(out)
+
+
+def unpack_objects(data: bytes) -> list:
+    """pack_objects' list; ValueError for a payload that is not one."""
+    if not data.startswith(_MULTI):
+        raise ValueError("not a packed object list")
+    n = int.from_bytes(data[8:16], "little")
+    pos, out = 16, []
+    for _ in range(n):
+        k = int.from_bytes(data[pos:pos + 8], "little")
+        out.append(data[pos + 8:pos + 8 + k])
+        if len(out[-1]) != k:
+            raise ValueError("truncated object list")
+        pos += 8 + k
+    return out
 
 
 @functools.cache
@@ -160,25 +230,66 @@ def library_object(name: str, build) -> bytes:
     return obj
 
 
-def load_or_compile(key: str, build, name: str, libraries=()) \
-        -> tuple[NativeModule, bool]:
+def load_or_compile(key: str, build, name: str, libraries=(),
+                    describe=None) -> tuple[NativeModule, bool]:
     """The native module for key: from the cache when a sound entry exists
-    (returns hit=True), else built with `build() -> llvmlite module`,
-    compiled and stored. `libraries` are (name, builder) pairs of the
-    library objects the program calls.
+    (returns hit=True), else built with `build() -> [(llvmlite module,
+    kernel indices)]` (step_module.build_modules), compiled (the modules
+    in parallel, in child processes) and stored. `libraries` are (name,
+    builder) pairs of the library objects the program calls.
 
-    NOTE: llvmlite serialises every LLVM call behind one lock, so library
-    and program cannot compile in parallel threads of one process."""
+    A failure while compiling becomes an InternalCompilerError naming what
+    failed: `describe(t) -> str` says which layer kernel t computes and
+    `describe.module(t)` builds a module of kernel t alone; the kernels of
+    a module that crashed LLVM are compiled one by one to find the one at
+    fault."""
+    from .isolated import CompileFailure
+
     libs = [library_object(n, b) for n, b in libraries]
-    obj = cache.load(key)
-    if obj is not None:
+    hit = cache.load(key)
+    if hit is not None:
         try:
-            return NativeModule(obj, libs), True
+            return NativeModule(unpack_objects(hit), libs), True
         except Exception:  # noqa: BLE001, S110 - a bad entry is rebuilt, never trusted
             pass
-    obj = compile_object(build(), name, unroll=False)
-    cache.store(key, obj)
-    return NativeModule(obj, libs), False
+    modules = build()
+    named = [(f"{name}.{k}", m) for k, (m, _) in enumerate(modules)]
+    try:
+        objs = compile_modules(named, unroll=False)
+    except CompileFailure as e:
+        raise _compile_error(e, modules[e.index][1], describe) from None
+    cache.store(key, pack_objects(objs))
+    return NativeModule(objs, libs), False
+
+
+def _compile_error(failure, kernels: list, describe) -> InternalCompilerError:
+    """The error for a module that failed to compile: the first of its
+    kernels that fails alone names the layer."""
+    from .isolated import CompileFailure
+
+    culprit = None
+    if describe is not None and len(kernels) == 1:
+        culprit = kernels[0]
+    elif describe is not None and kernels:
+        for t in kernels:
+            try:
+                compile_modules([(f"{failure.name}.k{t}",
+                                  describe.module(t))], unroll=False)
+            except CompileFailure:
+                culprit = t
+                break
+    if culprit is not None:
+        where = describe(culprit)
+    elif kernels and describe is not None:
+        where = (f"kernels {kernels[0]}-{kernels[-1]} "
+                 f"({describe(kernels[0])} ... {describe(kernels[-1])})")
+    else:
+        where = "the step function (kernel table and entry points)"
+    what = "crashed" if failure.crashed else "failed"
+    return InternalCompilerError(
+        f"While compiling {where}: LLVM {what} ({failure.reason}). Your "
+        "Python process is unharmed; GRAPHKERAS_DUMP=llvm writes the "
+        "generated code.")
 
 
 def threads_library() -> tuple:

@@ -40,6 +40,7 @@ never overlap (plan_memory), so they are marked `noalias`.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -182,8 +183,15 @@ class _Consts:
         g = self.map.get(c)
         if g is None:
             raw = bytearray(np.ascontiguousarray(c.array).tobytes()) or bytearray(1)
+            # NOTE: named by content, so that a kernel's text says what it
+            # reads in every module (identical kernels are found by text)
+            name = "gk_const_" + hashlib.sha1(raw).hexdigest()[:20]
+            g = self.module.globals.get(name)
+            if g is not None:
+                self.map[c] = g
+                return g
             g = ir.GlobalVariable(self.module, ir.ArrayType(I8, len(raw)),
-                                  f"gk_const{len(self.map)}")
+                                  name)
             g.initializer = ir.Constant(ir.ArrayType(I8, len(raw)), raw)
             g.global_constant = True
             g.linkage = "private"
@@ -304,26 +312,71 @@ CHUNKS_PER_THREAD = 2  # chunks of a split unit: threads x this
 
 def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
         -> tuple[ir.Module, NativeLayout]:
+    """The whole program as one LLVM module (for dumps and inspection;
+    compiling uses build_modules)."""
+    modules, nl = build_modules(fn, layout, name, chunks=0)
+    return modules[0][0], nl
+
+
+def build_modules(fn: Function, layout: StorageLayout, name: str = "gk",
+                  chunks: int = 1) -> tuple[list, NativeLayout]:
+    """The program as [(llvmlite module, kernel indices it defines)]: the
+    kernels in `chunks` modules of consecutive kernels (compiled apart, in
+    parallel, codegen/isolated.py), then the step module (body, tables,
+    entry points; kernel indices []). chunks=0: one module holds all.
+
+    A kernel whose generated function equals an earlier one's (same op,
+    shapes, fusion, storage pattern) is not generated again: its entry
+    calls the earlier function, so LLVM compiles each distinct kernel once
+    per program (DenseNet121's train step: 2,688 kernels, 1,047 distinct).
+    """
     h = host()
     nl = native_layout(fn, layout)
-    module = ir.Module(name=name)
-    module.triple = h.triple
-    consts = _Consts(module)
     st = layout.storages
-    kernel_fns = []
+
+    def new_module(n):
+        m = ir.Module(name=n)
+        m.triple = h.triple
+        return m
+
+    module = new_module(name)
+    nk = len(layout.kernels)
+    nch = max(1, min(chunks, nk))
+    mods = [module] if chunks == 0 else [new_module(f"{name}.{c}")
+                                          for c in range(nch)]
+    consts = {id(m): _Consts(m) for m in mods}
+    split = chunks != 0
+    seen: dict = {}  # function text (name left out) -> kernel function
+    entries, owned = [], [[] for _ in mods]
     try:
         for t, node in enumerate(layout.kernels):
-            kernel_fns.append(_emit_kernel(module, t, node, layout, nl, consts))
+            c = t * len(mods) // max(nk, 1)
+            m = mods[c]
+            kfn, sids, wants_ws = _emit_kernel(m, t, node, layout, nl,
+                                               consts[id(m)])
+            text = str(kfn).replace(f'@"{kfn.name}"', "@K", 1)
+            prev = seen.get(text)
+            if prev is not None:  # the same kernel again: call the first
+                del m.globals[kfn.name]
+                kfn = prev if prev.module is m else \
+                    _declare_like(m, prev)
+            else:
+                seen[text] = kfn
+                if split:  # callable from the other chunks' entries
+                    kfn.linkage = ""
+            entry = kernel_entry(m, t, kfn, [nl.storage_slots[s] for s in sids],
+                                 len(nl.symbols), wants_ws)
+            if split:
+                entry.linkage = ""
+                entry = _declare_like(module, entry)
+            entries.append(entry)
+            owned[c].append(t)
     finally:
-        _FLAT.pop(id(module), None)
+        for m in mods:
+            _FLAT.pop(id(m), None)
 
     # the step body: loops over tables of kernel entries and units
     # (codegen/dispatch.py), so its size does not grow with the model
-    entries = []
-    for t, (kfn, sids, wants_ws) in enumerate(kernel_fns):
-        entries.append(kernel_entry(
-            module, t, kfn, [nl.storage_slots[s] for s in sids],
-            len(nl.symbols), wants_ws))
     units = schedule(layout)
     needs = barriers_needed(layout, units)
     splits = [len(ks) == 1 and threaded(layout.kernels[ks[0]]) and not seq
@@ -347,7 +400,65 @@ def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
     body_fn = emit_body(module, nl, entries, units, needs, splits, copies)
 
     _entry_points(module, body_fn, h.is_x86)
-    return module, nl
+    if not split:
+        return [(module, list(range(nk)))], nl
+    return [*zip(mods, owned), (module, [])], nl
+
+
+KERNELS_PER_MODULE = 64  # bounds what one LLVM compile (and a search
+# for the kernel at fault) sees; modules compile in parallel
+
+
+def compile_modules_of(fn: Function, layout: StorageLayout, name: str):
+    """build_modules with KERNELS_PER_MODULE kernels a module."""
+    n = len(layout.kernels)
+    return build_modules(fn, layout, name,
+                         chunks=max(1, -(-n // KERNELS_PER_MODULE)))[0]
+
+
+class KernelNames:
+    """describe(t): which layer kernel t computes, for compile errors
+    (jit.load_or_compile); describe.module(t): a module of kernel t alone."""
+
+    def __init__(self, fn: Function, layout: StorageLayout):
+        self.fn, self.layout = fn, layout
+
+    def __call__(self, t: int) -> str:
+        node = self.layout.kernels[t]
+        nodes = [node] + (list(node.attrs["body"].nodes)
+                          if node.op == "fused" else [])
+        locs = list(dict.fromkeys(n.loc for n in nodes if n.loc))
+        ops = ", ".join(dict.fromkeys(n.op for n in nodes[1:] or nodes))
+        where = (f'layer "{locs[0]}"' if len(locs) == 1 else
+                 "layers " + ", ".join(f'"{x}"' for x in locs) if locs
+                 else "a kernel of no layer")
+        return f"{where} (kernel {t}: {ops})"
+
+    def module(self, t: int) -> ir.Module:
+        h = host()
+        nl = native_layout(self.fn, self.layout)
+        m = ir.Module(name=f"kernel{t}")
+        m.triple = h.triple
+        try:
+            kfn, sids, wants_ws = _emit_kernel(m, t, self.layout.kernels[t],
+                                               self.layout, nl, _Consts(m))
+        finally:
+            _FLAT.pop(id(m), None)
+        e = kernel_entry(m, t, kfn, [nl.storage_slots[s] for s in sids],
+                         len(nl.symbols), wants_ws)
+        e.linkage = ""  # kept: what the step would call
+        return m
+
+
+def _declare_like(module: ir.Module, fn: ir.Function) -> ir.Function:
+    """A declaration in module of fn (defined in another module)."""
+    got = module.globals.get(fn.name)
+    if got is None:
+        got = ir.Function(module, fn.function_type, fn.name)
+        for k, a in enumerate(fn.args):
+            for attr in a.attributes:
+                got.args[k].add_attribute(attr)
+    return got
 
 
 def _mxcsr(module, b, is_x86):
@@ -519,7 +630,8 @@ def _call_flat(module, ctx, flat, nodes, params, outs, out_keys):
     shared = _FLAT.setdefault(id(module), {})
     fn = shared.get(sig)
     if fn is None:
-        name = f"gk_flat{len(shared)}"
+        # named by content, as _Consts (identical kernels are found by text)
+        name = "gk_flat_" + hashlib.sha1(sig.encode()).hexdigest()[:20]
         # (buffers..., n, lo, hi): elements [lo, hi) of n
         fn = ir.Function(module, ir.FunctionType(VOID, [PTR] * len(classes)
                                                  + [I64, I64, I64]),

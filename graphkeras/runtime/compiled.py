@@ -57,7 +57,12 @@ import numpy as np
 from ..codegen import cache
 from ..codegen.jit import cache_key, load_or_compile, source_digest
 from ..codegen.matmul import WORKSPACE_HEADER
-from ..codegen.step_module import build_module, native_layout, required_libraries
+from ..codegen.step_module import (
+    KernelNames,
+    compile_modules_of,
+    native_layout,
+    required_libraries,
+)
 from ..codegen.work_sharing import CTL_WORDS
 from ..ir import (
     IRTypeError,
@@ -177,8 +182,9 @@ class CompiledExecutable(Executable):
         key = cache_key(text, self.layout.describe())
         name = f"{program.fn.name}-{key[:12]}"
         self.native, self.cache_hit = load_or_compile(
-            key, lambda: build_module(self.fn, self.layout, name)[0], name,
-            required_libraries(self.layout))
+            key, lambda: compile_modules_of(self.fn, self.layout, name), name,
+            required_libraries(self.layout),
+            describe=KernelNames(self.fn, self.layout))
         self.compile_seconds = time.perf_counter() - t0
         self._check_symbols()
         st = self.layout.storages

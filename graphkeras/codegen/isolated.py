@@ -1,0 +1,171 @@
+"""Object code compiled in child processes (codegen/compile_worker.py).
+
+    objs = compile_texts([(name, llvm_ir_text, options), ...])
+
+compiles every module in one of up to `config.compile_processes()` worker
+processes (by default one per core, at most 2), in parallel, and returns
+their object code in order. A module that LLVM rejects, or whose worker
+dies (an LLVM assertion aborts it), raises CompileFailure naming the
+module's index: the caller maps it back to the model's layers. The user's
+process survives either way; a dead worker is replaced by a fresh one.
+
+Workers are started on first use and live as long as this process (they
+hold no state between requests); they are not inherited across fork (a
+child process starts its own). Starting one costs the import of llvmlite
+(~0.1-0.3 s, once per process); sending a module's text costs ~1 ms per MB.
+
+Invariant: the options sent are exactly what the in-process path
+(jit.compile_object) uses, so object code is the same either way.
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+
+from .. import config
+
+_WORKER_SCRIPT = os.path.join(os.path.dirname(__file__), "compile_worker.py")
+
+
+class CompileFailure(Exception):
+    """Compiling module `index` of a batch failed: LLVM rejected it
+    (`crashed` False) or the worker process died (`crashed` True)."""
+
+    def __init__(self, index: int, name: str, reason: str, crashed: bool):
+        super().__init__(f"{name}: {reason}")
+        self.index, self.name = index, name
+        self.reason, self.crashed = reason, crashed
+
+
+class _Worker:
+    def __init__(self):
+        self.log = tempfile.TemporaryFile()
+        env = dict(os.environ)
+        env.pop("PYTHONSTARTUP", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", _WORKER_SCRIPT], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self.log, env=env)
+
+    def compile(self, request: dict) -> dict:
+        data = pickle.dumps(request)
+        p = self.proc
+        p.stdin.write(len(data).to_bytes(8, "little") + data)
+        p.stdin.flush()
+        head = p.stdout.read(8)
+        if len(head) < 8:
+            raise EOFError
+        n = int.from_bytes(head, "little")
+        body = p.stdout.read(n)
+        if len(body) < n:
+            raise EOFError
+        return pickle.loads(body)
+
+    def death(self) -> str:
+        """Why the worker died: its exit status and the end of its stderr."""
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self.log.seek(0)
+        tail = self.log.read()[-2000:].decode(errors="replace").strip()
+        what = (f"was killed by signal {-code}" if code < 0
+                else f"exited with status {code}")
+        return f"the LLVM compiler process {what}" + (
+            f": {tail}" if tail else "")
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.write((0).to_bytes(8, "little"))
+            self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            self.proc.kill()
+        for f in (self.proc.stdin, self.proc.stdout, self.log):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+
+_LOCK = threading.Lock()
+_IDLE: queue.SimpleQueue | None = None
+_ALL: list = []
+_PID = None
+
+
+def _pool() -> queue.SimpleQueue:
+    """The idle workers of this process (a fresh pool after a fork)."""
+    global _IDLE, _PID
+    with _LOCK:
+        if _PID != os.getpid():
+            _IDLE, _PID = queue.SimpleQueue(), os.getpid()
+            _ALL.clear()
+            for _ in range(config.compile_processes()):
+                w = _Worker()
+                _ALL.append(w)
+                _IDLE.put(w)
+        return _IDLE
+
+
+def _shutdown() -> None:
+    if _PID == os.getpid():
+        for w in _ALL:
+            w.close()
+
+
+atexit.register(_shutdown)
+
+
+def _run(index: int, name: str, request: dict) -> bytes:
+    idle = _pool()
+    w = idle.get()
+    try:
+        reply = w.compile(request)
+    except (EOFError, OSError, pickle.UnpicklingError):
+        reason = w.death()
+        w.close()
+        with _LOCK:  # replace the dead worker
+            fresh = _Worker()
+            _ALL[_ALL.index(w)] = fresh
+        idle.put(fresh)
+        raise CompileFailure(index, name, reason, True) from None
+    idle.put(w)
+    if "error" in reply:
+        raise CompileFailure(index, name, reply["error"], False)
+    return reply["object"]
+
+
+def compile_texts(jobs: list) -> list:
+    """Object code of every (name, text, request options) in jobs, compiled
+    in the worker processes in parallel; CompileFailure for the first job
+    (in order) that failed."""
+    from .target import host
+
+    h = host()
+    fault = config.inject_compile_fault()
+    reqs = [dict(opts, text=text, name=name, triple=h.triple, cpu=h.cpu,
+                 features=h.features, inject_fault=fault)
+            for name, text, opts in jobs]
+    if len(reqs) == 1:
+        return [_run(0, jobs[0][0], reqs[0])]
+    n = min(len(reqs), config.compile_processes())
+    with concurrent.futures.ThreadPoolExecutor(n) as ex:
+        futs = [ex.submit(_run, k, job[0], r)
+                for k, (job, r) in enumerate(zip(jobs, reqs))]
+        concurrent.futures.wait(futs)
+    return [f.result() for f in futs]  # the first failure, in order
+
+
+def enabled() -> bool:
+    """Whether object code is compiled in child processes (the default;
+    GRAPHKERAS_COMPILE_PROCESSES=0 compiles in this process)."""
+    return config.compile_processes() > 0
