@@ -179,8 +179,10 @@ class Variable:
         return self._type
 
     def __repr__(self) -> str:
+        # Keras 3's: the value printed as numpy prints it
+        shown = f", value={STORE[self.key]}" if self.key in STORE else ""
         return (f"<Variable path={self.path}, shape={self._shape}, "
-                f"dtype={self._dtype}>")
+                f"dtype={self._dtype}{shown}>")
 
     # --- reading ---------------------------------------------------------------
 

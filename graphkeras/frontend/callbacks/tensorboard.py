@@ -210,8 +210,9 @@ def program_graph(pb, exe):
 def _train_executable(model):
     """The most recently used compiled train program of `model`, or None
     (not built yet, or run eagerly by the reference interpreter)."""
-    exes = [e for k, e in getattr(model, "_executables", {}).items()
-            if k and k[0] == "train"]
+    steps = getattr(model, "_steps", None)  # trainer's StepCache
+    entries = getattr(steps, "_entries", {})  # least recently used first
+    exes = [e.executable for k, e in entries.items() if k and k[0] == "train"]
     exe = exes[-1] if exes else None
     if exe is None or not hasattr(exe, "layout"):
         return None

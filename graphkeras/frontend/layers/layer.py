@@ -49,6 +49,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+import warnings
 
 import numpy as np
 
@@ -170,6 +171,13 @@ class Layer:
 
             self.activity_regularizer = regularizers.get(activity_regularizer)
         self._input_shape_arg = None
+        if kwargs.get("input_shape") is not None or kwargs.get(
+                "input_dim") is not None:
+            warnings.warn(  # Keras 3's words
+                "Do not pass an `input_shape`/`input_dim` argument to a "
+                "layer. When using Sequential models, prefer using an "
+                "`Input(shape)` object as the first layer in the model "
+                "instead.", stacklevel=2)
         if kwargs.get("batch_input_shape") is not None:
             self._input_shape_arg = tuple(kwargs["batch_input_shape"])
         elif kwargs.get("input_shape") is not None:

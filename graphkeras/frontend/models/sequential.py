@@ -16,6 +16,7 @@ from .. import tree
 from ..layers.input_layer import InputLayer
 from ..layers.input_spec import InputSpec
 from ..layers.layer import Layer
+from ..naming import auto_name
 from ..tensors import KerasTensor, TracedTensor
 from ..variables import bump_structure
 from .functional import Functional
@@ -100,6 +101,10 @@ class Sequential(Model):
         x = self._layers[0].output
         for layer in self._layers[1:]:
             x = layer(x)
+        # NOTE: Keras 3's Sequential wraps an auto-named Functional: the
+        # "functional" name counter moves, so a user's first Model() after
+        # a Sequential is functional_1, as in Keras
+        auto_name(Functional)
         self._functional = Functional(self._layers[0].output, x,
                                       name=self.name, trainable=self.trainable)
         self.input_spec = self._functional.input_spec

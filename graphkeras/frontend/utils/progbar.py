@@ -78,8 +78,13 @@ class Progbar:
         return self.stream or sys.stdout
 
     def _styled(self) -> bool:
+        """Colours and bold: on a terminal, and in Jupyter, whose output
+        area renders ANSI styles and "\\r" rewrites the line (Keras's
+        display there: one bar redrawn in place, not a stream of lines)."""
         out = self._out()
-        return bool(getattr(out, "isatty", lambda: False)())
+        if bool(getattr(out, "isatty", lambda: False)()):
+            return True
+        return self.stream is None and "ipykernel" in sys.modules
 
     def _time_per_unit(self, current, now):
         # The first step (tracing, compiling) is left out once there are
