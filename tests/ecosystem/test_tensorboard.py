@@ -120,7 +120,10 @@ def test_compiled_program_in_graphs_tab(run):
     for n, k in zip(kernels, exe.layout.kernels):
         assert n.name.startswith(f"{k.loc}/" if k.loc else "step/")
     assert any(n.op.startswith("fused(matmul+") for n in kernels)
-    assert "state/hidden/kernel" in by_name
+    # the weights are Variable nodes (named by their store keys, which
+    # are the paths made unique)
+    for w in model.weights:
+        assert by_name[f"state/{w.key}"].op == "VariableV2"
     for n, k in zip(kernels, exe.layout.kernels):
         shapes = n.attr["_output_shapes"].list.shape
         assert [[d.size for d in s.dim] for s in shapes] == [

@@ -1,0 +1,70 @@
+"""Small things as Keras 3 shows them: automatic model names, Variable
+repr, the input_shape= warning, the progress bar in Jupyter."""
+
+import io
+import sys
+import warnings
+
+import numpy as np
+
+import graphkeras as keras
+
+
+def test_automatic_model_names_count_as_keras():
+    # Keras 3 (checked with 3.15): a Sequential wraps an auto-named
+    # Functional, so the user's next Model() is functional_1
+    keras.backend.clear_session()
+    seq = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    assert seq.name == "sequential"
+    a = keras.Input((4,))
+    first = keras.Model(a, keras.layers.Dense(2)(a))
+    second = keras.Model(a, keras.layers.Dense(2)(a))
+    assert (first.name, second.name) == ("functional_1", "functional_2")
+    assert keras.Sequential().name == "sequential_1"
+
+
+def test_variable_repr_shows_the_value():
+    layer = keras.layers.Dense(2, name="d", kernel_initializer="ones")
+    layer.build((None, 3))
+    text = repr(layer.kernel)
+    assert text.startswith("<Variable path=d/kernel, shape=(3, 2), "
+                           "dtype=float32, value=[[1. 1.]")
+    assert text.endswith("]]>")
+
+
+def test_input_shape_on_a_layer_warns_as_keras():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        keras.layers.Dense(2, input_shape=(3,))
+        keras.layers.Dense(2, input_dim=3)
+        keras.layers.Dense(2)
+    messages = [str(w.message) for w in caught
+                if issubclass(w.category, UserWarning)]
+    assert messages == [
+        "Do not pass an `input_shape`/`input_dim` argument to a layer. When "
+        "using Sequential models, prefer using an `Input(shape)` object as "
+        "the first layer in the model instead."] * 2
+
+
+def test_progress_bar_in_jupyter_is_redrawn_in_place(monkeypatch):
+    class NotATerminal(io.StringIO):
+        def isatty(self):
+            return False
+
+    out = NotATerminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setitem(sys.modules, "ipykernel", sys)  # as in a notebook
+    bar = keras.utils.Progbar(3, interval=0)
+    for i in range(1, 4):
+        bar.update(i, [("loss", 0.5)])
+    text = out.getvalue()
+    # one line rewritten with "\r", styled with ANSI as Keras draws it
+    assert text.count("\n") == 1 and text.count("\r") == 3
+    assert "\x1b[1m3/3\x1b[0m" in text
+    monkeypatch.delitem(sys.modules, "ipykernel")
+    out.seek(0)
+    out.truncate()
+    bar = keras.utils.Progbar(3, interval=0)
+    bar.update(3, [("loss", 0.5)])
+    assert "\x1b[" not in out.getvalue()  # a pipe gets plain text
+    np.testing.assert_equal(out.getvalue().count("3/3"), 1)
