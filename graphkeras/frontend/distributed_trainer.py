@@ -119,11 +119,14 @@ class _Hooks:
     def fit_callbacks(self, callbacks):
         """The user's callbacks, for this rank (fit start: also makes the
         shuffling generator rank 0's, so every rank draws one order)."""
+        from .callbacks import CallbackList
         from .callbacks.csv_logger import CSVLogger
 
         rng = global_rng()
         rng.bit_generator.state = self.world.bcast(
             rng.bit_generator.state, "fit's start (shuffling seed)")
+        if isinstance(callbacks, CallbackList):  # the caller's, as given
+            return callbacks
         out = list(callbacks or [])
         if not self.chief:
             out = [c for c in out if not isinstance(c, CSVLogger)]

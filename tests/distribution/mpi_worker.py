@@ -63,6 +63,36 @@ def training(optimizer, bn=None, rank=0, steps_per_execution=1):
     return out
 
 
+def streams(rank=0):
+    """A generator and a PyDataset yield global batches (of 32, 32, 32 and
+    1 samples); each rank keeps its slice."""
+    x, y = _data()
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return x[32 * i:32 * (i + 1)], y[32 * i:32 * (i + 1)]
+
+    def generator():
+        while True:
+            for i in range(4):
+                yield x[32 * i:32 * (i + 1)], y[32 * i:32 * (i + 1)]
+
+    out = {}
+    for name, data in (("gen", generator()), ("pyds", Batches())):
+        model = _model(1 + 100 * rank)
+        model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        h = model.fit(data, epochs=2, steps_per_epoch=4, verbose=0)
+        for i, w in enumerate(model.get_weights()):
+            out[f"{name}_w{i}"] = w
+        out[f"{name}_loss"] = np.asarray(h.history["loss"])
+        out[f"{name}_predict"] = model.predict(Batches(), verbose=0)
+    return out
+
+
 def plain_bn_moments(rank=0, size=1):
     """One step of a BatchNormalization on the inputs: each rank's moving
     mean moves towards the mean of its own slice."""
@@ -173,6 +203,8 @@ def run(name: str, tmp: str, distributed: bool) -> dict:
                         steps_per_execution=2)
     if name == "sync_bn":
         return training(keras.optimizers.SGD(0.1), bn=True, rank=rank)
+    if name == "streams":
+        return streams(rank)
     if name == "plain_bn":
         return plain_bn_moments(rank, size or 1)
     if name == "callbacks":

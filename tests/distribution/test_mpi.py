@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -66,11 +67,12 @@ def run_scenarios(names, tmp, **kw):
 @pytest.fixture(scope="module")
 def semantics(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mpi")
-    names = ["sgd", "adam", "sync_bn", "plain_bn", "callbacks", "mismatch"]
+    names = ["sgd", "adam", "sync_bn", "streams", "plain_bn", "callbacks",
+             "mismatch"]
     return tmp, run_scenarios(names, tmp)
 
 
-@pytest.mark.parametrize("name", ["sgd", "adam", "sync_bn"])
+@pytest.mark.parametrize("name", ["sgd", "adam", "sync_bn", "streams"])
 def test_two_ranks_train_as_one_process(semantics, name, tmp_path):
     # N ranks with global batch B: the weights, History (loss, metrics,
     # validation), evaluate and predict of one process with batch B; every
@@ -84,8 +86,13 @@ def test_two_ranks_train_as_one_process(semantics, name, tmp_path):
         for k in one:
             np.testing.assert_allclose(got[k], one[k], err_msg=f"rank {r} {k}",
                                        **TOL)
-    w0 = [v for k, v in ranks[0].items() if k.startswith(name + ".w")]
-    w1 = [v for k, v in ranks[1].items() if k.startswith(name + ".w")]
+
+    def weights(res):
+        return [v for k, v in res.items() if k.startswith(name + ".")
+                and re.fullmatch(r"(\w+_)?w\d+", k.split(".", 1)[1])]
+
+    w0, w1 = weights(ranks[0]), weights(ranks[1])
+    assert w0 and len(w0) == len(w1)
     for a, b in zip(w0, w1):
         np.testing.assert_array_equal(a, b)
 
