@@ -78,3 +78,24 @@ def test_the_train_step_holds_one_collective_over_the_gradients():
     # 6 + 2 gradient elements, 1 count, loss and mae totals and counts
     assert len(lines) == 1 and ": f32[13]" in lines[0], lines
     assert "%replica_samples: f32[]" in text
+
+
+def test_dump_shows_the_collective_with_data_parallel(tmp_path, capsys):
+    from graphkeras.cli import main
+
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2),
+                          keras.layers.BatchNormalization(synchronized=True)])
+    m.compile("sgd", "mse")
+    path = str(tmp_path / "m.keras")
+    m.save(path)
+    assert main(["dump", path, "--program", "train"]) == 0
+    assert "all_reduce_sum" not in capsys.readouterr().out
+    assert main(["dump", path, "--program", "train", "--data-parallel"]) == 0
+    out = capsys.readouterr().out
+    lines = [ln for ln in out.splitlines() if "= all_reduce_sum" in ln]
+    # the BN moments (forward, and their cotangent backward), then the
+    # gradients (6 + 2 + 2 + 2) with the count and the loss total and count
+    assert len(lines) == 3, lines
+    assert ": f32[15]" in lines[-1]
+    assert sum('loc("batch_normalization")' in ln for ln in lines) == 2
