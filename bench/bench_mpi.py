@@ -74,7 +74,7 @@ def worker(samples: int) -> None:
             times.append(time.perf_counter() - t)
         out["allreduce_bare_ms"] = 1e3 * statistics.median(times)
         out["gradient_bytes"] = int(buf.nbytes)
-        exe = next(e for e in model._executables.values()
+        exe = next(e for e in model._steps.values()
                    if getattr(e, "_kind", None) == "train")
         local = 128 // ranks
         prof = exe._exe.profile([x[:local], y[:local],

@@ -61,18 +61,27 @@ def launched_ranks() -> int:
     return 1
 
 
-def _yield_when_oversubscribed() -> None:
-    """Ranks waiting in a collective spin on the CPU; with as many ranks on
-    this host as cores (or more), a spinning rank takes the core the rank
-    it waits for needs: Open MPI then yields while it waits (measured on 2
-    cores: a 2 MB allreduce ~65 ms spinning, ~1-5 ms yielding). Before
-    MPI_Init; a value the user set wins."""
-    local = os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE", "")
+def _share_cores() -> None:
+    """Before MPI_Init: ranks on one host share its cores. Unless the user
+    set them, each rank runs cores / (ranks on this host) threads, and with
+    as many ranks as cores (or more) Open MPI yields while it waits: a
+    rank spinning in a collective takes the core the rank it waits for
+    needs (measured on 2 cores: a 2 MB allreduce ~65 ms spinning, 1-5 ms
+    yielding)."""
+    local = os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE",
+                           os.environ.get("MPI_LOCALNRANKS", ""))
+    if not local.isdigit() or int(local) < 1:
+        return
+    ranks, cores = int(local), os.cpu_count() or 1
     try:
-        cores = len(os.sched_getaffinity(0))
+        mine = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    if local.isdigit() and int(local) >= cores:
+        mine = cores
+    # bound by the launcher (mpiexec --bind-to core, the default for few
+    # ranks): its cores are this rank's share already
+    share = mine if mine < cores else max(1, cores // ranks)
+    os.environ.setdefault("GRAPHKERAS_NUM_THREADS", str(share))
+    if ranks >= cores:
         os.environ.setdefault("OMPI_MCA_mpi_yield_when_idle", "1")
 
 
@@ -102,7 +111,7 @@ class World:
     """This process's place in the job (use `world()`)."""
 
     def __init__(self):
-        _yield_when_oversubscribed()
+        _share_cores()
         from mpi4py import MPI
 
         self.MPI = MPI
