@@ -171,7 +171,26 @@ class Trainer:
 
     @property
     def metrics_names(self) -> list:
-        return [m.name for m in self.metrics]
+        """Keras 3's names: the compiled metrics are one container there
+        ("compile_metrics"), before the per-output losses and the custom
+        trackers."""
+        compiled = []
+        if self._compile_loss is not None and self._compile_loss.built:
+            compiled += self._compile_loss.metrics
+        if self._compile_metrics is not None and self._compile_metrics.built:
+            compiled += self._compile_metrics.metrics
+        inner = {id(m) for m in compiled}
+        names = []
+        for m in self.metrics:
+            if m is self._loss_tracker:
+                names.append(m.name)
+                if self._compile_metrics is not None:
+                    names.append("compile_metrics")
+                if self._compile_loss is not None and self._compile_loss.built:
+                    names += [x.name for x in self._compile_loss.metrics]
+            elif id(m) not in inner:
+                names.append(m.name)
+        return names
 
     def reset_metrics(self) -> None:
         for m in self.metrics:

@@ -68,3 +68,20 @@ def test_progress_bar_in_jupyter_is_redrawn_in_place(monkeypatch):
     bar.update(3, [("loss", 0.5)])
     assert "\x1b[" not in out.getvalue()  # a pipe gets plain text
     np.testing.assert_equal(out.getvalue().count("3/3"), 1)
+
+
+def test_metrics_names_as_keras3():
+    # Keras 3's compiled metrics are one container, "compile_metrics";
+    # the per-output losses follow once built
+    a = keras.Input((4,))
+    model = keras.Model(a, [keras.layers.Dense(1, name="o1")(a),
+                            keras.layers.Dense(1, name="o2")(a)])
+    model.compile("adam", ["mse", "mse"], metrics=[["mae"], ["mae"]])
+    assert model.metrics_names == ["loss", "compile_metrics"]
+    model.fit(np.ones((4, 4)), [np.ones((4, 1))] * 2, verbose=0)
+    assert model.metrics_names == ["loss", "compile_metrics", "o1_loss",
+                                   "o2_loss"]
+    plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    plain.compile("adam", "mse")
+    plain.fit(np.ones((4, 4)), np.ones((4, 1)), verbose=0)
+    assert plain.metrics_names == ["loss"]
