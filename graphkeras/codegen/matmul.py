@@ -885,6 +885,20 @@ def emit_matmul(ctx, node, workspace, vector_bytes: int, *, ep=None,
     ws = thread_workspace(ctx, workspace)
     null = ir.Constant(PTR, None)
     flags = _c(gemm_flags(ta, tb, columns))
+    if batch and len(bm.shape) == 2 and not ta and tuple(a.shape[:-2]) == \
+            tuple(batch) and ep is None:
+        # (..., M, K) @ (K, N): one product of all the batch's rows
+        # (contiguous A and C rows), B packed once rather than per index
+        rows = M
+        for d in batch:
+            rows = ctx.mul(rows, ctx.dim(d))
+        b.call(gemm, [ctx.addr(a.name, _c(0)), ctx.addr(bm.name, _c(0)),
+                      ctx.addr(out.name, _c(0)), rows, N, K, lda, ldb, N,
+                      flags, ws, ir.Constant(EP_TYPE.as_pointer(), None),
+                      null, tid, nth])
+        if ret:
+            b.ret_void()
+        return
     with loop_nest(b, [ctx.dim(d) for d in batch], name="bt") as bc:
         idx = MultiIndex(ctx, list(bc), batch)
         ao = ctx.mul(idx.offset(a.shape[:-2]), a_mat)
