@@ -15,10 +15,13 @@ guessed, and measured again as the run goes on.
 
 Policy: the first steps alternate between the candidates (1 and
 max_threads) until each has WARMUP timings; after that the faster by the
-median of its last WINDOW timings runs, and one step in EXPLORE runs the
-other candidate, so a change in load is seen within a few dozen steps.
-The cost of exploring is bounded: at worst one step in EXPLORE runs at
-the slower count.
+median of its last WARMUP timings runs, and every `interval` steps the
+other candidate runs WARMUP steps in a row and is compared again. The interval starts at EXPLORE steps and doubles
+(up to MAX_EXPLORE) each time the other is timed and found slower, so a
+clear choice costs little (the slower count runs once in MAX_EXPLORE
+steps), and goes back to EXPLORE when the choice flips, so a change in
+load is followed. Medians are computed only when such a burst ends, so
+a step costs a counter and an append.
 
 Results do not depend on the choice: every kernel computes each element
 within one work unit, in an order independent of the thread count
@@ -34,7 +37,8 @@ from collections import deque
 
 WARMUP = 3  # timings of each candidate before choosing
 WINDOW = 7  # timings kept per candidate
-EXPLORE = 16  # one step in EXPLORE runs the candidate not chosen
+EXPLORE = 16  # one step in EXPLORE runs the candidate not chosen...
+MAX_EXPLORE = 512  # ... one in up to this many once the choice is clear
 
 
 class ThreadChooser:
@@ -43,6 +47,14 @@ class ThreadChooser:
         self.times = {n: deque(maxlen=WINDOW) for n in self.candidates}
         self.steps = 0
         self.current = self.candidates[0]
+        self.interval = EXPLORE
+        self._since = 0  # steps since the other candidate last ran
+        self._burst = 0  # steps of the other candidate still to run
+        self._ready = False  # both candidates timed WARMUP times
+
+    def _other(self) -> int:
+        a, b = self.candidates
+        return b if self.current == a else a
 
     def pick(self) -> int:
         """The thread count for the next step."""
@@ -52,8 +64,14 @@ class ThreadChooser:
         want = [n for n in self.candidates if len(self.times[n]) < WARMUP]
         if want:
             return want[self.steps % len(want)]
-        if self.steps % EXPLORE == 0:
-            return next(n for n in self.candidates if n != self.current)
+        if self._burst:
+            self._burst -= 1
+            return self._other()
+        self._since += 1
+        if self._since >= self.interval:  # time the other WARMUP steps
+            self._since = 0
+            self._burst = WARMUP - 1
+            return self._other()
         return self.current
 
     def report(self, nthreads: int, seconds: float) -> None:
@@ -62,9 +80,21 @@ class ThreadChooser:
         if t is None:
             return
         t.append(seconds)
-        if all(len(v) >= WARMUP for v in self.times.values()):
-            self.current = min(self.candidates,
-                               key=lambda n: statistics.median(self.times[n]))
+        if self._ready:
+            if nthreads == self.current or self._burst:
+                return  # (decide only when a burst of the other ends)
+        elif any(len(v) < WARMUP for v in self.times.values()):
+            return
+        self._ready = True
+        # the last WARMUP timings of each (the other's are all fresh)
+        recent = {n: statistics.median(list(v)[-WARMUP:])
+                  for n, v in self.times.items()}
+        best = min(self.candidates, key=recent.__getitem__)
+        if best != self.current:
+            self.current = best
+            self.interval = EXPLORE
+        elif nthreads != self.current:  # timed again and still slower
+            self.interval = min(2 * self.interval, MAX_EXPLORE)
 
     def __repr__(self) -> str:
         med = {n: (round(statistics.median(v) * 1e6) if v else None)

@@ -25,8 +25,8 @@ arrives.
 
 Threads: a step runs on the process's thread pool (runtime/thread_pool.py,
 GRAPHKERAS_NUM_THREADS, all cores by default) when it does at least
-MIN_PARALLEL_WORK floating-point operations, else on the calling thread
-alone; `threads=` fixes the count. Without it, steps of every batch size
+MIN_PARALLEL_WORK floating-point operations or its products read at
+least MIN_PARALLEL_BYTES of weights, else on the calling thread alone; `threads=` fixes the count. Without it, steps of every batch size
 are timed on one thread and on all of them and the faster runs (with
 another program busy on a core, two threads can be slower than one:
 runtime/adaptive.py); results do not depend on the count. The decision, the GEMM workspace (one
@@ -85,6 +85,10 @@ from .thread_pool import default_threads, thread_pool
 # below this many floating-point operations (estimated) a step runs on one
 # thread: waking the others and the barriers would cost more than they save
 MIN_PARALLEL_WORK = 5_000_000
+# ... unless its products stream at least this many bytes of fixed-size
+# operands (weights): batch-1 inference is bound by reading them, and two
+# cores can each stream half; whether that pays is timed (runtime/adaptive.py)
+MIN_PARALLEL_BYTES = 1 << 20
 
 
 PREPARED = ".gkir"  # cache entries of prepared programs
@@ -158,6 +162,22 @@ def work_model(layout):
 
     kernels = list(layout.kernels)
     return lambda env: sum(kernel_flops(n, env) for n in kernels)
+
+
+def weight_bytes(layout) -> int:
+    """Bytes of the fixed-size operands (no batch symbol: weights) of the
+    step's products, each counted once."""
+    seen, total = set(), 0
+    for k in layout.kernels:
+        if k.op != "matmul" and not (k.op == "fused" and any(
+                n.op == "matmul" for n in k.attrs["body"].nodes)):
+            continue
+        for v in k.inputs:
+            if v.name in seen or any(is_symbol(d) for d in v.shape):
+                continue
+            seen.add(v.name)
+            total += v.type.num_elements({}) * v.dtype.itemsize
+    return total
 
 
 def _addr(a: np.ndarray) -> int:
@@ -234,6 +254,7 @@ class CompiledExecutable(Executable):
         self._block[nl.sched_slot] = _addr(self._sched)
         self._epoch = 0  # raised every step (codegen/work_sharing.py)
         self._work = work_model(self.layout)
+        self._weight_bytes = weight_bytes(self.layout)
         self._threads_cache: dict = {}
         self._choosers: dict = {}  # sizes -> ThreadChooser (runtime/adaptive.py)
         self._chooser = None  # the current sizes' chooser, None: fixed count
@@ -406,7 +427,10 @@ class CompiledExecutable(Executable):
             return
         n = chooser.pick()
         t0 = time.perf_counter()
-        self._call(0, self._block_addr, 1, 0, n)
+        if n == 1:
+            self.native.step(0, 1, self._block_addr)
+        else:
+            self._call(0, self._block_addr, 1, 0, n)
         chooser.report(n, time.perf_counter() - t0)
 
     @property
@@ -465,7 +489,8 @@ class CompiledExecutable(Executable):
         n = self._threads_cache.get(key)
         if n is None:
             n = self.max_threads
-            if n > 1 and self._work(env) < MIN_PARALLEL_WORK:
+            if n > 1 and self._work(env) < MIN_PARALLEL_WORK and \
+                    self._weight_bytes < MIN_PARALLEL_BYTES:
                 n = 1
             self._threads_cache[key] = n
         return n
