@@ -19,6 +19,7 @@ from . import (
     layers,
     losses,
     metrics,
+    mixed_precision,
     models,
     ops,
     optimizers,

@@ -331,31 +331,34 @@ def enable_unsafe_deserialization() -> None:
 
 
 class DTypePolicy:
-    """The dtype policy of layers: graphkeras supports "float32" and
-    "float64" (the variable and the compute dtype are the same)."""
+    """The dtype policy of layers: "float32" and "float64" (the variable
+    and the compute dtype are the same), and "mixed_bfloat16": float32
+    variables and activations, products (Dense, attention, ops.matmul) on
+    operands rounded to bfloat16 with float32 sums (graphkeras/frontend/
+    mixed_precision.py)."""
 
     def __init__(self, name=None):
         name = floatx() if name is None else getattr(name, "name", name)
-        if name not in _FLOATX_SUPPORTED:
+        if name not in _FLOATX_SUPPORTED and name not in _MIXED_SUPPORTED:
             if isinstance(name, str) and name.startswith("mixed_"):
                 raise ValueError(
                     f"graphkeras does not support the dtype policy {name!r} "
-                    "(mixed precision needs half precision kernels). Use "
-                    "'float32'."
+                    "(it has no float16 kernels; 'mixed_bfloat16' is "
+                    "supported). Use 'float32'."
                 )
             raise ValueError(
-                "Unsupported dtype policy. Expected 'float32' or 'float64'. "
-                f"Received: policy={name!r}"
+                "Unsupported dtype policy. Expected 'float32', 'float64' or "
+                f"'mixed_bfloat16'. Received: policy={name!r}"
             )
         self.name = str(name)
 
     @property
     def compute_dtype(self) -> str:
-        return self.name
+        return _MIXED_SUPPORTED.get(self.name, self.name)
 
     @property
     def variable_dtype(self) -> str:
-        return self.name
+        return "float32" if self.name in _MIXED_SUPPORTED else self.name
 
     def get_config(self) -> dict:
         return {"name": self.name}
@@ -374,12 +377,23 @@ class DTypePolicy:
         return f'<DTypePolicy "{self.name}">'
 
 
+_MIXED_SUPPORTED = {"mixed_bfloat16": "bfloat16"}  # name -> compute dtype
+_GLOBAL_MIXED: list = []  # the global mixed policy's name, when one is set
+
+
 def dtype_policy() -> DTypePolicy:
-    """The global dtype policy (follows floatx)."""
-    return DTypePolicy(floatx())
+    """The global dtype policy (follows floatx, or the mixed policy set)."""
+    return DTypePolicy(_GLOBAL_MIXED[0] if _GLOBAL_MIXED else floatx())
 
 
 def set_dtype_policy(policy) -> None:
-    """Set the global dtype policy: "float32" or "float64" (sets floatx);
-    "mixed_float16" / "mixed_bfloat16" are refused with a ValueError."""
-    set_floatx(DTypePolicy(policy).name)
+    """Set the global dtype policy: "float32" or "float64" (sets floatx),
+    or "mixed_bfloat16" (floatx stays float32); "mixed_float16" is refused
+    with a ValueError."""
+    p = DTypePolicy(policy)
+    _GLOBAL_MIXED.clear()
+    if p.name in _MIXED_SUPPORTED:
+        set_floatx("float32")
+        _GLOBAL_MIXED.append(p.name)
+    else:
+        set_floatx(p.name)

@@ -64,7 +64,8 @@ def emit_matmul_epilogue(ctx: K.KernelCtx, node, workspace,
     gemm = declare_gemm(module, dt)
     tid, nth = thread_args(ctx)
     ws = thread_workspace(ctx, workspace)
-    flags = gemm_flags(ta, tb, columns=bool(sums), tile=True)
+    flags = gemm_flags(ta, tb, columns=bool(sums), tile=True,
+                       bf16=product.attrs.get("precision") == "bfloat16")
     b.call(gemm, [ctx.addr(a.name, _c(0)), ctx.addr(bm.name, _c(0)),
                   ir.Constant(PTR, None), M, N, Kd, ctx.dim(a.shape[1]),
                   ctx.dim(bm.shape[1]), N, _c(flags), ws, ep, block, tid, nth])

@@ -57,6 +57,7 @@ from llvmlite import ir
 
 from ..ir.dtypes import DType
 from .loops import for_range
+from . import bf16 as _bf16
 from .narrow import emit_narrow, narrow_ok
 from .scalar import I1, I32, I64, PTR, VOID, alloca, intrinsic, reg_type, suffix
 
@@ -64,7 +65,7 @@ SMALL_M = 4  # up to this many rows: no packing (batch-1 inference)
 PREFETCH_C = True
 PREFETCH_AHEAD = 0  # k steps of A to prefetch ahead (0: none)
 UNROLL = 4  # K steps per loop iteration of the micro-kernel (measured 10-15% faster than 1)
-TRANS_A, TRANS_B, COLUMNS, TILE = 1, 2, 4, 8
+TRANS_A, TRANS_B, COLUMNS, TILE, BF16 = 1, 2, 4, 8, 16
 # ep(epctx, i0, j0, mr, nr, src, ld): the tile's values are src[r*ld + c]
 EP_TYPE = ir.FunctionType(VOID, [PTR, I64, I64, I64, I64, PTR, I64])
 
@@ -666,6 +667,11 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
     forced = b.icmp_signed("!=", b.and_(flags, _c(COLUMNS)), _c(0))
     has_ep = b.icmp_unsigned("!=", b.ptrtoint(ep, I64), _c(0))
     tile_mode = b.icmp_signed("!=", b.and_(flags, _c(TILE)), _c(0))
+    # bfloat16 products (codegen/bf16.py): float32 only, the packed path
+    bf16 = b.icmp_signed("!=", b.and_(flags, _c(BF16 if dt.name in (
+        "f32", "float32") else 0)), _c(0))
+    pairs = dt.name in ("f32", "float32") and _bf16.dot_pairs(
+        bk.w * dt.itemsize)
     # workspace: packed A block, packed B block, edge tile (workspace_bytes)
     per_line = 64 // dt.itemsize
 
@@ -716,7 +722,7 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
     not_small = fn.append_basic_block("not_small")
     narrow_blk = fn.append_basic_block("narrow")
     big_blk = fn.append_basic_block("big")
-    b.cbranch(small, small_blk, not_small)
+    b.cbranch(b.and_(small, b.not_(bf16)), small_blk, not_small)
     with b.goto_block(small_blk):
         _small_m(b, fn, dt, bk, A, B, C, M, K, lda, ldb, ldc,
                  b.icmp_signed("!=", ta, _c(0)), tb, n0, n1, ep, epctx,
@@ -724,7 +730,8 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
         b.branch(done)
     # N or K narrow: no packing (codegen/narrow.py)
     with b.goto_block(not_small):
-        b.cbranch(narrow_ok(b, bk, M, N, K, tb, small), narrow_blk, big_blk)
+        b.cbranch(b.and_(narrow_ok(b, bk, M, N, K, tb, small), b.not_(bf16)),
+                  narrow_blk, big_blk)
     with b.goto_block(narrow_blk):
         emit_narrow(b, dt, bk, A, B, C, K, lda, ldb, ldc, ta, tb, m0, m1,
                     n0, n1, ep, epctx, tile_mode, tile, bp_ws)
@@ -744,6 +751,11 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
         b.sdiv(b.sdiv(_c(bk.nc * bk.kc), k1), _c(bk.nr)), _c(bk.nr)))),
         _c(bk.nc))
     ncount = _ceil_div(b, b.sub(n1, n0), NC)
+    convert_a = (_bf16.pair_panels if pairs else _bf16.round_panels)(
+        b.module, MR)
+    convert_b = (_bf16.pair_panels if pairs else _bf16.round_panels)(
+        b.module, NR)
+    uk16 = _bf16.pair_ukernel(b.module, bk) if pairs else None
     with for_range(b, ncount, name="jc") as jci:
         jc = b.add(n0, b.mul(jci, NC))
         nc = _min(b, NC, b.sub(n1, jc))
@@ -757,6 +769,9 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
             is_tb = b.icmp_signed("!=", tb, _c(0))
             b.call(pack_b, [B, b.select(is_tb, ldb, _c(1)),
                             b.select(is_tb, _c(1), ldb), jc, nc, pc, kc, bp_ws])
+            with b.if_then(bf16):
+                b.call(convert_b, [bp_ws, _ceil_div(b, nc, NR), kc])
+            kpn = b.sdiv(b.add(kc, _c(1)), _c(2))  # bfloat16 pairs
             mcount = _ceil_div(b, b.sub(m1, m0), MC)
             with for_range(b, mcount, name="ic") as ici:
                 ic = b.add(m0, b.mul(ici, MC))
@@ -765,6 +780,8 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
                 b.call(pack_a, [A, b.select(is_ta, _c(1), lda),
                                 b.select(is_ta, lda, _c(1)), ic, mc, pc, kc,
                                 ap_ws])
+                with b.if_then(bf16):
+                    b.call(convert_a, [ap_ws, _ceil_div(b, mc, MR), kc])
                 with for_range(b, _ceil_div(b, nc, NR), name="jr") as jri:
                     jr = b.mul(jri, _c(NR))
                     nr = _min(b, _c(NR), b.sub(nc, jr))
@@ -780,11 +797,28 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
                         full = b.and_(b.icmp_signed("==", mr, _c(MR)),
                                       b.icmp_signed("==", nr, _c(NR)))
                         direct = b.and_(full, b.not_(tile_mode))
+                        if pairs:  # pair panels: kpn words per row of MR / NR
+                            ap16 = _gep(b, ap_ws, b.mul(iri, b.mul(kpn, _c(MR))),
+                                        I32)
+                            bp16 = _gep(b, bp_ws, b.mul(jri, b.mul(kpn, _c(NR))),
+                                        I32)
+
+                        def micro(dst, ld, accumulate):
+                            if not pairs:
+                                b.call(uk, [kc, ap, bp, dst, ld, accumulate])
+                                return
+                            with b.if_else(bf16) as (dot, plain):
+                                with dot:
+                                    b.call(uk16, [kpn, ap16, bp16, dst, ld,
+                                                  accumulate])
+                                with plain:
+                                    b.call(uk, [kc, ap, bp, dst, ld, accumulate])
+
                         with b.if_else(direct) as (whole, edge):
                             with whole:
-                                b.call(uk, [kc, ap, bp, cp, ldc, acc])
+                                micro(cp, ldc, acc)
                             with edge:
-                                b.call(uk, [kc, ap, bp, tile, _c(NR), _c(0)])
+                                micro(tile, _c(NR), _c(0))
                                 with b.if_then(b.not_(tile_mode)):
                                     _copy_tile(b, dt, tile, NR, cp, ldc, mr,
                                                nr, first)
@@ -813,7 +847,9 @@ def _copy_tile(b, dt, tile, ldt, cp, ldc, mr, nr, first):
 
 
 def library_name(dt: DType, vector_bytes: int) -> str:
-    return f"gemm_{dt.name}_{blocking(dt, vector_bytes).key()}"
+    pairs = "_dpbf16" if dt.name in ("f32", "float32") and \
+        _bf16.dot_pairs(vector_bytes) else ""
+    return f"gemm_{dt.name}_{blocking(dt, vector_bytes).key()}{pairs}"
 
 
 def gemm_library(dt: DType, vector_bytes: int) -> ir.Module:
@@ -837,9 +873,10 @@ def library_modules(dt: DType, ta: bool = False, tb: bool = False,
 
 
 def gemm_flags(ta: bool, tb: bool, columns: bool = False,
-               tile: bool = False) -> int:
+               tile: bool = False, bf16: bool = False) -> int:
     return (TRANS_A if ta else 0) | (TRANS_B if tb else 0) | (
-        COLUMNS if columns else 0) | (TILE if tile else 0)
+        COLUMNS if columns else 0) | (TILE if tile else 0) | (
+        BF16 if bf16 else 0)
 
 
 def thread_args(ctx):
@@ -884,7 +921,8 @@ def emit_matmul(ctx, node, workspace, vector_bytes: int, *, ep=None,
     tid, nth = thread_args(ctx)
     ws = thread_workspace(ctx, workspace)
     null = ir.Constant(PTR, None)
-    flags = _c(gemm_flags(ta, tb, columns))
+    flags = _c(gemm_flags(ta, tb, columns,
+                          bf16=node.attrs.get("precision") == "bfloat16"))
     if batch and len(bm.shape) == 2 and not ta and tuple(a.shape[:-2]) == \
             tuple(batch) and ep is None:
         # (..., M, K) @ (K, N): one product of all the batch's rows

@@ -6,4 +6,13 @@ from .program import Program
 from .state import StateStore, aligned_empty
 
 __all__ = ["Executable", "InterpretedExecutable", "Program", "StateStore",
-           "aligned_empty", "make_executable"]
+           "aligned_empty", "bf16_native", "make_executable"]
+
+
+def bf16_native() -> bool:
+    """Whether this CPU multiplies bfloat16 products natively (AVX512_BF16:
+    codegen/bf16.py), rather than by conversion."""
+    from ..codegen.bf16 import dot_pairs
+    from ..codegen.target import host
+
+    return dot_pairs(host().vector_bytes)

@@ -97,7 +97,8 @@ def test_operand_kind(b):
 def test_matmul_contracted_dims(b):
     x, w = b.param("x", ("N", 3)), b.param("w", (4, 5))
     with _raises('Op "matmul" cannot take operands (f32[N,3], f32[4,5]) '
-                 "{transpose_a=False, transpose_b=False}: the contracted "
+                 "{precision='float32', transpose_a=False, transpose_b=False}: "
+                 "the contracted "
                  "dimensions differ (3 vs 4)"):
         b.matmul(x, w)
 

@@ -154,6 +154,13 @@ class Layer:
         object.__setattr__(self, "_tracking", True)
         self.name = name if name else auto_name(self)
         self._trainable = bool(trainable)
+        from .. import mixed_precision
+
+        # mixed_bfloat16: float32 variables and tensors, bfloat16 products
+        self._dtype_policy = mixed_precision.policy_of(dtype)
+        if self._dtype_policy is not None:
+            mixed_precision.note_conversion()
+            dtype = self._dtype_policy.variable_dtype
         self.dtype = standardize_dtype(getattr(dtype, "name", dtype))
         self.compute_dtype = self.dtype
         self.autocast = autocast
@@ -525,6 +532,27 @@ class Layer:
             return tree.map_structure(conv, inputs)
         return conv(inputs)
 
+    @property
+    def dtype_policy(self):
+        """The layer's DTypePolicy (Keras 3): its own mixed policy, else
+        that of its variable dtype."""
+        from ..mixed_precision import DTypePolicy
+
+        return getattr(self, "_dtype_policy", None) or DTypePolicy(self.dtype)
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        from .. import mixed_precision
+
+        if self.built:
+            raise ValueError(f"Layer {self.name!r}: the dtype policy can only "
+                             "be set before the layer is built.")
+        policy = mixed_precision.policy_of(value)
+        object.__setattr__(self, "_dtype_policy", policy)
+        if policy is None:
+            self.dtype = self.compute_dtype = standardize_dtype(
+                getattr(value, "name", value))
+
     def _run_call(self, args, kwargs):
         inputs = args[0]
         self._maybe_build(inputs)
@@ -537,7 +565,10 @@ class Layer:
             kwargs["training"] = training
         trace = tracing.current_trace()
         loc = trace.builder.at(self.name) if trace is not None else _nullctx()
-        with _TrainingScope(training), loc:
+        from .. import mixed_precision
+
+        with _TrainingScope(training), loc, \
+                mixed_precision.products(getattr(self, "_dtype_policy", None)):
             try:
                 outputs = self.call(*args, **kwargs)
             except IRTypeError as e:
@@ -706,7 +737,9 @@ class Layer:
         excluded). The default records the arguments the constructor was
         called with, as Keras 3 does."""
         config = {"name": self.name, "trainable": self.trainable,
-                  "dtype": self.dtype}
+                  "dtype": self.dtype_policy.name
+                  if getattr(self, "_dtype_policy", None) is not None
+                  else self.dtype}
         if self.activity_regularizer is not None:
             reg = self.activity_regularizer
             config["activity_regularizer"] = (

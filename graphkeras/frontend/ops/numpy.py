@@ -266,7 +266,13 @@ def matmul(x1, x2):
         a = expand_dims(a, 0)
     if rb == 1:
         b = expand_dims(b, -1)
-    out = _apply("matmul", a, b)
+    from ..mixed_precision import matmul_precision
+
+    precision = matmul_precision()
+    if precision and dtype(a) == "float32":  # a mixed_bfloat16 layer
+        out = _apply("matmul", a, b, precision=precision)
+    else:
+        out = _apply("matmul", a, b)
     if rb == 1:
         out = squeeze(out, -1)
     if ra == 1:

@@ -3,13 +3,16 @@
 `matmul(a, b)` multiplies the last two axes, broadcasting the leading
 (batch) axes as NumPy does; `transpose_a` / `transpose_b` swap an operand's
 last two axes first, so the backward pass never materializes a transpose.
+`precision="bfloat16"` (float32 operands, the `mixed_bfloat16` policy)
+multiplies the operands rounded to bfloat16 (ir/bf16.py) and sums in
+float32; its gradient products use the same precision.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..registry import Attr, OpDef, a_bool, register_op
+from ..registry import Attr, OpDef, a_bool, a_str, register_op
 from ..types import TensorType, broadcast_shapes
 
 
@@ -24,9 +27,20 @@ class Matmul(OpDef):
     attrs = {
         "transpose_a": Attr(a_bool, False),
         "transpose_b": Attr(a_bool, False),
+        "precision": Attr(a_str, "float32"),
     }
+    PRECISIONS = ("float32", "bfloat16")
 
-    def infer(self, a, b, transpose_a, transpose_b):
+    def infer(self, a, b, transpose_a, transpose_b, precision="float32"):
+        if precision not in self.PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {self.PRECISIONS}, got {precision!r}"
+            )
+        if precision == "bfloat16" and a.dtype.name not in ("f32", "float32"):
+            raise TypeError(
+                "precision='bfloat16' multiplies float32 operands, got "
+                f"{a.dtype.long_name}"
+            )
         if a.dtype != b.dtype:
             raise TypeError(
                 f"operand dtypes differ ({a.dtype.long_name} vs "
@@ -45,22 +59,28 @@ class Matmul(OpDef):
         batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
         return TensorType(batch + (m, n), a.dtype)
 
-    def reference(self, a, b, transpose_a, transpose_b):
+    def reference(self, a, b, transpose_a, transpose_b, precision="float32"):
+        if precision == "bfloat16":
+            from ..bf16 import round_bf16
+
+            a, b = round_bf16(a), round_bf16(b)
         if transpose_a:
             a = np.swapaxes(a, -1, -2)
         if transpose_b:
             b = np.swapaxes(b, -1, -2)
         return np.matmul(a, b)
 
-    def vjp(self, b, g, inputs, outputs, transpose_a, transpose_b):
+    def vjp(self, b, g, inputs, outputs, transpose_a, transpose_b,
+            precision="float32"):
         x, y = inputs
+        p = {} if precision == "float32" else {"precision": precision}
         # C = op(A) op(B): d op(A) = G op(B)^T, d op(B) = op(A)^T G
         if transpose_a:
-            ga = b.matmul(y, g, transpose_a=transpose_b, transpose_b=True)
+            ga = b.matmul(y, g, transpose_a=transpose_b, transpose_b=True, **p)
         else:
-            ga = b.matmul(g, y, transpose_b=not transpose_b)
+            ga = b.matmul(g, y, transpose_b=not transpose_b, **p)
         if transpose_b:
-            gb = b.matmul(g, x, transpose_a=True, transpose_b=transpose_a)
+            gb = b.matmul(g, x, transpose_a=True, transpose_b=transpose_a, **p)
         else:
-            gb = b.matmul(x, g, transpose_a=not transpose_a)
+            gb = b.matmul(x, g, transpose_a=not transpose_a, **p)
         return (b.sum_to(ga, x.shape), b.sum_to(gb, y.shape))
