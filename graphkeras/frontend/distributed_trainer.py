@@ -120,7 +120,9 @@ class _Hooks:
         """The user's callbacks, for this rank (fit start: also makes the
         shuffling generator rank 0's, so every rank draws one order)."""
         from .callbacks import CallbackList
+        from .callbacks.backup_and_restore import BackupAndRestore
         from .callbacks.csv_logger import CSVLogger
+        from .callbacks.tensorboard import TensorBoard
 
         rng = global_rng()
         rng.bit_generator.state = self.world.bcast(
@@ -128,8 +130,9 @@ class _Hooks:
         if isinstance(callbacks, CallbackList):  # the caller's, as given
             return callbacks
         out = list(callbacks or [])
-        if not self.chief:
-            out = [c for c in out if not isinstance(c, CSVLogger)]
+        if not self.chief:  # rank 0 writes the files; the others read
+            out = [_RestoreOnly(c) if isinstance(c, BackupAndRestore) else c
+                   for c in out if not isinstance(c, (CSVLogger, TensorBoard))]
         return out + [_SyncDecisions(self.world)]
 
     # --- data -------------------------------------------------------------------
@@ -246,6 +249,26 @@ class _SyncDecisions(Callback):
         m = self.model
         m.stop_training = bool(self._world.bcast(
             bool(m.stop_training), "an epoch end (callbacks' decisions)"))
+
+
+class _RestoreOnly(Callback):
+    """A BackupAndRestore on a rank other than 0: it resumes from rank 0's
+    backup like every rank, and writes or deletes nothing."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self._inner = inner
+
+    def set_model(self, model):
+        super().set_model(model)
+        self._inner.set_model(model)
+
+    def set_params(self, params):
+        super().set_params(params)
+        self._inner.set_params(params)
+
+    def on_train_begin(self, logs=None):
+        self._inner.on_train_begin(logs)
 
 
 class _ShardedAdapter(DataAdapter):

@@ -136,7 +136,17 @@ def callbacks(tmp, rank=0):
                                                      "ckpt.weights.h5"),
                                         save_weights_only=True)])
     model.save(os.path.join(out_dir, "model.keras"))
-    return {"epochs_overruled": np.asarray(len(h1.history["loss"])),
+    # BackupAndRestore: rank 0 backs up, every rank resumes from it
+    backup = os.path.join(tmp, "backup")
+    model = _model(1 + 100 * rank)
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[
+        keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False)])
+    h3 = model.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[
+        keras.callbacks.BackupAndRestore(backup)])
+    return {"epochs_resumed": np.asarray(len(h3.history["loss"])),
+            "backup_left": np.asarray(os.path.exists(backup)),
+            "epochs_overruled": np.asarray(len(h1.history["loss"])),
             "epochs_early": np.asarray(len(h2.history["loss"])),
             "loss_early": np.asarray(h2.history["loss"]),
             "files": np.asarray(sorted(os.listdir(out_dir)) or [""])}

@@ -111,6 +111,8 @@ def test_callbacks_decide_alike_and_only_rank_0_writes(semantics):
     for res in ranks:
         assert int(res["callbacks.epochs_overruled"]) == 3
         assert int(res["callbacks.epochs_early"]) == 2
+        assert int(res["callbacks.epochs_resumed"]) == 1  # epoch 3 of 3
+    assert not ranks[0]["callbacks.backup_left"]  # rank 0 deleted it
     np.testing.assert_array_equal(ranks[0]["callbacks.loss_early"],
                                   ranks[1]["callbacks.loss_early"])
     assert list(ranks[0]["callbacks.files"]) == [
