@@ -10,9 +10,11 @@ _NAMES = ("SKLearnClassifier", "SKLearnRegressor", "SKLearnTransformer")
 
 def __getattr__(name):
     if name in _NAMES:
-        from .frontend import sklearn_wrappers
+        import importlib
 
-        return getattr(sklearn_wrappers, name)
+        module = importlib.import_module(".frontend.sklearn_wrappers",
+                                         __package__)
+        return getattr(module, name)
     raise AttributeError(f"module 'graphkeras.wrappers' has no attribute "
                          f"{name!r}")
 

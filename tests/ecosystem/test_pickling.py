@@ -90,3 +90,39 @@ def test_functional_unbuilt_and_uncompiled_models():
     unbuilt = keras.Sequential([keras.layers.Dense(2)])
     again = pickle.loads(pickle.dumps(unbuilt))
     assert not again.built and len(again.layers) == 1
+
+
+class Residual(keras.layers.Layer):
+    """A custom layer that is not registered: pickle finds it by import."""
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(input_shape[-1],),
+                                     initializer="ones")
+
+    def call(self, x):
+        return x + x * self.scale
+
+
+class TwoStep(keras.Model):
+    """An unregistered subclassed model."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = Residual()
+        self.out = keras.layers.Dense(1)
+
+    def call(self, x):
+        return self.out(self.inner(x))
+
+
+def test_unregistered_subclassed_model_pickles_by_reference():
+    x, y = _data()
+    model = TwoStep()
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    back = pickle.loads(pickle.dumps(model))
+    assert type(back) is TwoStep and type(back.inner) is Residual
+    _same_weights(model, back)
+    for m in (model, back):
+        m.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    _same_weights(model, back)

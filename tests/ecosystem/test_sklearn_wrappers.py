@@ -172,3 +172,14 @@ def test_deepcopy_of_unfitted_estimator_with_model():
     twin = copy.deepcopy(clf)
     assert twin.model is not clf.model
     assert twin.model.compiled
+
+
+def test_without_sklearn_the_error_names_the_extra(monkeypatch):
+    import sys
+
+    for name in list(sys.modules):
+        if name == "sklearn" or name.startswith("sklearn."):
+            monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delitem(sys.modules, "graphkeras.frontend.sklearn_wrappers")
+    with pytest.raises(ImportError, match=r"graphkeras\[sklearn\]"):
+        keras.wrappers.SKLearnClassifier  # noqa: B018
