@@ -33,4 +33,10 @@ MODULES = {
                               "decode_predictions")),
     "inception_v3": ("inception_v3", ("InceptionV3", "preprocess_input",
                                       "decode_predictions")),
+    "efficientnet_v2": ("efficientnet_v2", tuple(
+        f"EfficientNetV2{s}" for s in ("B0", "B1", "B2", "B3", "S", "M",
+                                        "L")) + (
+        "preprocess_input", "decode_predictions")),
+    "inception_resnet_v2": ("inception_resnet_v2", (
+        "InceptionResNetV2", "preprocess_input", "decode_predictions")),
 }

@@ -11,6 +11,21 @@ from ..models import Functional
 from . import imagenet_utils
 
 
+def keras_class(module: str):
+    """Register a layer class under its bare name, as Keras registers the
+    applications' layers (registered_name "LayerScale"), and write
+    Keras's `module` for it, so files go both ways."""
+    from ..saving import object_registration
+
+    def decorator(cls):
+        cls._keras_module = module
+        object_registration.GLOBAL_CUSTOM_OBJECTS[cls.__name__] = cls
+        object_registration.GLOBAL_CUSTOM_NAMES[cls] = cls.__name__
+        return cls
+
+    return decorator
+
+
 def prepare(weights, include_top, classes, input_tensor, input_shape,
             default_size, min_size, default_classes=1000):
     """Check the arguments and make the image input: `(img_input, shape)`."""

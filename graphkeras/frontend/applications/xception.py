@@ -5,15 +5,19 @@ Convolutions (CVPR 2017).
 
 from __future__ import annotations
 
-from ... import layers
+from ... import config, layers
 from . import _common, imagenet_utils
 
 _BASE = "https://storage.googleapis.com/tensorflow/keras-applications/xception/"
 
 
+def _axis():
+    return 1 if config.image_data_format() == "channels_first" else -1
+
+
 def _sep_bn(x, filters, name, act_name=None):
     """[relu] -> separable 3x3 -> batch norm, Keras's names."""
-    axis = imagenet_utils.bn_axis()
+    axis = _axis()
     if act_name:
         x = layers.Activation("relu", name=act_name)(x)
     x = layers.SeparableConv2D(filters, (3, 3), padding="same",
@@ -23,7 +27,7 @@ def _sep_bn(x, filters, name, act_name=None):
 
 def _projection(x, filters):
     # NOTE: unnamed in Keras (conv2d, batch_normalization, ...)
-    axis = imagenet_utils.bn_axis()
+    axis = _axis()
     r = layers.Conv2D(filters, (1, 1), strides=(2, 2), padding="same",
                       use_bias=False)(x)
     return layers.BatchNormalization(axis=axis)(r)
@@ -55,7 +59,7 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None,
     """
     img_input, _ = _common.prepare(weights, include_top, classes,
                                    input_tensor, input_shape, 299, 71)
-    axis = imagenet_utils.bn_axis()
+    axis = _axis()
     x = layers.Conv2D(32, (3, 3), strides=(2, 2), use_bias=False,
                       name="block1_conv1")(img_input)
     x = layers.BatchNormalization(axis=axis, name="block1_conv1_bn")(x)

@@ -245,6 +245,11 @@ def serialize_function(fn):
 
 def _module_for(obj) -> str:
     cls = obj if inspect.isclass(obj) else type(obj)
+    # a class standing for a Keras class says where Keras keeps it
+    # (graphkeras.applications' layers: keras.src.applications.convnext)
+    keras_module = cls.__dict__.get("_keras_module")
+    if keras_module:
+        return keras_module
     if cls in object_registration.GLOBAL_CUSTOM_NAMES or not _is_builtin(cls):
         return cls.__module__
     if cls.__name__ == "Functional":
