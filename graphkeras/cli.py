@@ -310,15 +310,15 @@ def _planned(fn, after):
     an input and every result written: the compile pipeline's program, or,
     with `after`, the program right after that pass (then no layout)."""
     from .passes.compile_pipeline import codegen_passes
-    from .passes.plan_memory import assign_storage
+    from .passes.prepare_scan_bodies import plan_storage
 
     used = tuple(range(len(fn.results)))
     passes = codegen_passes(used)
     prepared = _run_passes(fn, passes, after, "planned")
     if after:
         return prepared, None
-    layout = assign_storage(prepared, (), tuple(p.name for p in fn.params),
-                            (), used)
+    layout = plan_storage(prepared, (), tuple(p.name for p in fn.params),
+                          (), used)
     return prepared, layout
 
 

@@ -253,7 +253,7 @@ def missing_rules(op: OpDef) -> list:
             missing.append("reference takes every attr")
     # an elementwise op lowers through `emit`; every other op needs a
     # template registered under its name in codegen
-    from graphkeras.codegen.kernels import has_lowering
+    from graphkeras.codegen.lowering import has_lowering
 
     if op.kind != "elementwise" and not has_lowering(op.name):
         missing.append("codegen lowering")

@@ -38,6 +38,8 @@ from ..ir.ops.collective import (
     COMM_SIZE,
     MAX_COUNT,
 )
+from .kernels import RootLowering
+from .lowering import register_lowering
 from .scalar import I1, I32, I64, PTR, VOID, intrinsic
 
 KIND = "collective"
@@ -88,11 +90,8 @@ def emit_all_reduce(ctx, nodes, root) -> None:
     b.ret_void()
 
 
-def register(lowering_kind: dict, root_emitters: dict) -> None:
-    """Enter the collective ops into codegen's tables (codegen/kernels.py)."""
-    for name in OPS:
-        lowering_kind[name] = KIND
-    root_emitters[KIND] = emit_all_reduce
+register_lowering(RootLowering(KIND, OPS, emit_all_reduce, threaded=False,
+                               ordered=True))
 
 
 def is_collective(node) -> bool:

@@ -63,6 +63,7 @@ from ..ir.ops.conv import (
 )
 from . import kernels as K
 from .loops import for_range, loop_nest
+from .lowering import Lowering, register_lowering
 from .scalar import I64, PTR, VOID, alloca, intrinsic, reg_type, suffix
 
 FIELDS = (
@@ -634,7 +635,7 @@ def _split_fused(ctx, node):
     if node.op != "fused":
         return node, [], [], []
     body = node.attrs["body"]
-    first = next(m for m in body.nodes if m.op in NODE_KERNELS)
+    first = next(m for m in body.nodes if m.op in NODE_OPS)
     rest = [m for m in body.nodes if m is not first]
     keys = [f"@out{k}" for k in range(len(body.results))]
     params = {p.name for p in body.params}
@@ -994,17 +995,24 @@ def emit_resize_grad_node(ctx, node, ws) -> None:
 # --- registration ------------------------------------------------------------------
 
 
-class NodeKernel:
-    """How program.py compiles one kind of node: its emitter, its
-    workspace size, the library objects it calls, and whether it takes a
-    fused epilogue (kernels.node_kernel)."""
+class _ConvFamilyLowering(Lowering):
+    """A conv-family kind (codegen/lowering.py): its emitter
+    `emit(ctx, node, workspace)` splits its own work by the kernel's
+    (chunk, chunks) arguments; `workspace(node, vector_bytes)` and
+    `libraries(node)` size and link what it calls; `epilogue`: a fused
+    node headed by one of its ops (with its bias and activation) is its
+    too."""
 
-    def __init__(self, emit, workspace=None, libraries=None,
+    threaded, workspace = True, True
+
+    def __init__(self, kind: str, ops, emit, workspace=None, libraries=None,
                  epilogue: bool = False):
-        self.emit = emit
-        self._workspace = workspace
-        self._libraries = libraries
+        self.kind, self.ops, self._emit = kind, tuple(ops), emit
+        self._workspace, self._libraries = workspace, libraries
         self.epilogue = epilogue
+
+    def emit(self, ctx, site) -> None:
+        self._emit(ctx, site.node, site.workspace)
 
     def workspace_bytes(self, node, vector_bytes: int) -> int:
         if self._workspace is None:
@@ -1019,7 +1027,7 @@ class NodeKernel:
 
 def _root(node):
     if node.op == "fused":
-        return next(m for m in node.attrs["body"].nodes if m.op in NODE_KERNELS)
+        return next(m for m in node.attrs["body"].nodes if m.op in NODE_OPS)
     return node
 
 
@@ -1038,24 +1046,19 @@ def _conv_libs(node):
     return library_modules(node.outputs[0].dtype)
 
 
-_CONV = NodeKernel(emit_conv_node, _conv_ws, _conv_libs, epilogue=True)
-_WGRAD = NodeKernel(emit_filter_grad_node, _conv_ws, _conv_libs)
-_POOL = NodeKernel(emit_pool_node, epilogue=True)
-_RESIZE_GRAD = NodeKernel(emit_resize_grad_node)
-
-NODE_KERNELS = {
-    "conv": _CONV, "conv_transpose": _CONV, "conv_filter_grad": _WGRAD,
-    "resize_grad": _RESIZE_GRAD,
-    **{name: _POOL for name in POOL_OPS},
-}
-# ops whose kernel can take fused elementwise consumers as an epilogue
-EPILOGUE_OPS = frozenset(k for k, v in NODE_KERNELS.items() if v.epilogue)
-
-
-def register(lowering_kind: dict, pointwise: dict, node_kernels: dict) -> None:
-    """Enter the lowerings of this file into codegen.kernels' tables."""
-    for name, nk in NODE_KERNELS.items():
-        lowering_kind[name] = "node"
-        node_kernels[name] = nk
-    pointwise["resize"] = _resize_rule
-    lowering_kind["resize"] = "pointwise"
+# the ops this file's kinds lower (a fused node's first such op is its root)
+NODE_OPS = frozenset(("conv", "conv_transpose", "conv_filter_grad",
+                      "resize_grad", *POOL_OPS))
+for _lowering in (
+        _ConvFamilyLowering("conv", ("conv", "conv_transpose"),
+                            emit_conv_node, _conv_ws, _conv_libs,
+                            epilogue=True),
+        _ConvFamilyLowering("conv_filter_grad", ("conv_filter_grad",),
+                            emit_filter_grad_node, _conv_ws, _conv_libs),
+        _ConvFamilyLowering("pool", tuple(POOL_OPS), emit_pool_node,
+                            epilogue=True),
+        _ConvFamilyLowering("resize_grad", ("resize_grad",),
+                            emit_resize_grad_node)):
+    register_lowering(_lowering)
+del _lowering
+K.POINTWISE["resize"] = _resize_rule  # resize is pointwise: a gather

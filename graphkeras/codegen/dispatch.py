@@ -36,6 +36,8 @@ from .loops import for_range
 from .scalar import I1, I64, PTR, VOID, alloca, intrinsic
 from .work_sharing import FINISH_FN, GRAB_FN, WAIT_FN, declare
 
+CHUNKS_PER_THREAD = 2  # chunks of a split unit: threads x this
+
 # the entry every kernel is called through: (ktid, knth, argblock, ws)
 ENTRY_FN = ir.FunctionType(VOID, [I64, I64, PTR, PTR])
 SPLIT, NEED, COPIES = 1, 2, 4
@@ -237,8 +239,6 @@ def _shared(b, module, nl, argblock, nunits, unit_word, has, run_kernel,
                                     source_etype=I64), typ=I64), PTR)
     epoch = b.load(b.gep(argblock, [_c(nl.epoch_slot)], source_etype=I64),
                    typ=I64)
-    from .step_module import CHUNKS_PER_THREAD
-
     nch = b.mul(nth, _c(CHUNKS_PER_THREAD))
     zero, one = _c(0), _c(1)
     since = alloca(b, I64)

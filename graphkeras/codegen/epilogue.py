@@ -27,8 +27,10 @@ from llvmlite import ir
 
 from . import kernels as K
 from .loops import for_range
+from .lowering import Lowering, register_lowering, split_by_thread
 from .matmul import EP_TYPE, declare_gemm, gemm_flags, thread_args, thread_workspace
 from .scalar import I64, PTR, VOID, mem_type
+from .target import host
 
 
 def _c(v) -> ir.Constant:
@@ -165,3 +167,19 @@ def _tile_loop(ctx, node, product, rest, sums, i0, j0, mr, nr, src, ld):
             acc = ctx.sb.add(old, v)
             ctx.store(out_key[o.name], j, b.select(first_row, v, acc))
     b.ret_void()
+
+
+class _MatmulEpilogueLowering(Lowering):
+    """A fused node around a product: the GEMM with its elementwise
+    consumers (and column sums) as the epilogue (lowering.kernel_of picks
+    it for a fused body holding a matmul)."""
+
+    kind, threaded, workspace = "matmul_epilogue", True, True
+
+    def emit(self, ctx, site) -> None:
+        split_by_thread(ctx)
+        emit_matmul_epilogue(ctx, site.node, site.workspace,
+                             host().vector_bytes)
+
+
+register_lowering(_MatmulEpilogueLowering())

@@ -20,8 +20,11 @@ import llvmlite.binding as llvm
 from .. import config
 from ..ir.errors import InternalCompilerError
 from . import cache, mathlib
-from .step_module import CODEGEN_VERSION
 from .target import OPT_LEVEL, dump, ensure_llvm, host, new_target_machine, optimize
+
+# part of every compiled object's cache key: raise it when the code
+# generated for the same program changes meaning
+CODEGEN_VERSION = 1
 
 STEP_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
 STEPS_TYPE = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64,

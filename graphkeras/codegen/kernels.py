@@ -31,6 +31,7 @@ from ..ir.ops import random as rnd
 from ..ir.registry import has_op
 from ..ir.types import is_symbol
 from . import mathlib
+from .lowering import Lowering, register_lowering, split_by_thread
 from .loops import for_range, loop_nest
 from .scalar import (
     F64,
@@ -827,64 +828,45 @@ def _unflat(ctx, i, shape):
     return cs
 
 
-def op_kind(op: str) -> str | None:
-    """How codegen lowers op: pointwise, reduce, arg, softmax, matmul,
-    scatter, view, const or fused; None for an op without a lowering."""
-    kind = LOWERING_KIND.get(op)
-    if kind is None and pointwise_rule(op) is not None:
-        return "pointwise"
-    return kind
+# --- the kinds of this file (codegen/lowering.py) ------------------------------
 
 
-def has_lowering(op: str) -> bool:
-    return op_kind(op) is not None
+class RootLowering(Lowering):
+    """A loop template built around its root node (a reduction, argmax,
+    softmax, scatter_add, a collective), with the elementwise producers of
+    a fused body evaluated inside its loops: `emit(ctx, nodes, root)`."""
+
+    root = True
+
+    def __init__(self, kind: str, ops: tuple, emit, threaded: bool,
+                 ordered: bool = False):
+        self.kind, self.ops, self._emit = kind, tuple(ops), emit
+        self.threaded, self.ordered = threaded, ordered
+
+    def emit(self, ctx, site) -> None:
+        if self.threaded:
+            split_by_thread(ctx)
+        self._emit(ctx, site.nodes, site.root)
 
 
-LOWERING_KIND: dict[str, str] = {}
-for _name in POINTWISE:
-    LOWERING_KIND[_name] = "pointwise"
-LOWERING_KIND.update({
-    "reshape": "view",
-    "constant": "const",
-    "reduce_sum": "reduce", "reduce_mean": "reduce",
-    "reduce_max": "reduce", "reduce_min": "reduce",
-    "argmax": "arg", "argmin": "arg",
-    "softmax": "softmax", "log_softmax": "softmax",
-    "matmul": "matmul",
-    "scatter_add": "scatter",
-    "fused": "fused",
-    "scan": "scan",  # codegen/scan.py
-})
-# Nodes whose kernels other codegen modules emit (codegen/conv.py): op ->
-# an object with emit(ctx, node, workspace), workspace_bytes(node,
-# vector_bytes), libraries(node) and `epilogue` (whether a fused node headed
-# by the op, e.g. a conv with its bias and activation, is theirs too).
-NODE_KERNELS: dict = {}
+class _NoKernel(Lowering):
+    """Ops that never become kernels: reshape is a view of its operand's
+    storage, a constant a module global (passes/plan_memory.py)."""
+
+    def __init__(self, kind: str, ops: tuple):
+        self.kind, self.ops = kind, ops
 
 
-def node_kernel(node):
-    """The NODE_KERNELS entry that emits `node`, or None."""
-    if node.op == "fused":
-        head = next((m for m in node.attrs["body"].nodes
-                     if m.op != "constant"), None)
-        nk = None if head is None else NODE_KERNELS.get(head.op)
-        return nk if nk is not None and nk.epilogue else None
-    return NODE_KERNELS.get(node.op)
-
-
-ROOT_EMITTERS = {
-    "reduce": emit_reduce,
-    "arg": emit_arg,
-    "softmax": emit_softmax,
-    "scatter": emit_scatter_add,
-}
-del _name
+for _lowering in (
+        RootLowering("reduce", ("reduce_sum", "reduce_mean", "reduce_max",
+                                 "reduce_min"), emit_reduce, threaded=True),
+        RootLowering("arg", ("argmax", "argmin"), emit_arg, threaded=True),
+        RootLowering("softmax", ("softmax", "log_softmax"), emit_softmax,
+                      threaded=True),
+        RootLowering("scatter", ("scatter_add",), emit_scatter_add,
+                      threaded=False),
+        _NoKernel("view", ("reshape",)),
+        _NoKernel("const", ("constant",))):
+    register_lowering(_lowering)
+del _lowering
 _ = I1  # re-exported for callers
-
-# NOTE: at the end: conv.py reads this module's tables and fills them
-from . import conv as _conv
-
-_conv.register(LOWERING_KIND, POINTWISE, NODE_KERNELS)
-from . import collective as _collective  # noqa: E402  (MPI calls)
-
-_collective.register(LOWERING_KIND, ROOT_EMITTERS)

@@ -58,8 +58,10 @@ from llvmlite import ir
 from ..ir.dtypes import DType
 from .loops import for_range
 from . import bf16 as _bf16
+from .lowering import Lowering, register_lowering, split_by_thread
 from .narrow import emit_narrow, narrow_ok
 from .scalar import I1, I32, I64, PTR, VOID, alloca, intrinsic, reg_type, suffix
+from .target import host
 
 SMALL_M = 4  # up to this many rows: no packing (batch-1 inference)
 PREFETCH_C = True
@@ -948,3 +950,16 @@ def emit_matmul(ctx, node, workspace, vector_bytes: int, *, ep=None,
                       epctx or null, tid, nth])
     if ret:
         b.ret_void()
+
+
+class _MatmulLowering(Lowering):
+    """A `matmul` node: the GEMM over its batch (codegen/lowering.py)."""
+
+    kind, ops, threaded, workspace = "matmul", ("matmul",), True, True
+
+    def emit(self, ctx, site) -> None:
+        split_by_thread(ctx)
+        emit_matmul(ctx, site.node, site.workspace, host().vector_bytes)
+
+
+register_lowering(_MatmulLowering())

@@ -13,8 +13,10 @@ whose body is the body Function's own kernels.
 
 The body is prepared like a program (passes.compile_pipeline: simplify,
 materialize_results, fuse_elementwise) and laid out with
-passes.plan_memory.assign_storage; its kernels are emitted by
-program._emit_kernel, so a body gets every kernel template (GEMM, fused
+passes.plan_memory.assign_storage, by the pass
+passes.prepare_scan_bodies at the end of the pipeline: the
+program's StorageLayout carries it (`bodies`). Its kernels are emitted by
+kernel_function.emit_kernel, so a body gets every kernel kind (GEMM, fused
 pointwise loops, reductions, nested scans). Each temporary of the body gets
 its own slice of the scratch block (sizes depend on the batch symbols, read
 at run time); the block is allocated once per call of the scan kernel.
@@ -28,18 +30,16 @@ Invariants:
   region (slices of different steps never meet; the scratch regions are
   disjoint), which keeps the body kernels' `noalias` promise.
 - The GEMM workspace of body matmuls is the program's workspace
-  (nested_matmuls() tells program.py what to size and link).
-
-NOTE: this module imports passes (compile_pipeline, plan_memory) lazily:
-the body is prepared at lowering time, from the same passes the runtime
-runs on the program.
+  (nested_matmuls() tells step_module.py what to size and link).
 """
 
 from __future__ import annotations
 
 from llvmlite import ir
 
-from ..ir import Function, InternalCompilerError
+from ..ir import InternalCompilerError
+from .kernel_function import emit_kernel, program_symbols
+from .lowering import Lowering, register_lowering
 from .loops import for_range
 from .scalar import I1, I64, PTR, VOID, intrinsic
 
@@ -63,28 +63,6 @@ def nested_matmuls(node) -> list:
     return out
 
 
-def prepare_body(body: Function):
-    """(prepared body, its StorageLayout), cached per body."""
-    hit = _PREPARED.get(body)
-    if hit is None:
-        from ..passes.compile_pipeline import prepare_for_codegen
-        from ..passes.plan_memory import assign_storage
-
-        used = tuple(range(len(body.results)))
-        fn = prepare_for_codegen(body, used)
-        layout = assign_storage(fn, (), tuple(p.name for p in fn.params), (),
-                                used)
-        hit = (fn, layout)
-        if len(_PREPARED) >= _PREPARED_MAX:
-            _PREPARED.clear()
-        _PREPARED[body] = hit
-    return hit
-
-
-_PREPARED: dict = {}  # body Function -> (prepared body, layout)
-_PREPARED_MAX = 256
-
-
 def _aligned_alloc(module):
     return intrinsic(module, "aligned_alloc", PTR, [I64, I64])
 
@@ -102,19 +80,24 @@ def _round(ctx, n):
     return b.and_(b.add(n, _i64(ALIGN - 1)), _i64(-ALIGN))
 
 
-def emit_scan(ctx, node, t, workspace) -> None:
+def emit_scan(ctx, node, t, workspace, layout_of_program) -> None:
     """The body of the scan kernel function `ctx.fn` (see the module
-    docstring); `t` names the kernel (for the body kernels' names)."""
-    from .step_module import _emit_kernel, native_layout
-
+    docstring); `t` names the kernel (for the body kernels' names), and
+    `layout_of_program` (the StorageLayout around the node) holds the
+    prepared body."""
     b = ctx.b
     module = b.module
     a = node.attrs
     nc, nx, length, reverse = a["num_carry"], a["num_xs"], a["length"], \
         a["reverse"]
-    body, layout = prepare_body(a["body"])
-    nl = native_layout(body, layout)
-    missing = [s for s in nl.symbols if s not in ctx.syms]
+    prepared = layout_of_program.bodies.get(a["body"])
+    if prepared is None:
+        raise InternalCompilerError(
+            f"the body of scan node %{node.outputs[0].name} was not prepared "
+            "for codegen (passes.prepare_scan_bodies)")
+    body, layout = prepared
+    symbols = program_symbols(body)
+    missing = [s for s in symbols if s not in ctx.syms]
     if missing:
         raise InternalCompilerError(
             f"scan body @{body.name} uses the dimension(s) {missing}, which the "
@@ -123,7 +106,8 @@ def emit_scan(ctx, node, t, workspace) -> None:
     outputs = list(node.outputs)
 
     # the body's kernels, each an LLVM function of its own
-    kernels = [_emit_kernel(module, f"{t}_s{k}", kn, layout, nl, ctx.consts)
+    kernels = [emit_kernel(module, f"{t}_s{k}", kn, layout, symbols,
+                           ctx.consts)
                for k, kn in enumerate(layout.kernels)]
 
     def numel_bytes(ty):
@@ -175,7 +159,7 @@ def emit_scan(ctx, node, t, workspace) -> None:
             roles[p.name] = ("k", k)
     slice_bytes = [numel_bytes(body.params[nc + j].type) for j in range(nx)]
     y_bytes = [numel_bytes(r.type) for r in body.results[nc:]]
-    body_syms = [ctx.syms[s] for s in nl.symbols]
+    body_syms = [ctx.syms[s] for s in symbols]
 
     with for_range(b, _i64(length), name="step") as s:
         tt = b.sub(_i64(length - 1), s) if reverse else s
@@ -215,3 +199,16 @@ def emit_scan(ctx, node, t, workspace) -> None:
             b.call(kfn, args)
     b.call(_free(module), [scratch])
     b.ret_void()
+
+
+class _ScanLowering(Lowering):
+    """A `scan` node: one native loop over the steps calling the body's
+    kernels (runs whole on one thread; its GEMMs take the workspace)."""
+
+    kind, ops, workspace = "scan", ("scan",), True
+
+    def emit(self, ctx, site) -> None:
+        emit_scan(ctx, site.node, site.name, site.workspace, site.layout)
+
+
+register_lowering(_ScanLowering())

@@ -20,7 +20,8 @@ caller's MXCSR, so denormal flushing never leaks into NumPy on the same
 thread.
 
 Threads: all `nthreads` threads run the same entry (runtime/thread_pool.py).
-The kernels form units (`schedule`): a kernel of THREADED_KINDS alone is
+The kernels form units (`schedule`): a threaded kernel (its kind's
+`Lowering.threaded`, codegen/lowering.py) alone is
 cut into CHUNKS_PER_THREAD x nthreads chunks, called as (chunk, chunks)
 and splitting its work accordingly (loops by ranges, products by panels);
 any other kernel, and each run of small kernels (a model's softmax, loss,
@@ -49,13 +50,14 @@ from llvmlite import ir
 from ..ir import Function
 from ..ir.plan import StorageLayout
 from ..ir.types import is_symbol
-from . import kernels as K
-from .dispatch import emit_body, kernel_entry
-from .matmul import emit_matmul, workspace_bytes
+from .dispatch import CHUNKS_PER_THREAD, emit_body, kernel_entry  # noqa: F401
+from .jit import CODEGEN_VERSION, threads_library  # noqa: F401
+from .kernel_function import emit_kernel, program_symbols
+from .lowering import lowering, threaded
+from .matmul import library_modules, workspace_bytes
 from .scalar import I8, I32, I64, PTR, VOID, alloca, intrinsic, mem_type
 from .target import host
 
-CODEGEN_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -114,19 +116,10 @@ def required_libraries(layout: StorageLayout) -> list:
                                            n.attrs["transpose_b"],
                                            host().vector_bytes):
             out.setdefault(name, build)
-    for n in layout.kernels:  # conv, pooling, resize_grad (codegen/conv.py)
-        nk = K.node_kernel(n)
-        if nk is not None:
-            for name, build in nk.libraries(n):
-                out.setdefault(name, build)
+    for n in layout.kernels:  # each kind's own (conv, pooling: conv.py)
+        for name, build in lowering(n).libraries(n):
+            out.setdefault(name, build)
     return sorted(out.items())
-
-
-def program_symbols(fn: Function) -> tuple:
-    syms = set()
-    for v in fn.values():
-        syms.update(d for d in v.shape if is_symbol(d))
-    return tuple(sorted(syms))
 
 
 def native_layout(fn: Function, layout: StorageLayout) -> NativeLayout:
@@ -148,10 +141,8 @@ def native_layout(fn: Function, layout: StorageLayout) -> NativeLayout:
             tiles.append((dt, a.shape[-2] if n.attrs["transpose_a"]
                           else a.shape[-1]))
     nunits = len(schedule(layout)) + (1 if layout.end_copies else 0)
-    for n in layout.kernels:  # codegen/conv.py: per-thread workspace
-        nk = K.node_kernel(n)
-        if nk is not None:
-            ws = max(ws, nk.workspace_bytes(n, vb))
+    for n in layout.kernels:  # each kind's own per-thread workspace
+        ws = max(ws, lowering(n).workspace_bytes(n, vb))
     return NativeLayout(syms, slots, k, ws, k + 5, tuple(tiles), nunits)
 
 
@@ -200,41 +191,6 @@ class _Consts:
         return g
 
 
-def _kernel_kind(node) -> tuple:
-    """(emitter kind, body nodes, params, outputs, root)"""
-    if node.op == "fused":
-        body = node.attrs["body"]
-        if any(n.op == "matmul" for n in body.nodes):  # codegen/epilogue.py
-            return "matmul_epilogue", body.nodes, body.params, body.results, \
-                None
-        last = body.nodes[-1] if body.nodes else None
-        if (last is not None and len(body.results) == 1
-                and body.results[0] in last.outputs
-                and K.op_kind(last.op) in K.ROOT_EMITTERS):
-            return K.op_kind(last.op), body.nodes, body.params, \
-                body.results, last
-        return "pointwise", body.nodes, body.params, body.results, None
-    kind = K.op_kind(node.op)
-    if kind is None:
-        from ..ir import InternalCompilerError
-
-        raise InternalCompilerError(f'op "{node.op}" has no codegen lowering')
-    if kind == "pointwise":
-        return kind, [node], node.inputs, node.outputs, None
-    return kind, [node], node.inputs, node.outputs, node
-
-
-# kernel kinds whose emitters split their work by (tid, nthreads); every
-# other kernel runs on thread 0 alone (called with 0, 1)
-THREADED_KINDS = frozenset({"pointwise", "matmul", "softmax", "arg", "reduce",
-                            "matmul_epilogue"})
-
-
-def threaded(node) -> bool:
-    return (_kernel_kind(node)[0] in THREADED_KINDS
-            or K.node_kernel(node) is not None)  # codegen/conv.py
-
-
 def small_kernels(layout: StorageLayout) -> list:
     """small[t]: kernel t touches few elements per batch row (at most
     SMALL_ROW, and SMALL_FIXED besides): the softmax / loss / metric /
@@ -247,7 +203,7 @@ def small_kernels(layout: StorageLayout) -> list:
 
     out = []
     for node in layout.kernels:
-        if _kernel_kind(node)[0] not in THREADED_KINDS:
+        if not lowering(node).threaded:
             out.append(False)  # thread 0 alone anyway
             continue
         syms = {d for v in (*node.inputs, *node.outputs) for d in v.shape
@@ -294,7 +250,7 @@ def barriers_needed(layout: StorageLayout, units=None) -> list:
         outs = {vs[v.name] for n in nodes for v in n.outputs}
         arena_out = any(st[s].kind == "arena" for s in outs)
         # collectives run in program order on every rank (codegen/collective)
-        ordered = any(K.op_kind(n.op) == "collective" for n in nodes)
+        ordered = any(lowering(n).ordered for n in nodes)
         need = bool(ins & written or outs & (read | written)
                     or (arena_out and died) or ordered)
         if need:
@@ -307,7 +263,6 @@ def barriers_needed(layout: StorageLayout, units=None) -> list:
     return needs
 
 
-CHUNKS_PER_THREAD = 2  # chunks of a split unit: threads x this
 
 
 def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
@@ -348,32 +303,28 @@ def build_modules(fn: Function, layout: StorageLayout, name: str = "gk",
     split = chunks != 0
     seen: dict = {}  # function text (name left out) -> kernel function
     entries, owned = [], [[] for _ in mods]
-    try:
-        for t, node in enumerate(layout.kernels):
-            c = t * len(mods) // max(nk, 1)
-            m = mods[c]
-            kfn, sids, wants_ws = _emit_kernel(m, t, node, layout, nl,
-                                               consts[id(m)])
-            text = str(kfn).replace(f'@"{kfn.name}"', "@K", 1)
-            prev = seen.get(text)
-            if prev is not None:  # the same kernel again: call the first
-                del m.globals[kfn.name]
-                kfn = prev if prev.module is m else \
-                    _declare_like(m, prev)
-            else:
-                seen[text] = kfn
-                if split:  # callable from the other chunks' entries
-                    kfn.linkage = ""
-            entry = kernel_entry(m, t, kfn, [nl.storage_slots[s] for s in sids],
-                                 len(nl.symbols), wants_ws)
-            if split:
-                entry.linkage = ""
-                entry = _declare_like(module, entry)
-            entries.append(entry)
-            owned[c].append(t)
-    finally:
-        for m in mods:
-            _FLAT.pop(id(m), None)
+    for t, node in enumerate(layout.kernels):
+        c = t * len(mods) // max(nk, 1)
+        m = mods[c]
+        kfn, sids, wants_ws = emit_kernel(m, t, node, layout, nl.symbols,
+                                          consts[id(m)])
+        text = str(kfn).replace(f'@"{kfn.name}"', "@K", 1)
+        prev = seen.get(text)
+        if prev is not None:  # the same kernel again: call the first
+            del m.globals[kfn.name]
+            kfn = prev if prev.module is m else \
+                _declare_like(m, prev)
+        else:
+            seen[text] = kfn
+            if split:  # callable from the other chunks' entries
+                kfn.linkage = ""
+        entry = kernel_entry(m, t, kfn, [nl.storage_slots[s] for s in sids],
+                             len(nl.symbols), wants_ws)
+        if split:
+            entry.linkage = ""
+            entry = _declare_like(module, entry)
+        entries.append(entry)
+        owned[c].append(t)
 
     # the step body: loops over tables of kernel entries and units
     # (codegen/dispatch.py), so its size does not grow with the model
@@ -439,11 +390,8 @@ class KernelNames:
         nl = native_layout(self.fn, self.layout)
         m = ir.Module(name=f"kernel{t}")
         m.triple = h.triple
-        try:
-            kfn, sids, wants_ws = _emit_kernel(m, t, self.layout.kernels[t],
-                                               self.layout, nl, _Consts(m))
-        finally:
-            _FLAT.pop(id(m), None)
+        kfn, sids, wants_ws = emit_kernel(m, t, self.layout.kernels[t],
+                                          self.layout, nl.symbols, _Consts(m))
         e = kernel_entry(m, t, kfn, [nl.storage_slots[s] for s in sids],
                          len(nl.symbols), wants_ws)
         e.linkage = ""  # kept: what the step would call
@@ -495,179 +443,6 @@ def _entry_points(module, body_fn, is_x86):
         b.call(body_fn, [tid, nth, blk])
     restore()
     b.ret_void()
-
-
-def _emit_kernel(module, t, node, layout, nl, consts):
-    vs = layout.value_storage
-    st = layout.storages
-    sids = []
-    for v in list(node.inputs) + list(node.outputs):
-        s = st[vs[v.name]]
-        if s.kind != "const" and s.id not in sids:
-            sids.append(s.id)
-    # scan: for its body's GEMMs
-    wants_ws = node.op in ("matmul", "scan") or (
-        node.op == "fused" and _kernel_kind(node)[0] == "matmul_epilogue")
-    nk = K.node_kernel(node)  # codegen/conv.py
-    wants_ws = wants_ws or nk is not None
-    argtys = [I64, I64] + [PTR] * len(sids) + [I64] * len(nl.symbols)
-    if wants_ws:
-        argtys.append(PTR)
-    label = node.op if node.op != "fused" else "fused_" + "_".join(
-        sorted({m.op for m in node.attrs["body"].nodes}))[:40]
-    fn = ir.Function(module, ir.FunctionType(VOID, argtys), f"k{t}_{label}")
-    fn.linkage = "internal"
-    fn.attributes.add("noinline")
-    fn.attributes.add("nounwind")
-    pargs = fn.args[2:2 + len(sids)]
-    for a in pargs:
-        a.add_attribute("noalias")
-    syms = dict(zip(nl.symbols, fn.args[2 + len(sids):2 + len(sids) + len(nl.symbols)]))
-    ptr_of = dict(zip(sids, pargs))
-
-    def buffer(v):
-        s = st[vs[v.name]]
-        if s.kind == "const":
-            return consts(layout.const_values[v.name]), v.dtype
-        return ptr_of[s.id], v.dtype
-
-    kind, nodes, params, outs, root = _kernel_kind(node)
-    buffers = {}
-    # names as the kernel body sees them: a fused body has its own names
-    for inner, outer in zip(params, node.inputs):
-        buffers[inner.name] = buffer(outer)
-    out_keys = []
-    for k, (inner, outer) in enumerate(zip(outs, node.outputs)):
-        out_keys.append(f"@out{k}")
-        buffers[f"@out{k}"] = buffer(outer)
-        if root is not None:
-            buffers[inner.name] = buffer(outer)
-    ctx = K.KernelCtx(fn, buffers, syms, consts)
-    if nk is not None:
-        nk.emit(ctx, node, fn.args[-1])
-        return fn, sids, wants_ws
-    if kind in THREADED_KINDS:
-        ctx.threads = (fn.args[0], fn.args[1])
-    flat = _flat_signature(nodes, params, outs, buffers, out_keys) \
-        if kind == "pointwise" else None
-    if flat is not None:
-        _call_flat(module, ctx, flat, nodes, params, outs, out_keys)
-    elif kind == "pointwise":
-        K.emit_pointwise(ctx, nodes, params, outs, out_keys)
-    elif kind == "matmul":
-        emit_matmul(ctx, node, fn.args[-1], host().vector_bytes)
-    elif kind == "matmul_epilogue":
-        from .epilogue import emit_matmul_epilogue
-
-        emit_matmul_epilogue(ctx, node, fn.args[-1], host().vector_bytes)
-    elif kind == "scan":
-        from .scan import emit_scan
-
-        emit_scan(ctx, node, t, fn.args[-1])
-    else:
-        K.ROOT_EMITTERS[kind](ctx, nodes, root)
-    return fn, sids, wants_ws
-
-
-def _scalar_like(shape) -> bool:
-    return all(d == 1 for d in shape)
-
-
-def _flat_signature(nodes, params, outs, buffers, out_keys):
-    """A shape-free signature when the kernel is one flat loop: only
-    elementwise ops and scalar constants, every value of the output shape
-    or a scalar. Kernels with equal signatures share one native function
-    (the Adam update of every weight, say), which saves compile time."""
-    space = outs[0].shape
-    for n in nodes:
-        if K.op_kind(n.op) != "pointwise" or (
-                n.op not in ("constant", "zeros", "ones")
-                and ir_kind(n.op) != "elementwise"):
-            return None
-        if n.op == "constant" and n.attrs["value"].array.size != 1:
-            return None
-    values = list(params) + [o for n in nodes for o in n.outputs]
-    if any(v.shape != space and not _scalar_like(v.shape) for v in values):
-        return None
-    index = {}
-    parts = []
-    classes = []  # distinct buffers in first-use order
-    for p in params:
-        ptr = buffers[p.name][0]
-        if ptr not in classes:
-            classes.append(ptr)
-        index[p.name] = len(index)
-        parts.append(f"p{classes.index(ptr)}:{p.dtype.name}:{_scalar_like(p.shape)}")
-    for n in nodes:
-        ins = ",".join(str(index[v.name]) for v in n.inputs)
-        attrs = {k: v for k, v in n.attrs.items() if k != "shape"}
-        if n.op == "constant":
-            attrs = {"value": n.attrs["value"].array.reshape(-1)[0].item(),
-                     "dtype": n.attrs["value"].dtype.name}
-        for o in n.outputs:
-            index[o.name] = len(index)
-            parts.append(f"{n.op}({ins}){sorted(attrs.items())!r}:"
-                         f"{o.dtype.name}:{_scalar_like(o.shape)}")
-    for o, key in zip(outs, out_keys):
-        ptr = buffers[key][0]
-        if ptr not in classes:
-            classes.append(ptr)
-        parts.append(f"out{classes.index(ptr)}={index[o.name]}")
-    return ";".join(parts), classes
-
-
-def ir_kind(op: str) -> str:
-    from ..ir import get_op
-
-    return get_op(op).kind
-
-
-def _call_flat(module, ctx, flat, nodes, params, outs, out_keys):
-    from ..ir import TensorType, Value
-    from ..ir.function import Node
-
-    sig, classes = flat
-    shared = _FLAT.setdefault(id(module), {})
-    fn = shared.get(sig)
-    if fn is None:
-        # named by content, as _Consts (identical kernels are found by text)
-        name = "gk_flat_" + hashlib.sha1(sig.encode()).hexdigest()[:20]
-        # (buffers..., n, lo, hi): elements [lo, hi) of n
-        fn = ir.Function(module, ir.FunctionType(VOID, [PTR] * len(classes)
-                                                 + [I64, I64, I64]),
-                         name)
-        fn.linkage = "internal"
-        fn.attributes.add("noinline")
-        fn.attributes.add("nounwind")
-        for a in fn.args[:-3]:
-            a.add_attribute("noalias")
-        shared[sig] = fn
-        space = outs[0].shape
-
-        def flat_value(v):
-            shape = ("gk_n",) if v.shape == space and not _scalar_like(space) else ()
-            return Value(v.name, TensorType(shape, v.dtype))
-
-        fparams = [flat_value(p) for p in params]
-        fnodes = [Node(n.op, tuple(flat_value(v) for v in n.inputs), n.attrs,
-                       tuple(flat_value(o) for o in n.outputs)) for n in nodes]
-        fouts = [flat_value(o) for o in outs]
-        bufs = {}
-        for p in params:
-            bufs[p.name] = (fn.args[classes.index(ctx.buffers[p.name][0])],
-                            ctx.buffers[p.name][1])
-        for k in out_keys:
-            bufs[k] = (fn.args[classes.index(ctx.buffers[k][0])], ctx.buffers[k][1])
-        inner = K.KernelCtx(fn, bufs, {"gk_n": fn.args[-3]}, ctx.consts)
-        inner.threads = ("range", fn.args[-2], fn.args[-1])
-        K.emit_pointwise(inner, fnodes, fparams, fouts, out_keys)
-    n = ctx.numel(outs[0].shape)
-    lo, hi = ctx.thread_range(n)
-    ctx.b.call(fn, list(classes) + [n, lo, hi])
-    ctx.b.ret_void()
-
-
-_FLAT: dict = {}
 
 
 __all__ = [

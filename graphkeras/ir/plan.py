@@ -37,6 +37,10 @@ class StorageLayout:
     end_copies: list = field(default_factory=list)  # (src id, dst id)
     inplace: list = field(default_factory=list)  # (kernel idx, in, out names)
     const_values: dict = field(default_factory=dict)  # value -> ConstArray
+    # scan body Function -> (prepared body, its StorageLayout), for every
+    # scan kernel (passes/prepare_scan_bodies.py); codegen lowers
+    # a scan's body from here
+    bodies: dict = field(default_factory=dict)
 
     def storage_of(self, v) -> Storage:
         name = v.name if isinstance(v, Value) else v

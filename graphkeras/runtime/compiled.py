@@ -75,7 +75,8 @@ from ..ir import (
 )
 from ..ir.types import is_symbol
 from ..passes.compile_pipeline import prepare_for_codegen
-from ..passes.plan_memory import assign_storage, plan_offsets
+from ..passes.plan_memory import plan_offsets
+from ..passes.prepare_scan_bodies import plan_storage
 from .adaptive import ThreadChooser
 from .executable import Executable
 from .program import Program
@@ -196,8 +197,8 @@ class CompiledExecutable(Executable):
         used = tuple(program.outputs) + tuple(i for _, i in program.updates)
         canon = canonical_program(program)
         self.fn, text = _prepared(canon.fn, used)
-        self.layout = assign_storage(self.fn, canon.state, canon.inputs,
-                                     canon.updates, canon.outputs)
+        self.layout = plan_storage(self.fn, canon.state, canon.inputs,
+                                   canon.updates, canon.outputs)
         self.native_layout = nl = native_layout(self.fn, self.layout)
         key = cache_key(text, self.layout.describe())
         name = f"{program.fn.name}-{key[:12]}"

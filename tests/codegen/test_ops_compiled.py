@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from op_samples import draw_sample
 
 from graphkeras import ir
-from graphkeras.codegen.kernels import POINTWISE, has_lowering
+from graphkeras.codegen.kernels import POINTWISE
+from graphkeras.codegen.lowering import has_lowering
 from graphkeras.passes.fuse_elementwise import REINDEX_OPS
 
 OPS = sorted(ir.all_ops())

@@ -20,7 +20,7 @@ _SETUP = textwrap.dedent("""
     from graphkeras import ir
     from graphkeras.runtime import Program, StateStore
     from graphkeras.runtime.compiled import CompiledExecutable
-    from graphkeras.runtime import threads as T
+    from graphkeras.runtime import thread_pool as T
 
     b = ir.Builder("mm")
     x = b.param("x", ("N", 96))
