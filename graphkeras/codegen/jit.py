@@ -219,6 +219,9 @@ def library_object(name: str, build) -> bytes:
     """A library object (e.g. the GEMM for f32), from memory, the disk
     cache, or compiled now with build(vector_bytes)."""
     key, obj = _cached_library(name)
+    if obj is None and name in _PENDING:  # a child is compiling it
+        _wait_child(_PENDING.pop(name))
+        key, obj = _cached_library(name)
     if obj is None:
         with _LIBRARY_LOCK:  # one thread compiles it, the others wait
             key, obj = _cached_library(name)
@@ -293,6 +296,88 @@ def _compile_error(failure, kernels: list, describe) -> InternalCompilerError:
         f"While compiling {where}: LLVM {what} ({failure.reason}). Your "
         "Python process is unharmed; GRAPHKERAS_DUMP=llvm writes the "
         "generated code.")
+
+
+# --- library objects compiled in the background -------------------------------
+
+_PENDING: dict = {}  # library name -> pid of the child compiling it
+_CHILDREN: dict = {}  # pid -> exit status (None while running)
+CHILD_TIMEOUT = 60.0  # seconds a parent waits for a child, then kills it
+
+
+def host_libraries() -> list:
+    """(name, builder) of the libraries almost every program calls: the
+    threads library and the float32 GEMM for this host."""
+    from ..ir import float32
+    from .matmul import library_modules
+
+    return [threads_library(), *library_modules(float32)]
+
+
+def prefetch_libraries() -> bool:
+    """Start compiling the host's common libraries (host_libraries) that
+    the disk cache lacks, in a forked child that stores them in the cache
+    and exits, while this process goes on tracing and compiling its
+    program (llvmlite serialises LLVM calls in one process, so a thread
+    would not run beside it). library_object() waits for the child when
+    it needs one of them, and compiles it itself if the child failed.
+    Returns whether a child was started. Only from a process with one
+    thread (forking with other threads running is not safe), not under
+    MPI, with the cache on, where fork exists."""
+    import os
+
+    from .. import config
+
+    import sys
+
+    if not hasattr(os, "fork") or not config.cache_enabled() or \
+            threading.active_count() > 1 or "mpi4py.MPI" in sys.modules:
+        return False  # (an MPI process must not fork)
+    todo = [(n, b) for n, b in host_libraries()
+            if n not in _PENDING and _cached_library(n)[1] is None]
+    if not todo:
+        return False
+    try:
+        pid = os.fork()
+    except OSError:
+        return False
+    if pid == 0:  # the child: compile, store, leave without cleanups
+        code = 1
+        try:
+            for n, b in todo:
+                library_object(n, b)
+            code = 0
+        finally:
+            os._exit(code)
+    _CHILDREN[pid] = None
+    for n, _ in todo:
+        _PENDING[n] = pid
+    return True
+
+
+def _wait_child(pid: int) -> None:
+    """Until the child `pid` exits (killed after CHILD_TIMEOUT)."""
+    import os
+    import signal
+    import time
+
+    if _CHILDREN.get(pid, 0) is not None:
+        return  # reaped already
+    deadline = time.monotonic() + CHILD_TIMEOUT
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done, status = pid, -1
+        if done == pid:
+            _CHILDREN[pid] = status
+            return
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            _CHILDREN[pid] = -1
+            return
+        time.sleep(0.002)
 
 
 def threads_library() -> tuple:

@@ -116,6 +116,12 @@ class Trainer:
         self._run_eagerly = bool(run_eagerly)
         self.steps_per_execution = int(steps_per_execution)
         self.compiled = True
+        if not self._run_eagerly:
+            # the GEMM and threads libraries compile in a forked child
+            # while the first step traces (a cold first step waits less)
+            from ..runtime import prefetch_libraries
+
+            prefetch_libraries()
         self._compile_version += 1
         self._steps.clear()
 

@@ -6,7 +6,17 @@ from .program import Program
 from .state import StateStore, aligned_empty
 
 __all__ = ["Executable", "InterpretedExecutable", "Program", "StateStore",
-           "aligned_empty", "bf16_native", "make_executable"]
+           "aligned_empty", "bf16_native", "make_executable",
+           "prefetch_libraries"]
+
+
+def prefetch_libraries() -> bool:
+    """Compile the host's common native libraries in the background (a
+    forked child filling the compile cache) while the caller goes on;
+    model.compile() calls it (codegen/jit.py)."""
+    from ..codegen.jit import prefetch_libraries as start
+
+    return start()
 
 
 def bf16_native() -> bool:
