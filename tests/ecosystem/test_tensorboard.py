@@ -175,3 +175,16 @@ def test_without_tensorboard_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboard", None)
     with pytest.raises(ImportError, match=r"graphkeras\[tensorboard\]"):
         keras.callbacks.TensorBoard()
+
+
+def test_run_eagerly_writes_the_interpreted_program(tmp_path):
+    model = keras.Sequential([keras.Input((3,)),
+                              keras.layers.Dense(2, name="d")])
+    model.compile("sgd", "mse", run_eagerly=True)
+    tb = keras.callbacks.TensorBoard(str(tmp_path), profile_batch=1)
+    model.fit(np.ones((8, 3), "float32"), np.zeros((8, 2), "float32"),
+              epochs=1, batch_size=4, verbose=0, callbacks=[tb])
+    train = _read(str(tmp_path), "train")
+    ops = {n.op for n in train.Graph().node}
+    assert "matmul" in ops and "VariableV2" in ops  # one node per IR node
+    assert "profile/kernels" not in train.Tags()["tensors"]  # no kernels

@@ -31,6 +31,7 @@ import os
 import re
 import struct
 import time
+import types
 import zlib
 
 import numpy as np
@@ -207,16 +208,32 @@ def program_graph(pb, exe):
     return graph
 
 
-def _train_executable(model):
+class _Interpreted:
+    """A train program that the reference interpreter runs
+    (`run_eagerly=True`), seen as one "kernel" per IR node for the graph."""
+
+    def __init__(self, program):
+        self.program = program
+        self.fn = program.fn
+        self.layout = types.SimpleNamespace(kernels=tuple(program.fn.nodes))
+
+
+def _train_executable(model, compiled_only=True):
     """The most recently used compiled train program of `model`, or None
-    (not built yet, or run eagerly by the reference interpreter)."""
+    (not built yet; or, with compiled_only, run eagerly by the reference
+    interpreter, else that program as an _Interpreted)."""
     steps = getattr(model, "_steps", None)  # trainer's StepCache
     entries = getattr(steps, "_entries", {})  # least recently used first
-    exes = [e.executable for k, e in entries.items() if k and k[0] == "train"]
-    exe = exes[-1] if exes else None
-    if exe is None or not hasattr(exe, "layout"):
+    found = [e for k, e in entries.items() if k and k[0] == "train"]
+    if not found:
         return None
-    return exe
+    exe = found[-1].executable
+    if hasattr(exe, "layout"):
+        return exe
+    program = getattr(found[-1], "program", None)
+    if compiled_only or program is None:
+        return None
+    return _Interpreted(program)
 
 
 class TensorBoard(Callback):
@@ -460,7 +477,7 @@ class TensorBoard(Callback):
                                                "graph_keras_model")])
 
     def _write_program_graph(self):
-        exe = _train_executable(self.model)
+        exe = _train_executable(self.model, compiled_only=False)
         self._graph_written = True
         if exe is None:
             return
