@@ -65,6 +65,16 @@ def active():
     return h
 
 
+def replica_gradients(trace, grads):
+    """Optimizer.apply's hook: in a DataParallel rank's step whose
+    gradients are not summed across ranks yet (an overridden train_step),
+    the averaged gradients; otherwise grads unchanged."""
+    hooks = trace.__dict__.get("_replica_hooks")
+    if hooks is None or trace.__dict__.get("_replica_reduced"):
+        return grads
+    return hooks.reduce_gradients(trace, grads)
+
+
 class _OneRank:
     """A stand-in world for tracing a rank's program in one process: its
     descriptor names one rank, so the collectives are identities."""
@@ -155,6 +165,7 @@ class _Hooks:
         if count is None:
             count = trace.input(COUNT_INPUT, (), "float32")
             trace.__dict__["_replica_samples"] = count
+            trace.__dict__["_replica_hooks"] = self  # replica_gradients
         return count
 
     def scale_loss(self, loss, count):
@@ -198,6 +209,7 @@ class _Hooks:
             summed = [take(s) for s in shapes]
             out = []
             if grads:
+                trace.__dict__["_replica_reduced"] = True
                 samples = ops.reshape(take((1,)), ())
                 out = [ops.cast(ops.divide(s, samples), ops.dtype(g))
                        for s, g in zip(summed, grads)]
@@ -207,6 +219,44 @@ class _Hooks:
                 trace.current[k] = new.value
                 trace.updates[k] = new.value
             return out
+
+    def reduce_gradients(self, trace, grads):
+        """An overridden train_step's gradients (of its rank's mean loss)
+        averaged over every rank's samples: sum_r n_r g_r / sum_r n_r, in
+        one all_reduce_sum (Optimizer.apply calls this: replica_gradients)."""
+        trace.__dict__["_replica_reduced"] = True
+        count = self.count_input(trace)
+        live = [i for i, g in enumerate(grads) if g is not None]
+        if not live:
+            return grads
+        with trace:
+            parts = [ops.reshape(ops.multiply(ops.cast(grads[i], "float32"),
+                                              count), (-1,)) for i in live]
+            parts.append(ops.reshape(count, (1,)))
+            total = ops._apply("all_reduce_sum", ops.concatenate(parts),
+                               self.comm)
+            n = sum(int(np.prod(grads[i].shape, dtype=np.int64))
+                    for i in live)
+            samples = ops.reshape(ops.slice(total, (n,), (1,)), ())
+            out, offset = list(grads), 0
+            for i in live:
+                g = grads[i]
+                k = int(np.prod(g.shape, dtype=np.int64))
+                piece = ops.reshape(ops.slice(total, (offset,), (k,)),
+                                    tuple(g.shape))
+                out[i] = ops.cast(ops.divide(piece, samples), ops.dtype(g))
+                offset += k
+            return out
+
+    def finish_custom_step(self, model, trace, logs: dict) -> dict:
+        """After an overridden train_step / test_step: the metric
+        increments summed across ranks, and the logs that are a metric's
+        result recomputed from the summed state."""
+        self.reduce_step(model, trace, [], self.count_input(trace))
+        by_name = {m.name: m for m in model.metrics}
+        with trace:
+            return {k: by_name[k].result() if k in by_name else v
+                    for k, v in logs.items()}
 
     def sync_moments(self, x, axes):
         """Mean and variance of x over `axes` and over every rank's batch

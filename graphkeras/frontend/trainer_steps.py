@@ -124,6 +124,9 @@ def trace(model, kind, xs, ys=None, sws=None, x_template=None) -> TracedStep:
         else:
             logs = getattr(model, step)(data)
         logs = _check_logs(model, step, logs)
+        dp = model.__dict__.get("_dp")
+        if dp is not None:  # metrics summed across ranks (distributed_trainer)
+            logs = dp.finish_custom_step(model, t, logs)
         values = [_as_traced(t, v).value for v in logs.values()]
         return TracedStep(_finish(t, values, names, len(values)),
                           tuple(logs))

@@ -93,6 +93,43 @@ def streams(rank=0):
     return out
 
 
+class TapeModel(keras.Model):
+    """Keras's "customizing fit" train step, overridden."""
+
+    def train_step(self, data):
+        x, y = data
+        with keras.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(grads, self.trainable_variables)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def custom_step(rank=0):
+    """An overridden train_step: its gradients are averaged over the
+    ranks' samples by Optimizer.apply, its metrics summed (batches split
+    evenly here: the loss tracker of this step averages per-batch means)."""
+    x, y = _data(n=96)
+    keras.utils.set_random_seed(1 + 100 * rank)
+    inp = keras.Input((8,))
+    out = keras.layers.Dense(3, activation="softmax")(
+        keras.layers.Dense(16, activation="relu")(inp))
+    model = TapeModel(inp, out)
+    model.compile(keras.optimizers.Adam(0.01),
+                  "sparse_categorical_crossentropy", metrics=["accuracy"])
+    h = model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
+    out = _flat(model)
+    for k, v in h.history.items():
+        out["h_" + k] = np.asarray(v)
+    return out
+
+
 def plain_bn_moments(rank=0, size=1):
     """One step of a BatchNormalization on the inputs: each rank's moving
     mean moves towards the mean of its own slice."""
@@ -213,6 +250,8 @@ def run(name: str, tmp: str, distributed: bool) -> dict:
                         steps_per_execution=2)
     if name == "sync_bn":
         return training(keras.optimizers.SGD(0.1), bn=True, rank=rank)
+    if name == "custom_step":
+        return custom_step(rank)
     if name == "streams":
         return streams(rank)
     if name == "plain_bn":

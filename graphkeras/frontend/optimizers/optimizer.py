@@ -27,7 +27,7 @@ import re
 
 import numpy as np
 
-from .. import ops
+from .. import ops, tracing
 from ..naming import auto_name
 from ..variables import Variable
 from .schedules import LearningRateSchedule
@@ -298,6 +298,12 @@ class Optimizer:
                 "variables."
             )
         self._check_built_for(variables)
+        trace = tracing.current_trace()
+        if trace is not None and "_replica_hooks" in trace.__dict__:
+            from ..distributed_trainer import replica_gradients
+
+            # DataParallel ranks: an overridden train_step's gradients
+            grads = replica_gradients(trace, grads)
         if self.loss_scale_factor is not None:
             grads = [ops.divide(g, float(self.loss_scale_factor)) for g in grads]
         grads = self._clip(grads)
