@@ -23,6 +23,7 @@ from . import (
     models,
     ops,
     optimizers,
+    preprocessing,
     random,
     regularizers,
     saving,
@@ -40,5 +41,5 @@ __all__ = [
     "Variable", "activations", "applications", "backend", "callbacks", "config", "constraints",
     "datasets", "distribution",
     "initializers", "layers", "losses", "metrics", "models", "ops",
-    "optimizers", "random", "regularizers", "saving", "utils", "wrappers",
+    "optimizers", "preprocessing", "random", "regularizers", "saving", "utils", "wrappers",
 ]

@@ -160,7 +160,8 @@ ALL_OBJECTS["hard_swish"] = hard_silu
 def get(identifier):
     """An activation function from a name (None means linear), a config
     dict or a callable; unknown names raise a ValueError listing the valid
-    ones."""
+    ones. A name not built in is looked up as Keras does: the active
+    custom_object_scope, then register_keras_serializable's registry."""
     from .serialization import resolve
 
     if identifier is None:
@@ -172,16 +173,34 @@ def get(identifier):
     return resolve("activation", identifier, ALL_OBJECTS)
 
 
-def serialize(fn) -> str:
+def _custom(name, custom_objects=None):
+    from .saving.object_registration import get_registered_object
+
+    found = get_registered_object(name, custom_objects)
+    if found is None and ">" in name:  # "package>name" given by its name
+        found = get_registered_object(name.split(">", 1)[1], custom_objects)
+    return found
+
+
+def serialize(fn):
+    """A built-in activation's name; any other function as Keras 3 writes
+    it: {"module": "builtins", "class_name": "function", "config": its
+    registered name ("package>name") or __name__, ...}."""
     for k, v in ALL_OBJECTS.items():
         if v is fn:
             return k
-    return getattr(fn, "__name__", str(fn))
+    from .serialization import serialize_function
+
+    return serialize_function(fn)
 
 
 def deserialize(config, custom_objects=None):
     """An activation function from what `serialize` wrote (a name or a
     {"class_name": "function", "config": name} dict)."""
-    if isinstance(config, str) and custom_objects and config in custom_objects:
-        return custom_objects[config]
+    if isinstance(config, dict) and config.get("class_name") == "function":
+        config = config.get("config")
+    if isinstance(config, str) and custom_objects:
+        found = _custom(config, custom_objects)
+        if found is not None:
+            return found
     return get(config)

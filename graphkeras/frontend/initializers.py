@@ -256,6 +256,10 @@ ALL_OBJECTS.update({"uniform": RandomUniform, "normal": RandomNormal})
 
 
 def serialize(init) -> dict:
+    if not hasattr(init, "get_config"):  # a plain function
+        from .serialization import serialize_function
+
+        return serialize_function(init)
     return {"class_name": type(init).__name__, "config": init.get_config()}
 
 

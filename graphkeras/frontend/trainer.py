@@ -1,13 +1,15 @@
-"""The training loop: compile / fit / evaluate / predict and the programs
-they run.
+"""The training loop: compile / fit / evaluate / predict, and Keras 3's
+trainer seams.
 
 `compile()` records the optimizer, losses and metrics. The first call that
-needs a step traces the model into a Program (runtime/program.py):
+needs a step traces it into a Program (frontend/trainer_steps.py,
+`trace_step`): the model's own `train_step` / `test_step` /
+`predict_step` when it overrides them, else the built-in ones defined here:
 
-- train: inputs (x..., y..., sample_weight...) -> forward(training=True),
-  the loss (weighted per-output losses + regularization + add_loss), the
-  loss tracker and metric state updates, `differentiate` w.r.t. the
-  trainable variables read by the step, the optimizer's update ops;
+- train: forward(training=True), `compute_loss` (the weighted per-output
+  losses + regularization + add_loss), the loss tracker and
+  `compute_metrics`, the gradients (frontend/gradients.py: the IR's
+  `differentiate`) and the optimizer's update ops;
 - test: the same without gradients and optimizer (training=False);
 - predict: forward(training=False) -> outputs.
 
@@ -15,15 +17,10 @@ Every persistent tensor the step reads is program *state* (a Variable in
 the shared StateStore); everything it assigns is an *update* written back
 after each call. One executable call runs one batch.
 
-Invariants: a program is rebuilt only when what it computes changes: the
-compile() call, the set of variables or their trainable flags, or the
-per-sample shapes / dtypes of the data (the batch size is the IR symbol N
-and never triggers a rebuild). A model whose Inputs have None in other
-dimensions (sequences of any length) gets one program per concrete
-per-sample shape, all sharing the weights and optimizer state in the
-store; the most recently used `_MAX_PROGRAMS` are kept. Logs hold the
+Invariants: the executables live in one StepCache (frontend/step_cache.py),
+which traces again only when what a step computes changes. Logs hold the
 running epoch values of `model.metrics`, sorted by name as Keras 3 prints
-them.
+them, or, for an overridden step, the dict it returns, in its order.
 """
 
 from __future__ import annotations
@@ -294,6 +291,12 @@ class Trainer:
 
     def _train_body(self, x, y, sw):
         """The built-in train step in the active trace; returns the loss."""
+        if tracing.current_trace() is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.train_step() runs traced by fit() "
+                "(one compiled program per step); it cannot be called on "
+                "arrays. Use model.train_on_batch(x, y) for one step."
+            )
         y_pred = self(x, training=True)
         total = self._call_compute_loss(x, y, y_pred, sw, True)
         self._loss_tracker.update_state(total, sample_weight=ops.batch_size(

@@ -231,3 +231,23 @@ def test_seeded_int_random_is_the_same_each_step():
     x = np.zeros((3, 2), "float32")
     np.testing.assert_array_equal(model.predict(x, verbose=0),
                                   model.predict(x, verbose=0))
+
+
+def test_custom_step_program_dumps_through_the_cli(tmp_path, capsys):
+    # trace_step is the public way to the program fit runs; as .gkir text
+    # `graphkeras dump --program train` prints it
+    from graphkeras import cli
+    from graphkeras.frontend.trainer_steps import trace_step
+    from graphkeras.ir import parse_many, print_function
+
+    model = _functional(TapeModel)
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    x, y = _data(4)
+    program = trace_step(model, "train", [x], [y])
+    text = print_function(program.fn)
+    assert parse_many(text)[0] == program.fn
+    path = tmp_path / "step.gkir"
+    path.write_text(text)
+    assert cli.main(["dump", str(path), "--program", "train"]) == 0
+    out = capsys.readouterr().out
+    assert "func @train_step" in out and "matmul" in out

@@ -61,7 +61,11 @@ class InputLayer(Layer):
                 )
             batch_shape = (batch_size,) + _standardize_shape(shape)
         self._batch_shape = _standardize_shape(batch_shape, "batch_shape")
-        self.dtype = standardize_dtype(dtype)
+        # NOTE: a string Input is accepted so that the layer it feeds can
+        # name itself in the error (layer.py, _refuse_strings): compiled
+        # programs take numbers only
+        self.dtype = "string" if dtype in ("string", "str", str) else \
+            standardize_dtype(dtype)
         self.sparse = bool(sparse)
         self.optional = optional
         self.built = True

@@ -61,7 +61,7 @@ from ..random import SeedGenerator
 from ..tensors import KerasHistory, KerasTensor, TracedTensor
 from ..variables import Variable, bump_structure, standardize_dtype
 from .input_spec import InputSpec, assert_input_compatibility
-from .masks import call_with_masks
+from .masks import call_with_masks, get_keras_mask, set_keras_mask
 
 _CONTEXT = threading.local()
 
@@ -166,7 +166,9 @@ class Layer:
         self.autocast = autocast
         self.built = False
         self.input_spec = None
-        self.supports_masking = False
+        # Keras 3: a layer that overrides compute_mask supports masking
+        self.supports_masking = type(self).compute_mask is not \
+            Layer.compute_mask
         self._trainable_variables: list = []
         self._non_trainable_variables: list = []
         self._inbound_nodes: list = []
@@ -436,9 +438,13 @@ class Layer:
 
     @property
     def losses(self) -> list:
-        """Eager activity losses plus the current weight-regularization
+        """The losses added by `add_loss()` in the last eager call (this
+        layer's and its sublayers'; cleared when an outermost call starts,
+        as Keras 3 does) plus the current weight-regularization
         penalties."""
         out = list(self._eager_losses)
+        for layer in self._all_sublayers():
+            out.extend(layer.__dict__.get("_eager_losses", ()))
         for v in self.trainable_weights:
             if v.regularizer is not None:
                 out.append(np.asarray(v.regularizer(v.numpy())))
@@ -483,9 +489,19 @@ class Layer:
         leaves = tree.flatten((args, kwargs))
         if any(isinstance(x, KerasTensor) for x in leaves):
             return self._symbolic_call(args, kwargs)
-        # Keras's mask protocol (layers/masks.py): masks of the inputs go to
-        # call(mask=...) and compute_mask() attaches the outputs' masks
-        return call_with_masks(self, args, kwargs, self._convert_and_run)
+        outermost = not getattr(_CONTEXT, "depth", 0)
+        if outermost and tracing.current_trace() is None:
+            # an eager call's add_loss() values replace the last call's
+            self._eager_losses.clear()
+            for layer in self._all_sublayers():
+                layer.__dict__.get("_eager_losses", []).clear()
+        _CONTEXT.depth = getattr(_CONTEXT, "depth", 0) + 1
+        try:
+            # Keras's mask protocol (layers/masks.py): masks of the inputs
+            # go to call(mask=...) and compute_mask() attaches the outputs'
+            return call_with_masks(self, args, kwargs, self._convert_and_run)
+        finally:
+            _CONTEXT.depth -= 1
 
     def _convert_and_run(self, args, kwargs):
         args = (self._convert_inputs(args[0]),) + tuple(args[1:])
@@ -606,6 +622,7 @@ class Layer:
         return arg in names
 
     def _symbolic_call(self, args, kwargs):
+        _refuse_strings(self, args, kwargs)
         inputs = args[0]
         self._maybe_build(inputs)
         assert_input_compatibility(self.input_spec, inputs, self.name)
@@ -662,22 +679,35 @@ class Layer:
                              if counter[0] - 1 < len(specs) else None)
                     shape = _probe_shape(shape, ispec, probe)
                 try:
-                    return spec.input(f"in{counter[0]}", shape, x.dtype)
+                    t = spec.input(f"in{counter[0]}", shape, x.dtype)
                 except ValueError as e:
                     raise ValueError(
                         f'Layer "{self.name}" received input {counter[0] - 1} '
                         f"of shape {x.shape}: {e}"
                     ) from None
+                m = getattr(x, "_keras_mask", None)
+                if isinstance(m, KerasTensor):
+                    # Keras's mask protocol in symbolic calls too: call()
+                    # gets the mask, compute_mask() gives the outputs'
+                    mshape = tuple(t.shape[:len(m.shape)]) if len(
+                        m.shape) <= len(t.shape) else m.shape
+                    set_keras_mask(t, spec.input(f"mask{counter[0]}",
+                                                 mshape, m.dtype))
+                return t
             return x
 
         targs = tree.map_structure(to_traced, args)
         tkwargs = tree.map_structure(to_traced, kwargs)
         with spec:
-            out = self._run_call(targs, tkwargs)
+            out = call_with_masks(self, targs, tkwargs, self._run_call)
 
         def to_keras(x):
             if isinstance(x, TracedTensor):
-                return KerasTensor(x.shape, x.dtype)
+                kt = KerasTensor(x.shape, x.dtype)
+                m = get_keras_mask(x)
+                if isinstance(m, TracedTensor):
+                    kt._keras_mask = KerasTensor(m.shape, m.dtype)
+                return kt
             if isinstance(x, np.ndarray):
                 return KerasTensor(x.shape, x.dtype.name)
             return x
@@ -778,6 +808,22 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+def _refuse_strings(layer, args, kwargs) -> None:
+    """A string KerasTensor (Input(dtype="string")) cannot flow through a
+    compiled model: say so, naming the layer and the NumPy-side pattern."""
+    for x in tree.flatten((args, kwargs)):
+        if isinstance(x, KerasTensor) and x.dtype == "string":
+            raise ValueError(
+                f'Layer "{layer.name}" ({type(layer).__name__}) received a '
+                f"string input of shape {x.shape} (from keras.Input(..., "
+                'dtype="string")). graphkeras models compute on numbers '
+                "only: apply the layer to the NumPy strings outside the "
+                "model and feed the model its output, e.g. `ids = "
+                f"{layer.name}(np.array(texts))` then `model.fit(ids, y)` "
+                "with `keras.Input(shape=ids.shape[1:], dtype=ids.dtype)`."
+            )
+
+
 class NeedsStaticSizeError(ValueError):
     """A layer needs a static size where its input has None."""
 
@@ -815,7 +861,11 @@ def _merge_specs(a, b):
                 len(x.shape) == len(y.shape)):
             shape = tuple(p if p == q else None
                           for p, q in zip(x.shape, y.shape))
+            mask = getattr(x, "_keras_mask", None)
             x = KerasTensor(shape, x.dtype, name=x.name)
+            if mask is not None:
+                x._keras_mask = KerasTensor(shape[:len(mask.shape)],
+                                            mask.dtype)
         merged.append(x)
     return tree.pack_like(a, merged)
 

@@ -39,8 +39,11 @@ _EAGER: dict = {}  # id(array) -> (weakref to it, mask)
 
 def get_keras_mask(x):
     """The mask attached to x, or None."""
+    if isinstance(x, (KerasTensor, MaskedOutput)) and getattr(
+            x, "_keras_mask", None) is not None:
+        return x._keras_mask
     if isinstance(x, KerasTensor):
-        return getattr(x, "_keras_mask", None)
+        return None
     if isinstance(x, TracedTensor):
         entry = getattr(x.trace, "_keras_masks", {}).get(id(x))
         return entry[1] if entry is not None and entry[0] is x else None
@@ -82,9 +85,43 @@ def _any(masks) -> bool:
     return any(m is not None for m in tree.flatten(masks))
 
 
+class MaskedOutput(np.ndarray):
+    """An eager output with its mask as the attribute `_keras_mask`, as a
+    Keras 3 tensor has it (`masked_output._keras_mask`). Arrays computed
+    from it carry no mask."""
+
+    _keras_mask = None
+
+    def __array_finalize__(self, obj):
+        self._keras_mask = None
+
+
+def _expose_masks(outputs):
+    """Eager outputs with a mask in the table become MaskedArrays."""
+    def expose(o):
+        if isinstance(o, np.ndarray) and not isinstance(o, MaskedOutput):
+            m = get_keras_mask(o)
+            if m is not None:
+                v = o.view(MaskedOutput)
+                v._keras_mask = m
+                set_keras_mask(v, m)
+                return v
+        return o
+
+    if isinstance(outputs, np.ndarray):
+        return expose(outputs)
+    if isinstance(outputs, (list, tuple, dict)):
+        return tree.map_structure(expose, outputs)
+    return outputs
+
+
 def call_with_masks(layer, args, kwargs, run):
     """Run `run(args, kwargs)` (the layer's call) under Keras's mask
     protocol (see the module docstring)."""
+    return _expose_masks(_call_with_masks(layer, args, kwargs, run))
+
+
+def _call_with_masks(layer, args, kwargs, run):
     first = args[0]
     previous = _masks_of(first)
     has_mask = _any(previous)

@@ -179,10 +179,18 @@ def functional_from_config(cls, config: dict, custom_objects=None):
         created[name] = layer
         order.append((layer, _nodes(entry)))
 
+    # NOTE: tensors are keyed by the name the config gives a layer, which
+    # is not the rebuilt layer's when its get_config() leaves "name" out
+    # (it then gets an automatic one), as Keras keys created_layers
+    config_name = {id(layer): name for name, layer in created.items()}
+
+    def key(layer):
+        return config_name.get(id(layer), layer.name)
+
     tensors: dict = {}  # (layer name, node index) -> output structure
     for layer, _ in order:
         if type(layer).__name__ == "InputLayer" and layer._inbound_nodes:
-            tensors[(layer.name, 0)] = layer._inbound_nodes[0].outputs
+            tensors[(key(layer), 0)] = layer._inbound_nodes[0].outputs
 
     def resolve(x):
         if isinstance(x, dict) and x.get("class_name") == "__keras_tensor__":
@@ -222,7 +230,7 @@ def functional_from_config(cls, config: dict, custom_objects=None):
             kwargs.pop("training", None)
             if kwargs.get("mask", 0) is None:
                 kwargs.pop("mask")
-            tensors[(layer.name, i)] = layer(*args, **kwargs)
+            tensors[(key(layer), i)] = layer(*args, **kwargs)
             progress = True
         queue = rest
     if queue:

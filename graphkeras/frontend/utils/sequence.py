@@ -137,6 +137,41 @@ class TimeseriesDataset(PyDataset):
         for i in range(len(self)):
             yield self[i]
 
+    def take(self, count):
+        """The first `count` batches (every batch for a negative count), as
+        tf.data's `Dataset.take` (keras-io's `for batch in ds.take(1):`)."""
+        n = len(self)
+        count = int(count)
+        return _Taken(self, n if count < 0 else min(count, n))
+
+
+class _Taken(PyDataset):
+    """The first `count` batches of a dataset."""
+
+    def __init__(self, dataset, count):
+        super().__init__()
+        self.dataset = dataset
+        self.count = count
+
+    def __len__(self):
+        return self.count
+
+    def __getitem__(self, index):
+        if not -self.count <= index < self.count:
+            raise IndexError(
+                f"batch index {index} is out of range for a dataset of "
+                f"{self.count} batches")
+        return self.dataset[index % self.count]
+
+    def __iter__(self):
+        for i in range(self.count):
+            yield self[i]
+
+    def take(self, count):
+        count = int(count)
+        return _Taken(self, self.count if count < 0 else min(count,
+                                                              self.count))
+
 
 def timeseries_dataset_from_array(data, targets, sequence_length,
                                   sequence_stride=1, sampling_rate=1,

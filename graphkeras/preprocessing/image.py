@@ -1,0 +1,10 @@
+"""graphkeras.preprocessing.image: keras.preprocessing.image's functions."""
+
+from ..frontend.utils.image_utils import (
+    array_to_img,
+    img_to_array,
+    load_img,
+    save_img,
+)
+
+__all__ = ["array_to_img", "img_to_array", "load_img", "save_img"]
