@@ -12,6 +12,7 @@ Invariants:
 from __future__ import annotations
 
 import os
+import stat
 
 from ...fileio import atomic_write, atomic_write_bytes  # noqa: F401 (re-exported)
 
@@ -26,12 +27,24 @@ def bad_file(path, what: str) -> FileFormatError:
 
 
 def check_readable(path) -> str:
-    """`path` as a string, after checking it names an existing file."""
+    """`path` as a string, after checking it names an existing regular
+    file (a FIFO, a device such as /dev/zero or a symlink to one is refused
+    at once: reading it would hang or never end)."""
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such file: {path}")
-    if os.path.isdir(path):
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No such file: {path}") from None
+    except OSError as e:
+        raise bad_file(path, f"it cannot be read ({e.strerror}).") from None
+    if stat.S_ISDIR(st.st_mode):
         raise bad_file(path, "it is a directory, not a file.")
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(
+                    st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
+                else "not a regular file")
+        raise bad_file(path, f"it is {kind}, not a regular file.")
     return path
 
 

@@ -28,6 +28,8 @@ import json
 import os
 import zipfile
 
+import numpy as np
+
 from . import serialization_lib as sl
 from .file_io import FileFormatError, atomic_write, bad_file, check_readable
 from .weights_store import StateError, read_h5, write_h5
@@ -37,9 +39,13 @@ METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
 # The Keras release whose `.keras` layout these files follow.
 KERAS_FORMAT_VERSION = "3.15.1"
-# Refuse entries that would unpack to more than this (zip bombs).
-MAX_ENTRY_BYTES = 8 << 30
-MAX_CONFIG_BYTES = 256 << 20
+# Entries are inflated only up to these sizes (zip bombs are refused from
+# their headers, and inflating stops at the cap whatever a header claims);
+# model.weights.h5's cap comes from the model its config describes
+# (weights_cap).
+MAX_CONFIG_BYTES = 64 << 20
+CAPS = {CONFIG: MAX_CONFIG_BYTES, METADATA: 1 << 20}
+MAX_ENTRIES = 1000
 
 
 def _metadata() -> str:
@@ -105,11 +111,17 @@ def _check_entry_name(path: str, name: str) -> None:
         )
 
 
-def read_archive(path, data: bytes | None = None) -> dict:
+def read_archive(path, data: bytes | None = None,
+                 caps: dict | None = None) -> dict:
     """{entry name: bytes} of a `.keras` archive, after safety checks.
 
     With `data`, the archive is those bytes and `path` only names it in
-    errors (pickled models)."""
+    errors (pickled models). `caps` maps the entries to read to the most
+    bytes each may inflate to (default: config and metadata only, with
+    CAPS' limits); an entry over its cap is refused from its header, and
+    inflating stops at the cap whatever the header says."""
+    caps = {CONFIG: CAPS[CONFIG], METADATA: CAPS[METADATA]} \
+        if caps is None else caps
     if data is None:
         src = path = check_readable(path)
     else:
@@ -124,27 +136,65 @@ def read_archive(path, data: bytes | None = None) -> dict:
     try:
         with zipfile.ZipFile(src) as z:
             infos = z.infolist()
+            if len(infos) > MAX_ENTRIES:
+                raise bad_file(path, f"the archive holds {len(infos)} "
+                               f"entries (a model file has 3); refusing it.")
             for info in infos:
                 _check_entry_name(path, info.filename)
-                if info.file_size > MAX_ENTRY_BYTES:
-                    raise bad_file(path, f"the entry {info.filename} claims "
-                                   f"{info.file_size} bytes; refusing it.")
-            names = {i.filename for i in infos}
+            names = {i.filename: i for i in infos}
             if CONFIG not in names:
                 raise bad_file(
                     path, f"the archive has no {CONFIG} (its entries: "
                     f"{sorted(names)}); it is not a Keras model file."
                 )
-            out = {}
-            for name in (CONFIG, METADATA, WEIGHTS):
-                if name in names:
-                    out[name] = z.read(name)
-            return out
+            return {name: _read_capped(path, z, names[name], cap)
+                    for name, cap in caps.items() if name in names}
     except FileFormatError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
             NotImplementedError, ValueError) as e:
         raise bad_file(path, f"the zip archive is damaged ({e}).") from None
+
+
+def _read_capped(path, z, info, cap: int) -> bytes:
+    def refuse(size):
+        return bad_file(
+            path, f"the entry {info.filename} inflates to {size} bytes, more "
+            f"than the {cap} bytes this model can need; refusing it (a zip "
+            "bomb or an edited archive?).")
+
+    if info.file_size > cap:
+        raise refuse(info.file_size)
+    out, total = [], 0
+    with z.open(info) as f:
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > cap:
+                raise refuse(f"more than {cap}")
+            out.append(chunk)
+    return b"".join(out)
+
+
+def weights_cap(model) -> int:
+    """The most bytes a model.weights.h5 for `model` can take: its
+    variables, as many again for each optimizer slot (Adam keeps 2),
+    and HDF5's bookkeeping per dataset."""
+    n = nbytes = 0
+    for v in model.weights:
+        n += 1
+        nbytes += int(np.prod(v.shape, dtype=np.int64)) * np.dtype(
+            v.dtype).itemsize
+    return 4 * nbytes + 8192 * (4 * n + 64) + (1 << 20)
+
+
+def read_weights(path, model, data: bytes | None = None):
+    """The bytes of the archive's model.weights.h5 (None when it has
+    none), refused above weights_cap(model)."""
+    got = read_archive(path, data, {WEIGHTS: weights_cap(model)})
+    return got.get(WEIGHTS)
 
 
 def _is_hdf5(path) -> bool:
@@ -160,6 +210,9 @@ def read_config(path, archive: dict) -> dict:
         config = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise bad_file(path, f"{CONFIG} is not valid JSON ({e}).") from None
+    except RecursionError:
+        raise bad_file(path, f"{CONFIG} nests too deeply to be a model "
+                       "configuration.") from None
     if not isinstance(config, dict) or "class_name" not in config:
         raise bad_file(path, f"{CONFIG} does not describe a model (no "
                        "class_name).")
@@ -175,10 +228,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
     config = read_config(path, archive)
     model = model_from_config(config, custom_objects, compile, safe_mode,
                               path=path)
-    if WEIGHTS in archive:
-        load_weights_bytes(model, archive[WEIGHTS], path,
-                           load_optimizer=compile)
-    elif model.weights:
+    weights = read_weights(path, model, data)
+    if weights is not None:
+        load_weights_bytes(model, weights, path, load_optimizer=compile)
+    elif model.weights:  # noqa: SIM114
         # Keras 3 always writes the entry: a model would come back with
         # freshly initialized weights, silently
         raise bad_file(path, f"the archive has no {WEIGHTS}, but the model "
@@ -199,6 +252,10 @@ def model_from_config(config, custom_objects=None, compile=True,
                                                 safe_mode, kind="models")
     except FileFormatError:
         raise
+    except RecursionError:
+        raise bad_file(path or "<config>", "the model configuration nests "
+                       "too deeply (models within models, thousands deep)."
+                       ) from None
     except (TypeError, ValueError, KeyError) as e:
         if path is None:
             raise

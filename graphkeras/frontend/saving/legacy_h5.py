@@ -169,7 +169,7 @@ def _load_optimizer_weights(f, model, path) -> None:
     g = f["optimizer_weights"]
     names = _attr_list(g, "weight_names")
     try:
-        arrays = [g[n][()] for n in names]
+        arrays = [_dataset(g, n, path) for n in names]
     except KeyError as e:
         raise bad_file(path, f"optimizer weight {e} is missing.") from None
     from .weights_store import _optimizer_variables_for
@@ -187,6 +187,18 @@ def _load_optimizer_weights(f, model, path) -> None:
         v.assign(np.asarray(a).astype(v.dtype))
 
 
+def _dataset(group, name, path):
+    """The dataset group[name], unread: shapes are compared with the
+    model's before any data is read (a dataset may declare terabytes)."""
+    import h5py
+
+    d = group[name]
+    if not isinstance(d, h5py.Dataset) or d.dtype.kind not in "fiub":
+        raise bad_file(path, f"weight {name!r} of {group.name} is not a "
+                       "numeric dataset.")
+    return d
+
+
 def load_weights_group(group, model, path, by_name=False,
                        skip_mismatch=False) -> None:
     """Assign the weights of a legacy `model_weights` group (or a weights
@@ -202,7 +214,7 @@ def load_weights_group(group, model, path, by_name=False,
         g = group[name]
         wnames = _attr_list(g, "weight_names")
         try:
-            arrays = [g[w][()] for w in wnames]
+            arrays = [_dataset(g, w, path) for w in wnames]
         except KeyError as e:
             raise bad_file(path, f"weight {e} of layer {name!r} is missing.") \
                 from None

@@ -135,11 +135,11 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False,
     """Load weights from a `.weights.h5`, `.keras` or legacy `.h5` file."""
     path = check_readable(filepath)
     if _is_zip(path):
-        archive = keras_format.read_archive(path)
-        if keras_format.WEIGHTS not in archive:
+        weights = keras_format.read_weights(path, model)
+        if weights is None:
             raise bad_file(path, "the archive holds no model.weights.h5.")
-        keras_format.load_weights_bytes(model, archive[keras_format.WEIGHTS],
-                                        path, skip_mismatch=skip_mismatch)
+        keras_format.load_weights_bytes(model, weights, path,
+                                        skip_mismatch=skip_mismatch)
         return
     if not _is_hdf5(path):
         raise bad_file(

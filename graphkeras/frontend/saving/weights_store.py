@@ -206,17 +206,28 @@ def _group_arrays(group) -> list:
             f"has unexpected entries {sorted(keys)} in {group.name} (expected "
             "datasets named 0, 1, 2, ...)"
         ) from None
-    return [group[k][()] for k in keys]
+    # NOTE: datasets, not arrays: shapes are compared before anything is
+    # read, so a dataset declaring terabytes (or a huge gzip of zeros) is
+    # refused from its header
+    return [group[k] for k in keys]
 
 
 def _check_assignable(v, arr, where: str) -> np.ndarray:
-    arr = np.asarray(arr)
-    if tuple(arr.shape) != tuple(v.shape):
+    """arr (a dataset or array) read as an array, after checking its
+    shape and kind against variable v."""
+    shape = tuple(getattr(arr, "shape", np.shape(arr)) or ())
+    if shape != tuple(v.shape):
         raise StateError(
             f"{where}: variable {v.path} has shape {tuple(v.shape)}, the file "
-            f"holds shape {tuple(arr.shape)}"
+            f"holds shape {shape}"
         )
-    return arr
+    kind = getattr(getattr(arr, "dtype", None), "kind", "f")
+    if kind not in "fiub":
+        raise StateError(
+            f"{where}: variable {v.path} is numeric, the file holds data of "
+            f"type {arr.dtype}"
+        )
+    return np.asarray(arr)
 
 
 def read_h5(h5file, model, skip_mismatch: bool = False,
@@ -282,6 +293,8 @@ def read_h5(h5file, model, skip_mismatch: bool = False,
         if path in h5file:
             arrays = _group_arrays(h5file[path])
             for gen, arr in zip(gens, arrays):
+                if getattr(arr, "size", 0) != 2:
+                    continue
                 arr = np.asarray(arr).reshape(-1)
                 if arr.shape == (2,):
                     gen.seed = int(arr[0])
