@@ -405,6 +405,7 @@ class TensorBoard(Callback):
             return
         self._scalars("validation", self._iterations(), {
             f"evaluation_{k}_vs_iterations": v for k, v in logs.items()}, "")
+        self._writer("validation").flush()  # evaluate() has no train end
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
