@@ -69,3 +69,35 @@ ESTIMATORS = [
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+# The checks above run the models on the reference interpreter (they fit
+# ~150 tiny models: compiling each would take minutes). The checks where
+# compiled code could differ (determinism, pickling through the .keras
+# format, batch-size-independent predictions, training) run compiled too.
+_COMPILED = [
+    SKLearnClassifier(
+        model=dynamic_model,
+        model_kwargs={"loss": "categorical_crossentropy", "layers": (16,),
+                      "activation": "softmax", "run_eagerly": False},
+        fit_kwargs={"epochs": 3, "verbose": 0}, random_state=0),
+    SKLearnRegressor(
+        model=dynamic_model,
+        model_kwargs={"loss": "mse", "run_eagerly": False},
+        fit_kwargs={"epochs": 2, "verbose": 0}, random_state=0),
+]
+
+
+@pytest.mark.parametrize("estimator", _COMPILED,
+                         ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("check", [
+    "check_fit_idempotent", "check_estimators_pickle",
+    "check_methods_subset_invariance", "check_methods_sample_order_invariance",
+    "check_supervised_y_2d", "check_train"])
+def test_compiled_estimator_checks(estimator, check):
+    from sklearn.utils import estimator_checks
+
+    if check == "check_train":
+        check = ("check_classifiers_train" if isinstance(
+            estimator, SKLearnClassifier) else "check_regressors_train")
+    getattr(estimator_checks, check)(type(estimator).__name__, estimator)
