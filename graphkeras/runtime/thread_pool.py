@@ -7,9 +7,9 @@
 
 Workers are Python threads that call the native worker loop
 (codegen/work_sharing.py) with the GIL released: between jobs they wait in
-native code (spinning briefly, then yielding), and after a few
-milliseconds without work they park on an Event, so an idle process uses
-no CPU. `post` publishes a job in the control block and wakes the parked
+native code (spinning ~80 us, then sleeping on a futex that `post`
+wakes), and after ~0.1 s without work they park on an Event, so an idle
+process uses no CPU. `post` publishes a job in the control block and wakes the parked
 workers it needs.
 
 Invariants:
