@@ -4,7 +4,7 @@
     model = keras.Sequential([keras.layers.Dense(10, activation="softmax")])
 """
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: F401
 
 from . import (
     activations,

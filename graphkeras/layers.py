@@ -2,15 +2,35 @@
 
 from .frontend.layers import (  # noqa: F401
     Activation,
+    AvgPool1D,
+    AvgPool2D,
+    AvgPool3D,
+    Convolution1D,
+    Convolution1DTranspose,
+    Convolution2D,
+    Convolution2DTranspose,
+    Convolution3D,
+    Convolution3DTranspose,
     Dense,
     Dropout,
     Flatten,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalAvgPool3D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GlobalMaxPool3D,
     Identity,
     Input,
     InputLayer,
     InputSpec,
     Layer,
+    MaxPool1D,
+    MaxPool2D,
+    MaxPool3D,
     Reshape,
+    SeparableConvolution1D,
+    SeparableConvolution2D,
 )
 from .frontend.layers.activation_layers import (  # noqa: F401
     ELU,
@@ -142,25 +162,3 @@ from .frontend.layers.preprocessing_text import (  # noqa: F401
     StringLookup,
     TextVectorization,
 )
-
-# Keras 3's alternative names (the same classes)
-AvgPool1D = AveragePooling1D
-AvgPool2D = AveragePooling2D
-AvgPool3D = AveragePooling3D
-MaxPool1D = MaxPooling1D
-MaxPool2D = MaxPooling2D
-MaxPool3D = MaxPooling3D
-GlobalAvgPool1D = GlobalAveragePooling1D
-GlobalAvgPool2D = GlobalAveragePooling2D
-GlobalAvgPool3D = GlobalAveragePooling3D
-GlobalMaxPool1D = GlobalMaxPooling1D
-GlobalMaxPool2D = GlobalMaxPooling2D
-GlobalMaxPool3D = GlobalMaxPooling3D
-Convolution1D = Conv1D
-Convolution2D = Conv2D
-Convolution3D = Conv3D
-Convolution1DTranspose = Conv1DTranspose
-Convolution2DTranspose = Conv2DTranspose
-Convolution3DTranspose = Conv3DTranspose
-SeparableConvolution1D = SeparableConv1D
-SeparableConvolution2D = SeparableConv2D

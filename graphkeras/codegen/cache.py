@@ -38,7 +38,7 @@ import tempfile
 import threading
 import warnings
 
-from .. import config
+from .. import flags
 
 MAGIC = b"GKOBJ2"
 SECRET = "secret"
@@ -68,7 +68,7 @@ def make_key(*parts: str) -> str:
 
 
 def entry_path(key: str, ext: str = ".gko") -> str:
-    return os.path.join(config.cache_dir(), key[:2], key + ext)
+    return os.path.join(flags.cache_dir(), key[:2], key + ext)
 
 
 # --- the directory and the secret ----------------------------------------------
@@ -138,9 +138,9 @@ def _new_secret(root: str) -> None:
 def _secret() -> bytes | None:
     """This user's secret for the current cache dir, or None when the
     cache is off or not trusted (warned once per directory)."""
-    if not config.cache_enabled():
+    if not flags.cache_enabled():
         return None
-    root = os.path.abspath(config.cache_dir())
+    root = os.path.abspath(flags.cache_dir())
     if root in _ROOTS:
         return _ROOTS[root]
     with _LOCK:
@@ -263,7 +263,7 @@ def store(key: str, payload: bytes, ext: str = ".gko") -> str | None:
     except OSError:
         return None
     STATS["stores"] += 1
-    evict(config.cache_max_bytes(), keep=path)
+    evict(flags.cache_max_bytes(), keep=path)
     return path
 
 
@@ -272,7 +272,7 @@ def store(key: str, payload: bytes, ext: str = ".gko") -> str | None:
 
 def entries(root: str | None = None) -> list:
     """[(path, size, mtime)] of the cache's entries (no symlinks)."""
-    root = root or config.cache_dir()
+    root = root or flags.cache_dir()
     out = []
     try:
         subs = list(os.scandir(root))
@@ -320,10 +320,10 @@ def evict(max_bytes: int, keep: str | None = None) -> int:
 
 def info() -> dict:
     """What `graphkeras cache info` prints."""
-    root = config.cache_dir()
+    root = flags.cache_dir()
     found = entries(root)
     trusted = None
-    if config.cache_enabled():
+    if flags.cache_enabled():
         try:
             if os.path.isdir(root):
                 _check_dir(root)
@@ -332,17 +332,17 @@ def info() -> dict:
             trusted = str(e)
     return {
         "dir": root,
-        "enabled": config.cache_enabled(),
+        "enabled": flags.cache_enabled(),
         "trusted": trusted,
         "entries": len(found),
         "bytes": sum(s for _, s, _ in found),
-        "max_bytes": config.cache_max_bytes(),
+        "max_bytes": flags.cache_max_bytes(),
     }
 
 
 def clear() -> int:
     """Remove every entry; returns how many were removed."""
-    root = config.cache_dir()
+    root = flags.cache_dir()
     n = 0
     for path, _, _ in entries(root):
         try:

@@ -2,7 +2,7 @@
 
     objs = compile_texts([(name, llvm_ir_text, options), ...])
 
-compiles every module in one of up to `config.compile_processes()` worker
+compiles every module in one of up to `flags.compile_processes()` worker
 processes (by default one per core, at most 2), in parallel, and returns
 their object code in order. A module that LLVM rejects, or whose worker
 dies (an LLVM assertion aborts it), raises CompileFailure naming the
@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 
-from .. import config
+from .. import flags
 
 _WORKER_SCRIPT = os.path.join(os.path.dirname(__file__), "compile_worker.py")
 
@@ -109,7 +109,7 @@ def _pool() -> queue.SimpleQueue:
         if _PID != os.getpid():
             _IDLE, _PID = queue.SimpleQueue(), os.getpid()
             _ALL.clear()
-            for _ in range(config.compile_processes()):
+            for _ in range(flags.compile_processes()):
                 w = _Worker()
                 _ALL.append(w)
                 _IDLE.put(w)
@@ -151,13 +151,13 @@ def compile_texts(jobs: list) -> list:
     from .target import host
 
     h = host()
-    fault = config.inject_compile_fault()
+    fault = flags.inject_compile_fault()
     reqs = [dict(opts, text=text, name=name, triple=h.triple, cpu=h.cpu,
                  features=h.features, inject_fault=fault)
             for name, text, opts in jobs]
     if len(reqs) == 1:
         return [_run(0, jobs[0][0], reqs[0])]
-    n = min(len(reqs), config.compile_processes())
+    n = min(len(reqs), flags.compile_processes())
     with concurrent.futures.ThreadPoolExecutor(n) as ex:
         futs = [ex.submit(_run, k, job[0], r)
                 for k, (job, r) in enumerate(zip(jobs, reqs))]
@@ -168,4 +168,4 @@ def compile_texts(jobs: list) -> list:
 def enabled() -> bool:
     """Whether object code is compiled in child processes (the default;
     GRAPHKERAS_COMPILE_PROCESSES=0 compiles in this process)."""
-    return config.compile_processes() > 0
+    return flags.compile_processes() > 0

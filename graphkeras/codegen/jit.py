@@ -17,7 +17,7 @@ import threading
 import llvmlite
 import llvmlite.binding as llvm
 
-from .. import config
+from .. import flags
 from ..ir.errors import InternalCompilerError
 from . import cache, mathlib
 from .target import OPT_LEVEL, dump, ensure_llvm, host, new_target_machine, optimize
@@ -75,7 +75,7 @@ def _isolated() -> bool:
     from . import isolated
 
     return isolated.enabled() and not (
-        {"llvm-opt", "asm"} & config.dump_kinds())
+        {"llvm-opt", "asm"} & flags.dump_kinds())
 
 
 def compile_modules(named: list, *, unroll: bool = True,

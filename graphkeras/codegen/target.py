@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import llvmlite.binding as llvm
 
-from .. import config
+from .. import flags
 
 OPT_LEVEL = 2  # O3 measured no faster for our kernels and compiles 2-3x slower
 
@@ -104,10 +104,10 @@ def dump(kind: str, name: str, text_fn) -> str | None:
     """Write `text_fn()` to the dump directory when GRAPHKERAS_DUMP holds
     `kind`; return the path written (or None). text_fn is only called when
     the dump is on, so disabled dumps cost nothing."""
-    if kind not in config.dump_kinds():
+    if kind not in flags.dump_kinds():
         return None
     ext = {"ir": "gkir", "llvm": "ll", "llvm-opt": "opt.ll", "asm": "s"}[kind]
-    d = config.dump_dir()
+    d = flags.dump_dir()
     os.makedirs(d, exist_ok=True)
     path = os.path.join(d, f"{name}.{ext}")
     with open(path, "w") as f:

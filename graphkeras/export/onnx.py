@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..fileio import atomic_write_bytes
+from ..version import __version__
 from ..ir import Function, Node, get_op
 from ..ir.dtypes import DType, bool_, float32, float64, int32, int64
 from ..ir.errors import InternalCompilerError
@@ -1174,8 +1175,6 @@ def export_function(
 
 
 def _version() -> str:
-    from .. import __version__
-
     return __version__
 
 

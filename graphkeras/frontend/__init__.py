@@ -1,4 +1,4 @@
-"""The Keras API (see DESIGN.md, "Frontend").
+"""The Keras API (docs/architecture.md: the frontend rung).
 
 Map of the package (public names are re-exported by graphkeras/layers.py,
 models.py, ops.py, ... so that `import graphkeras as keras` runs Keras code):

@@ -204,3 +204,9 @@ def deserialize(config, custom_objects=None):
         if found is not None:
             return found
     return get(config)
+
+
+# the family serialization finds its objects in (frontend/families.py)
+from .families import register_family as _register_family  # noqa: E402
+
+_register_family("activations", "keras.activations", None, globals())

@@ -109,3 +109,9 @@ def deserialize(config, custom_objects=None):
     from .serialization import deserialize_object
 
     return deserialize_object(config, custom_objects, get)
+
+
+# the family serialization finds its objects in (frontend/families.py)
+from .families import register_family as _register_family  # noqa: E402
+
+_register_family("constraints", "keras.constraints", Constraint, globals())

@@ -282,3 +282,9 @@ OrthogonalInitializer = Orthogonal
 ALL_OBJECTS["OrthogonalInitializer"] = Orthogonal
 identity = IdentityInitializer = Identity
 ALL_OBJECTS["IdentityInitializer"] = Identity
+
+
+# the family serialization finds its objects in (frontend/families.py)
+from .families import register_family as _register_family  # noqa: E402
+
+_register_family("initializers", "keras.initializers", Initializer, globals())

@@ -133,3 +133,9 @@ def deserialize(config, custom_objects=None):
 
 
 orthogonal_regularizer = OrthogonalRegularizer
+
+
+# the family serialization finds its objects in (frontend/families.py)
+from .families import register_family as _register_family  # noqa: E402
+
+_register_family("regularizers", "keras.regularizers", Regularizer, globals())

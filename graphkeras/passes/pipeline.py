@@ -28,7 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from .. import config
+from .. import flags
 from ..ir import Function, InternalCompilerError, VerifyError, print_function
 from ..ir import verify as verify_function
 from .errors import UserError
@@ -146,11 +146,11 @@ def run_pipeline(
         timings: a dict that receives seconds per pass, keyed by pass name
             (`name#2`, `name#3` for repeats).
     """
-    full = config.verify_passes() if verify is None else bool(verify)
+    full = flags.verify_passes() if verify is None else bool(verify)
     before, after = _names(dump_before), _names(dump_after)
-    if dump is None and "ir" in config.dump_kinds() and not (before or after):
+    if dump is None and "ir" in flags.dump_kinds() and not (before or after):
         after = True
-    dumper = _Dumper(config.dump_dir() if dump is None else dump)
+    dumper = _Dumper(flags.dump_dir() if dump is None else dump)
     done: list[str] = []
     for index, p in enumerate(passes):
         name = pass_name(p)

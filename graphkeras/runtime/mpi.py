@@ -31,7 +31,7 @@ import traceback
 
 import numpy as np
 
-from .. import config
+from .. import flags
 from ..ir.ops.collective import (
     COMM_DOUBLE,
     COMM_DTYPE,
@@ -135,7 +135,7 @@ class World:
         d[COMM_SIZE] = self.size
         d[COMM_RANK] = self.rank
         self.descriptor = d
-        self.timeout = config.mpi_timeout()
+        self.timeout = flags.mpi_timeout()
         self._waiting_since = None
         self._waiting_for = ""
         self._lock = threading.Lock()

@@ -45,7 +45,7 @@ import weakref
 
 import numpy as np
 
-from .. import config
+from .. import flags
 from .state import aligned_empty
 
 _POOL = None
@@ -91,7 +91,7 @@ def default_threads() -> int:
     """GRAPHKERAS_NUM_THREADS, else the cores this process may run on."""
     from ..codegen.work_sharing import MAX_THREADS
 
-    return max(1, min(config.num_threads(), MAX_THREADS))
+    return max(1, min(flags.num_threads(), MAX_THREADS))
 
 
 class ThreadPool:

@@ -36,12 +36,10 @@ with open(os.path.join(FIXTURES, "keras_outputs.json")) as _f:
 
 @pytest.fixture(autouse=True)
 def _restore_settings():
-    saved = dict(gconfig._SETTINGS)
-    unsafe = list(serialization_lib._UNSAFE)
+    saved = dict(gconfig._SETTINGS)  # the unsafe-deserialization flag too
     yield
     gconfig._SETTINGS.clear()
     gconfig._SETTINGS.update(saved)
-    serialization_lib._UNSAFE[:] = unsafe
 
 
 @pytest.fixture()
@@ -182,7 +180,7 @@ def test_interactive_logging_off_sends_progress_to_logging(capsys, caplog):
 
 
 def test_enable_unsafe_deserialization_sets_saving_flag():
-    serialization_lib._UNSAFE[0] = False
+    gconfig._SETTINGS["unsafe_deserialization"] = False
     keras.config.enable_unsafe_deserialization()
     assert serialization_lib._effective_safe_mode(True) is False
 

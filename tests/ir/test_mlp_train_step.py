@@ -1,6 +1,6 @@
 """Issue 2's "Done when": a hand-built 2-layer MLP training step (forward,
 softmax cross-entropy through log_softmax, differentiate, SGD update) prints
-like the DESIGN example, parses back equal, and its gradients match finite
+like the IR example of the design notes, parses back equal, and its gradients match finite
 differences in float64."""
 
 from __future__ import annotations

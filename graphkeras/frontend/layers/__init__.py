@@ -1,3 +1,5 @@
+import sys as _sys
+
 from .core import Activation, Dense, Dropout, Flatten, Identity, OpLayer, Reshape
 from .input_layer import Input, InputLayer
 from .input_spec import InputSpec
@@ -126,3 +128,47 @@ __all__ += [
     "RandomTranslation", "RandomZoom", "StringLookup", "TextVectorization",
     "Wrapper",
 ]
+
+# Keras 3's alternative names (the same classes)
+AvgPool1D = AveragePooling1D
+AvgPool2D = AveragePooling2D
+AvgPool3D = AveragePooling3D
+MaxPool1D = MaxPooling1D
+MaxPool2D = MaxPooling2D
+MaxPool3D = MaxPooling3D
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalAvgPool3D = GlobalAveragePooling3D
+GlobalMaxPool1D = GlobalMaxPooling1D
+GlobalMaxPool2D = GlobalMaxPooling2D
+GlobalMaxPool3D = GlobalMaxPooling3D
+Convolution1D = Conv1D
+Convolution2D = Conv2D
+Convolution3D = Conv3D
+Convolution1DTranspose = Conv1DTranspose
+Convolution2DTranspose = Conv2DTranspose
+Convolution3DTranspose = Conv3DTranspose
+SeparableConvolution1D = SeparableConv1D
+SeparableConvolution2D = SeparableConv2D
+
+
+def _family_namespace() -> dict:
+    """The layers family (frontend/families.py): this package's names, and
+    the public classes and functions of its loaded submodules (rnn,
+    attention, ...: the public graphkeras.layers imports them), read live."""
+    out = {}
+    prefix = __name__ + "."
+    for name, module in list(_sys.modules.items()):
+        if name.startswith(prefix) and module is not None:
+            for k, v in vars(module).items():
+                if not k.startswith("_") and getattr(v, "__module__",
+                                                     None) == name:
+                    out.setdefault(k, v)
+    out.update({k: v for k, v in globals().items() if not k.startswith("_")})
+    return out
+
+
+# the family serialization finds its objects in (frontend/families.py)
+from ..families import register_family as _register_family  # noqa: E402
+
+_register_family("layers", "keras.layers", Layer, _family_namespace)

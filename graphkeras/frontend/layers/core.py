@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import activations, constraints, initializers, ops, regularizers, tree
 from .. import random as random_module
+from ..operation import register_op_node
 from ..tensors import KerasTensor
 from .input_spec import InputSpec
 from .layer import Layer
@@ -259,10 +260,12 @@ class Identity(Layer):
         return inputs
 
 
+@register_op_node
 class OpLayer(Layer):
     """Made automatically when a `graphkeras.ops` function is applied to
     KerasTensors outside a layer (`x = ops.add(a, b)` in a functional
-    model): one node in the graph that applies the op."""
+    model): one node in the graph that applies the op (the op node class
+    of frontend/operation.py)."""
 
     def __init__(self, fn, template=((), {}), **kwargs):
         super().__init__(name=kwargs.pop("name", None) or _op_name(fn), **kwargs)

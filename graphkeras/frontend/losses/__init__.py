@@ -168,3 +168,9 @@ __all__ = [
     "squared_hinge",
     "tversky",
 ]
+
+
+# the family serialization finds its objects in (frontend/families.py)
+from ..families import register_family as _register_family  # noqa: E402
+
+_register_family("losses", "keras.losses", Loss, globals())

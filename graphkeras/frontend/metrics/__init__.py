@@ -226,3 +226,9 @@ __all__ = [
     "squared_hinge",
     "top_k_categorical_accuracy",
 ]
+
+
+# the family serialization finds its objects in (frontend/families.py)
+from ..families import register_family as _register_family  # noqa: E402
+
+_register_family("metrics", "keras.metrics", Metric, globals())

@@ -30,6 +30,9 @@ def _defined_in(module) -> dict:
 
 for _module in _MODULES:
     globals().update(_defined_in(_module))
-__all__ = sorted(k for m in _MODULES for k in _defined_in(m)
-                 if not k.startswith("_"))
+# Keras's names; numpy.py defines them as any_ / all_ (there they would
+# shadow the builtins it uses)
+any, all = numpy.any_, numpy.all_  # noqa: A001
+__all__ = sorted([k for m in _MODULES for k in _defined_in(m)
+                  if not k.startswith("_")] + ["all", "any"])
 del _module

@@ -27,7 +27,6 @@ KerasTensors work; its public name comes from the Keras op table
 from __future__ import annotations
 
 import builtins
-import functools
 
 import numpy as np
 
@@ -36,51 +35,12 @@ from ...ir.builder import infer_types
 from ...ir.registry import get_op
 from ...ir.types import is_symbol
 from .. import tracing
+from ..operation import keras_op  # noqa: F401  (ops modules import it from here)
 from ..tensors import KerasTensor, TracedTensor
 from ..variables import Variable, standardize_dtype
 
 
 _ORDER = {"bool": 0, "int32": 1, "int64": 2, "float32": 3, "float64": 4}
-
-
-def _flat(x):
-    if isinstance(x, (list, tuple)):
-        for y in x:
-            yield from _flat(y)
-    elif isinstance(x, dict):
-        for y in x.values():
-            yield from _flat(y)
-    else:
-        yield x
-
-
-def _has_keras_tensor(items) -> bool:
-    for a in items:
-        if isinstance(a, KerasTensor):
-            return True
-        if isinstance(a, (list, tuple)) and _has_keras_tensor(a):
-            return True
-        if isinstance(a, dict) and _has_keras_tensor(a.values()):
-            return True
-    return False
-
-
-def keras_op(fn):
-    """Make `fn` record a functional-graph node when given KerasTensors."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if _has_keras_tensor(args) or (kwargs and _has_keras_tensor(
-                kwargs.values())):
-            from ..layers.core import OpLayer
-
-            tensors = [a for a in _flat((args, kwargs))
-                       if isinstance(a, KerasTensor)]
-            return OpLayer(fn, template=(args, kwargs))(tensors)
-        return fn(*args, **kwargs)
-
-    wrapper.raw = fn
-    return wrapper
 
 
 def _trace_of(xs):

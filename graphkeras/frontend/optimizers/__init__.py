@@ -75,3 +75,9 @@ __all__ = [
     "schedules",
     "serialize",
 ]
+
+
+# the family serialization finds its objects in (frontend/families.py)
+from ..families import register_family as _register_family  # noqa: E402
+
+_register_family("optimizers", "keras.optimizers", Optimizer, globals())

@@ -288,3 +288,10 @@ def deserialize(config, custom_objects=None):
 __all__ = ["CosineDecay", "CosineDecayRestarts", "ExponentialDecay",
            "InverseTimeDecay", "LearningRateSchedule", "PiecewiseConstantDecay",
            "PolynomialDecay", "deserialize", "serialize"]
+
+
+# the family serialization finds its objects in (frontend/families.py)
+from ..families import register_family as _register_family  # noqa: E402
+
+_register_family("schedules", "keras.optimizers.schedules", LearningRateSchedule,
+                 globals())

@@ -30,6 +30,7 @@ import zipfile
 
 import numpy as np
 
+from ...version import __version__
 from . import serialization_lib as sl
 from .file_io import FileFormatError, atomic_write, bad_file, check_readable
 from .weights_store import StateError, read_h5, write_h5
@@ -49,8 +50,6 @@ MAX_ENTRIES = 1000
 
 
 def _metadata() -> str:
-    from ... import __version__
-
     return json.dumps({
         "keras_version": KERAS_FORMAT_VERSION,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),

@@ -333,7 +333,7 @@ BY_CLASS = {op.class_name: op for op in OPS}
 
 
 def _ops_module():
-    from ... import ops
+    from .. import ops  # frontend/ops: the functions graphkeras.ops exports
 
     return ops
 

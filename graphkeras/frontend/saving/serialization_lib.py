@@ -31,6 +31,9 @@ import types
 
 import numpy as np
 
+from ... import config
+from .. import families
+from ..families import ORDER, base_class, family_objects, family_of
 from . import object_registration
 
 # --- safe mode --------------------------------------------------------------
@@ -59,19 +62,16 @@ class SafeModeScope:
         return False
 
 
-_UNSAFE = [False]
-
-
 def enable_unsafe_deserialization() -> None:
     """Let every later load run lambdas from files (trusted files only)."""
-    _UNSAFE[0] = True
+    config.enable_unsafe_deserialization()
 
 
 def _effective_safe_mode(safe_mode) -> bool:
     scoped = in_safe_mode()
     if scoped is not None:
         return bool(scoped)
-    if _UNSAFE[0]:
+    if config._unsafe_deserialization_enabled():
         return False
     return True if safe_mode is None else bool(safe_mode)
 
@@ -90,55 +90,20 @@ def lambda_refused(what: str = "") -> ValueError:
 
 
 # --- the families of built-in objects ---------------------------------------
-
-# kind -> (the module Keras 3 writes, where graphkeras keeps them)
-KINDS = {
-    "layers": "keras.layers",
-    "models": "keras.models",
-    "initializers": "keras.initializers",
-    "regularizers": "keras.regularizers",
-    "constraints": "keras.constraints",
-    "optimizers": "keras.optimizers",
-    "schedules": "keras.optimizers.schedules",
-    "losses": "keras.losses",
-    "metrics": "keras.metrics",
-    "activations": "keras.activations",
-}
-
-
-def _modules(kind: str) -> list:
-    import graphkeras as gk
-
-    if kind == "layers":
-        return [gk.layers]
-    if kind == "models":
-        return [gk.models]
-    if kind == "schedules":
-        return [gk.optimizers.schedules]
-    return [getattr(gk, kind)]
+#
+# Each family registers itself when its package is imported
+# (frontend/families.py): nothing here imports a family to find one.
 
 
 def builtin_objects(kind: str) -> dict:
     """Every public class and function of one family, by name (read live,
     so objects added by other modules are found)."""
-    out: dict = {}
-    for mod in _modules(kind):
-        table = getattr(mod, "ALL_OBJECTS", None)
-        if isinstance(table, dict):
-            out.update({k: v for k, v in table.items() if isinstance(k, str)})
-        for name, obj in vars(mod).items():
-            if name.startswith("_") or isinstance(obj, types.ModuleType):
-                continue
-            if inspect.isclass(obj) or inspect.isfunction(obj):
-                out.setdefault(name, obj)
-    return out
+    return family_objects(kind)
 
 
 def _kind_order(module) -> list:
     """Families to search, the one `module` names first."""
-    order = ["layers", "models", "initializers", "regularizers",
-             "constraints", "schedules", "optimizers", "losses", "metrics",
-             "activations"]
+    order = list(ORDER)
     if not module:
         return order
     m = module.lower()
@@ -158,26 +123,7 @@ def _kind_order(module) -> list:
 
 
 def _kind_of(obj) -> str | None:
-    from ..initializers import Initializer
-    from ..layers.layer import Layer
-    from ..losses import Loss
-    from ..metrics import Metric
-    from ..optimizers import Optimizer
-    from ..optimizers.schedules import LearningRateSchedule
-    from ..regularizers import Regularizer
-
-    cls = obj if inspect.isclass(obj) else type(obj)
-    from .. import constraints as _c
-
-    for base, kind in ((Layer, "layers"), (Initializer, "initializers"),
-                       (Regularizer, "regularizers"),
-                       (_c.Constraint, "constraints"),
-                       (LearningRateSchedule, "schedules"),
-                       (Optimizer, "optimizers"), (Loss, "losses"),
-                       (Metric, "metrics")):
-        if issubclass(cls, base):
-            return kind
-    return None
+    return family_of(obj)
 
 
 def _is_builtin(obj) -> bool:
@@ -235,7 +181,8 @@ def serialize_function(fn):
                 if obj is fn and name == name.lower():
                     if kind == "activations":
                         return name
-                    return {"module": KINDS[kind], "class_name": "function",
+                    return {"module": families.keras_module(kind), "class_name":
+                            "function",
                             "config": name, "registered_name": "function"}
     name = object_registration.get_registered_name(fn)
     return {"module": getattr(fn, "__module__", "builtins"),
@@ -256,8 +203,7 @@ def _module_for(obj) -> str:
         return "keras.src.models.functional"
     if cls.__name__ in ("Sequential", "Model"):
         return "keras"
-    kind = _kind_of(cls)
-    return KINDS.get(kind, "keras")
+    return families.keras_module(_kind_of(cls), "keras")
 
 
 def serialize_keras_object(obj):
@@ -306,9 +252,7 @@ def serialize_keras_object(obj):
         "config": _canonical_config(config),
         "registered_name": registered,
     }
-    from ..layers.layer import Layer
-
-    if isinstance(obj, Layer):
+    if isinstance(obj, base_class("layers")):
         build = get_build_config(obj)
         if build is not None:
             out["build_config"] = build
@@ -623,16 +567,13 @@ def _prepare_inner(cls, inner: dict, custom_objects, safe) -> dict:
 
 
 def _is_model_class(cls) -> bool:
-    from ..models.model import Model
-
-    return isinstance(cls, type) and issubclass(cls, Model)
+    return isinstance(cls, type) and issubclass(cls, base_class("models"))
 
 
 def instantiate(cls, config: dict, custom_objects=None, safe=True):
     """`cls.from_config(inner config)`, then build / compile as the config
     says. Errors name the class and the object's name."""
-    from ..layers.layer import Layer
-
+    Layer = base_class("layers")
     inner = config.get("config") or {}
     name = inner.get("name") if isinstance(inner, dict) else None
     where = f'"{name}" ' if name else ""
