@@ -325,12 +325,9 @@ def prefetch_libraries() -> bool:
     thread (forking with other threads running is not safe), not under
     MPI, with the cache on, where fork exists."""
     import os
-
-    from .. import config
-
     import sys
 
-    if not hasattr(os, "fork") or not config.cache_enabled() or \
+    if not hasattr(os, "fork") or not flags.cache_enabled() or \
             threading.active_count() > 1 or "mpi4py.MPI" in sys.modules:
         return False  # (an MPI process must not fork)
     todo = [(n, b) for n, b in host_libraries()
