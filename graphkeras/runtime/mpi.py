@@ -139,7 +139,6 @@ class World:
         self._waiting_since = None
         self._waiting_for = ""
         self._lock = threading.Lock()
-        self.step_seconds = 0.0  # time in collective steps (bench)
         if self.size > 1:
             self._install_fault_handlers()
 
@@ -180,15 +179,14 @@ class World:
 
     @contextlib.contextmanager
     def collective(self, what: str):
-        """Time a blocking collective; the watchdog aborts the job when it
+        """Mark a blocking collective: the watchdog aborts the job when it
         takes longer than the timeout."""
         self._waiting_for = what
-        self._waiting_since = t0 = time.monotonic()
+        self._waiting_since = time.monotonic()
         try:
             yield
         finally:
             self._waiting_since = None
-            self.step_seconds += time.monotonic() - t0
 
     def abort(self, code: int = 1) -> None:
         with contextlib.suppress(Exception):
