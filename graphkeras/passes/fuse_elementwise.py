@@ -163,9 +163,9 @@ def fuse_elementwise(fn: Function) -> Function:
             group_of[o.name] = g.id
 
     live = [g for g in groups if g.kind != "merged"]
+    order = {id(m): i for i, m in enumerate(fn.nodes)}  # once, not per group
     for g in live:
         g.deps = {find(d) for d in g.deps} - {g.id}
-        order = {id(m): i for i, m in enumerate(fn.nodes)}
         g.nodes.sort(key=lambda m: order[id(m)])
     return _rebuild(fn, live, source_node, users, results)
 
