@@ -281,7 +281,7 @@ def _stage_train(model, fn, after):
 def _optimize_pipeline():
     from .passes import pipeline
 
-    passes = getattr(pipeline, "OPTIMIZE_PIPELINE", pipeline.SIMPLIFY_PIPELINE)
+    passes = pipeline.SIMPLIFY_PIPELINE
     return pipeline, list(passes)
 
 
@@ -488,47 +488,16 @@ def _dump(args) -> int:
 # --- inspect: counts, FLOPs, sizes -----------------------------------------------
 
 
-def _elements(t, env) -> int:
-    return t.num_elements(env)
+def node_flops(node, env) -> int:
+    """Floating-point (or integer) operations of one node: its op's rule
+    (OpDef.flops, ir/registry.py: 1 per output element of an elementwise
+    op, 1 per input element of a reduction, 2*m*k*n per matrix product,
+    softmax 5 per element, a fused kernel what its body costs, data
+    movement 0), the same count the profiler and the thread cost model
+    use."""
+    from .ir.registry import node_flops as count
 
-
-def node_flops(node, env) -> int | None:
-    """Floating-point (or integer) operations of one node; None when the
-    op has no rule (it is listed as not counted).
-
-    Rules: an elementwise op costs 1 per output element; matmul 2*m*k*n
-    per matrix; a reduction 1 per input element; softmax and log_softmax 5
-    per element; scatter_add 1 per update; data movement and sources 0; a
-    meta op (a fused kernel) what its body's nodes cost.
-    """
-    from .ir import Function, get_op
-
-    op = get_op(node.op)
-    if op.kind == "meta":
-        bodies = [v for v in node.attrs.values() if isinstance(v, Function)]
-        costs = [node_flops(n, env) for b in bodies for n in b.nodes]
-        return None if not bodies or None in costs else sum(costs)
-    out = node.outputs[0].type if node.outputs else None
-    if node.op == "matmul":
-        a = node.inputs[0].type
-        k = a.shape[-2] if node.attrs["transpose_a"] else a.shape[-1]
-        k = env[k] if isinstance(k, str) else k
-        return 2 * _elements(out, env) * k
-    if node.op in ("softmax", "log_softmax"):
-        return 5 * _elements(out, env)
-    if node.op == "scatter_add":
-        return _elements(node.inputs[2].type, env)
-    if op.kind == "elementwise":
-        return _elements(out, env)
-    if op.kind == "reduce":
-        return _elements(node.inputs[0].type, env)
-    if node.op in _MOVES or op.kind == "source":
-        return 0
-    return None
-
-
-_MOVES = {"reshape", "transpose", "slice", "concat", "pad", "broadcast_to",
-          "gather", "one_hot", "dim_size"}
+    return count(node, env)
 
 
 def _env(fn, n: int) -> dict:
@@ -590,11 +559,8 @@ def inspect_text(model: LoadedModel, fn) -> str:
                + ", ".join(f"{op} {c}" for op, c in counts.most_common()) + ")")
 
     # per layer (the nodes' loc): nodes, FLOPs, parameters read
-    uncounted = sorted({n.op for n in fn.nodes
-                        if node_flops(n, _env(fn, 1)) is None})
-
     def flops_of(nodes):
-        return lambda env: sum(node_flops(n, env) or 0 for n in nodes)
+        return lambda env: sum(node_flops(n, env) for n in nodes)
 
     by_layer: dict = {}
     for n in fn.nodes:
@@ -614,8 +580,6 @@ def inspect_text(model: LoadedModel, fn) -> str:
     line = f"FLOPs: {_fmt_int(per)} per sample"
     if fixed:
         line += f" + {_fmt_int(fixed)} per call"
-    if uncounted:
-        line += f" (not counted: {', '.join(uncounted)})"
     out.append(line)
 
     def value_bytes(env):

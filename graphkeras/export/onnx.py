@@ -10,10 +10,12 @@ from a graph input that carries the symbol (Shape -> Concat).
 
 Invariants this file keeps:
 - It reads only the IR: op names, types, attrs and `loc`. It knows nothing
-  of layers, Keras or LLVM (DESIGN.md).
-- Every op in `ir.all_ops()` has an entry in `_CONVERTERS` (a test walks
-  the registry), is a meta op whose body Function is inlined (fusion's
-  kernels), or is listed in `_UNEXPORTABLE` with the reason; an op
+  of layers, Keras or LLVM (docs/architecture.md).
+- Every op in `ir.all_ops()` has an entry in `_CONVERTERS`, is a meta op
+  whose body Function is inlined (fusion's kernels), is one ONNX node of
+  its `OpDef.onnx` type with its own attributes (`_direct`: the ONNX name
+  lives on the op only), or is listed in `_UNEXPORTABLE` with the reason
+  (a test walks the registry and runs every op's samples); an op
   that cannot be exported raises `ExportError` naming the op, the node and
   its `loc` (the Keras layer).
 - The ONNX graph computes what `ir.interpret` computes: the converters
@@ -41,7 +43,7 @@ import numpy as np
 
 from ..fileio import atomic_write_bytes
 from ..version import __version__
-from ..ir import Function, Node, get_op
+from ..ir import Function, Node, get_op, live_nodes
 from ..ir.dtypes import DType, bool_, float32, float64, int32, int64
 from ..ir.errors import InternalCompilerError
 from ..ir.types import TensorType, is_symbol
@@ -236,11 +238,13 @@ def _converts(*names: str):
 
 def exportable_ops() -> set:
     """The names of the ops the exporter can convert: those with a
-    converter, and the meta ops, whose body Function is inlined."""
+    converter, the meta ops, whose body Function is inlined, and every
+    other op as the one ONNX node its OpDef names (`_direct`)."""
     from ..ir import all_ops
 
-    meta = {name for name, op in all_ops().items() if op.kind == "meta"}
-    return set(_CONVERTERS) | meta
+    return {name for name, op in all_ops().items()
+            if name not in _UNEXPORTABLE and (
+                name in _CONVERTERS or op.kind == "meta" or op.onnx)}
 
 
 def unexportable_ops() -> dict:
@@ -252,33 +256,22 @@ def _attrs(node: Node) -> dict:
     return dict(node.attrs)
 
 
-# elementwise ops that are one ONNX op each
-_DIRECT = {
-    "neg": "Neg", "exp": "Exp", "log": "Log", "tanh": "Tanh",
-    "sigmoid": "Sigmoid", "sqrt": "Sqrt", "abs": "Abs",
-    "sign": "Sign", "floor": "Floor", "round": "Round",
-    "logical_not": "Not", "stop_gradient": "Identity",
-    "add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div",
-    "maximum": "Max", "minimum": "Min", "pow": "Pow",
-    "logical_and": "And", "logical_or": "Or", "equal": "Equal",
-    "transpose": "Transpose", "softmax": "Softmax",
-    "log_softmax": "LogSoftmax",
-}
+# An op without a converter here is one ONNX node: its OpDef.onnx op type
+# (ir/ops/), with the IR node's inputs and attributes (Add, Exp, Softmax,
+# ...): the ONNX name of an op is written once, on its OpDef.
 
 
 def _direct(e: _Emitter, node: Node, ins: list, outs: list) -> None:
-    attrs = _attrs(node)
-    if node.op == "transpose":
-        perm = attrs["perm"]
-        if list(perm) == list(range(len(perm))):
-            e.add("Identity", ins, outs[0])
-        else:
-            e.add("Transpose", ins, outs[0], perm=list(perm))
-        return
-    e.add(_DIRECT[node.op], ins, outs[0], **attrs)
+    e.add(get_op(node.op).onnx, ins, outs[0], **_attrs(node))
 
 
-_converts(*_DIRECT)(_direct)
+@_converts("transpose")
+def _transpose(e, node, ins, outs):
+    perm = list(node.attrs["perm"])
+    if perm == list(range(len(perm))):
+        e.add("Identity", ins, outs[0])
+    else:
+        e.add("Transpose", ins, outs[0], perm=perm)
 
 
 @_converts("erf")
@@ -935,17 +928,6 @@ def _where(node: Node) -> str:
     return f'op "{node.op}" (node {outs} = {node.op}){loc}'
 
 
-def _live_nodes(nodes: Sequence[Node], results: Sequence) -> list:
-    """The nodes the results depend on, in their original order."""
-    need = {r.name for r in results}
-    live = []
-    for n in reversed(nodes):
-        if any(o.name in need for o in n.outputs):
-            live.append(n)
-            need.update(v.name for v in n.inputs)
-    return live[::-1]
-
-
 def _inline_body(node: Node):
     """The body Function of a meta op (e.g. a fused kernel) whose operands
     and results map one to one onto the body's params and results, or
@@ -967,7 +949,7 @@ def _emit_nodes(e: _Emitter, fn: Function, env: dict, out_names: dict) -> None:
     """Emit fn's live nodes. `env` maps IR value names to ONNX names (the
     params on entry); `out_names` gives the ONNX names some values must get
     (graph outputs)."""
-    for node in _live_nodes(fn.nodes, fn.results):
+    for node in live_nodes(fn.nodes, fn.results):
         ins = [env[v.name] for v in node.inputs]
         outs = [out_names.get(o.name) or e.fresh(o.name) for o in node.outputs]
         old_loc, e.loc = e.loc, node.loc or e.loc
@@ -983,6 +965,8 @@ def _emit_nodes(e: _Emitter, fn: Function, env: dict, out_names: dict) -> None:
             elif (body := _inline_body(node)) is not None:
                 inner = {p.name: i for p, i in zip(body.params, ins)}
                 _emit_body(e, body, inner, outs)
+            elif get_op(node.op).kind != "meta" and get_op(node.op).onnx:
+                _direct(e, node, ins, outs)
             else:
                 raise ExportError(
                     f"Cannot export {_where(node)} to ONNX: no ONNX mapping is "

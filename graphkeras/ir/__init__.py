@@ -10,7 +10,7 @@ from .errors import (
     ParseError,
     VerifyError,
 )
-from .function import Attrs, ConstArray, Function, Node, Value
+from .function import Attrs, ConstArray, Function, Node, Value, live_nodes
 from .interpret import interpret
 from .registry import (
     NOT_DIFFERENTIABLE,
@@ -31,6 +31,7 @@ __all__ = [
     "OpDef", "ParseError", "ScalarBuilder", "TensorType", "Value",
     "VerifyError", "all_ops", "as_dtype", "bool_", "broadcast_shapes",
     "float32", "float64", "get_op", "infer_types", "int32", "int64",
-    "interpret", "is_differentiable", "is_symbol", "parse", "parse_many",
+    "interpret", "is_differentiable", "is_symbol", "live_nodes", "parse",
+    "parse_many",
     "print_function", "register_op", "verify",
 ]

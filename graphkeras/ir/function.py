@@ -234,6 +234,21 @@ class Function:
         return print_function(self)
 
 
+def live_nodes(nodes, results) -> list:
+    """The nodes `results` depend on, in their order: the one dead-code
+    rule (passes/eliminate_dead_code.py, the ONNX exporter). Every op is a
+    pure function of its operands and attributes, so a node none of whose
+    outputs reaches a result can go."""
+    live = {r.name for r in results}
+    kept = []
+    for node in reversed(nodes):
+        if any(o.name in live for o in node.outputs):
+            kept.append(node)
+            live.update(v.name for v in node.inputs)
+    kept.reverse()
+    return kept
+
+
 def attr_value_ok(v: Any) -> bool:
     """True for the attribute values the IR can store and print."""
     if v is None or isinstance(v, (bool, int, float, str, DType, ConstArray)):

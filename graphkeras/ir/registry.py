@@ -138,6 +138,25 @@ class OpDef:
     vjp: Any = None
     emit: Any = None
 
+    def flops(self, node, env: dict) -> int:
+        """Floating-point (or integer) operations of one node at symbol
+        sizes env: the one count `graphkeras inspect`, runtime/profile.py
+        and the thread cost model read (through `node_flops`).
+
+        By kind: an elementwise op costs 1 per output element, a reduction
+        1 per input element, a meta op (a fused kernel) what its body's
+        nodes cost; sources and data movement cost 0. Ops that compute
+        otherwise define their own (matmul, softmax, scatter_add, scan,
+        conv, pooling, resize)."""
+        if self.kind == "elementwise":
+            return sum(o.type.num_elements(env) for o in node.outputs)
+        if self.kind == "reduce":
+            return node.inputs[0].type.num_elements(env)
+        if self.kind == "meta":
+            return sum(node_flops(n, env) for v in node.attrs.values()
+                       if hasattr(v, "nodes") for n in v.nodes)
+        return 0
+
     # NOTE: infer and reference take the inputs positionally and the
     # (canonicalized, defaults filled) attrs as keywords.
     def infer(self, *types: TensorType, **attrs):
@@ -210,6 +229,12 @@ def register_op(cls):
         raise TypeError(f'op "{op.name}" is registered twice')
     _REGISTRY[op.name] = op
     return cls
+
+
+def node_flops(node, env: dict) -> int:
+    """The operations of `node` at symbol sizes env, by its op's rule
+    (OpDef.flops)."""
+    return get_op(node.op).flops(node, env)
 
 
 def get_op(name: str) -> OpDef:

@@ -68,18 +68,6 @@ def materialize_results(fn: Function, used: tuple) -> Function:
     return b.build(results, name=fn.name)
 
 
-def eliminate_dead_nodes(fn: Function) -> Function:
-    """Drop nodes none of whose outputs reach a result."""
-    live = {r.name for r in fn.results}
-    keep = []
-    for n in reversed(fn.nodes):
-        if any(o.name in live for o in n.outputs):
-            keep.append(n)
-            live.update(v.name for v in n.inputs)
-    keep.reverse()
-    return fn.replace(nodes=tuple(keep))
-
-
 def codegen_passes(used: tuple, *, fuse: bool = True) -> list:
     """The pipeline (a plain list, for run_pipeline) for a program whose
     results `used` get written."""

@@ -11,17 +11,12 @@ every kept node has an output that a result depends on.
 
 from __future__ import annotations
 
-from ..ir import Function
+from ..ir import Function, live_nodes
 
 
 def eliminate_dead_code(fn: Function) -> Function:
     """Drop the nodes whose outputs no result depends on."""
-    live = {r.name for r in fn.results}
-    kept = []
-    for node in reversed(fn.nodes):
-        if any(o.name in live for o in node.outputs):
-            kept.append(node)
-            live.update(v.name for v in node.inputs)
+    kept = live_nodes(fn.nodes, fn.results)
     if len(kept) == len(fn.nodes):
         return fn
-    return fn.replace(nodes=tuple(reversed(kept)))
+    return fn.replace(nodes=tuple(kept))

@@ -9,10 +9,12 @@ thread 0 saw it, to profile[0] (codegen/step_module.py). The counter's rate is
 calibrated once per process against time.perf_counter across a 20 ms
 sleep. A kernel's time is the median over the runs (a kernel cut into
 chunks: its threads' cycles divided by the thread count) (`fastest`: the minimum, what a quiet machine gives); its
-floating-point operations are counted from the IR (a product 2MNK, every
-other op one per element it produces, a reduction one per element it
-reads), so GFLOP/s compares kernels of every kind and the % of peak says
-how far a product is from the machine's limit.
+floating-point operations are counted from the IR by each op's rule
+(OpDef.flops: a product 2MNK, an elementwise op one per element it
+produces, a reduction one per element it reads, softmax five per element,
+a conv its multiply-adds; the count `graphkeras inspect` prints), so
+GFLOP/s compares kernels of every kind and the % of peak says how far a
+product is from the machine's limit.
 
 Peak: threads x FMA units (2 on current x86 cores) x float32 lanes x 2
 (multiply and add) x the cycle counter's rate (the nominal clock; turbo
@@ -27,6 +29,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..ir.registry import node_flops
 
 FMA_UNITS = 2
 
@@ -123,27 +127,9 @@ def kernel_label(node) -> str:
 
 
 def kernel_flops(node, env: dict) -> int:
-    """Floating-point operations of one kernel at sizes env (see the
-    module docstring for what counts)."""
-    if node.op == "fused":
-        return sum(kernel_flops(n, env) for n in node.attrs["body"].nodes)
-    if node.op in ("constant", "zeros", "ones", "reshape", "broadcast_to"):
-        return 0
-    if node.op == "matmul":
-        a = node.inputs[0]
-        k = a.shape[-2] if node.attrs["transpose_a"] else a.shape[-1]
-        kk = env.get(k, 1) if isinstance(k, str) else k
-        return 2 * node.outputs[0].type.num_elements(env) * kk
-    if node.op.startswith(("reduce_", "arg")) or node.op in (
-            "softmax", "log_softmax"):
-        return node.inputs[0].type.num_elements(env)
-    from ..ir import get_op
-
-    rule = getattr(get_op(node.op), "flops", None)  # its own flops rule
-    if rule is not None:  # (the conv, pooling and resize ops)
-        return rule(node, env)
-    return sum(o.type.num_elements(env) for o in node.outputs)
-
+    """Floating-point operations of one kernel at sizes env: its op's rule
+    (OpDef.flops, the count `graphkeras inspect` prints too)."""
+    return node_flops(node, env)
 
 class KernelRecorder:
     """Accumulates the cycles of every kernel of `exe` over the steps run

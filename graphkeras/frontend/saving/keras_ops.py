@@ -331,6 +331,23 @@ OPS = [
 
 BY_CLASS = {op.class_name: op for op in OPS}
 
+# The functions of Keras 3's public namespaces that are no Operation class
+# of their own (creation functions, aliases): with OPS, what each
+# graphkeras.ops.<namespace> holds (namespace_names).
+NAMESPACE_EXTRAS = {
+    "numpy": ("arange", "array", "conjugate", "empty", "empty_like", "eye",
+              "full", "get_item", "identity", "ndim", "ones", "size", "tri",
+              "zeros"),
+    "nn": ("hard_swish", "swish"),
+}
+
+
+def namespace_names(family: str) -> tuple:
+    """The graphkeras.ops names Keras 3 exports as keras.ops.<family>."""
+    names = {op.function.rsplit(".", 1)[-1] for op in OPS
+             if op.family == family}
+    return tuple(sorted(names | set(NAMESPACE_EXTRAS.get(family, ()))))
+
 
 def _ops_module():
     from .. import ops  # frontend/ops: the functions graphkeras.ops exports

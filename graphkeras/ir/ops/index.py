@@ -76,6 +76,10 @@ class ScatterAdd(OpDef):
     attrs = {"axis": Attr(a_int, 0)}
     diff_inputs = (0, 2)
 
+    def flops(self, node, env: dict) -> int:
+        """1 per update added."""
+        return node.inputs[2].type.num_elements(env)
+
     def normalize(self, types, attrs):
         return dict(attrs, axis=norm_axis(attrs["axis"], types[0].rank))
 

@@ -31,6 +31,13 @@ class Matmul(OpDef):
     }
     PRECISIONS = ("float32", "bfloat16")
 
+    def flops(self, node, env: dict) -> int:
+        """2 m k n per product (a multiply-add counts 2)."""
+        a = node.inputs[0]
+        k = a.shape[-2] if node.attrs["transpose_a"] else a.shape[-1]
+        k = env.get(k, 1) if isinstance(k, str) else k
+        return 2 * node.outputs[0].type.num_elements(env) * k
+
     def infer(self, a, b, transpose_a, transpose_b, precision="float32"):
         if precision not in self.PRECISIONS:
             raise ValueError(

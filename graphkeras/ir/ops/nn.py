@@ -14,6 +14,10 @@ class _SoftmaxBase(OpDef):
     kind = "reduce"
     attrs = {"axis": Attr(a_int, -1)}
 
+    def flops(self, node, env: dict) -> int:
+        """5 per element: max, subtract, exp, sum, divide (or log)."""
+        return 5 * node.outputs[0].type.num_elements(env)
+
     def normalize(self, types, attrs):
         return dict(attrs, axis=norm_axis(attrs["axis"], types[0].rank))
 

@@ -43,6 +43,7 @@ from ..registry import (
     a_bool,
     a_int,
     get_op,
+    node_flops,
     register_op,
 )
 from ..types import TensorType, format_shape, is_symbol
@@ -83,6 +84,12 @@ class Scan(OpDef):
         "reverse": Attr(a_bool, False),
     }
     needs_env = True
+
+    def flops(self, node, env: dict) -> int:
+        """The body's operations, `length` times."""
+        body = node.attrs["body"]
+        return node.attrs["length"] * sum(node_flops(n, env)
+                                          for n in body.nodes)
 
     def infer(self, *types, body, num_carry, num_xs, length, reverse):
         n = len(types)
