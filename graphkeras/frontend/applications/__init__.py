@@ -39,4 +39,8 @@ MODULES = {
         "preprocess_input", "decode_predictions")),
     "inception_resnet_v2": ("inception_resnet_v2", (
         "InceptionResNetV2", "preprocess_input", "decode_predictions")),
+    "convnext": ("convnext", (
+        "ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge",
+        "ConvNeXtXLarge", "LayerScale", "StochasticDepth",
+        "preprocess_input", "decode_predictions")),
 }

@@ -250,6 +250,9 @@ class LayerNormalization(Layer):
     def build(self, input_shape):
         rank = len(input_shape)
         axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        # as Keras: once built, the axis is a sorted list (so the config
+        # reads "axis": [-1])
+        self.axis = sorted(axes) if isinstance(self.axis, list) else axes
         for a in axes:
             if not -rank <= a < rank:
                 raise ValueError(
