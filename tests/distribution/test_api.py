@@ -85,7 +85,8 @@ def test_dump_shows_the_collective_with_data_parallel(tmp_path, capsys):
 
     keras.utils.set_random_seed(0)
     m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2),
-                          keras.layers.BatchNormalization(synchronized=True)])
+                          keras.layers.BatchNormalization(synchronized=True,
+                                                          name="bn")])
     m.compile("sgd", "mse")
     path = str(tmp_path / "m.keras")
     m.save(path)
@@ -98,4 +99,4 @@ def test_dump_shows_the_collective_with_data_parallel(tmp_path, capsys):
     # gradients (6 + 2 + 2 + 2) with the count and the loss total and count
     assert len(lines) == 3, lines
     assert ": f32[15]" in lines[-1]
-    assert sum('loc("batch_normalization")' in ln for ln in lines) == 2
+    assert sum('loc("bn")' in ln for ln in lines) == 2
