@@ -22,8 +22,13 @@ Semantics (each rank runs the same script):
   per-sample input shapes (a mismatch raises on every rank, naming the
   ranks and the difference), then take rank 0's state (weights, optimizer
   slots), so every rank starts from the same weights.
-- callbacks: only rank 0 prints (verbose 0 elsewhere) and writes CSV logs
-  and saved models; stop_training is rank 0's at every epoch end.
+- an overridden train_step / test_step: Optimizer.apply sums the
+  gradients across ranks, weighted by the ranks' sample counts
+  (replica_gradients), and the metric increments are summed after the
+  step (finish_custom_step).
+- callbacks: only rank 0 prints (verbose 0 elsewhere) and writes CSV
+  logs, TensorBoard logs, backups and saved models (other ranks restore
+  from rank 0's backup); stop_training is rank 0's at every epoch end.
 - predict: each rank predicts its slice; the slices are gathered (rank
   order, i.e. data order), so every rank returns every prediction.
 """
