@@ -251,3 +251,10 @@ def test_custom_step_program_dumps_through_the_cli(tmp_path, capsys):
     assert cli.main(["dump", str(path), "--program", "train"]) == 0
     out = capsys.readouterr().out
     assert "func @train_step" in out and "matmul" in out
+
+
+def test_export_of_random_inference_names_the_layer(tmp_path):
+    encoder, _ = _vae_parts()
+    with pytest.raises(ValueError, match="draws random numbers at "
+                       r"inference \(in layer\(s\) 'sampling"):
+        encoder.export(str(tmp_path / "enc.onnx"), format="onnx")

@@ -154,12 +154,32 @@ def rename_params(fn, names: dict):
                       nodes=tuple(nodes), results=tuple(m(r) for r in fn.results))
 
 
+def _refuse_state_updates(model, program) -> None:
+    """An inference step that draws random numbers moves a seed
+    generator's counter: an exported model has no state to carry between
+    calls, so say which layer draws them (as Keras-JAX refuses unseeded
+    random ops in a traced function)."""
+    random_locs = sorted({n.loc or "?" for n in program.fn.nodes
+                          if n.op.startswith("random_")})
+    if not random_locs:
+        return
+    raise ValueError(
+        f"Model '{model.name}' draws random numbers at inference (in "
+        f"layer(s) {', '.join(repr(x) for x in random_locs)}): an exported "
+        "ONNX model has no random state to carry from call to call, so it "
+        "cannot be exported. Draw the noise only when training (e.g. "
+        "`if training:` in the layer's call), or pass it to the model as "
+        "an input."
+    )
+
+
 def onnx_export_spec(model):
     from ...export.onnx import ExportSpec
 
     program = inference_program(model)
     fn, values = keras_named(model, program)
     if tuple(program.outputs) != tuple(range(len(program.fn.results))):
+        _refuse_state_updates(model, program)
         raise ValueError("The predict program has results that are not "
                          "outputs; it cannot be exported.")
     inputs, outputs = io_names(model, program)
