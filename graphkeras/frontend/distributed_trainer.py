@@ -70,16 +70,6 @@ def active():
     return h
 
 
-def replica_gradients(trace, grads):
-    """Optimizer.apply's hook: in a DataParallel rank's step whose
-    gradients are not summed across ranks yet (an overridden train_step),
-    the averaged gradients; otherwise grads unchanged."""
-    hooks = trace.__dict__.get("_replica_hooks")
-    if hooks is None or trace.__dict__.get("_replica_reduced"):
-        return grads
-    return hooks.reduce_gradients(trace, grads)
-
-
 class _OneRank:
     """A stand-in world for tracing a rank's program in one process: its
     descriptor names one rank, so the collectives are identities."""
@@ -170,7 +160,7 @@ class _Hooks:
         if count is None:
             count = trace.input(COUNT_INPUT, (), "float32")
             trace.__dict__["_replica_samples"] = count
-            trace.__dict__["_replica_hooks"] = self  # replica_gradients
+            trace.__dict__["_replica_hooks"] = self  # tracing.replica_gradients
         return count
 
     def scale_loss(self, loss, count):
@@ -228,7 +218,7 @@ class _Hooks:
     def reduce_gradients(self, trace, grads):
         """An overridden train_step's gradients (of its rank's mean loss)
         averaged over every rank's samples: sum_r n_r g_r / sum_r n_r, in
-        one all_reduce_sum (Optimizer.apply calls this: replica_gradients)."""
+        one all_reduce_sum (Optimizer.apply calls this: tracing.replica_gradients)."""
         trace.__dict__["_replica_reduced"] = True
         count = self.count_input(trace)
         live = [i for i, g in enumerate(grads) if g is not None]

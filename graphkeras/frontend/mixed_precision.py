@@ -97,10 +97,3 @@ def matmul_precision() -> str | None:
     """"bfloat16" inside a mixed_bfloat16 layer's call, else None."""
     return getattr(_STATE, "precision", None)
 
-
-def __getattr__(name):
-    if name == "LossScaleOptimizer":
-        from .optimizers import LossScaleOptimizer
-
-        return LossScaleOptimizer
-    raise AttributeError(name)

@@ -159,3 +159,13 @@ def to_ir_shape(shape, what: str = "tensor", strict: bool = True) -> tuple:
 def to_keras_shape(shape) -> tuple:
     """IR shape -> Keras shape (symbols become None)."""
     return tuple(None if isinstance(d, str) else int(d) for d in shape)
+
+
+def replica_gradients(trace, grads):
+    """Optimizer.apply's hook: in a DataParallel rank's step whose
+    gradients are not summed across ranks yet (an overridden train_step),
+    the averaged gradients; otherwise grads unchanged."""
+    hooks = trace.__dict__.get("_replica_hooks")
+    if hooks is None or trace.__dict__.get("_replica_reduced"):
+        return grads
+    return hooks.reduce_gradients(trace, grads)

@@ -36,6 +36,7 @@ import zlib
 
 import numpy as np
 
+from ..families import family_objects
 from .callback import Callback
 
 
@@ -465,10 +466,10 @@ class TensorBoard(Callback):
             self._summary("train", epoch, values)
 
     def _write_keras_model_config(self):
-        from ..models.functional import Functional
-        from ..models.sequential import Sequential
-
-        if not isinstance(self.model, (Functional, Sequential)):
+        # the model classes by name (the models family, frontend/families.py)
+        models = family_objects("models")
+        if not isinstance(self.model, (models["Functional"],
+                                       models["Sequential"])):
             return  # Keras writes it for Functional and Sequential only
         try:
             text = self.model.to_json()

@@ -132,6 +132,10 @@ class Layer:
             the loss.
     """
 
+    # the keyword arguments every layer takes besides its own (read by
+    # saving/serialization_lib.accepted_arguments)
+    _base_kwargs = _BASE_KWARGS
+
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
         # Keras 3 captures constructor arguments for the default get_config.

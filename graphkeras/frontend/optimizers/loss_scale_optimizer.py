@@ -142,7 +142,7 @@ class LossScaleOptimizer(Optimizer):
         self.inner_optimizer.finalize_variable_values(var_list)
 
     def get_config(self) -> dict:
-        from ..saving import serialize_keras_object
+        from ..saving.serialization_lib import serialize_keras_object
 
         return {"name": self.name,
                 "inner_optimizer": serialize_keras_object(self.inner_optimizer),

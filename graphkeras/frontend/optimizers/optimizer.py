@@ -300,10 +300,8 @@ class Optimizer:
         self._check_built_for(variables)
         trace = tracing.current_trace()
         if trace is not None and "_replica_hooks" in trace.__dict__:
-            from ..distributed_trainer import replica_gradients
-
             # DataParallel ranks: an overridden train_step's gradients
-            grads = replica_gradients(trace, grads)
+            grads = tracing.replica_gradients(trace, grads)
         if self.loss_scale_factor is not None:
             grads = [ops.divide(g, float(self.loss_scale_factor)) for g in grads]
         grads = self._clip(grads)

@@ -390,8 +390,7 @@ _INERT = {
 def accepted_arguments(cls) -> tuple:
     """(names cls's constructor accepts, whether it also takes **kwargs
     that reach no named parameter)."""
-    from ..layers.layer import _BASE_KWARGS, Layer
-
+    Layer = base_class("layers")
     names: set = set()
     open_kwargs = False
     for klass in cls.__mro__:
@@ -415,7 +414,7 @@ def accepted_arguments(cls) -> tuple:
     else:
         open_kwargs = True
     if issubclass(cls, Layer):
-        names.update(_BASE_KWARGS)
+        names.update(Layer._base_kwargs)
     names.discard("self")
     return names, open_kwargs
 
