@@ -43,4 +43,6 @@ MODULES = {
         "ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge",
         "ConvNeXtXLarge", "LayerScale", "StochasticDepth",
         "preprocess_input", "decode_predictions")),
+    "nasnet": ("nasnet", ("NASNetMobile", "NASNetLarge", "preprocess_input",
+                          "decode_predictions")),
 }
