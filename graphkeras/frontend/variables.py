@@ -200,8 +200,13 @@ class Variable:
         return STORE[self.key]
 
     def __array__(self, dtype=None, copy=None):
+        # NOTE: the store's buffer is what native steps write in place:
+        # np.array(v) (copy=True) must not hand it out, or the "copy"
+        # changes with the next train step
         a = STORE[self.key]
-        return a if dtype is None else a.astype(dtype)
+        if dtype is not None:
+            return a.astype(dtype)
+        return a.copy() if copy else a
 
     def __len__(self) -> int:
         if not self._shape:
