@@ -293,13 +293,15 @@ def fetch_file(fname, origin, file_hash=None, cache_subdir="models",
         return file_utils.get_file(fname, origin, cache_subdir=cache_subdir,
                                    file_hash=file_hash)
     except OSError as e:
+        # get_file's own message ends with where to put the file: said below
+        reason = str(e).split(". The file could not be downloaded")[0]
         raise OSError(
             f"{what} needs the file {fname!r}, which is not in Keras's cache "
-            f"and could not be downloaded from {origin} ({e}). Download it "
-            f"on a machine with network access and place it at {target} "
-            "(the cache is $KERAS_HOME/models, ~/.keras/models by default; a "
-            "cache filled by Keras serves graphkeras as it is), or pass "
-            "`weights=` the path of the file."
+            f"and could not be downloaded ({reason}). Download it from "
+            f"{origin} on a machine with network access and place it at "
+            f"{target} (the cache is $KERAS_HOME/models, ~/.keras/models by "
+            "default; a cache filled by Keras serves graphkeras as it is), "
+            "or pass `weights=` the path of the file."
         ) from None
 
 
