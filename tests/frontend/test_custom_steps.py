@@ -258,3 +258,45 @@ def test_export_of_random_inference_names_the_layer(tmp_path):
     with pytest.raises(ValueError, match="draws random numbers at "
                        r"inference \(in layer\(s\) 'sampling"):
         encoder.export(str(tmp_path / "enc.onnx"), format="onnx")
+
+
+class _ActivityPenalty(layers.Layer):
+    def call(self, x):
+        self.add_loss(0.1 * ops.sum(ops.square(x)))
+        return x
+
+
+class _LossesStep(keras.Model):
+    """The training-loop guide's `loss += sum(model.losses)` in a step."""
+
+    def train_step(self, data):
+        x, y = data
+        with keras.GradientTape() as tape:
+            pred = self(x, training=True)
+            loss = ops.mean(ops.square(pred - y)) + sum(self.losses)
+        grads = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply(grads, self.trainable_weights)
+        return {"loss": loss, "n_losses": float(len(self.losses))}
+
+
+def _penalized(cls):
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((3,))
+    h = layers.Dense(4, kernel_regularizer=keras.regularizers.L2(0.5))(inp)
+    return cls(inp, layers.Dense(1)(_ActivityPenalty()(h)))
+
+
+def test_model_losses_in_a_step_are_traced_and_carry_gradients():
+    x = np.random.default_rng(0).random((8, 3)).astype("float32")
+    y = np.ones((8, 1), "float32")
+    custom = _penalized(_LossesStep)
+    custom.compile(keras.optimizers.SGD(0.1))
+    got = custom.fit(x, y, batch_size=8, epochs=3, shuffle=False,
+                     verbose=0).history
+    # the built-in step adds the same penalties (add_loss + regularizer)
+    builtin = _penalized(keras.Model)
+    builtin.compile(keras.optimizers.SGD(0.1), loss="mse")
+    want = builtin.fit(x, y, batch_size=8, epochs=3, shuffle=False,
+                       verbose=0).history
+    assert got["n_losses"] == [2.0, 2.0, 2.0]
+    np.testing.assert_allclose(got["loss"], want["loss"], rtol=1e-5)

@@ -437,6 +437,7 @@ class Layer:
         t = tracing.current_trace()
         if t is not None and isinstance(loss, TracedTensor):
             t.losses.append(loss)
+            _traced_losses(t).setdefault(id(self), []).append(loss)
         else:
             self._eager_losses.append(np.asarray(loss))
 
@@ -446,6 +447,18 @@ class Layer:
         layer's and its sublayers'; cleared when an outermost call starts,
         as Keras 3 does) plus the current weight-regularization
         penalties."""
+        t = tracing.current_trace()
+        if t is not None and t.kind != "spec":
+            # NOTE: inside a traced step (a custom train_step adding
+            # `sum(model.losses)`), the traced values, so that they carry
+            # gradients; eager arrays would be constants of the program
+            table = _traced_losses(t)
+            out = list(table.get(id(self), ()))
+            for layer in self._all_sublayers():
+                out.extend(table.get(id(layer), ()))
+            return out + [v.regularizer(v.value)
+                          for v in self.trainable_weights
+                          if v.regularizer is not None]
         out = list(self._eager_losses)
         for layer in self._all_sublayers():
             out.extend(layer.__dict__.get("_eager_losses", ()))
@@ -494,11 +507,16 @@ class Layer:
         if any(isinstance(x, KerasTensor) for x in leaves):
             return self._symbolic_call(args, kwargs)
         outermost = not getattr(_CONTEXT, "depth", 0)
-        if outermost and tracing.current_trace() is None:
+        trace = tracing.current_trace()
+        if outermost and trace is None:
             # an eager call's add_loss() values replace the last call's
             self._eager_losses.clear()
             for layer in self._all_sublayers():
                 layer.__dict__.get("_eager_losses", []).clear()
+        elif outermost and trace.kind != "spec":
+            table = _traced_losses(trace)  # the same within a traced step
+            for layer in [self] + self._all_sublayers():
+                table.pop(id(layer), None)
         _CONTEXT.depth = getattr(_CONTEXT, "depth", 0) + 1
         try:
             # Keras's mask protocol (layers/masks.py): masks of the inputs
@@ -810,6 +828,11 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _traced_losses(trace) -> dict:
+    """id(layer) -> the add_loss() values of its last call in `trace`."""
+    return trace.__dict__.setdefault("_layer_losses", {})
 
 
 def _refuse_strings(layer, args, kwargs) -> None:
