@@ -111,6 +111,12 @@ def test_gan_two_optimizers_compiled_matches_reference():
     # both optimizers stepped once per batch (3 batches x 2 epochs)
     assert int(gan.d_optimizer.iterations) == 6
     assert int(gan.g_optimizer.iterations) == 6
+    # and each step is one call of the compiled executable
+    exe = gan._steps.values()[0]
+    calls, run = [], exe.run
+    exe.run = lambda args: (calls.append(1), run(args))[1]
+    gan.fit(DATA, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    assert type(exe).__name__ == "CompiledExecutable" and len(calls) == 3
 
 
 class WGANGP(keras.Model):
