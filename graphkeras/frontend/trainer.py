@@ -212,7 +212,11 @@ class Trainer:
         return dict(sorted(logs.items()))
 
     def _ordered_results(self, logs: dict):
-        return [logs[m.name] for m in self.metrics if m.name in logs]
+        # Keras 3's _flatten_metrics_in_order: the metrics' order, then the
+        # other logs (an overridden step's own keys) sorted by name
+        names = [m.name for m in self.metrics]
+        return [logs[n] for n in names if n in logs] + [
+            logs[k] for k in sorted(logs) if k not in names]
 
     # --- programs --------------------------------------------------------------------
 

@@ -300,3 +300,18 @@ def test_model_losses_in_a_step_are_traced_and_carry_gradients():
                        verbose=0).history
     assert got["n_losses"] == [2.0, 2.0, 2.0]
     np.testing.assert_allclose(got["loss"], want["loss"], rtol=1e-5)
+
+
+def test_evaluate_lists_a_custom_steps_logs_as_keras():
+    class TwoLogs(keras.Model):
+        def test_step(self, data):
+            x, y = data
+            return {"zeta": ops.mean(y), "alpha": ops.mean(x)}
+
+    model = _functional(TwoLogs)
+    x, y = _data()
+    model.compile(optimizer="sgd", loss="mse")
+    # not metric names: sorted by name (Keras 3's _flatten_metrics_in_order)
+    alpha, zeta = model.evaluate(x, y, batch_size=64, verbose=0)
+    np.testing.assert_allclose([alpha, zeta], [x.mean(), y.mean()],
+                               rtol=1e-5)
