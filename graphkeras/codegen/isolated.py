@@ -45,8 +45,15 @@ class CompileFailure(Exception):
         self.reason, self.crashed = reason, crashed
 
 
+# A worker is replaced after this many modules: LLVM's default pipeline as
+# llvmlite builds it leaks ~55 KB per compile (measured with llvmlite 0.50,
+# docs/security.md), which a long-lived worker would otherwise keep.
+MAX_COMPILES_PER_WORKER = 200
+
+
 class _Worker:
     def __init__(self):
+        self.compiles = 0
         self.log = tempfile.TemporaryFile()
         env = dict(os.environ)
         env.pop("PYTHONSTARTUP", None)
@@ -138,6 +145,13 @@ def _run(index: int, name: str, request: dict) -> bytes:
             _ALL[_ALL.index(w)] = fresh
         idle.put(fresh)
         raise CompileFailure(index, name, reason, True) from None
+    w.compiles += 1
+    if w.compiles >= MAX_COMPILES_PER_WORKER:  # give its leak back
+        w.close()
+        with _LOCK:
+            fresh = _Worker()
+            _ALL[_ALL.index(w)] = fresh
+        w = fresh
     idle.put(w)
     if "error" in reply:
         raise CompileFailure(index, name, reply["error"], False)

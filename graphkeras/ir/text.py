@@ -445,31 +445,41 @@ def parse_many(text: str) -> list[Function]:
     return out
 
 
-def canonical_text(text: str, *, locs: bool = True) -> str:
+_CANON = re.compile(
+    r"""(?P<loc>[ \t]*\bloc\("(?:[^"\\]|\\.)*"\))"""
+    r"""|(?P<string>"(?:[^"\\]|\\.)*")"""
+    r"""|(?P<value>%[A-Za-z0-9_./]+)"""
+    r"""|(?P<ws>[ \t]+)""")
+
+
+def canonical_text(text: str, *, locs: bool = True,
+                   names: dict | None = None) -> str:
     """`text` (IR text) with every value renamed by order of first
     appearance (`%v0`, `%v1`, ...) and, with `locs=False`, without the
     `loc(...)` tags: two programs that differ only in their names (a
     model's `dense_3/kernel` against another's `dense/kernel`) get the same
     canonical text, and programs that differ in anything else do not
-    (renaming is one to one). The compile cache keys on it."""
-    names: dict[str, str] = {}
-    out: list[str] = []
-    pos = 0
-    skip = 0  # tokens of a loc(...) tag still to drop
-    for m in _TOKEN.finditer(text):
-        if m.start() != pos:
-            raise ParseError(f"unexpected character {text[pos]!r} at {pos}")
-        pos = m.end()
-        kind, tok = m.lastgroup, m.group()
-        if skip:
-            skip -= kind != "ws"
-            continue
+    (renaming is one to one, runs of blanks become one, strings are left
+    alone). The compile cache
+    keys on it. `names`, when given, receives the renaming (old name ->
+    new name, without `%`)."""
+    renamed: dict[str, str] = {}
+
+    def sub(m):
+        kind = m.lastgroup
         if kind == "value":
-            tok = names.setdefault(tok, f"%v{len(names)}")
-        elif not locs and kind == "ident" and tok == "loc":
-            skip = 3  # ( "name" )
-            continue
-        elif kind == "ws":
-            tok = "\n" if "\n" in tok else " "
-        out.append(tok)
-    return "".join(out)
+            v = m.group()
+            new = renamed.get(v)
+            if new is None:
+                new = renamed[v] = f"%v{len(renamed)}"
+            return new
+        if kind == "ws":  # the printer pads to the names' widths
+            return " "
+        if kind == "loc" and not locs:
+            return ""
+        return m.group()
+
+    out = _CANON.sub(sub, text)
+    if names is not None:
+        names.update((k[1:], v[1:]) for k, v in renamed.items())
+    return out

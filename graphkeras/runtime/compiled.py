@@ -45,6 +45,7 @@ input. Native code runs with FTZ/DAZ and restores the caller's MXCSR.
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import os
 import threading
@@ -65,7 +66,11 @@ from ..codegen.step_module import (
 )
 from ..codegen.work_sharing import CTL_WORDS
 from ..ir import (
+    Attrs,
+    Function,
     IRTypeError,
+    Node,
+    Value,
     ParseError,
     VerifyError,
     canonical_text,
@@ -95,17 +100,45 @@ MIN_PARALLEL_BYTES = 1 << 20
 PREPARED = ".gkir"  # cache entries of prepared programs
 
 
-def canonical_program(program: Program) -> Program:
-    """program with its values renamed by position (ir.canonical_text): a
+def _renamed(fn, names: dict):
+    """fn with every value (of nested functions in attrs too) renamed by
+    `names`; structure, types, attrs and locs unchanged."""
+    def val(v):
+        return Value(names[v.name], v.type)
+
+    def attr(a):
+        if isinstance(a, Function):
+            return _renamed(a, names)
+        if isinstance(a, tuple):
+            return tuple(attr(x) for x in a)
+        return a
+
+    nodes = []
+    for n in fn.nodes:
+        attrs = n.attrs
+        if any(isinstance(a, (Function, tuple)) for a in attrs.values()):
+            attrs = Attrs({k: attr(a) for k, a in attrs.items()})
+        nodes.append(Node(n.op, tuple(val(v) for v in n.inputs), attrs,
+                          tuple(val(v) for v in n.outputs), n.loc))
+    return Function(fn.name, tuple(val(p) for p in fn.params), tuple(nodes),
+                    tuple(val(r) for r in fn.results))
+
+
+def canonical_program(program: Program) -> tuple:
+    """(program with its values renamed by order of appearance, the
+    canonical text without locs that keys the cache; ir.canonical_text): a
     model's `dense_3/kernel` and an identical model's `dense/kernel` become
     the same name, so identical models share cache entries. Compilation
     works on this program; the caller's names map to it by position."""
-    fn = parse(canonical_text(print_function(program.fn)))
+    names: dict = {}
+    text = canonical_text(print_function(program.fn), locs=False,
+                          names=names)
+    fn = _renamed(program.fn, names)
     new = {p.name: c.name for p, c in zip(program.fn.params, fn.params)}
     return Program(fn, tuple(new[n] for n in program.state),
                    tuple(new[n] for n in program.inputs),
                    tuple((new[n], i) for n, i in program.updates),
-                   tuple(program.outputs))
+                   tuple(program.outputs)), text
 
 
 def _same_signature(prepared, fn) -> bool:
@@ -115,30 +148,45 @@ def _same_signature(prepared, fn) -> bool:
             and prepared.result_types == fn.result_types)
 
 
-def _prepared(fn, used: tuple):
+# prepared programs of this process by cache key (Functions are immutable,
+# so identical models share one): no parse or verify for them
+_MEMO: collections.OrderedDict = collections.OrderedDict()
+_MEMO_SIZE = 64
+
+
+def _prepared(fn, used: tuple, text: str):
     """(prepared Function, its text without locs): passes.compile_pipeline's
-    result, from the compile cache when this program was prepared before
-    (keyed by its canonical text, the results written and the package's
-    source), so a warm start parses one text instead of running the
-    passes. A cached program is used only if it parses, verifies and has
-    fn's signature; anything else is rebuilt (and overwritten)."""
-    key = cache.make_key("prepared", source_digest(),
-                         canonical_text(print_function(fn), locs=False),
-                         repr(tuple(used)))
+    result for fn (whose canonical text is `text`), from this process's
+    memo or the compile cache when this program was prepared before (keyed
+    by that text, the results written and the package's source), so a warm
+    start parses one text instead of running the passes. A cached program
+    is used only if it parses, verifies and has fn's signature; anything
+    else is rebuilt (and overwritten)."""
+    key = cache.make_key("prepared", source_digest(), text, repr(tuple(used)))
+    got = _MEMO.get(key)
+    if got is not None and _same_signature(got[0], fn):
+        _MEMO.move_to_end(key)
+        return got
+    got = None
     hit = cache.load(key, PREPARED)
     if hit is not None:
         try:
             prepared = parse(hit.decode())
             verify(prepared)
             if _same_signature(prepared, fn):
-                return prepared, canonical_text(hit.decode(), locs=False)
+                got = prepared, canonical_text(hit.decode(), locs=False)
         except (ValueError, ParseError, VerifyError, IRTypeError,
                 UnicodeDecodeError, RecursionError, KeyError, TypeError):
             pass  # a bad entry is rebuilt, never trusted
-    prepared = prepare_for_codegen(fn, used)
-    text = print_function(prepared)
-    cache.store(key, text.encode(), PREPARED)
-    return prepared, canonical_text(text, locs=False)
+    if got is None:
+        prepared = prepare_for_codegen(fn, used)
+        out = print_function(prepared)
+        cache.store(key, out.encode(), PREPARED)
+        got = prepared, canonical_text(out, locs=False)
+    _MEMO[key] = got
+    while len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return got
 
 
 _LIVE: weakref.WeakSet = weakref.WeakSet()  # every CompiledExecutable
@@ -195,8 +243,8 @@ class CompiledExecutable(Executable):
         self.store = store
         t0 = time.perf_counter()
         used = tuple(program.outputs) + tuple(i for _, i in program.updates)
-        canon = canonical_program(program)
-        self.fn, text = _prepared(canon.fn, used)
+        canon, canon_text = canonical_program(program)
+        self.fn, text = _prepared(canon.fn, used, canon_text)
         self.layout = plan_storage(self.fn, canon.state, canon.inputs,
                                    canon.updates, canon.outputs)
         self.native_layout = nl = native_layout(self.fn, self.layout)

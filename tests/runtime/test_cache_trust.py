@@ -59,6 +59,10 @@ def cdir(tmp_path, monkeypatch):
     monkeypatch.delenv("GRAPHKERAS_CACHE_MAX", raising=False)
     if hasattr(cache, "_reset"):
         cache._reset()
+    from graphkeras.runtime import compiled
+
+    if hasattr(compiled, "_MEMO"):  # this process's prepared programs
+        monkeypatch.setattr(compiled, "_MEMO", type(compiled._MEMO)())
     yield d
     if hasattr(cache, "_reset"):
         cache._reset()
