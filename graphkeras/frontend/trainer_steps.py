@@ -107,8 +107,13 @@ def trace(model, kind, xs, ys=None, sws=None, x_template=None) -> TracedStep:
                                        kind)
         if kind == "predict":
             data = x
-            out = model.predict_step(data) if overrides(
-                model, "predict_step") else model._predict_body(x)
+            if not overrides(model, "predict_step"):
+                out = model._predict_body(x)
+            elif _takes_state(model.predict_step):
+                out = _stateful_call(model, t, model.predict_step, data,
+                                     kind)
+            else:
+                out = model.predict_step(data)
             flat = [_as_traced(t, o) for o in tree.flatten(out)]
             return TracedStep(_finish(t, [o.value for o in flat], names,
                                       len(flat)))
@@ -120,7 +125,8 @@ def trace(model, kind, xs, ys=None, sws=None, x_template=None) -> TracedStep:
             return TracedStep(_finish(t, [total.value], names, 1))
         model._symbolic_build(x, y)
         if _takes_state(getattr(model, step)):
-            logs = _stateful_call(model, t, getattr(model, step), data)
+            logs = _stateful_call(model, t, getattr(model, step), data,
+                                  kind)
         else:
             logs = getattr(model, step)(data)
         logs = _check_logs(model, step, logs)
@@ -199,33 +205,48 @@ def _takes_state(method) -> bool:
     return len(params) == 2
 
 
-def _stateful_call(model, t, method, data):
+def _stateful_call(model, t, method, data, kind):
     """Run a `step(state, data) -> (logs, state)` with the variables'
-    traced values as state, then write the returned state back."""
+    traced values as state, then write the returned state back. The state
+    is Keras-JAX's: (trainable, non_trainable, optimizer, metrics
+    variables) for train, without the optimizer's for test, and
+    (trainable, non_trainable) for predict, which returns (outputs,
+    non_trainable)."""
     groups = [list(model.trainable_variables),
-              list(model.non_trainable_variables),
-              list(model.optimizer.variables) if model.optimizer else [],
-              [v for m in model.metrics for v in m.variables]]
+              list(model.non_trainable_variables)]
+    if kind == "train":
+        groups.append(list(model.optimizer.variables) if model.optimizer
+                      else [])
+    if kind != "predict":
+        groups.append([v for m in model.metrics for v in m.variables])
     state = tuple([t.read(v) for v in g] for g in groups)
     out = method(state, data)
+    name = f"{type(model).__name__}.{method.__name__}(state, data)"
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         raise ValueError(
-            f"{type(model).__name__}.{method.__name__}(state, data) must "
-            f"return (logs, state). Received: {out!r}"
+            f"{name} must return "
+            f"{'(outputs, non_trainable_variables)' if kind == 'predict' else '(logs, state)'}"
+            f". Received: {out!r}"
         )
-    logs, new_state = out
+    result, new_state = out
+    if kind == "predict":
+        new_state, groups = (new_state,), groups[1:]
     new_state = tuple(new_state)
+    if len(new_state) != len(groups):
+        raise ValueError(
+            f"{name} returned a state of {len(new_state)} lists; expected "
+            f"{len(groups)}."
+        )
     for i, (g, vals) in enumerate(zip(groups, new_state)):
         vals = list(vals)
         if len(vals) != len(g):
             raise ValueError(
-                f"{type(model).__name__}.{method.__name__} returned a state "
-                f"whose element {i} has {len(vals)} values; expected "
-                f"{len(g)} (one per variable)."
+                f"{name} returned a state whose element {i} has "
+                f"{len(vals)} values; expected {len(g)} (one per variable)."
             )
         for v, val in zip(g, vals):
             t.assign(v, val)
-    return logs
+    return result
 
 
 def _finish(t, results, input_names, n_out) -> Program:

@@ -168,3 +168,54 @@ def test_tape_guide_step_trains_to_keras_numbers():
                      shuffle=False, verbose=0).history
     np.testing.assert_allclose(hist["loss"], F["jax_fit_loss"], rtol=1e-4)
     np.testing.assert_allclose(hist["mae"], F["jax_fit_mae"], rtol=1e-4)
+
+
+class JaxGuideEvalModel(JaxGuideModel):
+    """The JAX guide's test_step and predict_step (state, data) forms."""
+
+    def test_step(self, state, data):
+        x, y = data
+        (trainable_variables, non_trainable_variables,
+         metrics_variables) = state
+        y_pred, non_trainable_variables = self.stateless_call(
+            trainable_variables, non_trainable_variables, x, training=False)
+        loss = self.compute_loss(x, y, y_pred)
+        new_metrics_vars, logs = [], {}
+        for metric in self.metrics:
+            this = metrics_variables[len(new_metrics_vars):
+                                     len(new_metrics_vars)
+                                     + len(metric.variables)]
+            if metric.name == "loss":
+                this = metric.stateless_update_state(this, loss)
+            else:
+                this = metric.stateless_update_state(this, y, y_pred)
+            logs[metric.name] = metric.stateless_result(this)
+            new_metrics_vars += this
+        return logs, (trainable_variables, non_trainable_variables,
+                      new_metrics_vars)
+
+    def predict_step(self, state, data):
+        trainable_variables, non_trainable_variables = state
+        outputs, non_trainable_variables = self.stateless_call(
+            trainable_variables, non_trainable_variables, data,
+            training=False)
+        return outputs * 2.0, non_trainable_variables
+
+
+def test_jax_guide_test_and_predict_steps():
+    inputs = keras.Input(shape=(5,))
+    h = keras.layers.Dense(4, activation="tanh")(inputs)
+    model = JaxGuideEvalModel(inputs, keras.layers.Dense(1)(h))
+    model.set_weights([F[f"fit_w{i}"] for i in range(4)])
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse",
+                  metrics=["mae"])
+    x, y = F["fit_x"], F["fit_y"]
+    plain = keras.Model(model.inputs[0], model.outputs[0])
+    y_pred = plain.predict(x, verbose=0)
+    logs = model.evaluate(x, y, batch_size=64, verbose=0, return_dict=True)
+    np.testing.assert_allclose(logs["loss"], np.mean((y_pred - y) ** 2),
+                               rtol=1e-5)
+    np.testing.assert_allclose(logs["mae"], np.mean(np.abs(y_pred - y)),
+                               rtol=1e-5)
+    np.testing.assert_allclose(model.predict(x, verbose=0), 2 * y_pred,
+                               rtol=1e-5)
