@@ -35,7 +35,9 @@ import numpy as np
 from .. import ir
 from ..runtime import Program
 from . import ops, tracing, tree
+from .data import unpack_x_y_sample_weight
 from .tensors import TracedTensor
+from .utils.dataset_utils import pack_x_y_sample_weight
 
 __all__ = ["TracedStep", "trace_step", "overrides", "unpack_x_y_sample_weight",
            "pack_x_y_sample_weight"]
@@ -55,34 +57,6 @@ def overrides(model, name: str) -> bool:
     from .trainer import Trainer
 
     return getattr(type(model), name, None) is not getattr(Trainer, name)
-
-
-def pack_x_y_sample_weight(x, y=None, sample_weight=None):
-    """`data` as Keras 3 hands it to a step."""
-    if y is None:
-        return x if not isinstance(x, (list, tuple)) else (x,)
-    if sample_weight is None:
-        return (x, y)
-    return (x, y, sample_weight)
-
-
-def unpack_x_y_sample_weight(data):
-    """(x, y, sample_weight) from a step's `data` (Keras 3's
-    keras.utils.unpack_x_y_sample_weight)."""
-    if isinstance(data, list):
-        data = tuple(data)
-    if not isinstance(data, tuple):
-        return data, None, None
-    if len(data) == 1:
-        return data[0], None, None
-    if len(data) == 2:
-        return data[0], data[1], None
-    if len(data) == 3:
-        return data
-    raise ValueError(
-        "Data is expected to be in format `x`, `(x,)`, `(x, y)`, or "
-        f"`(x, y, sample_weight)`, found: {data}"
-    )
 
 
 def trace_step(model, kind: str, xs, ys=None, sws=None,

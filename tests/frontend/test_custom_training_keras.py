@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import graphkeras as keras
+from test_custom_steps import TapeModel
 
 HERE = os.path.join(os.path.dirname(__file__), "fixtures")
 F = np.load(os.path.join(HERE, "keras_custom_training.npz"))
@@ -137,30 +138,12 @@ def test_multi_head_attention_writes_keras_paths_and_build_config(tmp_path):
                                rtol=1e-5, atol=1e-6)
 
 
-class TapeGuideModel(keras.Model):
-    """The TF guide's step, `tf.GradientTape` -> `keras.GradientTape`: the
-    same update as the JAX guide's, so the same numbers."""
-
-    def train_step(self, data):
-        x, y = data
-        with keras.GradientTape() as tape:
-            y_pred = self(x, training=True)
-            loss = self.compute_loss(y=y, y_pred=y_pred)
-        trainable_vars = self.trainable_variables
-        gradients = tape.gradient(loss, trainable_vars)
-        self.optimizer.apply(gradients, trainable_vars)
-        for metric in self.metrics:
-            if metric.name == "loss":
-                metric.update_state(loss)
-            else:
-                metric.update_state(y, y_pred)
-        return {m.name: m.result() for m in self.metrics}
-
-
 def test_tape_guide_step_trains_to_keras_numbers():
     inputs = keras.Input(shape=(5,))
     h = keras.layers.Dense(4, activation="tanh")(inputs)
-    model = TapeGuideModel(inputs, keras.layers.Dense(1)(h))
+    # the TF guide's step, tf.GradientTape -> keras.GradientTape: the same
+    # update as the JAX guide's, so the same numbers
+    model = TapeModel(inputs, keras.layers.Dense(1)(h))
     model.set_weights([F[f"fit_w{i}"] for i in range(4)])
     model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse",
                   metrics=["mae"])
