@@ -893,6 +893,11 @@ def main(argv=None) -> int:
         print(f"graphkeras {args.verb}: internal error: {_one_line(e)}",
               file=sys.stderr)
         return EXIT_INTERNAL
+    except RecursionError:
+        # a loader that let one through: still one line, still a user error
+        print(f"graphkeras {args.verb}: the input nests too deeply to be "
+              "read.", file=sys.stderr)
+        return EXIT_USAGE
     except (OSError, ValueError, IRTypeError) as e:
         # user-level errors: CommandError, ParseError/VerifyError,
         # ExportError, IRTypeError, unreadable or unwritable files

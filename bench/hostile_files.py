@@ -1,0 +1,139 @@
+"""How long graphkeras takes to refuse each hostile file of issue 15
+(docs/security.md): a zip bomb, HDF5 datasets declaring terabytes (plain
+and gzip), a FIFO and a /dev/zero symlink in place of a model, configs
+and IR nested thousands deep, and forged or odd compile-cache entries.
+Not a test: it prints one line per file (the time to the error, and the
+error's first words). The machine may be busy; the figures are rough.
+
+    python bench/hostile_files.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+
+import h5py  # noqa: E402
+
+import graphkeras as keras  # noqa: E402
+from graphkeras import ir  # noqa: E402
+from graphkeras.saving import load_model  # noqa: E402
+
+
+def _model():
+    m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6),
+                          keras.layers.Dense(3)])
+    m.compile("adam", "mse")
+    return m
+
+
+def _timed(label, fn):
+    t = time.perf_counter()
+    try:
+        fn()
+        what = "LOADED (not refused)"
+    except Exception as e:  # noqa: BLE001 - the refusal is what we time
+        what = f"{type(e).__name__}: {str(e)[:90]}"
+    ms = (time.perf_counter() - t) * 1000
+    print(f"{label:38} {ms:9.1f} ms  {what}", flush=True)
+
+
+def _zip(path, entries, big=None):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, d in entries.items():
+            z.writestr(n, d)
+        if big:
+            with z.open(big[0], "w", force_zip64=True) as f:
+                chunk = bytes(1 << 24)
+                for _ in range(big[1] >> 24):
+                    f.write(chunk)
+
+
+def main() -> int:
+    d = tempfile.mkdtemp(prefix="gk-hostile-")
+    m = _model()
+    good = os.path.join(d, "good.keras")
+    m.save(good)
+    m.save(os.path.join(d, "good.h5"))
+    with zipfile.ZipFile(good) as z:
+        entries = {n: z.read(n) for n in z.namelist()}
+
+    bomb = os.path.join(d, "bomb.keras")
+    e = dict(entries)
+    del e["model.weights.h5"]
+    _zip(bomb, e, ("model.weights.h5", 2 << 30))
+    print(f"zip bomb: {os.path.getsize(bomb) / 2**20:.1f} MB file, 2 GiB "
+          "declared inflated")
+    _timed("zip bomb (.keras)", lambda: load_model(bomb))
+
+    for comp in (None, "gzip"):
+        p = os.path.join(d, f"huge-{comp}.weights.h5")
+        m.save_weights(p)
+        with h5py.File(p, "a") as f:
+            del f["layers/dense/vars/0"]
+            shape = (1 << 20, 1 << 20) if comp is None else (20000, 20000)
+            f.create_dataset("layers/dense/vars/0", shape=shape,
+                             dtype="float32", chunks=(1024, 1024),
+                             compression=comp)
+        size = 4 * shape[0] * shape[1]
+        _timed(f"h5 dataset {size / 2**30:,.1f} GiB ({comp or 'plain'})",
+               lambda p=p: _model().load_weights(p))
+
+    fifo = os.path.join(d, "fifo.keras")
+    os.mkfifo(fifo)
+    _timed("FIFO as a .keras", lambda: load_model(fifo))
+    zero = os.path.join(d, "zero.h5")
+    os.symlink("/dev/zero", zero)
+    _timed("/dev/zero symlink as a .h5", lambda: load_model(zero))
+
+    deep = os.path.join(d, "deep-json.keras")
+    e = dict(entries)
+    e["config.json"] = ('{"class_name": "Sequential", "config": '
+                        + "[" * 100000 + "]" * 100000 + "}").encode()
+    _zip(deep, e)
+    _timed("config.json nested 100000 deep", lambda: load_model(deep))
+    seq = os.path.join(d, "deep-seq.keras")
+    inner = json.dumps({"module": "keras.layers", "class_name": "Dense",
+                        "config": {"units": 2}})
+    head = ('{"module": "keras", "class_name": "Sequential", '
+            '"config": {"layers": [')
+    e["config.json"] = (head * 3000 + inner + "]}}" * 3000).encode()
+    _zip(seq, e)
+    _timed("3000 nested Sequentials", lambda: load_model(seq))
+    seq2 = os.path.join(d, "deep-seq-300.keras")
+    e["config.json"] = (head * 300 + inner + "]}}" * 300).encode()
+    _zip(seq2, e)
+    _timed("300 nested Sequentials", lambda: load_model(seq2))
+    text = ("func @f(%x: f32[2]) -> (f32[2]) {\n  %0 = relu %x {junk="
+            + "(" * 5000 + ")" * 5000 + "} : f32[2]\n  return %0\n}")
+    _timed(".gkir nested 5000 deep", lambda: ir.parse(text))
+
+    from graphkeras.codegen import cache
+
+    os.environ["GRAPHKERAS_CACHE_DIR"] = os.path.join(d, "cache")
+    key = "ab" * 32
+    cache.store(key, b"\x7fELF" + bytes(1000))
+    path = cache.entry_path(key)
+    with open(path, "r+b") as f:  # forge: change the payload, keep the MAC
+        f.seek(-10, 2)
+        f.write(b"\x90" * 10)
+    def refused():
+        if cache.load(key) is None:
+            raise LookupError("refused: a cache miss")
+
+    _timed("forged cache entry", refused)
+    os.unlink(path)
+    os.mkfifo(path)
+    _timed("FIFO as a cache entry", refused)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
