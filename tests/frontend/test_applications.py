@@ -231,8 +231,21 @@ def test_predictions_equal_keras(name, zero_init):
     # (a cold compile of a whole architecture takes tens of seconds here)
     model = check_structure(name)
     model.set_weights(fill_weights(model.weights))
+    _write_for_keras(model, name, PREDICTIONS[f"{name}/x"],
+                     PREDICTIONS[f"{name}/y"])
     model.compile(run_eagerly=True)
     _check_predictions(model, name)
+
+
+def _write_for_keras(model, stem, x, y):
+    """With GRAPHKERAS_WRITE_APPS_DIR=DIR, save the model there with the
+    input and the predictions expected, for `make_fixtures.py
+    --check-ours DIR` (Keras loads graphkeras's files)."""
+    out_dir = os.environ.get("GRAPHKERAS_WRITE_APPS_DIR")
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+        model.save(os.path.join(out_dir, stem + ".keras"))
+        np.savez(os.path.join(out_dir, stem + ".npz"), x=x, y=y)
 
 
 # the biggest members (50-350 M weights) take 4-8 s each to build: their
@@ -406,9 +419,19 @@ def test_keras_written_file_loads_with_keras_predictions(stem, tmp_path):
     again.compile(run_eagerly=True)
     np.testing.assert_allclose(again.predict(ref["x"], verbose=0), got,
                                rtol=0, atol=0)
-    out_dir = os.environ.get("GRAPHKERAS_WRITE_APPS_DIR")
-    if out_dir:
-        # for make_fixtures.py --check-ours DIR (Keras loads our files)
-        os.makedirs(out_dir, exist_ok=True)
-        model.save(os.path.join(out_dir, stem + ".keras"))
-        np.savez(os.path.join(out_dir, stem + ".npz"), x=ref["x"], y=got)
+    _write_for_keras(keras.models.load_model(path), stem, ref["x"], got)
+
+
+def test_input_tensor_and_its_sources(zero_init):
+    # the model starts at input_tensor's sources, as Keras's
+    inp = keras.Input((64, 64, 3), name="img")
+    x = keras.layers.Resizing(32, 32)(inp)
+    model = A.MobileNet(weights=None, alpha=0.25, include_top=False,
+                        input_tensor=x, pooling="avg")
+    assert model.inputs[0] is inp and model.output_shape == (None, 256)
+    model = A.MobileNetV3Small(weights=None, include_top=False,
+                               input_tensor=keras.Input((48, 48, 3)))
+    assert model.output_shape == (None, 2, 2, 576)
+    with pytest.raises(ValueError, match="does not match"):
+        A.MobileNetV3Large(weights=None, input_shape=(32, 32, 3),
+                           input_tensor=keras.Input((48, 48, 3)))
