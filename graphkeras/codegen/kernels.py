@@ -649,6 +649,21 @@ def _reduce_body(ctx, pw, root, prefix, t, split, o_lo, o_hi, ident):
     dt = out.dtype
     S = x.shape
     R = len(S)
+    # NOTE: a float32 sum over reduced axes outside the trailing run adds
+    # into each output element once per row, in order: over N*H*W rows
+    # (BatchNormalization's moments and its beta / gamma gradients) the
+    # float32 running sum lost up to ~1e-4 relative, 10-100x Keras-JAX's
+    # error. Such sums run in a float64 buffer on the stack when the
+    # output is small and static.
+    wide = None
+    n_out = _static_numel(out.shape)
+    if (root.op in ("reduce_sum", "reduce_mean") and dt.np == np.float32
+            and any(k in axes for k in prefix) and n_out is not None
+            and n_out <= WIDE_SUM_MAX):
+        wide = ctx.alloca(ir.ArrayType(F64, max(n_out, 1)))
+        with for_range(b, o_hi, start=o_lo, name="winit") as i:
+            b.store(ir.Constant(F64, 0.0),
+                    b.gep(wide, [_i64(0), i], source_etype=wide.allocated_type))
     with for_range(b, o_hi, start=o_lo, name="init") as i:
         ctx.store(out.name, i, ident)
 
@@ -681,8 +696,17 @@ def _reduce_body(ctx, pw, root, prefix, t, split, o_lo, o_hi, ident):
             v = b.load(acc, typ=reg_type(dt))
         else:
             v = pw.at(x, MultiIndex(ctx, pc, S))
-        ctx.store(out.name, o, _combine(ctx, root.op, ctx.load(out.name, o), v,
-                                        False))
+        if wide is not None:
+            p = b.gep(wide, [_i64(0), o], source_etype=wide.allocated_type)
+            b.store(b.fadd(b.load(p, typ=F64), b.fpext(v, F64)), p)
+        else:
+            ctx.store(out.name, o, _combine(ctx, root.op,
+                                            ctx.load(out.name, o), v, False))
+    if wide is not None:
+        with for_range(b, o_hi, start=o_lo, name="wout") as i:
+            p = b.gep(wide, [_i64(0), i], source_etype=wide.allocated_type)
+            ctx.store(out.name, i, b.fptrunc(b.load(p, typ=F64),
+                                             reg_type(dt)))
     if root.op == "reduce_mean":
         count = _i64(1)
         for k in axes:
@@ -690,6 +714,18 @@ def _reduce_body(ctx, pw, root, prefix, t, split, o_lo, o_hi, ident):
         cnt = b.sitofp(count, reg_type(dt))
         with for_range(b, o_hi, start=o_lo, name="mean") as i:
             ctx.store(out.name, i, b.fdiv(ctx.load(out.name, i), cnt))
+
+
+WIDE_SUM_MAX = 4096  # output elements of a float64-accumulated sum (stack)
+
+
+def _static_numel(shape):
+    n = 1
+    for d in shape:
+        if is_symbol(d):
+            return None
+        n *= d
+    return n
 
 
 def _rows(ctx, S, axis):
