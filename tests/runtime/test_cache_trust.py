@@ -167,18 +167,27 @@ def _payload(path) -> bytes:
         return f.read().partition(b"\n")[2]
 
 
-@pytest.mark.parametrize("header", ["sha", "hmac-other-secret"])
-def test_planted_object_code_is_never_run(tmp_path, header):
-    """Object code of another program (5x instead of 3x) behind a header
-    that checks out is planted in place of this program's entry."""
-    a, b = tmp_path / "a", tmp_path / "b"
+@pytest.fixture(scope="module")
+def foreign_object(tmp_path_factory):
+    """The object code of another program (5x instead of 3x)."""
+    a = tmp_path_factory.mktemp("a")
+    b = tmp_path_factory.mktemp("b")
     _child(a, scale=3.0)
     _child(b, scale=5.0)
     mine = {os.path.basename(p) for p in _entries(a, ".gko")}
     # the other program's own object (libraries have the same keys in both)
     (other,) = [p for p in _entries(b, ".gko")
                 if os.path.basename(p) not in mine]
-    foreign = _payload(other)
+    return _payload(other)
+
+
+@pytest.mark.parametrize("header", ["sha", "hmac-other-secret"])
+def test_planted_object_code_is_never_run(tmp_path, header, foreign_object):
+    """Object code of another program (5x instead of 3x) behind a header
+    that checks out is planted in place of this program's entry."""
+    a = tmp_path / "a"
+    _child(a, scale=3.0)
+    foreign = foreign_object
     for p in _entries(a, ".gko"):
         _plant(p, foreign, header)
     got = _child(a, scale=3.0)
@@ -201,34 +210,31 @@ def test_altered_program_text_is_never_used(tmp_path):
 
 
 @pytest.mark.parametrize("change", ["shape", "unverifiable", "other-program"])
-def test_authenticated_but_wrong_program_is_rebuilt(tmp_path, change):
+def test_authenticated_but_wrong_program_is_rebuilt(tmp_path, monkeypatch,
+                                                    change):
     """Even an entry this user wrote (right HMAC) is verified and checked
     against the requested program's signature before use: a prepared
     program with another parameter shape must not reach native code."""
+    import re
+
     _child(tmp_path, scale=3.0)
     (path,) = _entries(tmp_path, ".gkir")
     key = os.path.basename(path)[:-5]
-    env = dict(os.environ, GRAPHKERAS_CACHE_DIR=str(tmp_path))
-    code = textwrap.dedent(f"""
-        import re, sys
-        from graphkeras.codegen import cache
-        text = cache.load({key!r}, ".gkir").decode()
-        change = {change!r}
-        if change == "shape":  # x: f32[N,3] -> f32[N,300], w: 3 -> 300
-            text = re.sub(r"\\[N,3\\]", "[N,300]", text)
-            text = re.sub(r"f32\\[3\\]", "f32[300]", text)
-        elif change == "unverifiable":  # mul of [N,3] and [3] said [N,9]
-            text = text.replace("-> (f32[N,3], f32[3])",
-                                "-> (f32[N,9], f32[3])", 1)
-            text = re.sub(r"(= mul [^\\n]*: )f32\\[N,3\\]", r"\\1f32[N,9]",
-                          text, count=1)
-        else:
-            text = text.replace("@affine", "@other")
-        assert cache.store({key!r}, text.encode(), ".gkir")
-    """)
-    r = subprocess.run([sys.executable, "-c", code], env=env, timeout=120,
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-2000:]
+    monkeypatch.setenv("GRAPHKERAS_CACHE_DIR", str(tmp_path))
+    cache._reset()
+    text = cache.load(key, ".gkir").decode()
+    if change == "shape":  # x: f32[N,3] -> f32[N,300], w: 3 -> 300
+        text = re.sub(r"\[N,3\]", "[N,300]", text)
+        text = re.sub(r"f32\[3\]", "f32[300]", text)
+    elif change == "unverifiable":  # mul of [N,3] and [3] said [N,9]
+        text = text.replace("-> (f32[N,3], f32[3])", "-> (f32[N,9], f32[3])",
+                            1)
+        text = re.sub(r"(= mul [^\n]*: )f32\[N,3\]", r"\1f32[N,9]", text,
+                      count=1)
+    else:
+        text = text.replace("@affine", "@other")
+    assert cache.store(key, text.encode(), ".gkir")  # with this user's MAC
+    cache._reset()
     got = _child(tmp_path, scale=3.0)
     np.testing.assert_allclose(got["out"],
                                np.tile(3.0 * np.arange(1, 4), (4, 1)))
