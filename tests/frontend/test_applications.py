@@ -248,14 +248,17 @@ def _write_for_keras(model, stem, x, y):
         np.savez(os.path.join(out_dir, stem + ".npz"), x=x, y=y)
 
 
-# the biggest members (50-350 M weights) take 4-8 s each to build: their
-# structure is compared with GRAPHKERAS_APPS_FULL=1 (each family keeps
-# smaller members in the default run)
-_GIANT = {"ConvNeXtBase", "ConvNeXtLarge", "ConvNeXtXLarge", "EfficientNetB6",
-          "EfficientNetB7", "EfficientNetV2M", "EfficientNetV2L",
-          "NASNetLarge"}
+# the bigger and the repetitive members (another depth of the same blocks)
+# take 2-8 s each to build: their structure is compared with
+# GRAPHKERAS_APPS_FULL=1; the default run keeps every family and each
+# variant of the code (top / pooling / preprocessing / alpha / minimalistic)
+_FULL_ONLY = {"ResNet152", "ResNet101V2", "ResNet152V2", "DenseNet169",
+              "DenseNet201", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge",
+              "ConvNeXtXLarge", "NASNetLarge", "EfficientNetV2B2",
+              "EfficientNetV2B3", "EfficientNetV2S", "EfficientNetV2M",
+              "EfficientNetV2L"} | {f"EfficientNetB{i}" for i in range(2, 8)}
 _BIG = [n for n in sorted(STRUCTURE)  # structure only
-        if n not in NUMERIC and (_FULL or n not in _GIANT)]
+        if n not in NUMERIC and (_FULL or n not in _FULL_ONLY)]
 
 
 @pytest.mark.parametrize("name", _BIG)
