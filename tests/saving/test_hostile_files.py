@@ -150,6 +150,20 @@ def test_deeply_nested_config_is_a_file_format_error(good, tmp_path, kind):
     assert str(path) in str(e.value) and "deep" in str(e.value)
 
 
+@pytest.mark.parametrize("depth", [300, 3000])
+def test_deeply_nested_legacy_h5_config_is_a_file_format_error(
+        good, tmp_path, depth):
+    import shutil
+
+    path = tmp_path / "deep.h5"
+    shutil.copy(good / "m.h5", path)
+    with h5py.File(path, "a") as f:
+        f.attrs["model_config"] = _nested_sequentials(depth)
+    with pytest.raises(FileFormatError) as e:
+        load_model(path)
+    assert str(path) in str(e.value) and "deep" in str(e.value)
+
+
 def test_deeply_nested_ir_is_a_parse_error():
     depth = 5000
     text = ("func @f(%x: f32[2]) -> (f32[2]) {\n  %0 = relu %x {junk="

@@ -141,6 +141,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         except json.JSONDecodeError as e:
             raise bad_file(path, f"its model_config is not valid JSON ({e}).") \
                 from None
+        except RecursionError:
+            raise bad_file(path, "its model_config nests too deeply to be a "
+                           "model configuration.") from None
         if not isinstance(config, dict) or "class_name" not in config:
             raise bad_file(path, "its model_config does not describe a model.")
         model = model_from_config(config, custom_objects, compile=False,
