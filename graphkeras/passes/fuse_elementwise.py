@@ -73,9 +73,11 @@ def fuse_elementwise(fn: Function) -> Function:
             g = alias[g]
         return g
 
-    def reaches(a: int, targets: set) -> bool:
-        """Whether group a depends (transitively) on a group in targets."""
-        seen, stack = set(), [find(a)]
+    def reaches(starts, targets: set) -> bool:
+        """Whether a group in starts depends (transitively) on a group in
+        targets. NOTE: one search from all starts at once (a search per
+        start revisited the same ancestors: quadratic on deep models)."""
+        seen, stack = set(), [find(a) for a in starts]
         while stack:
             g = stack.pop()
             if g in targets:
@@ -122,13 +124,13 @@ def fuse_elementwise(fn: Function) -> Function:
                     outside |= {find(d) for d in groups[g].deps}
                 outside |= ins
                 outside -= set(cands)
-                if not any(reaches(h, set(cands)) for h in outside):
+                if not reaches(outside, set(cands)):
                     target = groups[cands[0]]
                     for g in cands[1:]:
                         merge(target, groups[g])
             if target is None:
                 for g in cands:
-                    if all(not reaches(h, {g}) for h in ins if h != g):
+                    if not reaches([h for h in ins if h != g], {g}):
                         target = groups[g]
                         break
             if target is None:
