@@ -168,11 +168,24 @@ def _payload(path) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def foreign_object(tmp_path_factory):
-    """The object code of another program (5x instead of 3x)."""
+def populated(tmp_path_factory):
+    """A cache dir holding the 3x program's entries (tests plant in a copy)."""
     a = tmp_path_factory.mktemp("a")
-    b = tmp_path_factory.mktemp("b")
     _child(a, scale=3.0)
+    return a
+
+
+def _copy(populated, tmp_path):
+    d = tmp_path / "cache"
+    shutil.copytree(populated, d)
+    return d
+
+
+@pytest.fixture(scope="module")
+def foreign_object(tmp_path_factory, populated):
+    """The object code of another program (5x instead of 3x)."""
+    a = populated
+    b = tmp_path_factory.mktemp("b")
     _child(b, scale=5.0)
     mine = {os.path.basename(p) for p in _entries(a, ".gko")}
     # the other program's own object (libraries have the same keys in both)
@@ -182,11 +195,11 @@ def foreign_object(tmp_path_factory):
 
 
 @pytest.mark.parametrize("header", ["sha", "hmac-other-secret"])
-def test_planted_object_code_is_never_run(tmp_path, header, foreign_object):
+def test_planted_object_code_is_never_run(tmp_path, header, foreign_object,
+                                          populated):
     """Object code of another program (5x instead of 3x) behind a header
     that checks out is planted in place of this program's entry."""
-    a = tmp_path / "a"
-    _child(a, scale=3.0)
+    a = _copy(populated, tmp_path)
     foreign = foreign_object
     for p in _entries(a, ".gko"):
         _plant(p, foreign, header)
@@ -196,10 +209,10 @@ def test_planted_object_code_is_never_run(tmp_path, header, foreign_object):
                                np.tile(3.0 * np.arange(1, 4), (4, 1)))
 
 
-def test_altered_program_text_is_never_used(tmp_path):
+def test_altered_program_text_is_never_used(tmp_path, populated):
     """The prepared program's text is edited (3 -> 5) behind a header whose
     checksum matches: the compiled step must still compute 3x."""
-    _child(tmp_path, scale=3.0)
+    tmp_path = _copy(populated, tmp_path)
     (path,) = _entries(tmp_path, ".gkir")
     text = _payload(path).decode()
     assert "3.0" in text
@@ -211,13 +224,13 @@ def test_altered_program_text_is_never_used(tmp_path):
 
 @pytest.mark.parametrize("change", ["shape", "unverifiable", "other-program"])
 def test_authenticated_but_wrong_program_is_rebuilt(tmp_path, monkeypatch,
-                                                    change):
+                                                    change, populated):
     """Even an entry this user wrote (right HMAC) is verified and checked
     against the requested program's signature before use: a prepared
     program with another parameter shape must not reach native code."""
     import re
 
-    _child(tmp_path, scale=3.0)
+    tmp_path = _copy(populated, tmp_path)
     (path,) = _entries(tmp_path, ".gkir")
     key = os.path.basename(path)[:-5]
     monkeypatch.setenv("GRAPHKERAS_CACHE_DIR", str(tmp_path))
