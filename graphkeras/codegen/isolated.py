@@ -57,8 +57,11 @@ class _Worker:
         self.log = tempfile.TemporaryFile()
         env = dict(os.environ)
         env.pop("PYTHONSTARTUP", None)
+        # NOTE: PYTHONPATH is honoured (llvmlite may be found through it);
+        # -P keeps this directory, where the script lives, off sys.path
+        flags = ["-P"] if sys.version_info >= (3, 11) else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", _WORKER_SCRIPT], stdin=subprocess.PIPE,
+            [sys.executable, *flags, _WORKER_SCRIPT], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self.log, env=env)
 
     def compile(self, request: dict) -> dict:
