@@ -85,3 +85,36 @@ def test_metrics_names_as_keras3():
     plain.compile("adam", "mse")
     plain.fit(np.ones((4, 4)), np.ones((4, 1)), verbose=0)
     assert plain.metrics_names == ["loss"]
+
+
+def test_variable_paths_follow_keras_name_scopes():
+    # the paths Keras 3.15 gives the same models
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__(name="mm")
+            self.d = keras.layers.Dense(2, name="first")
+
+        def call(self, x):
+            return self.d(x)
+
+    net = Net()
+    net(np.ones((1, 3), "float32"))
+    assert [w.path for w in net.weights] == ["mm/first/kernel",
+                                             "mm/first/bias"]
+    inner = keras.Sequential([keras.Input((8,)),
+                              keras.layers.Dense(4, name="inner_dense")],
+                             name="block")
+    x = keras.Input((8,))
+    outer = keras.Model(x, keras.layers.Dense(1, name="head")(inner(x)))
+    assert [w.path for w in outer.weights] == [
+        "block/inner_dense/kernel", "block/inner_dense/bias", "head/kernel",
+        "head/bias"]
+    rnn = keras.Sequential([keras.Input((5, 3)),
+                            keras.layers.LSTM(4, name="lstm")], name="rs")
+    assert [w.path for w in rnn.weights] == [
+        "rs/lstm/lstm_cell/kernel", "rs/lstm/lstm_cell/recurrent_kernel",
+        "rs/lstm/lstm_cell/bias"]
+    net.compile("adam", "mse")
+    net.fit(np.ones((2, 3)), np.ones((2, 2)), verbose=0)
+    assert [v.path for v in net.optimizer.variables][2:4] == [
+        "adam/mm_first_kernel_momentum", "adam/mm_first_kernel_velocity"]

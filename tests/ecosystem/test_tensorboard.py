@@ -94,7 +94,7 @@ def test_histograms_and_images_of_the_weights(run):
         np.testing.assert_allclose([h.min, h.max], [arr.min(), arr.max()],
                                    rtol=1e-6)
         assert sum(h.bucket) == arr.size
-    img = train.Images("hidden/kernel/image")[-1]
+    img = train.Images(f"{model.get_layer('hidden').kernel.path}/image")[-1]
     assert (img.height, img.width) == (3, 4)  # transposed: 4 x 3 -> 3 x 4
     assert img.encoded_image_string.startswith(b"\x89PNG")
 

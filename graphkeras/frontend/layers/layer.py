@@ -46,6 +46,7 @@ messages; call `self.add_loss(x)` for activity losses.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import threading
@@ -280,7 +281,7 @@ class Layer:
                            else "zeros")
         v = Variable(initializers_module.get(initializer), shape=shape,
                      dtype=dtype, trainable=trainable, name=name,
-                     path=f"{self.name}/{name}",
+                     path=_scoped_path(self, name),
                      regularizer=regularizers.get(regularizer),
                      constraint=constraints.get(constraint))
         if trainable and self._trainable is False:
@@ -505,7 +506,8 @@ class Layer:
             )
         leaves = tree.flatten((args, kwargs))
         if any(isinstance(x, KerasTensor) for x in leaves):
-            return self._symbolic_call(args, kwargs)
+            with _name_scope(self):
+                return self._symbolic_call(args, kwargs)
         outermost = not getattr(_CONTEXT, "depth", 0)
         trace = tracing.current_trace()
         if outermost and trace is None:
@@ -521,7 +523,9 @@ class Layer:
         try:
             # Keras's mask protocol (layers/masks.py): masks of the inputs
             # go to call(mask=...) and compute_mask() attaches the outputs'
-            return call_with_masks(self, args, kwargs, self._convert_and_run)
+            with _name_scope(self):
+                return call_with_masks(self, args, kwargs,
+                                       self._convert_and_run)
         finally:
             _CONTEXT.depth -= 1
 
@@ -919,25 +923,59 @@ class _nullctx:
         return False
 
 
+_SCOPES = threading.local()
+
+
+@contextlib.contextmanager
+def _name_scope(layer):
+    """Keras 3's name scopes: a layer's build and call run under its name,
+    so the variables of layers built inside another layer's (a model's)
+    build or call get its name in their path ("sequential/dense/kernel")."""
+    stack = getattr(_SCOPES, "stack", None)
+    if stack is None:
+        stack = _SCOPES.stack = []
+    if stack and stack[-1][1] is layer:
+        yield
+        return
+    stack.append((layer.name, layer))
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def _scoped_path(layer, name: str) -> str:
+    stack = getattr(_SCOPES, "stack", None) or []
+    names = [n for n, _ in stack]
+    if not stack or stack[-1][1] is not layer:
+        names.append(layer.name)
+    return "/".join(names + [name])
+
+
 def _build_wrapper(build):
     @functools.wraps(build)
     def wrapper(self, *args, **kwargs):
-        t = tracing.current_trace()
-        self.__dict__["_building_shape"] = (
-            args[0] if args else kwargs.get("input_shape"))
-        try:
-            if t is not None:
-                with t.suspended():
-                    out = build(self, *args, **kwargs)
-            else:
-                out = build(self, *args, **kwargs)
-        finally:
-            self.__dict__.pop("_building_shape", None)
-        self._build_shapes = args[0] if args else kwargs.get("input_shape")
-        self.built = True
-        return out
+        with _name_scope(self):
+            return _run_build(self, build, args, kwargs)
 
     return wrapper
+
+
+def _run_build(self, build, args, kwargs):
+    t = tracing.current_trace()
+    self.__dict__["_building_shape"] = (
+        args[0] if args else kwargs.get("input_shape"))
+    try:
+        if t is not None:
+            with t.suspended():
+                out = build(self, *args, **kwargs)
+        else:
+            out = build(self, *args, **kwargs)
+    finally:
+        self.__dict__.pop("_building_shape", None)
+    self._build_shapes = args[0] if args else kwargs.get("input_shape")
+    self.built = True
+    return out
 
 
 __all__ = ["InputSpec", "Layer", "Node"]

@@ -515,7 +515,8 @@ def _scope_paths(variables, scope: str) -> None:
     (Keras's name scopes: "lstm/lstm_cell/kernel"), so that two RNNs'
     cells, which share the name "lstm_cell", never share a weight path."""
     for v in variables:
-        if not v.path.startswith(scope + "/"):
+        # built inside the owner's name scope, the path has it already
+        if f"/{scope}/" not in f"/{v.path}":
             v.path = f"{scope}/{v.path}"
 
 
