@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import json
 import os
 import threading
 import time
@@ -152,6 +153,56 @@ def _same_signature(prepared, fn) -> bool:
 # so identical models share one): no parse or verify for them
 _MEMO: collections.OrderedDict = collections.OrderedDict()
 _MEMO_SIZE = 64
+LOCS = ".locs"  # beside a prepared entry: the locs of the program it came from
+
+
+def _node_locs(fn) -> list:
+    """The locs of fn's nodes, nested functions' included, in order."""
+    out = []
+    for n in fn.nodes:
+        out.append(n.loc)
+        for a in n.attrs.values():
+            for f in (a if isinstance(a, tuple) else (a,)):
+                if isinstance(f, Function):
+                    out.extend(_node_locs(f))
+    return out
+
+
+def _relabeled(fn, locs: dict):
+    """fn with every node's loc (nested functions' too) mapped by `locs`."""
+    def attr(a):
+        if isinstance(a, Function):
+            return _relabeled(a, locs)
+        if isinstance(a, tuple):
+            return tuple(attr(x) for x in a)
+        return a
+
+    nodes = []
+    for n in fn.nodes:
+        attrs = n.attrs
+        if any(isinstance(a, (Function, tuple)) for a in attrs.values()):
+            attrs = Attrs({k: attr(a) for k, a in attrs.items()})
+        nodes.append(Node(n.op, n.inputs, attrs, n.outputs,
+                          locs.get(n.loc, n.loc)))
+    return Function(fn.name, fn.params, tuple(nodes), fn.results)
+
+
+def _own_locs(got: tuple, fn):
+    """got's prepared program with the locs (layer names) of fn: a program
+    shared by identical models was prepared from the first one, whose layers
+    may be named `dense_3` where fn's are `dense`; profiles, dumps and
+    errors must name the caller's layers. The two programs have the same
+    canonical text, so their nodes pair up in order."""
+    prepared, text, source = got
+    if source is None:
+        return prepared, text
+    mine = _node_locs(fn)
+    if len(mine) != len(source) or mine == source:
+        return prepared, text
+    locs: dict = {}
+    for old, new in zip(source, mine):
+        locs.setdefault(old, new)
+    return _relabeled(prepared, locs), text
 
 
 def _prepared(fn, used: tuple, text: str):
@@ -161,12 +212,12 @@ def _prepared(fn, used: tuple, text: str):
     by that text, the results written and the package's source), so a warm
     start parses one text instead of running the passes. A cached program
     is used only if it parses, verifies and has fn's signature; anything
-    else is rebuilt (and overwritten)."""
+    else is rebuilt (and overwritten). Either way its locs are fn's."""
     key = cache.make_key("prepared", source_digest(), text, repr(tuple(used)))
     got = _MEMO.get(key)
     if got is not None and _same_signature(got[0], fn):
         _MEMO.move_to_end(key)
-        return got
+        return _own_locs(got, fn)
     got = None
     hit = cache.load(key, PREPARED)
     if hit is not None:
@@ -174,19 +225,27 @@ def _prepared(fn, used: tuple, text: str):
             prepared = parse(hit.decode())
             verify(prepared)
             if _same_signature(prepared, fn):
-                got = prepared, canonical_text(hit.decode(), locs=False)
+                source = cache.load(key, LOCS)
+                source = (json.loads(source.decode()) if source is not None
+                          else None)
+                if not isinstance(source, list):
+                    source = None
+                got = (prepared, canonical_text(hit.decode(), locs=False),
+                       source)
         except (ValueError, ParseError, VerifyError, IRTypeError,
                 UnicodeDecodeError, RecursionError, KeyError, TypeError):
             pass  # a bad entry is rebuilt, never trusted
     if got is None:
         prepared = prepare_for_codegen(fn, used)
         out = print_function(prepared)
+        source = _node_locs(fn)
         cache.store(key, out.encode(), PREPARED)
-        got = prepared, canonical_text(out, locs=False)
+        cache.store(key, json.dumps(source).encode(), LOCS)
+        got = prepared, canonical_text(out, locs=False), source
     _MEMO[key] = got
     while len(_MEMO) > _MEMO_SIZE:
         _MEMO.popitem(last=False)
-    return got
+    return _own_locs(got, fn)
 
 
 _LIVE: weakref.WeakSet = weakref.WeakSet()  # every CompiledExecutable
