@@ -189,7 +189,7 @@ def test_metrics_with_several_values_are_logged_as_arrays():
                               keras.layers.Dense(1, activation="sigmoid")])
     model.set_weights([W0[2][:6, :1] * 0, np.zeros(1, "float32")])
     model.compile("sgd", "binary_crossentropy", metrics=[
-        keras.metrics.Precision(thresholds=[0.3, 0.6])])
+        keras.metrics.Precision(thresholds=[0.3, 0.6], name="precision")])
     y = (X[:, :1] > 0).astype("float32")
     h = model.fit(X, y, batch_size=16, epochs=1, verbose=0)
     # all predictions are 0.5 after one tiny step: threshold 0.3 counts
