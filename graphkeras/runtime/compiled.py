@@ -101,15 +101,16 @@ MIN_PARALLEL_BYTES = 1 << 20
 PREPARED = ".gkir"  # cache entries of prepared programs
 
 
-def _renamed(fn, names: dict):
-    """fn with every value (of nested functions in attrs too) renamed by
-    `names`; structure, types, attrs and locs unchanged."""
+def _rewritten(fn, names: dict | None = None, locs: dict | None = None):
+    """fn (and the functions nested in its attrs) with every value renamed
+    by `names` and every node's loc mapped by `locs` (a loc not in `locs`
+    stays); structure, types and attrs unchanged."""
     def val(v):
-        return Value(names[v.name], v.type)
+        return v if names is None else Value(names[v.name], v.type)
 
     def attr(a):
         if isinstance(a, Function):
-            return _renamed(a, names)
+            return _rewritten(a, names, locs)
         if isinstance(a, tuple):
             return tuple(attr(x) for x in a)
         return a
@@ -119,8 +120,9 @@ def _renamed(fn, names: dict):
         attrs = n.attrs
         if any(isinstance(a, (Function, tuple)) for a in attrs.values()):
             attrs = Attrs({k: attr(a) for k, a in attrs.items()})
+        loc = n.loc if locs is None else locs.get(n.loc, n.loc)
         nodes.append(Node(n.op, tuple(val(v) for v in n.inputs), attrs,
-                          tuple(val(v) for v in n.outputs), n.loc))
+                          tuple(val(v) for v in n.outputs), loc))
     return Function(fn.name, tuple(val(p) for p in fn.params), tuple(nodes),
                     tuple(val(r) for r in fn.results))
 
@@ -134,7 +136,7 @@ def canonical_program(program: Program) -> tuple:
     names: dict = {}
     text = canonical_text(print_function(program.fn), locs=False,
                           names=names)
-    fn = _renamed(program.fn, names)
+    fn = _rewritten(program.fn, names=names)
     new = {p.name: c.name for p, c in zip(program.fn.params, fn.params)}
     return Program(fn, tuple(new[n] for n in program.state),
                    tuple(new[n] for n in program.inputs),
@@ -168,25 +170,6 @@ def _node_locs(fn) -> list:
     return out
 
 
-def _relabeled(fn, locs: dict):
-    """fn with every node's loc (nested functions' too) mapped by `locs`."""
-    def attr(a):
-        if isinstance(a, Function):
-            return _relabeled(a, locs)
-        if isinstance(a, tuple):
-            return tuple(attr(x) for x in a)
-        return a
-
-    nodes = []
-    for n in fn.nodes:
-        attrs = n.attrs
-        if any(isinstance(a, (Function, tuple)) for a in attrs.values()):
-            attrs = Attrs({k: attr(a) for k, a in attrs.items()})
-        nodes.append(Node(n.op, n.inputs, attrs, n.outputs,
-                          locs.get(n.loc, n.loc)))
-    return Function(fn.name, fn.params, tuple(nodes), fn.results)
-
-
 def _own_locs(got: tuple, fn):
     """got's prepared program with the locs (layer names) of fn: a program
     shared by identical models was prepared from the first one, whose layers
@@ -202,7 +185,7 @@ def _own_locs(got: tuple, fn):
     locs: dict = {}
     for old, new in zip(source, mine):
         locs.setdefault(old, new)
-    return _relabeled(prepared, locs), text
+    return _rewritten(prepared, locs=locs), text
 
 
 def _prepared(fn, used: tuple, text: str):
