@@ -38,12 +38,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-from common import keras_system, limit_threads, machine
+from common import keras_system, limit_threads, machine, run_worker
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SYSTEMS = ("graphkeras", "keras-jax", "keras-tensorflow", "keras-torch")
@@ -150,17 +149,7 @@ def _run(system: str, args, extra: list) -> dict | None:
            "--size", str(args.size), "--batch", str(args.batch),
            "--steps", str(args.steps), "--threads", str(args.threads),
            *extra]
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True,
-                           timeout=args.timeout, check=False)
-    except subprocess.TimeoutExpired:
-        print(f"  {system}: timed out", flush=True)
-        return None
-    for line in r.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    print(f"  {system}: failed\n{r.stderr[-1500:]}", flush=True)
-    return None
+    return run_worker(system, cmd, args.timeout)
 
 
 METRICS = (("first_predict_s", "first predict (s, cold)", False),

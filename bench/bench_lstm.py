@@ -31,7 +31,8 @@ import subprocess
 import sys
 import time
 
-from common import busy, busy_note, keras_system, limit_threads, machine
+from common import (busy, busy_note, keras_system, limit_threads, machine,
+                    run_worker)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -131,17 +132,7 @@ def run(system: str, args, threads: int) -> dict | None:
     py = sys.executable if system == "graphkeras" else args.peers_python
     cmd = [py, os.path.abspath(__file__), "--worker", system,
            "--batches", str(args.batches), "--threads", str(threads)]
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True,
-                           timeout=args.timeout, check=False)
-    except subprocess.TimeoutExpired:
-        print(f"  {system}: timed out", flush=True)
-        return None
-    for line in r.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    print(f"  {system}: failed\n{r.stderr[-1200:]}", flush=True)
-    return None
+    return run_worker(system, cmd, args.timeout)
 
 
 def main(argv=None) -> None:

@@ -9,6 +9,7 @@ in the workers run with the peers' Python)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import subprocess
@@ -104,3 +105,20 @@ def keras_system(system: str):
     import keras
 
     return keras, keras.__version__
+
+
+def run_worker(system: str, cmd: list, timeout: float,
+               tail: int = 1500) -> dict | None:
+    """Run one benchmark worker process and return the JSON of its
+    `RESULT ` line; None (saying why) when it times out or prints none."""
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        print(f"  {system}: timed out", flush=True)
+        return None
+    for line in r.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    print(f"  {system}: failed\n{r.stderr[-tail:]}", flush=True)
+    return None
