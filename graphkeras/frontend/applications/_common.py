@@ -6,6 +6,9 @@ gives none), so configs and weight files match Keras's layer for layer.
 
 from __future__ import annotations
 
+import inspect
+import textwrap
+
 from ... import layers
 from ..models import Functional
 from . import imagenet_utils
@@ -59,3 +62,55 @@ def dense_head(x, classes, classifier_activation, weights,
 def make_model(input_tensor, img_input, outputs, name):
     inputs = imagenet_utils.model_inputs(input_tensor, img_input)
     return Functional(inputs, outputs, name=name)
+
+
+# input_shape's wording for families whose members differ in default size
+ARGS_SIZED_SHAPE = ("optional shape tuple, only with `include_top=False`; "
+                    "at least {min_size}x{min_size}.")
+
+# what the constructors' shared arguments mean; a family passes its own
+# arguments (and any different wording) to `document`
+ARGS = {
+    "include_top": "whether to include the classifier.",
+    "weights": '`None`, `"imagenet"` (Keras\'s ImageNet weights, from '
+               "Keras's cache `~/.keras/models`) or the path of a weights "
+               "file.",
+    "input_tensor": "optional Keras tensor to use as the image input.",
+    "input_shape": "optional shape tuple, only with `include_top=False` "
+                   "(otherwise `({size}, {size}, 3)`); at least "
+                   "{min_size}x{min_size}.",
+    "pooling": 'with `include_top=False`: None, "avg" or "max".',
+    "classes": "the number of classes, with `include_top=True` and no "
+               "`weights`.",
+    "classifier_activation": "the activation of the top layer.",
+    "include_preprocessing": "whether the model rescales its [0, 255] "
+                             "input itself.",
+    "name": "the model's name.",
+}
+
+
+def document(fn, title: str, *, size: int = 224, min_size: int = 32,
+             notes: str = "", args: dict | None = None,
+             example: str | None = None):
+    """Give an application constructor its docstring: `title`, `notes`,
+    an Args entry per parameter of its signature in order (ARGS, or the
+    family's wording in `args`), and an example at the smallest size."""
+    words = {**ARGS, **(args or {})}
+    lines = [title, ""]
+    if notes:
+        lines += [*textwrap.wrap(notes, 72), ""]
+    lines.append("Args:")
+    for p in inspect.signature(fn).parameters:
+        text = words[p].format(size=size, min_size=min_size)
+        lines += textwrap.wrap(f"{p}: {text}", 72, initial_indent="    ",
+                               subsequent_indent="        ")
+    call = example or (f"weights=None, input_shape=({min_size}, "
+                       f"{min_size}, 3), classes=10")
+    lines += ["", "Returns:", "    A `Model`.", "", "Example:"]
+    example = textwrap.wrap(f">>> model = {fn.__name__}({call})", 56,
+                            initial_indent="    ",
+                            subsequent_indent="    ...     ")
+    lines += [*example[:-1], example[-1] + "  # doctest: +SKIP"]
+    fn.__doc__ = "\n".join(lines[:1] + [
+        ("    " + ln) if ln else ln for ln in lines[1:]]) + "\n    "
+    return fn

@@ -230,35 +230,6 @@ def ConvNeXt(depths, projection_dims, drop_path_rate=0.0,
     return imagenet_utils.load_model_weights(model, weights)
 
 
-_DOC = """Instantiates the {arch} architecture (Liu et al., 2022).
-
-    The model takes images with values in [0, 255] and normalizes them
-    itself (`include_preprocessing=True`; `preprocess_input` is the
-    identity).
-
-    Args:
-        include_top: whether to include the classifier head.
-        include_preprocessing: whether to include the input normalization.
-        weights: `None`, `"imagenet"` (Keras's ImageNet-1k weights, from
-            Keras's cache `~/.keras/models`) or the path of a weights file.
-        input_tensor: optional Keras tensor to use as the image input.
-        input_shape: optional shape tuple, only with `include_top=False`;
-            at least 32x32.
-        pooling: with `include_top=False`: None, "avg" or "max".
-        classes: the number of classes, with `include_top=True` and no
-            `weights`.
-        classifier_activation: the activation of the top layer.
-        name: the model's name.
-
-    Returns:
-        A `Model`.
-
-    Example:
-        >>> model = {arch}(weights=None, input_shape=(32, 32, 3),
-        ...                classes=10)  # doctest: +SKIP
-    """
-
-
 def _variant(size):
     key = f"convnext_{size}"
     cfg = MODEL_CONFIGS[size]
@@ -280,7 +251,16 @@ def _variant(size):
 
     constructor.__name__ = constructor.__qualname__ = \
         "ConvNeXt" + ("XLarge" if size == "xlarge" else size.capitalize())
-    constructor.__doc__ = _DOC.format(arch=constructor.__name__)
+    _common.document(
+        constructor,
+        f"Instantiates the {constructor.__name__} architecture "
+        "(Liu et al., 2022).",
+        notes="The model takes images with values in [0, 255] and "
+              "normalizes them itself (`include_preprocessing=True`; "
+              "`preprocess_input` is the identity).",
+        args={"include_top": "whether to include the classifier head.",
+              "include_preprocessing": "whether to include the input "
+                                       "normalization."})
     return constructor
 
 

@@ -84,30 +84,6 @@ def DenseNet(blocks, include_top=True, weights="imagenet", input_tensor=None,
     return imagenet_utils.load_model_weights(model, weights)
 
 
-_DOC = """Instantiates the {arch} architecture (Huang et al., 2017).
-
-    Args:
-        include_top: whether to include the classifier.
-        weights: `None`, `"imagenet"` (Keras's ImageNet weights, from
-            Keras's cache `~/.keras/models`) or the path of a weights file.
-        input_tensor: optional Keras tensor to use as the image input.
-        input_shape: optional shape tuple, only with `include_top=False`
-            (otherwise `(224, 224, 3)`); at least 32x32.
-        pooling: with `include_top=False`: None, "avg" or "max".
-        classes: the number of classes, with `include_top=True` and no
-            `weights`.
-        classifier_activation: the activation of the top layer.
-        name: the model's name.
-
-    Returns:
-        A `Model`.
-
-    Example:
-        >>> model = {arch}(weights=None, input_shape=(32, 32, 3),
-        ...                classes=10)  # doctest: +SKIP
-    """
-
-
 def DenseNet121(include_top=True, weights="imagenet", input_tensor=None,
                 input_shape=None, pooling=None, classes=1000,
                 classifier_activation="softmax", name="densenet121"):
@@ -133,7 +109,8 @@ def DenseNet201(include_top=True, weights="imagenet", input_tensor=None,
 
 
 for _fn in (DenseNet121, DenseNet169, DenseNet201):
-    _fn.__doc__ = _DOC.format(arch=_fn.__name__)
+    _common.document(_fn, f"Instantiates the {_fn.__name__} architecture "
+                          "(Huang et al., 2017).")
 
 
 def preprocess_input(x, data_format=None):

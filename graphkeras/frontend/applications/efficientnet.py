@@ -182,33 +182,6 @@ _SCALES = [(1.0, 1.0, 224, 0.2), (1.0, 1.1, 240, 0.2), (1.1, 1.2, 260, 0.3),
            (1.2, 1.4, 300, 0.3), (1.4, 1.8, 380, 0.4), (1.6, 2.2, 456, 0.4),
            (1.8, 2.6, 528, 0.5), (2.0, 3.1, 600, 0.5)]
 
-_DOC = """Instantiates the {arch} architecture (Tan and Le, 2019).
-
-    The model takes images with values in [0, 255]: it rescales and
-    normalizes them itself (`preprocess_input` is the identity).
-
-    Args:
-        include_top: whether to include the classifier.
-        weights: `None`, `"imagenet"` (Keras's ImageNet weights, from
-            Keras's cache `~/.keras/models`) or the path of a weights file.
-        input_tensor: optional Keras tensor to use as the image input.
-        input_shape: optional shape tuple, only with `include_top=False`;
-            at least 32x32.
-        pooling: with `include_top=False`: None, "avg" or "max".
-        classes: the number of classes, with `include_top=True` and no
-            `weights`.
-        classifier_activation: the activation of the top layer.
-        name: the model's name.
-
-    Returns:
-        A `Model`.
-
-    Example:
-        >>> model = {arch}(weights=None, input_shape=(32, 32, 3),
-        ...                classes=10)  # doctest: +SKIP
-    """
-
-
 def _variant(index):
     width, depth, size, dropout = _SCALES[index]
     key = f"efficientnetb{index}"
@@ -225,7 +198,14 @@ def _variant(index):
                             weights_name=key)
 
     constructor.__name__ = constructor.__qualname__ = f"EfficientNetB{index}"
-    constructor.__doc__ = _DOC.format(arch=constructor.__name__)
+    _common.document(
+        constructor,
+        f"Instantiates the {constructor.__name__} architecture "
+        "(Tan and Le, 2019).",
+        notes="The model takes images with values in [0, 255]: it "
+              "rescales and normalizes them itself (`preprocess_input` is "
+              "the identity).",
+        args={"input_shape": _common.ARGS_SIZED_SHAPE})
     return constructor
 
 

@@ -274,32 +274,6 @@ def EfficientNetV2(width_coefficient, depth_coefficient, default_size,
     return imagenet_utils.load_model_weights(model, weights)
 
 
-_DOC = """Instantiates the {arch} architecture (Tan and Le, 2021).
-
-    Args:
-        include_top: whether to include the classifier.
-        weights: `None`, `"imagenet"` (Keras's ImageNet weights, from
-            Keras's cache `~/.keras/models`) or the path of a weights file.
-        input_tensor: optional Keras tensor to use as the image input.
-        input_shape: optional shape tuple, only with `include_top=False`;
-            at least 32x32.
-        pooling: with `include_top=False`: None, "avg" or "max".
-        classes: the number of classes, with `include_top=True` and no
-            `weights`.
-        classifier_activation: the activation of the top layer.
-        include_preprocessing: whether the model rescales its [0, 255]
-            input itself.
-        name: the model's name.
-
-    Returns:
-        A `Model`.
-
-    Example:
-        >>> model = {arch}(weights=None, input_shape=(32, 32, 3),
-        ...                classes=10)  # doctest: +SKIP
-    """
-
-
 def _variant(suffix, width, depth, size):
     key = f"efficientnetv2-{suffix}"
 
@@ -317,7 +291,11 @@ def _variant(suffix, width, depth, size):
 
     constructor.__name__ = constructor.__qualname__ = \
         f"EfficientNetV2{suffix.upper()}"
-    constructor.__doc__ = _DOC.format(arch=constructor.__name__)
+    _common.document(
+        constructor,
+        f"Instantiates the {constructor.__name__} architecture "
+        "(Tan and Le, 2021).",
+        args={"input_shape": _common.ARGS_SIZED_SHAPE})
     return constructor
 
 

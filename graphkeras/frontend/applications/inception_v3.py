@@ -33,27 +33,6 @@ def _avg_branch(x, filters):
 def InceptionV3(include_top=True, weights="imagenet", input_tensor=None,
                 input_shape=None, pooling=None, classes=1000,
                 classifier_activation="softmax", name="inception_v3"):
-    """Instantiates the Inception v3 architecture.
-
-    Args:
-        include_top: whether to include the classifier.
-        weights: `None`, `"imagenet"` or the path of a weights file.
-        input_tensor: optional Keras tensor to use as the image input.
-        input_shape: optional shape tuple, only with `include_top=False`
-            (otherwise `(299, 299, 3)`); at least 75x75.
-        pooling: with `include_top=False`: None, "avg" or "max".
-        classes: the number of classes, with `include_top=True` and no
-            `weights`.
-        classifier_activation: the activation of the top layer.
-        name: the model's name.
-
-    Returns:
-        A `Model`.
-
-    Example:
-        >>> model = InceptionV3(weights=None, input_shape=(75, 75, 3),
-        ...                     classes=10)  # doctest: +SKIP
-    """
     img_input, _ = _common.prepare(weights, include_top, classes,
                                    input_tensor, input_shape, 299, 75)
     axis = imagenet_utils.bn_axis()
@@ -149,3 +128,8 @@ def preprocess_input(x, data_format=None):
 def decode_predictions(preds, top=5):
     """The top ImageNet classes of each prediction."""
     return imagenet_utils.decode_predictions(preds, top=top)
+
+
+_common.document(InceptionV3, "Instantiates the Inception v3 architecture "
+                              "(Szegedy et al., 2016).", size=299,
+                 min_size=75)

@@ -26,32 +26,6 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1,
               dropout=1e-3, include_top=True, weights="imagenet",
               input_tensor=None, pooling=None, classes=1000,
               classifier_activation="softmax", name=None):
-    """Instantiates the MobileNet architecture.
-
-    Args:
-        input_shape: optional shape tuple, only with `include_top=False`
-            (otherwise `(224, 224, 3)`); at least 32x32.
-        alpha: the width multiplier: < 1.0 thins every layer, > 1.0 widens
-            it (ImageNet weights exist for 0.25, 0.50, 0.75 and 1.0).
-        depth_multiplier: the depthwise convolutions' channel multiplier.
-        dropout: the dropout rate before the classifier.
-        include_top: whether to include the classifier (a 1x1 convolution
-            "conv_preds").
-        weights: `None`, `"imagenet"` or the path of a weights file.
-        input_tensor: optional Keras tensor to use as the image input.
-        pooling: with `include_top=False`: None, "avg" or "max".
-        classes: the number of classes, with `include_top=True` and no
-            `weights`.
-        classifier_activation: the activation of the top layer.
-        name: the model's name (default `mobilenet_{alpha:0.2f}_{rows}`).
-
-    Returns:
-        A `Model`.
-
-    Example:
-        >>> model = MobileNet(weights=None, alpha=0.25, classes=10,
-        ...                   input_shape=(32, 32, 3))  # doctest: +SKIP
-    """
     default_size = 224
     if input_shape is not None:
         rows, cols = _spatial(input_shape)
@@ -147,3 +121,18 @@ def preprocess_input(x, data_format=None):
 def decode_predictions(preds, top=5):
     """The top ImageNet classes of each prediction."""
     return imagenet_utils.decode_predictions(preds, top=top)
+
+
+_common.document(
+    MobileNet, "Instantiates the MobileNet architecture (Howard et al., 2017).",
+    args={"alpha": "the width multiplier: < 1.0 thins every layer, > 1.0 "
+                   "widens it (ImageNet weights exist for 0.25, 0.50, 0.75 "
+                   "and 1.0).",
+          "depth_multiplier": "the depthwise convolutions' channel "
+                              "multiplier.",
+          "dropout": "the dropout rate before the classifier.",
+          "include_top": "whether to include the classifier (a 1x1 "
+                         'convolution "conv_preds").',
+          "name": "the model's name (default "
+                  "`mobilenet_{{alpha:0.2f}}_{{rows}}`)."},
+    example="weights=None, alpha=0.25, classes=10, input_shape=(32, 32, 3)")

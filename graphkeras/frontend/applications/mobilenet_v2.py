@@ -32,29 +32,6 @@ def _make_divisible(v, divisor, min_value=None):
 def MobileNetV2(input_shape=None, alpha=1.0, include_top=True,
                 weights="imagenet", input_tensor=None, pooling=None,
                 classes=1000, classifier_activation="softmax", name=None):
-    """Instantiates the MobileNetV2 architecture.
-
-    Args:
-        input_shape: optional shape tuple, only with `include_top=False`
-            (otherwise `(224, 224, 3)`); at least 32x32.
-        alpha: the width multiplier (ImageNet weights exist for 0.35, 0.50,
-            0.75, 1.0, 1.3 and 1.4).
-        include_top: whether to include the classifier.
-        weights: `None`, `"imagenet"` or the path of a weights file.
-        input_tensor: optional Keras tensor to use as the image input.
-        pooling: with `include_top=False`: None, "avg" or "max".
-        classes: the number of classes, with `include_top=True` and no
-            `weights`.
-        classifier_activation: the activation of the top layer.
-        name: the model's name (default `mobilenetv2_{alpha:0.2f}_{rows}`).
-
-    Returns:
-        A `Model`.
-
-    Example:
-        >>> model = MobileNetV2(weights=None, alpha=0.35, classes=10,
-        ...                     input_shape=(32, 32, 3))  # doctest: +SKIP
-    """
     default_size = 224
     if input_shape is None and input_tensor is not None and \
             input_tensor.shape is not None:
@@ -165,3 +142,13 @@ def preprocess_input(x, data_format=None):
 def decode_predictions(preds, top=5):
     """The top ImageNet classes of each prediction."""
     return imagenet_utils.decode_predictions(preds, top=top)
+
+
+_common.document(
+    MobileNetV2,
+    "Instantiates the MobileNetV2 architecture (Sandler et al., 2018).",
+    args={"alpha": "the width multiplier (ImageNet weights exist for 0.35, "
+                   "0.50, 0.75, 1.0, 1.3 and 1.4).",
+          "name": "the model's name (default "
+                  "`mobilenetv2_{{alpha:0.2f}}_{{rows}}`)."},
+    example="weights=None, alpha=0.35, classes=10, input_shape=(32, 32, 3)")

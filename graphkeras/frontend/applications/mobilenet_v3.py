@@ -224,35 +224,6 @@ def _large_stack(alpha):
     return stack_fn
 
 
-_DOC = """Instantiates the {arch} architecture (Howard et al., 2019).
-
-    Args:
-        input_shape: optional shape tuple (default `(None, None, 3)`); at
-            least 32x32.
-        alpha: the width multiplier (ImageNet weights: 0.75 and 1.0, or 1.0
-            when minimalistic).
-        minimalistic: 3x3 kernels, relu and no squeeze-excite blocks.
-        include_top: whether to include the classifier.
-        weights: `None`, `"imagenet"` or the path of a weights file.
-        input_tensor: optional Keras tensor to use as the image input.
-        classes: the number of classes, with `include_top=True` and no
-            `weights`.
-        pooling: with `include_top=False`: None, "avg" or "max".
-        dropout_rate: the dropout rate before the classifier.
-        classifier_activation: the activation of the top layer.
-        include_preprocessing: whether the model rescales its [0, 255]
-            input to [-1, 1] itself (a `Rescaling` layer).
-        name: the model's name.
-
-    Returns:
-        A `Model`.
-
-    Example:
-        >>> model = {arch}(weights=None, input_shape=(32, 32, 3),
-        ...                classes=10)  # doctest: +SKIP
-    """
-
-
 def MobileNetV3Small(input_shape=None, alpha=1.0, minimalistic=False,
                      include_top=True, weights="imagenet", input_tensor=None,
                      classes=1000, pooling=None, dropout_rate=0.2,
@@ -275,8 +246,20 @@ def MobileNetV3Large(input_shape=None, alpha=1.0, minimalistic=False,
                        classifier_activation, include_preprocessing, name)
 
 
-MobileNetV3Small.__doc__ = _DOC.format(arch="MobileNetV3Small")
-MobileNetV3Large.__doc__ = _DOC.format(arch="MobileNetV3Large")
+for _fn in (MobileNetV3Small, MobileNetV3Large):
+    _common.document(
+        _fn, f"Instantiates the {_fn.__name__} architecture "
+             "(Howard et al., 2019).",
+        args={"input_shape": "optional shape tuple (default `(None, None, "
+                             "3)`); at least {min_size}x{min_size}.",
+              "alpha": "the width multiplier (ImageNet weights: 0.75 and "
+                       "1.0, or 1.0 when minimalistic).",
+              "minimalistic": "3x3 kernels, relu and no squeeze-excite "
+                              "blocks.",
+              "dropout_rate": "the dropout rate before the classifier.",
+              "include_preprocessing": "whether the model rescales its "
+                                       "[0, 255] input to [-1, 1] itself (a "
+                                       "`Rescaling` layer)."})
 
 
 def preprocess_input(x, data_format=None):

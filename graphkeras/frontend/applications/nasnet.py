@@ -222,29 +222,6 @@ def NASNet(input_shape=None, penultimate_filters=4032, num_blocks=6,
     return imagenet_utils.load_model_weights(model, weights)
 
 
-_DOC = """Instantiates the {arch} architecture (Zoph et al., 2018).
-
-    Args:
-        input_shape: optional shape tuple, only with `include_top=False`
-            (otherwise `({size}, {size}, 3)`); at least 32x32.
-        include_top: whether to include the classifier.
-        weights: `None`, `"imagenet"` or the path of a weights file.
-        input_tensor: optional Keras tensor to use as the image input.
-        pooling: with `include_top=False`: None, "avg" or "max".
-        classes: the number of classes, with `include_top=True` and no
-            `weights`.
-        classifier_activation: the activation of the top layer.
-        name: the model's name.
-
-    Returns:
-        A `Model`.
-
-    Example:
-        >>> model = {arch}(weights=None, input_shape=(32, 32, 3),
-        ...                classes=10)  # doctest: +SKIP
-    """
-
-
 def NASNetMobile(input_shape=None, include_top=True, weights="imagenet",
                  input_tensor=None, pooling=None, classes=1000,
                  classifier_activation="softmax", name="nasnet_mobile"):
@@ -267,8 +244,9 @@ def NASNetLarge(input_shape=None, include_top=True, weights="imagenet",
                   classifier_activation=classifier_activation, name=name)
 
 
-NASNetMobile.__doc__ = _DOC.format(arch="NASNetMobile", size=224)
-NASNetLarge.__doc__ = _DOC.format(arch="NASNetLarge", size=331)
+for _fn, _size in ((NASNetMobile, 224), (NASNetLarge, 331)):
+    _common.document(_fn, f"Instantiates the {_fn.__name__} architecture "
+                          "(Zoph et al., 2018).", size=_size)
 
 
 def preprocess_input(x, data_format=None):

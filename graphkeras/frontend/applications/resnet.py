@@ -160,33 +160,6 @@ def _v1_stacks(counts):
     return stack_fn
 
 
-_DOC = """Instantiates the {arch} architecture (He et al., 2015).
-
-    Args:
-        include_top: whether to include the classifier (global average
-            pooling and a `Dense(classes)` named "predictions").
-        weights: `None` (random initialization), `"imagenet"` (Keras's
-            ImageNet weights, from Keras's cache `~/.keras/models`) or the
-            path of a weights file.
-        input_tensor: optional Keras tensor to use as the image input.
-        input_shape: optional shape tuple, only with `include_top=False`
-            (otherwise `(224, 224, 3)`); at least 32x32.
-        pooling: with `include_top=False`: None (4D output), "avg" or "max".
-        classes: the number of classes, with `include_top=True` and no
-            `weights`.
-        classifier_activation: the activation of the top layer (None for
-            logits; only None or "softmax" with pretrained weights).
-        name: the model's name.
-
-    Returns:
-        A `Model`.
-
-    Example:
-        >>> model = {arch}(weights=None, include_top=False,
-        ...                input_shape=(32, 32, 3))  # doctest: +SKIP
-    """
-
-
 def ResNet50(include_top=True, weights="imagenet", input_tensor=None,
              input_shape=None, pooling=None, classes=1000,
              classifier_activation="softmax", name="resnet50"):
@@ -211,8 +184,24 @@ def ResNet152(include_top=True, weights="imagenet", input_tensor=None,
                   classifier_activation, weights_name="resnet152")
 
 
+# the wording of ResNet's and ResNetV2's arguments
+ARGS = {
+    "include_top": "whether to include the classifier (global average "
+                   'pooling and a `Dense(classes)` named "predictions").',
+    "weights": '`None` (random initialization), `"imagenet"` (Keras\'s '
+               "ImageNet weights, from Keras's cache `~/.keras/models`) or "
+               "the path of a weights file.",
+    "pooling": 'with `include_top=False`: None (4D output), "avg" or '
+               '"max".',
+    "classifier_activation": "the activation of the top layer (None for "
+                             'logits; only None or "softmax" with '
+                             "pretrained weights).",
+}
+EXAMPLE = "weights=None, include_top=False, input_shape=(32, 32, 3)"
+
 for _fn in (ResNet50, ResNet101, ResNet152):
-    _fn.__doc__ = _DOC.format(arch=_fn.__name__)
+    _common.document(_fn, f"Instantiates the {_fn.__name__} architecture "
+                          "(He et al., 2015).", args=ARGS, example=EXAMPLE)
 
 
 def preprocess_input(x, data_format=None):

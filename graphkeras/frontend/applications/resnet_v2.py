@@ -4,7 +4,7 @@ Reference: He et al., Identity Mappings in Deep Residual Networks (2016).
 
 from __future__ import annotations
 
-from . import imagenet_utils, resnet
+from . import _common, imagenet_utils, resnet
 from .resnet import stack_residual_blocks_v2
 
 
@@ -47,7 +47,9 @@ def ResNet152V2(include_top=True, weights="imagenet", input_tensor=None,
 
 
 for _fn in (ResNet50V2, ResNet101V2, ResNet152V2):
-    _fn.__doc__ = resnet._DOC.format(arch=_fn.__name__)
+    _common.document(_fn, f"Instantiates the {_fn.__name__} architecture "
+                          "(He et al., 2016).", args=resnet.ARGS,
+                     example=resnet.EXAMPLE)
 
 
 def preprocess_input(x, data_format=None):

@@ -48,32 +48,6 @@ def _vgg(convs, key, include_top, weights, input_tensor, input_shape,
     return imagenet_utils.load_model_weights(model, weights)
 
 
-_DOC = """Instantiates the {arch} model (Simonyan and Zisserman, 2014).
-
-    Args:
-        include_top: whether to include the 3 fully-connected layers
-            (flatten, fc1, fc2, predictions).
-        weights: `None`, `"imagenet"` (Keras's ImageNet weights, from
-            Keras's cache `~/.keras/models`) or the path of a weights file.
-        input_tensor: optional Keras tensor to use as the image input.
-        input_shape: optional shape tuple, only with `include_top=False`
-            (otherwise `(224, 224, 3)`); at least 32x32.
-        pooling: with `include_top=False`: None, "avg" or "max".
-        classes: the number of classes, with `include_top=True` and no
-            `weights`.
-        classifier_activation: the activation of the top layer (None for
-            logits).
-        name: the model's name.
-
-    Returns:
-        A `Model`.
-
-    Example:
-        >>> base = {arch}(weights=None, include_top=False,
-        ...               input_shape=(32, 32, 3))  # doctest: +SKIP
-    """
-
-
 def VGG16(include_top=True, weights="imagenet", input_tensor=None,
           input_shape=None, pooling=None, classes=1000,
           classifier_activation="softmax", name="vgg16"):
@@ -90,8 +64,15 @@ def VGG19(include_top=True, weights="imagenet", input_tensor=None,
                 classifier_activation, name)
 
 
-VGG16.__doc__ = _DOC.format(arch="VGG16")
-VGG19.__doc__ = _DOC.format(arch="VGG19")
+for _fn in (VGG16, VGG19):
+    _common.document(
+        _fn, f"Instantiates the {_fn.__name__} model (Simonyan and "
+             "Zisserman, 2014).",
+        args={"include_top": "whether to include the 3 fully-connected "
+                             "layers (flatten, fc1, fc2, predictions).",
+              "classifier_activation": "the activation of the top layer "
+                                       "(None for logits)."},
+        example="weights=None, include_top=False, input_shape=(32, 32, 3)")
 
 
 def preprocess_input(x, data_format=None):
