@@ -135,6 +135,20 @@ def _class_index() -> dict:
     return CLASS_INDEX
 
 
+def preprocess_input_tf(x, data_format=None):
+    """Scale pixels from [0, 255] to [-1, 1] (mode "tf"): the
+    `preprocess_input` of MobileNet, MobileNetV2, NASNet, ResNetV2,
+    Xception, InceptionV3 and InceptionResNetV2."""
+    return preprocess_input(x, data_format=data_format, mode="tf")
+
+
+def preprocess_input_caffe(x, data_format=None):
+    """Caffe-style preprocessing: RGB to BGR, then subtract the ImageNet
+    mean of each channel, no scaling (mode "caffe"): the
+    `preprocess_input` of ResNet and VGG."""
+    return preprocess_input(x, data_format=data_format, mode="caffe")
+
+
 def decode_predictions(preds, top=5):
     """The top ImageNet classes of each prediction.
 

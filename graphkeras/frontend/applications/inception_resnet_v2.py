@@ -145,15 +145,8 @@ def InceptionResNetV2(include_top=True, weights="imagenet",
     return imagenet_utils.load_model_weights(model, weights)
 
 
-def preprocess_input(x, data_format=None):
-    """Scale pixels from [0, 255] to [-1, 1] (mode "tf")."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format,
-                                           mode="tf")
-
-
-def decode_predictions(preds, top=5):
-    """The top ImageNet classes of each prediction."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.preprocess_input_tf
+decode_predictions = imagenet_utils.decode_predictions
 
 
 _common.document(InceptionResNetV2, "Instantiates the Inception-ResNet v2 "

@@ -204,15 +204,5 @@ for _fn in (ResNet50, ResNet101, ResNet152):
                           "(He et al., 2015).", args=ARGS, example=EXAMPLE)
 
 
-def preprocess_input(x, data_format=None):
-    """Caffe-style preprocessing: RGB to BGR, then subtract the ImageNet
-    mean of each channel (no scaling). See
-    `imagenet_utils.preprocess_input`."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format,
-                                           mode="caffe")
-
-
-def decode_predictions(preds, top=5):
-    """The top ImageNet classes of each prediction (see
-    `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.preprocess_input_caffe
+decode_predictions = imagenet_utils.decode_predictions

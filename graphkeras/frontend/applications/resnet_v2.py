@@ -52,10 +52,5 @@ for _fn in (ResNet50V2, ResNet101V2, ResNet152V2):
                      example=resnet.EXAMPLE)
 
 
-def preprocess_input(x, data_format=None):
-    """Scale pixels from [0, 255] to [-1, 1] (mode "tf")."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format,
-                                           mode="tf")
-
-
+preprocess_input = imagenet_utils.preprocess_input_tf
 decode_predictions = resnet.decode_predictions

@@ -75,13 +75,5 @@ for _fn in (VGG16, VGG19):
         example="weights=None, include_top=False, input_shape=(32, 32, 3)")
 
 
-def preprocess_input(x, data_format=None):
-    """Caffe-style preprocessing: RGB to BGR, then subtract the ImageNet
-    mean of each channel (no scaling)."""
-    return imagenet_utils.preprocess_input(x, data_format=data_format,
-                                           mode="caffe")
-
-
-def decode_predictions(preds, top=5):
-    """The top ImageNet classes of each prediction."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+preprocess_input = imagenet_utils.preprocess_input_caffe
+decode_predictions = imagenet_utils.decode_predictions
