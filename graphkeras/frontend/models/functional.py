@@ -265,7 +265,16 @@ class Functional(Model):
             args, kwargs = tree.map_structure(
                 lambda x: values[id(x)] if isinstance(x, KerasTensor) else x,
                 node.arguments)
-            out = node.operation(*args, **kwargs)
+            op = node.operation
+            if training is not None and getattr(op, "_accepts", None) \
+                    and op._accepts("training"):
+                # Keras 3: the model's training flag replaces the one
+                # recorded at the layer's call (`base(x, training=False)`
+                # runs in training mode under fit; a frozen base's
+                # BatchNormalization stays in inference mode through
+                # trainable=False)
+                kwargs = {**kwargs, "training": training}
+            out = op(*args, **kwargs)
             flat_out = tree.flatten(out)
             for kt, v in zip(node.output_tensors, flat_out):
                 values[id(kt)] = v
