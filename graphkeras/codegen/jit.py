@@ -410,6 +410,11 @@ class ThreadsNative:
         self.worker = WORKER_TYPE(self._engine.get_function_address("gk_worker"))
         self.post = POST_TYPE(self._engine.get_function_address("gk_post"))
         self.run = RUN_TYPE(self._engine.get_function_address("gk_run"))
+        self.launch = POST_TYPE(self._engine.get_function_address("gk_launch"))
+        self.try_acquire = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)(
+            self._engine.get_function_address("gk_try_acquire"))
+        self.release = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(
+            self._engine.get_function_address("gk_release"))
         self.clock = ctypes.CFUNCTYPE(ctypes.c_int64)(
             self._engine.get_function_address("gk_clock"))
 

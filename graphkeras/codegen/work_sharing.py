@@ -43,6 +43,7 @@ The pool's control block `ctl` (int64 words; fields on separate lines):
     ctl[19] argblock(s)  ctl[20] k  ctl[21] stride  ctl[22] threads of the job
     ctl[24] workers inside a job's entry   ctl[25] the last finished job
     ctl[26] workers sleeping on the job generation (futex)
+    ctl[8] the pool is running a job (1) or free (0)
     ctl[32 + 8*t] worker t parked (1) or awake (0)
     ctl[33 + 8*t] the last job generation worker t saw
 
@@ -56,6 +57,18 @@ The pool's control block `ctl` (int64 words; fields on separate lines):
     void gk_run(ctl, nthreads, entry, kind, blocks, k, stride)
         the caller's part (thread 0; its entry returns when every unit is
         done), then marks the job finished.
+    i64 gk_launch(ctl, nthreads, entry, kind, blocks, k, stride)
+        the whole job in one call (the latency path: one ctypes call, no
+        Python between taking the pool and giving it back): takes the pool
+        (ctl[8]; -1 if it is busy), returns -2 without posting if a
+        worker it needs is parked (the caller wakes it: gk_post and Events),
+        else posts the job, runs thread 0's part, frees the pool, returns 0.
+        Parked flags are only read, never cleared: a worker that parks in
+        the window after the check still sees the job (its parking
+        handshake), or stays flagged and the next launch returns -2.
+    i64 gk_try_acquire(ctl), void gk_release(ctl)
+        take the pool (1: taken, 0: busy) and give it back, around a job
+        posted with gk_post / gk_run.
     i64 gk_clock()
         the cycle counter (what profiles of steps count in).
 
@@ -214,6 +227,7 @@ def threads_library(is_x86: bool, triple: str = "") -> ir.Module:
     _worker(module, is_x86)
     _post(module)
     _run(module)
+    _launch(module)
     clock = ir.Function(module, ir.FunctionType(I64, []), "gk_clock")
     b = ir.IRBuilder(clock.append_basic_block("entry"))
     b.ret(b.call(intrinsic(module, "llvm.readcyclecounter", I64, []), []))
@@ -400,11 +414,9 @@ def _run(module):
     b.ret_void()
 
 
-def _post(module):
-    fn = ir.Function(module, ir.FunctionType(
-        I64, [PTR, I64, I64, I64, I64, I64, I64]), "gk_post")
-    ctl, nth, entry, kind, blocks, k, stride = fn.args
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
+def _publish(b, module, ctl, nth, entry, kind, blocks, k, stride):
+    """Write the job's fields, bump the generation, wake the workers
+    asleep on it."""
     for i, v in ((17, entry), (18, kind), (19, blocks), (20, k), (21, stride),
                  (22, nth)):
         _store(b, v, _word(b, ctl, i), "monotonic")
@@ -415,6 +427,14 @@ def _post(module):
         with b.if_then(b.icmp_signed("!=", _load(b, _word(b, ctl, 26), "seq_cst"),
                                      _c(0))):
             _futex_wake(b, nr, gen)
+
+
+def _post(module):
+    fn = ir.Function(module, ir.FunctionType(
+        I64, [PTR, I64, I64, I64, I64, I64, I64]), "gk_post")
+    ctl, nth, entry, kind, blocks, k, stride = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    _publish(b, module, ctl, nth, entry, kind, blocks, k, stride)
     mask = b.alloca(I64)
     b.store(_c(0), mask)
     from .loops import for_range
@@ -426,3 +446,46 @@ def _post(module):
         bit = b.shl(b.and_(old, _c(1)), t)
         b.store(b.or_(b.load(mask, typ=I64), bit), mask)
     b.ret(b.load(mask, typ=I64))
+
+
+BUSY = 8  # ctl word: the pool is running a job
+
+
+def _launch(module):
+    from .loops import for_range
+
+    busy_fns = []
+    for name in ("gk_try_acquire", "gk_release"):
+        f = ir.Function(module, ir.FunctionType(
+            I64 if name == "gk_try_acquire" else VOID, [PTR]), name)
+        b = ir.IRBuilder(f.append_basic_block("entry"))
+        if name == "gk_try_acquire":
+            pair = b.cmpxchg(_word(b, f.args[0], BUSY), _c(0), _c(1),
+                             "seq_cst", "seq_cst")
+            b.ret(b.zext(b.extract_value(pair, 1), I64))
+        else:
+            _store(b, _c(0), _word(b, f.args[0], BUSY), "seq_cst")
+            b.ret_void()
+        busy_fns.append(f)
+    acquire, release = busy_fns
+    fn = ir.Function(module, ir.FunctionType(
+        I64, [PTR, I64, I64, I64, I64, I64, I64]), "gk_launch")
+    ctl, nth, entry, kind, blocks, k, stride = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    with b.if_then(b.icmp_signed("==", b.call(acquire, [ctl]), _c(0))):
+        b.ret(_c(-1))
+    parked = b.alloca(I64)
+    b.store(_c(0), parked)
+    with for_range(b, b.sub(nth, _c(1)), name="w") as w:
+        t = b.add(w, _c(1))
+        flag = _load(b, _word(b, ctl, b.add(_c(32), b.mul(t, _c(8)))),
+                     "seq_cst")
+        b.store(b.or_(b.load(parked, typ=I64), flag), parked)
+    with b.if_then(b.icmp_signed("!=", b.load(parked, typ=I64), _c(0))):
+        b.call(release, [ctl])
+        b.ret(_c(-2))
+    _publish(b, module, ctl, nth, entry, kind, blocks, k, stride)
+    run = module.globals["gk_run"]
+    b.call(run, [ctl, nth, entry, kind, b.inttoptr(blocks, PTR), k, stride])
+    b.call(release, [ctl])
+    b.ret(_c(0))

@@ -54,6 +54,7 @@ from .variables import STORE, structure_version
 
 # Programs kept per model (train / test / predict x per-sample shapes).
 _MAX_PROGRAMS = 16
+_F32 = np.dtype(np.float32)
 
 
 def _float(x):
@@ -837,15 +838,18 @@ class Trainer:
 
     def predict_on_batch(self, x):
         dp = self._distributed()
-        if (isinstance(x, np.ndarray) and x.dtype == np.float32 and x.ndim
-                and x.flags.c_contiguous and self.built and dp is None):
+        if (x.__class__ is np.ndarray and dp is None
+                and (x.dtype is _F32 or x.dtype == _F32) and x.ndim
+                and x.flags.c_contiguous and self.built):
             # Fast path for one array (latency-bound serving): the executable
             # of the last call, when neither the state signature nor the
-            # per-sample shape changed (that shape was checked then)
-            sig = self._steps.signature(self)
+            # per-sample shape changed (that shape was checked then); the
+            # executable checks the array again (run1: shape, dtype,
+            # contiguity) before native code sees it
             fast = self._steps.fast
-            if fast is not None and fast[0] == sig and fast[1] == x.shape[1:]:
-                res = fast[2].run([x])
+            if fast is not None and fast[1] == x.shape[1:] and \
+                    fast[0] == self._steps.signature(self):
+                res = fast[2](x)
                 return res[0] if fast[3] else self._pack_outputs(list(res))
             fit = getattr(self, "_fit_input_ranks", None)
             if fit is not None:  # 1-D data for an Input((1,)) model
@@ -856,8 +860,9 @@ class Trainer:
             res = exe.run([x])
             out = self._pack_outputs(list(res))
             plain = len(res) == 1 and out is res[0]
+            run1 = getattr(exe, "run1", None) or (lambda a: exe.run([a]))
             self._steps.fast = (self._steps.signature(self), x.shape[1:],
-                                exe, plain)
+                                run1, plain)
             return out
         adapter, batch = self._single_batch(x, None, None, allow_empty=True)
         res = self._run_step("predict", batch, adapter.x_template)

@@ -96,6 +96,8 @@ MIN_PARALLEL_WORK = 5_000_000
 # operands (weights): batch-1 inference is bound by reading them, and two
 # cores can each stream half; whether that pays is timed (runtime/adaptive.py)
 MIN_PARALLEL_BYTES = 1 << 20
+# run1 returns copies of outputs it keeps when they total at most this
+FAST_OUTPUT_BYTES = 1 << 16
 
 
 PREPARED = ".gkir"  # cache entries of prepared programs
@@ -333,10 +335,14 @@ class CompiledExecutable(Executable):
         # call, when every input was an ndarray: the next call with the
         # same shapes skips binding (_run)
         self._fast = None
+        # run1's (input shape, dtype, input slot, ((output slot, address,
+        # buffer), ...), the buffer if one output): _prepare_fast1
+        self._fast1 = None
         self._workspace = None
         self._workspace_threads = 0
         self._workspace_per = 0
         self._ensure_workspace(1, {})
+        self._pool = None  # the thread pool this executable's slots name
         self._ctl = np.zeros(CTL_WORDS, np.int64)  # until the pool exists
         self._block[nl.threads_slot] = _addr(self._ctl)
         # the schedule block: two counters per unit, each on its own line
@@ -368,7 +374,7 @@ class CompiledExecutable(Executable):
     def _refresh_state(self) -> None:
         """Validate the state buffers and take their addresses (again after
         the StateStore changed)."""
-        self._fast = None
+        self._fast = self._fast1 = None
         env: dict = {}
         for name, slot in self._state_slots:
             if name not in self.store:
@@ -472,6 +478,42 @@ class CompiledExecutable(Executable):
         with self._lock:
             return self._run(inputs)
 
+    def run1(self, x) -> list:
+        """`run([x])` for a program of one input: the latency path of
+        predict_on_batch (W4 at batch 1). The same checks, cheaper: an
+        ndarray of the last call's shape and dtype, C-contiguous, takes
+        the prepared slots (only its address is written) and the outputs
+        come back as fresh arrays, copied from buffers that stay in the
+        slot table (small outputs: a copy costs less than allocating
+        and addressing a new array); anything else goes through run()."""
+        with self._lock:
+            f = self._fast1
+            if (f is None or x.__class__ is not np.ndarray
+                    or x.shape != f[0] or x.dtype is not f[1]
+                    or not x.flags.c_contiguous
+                    or self._store_version != self.store.version):
+                return self._run((x,))
+            block = self._block
+            block[f[2]] = _addr(x)
+            for slot, addr, _ in f[3]:
+                block[slot] = addr
+            self._step()
+            if f[4] is not None:  # one output
+                return [f[4].copy()]
+            return [o.copy() for _, _, o in f[3]]
+
+    def _prepare_fast1(self, x, outs) -> None:
+        """The slots and output buffers of run1 for x's shape and dtype
+        (after a checked call with x and outputs shaped like `outs`)."""
+        self._fast1 = None
+        if len(self._input_slots) != 1 or sum(o.nbytes for o in outs) > \
+                FAST_OUTPUT_BYTES:
+            return
+        bufs = tuple((slot, _addr(o), o) for (slot, _, _), o in zip(
+            self._out_specs, (aligned_empty(o.shape, o.dtype) for o in outs)))
+        self._fast1 = (x.shape, x.dtype, self._input_slots[0], bufs,
+                       bufs[0][2] if len(bufs) == 1 else None)
+
     def _run(self, inputs: Sequence[np.ndarray]) -> list:
         if self._store_version != self.store.version:
             self._refresh_state()
@@ -495,6 +537,10 @@ class CompiledExecutable(Executable):
                     outs.append(o)
                 self._step()
                 return outs
+        # NOTE: the slot table gets this call's sizes: the last call's
+        # fast paths are void until this one sets them again (a call with
+        # other sizes that is not all ndarrays sets none)
+        self._fast = self._fast1 = None
         env, outs, arrays = self._prepare(inputs, self._block, 0)
         if env != self._env:
             self._setup(env)
@@ -503,6 +549,8 @@ class CompiledExecutable(Executable):
             self._fast = (tuple((a.shape, a.dtype) for a in arrays),
                           tuple((slot, o.shape, o.dtype) for (slot, _, _), o in
                                 zip(self._out_specs, outs)))
+            if len(arrays) == 1:
+                self._prepare_fast1(arrays[0], outs)
         del arrays
         return outs
 
@@ -534,7 +582,7 @@ class CompiledExecutable(Executable):
     def fixed_threads(self, n: int | None) -> None:
         self._fixed_threads = n
         self._env = None
-        self._fast = None
+        self._fast = self._fast1 = None
 
     def _setup(self, env: dict) -> None:
         """Per batch size: the arena, the thread count, the workspace."""
@@ -593,21 +641,20 @@ class CompiledExecutable(Executable):
         is sized for nthreads (_setup)."""
         if nthreads > 1:
             pool = thread_pool(nthreads)
-            with pool.job(nthreads) as n:
-                if n > 1:
-                    nl = self.native_layout
-                    if self._block[nl.threads_slot] != pool.ctl_addr:
-                        self._block[nl.threads_slot] = pool.ctl_addr
-                    if kind == 1:  # every step's slot table names the pool
-                        self._set_every_step(blocks, k, stride, nl.threads_slot,
-                                             pool.ctl_addr)
-                    entry = (self.native.step_address if kind == 0
-                             else self.native.steps_address)
-                    # workers may still be leaving this code after the job:
-                    # the pool keeps it loaded until they are out
-                    pool.run(entry, kind, blocks, k, stride, n,
-                             keep=(self, self.native))
-                    return
+            if pool is not self._pool:  # (a new pool: the first call, or
+                self._pool = pool       # one recreated larger)
+                pool.keep(self, self.native)
+                self._block[self.native_layout.threads_slot] = pool.ctl_addr
+            if kind == 1:  # every step's slot table names the pool
+                self._set_every_step(blocks, k, stride,
+                                     self.native_layout.threads_slot,
+                                     pool.ctl_addr)
+            entry = (self.native.step_address if kind == 0
+                     else self.native.steps_address)
+            # (workers may still be leaving this code after the job: the
+            # pool keeps it loaded until they are out, `keep` above)
+            if pool.launch(entry, kind, blocks, k, stride, nthreads):
+                return
         if kind == 0:
             self.native.step(0, 1, blocks)
         else:
@@ -626,14 +673,14 @@ class CompiledExecutable(Executable):
         with self._lock:
             saved = {n: np.array(self.store[n]) for n in self.program.state}
             adaptive, self.adaptive = self.adaptive, False
-            self._env = self._fast = self._chooser = None
+            self._env = self._fast = self._fast1 = self._chooser = None
             try:
                 return profile_executable(self, inputs, repeats)
             finally:
                 for n, a in saved.items():
                     self.store[n][...] = a
                 self.adaptive = adaptive
-                self._env = self._fast = self._chooser = None
+                self._env = self._fast = self._fast1 = self._chooser = None
 
     def run_steps(self, batches: Sequence[Sequence[np.ndarray]]) -> list:
         with self._lock:
@@ -642,7 +689,8 @@ class CompiledExecutable(Executable):
     def _run_steps(self, batches: Sequence[Sequence[np.ndarray]]) -> list:
         if self._store_version != self.store.version:
             self._refresh_state()
-        self._fast = None  # the slot table will hold another step's sizes
+        # the slot table will hold another step's sizes
+        self._fast = self._fast1 = None
         k = len(batches)
         if k == 0:
             return []

@@ -1,9 +1,9 @@
 """The thread pool that runs native steps on every core.
 
     pool = thread_pool()          # process-wide, GRAPHKERAS_NUM_THREADS
-    with pool.job(nthreads) as n: # n threads granted (1 if the pool is busy)
-        pool.run(entry_address, kind, blocks, k, stride, n)
-                                  # the calling thread is thread 0
+    if not pool.launch(entry_address, kind, blocks, k, stride, nthreads):
+        ...                       # the pool is busy: run it alone
+                                  # (the calling thread is thread 0)
 
 Workers are Python threads that call the native worker loop
 (codegen/work_sharing.py) with the GIL released: between jobs they wait in
@@ -13,9 +13,10 @@ process uses no CPU. `post` publishes a job in the control block and wakes the p
 workers it needs.
 
 Invariants:
-- One job at a time: `job()` holds the pool's lock for the whole native
-  call; a caller that finds the pool busy runs single-threaded instead of
-  waiting (two executables called from two Python threads never block each
+- One job at a time: the pool is taken through a native word (ctl[8],
+  codegen/work_sharing.py BUSY) by gk_launch, and by `job()` after the
+  pool's Python lock; a caller that finds the pool busy runs
+  single-threaded instead of waiting (two executables called from two Python threads never block each
   other, and never share the barrier).
 - The control block is allocated once and never moves; the native code of
   every program reads its address from the slot table.
@@ -41,6 +42,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 import weakref
 
 import numpy as np
@@ -137,13 +139,53 @@ class ThreadPool:
             yield 1
             return
         with _DeferInterrupts():
-            got = False
+            got = busy = False
             try:
                 got = self._lock.acquire(blocking=False)
-                yield n if got else 1
+                busy = got and self.native.try_acquire(self.ctl_addr) == 1
+                yield n if busy else 1
             finally:
+                if busy:
+                    self.native.release(self.ctl_addr)
                 if got:
                     self._lock.release()
+
+    def keep(self, owner, module) -> None:
+        """Keep `module` loaded after `owner` is gone until no worker is
+        inside any job's code (a worker may still be leaving the last
+        one); modules of dead owners are dropped when none is."""
+        if id(module) in self._kept:
+            return
+        self._kept[id(module)] = (weakref.ref(owner), module)
+        self._drop_kept()
+
+    def _drop_kept(self) -> None:
+        if self.ctl[24] == 0 and self._kept:
+            for key, (owner, _) in list(self._kept.items()):
+                if owner() is None:
+                    del self._kept[key]
+
+    def launch(self, entry: int, kind: int, blocks: int, k: int, stride: int,
+               nthreads: int) -> bool:
+        """Run the job on min(nthreads, size) threads, the calling thread
+        as thread 0; False (nothing run) when the pool is busy or closed:
+        the caller runs the job alone. Modules whose code workers run must
+        be registered with `keep` first."""
+        n = min(nthreads, self.size)
+        if n <= 1 or self._closed:
+            return False
+        got = self.native.launch(self.ctl_addr, n, entry, kind, blocks, k,
+                                 stride)
+        if got == 0:
+            return True
+        if got == -1:
+            return False
+        # a worker is parked on its Event: the slow path wakes it
+        with self.job(n) as granted:
+            if granted > 1:
+                self.run(entry, kind, blocks, k, stride, granted)
+                return True
+        return False
 
     def post(self, entry: int, kind: int, blocks: int, k: int, stride: int,
              nthreads: int) -> None:
@@ -161,12 +203,9 @@ class ThreadPool:
         native module): the module stays loaded after its owner is gone
         until no worker is inside any job's code any more (a worker may
         still be leaving the last one)."""
-        if keep is not None and id(keep[1]) not in self._kept:
-            self._kept[id(keep[1])] = (weakref.ref(keep[0]), keep[1])
-        if self.ctl[24] == 0 and self._kept:
-            for key, (owner, _) in list(self._kept.items()):
-                if owner() is None:
-                    del self._kept[key]
+        if keep is not None:
+            self.keep(*keep)
+        self._drop_kept()
         self.post(entry, kind, blocks, k, stride, nthreads)
         self.native.run(self.ctl_addr, nthreads, entry, kind, blocks, k, stride)
 
@@ -176,18 +215,26 @@ class ThreadPool:
         daemon workers are left to the interpreter's exit."""
         if self._closed:
             return
-        got = False
+        got = busy = False
         try:
             got = self._lock.acquire(timeout=CLOSE_TIMEOUT)
-            self._closed = True
-            if got:
+            self._closed = True  # (no launch takes the pool from now on)
+            if got:  # wait for a launched job to end
+                end = time.monotonic() + CLOSE_TIMEOUT
+                while not (busy := self.native.try_acquire(self.ctl_addr)):
+                    if time.monotonic() > end:
+                        break
+                    time.sleep(0.001)
+            if busy:
                 self.native.post(self.ctl_addr, self.size, 0, 2, 0, 0, 0)
             for ev in self._events:
                 ev.set()
         finally:
+            if busy:
+                self.native.release(self.ctl_addr)
             if got:
                 self._lock.release()
-        if got:
+        if busy:
             for th in self._threads:
                 th.join(timeout=CLOSE_TIMEOUT)
 

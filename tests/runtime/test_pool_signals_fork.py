@@ -56,12 +56,14 @@ def _run(body: str, timeout: float = 90):
     return r.stdout
 
 
-@pytest.mark.parametrize("where", ["acquire", "post", "run"])
+@pytest.mark.parametrize("where", ["acquire", "post", "run", "launch"])
 def test_ctrl_c_at_any_point_of_a_job_leaves_the_pool_usable(where):
     """SIGINT lands right after the pool's lock is taken, right after a
-    job is posted, right after thread 0's part: the KeyboardInterrupt
-    reaches the caller, and afterwards the lock is free, steps run on two
-    threads again with the right result, and the interpreter exits."""
+    job is posted, right after thread 0's part (the path that wakes parked
+    workers: forced here), right after the one-call launch: the
+    KeyboardInterrupt reaches the caller, and afterwards the pool is
+    free, steps run on two threads again with the right result, and the
+    interpreter exits."""
     _run(f"""
         where = {where!r}
 
@@ -84,8 +86,11 @@ def test_ctrl_c_at_any_point_of_a_job_leaves_the_pool_usable(where):
         class Native:  # the native entries, with a Ctrl-C after one
             def __init__(self, real):
                 self.real, self.arm = real, None
+                self.parked = False
             def __getattr__(self, name):
                 fn = getattr(self.real, name)
+                if name == "launch" and self.parked:
+                    return lambda *a: -2  # "a worker is parked"
                 if name != self.arm:
                     return fn
                 def wrapped(*a):
@@ -108,9 +113,16 @@ def test_ctrl_c_at_any_point_of_a_job_leaves_the_pool_usable(where):
                     return cm.__exit__(*e)
             return Spy()
         pool.job = job
+        launched = []
+        real_launch = pool.launch
+        def launch(*a):
+            launched.append(real_launch(*a))
+            return launched[-1]
+        pool.launch = launch
 
         interrupted = 0
         for i in range(5):
+            pool.native.parked = where != "launch"
             if where == "acquire":
                 pool._lock.arm = True
             else:
@@ -125,9 +137,15 @@ def test_ctrl_c_at_any_point_of_a_job_leaves_the_pool_usable(where):
             check(out)
         assert interrupted == 5, interrupted
         assert not pool._lock.locked(), "the pool's lock was left held"
+        assert pool.ctl[8] == 0, "the pool was left taken"
         granted.clear()
+        pool.native.parked = True
         check(exe.run([xv])[0])
-        assert granted == [2], granted  # two threads again
+        assert granted == [2], granted  # two threads again (slow path)
+        pool.native.parked = False
+        launched.clear()
+        check(exe.run([xv])[0])
+        assert launched == [True], launched  # and through launch
         print("ok")
     """)
 
