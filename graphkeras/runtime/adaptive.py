@@ -4,7 +4,8 @@ its steps on one thread and on all of them and keeps the faster.
     chooser = ThreadChooser(max_threads)
     n = chooser.pick()              # threads for the next step
     ... run the step on n threads ...
-    chooser.report(n, seconds)      # how long it took (per step)
+    if chooser.timed:
+        chooser.report(n, seconds)  # how long it took (per step)
 
 Why: on a machine where other programs keep cores busy, a step on two
 threads waits for a thread the scheduler has taken off its core, and can
@@ -51,19 +52,26 @@ class ThreadChooser:
         self._since = 0  # steps since the other candidate last ran
         self._burst = 0  # steps of the other candidate still to run
         self._ready = False  # both candidates timed WARMUP times
+        self.timed = True  # report() the step pick() just chose
 
     def _other(self) -> int:
         a, b = self.candidates
         return b if self.current == a else a
 
     def pick(self) -> int:
-        """The thread count for the next step."""
+        """The thread count for the next step; `timed` says whether the
+        caller must report its time (the steady state times only the
+        WARMUP steps before each burst of the other count: those are the
+        timings a decision reads)."""
         if len(self.candidates) == 1:
+            self.timed = False
             return self.candidates[0]
         self.steps += 1
-        want = [n for n in self.candidates if len(self.times[n]) < WARMUP]
-        if want:
-            return want[self.steps % len(want)]
+        self.timed = True
+        if not self._ready:
+            want = [n for n in self.candidates if len(self.times[n]) < WARMUP]
+            if want:
+                return want[self.steps % len(want)]
         if self._burst:
             self._burst -= 1
             return self._other()
@@ -72,6 +80,7 @@ class ThreadChooser:
             self._since = 0
             self._burst = WARMUP - 1
             return self._other()
+        self.timed = self._since >= self.interval - WARMUP
         return self.current
 
     def report(self, nthreads: int, seconds: float) -> None:

@@ -565,6 +565,12 @@ class CompiledExecutable(Executable):
             self._call(0, self._block_addr, 1, 0, self._nthreads)
             return
         n = chooser.pick()
+        if not chooser.timed:
+            if n == 1:
+                self.native.step(0, 1, self._block_addr)
+            else:
+                self._call(0, self._block_addr, 1, 0, n)
+            return
         t0 = time.perf_counter()
         if n == 1:
             self.native.step(0, 1, self._block_addr)
@@ -725,7 +731,7 @@ class CompiledExecutable(Executable):
         nth = chooser.pick() if chooser is not None else self._nthreads
         t0 = time.perf_counter()
         self._call(1, ctypes.addressof(blocks), k, n, nth)
-        if chooser is not None:
+        if chooser is not None and chooser.timed:
             chooser.report(nth, (time.perf_counter() - t0) / k)
         del keep
         return all_outs
