@@ -96,7 +96,7 @@ MIN_PARALLEL_WORK = 5_000_000
 # operands (weights): batch-1 inference is bound by reading them, and two
 # cores can each stream half; whether that pays is timed (runtime/adaptive.py)
 MIN_PARALLEL_BYTES = 1 << 20
-# run1 returns copies of outputs it keeps when they total at most this
+# the fast path returns copies of outputs it keeps when they total at most this
 FAST_OUTPUT_BYTES = 1 << 16
 
 
@@ -331,13 +331,10 @@ class CompiledExecutable(Executable):
         self._fixed_threads = threads  # None: decide per batch size
         self._env = None  # the sizes the thread count and workspace are for
         self._nthreads = 1
-        # (input (shape, dtype)s, output (slot, shape, dtype)s) of the last
-        # call, when every input was an ndarray: the next call with the
-        # same shapes skips binding (_run)
+        # the fast path of calls like the last one, when every input was an
+        # ndarray (_prepare_fast): the next call with the same shapes and
+        # dtypes skips binding
         self._fast = None
-        # run1's (input shape, dtype, input slot, ((output slot, address,
-        # buffer), ...), the buffer if one output): _prepare_fast1
-        self._fast1 = None
         self._workspace = None
         self._workspace_threads = 0
         self._workspace_per = 0
@@ -374,7 +371,7 @@ class CompiledExecutable(Executable):
     def _refresh_state(self) -> None:
         """Validate the state buffers and take their addresses (again after
         the StateStore changed)."""
-        self._fast = self._fast1 = None
+        self._fast = None
         env: dict = {}
         for name, slot in self._state_slots:
             if name not in self.store:
@@ -479,79 +476,80 @@ class CompiledExecutable(Executable):
             return self._run(inputs)
 
     def run1(self, x) -> list:
-        """`run([x])` for a program of one input: the latency path of
-        predict_on_batch (W4 at batch 1). The same checks, cheaper: an
-        ndarray of the last call's shape and dtype, C-contiguous, takes
-        the prepared slots (only its address is written) and the outputs
-        come back as fresh arrays, copied from buffers that stay in the
-        slot table (small outputs: a copy costs less than allocating
-        and addressing a new array); anything else goes through run()."""
+        """`run([x])`, one call cheaper: the latency path of
+        predict_on_batch (W4 at batch 1)."""
         with self._lock:
-            f = self._fast1
-            if (f is None or x.__class__ is not np.ndarray
-                    or x.shape != f[0] or x.dtype is not f[1]
-                    or not x.flags.c_contiguous
-                    or self._store_version != self.store.version):
-                return self._run((x,))
-            block = self._block
-            block[f[2]] = _addr(x)
-            for slot, addr, _ in f[3]:
-                block[slot] = addr
-            self._step()
-            if f[4] is not None:  # one output
-                return [f[4].copy()]
-            return [o.copy() for _, _, o in f[3]]
-
-    def _prepare_fast1(self, x, outs) -> None:
-        """The slots and output buffers of run1 for x's shape and dtype
-        (after a checked call with x and outputs shaped like `outs`)."""
-        self._fast1 = None
-        if len(self._input_slots) != 1 or sum(o.nbytes for o in outs) > \
-                FAST_OUTPUT_BYTES:
-            return
-        bufs = tuple((slot, _addr(o), o) for (slot, _, _), o in zip(
-            self._out_specs, (aligned_empty(o.shape, o.dtype) for o in outs)))
-        self._fast1 = (x.shape, x.dtype, self._input_slots[0], bufs,
-                       bufs[0][2] if len(bufs) == 1 else None)
+            f = self._fast
+            if (f is not None and len(f[0]) == 1
+                    and self._store_version == self.store.version):
+                shape, dt, slot = f[0][0]
+                if (x.__class__ is np.ndarray and x.shape == shape
+                        and x.dtype is dt and x.flags.c_contiguous):
+                    self._block[slot] = _addr(x)
+                    return self._run_fast(f)
+            return self._run((x,))
 
     def _run(self, inputs: Sequence[np.ndarray]) -> list:
         if self._store_version != self.store.version:
             self._refresh_state()
-        fast = self._fast
-        if fast is not None and len(inputs) == len(fast[0]):
+        f = self._fast
+        if f is not None and len(inputs) == len(f[0]):
             # the shapes and dtypes of the last call again: nothing to bind
             # but addresses (each array is still checked: an ndarray of the
-            # same shape and dtype, C-contiguous)
-            for a, (shape, dt) in zip(inputs, fast[0]):
+            # same shape and dtype, C-contiguous; the addresses of those
+            # before a refused one are rewritten by the binding below)
+            block = self._block
+            for a, (shape, dt, slot) in zip(inputs, f[0]):
                 if (a.__class__ is not np.ndarray or a.shape != shape
-                        or a.dtype != dt or not a.flags.c_contiguous):
+                        or a.dtype is not dt or not a.flags.c_contiguous):
                     break
+                block[slot] = _addr(a)
             else:
-                block = self._block
-                for slot, a in zip(self._input_slots, inputs):
-                    block[slot] = _addr(a)
-                outs = []
-                for slot, shape, dt in fast[1]:
-                    o = np.empty(shape, dt)
-                    block[slot] = _addr(o)
-                    outs.append(o)
-                self._step()
-                return outs
+                return self._run_fast(f)
         # NOTE: the slot table gets this call's sizes: the last call's
-        # fast paths are void until this one sets them again (a call with
+        # fast path is void until this one sets it again (a call with
         # other sizes that is not all ndarrays sets none)
-        self._fast = self._fast1 = None
+        self._fast = None
         env, outs, arrays = self._prepare(inputs, self._block, 0)
         if env != self._env:
             self._setup(env)
         self._step()
         if all(a.__class__ is np.ndarray for a in inputs):
-            self._fast = (tuple((a.shape, a.dtype) for a in arrays),
-                          tuple((slot, o.shape, o.dtype) for (slot, _, _), o in
-                                zip(self._out_specs, outs)))
-            if len(arrays) == 1:
-                self._prepare_fast1(arrays[0], outs)
+            self._prepare_fast(arrays, outs)
         del arrays
+        return outs
+
+    def _prepare_fast(self, arrays, outs) -> None:
+        """The fast path for calls like this one (after a checked call with
+        `arrays`, which gave `outs`): per input its shape, dtype and slot;
+        the outputs either kept (small ones: buffers that stay in the slot
+        table, returned as copies; a copy costs less than allocating and
+        addressing a new array) or allocated per call."""
+        ins = tuple((a.shape, a.dtype, slot)
+                    for a, slot in zip(arrays, self._input_slots))
+        slots = tuple(slot for slot, _, _ in self._out_specs)
+        if sum(o.nbytes for o in outs) <= FAST_OUTPUT_BYTES:
+            bufs = tuple(aligned_empty(o.shape, o.dtype) for o in outs)
+            kept = tuple((slot, _addr(o)) for slot, o in zip(slots, bufs))
+            self._fast = (ins, kept, bufs)
+        else:
+            self._fast = (ins, None, tuple((slot, o.shape, o.dtype)
+                                           for slot, o in zip(slots, outs)))
+
+    def _run_fast(self, f) -> list:
+        """The step on the fast path `f` (inputs' addresses written)."""
+        block = self._block
+        if f[1] is not None:  # kept outputs: fresh copies for the caller
+            for slot, addr in f[1]:
+                block[slot] = addr
+            self._step()
+            return [o.copy() for o in f[2]]
+        outs = []
+        for slot, shape, dt in f[2]:
+            o = np.empty(shape, dt)
+            block[slot] = _addr(o)
+            outs.append(o)
+        self._step()
         return outs
 
     def _step(self) -> None:
@@ -588,7 +586,7 @@ class CompiledExecutable(Executable):
     def fixed_threads(self, n: int | None) -> None:
         self._fixed_threads = n
         self._env = None
-        self._fast = self._fast1 = None
+        self._fast = None
 
     def _setup(self, env: dict) -> None:
         """Per batch size: the arena, the thread count, the workspace."""
@@ -679,14 +677,14 @@ class CompiledExecutable(Executable):
         with self._lock:
             saved = {n: np.array(self.store[n]) for n in self.program.state}
             adaptive, self.adaptive = self.adaptive, False
-            self._env = self._fast = self._fast1 = self._chooser = None
+            self._env = self._fast = self._chooser = None
             try:
                 return profile_executable(self, inputs, repeats)
             finally:
                 for n, a in saved.items():
                     self.store[n][...] = a
                 self.adaptive = adaptive
-                self._env = self._fast = self._fast1 = self._chooser = None
+                self._env = self._fast = self._chooser = None
 
     def run_steps(self, batches: Sequence[Sequence[np.ndarray]]) -> list:
         with self._lock:
@@ -696,7 +694,7 @@ class CompiledExecutable(Executable):
         if self._store_version != self.store.version:
             self._refresh_state()
         # the slot table will hold another step's sizes
-        self._fast = self._fast1 = None
+        self._fast = None
         k = len(batches)
         if k == 0:
             return []
