@@ -15,6 +15,14 @@ small since N or K is), op(A) one element at a time, broadcast:
         acc[r][c] = sum over k, in order, of op(A)(i+r, k) * B(k, j+c*W..)
         C (or, in TILE mode, the tile buffer) = acc; epilogue on the tile
 
+With op(A) transposed and N within one vector (the weight gradient H^T @
+G of a classifier head) the vectors run along C's rows instead: A's row
+k holds op(A)'s column k, so S vectors of it times B[k, n] broadcast fill
+N x S accumulators (C transposed) with every lane working, where rows of
+N = 10 lanes would use 10 of 16 (`_uk_t`, one variant per width; the
+tile leaves through a stack buffer, transposed). Each element is the same
+fma chain either way, so the two give the same bits.
+
 R x V accumulators fill the register file as the packed micro-kernel's do
 (R * V * W == MR * NR: 24 zmm with AVX-512, 12 ymm with AVX2), so an R x
 V*W tile fits the GEMM's edge-tile buffer. V is 1, 2 or 4 vectors by the
@@ -33,7 +41,7 @@ from llvmlite import ir
 
 from ..ir.dtypes import DType
 from .loops import for_range
-from .scalar import I64, PTR, VOID, reg_type
+from .scalar import I64, PTR, VOID, alloca, reg_type
 
 NARROW = 32  # N or K at most this: the unpacked path
 
@@ -104,6 +112,116 @@ def _uk(module, dt: DType, w: int, R: int, V: int) -> ir.Function:
             product(True)
     b.ret_void()
     return fn
+
+
+def _uk_t(module, dt: DType, w: int, NB: int, S: int) -> ir.Function:
+    """void f(A, lda, B, ldb, K, out, ldo, rows): op(A) transposed (A is
+    K x M, rows of stride lda, so the rows of C a tile covers lie side by
+    side in each row of A): for r < rows (<= S*w) and n < NB,
+    out[r*ldo + n] = sum_k A[k*lda + r] * B[k*ldb + n].
+
+    Vectors run along C's rows: S vectors of A's row k, times B[k, n]
+    broadcast, into NB x S accumulators (C transposed, in registers), so
+    every lane works even when N is 10 (row-wise vectors of N = 10 lanes
+    use 10 of 16); the tile then goes out through a small stack buffer,
+    transposed. Each element is the same fma chain over k = 0..K-1 as in
+    the row-wise kernel (_uk), so the results are the same bits."""
+    from .matmul import _counted_loop, _gep, _Vec
+
+    name = f"gk_narrow_t_{dt.name}_{NB}x{S}"
+    fn = module.globals.get(name)
+    if fn is not None:
+        return fn
+    fn = ir.Function(module, ir.FunctionType(
+        VOID, [PTR, I64, PTR, I64, I64, PTR, I64, I64]), name)
+    fn.linkage = "internal"
+    A, lda, B, ldb, K, out, ldo, rows = fn.args
+    for p in (A, B, out):
+        p.add_attribute("noalias")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    v = _Vec(b, dt, w)
+    t = v.t
+    span = S * w
+    tmp = alloca(b, ir.ArrayType(t, NB * span))  # C^T: tmp[n*span + r]
+    full = b.icmp_signed("==", rows, _c(span))
+    masks = [v.mask(b.sub(rows, _c(s * w))) for s in range(S)]
+
+    def product(masked: bool):
+        def step(k, acc):
+            arow = _gep(b, A, b.mul(k, lda), t)
+            av = []
+            for s in range(S):
+                p = _gep(b, arow, _c(s * w), t)
+                av.append(v.masked_load(p, masks[s]) if masked else v.load(p))
+            brow = _gep(b, B, b.mul(k, ldb), t)
+            new = []
+            for n in range(NB):
+                bs = v.splat(b.load(_gep(b, brow, _c(n), t), typ=t))
+                for s in range(S):
+                    new.append(v.madd(bs, av[s], acc[n * S + s]))
+            return new
+
+        k, phis, finish = _counted_loop(b, fn, K, [v.zero] * (NB * S),
+                                        "tk" + ("m" if masked else ""))
+        acc = finish(step(k, phis))
+        for n in range(NB):
+            for s in range(S):
+                v.store(acc[n * S + s], _gep(b, tmp, _c(n * span + s * w), t))
+
+    with b.if_else(full) as (whole, edge):
+        with whole:
+            product(False)
+        with edge:
+            product(True)
+    with for_range(b, rows, name="tr") as r:
+        orow = _gep(b, out, b.mul(r, ldo), t)
+        for n in range(NB):
+            x = b.load(_gep(b, tmp, b.add(r, _c(n * span)), t), typ=t)
+            b.store(x, _gep(b, orow, _c(n), t))
+    b.ret_void()
+    return fn
+
+
+def _rows_t(w: int, mr: int, nr: int, nb: int) -> int:
+    """S of _uk_t for NB = nb: NB x S accumulators within the micro-kernel's
+    (mr * nr / w) and an S*w x NB tile within its edge-tile buffer; at most
+    4 vectors of rows."""
+    return max(1, min(4, mr * nr // (w * nb)))
+
+
+def _emit_transposed(b, dt, bk, A, C, K, lda, ldc, bsrc, ldb2, m0, m1, n0,
+                     width, ep, epctx, has_ep, tile_mode, tile) -> None:
+    """Columns n0:n0+width (width <= w) of C = op(A) @ op(B) with op(A)
+    transposed, rows m0:m1 in tiles of S*w rows (_uk_t, one variant per
+    width), with the epilogue per tile."""
+    from .matmul import _ceil_div, _gep, _min
+
+    module = b.module
+    t = reg_type(dt)
+    w = bk.w
+    fn = b.function
+    done = fn.append_basic_block("nt.done")
+    sw = b.switch(width, done)
+    for nb in range(1, w + 1):
+        blk = fn.append_basic_block(f"nt.{nb}")
+        sw.add_case(ir.Constant(I64, nb), blk)
+        b.position_at_end(blk)
+        S = _rows_t(w, bk.mr, bk.nr, nb)
+        f = _uk_t(module, dt, w, nb, S)
+        span = S * w
+        with for_range(b, _ceil_div(b, b.sub(m1, m0), span),
+                       name=f"nti{nb}") as ib:
+            i = b.add(m0, b.mul(ib, _c(span)))
+            r = _min(b, _c(span), b.sub(m1, i))
+            a = _gep(b, A, i, t)
+            direct = _gep(b, C, b.add(b.mul(i, ldc), n0), t)
+            dst = b.select(tile_mode, tile, direct)
+            ld = b.select(tile_mode, _c(nb), ldc)
+            b.call(f, [a, lda, bsrc, ldb2, K, dst, ld, r])
+            with b.if_then(has_ep):
+                b.call(ep, [epctx, i, n0, r, _c(nb), dst, ld])
+        b.branch(done)
+    b.position_at_end(done)
 
 
 def narrow_ok(b, bk, M, N, K, tb, small):
@@ -185,7 +303,15 @@ def emit_narrow(b, dt: DType, bk, A, B, C, K, lda, ldb, ldc, ta, tb,
     two_vec = b.icmp_signed("<=", width, _c(2 * w))
     with b.if_else(one_vec) as (v1, more):
         with v1:
-            run(1)
+            # op(A) transposed (weight gradients H^T @ G): vectors along
+            # C's rows, every lane used (_uk_t); else rows of N lanes
+            with b.if_else(is_ta) as (tr, plain):
+                with tr:
+                    _emit_transposed(b, dt, bk, A, C, K, lda, ldc, bsrc, ldb2,
+                                     m0, m1, n0, width, ep, epctx, has_ep,
+                                     tile_mode, tile)
+                with plain:
+                    run(1)
         with more:
             with b.if_else(two_vec) as (v2, v4):
                 with v2:

@@ -83,3 +83,55 @@ def test_tile_mode_epilogue_sees_every_element_once(vb, columns):
 def test_tiles_fill_the_register_file():
     for w, mr, nr in ((8, 6, 16), (16, 12, 32)):
         assert all(r * v * w == mr * nr for r, v in shapes(w, mr, nr))
+
+
+@pytest.mark.parametrize("vb", WIDTHS)
+@pytest.mark.parametrize("m,k", [(5, 1), (37, 9), (70, 128), (129, 33)])
+def test_transposed_a_takes_every_width_with_the_row_kernels_bits(vb, m, k):
+    """op(A) transposed with N up to one vector (weight gradients H^T @ G):
+    the kernel with vectors along C's rows (one variant per width) gives
+    exactly the bits of the row-wise kernel on A's transpose copied (the
+    same fma chain over k), on every thread count."""
+    rng = np.random.default_rng(m + k)
+    for n in range(1, vb // 4 + 1):
+        a = rng.normal(size=(k, m)).astype(np.float32)
+        b = rng.normal(size=(k, n)).astype(np.float32)
+        want = _call(vb, np.ascontiguousarray(a.T), b, m, n, k, 0, 0)
+        np.testing.assert_allclose(want, a.T.astype(np.float64) @ b,
+                                   rtol=1e-4, atol=1e-4)
+        for nth in (1, 2, 3):
+            got = _call(vb, a, b, m, n, k, 1, 0, nth)
+            np.testing.assert_array_equal(got, want, err_msg=f"n={n}")
+        bt = np.ascontiguousarray(b.T)  # and with B transposed too
+        np.testing.assert_array_equal(_call(vb, a, bt, m, n, k, 1, 1), want)
+
+
+@pytest.mark.parametrize("vb", WIDTHS)
+@pytest.mark.parametrize("n", [1, 3, 10])
+def test_transposed_a_tiles_reach_the_epilogue_in_row_order(vb, n):
+    m, k = 133, 21
+    rng = np.random.default_rng(n)
+    a = rng.integers(-3, 4, size=(k, m)).astype(np.float32)
+    b = rng.integers(-3, 4, size=(k, n)).astype(np.float32)
+    got = np.zeros((m, n), np.float32)
+    seen = np.zeros((m, n), np.int64)
+    order = []
+
+    def ep(_ctx, i0, j0, mr, nr, src, ld):
+        tile = np.ctypeslib.as_array(ctypes.cast(src, ctypes.POINTER(
+            ctypes.c_float)), shape=(max(mr, 1) * ld,))
+        for r in range(mr):
+            got[i0 + r, j0:j0 + nr] = tile[r * ld:r * ld + nr]
+            seen[i0 + r, j0:j0 + nr] += 1
+        order.append((j0, i0))
+
+    cb = EP(ep)
+    for nth in (1, 2):
+        got[:] = 0
+        seen[:] = 0
+        order.clear()
+        _call(vb, a, b, m, n, k, 1, 0, nth, ep=cb, columns=True)
+        np.testing.assert_array_equal(got, a.T @ b)
+        assert (seen == 1).all()
+        rows = [i for _, i in order]
+        assert rows == sorted(rows) and rows[0] == 0
