@@ -136,6 +136,16 @@ class NativeModule:
         self.step_address, self.steps_address = step, steps
         self.step = STEP_TYPE(step)
         self.steps = STEPS_TYPE(steps)
+        call = self._engine.get_function_address("gk_call")
+        bound = self._engine.get_global_value_address("gk_bound_block")
+        if not call or not bound:
+            raise InternalCompilerError("the native module has no gk_call entry")
+        self.call = ctypes.CFUNCTYPE(None)(call)
+        self._bound = ctypes.c_int64.from_address(bound)
+
+    def bind(self, block_address: int) -> None:
+        """The slot table `call()` runs (gk_call: thread 0 of 1)."""
+        self._bound.value = block_address
 
 
 _MULTI = b"GKMULTI1"

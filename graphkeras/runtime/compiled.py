@@ -273,7 +273,29 @@ def weight_bytes(layout) -> int:
     return total
 
 
+def _data_offset():
+    """The offset of the data pointer in an ndarray object (NumPy's C
+    struct, PyArrayObject_fields: the object header, then `char *data`;
+    what PyArray_DATA reads, fixed by NumPy's ABI), found and checked on
+    arrays here; None if no offset checks out (another layout)."""
+    probes = [np.arange(n, dtype=np.float32)[1:] for n in (3, 17, 4096)]
+    probes.append(np.zeros((2, 3), np.int64).T)
+    for off in range(8, 129, 8):
+        if all(ctypes.c_void_p.from_address(id(p) + off).value
+               == p.__array_interface__["data"][0] for p in probes):
+            return off
+    return None
+
+
+_DATA_OFFSET = _data_offset()
+
+
 def _addr(a: np.ndarray) -> int:
+    """The address of an ndarray's first element (any ndarray: a subclass's
+    object starts with the same struct). ~0.15 us through the object's
+    data pointer, against ~0.35 (from_buffer) or ~1 us (.ctypes.data)."""
+    if _DATA_OFFSET is not None:
+        return ctypes.c_void_p.from_address(id(a) + _DATA_OFFSET).value or 0
     try:
         return ctypes.addressof(ctypes.c_char.from_buffer(a))
     except (TypeError, ValueError):  # read-only or empty
@@ -323,6 +345,8 @@ class CompiledExecutable(Executable):
         self._lock = threading.RLock()
         _LIVE.add(self)
         self._block_addr = ctypes.addressof(self._block)
+        self.native.bind(self._block_addr)
+        self._call1 = self.native.call  # the step on this thread alone
         self._store_version = None
         self._state_env: dict = {}
         self._planned_env: dict | None = None
@@ -554,7 +578,7 @@ class CompiledExecutable(Executable):
 
     def _step(self) -> None:
         if self._nthreads == 1:
-            self.native.step(0, 1, self._block_addr)
+            self._call1()
             return
         self._epoch += 1
         self._block[self.native_layout.epoch_slot] = self._epoch
@@ -565,13 +589,13 @@ class CompiledExecutable(Executable):
         n = chooser.pick()
         if not chooser.timed:
             if n == 1:
-                self.native.step(0, 1, self._block_addr)
+                self._call1()
             else:
                 self._call(0, self._block_addr, 1, 0, n)
             return
         t0 = time.perf_counter()
         if n == 1:
-            self.native.step(0, 1, self._block_addr)
+            self._call1()
         else:
             self._call(0, self._block_addr, 1, 0, n)
         chooser.report(n, time.perf_counter() - t0)

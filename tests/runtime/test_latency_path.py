@@ -168,3 +168,18 @@ def test_predict_on_batch_fast_path_equals_the_reference():
         model.predict_on_batch(x[:, :30].copy())
     np.testing.assert_allclose(model.predict_on_batch(x), want(x), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_addresses_read_from_the_array_object_are_numpys():
+    from graphkeras.runtime import compiled
+
+    assert compiled._DATA_OFFSET is not None  # CPython's and NumPy's layout
+    base = np.arange(1000, dtype=np.float32)
+    ro = base.copy()
+    ro.flags.writeable = False
+    arrays = [base, base[7:], base.reshape(10, 100)[3], ro, ro[5:],
+              np.empty((0, 4), np.float32), base.view(_Sub),
+              np.frombuffer(bytes(64), np.float32)[2:],
+              np.zeros((3, 5), np.float64).T]
+    for a in arrays:
+        assert compiled._addr(a) == a.__array_interface__["data"][0]
