@@ -201,6 +201,9 @@ def main(argv=None) -> None:
                         run.record(w, "predict b1 us", cores, s, res["predict_us"])
                         run.record(w, "predict_on_batch b1 us", cores, s,
                                    res["predict_on_batch_us"])
+                        if "native_step_us" in res:  # graphkeras: no Python
+                            run.record(w, "native step b1 us", cores, s,
+                                       res["native_step_us"])
                         run.record(w, "batch 256 samples/s", cores, s,
                                    res["batch256_samples_per_s"])
                     elif w == "w6":
