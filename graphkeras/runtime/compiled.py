@@ -32,7 +32,12 @@ another program busy on a core, two threads can be slower than one:
 runtime/adaptive.py); results do not depend on the count. The decision, the GEMM workspace (one
 slice per thread) and the arena are made once per batch size; a call with
 the last call's input shapes and dtypes skips binding (each array is still
-checked). `profile()` times every kernel (runtime/profile.py).
+checked: an ndarray of that shape and dtype, C-contiguous; only its
+address is written), and small outputs come back as copies of buffers
+that stay in the slot table. `run1(x)` is that path for one input
+(predict_on_batch, latency-bound serving): one thread runs through
+`gk_call()` (no ctypes arguments), two through one native launch
+(runtime/thread_pool.py). `profile()` times every kernel (runtime/profile.py).
 
 Calls are serialised (a lock): the slot table, arena and state buffers are
 shared by every call of one executable.
