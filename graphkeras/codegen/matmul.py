@@ -512,10 +512,10 @@ def _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W):
 def _small_m(b, fn, dt: DType, bk: Blocking, A, B, C, M, K, lda, ldb, ldc,
              ta, tb, n0, n1, ep, epctx, tile_mode, tile, row_ws):
     """At most SMALL_M rows, columns n0:n1, one row at a time: no packing.
-    Row-major B: the row of C is accumulated in place, four rows of B at a
-    time (B streams through once per row of A, in memory order; the row of
-    C stays in L1); in TILE mode the row is built in the workspace
-    (`row_ws`, at least N elements). Transposed B: one dot product per
+    Row-major B: B streams through once per row of A, in blocks of
+    columns whose sums stay in registers over all of k (_small_row); in
+    TILE mode the row is built in the workspace (`row_ws`, at least N
+    elements). Transposed B: one dot product per
     element, NR columns a chunk. Then the epilogue takes the whole row."""
     t = reg_type(dt)
     has_ep = b.icmp_unsigned("!=", b.ptrtoint(ep, I64), _c(0))
@@ -549,7 +549,7 @@ def _small_m(b, fn, dt: DType, bk: Blocking, A, B, C, M, K, lda, ldb, ldc,
                 r1 = _min(b, b.add(r0, _c(cap)), n1)
                 row = b.select(tile_mode, row_ws,
                                _gep(b, C, b.add(b.mul(i, ldc), r0), t))
-                _small_row(b, dt, bk, a_at, B, K, ldb, r0, r1, row)
+                _small_row(b, dt, bk, arow, csa, B, K, ldb, r0, r1, row)
                 call_ep(r0, b.sub(r1, r0), row)
 
 
@@ -578,44 +578,90 @@ def _small_dots(b, dt, bk, a_at, B, K, ldb, n0, n1, out_ptr, call_ep):
         call_ep(j0, nr, out)
 
 
-def _small_row(b, dt, bk, a_at, B, K, ldb, n0, n1, row):
-    """row[0:n1-n0] = sum_k a(k) * B[k, n0:n1]: four rows of B per pass
-    over the row (vectors, the last one masked), then single rows."""
-    v = _Vec(b, dt, bk.w)
-    w = bk.w
+GEMV_VECTORS = 8  # column vectors a small-M row keeps in registers
+
+
+def _gemv_fn(module, dt: DType, w: int, U: int, masked: bool) -> ir.Function:
+    """void f(arow, csa, B, ldb, K, out, width): out[c] = sum_k arow[k*csa]
+    * B[k*ldb + c] for c < U*w (masked: c < width; lanes past it are
+    neither read nor written): U accumulators stay in registers over the
+    whole k loop, so each vector of B costs one load and one fma, and a
+    narrow row (a classifier head at batch 1) is one fma chain, not a
+    chain through a store and a load of the row every few k."""
+    name = f"gk_gemv_{dt.name}_{U}{'m' if masked else ''}"
+    fn = module.globals.get(name)
+    if fn is not None:
+        return fn
+    fn = ir.Function(module, ir.FunctionType(
+        VOID, [PTR, I64, PTR, I64, I64, PTR, I64]), name)
+    fn.linkage = "internal"
+    arow, csa, B, ldb, K, out, width = fn.args
+    for p in (arow, B, out):
+        p.add_attribute("noalias")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    v = _Vec(b, dt, w)
     t = v.t
+    masks = [v.mask(b.sub(width, _c(u * w))) for u in range(U)] if masked \
+        else None
+
+    def step(k, acc):
+        a = v.splat(b.load(_gep(b, arow, b.mul(k, csa), t), typ=t))
+        brow = _gep(b, B, b.mul(k, ldb), t)
+        new = []
+        for u in range(U):
+            p = _gep(b, brow, _c(u * w), t)
+            x = v.masked_load(p, masks[u]) if masked else v.load(p)
+            new.append(v.madd(a, x, acc[u]))
+        return new
+
+    k, phis, finish = _counted_loop(b, fn, K, [v.zero] * U, "gk")
+    acc = finish(step(k, phis))
+    for u in range(U):
+        p = _gep(b, out, _c(u * w), t)
+        if masked:
+            v.masked_store(acc[u], p, masks[u])
+        else:
+            v.store(acc[u], p)
+    b.ret_void()
+    return fn
+
+
+def _small_row(b, dt, bk, arow, csa, B, K, ldb, n0, n1, row):
+    """row[0:n1-n0] = sum_k arow[k*csa] * B[k, n0:n1]: blocks of
+    GEMV_VECTORS vectors of columns, each summed over all of k in
+    registers (_gemv_fn); the last block masked, with only as many vectors
+    as it needs. Each element is the fma chain over k = 0..K-1 in order."""
+    w = bk.w
+    t = reg_type(dt)
+    U = GEMV_VECTORS
+    span = U * w
     width = b.sub(n1, n0)
-    nvec = _ceil_div(b, width, w)
-    with for_range(b, nvec, name="z") as q:
-        j = b.mul(q, _c(w))
-        v.masked_store(v.zero, _gep(b, row, j, t), v.mask(b.sub(width, j)))
-
-    def pass_(k, rows):
-        a = [v.splat(a_at(b.add(k, _c(u)))) for u in range(rows)]
-        brow = [_gep(b, B, b.add(b.mul(b.add(k, _c(u)), ldb), n0), t)
-                for u in range(rows)]
-        nfull = b.sdiv(width, _c(w))
-        with for_range(b, nfull, name="j") as q:
-            j = b.mul(q, _c(w))
-            p = _gep(b, row, j, t)
-            acc = v.load(p)
-            for u in range(rows):
-                acc = v.madd(a[u], v.load(_gep(b, brow[u], j, t)), acc)
-            v.store(acc, p)
-        jt = b.mul(nfull, _c(w))
-        with b.if_then(b.icmp_signed("<", jt, width)):
-            m = v.mask(b.sub(width, jt))
-            p = _gep(b, row, jt, t)
-            acc = v.masked_load(p, m)
-            for u in range(rows):
-                acc = v.madd(a[u], v.masked_load(_gep(b, brow[u], jt, t), m), acc)
-            v.masked_store(acc, p, m)
-
-    k4 = b.sdiv(K, _c(4))
-    with for_range(b, k4, name="k4") as kk:
-        pass_(b.mul(kk, _c(4)), 4)
-    with for_range(b, b.sub(K, b.mul(k4, _c(4))), name="k1") as kk:
-        pass_(b.add(b.mul(k4, _c(4)), kk), 1)
+    full = _gemv_fn(b.module, dt, w, U, False)
+    nfull = b.sdiv(width, _c(span))
+    with for_range(b, nfull, name="gb") as q:
+        j = b.mul(q, _c(span))
+        b.call(full, [arow, csa, _gep(b, B, b.add(n0, j), t), ldb, K,
+                      _gep(b, row, j, t), _c(span)])
+    jt = b.mul(nfull, _c(span))
+    rest = b.sub(width, jt)
+    # the tail: the smallest of 1, 2, 4, U vectors that covers it
+    fn = b.function
+    done = fn.append_basic_block("gt.done")
+    cases = [u for u in (1, 2, 4) if u < U] + [U]
+    for u in cases:
+        go = fn.append_basic_block(f"gt.{u}")
+        nxt = fn.append_basic_block(f"gt.not{u}")
+        lo = 0 if u == cases[0] else cases[cases.index(u) - 1] * w
+        b.cbranch(b.and_(b.icmp_signed(">", rest, _c(lo)),
+                         b.icmp_signed("<=", rest, _c(u * w))), go, nxt)
+        b.position_at_end(go)
+        f = _gemv_fn(b.module, dt, w, u, True)
+        b.call(f, [arow, csa, _gep(b, B, b.add(n0, jt), t), ldb, K,
+                   _gep(b, row, jt, t), rest])
+        b.branch(done)
+        b.position_at_end(nxt)
+    b.branch(done)
+    b.position_at_end(done)
 
 
 # --- the driver ------------------------------------------------------------------------

@@ -135,3 +135,23 @@ def test_transposed_a_tiles_reach_the_epilogue_in_row_order(vb, n):
         assert (seen == 1).all()
         rows = [i for _, i in order]
         assert rows == sorted(rows) and rows[0] == 0
+
+
+@pytest.mark.parametrize("vb", WIDTHS)
+@pytest.mark.parametrize("k,n", [(256, 10), (31, 1), (20, 17), (9, 33),
+                                 (31, 300), (7, 520)])
+def test_a_batch_one_row_has_the_bits_of_the_same_row_in_a_batch(vb, k, n):
+    """Rows 0..3 alone (the small-M path: column blocks summed in
+    registers, tails of 1, 2, 4 or 8 vectors) give exactly the bits of the
+    same rows among 9 (the narrow path): both are the fma chain over
+    k = 0..K-1 in order."""
+    rng = np.random.default_rng(k * 1000 + n)
+    a = rng.normal(size=(9, k)).astype(np.float32)
+    b = rng.normal(size=(k, n)).astype(np.float32)
+    many = _call(vb, a, b, 9, n, k, 0, 0)
+    np.testing.assert_allclose(many, a.astype(np.float64) @ b, rtol=1e-4,
+                               atol=1e-4)
+    for m in (1, 2, 4):
+        for nth in (1, 2):
+            got = _call(vb, np.ascontiguousarray(a[:m]), b, m, n, k, 0, 0, nth)
+            np.testing.assert_array_equal(got, many[:m], err_msg=f"m={m}")
