@@ -47,13 +47,10 @@ def test_float_narrow_products_are_identical_across_thread_counts(vb):
     np.testing.assert_array_equal(_call(vb, a, b, 150, 10, 257, 0, 0, 2), one)
 
 
-@pytest.mark.parametrize("vb", WIDTHS)
-@pytest.mark.parametrize("columns", [False, True])
-def test_tile_mode_epilogue_sees_every_element_once(vb, columns):
-    m, k, n = 45, 13, 70
-    rng = np.random.default_rng(4)
-    a = rng.integers(-3, 4, size=(m, k)).astype(np.float32)
-    b = rng.integers(-3, 4, size=(n, k)).astype(np.float32)
+def _check_epilogue(vb, a, b, m, n, k, ta, tb, columns):
+    """TILE mode on 1 and 2 threads: the epilogue sees every element of
+    op(A) @ op(B) once; with `columns`, a column's tiles in row order."""
+    want = (a.T if ta else a) @ (b.T if tb else b)
     got = np.zeros((m, n), np.float32)
     seen = np.zeros((m, n), np.int64)
     order = []
@@ -71,13 +68,23 @@ def test_tile_mode_epilogue_sees_every_element_once(vb, columns):
         got[:] = 0
         seen[:] = 0
         order.clear()
-        _call(vb, a, b, m, n, k, 0, 1, nth, ep=cb, columns=columns)
-        np.testing.assert_array_equal(got, a @ b.T)
+        _call(vb, a, b, m, n, k, ta, tb, nth, ep=cb, columns=columns)
+        np.testing.assert_array_equal(got, want)
         assert (seen == 1).all()
         if columns:  # a column's tiles come in increasing row order
             for j in {j for j, _ in order}:
                 rows = [i for jj, i in order if jj == j]
                 assert rows == sorted(rows) and rows[0] == 0
+
+
+@pytest.mark.parametrize("vb", WIDTHS)
+@pytest.mark.parametrize("columns", [False, True])
+def test_tile_mode_epilogue_sees_every_element_once(vb, columns):
+    m, k, n = 45, 13, 70
+    rng = np.random.default_rng(4)
+    a = rng.integers(-3, 4, size=(m, k)).astype(np.float32)
+    b = rng.integers(-3, 4, size=(n, k)).astype(np.float32)
+    _check_epilogue(vb, a, b, m, n, k, 0, 1, columns)
 
 
 def test_tiles_fill_the_register_file():
@@ -113,28 +120,7 @@ def test_transposed_a_tiles_reach_the_epilogue_in_row_order(vb, n):
     rng = np.random.default_rng(n)
     a = rng.integers(-3, 4, size=(k, m)).astype(np.float32)
     b = rng.integers(-3, 4, size=(k, n)).astype(np.float32)
-    got = np.zeros((m, n), np.float32)
-    seen = np.zeros((m, n), np.int64)
-    order = []
-
-    def ep(_ctx, i0, j0, mr, nr, src, ld):
-        tile = np.ctypeslib.as_array(ctypes.cast(src, ctypes.POINTER(
-            ctypes.c_float)), shape=(max(mr, 1) * ld,))
-        for r in range(mr):
-            got[i0 + r, j0:j0 + nr] = tile[r * ld:r * ld + nr]
-            seen[i0 + r, j0:j0 + nr] += 1
-        order.append((j0, i0))
-
-    cb = EP(ep)
-    for nth in (1, 2):
-        got[:] = 0
-        seen[:] = 0
-        order.clear()
-        _call(vb, a, b, m, n, k, 1, 0, nth, ep=cb, columns=True)
-        np.testing.assert_array_equal(got, a.T @ b)
-        assert (seen == 1).all()
-        rows = [i for _, i in order]
-        assert rows == sorted(rows) and rows[0] == 0
+    _check_epilogue(vb, a, b, m, n, k, 1, 0, True)
 
 
 @pytest.mark.parametrize("vb", WIDTHS)
