@@ -16,8 +16,8 @@ Invariants:
 - One job at a time: the pool is taken through a native word (ctl[8],
   codegen/work_sharing.py BUSY) by gk_launch, and by `job()` after the
   pool's Python lock; a caller that finds the pool busy runs
-  single-threaded instead of waiting (two executables called from two Python threads never block each
-  other, and never share the barrier).
+  single-threaded instead of waiting (two executables called from two
+  Python threads never block each other, and never share the barrier).
 - The control block is allocated once and never moves; the native code of
   every program reads its address from the slot table.
 - Workers are daemon threads; at exit an exit job is posted and they
