@@ -89,7 +89,10 @@ def test_float_results_identical_across_runs_and_thread_counts(threads):
 @pytest.mark.parametrize("dt", [ir.float64, ir.int32, ir.int64])
 def test_other_dtypes(dt):
     for m, k, n, ta, tb in [(9, 13, 21, False, True), (2, 5, 19, True, False),
-                            (BK.mr + 2, 3, BK.nr + 3, True, True)]:
+                            (BK.mr + 2, 3, BK.nr + 3, True, True),
+                            # narrow, A transposed, within one vector
+                            (BK.mr + 7, 6, 5, True, False),
+                            (BK.mr + 7, 40, 7, True, True)]:
         fn, exe = _product(m, k, n, ta, tb, dt)
         rng = np.random.default_rng(m)
         args = [rng.integers(-9, 10, size=p.shape).astype(dt.np)
