@@ -181,6 +181,10 @@ def main(argv=None) -> None:
                                 for shape, v in res["gflops"].items():
                                     run.record(w, f"GFLOP/s {shape}", th or cores, s,
                                                v)
+                                for shape, v in res.get("native_gflops",
+                                                        {}).items():
+                                    run.record(w, f"GFLOP/s {shape}", th or cores,
+                                               f"{s} (native step)", v)
                                 if s == "numpy":
                                     run.extra["blas"] = res.get("blas")
                                     if blas_vars:
