@@ -61,6 +61,7 @@ from ..ir.ops.conv import (
     resize_taps,
     spatial,
 )
+from . import depthwise as DW
 from . import kernels as K
 from .loops import for_range, loop_nest
 from .lowering import Lowering, register_lowering
@@ -664,11 +665,14 @@ def emit_conv_node(ctx, node, ws) -> None:
     conv, rest, results, keys = _split_fused(ctx, node)
     from .target import host
 
+    tail = _pool_tail(rest)
+    if tail is None and DW.axes(conv) is not None:
+        DW.emit_gather(ctx, conv, rest, results, keys, host().vector_bytes)
+        return
     plan = ConvPlan(conv, host().vector_bytes)
     wp, scratch = _wsplit(ctx, ws, plan)
     src, w = conv.inputs
     out = conv.outputs[0]
-    tail = _pool_tail(rest)
     if tail is not None:
         # the image's activation lives in scratch after the conv's own
         # workspace (image 0 of a one-image tensor), only the pool is stored
@@ -701,6 +705,9 @@ def emit_filter_grad_node(ctx, node, ws) -> None:
     b = ctx.b
     from .target import host
 
+    if DW.axes(node) is not None:
+        DW.emit_filter_grad(ctx, node, ws, host().vector_bytes)
+        return
     plan = ConvPlan(node, host().vector_bytes)
     _, MR, NR = tile_sizes(plan.dt, host().vector_bytes)
     dwp, scratch = _wsplit(ctx, ws, plan)
@@ -1022,7 +1029,7 @@ class _ConvFamilyLowering(Lowering):
     def libraries(self, node) -> tuple:
         if self._libraries is None:
             return ()
-        return self._libraries(_root(node))
+        return self._libraries(node)
 
 
 def _root(node):
@@ -1031,8 +1038,16 @@ def _root(node):
     return node
 
 
+def _depthwise(node) -> bool:
+    """Whether codegen/depthwise.py runs this kernel node."""
+    tail = node.op == "fused" and _pool_tail(list(node.attrs["body"].nodes)[1:])
+    return not tail and DW.axes(_root(node)) is not None
+
+
 def _conv_ws(node, vb):
     root = _root(node)
+    if _depthwise(node):
+        return DW.workspace_bytes(root, vb)
     total = ConvPlan(root, vb).workspace_bytes()
     if node.op == "fused" and _pool_tail(list(node.attrs["body"].nodes)[1:]):
         # one image of the activation the fused pooling reads (emit_conv_node)
@@ -1043,7 +1058,9 @@ def _conv_ws(node, vb):
 
 
 def _conv_libs(node):
-    return library_modules(node.outputs[0].dtype)
+    if _depthwise(node):
+        return ()
+    return library_modules(_root(node).outputs[0].dtype)
 
 
 # the ops this file's kinds lower (a fused node's first such op is its root)
