@@ -28,6 +28,9 @@ when fusion put elementwise consumers into the kernel (passes/
 fuse_conv_epilogues.py), applies them to each image's output while it is in
 cache. Pooling and resize_grad are plain loop nests vectorised over
 channels; resize is a pointwise rule (it fuses like any re-indexing op).
+Depthwise convolutions (groups == channels, one output channel per group)
+and their gradients go to codegen/depthwise.py, which vectorises over the
+channels instead of padding each group to a panel (DW.axes says which).
 
 Invariants:
 - Every load of the micro-kernels stays inside P, the packed filter or g:

@@ -47,6 +47,7 @@ fixed for a given count.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 from llvmlite import ir
@@ -269,14 +270,15 @@ def _min(b, x, y):
     return b.select(b.icmp_signed("<", x, y), x, y)
 
 
-def _row_taps(ctx, ax: Axis, oh, src_rowbase):
-    """Per tap row kh: (ok, source row offset) for output row oh, where the
-    offset is src_rowbase + q I_w C (q clamped to 0 when not ok)."""
+def _row_taps(ctx, ax: Axis, oh, base, row_elems: int):
+    """Per tap row kh: (ok, offset of its source row) for output row oh:
+    base + q row_elems, q clamped to 0 when the row is outside (ok false;
+    None: always inside)."""
     b = ctx.b
     out = []
     for kh in range(ax.K):
         if ax.O == 1 and ax.I == 1 and ax.K == 1:  # the unit axis of 1-D
-            out.append((None, _c(0)))
+            out.append((None, base))
             continue
         num = b.add(b.mul(oh, _c(ax.S)), _c(kh * ax.Dl - ax.LO))
         ok = b.and_(b.icmp_signed(">=", num, _c(0)),
@@ -285,12 +287,12 @@ def _row_taps(ctx, ax: Axis, oh, src_rowbase):
         if ax.DV > 1:
             ok = b.and_(ok, b.icmp_signed("==", b.srem(num, _c(ax.DV)), _c(0)))
             q = b.sdiv(num, _c(ax.DV))
-        out.append((ok, b.select(ok, q, _c(0))))
+        out.append((ok, b.add(base, b.mul(b.select(ok, q, _c(0)),
+                                          _c(row_elems)))))
     return out
 
 
 def _if(b, ok):
-    import contextlib
     return contextlib.nullcontext() if ok is None else b.if_then(ok)
 
 
@@ -316,7 +318,7 @@ def emit_gather(ctx, node, rest, results, keys, vector_bytes: int) -> None:
     C = out.shape[-1]
     V = _Vec(b, out.dtype, vector_bytes)
     R = _block(axw)
-    (a, blocks, pixels, qstep), static = _columns(axw, R)
+    cols = _columns(axw, R)
     accs = [ctx.alloca(V.vt) for _ in range(R)]
     src_p, w_p = ctx.ptr(src.name)[0], ctx.ptr(w.name)[0]
     out_p = ctx.ptr(out.name)[0]
@@ -326,8 +328,7 @@ def emit_gather(ctx, node, rest, results, keys, vector_bytes: int) -> None:
     with for_range(b, r1, start=r0, name="row") as row:
         n, oh = b.udiv(row, _c(axh.O)), b.urem(row, _c(axh.O))
         base = b.mul(n, _c(axh.I * axw.I * C))
-        taps_h = [(ok, b.add(base, b.mul(q, _c(axw.I * C))))
-                  for ok, q in _row_taps(ctx, axh, oh, None)]
+        taps_h = _row_taps(ctx, axh, oh, base, axw.I * C)
         obase = b.mul(row, _c(axw.O * C))
 
         def block(pbase, qbase, pix):
@@ -362,23 +363,28 @@ def emit_gather(ctx, node, rest, results, keys, vector_bytes: int) -> None:
                             b.add(ob, _c(r * C)), mask)
             _channel_loops(ctx, V, C, _c(0), _c(nvec), body)
 
-        left = [s for s in static if s[0] < a]
-        right = [s for s in static if s[0] >= a]
-        for group in _groups(left, R):
-            block(_c(0), _c(0), group)
-        if blocks:
-            with for_range(b, _c(blocks), name="blk") as m:
-                block(b.add(_c(a), b.mul(m, _c(R))), b.mul(m, _c(qstep)), pixels)
-        for group in _groups(right, R):
-            block(_c(0), _c(0), group)
+        _along_row(b, cols, block)
         lead = [n] if len(out.shape) == 3 else [n, oh]
         _row_epilogue(ctx, rest, results, keys, lead, out.shape)
     b.ret_void()
 
 
-def _groups(static, R):
-    """Static pixels in groups of at most R (one channel loop each)."""
-    return [static[i:i + R] for i in range(0, len(static), R)]
+def _along_row(b, cols, block) -> None:
+    """block(first output pixel, first source position, pixels) over a
+    row: the border pixels before the interior, the interior's blocks in a
+    loop, the pixels after (static pixels in groups of at most R, one
+    channel loop each)."""
+    (a, blocks, pixels, qstep), static = cols
+    R = len(pixels)
+    left = [s for s in static if s[0] < a]
+    right = [s for s in static if s[0] >= a]
+    for group in (left[i:i + R] for i in range(0, len(left), R)):
+        block(_c(0), _c(0), group)
+    if blocks:
+        with for_range(b, _c(blocks), name="blk") as m:
+            block(b.add(_c(a), b.mul(m, _c(R))), b.mul(m, _c(qstep)), pixels)
+    for group in (right[i:i + R] for i in range(0, len(right), R)):
+        block(_c(0), _c(0), group)
 
 
 def emit_filter_grad(ctx, node, ws, vector_bytes: int) -> None:
@@ -390,8 +396,7 @@ def emit_filter_grad(ctx, node, ws, vector_bytes: int) -> None:
     dw = node.outputs[0]
     C = x.shape[-1]
     V = _Vec(b, dw.dtype, vector_bytes)
-    R = _block(axw)
-    (a, blocks, pixels, qstep), static = _columns(axw, R)
+    cols = _columns(axw, _block(axw))
     ntaps = axh.K * axw.K
     accs = [ctx.alloca(V.vt) for _ in range(ntaps)]
     x_p, g_p, dw_p = (ctx.ptr(v.name)[0] for v in (x, g, dw))
@@ -414,8 +419,7 @@ def emit_filter_grad(ctx, node, ws, vector_bytes: int) -> None:
         over_mine(lambda i: b.store(zero, b.gep(img, [i], source_etype=t)))
         with for_range(b, _c(axh.O), name="oh") as oh:
             base = b.mul(n, _c(axh.I * axw.I * C))
-            taps_h = [(ok, b.add(base, b.mul(q, _c(axw.I * C))))
-                      for ok, q in _row_taps(ctx, axh, oh, None)]
+            taps_h = _row_taps(ctx, axh, oh, base, axw.I * C)
             gbase = b.mul(b.add(b.mul(n, _c(axh.O)), oh), _c(axw.O * C))
 
             def body(coff, mask):
@@ -441,16 +445,7 @@ def emit_filter_grad(ctx, node, ws, vector_bytes: int) -> None:
                             for kw in range(axw.K):
                                 b.store(vals[kw], accs[kh * axw.K + kw])
 
-                left = [s for s in static if s[0] < a]
-                right = [s for s in static if s[0] >= a]
-                for group in _groups(left, R):
-                    block(_c(0), _c(0), group)
-                if blocks:
-                    with for_range(b, _c(blocks), name="blk") as m:
-                        block(b.add(_c(a), b.mul(m, _c(R))), b.mul(m, _c(qstep)),
-                              pixels)
-                for group in _groups(right, R):
-                    block(_c(0), _c(0), group)
+                _along_row(b, cols, block)
                 for kh in range(axh.K):
                     for kw in range(axw.K):
                         tap = axh.wtap(kh) * axw.K + axw.wtap(kw)
