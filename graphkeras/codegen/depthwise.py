@@ -1,12 +1,17 @@
-"""Depthwise convolutions (conv with groups == input channels and one
-output channel per group) and their gradients, vectorised over channels.
+"""Depthwise convolutions (conv with groups == input channels, M output
+channels per group: Keras's depth_multiplier) and their gradients,
+vectorised over channels.
 
 The general conv kernels (codegen/conv.py) treat a group as a small GEMM
 whose output channels are padded to the micro-kernel's panel width: for a
-depthwise conv (one output channel per group) that is up to 2 x W times
-the work. Here channels are the vector lanes instead: with channels last,
-the channels of one pixel are contiguous, and a depthwise conv is, per
-output pixel and tap, acc[c:c+W] += src[pixel + tap, c:c+W] * w[tap, c:c+W].
+depthwise conv (M output channels per group) that is 2 W / M times the
+work. Here channels are the vector lanes instead: with channels last, the
+channels of one pixel are contiguous, and a depthwise conv is, per output
+pixel and tap, acc[c:c+W] += src[pixel + tap, c:c+W] * w[tap, c:c+W].
+With M > 1, output channel c M + m reads input channel c: W input
+channels feed M output vectors, each a shuffle of the one loaded vector.
+conv_transpose runs here for M = 1 only (its M > 1 would sum M lanes into
+one; the general path does it).
 
 All three ops are written as one "gather" over a source image, per spatial
 axis (D = 1 or 2; a 1-D op gets a unit height axis):
@@ -101,19 +106,27 @@ class Axis:
 _UNIT = Axis(1, 1, 1, 1, 1, 0, 1, False)
 
 
+def multiplier(node) -> int:
+    """M, the output channels per input channel (1 for conv_transpose,
+    whose other multipliers go to the general path)."""
+    if node.op == "conv_transpose":
+        return 1
+    return node.inputs[-1].shape[-1] // node.attrs["groups"]
+
+
 def _is_depthwise(op, ins, attrs) -> bool:
     groups = attrs["groups"]
     if groups < 2:
         return False
     if op == "conv":
         x, w = ins
-        return x.shape[-1] == groups and w.shape[-2] == 1 and w.shape[-1] == groups
-    if op == "conv_transpose":
+        return x.shape[-1] == groups and w.shape[-2] == 1
+    if op == "conv_transpose":  # multiplier 1 only (see multiplier())
         g, w = ins
         return g.shape[-1] == groups and w.shape[-2] == 1 and w.shape[-1] == groups
     if op == "conv_filter_grad":
         x, g = ins
-        return x.shape[-1] == groups and g.shape[-1] == groups
+        return x.shape[-1] == groups
     return False
 
 
@@ -153,15 +166,17 @@ def axes(node) -> list | None:
         res.insert(0, _UNIT)
     if res[0].K * res[1].K > MAX_TAPS:
         return None
-    if len(_columns(res[1], _block(res[1]))[1]) > MAX_STATIC_PIXELS:
+    if len(_columns(res[1], _block(res[1], multiplier(node)))[1]) > \
+            MAX_STATIC_PIXELS:
         return None
     return res
 
 
-def _block(ax: Axis) -> int:
+def _block(ax: Axis, M: int = 1) -> int:
     """R, the pixels of an interior block (a multiple of DV, so that every
-    block has the same tap pattern)."""
-    r = 8 if ax.K <= 3 else 4
+    block has the same tap pattern); M output vectors per pixel share the
+    accumulator registers."""
+    r = max(1, (8 if ax.K <= 3 else 4) // M)
     return -(-r // ax.DV) * ax.DV
 
 
@@ -195,7 +210,7 @@ def workspace_bytes(node, vector_bytes: int) -> int:
         return 0
     ax = axes(node)
     taps = ax[0].K * ax[1].K
-    C = node.inputs[0].shape[-1]
+    C = node.inputs[1].shape[-1]  # g's channels: all of the filter's
     return -(-taps * C * node.outputs[0].dtype.itemsize // ALIGN) * ALIGN + ALIGN
 
 
@@ -245,6 +260,25 @@ class _Vec:
     def madd(self, a, x, acc):
         return self.b.call(self.fma, [a, x, acc])
 
+    def expand(self, v, M: int, t: int):
+        """Lanes t W .. t W + W - 1 of v with every lane repeated M times."""
+        if M == 1:
+            return v
+        idx = [(t * self.W + i) // M for i in range(self.W)]
+        return self.b.shuffle_vector(v, ir.Constant(self.vt, ir.Undefined),
+                                     ir.Constant(ir.VectorType(I32, self.W), idx))
+
+    def subvectors(self, n, M: int):
+        """[(t, mask)] of the M output vectors of W input channels (n of
+        them when not None): masks for partial ones, empty ones left out."""
+        out = []
+        for t in range(M):
+            lanes = self.W if n is None else min(max(n * M - t * self.W, 0),
+                                                 self.W)
+            if lanes:
+                out.append((t, None if lanes == self.W else self.mask(lanes)))
+        return out
+
 
 def _share(ctx, total):
     b = ctx.b
@@ -254,8 +288,9 @@ def _share(ctx, total):
 
 
 def _channel_loops(ctx, V: _Vec, C: int, j0, j1, body) -> None:
-    """body(coff, mask) for the channel vectors [j0, j1) of ceil(C / W):
-    full vectors in a loop, the last one masked when W does not divide C."""
+    """body(coff, n) for the channel vectors [j0, j1) of ceil(C / W): full
+    vectors (n None) in a loop, then the last one of n = C mod W channels
+    when W does not divide C."""
     b = ctx.b
     nfull, tail = divmod(C, V.W)
     stop = j1 if tail == 0 else _min(b, j1, _c(nfull))
@@ -263,7 +298,7 @@ def _channel_loops(ctx, V: _Vec, C: int, j0, j1, body) -> None:
         body(b.mul(j, _c(V.W)), None)
     if tail:
         with b.if_then(b.icmp_signed(">", j1, _c(nfull))):
-            body(_c(nfull * V.W), V.mask(tail))
+            body(_c(nfull * V.W), tail)
 
 
 def _min(b, x, y):
@@ -310,16 +345,19 @@ def _row_epilogue(ctx, rest, results, keys, lead, space) -> None:
 
 def emit_gather(ctx, node, rest, results, keys, vector_bytes: int) -> None:
     """conv / conv_transpose (depthwise) with its fused epilogue; the
-    caller has pointed the conv's output at its buffer."""
+    caller has pointed the conv's output at its buffer. Channels: C in
+    the source, CO = C M out (output channel c M + m reads channel c)."""
     b = ctx.b
     axh, axw = axes(node)
+    M = multiplier(node)
     src, w = node.inputs
     out = node.outputs[0]
-    C = out.shape[-1]
+    CO = out.shape[-1]
+    C = CO // M
     V = _Vec(b, out.dtype, vector_bytes)
-    R = _block(axw)
+    R = _block(axw, M)
     cols = _columns(axw, R)
-    accs = [ctx.alloca(V.vt) for _ in range(R)]
+    accs = [[ctx.alloca(V.vt) for _ in range(M)] for _ in range(R)]
     src_p, w_p = ctx.ptr(src.name)[0], ctx.ptr(w.name)[0]
     out_p = ctx.ptr(out.name)[0]
     rows = ctx.mul(ctx.dim(out.shape[0]), _c(axh.O))
@@ -329,38 +367,47 @@ def emit_gather(ctx, node, rest, results, keys, vector_bytes: int) -> None:
         n, oh = b.udiv(row, _c(axh.O)), b.urem(row, _c(axh.O))
         base = b.mul(n, _c(axh.I * axw.I * C))
         taps_h = _row_taps(ctx, axh, oh, base, axw.I * C)
-        obase = b.mul(row, _c(axw.O * C))
+        obase = b.mul(row, _c(axw.O * CO))
 
         def block(pbase, qbase, pix):
-            def body(coff, mask):
-                for k in range(len(pix)):
-                    b.store(V.zero, accs[k])
+            def body(coff, nch):
+                xmask = None if nch is None else V.mask(nch)
+                subs = V.subvectors(nch, M)
+                ooff = b.mul(coff, _c(M))
+                for i in range(len(pix)):
+                    for t, _ in subs:
+                        b.store(V.zero, accs[i][t])
                 for kh, (ok, soff) in enumerate(taps_h):
                     with _if(b, ok):
                         sb = b.add(b.add(soff, b.mul(qbase, _c(C))), coff)
                         xs = {}
-                        vals = [b.load(accs[k], typ=V.vt) for k in range(len(pix))]
+                        vals = [{t: b.load(accs[i][t], typ=V.vt)
+                                 for t, _ in subs} for i in range(len(pix))]
                         for kw in range(axw.K):
-                            wv = None
-                            for i, (_, taps) in enumerate(pix):
-                                for k, qoff in taps:
-                                    if k != kw:
-                                        continue
-                                    if wv is None:
-                                        woff = (axh.wtap(kh) * axw.K
-                                                + axw.wtap(kw)) * C
-                                        wv = V.load(w_p, b.add(coff, _c(woff)),
-                                                    mask)
+                            users = [(i, qoff) for i, (_, taps) in enumerate(pix)
+                                     for k, qoff in taps if k == kw]
+                            if not users:
+                                continue
+                            woff = (axh.wtap(kh) * axw.K + axw.wtap(kw)) * CO
+                            for t, mask in subs:
+                                wv = V.load(w_p, b.add(ooff, _c(woff + t * V.W)),
+                                            mask)
+                                for i, qoff in users:
                                     if qoff not in xs:
                                         xs[qoff] = V.load(src_p, b.add(
-                                            sb, _c(qoff * C)), mask)
-                                    vals[i] = V.madd(xs[qoff], wv, vals[i])
-                        for k in range(len(pix)):
-                            b.store(vals[k], accs[k])
-                ob = b.add(b.add(obase, b.mul(pbase, _c(C))), coff)
+                                            sb, _c(qoff * C)), xmask)
+                                    if (qoff, t) not in xs:
+                                        xs[qoff, t] = V.expand(xs[qoff], M, t)
+                                    vals[i][t] = V.madd(xs[qoff, t], wv,
+                                                        vals[i][t])
+                        for i in range(len(pix)):
+                            for t, _ in subs:
+                                b.store(vals[i][t], accs[i][t])
+                ob = b.add(b.add(obase, b.mul(pbase, _c(CO))), ooff)
                 for i, (r, _) in enumerate(pix):
-                    V.store(b.load(accs[i], typ=V.vt), out_p,
-                            b.add(ob, _c(r * C)), mask)
+                    for t, mask in subs:
+                        V.store(b.load(accs[i][t], typ=V.vt), out_p,
+                                b.add(ob, _c(r * CO + t * V.W)), mask)
             _channel_loops(ctx, V, C, _c(0), _c(nvec), body)
 
         _along_row(b, cols, block)
@@ -389,73 +436,86 @@ def _along_row(b, cols, block) -> None:
 
 def emit_filter_grad(ctx, node, ws, vector_bytes: int) -> None:
     """conv_filter_grad (depthwise): each thread sums every image for its
-    share of the channel vectors."""
+    share of the input channel vectors (and their M output channels)."""
     b = ctx.b
     axh, axw = axes(node)
+    M = multiplier(node)
     x, g = node.inputs
     dw = node.outputs[0]
-    C = x.shape[-1]
+    C, CO = x.shape[-1], g.shape[-1]
     V = _Vec(b, dw.dtype, vector_bytes)
-    cols = _columns(axw, _block(axw))
+    cols = _columns(axw, _block(axw, M))
     ntaps = axh.K * axw.K
-    accs = [ctx.alloca(V.vt) for _ in range(ntaps)]
+    accs = [[ctx.alloca(V.vt) for _ in range(M)] for _ in range(ntaps)]
     x_p, g_p, dw_p = (ctx.ptr(v.name)[0] for v in (x, g, dw))
-    img = ws  # [tap][C]: one image's sums of this thread's channels
+    img = ws  # [tap][CO]: one image's sums of this thread's channels
     nvec = -(-C // V.W)
     j0, j1 = _share(ctx, _c(nvec))
-    c0 = b.mul(j0, _c(V.W))
-    c1 = _min(b, b.mul(j1, _c(V.W)), _c(C))
-    t = V.t
-    zero = ir.Constant(t, 0.0)
+    c0 = b.mul(j0, _c(V.W * M))
+    c1 = _min(b, b.mul(j1, _c(V.W * M)), _c(CO))
+    t_ = V.t
+    zero = ir.Constant(t_, 0.0)
 
     def over_mine(fn):
         with for_range(b, _c(ntaps), name="zt") as tap, \
                 for_range(b, c1, start=c0, name="zc") as c:
-            fn(b.add(b.mul(tap, _c(C)), c))
+            fn(b.add(b.mul(tap, _c(CO)), c))
 
-    over_mine(lambda i: b.store(zero, b.gep(dw_p, [i], source_etype=t)))
+    def elem(p, i):
+        return b.gep(p, [i], source_etype=t_)
+
+    over_mine(lambda i: b.store(zero, elem(dw_p, i)))
     with b.if_then(b.icmp_signed("<", j0, j1)), \
             for_range(b, ctx.dim(x.shape[0]), name="n") as n:
-        over_mine(lambda i: b.store(zero, b.gep(img, [i], source_etype=t)))
+        over_mine(lambda i: b.store(zero, elem(img, i)))
         with for_range(b, _c(axh.O), name="oh") as oh:
             base = b.mul(n, _c(axh.I * axw.I * C))
             taps_h = _row_taps(ctx, axh, oh, base, axw.I * C)
-            gbase = b.mul(b.add(b.mul(n, _c(axh.O)), oh), _c(axw.O * C))
+            gbase = b.mul(b.add(b.mul(n, _c(axh.O)), oh), _c(axw.O * CO))
 
-            def body(coff, mask):
-                for acc in accs:
-                    b.store(V.zero, acc)
+            def body(coff, nch):
+                xmask = None if nch is None else V.mask(nch)
+                subs = V.subvectors(nch, M)
+                ooff = b.mul(coff, _c(M))
+                for row in accs:
+                    for t, _ in subs:
+                        b.store(V.zero, row[t])
 
                 def block(pbase, qbase, pix):
-                    gb = b.add(b.add(gbase, b.mul(pbase, _c(C))), coff)
-                    gv = [V.load(g_p, b.add(gb, _c(r * C)), mask)
-                          for r, _ in pix]
+                    gb = b.add(b.add(gbase, b.mul(pbase, _c(CO))), ooff)
+                    gv = [{t: V.load(g_p, b.add(gb, _c(r * CO + t * V.W)), mask)
+                           for t, mask in subs} for r, _ in pix]
                     for kh, (ok, soff) in enumerate(taps_h):
                         with _if(b, ok):
                             sb = b.add(b.add(soff, b.mul(qbase, _c(C))), coff)
                             xs = {}
-                            vals = [b.load(accs[kh * axw.K + kw], typ=V.vt)
-                                    for kw in range(axw.K)]
+                            row = kh * axw.K
+                            vals = {(kw, t): b.load(accs[row + kw][t], typ=V.vt)
+                                    for kw in range(axw.K) for t, _ in subs}
                             for i, (_, taps) in enumerate(pix):
                                 for kw, qoff in taps:
                                     if qoff not in xs:
                                         xs[qoff] = V.load(x_p, b.add(
-                                            sb, _c(qoff * C)), mask)
-                                    vals[kw] = V.madd(xs[qoff], gv[i], vals[kw])
-                            for kw in range(axw.K):
-                                b.store(vals[kw], accs[kh * axw.K + kw])
+                                            sb, _c(qoff * C)), xmask)
+                                    for t, _ in subs:
+                                        if (qoff, t) not in xs:
+                                            xs[qoff, t] = V.expand(xs[qoff], M, t)
+                                        vals[kw, t] = V.madd(xs[qoff, t],
+                                                             gv[i][t], vals[kw, t])
+                            for (kw, t), v in vals.items():
+                                b.store(v, accs[row + kw][t])
 
                 _along_row(b, cols, block)
                 for kh in range(axh.K):
                     for kw in range(axw.K):
                         tap = axh.wtap(kh) * axw.K + axw.wtap(kw)
-                        off = b.add(coff, _c(tap * C))
-                        s = b.fadd(V.load(img, off, mask),
-                                   b.load(accs[kh * axw.K + kw], typ=V.vt))
-                        V.store(s, img, off, mask)
+                        for t, mask in subs:
+                            off = b.add(ooff, _c(tap * CO + t * V.W))
+                            s = b.fadd(V.load(img, off, mask), b.load(
+                                accs[kh * axw.K + kw][t], typ=V.vt))
+                            V.store(s, img, off, mask)
             _channel_loops(ctx, V, C, j0, j1, body)
         over_mine(lambda i: b.store(
-            b.fadd(b.load(b.gep(dw_p, [i], source_etype=t), typ=t),
-                   b.load(b.gep(img, [i], source_etype=t), typ=t)),
-            b.gep(dw_p, [i], source_etype=t)))
+            b.fadd(b.load(elem(dw_p, i), typ=t_), b.load(elem(img, i), typ=t_)),
+            elem(dw_p, i)))
     b.ret_void()

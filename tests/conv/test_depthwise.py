@@ -2,7 +2,8 @@
 to the channels and one output channel per group, its input gradient
 (conv_transpose) and its filter gradient, compiled, against the float64
 reference interpreter, over the shapes the kernel plans statically:
-channel counts around the vector width (masked tails), kernels 1, 3 and 5,
+channel counts around the vector width (masked tails), depth multipliers
+1 to 3, kernels 1, 3 and 5,
 strides 1 and 2, dilation, "same" / "valid" / explicit pads, 1-D and 2-D,
 batch 1 and more; and inside a model, with a fused epilogue, and the
 layer's gradients against finite differences."""
@@ -56,9 +57,11 @@ def depthwise_cases(draw, op: str):
     outs = [out_length(i, k, s, d, lo, hi) for i, k, s, d, (lo, hi)
             in zip(sizes, kernel, strides, dilation, pads)]
     n = draw(st.sampled_from([1, 1, 2, 3]))
+    # the depth multiplier (conv_transpose: 1 only on this path)
+    M = 1 if op == "conv_transpose" else draw(st.sampled_from([1, 1, 2, 3]))
     attrs = {"strides": tuple(strides), "pads": tuple(pads),
              "dilation": tuple(dilation), "groups": C}
-    x, w, g = ("N", *sizes, C), (*kernel, 1, C), ("N", *outs, C)
+    x, w, g = ("N", *sizes, C), (*kernel, 1, C * M), ("N", *outs, C * M)
     taps = int(np.prod(kernel))
     if op == "conv":
         types, extra, terms = [x, w], {}, taps
