@@ -241,6 +241,24 @@ def load(key: str, ext: str = ".gko") -> bytes | None:
 
 def store(key: str, payload: bytes, ext: str = ".gko") -> str | None:
     """Write an entry (best effort: an unwritable cache is not an error)."""
+    path = _write(key, payload, ext)
+    if path is not None:
+        evict(flags.cache_max_bytes(), keep=path)
+    return path
+
+
+def store_many(items, ext: str = ".gko") -> int:
+    """store() every (key, payload) of items, checking the cache's size
+    once at the end (a program's new kernel objects are hundreds of small
+    entries); returns how many were written."""
+    written = [p for p in (_write(k, v, ext) for k, v in items)
+               if p is not None]
+    if written:
+        evict(flags.cache_max_bytes(), keep=set(written))
+    return len(written)
+
+
+def _write(key: str, payload: bytes, ext: str) -> str | None:
     secret = _secret()
     if secret is None or len(payload) > MAX_ENTRY_BYTES - 256:
         return None
@@ -263,7 +281,6 @@ def store(key: str, payload: bytes, ext: str = ".gko") -> str | None:
     except OSError:
         return None
     STATS["stores"] += 1
-    evict(flags.cache_max_bytes(), keep=path)
     return path
 
 
@@ -295,9 +312,10 @@ def entries(root: str | None = None) -> list:
     return out
 
 
-def evict(max_bytes: int, keep: str | None = None) -> int:
+def evict(max_bytes: int, keep=None) -> int:
     """Remove least recently used entries until the total is at most
-    max_bytes (never `keep`, the entry just written); returns how many."""
+    max_bytes (never `keep`, the entry just written, or a set of them);
+    returns how many."""
     found = entries()
     total = sum(s for _, s, _ in found)
     if total <= max_bytes:
@@ -306,7 +324,7 @@ def evict(max_bytes: int, keep: str | None = None) -> int:
     for path, size, _ in sorted(found, key=lambda e: e[2]):
         if total <= max_bytes:
             break
-        if path == keep:
+        if path == keep or (isinstance(keep, set) and path in keep):
             continue
         try:
             os.unlink(path)

@@ -6,9 +6,12 @@ call per kernel (twice: the one-thread path and the shared-units path,
 each unit with its grab loop) the body was one function of ~17,000 basic
 blocks for DenseNet121's train step, and LLVM's SimplifyCFG aborted the
 process on it ("Iterative simplification didn't converge!"). Here the body
-is a few fixed loops that read three tables:
+is a few fixed loops that read these tables:
 
-    gk_kernels  [ptr x K]     the entry of kernel t (`k<t>_entry`)
+    gk_kernels  [ptr x K]     the entry of kernel t's function
+    gk_kernel_slot_at [i64 x K], gk_kernel_slots [i64 ...]
+                              kernel t's storage slots start at
+                              gk_kernel_slots[gk_kernel_slot_at[t]]
     gk_units    [i64 x 3U]    per unit: first kernel, kernel count, flags
                               (SPLIT: cut into chunks; NEED: wait for the
                               units since the last wait before starting;
@@ -17,11 +20,14 @@ is a few fixed loops that read three tables:
                               constant byte factor, n, then the slots of
                               the n shape symbols that multiply it
 
-Kernel t's entry `k<t>_entry(ktid, knth, argblock, workspace)` is a small
-function that loads the kernel's storage addresses and the shape symbols
-from their slots and calls the kernel itself, whose arguments stay
-pointers marked `noalias`. The body's size, and every entry's, is bounded;
-a kernel's own size is bounded by its template.
+A kernel function's entry `<kernel>_entry(ktid, knth, argblock,
+workspace, slots)` is a small function that loads the kernel's storage
+addresses from the slots it is given and the shape symbols from theirs,
+and calls the kernel itself, whose arguments stay pointers marked
+`noalias`. It names no slot of its own, so kernels generated alike in
+any program have one entry, compiled with the kernel (and cached with
+it). The body's size, and every entry's, is bounded; a kernel's own size
+is bounded by its template.
 
 Invariant: the schedule the tables encode is exactly program.schedule and
 program.barriers_needed (unit order, chunking, waits), so results are the
@@ -38,8 +44,9 @@ from .work_sharing import FINISH_FN, GRAB_FN, WAIT_FN, declare
 
 CHUNKS_PER_THREAD = 2  # chunks of a split unit: threads x this
 
-# the entry every kernel is called through: (ktid, knth, argblock, ws)
-ENTRY_FN = ir.FunctionType(VOID, [I64, I64, PTR, PTR])
+# the entry every kernel is called through: (ktid, knth, argblock, ws,
+# the kernel's storage slots)
+ENTRY_FN = ir.FunctionType(VOID, [I64, I64, PTR, PTR, PTR])
 SPLIT, NEED, COPIES = 1, 2, 4
 
 
@@ -58,21 +65,27 @@ def _table(module, name: str, ty, values) -> ir.GlobalVariable:
     return g
 
 
-def kernel_entry(module, t: int, kfn, slots: list, nsyms: int,
+def kernel_entry(module, kfn, nptrs: int, nsyms: int,
                  wants_ws: bool) -> ir.Function:
-    """`k<t>_entry(ktid, knth, argblock, ws)`: kfn with its storages'
-    addresses (from `slots`) and the shape symbols (slots 0..nsyms-1)."""
-    fn = ir.Function(module, ENTRY_FN, f"k{t}_entry")
-    fn.linkage = "internal"
+    """`<kfn>_entry(ktid, knth, argblock, ws, slots)`: kfn with the
+    addresses of its `nptrs` storages (argblock[slots[k]]) and the shape
+    symbols (argblock[0 .. nsyms-1]). It names no slot itself, so it is
+    the same in every program: it lives beside the kernel, in the
+    kernel's module (step_module.build_parts)."""
+    fn = ir.Function(module, ENTRY_FN, f"{kfn.name}_entry")
+    fn.linkage = kfn.linkage
     fn.attributes.add("nounwind")
-    ktid, knth, argblock, ws = fn.args
+    ktid, knth, argblock, ws, slots = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
 
     def slot(k):
-        return b.load(b.gep(argblock, [_c(k)], source_etype=I64), typ=I64)
+        return b.load(b.gep(argblock, [k], source_etype=I64), typ=I64)
 
-    args = [ktid, knth] + [b.inttoptr(slot(s), PTR) for s in slots]
-    args += [slot(k) for k in range(nsyms)]
+    args = [ktid, knth]
+    for k in range(nptrs):
+        at = b.load(b.gep(slots, [_c(k)], source_etype=I64), typ=I64)
+        args.append(b.inttoptr(slot(at), PTR))
+    args += [slot(_c(k)) for k in range(nsyms)]
     if wants_ws:
         args.append(ws)
     b.call(kfn, args)
@@ -81,14 +94,21 @@ def kernel_entry(module, t: int, kfn, slots: list, nsyms: int,
 
 
 def emit_body(module, nl, entries: list, units: list, needs: list,
-              splits: list, copies: list) -> ir.Function:
+              splits: list, copies: list, slots: list) -> ir.Function:
     """The internal `gk_body(tid, nthreads, argblock)`.
 
-    entries: kernel entry functions in order; units: [(kernel indices,
+    entries: kernel entry functions in order, slots[t]: the argblock
+    slots of kernel t's storages (its entry's `slots`); units: [(kernel indices,
     sequential)] with an empty list for the end-copies unit; needs[u] and
     splits[u]: whether threads meet before unit u, and whether it is cut
     into chunks; copies: [(src slot, dst slot, bytes, symbol slots)]."""
     kernels = _table(module, "gk_kernels", PTR, entries)
+    offsets, flat = [], []
+    for ss in slots:
+        offsets.append(_c(len(flat)))
+        flat += [_c(x) for x in ss]
+    kslots = (_table(module, "gk_kernel_slot_at", I64, offsets),
+              _table(module, "gk_kernel_slots", I64, flat))
     words = []
     for (ks, _), need, split in zip(units, needs, splits):
         if ks and ks != list(range(ks[0], ks[0] + len(ks))):
@@ -104,7 +124,7 @@ def emit_body(module, nl, entries: list, units: list, needs: list,
         cwords += [_c(src), _c(dst), _c(nbytes), _c(len(sym_slots))]
         cwords += [_c(s) for s in sym_slots]
     copy_tab = _table(module, "gk_copies", I64, cwords)
-    run_kernel = _run_kernel_fn(module, kernels, nl)
+    run_kernel = _run_kernel_fn(module, kernels, kslots)
     copy_fn = _end_copies_fn(module, copy_tab, len(cwords))
 
     body = ir.Function(module, ir.FunctionType(VOID, [I64, I64, PTR]),
@@ -160,9 +180,10 @@ def _add_cycles(b, rdtsc, prof, slot, since):
         b.atomic_rmw("add", p, b.sub(b.call(rdtsc, []), since), "monotonic")
 
 
-def _run_kernel_fn(module, kernels, nl) -> ir.Function:
+def _run_kernel_fn(module, kernels, kslots) -> ir.Function:
     """gk_run_kernel(t, ktid, knth, argblock, ws, prof): kernel t through
-    its entry, its cycles added to profile[t + 1] when profiling."""
+    its entry (with its slots: kslots = (offset of kernel t's slots, the
+    slots)), its cycles added to profile[t + 1] when profiling."""
     fn = ir.Function(module, ir.FunctionType(VOID, [I64, I64, I64, PTR, PTR,
                                                     I64]), "gk_run_kernel")
     fn.linkage = "internal"
@@ -174,15 +195,18 @@ def _run_kernel_fn(module, kernels, nl) -> ir.Function:
     entry = b.load(b.gep(kernels, [_c(0), t],
                          source_etype=kernels.value_type),
                    typ=ENTRY_FN.as_pointer())
+    at, flat = kslots
+    off = b.load(b.gep(at, [_c(0), t], source_etype=at.value_type), typ=I64)
+    mine = b.gep(flat, [_c(0), off], source_etype=flat.value_type)
     # the clock is read only when profiling (a read is ~20-40 cycles, two
     # per kernel: ~0.1 us a step of a small model's four kernels)
     with b.if_else(b.icmp_unsigned("==", prof, _c(0)), likely=True) as (
             plain, timed):
         with plain:
-            b.call(entry, [ktid, knth, argblock, ws])
+            b.call(entry, [ktid, knth, argblock, ws, mine])
         with timed:
             t0 = b.call(rdtsc, [])
-            b.call(entry, [ktid, knth, argblock, ws])
+            b.call(entry, [ktid, knth, argblock, ws, mine])
             _add_cycles(b, rdtsc, prof, b.add(t, _c(1)), t0)
     b.ret_void()
     return fn

@@ -182,6 +182,42 @@ def compile_texts(jobs: list) -> list:
     return [f.result() for f in futs]  # the first failure, in order
 
 
+class Stream:
+    """Jobs compiled while the caller prepares the next ones:
+    submit(name, text, options) hands a module to the next idle worker at
+    once (the caller's Python goes on: the worker threads here only wait
+    on pipes); results() waits for all, in order, CompileFailure for the
+    first job that failed."""
+
+    def __init__(self):
+        from .target import host
+
+        self._host = host()
+        self._fault = flags.inject_compile_fault()
+        self._ex = concurrent.futures.ThreadPoolExecutor(
+            max(1, flags.compile_processes()))
+        self._futs: list = []
+
+    def submit(self, name: str, text: str, opts: dict) -> int:
+        h = self._host
+        req = dict(opts, text=text, name=name, triple=h.triple, cpu=h.cpu,
+                   features=h.features, inject_fault=self._fault)
+        k = len(self._futs)
+        self._futs.append(self._ex.submit(_run, k, name, req))
+        return k
+
+    def results(self) -> list:
+        try:
+            concurrent.futures.wait(self._futs)
+            return [f.result() for f in self._futs]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Drop the jobs not started (after a failure of the caller)."""
+        self._ex.shutdown(wait=True, cancel_futures=True)
+
+
 def enabled() -> bool:
     """Whether object code is compiled in child processes (the default;
     GRAPHKERAS_COMPILE_PROCESSES=0 compiles in this process)."""

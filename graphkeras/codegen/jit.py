@@ -37,7 +37,7 @@ def _optimized(module, name: str, level: int, *, ir_passes: bool = True,
     machine); `ir_passes=False` leaves LLVM's IR pipeline out (the target
     machine still compiles at `level`)."""
     ensure_llvm()
-    text = str(module)
+    text = module if isinstance(module, str) else str(module)
     dump("llvm", name, lambda: text)
     try:
         mod = llvm.parse_assembly(text)
@@ -81,7 +81,7 @@ def _isolated() -> bool:
 def compile_modules(named: list, *, unroll: bool = True,
                     vectorize: bool = True, level: int = OPT_LEVEL,
                     ir_passes: bool = True) -> list:
-    """Object code of every (name, llvmlite module), compiled in parallel
+    """Object code of every (name, llvmlite module or its text), compiled in parallel
     in child processes (or here, in order, when isolation is off). A
     failure raises isolated.CompileFailure with the module's index."""
     from . import isolated
@@ -98,7 +98,7 @@ def compile_modules(named: list, *, unroll: bool = True,
         return out
     jobs = []
     for name, module in named:
-        text = str(module)
+        text = module if isinstance(module, str) else str(module)
         dump("llvm", name, lambda text=text: text)
         jobs.append((name, text, opts))
     return isolated.compile_texts(jobs)
@@ -246,19 +246,58 @@ def library_object(name: str, build) -> bytes:
     return obj
 
 
+# modules compiled and kernel objects reused since the process started
+# (tests count them: a model sharing kernels with an earlier one compiles
+# only its new ones)
+STATS = {"modules_compiled": 0, "kernel_objects_reused": 0}
+
+
+@functools.cache
+def _compiler_digest() -> str:
+    """A hash of the files that decide how LLVM IR text becomes object
+    code (the options and the pass pipeline): part of a kernel object's
+    cache key beside its text, LLVM's version and the host."""
+    import hashlib
+    import pathlib
+
+    here = pathlib.Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in ("compile_worker.py", "jit.py", "target.py"):
+        h.update((here / f).read_bytes())
+    return h.hexdigest()
+
+
+KERNEL_OPTIONS = {"unroll": False, "vectorize": True, "level": OPT_LEVEL,
+                  "ir_passes": True}
+
+
+def kernel_object_key(content: str) -> str:
+    """The cache key of a kernel module's object code: its text's hash
+    (step_module.Part.content), how it is compiled, by which LLVM, for
+    which host."""
+    return cache.make_key(
+        "kernel object", content, repr(sorted(KERNEL_OPTIONS.items())),
+        _compiler_digest(),
+        f"llvmlite {llvmlite.__version__} llvm {llvm.llvm_version_info}",
+        host().key())
+
+
 def load_or_compile(key: str, build, name: str, libraries=(),
                     describe=None) -> tuple[NativeModule, bool]:
     """The native module for key: from the cache when a sound entry exists
-    (returns hit=True), else built with `build() -> [(llvmlite module,
-    kernel indices)]` (step_module.build_modules), compiled (the modules
-    in parallel, in child processes) and stored. `libraries` are (name,
-    builder) pairs of the library objects the program calls.
+    (returns hit=True), else built with `build() -> [step_module.Part]`
+    (step_module.build_parts), compiled and stored. A kernel module whose
+    object code the cache holds (the same kernel in another program, by
+    its content hash) is not compiled again; the others are compiled in
+    parallel, in child processes, and their objects stored by content too.
+    `libraries` are (name, builder) pairs of the library objects the
+    program calls.
 
     A failure while compiling becomes an InternalCompilerError naming what
     failed: `describe(t) -> str` says which layer kernel t computes and
     `describe.module(t)` builds a module of kernel t alone; the kernels of
-    a module that crashed LLVM are compiled one by one to find the one at
-    fault."""
+    an entry module that crashed LLVM are compiled one by one to find the
+    one at fault."""
     from .isolated import CompileFailure
 
     libs = [library_object(n, b) for n, b in libraries]
@@ -268,14 +307,70 @@ def load_or_compile(key: str, build, name: str, libraries=(),
             return NativeModule(unpack_objects(hit), libs), True
         except Exception:  # noqa: BLE001, S110 - a bad entry is rebuilt, never trusted
             pass
-    modules = build()
-    named = [(f"{name}.{k}", m) for k, (m, _) in enumerate(modules)]
+    stream = CompileStream()
+    parts, keys, objs = [], [], []
     try:
-        objs = compile_modules(named, unroll=False)
+        for part in build():  # kernels compile while the next are built
+            key_ = kernel_object_key(part.content) if part.content else None
+            obj = cache.load(key_) if key_ is not None else None
+            if obj is None:
+                stream.submit(part)
+            else:
+                STATS["kernel_objects_reused"] += 1
+            parts.append(part)
+            keys.append(key_)
+            objs.append(obj)
+        made = stream.results()
     except CompileFailure as e:
-        raise _compile_error(e, modules[e.index][1], describe) from None
+        failed = stream.parts[e.index]
+        raise _compile_error(e, list(failed.kernels), describe) from None
+    finally:
+        stream.close()
+    STATS["modules_compiled"] += len(made)
+    todo = [i for i, o in enumerate(objs) if o is None]
+    for i, o in zip(todo, made):
+        objs[i] = o
+    cache.store_many([(keys[i], objs[i]) for i in todo
+                      if keys[i] is not None])
     cache.store(key, pack_objects(objs))
     return NativeModule(objs, libs), False
+
+
+class CompileStream:
+    """step_module.Parts compiled as they are submitted: in the child
+    processes while the caller builds the next (isolated.Stream), or here
+    at results() when compiling in process. Every part is compiled with
+    KERNEL_OPTIONS."""
+
+    def __init__(self):
+        from . import isolated
+
+        self.parts: list = []
+        self._stream = isolated.Stream() if _isolated() else None
+
+    def submit(self, part) -> None:
+        self.parts.append(part)
+        if self._stream is not None:
+            dump("llvm", part.name, lambda: part.text)
+            self._stream.submit(part.name, part.text, KERNEL_OPTIONS)
+
+    def results(self) -> list:
+        if self._stream is None:
+            return compile_parts(self.parts)
+        return self._stream.results()
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+
+
+def compile_parts(parts: list) -> list:
+    """Object code of every step_module.Part, in parallel in child
+    processes (or here, in order): kernel modules with KERNEL_OPTIONS,
+    the program's own (entries, step) likewise. A failure raises
+    isolated.CompileFailure with the part's index."""
+    return compile_modules([(p.name, p.text) for p in parts],
+                           **KERNEL_OPTIONS)
 
 
 def _compile_error(failure, kernels: list, describe) -> InternalCompilerError:

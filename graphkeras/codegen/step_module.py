@@ -50,7 +50,7 @@ from llvmlite import ir
 from ..ir import Function
 from ..ir.plan import StorageLayout
 from ..ir.types import is_symbol
-from .dispatch import CHUNKS_PER_THREAD, emit_body, kernel_entry  # noqa: F401
+from .dispatch import CHUNKS_PER_THREAD, ENTRY_FN, emit_body, kernel_entry  # noqa: F401
 from .jit import CODEGEN_VERSION, threads_library  # noqa: F401
 from .kernel_function import emit_kernel, program_symbols
 from .lowering import lowering, threaded
@@ -275,59 +275,113 @@ def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
 
 def build_modules(fn: Function, layout: StorageLayout, name: str = "gk",
                   chunks: int = 1) -> tuple[list, NativeLayout]:
-    """The program as [(llvmlite module, kernel indices it defines)]: the
-    kernels in `chunks` modules of consecutive kernels (compiled apart, in
-    parallel, codegen/isolated.py), then the step module (body, tables,
-    entry points; kernel indices []). chunks=0: one module holds all.
-
-    A kernel whose generated function equals an earlier one's (same op,
-    shapes, fusion, storage pattern) is not generated again: its entry
-    calls the earlier function, so LLVM compiles each distinct kernel once
-    per program (DenseNet121's train step: 2,688 kernels, 1,047 distinct).
+    """The program as [(llvmlite module, kernel indices it defines)] in
+    one module (chunks=0: for dumps and inspection; compiling uses
+    build_parts): every kernel function, the kernel entries, the step
+    body, tables and entry points. A kernel whose generated function
+    equals an earlier one's is defined once and called by both entries.
     """
     h = host()
     nl = native_layout(fn, layout)
-    st = layout.storages
-
-    def new_module(n):
-        m = ir.Module(name=n)
-        m.triple = h.triple
-        return m
-
-    module = new_module(name)
-    nk = len(layout.kernels)
-    nch = max(1, min(chunks, nk))
-    mods = [module] if chunks == 0 else [new_module(f"{name}.{c}")
-                                          for c in range(nch)]
-    consts = {id(m): _Consts(m) for m in mods}
-    split = chunks != 0
-    seen: dict = {}  # function text (name left out) -> kernel function
-    entries, owned = [], [[] for _ in mods]
+    module = ir.Module(name=name)
+    module.triple = h.triple
+    consts = _Consts(module)
+    seen: dict = {}  # function text (name left out) -> its entry
+    entries, slots = [], []
     for t, node in enumerate(layout.kernels):
-        c = t * len(mods) // max(nk, 1)
-        m = mods[c]
-        kfn, sids, wants_ws = emit_kernel(m, t, node, layout, nl.symbols,
-                                          consts[id(m)])
+        kfn, sids, wants_ws = emit_kernel(module, t, node, layout, nl.symbols,
+                                          consts)
         text = str(kfn).replace(f'@"{kfn.name}"', "@K", 1)
-        prev = seen.get(text)
-        if prev is not None:  # the same kernel again: call the first
-            del m.globals[kfn.name]
-            kfn = prev if prev.module is m else \
-                _declare_like(m, prev)
+        entry = seen.get(text)
+        if entry is not None:  # the same kernel again: call the first
+            del module.globals[kfn.name]
         else:
-            seen[text] = kfn
-            if split:  # callable from the other chunks' entries
-                kfn.linkage = ""
-        entry = kernel_entry(m, t, kfn, [nl.storage_slots[s] for s in sids],
-                             len(nl.symbols), wants_ws)
-        if split:
-            entry.linkage = ""
-            entry = _declare_like(module, entry)
+            entry = seen[text] = kernel_entry(module, kfn, len(sids),
+                                              len(nl.symbols), wants_ws)
         entries.append(entry)
-        owned[c].append(t)
+        slots.append([nl.storage_slots[s] for s in sids])
+    _step_parts(module, nl, layout, entries, slots)
+    return [(module, list(range(len(layout.kernels))))], nl
 
-    # the step body: loops over tables of kernel entries and units
-    # (codegen/dispatch.py), so its size does not grow with the model
+
+@dataclass(frozen=True)
+class Part:
+    """One LLVM module of a program, as compiled on its own.
+
+    text     the module's LLVM IR
+    kernels  (t,) for a kernel module: the first kernel of the program
+             computing its function (compile errors name its layer);
+             () for the step module
+    content  for a kernel module, the hash of its text: its function is
+             named after it (`gk<content[:24]>_<label>`), so the same
+             kernel in any program is the same module, whose object code
+             the compile cache keeps by this hash (jit.load_or_compile);
+             None for the program's own modules (entries, step)
+    """
+
+    name: str
+    text: str
+    kernels: tuple
+    content: str | None = None
+
+
+_PLACEHOLDER = "gk_this_kernel_"
+
+
+def kernel_module_text(t: int, node, layout: StorageLayout, nl: NativeLayout):
+    """(module text, content hash, entry name, storage ids) of kernel t
+    alone in a module with its entry (dispatch.kernel_entry), the
+    functions named after the hash of that text: kernels generated alike
+    (same op, shapes, fusion, constants, storage pattern) in any program
+    get one text and one name."""
+    m = ir.Module(name="gk_kernel")
+    m.triple = host().triple
+    kfn, sids, wants_ws = emit_kernel(m, t, node, layout, nl.symbols,
+                                      _Consts(m))
+    entry = kernel_entry(m, kfn, len(sids), len(nl.symbols), wants_ws)
+    entry.linkage = ""  # called from the program's step module
+    # every function the kernel made is named k<t>_...: the text names
+    # none of them after t
+    text = str(m).replace(f'@"k{t}_', f'@"{_PLACEHOLDER}')
+    content = hashlib.sha256(text.encode()).hexdigest()
+    prefix = f"gk{content[:24]}_"
+    text = text.replace(f'@"{_PLACEHOLDER}', f'@"{prefix}')
+    return text, content, prefix + entry.name[len(f"k{t}_"):], sids
+
+
+def build_parts(fn: Function, layout: StorageLayout, name: str = "gk"):
+    """The program as Parts, yielded as they are made (the caller compiles
+    each while the next is built): one module per distinct kernel with its
+    entry (kernels generated alike are one module, compiled once per
+    program and cached across programs by content; its `kernels` name the
+    first kernel computing it), then the step module (body, tables, entry
+    points), which alone names the program's slots. Every module is of
+    bounded size."""
+    nl = native_layout(fn, layout)
+    seen: set = set()
+    step = ir.Module(name=name)
+    step.triple = host().triple
+    entries, slots = [], []
+    for t, node in enumerate(layout.kernels):
+        text, content, entry, sids = kernel_module_text(t, node, layout, nl)
+        if content not in seen:
+            seen.add(content)
+            yield Part(f"{name}.k{t}", text, (t,), content)
+        e = step.globals.get(entry)
+        if e is None:
+            e = ir.Function(step, ENTRY_FN, entry)
+        entries.append(e)
+        slots.append([nl.storage_slots[s] for s in sids])
+    _step_parts(step, nl, layout, entries, slots)
+    yield Part(name, str(step), ())
+
+
+def _step_parts(module, nl: NativeLayout, layout: StorageLayout,
+                entries: list, slots: list) -> None:
+    """The step body (loops over tables of kernel entries and units,
+    codegen/dispatch.py: its size does not grow with the model) and the
+    entry points, in module."""
+    st = layout.storages
     units = schedule(layout)
     needs = barriers_needed(layout, units)
     splits = [len(ks) == 1 and threaded(layout.kernels[ks[0]]) and not seq
@@ -348,23 +402,14 @@ def build_modules(fn: Function, layout: StorageLayout, name: str = "gk",
                 nbytes *= d
         copies.append((nl.storage_slots[src], nl.storage_slots[dst], nbytes,
                        sym_slots))
-    body_fn = emit_body(module, nl, entries, units, needs, splits, copies)
-
-    _entry_points(module, body_fn, h.is_x86)
-    if not split:
-        return [(module, list(range(nk)))], nl
-    return [*zip(mods, owned), (module, [])], nl
-
-
-KERNELS_PER_MODULE = 64  # bounds what one LLVM compile (and a search
-# for the kernel at fault) sees; modules compile in parallel
+    body_fn = emit_body(module, nl, entries, units, needs, splits, copies,
+                        slots)
+    _entry_points(module, body_fn, host().is_x86)
 
 
 def compile_modules_of(fn: Function, layout: StorageLayout, name: str):
-    """build_modules with KERNELS_PER_MODULE kernels a module."""
-    n = len(layout.kernels)
-    return build_modules(fn, layout, name,
-                         chunks=max(1, -(-n // KERNELS_PER_MODULE)))[0]
+    """build_parts: the Parts jit.load_or_compile compiles."""
+    return build_parts(fn, layout, name)
 
 
 class KernelNames:
@@ -392,21 +437,9 @@ class KernelNames:
         m.triple = h.triple
         kfn, sids, wants_ws = emit_kernel(m, t, self.layout.kernels[t],
                                           self.layout, nl.symbols, _Consts(m))
-        e = kernel_entry(m, t, kfn, [nl.storage_slots[s] for s in sids],
-                         len(nl.symbols), wants_ws)
+        e = kernel_entry(m, kfn, len(sids), len(nl.symbols), wants_ws)
         e.linkage = ""  # kept: what the step would call
         return m
-
-
-def _declare_like(module: ir.Module, fn: ir.Function) -> ir.Function:
-    """A declaration in module of fn (defined in another module)."""
-    got = module.globals.get(fn.name)
-    if got is None:
-        got = ir.Function(module, fn.function_type, fn.name)
-        for k, a in enumerate(fn.args):
-            for attr in a.attributes:
-                got.args[k].add_attribute(attr)
-    return got
 
 
 def _mxcsr(module, b, is_x86):

@@ -49,8 +49,11 @@ class StorageLayout:
     def describe(self) -> str:
         """A stable text form (part of the compile-cache key)."""
         lines = []
+        by_storage: dict = {}  # one pass: linear in the program's size
+        for k, v in self.value_storage.items():
+            by_storage.setdefault(v, []).append(k)
         for s in self.storages:
-            members = sorted(k for k, v in self.value_storage.items() if v == s.id)
+            members = sorted(by_storage.get(s.id, ()))
             lines.append(f"s{s.id} {s.kind} {s.name} {s.type} [{s.first},"
                          f"{s.last}] {' '.join(members)}")
         lines += [f"copy s{a} -> s{b}" for a, b in self.end_copies]
