@@ -10,7 +10,6 @@ result below the smallest normal may be flushed to zero."""
 from __future__ import annotations
 
 import math
-
 import re
 
 import numpy as np
