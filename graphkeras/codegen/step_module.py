@@ -42,6 +42,8 @@ never overlap (plan_memory), so they are marked `noalias`.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -333,11 +335,22 @@ def kernel_module_text(t: int, node, layout: StorageLayout, nl: NativeLayout):
     alone in a module with its entry (dispatch.kernel_entry), the
     functions named after the hash of that text: kernels generated alike
     (same op, shapes, fusion, constants, storage pattern) in any program
-    get one text and one name."""
+    get one text and one name.
+
+    A kernel whose node reads as one generated before (kernel_memo_key)
+    takes that one's text without generating it again: a deep model's
+    repeated blocks cost their generation once."""
+    sids = kernel_storages(node, layout)
+    memo = kernel_memo_key(node, layout, nl, sids)
+    got = _TEXTS.get(memo) if memo is not None else None
+    if got is not None:
+        _TEXTS.move_to_end(memo)
+        return (*got, sids)
     m = ir.Module(name="gk_kernel")
     m.triple = host().triple
-    kfn, sids, wants_ws = emit_kernel(m, t, node, layout, nl.symbols,
-                                      _Consts(m))
+    kfn, sids_, wants_ws = emit_kernel(m, t, node, layout, nl.symbols,
+                                       _Consts(m))
+    assert sids_ == sids  # noqa: S101 - kernel_storages is emit_kernel's rule
     entry = kernel_entry(m, kfn, len(sids), len(nl.symbols), wants_ws)
     entry.linkage = ""  # called from the program's step module
     # every function the kernel made is named k<t>_...: the text names
@@ -346,7 +359,62 @@ def kernel_module_text(t: int, node, layout: StorageLayout, nl: NativeLayout):
     content = hashlib.sha256(text.encode()).hexdigest()
     prefix = f"gk{content[:24]}_"
     text = text.replace(f'@"{_PLACEHOLDER}', f'@"{prefix}')
-    return text, content, prefix + entry.name[len(f"k{t}_"):], sids
+    got = (text, content, prefix + entry.name[len(f"k{t}_"):])
+    if memo is not None:
+        _TEXTS[memo] = got
+        while len(_TEXTS) > _TEXTS_SIZE:
+            _TEXTS.popitem(last=False)
+    return (*got, sids)
+
+
+# kernel_memo_key -> (module text, content, entry name), in this process
+_TEXTS: OrderedDict = OrderedDict()
+_TEXTS_SIZE = 8192
+_FUNC_NAME = re.compile(r"\bfunc @[\w.]+")
+
+
+def kernel_storages(node, layout: StorageLayout) -> list:
+    """The storage ids of the kernel's pointer arguments: the distinct
+    non-constant storages it reads or writes, in first-use order (the rule
+    of kernel_function.emit_kernel)."""
+    vs, st = layout.value_storage, layout.storages
+    sids = []
+    for v in (*node.inputs, *node.outputs):
+        s = st[vs[v.name]]
+        if s.kind != "const" and s.id not in sids:
+            sids.append(s.id)
+    return sids
+
+
+def kernel_memo_key(node, layout: StorageLayout, nl: NativeLayout,
+                    sids: list) -> str | None:
+    """A text that determines what emit_kernel generates for `node`: the
+    node as IR text with its values renamed by appearance and no locs
+    (op, attributes, fused body, every type), where each input and output
+    lives (which pointer argument, or which constant by content), the
+    program's shape symbols and the host. None for a kernel whose code
+    reads more of the program (a scan reads its prepared bodies)."""
+    from ..ir import canonical_text, print_function
+
+    vs, st = layout.value_storage, layout.storages
+    where = []
+    for v in (*node.inputs, *node.outputs):
+        s = st[vs[v.name]]
+        if s.kind == "const":
+            raw = np.ascontiguousarray(layout.const_values[v.name].array)
+            where.append("c" + hashlib.sha1(raw.tobytes()).hexdigest()
+                         + raw.dtype.str + repr(raw.shape))
+        else:
+            where.append(f"p{sids.index(s.id)}")
+    wrapped = Function("k", tuple(dict.fromkeys(node.inputs)), (node,),
+                       tuple(node.outputs))
+    # (fused bodies are named after their program's values)
+    text = _FUNC_NAME.sub("func @f", canonical_text(print_function(wrapped),
+                                                     locs=False))
+    if "scan" in text:
+        return None
+    return "\n".join([text, " ".join(where), repr(nl.symbols),
+                      host().key()])
 
 
 def build_parts(fn: Function, layout: StorageLayout, name: str = "gk"):

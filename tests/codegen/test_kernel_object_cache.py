@@ -151,3 +151,52 @@ def test_a_corrupt_kernel_entry_is_recompiled(fresh_cache, monkeypatch):
     m2, eager2 = _pair(densenet_like, blocks=1, per_block=1)
     _predict_matches_interpreter(m2, eager2)
     assert _contents(made[1]) == {victim.content}
+
+
+class _Built(Exception):
+    pass
+
+
+def _parts_of(model, monkeypatch) -> list:
+    """The Parts of the model's train step (built, not compiled)."""
+    import graphkeras.runtime.compiled as compiled
+
+    got = []
+
+    def build_only(key, build, name, libraries=(), describe=None):
+        got.extend(build())
+        raise _Built
+
+    monkeypatch.setattr(compiled, "load_or_compile", build_only)
+    with pytest.raises(_Built):
+        model.train_on_batch(*_data(model, 2))
+    return got
+
+
+def test_repeated_kernels_are_generated_once_and_alike(monkeypatch):
+    """A kernel whose node reads as one generated before takes its text
+    (step_module.kernel_memo_key): the same texts as generating each, with
+    fewer generations."""
+    from graphkeras.codegen import step_module
+
+    emitted = []
+    emit = step_module.emit_kernel
+
+    def counting(*a, **k):
+        emitted.append(a[1])
+        return emit(*a, **k)
+
+    monkeypatch.setattr(step_module, "emit_kernel", counting)
+    key = step_module.kernel_memo_key
+    step_module._TEXTS.clear()
+    monkeypatch.setattr(step_module, "kernel_memo_key", lambda *a: None)
+    fresh = _parts_of(_pair(densenet_like, blocks=2, per_block=2)[0],
+                      monkeypatch)
+    kernels = len(emitted)
+    monkeypatch.setattr(step_module, "kernel_memo_key", key)
+    del emitted[:]
+    memo = _parts_of(_pair(densenet_like, blocks=2, per_block=2)[0],
+                     monkeypatch)
+    assert [p.text for p in memo] == [p.text for p in fresh]
+    assert len(emitted) < kernels
+    step_module._TEXTS.clear()
