@@ -42,6 +42,25 @@ def _read(f, n: int) -> bytes:
     return data
 
 
+_MACHINES: dict = {}
+
+
+def _machine(triple: str, cpu: str, features: str, level: int):
+    """One target machine per (host, level) for this worker's life: it
+    only emits object code here (no execution engine ever owns it), and
+    making one per module cost ~1 ms of a kernel's ~20-40."""
+    import llvmlite.binding as llvm
+
+    key = (triple, cpu, features, level)
+    tm = _MACHINES.get(key)
+    if tm is None:
+        target = llvm.Target.from_triple(triple)
+        tm = _MACHINES[key] = target.create_target_machine(
+            cpu=cpu, features=features, opt=level, reloc="default",
+            codemodel="jitdefault", jit=True)
+    return tm
+
+
 def _compile(req: dict) -> dict:
     import llvmlite.binding as llvm
 
@@ -54,10 +73,7 @@ def _compile(req: dict) -> dict:
         mod.verify()
     except RuntimeError as e:
         return {"error": f"LLVM rejected the generated module: {e}"}
-    target = llvm.Target.from_triple(req["triple"])
-    tm = target.create_target_machine(cpu=req["cpu"], features=req["features"],
-                                      opt=req["level"], reloc="default",
-                                      codemodel="jitdefault", jit=True)
+    tm = _machine(req["triple"], req["cpu"], req["features"], req["level"])
     if req["ir_passes"]:
         pto = llvm.create_pipeline_tuning_options(speed_level=req["level"])
         pto.loop_vectorization = req["vectorize"]

@@ -47,8 +47,10 @@ class CompileFailure(Exception):
 
 # A worker is replaced after this many modules: LLVM's default pipeline as
 # llvmlite builds it leaks ~55 KB per compile (measured with llvmlite 0.50,
-# docs/security.md), which a long-lived worker would otherwise keep.
-MAX_COMPILES_PER_WORKER = 200
+# docs/security.md), which a long-lived worker would otherwise keep (at
+# most ~55 MB; a deep model's step is ~1,000 kernel modules, and a fresh
+# worker costs the import of llvmlite).
+MAX_COMPILES_PER_WORKER = 1000
 
 
 class _Worker:
