@@ -1,6 +1,10 @@
-"""Lowering a prepared program (fused Function + storage layout) to one
-LLVM module with one kernel function per kernel node and the native entry
-points.
+"""Lowering a prepared program (fused Function + storage layout) to LLVM:
+one module per distinct kernel (its function and entry, named after the
+hash of the module's text, so that the same kernel in any program is the
+same module and its object code is cached by content: build_parts), and
+the step module (tables, step body, native entry points), the only one
+that names the program's slots. build_module puts it all in one module
+(dumps, inspection).
 
 Native ABI (all integers are int64, all pointers 64-bit):
 
