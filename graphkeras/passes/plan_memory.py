@@ -30,6 +30,8 @@ the distinct storages a kernel touches never overlap in memory.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..ir import Function, TensorType, get_op
 from ..ir.plan import MemoryPlan, Storage, StorageLayout
 from ..ir.types import is_symbol
@@ -279,16 +281,24 @@ def plan_offsets(layout: StorageLayout, env: dict) -> MemoryPlan:
 
 def _plan_by_size(layout: StorageLayout, env: dict) -> MemoryPlan:
     """Largest first; each storage goes into the smallest gap, among the
-    storages already placed whose lifetimes overlap its own, that fits."""
+    storages already placed whose lifetimes overlap its own, that fits.
+    (The overlap test runs over arrays of the placed storages: a deep
+    model's step has thousands.)"""
     arena = [s for s in layout.storages if s.kind == "arena"]
     size = {s.id: _round(s.nbytes(env)) for s in arena}
-    placed: list = []  # (offset, size, first, last)
+    n = len(arena)
+    p_off = np.zeros(n, np.int64)
+    p_size = np.zeros(n, np.int64)
+    p_first = np.zeros(n, np.int64)
+    p_last = np.zeros(n, np.int64)
+    k = 0  # storages placed
     offsets: dict = {}
     end = 0
     for s in sorted(arena, key=lambda s: (-size[s.id], s.first, s.id)):
         need = size[s.id]
-        busy = sorted((o, z) for o, z, f, last in placed
-                      if f <= s.last and s.first <= last and z)
+        hit = ((p_first[:k] <= s.last) & (p_last[:k] >= s.first)
+               & (p_size[:k] > 0))
+        busy = sorted(zip(p_off[:k][hit].tolist(), p_size[:k][hit].tolist()))
         best, best_gap, cur = None, None, 0
         for o, z in busy:
             gap = o - cur
@@ -297,17 +307,25 @@ def _plan_by_size(layout: StorageLayout, env: dict) -> MemoryPlan:
             cur = max(cur, o + z)
         off = best if best is not None else cur
         offsets[s.id] = off
-        placed.append((off, need, s.first, s.last))
+        p_off[k], p_size[k], p_first[k], p_last[k] = off, need, s.first, s.last
+        k += 1
         end = max(end, off + need)
     return MemoryPlan(offsets, end, sum(size.values()), _lower_bound(arena, size))
 
 
 def _lower_bound(arena, size) -> int:
-    events: dict = {}
+    """The most bytes live at one kernel (a sweep over lifetimes)."""
+    delta: dict = {}
     for s in arena:
-        for t in range(max(s.first, 0), s.last + 1):
-            events[t] = events.get(t, 0) + size[s.id]
-    return max(events.values(), default=0)
+        if s.last < max(s.first, 0):
+            continue
+        delta[max(s.first, 0)] = delta.get(max(s.first, 0), 0) + size[s.id]
+        delta[s.last + 1] = delta.get(s.last + 1, 0) - size[s.id]
+    best = live = 0
+    for t in sorted(delta):
+        live += delta[t]
+        best = max(best, live)
+    return best
 
 
 def _plan_in_order(layout: StorageLayout, env: dict) -> MemoryPlan:
