@@ -190,12 +190,12 @@ def test_repeated_kernels_are_generated_once_and_alike(monkeypatch):
     key = step_module.kernel_memo_key
     step_module._TEXTS.clear()
     monkeypatch.setattr(step_module, "kernel_memo_key", lambda *a: None)
-    fresh = _parts_of(_pair(densenet_like, blocks=2, per_block=2)[0],
+    fresh = _parts_of(_pair(densenet_like, blocks=1, per_block=2)[0],
                       monkeypatch)
     kernels = len(emitted)
     monkeypatch.setattr(step_module, "kernel_memo_key", key)
     del emitted[:]
-    memo = _parts_of(_pair(densenet_like, blocks=2, per_block=2)[0],
+    memo = _parts_of(_pair(densenet_like, blocks=1, per_block=2)[0],
                      monkeypatch)
     assert [p.text for p in memo] == [p.text for p in fresh]
     assert len(emitted) < kernels
