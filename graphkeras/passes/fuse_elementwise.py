@@ -73,19 +73,44 @@ def fuse_elementwise(fn: Function) -> Function:
             g = alias[g]
         return g
 
+    # group id -> ids of the groups that depend on it (the reverse of
+    # deps; ids through find, a merged group's passed to the one it went in)
+    dependents: dict = {}
+
+    def depend(g: _Group, on) -> None:
+        for d in on:
+            d = find(d)
+            if d != g.id:
+                dependents.setdefault(d, set()).add(g.id)
+
     def reaches(starts, targets: set) -> bool:
         """Whether a group in starts depends (transitively) on a group in
-        targets. NOTE: one search from all starts at once (a search per
-        start revisited the same ancestors: quadratic on deep models)."""
-        seen, stack = set(), [find(a) for a in starts]
-        while stack:
-            g = stack.pop()
-            if g in targets:
-                return True
-            if g in seen:
-                continue
-            seen.add(g)
-            stack.extend(find(d) for d in groups[g].deps)
+        targets. NOTE: searched from both ends at once, a step of each in
+        turn, until the two meet (a path) or one side has seen all it can
+        reach (none): a search from the starts alone walked every
+        ancestor, most of the program on a deep model, once per node
+        (quadratic); one from the targets alone, every later group
+        depending on an early target."""
+        fwd = {find(a) for a in starts}  # reached from the starts
+        bwd = {find(t) for t in targets}  # reaching a target
+        if fwd & bwd:
+            return True
+        fstack, bstack = list(fwd), list(bwd)
+        while fstack and bstack:
+            for d in groups[fstack.pop()].deps:
+                d = find(d)
+                if d in bwd:
+                    return True
+                if d not in fwd:
+                    fwd.add(d)
+                    fstack.append(d)
+            for u in dependents.get(bstack.pop(), ()):
+                u = find(u)
+                if u in fwd:
+                    return True
+                if u not in bwd:
+                    bwd.add(u)
+                    bstack.append(u)
         return False
 
     def input_groups(n: Node) -> set:
@@ -100,6 +125,8 @@ def fuse_elementwise(fn: Function) -> Function:
                 into.sources.append(s_)
         alias[other.id] = into.id
         other.kind = "merged"
+        dependents.setdefault(into.id, set()).update(
+            dependents.pop(other.id, ()))
 
     def add_sources(g: _Group, n: Node) -> None:
         for v in n.inputs:
@@ -139,6 +166,7 @@ def fuse_elementwise(fn: Function) -> Function:
             else:
                 target.nodes.append(n)
             target.deps = {find(h) for h in target.deps | ins} - {target.id}
+            depend(target, ins)
             add_sources(target, n)
             for o in n.outputs:
                 group_of[o.name] = target.id
@@ -160,6 +188,7 @@ def fuse_elementwise(fn: Function) -> Function:
                 continue
         g = _Group(len(groups), n, "other", pos)
         g.deps = set(ins)
+        depend(g, ins)
         groups.append(g)
         for o in n.outputs:
             group_of[o.name] = g.id
