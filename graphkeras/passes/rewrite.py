@@ -378,6 +378,8 @@ def _sweep(fn: Function, rules: Sequence[Rule]) -> tuple[Function, list[str]]:
         new = None
         if len(node.outputs) == 1:
             for name, pattern, replace in rules:
+                if isinstance(pattern, OpPattern) and pattern.op != node.op:
+                    continue  # (what match_node would say first)
                 m = Match(producers, b, node)
                 if not pattern.match_node(node, m):
                     continue
