@@ -9,9 +9,10 @@ work. Here channels are the vector lanes instead: with channels last, the
 channels of one pixel are contiguous, and a depthwise conv is, per output
 pixel and tap, acc[c:c+W] += src[pixel + tap, c:c+W] * w[tap, c:c+W].
 With M > 1, output channel c M + m reads input channel c: W input
-channels feed M output vectors, each a shuffle of the one loaded vector.
-conv_transpose runs here for M = 1 only (its M > 1 would sum M lanes into
-one; the general path does it).
+channels feed M output vectors, each a shuffle of the one loaded vector;
+conv_transpose accumulates the M vectors of products and sums each run of
+M lanes into one input channel at the end (shuffles of their
+concatenation).
 
 All three ops are written as one "gather" over a source image, per spatial
 axis (D = 1 or 2; a 1-D op gets a unit height axis):
@@ -107,10 +108,7 @@ _UNIT = Axis(1, 1, 1, 1, 1, 0, 1, False)
 
 
 def multiplier(node) -> int:
-    """M, the output channels per input channel (1 for conv_transpose,
-    whose other multipliers go to the general path)."""
-    if node.op == "conv_transpose":
-        return 1
+    """M, the conv's output channels per input channel."""
     return node.inputs[-1].shape[-1] // node.attrs["groups"]
 
 
@@ -121,9 +119,9 @@ def _is_depthwise(op, ins, attrs) -> bool:
     if op == "conv":
         x, w = ins
         return x.shape[-1] == groups and w.shape[-2] == 1
-    if op == "conv_transpose":  # multiplier 1 only (see multiplier())
+    if op == "conv_transpose":
         g, w = ins
-        return g.shape[-1] == groups and w.shape[-2] == 1 and w.shape[-1] == groups
+        return w.shape[-2] == 1
     if op == "conv_filter_grad":
         x, g = ins
         return x.shape[-1] == groups
@@ -268,6 +266,29 @@ class _Vec:
         return self.b.shuffle_vector(v, ir.Constant(self.vt, ir.Undefined),
                                      ir.Constant(ir.VectorType(I32, self.W), idx))
 
+    def sum_runs(self, vs: dict, M: int):
+        """Lane c = the sum of lanes c M .. c M + M - 1 of the concatenated
+        vectors vs[0], .., vs[M - 1] (absent ones zero)."""
+        if M == 1:
+            return vs[0]
+        b = self.b
+        parts = [vs.get(t, self.zero) for t in range(M)]
+        while len(parts) & (len(parts) - 1):
+            parts.append(self.zero)
+        while len(parts) > 1:  # concatenate pairwise
+            n = parts[0].type.count
+            idx = ir.Constant(ir.VectorType(I32, 2 * n), list(range(2 * n)))
+            parts = [b.shuffle_vector(parts[k], parts[k + 1], idx)
+                     for k in range(0, len(parts), 2)]
+        big = parts[0]
+        out = None
+        for m in range(M):
+            idx = ir.Constant(ir.VectorType(I32, self.W),
+                              [c * M + m for c in range(self.W)])
+            v = b.shuffle_vector(big, ir.Constant(big.type, ir.Undefined), idx)
+            out = v if out is None else b.fadd(out, v)
+        return out
+
     def subvectors(self, n, M: int):
         """[(t, mask)] of the M output vectors of W input channels (n of
         them when not None): masks for partial ones, empty ones left out."""
@@ -345,15 +366,18 @@ def _row_epilogue(ctx, rest, results, keys, lead, space) -> None:
 
 def emit_gather(ctx, node, rest, results, keys, vector_bytes: int) -> None:
     """conv / conv_transpose (depthwise) with its fused epilogue; the
-    caller has pointed the conv's output at its buffer. Channels: C in
-    the source, CO = C M out (output channel c M + m reads channel c)."""
+    caller has pointed the conv's output at its buffer. Channels: C of
+    the conv's input, CO = C M of its output (channel c M + m reads
+    channel c); SC of the source, OC of the result."""
     b = ctx.b
     axh, axw = axes(node)
     M = multiplier(node)
     src, w = node.inputs
     out = node.outputs[0]
-    CO = out.shape[-1]
-    C = CO // M
+    C = node.attrs["groups"]
+    CO = C * M
+    summed = node.op == "conv_transpose"  # M products per result lane
+    SC, OC = (CO, C) if summed else (C, CO)
     V = _Vec(b, out.dtype, vector_bytes)
     R = _block(axw, M)
     cols = _columns(axw, R)
@@ -365,9 +389,9 @@ def emit_gather(ctx, node, rest, results, keys, vector_bytes: int) -> None:
     nvec = -(-C // V.W)
     with for_range(b, r1, start=r0, name="row") as row:
         n, oh = b.udiv(row, _c(axh.O)), b.urem(row, _c(axh.O))
-        base = b.mul(n, _c(axh.I * axw.I * C))
-        taps_h = _row_taps(ctx, axh, oh, base, axw.I * C)
-        obase = b.mul(row, _c(axw.O * CO))
+        base = b.mul(n, _c(axh.I * axw.I * SC))
+        taps_h = _row_taps(ctx, axh, oh, base, axw.I * SC)
+        obase = b.mul(row, _c(axw.O * OC))
 
         def block(pbase, qbase, pix):
             def body(coff, nch):
@@ -379,7 +403,8 @@ def emit_gather(ctx, node, rest, results, keys, vector_bytes: int) -> None:
                         b.store(V.zero, accs[i][t])
                 for kh, (ok, soff) in enumerate(taps_h):
                     with _if(b, ok):
-                        sb = b.add(b.add(soff, b.mul(qbase, _c(C))), coff)
+                        sb = b.add(b.add(soff, b.mul(qbase, _c(SC))),
+                                   ooff if summed else coff)
                         xs = {}
                         vals = [{t: b.load(accs[i][t], typ=V.vt)
                                  for t, _ in subs} for i in range(len(pix))]
@@ -393,9 +418,12 @@ def emit_gather(ctx, node, rest, results, keys, vector_bytes: int) -> None:
                                 wv = V.load(w_p, b.add(ooff, _c(woff + t * V.W)),
                                             mask)
                                 for i, qoff in users:
-                                    if qoff not in xs:
+                                    if summed and (qoff, t) not in xs:
+                                        xs[qoff, t] = V.load(src_p, b.add(
+                                            sb, _c(qoff * SC + t * V.W)), mask)
+                                    if qoff not in xs and not summed:
                                         xs[qoff] = V.load(src_p, b.add(
-                                            sb, _c(qoff * C)), xmask)
+                                            sb, _c(qoff * SC)), xmask)
                                     if (qoff, t) not in xs:
                                         xs[qoff, t] = V.expand(xs[qoff], M, t)
                                     vals[i][t] = V.madd(xs[qoff, t], wv,
@@ -403,11 +431,16 @@ def emit_gather(ctx, node, rest, results, keys, vector_bytes: int) -> None:
                         for i in range(len(pix)):
                             for t, _ in subs:
                                 b.store(vals[i][t], accs[i][t])
-                ob = b.add(b.add(obase, b.mul(pbase, _c(CO))), ooff)
+                ob = b.add(obase, b.mul(pbase, _c(OC)))
                 for i, (r, _) in enumerate(pix):
+                    vs = {t: b.load(accs[i][t], typ=V.vt) for t, _ in subs}
+                    if summed:
+                        V.store(V.sum_runs(vs, M), out_p,
+                                b.add(b.add(ob, coff), _c(r * OC)), xmask)
+                        continue
                     for t, mask in subs:
-                        V.store(b.load(accs[i][t], typ=V.vt), out_p,
-                                b.add(ob, _c(r * CO + t * V.W)), mask)
+                        V.store(vs[t], out_p,
+                                b.add(b.add(ob, ooff), _c(r * OC + t * V.W)), mask)
             _channel_loops(ctx, V, C, _c(0), _c(nvec), body)
 
         _along_row(b, cols, block)

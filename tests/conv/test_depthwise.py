@@ -57,8 +57,7 @@ def depthwise_cases(draw, op: str):
     outs = [out_length(i, k, s, d, lo, hi) for i, k, s, d, (lo, hi)
             in zip(sizes, kernel, strides, dilation, pads)]
     n = draw(st.sampled_from([1, 1, 2, 3]))
-    # the depth multiplier (conv_transpose: 1 only on this path)
-    M = 1 if op == "conv_transpose" else draw(st.sampled_from([1, 1, 2, 3]))
+    M = draw(st.sampled_from([1, 1, 2, 3]))  # the depth multiplier
     attrs = {"strides": tuple(strides), "pads": tuple(pads),
              "dilation": tuple(dilation), "groups": C}
     x, w, g = ("N", *sizes, C), (*kernel, 1, C * M), ("N", *outs, C * M)
@@ -66,7 +65,7 @@ def depthwise_cases(draw, op: str):
     if op == "conv":
         types, extra, terms = [x, w], {}, taps
     elif op == "conv_transpose":
-        types, extra, terms = [g, w], {"shape": tuple(sizes)}, taps
+        types, extra, terms = [g, w], {"shape": tuple(sizes)}, taps * M
     else:
         types, extra = [x, g], {"shape": tuple(kernel)}
         terms = n * int(np.prod(outs))
