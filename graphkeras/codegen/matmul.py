@@ -1009,3 +1009,46 @@ class _MatmulLowering(Lowering):
 
 
 register_lowering(_MatmulLowering())
+
+
+def emit_matmul_sum(ctx, node, workspace) -> None:
+    """`matmul_sum` (ir/ops/linalg.py): a (B.., K, M) and b (B.., K, N) are
+    row-major [B*K, M] and [B*K, N] arrays, so sum_b a[b]^T b[b] is one
+    GEMM op(A) = A^T with every row of the batch contracted (the calling
+    kernel's thread takes its share of the columns or rows, K never
+    split: the sum's order does not depend on the thread count)."""
+    b = ctx.b
+    a, bm = node.inputs
+    out = node.outputs[0]
+    dt = out.dtype
+    M, N = ctx.dim(a.shape[-1]), ctx.dim(bm.shape[-1])
+    K = _c(1)
+    for d in a.shape[:-1]:
+        K = ctx.mul(K, ctx.dim(d))
+    tid, nth = thread_args(ctx)
+    b.call(declare_gemm(b.module, dt), [
+        ctx.addr(a.name, _c(0)), ctx.addr(bm.name, _c(0)),
+        ctx.addr(out.name, _c(0)), M, N, K, M, N, N,
+        _c(gemm_flags(True, False)), thread_workspace(ctx, workspace),
+        ir.Constant(EP_TYPE.as_pointer(), None), ir.Constant(PTR, None),
+        tid, nth])
+    b.ret_void()
+
+
+class _MatmulSumLowering(Lowering):
+    """A `matmul_sum` node: one GEMM over all the batch's rows."""
+
+    kind, ops, threaded, workspace = "matmul_sum", ("matmul_sum",), True, True
+
+    def emit(self, ctx, site) -> None:
+        split_by_thread(ctx)
+        emit_matmul_sum(ctx, site.node, site.workspace)
+
+    def workspace_bytes(self, node, vector_bytes: int) -> int:
+        return workspace_bytes(node.outputs[0].dtype, vector_bytes)
+
+    def libraries(self, node) -> tuple:
+        return library_modules(node.outputs[0].dtype, True, False)
+
+
+register_lowering(_MatmulSumLowering())

@@ -476,6 +476,14 @@ def _matmul(e, node, ins, outs):
     e.add("MatMul", [a, b], outs[0])
 
 
+@_converts("matmul_sum")
+def _matmul_sum(e, node, ins, outs):
+    # sum_b a[b]^T b[b]: the batch's rows stacked, then one product
+    a = e.add("Reshape", [ins[0], e.ints([-1, node.inputs[0].shape[-1]])])
+    b = e.add("Reshape", [ins[1], e.ints([-1, node.inputs[1].shape[-1]])])
+    e.add("MatMul", [e.add("Transpose", [a], perm=[1, 0]), b], outs[0])
+
+
 _REDUCE = {"reduce_sum": "ReduceSum", "reduce_mean": "ReduceMean",
            "reduce_max": "ReduceMax", "reduce_min": "ReduceMin"}
 

@@ -212,6 +212,11 @@ add("matmul",
     Case([("a", (2, 1, 3, 4), F64), ("b", ("N", 5, 4), F64)],
          op("matmul", transpose_b=True), label="broadcast batch dims"),
     Case([("a", ("N", 3), I32), ("b", (3, 2), I32)], op("matmul")))
+add("matmul_sum",
+    Case([("a", ("N", 3, 4), F32), ("b", ("N", 3, 5), F32)], op("matmul_sum")),
+    Case([("a", (2, "N", 4), F64), ("b", (2, "N", 2), F64)], op("matmul_sum")),
+    Case([("a", ("N", 4), F32), ("b", ("N", 3), F32)], op("matmul_sum"),
+         label="no batch axes"))
 for _name in ("softmax", "log_softmax"):
     add(_name, Case(X, op(_name, axis=-1)), Case(X, op(_name, axis=1)),
         Case([("x", ("N", 3), F64)], op(_name, axis=0), label="over batch"))

@@ -391,6 +391,16 @@ def _matmul(d: Draw) -> Sample:
     return Sample([d.operand(a, dtype), d.operand(b, dtype)], attrs)
 
 
+@sample("matmul_sum")
+def _matmul_sum(d: Draw) -> Sample:
+    dtype = d.dtype("float int")
+    batch = d.shape(0, 2)
+    k = "N" if "N" not in batch and d.flag() else d.pick(DIMS[:6])
+    m, n = d.pick(DIMS[:7]), d.pick(DIMS[:7])
+    return Sample([d.operand(batch + (k, m), dtype),
+                   d.operand(batch + (k, n), dtype)])
+
+
 # --- softmax and reductions --------------------------------------------------
 
 

@@ -143,26 +143,33 @@ def test_scan_gradients_through_every_output(reverse, length):
     check_grads(fn, args, ["h0", "c0", "xs", "u"], rng=rng, env={"N": 2})
 
 
-def test_constant_gradient_hoisted_into_one_matmul():
-    # static rows: the per-step x^T @ d of a constant leaves the loop as
-    # one GEMM over all steps (and stays correct)
+@pytest.mark.parametrize("rows", [2, "N"])
+def test_constant_gradient_hoisted_into_one_matmul(rows):
+    # the per-step x^T @ d of a constant leaves the loop as one matmul_sum
+    # over all steps (one GEMM over T x rows, also with a symbolic batch),
+    # and stays correct
     f = "f64"
     bb = Builder("step")
-    h = bb.param("h", TensorType((2, 3), f))
-    x = bb.param("x", TensorType((2, 4), f))
+    h = bb.param("h", TensorType((rows, 3), f))
+    x = bb.param("x", TensorType((rows, 4), f))
     w = bb.param("w", TensorType((4, 3), f))
     body = bb.build([bb.tanh(bb.add(h, bb.matmul(x, w)))])
     b = Builder("f")
-    h0 = b.param("h0", TensorType((2, 3), f))
-    xs = b.param("xs", TensorType((5, 2, 4), f))
+    h0 = b.param("h0", TensorType((rows, 3), f))
+    xs = b.param("xs", TensorType((5, rows, 4), f))
     ww = b.param("w", TensorType((4, 3), f))
     (last,) = b.scan(h0, xs, ww, body=body, num_carry=1, num_xs=1, length=5)
     fn = b.build([b.reduce_sum(b.mul(last, last), axes=(0, 1))])
     g = differentiate(fn, ["w"])
-    outer = [n for n in g.nodes if n.op == "matmul"]
-    assert any(n.inputs[0].shape == (10, 4) for n in outer), \
+    outer = [n for n in g.nodes if n.op == "matmul_sum"]
+    assert any(n.inputs[0].shape == (5, rows, 4) for n in outer), \
         "the constant's gradient was not hoisted out of the loop"
+    scans = [n for n in g.nodes if n.op == "scan"]
+    assert all(p.type.shape != (4, 3) for n in scans
+               for p in n.attrs["body"].params[:n.attrs["num_carry"]]), \
+        "the constant's gradient is still accumulated in the loop"
     rng = np.random.default_rng(2)
     args = [rng.normal(size=(2, 3)), rng.normal(size=(5, 2, 4)),
             rng.normal(size=(4, 3)) * 0.5]
-    check_grads(fn, args, ["h0", "xs", "w"], rng=rng)
+    check_grads(fn, args, ["h0", "xs", "w"], rng=rng,
+                **({"env": {"N": 2}} if rows == "N" else {}))

@@ -6,6 +6,15 @@ last two axes first, so the backward pass never materializes a transpose.
 `precision="bfloat16"` (float32 operands, the `mixed_bfloat16` policy)
 multiplies the operands rounded to bfloat16 (ir/bf16.py) and sums in
 float32; its gradient products use the same precision.
+
+`matmul_sum(a, b)` is the sum over the batch axes of matmul(a, b,
+transpose_a=True): with a (B.., K, M) and b (B.., K, N) of one batch shape,
+(M, N) = sum_b a[b]^T @ b[b]. It is what the weight gradient of a product
+with a 2-D right operand needs (x (N, T, F) @ w (F, U): dw = sum over the
+batch and time of x^T g), written as one op because the batch's rows
+cannot be flattened in the IR (a dimension is a symbol, never N*T): codegen
+runs it as ONE GEMM whose contracted dimension is all the batch's rows
+(K = B * K), not one product per batch index and a sum.
 """
 
 from __future__ import annotations
@@ -86,8 +95,59 @@ class Matmul(OpDef):
             ga = b.matmul(y, g, transpose_a=transpose_b, transpose_b=True, **p)
         else:
             ga = b.matmul(g, y, transpose_b=not transpose_b, **p)
+        if y.rank == 2 and x.rank > 2 and not transpose_a and \
+                precision == "float32" and tuple(x.shape[:-2]) == \
+                tuple(g.shape[:-2]):
+            # a 2-D right operand shared by the batch: its gradient sums
+            # over all the batch's rows, as one product (matmul_sum)
+            gb = b.matmul_sum(g, x) if transpose_b else b.matmul_sum(x, g)
+            return (b.sum_to(ga, x.shape), gb)
         if transpose_b:
             gb = b.matmul(g, x, transpose_a=True, transpose_b=transpose_a, **p)
         else:
             gb = b.matmul(x, g, transpose_a=not transpose_a, **p)
         return (b.sum_to(ga, x.shape), b.sum_to(gb, y.shape))
+
+
+@register_op
+class MatmulSum(OpDef):
+    """sum over the batch axes of matmul(a, b, transpose_a=True) (module
+    docstring)."""
+
+    name, onnx, num_inputs = "matmul_sum", "MatMul", 2
+
+    def flops(self, node, env: dict) -> int:
+        """2 m n k per batch index."""
+        a = node.inputs[0]
+        rows = 1
+        for d in a.shape[:-1]:
+            rows *= env.get(d, 1) if isinstance(d, str) else d
+        return 2 * node.outputs[0].type.num_elements(env) * rows
+
+    def infer(self, a, b):
+        if a.dtype != b.dtype:
+            raise TypeError(
+                f"operand dtypes differ ({a.dtype.long_name} vs "
+                f"{b.dtype.long_name})"
+            )
+        if a.dtype.is_bool:
+            raise TypeError("cannot multiply boolean matrices")
+        if a.rank < 2 or a.rank != b.rank:
+            raise ValueError(
+                "both operands need the same rank, at least 2, got "
+                f"{a.rank} and {b.rank}")
+        if tuple(a.shape[:-1]) != tuple(b.shape[:-1]):
+            raise ValueError(
+                f"the batch and contracted dimensions differ "
+                f"({tuple(a.shape[:-1])} vs {tuple(b.shape[:-1])})")
+        return TensorType((a.shape[-1], b.shape[-1]), a.dtype)
+
+    def reference(self, a, b):
+        m, n = a.shape[-1], b.shape[-1]
+        a2, b2 = a.reshape(-1, m), b.reshape(-1, n)
+        return np.matmul(a2.T, b2)
+
+    def vjp(self, b, g, inputs, outputs):
+        x, y = inputs
+        # C = sum_b x_b^T y_b: dx_b = y_b g^T, dy_b = x_b g
+        return (b.matmul(y, g, transpose_b=True), b.matmul(x, g))

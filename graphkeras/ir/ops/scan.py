@@ -25,8 +25,10 @@ Invariants:
   (frontend RNN layers do so in training), else from a second forward
   scan that emits them. Gradients of the constants are summed over the
   steps: a per-step `matmul(p, d, transpose_a=True)` of a step input p
-  (a carry or a slice) is hoisted out of the loop into one GEMM over all
-  steps; other contributions are accumulated in extra carries.
+  (a carry or a slice) is hoisted out of the loop into one
+  `matmul_sum(p, d)` over the stacked steps (ir/ops/linalg.py: one GEMM
+  contracting all T x batch rows, the LSTM's recurrent-kernel gradient);
+  other contributions are accumulated in extra carries.
 """
 
 from __future__ import annotations
@@ -366,10 +368,10 @@ def scan_vjp(b: Builder, g: tuple, inputs, outputs, body: Function, nc: int,
                     and n.attrs["transpose_a"] and not n.attrs["transpose_b"]
                     and n.inputs[0].name in step_inputs
                     and n.inputs[0].rank == 2 and n.inputs[1].rank == 2
-                    and not is_symbol(n.inputs[0].shape[0])):
-                # NOTE: only static rows flatten to (T*rows, cols); with a
-                # symbolic batch the sum stays in the loop (an IR dim cannot
-                # be T*N)
+                    and n.attrs.get("precision", "float32") == "float32"):
+                # sum_t p_t^T d_t over the stacked (T, rows, .) sequences:
+                # one matmul_sum (a GEMM contracting all T*rows rows, also
+                # with a symbolic batch)
                 hoisted.append((m, step_inputs[n.inputs[0].name], n.inputs[1]))
             else:
                 rest.append(part)
@@ -428,10 +430,7 @@ def scan_vjp(b: Builder, g: tuple, inputs, outputs, body: Function, nc: int,
     for k, (m, (kind, i), _) in enumerate(hoisted):
         d = outs[n_carry + len(float_x) + k]
         p = stacks[i] if kind == "c" else xs[i]
-        rows = p.shape[0] * p.shape[1]
-        pf = b.reshape(p, shape=(rows, p.shape[2]))
-        df = b.reshape(d, shape=(rows, d.shape[2]))
-        part = b.matmul(pf, df, transpose_a=True)
+        part = b.matmul_sum(p, d)
         m_i = nc + nx + m
         grads[m_i] = part if grads[m_i] is None else b.add(grads[m_i], part)
     return tuple(grads)
