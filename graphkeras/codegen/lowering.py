@@ -11,7 +11,7 @@ registers an instance when imported (`register_lowering`):
                       code: reshape views and constants take no kernel)
     pointwise.py      pointwise (fused elementwise loop nests, shared flat
                       loops)
-    matmul.py         matmul            epilogue.py    matmul_epilogue
+    matmul.py         matmul, matmul_sum  epilogue.py  matmul_epilogue
     scan.py           scan              collective.py  collective
     conv.py           conv, conv_filter_grad, pool, resize_grad
 
