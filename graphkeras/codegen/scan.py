@@ -38,6 +38,8 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ..ir import InternalCompilerError
+from ..ir.registry import get_op
+from ..ir.types import is_symbol
 from .kernel_function import emit_kernel, program_symbols
 from .lowering import Lowering, register_lowering
 from .loops import for_range
@@ -80,6 +82,82 @@ def _round(ctx, n):
     return b.and_(b.add(n, _i64(ALIGN - 1)), _i64(-ALIGN))
 
 
+ROW_BLOCK = 32  # batch rows of one block of a row-separable scan
+
+
+def _separable_over(node):
+    """The batch symbol S a scan can be cut along, or None.
+
+    A scan is separable over S when row r of every carry, slice and y
+    depends only on row r of the operands: every carry, slice and result
+    of the body has S as its leading dimension and nowhere else, every
+    constant either has S leading too (a per-row constant, as dropout
+    masks) or no S at all, and every body op maps rows to rows (the
+    whitelist below; anything else, a dim_size or an index, keeps the scan
+    whole). Then each block of rows runs the whole loop on its own: blocks
+    never meet, so they need no barrier per step."""
+    body = node.attrs["body"]
+    nc, nx = node.attrs["num_carry"], node.attrs["num_xs"]
+    if nc == 0 or body.params[0].type.rank == 0:
+        return None
+    sym = body.params[0].type.shape[0]
+    if not is_symbol(sym):
+        return None
+
+    def lead(t):
+        return t.rank >= 1 and t.shape[0] == sym and sym not in t.shape[1:]
+
+    def free(t):
+        return sym not in t.shape
+
+    for k, p in enumerate(body.params):
+        if not (lead(p.type) or (k >= nc + nx and free(p.type))):
+            return None
+    if not all(lead(r.type) for r in body.results):
+        return None
+    return sym if all(_rowwise(n, lead, free) for n in body.nodes) else None
+
+
+def _rowwise(n, lead, free) -> bool:
+    """Whether node n maps rows to rows (see _separable_over)."""
+    types = [v.type for v in (*n.inputs, *n.outputs)]
+    if all(free(t) for t in types):
+        return True  # computes on constants only
+    if not all(lead(t) or free(t) for t in types) or not all(
+            lead(o.type) for o in n.outputs):
+        return False
+    op, a = n.op, n.attrs
+    x = n.inputs[0].type if n.inputs else None
+    rank = n.outputs[0].type.rank
+    if get_op(op).kind == "elementwise":
+        return all(free(v.type) or v.type.rank == rank for v in n.inputs)
+    if op in ("zeros", "ones"):
+        return True
+    if op == "matmul":
+        return (lead(x) and x.rank == 2 and not a["transpose_a"]
+                and free(n.inputs[1].type))
+    if op == "reshape":
+        return lead(x)
+    if op == "broadcast_to":
+        return free(x) or x.rank == rank
+    if op == "slice":
+        return (lead(x) and a["starts"][0] == 0 and a["stops"][0] is None
+                and a["steps"][0] == 1)
+    if op == "pad":
+        return lead(x) and tuple(a["pads"][0]) == (0, 0)
+    if op == "concat":
+        return a["axis"] % rank != 0 and all(lead(v.type) for v in n.inputs)
+    if op == "transpose":
+        return lead(x) and a["perm"][0] == 0
+    if op.startswith("reduce_"):
+        axes = a.get("axes")
+        return (lead(x) and axes is not None
+                and all(ax % x.rank != 0 for ax in axes))
+    if op in ("softmax", "log_softmax"):
+        return lead(x) and a["axis"] % x.rank != 0
+    return False
+
+
 def emit_scan(ctx, node, t, workspace, layout_of_program) -> None:
     """The body of the scan kernel function `ctx.fn` (see the module
     docstring); `t` names the kernel (for the body kernels' names), and
@@ -88,8 +166,7 @@ def emit_scan(ctx, node, t, workspace, layout_of_program) -> None:
     b = ctx.b
     module = b.module
     a = node.attrs
-    nc, nx, length, reverse = a["num_carry"], a["num_xs"], a["length"], \
-        a["reverse"]
+    nc = a["num_carry"]
     prepared = layout_of_program.bodies.get(a["body"])
     if prepared is None:
         raise InternalCompilerError(
@@ -102,16 +179,60 @@ def emit_scan(ctx, node, t, workspace, layout_of_program) -> None:
         raise InternalCompilerError(
             f"scan body @{body.name} uses the dimension(s) {missing}, which the "
             "program around it does not bind")
-    inputs = list(node.inputs)
-    outputs = list(node.outputs)
-
     # the body's kernels, each an LLVM function of its own
     kernels = [emit_kernel(module, f"{t}_s{k}", kn, layout, symbols,
                            ctx.consts)
                for k, kn in enumerate(layout.kernels)]
+    chunk, chunks = ctx.fn.args[0], ctx.fn.args[1]
+    sym = _separable_over(node)
+    if sym is None:  # the whole loop, on the thread taking chunk 0
+        with b.if_then(b.icmp_signed("==", chunk, _i64(0))):
+            _emit_loop(ctx, node, body, layout, kernels, symbols, workspace,
+                       None, _i64(0), None)
+        b.ret_void()
+        return
+    # blocks of ROW_BLOCK rows, a fixed cut (the same for every thread
+    # count, so results are too); chunk c runs blocks [c nb / C, (c+1) nb / C)
+    rows = ctx.syms[sym]
+    nb = b.sdiv(b.add(rows, _i64(ROW_BLOCK - 1)), _i64(ROW_BLOCK))
+    lo_b = b.sdiv(b.mul(nb, chunk), chunks)
+    hi_b = b.sdiv(b.mul(nb, b.add(chunk, _i64(1))), chunks)
+    with for_range(b, hi_b, start=lo_b, name="blk") as blk:
+        lo = b.mul(blk, _i64(ROW_BLOCK))
+        left = b.sub(rows, lo)
+        n = b.select(b.icmp_signed("<", left, _i64(ROW_BLOCK)), left,
+                     _i64(ROW_BLOCK))
+        _emit_loop(ctx, node, body, layout, kernels, symbols, workspace,
+                   sym, lo, n)
+    b.ret_void()
 
-    def numel_bytes(ty):
-        return ctx.mul(ctx.numel(ty.shape), _i64(ty.dtype.itemsize))
+
+def _emit_loop(ctx, node, body, layout, kernels, symbols, workspace, sym,
+               lo, rows) -> None:
+    """The loop over the steps for rows [lo, lo + rows) of symbol `sym`
+    (sym None: all of them, lo 0)."""
+    b = ctx.b
+    module = b.module
+    a = node.attrs
+    nc, nx, length, reverse = a["num_carry"], a["num_xs"], a["length"], \
+        a["reverse"]
+    inputs = list(node.inputs)
+    outputs = list(node.outputs)
+
+    def numel_bytes(ty, own=False):
+        """Bytes of a value of type ty: at the program's sizes, or (own)
+        at the block's (sym bound to its rows)."""
+        n = _i64(ty.dtype.itemsize)
+        for d in ty.shape:
+            n = ctx.mul(n, rows if own and sym is not None and d == sym
+                        else ctx.dim(d))
+        return n
+
+    def row_bytes(ty):
+        """Bytes of one row of sym in ty (0: ty has no such rows)."""
+        if sym is None or ty.rank == 0 or ty.shape[0] != sym:
+            return _i64(0)
+        return numel_bytes(ty.with_shape(ty.shape[1:]))
 
     # scratch: every arena storage of the body, then one carry buffer each
     st = layout.storages
@@ -119,11 +240,11 @@ def emit_scan(ctx, node, t, workspace, layout_of_program) -> None:
     for s in st:
         if s.kind == "arena":
             offsets[s.id] = total
-            total = ctx.add(total, _round(ctx, numel_bytes(s.type)))
+            total = ctx.add(total, _round(ctx, numel_bytes(s.type, True)))
     carry_off = []
     for i in range(nc):
         carry_off.append(total)
-        total = ctx.add(total, _round(ctx, numel_bytes(inputs[i].type)))
+        total = ctx.add(total, _round(ctx, numel_bytes(inputs[i].type, True)))
     total = b.add(total, _i64(ALIGN))  # never zero bytes
     scratch = b.call(_aligned_alloc(module), [_i64(ALIGN), total])
     with b.if_then(b.icmp_unsigned("==", scratch, ir.Constant(PTR, None)),
@@ -134,7 +255,14 @@ def emit_scan(ctx, node, t, workspace, layout_of_program) -> None:
     def at(base, off):
         return b.gep(base, [off], source_etype=ir.IntType(8))
 
-    outer = {v.name: ctx.buffers[v.name][0] for v in inputs + outputs}
+    # the operands, moved to the block's first row
+    outer = {}
+    for v in inputs[:nc] + inputs[nc + nx:] + outputs[:nc]:
+        outer[v.name] = at(ctx.buffers[v.name][0],
+                           b.mul(lo, row_bytes(v.type)))
+    for v in inputs[nc:nc + nx] + outputs[nc:]:
+        outer[v.name] = at(ctx.buffers[v.name][0], b.mul(
+            lo, row_bytes(v.type.with_shape(v.type.shape[1:]))))
     init = [outer[v.name] for v in inputs[:nc]]
     out_carry = [outer[v.name] for v in outputs[:nc]]
     spare = [at(scratch, off) for off in carry_off]
@@ -146,7 +274,7 @@ def emit_scan(ctx, node, t, workspace, layout_of_program) -> None:
     if length == 0:
         for i in range(nc):
             b.call(_memcpy(module), [out_carry[i], init[i],
-                                     numel_bytes(inputs[i].type),
+                                     numel_bytes(inputs[i].type, True),
                                      ir.Constant(I1, 0)])
 
     roles = {}  # body param name -> ("c"|"x"|"k", index)
@@ -157,9 +285,11 @@ def emit_scan(ctx, node, t, workspace, layout_of_program) -> None:
             roles[p.name] = ("x", k - nc)
         else:
             roles[p.name] = ("k", k)
+    # a step's slice of a sequence: at the program's sizes (the block's
+    # rows are a part of it)
     slice_bytes = [numel_bytes(body.params[nc + j].type) for j in range(nx)]
     y_bytes = [numel_bytes(r.type) for r in body.results[nc:]]
-    body_syms = [ctx.syms[s] for s in symbols]
+    body_syms = [rows if s == sym else ctx.syms[s] for s in symbols]
 
     with for_range(b, _i64(length), name="step") as s:
         tt = b.sub(_i64(length - 1), s) if reverse else s
@@ -192,20 +322,22 @@ def emit_scan(ctx, node, t, workspace, layout_of_program) -> None:
                 "has no place in the loop")
 
         for kfn, sids, wants_ws in kernels:
-            args = [ctx.fn.args[0], ctx.fn.args[1]]
+            # NOTE: a body kernel runs whole on this thread: (chunk 0 of 1)
+            args = [_i64(0), _i64(1)]
             args += [pointer(sid) for sid in sids] + body_syms
             if wants_ws:
                 args.append(workspace)
             b.call(kfn, args)
     b.call(_free(module), [scratch])
-    b.ret_void()
 
 
 class _ScanLowering(Lowering):
     """A `scan` node: one native loop over the steps calling the body's
-    kernels (runs whole on one thread; its GEMMs take the workspace)."""
+    kernels (its GEMMs take the workspace); a scan separable over the
+    batch runs its blocks of rows on the threads, any other whole on the
+    thread taking chunk 0."""
 
-    kind, ops, workspace = "scan", ("scan",), True
+    kind, ops, threaded, workspace = "scan", ("scan",), True, True
 
     def emit(self, ctx, site) -> None:
         emit_scan(ctx, site.node, site.name, site.workspace, site.layout)

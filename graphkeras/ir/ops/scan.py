@@ -27,8 +27,11 @@ Invariants:
   steps: a per-step `matmul(p, d, transpose_a=True)` of a step input p
   (a carry or a slice) is hoisted out of the loop into one
   `matmul_sum(p, d)` over the stacked steps (ir/ops/linalg.py: one GEMM
-  contracting all T x batch rows, the LSTM's recurrent-kernel gradient);
-  other contributions are accumulated in extra carries.
+  contracting all T x batch rows, the LSTM's recurrent-kernel gradient),
+  a per-step `reduce_sum(v, axes=(0,))` (a bias's gradient) into one sum
+  of the stacked v over steps and rows; other contributions are
+  accumulated in extra carries. (A loop without such carries maps batch
+  rows to rows, which codegen/scan.py runs in blocks on the threads.)
 """
 
 from __future__ import annotations
@@ -358,6 +361,7 @@ def scan_vjp(b: Builder, g: tuple, inputs, outputs, body: Function, nc: int,
     step_inputs = {p.name: ("c", i) for i, p in enumerate(p_c)}
     step_inputs.update({p.name: ("x", j) for j, p in enumerate(p_x)})
     hoisted = []  # (const m, ("c"|"x", index), d Value)
+    summed = []  # (const m, per-step Value summed over its axis 0)
     acc = {}  # const m -> (carry param, summed contribution)
     prods = {o.name: n for n in bb.nodes for o in n.outputs}
     for m in range(nk):
@@ -373,6 +377,13 @@ def scan_vjp(b: Builder, g: tuple, inputs, outputs, body: Function, nc: int,
                 # one matmul_sum (a GEMM contracting all T*rows rows, also
                 # with a symbolic batch)
                 hoisted.append((m, step_inputs[n.inputs[0].name], n.inputs[1]))
+            elif (n is not None and n.op == "reduce_sum"
+                  and tuple(n.attrs["axes"] or ()) == (0,)
+                  and not n.attrs["keepdims"]):
+                # sum over the rows of a step value (a bias's gradient):
+                # the value leaves the loop as a y, summed over steps and
+                # rows at once (the loop keeps no carry across its rows)
+                summed.append((m, n.inputs[0]))
             else:
                 rest.append(part)
         if rest:
@@ -389,7 +400,8 @@ def scan_vjp(b: Builder, g: tuple, inputs, outputs, body: Function, nc: int,
                and p_x[j].name in cts]
     carry_params = [p_dc[i] for i in float_c] + [acc[m][0] for m in acc]
     carry_results = [ct_of(p_c[i]) for i in float_c] + [acc[m][1] for m in acc]
-    y_results = [cts[p_x[j].name] for j in float_x] + [d for _, _, d in hoisted]
+    y_results = ([cts[p_x[j].name] for j in float_x]
+                 + [d for _, _, d in hoisted] + [v for _, v in summed])
     seq_params = ([p_c[i] for i in range(nc)] + [p_x[j] for j in range(nx)]
                   + [p_dy[j] for j in seeded] + list(p_res.values()))
     bwd = Function(bb.name, (), tuple(bb.nodes),
@@ -431,6 +443,11 @@ def scan_vjp(b: Builder, g: tuple, inputs, outputs, body: Function, nc: int,
         d = outs[n_carry + len(float_x) + k]
         p = stacks[i] if kind == "c" else xs[i]
         part = b.matmul_sum(p, d)
+        m_i = nc + nx + m
+        grads[m_i] = part if grads[m_i] is None else b.add(grads[m_i], part)
+    first = n_carry + len(float_x) + len(hoisted)
+    for k, (m, _) in enumerate(summed):
+        part = b.reduce_sum(outs[first + k], axes=(0, 1))
         m_i = nc + nx + m
         grads[m_i] = part if grads[m_i] is None else b.add(grads[m_i], part)
     return tuple(grads)
