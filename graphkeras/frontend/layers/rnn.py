@@ -5,8 +5,10 @@ into the scan's body Function and the loop runs natively (codegen/scan.py),
 neither unrolled nor in Python. The built-in cells split their work in two:
 
 - outside the loop, the input-to-gate products of all time steps in one
-  matmul (batch-major (N, T, F) @ (F, k*units), plus the bias and the
-  input dropout), then one transpose to time-major (T, N, k*units);
+  matmul over the time-major inputs ((T, N, F) @ (F, k*units), plus the
+  bias and the input dropout): the inputs, which are narrower than the
+  gates, are what gets transposed (and their gradient back), and the
+  kernel's gradient is one GEMM over all T x N rows (ir matmul_sum);
 - inside the loop, only what depends on the previous state: h @
   recurrent_kernel and the gate arithmetic, which fusion turns into one
   matmul kernel and one pointwise kernel per step.
@@ -143,8 +145,8 @@ def _dropout_masks(like, rate, count, seed_generator):
 
 
 def _step_input(x):
-    """The first time step of a (N, T, F) sequence, (N, F)."""
-    return x[:, 0, :]
+    """The first time step of a time-major (T, N, F) sequence, (N, F)."""
+    return x[0]
 
 
 class DropoutRNNCell:
@@ -296,11 +298,12 @@ class _BuiltinCell(Layer, DropoutRNNCell):
         return r
 
     def rnn_parts(self, sequences, h_like, training):
-        """(projected sequences (N, T, K) list, constants list, step) for
-        RNN: step(states, proj_slices, consts) -> (output, new_states)."""
+        """(projected sequences (T, N, K) list, constants list, step) for
+        RNN, from time-major sequences (T, N, F): step(states,
+        proj_slices, consts) -> (output, new_states)."""
         dp, rdp = self._masks(training, _step_input(sequences), h_like)
         if dp is not None:
-            dp = [ops.expand_dims(m, 1) for m in dp]  # shared by all steps
+            dp = [ops.expand_dims(m, 0) for m in dp]  # shared by all steps
         proj = self._project(sequences, dp)
         consts = [ops.convert_to_tensor(self.recurrent_kernel)]
         consts += self._extra_consts()
@@ -695,14 +698,14 @@ class RNN(Layer):
                 _zeros_state(sequences, d, dtype), s)
                 for s, d in zip(initial_state, self.state_size)]
 
+        # time-major sequences: each step reads one contiguous slice
+        time_major = ops.transpose(sequences, (1, 0, 2))
         parts = getattr(self.cell, "rnn_parts", None)
         if parts is not None:
-            seqs, consts, core = parts(sequences, initial_state[0], training)
+            seqs, consts, core = parts(time_major, initial_state[0], training)
         else:
-            seqs, consts, core = [sequences], list(self.cell.weights), \
+            seqs, consts, core = [time_major], list(self.cell.weights), \
                 self._generic_step(training)
-        # time-major sequences: each step reads one contiguous slice
-        seqs = [ops.transpose(s, (1, 0, 2)) for s in seqs]
         nseq = len(seqs)
         if mask is not None:
             m = ops.cast(mask, "bool")
