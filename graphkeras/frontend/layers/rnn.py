@@ -184,6 +184,12 @@ def _as2(x):
     return ops.reshape(x, (ops.shape(x)[0], ops.shape(x)[-1]))
 
 
+def _output_gradient(activation) -> bool:
+    """Whether the activation's gradient reads only its output (so that
+    saving the output spares recomputing it in the gradient's loop)."""
+    return activations.serialize(activation) in ("sigmoid", "tanh")
+
+
 def _rate(v):
     return min(1.0, max(0.0, float(v)))
 
@@ -282,9 +288,10 @@ class _BuiltinCell(Layer, DropoutRNNCell):
         b = self._input_bias()
         return z if b is None else ops.add(z, b)
 
-    def _recurrent(self, h, k_rec, rdp):
+    def _recurrent(self, h, k_rec, rdp, note=True):
         """h @ recurrent kernel, with the recurrent dropout masks (one, or
-        one per gate); the product is noted as a residual (see rnn_parts)."""
+        one per gate); the product is noted as a residual (see rnn_parts)
+        unless `note` is False."""
         if rdp is None:
             r = ops.matmul(h, k_rec)
         elif len(rdp) == 1:
@@ -294,7 +301,8 @@ class _BuiltinCell(Layer, DropoutRNNCell):
             r = ops.concatenate(
                 [ops.matmul(ops.multiply(h, m), k_rec[:, k * u:(k + 1) * u])
                  for k, m in enumerate(rdp)], axis=-1)
-        self._residuals.append(r)
+        if note:
+            self._residuals.append(r)
         return r
 
     def rnn_parts(self, sequences, h_like, training):
@@ -413,17 +421,26 @@ class LSTMCell(_BuiltinCell):
     def _step(self, states, z, k_rec, extra, rdp):
         h, c = states[0], states[1]
         u = self.units
-        r = self._recurrent(h, k_rec, rdp)
+        # With sigmoid / tanh (whose gradients read their outputs) the
+        # gates' activations and tanh(c) are the residuals: the gradient's
+        # loop then recomputes nothing (no exp or division per element);
+        # other activations may read their inputs, so the product is kept
+        saved = _output_gradient(self.activation) and _output_gradient(
+            self.recurrent_activation)
+        r = self._recurrent(h, k_rec, rdp, note=not saved)
         # slice before adding: each gate stays in the (N, 1, units) space
         # of the state, so the step's pointwise work is one loop
         gate = [ops.add(a, b) for a, b in zip(_split_gates(z, 4, u),
                                               _split_gates(r, 4, u))]
         i = self.recurrent_activation(gate[0])
         f = self.recurrent_activation(gate[1])
-        c = ops.add(ops.multiply(f, _as3(c)),
-                    ops.multiply(i, self.activation(gate[2])))
+        g = self.activation(gate[2])
+        c = ops.add(ops.multiply(f, _as3(c)), ops.multiply(i, g))
         o = self.recurrent_activation(gate[3])
-        h = _as2(ops.multiply(o, self.activation(c)))
+        tc = self.activation(c)
+        h = _as2(ops.multiply(o, tc))
+        if saved:
+            self._residuals += [i, f, g, o, tc]
         return h, [h, _as2(c)]
 
     def get_config(self):

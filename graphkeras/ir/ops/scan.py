@@ -194,6 +194,37 @@ def _dead_code(fn: Function) -> Function:
     return fn.replace(nodes=tuple(reversed(keep)))
 
 
+def _merged(fn: Function) -> Function:
+    """fn with nodes that repeat an earlier one (same op, operands and
+    attrs) removed and their uses renamed: the VJP builds some cotangents
+    twice (a step input's and a product's, both the gates' gradient), and
+    the loop should write such a y once."""
+    seen: dict = {}
+    rename: dict = {}
+    nodes = []
+    for n in fn.nodes:
+        ins = tuple(rename.get(v.name, v) for v in n.inputs)
+        n = n.replace(inputs=ins) if ins != n.inputs else n
+        key = (n.op, tuple(v.name for v in ins), n.attrs)
+        try:
+            hit = seen.get(key) if n.op not in ("random_uniform",
+                                                "random_normal") else None
+        except TypeError:  # an attr without a hash: keep the node
+            hit = None
+        if hit is not None and all(a.type == b.type for a, b in
+                                   zip(hit.outputs, n.outputs)):
+            for o, h in zip(n.outputs, hit.outputs):
+                rename[o.name] = h
+            continue
+        try:
+            seen[key] = n
+        except TypeError:
+            pass
+        nodes.append(n)
+    results = tuple(rename.get(r.name, r) for r in fn.results)
+    return fn.replace(nodes=tuple(nodes), results=results)
+
+
 def _used_names(fn: Function) -> set:
     used = {r.name for r in fn.results}
     for n in fn.nodes:
@@ -404,9 +435,18 @@ def scan_vjp(b: Builder, g: tuple, inputs, outputs, body: Function, nc: int,
                  + [d for _, _, d in hoisted] + [v for _, v in summed])
     seq_params = ([p_c[i] for i in range(nc)] + [p_x[j] for j in range(nx)]
                   + [p_dy[j] for j in seeded] + list(p_res.values()))
-    bwd = Function(bb.name, (), tuple(bb.nodes),
-                   tuple(carry_results + y_results))
-    bwd = _dead_code(bwd)
+    bwd = _merged(Function(bb.name, (), tuple(bb.nodes),
+                           tuple(carry_results + y_results)))
+    # each distinct y once: y_at[k] is the scan output of y_results[k]
+    ys_bwd, y_at = [], []
+    for r in bwd.results[len(carry_results):]:
+        names = [v.name for v in ys_bwd]
+        if r.name not in names:
+            ys_bwd.append(r)
+        y_at.append(len(carry_results) + [v.name for v in ys_bwd].index(
+            r.name))
+    bwd = _dead_code(bwd.replace(
+        results=bwd.results[:len(carry_results)] + tuple(ys_bwd)))
     used = _used_names(bwd)
     seq_params = [p for p in seq_params if p.name in used]
     const_params = [p for p in p_k if p.name in used]
@@ -438,16 +478,16 @@ def scan_vjp(b: Builder, g: tuple, inputs, outputs, body: Function, nc: int,
     for k, m in enumerate(acc):
         grads[nc + nx + m] = outs[len(float_c) + k]
     for k, j in enumerate(float_x):
-        grads[nc + j] = outs[n_carry + k]
+        grads[nc + j] = outs[y_at[k]]
     for k, (m, (kind, i), _) in enumerate(hoisted):
-        d = outs[n_carry + len(float_x) + k]
+        d = outs[y_at[len(float_x) + k]]
         p = stacks[i] if kind == "c" else xs[i]
         part = b.matmul_sum(p, d)
         m_i = nc + nx + m
         grads[m_i] = part if grads[m_i] is None else b.add(grads[m_i], part)
-    first = n_carry + len(float_x) + len(hoisted)
+    first = len(float_x) + len(hoisted)
     for k, (m, _) in enumerate(summed):
-        part = b.reduce_sum(outs[first + k], axes=(0, 1))
+        part = b.reduce_sum(outs[y_at[first + k]], axes=(0, 1))
         m_i = nc + nx + m
         grads[m_i] = part if grads[m_i] is None else b.add(grads[m_i], part)
     return tuple(grads)
