@@ -1,15 +1,26 @@
 """Lowering of `scan` (ir/ops/scan.py): one native loop over the steps
 whose body is the body Function's own kernels.
 
-    k<t>_scan(tid, nthreads, ptrs..., symbols..., workspace):
+    k<t>_scan(chunk, chunks, ptrs..., symbols..., workspace):
+      for each block of rows this chunk runs (see below):
         scratch = aligned_alloc(64, arena(body) + carry buffer)
         for s in 0..T-1:                       t = s, or T-1-s reversed
-            call every body kernel with
+            call every body kernel (as chunk 0 of 1) with
                 carry-in  -> init (s = 0) or the buffer step s-1 wrote
                 carry-out -> W[s % 2]
                 x_j       -> xs_j + t * slice_j,  y_j -> ys_j + t * slice_j
                 constants -> the operands, temporaries -> scratch
+            (every pointer moved to the block's first row)
         free(scratch)
+
+Threads: a scan that maps batch rows to rows (_separable_over: every
+carry, slice and y has the batch symbol leading and every body op keeps
+rows apart, as the built-in RNN cells' loops, forward and backward, do)
+is cut into blocks of ROW_BLOCK rows; each block runs the whole loop with
+the batch symbol bound to its rows, and chunk c of C runs blocks
+[c nb / C, (c+1) nb / C). Blocks never meet, so there is no barrier per
+step, and the cut depends on the batch only, so every thread count gives
+the same numbers. Any other scan runs whole on the thread taking chunk 0.
 
 The body is prepared like a program (passes.compile_pipeline: simplify,
 materialize_results, fuse_elementwise) and laid out with
