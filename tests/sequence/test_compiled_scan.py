@@ -3,7 +3,8 @@ that cut the loop into several blocks of rows (codegen/scan.py runs a scan
 separable over the batch as blocks of ROW_BLOCK rows on the threads): the
 forward outputs and the gradients of every weight and the inputs, on one
 and on two threads (which must agree to the bit), with masks,
-go_backwards, return_sequences, and a user's cell (run whole)."""
+go_backwards, return_sequences, dropout masks (per-row constants of the
+loop), other activations, and a user's cell (run whole)."""
 
 import numpy as np
 import pytest
@@ -41,7 +42,11 @@ CASES = {
     "lstm": lambda: keras.layers.LSTM(5),
     "lstm_seq_backwards": lambda: keras.layers.LSTM(
         3, return_sequences=True, go_backwards=True),
+    "lstm_dropout_relu": lambda: keras.layers.LSTM(
+        4, activation="relu", dropout=0.25, recurrent_dropout=0.3, seed=2),
     "gru_state": lambda: keras.layers.GRU(4, return_state=True),
+    "gru_reset_before": lambda: keras.layers.GRU(
+        3, reset_after=False, recurrent_dropout=0.2, seed=1),
     "simple_rnn_masked": lambda: keras.layers.SimpleRNN(
         3, return_sequences=True),
     "users_cell": lambda: keras.layers.RNN(_MinimalCell(3)),
@@ -68,7 +73,8 @@ def _program(name):
             term = ops.sum(ops.multiply(o, w.astype("float32")))
             total = term if total is None else ops.add(total, term)
     fn = b.build([total.value])
-    wrt = ["x"] + [p.name for p in fn.params if p.name not in ("x", "m")]
+    wrt = ["x"] + [p.name for p in fn.params if p.name not in ("x", "m")
+                   and p.dtype.is_float]
     values = [v.value for v in trace.variables.values()]
     return differentiate(fn, wrt), values
 
@@ -88,6 +94,11 @@ def test_compiled_recurrence_matches_the_interpreter(name):
     split = [_separable_over(n) for n in scans]
     if name == "users_cell":
         assert split == [None] * len(scans)  # the cell mixes the rows
+    elif name in ("gru_reset_before", "lstm_dropout_relu"):
+        # recurrent dropout multiplies h by a mask per gate before the
+        # product: the kernel's gradient is summed in the backward loop,
+        # which then runs whole (the forward one is cut)
+        assert split == ["N", None], split
     else:
         assert all(s == "N" for s in split), split
     rng = np.random.default_rng(0)
@@ -98,7 +109,8 @@ def test_compiled_recurrence_matches_the_interpreter(name):
             m[::3, 4:] = False  # some sequences end early
             m[1::5, 0] = False
             args.append(m)
-        args += [np.asarray(w, "float32") for w in weights]
+        args += [np.asarray(w, "float32" if np.asarray(w).dtype.kind == "f"
+                            else np.asarray(w).dtype) for w in weights]
         want = interpret(gfn, args, env={"N": batch})
         one = _run(gfn, args, 1)
         two = _run(gfn, args, 2)
