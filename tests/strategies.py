@@ -687,6 +687,36 @@ def _gen_matmul(ctx: GenContext, name: str):
     return ctx.record(y, -m, m)
 
 
+@generator("matmul_sum")
+def _gen_matmul_sum(ctx: GenContext, name: str):
+    """sum over the batch of a^T b: b shares a's batch and contracted
+    dimensions (another value, else a constant of that shape)."""
+    a = ctx.pick(lambda v: ctx.is_float(v) and v.rank >= 2)
+    if a is None:
+        return None
+
+    def fits(v):
+        return (v.dtype == a.dtype and v.rank == a.rank
+                and tuple(v.shape[:-1]) == tuple(a.shape[:-1]))
+
+    w = ctx.pick(fits)
+    if w is None:
+        if any(is_symbol(d) for d in a.shape[:-1]):
+            return None
+        w = ctx.random_const(tuple(a.shape[:-1]) + (
+            ctx.draw(st.integers(1, 4)),), a.dtype)
+    rows = 1
+    for d in a.shape[:-1]:
+        rows *= N_MAX if is_symbol(d) else d
+    limit = math.sqrt(ctx.bound / rows)
+    a, w = ctx.bounded(a, limit), ctx.bounded(w, limit)
+    y = ctx.b.matmul_sum(a, w)
+    if not _fits(y.type):
+        return None
+    m = ctx.interval(a).mag * ctx.interval(w).mag * rows
+    return ctx.record(y, -m, m)
+
+
 @generator("scan")
 def _gen_scan(ctx: GenContext, name: str):
     """c' = tanh(c * k + x_t) over a sequence (or a fixed count of steps);
