@@ -16,11 +16,12 @@ whose body is the body Function's own kernels.
 Threads: a scan that maps batch rows to rows (_separable_over: every
 carry, slice and y has the batch symbol leading and every body op keeps
 rows apart, as the built-in RNN cells' loops, forward and backward, do)
-is cut into blocks of ROW_BLOCK rows; each block runs the whole loop with
-the batch symbol bound to its rows, and chunk c of C runs blocks
-[c nb / C, (c+1) nb / C). Blocks never meet, so there is no barrier per
-step, and the cut depends on the batch only, so every thread count gives
-the same numbers. Any other scan runs whole on the thread taking chunk 0.
+is cut into nb = ceil(N / ROW_BLOCK) blocks of even rows (N = 40: 20 +
+20); each block runs the whole loop with the batch symbol bound to its
+rows, and chunk c of C runs blocks [c nb / C, (c+1) nb / C). Blocks never
+meet, so there is no barrier per step, and the cut depends on the batch
+only, so every thread count gives the same numbers. Any other scan runs
+whole on the thread taking chunk 0.
 
 The body is prepared like a program (passes.compile_pipeline: simplify,
 materialize_results, fuse_elementwise) and laid out with
@@ -93,7 +94,7 @@ def _round(ctx, n):
     return b.and_(b.add(n, _i64(ALIGN - 1)), _i64(-ALIGN))
 
 
-ROW_BLOCK = 32  # batch rows of one block of a row-separable scan
+ROW_BLOCK = 32  # batch rows of one block (at most) of a row-separable scan
 
 
 def _separable_over(node):
@@ -209,12 +210,11 @@ def emit_scan(ctx, node, t, workspace, layout_of_program) -> None:
     lo_b = b.sdiv(b.mul(nb, chunk), chunks)
     hi_b = b.sdiv(b.mul(nb, b.add(chunk, _i64(1))), chunks)
     with for_range(b, hi_b, start=lo_b, name="blk") as blk:
-        lo = b.mul(blk, _i64(ROW_BLOCK))
-        left = b.sub(rows, lo)
-        n = b.select(b.icmp_signed("<", left, _i64(ROW_BLOCK)), left,
-                     _i64(ROW_BLOCK))
+        # block k: rows [k N / nb, (k+1) N / nb), as even as they come
+        lo = b.sdiv(b.mul(rows, blk), nb)
+        hi = b.sdiv(b.mul(rows, b.add(blk, _i64(1))), nb)
         _emit_loop(ctx, node, body, layout, kernels, symbols, workspace,
-                   sym, lo, n)
+                   sym, lo, b.sub(hi, lo))
     b.ret_void()
 
 

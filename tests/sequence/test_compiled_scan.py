@@ -102,7 +102,7 @@ def test_compiled_recurrence_matches_the_interpreter(name):
     else:
         assert all(s == "N" for s in split), split
     rng = np.random.default_rng(0)
-    for batch in (1, ROW_BLOCK + 1, 2 * ROW_BLOCK + 6):
+    for batch in (1, ROW_BLOCK + 1, 2 * ROW_BLOCK + 6):  # 1, 2 and 3 blocks
         args = [rng.normal(size=(batch, 6, 2)).astype("float32")]
         if name.endswith("masked"):
             m = np.ones((batch, 6), bool)
