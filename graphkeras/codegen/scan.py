@@ -16,11 +16,16 @@ whose body is the body Function's own kernels.
 Threads: a scan that maps batch rows to rows (_separable_over: every
 carry, slice and y has the batch symbol leading and every body op keeps
 rows apart, as the built-in RNN cells' loops, forward and backward, do)
-is cut into nb = ceil(N / ROW_BLOCK) blocks of even rows (N = 40: 20 +
-20); each block runs the whole loop with the batch symbol bound to its
-rows, and chunk c of C runs blocks [c nb / C, (c+1) nb / C). Blocks never
-meet, so there is no barrier per step, and the cut depends on the batch
-only, so every thread count gives the same numbers. Any other scan runs
+is cut into nb = min(ceil(N / ROW_BLOCK), C) blocks of even rows (N = 40
+on two threads: 20 + 20; on one thread, C = 1: the whole batch, whose
+products are the most efficient); each block runs the whole loop with the
+batch symbol bound to its rows, and chunk c of C runs blocks
+[c nb / C, (c+1) nb / C). Blocks never meet, so there is no barrier per
+step. NOTE: every element is computed by the same operations in the same
+order whatever the cut (the GEMM never splits K, and its kernel path is
+chosen by N and K, not by the rows of a block of more than SMALL_M rows),
+so every thread count gives the same numbers
+(tests/sequence/test_compiled_scan.py checks it). Any other scan runs
 whole on the thread taking chunk 0.
 
 The body is prepared like a program (passes.compile_pipeline: simplify,
@@ -203,10 +208,11 @@ def emit_scan(ctx, node, t, workspace, layout_of_program) -> None:
                        None, _i64(0), None)
         b.ret_void()
         return
-    # blocks of ROW_BLOCK rows, a fixed cut (the same for every thread
-    # count, so results are too); chunk c runs blocks [c nb / C, (c+1) nb / C)
+    # nb = min(ceil(N / ROW_BLOCK), C) blocks (one thread: the whole batch,
+    # the fastest on one core); chunk c runs blocks [c nb / C, (c+1) nb / C)
     rows = ctx.syms[sym]
     nb = b.sdiv(b.add(rows, _i64(ROW_BLOCK - 1)), _i64(ROW_BLOCK))
+    nb = b.select(b.icmp_signed("<", chunks, nb), chunks, nb)
     lo_b = b.sdiv(b.mul(nb, chunk), chunks)
     hi_b = b.sdiv(b.mul(nb, b.add(chunk, _i64(1))), chunks)
     with for_range(b, hi_b, start=lo_b, name="blk") as blk:
