@@ -66,6 +66,7 @@ def worker(arch: str) -> dict:
     import graphkeras as keras
 
     size = size_of(arch)
+    keras.utils.set_random_seed(0)  # the same initial weights run to run
     model = getattr(keras.applications, arch)(
         weights=None, classes=CLASSES, input_shape=(size, size, 3))
     out = {"layers": len(model.layers), "weights": len(model.weights),
