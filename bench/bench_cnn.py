@@ -42,7 +42,8 @@ import subprocess
 import sys
 import time
 
-from common import busy, busy_note, keras_system, limit_threads, machine
+from common import (busy, busy_note, keras_system, limit_threads, machine,
+                    run_worker)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -239,17 +240,7 @@ def run(system: str, workload: str, args, threads: int) -> dict | None:
     py = sys.executable if system == "graphkeras" else args.peers_python
     cmd = [py, os.path.abspath(__file__), "--worker", system, "--workloads",
            workload, "--batches", str(args.batches), "--threads", str(threads)]
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True,
-                           timeout=args.timeout, check=False)
-    except subprocess.TimeoutExpired:
-        print(f"  {system} {workload}: timed out", flush=True)
-        return None
-    for line in r.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    print(f"  {system} {workload}: failed\n{r.stderr[-1200:]}", flush=True)
-    return None
+    return run_worker(f"{system} {workload}", cmd, args.timeout)
 
 
 def _probe(systems, peers_python) -> dict:
