@@ -59,6 +59,24 @@ def dense_head(x, classes, classifier_activation, weights,
                         name=name)(x)
 
 
+def top(x, include_top, pooling, classes, classifier_activation, weights,
+        avg_name="avg_pool", pool_names=(None, None)):
+    """The usual end of a base: global average pooling and the
+    "predictions" layer with `include_top`, else `pooling` (named
+    `pool_names` where Keras names them)."""
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name=avg_name)(x)
+        return dense_head(x, classes, classifier_activation, weights)
+    return global_pool(x, pooling, *pool_names)
+
+
+def tf_kernels_file(key: str, include_top: bool) -> str:
+    """Keras's name of a family's ImageNet weights file, for the families
+    that follow the `<key>_weights_tf_dim_ordering_tf_kernels` scheme."""
+    suffix = "" if include_top else "_notop"
+    return f"{key}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
+
+
 def make_model(input_tensor, img_input, outputs, name):
     inputs = imagenet_utils.model_inputs(input_tensor, img_input)
     return Functional(inputs, outputs, name=name)

@@ -68,19 +68,15 @@ def DenseNet(blocks, include_top=True, weights="imagenet", input_tensor=None,
             x = transition_block(x, 0.5, name=f"pool{i + 2}")
     x = layers.BatchNormalization(axis=axis, epsilon=_EPS, name="bn")(x)
     x = layers.Activation("relu", name="relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = _common.dense_head(x, classes, classifier_activation, weights)
-    else:
-        x = _common.global_pool(x, pooling, "avg_pool", "max_pool")
+    x = _common.top(x, include_top, pooling, classes, classifier_activation,
+                    weights, pool_names=("avg_pool", "max_pool"))
     model = _common.make_model(input_tensor, img_input, x, name)
     key = {(6, 12, 24, 16): "densenet121", (6, 12, 32, 32): "densenet169",
            (6, 12, 48, 32): "densenet201"}.get(tuple(blocks))
     if weights == "imagenet" and key is not None:
-        suffix = "" if include_top else "_notop"
-        file_name = f"{key}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
-        return imagenet_utils.load_model_weights(model, weights, file_name,
-                                                 BASE_WEIGHTS_PATH)
+        return imagenet_utils.load_model_weights(
+            model, weights, _common.tf_kernels_file(key, include_top),
+            BASE_WEIGHTS_PATH)
     return imagenet_utils.load_model_weights(model, weights)
 
 

@@ -130,18 +130,14 @@ def InceptionResNetV2(include_top=True, weights="imagenet",
                                block_type="block8", block_idx=10)
     x = conv2d_bn(x, 1536, 1, name="conv_7b")
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = _common.dense_head(x, classes, classifier_activation, weights)
-    else:
-        x = _common.global_pool(x, pooling)
+    x = _common.top(x, include_top, pooling, classes, classifier_activation,
+                    weights)
     model = _common.make_model(input_tensor, img_input, x, name)
     if weights == "imagenet":
-        suffix = "" if include_top else "_notop"
-        file_name = (f"inception_resnet_v2_weights_tf_dim_ordering_tf_kernels"
-                     f"{suffix}.h5")
-        return imagenet_utils.load_model_weights(model, weights, file_name,
-                                                 BASE_WEIGHT_URL)
+        return imagenet_utils.load_model_weights(
+            model, weights,
+            _common.tf_kernels_file("inception_resnet_v2", include_top),
+            BASE_WEIGHT_URL)
     return imagenet_utils.load_model_weights(model, weights)
 
 

@@ -104,18 +104,13 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None,
         x = layers.concatenate([b1, b3, bd, bp], axis=axis,
                                name=f"mixed{9 + i}")
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = _common.dense_head(x, classes, classifier_activation, weights)
-    else:
-        x = _common.global_pool(x, pooling)
+    x = _common.top(x, include_top, pooling, classes, classifier_activation,
+                    weights)
     model = _common.make_model(input_tensor, img_input, x, name)
     if weights == "imagenet":
-        suffix = "" if include_top else "_notop"
-        file_name = (f"inception_v3_weights_tf_dim_ordering_tf_kernels"
-                     f"{suffix}.h5")
-        return imagenet_utils.load_model_weights(model, weights, file_name,
-                                                 _BASE)
+        return imagenet_utils.load_model_weights(
+            model, weights,
+            _common.tf_kernels_file("inception_v3", include_top), _BASE)
     return imagenet_utils.load_model_weights(model, weights)
 
 

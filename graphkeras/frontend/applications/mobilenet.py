@@ -117,7 +117,8 @@ decode_predictions = imagenet_utils.decode_predictions
 
 
 _common.document(
-    MobileNet, "Instantiates the MobileNet architecture (Howard et al., 2017).",
+    MobileNet,
+    "Instantiates the MobileNet architecture (Howard et al., 2017).",
     args={"alpha": "the width multiplier: < 1.0 thins every layer, > 1.0 "
                    "widens it (ImageNet weights exist for 0.25, 0.50, 0.75 "
                    "and 1.0).",

@@ -80,11 +80,8 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True,
     x = layers.BatchNormalization(axis=axis, epsilon=1e-3, momentum=0.999,
                                   name="Conv_1_bn")(x)
     x = layers.ReLU(6.0, name="out_relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        x = _common.dense_head(x, classes, classifier_activation, weights)
-    else:
-        x = _common.global_pool(x, pooling)
+    x = _common.top(x, include_top, pooling, classes, classifier_activation,
+                    weights, avg_name=None)
     if name is None:
         name = f"mobilenetv2_{alpha:0.2f}_{rows}"
     model = _common.make_model(input_tensor, img_input, x, name)

@@ -203,11 +203,8 @@ def NASNet(input_shape=None, penultimate_filters=4032, num_blocks=6,
         x, p = _normal_a_cell(x, p, filters * filter_multiplier**2,
                               block_id=f"{2 * num_blocks + i + 1}")
     x = layers.Activation("relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        x = _common.dense_head(x, classes, classifier_activation, weights)
-    else:
-        x = _common.global_pool(x, pooling)
+    x = _common.top(x, include_top, pooling, classes, classifier_activation,
+                    weights, avg_name=None)
     model = _common.make_model(input_tensor, img_input, x, name)
     if weights == "imagenet":
         kind = {224: "mobile", 331: "large"}.get(default_size)

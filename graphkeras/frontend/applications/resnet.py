@@ -57,18 +57,14 @@ def ResNet(stack_fn, preact, use_bias, name="resnet", include_top=True,
         x = layers.BatchNormalization(axis=axis, epsilon=_EPS,
                                       name="post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = _common.dense_head(x, classes, classifier_activation, weights)
-    else:
-        x = _common.global_pool(x, pooling, "avg_pool", "max_pool")
+    x = _common.top(x, include_top, pooling, classes, classifier_activation,
+                    weights, pool_names=("avg_pool", "max_pool"))
     model = _common.make_model(input_tensor, img_input, x, name)
     key = weights_name or name
     if weights == "imagenet" and key in WEIGHTS_HASHES:
-        suffix = "" if include_top else "_notop"
-        file_name = f"{key}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
         return imagenet_utils.load_model_weights(
-            model, weights, file_name, BASE_WEIGHTS_PATH,
+            model, weights, _common.tf_kernels_file(key, include_top),
+            BASE_WEIGHTS_PATH,
             WEIGHTS_HASHES[key][0 if include_top else 1])
     return imagenet_utils.load_model_weights(model, weights)
 

@@ -40,10 +40,9 @@ def _vgg(convs, key, include_top, weights, input_tensor, input_shape,
         x = _common.global_pool(x, pooling)
     model = _common.make_model(input_tensor, img_input, x, name)
     if weights == "imagenet":
-        suffix = "" if include_top else "_notop"
-        file_name = f"{key}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
         return imagenet_utils.load_model_weights(
-            model, weights, file_name, f"{_BASE}{key}/",
+            model, weights, _common.tf_kernels_file(key, include_top),
+            f"{_BASE}{key}/",
             _HASHES[key][0 if include_top else 1])
     return imagenet_utils.load_model_weights(model, weights)
 
