@@ -71,17 +71,24 @@ def _rne(b, bits):
     return b.add(bits, b.add(odd, k(0x7FFF)))
 
 
+def _panel_function(module, name: str) -> tuple:
+    """(fn, builder at its entry) for a new internal
+    `void name(panel, npan, kc)`; (fn, None) when the module has it."""
+    fn = module.globals.get(name)
+    if fn is not None:
+        return fn, None
+    fn = ir.Function(module, ir.FunctionType(VOID, [PTR, I64, I64]), name)
+    fn.linkage = "internal"
+    return fn, ir.IRBuilder(fn.append_basic_block("entry"))
+
+
 def round_panels(module, P: int) -> ir.Function:
     """void f(panel, npan, kc): npan P-wide panels of kc rows (float32,
     P * kc each) rounded in place to bfloat16 precision."""
-    name = f"gk_bf16_round_{P}"
-    fn = module.globals.get(name)
-    if fn is not None:
+    fn, b = _panel_function(module, f"gk_bf16_round_{P}")
+    if b is None:
         return fn
-    fn = ir.Function(module, ir.FunctionType(VOID, [PTR, I64, I64]), name)
-    fn.linkage = "internal"
     p, npan, kc = fn.args
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
     vt = ir.VectorType(I32, P)
     mask = ir.Constant(vt, [-65536] * P)  # 0xFFFF0000
     with for_range(b, b.mul(npan, kc), name="row") as r:
@@ -97,14 +104,10 @@ def pair_panels(module, P: int) -> ir.Function:
     rewritten in place as bfloat16 pairs (module docstring): panel q's
     pairs start at q * ceil(kc/2) * P 32-bit words. Forward order keeps
     every write at or before what it reads, so in place is safe."""
-    name = f"gk_bf16_pairs_{P}"
-    fn = module.globals.get(name)
-    if fn is not None:
+    fn, b = _panel_function(module, f"gk_bf16_pairs_{P}")
+    if b is None:
         return fn
-    fn = ir.Function(module, ir.FunctionType(VOID, [PTR, I64, I64]), name)
-    fn.linkage = "internal"
     p, npan, kc = fn.args
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
     vt = ir.VectorType(I32, P)
     kp_n = b.sdiv(b.add(kc, _c(1)), _c(2))
     lo_mask = ir.Constant(vt, [0xFFFF] * P)
