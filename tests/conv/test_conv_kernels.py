@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from compiled_helpers import compile_function
+from conv_helpers import draw_spatial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -57,24 +58,7 @@ def conv_cases(draw, op: str):
     kernel = [draw(st.integers(1, 3)) for _ in range(D)]
     strides = [draw(st.sampled_from([1, 1, 2, 3])) for _ in range(D)]
     dilation = [1 if s > 1 else draw(st.sampled_from([1, 1, 2])) for s in strides]
-    sizes, pads = [], []
-    for k, s, d in zip(kernel, strides, dilation):
-        eff = (k - 1) * d + 1
-        i = draw(st.integers(max(eff - 2, 1), limit))
-        mode = draw(st.sampled_from(["valid", "same", "explicit"]))
-        if mode == "valid" or i < eff and mode != "explicit":
-            i = max(i, eff)
-            lo = hi = 0
-        elif mode == "same":
-            total = max((-(-i // s) - 1) * s + eff - i, 0)
-            lo, hi = total // 2, total - total // 2
-        else:
-            lo, hi = draw(st.integers(0, 2)), draw(st.integers(0, 2))
-            i = max(i, eff - lo - hi)
-        sizes.append(i)
-        pads.append((lo, hi))
-    outs = [out_length(i, k, s, d, lo, hi) for i, k, s, d, (lo, hi)
-            in zip(sizes, kernel, strides, dilation, pads)]
+    sizes, pads, outs = draw_spatial(draw, kernel, strides, dilation, limit)
     n = draw(st.sampled_from([1, 2, 3]))
     attrs = {"strides": tuple(strides), "pads": tuple(pads),
              "dilation": tuple(dilation), "groups": groups}

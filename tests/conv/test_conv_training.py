@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conv_helpers import check_identical_across_threads
 from helpers import check_grads
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -158,8 +159,6 @@ def test_kernels_give_identical_results_for_one_two_and_three_threads():
     # every conv-family kernel splits its images (or filter tiles) into
     # chunks; each element is computed in a fixed order whatever the split
     from graphkeras.passes import differentiate
-    from graphkeras.runtime import Program, StateStore
-    from graphkeras.runtime.compiled import CompiledExecutable
 
     b = ir.Builder("cnn_step")
     x = b.param("x", ("N", 9, 8, 3))
@@ -174,21 +173,4 @@ def test_kernels_give_identical_results_for_one_two_and_three_threads():
                    pads=((0, 0), (0, 0)))
     loss = b.reduce_sum(b.mul(h, h))
     fn = differentiate(b.build([loss]), ["x", "w1", "bias", "w2"])
-    names = tuple(p.name for p in fn.params)
-    prog = Program(fn, state=(), inputs=names, updates=(),
-                   outputs=tuple(range(len(fn.results))))
-    exe = CompiledExecutable(prog, StateStore(), threads=1)
-    rng = np.random.default_rng(5)
-    args = [rng.normal(size=p.type.concrete_shape({"N": 7})).astype(np.float32)
-            for p in fn.params]
-    results = []
-    for t in (1, 2, 3):
-        exe.fixed_threads = t
-        results.append(exe.run(args))
-    want = ir.interpret(fn, args)
-    for a, w in zip(results[0], want):  # float32 sums: relative to the scale
-        np.testing.assert_allclose(a, w, rtol=1e-4,
-                                   atol=1e-5 * float(np.abs(w).max()))
-    for other in results[1:]:
-        for a, c in zip(results[0], other):
-            np.testing.assert_array_equal(a, c)
+    check_identical_across_threads(fn, batch=7)

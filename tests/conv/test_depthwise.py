@@ -13,12 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from compiled_helpers import compile_function
+from conv_helpers import check_identical_across_threads, draw_spatial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphkeras import ir
 from graphkeras.codegen import depthwise
-from graphkeras.ir.ops.conv import out_length
 
 
 def _promoted(fn: ir.Function) -> ir.Function:
@@ -38,24 +38,7 @@ def depthwise_cases(draw, op: str):
     # stride and dilation together: Keras refuses it, the op does not
     dilation = [draw(st.sampled_from([1, 1, 2])) for _ in strides]
     limit = {1: 40, 2: 14}[D]
-    sizes, pads = [], []
-    for k, s, d in zip(kernel, strides, dilation):
-        eff = (k - 1) * d + 1
-        i = draw(st.integers(max(eff - 2, 1), limit))
-        mode = draw(st.sampled_from(["valid", "same", "explicit"]))
-        if mode == "valid" or i < eff and mode != "explicit":
-            i = max(i, eff)
-            lo = hi = 0
-        elif mode == "same":
-            total = max((-(-i // s) - 1) * s + eff - i, 0)
-            lo, hi = total // 2, total - total // 2
-        else:
-            lo, hi = draw(st.integers(0, 2)), draw(st.integers(0, 2))
-            i = max(i, eff - lo - hi)
-        sizes.append(i)
-        pads.append((lo, hi))
-    outs = [out_length(i, k, s, d, lo, hi) for i, k, s, d, (lo, hi)
-            in zip(sizes, kernel, strides, dilation, pads)]
+    sizes, pads, outs = draw_spatial(draw, kernel, strides, dilation, limit)
     n = draw(st.sampled_from([1, 1, 2, 3]))
     M = draw(st.sampled_from([1, 1, 2, 3]))  # the depth multiplier
     attrs = {"strides": tuple(strides), "pads": tuple(pads),
@@ -154,8 +137,6 @@ def test_depthwise_gradients_match_finite_differences(data):
 
 def test_depthwise_results_are_identical_for_one_two_and_three_threads():
     from graphkeras.passes import differentiate
-    from graphkeras.runtime import Program, StateStore
-    from graphkeras.runtime.compiled import CompiledExecutable
 
     b = ir.Builder("dw_step")
     x = b.param("x", ("N", 9, 8, 21))
@@ -163,21 +144,4 @@ def test_depthwise_results_are_identical_for_one_two_and_three_threads():
     h = b.conv(x, w, strides=(2, 2), pads=((1, 1), (1, 1)), dilation=(1, 1),
                groups=21)
     fn = differentiate(b.build([b.reduce_sum(b.mul(h, h))]), ["x", "w"])
-    names = tuple(p.name for p in fn.params)
-    prog = Program(fn, state=(), inputs=names, updates=(),
-                   outputs=tuple(range(len(fn.results))))
-    exe = CompiledExecutable(prog, StateStore(), threads=1)
-    rng = np.random.default_rng(5)
-    args = [rng.normal(size=p.type.concrete_shape({"N": 5})).astype(np.float32)
-            for p in fn.params]
-    results = []
-    for t in (1, 2, 3):
-        exe.fixed_threads = t
-        results.append(exe.run(args))
-    want = ir.interpret(fn, args)
-    for a, ww in zip(results[0], want):
-        np.testing.assert_allclose(a, ww, rtol=1e-4,
-                                   atol=1e-5 * float(np.abs(ww).max()))
-    for other in results[1:]:
-        for a, c in zip(results[0], other):
-            np.testing.assert_array_equal(a, c)
+    check_identical_across_threads(fn, batch=5)
