@@ -240,11 +240,47 @@ def main(argv=None) -> None:
 
 LOWER_IS_BETTER = ("us", " s ", "s (")
 
+# float32 operations of the products per sample (2 x multiply-adds): the
+# W1 training step (forward, every weight gradient, the input gradients
+# of the second and third layers) and the W4 forward pass
+_MACS = 784 * 512 + 512 * 256 + 256 * 10
+FLOP_PER_SAMPLE = {("w1", "samples/s"): 2 * (2 * _MACS + 512 * 256 + 256 * 10),
+                   ("w4", "batch 256 samples/s"): 2 * _MACS}
+
+
+def fma_peak() -> float | None:
+    """One core's measured float32 peak (codegen/peak.py), GFLOP/s."""
+    try:
+        sys.path.insert(0, ROOT)
+        from graphkeras.codegen.peak import fma_gflops
+        return fma_gflops()
+    except Exception:  # (no llvmlite here: the column is left out)
+        return None
+
+
+def percent_of_peak(w: str, metric: str, threads: int, value: float,
+                    peak: float | None) -> str:
+    """The row's product FLOP rate as a share of `threads` cores' peak."""
+    if not peak:
+        return "-"
+    if metric.startswith("GFLOP/s"):
+        rate = value
+    elif (w, metric) in FLOP_PER_SAMPLE:
+        rate = value * FLOP_PER_SAMPLE[w, metric] / 1e9
+    else:
+        return "-"
+    return f"{100 * rate / (threads * peak):.0f}%"
+
 
 def table(run: Runner, cores: int) -> str:
-    lines = [("| workload | metric | threads | system | version | median | "
-              "min-max | gk x |"),
-             "| --- | --- | ---: | --- | --- | ---: | ---: | ---: |"]
+    peak = fma_peak()
+    lines = ["" if peak is None else
+             (f"(% peak: the products' FLOP rate over the threads' float32 "
+              f"peak, {peak:.1f} GFLOP/s a core, measured by "
+              f"graphkeras/codegen/peak.py)\n"),
+             ("| workload | metric | threads | system | version | median | "
+              "min-max | gk x | % peak |"),
+             "| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
     keys = sorted({k[:3] for k in run.results},
                   key=lambda k: (k[0], _metric_order(k[1]), -k[2]))
     for w, metric, th in keys:
@@ -264,7 +300,7 @@ def table(run: Runner, cores: int) -> str:
             ver = run.versions.get(s.split(" ")[0], "?")
             lines.append(f"| {w.upper()} | {metric} | {th} | {s} | {ver} | "
                          f"{_fmt(med)} | {_fmt(min(vals))}-{_fmt(max(vals))} | "
-                         f"{rs} |")
+                         f"{rs} | {percent_of_peak(w, metric, th, med, peak)} |")
     return "\n".join(lines)
 
 

@@ -16,9 +16,10 @@ a conv its multiply-adds; the count `graphkeras inspect` prints), so
 GFLOP/s compares kernels of every kind and the % of peak says how far a
 product is from the machine's limit.
 
-Peak: threads x FMA units (2 on current x86 cores) x float32 lanes x 2
-(multiply and add) x the cycle counter's rate (the nominal clock; turbo
-can exceed it, so more than 100% is possible).
+Peak: threads x one thread's float32 FMA throughput, measured once per
+process (codegen/peak.py: a formula of FMA units x lanes x nominal clock
+is 2x off on cores that split 512-bit vectors in halves, and misses
+turbo).
 """
 
 from __future__ import annotations
@@ -31,9 +32,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ir.registry import node_flops
-
-FMA_UNITS = 2
-
 
 @dataclass(frozen=True)
 class KernelTime:
@@ -110,10 +108,11 @@ def counter_rate() -> float:
 
 
 def peak_gflops(threads: int) -> float:
-    from ..codegen.target import host
+    """The host's float32 peak on `threads` threads: one thread's measured
+    FMA throughput (codegen/peak.py) times the thread count."""
+    from ..codegen.peak import fma_gflops
 
-    lanes = max(1, host().vector_bytes // 4)
-    return threads * FMA_UNITS * lanes * 2 * counter_rate() / 1e9
+    return threads * fma_gflops()
 
 
 def kernel_label(node) -> str:
