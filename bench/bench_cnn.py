@@ -1,6 +1,7 @@
 """W2 of shared/WORKLOADS.md (the MNIST convnet, training) and its predict
-workload, beside Keras 3 (JAX, TensorFlow, PyTorch backends) and PyTorch
-eager, in one invocation.
+workload, beside Keras 3 (JAX, TensorFlow, PyTorch backends), PyTorch
+eager and ONNX Runtime (predict only, on graphkeras's own ONNX export of
+the same model, as bench/run.py does for W4), in one invocation.
 
     python bench/bench_cnn.py [--rounds 3] [--batches 20] [--threads 0,1]
                               [--workloads w2,predict]
@@ -40,6 +41,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 from common import (busy, busy_note, keras_system, limit_threads, machine,
@@ -48,7 +50,8 @@ from common import (busy, busy_note, keras_system, limit_threads, machine,
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SYSTEMS = ("graphkeras", "keras-jax", "keras-tensorflow", "keras-torch",
-           "torch")
+           "torch", "onnxruntime")
+ONLY = {"onnxruntime": {"predict"}}  # the workloads a system runs (default all)
 BATCH, CLASSES = 128, 10
 
 
@@ -175,9 +178,38 @@ def torch_worker(workload: str, batches: int) -> dict:
     return res
 
 
-def worker(system: str, workload: str, batches: int, threads: int) -> None:
+def onnxruntime_worker(path: str, threads: int) -> dict:
+    """The exported model under ONNX Runtime (CPU provider): batch-128
+    throughput and the median latency of one image."""
+    import numpy as np
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    t0 = time.perf_counter()
+    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    x, _ = data(BATCH * 20)
+    for i in range(0, len(x), BATCH):
+        sess.run(None, {name: x[i:i + BATCH]})
+    res = {"version": ort.__version__, "warmup_s": time.perf_counter() - t0}
+    t0 = time.perf_counter()
+    for i in range(0, len(x), BATCH):
+        sess.run(None, {name: x[i:i + BATCH]})
+    res["samples_per_s"] = len(x) / (time.perf_counter() - t0)
+    one = np.ascontiguousarray(x[:1])
+    res["batch1_us"] = _median_us(lambda: sess.run(None, {name: one}))
+    return res
+
+
+def worker(system: str, workload: str, batches: int, threads: int,
+           onnx_path: str = "") -> None:
     limit_threads(system, threads)
-    if system == "torch":
+    if system == "onnxruntime":
+        res = onnxruntime_worker(onnx_path, threads)
+    elif system == "torch":
         res = torch_worker(workload, batches)
     else:
         res = keras_worker(system, workload, batches)
@@ -239,8 +271,27 @@ def conv1x1_table(reps: int = 15) -> None:
 def run(system: str, workload: str, args, threads: int) -> dict | None:
     py = sys.executable if system == "graphkeras" else args.peers_python
     cmd = [py, os.path.abspath(__file__), "--worker", system, "--workloads",
-           workload, "--batches", str(args.batches), "--threads", str(threads)]
+           workload, "--batches", str(args.batches), "--threads", str(threads),
+           "--onnx", args.onnx or ""]
     return run_worker(f"{system} {workload}", cmd, args.timeout)
+
+
+def _export_onnx() -> str | None:
+    """The W2 model exported to ONNX by graphkeras (model.export, in a
+    subprocess of the project's Python: this process imports no
+    framework)."""
+    path = os.path.join(tempfile.mkdtemp(prefix="gk-bench-onnx-"), "cnn.onnx")
+    code = (f"import sys; sys.path.insert(0, {ROOT!r}); "
+            f"sys.path.insert(0, {HERE!r})\n"
+            "import graphkeras as keras\n"
+            "from bench_cnn import keras_cnn\n"
+            f"keras_cnn(keras).export({path!r}, format='onnx')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, timeout=600, check=False)
+    if r.returncode or not os.path.exists(path):
+        print("ONNX export failed (onnxruntime skipped):\n" + r.stderr[-800:])
+        return None
+    return path
 
 
 def _probe(systems, peers_python) -> dict:
@@ -248,7 +299,8 @@ def _probe(systems, peers_python) -> dict:
     for s in list(systems):
         if s == "graphkeras":
             continue
-        probe = "import torch" if s == "torch" else (
+        probe = "import torch" if s == "torch" else \
+            "import onnxruntime" if s == "onnxruntime" else (
             "import keras, " + {"keras-jax": "jax",
                                 "keras-tensorflow": "tensorflow",
                                 "keras-torch": "torch"}[s])
@@ -283,16 +335,23 @@ def main(argv=None) -> None:
                     help="keep one core busy with a competing process "
                          "while measuring")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--onnx", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.conv1x1:
         conv1x1_table()
         return
     if args.worker:
-        worker(args.worker, args.workloads, args.batches, int(args.threads))
+        worker(args.worker, args.workloads, args.batches, int(args.threads),
+               args.onnx)
         return
     systems = [s for s in args.systems.split(",") if s]
     skipped = _probe(systems, args.peers_python)
     workloads = [w for w in args.workloads.split(",") if w]
+    args.onnx = None
+    if "onnxruntime" in systems and "predict" in workloads:
+        args.onnx = _export_onnx()
+        if args.onnx is None:
+            systems.remove("onnxruntime")
     print(f"W2 CNN, batch {BATCH}, {args.batches} batches an epoch, "
           f"{args.rounds} rounds\nmachine: {machine()}"
           f"{busy_note(args.busy)}", flush=True)
@@ -305,6 +364,8 @@ def main(argv=None) -> None:
             for w in workloads:
                 for t in counts:
                     for s in order:
+                        if w not in ONLY.get(s, (w,)):
+                            continue
                         res = run(s, w, args, t)
                         if res is None:
                             continue
