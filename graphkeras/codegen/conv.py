@@ -42,8 +42,10 @@ Invariants:
 - Threads: every kernel here splits its work by its (tid, nthreads)
   arguments, which the program's schedule hands out as (chunk, chunks):
   convolutions, pooling and resize_grad take a contiguous share of the
-  images (their outputs per image are disjoint), conv_filter_grad a share
-  of the filter tiles (each chunk sums every image for its tiles). The
+  images (their outputs per image are disjoint), a convolution with fewer
+  images than chunks (batch 1) a share of row bands of each image (the
+  library computes the output pixels [m_lo, m_hi)), conv_filter_grad a
+  share of the filter tiles (each chunk sums every image for its tiles). The
   workspace a kernel receives belongs to the thread running the chunk
   (the runtime's slices are at least workspace_bytes() long): the packed
   filter, then the library's scratch, each 64-byte aligned.
@@ -51,6 +53,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -83,6 +86,7 @@ FIELDS = (
     "cout",  # output channels (all groups)
     "groups", "cig", "cog", "copad",  # per group: in, out, out padded to NR
     "gcopy",  # wgrad: 1: copy g with channels padded to copad
+    "m_lo", "m_hi",  # fwd: the output pixels computed and stored
 )
 F = {name: i for i, name in enumerate(FIELDS)}
 ALIGN = 64
@@ -284,6 +288,7 @@ def _define_fwd(module: ir.Module, dt: DType, vector_bytes: int) -> None:
         _prep(L, f, src, scratch)
     P = b.select(prep, scratch, src)
     M = L.mul(f["o_d"], f["o_h"], f["o_w"])
+    m_lo, m_hi = f["m_lo"], f["m_hi"]
     kg = L.mul(f["k_d"], f["k_h"], f["k_w"], f["cig"])
     pix = _aligned_after(L, scratch, b.select(prep, _p_elems(L, f), _c(0)))
     _pixel_table(L, f, pix)
@@ -298,11 +303,13 @@ def _define_fwd(module: ir.Module, dt: DType, vector_bytes: int) -> None:
             full = b.icmp_signed("==", ncols, _c(NR))
             wpanel = L.add(L.mul(g, kg, f["copad"]), c0)
             obase = L.add(L.mul(g, f["cog"]), c0)
-            with for_range(b, L.ceil_div(M, _c(MR)), name="mb") as mb:
-                m0 = L.mul(mb, _c(MR))
+            # pixels [m_lo, m_hi) (m_lo < m_hi <= M: the caller's band)
+            with for_range(b, L.ceil_div(b.sub(m_hi, m_lo), _c(MR)),
+                           name="mb") as mb:
+                m0 = L.add(m_lo, L.mul(mb, _c(MR)))
                 ptrs = []
                 for p in range(MR):
-                    m = L.min(L.add(m0, _c(p)), b.sub(M, _c(1)))
+                    m = L.min(L.add(m0, _c(p)), b.sub(m_hi, _c(1)))
                     base = b.load(b.gep(pix, [m], source_etype=I64), typ=I64)
                     ptrs.append(L.at(P, L.add(base, goff)))
                 for row in accs:
@@ -336,7 +343,7 @@ def _define_fwd(module: ir.Module, dt: DType, vector_bytes: int) -> None:
                             wo = b.load(wslot, typ=I64)
                             fma_row(L.add(off0, ci), wo)
                             b.store(L.add(wo, f["copad"]), wslot)
-                mrem = b.sub(M, m0)
+                mrem = b.sub(m_hi, m0)
                 for p in range(MR):
                     with b.if_then(b.icmp_signed(">", mrem, _c(p))):
                         o = L.add(L.mul(L.add(m0, _c(p)), f["cout"]), obase)
@@ -524,6 +531,7 @@ class ConvPlan:
         vals = {
             "chan": chan, "prep": int(prep), "cout": cout, "groups": groups,
             "cig": cig, "cog": cog, "copad": copad, "gcopy": int(gcopy),
+            "m_lo": 0, "m_hi": int(np.prod(out_sp)),
         }
         for key, v, fill in (("src", src_sp, 1), ("lo", lo, 0), ("dil", dil_in, 1),
                              ("p", p_sp, 1), ("st", st, 1), ("dl", dl, 1),
@@ -535,6 +543,10 @@ class ConvPlan:
         self.cig, self.cog, self.copad, self.cout = cig, cog, copad, cout
         self.kg = int(np.prod(kernel)) * cig
         self.packed = groups * self.kg * copad
+        # a forward filter w[tap, ci, co] with one group and whole panels
+        # of output channels is its own packed form: no copy (at batch 1
+        # packing cost as much as a tenth of the convolution)
+        self.packed_as_is = op == "conv" and groups == 1 and cout == copad
         m = int(np.prod(out_sp))
         self.pixels = m
         scratch = (int(np.prod(p_sp)) * chan if prep else 0)
@@ -619,13 +631,21 @@ def _image_ptr(ctx, name: str, n, shape) -> ir.Value:
     return ctx.addr(name, ctx.mul(n, _c(per)))
 
 
-def _epilogue(ctx, body_nodes, results, out_keys, n, space) -> None:
-    """Evaluate the fused consumers for image n (results to out_keys)."""
+def _epilogue(ctx, body_nodes, results, out_keys, n, space, r0=None,
+              r1=None) -> None:
+    """Evaluate the fused consumers for image n (results to out_keys), or
+    for its rows [r0, r1) of the first spatial axis."""
     if not body_nodes:
         return
     pw = K.Pointwise(ctx, body_nodes)
     dims = [ctx.dim(d) for d in space[1:]]
-    with loop_nest(ctx.b, dims, name="ep") as cs:
+    with contextlib.ExitStack() as stack:
+        if r0 is None:
+            cs = stack.enter_context(loop_nest(ctx.b, dims, name="ep"))
+        else:
+            r = stack.enter_context(for_range(ctx.b, r1, start=r0, name="er"))
+            cs = [r] + stack.enter_context(loop_nest(ctx.b, dims[1:],
+                                                     name="ep"))
         idx = K.MultiIndex(ctx, [n] + list(cs), space)
         vals = [pw.at(r, idx) for r in results]
         for r, key, v in zip(results, out_keys, vals):
@@ -660,10 +680,37 @@ def _pool_tail(rest):
     return rest[-1] if rest and rest[-1].op in ("max_pool", "avg_pool") else None
 
 
+def _band_rows(ctx, total, units, k):
+    """[lo, hi): band k's share of range(total) rows when one image is cut
+    into `units` bands (runtime values)."""
+    b = ctx.b
+    return (b.udiv(b.mul(k, total), units),
+            b.udiv(b.mul(b.add(k, _c(1)), total), units))
+
+
+def _conv_rows_for(ctx, tail, q0, q1, rows: int):
+    """The conv rows (first spatial axis) the pooling rows [q0, q1) of
+    `tail` read, clipped to [0, rows)."""
+    b = ctx.b
+    (lo, _), s, k = tail.attrs["pads"][0], tail.attrs["strides"][0], \
+        tail.attrs["window"][0]
+    r0 = b.sub(b.mul(q0, _c(s)), _c(lo))
+    r1 = b.add(b.sub(b.mul(b.sub(q1, _c(1)), _c(s)), _c(lo)), _c(k))
+    r0 = b.select(b.icmp_signed("<", r0, _c(0)), _c(0), r0)
+    r1 = b.select(b.icmp_signed(">", r1, _c(rows)), _c(rows), r1)
+    return r0, r1
+
+
 def emit_conv_node(ctx, node, ws) -> None:
-    """conv / conv_transpose, with an optional fused epilogue and pooling;
-    each thread packs the filter into its workspace and takes a share of
-    the images."""
+    """conv / conv_transpose, with an optional fused epilogue and pooling.
+
+    Work units are images, or with fewer images than chunks (batch 1)
+    bands of B rows of the first spatial axis of each image (of the
+    pooled output when a pooling is fused, which reads only the conv rows
+    it needs), B = ceil(chunks / images); each pixel is computed the same
+    way in any band, so results do not depend on the split. A chunk packs
+    the filter into its workspace (unless the filter is its own packed
+    form) and runs its contiguous share of the units."""
     b = ctx.b
     conv, rest, results, keys = _split_fused(ctx, node)
     from .target import host
@@ -684,21 +731,48 @@ def emit_conv_node(ctx, node, ws) -> None:
         ctx.buffers[out.name] = (img, out.dtype)
         ctx.buffers[act.name] = (img, act.dtype)
         rest = rest[:-1]
-    n0, n1 = _share(ctx, ctx.dim(src.shape[0]))
-    with b.if_then(b.icmp_signed("<", n0, n1)):
-        _pack(ctx, plan, w.name, wp, transposed=conv.op == "conv_transpose")
+    crows = out.shape[1]  # conv rows: the first spatial axis
+    inner = int(np.prod(out.shape[2:-1]))  # pixels of one row
+    rows = tail.outputs[0].shape[1] if tail is not None else crows
+    nch = ctx.fn.args[1]
+    N = ctx.dim(src.shape[0])
+    one = b.icmp_signed("<=", nch, N)
+    nn = b.select(b.icmp_signed("<", N, _c(1)), _c(1), N)
+    bands = b.udiv(b.add(nch, b.sub(nn, _c(1))), nn)
+    bands = b.select(b.icmp_signed(">", bands, _c(rows)), _c(rows), bands)
+    bands = b.select(one, _c(1), bands)
+    u0, u1 = _share(ctx, b.mul(N, bands))
+    with b.if_then(b.icmp_signed("<", u0, u1)):
+        if plan.packed_as_is:
+            wp = ctx.addr(w.name, _c(0))
+        else:
+            _pack(ctx, plan, w.name, wp,
+                  transposed=conv.op == "conv_transpose")
         prm = _prm(ctx, plan.values)
         fwd = _declare(b.module, fwd_name(plan.dt), _fwd_type())
-        with for_range(b, n1, start=n0, name="n") as n:
+        with for_range(b, u1, start=u0, name="u") as u:
+            n, k = b.udiv(u, bands), b.urem(u, bands)
+            q0, q1 = _band_rows(ctx, _c(rows), bands, k)
             if tail is None:
-                b.call(fwd, [prm, _image_ptr(ctx, src.name, n, src.shape), wp,
-                             _image_ptr(ctx, out.name, n, out.shape), scratch])
-                _epilogue(ctx, rest, results, keys, n, out.shape)
+                r0, r1 = q0, q1
             else:
+                r0, r1 = _conv_rows_for(ctx, tail, q0, q1, crows)
+            for name, v in (("m_lo", r0), ("m_hi", r1)):
+                b.store(b.mul(v, _c(inner)), b.gep(
+                    prm, [_c(0), _c(F[name])],
+                    source_etype=ir.ArrayType(I64, len(FIELDS))))
+            with b.if_then(b.icmp_signed("<", r0, r1)):
+                dst = img if tail is not None else _image_ptr(
+                    ctx, out.name, n, out.shape)
                 b.call(fwd, [prm, _image_ptr(ctx, src.name, n, src.shape), wp,
-                             img, scratch])
-                _epilogue(ctx, rest, [act], [act.name], _c(0), out.shape)
-                _pool_image(ctx, tail, n, _c(0))
+                             dst, scratch])
+                if tail is None:
+                    _epilogue(ctx, rest, results, keys, n, out.shape, r0, r1)
+                else:
+                    _epilogue(ctx, rest, [act], [act.name], _c(0), out.shape,
+                              r0, r1)
+            if tail is not None:
+                _pool_image(ctx, tail, n, _c(0), q0, q1)
     b.ret_void()
 
 
@@ -864,9 +938,10 @@ def emit_pool_node(ctx, node, ws) -> None:
     b.ret_void()
 
 
-def _pool_image(ctx, node, n, n_in) -> None:
+def _pool_image(ctx, node, n, n_in, q0=None, q1=None) -> None:
     """max_pool / avg_pool of one image: input image n_in of its operand's
-    buffer, output image n."""
+    buffer, output image n (its rows [q0, q1) of the first spatial axis,
+    or all)."""
     b = ctx.b
     x, out = node.inputs[0], node.outputs[0]
     a = node.attrs
@@ -874,9 +949,12 @@ def _pool_image(ctx, node, n, n_in) -> None:
     if node.op == "avg_pool":
         counts = pool_counts(x.shape[1:-1], a["window"], a["strides"], a["pads"])
         inv_ptr = ctx.consts(ConstArray((1.0 / counts).astype(out.dtype.np)))
-    with loop_nest(b, [_c(d) for d in out.shape[1:-1]], name="tp") as cs:
-        _pool_pixel(ctx, node.op, node, out, x.shape, out.shape, list(cs), n,
-                    n_in, x.shape[-1], False, inv_ptr)
+    q0 = _c(0) if q0 is None else q0
+    q1 = _c(out.shape[1]) if q1 is None else q1
+    with for_range(b, q1, start=q0, name="tq") as q, \
+            loop_nest(b, [_c(d) for d in out.shape[2:-1]], name="tp") as cs:
+        _pool_pixel(ctx, node.op, node, out, x.shape, out.shape, [q] + list(cs),
+                    n, n_in, x.shape[-1], False, inv_ptr)
 
 
 def _pool_pixel(ctx, op, node, out, x_shape, o_shape, ocs, n, n_in, C, tiles,
