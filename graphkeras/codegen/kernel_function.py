@@ -34,9 +34,11 @@ def program_symbols(fn: Function) -> tuple:
     return tuple(sorted(syms))
 
 
-def emit_kernel(module, t, node, layout, symbols: tuple, consts) -> tuple:
+def emit_kernel(module, t, node, layout, symbols: tuple, consts,
+                packed_b: bool = False) -> tuple:
     """(LLVM function, storage ids of its pointer arguments, whether it
-    takes the workspace) of kernel node `node`, named after `t`."""
+    takes the workspace) of kernel node `node`, named after `t`;
+    `packed_b`: a matmul's B argument will hold op(B) packed (KernelSite)."""
     vs = layout.value_storage
     st = layout.storages
     sids = []
@@ -68,6 +70,8 @@ def emit_kernel(module, t, node, layout, symbols: tuple, consts) -> tuple:
         return ptr_of[s.id], v.dtype
 
     site = kernel_of(node, str(t), layout)
+    if packed_b:
+        site = dataclasses.replace(site, packed_b=True)
     buffers = {}
     # names as the kernel body sees them: a fused body has its own names
     for inner, outer in zip(site.params, node.inputs):

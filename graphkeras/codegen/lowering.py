@@ -91,6 +91,9 @@ class KernelSite:
     out_keys  the buffer keys of the outputs ("@out<k>")
     layout    the program's StorageLayout (scan reads its prepared bodies)
     workspace the workspace pointer argument (kinds with `workspace`)
+    packed_b  a matmul's B buffer holds op(B) packed (codegen/matmul.py
+              PACKED_B): a scan body's product by a loop-invariant weight,
+              packed once before the loop (codegen/scan.py)
     """
 
     node: object
@@ -102,6 +105,7 @@ class KernelSite:
     out_keys: tuple
     layout: object = None
     workspace: object = None
+    packed_b: bool = False
 
 
 LOWERINGS: dict[str, Lowering] = {}

@@ -35,6 +35,11 @@ panels (or MR row panels when N is narrow), packing what it needs into its
 own workspace `ws`; K is never split, so every element of C is summed by
 one thread in a fixed order and results do not depend on the thread count.
 flags & COLUMNS forces the column split (epilogues that sum columns).
+flags & PACKED_B: B is op(B) already packed by gk_pack_b_full_<dt> (NR-wide
+panels over all of K, `packed_b_elements`; a scan packs its loop-invariant
+weight once, not at every step): the packed path reads it in place, at
+the same panel slices it would have packed, so the result is the same
+bit for bit.
 
 Epilogue: `ep` (or null) is called once per C tile after its final value
 is stored, as ep(epctx, i0, j0, mr, nr); tiles of one column range come in
@@ -55,6 +60,7 @@ from dataclasses import dataclass
 
 from llvmlite import ir
 
+from ..ir import InternalCompilerError
 from ..ir.dtypes import DType
 from .loops import for_range
 from . import bf16 as _bf16
@@ -67,7 +73,7 @@ SMALL_M = 4  # up to this many rows: no packing (batch-1 inference)
 PREFETCH_C = True
 PREFETCH_AHEAD = 0  # k steps of A to prefetch ahead (0: none)
 UNROLL = 4  # K steps per loop iteration of the micro-kernel (measured 10-15% faster than 1)
-TRANS_A, TRANS_B, COLUMNS, TILE, BF16 = 1, 2, 4, 8, 16
+TRANS_A, TRANS_B, COLUMNS, TILE, BF16, PACKED_B = 1, 2, 4, 8, 16, 32
 # ep(epctx, i0, j0, mr, nr, src, ld): the tile's values are src[r*ld + c]
 EP_TYPE = ir.FunctionType(VOID, [PTR, I64, I64, I64, I64, PTR, I64])
 
@@ -438,14 +444,19 @@ def _packer(module, dt: DType, bk: Blocking, P: int, name: str) -> ir.Function:
             with for_range(b, nfull, name="q") as q:
                 src = _gep(b, row, b.mul(q, _c(P)), t)
                 out = _gep(b, dst, b.add(b.mul(q, panel), b.mul(k, _c(P))), t)
-                if P % W == 0:
-                    for c in range(P // W):
-                        v.store(v.load(_gep(b, src, _c(c * W), t)),
-                                _gep(b, out, _c(c * W), t))
-                else:
-                    for r in range(P):
-                        b.store(b.load(_gep(b, src, _c(r), t), typ=t),
-                                _gep(b, out, _c(r), t))
+                for c in range(P // W):
+                    v.store(v.load(_gep(b, src, _c(c * W), t)),
+                            _gep(b, out, _c(c * W), t))
+                if P % W:
+                    # the rest of the panel (A's 12 rows of 16 lanes) as
+                    # one masked vector, not P % W scalar copies: a
+                    # transposed A (weight gradients) is packed this way
+                    # at every K block
+                    c0 = P // W * W
+                    m = ir.Constant(ir.VectorType(I1, W),
+                                    [1] * (P - c0) + [0] * (W - P + c0))
+                    v.masked_store(v.masked_load(_gep(b, src, _c(c0), t), m),
+                                   _gep(b, out, _c(c0), t), m)
         with other, b.if_then(contiguous_k):
             _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W)
     b.branch(done_full)
@@ -715,9 +726,10 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
     forced = b.icmp_signed("!=", b.and_(flags, _c(COLUMNS)), _c(0))
     has_ep = b.icmp_unsigned("!=", b.ptrtoint(ep, I64), _c(0))
     tile_mode = b.icmp_signed("!=", b.and_(flags, _c(TILE)), _c(0))
+    packed = b.icmp_signed("!=", b.and_(flags, _c(PACKED_B)), _c(0))
     # bfloat16 products (codegen/bf16.py): float32 only, the packed path
-    bf16 = b.icmp_signed("!=", b.and_(flags, _c(BF16 if dt.name in (
-        "f32", "float32") else 0)), _c(0))
+    bf16 = b.and_(b.icmp_signed("!=", b.and_(flags, _c(BF16 if dt.name in (
+        "f32", "float32") else 0)), _c(0)), b.not_(packed))
     pairs = dt.name in ("f32", "float32") and _bf16.dot_pairs(
         bk.w * dt.itemsize)
     # workspace: packed A block, packed B block, edge tile (workspace_bytes)
@@ -770,7 +782,8 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
     not_small = fn.append_basic_block("not_small")
     narrow_blk = fn.append_basic_block("narrow")
     big_blk = fn.append_basic_block("big")
-    b.cbranch(b.and_(small, b.not_(bf16)), small_blk, not_small)
+    b.cbranch(b.and_(b.and_(small, b.not_(bf16)), b.not_(packed)),
+              small_blk, not_small)
     with b.goto_block(small_blk):
         _small_m(b, fn, dt, bk, A, B, C, M, K, lda, ldb, ldc,
                  b.icmp_signed("!=", ta, _c(0)), tb, n0, n1, ep, epctx,
@@ -778,8 +791,8 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
         b.branch(done)
     # N or K narrow: no packing (codegen/narrow.py)
     with b.goto_block(not_small):
-        b.cbranch(b.and_(narrow_ok(b, bk, M, N, K, tb, small), b.not_(bf16)),
-                  narrow_blk, big_blk)
+        b.cbranch(b.and_(narrow_ok(b, bk, M, N, K, tb, small), b.not_(
+            b.or_(bf16, packed))), narrow_blk, big_blk)
     with b.goto_block(narrow_blk):
         emit_narrow(b, dt, bk, A, B, C, K, lda, ldb, ldc, ta, tb, m0, m1,
                     n0, n1, ep, epctx, tile_mode, tile, bp_ws)
@@ -815,8 +828,15 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
             last = b.icmp_signed("==", pci, b.sub(nkb, _c(1)))
             # op(B)(k, j) = B[k*ldb + j], or B[j*ldb + k] when transposed
             is_tb = b.icmp_signed("!=", tb, _c(0))
-            b.call(pack_b, [B, b.select(is_tb, ldb, _c(1)),
-                            b.select(is_tb, _c(1), ldb), jc, nc, pc, kc, bp_ws])
+            with b.if_then(b.not_(packed)):
+                b.call(pack_b, [B, b.select(is_tb, ldb, _c(1)),
+                                b.select(is_tb, _c(1), ldb), jc, nc, pc, kc,
+                                bp_ws])
+            # PACKED_B: panel jc / NR starts at B + jc K, its rows pc.. at
+            # + pc NR; panels lie K NR apart (kc NR in the workspace)
+            bp_base = b.select(packed, _gep(b, B, b.add(b.mul(jc, K), b.mul(
+                pc, _c(NR))), t), bp_ws)
+            bp_step = b.select(packed, K, kc)
             with b.if_then(bf16):
                 b.call(convert_b, [bp_ws, _ceil_div(b, nc, NR), kc])
             kpn = b.sdiv(b.add(kc, _c(1)), _c(2))  # bfloat16 pairs
@@ -833,7 +853,7 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
                 with for_range(b, _ceil_div(b, nc, NR), name="jr") as jri:
                     jr = b.mul(jri, _c(NR))
                     nr = _min(b, _c(NR), b.sub(nc, jr))
-                    bp = _gep(b, bp_ws, b.mul(jr, kc), t)
+                    bp = _gep(b, bp_base, b.mul(jr, bp_step), t)
                     with for_range(b, _ceil_div(b, mc, MR), name="ir") as iri:
                         ir_ = b.mul(iri, _c(MR))
                         mr = _min(b, _c(MR), b.sub(mc, ir_))
@@ -880,6 +900,50 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
     return fn
 
 
+def pack_b_full_name(dt: DType) -> str:
+    return f"gk_pack_b_full_{dt.name}"
+
+
+def _pack_full_type() -> ir.FunctionType:
+    # B, ldb, trans, K, N, dst
+    return ir.FunctionType(VOID, [PTR, I64, I64, I64, I64, PTR])
+
+
+def declare_pack_b_full(module: ir.Module, dt: DType) -> ir.Function:
+    name = pack_b_full_name(dt)
+    fn = module.globals.get(name)
+    if fn is None:
+        fn = ir.Function(module, _pack_full_type(), name)
+    return fn
+
+
+def packed_b_elements(dt: DType, vector_bytes: int, k: int, n: int) -> int:
+    """Elements of op(B) [k, n] packed for PACKED_B (whole NR-wide
+    panels, zero padded), plus a vector of slack."""
+    bk = blocking(dt, vector_bytes)
+    return -(-n // bk.nr) * bk.nr * k + bk.w
+
+
+def pack_b_full_function(module: ir.Module, dt: DType,
+                         bk: Blocking) -> ir.Function:
+    """void gk_pack_b_full_<dt>(B, ldb, trans, K, N, dst): op(B) [K, N]
+    (B row-major with row stride ldb, transposed when trans != 0) into
+    the PACKED_B layout: panel q of NR columns at dst + q K NR, element
+    (k, r) at [k NR + r], zero past column N. dst must be 64-byte aligned
+    (the micro-kernel reads the panels with aligned vector loads)."""
+    fn = declare_pack_b_full(module, dt)
+    if not fn.is_declaration:
+        return fn
+    B, ldb, trans, K, N, dst = fn.args
+    pack_b = _packer(module, dt, bk, bk.nr, f"gk_pack_b_{dt.name}")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    tr = b.icmp_signed("!=", trans, _c(0))
+    b.call(pack_b, [B, b.select(tr, ldb, _c(1)), b.select(tr, _c(1), ldb),
+                    _c(0), N, _c(0), K, dst])
+    b.ret_void()
+    return fn
+
+
 def _copy_tile(b, dt, tile, ldt, cp, ldc, mr, nr, first):
     """C[:mr, :nr] (+)= tile[:mr, :nr]."""
     t = reg_type(dt)
@@ -903,6 +967,7 @@ def library_name(dt: DType, vector_bytes: int) -> str:
 def gemm_library(dt: DType, vector_bytes: int) -> ir.Module:
     module = ir.Module(name=library_name(dt, vector_bytes))
     gemm_function(module, dt, blocking(dt, vector_bytes))
+    pack_b_full_function(module, dt, blocking(dt, vector_bytes))
     return module
 
 
@@ -921,10 +986,11 @@ def library_modules(dt: DType, ta: bool = False, tb: bool = False,
 
 
 def gemm_flags(ta: bool, tb: bool, columns: bool = False,
-               tile: bool = False, bf16: bool = False) -> int:
+               tile: bool = False, bf16: bool = False,
+               packed_b: bool = False) -> int:
     return (TRANS_A if ta else 0) | (TRANS_B if tb else 0) | (
         COLUMNS if columns else 0) | (TILE if tile else 0) | (
-        BF16 if bf16 else 0)
+        BF16 if bf16 else 0) | (PACKED_B if packed_b else 0)
 
 
 def thread_args(ctx):
@@ -945,10 +1011,12 @@ def thread_workspace(ctx, workspace):
 
 
 def emit_matmul(ctx, node, workspace, vector_bytes: int, *, ep=None,
-                epctx=None, columns: bool = False, ret: bool = True) -> None:
+                epctx=None, columns: bool = False, ret: bool = True,
+                packed_b: bool = False) -> None:
     """Call the GEMM for every batch index of `node` (the calling kernel's
     thread takes its share of each product). `ep`/`epctx`: an epilogue
-    (2-D products only)."""
+    (2-D products only). `packed_b`: B's buffer holds op(B) packed
+    (PACKED_B; 2-D float32 products without an epilogue only)."""
     from .kernels import MultiIndex
     from .loops import loop_nest
 
@@ -969,8 +1037,12 @@ def emit_matmul(ctx, node, workspace, vector_bytes: int, *, ep=None,
     tid, nth = thread_args(ctx)
     ws = thread_workspace(ctx, workspace)
     null = ir.Constant(PTR, None)
-    flags = _c(gemm_flags(ta, tb, columns,
-                          bf16=node.attrs.get("precision") == "bfloat16"))
+    bf16 = node.attrs.get("precision") == "bfloat16"
+    if packed_b and (batch or ep is not None or bf16):
+        raise InternalCompilerError(
+            f"matmul %{out.name}: a packed B serves 2-D float32 products "
+            "without an epilogue only")
+    flags = _c(gemm_flags(ta, tb, columns, bf16=bf16, packed_b=packed_b))
     if batch and len(bm.shape) == 2 and not ta and tuple(a.shape[:-2]) == \
             tuple(batch) and ep is None:
         # (..., M, K) @ (K, N): one product of all the batch's rows
@@ -1005,7 +1077,8 @@ class _MatmulLowering(Lowering):
 
     def emit(self, ctx, site) -> None:
         split_by_thread(ctx)
-        emit_matmul(ctx, site.node, site.workspace, host().vector_bytes)
+        emit_matmul(ctx, site.node, site.workspace, host().vector_bytes,
+                    packed_b=site.packed_b)
 
 
 register_lowering(_MatmulLowering())

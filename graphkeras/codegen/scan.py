@@ -48,6 +48,10 @@ Invariants:
   disjoint), which keeps the body kernels' `noalias` promise.
 - The GEMM workspace of body matmuls is the program's workspace
   (nested_matmuls() tells step_module.py what to size and link).
+- A body matmul whose B is a constant of the scan (the recurrent kernel)
+  gets it packed once per block, before the loop, into the block's
+  scratch (_packed_weights; GEMM flag PACKED_B), instead of packing it
+  again at every step; the product is the same bit for bit.
 """
 
 from __future__ import annotations
@@ -60,7 +64,10 @@ from ..ir.types import is_symbol
 from .kernel_function import emit_kernel, program_symbols
 from .lowering import Lowering, register_lowering
 from .loops import for_range
+from .matmul import declare_pack_b_full, packed_b_elements
+from .narrow import NARROW
 from .scalar import I1, I64, PTR, VOID, intrinsic
+from .target import host
 
 ALIGN = 64
 
@@ -197,15 +204,16 @@ def emit_scan(ctx, node, t, workspace, layout_of_program) -> None:
             f"scan body @{body.name} uses the dimension(s) {missing}, which the "
             "program around it does not bind")
     # the body's kernels, each an LLVM function of its own
+    packs = _packed_weights(node, body, layout)
     kernels = [emit_kernel(module, f"{t}_s{k}", kn, layout, symbols,
-                           ctx.consts)
+                           ctx.consts, packed_b=k in packs)
                for k, kn in enumerate(layout.kernels)]
     chunk, chunks = ctx.fn.args[0], ctx.fn.args[1]
     sym = _separable_over(node)
     if sym is None:  # the whole loop, on the thread taking chunk 0
         with b.if_then(b.icmp_signed("==", chunk, _i64(0))):
             _emit_loop(ctx, node, body, layout, kernels, symbols, workspace,
-                       None, _i64(0), None)
+                       None, _i64(0), None, packs)
         b.ret_void()
         return
     # nb = min(ceil(N / ROW_BLOCK), C) blocks (one thread: the whole batch,
@@ -220,14 +228,43 @@ def emit_scan(ctx, node, t, workspace, layout_of_program) -> None:
         lo = b.sdiv(b.mul(rows, blk), nb)
         hi = b.sdiv(b.mul(rows, b.add(blk, _i64(1))), nb)
         _emit_loop(ctx, node, body, layout, kernels, symbols, workspace,
-                   sym, lo, b.sub(hi, lo))
+                   sym, lo, b.sub(hi, lo), packs)
     b.ret_void()
 
 
+def _packed_weights(node, body, layout) -> dict:
+    """{body kernel index: (storage id of B, body param index of B, K, N,
+    transpose_b, dtype)} of the body's plain 2-D matmuls whose B is a
+    constant of the scan (the same at every step) with K and N static and
+    wider than NARROW (narrower products take the unpacked path, which
+    packs nothing), float32 precision."""
+    nc, nx = node.attrs["num_carry"], node.attrs["num_xs"]
+    const_params = {p.name: k for k, p in enumerate(body.params)
+                    if k >= nc + nx}
+    vs, st = layout.value_storage, layout.storages
+    out = {}
+    for k, kn in enumerate(layout.kernels):
+        if kn.op != "matmul" or kn.attrs.get("precision") == "bfloat16":
+            continue
+        a, bm = kn.inputs
+        if kn.outputs[0].type.rank != 2 or bm.type.rank != 2:
+            continue
+        sb = st[vs[bm.name]]
+        if sb.kind != "input" or sb.name not in const_params or \
+                st[vs[a.name]].id == sb.id:
+            continue
+        tb = bool(kn.attrs["transpose_b"])
+        kk, n = (bm.type.shape[::-1] if tb else bm.type.shape)
+        if is_symbol(kk) or is_symbol(n) or kk <= NARROW or n <= NARROW:
+            continue
+        out[k] = (sb.id, const_params[sb.name], kk, n, tb, bm.type.dtype)
+    return out
+
+
 def _emit_loop(ctx, node, body, layout, kernels, symbols, workspace, sym,
-               lo, rows) -> None:
+               lo, rows, packs) -> None:
     """The loop over the steps for rows [lo, lo + rows) of symbol `sym`
-    (sym None: all of them, lo 0)."""
+    (sym None: all of them, lo 0); `packs`: _packed_weights."""
     b = ctx.b
     module = b.module
     a = node.attrs
@@ -262,6 +299,12 @@ def _emit_loop(ctx, node, body, layout, kernels, symbols, workspace, sym,
     for i in range(nc):
         carry_off.append(total)
         total = ctx.add(total, _round(ctx, numel_bytes(inputs[i].type, True)))
+    vb = host().vector_bytes
+    pack_off = {}
+    for k, (_, _, kk, n, _, dt) in packs.items():
+        pack_off[k] = total
+        total = ctx.add(total, _round(ctx, _i64(
+            packed_b_elements(dt, vb, kk, n) * dt.itemsize)))
     total = b.add(total, _i64(ALIGN))  # never zero bytes
     scratch = b.call(_aligned_alloc(module), [_i64(ALIGN), total])
     with b.if_then(b.icmp_unsigned("==", scratch, ir.Constant(PTR, None)),
@@ -281,6 +324,15 @@ def _emit_loop(ctx, node, body, layout, kernels, symbols, workspace, sym,
         outer[v.name] = at(ctx.buffers[v.name][0], b.mul(
             lo, row_bytes(v.type.with_shape(v.type.shape[1:]))))
     init = [outer[v.name] for v in inputs[:nc]]
+    # the loop-invariant weights, packed once for the whole loop
+    packed = {}
+    for k, (sid, pi, kk, n, tb, dt) in packs.items():
+        dst = at(scratch, pack_off[k])
+        w = body.params[pi].type
+        b.call(declare_pack_b_full(module, dt), [
+            outer[inputs[pi].name], _i64(w.shape[-1]), _i64(int(tb)),
+            _i64(kk), _i64(n), dst])
+        packed[k] = (sid, dst)
     out_carry = [outer[v.name] for v in outputs[:nc]]
     spare = [at(scratch, off) for off in carry_off]
     # writes alternate W0, W1, ...; the last step (T-1) must write the output
@@ -338,10 +390,12 @@ def _emit_loop(ctx, node, body, layout, kernels, symbols, workspace, sym,
                 f"scan body @{body.name}: storage s{sid} of kind {s_.kind} "
                 "has no place in the loop")
 
-        for kfn, sids, wants_ws in kernels:
+        for k, (kfn, sids, wants_ws) in enumerate(kernels):
             # NOTE: a body kernel runs whole on this thread: (chunk 0 of 1)
             args = [_i64(0), _i64(1)]
-            args += [pointer(sid) for sid in sids] + body_syms
+            psid, pptr = packed.get(k, (None, None))
+            args += [pptr if sid == psid else pointer(sid) for sid in sids]
+            args += body_syms
             if wants_ws:
                 args.append(workspace)
             b.call(kfn, args)

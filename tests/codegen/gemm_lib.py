@@ -16,6 +16,8 @@ from graphkeras.codegen.matmul import (
     gemm_flags,
     gemm_library,
     gemm_name,
+    pack_b_full_name,
+    packed_b_elements,
     workspace_bytes,
 )
 from graphkeras.codegen.target import ensure_llvm, host, new_target_machine
@@ -27,6 +29,8 @@ GEMM = ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * 3 + [ctypes.c_int64] * 7 + [
 EP = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                       ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p,
                       ctypes.c_int64)
+PACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
+                        ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
 _LIBS: dict = {}
 
 
@@ -44,23 +48,36 @@ def _gemm(vb):
         eng.add_object_file(llvm.ObjectFileRef.from_data(obj))
         eng.finalize_object()
         addr = eng.get_function_address(gemm_name(ir.float32))
-        assert addr
-        _LIBS[vb] = (eng, GEMM(addr))
+        pack = eng.get_function_address(pack_b_full_name(ir.float32))
+        assert addr and pack
+        _LIBS[vb] = (eng, GEMM(addr), PACK(pack))
     return _LIBS[vb][1]
 
 
+def pack_b(vb, b, n, k, tb):
+    """op(b) [k, n] packed for the PACKED_B flag (gk_pack_b_full)."""
+    _gemm(vb)
+    size = packed_b_elements(ir.float32, vb, k, n)
+    raw = np.full(size + 16, np.nan, np.float32)
+    skip = (-raw.ctypes.data % 64) // 4  # the panels are read aligned
+    out = raw[skip:skip + size]
+    _LIBS[vb][2](b.ctypes.data, b.shape[1], int(tb), k, n, out.ctypes.data)
+    return out
+
+
 def call(vb, a, b, m, n, k, ta, tb, nth=1, ep=None, columns=False,
-         bf16=False):
+         bf16=False, packed_b=False):
+    """C = op(a) @ op(b) on nth threads; packed_b: b is pack_b's output."""
     gemm = _gemm(vb)
     c = np.full((m, n), np.nan, np.float32)
     ws_per = workspace_bytes(ir.float32, vb, k if ep else 0)
     ws = np.zeros(ws_per * nth + 64, np.uint8)
     base = (ws.ctypes.data + 63) // 64 * 64
     flags = gemm_flags(ta, tb, columns=columns, tile=ep is not None,
-                       bf16=bf16)
+                       bf16=bf16, packed_b=packed_b)
     for tid in range(nth):
         gemm(a.ctypes.data, b.ctypes.data, None if ep else c.ctypes.data,
-             m, n, k, a.shape[1], b.shape[1], n, flags, base + tid * ws_per,
+             m, n, k, a.shape[1], b.shape[-1], n, flags, base + tid * ws_per,
              ctypes.cast(ep, ctypes.c_void_p) if ep else None, None, tid, nth)
     return c
 

@@ -11,7 +11,8 @@ import pytest
 
 import graphkeras as keras
 from graphkeras import ops
-from graphkeras.codegen.scan import ROW_BLOCK, _separable_over
+from graphkeras.codegen.scan import (ROW_BLOCK, _packed_weights,
+                                     _separable_over)
 from graphkeras.frontend import tracing
 from graphkeras.ir import Builder, interpret
 from graphkeras.passes import differentiate
@@ -50,6 +51,11 @@ CASES = {
     "simple_rnn_masked": lambda: keras.layers.SimpleRNN(
         3, return_sequences=True),
     "users_cell": lambda: keras.layers.RNN(_MinimalCell(3)),
+    # wider than NARROW: the loops multiply by a recurrent kernel packed
+    # once before the loop (codegen/scan.py, GEMM flag PACKED_B); 40 and
+    # 36 units leave partial column panels
+    "lstm_wide": lambda: keras.layers.LSTM(40),
+    "gru_wide_seq": lambda: keras.layers.GRU(36, return_sequences=True),
 }
 
 
@@ -121,3 +127,21 @@ def test_compiled_recurrence_matches_the_interpreter(name):
             np.testing.assert_array_equal(a, b_, err_msg=f"{name} batch "
                                           f"{batch} result {k}: 1 vs 2 "
                                           "threads")
+
+
+def test_wide_recurrent_kernels_are_packed_once_per_loop():
+    """The forward and the backward loop of a 40-unit LSTM both multiply
+    by the packed recurrent kernel (the forward by K, the backward by its
+    transpose), which the case lstm_wide above checks numerically."""
+    gfn, _ = _program("lstm_wide")
+    names = tuple(p.name for p in gfn.params)
+    exe = CompiledExecutable(Program(gfn, state=(), inputs=names, updates=(),
+                                     outputs=(0,)), StateStore(), threads=1)
+    fn, layout = exe.fn, exe.layout
+    scans = [n for n in fn.nodes if n.op == "scan"]
+    found = []
+    for n in scans:
+        body, blayout = layout.bodies[n.attrs["body"]]
+        found.append(sorted((kk, nn, tb) for _, _, kk, nn, tb, _ in
+                            _packed_weights(n, body, blayout).values()))
+    assert found == [[(40, 160, False)], [(160, 40, True)]], found
