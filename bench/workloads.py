@@ -146,7 +146,7 @@ def keras_w4(system, threads, calls):
     if system == "graphkeras":
         # the native step alone (the thread count the executable chose,
         # through its own call: what predict_on_batch adds is Python)
-        exe = model._steps.fast[2].__self__
+        exe = model._steps.fast[3].__self__
         keep = model.predict_on_batch(x1)  # (the slot table's arrays)
         out["native_step_us"] = _median_us(exe._step, calls * 5)
         del keep

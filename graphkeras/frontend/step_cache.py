@@ -40,7 +40,9 @@ class StepCache:
         self._entries: dict = {}
         self._last: dict = {}  # kind -> Entry last traced
         self._sig = None  # (structure version, compile version) -> signature
-        self.fast = None  # predict_on_batch's last (sig, shape, entry, plain)
+        # predict_on_batch's last call: (structure version, compile
+        # version, per-sample shape, the executable's run1, plain output)
+        self.fast = None
 
     def __len__(self) -> int:
         return len(self._entries)

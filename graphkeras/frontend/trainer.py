@@ -761,6 +761,10 @@ class Trainer:
                 callbacks=None):
         """Outputs for x, batch by batch, concatenated (NumPy arrays in the
         structure of the model's outputs)."""
+        if (verbose == 0 and batch_size is None and steps is None
+                and callbacks is None and x.__class__ is np.ndarray and x.ndim
+                and 0 < len(x) <= 32):
+            return self.predict_on_batch(x)  # (as below, sooner)
         batch_size = check_count("batch_size", batch_size)
         verbose = self._distributed(verbose)
         if (verbose == 0 and callbacks is None and steps is None
@@ -837,32 +841,43 @@ class Trainer:
         return r[0] if len(r) == 1 else r
 
     def predict_on_batch(self, x):
+        """The model's outputs for one batch (NumPy arrays)."""
+        fast = self._steps.fast
+        if (fast is not None and x.__class__ is np.ndarray
+                and x.dtype is _F32 and x.shape[1:] == fast[2]
+                and fast[0] == structure_version()
+                and fast[1] == self._compile_version and x.ndim
+                and x.flags.c_contiguous and _dist.active() is None):
+            # Fast path for one array (latency-bound serving): the
+            # executable of the last call, when neither the variables nor
+            # compile() nor the per-sample shape changed since (that shape
+            # was checked then); the executable checks the array again
+            # (run1: shape, dtype, contiguity) before native code sees it
+            res = fast[3](x)
+            return res[0] if fast[4] else self._pack_outputs(list(res))
+        return self._predict_batch(x)
+
+    def _predict_batch(self, x):
         dp = self._distributed()
         if (x.__class__ is np.ndarray and dp is None
                 and (x.dtype is _F32 or x.dtype == _F32) and x.ndim
                 and x.flags.c_contiguous and self.built):
-            # Fast path for one array (latency-bound serving): the executable
-            # of the last call, when neither the state signature nor the
-            # per-sample shape changed (that shape was checked then); the
-            # executable checks the array again (run1: shape, dtype,
-            # contiguity) before native code sees it
-            fast = self._steps.fast
-            if fast is not None and fast[1] == x.shape[1:] and \
-                    fast[0] == self._steps.signature(self):
-                res = fast[2](x)
-                return res[0] if fast[3] else self._pack_outputs(list(res))
             fit = getattr(self, "_fit_input_ranks", None)
             if fit is not None:  # 1-D data for an Input((1,)) model
                 x = fit(x)
             batch = ([x], None, None)
             self._check_inputs(batch[0], None)
+            version = (structure_version(), self._compile_version)
             exe = self._executable("predict", batch[0], None, None, None)
             res = exe.run([x])
             out = self._pack_outputs(list(res))
             plain = len(res) == 1 and out is res[0]
             run1 = getattr(exe, "run1", None) or (lambda a: exe.run([a]))
-            self._steps.fast = (self._steps.signature(self), x.shape[1:],
-                                run1, plain)
+            if version == (structure_version(), self._compile_version) and \
+                    x.dtype is _F32:
+                # (a model built by this call has a new version: the next
+                # call fills the fast path)
+                self._steps.fast = (*version, x.shape[1:], run1, plain)
             return out
         adapter, batch = self._single_batch(x, None, None, allow_empty=True)
         res = self._run_step("predict", batch, adapter.x_template)

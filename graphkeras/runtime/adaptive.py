@@ -6,6 +6,8 @@ its steps on one thread and on all of them and keeps the faster.
     ... run the step on n threads ...
     if chooser.timed:
         chooser.report(n, seconds)  # how long it took (per step)
+    else:
+        n, k = chooser.lease()      # the next k steps: n threads, untimed
 
 Why: on a machine where other programs keep cores busy, a step on two
 threads waits for a thread the scheduler has taken off its core, and can
@@ -82,6 +84,18 @@ class ThreadChooser:
             return self._other()
         self.timed = self._since >= self.interval - WARMUP
         return self.current
+
+    def lease(self) -> tuple:
+        """(n, k) after a pick() that was not timed: the next k steps run
+        on n threads untimed too, counted here as picked already (the
+        caller runs them without calling pick(): a step of a latency-bound
+        predict costs no chooser bookkeeping), then pick() again."""
+        if len(self.candidates) == 1 or not self._ready or self._burst:
+            return self.current, 0
+        k = max(0, self.interval - WARMUP - 1 - self._since)
+        self._since += k
+        self.steps += k
+        return self.current, k
 
     def report(self, nthreads: int, seconds: float) -> None:
         """The time one step took on `nthreads` threads."""

@@ -92,6 +92,7 @@ from .adaptive import ThreadChooser
 from .executable import Executable
 from .program import Program
 from .state import StateStore, aligned_empty
+from . import thread_pool as _thread_pool
 from .thread_pool import default_threads, thread_pool
 
 # below this many floating-point operations (estimated) a step runs on one
@@ -294,6 +295,7 @@ def _data_offset():
 
 _DATA_OFFSET = _data_offset()
 _copy = np.ndarray.copy
+_from_address = ctypes.c_void_p.from_address
 
 
 def _addr(a: np.ndarray) -> int:
@@ -301,7 +303,7 @@ def _addr(a: np.ndarray) -> int:
     object starts with the same struct). ~0.15 us through the object's
     data pointer, against ~0.35 (from_buffer) or ~1 us (.ctypes.data)."""
     if _DATA_OFFSET is not None:
-        return ctypes.c_void_p.from_address(id(a) + _DATA_OFFSET).value or 0
+        return _from_address(id(a) + _DATA_OFFSET).value or 0
     try:
         return ctypes.addressof(ctypes.c_char.from_buffer(a))
     except (TypeError, ValueError):  # read-only or empty
@@ -365,11 +367,18 @@ class CompiledExecutable(Executable):
         # ndarray (_prepare_fast): the next call with the same shapes and
         # dtypes skips binding
         self._fast = None
+        # run1's view of _fast for one input whose outputs are kept:
+        # (shape, dtype, slot, the kept buffers); None with _fast or else
+        self._fast1 = None
         self._workspace = None
         self._workspace_threads = 0
         self._workspace_per = 0
         self._ensure_workspace(1, {})
         self._pool = None  # the thread pool this executable's slots name
+        # untimed steps the chooser granted at the count _lease_n
+        # (ThreadChooser.lease): no pick() per step in the steady state
+        self._lease = 0
+        self._lease_n = 1
         self._ctl = np.zeros(CTL_WORDS, np.int64)  # until the pool exists
         self._block[nl.threads_slot] = _addr(self._ctl)
         # the schedule block: two counters per unit, each on its own line
@@ -401,7 +410,7 @@ class CompiledExecutable(Executable):
     def _refresh_state(self) -> None:
         """Validate the state buffers and take their addresses (again after
         the StateStore changed)."""
-        self._fast = None
+        self._fast = self._fast1 = None
         env: dict = {}
         for name, slot in self._state_slots:
             if name not in self.store:
@@ -506,18 +515,34 @@ class CompiledExecutable(Executable):
             return self._run(inputs)
 
     def run1(self, x) -> list:
-        """`run([x])`, one call cheaper: the latency path of
-        predict_on_batch (W4 at batch 1)."""
-        with self._lock:
-            f = self._fast
-            if (f is not None and len(f[0]) == 1
+        """`run([x])`, cheaper: the latency path of predict_on_batch (W4
+        at batch 1). A call like the last (an ndarray of its shape and
+        dtype, C-contiguous, the same state buffers) writes x's address,
+        runs the step and returns copies of the kept outputs; anything
+        else goes through `run`'s checks."""
+        # (spelled out for speed: ~1.2 us of Python around the native call)
+        lock = self._lock
+        lock.acquire()
+        try:
+            f = self._fast1
+            if (f is not None and x.__class__ is np.ndarray
+                    and x.shape == f[0] and x.dtype is f[1]
+                    and x.flags.c_contiguous
                     and self._store_version == self.store.version):
-                shape, dt, slot = f[0][0]
-                if (x.__class__ is np.ndarray and x.shape == shape
-                        and x.dtype is dt and x.flags.c_contiguous):
-                    self._block[slot] = _addr(x)
-                    return self._run_fast(f)
+                self._block[f[2]] = (
+                    _from_address(id(x) + _DATA_OFFSET).value or 0
+                    if _DATA_OFFSET is not None else _addr(x))
+                if self._nthreads == 1:
+                    self._call1()
+                else:
+                    self._step()
+                bufs = f[3]
+                if len(bufs) == 1:
+                    return [bufs[0].copy()]
+                return list(map(_copy, bufs))
             return self._run((x,))
+        finally:
+            lock.release()
 
     def _run(self, inputs: Sequence[np.ndarray]) -> list:
         if self._store_version != self.store.version:
@@ -539,7 +564,7 @@ class CompiledExecutable(Executable):
         # NOTE: the slot table gets this call's sizes: the last call's
         # fast path is void until this one sets it again (a call with
         # other sizes that is not all ndarrays sets none)
-        self._fast = None
+        self._fast = self._fast1 = None
         env, outs, arrays = self._prepare(inputs, self._block, 0)
         if env != self._env:
             self._setup(env)
@@ -554,14 +579,22 @@ class CompiledExecutable(Executable):
         `arrays`, which gave `outs`): per input its shape, dtype and slot;
         the outputs either kept (small ones: buffers that stay in the slot
         table, returned as copies; a copy costs less than allocating and
-        addressing a new array) or allocated per call."""
+        addressing a new array) or allocated per call.
+
+        NOTE: while a fast path with kept outputs is set, the output slots
+        hold the kept buffers' addresses (written here, once): whatever
+        writes other addresses there voids the fast path first."""
         ins = tuple((a.shape, a.dtype, slot)
                     for a, slot in zip(arrays, self._input_slots))
         slots = tuple(slot for slot, _, _ in self._out_specs)
         if sum(o.nbytes for o in outs) <= FAST_OUTPUT_BYTES:
             bufs = tuple(aligned_empty(o.shape, o.dtype) for o in outs)
             kept = tuple((slot, _addr(o)) for slot, o in zip(slots, bufs))
+            for slot, addr in kept:
+                self._block[slot] = addr
             self._fast = (ins, kept, bufs)
+            if len(ins) == 1:
+                self._fast1 = (*ins[0], bufs)
         else:
             self._fast = (ins, None, tuple((slot, o.shape, o.dtype)
                                            for slot, o in zip(slots, outs)))
@@ -569,13 +602,8 @@ class CompiledExecutable(Executable):
     def _run_fast(self, f) -> list:
         """The step on the fast path `f` (inputs' addresses written)."""
         block = self._block
-        if f[1] is not None:  # kept outputs: fresh copies for the caller
-            for slot, addr in f[1]:
-                block[slot] = addr
-            if self._nthreads == 1:
-                self._call1()
-            else:
-                self._step()
+        if f[1] is not None:  # kept outputs (in the slot table): copies
+            self._step()
             return list(map(_copy, f[2]))
         outs = []
         for slot, shape, dt in f[2]:
@@ -589,25 +617,39 @@ class CompiledExecutable(Executable):
         if self._nthreads == 1:
             self._call1()
             return
-        self._epoch += 1
-        self._block[self.native_layout.epoch_slot] = self._epoch
+        if self._lease:  # the chooser's steady state: no pick per step
+            self._lease -= 1
+            self._step_on(self._lease_n)
+            return
         chooser = self._chooser
         if chooser is None:
-            self._call(0, self._block_addr, 1, 0, self._nthreads)
+            self._step_on(self._nthreads)
             return
         n = chooser.pick()
         if not chooser.timed:
-            if n == 1:
-                self._call1()
-            else:
-                self._call(0, self._block_addr, 1, 0, n)
+            self._step_on(n)
+            self._lease_n, self._lease = chooser.lease()
             return
         t0 = time.perf_counter()
+        self._step_on(n)
+        chooser.report(n, time.perf_counter() - t0)
+
+    def _step_on(self, n: int) -> None:
+        """One step (gk_step) on n threads: one thread through gk_call(),
+        several through the pool's launch when the pool the slot table
+        names is the current one, else through _call (which sets the pool
+        up, or runs the step alone when the pool is busy or closed)."""
         if n == 1:
             self._call1()
-        else:
-            self._call(0, self._block_addr, 1, 0, n)
-        chooser.report(n, time.perf_counter() - t0)
+            return
+        self._epoch += 1
+        self._block[self.native_layout.epoch_slot] = self._epoch
+        pool = self._pool
+        if (pool is not None and pool is _thread_pool._POOL
+                and pool.launch(self.native.step_address, 0, self._block_addr,
+                                1, 0, n)):
+            return
+        self._call(0, self._block_addr, 1, 0, n)
 
     @property
     def fixed_threads(self) -> int | None:
@@ -619,7 +661,8 @@ class CompiledExecutable(Executable):
     def fixed_threads(self, n: int | None) -> None:
         self._fixed_threads = n
         self._env = None
-        self._fast = None
+        self._fast = self._fast1 = None
+        self._lease = 0
 
     def _setup(self, env: dict) -> None:
         """Per batch size: the arena, the thread count, the workspace."""
@@ -627,6 +670,7 @@ class CompiledExecutable(Executable):
             self._ensure_arena(env)
         self._nthreads = self._threads_for(env)
         self._chooser = None
+        self._lease = 0
         if self._nthreads > 1 and not self.fixed_threads and self.adaptive:
             key = tuple(sorted(env.items()))
             self._chooser = self._choosers.get(key)
@@ -710,14 +754,16 @@ class CompiledExecutable(Executable):
         with self._lock:
             saved = {n: np.array(self.store[n]) for n in self.program.state}
             adaptive, self.adaptive = self.adaptive, False
-            self._env = self._fast = self._chooser = None
+            self._env = self._fast = self._fast1 = self._chooser = None
+            self._lease = 0
             try:
                 return profile_executable(self, inputs, repeats)
             finally:
                 for n, a in saved.items():
                     self.store[n][...] = a
                 self.adaptive = adaptive
-                self._env = self._fast = self._chooser = None
+                self._env = self._fast = self._fast1 = self._chooser = None
+                self._lease = 0
 
     def run_steps(self, batches: Sequence[Sequence[np.ndarray]]) -> list:
         with self._lock:
@@ -727,7 +773,7 @@ class CompiledExecutable(Executable):
         if self._store_version != self.store.version:
             self._refresh_state()
         # the slot table will hold another step's sizes
-        self._fast = None
+        self._fast = self._fast1 = None
         k = len(batches)
         if k == 0:
             return []

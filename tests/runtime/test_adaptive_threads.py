@@ -70,3 +70,34 @@ def test_switching_thread_counts_gives_the_numbers_of_one_thread(monkeypatch):
     assert got == want
     for k in store1.names():
         np.testing.assert_array_equal(store[k], store1[k], err_msg=k)
+
+
+def _drive_leased(chooser, costs, steps):
+    """The executable's protocol: after an untimed pick, lease() the next
+    steps and run them without pick(); the cost model costs[i] for the
+    i-th `steps` steps."""
+    picked, left, n_left = [], 0, 1
+    for cost in costs:
+        for _ in range(steps):
+            if left:
+                left -= 1
+                picked.append(n_left)
+                continue
+            n = chooser.pick()
+            if chooser.timed:
+                chooser.report(n, cost[n])
+            else:
+                n_left, left = chooser.lease()
+            picked.append(n)
+    return picked
+
+
+def test_leased_steps_are_the_steps_pick_would_choose():
+    for costs in ([{1: 1.0, 2: 2.0}, {1: 1.0, 2: 0.5}],
+                  [{1: 1.0, 2: 0.5}, {1: 1.0, 2: 3.0}]):
+        plain, leased = ThreadChooser(2), ThreadChooser(2)
+        want = [n for cost in costs for n in _drive(plain, cost, 700)]
+        got = _drive_leased(leased, costs, 700)
+        assert got == want
+        # and the choice followed the change of load
+        assert leased.current == min(costs[-1], key=costs[-1].get)
