@@ -106,3 +106,37 @@ def test_wide_1x1_convolutions_become_products_with_equal_gradients():
         check_grads(convs_to_products(fn), args, ["x", "w"], rng=rng)
     narrow = _one_by_one(c, 10)
     assert convs_to_products(narrow) is narrow
+
+
+def _channel_sum(shape, keepdims=False):
+    b = ir.Builder("bias_grad")
+    g = b.param("g", shape)
+    return b.build([b.reduce_sum(g, axes=tuple(range(len(shape) - 1)),
+                                 keepdims=keepdims)])
+
+
+def test_per_channel_sums_of_images_run_in_two_stages():
+    from conv_helpers import check_identical_across_threads
+
+    from graphkeras.passes.assign_layouts import (SPLIT_SUM_MAX_PIXELS,
+                                                  split_channel_sums)
+
+    for shape, keep in ((("N", 9, 7, 5), False), (("N", 3, 4, 2, 33), True)):
+        fn = _channel_sum(shape, keep)
+        out = split_channel_sums(fn)
+        ir.verify(out)
+        sums = [n.attrs["axes"] for n in out.nodes if n.op == "reduce_sum"]
+        assert sums == [tuple(range(1, len(shape) - 1)), (0,)], out
+        assert out.results[0].type == fn.results[0].type
+        # compiled (per-image sums split between threads) vs interpreter
+        check_identical_across_threads(fn, batch=5)
+    # too many pixels per image (float32 partial sums), a sequence, a
+    # static batch, or a sum that keeps another axis: left as they are
+    for fn in (_channel_sum(("N", 40, 40, 3)), _channel_sum(("N", 50, 4)),
+               _channel_sum((6, 5, 5, 4))):
+        assert split_channel_sums(fn) is fn
+    assert 40 * 40 > SPLIT_SUM_MAX_PIXELS
+    b = ir.Builder("keep_h")
+    g = b.param("g", ("N", 5, 5, 4))
+    fn = b.build([b.reduce_sum(g, axes=(0, 2))])
+    assert split_channel_sums(fn) is fn
