@@ -708,7 +708,10 @@ def emit_conv_node(ctx, node, ws) -> None:
     bands of B rows of the first spatial axis of each image (of the
     pooled output when a pooling is fused, which reads only the conv rows
     it needs), B = ceil(chunks / images); each pixel is computed the same
-    way in any band, so results do not depend on the split. A chunk packs
+    way in any band, so results do not depend on the split. A pooling
+    whose input is also a result (a training step: _stored_tail in
+    passes/fuse_conv_epilogues.py) pools each whole image after its
+    epilogue wrote it. A chunk packs
     the filter into its workspace (unless the filter is its own packed
     form) and runs its contiguous share of the units."""
     b = ctx.b
@@ -723,6 +726,12 @@ def emit_conv_node(ctx, node, ws) -> None:
     wp, scratch = _wsplit(ctx, ws, plan)
     src, w = conv.inputs
     out = conv.outputs[0]
+    stored = None  # (a training step) the pooled activation is a result too
+    if tail is not None and tail.inputs[0].name in {r.name for r in results}:
+        stored, tail = tail, None
+        rest = rest[:-1]
+        kept = [k for k, r in enumerate(results) if r not in stored.outputs]
+        results, keys = [results[k] for k in kept], [keys[k] for k in kept]
     if tail is not None:
         # the image's activation lives in scratch after the conv's own
         # workspace (image 0 of a one-image tensor), only the pool is stored
@@ -736,7 +745,11 @@ def emit_conv_node(ctx, node, ws) -> None:
     rows = tail.outputs[0].shape[1] if tail is not None else crows
     nch = ctx.fn.args[1]
     N = ctx.dim(src.shape[0])
+    # whole images when there are enough, or when the activation is stored
+    # (every row of it, each by one unit)
     one = b.icmp_signed("<=", nch, N)
+    if stored is not None:
+        one = ir.Constant(ir.IntType(1), 1)
     nn = b.select(b.icmp_signed("<", N, _c(1)), _c(1), N)
     bands = b.udiv(b.add(nch, b.sub(nn, _c(1))), nn)
     bands = b.select(b.icmp_signed(">", bands, _c(rows)), _c(rows), bands)
@@ -773,6 +786,8 @@ def emit_conv_node(ctx, node, ws) -> None:
                               r0, r1)
             if tail is not None:
                 _pool_image(ctx, tail, n, _c(0), q0, q1)
+            if stored is not None:
+                _pool_image(ctx, stored, n, n)
     b.ret_void()
 
 

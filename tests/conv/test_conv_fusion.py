@@ -99,3 +99,35 @@ def test_inference_pooling_joins_the_conv_kernel():
                              pads=((0, 0), (0, 0)))])
     prepared = prepare_for_codegen(fn, (0,))
     assert "max_pool" in [n.op for n in prepared.nodes]
+
+
+def test_training_pooling_joins_the_conv_kernel_and_the_activation_is_kept():
+    from conv_helpers import check_identical_across_threads
+
+    from graphkeras.passes import differentiate
+
+    for pool, window, strides, pads in (
+            ("max_pool", (2, 2), (2, 2), ((0, 0), (0, 0))),
+            ("avg_pool", (3, 2), (2, 1), ((1, 1), (0, 1)))):
+        b = ir.Builder("train_step")
+        x = b.param("x", ("N", 9, 8, 3))
+        w = b.param("w", (3, 3, 3, 20))
+        bias = b.param("bias", (20,))
+        act = b.relu(b.add(b.conv(x, w, strides=(1, 1), pads=((0, 0), (1, 1)),
+                                  dilation=(1, 1)), bias))
+        y = b.op(pool, act, window=window, strides=strides, pads=pads)
+        fn = differentiate(b.build([b.reduce_sum(b.mul(y, y))]),
+                           ["w", "bias"])
+        prepared = prepare_for_codegen(fn, tuple(range(len(fn.results))))
+        bodies = [[m.op for m in n.attrs["body"].nodes]
+                  for n in prepared.nodes if n.op == "fused"]
+        assert any(ops[0] == "conv" and ops[-1] == pool for ops in bodies), (
+            bodies)
+        assert pool not in [n.op for n in prepared.nodes]
+        # the activation stays a result of the kernel (the pooling's
+        # gradient reads it)
+        assert any(n.op == "fused" and len(n.outputs) >= 2 and
+                   n.attrs["body"].nodes[-1].op == pool
+                   for n in prepared.nodes)
+        check_identical_across_threads(fn, batch=5)
+        check_identical_across_threads(fn, batch=1)
