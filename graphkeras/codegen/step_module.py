@@ -33,8 +33,11 @@ metric and bias-update kernels: few elements per batch row), is one chunk
 called with (0, 1). Threads take chunks from the unit's counter as they
 come (codegen/work_sharing.py), so a thread kept off its core by another
 process holds up at most one chunk; before a unit that reads what earlier
-ones write (`barriers_needed`) they wait until those are done, and each
-leaves the step when every unit is. With one thread the kernels run in
+ones write, or writes what they read (`barriers_needed`), they wait
+until those are done, and each leaves the step when every unit is. The
+units between two such waits (a span) run at once, so the runtime plans
+the arena from `held_layout`: a storage that dies inside a span stays
+allocated to its end, and the arena's reuse never needs a wait. With one thread the kernels run in
 order, whole. Every element is computed within one chunk in an order that
 does not depend on which thread runs it, so results are identical run to
 run (and between thread counts for the kernels here).
@@ -45,6 +48,7 @@ never overlap (plan_memory), so they are marked `noalias`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections import OrderedDict
@@ -239,34 +243,65 @@ def schedule(layout: StorageLayout) -> list:
 def barriers_needed(layout: StorageLayout, units=None) -> list:
     """needs[u]: whether threads must meet before unit u (schedule()). A
     unit may start while others still run the units since the last barrier
-    when it reads nothing they write, writes nothing they read or write,
-    and writes no arena storage while an arena storage died since the last
-    barrier (the planner may place the two at one address)."""
+    (its span) when it reads nothing they write and writes nothing they
+    read or write. Storages that die inside a span stay allocated to its
+    end (held_layout), so no unit of the span writes where another still
+    reads: the arena's reuse makes no barrier."""
     vs, st = layout.value_storage, layout.storages
     if units is None:
         units = [([t], False) for t in range(len(layout.kernels))]
     needs = []
     written: set = set()
     read: set = set()
-    died = False
     for ks, _ in units:
         nodes = [layout.kernels[t] for t in ks]
         ins = {vs[v.name] for n in nodes for v in n.inputs
                if st[vs[v.name]].kind != "const"}
         outs = {vs[v.name] for n in nodes for v in n.outputs}
-        arena_out = any(st[s].kind == "arena" for s in outs)
         # collectives run in program order on every rank (codegen/collective)
         ordered = any(lowering(n).ordered for n in nodes)
-        need = bool(ins & written or outs & (read | written)
-                    or (arena_out and died) or ordered)
+        need = bool(ins & written or outs & (read | written) or ordered)
         if need:
-            written, read, died = set(), set(), False
+            written, read = set(), set()
         needs.append(need)
         written |= outs
         read |= ins
-        died = died or any(st[s].kind == "arena" and st[s].last in ks
-                           for s in ins | outs)
     return needs
+
+
+def span_ends(layout: StorageLayout) -> list:
+    """end[t]: the last kernel of kernel t's span, the units that may run
+    at the same time (from a unit threads meet before to the next such;
+    the end copies meet before they run)."""
+    units = schedule(layout)
+    needs = barriers_needed(layout, units)
+    end = [0] * len(layout.kernels)
+    group: list = []
+    for (ks, _), need in [*zip(units, needs), (([], False), True)]:
+        if need and group:
+            for t in group:
+                end[t] = group[-1]
+            group = []
+        group += ks
+    return end
+
+
+def held_layout(layout: StorageLayout) -> StorageLayout:
+    """layout with each arena storage live until the end of the span it
+    dies in (span_ends): what the arena must be planned from (runtime,
+    plan_offsets), as threads run a span's units in any order.
+
+    NOTE: without it a unit could write a storage placed where one that an
+    earlier unit of its span reads used to be, while that unit still runs."""
+    end = span_ends(layout)
+    storages = []
+    for s in layout.storages:
+        if s.kind == "arena" and 0 <= s.last < len(end):
+            last = end[max(s.last, s.first)]
+            if last != s.last:
+                s = dataclasses.replace(s, last=last)
+        storages.append(s)
+    return dataclasses.replace(layout, storages=storages)
 
 
 

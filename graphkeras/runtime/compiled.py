@@ -67,6 +67,7 @@ from ..codegen.matmul import WORKSPACE_HEADER
 from ..codegen.step_module import (
     KernelNames,
     compile_modules_of,
+    held_layout,
     native_layout,
     required_libraries,
 )
@@ -393,6 +394,7 @@ class CompiledExecutable(Executable):
         self._chooser = None  # the current sizes' chooser, None: fixed count
         self.adaptive = True  # False: no timing, always the decided count
         self.memory_plan = None
+        self._held = None  # the layout the arena is planned from
 
     # --- checks ----------------------------------------------------------------
 
@@ -481,7 +483,11 @@ class CompiledExecutable(Executable):
         if self._planned_env:
             for s, n in self._planned_env.items():
                 big[s] = max(n, big.get(s, 0))
-        plan = plan_offsets(self.layout, big)
+        # storages live to the end of their span: threads run a span's
+        # units at once (codegen/step_module.held_layout)
+        if self._held is None:
+            self._held = held_layout(self.layout)
+        plan = plan_offsets(self._held, big)
         arena = aligned_empty((max(plan.arena_bytes, 64),), np.uint8)
         base = _addr(arena)
         slots = self.native_layout.storage_slots
