@@ -750,9 +750,16 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
     mp = _ceil_div(b, M, MR)
     np_ = _ceil_div(b, N, NR)
     small = b.icmp_signed("<=", M, _c(SMALL_M))
-    # columns unless rows are the wider split (or columns are forced)
+    # columns unless rows are the wider split (or columns are forced); also
+    # columns when there are enough column panels and M <= N: a column
+    # block packs all of op(A) (M x K), a row block all of op(B) (K x N),
+    # so the other split packs more again (W1's 128x256x512 product: 11
+    # row panels in 4 chunks went 2,3,3,3 and each chunk packed the whole
+    # 512 KB B; 8 column panels go 2 each)
     by_cols = b.or_(b.or_(forced, small), b.or_(
         b.icmp_signed(">=", np_, mp), b.icmp_signed("<", mp, nth)))
+    by_cols = b.or_(by_cols, b.and_(b.icmp_signed(">=", np_, nth),
+                                    b.icmp_signed("<=", M, N)))
     clo, chi = _split(b, N, np_, tid, nth)
     rlo, rhi = _split(b, M, mp, tid, nth)
     n0 = b.select(by_cols, b.mul(clo, _c(NR)), _c(0))

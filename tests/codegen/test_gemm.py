@@ -22,6 +22,8 @@ SHAPES = [
     (SMALL_M + 1, 7, BK.nr - 1),  # one partial row and column panel
     (2 * BK.mr + 1, BK.kc + 5, 2 * BK.nr + 1),  # two K blocks
     (BK.mc + 3, 3, 11),  # two M blocks
+    # more row panels than column panels, M <= N: split by columns
+    (11 * BK.mr - 4, 9, 8 * BK.nr),
     (0, 4, 5),
     (3, 0, 5),
 ]
