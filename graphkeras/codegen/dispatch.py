@@ -40,7 +40,7 @@ from llvmlite import ir
 
 from .loops import for_range
 from .scalar import I1, I64, PTR, VOID, alloca, intrinsic
-from .work_sharing import FINISH_FN, GRAB_FN, WAIT_FN, declare
+from .work_sharing import FINISH_FN, GRAB_FN, SPIN_WORD, WAIT_FN, declare
 
 CHUNKS_PER_THREAD = 2  # chunks of a split unit: threads x this
 
@@ -270,6 +270,12 @@ def _shared(b, module, nl, argblock, nunits, unit_word, has, run_kernel,
                                     source_etype=I64), typ=I64), PTR)
     epoch = b.load(b.gep(argblock, [_c(nl.epoch_slot)], source_etype=I64),
                    typ=I64)
+    # the pool's spin budget for waits (0: the library's default)
+    ctl = b.inttoptr(b.load(b.gep(argblock, [_c(nl.threads_slot)],
+                                  source_etype=I64), typ=I64), PTR)
+    spin = b.load_atomic(b.inttoptr(b.ptrtoint(b.gep(
+        ctl, [_c(SPIN_WORD)], source_etype=I64), I64), I64.as_pointer()),
+        "monotonic", 8, typ=I64)
     nch = b.mul(nth, _c(CHUNKS_PER_THREAD))
     zero, one = _c(0), _c(1)
     since = alloca(b, I64)
@@ -283,7 +289,7 @@ def _shared(b, module, nl, argblock, nunits, unit_word, has, run_kernel,
 
     def wait_for(hi):
         with for_range(b, hi, start=b.load(since, typ=I64), name="w") as v:
-            b.call(wait, [word(v, 8), epoch, total(v)])
+            b.call(wait, [word(v, 8), epoch, total(v), spin])
 
     fn = b.function
     with for_range(b, nunits, name="u") as u:

@@ -18,10 +18,18 @@ that lags a whole step behind sees a newer epoch and stops.
     i64 gk_grab(word, epoch, total)     the next chunk index, or -1 when
                                         all are taken (or the epoch moved on)
     void gk_finish(word, epoch)         one more chunk done
-    void gk_wait_done(word, epoch, total)  until `total` chunks are done
-        (spinning briefly with `pause`, then sleeping on a futex)
+    void gk_wait_done(word, epoch, total, spin)  until `total` chunks are
+        done (spinning with `pause` for `spin` cycles, then sleeping on a
+        futex; spin <= 0: SPIN_CYCLES)
 
-Waiting never spins long: after SPIN_CYCLES a waiting thread sleeps in the
+How long a waiting thread spins is the runtime's choice (ctl[27] for waits
+inside a step, ctl[28] for workers between jobs; 0: SPIN_CYCLES and
+JOB_SPIN_CYCLES), made from the machine's load (runtime/thread_pool.py).
+On a machine with a core for each thread a wait is best spun out: a
+thread woken from a futex sleep starts again tens of microseconds later (a
+halted virtual CPU is woken by an interrupt), and W1's step waits a few
+times for a unit shorter than that. When other processes want the cores
+waiting never spins long: after SPIN_CYCLES a waiting thread sleeps in the
 kernel (Linux futex; sched_yield elsewhere), so its core goes idle and the
 scheduler moves a thread that another process kept off its core onto it
 (a yielding spinner keeps its core busy, and the thread holding the
@@ -43,6 +51,8 @@ The pool's control block `ctl` (int64 words; fields on separate lines):
     ctl[19] argblock(s)  ctl[20] k  ctl[21] stride  ctl[22] threads of the job
     ctl[24] workers inside a job's entry   ctl[25] the last finished job
     ctl[26] workers sleeping on the job generation (futex)
+    ctl[27] cycles to spin in a wait inside a step (0: SPIN_CYCLES)
+    ctl[28] cycles a worker spins for the next job (0: JOB_SPIN_CYCLES)
     ctl[8] the pool is running a job (1) or free (0)
     ctl[32 + 8*t] worker t parked (1) or awake (0)
     ctl[33 + 8*t] the last job generation worker t saw
@@ -100,7 +110,8 @@ STEP_FN = ir.FunctionType(VOID, [I64, I64, PTR])
 STEPS_FN = ir.FunctionType(VOID, [I64, I64, PTR, I64, I64])
 GRAB_FN = ir.FunctionType(I64, [PTR, I64, I64])
 FINISH_FN = ir.FunctionType(VOID, [PTR, I64])
-WAIT_FN = ir.FunctionType(VOID, [PTR, I64, I64])
+WAIT_FN = ir.FunctionType(VOID, [PTR, I64, I64, I64])
+SPIN_WORD, JOB_SPIN_WORD = 27, 28  # ctl words: the runtime's spin budgets
 
 
 def _c(v) -> ir.Constant:
@@ -160,13 +171,20 @@ def _futex_wake(b, nr, word_p):
              0, 0, 0)
 
 
+def _budget(b, spin, default: int):
+    """The spin budget in cycles: `spin` (an i64 value) when positive,
+    else `default`."""
+    return b.select(b.icmp_signed(">", spin, _c(0)), spin, _c(default))
+
+
 def _backoff(b, fn, t0, is_x86, sleep=None, spin=SPIN_CYCLES):
-    """One round of waiting: `pause` for the first `spin` cycles since t0;
-    after that sleep() (emits a futex sleep) or sched_yield; returns the
-    cycles waited."""
+    """One round of waiting: `pause` for the first `spin` cycles since t0
+    (an int or an i64 value); after that sleep() (emits a futex sleep) or
+    sched_yield; returns the cycles waited."""
     clock = intrinsic(b.module, "llvm.readcyclecounter", I64, [])
     waited = b.sub(b.call(clock, []), t0)
-    with b.if_else(b.icmp_unsigned("<", waited, _c(spin))) as (sp, yd):
+    limit = spin if isinstance(spin, ir.Value) else _c(spin)
+    with b.if_else(b.icmp_unsigned("<", waited, limit)) as (sp, yd):
         with sp:
             _pause(b, is_x86)
         with yd:
@@ -179,11 +197,13 @@ def _backoff(b, fn, t0, is_x86, sleep=None, spin=SPIN_CYCLES):
     return waited
 
 
-def _wait_while_equal(b, fn, word, value, is_x86, idle=None, sleepers=None):
-    """Spin, then sleep (futex, counted in *sleepers) or yield, while
-    *word == value. With `idle` (a callable emitting the give-up path),
-    give up after IDLE_CYCLES: control goes to the block idle() builds (it
-    must terminate its block)."""
+def _wait_while_equal(b, fn, word, value, is_x86, idle=None, sleepers=None,
+                      spin=JOB_SPIN_CYCLES):
+    """Spin (`spin` cycles: an int or an i64 value), then sleep (futex,
+    counted in *sleepers) or yield, while *word == value. With `idle` (a
+    callable emitting the give-up path), give up after IDLE_CYCLES:
+    control goes to the block idle() builds (it must terminate its
+    block)."""
     clock = intrinsic(b.module, "llvm.readcyclecounter", I64, [])
     t0 = b.call(clock, [])
     head = fn.append_basic_block("wait.head")
@@ -200,7 +220,7 @@ def _wait_while_equal(b, fn, word, value, is_x86, idle=None, sleepers=None):
             b.atomic_rmw("add", sleepers, _c(1), "seq_cst")
             _futex_sleep(b, nr, word, value)
             b.atomic_rmw("sub", sleepers, _c(1), "seq_cst")
-    waited = _backoff(b, fn, t0, is_x86, sleep, JOB_SPIN_CYCLES)
+    waited = _backoff(b, fn, t0, is_x86, sleep, spin)
     if idle is not None:
         give_up = fn.append_basic_block("wait.idle")
         b.cbranch(b.icmp_unsigned(">", waited, _c(IDLE_CYCLES)), give_up, head)
@@ -303,9 +323,10 @@ def _finish(module):
 
 def _wait_done(module, is_x86):
     fn = declare(module, "gk_wait_done", WAIT_FN)
-    word, epoch, total = fn.args
+    word, epoch, total, spin = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     word_p = _word(b, word, 0)
+    spin = _budget(b, spin, SPIN_CYCLES)
     clock = intrinsic(module, "llvm.readcyclecounter", I64, [])
     t0 = b.call(clock, [])
     loop = fn.append_basic_block("loop")
@@ -329,7 +350,7 @@ def _wait_done(module, is_x86):
             _store(b, _c(1), flag, "seq_cst")
             with b.if_then(b.not_(is_done("seq_cst"))):
                 _futex_sleep(b, nr, seq, s0)
-    _backoff(b, fn, t0, is_x86, sleep)
+    _backoff(b, fn, t0, is_x86, sleep, spin)
     b.branch(loop)
 
 
@@ -362,8 +383,10 @@ def _worker(module, is_x86):
                 b.branch(retry_block)  # un-parked ourselves: take the job
         b.ret(_c(1))
 
+    spin = _budget(b, _load(b, _word(b, ctl, JOB_SPIN_WORD), "monotonic"),
+                   JOB_SPIN_CYCLES)
     _wait_while_equal(b, fn, jobgen, seen, is_x86, idle,
-                      sleepers=_word(b, ctl, 26))
+                      sleepers=_word(b, ctl, 26), spin=spin)
     # NOTE: count in before reading the job (see the module docstring)
     b.atomic_rmw("add", inside, _c(1), "seq_cst")
     g = _load(b, jobgen, "seq_cst")

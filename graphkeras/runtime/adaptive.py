@@ -31,10 +31,18 @@ within one work unit, in an order independent of the thread count
 (codegen/step_module.py), so the numbers are those of any fixed count.
 `CompiledExecutable.fixed_threads` (or GRAPHKERAS_NUM_THREADS=1) turns
 the choice off.
+
+SpinPolicy, the other half of threads that never hurt: how long a
+waiting thread spins before it sleeps, from samples of the machine's
+load (long spins when every runnable task has a core; the library's
+short ones otherwise). The thread pool samples it every few jobs
+(runtime/thread_pool.py) and writes the budgets where the native waits
+read them (codegen/work_sharing.py).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections import deque
 
@@ -123,3 +131,61 @@ class ThreadChooser:
         med = {n: (round(statistics.median(v) * 1e6) if v else None)
                for n, v in self.times.items()}
         return f"ThreadChooser(current={self.current}, median_us={med})"
+
+
+# --- how long waiting threads spin ----------------------------------------------
+
+# Spin budgets (cycles) of a machine with a core for each thread: waits
+# inside a step (W1's step waits a few times a step for a unit of 10-50 us
+# that one thread runs; sleeping on a futex and being woken cost more) and
+# workers between two steps (fit()'s Python between two steps takes
+# ~70-150 us). Measured on 2 cores, W1 at 2 threads: 62k samples/s with
+# the library's defaults (codegen/work_sharing.py: ~15 and ~80 us), 65-67k
+# with long spins. Under load the defaults stay (a spinning thread keeps a
+# core that a thread holding work waits for).
+QUIET_SPIN_CYCLES = 500_000
+QUIET_JOB_SPIN_CYCLES = 1_500_000
+LOAD_SAMPLES = 4  # the load looks quiet when this many samples in a row do
+
+
+def runnable_tasks() -> int | None:
+    """Tasks runnable on the machine now (the fourth field of
+    /proc/loadavg, `running/total`), None where there is no such file."""
+    try:
+        fd = os.open("/proc/loadavg", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        text = os.read(fd, 128).decode("ascii", "replace")
+    finally:
+        os.close(fd)
+    try:
+        return int(text.split()[3].split("/")[0])
+    except (IndexError, ValueError):
+        return None
+
+
+class SpinPolicy:
+    """Spin budgets from samples of the machine's load.
+
+        policy = SpinPolicy(cpus=os.cpu_count())
+        step_spin, job_spin = policy.sample(runnable_tasks())
+
+    A sample is taken while the pool's threads are running or spinning
+    (right after a job), so they count themselves: the machine is quiet
+    when no more tasks are runnable than it has cores. Long spins only
+    after LOAD_SAMPLES quiet samples in a row; a busy sample (or none)
+    goes back to the library's defaults at once (0, 0)."""
+
+    def __init__(self, cpus: int | None):
+        self.cpus = cpus or 1
+        self.quiet = 0  # quiet samples in a row
+
+    def sample(self, runnable: int | None) -> tuple:
+        if runnable is None or runnable > self.cpus:
+            self.quiet = 0
+        else:
+            self.quiet += 1
+        if self.quiet >= LOAD_SAMPLES:
+            return QUIET_SPIN_CYCLES, QUIET_JOB_SPIN_CYCLES
+        return 0, 0

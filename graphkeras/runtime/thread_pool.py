@@ -9,7 +9,9 @@ Workers are Python threads that call the native worker loop
 (codegen/work_sharing.py) with the GIL released: between jobs they wait in
 native code (spinning ~80 us, then sleeping on a futex that `post`
 wakes), and after ~0.1 s without work they park on an Event, so an idle
-process uses no CPU. `post` publishes a job in the control block and wakes the parked
+process uses no CPU. How long threads spin before sleeping follows the
+machine's load, sampled every SAMPLE_EVERY jobs (runtime/adaptive.py
+SpinPolicy: long spins when every runnable task has a core). `post` publishes a job in the control block and wakes the parked
 workers it needs.
 
 Invariants:
@@ -48,11 +50,13 @@ import weakref
 import numpy as np
 
 from .. import flags
+from .adaptive import SpinPolicy, runnable_tasks
 from .state import aligned_empty
 
 _POOL = None
 _POOL_LOCK = threading.Lock()
 CLOSE_TIMEOUT = 2.0  # seconds close() waits for the lock, then per worker
+SAMPLE_EVERY = 32  # jobs between two samples of the machine's load
 
 
 class _DeferInterrupts:
@@ -112,6 +116,8 @@ class ThreadPool:
         self._threads = []
         self._closed = False
         self._kept: dict = {}  # id(module) -> (weakref to owner, module)
+        self._spins = SpinPolicy(os.cpu_count())
+        self._jobs = 0  # jobs run, for sampling the load
         for t in range(1, nthreads):
             th = threading.Thread(target=self._work, args=(t,), daemon=True,
                                   name=f"graphkeras-worker-{t}")
@@ -177,6 +183,9 @@ class ThreadPool:
         got = self.native.launch(self.ctl_addr, n, entry, kind, blocks, k,
                                  stride)
         if got == 0:
+            self._jobs += 1
+            if self._jobs % SAMPLE_EVERY == 0:
+                self._sample_load()
             return True
         if got == -1:
             return False
@@ -186,6 +195,16 @@ class ThreadPool:
                 self.run(entry, kind, blocks, k, stride, granted)
                 return True
         return False
+
+    def _sample_load(self) -> None:
+        """Set the spin budgets (ctl words read by the native waits) from
+        a sample of the machine's load, taken right after a job, while the
+        workers spin for the next one (they count as runnable)."""
+        from ..codegen.work_sharing import JOB_SPIN_WORD, SPIN_WORD
+
+        step, job = self._spins.sample(runnable_tasks())
+        self.ctl[SPIN_WORD] = step
+        self.ctl[JOB_SPIN_WORD] = job
 
     def post(self, entry: int, kind: int, blocks: int, k: int, stride: int,
              nthreads: int) -> None:
