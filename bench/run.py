@@ -205,6 +205,9 @@ def main(argv=None) -> None:
                         run.record(w, "predict b1 us", cores, s, res["predict_us"])
                         run.record(w, "predict_on_batch b1 us", cores, s,
                                    res["predict_on_batch_us"])
+                        if "model_call_us" in res:  # the Keras systems
+                            run.record(w, "model(x) b1 us", cores, s,
+                                       res["model_call_us"])
                         if "native_step_us" in res:  # graphkeras: no Python
                             run.record(w, "native step b1 us", cores, s,
                                        res["native_step_us"])

@@ -13,7 +13,7 @@ Workloads (shared/WORKLOADS.md):
   w1    MLP 784-512-256-10 training, batch 128, Adam(1e-3), categorical
         crossentropy, accuracy: samples/s over the second epoch
   w4    predict of the same MLP: median us of single calls at batch 1
-        (predict and predict_on_batch), samples/s at batch 256
+        (predict, predict_on_batch and model(x)), samples/s at batch 256
   w5    float32 GEMM: GFLOP/s for each shape in --shapes
   w6    seconds from model definition to the end of the first training
         step in this (fresh) process
@@ -138,10 +138,14 @@ def keras_w4(system, threads, calls):
     for _ in range(5):
         model.predict(x1, verbose=0)
         model.predict_on_batch(x1)
+        model(x1)
     out = {
         "predict_us": _median_us(lambda: model.predict(x1, verbose=0), calls),
         "predict_on_batch_us": _median_us(lambda: model.predict_on_batch(x1),
                                           calls * 5),
+        # the call Keras users write for one sample (a backend tensor for
+        # Keras 3, a NumPy array for graphkeras)
+        "model_call_us": _median_us(lambda: model(x1), calls * 5),
     }
     if system == "graphkeras":
         # the native step alone (the thread count the executable chose,
@@ -231,7 +235,9 @@ def torch_w4(compiled, threads, calls):
         predict(x1)
         predict(x256)
     us = _median_us(lambda: predict(x1), calls * 5)
+    # (one call of the model: the same figure for all three rows)
     return {"predict_us": us, "predict_on_batch_us": us,
+            "model_call_us": us,
             "batch256_samples_per_s": _throughput(lambda: predict(x256), 256)}
 
 
@@ -270,7 +276,9 @@ def onnxruntime_w4(threads, calls, model_path):
     for _ in range(5):
         sess.run(None, {name: x1})
     us = _median_us(lambda: sess.run(None, {name: x1}), calls * 5)
+    # (one call of the model: the same figure for all three rows)
     return {"predict_us": us, "predict_on_batch_us": us,
+            "model_call_us": us,
             "batch256_samples_per_s": _throughput(
                 lambda: sess.run(None, {name: x}), 256)}
 

@@ -7,10 +7,21 @@ layers are found from its attributes and which builds on its first call.
 
 from __future__ import annotations
 
-from .. import tree
-from ..layers.layer import Layer
+import numpy as np
+
+from .. import distributed_trainer as _dist
+from .. import tracing, tree
+from ..layers.layer import _CONTEXT, Layer, _call_training
 from ..tensors import KerasTensor
 from ..trainer import Trainer
+
+_F32 = np.dtype(np.float32)
+
+# model(x) on a NumPy array: after this many eager calls on arrays of one
+# per-sample shape and dtype, the calls run the compiled predict step (a
+# model called once or twice compiles nothing)
+EAGER_CALLS = 2
+_EAGER = object()  # _array_call's "run the eager call"
 
 
 def _is_functional_call(args, kwargs) -> bool:
@@ -126,9 +137,67 @@ class Model(Trainer, Layer):
             raise
 
     def __call__(self, *args, **kwargs):
+        if len(args) == 1 and args[0].__class__ is np.ndarray:
+            out = self._array_call(args[0], kwargs)
+            if out is not _EAGER:
+                return out
         if args:
             args = (self._fit_input_ranks(args[0]),) + tuple(args[1:])
         return super().__call__(*args, **kwargs)
+
+    def _array_call(self, x, kwargs):
+        """model(x) on one NumPy array, in inference mode, outside any
+        layer call or trace: the compiled predict step (predict_on_batch,
+        the same outputs as the eager call, as NumPy arrays) once
+        EAGER_CALLS eager calls on arrays of this per-sample shape and
+        dtype ran and added no losses (add_loss values come from eager
+        calls only); _EAGER when the eager call must run (and counts)."""
+        if kwargs and (len(kwargs) > 1
+                       or kwargs.get("training", 0) not in (None, False)):
+            return _EAGER
+        if (getattr(_CONTEXT, "depth", 0) or _call_training()
+                or tracing.current_trace() is not None
+                or _dist.active() is not None):
+            return _EAGER
+        modes = self.__dict__.get("_call_modes")
+        if modes is None:
+            modes = self.__dict__["_call_modes"] = {}
+        key = (x.shape[1:], x.dtype)
+        mode = modes.get(key, 0)
+        if mode is True:
+            return self.predict_on_batch(
+                x if x.dtype is _F32 else x.astype(np.float32))
+        if mode is False:
+            return _EAGER
+        if not self._compilable_call(x):  # (yet: a Sequential builds on
+            return _EAGER                  # its first call)
+        if mode >= EAGER_CALLS:
+            try:
+                out = self.predict_on_batch(
+                    x if x.dtype is _F32 else x.astype(np.float32))
+            except Exception:  # noqa: BLE001 - the eager call says why
+                modes[key] = False
+                return _EAGER
+            modes[key] = True
+            return out
+        args = (self._fit_input_ranks(x),)
+        out = Layer.__call__(self, *args, **kwargs)
+        losses = self.__dict__.get("_eager_losses") or any(
+            layer.__dict__.get("_eager_losses") for layer in
+            self._all_sublayers())
+        modes[key] = False if losses else mode + 1
+        return out
+
+    def _compilable_call(self, x) -> bool:
+        """Whether model(x) may run as the compiled predict step: a built
+        functional or Sequential model (its call is its graph: no Python
+        of a subclass's call() to run each time) computing in float32,
+        not run eagerly, on a non-empty float array."""
+        fn = self if hasattr(self, "_inputs_struct") else \
+            self.__dict__.get("_functional")
+        return (fn is not None and self.built and not self.run_eagerly
+                and self.compute_dtype == "float32"
+                and x.dtype.kind == "f" and x.ndim >= 1 and len(x) > 0)
 
     def _fit_input_ranks(self, inputs):
         """NumPy inputs of a functional model with their ranks fitted to
