@@ -827,26 +827,45 @@ def emit_softmax(ctx: KernelCtx, nodes, root) -> None:
 
 
 def emit_scatter_add(ctx: KernelCtx, nodes, root) -> None:
-    """out = x, then out[..., clamp(indices[i...]), ...] += updates[...]."""
+    """out = x, then out[..., clamp(indices[i...]), ...] += updates[...].
+
+    Threads split the elements of one update (the axes after the indexed
+    ones: an embedding row's 128 values, 64 each on two threads) and each
+    copies and adds its own columns: every element of out receives its
+    updates in the same order (the updates' row-major order) whatever the
+    thread count, and no two threads touch the same element."""
     b = ctx.b
     x, ind, upd = root.inputs
     out = root.outputs[0]
     axis = root.attrs["axis"]
     pw = Pointwise(ctx, nodes)
-    if not (x.name in ctx.buffers and ctx.same_buffer(x.name, out.name)):
-        with for_range(b, ctx.numel(out.shape), name="copy") as i:
-            v = pw.at(x, MultiIndex(ctx, _unflat(ctx, i, x.shape), x.shape)) \
-                if x.name in pw.producer else ctx.load(x.name, i)
-            ctx.store(out.name, i, v)
     k = ind.rank
-    with loop_nest(b, [ctx.dim(d) for d in upd.shape], name="u") as uc:
+    trail = tuple(upd.shape[axis + k:])  # == out.shape[axis + 1:]
+    lo, hi = ctx.thread_range(ctx.numel(trail))
+
+    def columns(c):
+        """The coordinates in `trail` of column c."""
+        return [c] if len(trail) == 1 else _unflat(ctx, c, trail)
+
+    if not (x.name in ctx.buffers and ctx.same_buffer(x.name, out.name)):
+        with loop_nest(b, [ctx.dim(d) for d in out.shape[:axis + 1]],
+                       name="r") as rc, \
+                for_range(b, hi, start=lo, name="copy") as c:
+            idx = MultiIndex(ctx, list(rc) + columns(c), out.shape)
+            v = pw.at(x, idx) if x.name in pw.producer else \
+                ctx.load(x.name, idx.offset(x.shape))
+            ctx.store(out.name, idx.offset(out.shape), v)
+    with loop_nest(b, [ctx.dim(d) for d in upd.shape[:axis + k]],
+                   name="u") as uc:
         uc = list(uc)
         j = pw.at(ind, MultiIndex(ctx, uc[axis:axis + k], ind.shape))
         j = _clamp_index(b, _as_i64(b, j, ind.dtype), ctx.dim(x.shape[axis]))
-        oc = uc[:axis] + [j] + uc[axis + k:]
-        o = MultiIndex(ctx, oc, out.shape).offset(out.shape)
-        v = pw.at(upd, MultiIndex(ctx, uc, upd.shape))
-        ctx.store(out.name, o, ctx.sb.add(ctx.load(out.name, o), v))
+        with for_range(b, hi, start=lo, name="uc") as c:
+            cs = columns(c)
+            o = MultiIndex(ctx, uc[:axis] + [j] + cs, out.shape).offset(
+                out.shape)
+            v = pw.at(upd, MultiIndex(ctx, uc + cs, upd.shape))
+            ctx.store(out.name, o, ctx.sb.add(ctx.load(out.name, o), v))
     b.ret_void()
 
 
@@ -900,7 +919,7 @@ for _lowering in (
         RootLowering("softmax", ("softmax", "log_softmax"), emit_softmax,
                       threaded=True),
         RootLowering("scatter", ("scatter_add",), emit_scatter_add,
-                      threaded=False),
+                      threaded=True),
         _NoKernel("view", ("reshape",)),
         _NoKernel("const", ("constant",))):
     register_lowering(_lowering)

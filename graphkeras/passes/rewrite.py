@@ -175,7 +175,7 @@ class _PatternFactory:
 
 
 P = _PatternFactory()
-X, Y = Var("x"), Var("y")
+X, Y, Z = Var("x"), Var("y"), Var("z")
 A, B = AttrVar("a"), AttrVar("b")
 ZERO, ONE = Splat(0), Splat(1)
 
@@ -222,6 +222,36 @@ def _compose_transposes(m: Match) -> Value:
 
 def _identity_transpose(m: Match) -> Value | None:
     return m.x if m.a == tuple(range(len(m.a))) else None
+
+
+def _index_perm(perm, rank: int):
+    """The part of `perm` that moves the first `rank` axes among
+    themselves (the index axes of a gather or scatter along axis 0), or
+    None when it moves any other axis."""
+    if tuple(perm[rank:]) != tuple(range(rank, len(perm))):
+        return None
+    return tuple(perm[:rank])
+
+
+def _gather_transposed_indices(m: Match) -> Value | None:
+    # out[J, :] = x[y[J], :], so transpose(out, p) over the index axes
+    # J is the gather of transpose(y, p): an embedding read time-major
+    # (an RNN's input) gathers the transposed tokens, not every vector
+    p = _index_perm(m.a, m.y.type.rank)
+    if p is None:
+        return None
+    return m.builder.gather(m.x, m.builder.transpose(m.y, perm=p), axis=0)
+
+
+def _scatter_transposed_updates(m: Match) -> Value | None:
+    # dst[y[J]] += transpose(x, p)[J] = x[J'] (J'[p[k]] = J[k]): over J'
+    # that is dst[y2[J']] += x[J'] with y2 = transpose(y, p^-1)
+    p = _index_perm(m.a, m.y.type.rank)
+    if p is None:
+        return None
+    inv = tuple(int(i) for i in np.argsort(p))
+    return m.builder.scatter_add(m.z, m.builder.transpose(m.y, perm=inv),
+                                 m.x, axis=0)
 
 
 def _outer_reshape(m: Match) -> Value:
@@ -340,6 +370,12 @@ RULES: list[tuple[str, Pattern, Callable[[Match], Value | None]]] = [
     ("x[::] -> x", P.slice(X), _full_slice),
     ("pad(x, 0) -> x", P.pad(X, pads=A), _no_pad),
     ("concat(x) -> x", P.concat(), _single_concat),
+    ("transpose(gather(x, y), p) -> gather(x, transpose(y, p))",
+     P.transpose(P.gather(X, Y, axis=0), perm=A), _gather_transposed_indices),
+    ("scatter_add(z, y, transpose(x, p)) -> "
+     "scatter_add(z, transpose(y, p^-1), x)",
+     P.scatter_add(Z, Y, P.transpose(X, perm=A), axis=0),
+     _scatter_transposed_updates),
     ("reduce(x, axes of size 1) -> reshape(x)", P.reduce_sum(X), _unit_reduce),
     ("mean(x, axes of size 1) -> reshape(x)", P.reduce_mean(X), _unit_reduce),
     ("max(x, axes of size 1) -> reshape(x)", P.reduce_max(X), _unit_reduce),
