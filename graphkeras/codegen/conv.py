@@ -44,7 +44,8 @@ Invariants:
   convolutions, pooling and resize_grad take a contiguous share of the
   images (their outputs per image are disjoint), a convolution with fewer
   images than chunks (batch 1) a share of row bands of each image (the
-  library computes the output pixels [m_lo, m_hi)), conv_filter_grad a
+  library computes the pixels [m_lo, m_hi) of the grid u_d x u_h x u_w,
+  the corner of the output a fused pooling reads), conv_filter_grad a
   share of the filter tiles (each chunk sums every image for its tiles). The
   workspace a kernel receives belongs to the thread running the chunk
   (the runtime's slices are at least workspace_bytes() long): the packed
@@ -86,7 +87,8 @@ FIELDS = (
     "cout",  # output channels (all groups)
     "groups", "cig", "cog", "copad",  # per group: in, out, out padded to NR
     "gcopy",  # wgrad: 1: copy g with channels padded to copad
-    "m_lo", "m_hi",  # fwd: the output pixels computed and stored
+    "u_d", "u_h", "u_w",  # fwd: the output grid computed (<= o_*) ...
+    "m_lo", "m_hi",  # ... and its pixels [m_lo, m_hi) (row-major) stored
 )
 F = {name: i for i, name in enumerate(FIELDS)}
 ALIGN = 64
@@ -224,19 +226,24 @@ def _aligned_after(L: _Lib, base, elems, etype=None):
     return b.inttoptr(addr, PTR)
 
 
-def _pixel_table(L: _Lib, f: dict, tab) -> None:
-    """tab[m] = offset in P of output pixel m's window origin (row-major
-    over the output's spatial dims; no division per block later)."""
+def _pixel_table(L: _Lib, f: dict, tab, otab) -> None:
+    """tab[m] = offset in P of computed pixel m's window origin, otab[m] =
+    offset of its output pixel in out (m row-major over the computed grid
+    u_d x u_h x u_w, a corner of the output's; no division per block)."""
     b = L.b
     C = f["chan"]
-    with for_range(b, f["o_d"], name="td") as od, \
-            for_range(b, f["o_h"], name="th") as oh:
-        row = L.mul(L.add(L.mul(od, f["o_h"]), oh), f["o_w"])
+    with for_range(b, f["u_d"], name="td") as od, \
+            for_range(b, f["u_h"], name="th") as oh:
+        row = L.mul(L.add(L.mul(od, f["u_h"]), oh), f["u_w"])
+        orow = L.mul(L.add(L.mul(od, f["o_h"]), oh), f["o_w"])
         org = L.mul(L.add(L.mul(od, f["st_d"], f["p_h"]), L.mul(oh, f["st_h"])),
                     f["p_w"])
-        with for_range(b, f["o_w"], name="tw") as ow:
+        with for_range(b, f["u_w"], name="tw") as ow:
             v = L.mul(L.add(org, L.mul(ow, f["st_w"])), C)
-            b.store(v, b.gep(tab, [L.add(row, ow)], source_etype=I64))
+            m = L.add(row, ow)
+            b.store(v, b.gep(tab, [m], source_etype=I64))
+            b.store(L.mul(L.add(orow, ow), f["cout"]),
+                    b.gep(otab, [m], source_etype=I64))
 
 
 def _tap_table(L: _Lib, f: dict, tab) -> None:
@@ -287,12 +294,13 @@ def _define_fwd(module: ir.Module, dt: DType, vector_bytes: int) -> None:
     with b.if_then(prep):
         _prep(L, f, src, scratch)
     P = b.select(prep, scratch, src)
-    M = L.mul(f["o_d"], f["o_h"], f["o_w"])
+    M = L.mul(f["u_d"], f["u_h"], f["u_w"])
     m_lo, m_hi = f["m_lo"], f["m_hi"]
     kg = L.mul(f["k_d"], f["k_h"], f["k_w"], f["cig"])
     pix = _aligned_after(L, scratch, b.select(prep, _p_elems(L, f), _c(0)))
-    _pixel_table(L, f, pix)
-    ktab = _aligned_after(L, pix, M, I64)
+    opx = _aligned_after(L, pix, M, I64)
+    _pixel_table(L, f, pix, opx)
+    ktab = _aligned_after(L, opx, M, I64)
     _tap_table(L, f, ktab)
     zero = ir.Constant(L.vt, None)
     with for_range(b, f["groups"], name="g") as g:
@@ -346,7 +354,9 @@ def _define_fwd(module: ir.Module, dt: DType, vector_bytes: int) -> None:
                 mrem = b.sub(m_hi, m0)
                 for p in range(MR):
                     with b.if_then(b.icmp_signed(">", mrem, _c(p))):
-                        o = L.add(L.mul(L.add(m0, _c(p)), f["cout"]), obase)
+                        o = L.add(b.load(b.gep(opx, [L.add(m0, _c(p))],
+                                               source_etype=I64), typ=I64),
+                                  obase)
                         vs = [b.load(accs[p][h], typ=L.vt) for h in range(2)]
                         with b.if_else(full) as (whole, part):
                             with whole:
@@ -533,6 +543,8 @@ class ConvPlan:
             "cig": cig, "cog": cog, "copad": copad, "gcopy": int(gcopy),
             "m_lo": 0, "m_hi": int(np.prod(out_sp)),
         }
+        for ax, x_ in zip("dhw", _pad3(out_sp, 1)):
+            vals[f"u_{ax}"] = int(x_)
         for key, v, fill in (("src", src_sp, 1), ("lo", lo, 0), ("dil", dil_in, 1),
                              ("p", p_sp, 1), ("st", st, 1), ("dl", dl, 1),
                              ("k", kernel, 1), ("o", out_sp, 1)):
@@ -560,7 +572,8 @@ class ConvPlan:
     def workspace_bytes(self) -> int:
         isz = self.dt.itemsize
         # the library's offset tables (output pixels, filter rows), i64
-        tables = _round_up(self.pixels * 8, ALIGN) + _round_up(self.kg * 8, ALIGN)
+        tables = 2 * _round_up(self.pixels * 8, ALIGN) + _round_up(
+            self.kg * 8, ALIGN)
         return _round_up(self.packed * isz, ALIGN) + _round_up(
             max(self.scratch, 1) * isz, ALIGN) + tables + ALIGN
 
@@ -632,13 +645,16 @@ def _image_ptr(ctx, name: str, n, shape) -> ir.Value:
 
 
 def _epilogue(ctx, body_nodes, results, out_keys, n, space, r0=None,
-              r1=None) -> None:
+              r1=None, used=None) -> None:
     """Evaluate the fused consumers for image n (results to out_keys), or
-    for its rows [r0, r1) of the first spatial axis."""
+    for its rows [r0, r1) of the first spatial axis (and the corner
+    `used` of the other spatial axes)."""
     if not body_nodes:
         return
     pw = K.Pointwise(ctx, body_nodes)
     dims = [ctx.dim(d) for d in space[1:]]
+    if used is not None:
+        dims = [_c(u) for u in used] + dims[len(used):]
     with contextlib.ExitStack() as stack:
         if r0 is None:
             cs = stack.enter_context(loop_nest(ctx.b, dims, name="ep"))
@@ -741,7 +757,20 @@ def emit_conv_node(ctx, node, ws) -> None:
         ctx.buffers[act.name] = (img, act.dtype)
         rest = rest[:-1]
     crows = out.shape[1]  # conv rows: the first spatial axis
-    inner = int(np.prod(out.shape[2:-1]))  # pixels of one row
+    used = list(out.shape[1:-1])  # the conv's output grid computed
+    if tail is not None:
+        # a fused pooling reads only a corner of it (W2's conv2: the
+        # 10 x 10 of 11 x 11 its 2 x 2 windows cover)
+        a = tail.attrs
+        for ax in range(1, len(used)):
+            need = (tail.outputs[0].shape[1 + ax] - 1) * a["strides"][ax] - \
+                a["pads"][ax][0] + a["window"][ax]
+            used[ax] = max(1, min(used[ax], need))
+        values = dict(zip(FIELDS, plan.values))
+        for ax, u in zip("dhw", _pad3(used, 1)):
+            values[f"u_{ax}"] = u
+        plan.values = [values[name] for name in FIELDS]
+    inner = int(np.prod(used[1:]))  # computed pixels of one row
     rows = tail.outputs[0].shape[1] if tail is not None else crows
     nch = ctx.fn.args[1]
     N = ctx.dim(src.shape[0])
@@ -783,7 +812,7 @@ def emit_conv_node(ctx, node, ws) -> None:
                     _epilogue(ctx, rest, results, keys, n, out.shape, r0, r1)
                 else:
                     _epilogue(ctx, rest, [act], [act.name], _c(0), out.shape,
-                              r0, r1)
+                              r0, r1, used)
             if tail is not None:
                 _pool_image(ctx, tail, n, _c(0), q0, q1)
             if stored is not None:

@@ -1,7 +1,9 @@
 """Convolutions cut into row bands when a batch has fewer images than
 chunks (batch-1 inference on two threads): every band of every image
 computes its pixels as a whole image would, with a fused epilogue and
-pooling on the band's rows only, so the results equal the interpreter's
+pooling on the band's rows only (and a fused pooling's conv computing
+only the corner of its output that the windows read), so the results
+equal the interpreter's
 and each other to the bit on one, two and three threads (odd sizes,
 strides, padding, overlapping and padded pooling windows, 1 to 3 spatial
 axes, filters packed or read as they are)."""
