@@ -98,7 +98,10 @@ from .thread_pool import default_threads, thread_pool
 
 # below this many floating-point operations (estimated) a step runs on one
 # thread: waking the others and the barriers would cost more than they save
-MIN_PARALLEL_WORK = 5_000_000
+# (above it, one and two threads are timed: runtime/adaptive.py). W2's CNN
+# at batch 1 (~4.7 MFLOP, 35 us of convolution on one thread) is above it:
+# its convolutions are cut into row bands (codegen/conv.py)
+MIN_PARALLEL_WORK = 2_000_000
 # ... unless its products stream at least this many bytes of fixed-size
 # operands (weights): batch-1 inference is bound by reading them, and two
 # cores can each stream half; whether that pays is timed (runtime/adaptive.py)
