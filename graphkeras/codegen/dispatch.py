@@ -40,9 +40,18 @@ from llvmlite import ir
 
 from .loops import for_range
 from .scalar import I1, I64, PTR, VOID, alloca, intrinsic
-from .work_sharing import FINISH_FN, GRAB_FN, SPIN_WORD, WAIT_FN, declare
+from .work_sharing import (
+    CHUNKS_WORD,
+    FINISH_FN,
+    GRAB_FN,
+    SPIN_WORD,
+    WAIT_FN,
+    declare,
+)
 
-CHUNKS_PER_THREAD = 2  # chunks of a split unit: threads x this
+# chunks of a split unit: threads x this (or x the pool's ctl[CHUNKS_WORD]
+# when set: runtime/adaptive.SpinPolicy)
+CHUNKS_PER_THREAD = 2
 
 # the entry every kernel is called through: (ktid, knth, argblock, ws,
 # the kernel's storage slots)
@@ -273,10 +282,17 @@ def _shared(b, module, nl, argblock, nunits, unit_word, has, run_kernel,
     # the pool's spin budget for waits (0: the library's default)
     ctl = b.inttoptr(b.load(b.gep(argblock, [_c(nl.threads_slot)],
                                   source_etype=I64), typ=I64), PTR)
-    spin = b.load_atomic(b.inttoptr(b.ptrtoint(b.gep(
-        ctl, [_c(SPIN_WORD)], source_etype=I64), I64), I64.as_pointer()),
-        "monotonic", 8, typ=I64)
-    nch = b.mul(nth, _c(CHUNKS_PER_THREAD))
+    def ctl_word(k):
+        return b.load_atomic(b.inttoptr(b.ptrtoint(b.gep(
+            ctl, [_c(k)], source_etype=I64), I64), I64.as_pointer()),
+            "monotonic", 8, typ=I64)
+
+    spin = ctl_word(SPIN_WORD)
+    # NOTE: read once per step: every thread of a job reads the same value
+    # (the runtime writes these words only between jobs)
+    per = ctl_word(CHUNKS_WORD)
+    per = b.select(b.icmp_signed(">", per, _c(0)), per, _c(CHUNKS_PER_THREAD))
+    nch = b.mul(nth, per)
     zero, one = _c(0), _c(1)
     since = alloca(b, I64)
     b.store(zero, since)

@@ -53,6 +53,7 @@ The pool's control block `ctl` (int64 words; fields on separate lines):
     ctl[26] workers sleeping on the job generation (futex)
     ctl[27] cycles to spin in a wait inside a step (0: SPIN_CYCLES)
     ctl[28] cycles a worker spins for the next job (0: JOB_SPIN_CYCLES)
+    ctl[29] chunks per thread of a split unit (0: dispatch.CHUNKS_PER_THREAD)
     ctl[8] the pool is running a job (1) or free (0)
     ctl[32 + 8*t] worker t parked (1) or awake (0)
     ctl[33 + 8*t] the last job generation worker t saw
@@ -111,7 +112,8 @@ STEPS_FN = ir.FunctionType(VOID, [I64, I64, PTR, I64, I64])
 GRAB_FN = ir.FunctionType(I64, [PTR, I64, I64])
 FINISH_FN = ir.FunctionType(VOID, [PTR, I64])
 WAIT_FN = ir.FunctionType(VOID, [PTR, I64, I64, I64])
-SPIN_WORD, JOB_SPIN_WORD = 27, 28  # ctl words: the runtime's spin budgets
+# ctl words the runtime sets: spin budgets, chunks per thread of a split unit
+SPIN_WORD, JOB_SPIN_WORD, CHUNKS_WORD = 27, 28, 29
 
 
 def _c(v) -> ir.Constant:

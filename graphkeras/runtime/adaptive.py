@@ -145,6 +145,11 @@ class ThreadChooser:
 # core that a thread holding work waits for).
 QUIET_SPIN_CYCLES = 500_000
 QUIET_JOB_SPIN_CYCLES = 1_500_000
+# Chunks per thread of a split unit (codegen/dispatch.py): under load two
+# (a thread kept off its core holds up half of its share, the others take
+# the rest); on a quiet machine one, as the threads start together and
+# every chunk of a column (row) split packs all of op(A) (op(B)) again.
+QUIET_CHUNKS_PER_THREAD = 1
 LOAD_SAMPLES = 4  # the load looks quiet when this many samples in a row do
 
 
@@ -169,13 +174,14 @@ class SpinPolicy:
     """Spin budgets from samples of the machine's load.
 
         policy = SpinPolicy(cpus=os.cpu_count())
-        step_spin, job_spin = policy.sample(runnable_tasks())
+        step_spin, job_spin, chunks = policy.sample(runnable_tasks())
 
     A sample is taken while the pool's threads are running or spinning
     (right after a job), so they count themselves: the machine is quiet
-    when no more tasks are runnable than it has cores. Long spins only
-    after LOAD_SAMPLES quiet samples in a row; a busy sample (or none)
-    goes back to the library's defaults at once (0, 0)."""
+    when no more tasks are runnable than it has cores. Long spins (and
+    one chunk per thread) only after LOAD_SAMPLES quiet samples in a row;
+    a busy sample (or none) goes back to the library's defaults at once
+    (0, 0, 0)."""
 
     def __init__(self, cpus: int | None):
         self.cpus = cpus or 1
@@ -187,5 +193,6 @@ class SpinPolicy:
         else:
             self.quiet += 1
         if self.quiet >= LOAD_SAMPLES:
-            return QUIET_SPIN_CYCLES, QUIET_JOB_SPIN_CYCLES
-        return 0, 0
+            return (QUIET_SPIN_CYCLES, QUIET_JOB_SPIN_CYCLES,
+                    QUIET_CHUNKS_PER_THREAD)
+        return 0, 0, 0

@@ -197,14 +197,16 @@ class ThreadPool:
         return False
 
     def _sample_load(self) -> None:
-        """Set the spin budgets (ctl words read by the native waits) from
-        a sample of the machine's load, taken right after a job, while the
-        workers spin for the next one (they count as runnable)."""
-        from ..codegen.work_sharing import JOB_SPIN_WORD, SPIN_WORD
+        """Set the spin budgets and the chunks per thread (ctl words the
+        native step reads) from a sample of the machine's load, taken
+        right after a job, while the workers spin for the next one (they
+        count as runnable)."""
+        from ..codegen.work_sharing import CHUNKS_WORD, JOB_SPIN_WORD, SPIN_WORD
 
-        step, job = self._spins.sample(runnable_tasks())
+        step, job, chunks = self._spins.sample(runnable_tasks())
         self.ctl[SPIN_WORD] = step
         self.ctl[JOB_SPIN_WORD] = job
+        self.ctl[CHUNKS_WORD] = chunks
 
     def post(self, entry: int, kind: int, blocks: int, k: int, stride: int,
              nthreads: int) -> None:

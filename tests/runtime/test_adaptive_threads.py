@@ -105,19 +105,21 @@ def test_leased_steps_are_the_steps_pick_would_choose():
 def test_spin_policy_spins_long_only_after_quiet_samples():
     from graphkeras.runtime.adaptive import (
         LOAD_SAMPLES,
+        QUIET_CHUNKS_PER_THREAD,
         QUIET_JOB_SPIN_CYCLES,
         QUIET_SPIN_CYCLES,
         SpinPolicy,
     )
 
+    quiet = (QUIET_SPIN_CYCLES, QUIET_JOB_SPIN_CYCLES, QUIET_CHUNKS_PER_THREAD)
     p = SpinPolicy(cpus=2)
     for _ in range(LOAD_SAMPLES - 1):
-        assert p.sample(2) == (0, 0)
-    assert p.sample(2) == (QUIET_SPIN_CYCLES, QUIET_JOB_SPIN_CYCLES)
-    assert p.sample(1) == (QUIET_SPIN_CYCLES, QUIET_JOB_SPIN_CYCLES)
-    assert p.sample(3) == (0, 0)  # a busy sample: the defaults at once
-    assert p.sample(2) == (0, 0)
-    assert p.sample(None) == (0, 0)  # no /proc/loadavg: the defaults
+        assert p.sample(2) == (0, 0, 0)
+    assert p.sample(2) == quiet
+    assert p.sample(1) == quiet
+    assert p.sample(3) == (0, 0, 0)  # a busy sample: the defaults at once
+    assert p.sample(2) == (0, 0, 0)
+    assert p.sample(None) == (0, 0, 0)  # no /proc/loadavg: the defaults
 
 
 def test_runnable_tasks_reads_the_machine():
@@ -127,23 +129,31 @@ def test_runnable_tasks_reads_the_machine():
     assert n is None or n >= 1  # this thread is running
 
 
-def test_spin_budgets_change_no_number(monkeypatch):
+def test_spin_budgets_and_chunks_change_no_number(monkeypatch):
     """Steps on two threads with the pool's spin words set to long spins,
-    to none (sleep at once) and to the defaults give one thread's
-    numbers."""
-    from graphkeras.codegen.work_sharing import JOB_SPIN_WORD, SPIN_WORD
+    to none (sleep at once) and to the defaults, and with 1, 3 and the
+    default chunks per thread, give one thread's numbers."""
+    from graphkeras.codegen.work_sharing import (
+        CHUNKS_WORD,
+        JOB_SPIN_WORD,
+        SPIN_WORD,
+    )
+    from graphkeras.runtime import thread_pool as tp
     from graphkeras.runtime.thread_pool import thread_pool
 
+    monkeypatch.setattr(tp, "SAMPLE_EVERY", 1 << 60)  # the words as set here
     prog = mlp_train_program(sizes=(40, 300, 10), optimizer="adam")
     batches = teacher_batches(prog, 3, 40)
     pool = thread_pool(2)
     ref = None
     try:
-        for threads, spin, job in ((1, 0, 0), (2, 1, 1),
-                                   (2, 2_000_000, 4_000_000), (2, 0, 0)):
+        for threads, spin, job, chunks in (
+                (1, 0, 0, 0), (2, 1, 1, 3), (2, 2_000_000, 4_000_000, 1),
+                (2, 0, 0, 0)):
             store = init_store(prog)
             exe = CompiledExecutable(prog, store, threads=threads)
             pool.ctl[SPIN_WORD], pool.ctl[JOB_SPIN_WORD] = spin, job
+            pool.ctl[CHUNKS_WORD] = chunks
             got = ([float(exe.run(list(b))[0]) for b in batches],
                    {k: np.array(store[k]) for k in store.names()})
             if ref is None:
@@ -154,3 +164,4 @@ def test_spin_budgets_change_no_number(monkeypatch):
                 np.testing.assert_array_equal(got[1][k], v, err_msg=k)
     finally:
         pool.ctl[SPIN_WORD] = pool.ctl[JOB_SPIN_WORD] = 0
+        pool.ctl[CHUNKS_WORD] = 0
