@@ -26,7 +26,8 @@ thread.
 Threads: all `nthreads` threads run the same entry (runtime/thread_pool.py).
 The kernels form units (`schedule`): a threaded kernel (its kind's
 `Lowering.threaded`, codegen/lowering.py) alone is
-cut into CHUNKS_PER_THREAD x nthreads chunks, called as (chunk, chunks)
+cut into nthreads x CHUNKS_PER_THREAD chunks (or x the pool's ctl word
+CHUNKS_WORD: the runtime's choice by load), called as (chunk, chunks)
 and splitting its work accordingly (loops by ranges, products by panels);
 any other kernel, and each run of small kernels (a model's softmax, loss,
 metric and bias-update kernels: few elements per batch row), is one chunk
