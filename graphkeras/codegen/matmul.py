@@ -802,7 +802,7 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
             b.or_(bf16, packed))), narrow_blk, big_blk)
     with b.goto_block(narrow_blk):
         emit_narrow(b, dt, bk, A, B, C, K, lda, ldb, ldc, ta, tb, m0, m1,
-                    n0, n1, ep, epctx, tile_mode, tile, bp_ws)
+                    n0, n1, ep, epctx, tile_mode, tile, bp_ws, ap_ws, a_cap)
         b.branch(done)
     b.position_at_end(big_blk)
 

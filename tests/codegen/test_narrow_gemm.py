@@ -47,6 +47,27 @@ def test_float_narrow_products_are_identical_across_thread_counts(vb):
     np.testing.assert_array_equal(_call(vb, a, b, 150, 10, 257, 0, 0, 2), one)
 
 
+@pytest.mark.parametrize("vb", WIDTHS)
+@pytest.mark.parametrize("m,n", [(150, 10), (64, 16), (100, 1), (33, 5)])
+def test_rows_packed_for_the_transposed_kernel_give_its_bits(vb, m, n):
+    """op(A) plain with N within one vector and enough rows: the rows are
+    packed transposed and go through the kernel of op(A) transposed; the
+    same bits as that path on A^T, and (thread blocks of fewer rows take
+    the row-wise kernel) on any thread count."""
+    rng = np.random.default_rng(m + n)
+    k = 257
+    a = rng.normal(size=(m, k)).astype(np.float32)
+    b = rng.normal(size=(k, n)).astype(np.float32)
+    plain = _call(vb, a, b, m, n, k, 0, 0)
+    np.testing.assert_allclose(plain, a.astype(np.float64) @ b, rtol=1e-4,
+                               atol=1e-4)
+    np.testing.assert_array_equal(
+        _call(vb, np.ascontiguousarray(a.T), b, m, n, k, 1, 0), plain)
+    for nth in (2, 3):
+        np.testing.assert_array_equal(_call(vb, a, b, m, n, k, 0, 0, nth),
+                                      plain)
+
+
 def _check_epilogue(vb, a, b, m, n, k, ta, tb, columns):
     """TILE mode on 1 and 2 threads: the epilogue sees every element of
     op(A) @ op(B) once; with `columns`, a column's tiles in row order."""
