@@ -173,7 +173,7 @@ def emit_body(module, nl, entries: list, units: list, needs: list,
             b.call(copy_fn, [argblock])
         with shared:
             _shared(b, module, nl, argblock, nunits, unit_word, has,
-                    run_kernel, copy_fn, ws, prof, nth)
+                    run_kernel, copy_fn, ws, prof, tid, nth)
     with b.if_then(b.icmp_signed("==", tid, zero)):
         _add_cycles(b, rdtsc, prof, 0, t_start)
     b.ret_void()
@@ -267,9 +267,11 @@ def _end_copies_fn(module, copy_tab, nwords: int) -> ir.Function:
 
 
 def _shared(b, module, nl, argblock, nunits, unit_word, has, run_kernel,
-            copy_fn, ws, prof, nth):
+            copy_fn, ws, prof, tid, nth):
     """Several threads: each unit's chunks are taken from its counter in
-    the schedule block (codegen/work_sharing.py); before a unit that needs the
+    the schedule block (codegen/work_sharing.py: even threads from the
+    front, odd ones from the back, so that each of two threads keeps
+    its half of the weights in its cache); before a unit that needs the
     results of earlier ones, wait until those are done; at the end, until
     every unit is."""
     grab = declare(module, "gk_grab", GRAB_FN)
@@ -321,7 +323,7 @@ def _shared(b, module, nl, argblock, nunits, unit_word, has, run_kernel,
         done = fn.append_basic_block("unit.done")
         b.branch(head)
         b.position_at_end(head)
-        c = b.call(grab, [word(u, 0), epoch, tot])
+        c = b.call(grab, [word(u, 0), epoch, tot, b.and_(tid, one)])
         b.cbranch(b.icmp_signed("<", c, zero), done, run)
         b.position_at_end(run)
         with b.if_then(has(flags, COPIES)):

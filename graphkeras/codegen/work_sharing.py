@@ -11,12 +11,22 @@ it, 1-4 ms per barrier when a core is busy elsewhere).
 
 Counters are words of the executable's schedule block, tagged with the
 step's epoch (a number the runtime raises every step): high 32 bits the
-epoch, low 32 bits the count. The first thread to touch a counter in a new
-epoch restarts it, so nothing needs resetting between steps, and a thread
-that lags a whole step behind sees a newer epoch and stops.
+epoch, low 32 bits the count (a next-chunk word: chunks taken from the
+front in bits 0-15, from the back in bits 16-31). The first thread to
+touch a counter in a new epoch restarts it, so nothing needs resetting
+between steps, and a thread that lags a whole step behind sees a newer
+epoch and stops.
 
-    i64 gk_grab(word, epoch, total)     the next chunk index, or -1 when
-                                        all are taken (or the epoch moved on)
+Even threads take chunks from the front of a unit, odd ones from the
+back: with two threads each takes the same half of every unit step after
+step when both run at the same pace (the half of a weight matrix it
+streamed last time, still in its core's L2 cache: batch-1 inference is
+bound by reading the weights), and takes chunks of the other's half only
+when the other falls behind.
+
+    i64 gk_grab(word, epoch, total, back)  the next chunk index, or -1
+        when all are taken (or the epoch moved on): from the front
+        (0, 1, ...) or, with back != 0, from the back (total-1, ...)
     void gk_finish(word, epoch)         one more chunk done
     void gk_wait_done(word, epoch, total, spin)  until `total` chunks are
         done (spinning with `pause` for `spin` cycles, then sleeping on a
@@ -109,7 +119,7 @@ MAX_THREADS = 64
 
 STEP_FN = ir.FunctionType(VOID, [I64, I64, PTR])
 STEPS_FN = ir.FunctionType(VOID, [I64, I64, PTR, I64, I64])
-GRAB_FN = ir.FunctionType(I64, [PTR, I64, I64])
+GRAB_FN = ir.FunctionType(I64, [PTR, I64, I64, I64])
 FINISH_FN = ir.FunctionType(VOID, [PTR, I64])
 WAIT_FN = ir.FunctionType(VOID, [PTR, I64, I64, I64])
 # ctl words the runtime sets: spin budgets, chunks per thread of a split unit
@@ -272,27 +282,34 @@ def _newer(b, ep, epoch):
 
 def _grab(module):
     fn = declare(module, "gk_grab", GRAB_FN)
-    word, epoch, total = fn.args
+    word, epoch, total, back = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     word_p = _word(b, word, 0)
     tag = b.shl(b.and_(epoch, _c(0xFFFFFFFF)), _c(32))
     with b.if_then(b.icmp_signed("<", total, _c(1))):
         b.ret(_c(-1))
+    from_back = b.icmp_signed("!=", back, _c(0))
+    step = b.select(from_back, _c(1 << 16), _c(1))
     loop = fn.append_basic_block("loop")
     b.branch(loop)
     b.position_at_end(loop)
     old = _load(b, word_p)
-    ep, cnt = _split(b, old)
+    ep, _ = _split(b, old)
+    front = b.and_(old, _c(0xFFFF))
+    rear = b.and_(b.lshr(old, _c(16)), _c(0xFFFF))
     current = b.icmp_signed("==", ep, b.and_(epoch, _c(0xFFFFFFFF)))
     with b.if_then(b.and_(b.not_(current), _newer(b, ep, epoch))):
         b.ret(_c(-1))  # this thread lags a step behind
-    with b.if_then(b.and_(current, b.icmp_signed(">=", cnt, total))):
+    taken = b.add(front, rear)
+    with b.if_then(b.and_(current, b.icmp_signed(">=", taken, total))):
         b.ret(_c(-1))  # every chunk is taken
-    # first of the epoch: take chunk 0 and restart the count
-    new = b.select(current, b.add(old, _c(1)), b.or_(tag, _c(1)))
+    # first of the epoch: restart the counts with this thread's chunk
+    new = b.select(current, b.add(old, step), b.or_(tag, step))
     pair = b.cmpxchg(word_p, old, new, "acq_rel", "acquire")
     with b.if_then(b.extract_value(pair, 1)):
-        b.ret(b.select(current, cnt, _c(0)))
+        k = b.select(from_back, rear, front)
+        k = b.select(current, k, _c(0))
+        b.ret(b.select(from_back, b.sub(b.sub(total, _c(1)), k), k))
     b.branch(loop)
 
 
