@@ -22,7 +22,12 @@ Loops (the BLIS order; sizes from the host's caches, `blocking()`):
             after the last K block: ep(epctx, i, j, mr, nr)
 
 Micro-kernel: 6 x 16 float32 with AVX2 (12 ymm accumulators), 12 x 32 with
-AVX-512 (24 zmm), 4 x 8 with SSE; chosen by the host's vector width. Edge
+AVX-512 (24 zmm), 4 x 8 with SSE; chosen by the host's vector width. With
+AVX-512 a product of at most SHORT_M rows that 8-row panels pad less
+(32 rows: 4 x 8, not 12 + 12 + 8; a scan's block, the recurrent weight's
+gradient) runs on a second driver, gk_gemm_<dt>_m8, with an 8 x 32 kernel
+and the same K blocks: each element is the same fma chain, so the bits do
+not depend on which driver ran (measured 76 -> 95 GFLOP/s on 32x64x256). Edge
 tiles (mr < MR or nr < NR) run the same kernel into a tile buffer that is
 then copied, so every M, N, K works and loads never leave A, B or the
 packed panels. At most SMALL_M rows (batch-1 inference) take an unpacked
@@ -65,7 +70,7 @@ from ..ir.dtypes import DType
 from .loops import for_range
 from . import bf16 as _bf16
 from .lowering import Lowering, register_lowering, split_by_thread
-from .narrow import emit_narrow, narrow_ok
+from .narrow import NARROW, emit_narrow, narrow_ok
 from .scalar import I1, I32, I64, PTR, VOID, alloca, intrinsic, reg_type, suffix
 from .target import host
 
@@ -308,7 +313,7 @@ def _ukernel(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
     """void uk(kc, Ap, Bp, C, ldc, accumulate): acc = sum_k Ap[k, :MR]
     (outer) Bp[k, :NR] over packed panels, then C[r, :NR] = acc[r]
     (accumulate == 0) or C[r, :NR] += acc[r]."""
-    name = f"gk_uk_{dt.name}"
+    name = f"gk_uk_{dt.name}" + (f"_m{bk.mr}" if bk.mr != 12 else "")
     fn = module.globals.get(name)
     if fn is not None:
         return fn
@@ -703,8 +708,25 @@ def _split(b, n, parts, tid, nth):
     return lo, hi
 
 
-def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
-    name = gemm_name(dt)
+SHORT_M = 96  # up to this many rows an 8-row micro-kernel may waste fewer
+SHORT_MR = 8
+
+
+def _short_blocking(bk: Blocking) -> Blocking | None:
+    """The blocking of the 8-row driver beside the 12-row one (AVX-512):
+    the same K blocks (so every element is summed in the same order and
+    gets the same bits), 8-row A panels."""
+    if bk.mr != 12:
+        return None
+    return Blocking(bk.w, SHORT_MR, bk.nr, bk.kc, bk.mc // SHORT_MR * SHORT_MR,
+                    bk.nc)
+
+
+def gemm_function(module: ir.Module, dt: DType, bk: Blocking,
+                  name: str | None = None, short: bool = False) -> ir.Function:
+    """The driver (module docstring); `short`: the 8-row variant the
+    12-row driver hands products of a few rows to (no bfloat16)."""
+    name = name or gemm_name(dt)
     fn = module.globals.get(name)
     if fn is not None and not fn.is_declaration:
         return fn
@@ -716,11 +738,32 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
         p.add_attribute("noalias")
     uk = _ukernel(module, dt, bk)
     pack_b = _packer(module, dt, bk, bk.nr, f"gk_pack_b_{dt.name}")
-    pack_a = _packer(module, dt, bk, bk.mr, f"gk_pack_a_{dt.name}")
+    pack_a = _packer(module, dt, bk, bk.mr, f"gk_pack_a_{dt.name}" + (
+        f"_m{bk.mr}" if bk.mr != 12 else ""))
     t = reg_type(dt)
     MR, NR = bk.mr, bk.nr
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     done = fn.append_basic_block("done")
+    sbk = None if short else _short_blocking(bk)
+    if sbk is not None:
+        # a product of a few rows (a scan's block of 32 rows: 12 + 12 + 8
+        # with 12-row panels, 4 x 8 with 8-row ones) runs on the 8-row
+        # driver when that pads fewer rows; plain products only (no
+        # epilogue, TILE or bfloat16), not narrow ones (codegen/narrow.py)
+        short_fn = gemm_function(module, dt, sbk, name + "_m8", short=True)
+        waste12 = b.sub(b.mul(_ceil_div(b, M, MR), _c(MR)), M)
+        waste8 = b.sub(b.mul(_ceil_div(b, M, SHORT_MR), _c(SHORT_MR)), M)
+        go = b.and_(b.icmp_signed("<", waste8, waste12), b.and_(
+            b.icmp_signed(">", M, _c(SMALL_M)), b.icmp_signed("<=", M, _c(
+                SHORT_M))))
+        go = b.and_(go, b.and_(b.icmp_signed(">", N, _c(NARROW)),
+                               b.icmp_signed(">", K, _c(NARROW))))
+        go = b.and_(go, b.icmp_unsigned("==", b.ptrtoint(ep, I64), _c(0)))
+        go = b.and_(go, b.icmp_signed("==", b.and_(flags, _c(TILE | BF16)),
+                                      _c(0)))
+        with b.if_then(go):
+            b.call(short_fn, list(fn.args))
+            b.branch(done)
     ta = b.and_(flags, _c(TRANS_A))
     tb = b.and_(flags, _c(TRANS_B))
     forced = b.icmp_signed("!=", b.and_(flags, _c(COLUMNS)), _c(0))
@@ -730,8 +773,10 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking) -> ir.Function:
     # bfloat16 products (codegen/bf16.py): float32 only, the packed path
     bf16 = b.and_(b.icmp_signed("!=", b.and_(flags, _c(BF16 if dt.name in (
         "f32", "float32") else 0)), _c(0)), b.not_(packed))
-    pairs = dt.name in ("f32", "float32") and _bf16.dot_pairs(
+    pairs = not short and dt.name in ("f32", "float32") and _bf16.dot_pairs(
         bk.w * dt.itemsize)
+    if short:
+        bf16 = ir.Constant(I1, 0)
     # workspace: packed A block, packed B block, edge tile (workspace_bytes)
     per_line = 64 // dt.itemsize
 

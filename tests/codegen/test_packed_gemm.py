@@ -40,3 +40,29 @@ def test_sizes_span_several_k_blocks_and_partial_panels():
         bk = blocking(ir.float32, vb)
         assert any(k > bk.kc for _, k, _ in SIZES)
         assert any(n % bk.nr for _, _, n in SIZES)
+
+
+@pytest.mark.parametrize("vb", WIDTHS)
+@pytest.mark.parametrize("ta,tb", [(0, 0), (1, 0), (0, 1), (1, 1)])
+def test_few_rows_give_the_bits_of_a_taller_product(vb, ta, tb):
+    """Up to SHORT_M rows may run on the 8-row driver (AVX-512: 32 rows
+    are 4 panels of 8, not 12 + 12 + 8); every row must get the bits the
+    12-row driver gives it in a taller product (the same K blocks, the
+    same fma chain per element), also with B packed ahead."""
+    from graphkeras.codegen.matmul import SHORT_M
+
+    k, n, tall = 300, 80, SHORT_M + 1
+    rng = np.random.default_rng(tall)
+    a = rng.normal(size=(k, tall) if ta else (tall, k)).astype(np.float32)
+    b = rng.normal(size=(n, k) if tb else (k, n)).astype(np.float32)
+    want = call(vb, a, b, tall, n, k, ta, tb)
+    packed = pack_b(vb, b, n, k, tb)
+    for m in (SMALL_M + 1, 16, 20, 32, 40, 64, SHORT_M):
+        part = np.ascontiguousarray(a[:, :m] if ta else a[:m])
+        for nth in (1, 2):
+            np.testing.assert_array_equal(
+                call(vb, part, b, m, n, k, ta, tb, nth), want[:m],
+                err_msg=f"{m} rows, {nth} threads")
+            np.testing.assert_array_equal(
+                call(vb, part, packed, m, n, k, ta, tb, nth, packed_b=True),
+                want[:m], err_msg=f"{m} rows, B packed, {nth} threads")
