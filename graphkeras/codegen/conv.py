@@ -28,6 +28,10 @@ when fusion put elementwise consumers into the kernel (passes/
 fuse_conv_epilogues.py), applies them to each image's output while it is in
 cache. Pooling and resize_grad are plain loop nests vectorised over
 channels; resize is a pointwise rule (it fuses like any re-indexing op).
+Stride-1 3x3 convolutions (and input gradients) with enough channels run
+as Winograd F(2x2, 3x3): 16 products of transformed tiles by transformed
+filters, which the library runs as one 1x1 convolution with 16 groups
+(see "Winograd" below; W2's conv2 and its input gradient ~1.4x faster).
 Depthwise convolutions (groups == channels, one output channel per group)
 and their gradients go to codegen/depthwise.py, which vectorises over the
 channels instead of padding each group to a panel (DW.axes says which).
@@ -696,6 +700,227 @@ def _pool_tail(rest):
     return rest[-1] if rest and rest[-1].op in ("max_pool", "avg_pool") else None
 
 
+# --- Winograd F(2x2, 3x3) ------------------------------------------------------------
+#
+# A stride-1 3x3 convolution of one image as 16 products instead of 9 taps:
+# each 2x2 block of outputs ("tile") is A^T [(G g G^T) . (B^T d B)] A for
+# the 4x4 input patch d at its corner, so the 16 points xi of the
+# transformed patch each need one (tiles x cin) by (cin x cout) product:
+# 16 cin cout multiply-adds per 4 outputs instead of 36. The products run
+# in the conv library as one 1x1 convolution with 16 groups (transformed
+# patches V[tile][xi][ci], filters U[xi][ci][co] packed as its panels,
+# results M[tile][xi][co]); the transforms are channel loops here. Error:
+# the transforms add a few float32 roundings per output (the interpreter
+# comparison of the conv tests holds).
+
+WINOGRAD_MIN_CHANNELS = 16  # cin and cout at least this (else taps win)
+
+
+def winograd_dims(plan: "ConvPlan", used_hw=None):
+    """(tiles high, tiles wide) of a Winograd plan for the output corner
+    used_hw (default: all of it), or None when the plan is not a stride-1
+    3x3 float32 one-group convolution with enough channels."""
+    v = dict(zip(FIELDS, plan.values))
+    if (plan.D != 2 or plan.kernel != (3, 3) or plan.groups != 1
+            or plan.dt.np != np.float32
+            or min(plan.cig, plan.cout) < WINOGRAD_MIN_CHANNELS
+            or any(v[f"{k}_{a}"] != 1 for k in ("st", "dl", "dil")
+                   for a in "hw")):
+        return None
+    oh, ow = used_hw or (v["o_h"], v["o_w"])
+    return -(-oh // 2), -(-ow // 2)
+
+
+def _winograd_parts(plan: "ConvPlan", th: int, tw: int) -> list:
+    """[(name, bytes)] of the Winograd buffers of one thread."""
+    t, isz = th * tw, plan.dt.itemsize
+    return [("U", 16 * plan.cig * plan.copad * isz),
+            ("V", t * 16 * plan.cig * isz), ("M", t * 16 * plan.cout * isz),
+            ("S", 2 * _round_up(t * 8, ALIGN) + _round_up(plan.cig * 8, ALIGN)
+             + ALIGN)]
+
+
+def winograd_bytes(plan: "ConvPlan") -> int:
+    dims = winograd_dims(plan)
+    if dims is None:
+        return 0
+    return sum(_round_up(n, ALIGN) for _, n in _winograd_parts(plan, *dims))
+
+
+def _winograd_gemm_values(plan: "ConvPlan", th: int, tw: int) -> list:
+    """The library parameters of the 16 products: a 1x1 convolution of
+    the (th, tw) image V with 16 groups of cin -> cout channels."""
+    vals = {name: 1 for name in FIELDS}
+    vals.update({"lo_d": 0, "lo_h": 0, "lo_w": 0, "prep": 0, "gcopy": 0,
+                 "chan": 16 * plan.cig, "cout": 16 * plan.cout, "groups": 16,
+                 "cig": plan.cig, "cog": plan.cout, "copad": plan.copad,
+                 "m_lo": 0, "m_hi": th * tw})
+    for key in ("src", "p", "o", "u"):
+        vals[f"{key}_h"], vals[f"{key}_w"] = th, tw
+    return [vals[name] for name in FIELDS]
+
+
+def _bt(d):
+    """B^T d B's rows from d's, for 4 values per row (one point each)."""
+    return [d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]]
+
+
+def _winograd_filter(ctx, plan: "ConvPlan", w_name: str, U, transposed: bool):
+    """U[xi][ci][co] = (G g G^T)[xi] for the filter g[kh][kw] of (ci, co),
+    zero for co >= cout: the packed panels of the 16 grouped products."""
+    b = ctx.b
+    t = reg_type(plan.dt)
+    cin, cout, copad = plan.cig, plan.cout, plan.copad
+    half = ir.Constant(t, 0.5)
+    zero = ir.Constant(t, 0.0)
+    with for_range(b, _c(cin), name="wci") as ci, \
+            for_range(b, _c(copad), name="wco") as co:
+        inside = b.icmp_signed("<", co, _c(cout))
+        cc = b.select(inside, co, _c(0))
+        g = []
+        for kh in range(3):
+            row = []
+            for kw in range(3):
+                if transposed:  # w[2 - kh, 2 - kw, co, ci]
+                    tap = (2 - kh) * 3 + (2 - kw)
+                    src = ctx.add(ctx.mul(ctx.add(_c(tap * cout), cc), _c(cin)),
+                                  ci)
+                else:  # w[kh, kw, ci, co]
+                    src = ctx.add(ctx.mul(ctx.add(_c((kh * 3 + kw) * cin), ci),
+                                          _c(cout)), cc)
+                row.append(ctx.load(w_name, src))
+            g.append(row)
+
+        def gmul(r):  # G r for a 3-vector r -> 4 values
+            return [r[0], b.fmul(half, b.fadd(b.fadd(r[0], r[1]), r[2])),
+                    b.fmul(half, b.fadd(b.fsub(r[0], r[1]), r[2])), r[2]]
+        cols = [gmul([g[kh][kw] for kh in range(3)]) for kw in range(3)]
+        for i in range(4):
+            u = gmul([cols[kw][i] for kw in range(3)])
+            for j in range(4):
+                dst = ctx.add(ctx.mul(ctx.add(_c((4 * i + j) * cin), ci),
+                                      _c(copad)), co)
+                b.store(b.select(inside, u[j], zero),
+                        b.gep(U, [dst], source_etype=t))
+
+
+def _winograd_input(ctx, plan: "ConvPlan", src_name: str, n, V, th: int,
+                    tw: int) -> None:
+    """V[tile][xi][c] = (B^T d B)[xi] for each tile's 4x4 patch d of the
+    padded source P (P[p] = src[p - lo], zero outside src)."""
+    b = ctx.b
+    t = reg_type(plan.dt)
+    v = dict(zip(FIELDS, plan.values))
+    cin, sh, sw = plan.cig, v["src_h"], v["src_w"]
+    img = ctx.mul(n, _c(sh * sw * cin))
+    zero = ir.Constant(t, 0.0)
+    with for_range(b, _c(th), name="vy") as ty, \
+            for_range(b, _c(tw), name="vx") as tx:
+        base, ok = [], []
+        for i in range(4):
+            y = b.sub(ctx.add(ctx.mul(ty, _c(2)), _c(i)), _c(v["lo_h"]))
+            oky = b.icmp_unsigned("<", y, _c(sh))
+            for j in range(4):
+                x = b.sub(ctx.add(ctx.mul(tx, _c(2)), _c(j)), _c(v["lo_w"]))
+                okx = b.and_(oky, b.icmp_unsigned("<", x, _c(sw)))
+                pix = ctx.add(ctx.mul(b.select(oky, y, _c(0)), _c(sw)),
+                              b.select(okx, x, _c(0)))
+                base.append(ctx.add(img, ctx.mul(pix, _c(cin))))
+                ok.append(okx)
+        tile = ctx.add(ctx.mul(ty, _c(tw)), tx)
+        with for_range(b, _c(cin), name="vc") as c:
+            d = [[b.select(ok[4 * i + j], ctx.load(src_name, ctx.add(
+                base[4 * i + j], c)), zero) for j in range(4)] for i in range(4)]
+            fs = _Float(b)
+            rows = _bt([fs.vec(r) for r in d])  # B^T d: rows of 4
+            for i, r in enumerate(rows):
+                for j, val in enumerate(_bt(r.items)):
+                    dst = ctx.add(ctx.mul(ctx.add(ctx.mul(tile, _c(16)),
+                                                  _c(4 * i + j)), _c(cin)), c)
+                    b.store(val.v, b.gep(V, [dst], source_etype=t))
+
+
+class _Float:
+    """Scalar float arithmetic with operators (the transforms' algebra)."""
+
+    def __init__(self, b):
+        self.b = b
+
+    def vec(self, xs):
+        return _FVec(self.b, [_FVal(self.b, x) for x in xs])
+
+
+class _FVal:
+    def __init__(self, b, v):
+        self.b, self.v = b, v
+
+    def __add__(self, o):
+        return _FVal(self.b, self.b.fadd(self.v, o.v))
+
+    def __sub__(self, o):
+        return _FVal(self.b, self.b.fsub(self.v, o.v))
+
+
+class _FVec:
+    """A row of 4 values; + and - act elementwise (rows of B^T d)."""
+
+    def __init__(self, b, items):
+        self.b, self.items = b, items
+
+    def __getitem__(self, k):
+        return self.items[k]
+
+    def __add__(self, o):
+        return _FVec(self.b, [x + y for x, y in zip(self.items, o.items)])
+
+    def __sub__(self, o):
+        return _FVec(self.b, [x - y for x, y in zip(self.items, o.items)])
+
+
+def _winograd_output(ctx, plan: "ConvPlan", M, dst_name: str, th: int,
+                     tw: int, oh: int, ow: int, out_w: int) -> None:
+    """dst[2 ty + i, 2 tx + j, co] = (A^T M A)[i][j] for the tiles' outputs
+    inside the (oh, ow) corner of an image out_w wide."""
+    b = ctx.b
+    t = reg_type(plan.dt)
+    cout = plan.cout
+
+    def tile_values(tile, co):
+        m = [[_FVal(b, b.load(b.gep(M, [ctx.add(ctx.mul(ctx.add(ctx.mul(
+            tile, _c(16)), _c(4 * i + j)), _c(cout)), co)], source_etype=t),
+            typ=t)) for j in range(4)] for i in range(4)]
+        # A^T m: rows s0 = m0 + m1 + m2, s1 = m1 - m2 - m3; then columns
+        s = [[m[0][j] + m[1][j] + m[2][j] for j in range(4)],
+             [m[1][j] - m[2][j] - m[3][j] for j in range(4)]]
+        return [[r[0] + r[1] + r[2], r[1] - r[2] - r[3]] for r in s]
+
+    with for_range(b, _c(th), name="oy") as ty, \
+            for_range(b, _c(tw), name="ox") as tx:
+        tile = ctx.add(ctx.mul(ty, _c(tw)), tx)
+        y0, x0 = ctx.mul(ty, _c(2)), ctx.mul(tx, _c(2))
+        pix = [[ctx.mul(ctx.add(ctx.mul(ctx.add(y0, _c(i)), _c(out_w)),
+                                ctx.add(x0, _c(j))), _c(cout))
+                for j in range(2)] for i in range(2)]
+        inside = [[b.and_(b.icmp_signed("<", ctx.add(y0, _c(i)), _c(oh)),
+                          b.icmp_signed("<", ctx.add(x0, _c(j)), _c(ow)))
+                   for j in range(2)] for i in range(2)]
+        whole = b.and_(inside[1][1], inside[0][0])
+        with b.if_else(whole) as (then, other):
+            with then, for_range(b, _c(cout), name="oc") as co:
+                y = tile_values(tile, co)
+                for i in range(2):
+                    for j in range(2):
+                        ctx.store(dst_name, ctx.add(pix[i][j], co), y[i][j].v)
+            with other:
+                for i in range(2):
+                    for j in range(2):
+                        with b.if_then(inside[i][j]), \
+                                for_range(b, _c(cout), name="oe") as co:
+                            y = tile_values(tile, co)
+                            ctx.store(dst_name, ctx.add(pix[i][j], co),
+                                      y[i][j].v)
+
+
 def _band_rows(ctx, total, units, k):
     """[lo, hi): band k's share of range(total) rows when one image is cut
     into `units` bands (runtime values)."""
@@ -772,12 +997,18 @@ def emit_conv_node(ctx, node, ws) -> None:
         plan.values = [values[name] for name in FIELDS]
     inner = int(np.prod(used[1:]))  # computed pixels of one row
     rows = tail.outputs[0].shape[1] if tail is not None else crows
+    need_h = crows  # the conv rows a whole image needs
+    if tail is not None:
+        a = tail.attrs
+        need_h = max(1, min(crows, (rows - 1) * a["strides"][0]
+                            - a["pads"][0][0] + a["window"][0]))
+    wino = winograd_dims(plan, (need_h, used[1])) if len(used) == 2 else None
     nch = ctx.fn.args[1]
     N = ctx.dim(src.shape[0])
     # whole images when there are enough, or when the activation is stored
-    # (every row of it, each by one unit)
+    # (every row of it, each by one unit), or for Winograd's 2x2 tiles
     one = b.icmp_signed("<=", nch, N)
-    if stored is not None:
+    if stored is not None or wino is not None:
         one = ir.Constant(ir.IntType(1), 1)
     nn = b.select(b.icmp_signed("<", N, _c(1)), _c(1), N)
     bands = b.udiv(b.add(nch, b.sub(nn, _c(1))), nn)
@@ -785,13 +1016,23 @@ def emit_conv_node(ctx, node, ws) -> None:
     bands = b.select(one, _c(1), bands)
     u0, u1 = _share(ctx, b.mul(N, bands))
     with b.if_then(b.icmp_signed("<", u0, u1)):
-        if plan.packed_as_is:
+        fwd = _declare(b.module, fwd_name(plan.dt), _fwd_type())
+        if wino is not None:
+            th, tw = wino
+            at = plan.workspace_bytes() + _image_bytes(out)
+            parts = {}
+            for name, nbytes in _winograd_parts(plan, th, tw):
+                parts[name] = b.gep(ws, [_c(at)], source_etype=ir.IntType(8))
+                at += _round_up(nbytes, ALIGN)
+            _winograd_filter(ctx, plan, w.name, parts["U"],
+                             transposed=conv.op == "conv_transpose")
+            prm_g = _prm(ctx, _winograd_gemm_values(plan, th, tw))
+        elif plan.packed_as_is:
             wp = ctx.addr(w.name, _c(0))
         else:
             _pack(ctx, plan, w.name, wp,
                   transposed=conv.op == "conv_transpose")
         prm = _prm(ctx, plan.values)
-        fwd = _declare(b.module, fwd_name(plan.dt), _fwd_type())
         with for_range(b, u1, start=u0, name="u") as u:
             n, k = b.udiv(u, bands), b.urem(u, bands)
             q0, q1 = _band_rows(ctx, _c(rows), bands, k)
@@ -806,8 +1047,16 @@ def emit_conv_node(ctx, node, ws) -> None:
             with b.if_then(b.icmp_signed("<", r0, r1)):
                 dst = img if tail is not None else _image_ptr(
                     ctx, out.name, n, out.shape)
-                b.call(fwd, [prm, _image_ptr(ctx, src.name, n, src.shape), wp,
-                             dst, scratch])
+                if wino is not None:
+                    _winograd_input(ctx, plan, src.name, n, parts["V"], th, tw)
+                    b.call(fwd, [prm_g, parts["V"], parts["U"], parts["M"],
+                                 parts["S"]])
+                    ctx.buffers["@wino_out"] = (dst, out.dtype)
+                    _winograd_output(ctx, plan, parts["M"], "@wino_out", th,
+                                     tw, need_h, used[1], out.shape[2])
+                else:
+                    b.call(fwd, [prm, _image_ptr(ctx, src.name, n, src.shape),
+                                 wp, dst, scratch])
                 if tail is None:
                     _epilogue(ctx, rest, results, keys, n, out.shape, r0, r1)
                 else:
@@ -1169,16 +1418,22 @@ def _depthwise(node) -> bool:
     return not tail and DW.axes(_root(node)) is not None
 
 
+def _image_bytes(v) -> int:
+    return _round_up(int(np.prod(v.shape[1:])) * v.dtype.itemsize, ALIGN)
+
+
 def _conv_ws(node, vb):
     root = _root(node)
     if _depthwise(node):
         return DW.workspace_bytes(root, vb)
-    total = ConvPlan(root, vb).workspace_bytes()
-    if node.op == "fused" and _pool_tail(list(node.attrs["body"].nodes)[1:]):
-        # one image of the activation the fused pooling reads (emit_conv_node)
-        out = root.outputs[0]
-        total += _round_up(int(np.prod(out.shape[1:])) * out.dtype.itemsize,
-                           ALIGN)
+    plan = ConvPlan(root, vb)
+    total = plan.workspace_bytes()
+    wino = root.op != "conv_filter_grad" and winograd_bytes(plan)
+    if wino or (node.op == "fused" and
+                _pool_tail(list(node.attrs["body"].nodes)[1:])):
+        # one image of the activation the fused pooling reads
+        # (emit_conv_node), then Winograd's buffers
+        total += _image_bytes(root.outputs[0]) + wino
     return total
 
 
