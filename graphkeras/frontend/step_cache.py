@@ -41,7 +41,7 @@ class StepCache:
         self._last: dict = {}  # kind -> Entry last traced
         self._sig = None  # (structure version, compile version) -> signature
         # predict_on_batch's last call: (structure version, compile
-        # version, per-sample shape, the executable's run1, plain output)
+        # version, per-sample shape, the executable's run1_fast, plain output)
         self.fast = None
 
     def __len__(self) -> int:

@@ -843,18 +843,17 @@ class Trainer:
     def predict_on_batch(self, x):
         """The model's outputs for one batch (NumPy arrays)."""
         fast = self._steps.fast
-        if (fast is not None and x.__class__ is np.ndarray
-                and x.dtype is _F32 and x.shape[1:] == fast[2]
-                and fast[0] == structure_version()
-                and fast[1] == self._compile_version and x.ndim
-                and x.flags.c_contiguous and _dist.active() is None):
+        if (fast is not None and fast[0] == structure_version()
+                and fast[1] == self._compile_version
+                and _dist.active() is None):
             # Fast path for one array (latency-bound serving): the
             # executable of the last call, when neither the variables nor
-            # compile() nor the per-sample shape changed since (that shape
-            # was checked then); the executable checks the array again
-            # (run1: shape, dtype, contiguity) before native code sees it
+            # compile() changed since; it runs the step only on an array
+            # like the last call's (an ndarray of that shape and dtype,
+            # C-contiguous: checked there), else returns None
             res = fast[3](x)
-            return res[0] if fast[4] else self._pack_outputs(list(res))
+            if res is not None:
+                return res[0] if fast[4] else self._pack_outputs(list(res))
         return self._predict_batch(x)
 
     def _predict_batch(self, x):
@@ -872,9 +871,9 @@ class Trainer:
             res = exe.run([x])
             out = self._pack_outputs(list(res))
             plain = len(res) == 1 and out is res[0]
-            run1 = getattr(exe, "run1", None) or (lambda a: exe.run([a]))
-            if version == (structure_version(), self._compile_version) and \
-                    x.dtype is _F32:
+            run1 = getattr(exe, "run1_fast", None)
+            if run1 is not None and version == (structure_version(),
+                                                self._compile_version):
                 # (a model built by this call has a new version: the next
                 # call fills the fast path)
                 self._steps.fast = (*version, x.shape[1:], run1, plain)

@@ -525,10 +525,19 @@ class CompiledExecutable(Executable):
 
     def run1(self, x) -> list:
         """`run([x])`, cheaper: the latency path of predict_on_batch (W4
-        at batch 1). A call like the last (an ndarray of its shape and
-        dtype, C-contiguous, the same state buffers) writes x's address,
-        runs the step and returns copies of the kept outputs; anything
-        else goes through `run`'s checks."""
+        at batch 1): `run1_fast`, else `run`'s checks and binding."""
+        out = self.run1_fast(x)
+        if out is None:
+            with self._lock:
+                return self._run((x,))
+        return out
+
+    def run1_fast(self, x) -> list | None:
+        """The step on x when x is like the last call's single input (an
+        ndarray of its shape and dtype, C-contiguous, with the same state
+        buffers): x's address is written, the step runs and the kept
+        outputs come back as copies; None (nothing run) for anything
+        else, which the caller hands to `run`."""
         # (spelled out for speed: ~1.2 us of Python around the native call)
         lock = self._lock
         lock.acquire()
@@ -549,7 +558,7 @@ class CompiledExecutable(Executable):
                 if len(bufs) == 1:
                     return [bufs[0].copy()]
                 return list(map(_copy, bufs))
-            return self._run((x,))
+            return None
         finally:
             lock.release()
 
