@@ -25,9 +25,9 @@ stateful, and dropout / recurrent_dropout masks drawn once per batch and
 shared by all steps (four / three separate masks per gate when
 recurrent_dropout is used, as Keras's implementation 1).
 
-In training the body also emits its carries as outputs, so the VJP of the
-scan reads the states entering each step instead of running the forward
-loop a second time.
+In training the body also emits the carries entering each step as
+outputs, so the VJP of the scan reads them instead of running the forward
+loop a second time (or shifting the carries after each step by one).
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ def scan(step, init, xs=(), consts=(), *, length=None, reverse=False,
     `xs` and `consts` are lists of tensors (traced or arrays); a Variable
     among `consts` is read outside the loop and reading it inside `step`
     gives the body's parameter. Returns (final carries, stacked ys), each
-    a list; with `emit_carries` the carries after each step are appended
-    to the ys (the VJP uses them).
+    a list; with `emit_carries` the carries entering each step are
+    appended to the ys (the VJP reads them: ir/ops/scan.py).
     """
     init, xs, consts = list(init), list(xs), list(consts)
     outer = tracing.current_trace()
@@ -111,7 +111,7 @@ def scan(step, init, xs=(), consts=(), *, length=None, reverse=False,
         results.append(n)
     ys = [_inner_value(inner, y) for y in ys]
     if emit_carries:
-        ys = ys + results
+        ys = ys + [p.value for p in params[:nc]]
     fn = body.build(results + ys)
     out = ops._apply("scan", *values, body=fn, num_carry=nc, num_xs=nx,
                      length=int(length), reverse=bool(reverse))

@@ -21,9 +21,10 @@ Invariants:
 - The VJP is another scan running the other way (reverse-mode through the
   loop): its body recomputes one forward step from the carries that
   entered it and applies the body ops' VJPs. The entering carries come
-  from the forward's ys when the body also emits a carry as an output
-  (frontend RNN layers do so in training), else from a second forward
-  scan that emits them. Gradients of the constants are summed over the
+  from the forward's ys when the body also emits them (its carry
+  parameters as outputs: frontend RNN layers do so in training; a carry
+  after the step emitted as an output is shifted by one step), else from
+  a second forward scan that emits them. Gradients of the constants are summed over the
   steps: a per-step `matmul(p, d, transpose_a=True)` of a step input p
   (a carry or a slice) is hoisted out of the loop into one
   `matmul_sum(p, d)` over the stacked steps (ir/ops/linalg.py: one GEMM
@@ -258,6 +259,13 @@ def _entering_carries(b, inputs, outputs, body, nc, nx, length, reverse,
     init = inputs[:nc]
     found, missing = {}, []
     for i in wanted:
+        # a y that is the entering carry itself: its stack as it is
+        p = body.params[i].name
+        j = next((j for j in range(nc, len(body.results))
+                  if body.results[j].name == p), None)
+        if j is not None:
+            found[i] = outputs[j]
+            continue
         r = body.results[i].name
         j = next((j for j in range(nc, len(body.results))
                   if body.results[j].name == r), None)
