@@ -773,21 +773,21 @@ def _winograd_filter(ctx, plan: "ConvPlan", w_name: str, U, transposed: bool):
     cin, cout, copad = plan.cig, plan.cout, plan.copad
     half = ir.Constant(t, 0.5)
     zero = ir.Constant(t, 0.0)
+    # (co runs over cout, so reads and stores are contiguous in it: the
+    # loop vectorises; the panels' padding is zeroed apart)
     with for_range(b, _c(cin), name="wci") as ci, \
-            for_range(b, _c(copad), name="wco") as co:
-        inside = b.icmp_signed("<", co, _c(cout))
-        cc = b.select(inside, co, _c(0))
+            for_range(b, _c(cout), name="wco") as co:
         g = []
         for kh in range(3):
             row = []
             for kw in range(3):
                 if transposed:  # w[2 - kh, 2 - kw, co, ci]
                     tap = (2 - kh) * 3 + (2 - kw)
-                    src = ctx.add(ctx.mul(ctx.add(_c(tap * cout), cc), _c(cin)),
+                    src = ctx.add(ctx.mul(ctx.add(_c(tap * cout), co), _c(cin)),
                                   ci)
                 else:  # w[kh, kw, ci, co]
                     src = ctx.add(ctx.mul(ctx.add(_c((kh * 3 + kw) * cin), ci),
-                                          _c(cout)), cc)
+                                          _c(cout)), co)
                 row.append(ctx.load(w_name, src))
             g.append(row)
 
@@ -800,8 +800,12 @@ def _winograd_filter(ctx, plan: "ConvPlan", w_name: str, U, transposed: bool):
             for j in range(4):
                 dst = ctx.add(ctx.mul(ctx.add(_c((4 * i + j) * cin), ci),
                                       _c(copad)), co)
-                b.store(b.select(inside, u[j], zero),
-                        b.gep(U, [dst], source_etype=t))
+                b.store(u[j], b.gep(U, [dst], source_etype=t))
+    if copad > cout:
+        with for_range(b, _c(16 * cin), name="wz") as r, \
+                for_range(b, _c(copad), start=_c(cout), name="wzc") as co:
+            b.store(zero, b.gep(U, [ctx.add(ctx.mul(r, _c(copad)), co)],
+                                source_etype=t))
 
 
 def _winograd_input(ctx, plan: "ConvPlan", src_name: str, n, V, th: int,
