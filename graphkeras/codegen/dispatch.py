@@ -173,7 +173,7 @@ def emit_body(module, nl, entries: list, units: list, needs: list,
             b.call(copy_fn, [argblock])
         with shared:
             _shared(b, module, nl, argblock, nunits, unit_word, has,
-                    run_kernel, copy_fn, ws, prof, tid, nth)
+                    run_kernel, copy_fn, ws, prof, tid, nth, len(entries))
     with b.if_then(b.icmp_signed("==", tid, zero)):
         _add_cycles(b, rdtsc, prof, 0, t_start)
     b.ret_void()
@@ -267,13 +267,14 @@ def _end_copies_fn(module, copy_tab, nwords: int) -> ir.Function:
 
 
 def _shared(b, module, nl, argblock, nunits, unit_word, has, run_kernel,
-            copy_fn, ws, prof, tid, nth):
+            copy_fn, ws, prof, tid, nth, nk):
     """Several threads: each unit's chunks are taken from its counter in
     the schedule block (codegen/work_sharing.py: even threads from the
     front, odd ones from the back, so that each of two threads keeps
     its half of the weights in its cache); before a unit that needs the
     results of earlier ones, wait until those are done; at the end, until
-    every unit is."""
+    every unit is. When profiling, the cycles thread tid spends waiting
+    are added to profile[1 + nk + tid]."""
     grab = declare(module, "gk_grab", GRAB_FN)
     finish = declare(module, "gk_finish", FINISH_FN)
     wait = declare(module, "gk_wait_done", WAIT_FN)
@@ -305,9 +306,13 @@ def _shared(b, module, nl, argblock, nunits, unit_word, has, run_kernel,
     def total(u):
         return b.select(has(unit_word(u, 2), SPLIT), nch, one)
 
+    rdtsc = intrinsic(module, "llvm.readcyclecounter", I64, [])
+
     def wait_for(hi):
+        t0 = b.call(rdtsc, [])
         with for_range(b, hi, start=b.load(since, typ=I64), name="w") as v:
             b.call(wait, [word(v, 8), epoch, total(v), spin])
+        _add_cycles(b, rdtsc, prof, b.add(tid, _c(1 + nk)), t0)
 
     fn = b.function
     with for_range(b, nunits, name="u") as u:

@@ -5,7 +5,10 @@
 
 The native step adds the cycles each kernel takes to profile[t + 1]
 (summed over the threads that ran its chunks) and the whole step's, as
-thread 0 saw it, to profile[0] (codegen/step_module.py). The counter's rate is
+thread 0 saw it, to profile[0] (codegen/step_module.py), and with several
+threads the cycles thread t waits for the others (between units and at
+the end) to profile[1 + kernels + t] (`Profile.waits`, in the table's
+head). The counter's rate is
 calibrated once per process against time.perf_counter across a 20 ms
 sleep. A kernel's time is the median over the runs (a kernel cut into
 chunks: its threads' cycles divided by the thread count) (`fastest`: the minimum, what a quiet machine gives); its
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..codegen.work_sharing import MAX_THREADS
 from ..ir.registry import node_flops
 
 @dataclass(frozen=True)
@@ -56,6 +60,9 @@ class Profile:
     step_seconds: float  # median of whole steps (kernels only)
     peak_gflops: float  # for `threads` threads
     kernels: tuple
+    # per thread, the median time a step spent waiting for other threads
+    # (at the waits between units and at the end)
+    waits: tuple = ()
 
     def __len__(self) -> int:
         return len(self.kernels)
@@ -74,6 +81,10 @@ class Profile:
                 f"{self.runs} runs: step {self.step_seconds * 1e3:.3f} ms "
                 f"(median), {total_flops / max(self.step_seconds, 1e-12) / 1e9:.1f}"
                 f" GFLOP/s; peak {self.peak_gflops:.1f} GFLOP/s")
+        if self.threads > 1 and self.waits:
+            head += "; waiting " + ", ".join(
+                f"thread {t} {w * 1e6:.1f} us" for t, w in
+                enumerate(self.waits[:self.threads]))
         rows = sorted(self.kernels, key=lambda k: -k.seconds)
         if top is not None:
             rows = rows[:top]
@@ -141,7 +152,9 @@ class KernelRecorder:
 
     def __init__(self, exe):
         self.exe = exe
-        self._buf = np.zeros(len(exe.layout.kernels) + 1, np.int64)
+        # the step, each kernel, each thread's waiting (dispatch._shared)
+        self._buf = np.zeros(len(exe.layout.kernels) + 1 + MAX_THREADS,
+                             np.int64)
         self._runs: list = []
         self._before = None
 
@@ -182,7 +195,7 @@ def _profile_of(exe, per_run: list) -> Profile:
     threads = exe._threads_for(env)
     rate = counter_rate()
     if not per_run:
-        per_run = [np.zeros(nk + 1, np.int64)]
+        per_run = [np.zeros(nk + 1 + MAX_THREADS, np.int64)]
     cycles = np.array(per_run, dtype=np.float64) / rate  # runs x (1 + kernels)
     # a kernel cut into chunks is summed over the threads that ran them:
     # divided by the threads, an estimate of its share of the step
@@ -196,6 +209,8 @@ def _profile_of(exe, per_run: list) -> Profile:
         rows.append(KernelTime(t, kernel_label(node), float(np.median(col)),
                                float(col.min()), kernel_flops(node, env),
                                node.loc or ""))
+    waits = tuple(float(np.median(cycles[:, 1 + nk + t]))
+                  for t in range(threads)) if threads > 1 else ()
     return Profile(exe.program.fn.name, dict(env), threads, len(per_run),
                    float(statistics.median(cycles[:, 0])), peak_gflops(threads),
-                   tuple(rows))
+                   tuple(rows), waits)

@@ -85,3 +85,17 @@ def test_profile_gives_a_time_per_kernel_and_changes_nothing():
     # the profile's runs leave the state as it was
     for name in s1.names():
         np.testing.assert_array_equal(s1[name], s2[name])
+
+
+def test_profile_on_two_threads_counts_each_threads_waiting():
+    prog = mlp_train_program(sizes=(40, 300, 10), optimizer="adam")
+    exe = CompiledExecutable(prog, init_store(prog), threads=2)
+    batch = list(teacher_batches(prog, 1, 64)[0])
+    prof = exe.profile(batch, repeats=5)
+    assert prof.threads == 2 and len(prof.waits) == 2
+    # the step's small kernels run on one thread: the other waits for them
+    assert all(w >= 0 for w in prof.waits) and max(prof.waits) > 0
+    assert max(prof.waits) < prof.step_seconds
+    assert "waiting thread 0" in prof.table()
+    one = CompiledExecutable(prog, init_store(prog), threads=1)
+    assert one.profile(batch, repeats=2).waits == ()
