@@ -520,8 +520,37 @@ class CompiledExecutable(Executable):
         return env, outs, arrays
 
     def run(self, inputs: Sequence[np.ndarray]) -> list:
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
+            f = self._fast
+            if (f is not None and f[1] is not None
+                    and self._store_version == self.store.version
+                    and len(inputs) == len(f[0])):
+                # the shapes and dtypes of the last call again, outputs
+                # kept: only addresses to write (each array still checked:
+                # an ndarray of the same shape and dtype, C-contiguous)
+                block = self._block
+                for a, (shape, dt, slot) in zip(inputs, f[0]):
+                    if (a.__class__ is not np.ndarray or a.shape != shape
+                            or a.dtype is not dt
+                            or not a.flags.c_contiguous):
+                        break
+                    block[slot] = (
+                        _from_address(id(a) + _DATA_OFFSET).value or 0
+                        if _DATA_OFFSET is not None else _addr(a))
+                else:
+                    if self._nthreads == 1:
+                        self._call1()
+                    else:
+                        self._step()
+                    bufs = f[2]
+                    if len(bufs) == 1:
+                        return [bufs[0].copy()]
+                    return list(map(_copy, bufs))
             return self._run(inputs)
+        finally:
+            lock.release()
 
     def run1(self, x) -> list:
         """`run([x])`, cheaper: the latency path of predict_on_batch (W4
