@@ -1136,6 +1136,9 @@ class _MatmulLowering(Lowering):
 register_lowering(_MatmulLowering())
 
 
+PAIRED_K = 4096  # rows from which matmul_sum's chunks go in pairs
+
+
 def emit_matmul_sum(ctx, node, workspace) -> None:
     """`matmul_sum` (ir/ops/linalg.py): a (B.., K, M) and b (B.., K, N) are
     row-major [B*K, M] and [B*K, N] arrays, so sum_b a[b]^T b[b] is one
@@ -1151,6 +1154,17 @@ def emit_matmul_sum(ctx, node, workspace) -> None:
     for d in a.shape[:-1]:
         K = ctx.mul(K, ctx.dim(d))
     tid, nth = thread_args(ctx)
+    # K in the thousands (T x batch rows): each share of C packs all of
+    # the operand it does not split at every K block, so the chunks go in
+    # pairs, one share per pair (the even chunk computes it; the odd one
+    # has nothing): half the shares, half the repacking
+    pair = b.and_(b.icmp_signed(">=", nth, _c(2)),
+                  b.icmp_signed(">=", K, _c(PAIRED_K)))
+    with b.if_then(b.and_(pair, b.icmp_signed(
+            "!=", b.and_(tid, _c(1)), _c(0)))):
+        b.ret_void()
+    tid = b.select(pair, b.ashr(tid, _c(1)), tid)
+    nth = b.select(pair, b.ashr(nth, _c(1)), nth)
     b.call(declare_gemm(b.module, dt), [
         ctx.addr(a.name, _c(0)), ctx.addr(bm.name, _c(0)),
         ctx.addr(out.name, _c(0)), M, N, K, M, N, N,

@@ -66,3 +66,27 @@ def test_few_rows_give_the_bits_of_a_taller_product(vb, ta, tb):
             np.testing.assert_array_equal(
                 call(vb, part, packed, m, n, k, ta, tb, nth, packed_b=True),
                 want[:m], err_msg=f"{m} rows, B packed, {nth} threads")
+
+
+def test_long_matmul_sum_gives_the_same_bits_on_every_thread_count():
+    """A weight gradient over T x batch rows (matmul_sum, K >= PAIRED_K:
+    its chunks go in pairs, codegen/matmul.py) against NumPy, and to the
+    bit on 1, 2 and 3 threads."""
+    from graphkeras.codegen.matmul import PAIRED_K
+    from graphkeras.runtime import Program, StateStore
+    from graphkeras.runtime.compiled import CompiledExecutable
+
+    t, n = 40, PAIRED_K // 40 + 3
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(t, n, 70)).astype(np.float32)
+    g = rng.normal(size=(t, n, 100)).astype(np.float32)
+    bld = ir.Builder("f")
+    f = bld.build([bld.matmul_sum(bld.param("a", a.shape),
+                                  bld.param("g", g.shape))])
+    prog = Program(f, state=(), inputs=("a", "g"), updates=(), outputs=(0,))
+    outs = [CompiledExecutable(prog, StateStore(), threads=k).run([a, g])[0]
+            for k in (1, 2, 3)]
+    want = np.einsum("tnm,tnk->mk", a.astype(np.float64), g)
+    np.testing.assert_allclose(outs[0], want, rtol=1e-4, atol=1e-3)
+    for k, o in zip((2, 3), outs[1:]):
+        np.testing.assert_array_equal(o, outs[0], err_msg=f"{k} threads")
