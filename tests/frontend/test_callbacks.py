@@ -295,3 +295,36 @@ def test_model_checkpoint_every_n_batches(tmp_path):
         callbacks.ModelCheckpoint(path, save_weights_only=True, save_freq=3)])
     assert sorted(os.listdir(tmp_path)) == ["b1-3.weights.h5",
                                             "b2-2.weights.h5"]
+
+
+def test_batch_logs_only_for_callbacks_that_read_them():
+    """fit computes a batch's logs only when a callback defines a batch-end
+    hook (callback_list.reads_batch_logs); the epochs' logs are the same
+    either way."""
+    from graphkeras.frontend.callbacks.callback_list import CallbackList
+
+    class Epochs(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            pass
+
+    class Batches(callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_batch_end(self, batch, logs=None):
+            self.seen.append(dict(logs))
+
+    assert not CallbackList([Epochs()], add_history=True).reads_batch_logs()
+    assert CallbackList([Batches()]).reads_batch_logs()
+    assert not CallbackList([Batches()]).reads_batch_logs("test")
+    runs = []
+    for cbs in ([Epochs()], [Batches()]):
+        model = _model(eager=False)
+        hist = model.fit(X, Y, batch_size=4, epochs=2, callbacks=cbs,
+                         verbose=0, shuffle=False)
+        runs.append(hist.history)
+    assert runs[0] == runs[1] and runs[0]["loss"]
+    seen = cbs[0].seen
+    assert len(seen) == 4 and sorted(seen[-1]) == ["loss", "mae"]
+    assert seen[-1]["loss"] == runs[1]["loss"][-1]

@@ -57,6 +57,19 @@ class CallbackList(Callback):
         for c in self.callbacks:
             c.set_params(params)
 
+    def reads_batch_logs(self, kind: str = "train") -> bool:
+        """Whether a callback may read the logs of a `kind` batch's end:
+        one whose class defines on_<kind>_batch_end, or (train batches)
+        on_batch_end, other than Callback's no-ops; History reads only the
+        epochs' logs."""
+        hooks = [f"on_{kind}_batch_end"] + (["on_batch_end"]
+                                            if kind == "train" else [])
+        for c in self.callbacks:
+            for hook in hooks:
+                if getattr(type(c), hook, None) is not getattr(Callback, hook):
+                    return True
+        return False
+
     def _call(self, hook, *args):
         # Keras hands every hook a dict (empty when there are no logs), and
         # the same dict to every callback of one call.
