@@ -121,3 +121,32 @@ def test_a_subclassed_models_call_runs_every_time():
         m(x)
     assert m.calls == model_module.EAGER_CALLS + 2
     assert not _compiled(m, x)
+
+
+def test_functional_models_with_two_outputs_and_overridden_calls():
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((K,))
+    h = keras.layers.Dense(H, activation="tanh")(inp)
+    two = keras.Model(inp, [keras.layers.Dense(O)(h),
+                            keras.layers.Dense(2)(h)])
+    x = np.random.default_rng(1).normal(size=(3, K)).astype(np.float32)
+    eager = two(x)
+    for _ in range(model_module.EAGER_CALLS + 1):
+        got = two(x)
+    assert _compiled(two, x)
+    assert isinstance(got, list) and len(got) == 2
+    for g, e in zip(got, eager):
+        assert isinstance(g, np.ndarray) and g.shape == e.shape
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+
+    class Logged(keras.Model):  # a functional model with its own call()
+        def call(self, inputs, training=None, mask=None):
+            self.seen = getattr(self, "seen", 0) + 1
+            return super().call(inputs, training=training, mask=mask)
+
+    inp = keras.Input((K,))
+    logged = Logged(inp, keras.layers.Dense(O)(inp))
+    for _ in range(model_module.EAGER_CALLS + 2):
+        logged(x)
+    assert logged.seen == model_module.EAGER_CALLS + 2
+    assert not _compiled(logged, x)

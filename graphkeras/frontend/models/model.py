@@ -198,12 +198,17 @@ class Model(Trainer, Layer):
 
     def _compilable_call(self, x) -> bool:
         """Whether model(x) may run as the compiled predict step: a built
-        functional or Sequential model (its call is its graph: no Python
-        of a subclass's call() to run each time) computing in float32,
-        not run eagerly, on a non-empty float array."""
+        functional or Sequential model whose call() is not overridden (its
+        call is its graph: no Python of a subclass's call() to run each
+        time) computing in float32, not run eagerly, on a non-empty float
+        array."""
+        from .functional import Functional
+        from .sequential import Sequential
+
         fn = self if hasattr(self, "_inputs_struct") else \
             self.__dict__.get("_functional")
-        return (fn is not None and self.built and not self.run_eagerly
+        own = type(self).call in (Functional.call, Sequential.call)
+        return (fn is not None and own and self.built and not self.run_eagerly
                 and self.compute_dtype == "float32"
                 and x.dtype.kind == "f" and x.ndim >= 1 and len(x) > 0)
 
