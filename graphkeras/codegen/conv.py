@@ -49,7 +49,9 @@ Invariants:
   images (their outputs per image are disjoint), a convolution with fewer
   images than chunks (batch 1) a share of row bands of each image (the
   library computes the pixels [m_lo, m_hi) of the grid u_d x u_h x u_w,
-  the corner of the output a fused pooling reads), conv_filter_grad a
+  the corner of the output a fused pooling reads; a Winograd convolution
+  instead a share of the blocks of NR output channels, [cb_lo, cb_hi)),
+  conv_filter_grad a
   share of the filter tiles (each chunk sums every image for its tiles). The
   workspace a kernel receives belongs to the thread running the chunk
   (the runtime's slices are at least workspace_bytes() long): the packed
@@ -93,6 +95,7 @@ FIELDS = (
     "gcopy",  # wgrad: 1: copy g with channels padded to copad
     "u_d", "u_h", "u_w",  # fwd: the output grid computed (<= o_*) ...
     "m_lo", "m_hi",  # ... and its pixels [m_lo, m_hi) (row-major) stored
+    "cb_lo", "cb_hi",  # fwd: the blocks of NR output channels (each group)
 )
 F = {name: i for i, name in enumerate(FIELDS)}
 ALIGN = 64
@@ -309,7 +312,7 @@ def _define_fwd(module: ir.Module, dt: DType, vector_bytes: int) -> None:
     zero = ir.Constant(L.vt, None)
     with for_range(b, f["groups"], name="g") as g:
         goff = L.mul(g, f["cig"])
-        with for_range(b, L.ceil_div(f["cog"], _c(NR)), name="cb") as cb:
+        with for_range(b, f["cb_hi"], start=f["cb_lo"], name="cb") as cb:
             c0 = L.mul(cb, _c(NR))
             ncols = L.min(b.sub(f["cog"], c0), _c(NR))
             full = b.icmp_signed("==", ncols, _c(NR))
@@ -546,6 +549,7 @@ class ConvPlan:
             "chan": chan, "prep": int(prep), "cout": cout, "groups": groups,
             "cig": cig, "cog": cog, "copad": copad, "gcopy": int(gcopy),
             "m_lo": 0, "m_hi": int(np.prod(out_sp)),
+            "cb_lo": 0, "cb_hi": copad // NR,
         }
         for ax, x_ in zip("dhw", _pad3(out_sp, 1)):
             vals[f"u_{ax}"] = int(x_)
@@ -556,6 +560,7 @@ class ConvPlan:
                 vals[f"{key}_{ax}"] = int(x_)
         self.values = [vals[name] for name in FIELDS]
         self.kernel, self.D, self.groups = tuple(kernel), D, groups
+        self.nr = NR
         self.cig, self.cog, self.copad, self.cout = cig, cog, copad, cout
         self.kg = int(np.prod(kernel)) * cig
         self.packed = groups * self.kg * copad
@@ -649,10 +654,10 @@ def _image_ptr(ctx, name: str, n, shape) -> ir.Value:
 
 
 def _epilogue(ctx, body_nodes, results, out_keys, n, space, r0=None,
-              r1=None, used=None) -> None:
+              r1=None, used=None, c0=None, c1=None) -> None:
     """Evaluate the fused consumers for image n (results to out_keys), or
     for its rows [r0, r1) of the first spatial axis (and the corner
-    `used` of the other spatial axes)."""
+    `used` of the other spatial axes, the channels [c0, c1))."""
     if not body_nodes:
         return
     pw = K.Pointwise(ctx, body_nodes)
@@ -664,8 +669,11 @@ def _epilogue(ctx, body_nodes, results, out_keys, n, space, r0=None,
             cs = stack.enter_context(loop_nest(ctx.b, dims, name="ep"))
         else:
             r = stack.enter_context(for_range(ctx.b, r1, start=r0, name="er"))
-            cs = [r] + stack.enter_context(loop_nest(ctx.b, dims[1:],
-                                                     name="ep"))
+            inner = dims[1:] if c0 is None else dims[1:-1]
+            cs = [r] + stack.enter_context(loop_nest(ctx.b, inner, name="ep"))
+            if c0 is not None:
+                cs.append(stack.enter_context(for_range(ctx.b, c1, start=c0,
+                                                        name="ec")))
         idx = K.MultiIndex(ctx, [n] + list(cs), space)
         vals = [pw.at(r, idx) for r in results]
         for r, key, v in zip(results, out_keys, vals):
@@ -754,7 +762,8 @@ def _winograd_gemm_values(plan: "ConvPlan", th: int, tw: int) -> list:
     vals.update({"lo_d": 0, "lo_h": 0, "lo_w": 0, "prep": 0, "gcopy": 0,
                  "chan": 16 * plan.cig, "cout": 16 * plan.cout, "groups": 16,
                  "cig": plan.cig, "cog": plan.cout, "copad": plan.copad,
-                 "m_lo": 0, "m_hi": th * tw})
+                 "m_lo": 0, "m_hi": th * tw,
+                 "cb_lo": 0, "cb_hi": plan.copad // plan.nr})
     for key in ("src", "p", "o", "u"):
         vals[f"{key}_h"], vals[f"{key}_w"] = th, tw
     return [vals[name] for name in FIELDS]
@@ -765,9 +774,11 @@ def _bt(d):
     return [d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]]
 
 
-def _winograd_filter(ctx, plan: "ConvPlan", w_name: str, U, transposed: bool):
+def _winograd_filter(ctx, plan: "ConvPlan", w_name: str, U, transposed: bool,
+                     c0, c1):
     """U[xi][ci][co] = (G g G^T)[xi] for the filter g[kh][kw] of (ci, co),
-    zero for co >= cout: the packed panels of the 16 grouped products."""
+    co in [c0, c1), zero for co >= cout: the packed panels of the 16
+    grouped products."""
     b = ctx.b
     t = reg_type(plan.dt)
     cin, cout, copad = plan.cig, plan.cout, plan.copad
@@ -776,7 +787,7 @@ def _winograd_filter(ctx, plan: "ConvPlan", w_name: str, U, transposed: bool):
     # (co runs over cout, so reads and stores are contiguous in it: the
     # loop vectorises; the panels' padding is zeroed apart)
     with for_range(b, _c(cin), name="wci") as ci, \
-            for_range(b, _c(cout), name="wco") as co:
+            for_range(b, c1, start=c0, name="wco") as co:
         g = []
         for kh in range(3):
             row = []
@@ -882,9 +893,9 @@ class _FVec:
 
 
 def _winograd_output(ctx, plan: "ConvPlan", M, dst_name: str, th: int,
-                     tw: int, oh: int, ow: int, out_w: int) -> None:
+                     tw: int, oh: int, ow: int, out_w: int, c0, c1) -> None:
     """dst[2 ty + i, 2 tx + j, co] = (A^T M A)[i][j] for the tiles' outputs
-    inside the (oh, ow) corner of an image out_w wide."""
+    inside the (oh, ow) corner of an image out_w wide, co in [c0, c1)."""
     b = ctx.b
     t = reg_type(plan.dt)
     cout = plan.cout
@@ -910,7 +921,7 @@ def _winograd_output(ctx, plan: "ConvPlan", M, dst_name: str, th: int,
                    for j in range(2)] for i in range(2)]
         whole = b.and_(inside[1][1], inside[0][0])
         with b.if_else(whole) as (then, other):
-            with then, for_range(b, _c(cout), name="oc") as co:
+            with then, for_range(b, c1, start=c0, name="oc") as co:
                 y = tile_values(tile, co)
                 for i in range(2):
                     for j in range(2):
@@ -919,7 +930,7 @@ def _winograd_output(ctx, plan: "ConvPlan", M, dst_name: str, th: int,
                 for i in range(2):
                     for j in range(2):
                         with b.if_then(inside[i][j]), \
-                                for_range(b, _c(cout), name="oe") as co:
+                                for_range(b, c1, start=c0, name="oe") as co:
                             y = tile_values(tile, co)
                             ctx.store(dst_name, ctx.add(pix[i][j], co),
                                       y[i][j].v)
@@ -1010,26 +1021,38 @@ def emit_conv_node(ctx, node, ws) -> None:
     nch = ctx.fn.args[1]
     N = ctx.dim(src.shape[0])
     # whole images when there are enough, or when the activation is stored
-    # (every row of it, each by one unit), or for Winograd's 2x2 tiles
+    # (every row of it, each by one unit); else each image in `parts`
+    # units: row bands, or for Winograd (whole 2x2 tiles) shares of the
+    # blocks of NR output channels
     one = b.icmp_signed("<=", nch, N)
-    if stored is not None or wino is not None:
+    if stored is not None:
         one = ir.Constant(ir.IntType(1), 1)
+    panels = plan.copad // plan.nr
     nn = b.select(b.icmp_signed("<", N, _c(1)), _c(1), N)
-    bands = b.udiv(b.add(nch, b.sub(nn, _c(1))), nn)
-    bands = b.select(b.icmp_signed(">", bands, _c(rows)), _c(rows), bands)
-    bands = b.select(one, _c(1), bands)
-    u0, u1 = _share(ctx, b.mul(N, bands))
+    parts_n = b.udiv(b.add(nch, b.sub(nn, _c(1))), nn)
+    cap = panels if wino is not None else rows
+    parts_n = b.select(b.icmp_signed(">", parts_n, _c(cap)), _c(cap), parts_n)
+    parts_n = b.select(one, _c(1), parts_n)
+    u0, u1 = _share(ctx, b.mul(N, parts_n))
+    arr = ir.ArrayType(I64, len(FIELDS))
+
+    def set_field(prm_, name, v):
+        b.store(v, b.gep(prm_, [_c(0), _c(F[name])], source_etype=arr))
+
     with b.if_then(b.icmp_signed("<", u0, u1)):
         fwd = _declare(b.module, fwd_name(plan.dt), _fwd_type())
+        whole = b.icmp_signed("==", parts_n, _c(1))
         if wino is not None:
             th, tw = wino
             at = plan.workspace_bytes() + _image_bytes(out)
-            parts = {}
+            wbuf = {}
             for name, nbytes in _winograd_parts(plan, th, tw):
-                parts[name] = b.gep(ws, [_c(at)], source_etype=ir.IntType(8))
+                wbuf[name] = b.gep(ws, [_c(at)], source_etype=ir.IntType(8))
                 at += _round_up(nbytes, ALIGN)
-            _winograd_filter(ctx, plan, w.name, parts["U"],
-                             transposed=conv.op == "conv_transpose")
+            transposed = conv.op == "conv_transpose"
+            with b.if_then(whole):  # once for all the chunk's images
+                _winograd_filter(ctx, plan, w.name, wbuf["U"], transposed,
+                                 _c(0), _c(plan.cout))
             prm_g = _prm(ctx, _winograd_gemm_values(plan, th, tw))
         elif plan.packed_as_is:
             wp = ctx.addr(w.name, _c(0))
@@ -1038,36 +1061,49 @@ def emit_conv_node(ctx, node, ws) -> None:
                   transposed=conv.op == "conv_transpose")
         prm = _prm(ctx, plan.values)
         with for_range(b, u1, start=u0, name="u") as u:
-            n, k = b.udiv(u, bands), b.urem(u, bands)
-            q0, q1 = _band_rows(ctx, _c(rows), bands, k)
+            n, k = b.udiv(u, parts_n), b.urem(u, parts_n)
+            c0 = c1 = None
+            if wino is not None:
+                q0, q1 = _c(0), _c(rows)
+                p0, p1 = _band_rows(ctx, _c(panels), parts_n, k)
+                c0 = b.mul(p0, _c(plan.nr))
+                c1 = b.mul(p1, _c(plan.nr))
+                c1 = b.select(b.icmp_signed(">", c1, _c(plan.cout)),
+                              _c(plan.cout), c1)
+                set_field(prm_g, "cb_lo", p0)
+                set_field(prm_g, "cb_hi", p1)
+                with b.if_then(b.not_(whole)):  # this unit's channels
+                    _winograd_filter(ctx, plan, w.name, wbuf["U"], transposed,
+                                     c0, c1)
+            else:
+                q0, q1 = _band_rows(ctx, _c(rows), parts_n, k)
             if tail is None:
                 r0, r1 = q0, q1
             else:
                 r0, r1 = _conv_rows_for(ctx, tail, q0, q1, crows)
-            for name, v in (("m_lo", r0), ("m_hi", r1)):
-                b.store(b.mul(v, _c(inner)), b.gep(
-                    prm, [_c(0), _c(F[name])],
-                    source_etype=ir.ArrayType(I64, len(FIELDS))))
+            set_field(prm, "m_lo", b.mul(r0, _c(inner)))
+            set_field(prm, "m_hi", b.mul(r1, _c(inner)))
             with b.if_then(b.icmp_signed("<", r0, r1)):
                 dst = img if tail is not None else _image_ptr(
                     ctx, out.name, n, out.shape)
                 if wino is not None:
-                    _winograd_input(ctx, plan, src.name, n, parts["V"], th, tw)
-                    b.call(fwd, [prm_g, parts["V"], parts["U"], parts["M"],
-                                 parts["S"]])
+                    _winograd_input(ctx, plan, src.name, n, wbuf["V"], th, tw)
+                    b.call(fwd, [prm_g, wbuf["V"], wbuf["U"], wbuf["M"],
+                                 wbuf["S"]])
                     ctx.buffers["@wino_out"] = (dst, out.dtype)
-                    _winograd_output(ctx, plan, parts["M"], "@wino_out", th,
-                                     tw, need_h, used[1], out.shape[2])
+                    _winograd_output(ctx, plan, wbuf["M"], "@wino_out", th,
+                                     tw, need_h, used[1], out.shape[2], c0, c1)
                 else:
                     b.call(fwd, [prm, _image_ptr(ctx, src.name, n, src.shape),
                                  wp, dst, scratch])
                 if tail is None:
-                    _epilogue(ctx, rest, results, keys, n, out.shape, r0, r1)
+                    _epilogue(ctx, rest, results, keys, n, out.shape, r0, r1,
+                              None, c0, c1)
                 else:
                     _epilogue(ctx, rest, [act], [act.name], _c(0), out.shape,
-                              r0, r1, used)
+                              r0, r1, used, c0, c1)
             if tail is not None:
-                _pool_image(ctx, tail, n, _c(0), q0, q1)
+                _pool_image(ctx, tail, n, _c(0), q0, q1, c0, c1)
             if stored is not None:
                 _pool_image(ctx, stored, n, n)
     b.ret_void()
@@ -1235,10 +1271,11 @@ def emit_pool_node(ctx, node, ws) -> None:
     b.ret_void()
 
 
-def _pool_image(ctx, node, n, n_in, q0=None, q1=None) -> None:
+def _pool_image(ctx, node, n, n_in, q0=None, q1=None, c0=None,
+                c1=None) -> None:
     """max_pool / avg_pool of one image: input image n_in of its operand's
     buffer, output image n (its rows [q0, q1) of the first spatial axis,
-    or all)."""
+    or all; its channels [c0, c1), or all)."""
     b = ctx.b
     x, out = node.inputs[0], node.outputs[0]
     a = node.attrs
@@ -1251,11 +1288,11 @@ def _pool_image(ctx, node, n, n_in, q0=None, q1=None) -> None:
     with for_range(b, q1, start=q0, name="tq") as q, \
             loop_nest(b, [_c(d) for d in out.shape[2:-1]], name="tp") as cs:
         _pool_pixel(ctx, node.op, node, out, x.shape, out.shape, [q] + list(cs),
-                    n, n_in, x.shape[-1], False, inv_ptr)
+                    n, n_in, x.shape[-1], False, inv_ptr, c0, c1)
 
 
 def _pool_pixel(ctx, op, node, out, x_shape, o_shape, ocs, n, n_in, C, tiles,
-                inv_ptr) -> None:
+                inv_ptr, c0=None, c1=None) -> None:
     """One output pixel of a pooling op or of its gradient (its input's
     image n_in, its output's image n)."""
     b, sb = ctx.b, ctx.sb
@@ -1279,7 +1316,8 @@ def _pool_pixel(ctx, op, node, out, x_shape, o_shape, ocs, n, n_in, C, tiles,
                 p = ctx.add(off, c)
                 ctx.store(out.name, p, b.fadd(ctx.load(out.name, p), v))
     elif op != "max_pool_grad":
-        with for_range(b, _c(C), name="c") as c:
+        with for_range(b, _c(C) if c1 is None else c1, start=c0,
+                       name="c") as c:
             vals = [b.select(ok, ctx.load(x.name, ctx.add(off, c)),
                              ninf if op != "avg_pool" else ir.Constant(t, 0.0))
                     for off, ok in taps]
