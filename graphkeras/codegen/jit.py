@@ -141,6 +141,13 @@ class NativeModule:
         if not call or not bound:
             raise InternalCompilerError("the native module has no gk_call entry")
         self.call = ctypes.CFUNCTYPE(None)(call)
+        threads = self._engine.get_function_address("gk_call_threads")
+        if not threads:
+            raise InternalCompilerError(
+                "the native module has no gk_call_threads entry")
+        # (nthreads) -> gk_launch's answer: the bound step on the pool
+        self.call_threads = ctypes.CFUNCTYPE(ctypes.c_int64,
+                                             ctypes.c_int64)(threads)
         self._bound = ctypes.c_int64.from_address(bound)
 
     def bind(self, block_address: int) -> None:

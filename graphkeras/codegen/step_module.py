@@ -512,7 +512,7 @@ def _step_parts(module, nl: NativeLayout, layout: StorageLayout,
                        sym_slots))
     body_fn = emit_body(module, nl, entries, units, needs, splits, copies,
                         slots)
-    _entry_points(module, body_fn, host().is_x86)
+    _entry_points(module, body_fn, host().is_x86, nl.threads_slot)
 
 
 def compile_modules_of(fn: Function, layout: StorageLayout, name: str):
@@ -564,7 +564,7 @@ def _mxcsr(module, b, is_x86):
     return lambda: b.call(ld, [old])
 
 
-def _entry_points(module, body_fn, is_x86):
+def _entry_points(module, body_fn, is_x86, threads_slot: int):
     step = ir.Function(module, ir.FunctionType(VOID, [I64, I64, PTR]), "gk_step")
     b = ir.IRBuilder(step.append_basic_block("entry"))
     restore = _mxcsr(module, b, is_x86)
@@ -582,6 +582,25 @@ def _entry_points(module, body_fn, is_x86):
     blk = b.inttoptr(b.load(bound, typ=I64), PTR)
     b.call(step, [ir.Constant(I64, 0), ir.Constant(I64, 1), blk])
     b.ret_void()
+
+    # i64 gk_call_threads(nthreads): gk_step on the bound slot table as one
+    # job of the thread pool its threads slot names (gk_launch: 0 run,
+    # -1 the pool is busy, -2 a worker is parked: nothing run), the
+    # calling thread as thread 0: the two-thread latency path in a ctypes
+    # call of one argument, not seven
+    from .work_sharing import LAUNCH_FN, declare
+
+    launch = declare(module, "gk_launch", LAUNCH_FN)
+    threads = ir.Function(module, ir.FunctionType(I64, [I64]),
+                          "gk_call_threads")
+    b = ir.IRBuilder(threads.append_basic_block("entry"))
+    blk_i = b.load(bound, typ=I64)
+    blk = b.inttoptr(blk_i, PTR)
+    ctl = b.load(b.gep(blk, [ir.Constant(I64, threads_slot)],
+                       source_etype=I64), typ=I64)
+    b.ret(b.call(launch, [b.inttoptr(ctl, PTR), threads.args[0],
+                          b.ptrtoint(step, I64), ir.Constant(I64, 0), blk_i,
+                          ir.Constant(I64, 1), ir.Constant(I64, 0)]))
 
     steps = ir.Function(module, ir.FunctionType(VOID, [I64, I64, PTR, I64, I64]),
                         "gk_steps")

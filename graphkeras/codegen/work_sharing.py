@@ -123,6 +123,8 @@ GRAB_FN = ir.FunctionType(I64, [PTR, I64, I64, I64])
 FINISH_FN = ir.FunctionType(VOID, [PTR, I64])
 WAIT_FN = ir.FunctionType(VOID, [PTR, I64, I64, I64])
 # ctl words the runtime sets: spin budgets, chunks per thread of a split unit
+# gk_launch(ctl, nthreads, entry, kind, blocks, k, stride) -> 0 / -1 / -2
+LAUNCH_FN = ir.FunctionType(I64, [PTR, I64, I64, I64, I64, I64, I64])
 SPIN_WORD, JOB_SPIN_WORD, CHUNKS_WORD = 27, 28, 29
 
 
@@ -510,8 +512,7 @@ def _launch(module):
             b.ret_void()
         busy_fns.append(f)
     acquire, release = busy_fns
-    fn = ir.Function(module, ir.FunctionType(
-        I64, [PTR, I64, I64, I64, I64, I64, I64]), "gk_launch")
+    fn = ir.Function(module, LAUNCH_FN, "gk_launch")
     ctl, nth, entry, kind, blocks, k, stride = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     with b.if_then(b.icmp_signed("==", b.call(acquire, [ctl]), _c(0))):

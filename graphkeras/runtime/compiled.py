@@ -683,9 +683,10 @@ class CompiledExecutable(Executable):
 
     def _step_on(self, n: int) -> None:
         """One step (gk_step) on n threads: one thread through gk_call(),
-        several through the pool's launch when the pool the slot table
-        names is the current one, else through _call (which sets the pool
-        up, or runs the step alone when the pool is busy or closed)."""
+        several through gk_call_threads(n) (one ctypes argument) when the
+        pool the slot table names is the current one, else through _call
+        (which sets the pool up, wakes parked workers, or runs the step
+        alone when the pool is busy or closed)."""
         if n == 1:
             self._call1()
             return
@@ -693,9 +694,17 @@ class CompiledExecutable(Executable):
         self._block[self.native_layout.epoch_slot] = self._epoch
         pool = self._pool
         if (pool is not None and pool is _thread_pool._POOL
-                and pool.launch(self.native.step_address, 0, self._block_addr,
-                                1, 0, n)):
-            return
+                and n <= pool.size and not pool._closed):
+            # the pool is set up: one native call launches the step on
+            # the bound slot table (0), or finds the pool busy (-1: this
+            # step runs alone) or a worker parked (-2: _call wakes it)
+            got = self.native.call_threads(n)
+            if got == 0:
+                pool.count_job()
+                return
+            if got == -1:
+                self._call1()
+                return
         self._call(0, self._block_addr, 1, 0, n)
 
     @property

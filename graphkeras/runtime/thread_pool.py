@@ -183,9 +183,7 @@ class ThreadPool:
         got = self.native.launch(self.ctl_addr, n, entry, kind, blocks, k,
                                  stride)
         if got == 0:
-            self._jobs += 1
-            if self._jobs % SAMPLE_EVERY == 0:
-                self._sample_load()
+            self.count_job()
             return True
         if got == -1:
             return False
@@ -195,6 +193,14 @@ class ThreadPool:
                 self.run(entry, kind, blocks, k, stride, granted)
                 return True
         return False
+
+    def count_job(self) -> None:
+        """One more job launched (every SAMPLE_EVERY jobs the load is
+        sampled); launches made in native code by an executable's own
+        entry (gk_call_threads) count themselves here too."""
+        self._jobs += 1
+        if self._jobs % SAMPLE_EVERY == 0:
+            self._sample_load()
 
     def _sample_load(self) -> None:
         """Set the spin budgets and the chunks per thread (ctl words the

@@ -120,6 +120,20 @@ def test_ctrl_c_at_any_point_of_a_job_leaves_the_pool_usable(where):
             return launched[-1]
         pool.launch = launch
 
+        # the executable's own one-call launch (gk_call_threads): the
+        # pool's paths above for the pool's cases and whenever a worker is
+        # "parked"; for the launch case the Ctrl-C lands right after it
+        real_call_threads = exe.native.call_threads
+        def call_threads(n):
+            if where != "launch" or pool.native.parked:
+                return -2  # (as gk_launch says when a worker is parked)
+            out = real_call_threads(n)
+            if pool.native.arm == "launch":
+                pool.native.arm = None
+                os.kill(os.getpid(), signal.SIGINT)
+            return out
+        exe.native.call_threads = call_threads
+
         interrupted = 0
         for i in range(5):
             pool.native.parked = where != "launch"
@@ -144,8 +158,11 @@ def test_ctrl_c_at_any_point_of_a_job_leaves_the_pool_usable(where):
         assert granted == [2], granted  # two threads again (slow path)
         pool.native.parked = False
         launched.clear()
+        gen = int(pool.ctl[16])
         check(exe.run([xv])[0])
-        assert launched == [True], launched  # and through launch
+        assert pool.ctl[16] == gen + 1  # a two-thread job again
+        if where != "launch":
+            assert launched == [True], launched  # through the pool's launch
         print("ok")
     """)
 
