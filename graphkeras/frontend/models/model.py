@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import distributed_trainer as _dist
 from .. import tracing, tree
-from ..layers.layer import _CONTEXT, Layer, _call_training
+from ..layers.layer import _CONTEXT, Layer
 from ..tensors import KerasTensor
 from ..trainer import Trainer
 from ..variables import structure_version
@@ -19,8 +19,8 @@ from ..variables import structure_version
 _F32 = np.dtype(np.float32)
 
 # model(x) on a NumPy array: after this many eager calls on arrays of one
-# per-sample shape and dtype, the calls run the compiled predict step (a
-# model called once or twice compiles nothing)
+# per-sample shape, the calls run the compiled predict step (a model
+# called once or twice compiles nothing)
 EAGER_CALLS = 2
 _EAGER = object()  # _array_call's "run the eager call"
 
@@ -150,20 +150,23 @@ class Model(Trainer, Layer):
         """model(x) on one NumPy array, in inference mode, outside any
         layer call or trace: the compiled predict step (predict_on_batch,
         the same outputs as the eager call, as NumPy arrays) once
-        EAGER_CALLS eager calls on arrays of this per-sample shape and
-        dtype ran and added no losses (add_loss values come from eager
+        EAGER_CALLS eager calls on arrays of this per-sample shape ran
+        and added no losses (add_loss values come from eager
         calls only); _EAGER when the eager call must run (and counts)."""
         if kwargs and (len(kwargs) > 1
                        or kwargs.get("training", 0) not in (None, False)):
             return _EAGER
-        if (getattr(_CONTEXT, "depth", 0) or _call_training()
+        # (the thread's own dict: getattr on a threading.local that lacks
+        # the name costs ~0.5 us, an AttributeError made and dropped)
+        ctx = _CONTEXT.__dict__
+        if (ctx.get("depth") or ctx.get("training")
                 or tracing.current_trace() is not None
                 or _dist.active() is not None):
             return _EAGER
         modes = self.__dict__.get("_call_modes")
         if modes is None:
             modes = self.__dict__["_call_modes"] = {}
-        key = (x.shape[1:], x.dtype)
+        key = x.shape[1:]  # (float arrays of any width compute in float32)
         mode = modes.get(key, 0)
         if mode is True:
             fast = self._steps.fast  # (predict_on_batch's fast path)
