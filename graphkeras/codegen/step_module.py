@@ -38,8 +38,8 @@ ones write, or writes what they read (`barriers_needed`), they wait
 until those are done, and each leaves the step when every unit is. The
 units between two such waits (a span) run at once, so the runtime plans
 the arena from `held_layout`: a storage that dies inside a span stays
-allocated to its end, and the arena's reuse never needs a wait. With one thread the kernels run in
-order, whole. Every element is computed within one chunk in an order that
+allocated to its end, and the arena's reuse never needs a wait. With
+one thread the kernels run in order, whole. Every element is computed within one chunk in an order that
 does not depend on which thread runs it, so results are identical run to
 run (and between thread counts for the kernels here).
 

@@ -7,12 +7,13 @@
 
 Workers are Python threads that call the native worker loop
 (codegen/work_sharing.py) with the GIL released: between jobs they wait in
-native code (spinning ~80 us, then sleeping on a futex that `post`
-wakes), and after ~0.1 s without work they park on an Event, so an idle
-process uses no CPU. How long threads spin before sleeping follows the
-machine's load, sampled every SAMPLE_EVERY jobs (runtime/adaptive.py
-SpinPolicy: long spins when every runnable task has a core). `post` publishes a job in the control block and wakes the parked
-workers it needs.
+native code (spinning, then sleeping on a futex that `post` wakes), and
+after ~0.1 s without work they park on an Event, so an idle process uses
+no CPU. How long threads spin before sleeping (~80 us between jobs, ~15
+us inside a step, by default) follows the machine's load, sampled every
+SAMPLE_EVERY jobs (runtime/adaptive.py SpinPolicy: longer spins when
+every runnable task has a core). `post` publishes a job in the control
+block and wakes the parked workers it needs.
 
 Invariants:
 - One job at a time: the pool is taken through a native word (ctl[8],
