@@ -133,7 +133,7 @@ class ThreadChooser:
         return f"ThreadChooser(current={self.current}, median_us={med})"
 
 
-# --- how long waiting threads spin ----------------------------------------------
+# --- how long waiting threads spin ------------------------------------------
 
 # Spin budgets (cycles) of a machine with a core for each thread: waits
 # inside a step (W1's step waits a few times a step for a unit of 10-50 us
