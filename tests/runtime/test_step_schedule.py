@@ -107,3 +107,24 @@ def test_training_through_shared_spans_is_identical_on_1_2_3_threads():
         assert losses == ref_losses
         for k, v in ref_state.items():
             np.testing.assert_array_equal(state[k], v, err_msg=k)
+
+
+def test_spans_of_a_cnn_train_step_never_collide():
+    import graphkeras as keras
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 12, 12, 3)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 16)]
+    model = keras.Sequential([
+        keras.Input((12, 12, 3)),
+        keras.layers.Conv2D(8, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(16, 3, activation="relu"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(4, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.train_on_batch(x, y)
+    exe = model._steps._last["train"].executable
+    assert check_spans_do_not_collide(exe) >= 1
