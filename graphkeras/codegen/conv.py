@@ -1200,15 +1200,22 @@ def _zero_images(ctx, out, n0, n1) -> None:
 def _tiles_exactly(x_shape, a) -> bool:
     """Whether the pooling windows cover every input element exactly once
     (no padding, stride = window, sizes multiples of it)."""
-    return all(lo == 0 and hi == 0 and s == k and i % k == 0 for i, k, s, (lo, hi)
-               in zip(x_shape[1:-1], a["window"], a["strides"], a["pads"]))
+    return _disjoint(a) and all(i % k == 0 for i, k in zip(x_shape[1:-1],
+                                                           a["window"]))
+
+
+def _disjoint(a) -> bool:
+    """Whether no two pooling windows share an input element and every
+    window lies inside the input (no padding, stride = window)."""
+    return all(lo == 0 and hi == 0 and s == k for k, s, (lo, hi)
+               in zip(a["window"], a["strides"], a["pads"]))
 
 
 def _max_pool_grad_pixel(ctx, x, g, out, taps, o, C: int, tiles: bool) -> None:
     """One output pixel of max_pool_grad, in two vectorisable passes over
     the channels: the index of each channel's first maximum into a stack
     array, then every in-bounds tap adds g where it is that maximum (or,
-    when the windows tile the input, stores it or 0, with no zeroing)."""
+    when the windows are disjoint, stores it or 0)."""
     b = ctx.b
     t = reg_type(x.dtype)
     ninf = ir.Constant(t, -math.inf)
@@ -1245,7 +1252,12 @@ def emit_pool_node(ctx, node, ws) -> None:
     out = node.outputs[0]
     dt = out.dtype
     n0, n1 = _share(ctx, ctx.dim(out.shape[0]))
-    tiles = op == "max_pool_grad" and _tiles_exactly(out.shape, a)
+    # disjoint windows (W2's 2x2 pooling of 11 x 11): each input element
+    # gets one window's value, stored without reading it back; only when
+    # they do not cover the input (a last odd row) is the image zeroed
+    # first, while it is in cache
+    tiles = op == "max_pool_grad" and _disjoint(a)
+    covered = tiles and _tiles_exactly(out.shape, a)
     if op in ("max_pool_grad", "avg_pool_grad") and not tiles:
         _zero_images(ctx, out, n0, n1)
     if op == "max_pool_grad":
@@ -1262,6 +1274,8 @@ def emit_pool_node(ctx, node, ws) -> None:
         inv = ConstArray((1.0 / counts).astype(dt.np))
         inv_ptr = ctx.consts(inv)
     with for_range(b, n1, start=n0, name="n") as n:
+        if tiles and not covered:
+            _zero_images(ctx, out, n, ctx.add(n, _c(1)))
         with loop_nest(b, space, name="px") as cs:
             _pool_pixel(ctx, op, node, out, x_shape, o_shape, list(cs), n, n,
                         C, tiles, inv_ptr)

@@ -174,3 +174,20 @@ def test_kernels_give_identical_results_for_one_two_and_three_threads():
     loss = b.reduce_sum(b.mul(h, h))
     fn = differentiate(b.build([loss]), ["x", "w1", "bias", "w2"])
     check_identical_across_threads(fn, batch=7)
+
+
+def test_max_pool_gradient_of_disjoint_windows_leaves_uncovered_rows_zero():
+    # 2x2 windows, stride 2, over 11 x 9 and 3 x 7 x 5 inputs: the last row
+    # (and column) belongs to no window, each other element to one
+    from graphkeras.passes import differentiate
+
+    for shape, window in ((("N", 11, 9, 5), (2, 2)),
+                          (("N", 3, 7, 5, 4), (2, 2, 2)),
+                          (("N", 10, 8, 3), (2, 2))):
+        b = ir.Builder("pool_grad")
+        x = b.param("x", shape)
+        h = b.relu(x)
+        y = b.max_pool(h, window=window, strides=window,
+                       pads=tuple((0, 0) for _ in window))
+        fn = differentiate(b.build([b.reduce_sum(b.mul(y, y))]), ["x"])
+        check_identical_across_threads(fn, batch=3)
