@@ -693,12 +693,16 @@ def _gemm_type() -> ir.FunctionType:
         PTR, EP_TYPE.as_pointer(), PTR, I64, I64])
 
 
-def declare_gemm(module: ir.Module, dt: DType) -> ir.Function:
-    name = gemm_name(dt)
+def _declared(module: ir.Module, name: str, fty) -> ir.Function:
+    """The function `name` of the module, declared with fty if absent."""
     fn = module.globals.get(name)
     if fn is None:
-        fn = ir.Function(module, _gemm_type(), name)
+        fn = ir.Function(module, fty, name)
     return fn
+
+
+def declare_gemm(module: ir.Module, dt: DType) -> ir.Function:
+    return _declared(module, gemm_name(dt), _gemm_type())
 
 
 def _split(b, n, parts, tid, nth):
@@ -962,11 +966,7 @@ def _pack_full_type() -> ir.FunctionType:
 
 
 def declare_pack_b_full(module: ir.Module, dt: DType) -> ir.Function:
-    name = pack_b_full_name(dt)
-    fn = module.globals.get(name)
-    if fn is None:
-        fn = ir.Function(module, _pack_full_type(), name)
-    return fn
+    return _declared(module, pack_b_full_name(dt), _pack_full_type())
 
 
 def packed_b_elements(dt: DType, vector_bytes: int, k: int, n: int) -> int:
