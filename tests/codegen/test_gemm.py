@@ -88,6 +88,25 @@ def test_float_results_identical_across_runs_and_thread_counts(threads):
     np.testing.assert_allclose(one, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("k", [2 * BK.kc + 3, 1024])
+@pytest.mark.parametrize("tb", [False, True])
+def test_column_chunks_read_a_rows_in_place_with_the_same_bits(k, tb):
+    # several threads split by columns: full MR-row panels of A are read
+    # in place, the partial last one packed (K = 1024: rows 4 KB apart,
+    # every panel packed); the bits are those of one thread's packed run
+    m, n = 10 * BK.mr + 7, 6 * BK.nr + 5
+    fn, exe = _product(m, k, n, False, tb)
+    rng = np.random.default_rng(k)
+    args = [rng.normal(size=p.shape).astype(np.float32) for p in fn.params]
+    one = _run(exe, args, 1)
+    for t in (2, 3):
+        np.testing.assert_array_equal(_run(exe, args, t), one,
+                                      err_msg=f"threads={t}")
+    w = args[1].T if tb else args[1]
+    want = args[0].astype(np.float64) @ w.astype(np.float64)
+    np.testing.assert_allclose(one, want, rtol=1e-4, atol=1e-3)
+
+
 @pytest.mark.parametrize("dt", [ir.float64, ir.int32, ir.int64])
 def test_other_dtypes(dt):
     for m, k, n, ta, tb in [(9, 13, 21, False, True), (2, 5, 19, True, False),
