@@ -15,8 +15,8 @@ Loops (the BLIS order; sizes from the host's caches, `blocking()`):
       for pc in K step KC (balanced):     A block mc x kc in L2
         pack B[pc:, jc:] into NR-wide panels (zero padded)
         for ic in M step MC:
-          pack A (op(A) transposed only: MR-wide panels, zero padded;
-                  otherwise the micro-kernel reads A's rows in place)
+          pack A into MR-wide panels, zero padded (a column chunk of a
+                 split with op(A) = A reads its full panels in place)
           for jr in nc step NR: for ir in mc step MR:
             micro-kernel MR x NR (MR*NR/W vector accumulators)
             after the last K block: ep(epctx, i, j, mr, nr)
@@ -37,7 +37,10 @@ gradients) another unpacked path (codegen/narrow.py).
 
 Threads: thread `tid` of `nthreads` computes a block of whole NR column
 panels (or MR row panels when N is narrow), packing what it needs into its
-own workspace `ws`; K is never split, so every element of C is summed by
+own workspace `ws` (a column block would pack all of op(A) again in each
+chunk: with op(A) = A, no bfloat16 and rows not 4 KB apart, the full MR-row
+panels are read in place by a micro-kernel that loads A[r*lda + k], the
+same fma chain as the packed one); K is never split, so every element of C is summed by
 one thread in a fixed order and results do not depend on the thread count.
 flags & COLUMNS forces the column split (epilogues that sum columns).
 flags & PACKED_B: B is op(B) already packed by gk_pack_b_full_<dt> (NR-wide
