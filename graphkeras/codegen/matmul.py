@@ -869,25 +869,16 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking,
     b.cbranch(b.icmp_signed(">=", m0, m1), done, fn.append_basic_block("go"))
     b.position_at_end(fn.blocks[-1])
 
-    small_blk = fn.append_basic_block("small")
-    not_small = fn.append_basic_block("not_small")
-    narrow_blk = fn.append_basic_block("narrow")
     big_blk = fn.append_basic_block("big")
-    b.cbranch(b.and_(b.and_(small, b.not_(bf16)), b.not_(packed)),
-              small_blk, not_small)
-    with b.goto_block(small_blk):
-        _small_m(b, fn, dt, bk, A, B, C, M, K, lda, ldb, ldc,
-                 b.icmp_signed("!=", ta, _c(0)), tb, n0, n1, ep, epctx,
-                 tile_mode, tile, bp_ws)
-        b.branch(done)
-    # N or K narrow: no packing (codegen/narrow.py)
-    with b.goto_block(not_small):
-        b.cbranch(b.and_(narrow_ok(b, bk, M, N, K, tb, small), b.not_(
-            b.or_(bf16, packed))), narrow_blk, big_blk)
-    with b.goto_block(narrow_blk):
-        emit_narrow(b, dt, bk, A, B, C, K, lda, ldb, ldc, ta, tb, m0, m1,
-                    n0, n1, ep, epctx, tile_mode, tile, bp_ws, ap_ws, a_cap)
-        b.branch(done)
+    if short:
+        # the 12-row driver hands over neither small nor narrow products:
+        # the packed path alone (half the code to compile)
+        b.branch(big_blk)
+    else:
+        _small_and_narrow(b, fn, dt, bk, big_blk, done, A, B, C, M, N, K,
+                          lda, ldb, ldc, ta, tb, m0, m1, n0, n1, ep, epctx,
+                          tile_mode, tile, bp_ws, ap_ws, a_cap, small,
+                          b.or_(bf16, packed))
     b.position_at_end(big_blk)
 
     # balanced K blocks (784 -> 262, 262, 260 rather than 256 x 3 + 16);
@@ -1046,6 +1037,30 @@ def pack_b_full_function(module: ir.Module, dt: DType,
                     _c(0), N, _c(0), K, dst])
     b.ret_void()
     return fn
+
+
+def _small_and_narrow(b, fn, dt, bk, big_blk, done, A, B, C, M, N, K, lda,
+                      ldb, ldc, ta, tb, m0, m1, n0, n1, ep, epctx, tile_mode,
+                      tile, bp_ws, ap_ws, a_cap, small, packed_only):
+    """The driver's unpacked paths: at most SMALL_M rows, then N or K
+    narrow (codegen/narrow.py); anything else (or `packed_only`, i1)
+    branches to big_blk."""
+    small_blk = fn.append_basic_block("small")
+    not_small = fn.append_basic_block("not_small")
+    narrow_blk = fn.append_basic_block("narrow")
+    b.cbranch(b.and_(small, b.not_(packed_only)), small_blk, not_small)
+    with b.goto_block(small_blk):
+        _small_m(b, fn, dt, bk, A, B, C, M, K, lda, ldb, ldc,
+                 b.icmp_signed("!=", ta, _c(0)), tb, n0, n1, ep, epctx,
+                 tile_mode, tile, bp_ws)
+        b.branch(done)
+    with b.goto_block(not_small):
+        b.cbranch(b.and_(narrow_ok(b, bk, M, N, K, tb, small),
+                         b.not_(packed_only)), narrow_blk, big_blk)
+    with b.goto_block(narrow_blk):
+        emit_narrow(b, dt, bk, A, B, C, K, lda, ldb, ldc, ta, tb, m0, m1,
+                    n0, n1, ep, epctx, tile_mode, tile, bp_ws, ap_ws, a_cap)
+        b.branch(done)
 
 
 def _copy_tile(b, dt, tile, ldt, cp, ldc, mr, nr, first):
