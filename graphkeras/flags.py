@@ -14,6 +14,9 @@ GRAPHKERAS_COMPILE_PROCESSES  child processes that compile object code
                        this process, where an LLVM abort ends it)
 GRAPHKERAS_INJECT_COMPILE_FAULT  (tests) a compile process aborts on a
                        kernel whose label contains this text
+GRAPHKERAS_ISA         avx2 or sse: generate code for that narrower
+                       instruction set than the host's (the AVX2 and SSE
+                       paths run and are tested on an AVX-512 machine)
 GRAPHKERAS_MPI_TIMEOUT seconds a rank may wait in one collective before
                        the job is aborted (graphkeras.distribution;
                        default 300)
@@ -107,6 +110,19 @@ def num_threads() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+ISAS = ("avx512", "avx2", "sse")
+
+
+def isa() -> str:
+    """GRAPHKERAS_ISA, lowercased ("": the host's widest)."""
+    v = _flag("GRAPHKERAS_ISA").strip().lower()
+    if v and v not in ISAS:
+        raise ValueError(
+            f"GRAPHKERAS_ISA must be one of {', '.join(ISAS)} (or unset for "
+            f"the host's widest), got {v!r}.")
+    return v
 
 
 def mpi_timeout() -> float:

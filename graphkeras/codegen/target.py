@@ -9,7 +9,9 @@ Invariants:
   Nothing in graphkeras keeps a target machine beyond one compilation.
 - Vector width follows the host: 512-bit registers where AVX-512F is present
   (with `-prefer-256-bit`, so compute-bound loops really use zmm), 256-bit
-  with AVX2, 128-bit otherwise.
+  with AVX2, 128-bit otherwise. GRAPHKERAS_ISA=avx2 (or sse) turns the
+  features above that set off, so an AVX-512 machine generates, runs and
+  tests the code an AVX2-only (or SSE) machine gets.
 """
 
 from __future__ import annotations
@@ -49,10 +51,33 @@ class HostInfo:
         return f"{self.triple}|{self.cpu}|{self.features}|{self.vector_bytes}"
 
 
+# what each GRAPHKERAS_ISA turns off (prefixes of LLVM feature names)
+_ABOVE = {"avx2": ("avx512", "amx", "avxvnni", "avxifma", "avxneconvert",
+                   "avx10", "evex512"),
+          "sse": ("avx", "fma", "f16c", "amx", "evex512", "vaes",
+                  "vpclmulqdq")}
+
+
+def _narrowed(feats, isa: str):
+    """The host's feature map with what lies above `isa` turned off."""
+    if isa in ("", "avx512"):
+        if isa and not feats.get("avx512f"):
+            raise ValueError("GRAPHKERAS_ISA=avx512 asks for AVX-512, which "
+                             "this CPU does not have.")
+        return feats
+    if isa == "avx2" and not feats.get("avx2"):
+        raise ValueError("GRAPHKERAS_ISA=avx2 asks for AVX2, which this CPU "
+                         "does not have.")
+    for name in list(feats):
+        if name.startswith(_ABOVE[isa]):
+            feats[name] = False
+    return feats
+
+
 @functools.cache
 def host() -> HostInfo:
     ensure_llvm()
-    feats = llvm.get_host_cpu_features()
+    feats = _narrowed(llvm.get_host_cpu_features(), flags.isa())
     flat = feats.flatten()
     if feats.get("avx512f"):
         vbytes = 64
