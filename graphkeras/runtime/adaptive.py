@@ -16,10 +16,15 @@ busy process: W1 25.8k samples/s on 2 threads, 27.4k on 1). Which is
 faster changes with the machine's load, so the choice is measured, not
 guessed, and measured again as the run goes on.
 
-Policy: the first steps alternate between the candidates (1 and
-max_threads) until each has WARMUP timings; after that the faster by the
-median of its last WARMUP timings runs, and every `interval` steps the
-other candidate runs WARMUP steps in a row and is compared again. The interval starts at EXPLORE steps and doubles
+Policy: the first steps run each candidate (max_threads, then 1) in
+turn until it has WARMUP timings; after that the faster by the median of
+its last WARMUP timings runs, and every `interval` steps the other
+candidate runs WARMUP timed steps in a row and is compared again. The
+first SETTLE steps after a change of count are not timed: the workers of
+a pool that ran nothing for a while are asleep, and waking them costs
+more than a small step (W4's MLP at batch 1 after 200 one-thread steps:
+two-thread steps of 78, 35, then 18-21 us; timed from the first, one
+thread won every comparison and stayed, at 27 us a step). The interval starts at EXPLORE steps and doubles
 (up to MAX_EXPLORE) each time the other is timed and found slower, so a
 clear choice costs little (the slower count runs once in MAX_EXPLORE
 steps), and goes back to EXPLORE when the choice flips, so a change in
@@ -47,6 +52,7 @@ import statistics
 from collections import deque
 
 WARMUP = 3  # timings of each candidate before choosing
+SETTLE = 2  # untimed steps after each change of thread count
 WINDOW = 7  # timings kept per candidate
 EXPLORE = 16  # one step in EXPLORE runs the candidate not chosen...
 MAX_EXPLORE = 512  # ... one in up to this many once the choice is clear
@@ -62,6 +68,8 @@ class ThreadChooser:
         self._since = 0  # steps since the other candidate last ran
         self._burst = 0  # steps of the other candidate still to run
         self._ready = False  # both candidates timed WARMUP times
+        self._last = 0  # the count of the previous step (0: none yet)
+        self._settle = 0  # untimed steps still to run on that count
         self.timed = True  # report() the step pick() just chose
 
     def _other(self) -> int:
@@ -76,19 +84,28 @@ class ThreadChooser:
         if len(self.candidates) == 1:
             self.timed = False
             return self.candidates[0]
+        n = self._pick()
+        if n != self._last:
+            self._last, self._settle = n, SETTLE
+        if self._settle:  # a settling step: not timed
+            self._settle -= 1
+            self.timed = False
+        return n
+
+    def _pick(self) -> int:
         self.steps += 1
         self.timed = True
         if not self._ready:
             want = [n for n in self.candidates if len(self.times[n]) < WARMUP]
             if want:
-                return want[self.steps % len(want)]
+                return want[0]
         if self._burst:
             self._burst -= 1
             return self._other()
         self._since += 1
-        if self._since >= self.interval:  # time the other WARMUP steps
+        if self._since >= self.interval:  # the other: settle, WARMUP timed
             self._since = 0
-            self._burst = WARMUP - 1
+            self._burst = SETTLE + WARMUP - 1
             return self._other()
         self.timed = self._since >= self.interval - WARMUP
         return self.current
@@ -101,6 +118,8 @@ class ThreadChooser:
         if len(self.candidates) == 1 or not self._ready or self._burst:
             return self.current, 0
         k = max(0, self.interval - WARMUP - 1 - self._since)
+        if k:
+            self._settle = 0  # (settled by then: k steps on this count)
         self._since += k
         self.steps += k
         return self.current, k
