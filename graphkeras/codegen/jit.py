@@ -428,10 +428,11 @@ def host_libraries() -> list:
 
 def prefetch_libraries() -> bool:
     """Start compiling the host's common libraries (host_libraries) that
-    the disk cache lacks, in a forked child that stores them in the cache
-    and exits, while this process goes on tracing and compiling its
-    program (llvmlite serialises LLVM calls in one process, so a thread
-    would not run beside it). library_object() waits for the child when
+    the disk cache lacks, in forked children (one per core at most, the
+    libraries dealt out among them) that store them in the cache and
+    exit, while this process goes on tracing and compiling its program
+    (llvmlite serialises LLVM calls in one process, so a thread would not
+    run beside it). library_object() waits for the child when
     it needs one of them, and compiles it itself if the child failed.
     Returns whether a child was started. Only from a process with one
     thread (forking with other threads running is not safe), not under
@@ -446,22 +447,27 @@ def prefetch_libraries() -> bool:
             if n not in _PENDING and _cached_library(n)[1] is None]
     if not todo:
         return False
-    try:
-        pid = os.fork()
-    except OSError:
-        return False
-    if pid == 0:  # the child: compile, store, leave without cleanups
-        code = 1
+    children = max(1, min(len(todo), os.cpu_count() or 1))
+    started = False
+    for c in range(children):
+        share = todo[c::children]
         try:
-            for n, b in todo:
-                library_object(n, b)
-            code = 0
-        finally:
-            os._exit(code)
-    _CHILDREN[pid] = None
-    for n, _ in todo:
-        _PENDING[n] = pid
-    return True
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:  # the child: compile, store, leave without cleanups
+            code = 1
+            try:
+                for n, b in share:
+                    library_object(n, b)
+                code = 0
+            finally:
+                os._exit(code)
+        _CHILDREN[pid] = None
+        for n, _ in share:
+            _PENDING[n] = pid
+        started = True
+    return started
 
 
 def _wait_child(pid: int) -> None:

@@ -434,7 +434,8 @@ def _transpose(b, rows: list) -> list:
     return v
 
 
-def _packer(module, dt: DType, bk: Blocking, P: int, name: str) -> ir.Function:
+def _packer(module, dt: DType, bk: Blocking, P: int, name: str,
+            compact: bool = False) -> ir.Function:
     """void pack(X, rs, cs, i0, n, k0, kc, dst): panels of P along i of
     the block X(i0:i0+n, k0:k0+kc), element (i, k) at X[i*rs + k*cs]:
     dst[q*kc*P + k*P + r] = X(i0 + q*P + r, k0 + k), zero past row n.
@@ -444,7 +445,11 @@ def _packer(module, dt: DType, bk: Blocking, P: int, name: str) -> ir.Function:
     transposes W x W blocks (panels narrower than W are padded with their
     last row and stored overlapping: each k's store runs W - P lanes into
     the next k's place, rewritten right after, so the block needs W
-    elements of slack after it). Everything else: one element at a time."""
+    elements of slack after it). Everything else: one element at a time.
+    `compact`: loops where the GEMM's own packers are unrolled (over a
+    wide panel's W-row groups, and its elements one at a time): less code
+    to compile for packers off the GEMM's hot path (codegen/narrow.py's
+    rows, four panel widths)."""
     fn = module.globals.get(name)
     if fn is not None:
         return fn
@@ -485,7 +490,7 @@ def _packer(module, dt: DType, bk: Blocking, P: int, name: str) -> ir.Function:
                     v.masked_store(v.masked_load(_gep(b, src, _c(c0), t), m),
                                    _gep(b, out, _c(c0), t), m)
         with other, b.if_then(contiguous_k):
-            _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W)
+            _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W, compact)
     b.branch(done_full)
     b.position_at_end(done_full)
     # the last, partial panel, and whatever the fast paths left
@@ -499,17 +504,25 @@ def _packer(module, dt: DType, bk: Blocking, P: int, name: str) -> ir.Function:
         last = b.sub(valid, _c(1))
         with for_range(b, kc, name="ks") as k:
             out = _gep(b, dst, b.add(b.mul(q, panel), b.mul(k, _c(P))), t)
-            for r in range(P):
-                i = b.add(b.mul(q, _c(P)), _min(b, _c(r), last))
+
+            def element(r):
+                i = b.add(b.mul(q, _c(P)), _min(b, r, last))
                 x = b.load(_gep(b, base, b.add(b.mul(i, rs), b.mul(k, cs)), t),
                            typ=t)
-                b.store(b.select(b.icmp_signed("<", _c(r), valid), x, zero),
-                        _gep(b, out, _c(r), t))
+                b.store(b.select(b.icmp_signed("<", r, valid), x, zero),
+                        _gep(b, out, r, t))
+
+            if compact:
+                with for_range(b, _c(P), name="rr") as r:
+                    element(r)
+            else:
+                for r in range(P):
+                    element(_c(r))
     b.ret_void()
     return fn
 
 
-def _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W):
+def _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W, compact):
     """Full panels of a block contiguous along k: W x W transposes over
     the whole k chunks, single elements for the last kc % W."""
     t = v.t
@@ -518,30 +531,59 @@ def _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W):
     panel = b.mul(kc, _c(P))
     with for_range(b, nfull, name="tq") as q:
         qbase = b.mul(q, _c(P))
-        with for_range(b, nchunk, name="tk") as ch:
-            k = b.mul(ch, _c(W))
-            cols = []
-            for g in range(groups):
-                rows = []
-                for r in range(W):
-                    rr = min(g * W + r, P - 1)
-                    src = _gep(b, base, b.add(b.mul(b.add(qbase, _c(rr)), rs), k),
-                               t)
-                    rows.append(v.load(src))
-                cols.append(_transpose(b, rows))
-            # NOTE: stores in increasing address order, so a padded group's
-            # extra lanes are always rewritten by a later store
-            for kk in range(W):
-                for g in range(groups):
-                    out = _gep(b, dst, b.add(b.mul(q, panel), b.add(b.mul(
-                        b.add(k, _c(kk)), _c(P)), _c(g * W))), t)
-                    v.store(cols[g][kk], out)
+        if compact and P % W == 0:  # a loop over the groups
+            with for_range(b, nchunk, name="tk") as ch, \
+                    for_range(b, _c(groups), name="tg") as g:
+                k = b.mul(ch, _c(W))
+                g0 = b.mul(g, _c(W))
+                cols = _transpose(b, [v.load(_gep(b, base, b.add(b.mul(
+                    b.add(qbase, b.add(g0, _c(r))), rs), k), t))
+                    for r in range(W)])
+                for kk in range(W):
+                    v.store(cols[kk], _gep(b, dst, b.add(b.mul(q, panel), b.add(
+                        b.mul(b.add(k, _c(kk)), _c(P)), g0)), t))
+        else:
+            _pack_transposed_chunks(b, v, base, rs, q, qbase, nchunk, dst,
+                                    panel, P, W, groups)
         with for_range(b, b.sub(kc, b.mul(nchunk, _c(W))), name="tr") as kr:
             k = b.add(b.mul(nchunk, _c(W)), kr)
             out = _gep(b, dst, b.add(b.mul(q, panel), b.mul(k, _c(P))), t)
-            for r in range(P):
-                src = _gep(b, base, b.add(b.mul(b.add(qbase, _c(r)), rs), k), t)
-                b.store(b.load(src, typ=t), _gep(b, out, _c(r), t))
+
+            def element(r):
+                src = _gep(b, base, b.add(b.mul(b.add(qbase, r), rs), k), t)
+                b.store(b.load(src, typ=t), _gep(b, out, r, t))
+
+            if compact:
+                with for_range(b, _c(P), name="trr") as r:
+                    element(r)
+            else:
+                for r in range(P):
+                    element(_c(r))
+
+
+def _pack_transposed_chunks(b, v, base, rs, q, qbase, nchunk, dst, panel,
+                            P, W, groups):
+    """_pack_transposing's W-column chunks of one panel, unrolled over its
+    groups (a panel of at most W rows, or one padded to whole groups)."""
+    t = v.t
+    with for_range(b, nchunk, name="tk") as ch:
+        k = b.mul(ch, _c(W))
+        cols = []
+        for g in range(groups):
+            rows = []
+            for r in range(W):
+                rr = min(g * W + r, P - 1)
+                src = _gep(b, base, b.add(b.mul(b.add(qbase, _c(rr)), rs), k),
+                           t)
+                rows.append(v.load(src))
+            cols.append(_transpose(b, rows))
+        # NOTE: stores in increasing address order, so a padded group's
+        # extra lanes are always rewritten by a later store
+        for kk in range(W):
+            for g in range(groups):
+                out = _gep(b, dst, b.add(b.mul(q, panel), b.add(b.mul(
+                    b.add(k, _c(kk)), _c(P)), _c(g * W))), t)
+                v.store(cols[g][kk], out)
 
 
 # --- the small-M path ----------------------------------------------------------------
@@ -749,9 +791,12 @@ def _short_blocking(bk: Blocking) -> Blocking | None:
 
 
 def gemm_function(module: ir.Module, dt: DType, bk: Blocking,
-                  name: str | None = None, short: bool = False) -> ir.Function:
+                  name: str | None = None, short: bool = False,
+                  short_apart: bool = False) -> ir.Function:
     """The driver (module docstring); `short`: the 8-row variant the
-    12-row driver hands products of a few rows to (no bfloat16)."""
+    12-row driver hands products of a few rows to (no bfloat16);
+    `short_apart`: that variant is only declared here (defined by a
+    library object of its own, compiled beside this one)."""
     name = name or gemm_name(dt)
     fn = module.globals.get(name)
     if fn is not None and not fn.is_declaration:
@@ -777,7 +822,9 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking,
         # with 12-row panels, 4 x 8 with 8-row ones) runs on the 8-row
         # driver when that pads fewer rows; plain products only (no
         # epilogue, TILE or bfloat16), not narrow ones (codegen/narrow.py)
-        short_fn = gemm_function(module, dt, sbk, name + "_m8", short=True)
+        short_fn = (_declared(module, name + "_m8", _gemm_type())
+                    if short_apart else
+                    gemm_function(module, dt, sbk, name + "_m8", short=True))
         waste12 = b.sub(b.mul(_ceil_div(b, M, MR), _c(MR)), M)
         waste8 = b.sub(b.mul(_ceil_div(b, M, SHORT_MR), _c(SHORT_MR)), M)
         go = b.and_(b.icmp_signed("<", waste8, waste12), b.and_(
@@ -1083,10 +1130,20 @@ def library_name(dt: DType, vector_bytes: int) -> str:
     return f"gemm_{dt.name}_{blocking(dt, vector_bytes).key()}{pairs}"
 
 
-def gemm_library(dt: DType, vector_bytes: int) -> ir.Module:
-    module = ir.Module(name=library_name(dt, vector_bytes))
-    gemm_function(module, dt, blocking(dt, vector_bytes))
-    pack_b_full_function(module, dt, blocking(dt, vector_bytes))
+def gemm_library(dt: DType, vector_bytes: int,
+                 part: str | None = None) -> ir.Module:
+    """The GEMM library: the drivers and the B packer in one module, or
+    one `part` of it: "main" (the 12-row driver, calling the 8-row one
+    by name, and the packer) or "m8" (the 8-row driver alone)."""
+    bk = blocking(dt, vector_bytes)
+    module = ir.Module(name=library_name(dt, vector_bytes) + (
+        f"_{part}" if part else ""))
+    if part == "m8":
+        gemm_function(module, dt, _short_blocking(bk), gemm_name(dt) + "_m8",
+                      short=True)
+        return module
+    gemm_function(module, dt, bk, short_apart=part == "main")
+    pack_b_full_function(module, dt, bk)
     return module
 
 
@@ -1100,8 +1157,13 @@ def library_modules(dt: DType, ta: bool = False, tb: bool = False,
         from .target import host
 
         vector_bytes = host().vector_bytes
-    return ((library_name(dt, vector_bytes),
-             lambda vb: gemm_library(dt, vb)),)
+    name = library_name(dt, vector_bytes)
+    if _short_blocking(blocking(dt, vector_bytes)) is None:
+        return ((name, lambda vb: gemm_library(dt, vb)),)
+    # two objects, compiled side by side on a cold start (jit.py
+    # prefetch_libraries: the 8-row driver is a third of the code)
+    return ((name, lambda vb: gemm_library(dt, vb, "main")),
+            (name + "_m8", lambda vb: gemm_library(dt, vb, "m8")))
 
 
 def gemm_flags(ta: bool, tb: bool, columns: bool = False,

@@ -225,7 +225,7 @@ def _emit_transposed(b, dt, bk, A, C, K, lda, ldc, bsrc, ldb2, m0, m1, n0,
         span = S * w
         if pack_to is not None:
             pack = _packer(module, dt, bk, span,
-                           f"gk_pack_rows_{dt.name}_{span}")
+                           f"gk_pack_rows_{dt.name}_{span}", compact=True)
             b.call(pack, [A, lda, _c(1), m0, b.sub(m1, m0), _c(0), K,
                           pack_to])
         with for_range(b, _ceil_div(b, b.sub(m1, m0), span),
