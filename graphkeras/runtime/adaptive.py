@@ -206,12 +206,24 @@ class SpinPolicy:
         self.cpus = cpus or 1
         self.quiet = 0  # quiet samples in a row
 
-    def sample(self, runnable: int | None) -> tuple:
+    def sample(self, runnable: int | None, first: bool = False) -> tuple:
+        """The budgets after this sample of the runnable tasks; `first`:
+        the pool's first sample, taken when it starts: a quiet one counts
+        as LOAD_SAMPLES (a pool must not begin with short spins on a
+        quiet machine: its workers then sleep between small steps, two
+        threads look slower than one, the thread chooser keeps one, and
+        with one thread no more jobs come to sample: W4 at batch 1 stayed
+        at 28 us a step where long spins give 14 us)."""
         if runnable is None or runnable > self.cpus:
             self.quiet = 0
         else:
-            self.quiet += 1
-        if self.quiet >= LOAD_SAMPLES:
+            self.quiet += LOAD_SAMPLES if first else 1
+        if self.long:
             return (QUIET_SPIN_CYCLES, QUIET_JOB_SPIN_CYCLES,
                     QUIET_CHUNKS_PER_THREAD)
         return 0, 0, 0
+
+    @property
+    def long(self) -> bool:
+        """Whether the last samples gave long spins."""
+        return self.quiet >= LOAD_SAMPLES

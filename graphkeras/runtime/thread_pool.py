@@ -124,6 +124,7 @@ class ThreadPool:
                                   name=f"graphkeras-worker-{t}")
             th.start()
             self._threads.append(th)
+        self._sample_load(first=True)
 
     def _work(self, tid: int) -> None:
         ev = self._events[tid]
@@ -197,20 +198,22 @@ class ThreadPool:
 
     def count_job(self) -> None:
         """One more job launched (every SAMPLE_EVERY jobs the load is
-        sampled); launches made in native code by an executable's own
-        entry (gk_call_threads) count themselves here too."""
+        sampled: a sample costs ~10 us, sampling every job of a
+        latency-bound step doubled it); launches made in native code by
+        an executable's own entry (gk_call_threads) count themselves here
+        too."""
         self._jobs += 1
         if self._jobs % SAMPLE_EVERY == 0:
             self._sample_load()
 
-    def _sample_load(self) -> None:
+    def _sample_load(self, first: bool = False) -> None:
         """Set the spin budgets and the chunks per thread (ctl words the
         native step reads) from a sample of the machine's load, taken
         right after a job, while the workers spin for the next one (they
         count as runnable)."""
         from ..codegen.work_sharing import CHUNKS_WORD, JOB_SPIN_WORD, SPIN_WORD
 
-        step, job, chunks = self._spins.sample(runnable_tasks())
+        step, job, chunks = self._spins.sample(runnable_tasks(), first)
         self.ctl[SPIN_WORD] = step
         self.ctl[JOB_SPIN_WORD] = job
         self.ctl[CHUNKS_WORD] = chunks

@@ -189,3 +189,17 @@ def test_spin_budgets_and_chunks_change_no_number(monkeypatch):
     finally:
         pool.ctl[SPIN_WORD] = pool.ctl[JOB_SPIN_WORD] = 0
         pool.ctl[CHUNKS_WORD] = 0
+
+
+def test_spin_policy_starts_long_on_a_quiet_machine():
+    """The pool's first sample, quiet, gives long spins at once (short
+    ones made two-thread batch-1 steps look slower than one thread, so
+    the chooser kept one and no sample ever came to change it)."""
+    from graphkeras.runtime.adaptive import QUIET_SPIN_CYCLES, SpinPolicy
+
+    assert SpinPolicy(cpus=2).sample(2, first=True)[0] == QUIET_SPIN_CYCLES
+    assert SpinPolicy(cpus=2).sample(3, first=True) == (0, 0, 0)
+    p = SpinPolicy(cpus=2)
+    p.sample(1, first=True)
+    assert p.sample(3) == (0, 0, 0)  # and a busy sample still ends it
+
