@@ -470,6 +470,16 @@ def prefetch_libraries() -> bool:
     return started
 
 
+def wait_children() -> None:
+    """Until every library child has exited (a child compiling libraries
+    no program of this process needed yet is otherwise left running)."""
+    for pid in list(_CHILDREN):
+        _wait_child(pid)
+    for name, pid in list(_PENDING.items()):
+        if _CHILDREN.get(pid) is not None:
+            del _PENDING[name]
+
+
 def _wait_child(pid: int) -> None:
     """Until the child `pid` exits (killed after CHILD_TIMEOUT)."""
     import os

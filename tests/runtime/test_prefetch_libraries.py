@@ -30,6 +30,7 @@ CODE = textwrap.dedent("""
     x = np.random.default_rng(0).normal(size=(40, 9)).astype("float32")
     y = np.arange(40) % 3
     h = m.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    jit.wait_children()  # (one child per core: some libraries unneeded)
     names = [n for n, _ in jit.host_libraries()]
     cached = all(jit._cached_library(n)[1] is not None for n in names)
     print("RESULT", bool(started) == prefetch, cached, all(
