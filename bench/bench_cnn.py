@@ -41,11 +41,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-from common import (busy, busy_note, keras_system, limit_threads, machine,
-                    run_worker)
+from common import (busy, busy_note, export_onnx, keras_system, limit_threads,
+                    machine, run_worker)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -277,21 +276,8 @@ def run(system: str, workload: str, args, threads: int) -> dict | None:
 
 
 def _export_onnx() -> str | None:
-    """The W2 model exported to ONNX by graphkeras (model.export, in a
-    subprocess of the project's Python: this process imports no
-    framework)."""
-    path = os.path.join(tempfile.mkdtemp(prefix="gk-bench-onnx-"), "cnn.onnx")
-    code = (f"import sys; sys.path.insert(0, {ROOT!r}); "
-            f"sys.path.insert(0, {HERE!r})\n"
-            "import graphkeras as keras\n"
-            "from bench_cnn import keras_cnn\n"
-            f"keras_cnn(keras).export({path!r}, format='onnx')\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                       text=True, timeout=600, check=False)
-    if r.returncode or not os.path.exists(path):
-        print("ONNX export failed (onnxruntime skipped):\n" + r.stderr[-800:])
-        return None
-    return path
+    """The W2 model exported to ONNX by graphkeras (common.export_onnx)."""
+    return export_onnx("bench_cnn", "keras_cnn", "cnn.onnx")
 
 
 def _probe(systems, peers_python) -> dict:

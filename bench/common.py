@@ -122,3 +122,26 @@ def run_worker(system: str, cmd: list, timeout: float,
             return json.loads(line[7:])
     print(f"  {system}: failed\n{r.stderr[-tail:]}", flush=True)
     return None
+
+
+def export_onnx(module: str, builder: str, filename: str) -> str | None:
+    """The model `builder(keras)` of bench/`module`.py exported to ONNX by
+    graphkeras (model.export, in a subprocess of the project's Python, so
+    the calling interpreter imports no framework); None (and why) when
+    the export fails: the onnxruntime rows are skipped."""
+    import tempfile
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(tempfile.mkdtemp(prefix="gk-bench-onnx-"), filename)
+    code = (f"import sys; sys.path.insert(0, {ROOT!r}); "
+            f"sys.path.insert(0, {here!r})\n"
+            "import graphkeras as keras\n"
+            f"from {module} import {builder}\n"
+            f"{builder}(keras).export({path!r}, format='onnx')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, timeout=600, check=False)
+    if r.returncode or not os.path.exists(path):
+        print("ONNX export failed (onnxruntime skipped):\n" + r.stderr[-800:])
+        return None
+    return path
+

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from common import busy, busy_note, machine
+from common import busy, busy_note, export_onnx, machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -320,20 +320,8 @@ def _fmt(v: float) -> str:
 
 
 def _export_onnx() -> str | None:
-    """The W1 MLP exported to ONNX by graphkeras (a subprocess, so this
-    interpreter stays free of graphkeras's state)."""
-    path = os.path.join(tempfile.mkdtemp(prefix="gk-bench-onnx-"), "mlp.onnx")
-    code = (f"import sys; sys.path.insert(0, {ROOT!r}); "
-            f"sys.path.insert(0, {HERE!r})\n"
-            "import graphkeras as keras\n"
-            "from workloads import keras_mlp\n"
-            f"keras_mlp(keras).export({path!r}, format='onnx')\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                       text=True, timeout=600, check=False)
-    if r.returncode or not os.path.exists(path):
-        print("ONNX export failed (onnxruntime skipped):\n" + r.stderr[-800:])
-        return None
-    return path
+    """The W1 MLP exported to ONNX by graphkeras (common.export_onnx)."""
+    return export_onnx("workloads", "keras_mlp", "mlp.onnx")
 
 
 if __name__ == "__main__":

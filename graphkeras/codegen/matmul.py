@@ -512,14 +512,20 @@ def _packer(module, dt: DType, bk: Blocking, P: int, name: str,
                 b.store(b.select(b.icmp_signed("<", r, valid), x, zero),
                         _gep(b, out, r, t))
 
-            if compact:
-                with for_range(b, _c(P), name="rr") as r:
-                    element(r)
-            else:
-                for r in range(P):
-                    element(_c(r))
+            _each_row(b, P, compact, element)
     b.ret_void()
     return fn
+
+
+def _each_row(b, P: int, compact: bool, element) -> None:
+    """element(r) for r in 0..P-1: a loop when `compact`, else unrolled
+    (r a constant)."""
+    if compact:
+        with for_range(b, _c(P), name="pr") as r:
+            element(r)
+    else:
+        for r in range(P):
+            element(_c(r))
 
 
 def _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W, compact):
@@ -553,12 +559,7 @@ def _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W, compact):
                 src = _gep(b, base, b.add(b.mul(b.add(qbase, r), rs), k), t)
                 b.store(b.load(src, typ=t), _gep(b, out, r, t))
 
-            if compact:
-                with for_range(b, _c(P), name="trr") as r:
-                    element(r)
-            else:
-                for r in range(P):
-                    element(_c(r))
+            _each_row(b, P, compact, element)
 
 
 def _pack_transposed_chunks(b, v, base, rs, q, qbase, nchunk, dst, panel,
