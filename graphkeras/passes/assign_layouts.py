@@ -236,39 +236,48 @@ def _rows(b: Builder, v: Value) -> Value:
     return b.reshape(v, shape=(lead * rest, v.shape[-1]))
 
 
-def convs_to_products(fn: Function) -> Function:
-    """1x1 convolutions (and their gradients) as GEMMs (module docstring,
-    2.)."""
-    if not any(_one_by_one(n) for n in fn.nodes):
+def _rewrite_matching(fn: Function, match, emit) -> Function:
+    """fn with every node n that match(n) replaces by emit(b, n) (the
+    value standing for n's output, built at n's location); fn itself when
+    none matches."""
+    if not any(match(n) for n in fn.nodes):
         return fn
     b = Builder.from_function(fn)
     b.nodes = []
     subst: dict = {}
     for n in fn.nodes:
         n = n.replace(inputs=tuple(subst.get(v.name, v) for v in n.inputs))
-        if not _one_by_one(n):
+        if not match(n):
             b.nodes.append(n)
             continue
-        out = n.outputs[0]
         with b.at(n.loc):
-            if n.op == "conv":
-                x, w = n.inputs
-                m = b.matmul(_rows(b, x), b.reshape(w, shape=w.shape[-2:]))
-                y = b.reshape(m, shape=out.shape)
-            elif n.op == "conv_transpose":
-                g, w = n.inputs
-                m = b.matmul(_rows(b, g), b.reshape(w, shape=w.shape[-2:]),
-                             transpose_b=True)
-                y = b.reshape(m, shape=out.shape)
-            else:
-                x, g = n.inputs
-                m = b.matmul(_rows(b, x), _rows(b, g), transpose_a=True)
-                if m.rank == 3:  # per sample (a symbolic batch): sum them
-                    m = b.reduce_sum(m, axes=(0,))
-                y = b.reshape(m, shape=out.shape)
-        subst[out.name] = y
+            subst[n.outputs[0].name] = emit(b, n)
     results = tuple(subst.get(r.name, r) for r in fn.results)
     return b.build(results, name=fn.name)
+
+
+def _product_of(b, n):
+    """A 1x1 convolution (or gradient) n as a GEMM."""
+    out = n.outputs[0]
+    if n.op == "conv":
+        x, w = n.inputs
+        m = b.matmul(_rows(b, x), b.reshape(w, shape=w.shape[-2:]))
+    elif n.op == "conv_transpose":
+        g, w = n.inputs
+        m = b.matmul(_rows(b, g), b.reshape(w, shape=w.shape[-2:]),
+                     transpose_b=True)
+    else:
+        x, g = n.inputs
+        m = b.matmul(_rows(b, x), _rows(b, g), transpose_a=True)
+        if m.rank == 3:  # per sample (a symbolic batch): sum them
+            m = b.reduce_sum(m, axes=(0,))
+    return b.reshape(m, shape=out.shape)
+
+
+def convs_to_products(fn: Function) -> Function:
+    """1x1 convolutions (and their gradients) as GEMMs (module docstring,
+    2.)."""
+    return _rewrite_matching(fn, _one_by_one, _product_of)
 
 
 def _channel_sum(n) -> bool:
@@ -286,29 +295,20 @@ def _channel_sum(n) -> bool:
         1 < int(np.prod(pixels)) <= SPLIT_SUM_MAX_PIXELS
 
 
+def _two_stage_sum(b, n):
+    x, out = n.inputs[0], n.outputs[0]
+    per_image = b.reduce_sum(x, axes=tuple(range(1, x.rank - 1)),
+                             keepdims=False)
+    y = b.reduce_sum(per_image, axes=(0,), keepdims=False)
+    if y.shape != out.shape:  # keepdims
+        y = b.reshape(y, shape=out.shape)
+    return y
+
+
 def split_channel_sums(fn: Function) -> Function:
     """reduce_sum(x, all but C) -> reduce_sum(reduce_sum(x, pixels), N)
     (module docstring, 3.)."""
-    if not any(_channel_sum(n) for n in fn.nodes):
-        return fn
-    b = Builder.from_function(fn)
-    b.nodes = []
-    subst: dict = {}
-    for n in fn.nodes:
-        n = n.replace(inputs=tuple(subst.get(v.name, v) for v in n.inputs))
-        if not _channel_sum(n):
-            b.nodes.append(n)
-            continue
-        x, out = n.inputs[0], n.outputs[0]
-        with b.at(n.loc):
-            per_image = b.reduce_sum(x, axes=tuple(range(1, x.rank - 1)),
-                                     keepdims=False)
-            y = b.reduce_sum(per_image, axes=(0,), keepdims=False)
-            if y.shape != out.shape:  # keepdims
-                y = b.reshape(y, shape=out.shape)
-        subst[out.name] = y
-    results = tuple(subst.get(r.name, r) for r in fn.results)
-    return b.build(results, name=fn.name)
+    return _rewrite_matching(fn, _channel_sum, _two_stage_sum)
 
 
 def assign_layouts(fn: Function) -> Function:
