@@ -25,6 +25,17 @@ from ..registry import Attr, OpDef, a_bool, a_str, register_op
 from ..types import TensorType, broadcast_shapes
 
 
+def _check_dtypes(a, b) -> None:
+    """Both operands of one numeric dtype (matmul, matmul_sum)."""
+    if a.dtype != b.dtype:
+        raise TypeError(
+            f"operand dtypes differ ({a.dtype.long_name} vs "
+            f"{b.dtype.long_name})"
+        )
+    if a.dtype.is_bool:
+        raise TypeError("cannot multiply boolean matrices")
+
+
 def _mat(shape, transposed):
     m, k = shape[-2], shape[-1]
     return (k, m) if transposed else (m, k)
@@ -57,13 +68,7 @@ class Matmul(OpDef):
                 "precision='bfloat16' multiplies float32 operands, got "
                 f"{a.dtype.long_name}"
             )
-        if a.dtype != b.dtype:
-            raise TypeError(
-                f"operand dtypes differ ({a.dtype.long_name} vs "
-                f"{b.dtype.long_name})"
-            )
-        if a.dtype.is_bool:
-            raise TypeError("cannot multiply boolean matrices")
+        _check_dtypes(a, b)
         if a.rank < 2 or b.rank < 2:
             raise ValueError("both operands need at least 2 dimensions")
         m, k = _mat(a.shape, transpose_a)
@@ -125,13 +130,7 @@ class MatmulSum(OpDef):
         return 2 * node.outputs[0].type.num_elements(env) * rows
 
     def infer(self, a, b):
-        if a.dtype != b.dtype:
-            raise TypeError(
-                f"operand dtypes differ ({a.dtype.long_name} vs "
-                f"{b.dtype.long_name})"
-            )
-        if a.dtype.is_bool:
-            raise TypeError("cannot multiply boolean matrices")
+        _check_dtypes(a, b)
         if a.rank < 2 or a.rank != b.rank:
             raise ValueError(
                 "both operands need the same rank, at least 2, got "
