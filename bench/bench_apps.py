@@ -42,7 +42,8 @@ import sys
 import tempfile
 import time
 
-from common import keras_system, limit_threads, machine, run_worker
+from common import (add_system_args, keras_system, limit_threads, machine,
+                    run_worker)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SYSTEMS = ("graphkeras", "keras-jax", "keras-tensorflow", "keras-torch")
@@ -167,10 +168,7 @@ def main(argv=None) -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--systems", default=",".join(SYSTEMS))
-    ap.add_argument("--peers-python", default=os.environ.get(
-        "GRAPHKERAS_PEERS_PYTHON", "/work/venv-peers/bin/python"))
-    ap.add_argument("--timeout", type=float, default=3600)
+    add_system_args(ap, ",".join(SYSTEMS), 3600)
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--arch", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--path", default=None, help=argparse.SUPPRESS)

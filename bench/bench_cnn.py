@@ -43,8 +43,8 @@ import subprocess
 import sys
 import time
 
-from common import (busy, busy_note, export_onnx, keras_system, limit_threads,
-                    machine, run_worker)
+from common import (add_system_args, busy, busy_note, export_onnx, keras_system,
+                    limit_threads, machine, run_worker)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -309,10 +309,7 @@ def main(argv=None) -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--batches", type=int, default=20)
     ap.add_argument("--workloads", default="w2,predict")
-    ap.add_argument("--systems", default=",".join(SYSTEMS))
-    ap.add_argument("--peers-python", default=os.environ.get(
-        "GRAPHKERAS_PEERS_PYTHON", "/work/venv-peers/bin/python"))
-    ap.add_argument("--timeout", type=float, default=900)
+    add_system_args(ap, ",".join(SYSTEMS), 900)
     ap.add_argument("--threads", default="0",
                     help="comma-separated thread counts (0: default)")
     ap.add_argument("--conv1x1", action="store_true",

@@ -27,7 +27,8 @@ import statistics
 import sys
 import time
 
-from common import keras_system, limit_threads, machine, run_worker
+from common import (add_system_args, keras_system, limit_threads, machine,
+                    run_worker)
 
 # MobileNetV2's depthwise layers: (H, W, C, stride)
 SHAPES = ((112, 112, 96, 2), (56, 56, 144, 1), (28, 28, 192, 1),
@@ -80,10 +81,7 @@ def main(argv=None) -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--systems", default=",".join(SYSTEMS))
-    ap.add_argument("--peers-python", default=os.environ.get(
-        "GRAPHKERAS_PEERS_PYTHON", "/work/venv-peers/bin/python"))
-    ap.add_argument("--timeout", type=float, default=1800)
+    add_system_args(ap, ",".join(SYSTEMS), 1800)
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:

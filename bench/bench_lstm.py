@@ -31,8 +31,8 @@ import subprocess
 import sys
 import time
 
-from common import (busy, busy_note, keras_system, limit_threads, machine,
-                    run_worker)
+from common import (add_system_args, busy, busy_note, keras_system,
+                    limit_threads, machine, run_worker)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -139,10 +139,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--batches", type=int, default=30)
-    ap.add_argument("--systems", default=",".join(SYSTEMS))
-    ap.add_argument("--peers-python", default=os.environ.get(
-        "GRAPHKERAS_PEERS_PYTHON", "/work/venv-peers/bin/python"))
-    ap.add_argument("--timeout", type=float, default=900)
+    add_system_args(ap, ",".join(SYSTEMS), 900)
     ap.add_argument("--threads", default="0",
                     help="comma-separated thread counts (0: default)")
     ap.add_argument("--busy", action="store_true",

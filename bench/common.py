@@ -145,3 +145,14 @@ def export_onnx(module: str, builder: str, filename: str) -> str | None:
         return None
     return path
 
+
+def add_system_args(ap, systems: str, timeout: float) -> None:
+    """The options every side-by-side bench takes: --systems (comma list,
+    default `systems`), --peers-python (the peers' interpreter:
+    $GRAPHKERAS_PEERS_PYTHON or bench/setup_peers.sh's) and --timeout
+    (seconds a worker may take)."""
+    ap.add_argument("--systems", default=systems)
+    ap.add_argument("--peers-python", default=os.environ.get(
+        "GRAPHKERAS_PEERS_PYTHON", "/work/venv-peers/bin/python"))
+    ap.add_argument("--timeout", type=float, default=timeout)
+

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from common import busy, busy_note, export_onnx, machine
+from common import add_system_args, busy, busy_note, export_onnx, machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -131,14 +131,11 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workloads", default="w1,w4,w5,w6")
-    ap.add_argument("--systems", default="graphkeras," + ",".join(PEERS))
+    add_system_args(ap, "graphkeras," + ",".join(PEERS), 900)
     ap.add_argument("--samples", type=int, default=60000)
     ap.add_argument("--gemm-seconds", type=float, default=0.6)
     ap.add_argument("--shapes", default="",
                     help="W5 shapes m:k:n:ta:tb,... (default: W5_SHAPES)")
-    ap.add_argument("--peers-python", default=os.environ.get(
-        "GRAPHKERAS_PEERS_PYTHON", "/work/venv-peers/bin/python"))
-    ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--busy", action="store_true",
                     help="keep one core busy with a competing process "
                          "while measuring")
