@@ -64,6 +64,9 @@ The pool's control block `ctl` (int64 words; fields on separate lines):
     ctl[27] cycles to spin in a wait inside a step (0: SPIN_CYCLES)
     ctl[28] cycles a worker spins for the next job (0: JOB_SPIN_CYCLES)
     ctl[29] chunks per thread of a split unit (0: dispatch.CHUNKS_PER_THREAD)
+    ctl[30] admission to the current job: high 32 bits its generation,
+            bits 0-15 workers inside its entry, bit 16 closed (thread 0
+            is done), bit 17 thread 0 asleep waiting for them to leave
     ctl[8] the pool is running a job (1) or free (0)
     ctl[32 + 8*t] worker t parked (1) or awake (0)
     ctl[33 + 8*t] the last job generation worker t saw
@@ -93,10 +96,18 @@ The pool's control block `ctl` (int64 words; fields on separate lines):
     i64 gk_clock()
         the cycle counter (what profiles of steps count in).
 
-Invariants: a worker counts itself in ctl[24] before it reads a job and
-enters the job's entry only if the job is not finished (ctl[25]), so once
-the runtime has seen the job finished and ctl[24] == 0 no worker is in, or
-will enter, that program's code (runtime/thread_pool.py frees modules then);
+Invariants: a job is over when gk_run returns: no worker is inside its
+entry then, nor will enter it. A worker enters a job's entry only after
+it is admitted (ctl[30]: a compare-and-swap that counts it in, against
+the job's generation, while admission is open); gk_run closes admission
+when thread 0's part is done and waits (spinning, then on a futex) until
+the admitted workers have left. So a worker that a busy machine kept off
+its core between reading a job and entering it never runs the job late:
+the executable may have freed its slot table by then, or started its
+next step with another thread count (seen under load: a segfault in a
+worker after the test that owned the job had ended). A worker counts
+itself in ctl[24] before it reads a job's fields, so once ctl[24] == 0 no
+worker reads them (runtime/thread_pool.py frees modules then);
 the parking handshake (store parked=1, re-read the generation, un-park by
 compare-and-swap) never loses a wake-up: either the worker sees the job,
 or gk_post sees it parked.
@@ -126,6 +137,8 @@ WAIT_FN = ir.FunctionType(VOID, [PTR, I64, I64, I64])
 # gk_launch(ctl, nthreads, entry, kind, blocks, k, stride) -> 0 / -1 / -2
 LAUNCH_FN = ir.FunctionType(I64, [PTR, I64, I64, I64, I64, I64, I64])
 SPIN_WORD, JOB_SPIN_WORD, CHUNKS_WORD = 27, 28, 29
+ADMIT_WORD = 30  # admission to the current job (module docstring)
+ADMIT_COUNT, ADMIT_CLOSED, ADMIT_ASLEEP = 0xFFFF, 1 << 16, 1 << 17
 
 
 def _c(v) -> ir.Constant:
@@ -260,7 +273,7 @@ def threads_library(is_x86: bool, triple: str = "") -> ir.Module:
     _wait_done(module, is_x86)
     _worker(module, is_x86)
     _post(module)
-    _run(module)
+    _run(module, is_x86)
     _launch(module)
     clock = ir.Function(module, ir.FunctionType(I64, []), "gk_clock")
     b = ir.IRBuilder(clock.append_basic_block("entry"))
@@ -387,7 +400,6 @@ def _worker(module, is_x86):
     seen_p = _word(b, ctl, b.add(base, _c(1)))
     jobgen = _word(b, ctl, 16)
     inside = _word(b, ctl, 24)
-    finished = _word(b, ctl, 25)
     loop = fn.append_basic_block("loop")
     b.branch(loop)
     b.position_at_end(loop)
@@ -420,7 +432,6 @@ def _worker(module, is_x86):
     # a worker outside job g's threads may read its fields while the next
     # job is posted: read them again if the generation moved on
     moved = b.icmp_signed("!=", _load(b, jobgen, "seq_cst"), g)
-    done = b.icmp_signed("==", _load(b, finished, "seq_cst"), g)
     go = fn.append_basic_block("go")
     again = fn.append_basic_block("again")
     b.cbranch(moved, again, go)
@@ -432,11 +443,83 @@ def _worker(module, is_x86):
     with b.if_then(b.icmp_signed("==", kind, _c(2))):
         b.atomic_rmw("sub", inside, _c(1), "seq_cst")
         b.ret(_c(0))
-    with b.if_then(b.and_(b.icmp_signed("<", tid, job_nth), b.not_(done))):
-        blocks = b.inttoptr(blocks_i, PTR)
-        _call_entry(b, entry_i, kind, tid, job_nth, blocks, k, stride)
+    with b.if_then(b.icmp_signed("<", tid, job_nth)):
+        with b.if_then(_admit(b, fn, ctl, g)):
+            blocks = b.inttoptr(blocks_i, PTR)
+            _call_entry(b, entry_i, kind, tid, job_nth, blocks, k, stride)
+            _leave(b, module, ctl)
     b.atomic_rmw("sub", inside, _c(1), "seq_cst")
     b.branch(loop)
+
+
+def _admit(b, fn, ctl, g):
+    """An i1: the worker is admitted to job g (counted in ctl[ADMIT_WORD]),
+    false once the job's admission is closed or a later job is posted."""
+    word = _word(b, ctl, ADMIT_WORD)
+    tag = b.and_(g, _c(0xFFFFFFFF))
+    head = fn.append_basic_block("admit.head")
+    cas = fn.append_basic_block("admit.cas")
+    end = fn.append_basic_block("admit.end")
+    b.branch(head)
+    b.position_at_end(head)
+    old = _load(b, word, "seq_cst")
+    open_ = b.and_(b.icmp_signed("==", b.lshr(old, _c(32)), tag),
+                   b.icmp_signed("==", b.and_(old, _c(ADMIT_CLOSED)), _c(0)))
+    b.cbranch(open_, cas, end)
+    b.position_at_end(cas)
+    pair = b.cmpxchg(word, old, b.add(old, _c(1)), "seq_cst", "seq_cst")
+    b.cbranch(b.extract_value(pair, 1), end, head)
+    b.position_at_end(end)
+    got = b.phi(ir.IntType(1))
+    got.add_incoming(ir.Constant(ir.IntType(1), 0), head)
+    got.add_incoming(ir.Constant(ir.IntType(1), 1), cas)
+    return got
+
+
+def _leave(b, module, ctl):
+    """An admitted worker leaves the job's entry (waking thread 0 if it
+    sleeps waiting for that)."""
+    word = _word(b, ctl, ADMIT_WORD)
+    old = b.atomic_rmw("sub", word, _c(1), "seq_cst")
+    nr = _futex_number(module)
+    if nr is not None:
+        asleep = b.icmp_signed("!=", b.and_(old, _c(ADMIT_ASLEEP)), _c(0))
+        with b.if_then(asleep, likely=False):
+            _futex_wake(b, nr, word)
+
+
+def _close_admission(b, module, fn, ctl, is_x86):
+    """Thread 0, its part of the job done: close admission and wait until
+    every admitted worker has left the entry (they are past their last
+    chunk: every unit is done)."""
+    word = _word(b, ctl, ADMIT_WORD)
+    old = b.atomic_rmw("or", word, _c(ADMIT_CLOSED), "seq_cst")
+    count = b.and_(old, _c(ADMIT_COUNT))
+    with b.if_then(b.icmp_signed("!=", count, _c(0)), likely=False):
+        spin = _budget(b, _load(b, _word(b, ctl, SPIN_WORD), "monotonic"),
+                       SPIN_CYCLES)
+        clock = intrinsic(module, "llvm.readcyclecounter", I64, [])
+        t0 = b.call(clock, [])
+        head = fn.append_basic_block("close.head")
+        body = fn.append_basic_block("close.body")
+        end = fn.append_basic_block("close.end")
+        b.branch(head)
+        b.position_at_end(head)
+        now = _load(b, word, "seq_cst")
+        b.cbranch(b.icmp_signed("==", b.and_(now, _c(ADMIT_COUNT)), _c(0)),
+                  end, body)
+        b.position_at_end(body)
+        nr = _futex_number(module)
+        sleep = None
+        if nr is not None:
+            def sleep():
+                v = b.atomic_rmw("or", word, _c(ADMIT_ASLEEP), "seq_cst")
+                left = b.icmp_signed("!=", b.and_(v, _c(ADMIT_COUNT)), _c(0))
+                with b.if_then(left):
+                    _futex_sleep(b, nr, word, b.or_(v, _c(ADMIT_ASLEEP)))
+        _backoff(b, fn, t0, is_x86, sleep, spin)
+        b.branch(head)
+        b.position_at_end(end)
 
 
 def _call_entry(b, entry_i, kind, tid, nth, blocks, k, stride):
@@ -448,12 +531,13 @@ def _call_entry(b, entry_i, kind, tid, nth, blocks, k, stride):
                    [tid, nth, blocks, k, stride])
 
 
-def _run(module):
+def _run(module, is_x86):
     fn = ir.Function(module, ir.FunctionType(
         VOID, [PTR, I64, I64, I64, PTR, I64, I64]), "gk_run")
     ctl, nth, entry, kind, blocks, k, stride = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     _call_entry(b, entry, kind, _c(0), nth, blocks, k, stride)
+    _close_admission(b, module, fn, ctl, is_x86)
     _store(b, _load(b, _word(b, ctl, 16)), _word(b, ctl, 25), "seq_cst")
     b.ret_void()
 
@@ -465,6 +549,10 @@ def _publish(b, module, ctl, nth, entry, kind, blocks, k, stride):
                  (22, nth)):
         _store(b, v, _word(b, ctl, i), "monotonic")
     gen = _word(b, ctl, 16)
+    # admission opens for the new generation before workers can see it
+    g1 = b.add(_load(b, gen, "seq_cst"), _c(1))
+    _store(b, b.shl(b.and_(g1, _c(0xFFFFFFFF)), _c(32)),
+           _word(b, ctl, ADMIT_WORD), "seq_cst")
     b.atomic_rmw("add", gen, _c(1), "seq_cst")
     nr = _futex_number(module)
     if nr is not None:  # workers asleep on the generation

@@ -788,8 +788,9 @@ class CompiledExecutable(Executable):
                                      pool.ctl_addr)
             entry = (self.native.step_address if kind == 0
                      else self.native.steps_address)
-            # (workers may still be leaving this code after the job: the
-            # pool keeps it loaded until they are out, `keep` above)
+            # (a job is over when launch returns: no worker is inside its
+            # entry; the pool keeps the module while workers may still
+            # read the job's fields, `keep` above)
             if pool.launch(entry, kind, blocks, k, stride, nthreads):
                 return
         if kind == 0:

@@ -160,8 +160,10 @@ class ThreadPool:
 
     def keep(self, owner, module) -> None:
         """Keep `module` loaded after `owner` is gone until no worker is
-        inside any job's code (a worker may still be leaving the last
-        one); modules of dead owners are dropped when none is."""
+        reading any job's fields (ctl[24]: a worker reads a job's entry
+        address before its admission check, codegen/work_sharing.py; none
+        is inside a job's code once gk_run has returned); modules of dead
+        owners are dropped when none is."""
         if id(module) in self._kept:
             return
         self._kept[id(module)] = (weakref.ref(owner), module)
@@ -230,10 +232,10 @@ class ThreadPool:
     def run(self, entry: int, kind: int, blocks: int, k: int, stride: int,
             nthreads: int, keep=None) -> None:
         """Post the job and run thread 0's part (call inside job()); it
-        returns when every unit of the job is done. `keep` = (owner,
-        native module): the module stays loaded after its owner is gone
-        until no worker is inside any job's code any more (a worker may
-        still be leaving the last one)."""
+        returns when every unit of the job is done and no worker is
+        inside its entry any more. `keep` = (owner, native module): the
+        module stays loaded after its owner is gone until no worker reads
+        any job's fields (`keep`)."""
         if keep is not None:
             self.keep(*keep)
         self._drop_kept()
