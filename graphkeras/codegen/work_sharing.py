@@ -67,9 +67,11 @@ The pool's control block `ctl` (int64 words; fields on separate lines):
     ctl[30] admission to the current job: high 32 bits its generation,
             bits 0-15 workers inside its entry, bit 16 closed (thread 0
             is done), bit 17 thread 0 asleep waiting for them to leave
+    ctl[31] the CPU thread 0 ran on when it posted the job (Linux)
     ctl[8] the pool is running a job (1) or free (0)
     ctl[32 + 8*t] worker t parked (1) or awake (0)
     ctl[33 + 8*t] the last job generation worker t saw
+    ctl[34 + 8*t] the CPU worker t last picked up a job on (-1: none yet)
 
     i64 gk_worker(tid, nthreads, ctl)
         runs jobs as thread `tid` until an exit job (returns 0) or until
@@ -138,6 +140,8 @@ WAIT_FN = ir.FunctionType(VOID, [PTR, I64, I64, I64])
 LAUNCH_FN = ir.FunctionType(I64, [PTR, I64, I64, I64, I64, I64, I64])
 SPIN_WORD, JOB_SPIN_WORD, CHUNKS_WORD = 27, 28, 29
 ADMIT_WORD = 30  # admission to the current job (module docstring)
+CALLER_CPU_WORD = 31  # the CPU the thread that posted the job ran on
+MASK_BYTES = 128  # a cpu_set_t of 1024 CPUs
 ADMIT_COUNT, ADMIT_CLOSED, ADMIT_ASLEEP = 0xFFFF, 1 << 16, 1 << 17
 
 
@@ -439,17 +443,128 @@ def _worker(module, is_x86):
         b.atomic_rmw("sub", inside, _c(1), "seq_cst")
         b.branch(loop)
     b.position_at_end(go)
-    b.store(g, seen_p)
+    _store(b, g, seen_p, "monotonic")  # (the poster reads it)
     with b.if_then(b.icmp_signed("==", kind, _c(2))):
         b.atomic_rmw("sub", inside, _c(1), "seq_cst")
         b.ret(_c(0))
     with b.if_then(b.icmp_signed("<", tid, job_nth)):
+        if _futex_number(module) is not None:
+            _move_off(b, module, ctl, tid)
         with b.if_then(_admit(b, fn, ctl, g)):
             blocks = b.inttoptr(blocks_i, PTR)
             _call_entry(b, entry_i, kind, tid, job_nth, blocks, k, stride)
             _leave(b, module, ctl)
     b.atomic_rmw("sub", inside, _c(1), "seq_cst")
     b.branch(loop)
+
+
+def _libc(module, name, ret, args):
+    return module.globals.get(name) or ir.Function(
+        module, ir.FunctionType(ret, args), name)
+
+
+def _sched_getcpu(b):
+    return b.sext(b.call(_libc(b.module, "sched_getcpu", I32, []), []), I64)
+
+
+def _worker_cpu_word(b, ctl, t):
+    """ctl[34 + 8t]: the CPU worker t last picked up a job on (-1: none)."""
+    return _word(b, ctl, b.add(_c(34), b.mul(t, _c(8))))
+
+
+def _move_away(b, module, avoid):
+    """Move the calling thread off the CPUs avoid(mark) marks (mark(cpu)
+    emits setting a bit), if its affinity mask allows another one: take
+    them out of the mask, which moves the thread at once, then put the
+    mask back, which leaves it where it is (two system calls)."""
+    from .loops import for_range
+
+    fn = b.function
+    entry = fn.entry_basic_block
+    with b.goto_block(entry):
+        b.position_at_start(entry)
+        masks = [b.alloca(ir.ArrayType(I64, MASK_BYTES // 8)) for _ in range(3)]
+        left = b.alloca(I64)
+    mask, moved, marks = (b.bitcast(m, PTR) for m in masks)
+    words = MASK_BYTES // 8
+    with for_range(b, _c(words), name="z") as i:
+        b.store(_c(0), _word(b, marks, i))
+
+    def mark(cpu):
+        with b.if_then(b.icmp_unsigned("<", cpu, _c(MASK_BYTES * 8))):
+            w = _word(b, marks, b.lshr(cpu, _c(6)))
+            b.store(b.or_(b.load(w, typ=I64),
+                          b.shl(_c(1), b.and_(cpu, _c(63)))), w)
+
+    avoid(mark)
+    zero32 = ir.Constant(I32, 0)
+    getaff = _libc(module, "sched_getaffinity", I32, [I32, I64, PTR])
+    setaff = _libc(module, "sched_setaffinity", I32, [I32, I64, PTR])
+    got = b.call(getaff, [zero32, _c(MASK_BYTES), mask])
+    with b.if_then(b.icmp_signed("==", got, zero32)):
+        b.store(_c(0), left)
+        with for_range(b, _c(words), name="m") as i:
+            w = b.and_(b.load(_word(b, mask, i), typ=I64),
+                       b.not_(b.load(_word(b, marks, i), typ=I64)))
+            b.store(w, _word(b, moved, i))
+            b.store(b.or_(b.load(left, typ=I64), w), left)
+        with b.if_then(b.icmp_signed("!=", b.load(left, typ=I64), _c(0))):
+            b.call(setaff, [zero32, _c(MASK_BYTES), moved])
+            b.call(setaff, [zero32, _c(MASK_BYTES), mask])
+
+
+def _move_off(b, module, ctl, tid):
+    """A worker about to run a job on the CPU its caller posted it from
+    moves to another CPU it may run on, then records where it runs
+    (Linux).
+
+    Linux wakes a thread sleeping on a futex near its waker, and a thread
+    that ran there moments ago counts as cache-hot, which the load balancer
+    does not move: a worker once woken onto the caller's CPU (while the
+    other one was busy: compiling, say) could stay there, the caller
+    running steps back to back and the worker getting the CPU only when
+    the caller was preempted (a two-thread batch-1 step then took 28-130
+    us instead of 14-17, in about half of fresh processes). The caller
+    checks the same from its side (_caller_move_off): a worker that cannot
+    run cannot move itself."""
+    here = _sched_getcpu(b)
+    caller = _load(b, _word(b, ctl, CALLER_CPU_WORD), "monotonic")
+    with b.if_then(b.icmp_signed("==", here, caller), likely=False):
+        _move_away(b, module, lambda mark: mark(here))
+    _store(b, _sched_getcpu(b), _worker_cpu_word(b, ctl, tid), "monotonic")
+
+
+def _caller_move_off(b, module, ctl, nth):
+    """The thread posting a job moves to a CPU none of the job's workers
+    last ran a job on (if its mask allows one) when an awake worker last
+    ran one on this CPU: it may be queued behind this thread, which would
+    run the whole job itself (_move_off). Then it records its CPU for the
+    workers."""
+    from .loops import for_range
+
+    here = _sched_getcpu(b)
+    fn = b.function
+    with b.goto_block(fn.entry_basic_block):
+        b.position_at_start(fn.entry_basic_block)
+        hit = b.alloca(I64)
+    b.store(_c(0), hit)
+    with for_range(b, b.sub(nth, _c(1)), name="h") as w:
+        t = b.add(w, _c(1))
+        cpu = _load(b, _worker_cpu_word(b, ctl, t), "monotonic")
+        awake = b.icmp_signed("==", _load(b, _word(
+            b, ctl, b.add(_c(32), b.mul(t, _c(8)))), "monotonic"), _c(0))
+        behind = b.and_(awake, b.icmp_signed("==", cpu, here))
+        b.store(b.or_(b.load(hit, typ=I64), b.zext(behind, I64)), hit)
+    with b.if_then(b.icmp_signed("!=", b.load(hit, typ=I64), _c(0)),
+                   likely=False):
+        def avoid(mark):
+            mark(here)
+            with for_range(b, b.sub(nth, _c(1)), name="a") as w:
+                cpu = _load(b, _worker_cpu_word(b, ctl, b.add(w, _c(1))),
+                            "monotonic")
+                mark(cpu)
+        _move_away(b, module, avoid)
+    _store(b, _sched_getcpu(b), _word(b, ctl, CALLER_CPU_WORD), "monotonic")
 
 
 def _admit(b, fn, ctl, g):
@@ -548,6 +663,8 @@ def _publish(b, module, ctl, nth, entry, kind, blocks, k, stride):
     for i, v in ((17, entry), (18, kind), (19, blocks), (20, k), (21, stride),
                  (22, nth)):
         _store(b, v, _word(b, ctl, i), "monotonic")
+    if _futex_number(module) is not None:  # (Linux: see _move_off)
+        _caller_move_off(b, module, ctl, nth)
     gen = _word(b, ctl, 16)
     # admission opens for the new generation before workers can see it
     g1 = b.add(_load(b, gen, "seq_cst"), _c(1))

@@ -111,6 +111,7 @@ class ThreadPool:
         self.ctl = aligned_empty((CTL_WORDS,), np.int64)
         self.ctl[:] = 0
         self.ctl[32::8][1:nthreads] = 1  # workers start parked (in Python)
+        self.ctl[34::8][:nthreads] = -1  # (no worker has run a job yet)
         self.ctl_addr = self.ctl.ctypes.data
         self._lock = threading.Lock()
         self._events = [threading.Event() for _ in range(nthreads)]

@@ -6,16 +6,24 @@ machine kept off its core between reading a job and entering it ran the
 job late, on a slot table the executable had already freed (a segfault
 in CI under load).
 
+And a worker that picks up a job on the CPU its caller posted it from
+moves to another CPU first (Linux): Linux wakes a futex sleeper near its
+waker, and a worker left queued behind a caller that runs steps back to
+back did none of the work.
+
 The entries here are ctypes callbacks, so the test decides when each
 thread is inside."""
 
 from __future__ import annotations
 
 import ctypes
+import os
+import sys
 import threading
 import time
 
 import numpy as np
+import pytest
 
 from graphkeras.codegen.jit import threads_native
 from graphkeras.codegen.work_sharing import ADMIT_COUNT, ADMIT_WORD, CTL_WORDS
@@ -104,5 +112,51 @@ def test_a_worker_that_reads_a_finished_job_does_not_enter_it():
     native.post(ctl.ctypes.data, 2, addr2, 0, 0, 1, 0)
     native.run(ctl.ctypes.data, 2, addr2, 0, 0, 1, 0)
     assert sorted(calls[1:]) == [0, 1]
+    _stop(native, ctl, [th], 2)
+    assert returned == [0]
+
+
+def _two_thread_job(native, ctl, worker_cpus, libc):
+    """One job of two threads; thread 0 returns once the worker is in."""
+    inside = threading.Event()
+
+    def entry(tid, nth, blocks):
+        if tid == 0:
+            assert inside.wait(10)
+        else:
+            worker_cpus.append(libc.sched_getcpu())
+            inside.set()
+
+    cb = _ENTRY(entry)
+    addr = ctypes.cast(cb, ctypes.c_void_p).value
+    native.post(ctl.ctypes.data, 2, addr, 0, 0, 1, 0)
+    native.run(ctl.ctypes.data, 2, addr, 0, 0, 1, 0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux")
+                    or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and two CPUs this process may use")
+def test_a_worker_on_its_callers_cpu_moves_off_it():
+    native, ctl = threads_native(), _ctl()
+    ctl[34::8] = -1
+    libc = ctypes.CDLL(None)
+    allowed = os.sched_getaffinity(0)
+    c0 = min(allowed)
+    returned, cpus = [], []
+    th = _worker(native, ctl, 1, 2, returned)
+    try:
+        # caller and worker both on c0; the worker cannot move off yet
+        os.sched_setaffinity(0, {c0})
+        os.sched_setaffinity(th.native_id, {c0})
+        _two_thread_job(native, ctl, cpus, libc)
+        assert cpus == [c0]
+        # the worker may run anywhere again, but sits on the caller's CPU
+        os.sched_setaffinity(th.native_id, allowed)
+        for _ in range(3):
+            _two_thread_job(native, ctl, cpus, libc)
+        assert all(c != c0 for c in cpus[1:]), cpus
+        assert os.sched_getaffinity(th.native_id) == allowed  # (put back)
+    finally:
+        os.sched_setaffinity(0, allowed)
     _stop(native, ctl, [th], 2)
     assert returned == [0]

@@ -95,7 +95,10 @@ def test_profile_on_two_threads_counts_each_threads_waiting():
     assert prof.threads == 2 and len(prof.waits) == 2
     # the step's small kernels run on one thread: the other waits for them
     assert all(w >= 0 for w in prof.waits) and max(prof.waits) > 0
-    assert max(prof.waits) < prof.step_seconds
+    # (a worker enters the step as soon as the job is posted, thread 0
+    # after the Python between posting and running it: a worker that
+    # waits the whole step may count a little more than thread 0's step)
+    assert max(prof.waits) < 1.5 * prof.step_seconds
     assert "waiting thread 0" in prof.table()
     one = CompiledExecutable(prog, init_store(prog), threads=1)
     assert one.profile(batch, repeats=2).waits == ()
