@@ -116,21 +116,24 @@ def test_a_worker_that_reads_a_finished_job_does_not_enter_it():
     assert returned == [0]
 
 
-def _two_thread_job(native, ctl, worker_cpus, libc):
-    """One job of two threads; thread 0 returns once the worker is in."""
+def _two_thread_job(native, ctl, worker_cpus):
+    """One job of two threads; thread 0 returns once the worker is in.
+    Records the CPU the worker picked the job up on (ctl[34 + 8]: after
+    any move; the callback itself may run elsewhere, as taking the GIL
+    can put the worker to sleep and wake it on another CPU)."""
     inside = threading.Event()
 
     def entry(tid, nth, blocks):
         if tid == 0:
             assert inside.wait(10)
         else:
-            worker_cpus.append(libc.sched_getcpu())
             inside.set()
 
     cb = _ENTRY(entry)
     addr = ctypes.cast(cb, ctypes.c_void_p).value
     native.post(ctl.ctypes.data, 2, addr, 0, 0, 1, 0)
     native.run(ctl.ctypes.data, 2, addr, 0, 0, 1, 0)
+    worker_cpus.append(int(ctl[34 + 8]))
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux")
@@ -139,7 +142,6 @@ def _two_thread_job(native, ctl, worker_cpus, libc):
 def test_a_worker_on_its_callers_cpu_moves_off_it():
     native, ctl = threads_native(), _ctl()
     ctl[34::8] = -1
-    libc = ctypes.CDLL(None)
     allowed = os.sched_getaffinity(0)
     c0 = min(allowed)
     returned, cpus = [], []
@@ -148,12 +150,12 @@ def test_a_worker_on_its_callers_cpu_moves_off_it():
         # caller and worker both on c0; the worker cannot move off yet
         os.sched_setaffinity(0, {c0})
         os.sched_setaffinity(th.native_id, {c0})
-        _two_thread_job(native, ctl, cpus, libc)
+        _two_thread_job(native, ctl, cpus)
         assert cpus == [c0]
         # the worker may run anywhere again, but sits on the caller's CPU
         os.sched_setaffinity(th.native_id, allowed)
         for _ in range(3):
-            _two_thread_job(native, ctl, cpus, libc)
+            _two_thread_job(native, ctl, cpus)
         assert all(c != c0 for c in cpus[1:]), cpus
         assert os.sched_getaffinity(th.native_id) == allowed  # (put back)
     finally:
