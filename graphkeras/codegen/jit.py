@@ -71,10 +71,18 @@ def _compile_here(module, name, **options) -> bytes:
     return bytes(tm.emit_object(mod))
 
 
+# set in a forked library child (prefetch_libraries): it compiles in its
+# own process, which is isolation already (an LLVM abort ends the child,
+# and the parent compiles the library itself), rather than starting
+# compile processes of its own (each an import of llvmlite, and the
+# library's text piped to it)
+_IN_CHILD = False
+
+
 def _isolated() -> bool:
     from . import isolated
 
-    return isolated.enabled() and not (
+    return not _IN_CHILD and isolated.enabled() and not (
         {"llvm-opt", "asm"} & flags.dump_kinds())
 
 
@@ -307,11 +315,11 @@ def load_or_compile(key: str, build, name: str, libraries=(),
     one at fault."""
     from .isolated import CompileFailure
 
-    libs = [library_object(n, b) for n, b in libraries]
     hit = cache.load(key)
     if hit is not None:
         try:
-            return NativeModule(unpack_objects(hit), libs), True
+            return NativeModule(unpack_objects(hit), [
+                library_object(n, b) for n, b in libraries]), True
         except Exception:  # noqa: BLE001, S110 - a bad entry is rebuilt, never trusted
             pass
     stream = CompileStream()
@@ -327,6 +335,9 @@ def load_or_compile(key: str, build, name: str, libraries=(),
             parts.append(part)
             keys.append(key_)
             objs.append(obj)
+        # the libraries once every kernel is on its way: a cold start's
+        # library children (prefetch_libraries) run beside the kernels
+        libs = [library_object(n, b) for n, b in libraries]
         made = stream.results()
     except CompileFailure as e:
         failed = stream.parts[e.index]
@@ -437,6 +448,7 @@ def prefetch_libraries() -> bool:
     Returns whether a child was started. Only from a process with one
     thread (forking with other threads running is not safe), not under
     MPI, with the cache on, where fork exists."""
+    global _IN_CHILD
     import os
     import sys
 
@@ -456,6 +468,7 @@ def prefetch_libraries() -> bool:
         except OSError:
             break
         if pid == 0:  # the child: compile, store, leave without cleanups
+            _IN_CHILD = True
             code = 1
             try:
                 for n, b in share:
