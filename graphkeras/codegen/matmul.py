@@ -434,6 +434,11 @@ def _transpose(b, rows: list) -> list:
     return v
 
 
+def _packer_type() -> ir.FunctionType:
+    # X, rs, cs, i0, n, k0, kc, dst
+    return ir.FunctionType(VOID, [PTR, I64, I64, I64, I64, I64, I64, PTR])
+
+
 def _packer(module, dt: DType, bk: Blocking, P: int, name: str,
             compact: bool = False) -> ir.Function:
     """void pack(X, rs, cs, i0, n, k0, kc, dst): panels of P along i of
@@ -453,8 +458,7 @@ def _packer(module, dt: DType, bk: Blocking, P: int, name: str,
     fn = module.globals.get(name)
     if fn is not None:
         return fn
-    fn = ir.Function(module, ir.FunctionType(
-        VOID, [PTR, I64, I64, I64, I64, I64, I64, PTR]), name)
+    fn = ir.Function(module, _packer_type(), name)
     fn.linkage = "internal"
     X, rs, cs, i0, n, k0, kc, dst = fn.args
     for p in (X, dst):
@@ -796,8 +800,10 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking,
                   short_apart: bool = False) -> ir.Function:
     """The driver (module docstring); `short`: the 8-row variant the
     12-row driver hands products of a few rows to (no bfloat16);
-    `short_apart`: that variant is only declared here (defined by a
-    library object of its own, compiled beside this one)."""
+    `short_apart`: the two are library objects of their own (compiled
+    side by side): the 12-row driver's object only declares the 8-row
+    one, and defines the B packer both call (the 8-row one's declares
+    it)."""
     name = name or gemm_name(dt)
     fn = module.globals.get(name)
     if fn is not None and not fn.is_declaration:
@@ -810,7 +816,7 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking,
         p.add_attribute("noalias")
     uk = _ukernel(module, dt, bk)
     uk_rows = _ukernel(module, dt, bk, rows=True)
-    pack_b = _packer(module, dt, bk, bk.nr, f"gk_pack_b_{dt.name}")
+    pack_b = _pack_b(module, dt, bk, apart=short and short_apart)
     pack_a = _packer(module, dt, bk, bk.mr, f"gk_pack_a_{dt.name}" + (
         f"_m{bk.mr}" if bk.mr != 12 else ""))
     t = reg_type(dt)
@@ -1047,6 +1053,19 @@ def gemm_function(module: ir.Module, dt: DType, bk: Blocking,
     return fn
 
 
+def _pack_b(module: ir.Module, dt: DType, bk: Blocking,
+            apart: bool = False) -> ir.Function:
+    """The B packer (NR-wide panels): defined here and visible to the
+    other library objects (the 8-row driver's object calls it), or with
+    `apart` only declared (so it is compiled once, not in each object)."""
+    name = f"gk_pack_b_{dt.name}"
+    if apart:
+        return _declared(module, name, _packer_type())
+    fn = _packer(module, dt, bk, bk.nr, name)
+    fn.linkage = ""
+    return fn
+
+
 def pack_b_full_name(dt: DType) -> str:
     return f"gk_pack_b_full_{dt.name}"
 
@@ -1078,7 +1097,7 @@ def pack_b_full_function(module: ir.Module, dt: DType,
     if not fn.is_declaration:
         return fn
     B, ldb, trans, K, N, dst = fn.args
-    pack_b = _packer(module, dt, bk, bk.nr, f"gk_pack_b_{dt.name}")
+    pack_b = _pack_b(module, dt, bk)
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     tr = b.icmp_signed("!=", trans, _c(0))
     b.call(pack_b, [B, b.select(tr, ldb, _c(1)), b.select(tr, _c(1), ldb),
@@ -1141,7 +1160,7 @@ def gemm_library(dt: DType, vector_bytes: int,
         f"_{part}" if part else ""))
     if part == "m8":
         gemm_function(module, dt, _short_blocking(bk), gemm_name(dt) + "_m8",
-                      short=True)
+                      short=True, short_apart=True)
         return module
     gemm_function(module, dt, bk, short_apart=part == "main")
     pack_b_full_function(module, dt, bk)
