@@ -439,8 +439,8 @@ def _packer_type() -> ir.FunctionType:
     return ir.FunctionType(VOID, [PTR, I64, I64, I64, I64, I64, I64, PTR])
 
 
-def _packer(module, dt: DType, bk: Blocking, P: int, name: str,
-            compact: bool = False) -> ir.Function:
+def _packer(module, dt: DType, bk: Blocking, P: int,
+            name: str) -> ir.Function:
     """void pack(X, rs, cs, i0, n, k0, kc, dst): panels of P along i of
     the block X(i0:i0+n, k0:k0+kc), element (i, k) at X[i*rs + k*cs]:
     dst[q*kc*P + k*P + r] = X(i0 + q*P + r, k0 + k), zero past row n.
@@ -450,11 +450,7 @@ def _packer(module, dt: DType, bk: Blocking, P: int, name: str,
     transposes W x W blocks (panels narrower than W are padded with their
     last row and stored overlapping: each k's store runs W - P lanes into
     the next k's place, rewritten right after, so the block needs W
-    elements of slack after it). Everything else: one element at a time.
-    `compact`: loops where the GEMM's own packers are unrolled (over a
-    wide panel's W-row groups, and its elements one at a time): less code
-    to compile for packers off the GEMM's hot path (codegen/narrow.py's
-    rows, four panel widths)."""
+    elements of slack after it). Everything else: one element at a time."""
     fn = module.globals.get(name)
     if fn is not None:
         return fn
@@ -494,7 +490,7 @@ def _packer(module, dt: DType, bk: Blocking, P: int, name: str,
                     v.masked_store(v.masked_load(_gep(b, src, _c(c0), t), m),
                                    _gep(b, out, _c(c0), t), m)
         with other, b.if_then(contiguous_k):
-            _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W, compact)
+            _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W)
     b.branch(done_full)
     b.position_at_end(done_full)
     # the last, partial panel, and whatever the fast paths left
@@ -516,23 +512,18 @@ def _packer(module, dt: DType, bk: Blocking, P: int, name: str,
                 b.store(b.select(b.icmp_signed("<", r, valid), x, zero),
                         _gep(b, out, r, t))
 
-            _each_row(b, P, compact, element)
+            _each_row(b, P, element)
     b.ret_void()
     return fn
 
 
-def _each_row(b, P: int, compact: bool, element) -> None:
-    """element(r) for r in 0..P-1: a loop when `compact`, else unrolled
-    (r a constant)."""
-    if compact:
-        with for_range(b, _c(P), name="pr") as r:
-            element(r)
-    else:
-        for r in range(P):
-            element(_c(r))
+def _each_row(b, P: int, element) -> None:
+    """element(r) for r in 0..P-1, unrolled (r a constant)."""
+    for r in range(P):
+        element(_c(r))
 
 
-def _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W, compact):
+def _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W):
     """Full panels of a block contiguous along k: W x W transposes over
     the whole k chunks, single elements for the last kc % W."""
     t = v.t
@@ -541,20 +532,8 @@ def _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W, compact):
     panel = b.mul(kc, _c(P))
     with for_range(b, nfull, name="tq") as q:
         qbase = b.mul(q, _c(P))
-        if compact and P % W == 0:  # a loop over the groups
-            with for_range(b, nchunk, name="tk") as ch, \
-                    for_range(b, _c(groups), name="tg") as g:
-                k = b.mul(ch, _c(W))
-                g0 = b.mul(g, _c(W))
-                cols = _transpose(b, [v.load(_gep(b, base, b.add(b.mul(
-                    b.add(qbase, b.add(g0, _c(r))), rs), k), t))
-                    for r in range(W)])
-                for kk in range(W):
-                    v.store(cols[kk], _gep(b, dst, b.add(b.mul(q, panel), b.add(
-                        b.mul(b.add(k, _c(kk)), _c(P)), g0)), t))
-        else:
-            _pack_transposed_chunks(b, v, base, rs, q, qbase, nchunk, dst,
-                                    panel, P, W, groups)
+        _pack_transposed_chunks(b, v, base, rs, q, qbase, nchunk, dst,
+                                panel, P, W, groups)
         with for_range(b, b.sub(kc, b.mul(nchunk, _c(W))), name="tr") as kr:
             k = b.add(b.mul(nchunk, _c(W)), kr)
             out = _gep(b, dst, b.add(b.mul(q, panel), b.mul(k, _c(P))), t)
@@ -563,13 +542,13 @@ def _pack_transposing(b, v, base, rs, nfull, kc, dst, P, W, compact):
                 src = _gep(b, base, b.add(b.mul(b.add(qbase, r), rs), k), t)
                 b.store(b.load(src, typ=t), _gep(b, out, r, t))
 
-            _each_row(b, P, compact, element)
+            _each_row(b, P, element)
 
 
 def _pack_transposed_chunks(b, v, base, rs, q, qbase, nchunk, dst, panel,
                             P, W, groups):
     """_pack_transposing's W-column chunks of one panel, unrolled over its
-    groups (a panel of at most W rows, or one padded to whole groups)."""
+    groups (the last one padded to a whole group)."""
     t = v.t
     with for_range(b, nchunk, name="tk") as ch:
         k = b.mul(ch, _c(W))

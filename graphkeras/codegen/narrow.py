@@ -198,6 +198,67 @@ def _rows_t(w: int, mr: int, nr: int, nb: int) -> int:
     return max(1, min(4, mr * nr // (w * nb)))
 
 
+def _row_packer(module, dt: DType, w: int) -> ir.Function:
+    """void gk_pack_rows_<dt>(A, lda, m0, rows, K, span, dst): rows
+    m0:m0+rows of A (row-major, row stride lda) in panels of `span` rows
+    (a multiple of w, the same function for every S of _uk_t), transposed:
+    dst[q*K*span + k*span + r] = A[(m0 + q*span + r)*lda + k], zero past
+    `rows`. Whole groups of w rows go as w x w transposes over whole
+    chunks of w k's (matmul._transpose), the rest one element at a time."""
+    from .matmul import _ceil_div, _gep, _max, _min, _transpose, _Vec
+
+    name = f"gk_pack_rows_{dt.name}"
+    fn = module.globals.get(name)
+    if fn is not None:
+        return fn
+    fn = ir.Function(module, ir.FunctionType(
+        VOID, [PTR, I64, I64, I64, I64, I64, PTR]), name)
+    fn.linkage = "internal"
+    A, lda, m0, rows, K, span, dst = fn.args
+    for p in (A, dst):
+        p.add_attribute("noalias")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    v = _Vec(b, dt, w)
+    t = v.t
+    zero = ir.Constant(t, None)
+    nchunk = b.sdiv(K, _c(w))
+    groups = b.sdiv(span, _c(w))
+    panel = b.mul(K, span)
+    with for_range(b, _ceil_div(b, rows, span), name="q") as q, \
+            for_range(b, groups, name="g") as g:
+        r0 = b.add(b.mul(q, span), b.mul(g, _c(w)))  # the group's first row
+        out = _gep(b, dst, b.add(b.mul(q, panel), b.mul(g, _c(w))), t)
+        src = _gep(b, A, b.mul(b.add(m0, r0), lda), t)
+        valid = b.sub(rows, r0)
+        with b.if_else(b.icmp_signed(">=", valid, _c(w))) as (whole, part):
+            with whole:
+                with for_range(b, nchunk, name="c") as c:
+                    k = b.mul(c, _c(w))
+                    cols = _transpose(b, [v.load(_gep(b, src, b.add(
+                        b.mul(_c(r), lda), k), t)) for r in range(w)])
+                    for kk in range(w):
+                        v.store(cols[kk], _gep(b, out, b.mul(
+                            b.add(k, _c(kk)), span), t))
+                with for_range(b, b.sub(K, b.mul(nchunk, _c(w))),
+                               name="kr") as kr, \
+                        for_range(b, _c(w), name="r") as r:
+                    k = b.add(b.mul(nchunk, _c(w)), kr)
+                    x = b.load(_gep(b, src, b.add(b.mul(r, lda), k), t), typ=t)
+                    b.store(x, _gep(b, out, b.add(b.mul(k, span), r), t))
+            with part:  # the last rows: zero past them
+                last = b.sub(_min(b, valid, _c(w)), _c(1))
+                with for_range(b, K, name="kp") as k, \
+                        for_range(b, _c(w), name="rp") as r:
+                    # (a group wholly past the rows reads the block's
+                    # first row: every load stays within the rows)
+                    i = _max(b, _min(b, r, last), b.sub(_c(0), r0))
+                    x = b.load(_gep(b, src, b.add(b.mul(i, lda), k), t), typ=t)
+                    b.store(b.select(b.icmp_signed("<=", r, last), x, zero),
+                            _gep(b, out, b.add(b.mul(k, span), r), t))
+    b.ret_void()
+    return fn
+
+
 def _emit_transposed(b, dt, bk, A, C, K, lda, ldc, bsrc, ldb2, m0, m1, n0,
                      width, ep, epctx, has_ep, tile_mode, tile,
                      pack_to=None) -> None:
@@ -205,10 +266,10 @@ def _emit_transposed(b, dt, bk, A, C, K, lda, ldc, bsrc, ldb2, m0, m1, n0,
     transposed, rows m0:m1 in tiles of S*w rows (_uk_t, one variant per
     width), with the epilogue per tile. With `pack_to` (a workspace
     pointer) A is not transposed (M x K, rows of stride lda): rows m0:m1
-    are first packed into panels of S*w rows (matmul._packer, W x W
+    are first packed into panels of S*w rows (_row_packer, W x W
     transposes), panel q holding op(A)(m0 + q*S*w + r, k) at
     [q*K*S*w + k*S*w + r], which is what _uk_t reads with lda = S*w."""
-    from .matmul import _ceil_div, _gep, _min, _packer
+    from .matmul import _ceil_div, _gep, _min
 
     module = b.module
     t = reg_type(dt)
@@ -224,10 +285,8 @@ def _emit_transposed(b, dt, bk, A, C, K, lda, ldc, bsrc, ldb2, m0, m1, n0,
         f = _uk_t(module, dt, w, nb, S)
         span = S * w
         if pack_to is not None:
-            pack = _packer(module, dt, bk, span,
-                           f"gk_pack_rows_{dt.name}_{span}", compact=True)
-            b.call(pack, [A, lda, _c(1), m0, b.sub(m1, m0), _c(0), K,
-                          pack_to])
+            b.call(_row_packer(module, dt, w),
+                   [A, lda, m0, b.sub(m1, m0), K, _c(span), pack_to])
         with for_range(b, _ceil_div(b, b.sub(m1, m0), span),
                        name=f"nti{nb}") as ib:
             i = b.add(m0, b.mul(ib, _c(span)))
