@@ -430,11 +430,12 @@ CHILD_TIMEOUT = 60.0  # seconds a parent waits for a child, then kills it
 
 def host_libraries() -> list:
     """(name, builder) of the libraries almost every program calls: the
-    threads library and the float32 GEMM for this host."""
+    float32 GEMM's objects for this host and the threads library, roughly
+    the largest first (prefetch_libraries deals them out in that order)."""
     from ..ir import float32
     from .matmul import library_modules
 
-    return [threads_library(), *library_modules(float32)]
+    return [*library_modules(float32), threads_library()]
 
 
 def prefetch_libraries() -> bool:
@@ -460,9 +461,15 @@ def prefetch_libraries() -> bool:
     if not todo:
         return False
     children = max(1, min(len(todo), os.cpu_count() or 1))
+    # dealt back and forth (0, 1, 1, 0, 0, ...), the largest first: with
+    # two children, the 12-row driver's object and the threads library to
+    # one, the narrow kernels' and the 8-row driver's to the other
+    shares = [[] for _ in range(children)]
+    for k, lib in enumerate(todo):
+        c = k % children
+        shares[c if k // children % 2 == 0 else children - 1 - c].append(lib)
     started = False
-    for c in range(children):
-        share = todo[c::children]
+    for share in shares:
         try:
             pid = os.fork()
         except OSError:

@@ -74,6 +74,7 @@ from .loops import for_range
 from . import bf16 as _bf16
 from .lowering import Lowering, register_lowering, split_by_thread
 from .narrow import NARROW, emit_narrow, narrow_ok
+from .narrow import library_functions as narrow_functions
 from .scalar import I1, I32, I64, PTR, VOID, alloca, intrinsic, reg_type, suffix
 from .target import host
 
@@ -1131,9 +1132,11 @@ def library_name(dt: DType, vector_bytes: int) -> str:
 
 def gemm_library(dt: DType, vector_bytes: int,
                  part: str | None = None) -> ir.Module:
-    """The GEMM library: the drivers and the B packer in one module, or
-    one `part` of it: "main" (the 12-row driver, calling the 8-row one
-    by name, and the packer) or "m8" (the 8-row driver alone)."""
+    """The GEMM library: the drivers, the packers and the narrow path's
+    kernels in one module, or one `part` of it (library_modules):
+    "main" (the 12-row driver, calling the others by name, and the
+    packers), "narrow" (the narrow path's kernels, codegen/narrow.py) or
+    "m8" (the 8-row driver alone)."""
     bk = blocking(dt, vector_bytes)
     module = ir.Module(name=library_name(dt, vector_bytes) + (
         f"_{part}" if part else ""))
@@ -1141,6 +1144,10 @@ def gemm_library(dt: DType, vector_bytes: int,
         gemm_function(module, dt, _short_blocking(bk), gemm_name(dt) + "_m8",
                       short=True, short_apart=True)
         return module
+    if part is not None:  # the narrow kernels: here, or declared only
+        narrow_functions(module, dt, bk, define=part == "narrow")
+        if part == "narrow":
+            return module
     gemm_function(module, dt, bk, short_apart=part == "main")
     pack_b_full_function(module, dt, bk)
     return module
@@ -1148,21 +1155,23 @@ def gemm_library(dt: DType, vector_bytes: int,
 
 def library_modules(dt: DType, ta: bool = False, tb: bool = False,
                     vector_bytes: int | None = None) -> tuple:
-    """(name, builder) of the library object a matmul of dt needs (one
+    """(name, builder) of the library objects a matmul of dt needs (one
     driver serves every transpose combination). The builder takes the
-    vector width; the object is compiled once per machine and cached
-    (codegen/jit.py)."""
+    vector width; each object is compiled once per machine and cached
+    (codegen/jit.py). Parts of one library (gemm_library), compiled side
+    by side on a cold start (jit.py prefetch_libraries): the 12-row
+    driver's, the narrow kernels' (a third of the code), and with
+    AVX-512 the 8-row driver's."""
     if vector_bytes is None:
         from .target import host
 
         vector_bytes = host().vector_bytes
     name = library_name(dt, vector_bytes)
-    if _short_blocking(blocking(dt, vector_bytes)) is None:
-        return ((name, lambda vb: gemm_library(dt, vb)),)
-    # two objects, compiled side by side on a cold start (jit.py
-    # prefetch_libraries: the 8-row driver is a third of the code)
-    return ((name, lambda vb: gemm_library(dt, vb, "main")),
-            (name + "_m8", lambda vb: gemm_library(dt, vb, "m8")))
+    parts = ["main", "narrow"]
+    if _short_blocking(blocking(dt, vector_bytes)) is not None:
+        parts.append("m8")
+    return tuple((name if p == "main" else f"{name}_{p}",
+                  lambda vb, p=p: gemm_library(dt, vb, p)) for p in parts)
 
 
 def gemm_flags(ta: bool, tb: bool, columns: bool = False,

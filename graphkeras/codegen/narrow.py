@@ -59,24 +59,53 @@ def _c(v) -> ir.Constant:
     return ir.Constant(I64, int(v))
 
 
+def _function(module, name: str, args: list, define: bool):
+    """(the module's function `name`, whether its body is to be emitted
+    now): a new function (void, `args`) when absent, internal if it is
+    to be defined here, else a declaration (the library object of the
+    narrow kernels defines it: library_functions)."""
+    fn = module.globals.get(name)
+    if fn is not None:
+        return fn, False
+    fn = ir.Function(module, ir.FunctionType(VOID, args), name)
+    if define:
+        fn.linkage = "internal"
+    return fn, define
+
+
+def library_functions(module, dt: DType, bk, define: bool) -> None:
+    """Every function the driver's narrow path calls (emit_narrow), with
+    external linkage: defined (the library object of the narrow kernels,
+    compiled beside the driver's: matmul.library_modules) or declared (in
+    the driver's object, before the driver is emitted)."""
+    w = bk.w
+    fns = [_row_packer(module, dt, w, define)]
+    for r, v in shapes(w, bk.mr, bk.nr):
+        fns += [_uk(module, dt, w, r, v, define),
+                _uk(module, dt, w, 1, v, define)]
+    for nb in range(1, w + 1):
+        fns.append(_uk_t(module, dt, w, nb, _rows_t(w, bk.mr, bk.nr, nb),
+                         define))
+    for fn in fns:
+        fn.linkage = ""
+
+
 def shapes(w: int, mr: int, nr: int) -> tuple:
     """((R, V), ...) for V = 1, 2, 4 vectors of w lanes: R * V * w == mr * nr."""
     acc = mr * nr // w
     return tuple((acc // v, v) for v in (1, 2, 4))
 
 
-def _uk(module, dt: DType, w: int, R: int, V: int) -> ir.Function:
+def _uk(module, dt: DType, w: int, R: int, V: int,
+        define: bool = True) -> ir.Function:
     """void f(A, rsa, csa, B, ldb, K, out, ldo, nb): for r < R, c < nb
     (nb <= V*w): out[r*ldo + c] = sum_k A[r*rsa + k*csa] * B[k*ldb + c]."""
     from .matmul import _counted_loop, _gep, _Vec
 
-    name = f"gk_narrow_{dt.name}_{R}x{V}"
-    fn = module.globals.get(name)
-    if fn is not None:
+    fn, new = _function(module, f"gk_narrow_{dt.name}_{R}x{V}", [
+        PTR, I64, I64, PTR, I64, I64, PTR, I64, I64], define)
+    if not new:
         return fn
-    fn = ir.Function(module, ir.FunctionType(
-        VOID, [PTR, I64, I64, PTR, I64, I64, PTR, I64, I64]), name)
-    fn.linkage = "internal"
     A, rsa, csa, B, ldb, K, out, ldo, nb = fn.args
     for p in (A, B, out):
         p.add_attribute("noalias")
@@ -123,7 +152,8 @@ def _uk(module, dt: DType, w: int, R: int, V: int) -> ir.Function:
     return fn
 
 
-def _uk_t(module, dt: DType, w: int, NB: int, S: int) -> ir.Function:
+def _uk_t(module, dt: DType, w: int, NB: int, S: int,
+          define: bool = True) -> ir.Function:
     """void f(A, lda, B, ldb, K, out, ldo, rows): op(A) transposed (A is
     K x M, rows of stride lda, so the rows of C a tile covers lie side by
     side in each row of A): for r < rows (<= S*w) and n < NB,
@@ -137,13 +167,10 @@ def _uk_t(module, dt: DType, w: int, NB: int, S: int) -> ir.Function:
     the row-wise kernel (_uk), so the results are the same bits."""
     from .matmul import _counted_loop, _gep, _Vec
 
-    name = f"gk_narrow_t_{dt.name}_{NB}x{S}"
-    fn = module.globals.get(name)
-    if fn is not None:
+    fn, new = _function(module, f"gk_narrow_t_{dt.name}_{NB}x{S}", [
+        PTR, I64, PTR, I64, I64, PTR, I64, I64], define)
+    if not new:
         return fn
-    fn = ir.Function(module, ir.FunctionType(
-        VOID, [PTR, I64, PTR, I64, I64, PTR, I64, I64]), name)
-    fn.linkage = "internal"
     A, lda, B, ldb, K, out, ldo, rows = fn.args
     for p in (A, B, out):
         p.add_attribute("noalias")
@@ -198,7 +225,8 @@ def _rows_t(w: int, mr: int, nr: int, nb: int) -> int:
     return max(1, min(4, mr * nr // (w * nb)))
 
 
-def _row_packer(module, dt: DType, w: int) -> ir.Function:
+def _row_packer(module, dt: DType, w: int,
+                define: bool = True) -> ir.Function:
     """void gk_pack_rows_<dt>(A, lda, m0, rows, K, span, dst): rows
     m0:m0+rows of A (row-major, row stride lda) in panels of `span` rows
     (a multiple of w, the same function for every S of _uk_t), transposed:
@@ -207,13 +235,10 @@ def _row_packer(module, dt: DType, w: int) -> ir.Function:
     chunks of w k's (matmul._transpose), the rest one element at a time."""
     from .matmul import _ceil_div, _gep, _max, _min, _transpose, _Vec
 
-    name = f"gk_pack_rows_{dt.name}"
-    fn = module.globals.get(name)
-    if fn is not None:
+    fn, new = _function(module, f"gk_pack_rows_{dt.name}", [
+        PTR, I64, I64, I64, I64, I64, PTR], define)
+    if not new:
         return fn
-    fn = ir.Function(module, ir.FunctionType(
-        VOID, [PTR, I64, I64, I64, I64, I64, PTR]), name)
-    fn.linkage = "internal"
     A, lda, m0, rows, K, span, dst = fn.args
     for p in (A, dst):
         p.add_attribute("noalias")
