@@ -460,6 +460,7 @@ def prefetch_libraries() -> bool:
             if n not in _PENDING and _cached_library(n)[1] is None]
     if not todo:
         return False
+    from . import isolated  # noqa: F401 - imported once here, not in each child
     children = max(1, min(len(todo), os.cpu_count() or 1))
     # dealt back and forth (0, 1, 1, 0, 0, ...), the largest first: with
     # two children, the 12-row driver's object and the threads library to
