@@ -46,6 +46,27 @@ def test_llvm_abort_is_a_python_error_naming_the_layer(monkeypatch):
     assert np.isfinite(loss)
 
 
+def test_llvm_abort_in_a_library_is_a_python_error_naming_it(monkeypatch):
+    from graphkeras.codegen import jit
+
+    monkeypatch.setenv("GRAPHKERAS_CACHE", "0")  # (and no library child)
+    monkeypatch.delenv("GRAPHKERAS_COMPILE_PROCESSES", raising=False)
+    monkeypatch.setattr(jit, "_LIBRARIES", {})  # none compiled yet
+    m = keras.Sequential([keras.Input((6,)), layers.Dense(3)])
+    m.compile(optimizer="sgd", loss="mse")
+    x = np.ones((4, 6), "float32")
+    y = np.ones((4, 3), "float32")
+    # a function of the narrow kernels' library object, in no kernel
+    monkeypatch.setenv("GRAPHKERAS_INJECT_COMPILE_FAULT", "narrow_t_")
+    with pytest.raises(InternalCompilerError) as err:
+        m.train_on_batch(x, y)
+    msg = str(err.value)
+    assert "While compiling the library lib-gemm_" in msg, msg
+    assert "_narrow" in msg and "LLVM crashed" in msg, msg
+    monkeypatch.delenv("GRAPHKERAS_INJECT_COMPILE_FAULT")
+    assert np.isfinite(m.train_on_batch(x, y))
+
+
 def test_same_object_code_in_a_child_as_here(monkeypatch):
     from llvmlite import ir
 
