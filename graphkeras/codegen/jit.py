@@ -493,8 +493,8 @@ def prefetch_libraries() -> bool:
     libraries dealt out among them) that store them in the cache and
     exit, while this process goes on tracing and compiling its program
     (llvmlite serialises LLVM calls in one process, so a thread would not
-    run beside it). library_object() waits for the child when
-    it needs one of them, and compiles it itself if the child failed.
+    run beside it). library_objects() waits for the child when
+    it needs one of them, and has it compiled if the child failed.
     Returns whether a child was started. Only from a process with one
     thread (forking with other threads running is not safe), not under
     MPI, with the cache on, where fork exists."""
