@@ -24,7 +24,13 @@ first SETTLE steps after a change of count are not timed: the workers of
 a pool that ran nothing for a while are asleep, and waking them costs
 more than a small step (W4's MLP at batch 1 after 200 one-thread steps:
 two-thread steps of 78, 35, then 18-21 us; timed from the first, one
-thread won every comparison and stayed, at 27 us a step). The interval starts at EXPLORE steps and doubles
+thread won every comparison and stayed, at 27 us a step). The very first
+steps on several threads settle longer (COLD_SETTLE): a new pool's
+workers start parked in Python and may first have to move off the
+caller's CPU (codegen/work_sharing.py); W4 at batch 1 from a fresh
+process took 180-320, 30-60, 21-38 us, and ~17-25 from the 8th step, and
+timed from the 3rd, two threads lost the first comparison in 5 of 5
+processes (medians 54-90 us). The interval starts at EXPLORE steps and doubles
 (up to MAX_EXPLORE) each time the other is timed and found slower, so a
 clear choice costs little (the slower count runs once in MAX_EXPLORE
 steps), and goes back to EXPLORE when the choice flips, so a change in
@@ -53,6 +59,7 @@ from collections import deque
 
 WARMUP = 3  # timings of each candidate before choosing
 SETTLE = 2  # untimed steps after each change of thread count
+COLD_SETTLE = 8  # ... the first time a count of several threads runs
 WINDOW = 7  # timings kept per candidate
 EXPLORE = 16  # one step in EXPLORE runs the candidate not chosen...
 MAX_EXPLORE = 512  # ... one in up to this many once the choice is clear
@@ -86,7 +93,8 @@ class ThreadChooser:
             return self.candidates[0]
         n = self._pick()
         if n != self._last:
-            self._last, self._settle = n, SETTLE
+            cold = n > 1 and not self.times[n] and not self._ready
+            self._last, self._settle = n, COLD_SETTLE if cold else SETTLE
         if self._settle:  # a settling step: not timed
             self._settle -= 1
             self.timed = False
