@@ -54,6 +54,30 @@ def _stop(native, ctl, threads, nthreads):
         assert not th.is_alive()
 
 
+def _two_thread_job(native, ctl, worker_cpus=None, calls=None):
+    """One job of two threads; thread 0 returns once the worker is in.
+    Records the threads that entered (calls) and the CPU the worker
+    picked the job up on (worker_cpus; ctl[34 + 8], after any move: the
+    callback itself may run elsewhere, as taking the GIL can put the
+    worker to sleep and wake it on another CPU)."""
+    inside = threading.Event()
+
+    def entry(tid, nth, blocks):
+        if calls is not None:
+            calls.append(tid)
+        if tid == 0:
+            assert inside.wait(10)
+        else:
+            inside.set()
+
+    cb = _ENTRY(entry)
+    addr = ctypes.cast(cb, ctypes.c_void_p).value
+    native.post(ctl.ctypes.data, 2, addr, 0, 0, 1, 0)
+    native.run(ctl.ctypes.data, 2, addr, 0, 0, 1, 0)
+    if worker_cpus is not None:
+        worker_cpus.append(int(ctl[34 + 8]))
+
+
 def test_run_returns_only_after_the_workers_left_the_entry():
     native, ctl = threads_native(), _ctl()
     inside = threading.Event()
@@ -98,42 +122,10 @@ def test_a_worker_that_reads_a_finished_job_does_not_enter_it():
     time.sleep(0.05)
     assert calls == [0]
     # the next job admits it again
-    done = threading.Event()
-
-    def second(tid, nth, blocks):
-        calls.append(tid)
-        if tid == 0:
-            assert done.wait(10)
-        else:
-            done.set()
-
-    cb2 = _ENTRY(second)
-    addr2 = ctypes.cast(cb2, ctypes.c_void_p).value
-    native.post(ctl.ctypes.data, 2, addr2, 0, 0, 1, 0)
-    native.run(ctl.ctypes.data, 2, addr2, 0, 0, 1, 0)
+    _two_thread_job(native, ctl, calls=calls)
     assert sorted(calls[1:]) == [0, 1]
     _stop(native, ctl, [th], 2)
     assert returned == [0]
-
-
-def _two_thread_job(native, ctl, worker_cpus):
-    """One job of two threads; thread 0 returns once the worker is in.
-    Records the CPU the worker picked the job up on (ctl[34 + 8]: after
-    any move; the callback itself may run elsewhere, as taking the GIL
-    can put the worker to sleep and wake it on another CPU)."""
-    inside = threading.Event()
-
-    def entry(tid, nth, blocks):
-        if tid == 0:
-            assert inside.wait(10)
-        else:
-            inside.set()
-
-    cb = _ENTRY(entry)
-    addr = ctypes.cast(cb, ctypes.c_void_p).value
-    native.post(ctl.ctypes.data, 2, addr, 0, 0, 1, 0)
-    native.run(ctl.ctypes.data, 2, addr, 0, 0, 1, 0)
-    worker_cpus.append(int(ctl[34 + 8]))
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux")
