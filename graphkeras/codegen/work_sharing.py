@@ -59,7 +59,7 @@ The pool's control block `ctl` (int64 words; fields on separate lines):
     ctl[16] job generation             ctl[17] entry point of the job
     ctl[18] kind (0 step, 1 steps, 2 exit)
     ctl[19] argblock(s)  ctl[20] k  ctl[21] stride  ctl[22] threads of the job
-    ctl[24] workers inside a job's entry   ctl[25] the last finished job
+    ctl[24] workers reading a job or inside its entry
     ctl[26] workers sleeping on the job generation (futex)
     ctl[27] cycles to spin in a wait inside a step (0: SPIN_CYCLES)
     ctl[28] cycles a worker spins for the next job (0: JOB_SPIN_CYCLES)
@@ -82,7 +82,8 @@ The pool's control block `ctl` (int64 words; fields on separate lines):
         workers that were parked: the caller must wake those.
     void gk_run(ctl, nthreads, entry, kind, blocks, k, stride)
         the caller's part (thread 0; its entry returns when every unit is
-        done), then marks the job finished.
+        done), then closes the job's admission and waits for the workers
+        inside its entry to leave (ctl[30]).
     i64 gk_launch(ctl, nthreads, entry, kind, blocks, k, stride)
         the whole job in one call (the latency path: one ctypes call, no
         Python between taking the pool and giving it back): takes the pool
@@ -399,9 +400,8 @@ def _worker(module, is_x86):
     fn = ir.Function(module, ir.FunctionType(I64, [I64, I64, PTR]), "gk_worker")
     tid, _, ctl = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    base = b.add(_c(32), b.mul(tid, _c(8)))
-    parked = _word(b, ctl, base)
-    seen_p = _word(b, ctl, b.add(base, _c(1)))
+    parked = _worker_word(b, ctl, tid, PARKED)
+    seen_p = _worker_word(b, ctl, tid, SEEN)
     jobgen = _word(b, ctl, 16)
     inside = _word(b, ctl, 24)
     loop = fn.append_basic_block("loop")
@@ -458,18 +458,18 @@ def _worker(module, is_x86):
     b.branch(loop)
 
 
-def _libc(module, name, ret, args):
-    return module.globals.get(name) or ir.Function(
-        module, ir.FunctionType(ret, args), name)
-
-
 def _sched_getcpu(b):
-    return b.sext(b.call(_libc(b.module, "sched_getcpu", I32, []), []), I64)
+    return b.sext(b.call(declare(b.module, "sched_getcpu", ir.FunctionType(I32, [])), []), I64)
 
 
-def _worker_cpu_word(b, ctl, t):
-    """ctl[34 + 8t]: the CPU worker t last picked up a job on (-1: none)."""
-    return _word(b, ctl, b.add(_c(34), b.mul(t, _c(8))))
+PARKED, SEEN, CPU = 0, 1, 2  # worker t's words: ctl[32 + 8t + k]
+
+
+def _worker_word(b, ctl, t, k):
+    """ctl[32 + 8t + k], a word of worker t (t an i64 value): PARKED,
+    SEEN (the last job generation it saw) or CPU (where it last picked
+    up a job, -1: none yet)."""
+    return _word(b, ctl, b.add(_c(32 + k), b.mul(t, _c(8))))
 
 
 def _move_away(b, module, avoid):
@@ -498,8 +498,8 @@ def _move_away(b, module, avoid):
 
     avoid(mark)
     zero32 = ir.Constant(I32, 0)
-    getaff = _libc(module, "sched_getaffinity", I32, [I32, I64, PTR])
-    setaff = _libc(module, "sched_setaffinity", I32, [I32, I64, PTR])
+    getaff = declare(module, "sched_getaffinity", ir.FunctionType(I32, [I32, I64, PTR]))
+    setaff = declare(module, "sched_setaffinity", ir.FunctionType(I32, [I32, I64, PTR]))
     got = b.call(getaff, [zero32, _c(MASK_BYTES), mask])
     with b.if_then(b.icmp_signed("==", got, zero32)):
         b.store(_c(0), left)
@@ -529,9 +529,11 @@ def _move_off(b, module, ctl, tid):
     run cannot move itself."""
     here = _sched_getcpu(b)
     caller = _load(b, _word(b, ctl, CALLER_CPU_WORD), "monotonic")
+    mine = _worker_word(b, ctl, tid, CPU)
+    _store(b, here, mine, "monotonic")
     with b.if_then(b.icmp_signed("==", here, caller), likely=False):
         _move_away(b, module, lambda mark: mark(here))
-    _store(b, _sched_getcpu(b), _worker_cpu_word(b, ctl, tid), "monotonic")
+        _store(b, _sched_getcpu(b), mine, "monotonic")
 
 
 def _caller_move_off(b, module, ctl, nth):
@@ -543,6 +545,7 @@ def _caller_move_off(b, module, ctl, nth):
     from .loops import for_range
 
     here = _sched_getcpu(b)
+    _store(b, here, _word(b, ctl, CALLER_CPU_WORD), "monotonic")
     fn = b.function
     with b.goto_block(fn.entry_basic_block):
         b.position_at_start(fn.entry_basic_block)
@@ -550,9 +553,9 @@ def _caller_move_off(b, module, ctl, nth):
     b.store(_c(0), hit)
     with for_range(b, b.sub(nth, _c(1)), name="h") as w:
         t = b.add(w, _c(1))
-        cpu = _load(b, _worker_cpu_word(b, ctl, t), "monotonic")
-        awake = b.icmp_signed("==", _load(b, _word(
-            b, ctl, b.add(_c(32), b.mul(t, _c(8)))), "monotonic"), _c(0))
+        cpu = _load(b, _worker_word(b, ctl, t, CPU), "monotonic")
+        awake = b.icmp_signed("==", _load(b, _worker_word(b, ctl, t, PARKED),
+                                       "monotonic"), _c(0))
         behind = b.and_(awake, b.icmp_signed("==", cpu, here))
         b.store(b.or_(b.load(hit, typ=I64), b.zext(behind, I64)), hit)
     with b.if_then(b.icmp_signed("!=", b.load(hit, typ=I64), _c(0)),
@@ -560,11 +563,11 @@ def _caller_move_off(b, module, ctl, nth):
         def avoid(mark):
             mark(here)
             with for_range(b, b.sub(nth, _c(1)), name="a") as w:
-                cpu = _load(b, _worker_cpu_word(b, ctl, b.add(w, _c(1))),
+                cpu = _load(b, _worker_word(b, ctl, b.add(w, _c(1)), CPU),
                             "monotonic")
                 mark(cpu)
         _move_away(b, module, avoid)
-    _store(b, _sched_getcpu(b), _word(b, ctl, CALLER_CPU_WORD), "monotonic")
+        _store(b, _sched_getcpu(b), _word(b, ctl, CALLER_CPU_WORD), "monotonic")
 
 
 def _admit(b, fn, ctl, g):
@@ -653,7 +656,6 @@ def _run(module, is_x86):
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     _call_entry(b, entry, kind, _c(0), nth, blocks, k, stride)
     _close_admission(b, module, fn, ctl, is_x86)
-    _store(b, _load(b, _word(b, ctl, 16)), _word(b, ctl, 25), "seq_cst")
     b.ret_void()
 
 
@@ -690,7 +692,7 @@ def _post(module):
 
     with for_range(b, b.sub(nth, _c(1)), name="w") as w:
         t = b.add(w, _c(1))
-        old = b.atomic_rmw("xchg", _word(b, ctl, b.add(_c(32), b.mul(t, _c(8)))),
+        old = b.atomic_rmw("xchg", _worker_word(b, ctl, t, PARKED),
                            _c(0), "seq_cst")
         bit = b.shl(b.and_(old, _c(1)), t)
         b.store(b.or_(b.load(mask, typ=I64), bit), mask)
@@ -726,7 +728,7 @@ def _launch(module):
     b.store(_c(0), parked)
     with for_range(b, b.sub(nth, _c(1)), name="w") as w:
         t = b.add(w, _c(1))
-        flag = _load(b, _word(b, ctl, b.add(_c(32), b.mul(t, _c(8)))),
+        flag = _load(b, _worker_word(b, ctl, t, PARKED),
                      "seq_cst")
         b.store(b.or_(b.load(parked, typ=I64), flag), parked)
     with b.if_then(b.icmp_signed("!=", b.load(parked, typ=I64), _c(0))):
