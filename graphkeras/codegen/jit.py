@@ -89,27 +89,30 @@ def _isolated() -> bool:
 def compile_modules(named: list, *, unroll: bool = True,
                     vectorize: bool = True, level: int = OPT_LEVEL,
                     ir_passes: bool = True) -> list:
-    """Object code of every (name, llvmlite module or its text), compiled in parallel
-    in child processes (or here, in order, when isolation is off). A
-    failure raises isolated.CompileFailure with the module's index."""
+    """Object code of every (name, llvmlite module or its text[, options
+    of its own]), compiled in parallel in child processes (or here, in
+    order, when isolation is off). A failure raises
+    isolated.CompileFailure with the module's index."""
     from . import isolated
 
     opts = {"unroll": unroll, "vectorize": vectorize, "level": level,
             "ir_passes": ir_passes}
+    jobs = [(item[0], item[1], {**opts, **(item[2] if len(item) > 2 else {})})
+            for item in named]
     if not _isolated():
         out = []
-        for k, (name, module) in enumerate(named):
+        for k, (name, module, o) in enumerate(jobs):
             try:
-                out.append(_compile_here(module, name, **opts))
+                out.append(_compile_here(module, name, **o))
             except InternalCompilerError as e:
                 raise isolated.CompileFailure(k, name, str(e), False) from e
         return out
-    jobs = []
-    for name, module in named:
+    texts = []
+    for name, module, o in jobs:
         text = module if isinstance(module, str) else str(module)
         dump("llvm", name, lambda text=text: text)
-        jobs.append((name, text, opts))
-    return isolated.compile_texts(jobs)
+        texts.append((name, text, o))
+    return isolated.compile_texts(texts)
 
 
 def module_text(module, name: str, *, asm: bool = False,
@@ -230,8 +233,12 @@ _SSA_READY = ("gemm_",)
 _LIBRARY_LOCK = threading.Lock()
 
 
+def _library_key(name: str) -> str:
+    return cache_key(f"library {name}", "")
+
+
 def _cached_library(name: str):
-    key = cache_key(f"library {name}", "")
+    key = _library_key(name)
     obj = _LIBRARIES.get(key)
     if obj is None:
         obj = cache.load(key)
@@ -253,10 +260,10 @@ def library_objects(libraries) -> list:
     each stored. A library LLVM fails on raises InternalCompilerError."""
     out, missing = [], []
     for name, build in libraries:
-        key, obj = _cached_library(name)
+        obj = _cached_library(name)[1]
         if obj is None and name in _PENDING:  # a child is compiling it
             _wait_child(_PENDING.pop(name))
-            key, obj = _cached_library(name)
+            obj = _cached_library(name)[1]
         out.append(obj)
         if obj is None:
             missing.append((len(out) - 1, name, build))
@@ -269,8 +276,9 @@ def library_objects(libraries) -> list:
                     todo.append((i, name, build))
             for (i, name, _), obj in zip(todo, _compile_libraries(
                     [(name, build) for _, name, build in todo])):
-                cache.store(_cached_library(name)[0], obj)
-                _LIBRARIES[_cached_library(name)[0]] = obj
+                key = _library_key(name)
+                cache.store(key, obj)
+                _LIBRARIES[key] = obj
                 out[i] = obj
     return out
 
@@ -281,26 +289,11 @@ def _compile_libraries(libraries: list) -> list:
     as O2 and compiles ~20% faster (a cold first step waits for it)."""
     from .isolated import CompileFailure
 
-    jobs = []
-    for name, build in libraries:
-        text = str(build(host().vector_bytes))
-        opts = {"unroll": False, "vectorize": False, "level": 1,
-                "ir_passes": not name.startswith(_SSA_READY)}
-        jobs.append((f"lib-{name}", text, opts))
+    named = [(f"lib-{name}", build(host().vector_bytes),
+              {"ir_passes": not name.startswith(_SSA_READY)})
+             for name, build in libraries]
     try:
-        if _isolated():
-            from . import isolated
-
-            for name, text, _ in jobs:
-                dump("llvm", name, lambda text=text: text)
-            return isolated.compile_texts(jobs)
-        out = []
-        for k, (name, text, opts) in enumerate(jobs):
-            try:
-                out.append(_compile_here(text, name, **opts))
-            except InternalCompilerError as e:
-                raise CompileFailure(k, name, str(e), False) from e
-        return out
+        return compile_modules(named, unroll=False, vectorize=False, level=1)
     except CompileFailure as e:
         what = "crashed" if e.crashed else "failed"
         raise InternalCompilerError(

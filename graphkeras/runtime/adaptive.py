@@ -93,7 +93,7 @@ class ThreadChooser:
             return self.candidates[0]
         n = self._pick()
         if n != self._last:
-            cold = n > 1 and not self.times[n] and not self._ready
+            cold = n > 1 and not self.times[n]  # (never timed: a new pool)
             self._last, self._settle = n, COLD_SETTLE if cold else SETTLE
         if self._settle:  # a settling step: not timed
             self._settle -= 1
