@@ -39,14 +39,17 @@ class DifferentiateTypeError(UserError, IRTypeError):
     """The output or a `wrt` parameter is not floating-point."""
 
 
-def _param(fn: Function, key) -> Value:
+def _param(fn: Function, key, defined: set, by_name: dict) -> Value:
+    """The parameter (or defined value) `key` names: a Value, a parameter
+    name or a parameter index. `defined` holds the values fn's nodes
+    define, `by_name` its parameters by name (built once per call of
+    differentiate: a deep model asks for hundreds)."""
     if isinstance(key, Value):
         # NOTE: a Value may also be one a node defines (the gradient with
         # respect to an intermediate value, as GradientTape.gradient and
         # value_and_grad in the frontend ask for)
-        for n in fn.nodes:
-            if key in n.outputs:
-                return key
+        if key in defined:
+            return key
         key = key.name
     if isinstance(key, int) and not isinstance(key, bool):
         if not -len(fn.params) <= key < len(fn.params):
@@ -55,9 +58,8 @@ def _param(fn: Function, key) -> Value:
                 f"@{fn.name} has {len(fn.params)} parameter(s)."
             )
         return fn.params[key]
-    for p in fn.params:
-        if p.name == key:
-            return p
+    if key in by_name:
+        return by_name[key]
     raise DifferentiateArgumentError(
         f"differentiate: @{fn.name} has no parameter %{key} "
         f"(parameters: {', '.join('%' + p.name for p in fn.params)})."
@@ -79,7 +81,11 @@ def differentiate(fn: Function, wrt: Sequence, *, output: int = 0,
     A scalar output is seeded with 1; any other output takes its cotangent
     as a new last parameter named `seed_name`.
     """
-    wrt_params = [_param(fn, k) for k in wrt]
+    defined = {v for n in fn.nodes for v in n.outputs}
+    by_name: dict = {}
+    for p in fn.params:
+        by_name.setdefault(p.name, p)
+    wrt_params = [_param(fn, k, defined, by_name) for k in wrt]
     if not -len(fn.results) <= output < len(fn.results):
         raise DifferentiateArgumentError(
             f"differentiate: output={output} is out of range; @{fn.name} has "

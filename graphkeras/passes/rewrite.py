@@ -55,10 +55,13 @@ class Match:
     def __init__(self, producers: dict, builder: Builder, node: Node):
         self._producers = producers
         self.builder = builder
-        self.params: tuple = tuple(builder.params)
         self.node = node
         self.root: Value = node.outputs[0]
         self.bound: dict = {}
+
+    @property
+    def params(self) -> tuple:
+        return tuple(self.builder.params)
 
     def __getattr__(self, name: str):
         try:

@@ -10,6 +10,7 @@ named in `updates` are written back into the store; the results named in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from ..ir import Function
 
@@ -42,11 +43,12 @@ class Program:
             if not 0 <= i < n:
                 raise ValueError(f"Program: bad output index {i}.")
 
+    @cached_property
+    def _params_by_name(self) -> dict:
+        return {p.name: p for p in reversed(self.fn.params)}  # the first wins
+
     def param(self, name: str):
-        for p in self.fn.params:
-            if p.name == name:
-                return p
-        raise KeyError(name)
+        return self._params_by_name[name]
 
     @property
     def input_params(self) -> tuple:

@@ -105,3 +105,26 @@ def test_inplace_and_state_updates_share_buffers():
     assert layout.storage_of(fused.results[1]).id == layout.storage_of("w").id
     assert not layout.end_copies
     assert layout.inplace, "the exp should overwrite the matmul output"
+
+
+def _smallest_gap_reference(busy, need):
+    """The gap rule spelled out: walk the busy ranges by offset, keep the
+    first of the smallest gaps that fit, else the end of the last."""
+    best = best_gap = None
+    cur = 0
+    for o, z in sorted(busy):
+        if o - cur >= need and (best_gap is None or o - cur < best_gap):
+            best, best_gap = cur, o - cur
+        cur = max(cur, o + z)
+    return cur if best is None else best
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(1, 12)),
+                max_size=12),
+       st.integers(0, 10))
+def test_smallest_gap_matches_the_rule_spelled_out(busy, need):
+    from graphkeras.passes.plan_memory import _smallest_gap
+    offs = np.array([o for o, _ in busy], np.int64)
+    sizes = np.array([z for _, z in busy], np.int64)
+    assert _smallest_gap(offs, sizes, need) == _smallest_gap_reference(busy, need)
