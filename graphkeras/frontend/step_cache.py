@@ -17,6 +17,7 @@ signature too, so the next batch does not trace it again.
 from __future__ import annotations
 
 from .variables import structure_version
+from ..runtime.factory import collection_paused
 
 
 class Entry:
@@ -90,7 +91,8 @@ class StepCache:
             # least recently used goes first: keep this one fresh
             self._entries[key + (sig,)] = self._entries.pop(key + (sig,))
             return entry
-        entry = make()
+        with collection_paused():
+            entry = make()
         while len(self._entries) >= self.max_size:
             self._entries.pop(next(iter(self._entries)))
         self._entries[key + (sig,)] = entry
