@@ -49,17 +49,16 @@ def set_random_seed(seed: int) -> None:
     _GLOBAL["rng"] = np.random.default_rng(seed)
     _GLOBAL["seeded"] = True
     # NOTE: the global generator keeps its Variable (compiled steps hold its
-    # counter's key; their baked seed keeps its stream), takes a seed
-    # derived from `seed` without drawing from the generator above (the
-    # weights of a seeded run stay what they were), and restarts its counter
+    # key, and read the seed from it), takes a seed derived from `seed`
+    # without drawing from the generator above (the weights of a seeded run
+    # stay what they were), and restarts its counter
     derived = (seed * 1000003 + 12345) % (2**31 - 1)
     gen = _GLOBAL.get("generator")
     if gen is None:
         _GLOBAL["generator"] = SeedGenerator(
             derived, name="global_seed_generator")
     else:
-        gen.seed = derived
-        gen.state.assign(np.zeros((), np.int64))
+        gen.restart(derived)
     np.random.seed(seed % 2**32)
     _pyrandom.seed(seed)
 
@@ -90,6 +89,11 @@ def draw_seed() -> int:
     return int(_GLOBAL["rng"].integers(0, 2**31 - 1))
 
 
+# the seed attribute of every draw from a SeedGenerator: its seed is in its
+# counter state (below), so that generators differ only in data
+_GENERATOR_SEED_ATTR = 0
+
+
 class SeedGenerator:
     """A seed plus a counter state, for layers that draw random numbers.
 
@@ -100,17 +104,39 @@ class SeedGenerator:
         >>> gen = SeedGenerator(42)
         >>> a = uniform((2, 3), seed=gen)
         >>> b = uniform((2, 3), seed=gen)   # different numbers: the counter moved
+
+    NOTE: the state Variable holds `seed << 32 | counter`, and the random
+    ops read it as their counter operand (the high 32 bits enter their key
+    as the seed would): the seed is run-time data of a compiled step, not a
+    constant of its code. Two Dropout layers then make the same kernel,
+    and a model's compiled step is found in the cache by a process whose
+    layers drew other seeds.
     """
 
     def __init__(self, seed=None, name=None):
-        self.seed = draw_seed() if seed is None else int(seed) % 2**31
+        self._seed = draw_seed() if seed is None else int(seed) % 2**31
         self.name = name or "seed_generator"
-        self.state = Variable(np.zeros((), np.int64), dtype="int64",
+        self.state = Variable(np.int64(self._seed << 32), dtype="int64",
                               trainable=False, name="seed_generator_state",
                               path=f"{self.name}/seed_generator_state")
 
+    @property
+    def seed(self) -> int:
+        return self._seed
+
+    @property
+    def counter(self) -> int:
+        """How many draws this generator has made (since its seed was set)."""
+        return int(np.asarray(self.state.numpy())) - (self._seed << 32)
+
+    def restart(self, seed: int, counter: int = 0) -> None:
+        """Seed `seed` (31 bits), `counter` draws made."""
+        self._seed = int(seed) % 2**31
+        self.state.assign(np.int64((self._seed << 32) + int(counter)))
+
     def next(self):
-        """(seed, counter) for one draw; advances the counter."""
+        """(seed attribute, counter operand) for one draw; advances the
+        counter."""
         counter = self.state.value
         t = tracing.current_trace()
         if t is not None:
@@ -118,7 +144,7 @@ class SeedGenerator:
         else:
             counter = np.array(counter, copy=True)
             self.state.assign(counter + 1)
-        return self.seed, counter
+        return _GENERATOR_SEED_ATTR, counter
 
 
 def global_seed_generator() -> SeedGenerator:

@@ -186,7 +186,7 @@ def write_h5(h5file, model, include_optimizer: bool = True) -> None:
             group.attrs["name"] = name
         for i, v in enumerate(variables):
             if path.startswith(RNG_GROUP):
-                data = np.array([v.seed, int(v.state.numpy())], np.int64)
+                data = np.array([v.seed, v.counter], np.int64)
             else:
                 data = np.asarray(v.numpy())
             group.create_dataset(str(i), data=data)
@@ -297,8 +297,7 @@ def read_h5(h5file, model, skip_mismatch: bool = False,
                     continue
                 arr = np.asarray(arr).reshape(-1)
                 if arr.shape == (2,):
-                    gen.seed = int(arr[0])
-                    gen.state.assign(np.int64(arr[1]))
+                    gen.restart(int(arr[0]), int(arr[1]))
 
 
 def _layers_with_paths(model) -> list:
