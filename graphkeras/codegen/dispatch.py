@@ -11,7 +11,9 @@ is a few fixed loops that read these tables:
     gk_kernels  [ptr x K]     the entry of kernel t's function
     gk_kernel_slot_at [i64 x K], gk_kernel_slots [i64 ...]
                               kernel t's storage slots start at
-                              gk_kernel_slots[gk_kernel_slot_at[t]]
+                              gk_kernel_slots[gk_kernel_slot_at[t]],
+                              followed by the values of its runtime
+                              extents (codegen/extents.py)
     gk_units    [i64 x 3U]    per unit: first kernel, kernel count, flags
                               (SPLIT: cut into chunks; NEED: wait for the
                               units since the last wait before starting;
@@ -75,12 +77,13 @@ def _table(module, name: str, ty, values) -> ir.GlobalVariable:
 
 
 def kernel_entry(module, kfn, nptrs: int, nsyms: int,
-                 wants_ws: bool) -> ir.Function:
+                 wants_ws: bool, nextents: int = 0) -> ir.Function:
     """`<kfn>_entry(ktid, knth, argblock, ws, slots)`: kfn with the
-    addresses of its `nptrs` storages (argblock[slots[k]]) and the shape
-    symbols (argblock[0 .. nsyms-1]). It names no slot itself, so it is
-    the same in every program: it lives beside the kernel, in the
-    kernel's module (step_module.build_parts)."""
+    addresses of its `nptrs` storages (argblock[slots[k]]), the shape
+    symbols (argblock[0 .. nsyms-1]) and its `nextents` runtime extents
+    (the values slots[nptrs ..], codegen/extents.py). It names no slot
+    or size itself, so it is the same in every program: it lives beside
+    the kernel, in the kernel's module (step_module.build_parts)."""
     fn = ir.Function(module, ENTRY_FN, f"{kfn.name}_entry")
     fn.linkage = kfn.linkage
     fn.attributes.add("nounwind")
@@ -95,6 +98,8 @@ def kernel_entry(module, kfn, nptrs: int, nsyms: int,
         at = b.load(b.gep(slots, [_c(k)], source_etype=I64), typ=I64)
         args.append(b.inttoptr(slot(at), PTR))
     args += [slot(_c(k)) for k in range(nsyms)]
+    args += [b.load(b.gep(slots, [_c(nptrs + k)], source_etype=I64), typ=I64)
+             for k in range(nextents)]
     if wants_ws:
         args.append(ws)
     b.call(kfn, args)

@@ -1,10 +1,12 @@
 """One kernel node -> one LLVM function, through the lowering table.
 
     k<t>_<label>(i64 chunk, i64 chunks, ptr storages..., i64 symbols...
-                 [, ptr workspace])
+                 i64 extents... [, ptr workspace])
 
 The storages are the distinct non-constant storages the node reads or
-writes, in first-use order; constants are module globals. The kind's
+writes, in first-use order; constants are module globals. The symbols
+are the program's (the batch), the extents the sizes the kernel takes
+at run time (codegen/extents.py). The kind's
 Lowering (codegen/lowering.py) writes the body; this file only builds the
 signature and the buffer map, the same for a program's kernels and for
 the kernels of a scan body (codegen/scan.py).
@@ -35,10 +37,15 @@ def program_symbols(fn: Function) -> tuple:
 
 
 def emit_kernel(module, t, node, layout, symbols: tuple, consts,
-                packed_b: bool = False) -> tuple:
+                packed_b: bool = False, extents=None) -> tuple:
     """(LLVM function, storage ids of its pointer arguments, whether it
     takes the workspace) of kernel node `node`, named after `t`;
-    `packed_b`: a matmul's B argument will hold op(B) packed (KernelSite)."""
+    `packed_b`: a matmul's B argument will hold op(B) packed (KernelSite);
+    `extents`: an extents.Extents whose node is emitted in place of
+    `node`, its symbols taken as arguments after the program's."""
+    ext = extents.symbols if extents is not None else ()
+    if extents is not None:
+        node = extents.node
     vs = layout.value_storage
     st = layout.storages
     sids = []
@@ -48,6 +55,7 @@ def emit_kernel(module, t, node, layout, symbols: tuple, consts,
             sids.append(s.id)
     low = lowering(node)
     wants_ws = low.workspace
+    symbols = (*symbols, *ext)
     argtys = [I64, I64] + [PTR] * len(sids) + [I64] * len(symbols)
     if wants_ws:
         argtys.append(PTR)
@@ -81,6 +89,8 @@ def emit_kernel(module, t, node, layout, symbols: tuple, consts,
         if site.root is not None:
             buffers[inner.name] = buffer(outer)
     ctx = KernelCtx(fn, buffers, syms, consts)
+    if extents is not None:
+        ctx.note = extents.note
     if wants_ws:
         site = dataclasses.replace(site, workspace=fn.args[-1])
     low.emit(ctx, site)

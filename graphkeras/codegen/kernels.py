@@ -31,7 +31,7 @@ from ..ir.ops import random as rnd
 from ..ir.registry import has_op
 from ..ir.types import is_symbol
 from . import mathlib
-from .lowering import Lowering, register_lowering, split_by_thread
+from .lowering import Lowering, kernel_of, register_lowering, split_by_thread
 from .loops import for_range, loop_nest
 from .scalar import (
     F64,
@@ -66,6 +66,9 @@ class KernelCtx:
         # work split: None runs everything; (tid, nthreads) takes thread
         # tid's share of the outermost loop; ("range", lo, hi) a given one
         self.threads = None
+        # what a kind decided from sizes that are now runtime extents
+        # (codegen/extents.py: Extents.note), "" when sizes are static
+        self.note = ""
 
     def thread_range(self, n):
         """[lo, hi) of an outermost loop of n iterations for this thread."""
@@ -357,7 +360,8 @@ def _slice(pw, node, idx):
     oc = coords_for(node.outputs[0], idx)
     ic = []
     for c, s, st in zip(oc, node.attrs["starts"], node.attrs["steps"]):
-        ic.append(ctx.add(_i64(s), ctx.mul(c, _i64(st)))
+        # (a start may be a runtime extent: codegen/extents.py)
+        ic.append(ctx.add(ctx.dim(s), ctx.mul(c, _i64(st)))
                   if (s, st) != (0, 1) else c)
     return pw.at(x, MultiIndex(ctx, ic, x.shape))
 
@@ -397,23 +401,25 @@ def _concat(pw, node, idx):
     ctx, b = pw.ctx, pw.ctx.b
     axis = node.attrs["axis"]
     oc = coords_for(node.outputs[0], idx)
-    pieces, off = [], 0
+    # offsets as i64 values: the pieces' sizes may be runtime extents
+    pieces, off = [], _i64(0)
     for x in node.inputs:
         n = x.shape[axis]
-        if n:
-            pieces.append((x, off, n))
-        off += n
+        if n != 0:
+            pieces.append((x, off, ctx.dim(n)))
+        off = ctx.add(off, ctx.dim(n))
     result = None
     for x, start, n in reversed(pieces):
-        j = b.sub(oc[axis], _i64(start)) if start else oc[axis]
-        j = _clamp_index(b, j, _i64(n))
+        at_zero = isinstance(start, ir.Constant) and start.constant == 0
+        j = oc[axis] if at_zero else b.sub(oc[axis], start)
+        j = _clamp_index(b, j, n)
         ic = list(oc)
         ic[axis] = j
         v = pw.at(x, MultiIndex(ctx, ic, x.shape))
         if result is None:
             result = v
         else:
-            result = b.select(b.icmp_signed("<", oc[axis], _i64(start + n)),
+            result = b.select(b.icmp_signed("<", oc[axis], ctx.add(start, n)),
                               v, result)
     return result
 
@@ -657,13 +663,17 @@ def _reduce_body(ctx, pw, root, prefix, t, split, o_lo, o_hi, ident):
     # output is small and static.
     wide = None
     n_out = _static_numel(out.shape)
-    if (root.op in ("reduce_sum", "reduce_mean") and dt.np == np.float32
-            and any(k in axes for k in prefix) and n_out is not None
-            and n_out <= WIDE_SUM_MAX):
+    if ctx.note in ("wide", "narrow"):  # sizes at run time (extents.py)
+        if ctx.note == "wide":
+            # NOTE: at most WIDE_SUM_MAX doubles, as the static case
+            n = ctx.numel(out.shape)
+            wide = b.alloca(F64, size=b.select(
+                b.icmp_signed(">", n, _i64(1)), n, _i64(1)))
+    elif wide_sum(root):
         wide = ctx.alloca(ir.ArrayType(F64, max(n_out, 1)))
+    if wide is not None:
         with for_range(b, o_hi, start=o_lo, name="winit") as i:
-            b.store(ir.Constant(F64, 0.0),
-                    b.gep(wide, [_i64(0), i], source_etype=wide.allocated_type))
+            b.store(ir.Constant(F64, 0.0), _wide_at(b, wide, i))
     with for_range(b, o_hi, start=o_lo, name="init") as i:
         ctx.store(out.name, i, ident)
 
@@ -697,14 +707,14 @@ def _reduce_body(ctx, pw, root, prefix, t, split, o_lo, o_hi, ident):
         else:
             v = pw.at(x, MultiIndex(ctx, pc, S))
         if wide is not None:
-            p = b.gep(wide, [_i64(0), o], source_etype=wide.allocated_type)
+            p = _wide_at(b, wide, o)
             b.store(b.fadd(b.load(p, typ=F64), b.fpext(v, F64)), p)
         else:
             ctx.store(out.name, o, _combine(ctx, root.op,
                                             ctx.load(out.name, o), v, False))
     if wide is not None:
         with for_range(b, o_hi, start=o_lo, name="wout") as i:
-            p = b.gep(wide, [_i64(0), i], source_etype=wide.allocated_type)
+            p = _wide_at(b, wide, i)
             ctx.store(out.name, i, b.fptrunc(b.load(p, typ=F64),
                                              reg_type(dt)))
     if root.op == "reduce_mean":
@@ -717,6 +727,29 @@ def _reduce_body(ctx, pw, root, prefix, t, split, o_lo, o_hi, ident):
 
 
 WIDE_SUM_MAX = 4096  # output elements of a float64-accumulated sum (stack)
+
+
+def wide_sum(root) -> bool:
+    """Whether the reduction `root` sums in a float64 buffer (a float32
+    sum over reduced axes outside the trailing run, into a small static
+    output: _reduce_body)."""
+    S, axes = root.inputs[0].shape, set(root.attrs["axes"])
+    t = 0
+    while t < len(S) and (len(S) - 1 - t) in axes:
+        t += 1
+    n_out = _static_numel(root.outputs[0].shape)
+    return (root.op in ("reduce_sum", "reduce_mean")
+            and root.outputs[0].dtype.np == np.float32
+            and any(k in axes for k in range(len(S) - t))
+            and n_out is not None and n_out <= WIDE_SUM_MAX)
+
+
+def _wide_at(b, wide, i):
+    """The address of element i of the float64 buffer (a static array
+    or a runtime-sized alloca)."""
+    if isinstance(wide.allocated_type, ir.ArrayType):
+        return b.gep(wide, [_i64(0), i], source_etype=wide.allocated_type)
+    return b.gep(wide, [i], source_etype=F64)
 
 
 def _static_numel(shape):
@@ -894,14 +927,20 @@ class RootLowering(Lowering):
     root = True
 
     def __init__(self, kind: str, ops: tuple, emit, threaded: bool,
-                 ordered: bool = False):
+                 ordered: bool = False, runtime_extents: bool = False):
         self.kind, self.ops, self._emit = kind, tuple(ops), emit
         self.threaded, self.ordered = threaded, ordered
+        self.runtime_extents = runtime_extents
 
     def emit(self, ctx, site) -> None:
         if self.threaded:
             split_by_thread(ctx)
         self._emit(ctx, site.nodes, site.root)
+
+    def extents_note(self, node) -> str:
+        if self.kind != "reduce":
+            return ""
+        return "wide" if wide_sum(kernel_of(node).root) else "narrow"
 
 
 class _NoKernel(Lowering):
@@ -914,10 +953,12 @@ class _NoKernel(Lowering):
 
 for _lowering in (
         RootLowering("reduce", ("reduce_sum", "reduce_mean", "reduce_max",
-                                 "reduce_min"), emit_reduce, threaded=True),
-        RootLowering("arg", ("argmax", "argmin"), emit_arg, threaded=True),
+                                 "reduce_min"), emit_reduce, threaded=True,
+                     runtime_extents=True),
+        RootLowering("arg", ("argmax", "argmin"), emit_arg, threaded=True,
+                     runtime_extents=True),
         RootLowering("softmax", ("softmax", "log_softmax"), emit_softmax,
-                      threaded=True),
+                     threaded=True, runtime_extents=True),
         RootLowering("scatter", ("scatter_add",), emit_scatter_add,
                       threaded=True),
         _NoKernel("view", ("reshape",)),

@@ -47,6 +47,10 @@ class Lowering:
                producers before it is this kind's (reductions, softmax)
     ordered    threads meet before the kernel and it runs in program order
                (collectives: every rank calls them in the same order)
+    runtime_extents
+               its emitters read every size through ctx.dim, so the kernel's
+               static sizes may become runtime values (codegen/extents.py:
+               kernels differing only by sizes compile once)
     """
 
     kind: str = ""
@@ -56,6 +60,7 @@ class Lowering:
     epilogue: bool = False
     root: bool = False
     ordered: bool = False
+    runtime_extents: bool = False
 
     def handles(self, op: str) -> bool:
         """Whether this kind lowers `op` beyond its `ops` (pointwise: every
@@ -66,6 +71,11 @@ class Lowering:
         """Write the kernel function's body (ctx.fn) for `site`."""
         raise InternalCompilerError(
             f'kernel kind "{self.kind}" emits no code (op {site.node.op})')
+
+    def extents_note(self, node) -> str:
+        """What the kind decides from the static sizes of `node` that its
+        code must keep when they become runtime extents (in the memo key)."""
+        return ""
 
     def workspace_bytes(self, node, vector_bytes: int) -> int:
         """Bytes of one thread's workspace the kernel needs (beyond the

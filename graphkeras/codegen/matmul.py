@@ -1263,6 +1263,7 @@ class _MatmulLowering(Lowering):
     """A `matmul` node: the GEMM over its batch (codegen/lowering.py)."""
 
     kind, ops, threaded, workspace = "matmul", ("matmul",), True, True
+    runtime_extents = True  # the GEMM takes its sizes at run time anyway
 
     def emit(self, ctx, site) -> None:
         split_by_thread(ctx)
@@ -1315,6 +1316,7 @@ class _MatmulSumLowering(Lowering):
     """A `matmul_sum` node: one GEMM over all the batch's rows."""
 
     kind, ops, threaded, workspace = "matmul_sum", ("matmul_sum",), True, True
+    runtime_extents = True
 
     def emit(self, ctx, site) -> None:
         split_by_thread(ctx)

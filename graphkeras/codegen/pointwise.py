@@ -29,6 +29,7 @@ from .scalar import I64, PTR, VOID
 class PointwiseLowering(Lowering):
     kind = "pointwise"
     threaded = True
+    runtime_extents = True
 
     def handles(self, op: str) -> bool:
         return pointwise_rule(op) is not None

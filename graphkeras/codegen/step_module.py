@@ -63,6 +63,7 @@ from ..ir.plan import StorageLayout
 from ..ir.types import is_symbol
 from .dispatch import CHUNKS_PER_THREAD, ENTRY_FN, emit_body, kernel_entry  # noqa: F401
 from .jit import CODEGEN_VERSION, threads_library  # noqa: F401
+from .extents import runtime_extents
 from .kernel_function import emit_kernel, program_symbols
 from .lowering import lowering, threaded
 from .matmul import library_modules, workspace_bytes
@@ -371,27 +372,34 @@ _PLACEHOLDER = "gk_this_kernel_"
 
 
 def kernel_module_text(t: int, node, layout: StorageLayout, nl: NativeLayout):
-    """(module text, content hash, entry name, storage ids) of kernel t
-    alone in a module with its entry (dispatch.kernel_entry), the
-    functions named after the hash of that text: kernels generated alike
-    (same op, shapes, fusion, constants, storage pattern) in any program
-    get one text and one name.
+    """(module text, content hash, entry name, storage ids, extent values)
+    of kernel t alone in a module with its entry (dispatch.kernel_entry),
+    the functions named after the hash of that text: kernels generated
+    alike (same op, fusion, constants, storage pattern, shapes up to the
+    sizes taken at run time: codegen/extents.py) in any program get one
+    text and one name; the step's table passes each its sizes.
 
     A kernel whose node reads as one generated before (kernel_memo_key)
     takes that one's text without generating it again: a deep model's
     repeated blocks cost their generation once."""
     sids = kernel_storages(node, layout)
-    memo = kernel_memo_key(node, layout, nl, sids)
+    ext = runtime_extents(node)
+    # the slots of the step's table: the storages', then the extents'
+    # values (dispatch.kernel_entry)
+    memo = kernel_memo_key(ext.node, layout, nl, sids)
+    if memo is not None and ext.note:
+        memo += "\n" + ext.note
     got = _TEXTS.get(memo) if memo is not None else None
     if got is not None:
         _TEXTS.move_to_end(memo)
-        return (*got, sids)
+        return (*got, sids, ext.values)
     m = ir.Module(name="gk_kernel")
     m.triple = host().triple
     kfn, sids_, wants_ws = emit_kernel(m, t, node, layout, nl.symbols,
-                                       _Consts(m))
+                                       _Consts(m), extents=ext)
     assert sids_ == sids  # noqa: S101 - kernel_storages is emit_kernel's rule
-    entry = kernel_entry(m, kfn, len(sids), len(nl.symbols), wants_ws)
+    entry = kernel_entry(m, kfn, len(sids), len(nl.symbols), wants_ws,
+                         len(ext.symbols))
     entry.linkage = ""  # called from the program's step module
     # every function the kernel made is named k<t>_...: the text names
     # none of them after t
@@ -404,7 +412,7 @@ def kernel_module_text(t: int, node, layout: StorageLayout, nl: NativeLayout):
         _TEXTS[memo] = got
         while len(_TEXTS) > _TEXTS_SIZE:
             _TEXTS.popitem(last=False)
-    return (*got, sids)
+    return (*got, sids, ext.values)
 
 
 # kernel_memo_key -> (module text, content, entry name), in this process
@@ -471,7 +479,8 @@ def build_parts(fn: Function, layout: StorageLayout, name: str = "gk"):
     step.triple = host().triple
     entries, slots = [], []
     for t, node in enumerate(layout.kernels):
-        text, content, entry, sids = kernel_module_text(t, node, layout, nl)
+        text, content, entry, sids, sizes = kernel_module_text(
+            t, node, layout, nl)
         if content not in seen:
             seen.add(content)
             yield Part(f"{name}.k{t}", text, (t,), content)
@@ -479,7 +488,8 @@ def build_parts(fn: Function, layout: StorageLayout, name: str = "gk"):
         if e is None:
             e = ir.Function(step, ENTRY_FN, entry)
         entries.append(e)
-        slots.append([nl.storage_slots[s] for s in sids])
+        # the kernel's row: its storages' slots, its extents' values
+        slots.append([nl.storage_slots[s] for s in sids] + list(sizes))
     _step_parts(step, nl, layout, entries, slots)
     yield Part(name, str(step), ())
 

@@ -1,0 +1,136 @@
+"""Runtime extents: kernels that differ only by their sizes share one
+compiled kernel.
+
+A DenseNet's BatchNormalization, concatenation and 1x1-product kernels
+come at ~65 channel counts; with every size compiled in as a constant
+each count was a kernel of its own (~12 ms of LLVM each, most of a cold
+first step). `runtime_extents(node)` rewrites a kernel node's static
+sizes into symbols (`gk_x0`, `gk_x1`, ... in order of appearance), which
+the kernel function takes as i64 arguments like the batch symbol: its
+entry (dispatch.kernel_entry) reads their values from the kernel's row of
+the step's slot table, after its storage slots. Kernels equal up to those
+sizes then have one text, one module, one object in the cache.
+
+What stays a constant, because the code changes with it:
+- sizes 0 and 1 (broadcasting, empty loops);
+- the innermost extent of the kernel's loops when it is short (below
+  SHORT_INNER): with a known short trip count LLVM picks the vector
+  width and the tail for it; a runtime one sends short rows to the
+  scalar remainder. The last axis of every value is taken as the
+  innermost (the loops run row-major);
+- attributes that are not sizes (pads, axes, constants' contents);
+- what a kind decides from sizes (a reduction's float64 accumulator for
+  small outputs: `Extents.note`, part of the kernel's memo key).
+
+Invariant: each symbol stands for one value of the original node (equal
+sizes share a symbol), and the runtime passes exactly that value, so the
+rewritten kernel computes what the original did, element for element and
+in the same order; kinds opt in (`Lowering.runtime_extents`) once their
+emitters read every size through `ctx.dim` (no Python arithmetic on
+sizes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ir import Function, TensorType, Value, get_op
+from ..ir.function import Node
+from ..ir.types import is_symbol
+from .lowering import lowering
+
+PREFIX = "gk_x"
+SHORT_INNER = 64  # innermost extents below this stay constants
+# the ops whose emitters were checked to read every size through ctx.dim,
+# beside the elementwise ones: a kernel with any other op keeps its sizes
+RUNTIME_OPS = frozenset((
+    "broadcast_to", "constant", "zeros", "ones", "dim_size", "iota",
+    "transpose", "slice", "pad", "concat", "reshape", "gather", "one_hot",
+    "random_uniform", "random_normal", "reduce_sum", "reduce_mean",
+    "reduce_max", "reduce_min", "argmax", "argmin", "softmax",
+    "log_softmax", "matmul", "matmul_sum"))
+# attributes holding sizes (or offsets within them), rewritten with the
+# types: a slice's starts and stops, the shape of a broadcast or reshape
+SIZE_ATTRS = {"broadcast_to": ("shape",), "reshape": ("shape",),
+              "slice": ("starts", "stops")}
+
+
+@dataclass(frozen=True)
+class Extents:
+    """node: the kernel node with sizes as symbols; symbols[k] stands for
+    values[k]; note: what else the generated code depends on."""
+
+    node: object
+    symbols: tuple = ()
+    values: tuple = ()
+    note: str = ""
+
+
+def runtime_extents(node) -> Extents:
+    """`node` with its sizes as runtime symbols where its kind allows
+    (Extents(node) unchanged otherwise)."""
+    low = lowering(node)
+    if not low.runtime_extents:
+        return Extents(node)
+    nodes = (list(node.attrs["body"].nodes) if node.op == "fused"
+             else [node])
+    if not all(n.op in RUNTIME_OPS or get_op(n.op).kind == "elementwise"
+               for n in nodes):
+        return Extents(node)
+    values = _values(node)
+    keep = {0, 1}
+    for v in values:
+        if v.shape and not is_symbol(v.shape[-1]) \
+                and v.shape[-1] < SHORT_INNER:
+            keep.add(v.shape[-1])
+    sym: dict = {}
+
+    def dim(d):
+        if is_symbol(d) or d is None or d in keep:
+            return d
+        s = sym.get(d)
+        if s is None:
+            s = sym[d] = f"{PREFIX}{len(sym)}"
+        return s
+
+    for v in values:  # symbols numbered in order of appearance in types
+        for d in v.shape:
+            dim(d)
+    if not sym and not any(n.op in SIZE_ATTRS for n in nodes):
+        return Extents(node)
+    vmap: dict = {}
+
+    def val(v):
+        got = vmap.get(v.name)
+        if got is None:
+            got = vmap[v.name] = Value(v.name, TensorType(
+                tuple(dim(d) for d in v.shape), v.dtype))
+        return got
+
+    def rewrite(n):
+        attrs = n.attrs
+        for a in SIZE_ATTRS.get(n.op, ()):
+            attrs = attrs.replace(**{a: tuple(dim(d) for d in attrs[a])})
+        if n.op == "fused":
+            body = n.attrs["body"]
+            attrs = attrs.replace(body=Function(
+                body.name, tuple(val(p) for p in body.params),
+                tuple(rewrite(m) for m in body.nodes),
+                tuple(val(r) for r in body.results)))
+        return Node(n.op, tuple(val(v) for v in n.inputs), attrs,
+                    tuple(val(o) for o in n.outputs), n.loc)
+
+    new = rewrite(node)
+    if not sym:
+        return Extents(node)
+    return Extents(new, tuple(sym.values()), tuple(sym),
+                   low.extents_note(node))
+
+
+def _values(node) -> list:
+    """Every value of the kernel node, its fused body's included."""
+    out = [*node.inputs, *node.outputs]
+    if node.op == "fused":
+        body = node.attrs["body"]
+        out += [*body.params, *(o for m in body.nodes for o in m.outputs)]
+    return out
