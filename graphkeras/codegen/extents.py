@@ -50,9 +50,13 @@ RUNTIME_OPS = frozenset((
     "reduce_max", "reduce_min", "argmax", "argmin", "softmax",
     "log_softmax", "matmul", "matmul_sum"))
 # attributes holding sizes (or offsets within them), rewritten with the
-# types: a slice's starts and stops, the shape of a broadcast or reshape
-SIZE_ATTRS = {"broadcast_to": ("shape",), "reshape": ("shape",),
-              "slice": ("starts", "stops")}
+# types: an op's shape attributes (OpDef.shape_attrs: broadcast_to,
+# reshape, zeros, iota, ...) and a slice's starts and stops
+SLICE_ATTRS = ("starts", "stops")
+
+
+def _size_attrs(op: str) -> tuple:
+    return SLICE_ATTRS if op == "slice" else tuple(get_op(op).shape_attrs)
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def runtime_extents(node) -> Extents:
     for v in values:  # symbols numbered in order of appearance in types
         for d in v.shape:
             dim(d)
-    if not sym and not any(n.op in SIZE_ATTRS for n in nodes):
+    if not sym and not any(_size_attrs(n.op) for n in nodes):
         return Extents(node)
     vmap: dict = {}
 
@@ -109,8 +113,9 @@ def runtime_extents(node) -> Extents:
 
     def rewrite(n):
         attrs = n.attrs
-        for a in SIZE_ATTRS.get(n.op, ()):
-            attrs = attrs.replace(**{a: tuple(dim(d) for d in attrs[a])})
+        for a in _size_attrs(n.op) if n.op != "fused" else ():
+            if isinstance(attrs.get(a), tuple):
+                attrs = attrs.replace(**{a: tuple(dim(d) for d in attrs[a])})
         if n.op == "fused":
             body = n.attrs["body"]
             attrs = attrs.replace(body=Function(

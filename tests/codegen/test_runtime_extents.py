@@ -1,0 +1,117 @@
+"""Kernels that differ only by sizes share one compiled kernel, the sizes
+passed at run time (codegen/extents.py): a block of BatchNormalization-
+like, concatenation, slice, product and softmax kernels compiled at one
+set of sizes serves every other (no kernel compiled again), computes
+what the reference interpreter computes at odd sizes, batch 1 and sizes
+that are no multiple of the vector width, and gives the same bits as the
+kernels with their sizes compiled in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from compiled_helpers import check_compiled, compile_function
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graphkeras import ir
+from graphkeras.codegen import cache, extents, jit, step_module
+
+NEW = 32  # the channels a dense layer adds (kept: short innermost extent)
+
+
+def _block(h: int, c: int, k: int) -> ir.Function:
+    """BatchNormalization-like normalisation and moments over (N, h), a
+    concatenation with NEW channels and the slice of them back, a product
+    by a (c, k) weight and a softmax over its k outputs."""
+    b = ir.Builder("block")
+    x = b.param("x", ("N", h, c))
+    m = b.param("m", (c,))
+    s = b.param("s", (c,))
+    y = b.param("y", ("N", h, NEW))
+    w = b.param("w", (c, k))
+    z = b.mul(b.sub(x, m), s)
+    mean = b.reduce_mean(z, axes=(0, 1))
+    var = b.reduce_sum(b.square(b.sub(x, m)), axes=(0, 1))
+    cat = b.concat(b.relu(z), y, axis=2)
+    back = b.slice(cat, starts=(0, 0, c), stops=(None, h, c + NEW),
+                   steps=(1, 1, 1))
+    prob = b.softmax(b.matmul(z, w), axis=-1)
+    top = b.reduce_max(x, axes=(1,))
+    return b.build([mean, var, cat, back, prob, top])
+
+
+def _arrays(fn, n: int, seed: int) -> list:
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=tuple(n if d == "N" else d for d in p.shape))
+            .astype(np.float32) for p in fn.params]
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRAPHKERAS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("GRAPHKERAS_CACHE", raising=False)
+    cache._reset()
+    step_module._TEXTS.clear()
+    yield
+    cache._reset()
+    step_module._TEXTS.clear()
+
+
+@settings(max_examples=12)
+@given(h=st.sampled_from([1, 2, 3, 7]),
+       c=st.sampled_from([64, 65, 67, 96, 100, 129, 200]),
+       k=st.sampled_from([1, 3, 17, 64, 70]),
+       n=st.sampled_from([1, 2, 3, 5]))
+def test_shared_kernels_match_the_interpreter(h, c, k, n):
+    fn = _block(h, c, k)
+    check_compiled(fn, _arrays(fn, n, h * c + k),
+                   what=f"h={h} c={c} k={k} batch {n}")
+
+
+def test_other_sizes_compile_no_kernel_again(fresh_cache):
+    """Compiled at one set of sizes, the block at others compiles only its
+    step module (tables and entry points); each computes its own."""
+    first = _block(3, 65, 70)
+    check_compiled(first, _arrays(first, 2, 0))
+    for h, c, k in ((5, 129, 100), (2, 100, 64)):
+        fn = _block(h, c, k)
+        before = dict(jit.STATS)
+        check_compiled(fn, _arrays(fn, 3, h))
+        assert jit.STATS["modules_compiled"] - before["modules_compiled"] == 1
+        assert jit.STATS["kernel_objects_reused"] > \
+            before["kernel_objects_reused"]
+
+
+def test_runtime_sizes_give_the_static_kernels_bits(fresh_cache, monkeypatch):
+    """The same results, bit for bit, as the kernels with every size
+    compiled in."""
+    fn = _block(7, 67, 19)
+    arrays = _arrays(fn, 3, 1)
+    shared = compile_function(fn).run(arrays)
+    monkeypatch.setenv("GRAPHKERAS_CACHE", "0")
+    cache._reset()
+    step_module._TEXTS.clear()
+    monkeypatch.setattr(step_module, "runtime_extents", extents.Extents)
+    static = compile_function(fn).run(arrays)
+    for k, (a, b) in enumerate(zip(shared, static)):
+        assert np.array_equal(a, b), f"result {k} differs"
+
+
+def test_what_stays_in_the_code():
+    """Sizes 0 and 1 and short innermost extents stay constants; equal sizes
+    share a symbol; a reduction's float64-buffer decision is in the note."""
+    fn = _block(3, 65, 17)
+    kernels = [n for n in fn.nodes if n.op == "reduce_mean"]
+    e = extents.runtime_extents(kernels[0])
+    assert e.values == (3, 65) and e.note == "wide"
+    assert e.node.inputs[0].shape == ("N", "gk_x0", "gk_x1")
+    assert e.node.outputs[0].shape == ("gk_x1",)
+    cat = next(n for n in fn.nodes if n.op == "concat")
+    e = extents.runtime_extents(cat)
+    # NEW (32) is the last axis of y: short, kept
+    assert e.node.inputs[1].shape == ("N", "gk_x0", NEW)
+    one = _block(1, 65, 1)
+    e = extents.runtime_extents(next(n for n in one.nodes
+                                     if n.op == "matmul"))
+    assert e.node.outputs[0].shape == ("N", 1, 1)
