@@ -409,6 +409,9 @@ def _sweep(fn: Function, rules: Sequence[Rule]) -> tuple[Function, list[str]]:
         for o in node.outputs:
             producers[o.name] = node
 
+    # the rules that may match a node of each op, in table order (an
+    # OpPattern of another op cannot: what match_node would say first)
+    by_op: dict[str, list] = {}
     for node in fn.nodes:
         if subst:
             node = node.replace(
@@ -416,9 +419,12 @@ def _sweep(fn: Function, rules: Sequence[Rule]) -> tuple[Function, list[str]]:
             )
         new = None
         if len(node.outputs) == 1:
-            for name, pattern, replace in rules:
-                if isinstance(pattern, OpPattern) and pattern.op != node.op:
-                    continue  # (what match_node would say first)
+            candidates = by_op.get(node.op)
+            if candidates is None:
+                candidates = by_op[node.op] = [
+                    r for r in rules
+                    if not isinstance(r[1], OpPattern) or r[1].op == node.op]
+            for name, pattern, replace in candidates:
                 m = Match(producers, b, node)
                 if not pattern.match_node(node, m):
                     continue
