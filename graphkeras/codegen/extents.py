@@ -14,10 +14,14 @@ sizes then have one text, one module, one object in the cache.
 What stays a constant, because the code changes with it:
 - sizes 0 and 1 (broadcasting, empty loops);
 - the innermost extent of the kernel's loops when it is short (below
-  SHORT_INNER): with a known short trip count LLVM picks the vector
-  width and the tail for it; a runtime one sends short rows to the
-  scalar remainder. The last axis of every value is taken as the
-  innermost (the loops run row-major);
+  SHORT_INNER, `_short_inner`): with a known short trip count LLVM
+  picks the vector width and the tail for it; a runtime one sends short
+  rows to the scalar remainder (a BatchNormalization kernel over 16
+  channels ran ~1.5x slower so, 24-40 channels 1.1-1.2x, 64 and more
+  alike);
+- the length of a sum accumulated in registers (a reduction's trailing
+  reduced axes, softmax's axis): its vector split depends on it, and
+  with it the order of additions;
 - attributes that are not sizes (pads, axes, constants' contents);
 - what a kind decides from sizes (a reduction's float64 accumulator for
   small outputs: `Extents.note`, part of the kernel's memo key).
@@ -37,7 +41,8 @@ from dataclasses import dataclass
 from ..ir import Function, TensorType, Value, get_op
 from ..ir.function import Node
 from ..ir.types import is_symbol
-from .lowering import lowering
+from .kernels import _collapse
+from .lowering import kernel_of, lowering
 
 PREFIX = "gk_x"
 SHORT_INNER = 64  # innermost extents below this stay constants
@@ -82,11 +87,7 @@ def runtime_extents(node) -> Extents:
                for n in nodes):
         return Extents(node)
     values = _values(node)
-    keep = {0, 1}
-    for v in values:
-        if v.shape and not is_symbol(v.shape[-1]) \
-                and v.shape[-1] < SHORT_INNER:
-            keep.add(v.shape[-1])
+    keep = {0, 1} | _short_inner(node, low)
     sym: dict = {}
 
     def dim(d):
@@ -130,6 +131,51 @@ def runtime_extents(node) -> Extents:
         return Extents(node)
     return Extents(new, tuple(sym.values()), tuple(sym),
                    low.extents_note(node))
+
+
+def _short_inner(node, low) -> set:
+    """The static sizes of the kernel's innermost loop when it runs fewer
+    than SHORT_INNER times (kept as constants): a pointwise kernel's last
+    group of merged dims (kernels._collapse: one flat loop when every
+    value has the output's shape), a reduction's, softmax's or argmax's
+    last input axis and its own axis; none for products (the GEMM loops
+    over runtime sizes whatever the kernel)."""
+    if low.kind in ("matmul", "matmul_sum"):
+        return set()
+    site = kernel_of(node)
+    space = tuple(site.outputs[0].shape)
+    dims = [space[-1]] if space else []
+    if site.root is not None:  # each its own loop
+        root = site.root
+        shape = root.inputs[0].shape
+        axis = root.attrs.get("axis")
+        dims = [shape[-1]] if shape else []
+        if isinstance(axis, int) and shape:
+            dims.append(shape[axis])
+        keep = {d for d in dims if not is_symbol(d) and d < SHORT_INNER}
+        # NOTE: a sum in registers (reassoc) is split into vector lanes
+        # by its trip count: a runtime count changed the order of the
+        # additions (a row sum of 200 got other bits), so the length of
+        # a reduction's trailing run and of softmax's axis stay in the code
+        if root.op in ("softmax", "log_softmax") and isinstance(axis, int):
+            keep.add(shape[axis])
+        if root.op.startswith("reduce_"):
+            axes = set(root.attrs["axes"])
+            k = len(shape) - 1
+            while k >= 0 and k in axes:
+                keep.add(shape[k])
+                k -= 1
+        return {d for d in keep if not is_symbol(d)}
+    if low.kind == "pointwise":
+        groups = _collapse(site.nodes, site.params, space)
+        if groups:
+            dims = [space[k] for k in groups[-1]]
+    if not dims or any(is_symbol(d) for d in dims):
+        return set()
+    n = 1
+    for d in dims:
+        n *= d
+    return set(dims) if n < SHORT_INNER else set()
 
 
 def _values(node) -> list:

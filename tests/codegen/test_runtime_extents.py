@@ -20,10 +20,11 @@ from graphkeras.codegen import cache, extents, jit, step_module
 NEW = 32  # the channels a dense layer adds (kept: short innermost extent)
 
 
-def _block(h: int, c: int, k: int) -> ir.Function:
+def _block(h: int, c: int, k: int, rows: bool = True) -> ir.Function:
     """BatchNormalization-like normalisation and moments over (N, h), a
     concatenation with NEW channels and the slice of them back, a product
-    by a (c, k) weight and a softmax over its k outputs."""
+    by a (c, k) weight and a softmax over its k outputs, maxima over h and
+    row sums over c (`rows`: their length stays in the code)."""
     b = ir.Builder("block")
     x = b.param("x", ("N", h, c))
     m = b.param("m", (c,))
@@ -38,7 +39,10 @@ def _block(h: int, c: int, k: int) -> ir.Function:
                    steps=(1, 1, 1))
     prob = b.softmax(b.matmul(z, w), axis=-1)
     top = b.reduce_max(x, axes=(1,))
-    return b.build([mean, var, cat, back, prob, top])
+    out = [mean, var, cat, back, prob, top]
+    if rows:  # a sum in registers
+        out.append(b.reduce_sum(b.mul(x, s), axes=(2,)))
+    return b.build(out)
 
 
 def _arrays(fn, n: int, seed: int) -> list:
@@ -70,12 +74,13 @@ def test_shared_kernels_match_the_interpreter(h, c, k, n):
 
 
 def test_other_sizes_compile_no_kernel_again(fresh_cache):
-    """Compiled at one set of sizes, the block at others compiles only its
-    step module (tables and entry points); each computes its own."""
-    first = _block(3, 65, 70)
+    """Compiled at one set of sizes, the block at others (softmax over as
+    many outputs: its length stays in the code) compiles only its step
+    module (tables and entry points); each computes its own."""
+    first = _block(3, 65, 70, rows=False)
     check_compiled(first, _arrays(first, 2, 0))
-    for h, c, k in ((5, 129, 100), (2, 100, 64)):
-        fn = _block(h, c, k)
+    for h, c, k in ((5, 129, 70), (2, 100, 70)):
+        fn = _block(h, c, k, rows=False)
         before = dict(jit.STATS)
         check_compiled(fn, _arrays(fn, 3, h))
         assert jit.STATS["modules_compiled"] - before["modules_compiled"] == 1
@@ -86,7 +91,7 @@ def test_other_sizes_compile_no_kernel_again(fresh_cache):
 def test_runtime_sizes_give_the_static_kernels_bits(fresh_cache, monkeypatch):
     """The same results, bit for bit, as the kernels with every size
     compiled in."""
-    fn = _block(7, 67, 19)
+    fn = _block(7, 201, 19)
     arrays = _arrays(fn, 3, 1)
     shared = compile_function(fn).run(arrays)
     monkeypatch.setenv("GRAPHKERAS_CACHE", "0")
@@ -99,19 +104,26 @@ def test_runtime_sizes_give_the_static_kernels_bits(fresh_cache, monkeypatch):
 
 
 def test_what_stays_in_the_code():
-    """Sizes 0 and 1 and short innermost extents stay constants; equal sizes
-    share a symbol; a reduction's float64-buffer decision is in the note."""
-    fn = _block(3, 65, 17)
-    kernels = [n for n in fn.nodes if n.op == "reduce_mean"]
-    e = extents.runtime_extents(kernels[0])
-    assert e.values == (3, 65) and e.note == "wide"
-    assert e.node.inputs[0].shape == ("N", "gk_x0", "gk_x1")
-    assert e.node.outputs[0].shape == ("gk_x1",)
-    cat = next(n for n in fn.nodes if n.op == "concat")
-    e = extents.runtime_extents(cat)
-    # NEW (32) is the last axis of y: short, kept
-    assert e.node.inputs[1].shape == ("N", "gk_x0", NEW)
-    one = _block(1, 65, 1)
-    e = extents.runtime_extents(next(n for n in one.nodes
-                                     if n.op == "matmul"))
-    assert e.node.outputs[0].shape == ("N", 1, 1)
+    """Sizes 0 and 1 and a short innermost loop's extent stay constants
+    (a row of 16 channels under a per-channel operand; not a flat loop of
+    80, nor a product's sizes); equal sizes share a symbol; a reduction's
+    float64-buffer decision is in the note."""
+    b = ir.Builder("f")
+    x = b.param("x", ("N", 5, 1, 16))
+    m = b.param("m", (16,))
+    w = b.param("w", (5, 16))
+    g = b.param("g", (5, 16))
+    v = b.param("v", (16, 5))
+    fn = b.build([b.sub(x, m), b.sub(w, g), b.matmul(w, v),
+                  b.reduce_mean(x, axes=(0, 1, 2))])
+    row, flat, prod, mean = (extents.runtime_extents(n) for n in fn.nodes)
+    assert row.node.inputs[0].shape == ("N", "gk_x0", 1, 16)
+    assert row.values == (5,)
+    assert flat.node.outputs[0].shape == ("gk_x0", "gk_x1")
+    assert prod.node.outputs[0].shape == ("gk_x0", "gk_x0")
+    assert prod.values == (5, 16)
+    assert mean.node.outputs[0].shape == (16,) and mean.note == "wide"
+    wide = extents.runtime_extents(next(
+        n for n in _block(3, 65, 70).nodes if n.op == "reduce_mean"))
+    assert wide.node.outputs[0].shape == ("gk_x1",)
+    assert wide.values == (3, 65) and wide.note == "wide"
