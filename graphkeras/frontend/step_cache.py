@@ -17,7 +17,7 @@ signature too, so the next batch does not trace it again.
 from __future__ import annotations
 
 from .variables import structure_version
-from ..runtime.factory import collection_paused
+from ..runtime.collection import collection_paused
 
 
 class Entry:

@@ -66,6 +66,24 @@ def _param(fn: Function, key, defined: set, by_name: dict) -> Value:
     )
 
 
+def _reaching(fn: Function, values, deps: set, wrt: set) -> set:
+    """The names of the `wrt` parameters that `values` depend on, through
+    the values in `deps` (the dependence differentiate tracks)."""
+    producer = {o.name: n for n in fn.nodes for o in n.outputs}
+    found, seen = set(), set()
+    stack = [v.name for v in values]
+    while stack:
+        name = stack.pop()
+        if name in seen or name not in deps:
+            continue
+        seen.add(name)
+        if name in wrt:
+            found.add(name)
+        elif name in producer:
+            stack.extend(v.name for v in _diff_operands(producer[name]))
+    return found
+
+
 def _diff_operands(node) -> tuple:
     """The operands a gradient can flow to (OpDef.diff_inputs; all if None)."""
     idx = get_op(node.op).diff_inputs
@@ -108,15 +126,13 @@ def differentiate(fn: Function, wrt: Sequence, *, output: int = 0,
     # the output depends on (backward): only their intersection needs work.
     # NOTE: dependence flows only through an op's `diff_inputs`: dim_size
     # reads its operand's shape, so a batch size in a loss is no obstacle.
-    deps: dict[str, frozenset] = {p.name: frozenset([p.name]) for p in wrt_params}
+    # (a set of names, not each value's set of parameters: along a chain of
+    # thousands of layers those sets made the pass quadratic; the error
+    # below finds its parameters by a walk back, _reaching)
+    deps: set = {p.name for p in wrt_params}
     for n in fn.nodes:
-        d = frozenset().union(
-            *(deps.get(v.name, frozenset()) for v in _diff_operands(n))
-        )
-        if d:
-            for o in n.outputs:
-                if o.dtype.is_float:
-                    deps[o.name] = d
+        if any(v.name in deps for v in _diff_operands(n)):
+            deps.update(o.name for o in n.outputs if o.dtype.is_float)
     needed = {out.name}
     for n in reversed(fn.nodes):
         if any(o.name in needed for o in n.outputs):
@@ -152,9 +168,8 @@ def differentiate(fn: Function, wrt: Sequence, *, output: int = 0,
         op = get_op(n.op)
         if op.vjp is NOT_DIFFERENTIABLE:
             if any(o.dtype.is_float for o in n.outputs):
-                reach = set().union(
-                    *(deps.get(v.name, ()) for v in _diff_operands(n))
-                )
+                reach = _reaching(fn, _diff_operands(n), deps,
+                                  {p.name for p in wrt_params})
                 names = ", ".join(f'"{r}"' for r in sorted(reach))
                 what = "variable" if len(reach) == 1 else "variables"
                 loc = f' (layer "{n.loc}")' if n.loc else ""

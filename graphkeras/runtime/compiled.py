@@ -90,6 +90,7 @@ from ..passes.compile_pipeline import prepare_for_codegen
 from ..passes.plan_memory import plan_offsets
 from ..passes.prepare_scan_bodies import plan_storage
 from .adaptive import ThreadChooser
+from .collection import collection_paused
 from .executable import Executable
 from .program import Program
 from .state import StateStore, aligned_empty
@@ -723,7 +724,8 @@ class CompiledExecutable(Executable):
     def _setup(self, env: dict) -> None:
         """Per batch size: the arena, the thread count, the workspace."""
         if env != self._planned_env:
-            self._ensure_arena(env)
+            with collection_paused():  # a deep model's plan: many objects
+                self._ensure_arena(env)
         self._nthreads = self._threads_for(env)
         self._chooser = None
         self._lease = 0
