@@ -14,11 +14,11 @@ sizes then have one text, one module, one object in the cache.
 What stays a constant, because the code changes with it:
 - sizes 0 and 1 (broadcasting, empty loops);
 - the innermost extent of the kernel's loops when it is short (below
-  SHORT_INNER, `_short_inner`): with a known short trip count LLVM
-  picks the vector width and the tail for it; a runtime one sends short
-  rows to the scalar remainder (a BatchNormalization kernel over 16
-  channels ran ~1.5x slower so, 24-40 channels 1.1-1.2x, 64 and more
-  alike);
+  SHORT_INNER; `_compiled_in` says what stays): with a known short trip
+  count LLVM picks the vector width and the tail for it; a runtime one
+  sends short rows to the scalar remainder (a BatchNormalization kernel
+  over 16 channels ran ~1.5x slower so, 24-40 channels 1.1-1.2x, 64 and
+  more alike);
 - the length of a sum accumulated in registers (a reduction's trailing
   reduced axes, softmax's axis): its vector split depends on it, and
   with it the order of additions;
@@ -87,7 +87,7 @@ def runtime_extents(node) -> Extents:
                for n in nodes):
         return Extents(node)
     values = _values(node)
-    keep = {0, 1} | _short_inner(node, low)
+    keep = {0, 1} | _compiled_in(node, low)
     sym: dict = {}
 
     def dim(d):
@@ -133,13 +133,15 @@ def runtime_extents(node) -> Extents:
                    low.extents_note(node))
 
 
-def _short_inner(node, low) -> set:
-    """The static sizes of the kernel's innermost loop when it runs fewer
-    than SHORT_INNER times (kept as constants): a pointwise kernel's last
-    group of merged dims (kernels._collapse: one flat loop when every
-    value has the output's shape), a reduction's, softmax's or argmax's
-    last input axis and its own axis; none for products (the GEMM loops
-    over runtime sizes whatever the kernel)."""
+def _compiled_in(node, low) -> set:
+    """The static sizes the kernel keeps as constants (beside 0 and 1):
+    its innermost loop's extent when that loop runs fewer than
+    SHORT_INNER times (a pointwise kernel's last group of merged dims,
+    kernels._collapse: one flat loop when every value has the output's
+    shape; a reduction's, softmax's or argmax's last input axis and its
+    own axis; none for a loop that runs once, nor for products: the GEMM
+    loops over runtime sizes whatever the kernel), and the length of a
+    sum kept in registers."""
     if low.kind in ("matmul", "matmul_sum"):
         return set()
     site = kernel_of(node)
@@ -166,11 +168,15 @@ def _short_inner(node, low) -> set:
                 keep.add(shape[k])
                 k -= 1
         return {d for d in keep if not is_symbol(d)}
+    outer = list(space[:-1])
     if low.kind == "pointwise":
         groups = _collapse(site.nodes, site.params, space)
         if groups:
             dims = [space[k] for k in groups[-1]]
+            outer = [space[k] for g in groups[:-1] for k in g]
     if not dims or any(is_symbol(d) for d in dims):
+        return set()
+    if all(d == 1 for d in outer):  # the loop runs once (a bias's update)
         return set()
     n = 1
     for d in dims:

@@ -106,8 +106,9 @@ def test_runtime_sizes_give_the_static_kernels_bits(fresh_cache, monkeypatch):
 def test_what_stays_in_the_code():
     """Sizes 0 and 1 and a short innermost loop's extent stay constants
     (a row of 16 channels under a per-channel operand; not a flat loop of
-    80, nor a product's sizes); equal sizes share a symbol; a reduction's
-    float64-buffer decision is in the note."""
+    80, nor one of 16 that runs once, nor a product's sizes); equal sizes
+    share a symbol; a reduction's float64-buffer decision is in the
+    note."""
     b = ir.Builder("f")
     x = b.param("x", ("N", 5, 1, 16))
     m = b.param("m", (16,))
@@ -115,8 +116,10 @@ def test_what_stays_in_the_code():
     g = b.param("g", (5, 16))
     v = b.param("v", (16, 5))
     fn = b.build([b.sub(x, m), b.sub(w, g), b.matmul(w, v),
-                  b.reduce_mean(x, axes=(0, 1, 2))])
-    row, flat, prod, mean = (extents.runtime_extents(n) for n in fn.nodes)
+                  b.reduce_mean(x, axes=(0, 1, 2)), b.mul(m, m)])
+    row, flat, prod, mean, once = (extents.runtime_extents(n)
+                                   for n in fn.nodes)
+    assert once.node.outputs[0].shape == ("gk_x0",)  # one loop of 16
     assert row.node.inputs[0].shape == ("N", "gk_x0", 1, 16)
     assert row.values == (5,)
     assert flat.node.outputs[0].shape == ("gk_x0", "gk_x1")
