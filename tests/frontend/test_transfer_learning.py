@@ -126,10 +126,16 @@ def test_fine_tuning_after_recompile_trains_batchnorm_as_keras_3():
         assert "moving" in paths[k]
         assert not np.array_equal(after[paths[k]], before[paths[k]]), \
             paths[k]
-    # (atol: a convolution's bias before a training-mode
-    # BatchNormalization has a zero gradient up to rounding, so its ~1e-6
-    # steps are rounding noise that differs between the two programs)
+    # A convolution's bias before a training-mode BatchNormalization has a
+    # zero gradient up to rounding: its steps are rounding noise that
+    # differs between the two programs, each at most Adam's step (the
+    # learning rate) from where it was. The other weights agree.
     for w1, w2 in zip(model.weights, eager.weights):
+        if w1.path.startswith("conv2d") and w1.path.endswith("/bias"):
+            for w in (w1, w2):
+                np.testing.assert_allclose(w.numpy(), before[w1.path],
+                                           rtol=0, atol=1e-4, err_msg=w1.path)
+            continue
         np.testing.assert_allclose(w1.numpy(), w2.numpy(), rtol=2e-4,
                                    atol=1e-5, err_msg=w1.path)
 
