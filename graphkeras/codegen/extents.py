@@ -108,8 +108,9 @@ def runtime_extents(node) -> Extents:
     def val(v):
         got = vmap.get(v.name)
         if got is None:
-            got = vmap[v.name] = Value(v.name, TensorType(
-                tuple(dim(d) for d in v.shape), v.dtype))
+            shape = tuple(dim(d) for d in v.shape)
+            got = vmap[v.name] = v if shape == v.shape else Value(
+                v.name, TensorType(shape, v.dtype))
         return got
 
     def rewrite(n):
