@@ -491,6 +491,9 @@ def _random_bits(pw, node, idx, stream: int):
     k = _mix32(b, b.xor(ir.Constant(I32, seed0), b.trunc(c, I32)))
     key = _mix32(b, b.xor(k, b.trunc(b.lshr(c, _i64(32)), I32)))
     i = b.trunc(idx.offset(node.outputs[0].shape), I32)
+    if len(node.inputs) > 1:  # the element numbers start at the offset
+        at = node.inputs[1]
+        i = b.add(i, b.trunc(_as_i64(b, pw.at(at, idx), at.dtype), I32))
     h = _mix32(b, b.xor(b.mul(i, ir.Constant(I32, rnd.GOLDEN)), key))
     return _mix32(b, b.add(h, key))
 

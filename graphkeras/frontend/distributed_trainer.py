@@ -29,6 +29,9 @@ Semantics (each rank runs the same script):
 - callbacks: only rank 0 prints (verbose 0 elsewhere) and writes CSV
   logs, TensorBoard logs, backups and saved models (other ranks restore
   from rank 0's backup); stop_training is rank 0's at every epoch end.
+- random draws over the batch (Dropout's masks): numbered from the rank's
+  first row in the global batch (a per-call input, from one allgather of
+  the ranks' counts), so the ranks draw one process's noise, row for row.
 - predict: each rank predicts its slice; the slices are gathered (rank
   order, i.e. data order), so every rank returns every prediction.
 """
@@ -50,6 +53,9 @@ from .random import global_rng
 from .variables import STORE, Variable
 
 COUNT_INPUT = "replica_samples"  # the per-call input: this rank's samples
+# the per-call input of a step that draws random numbers over the batch:
+# this rank's first row in the global batch
+ROW_INPUT = "replica_first_row"
 
 _HOOKS: dict = {}
 
@@ -162,6 +168,21 @@ class _Hooks:
             trace.__dict__["_replica_samples"] = count
             trace.__dict__["_replica_hooks"] = self  # tracing.replica_gradients
         return count
+
+    def row_offset_input(self, trace):
+        """The per-call int64 scalar input: the global batch's row where
+        this rank's slice starts (the ranks' slices are contiguous, in rank
+        order). A random draw over the batch numbers its elements from it
+        (frontend/random.py), so the ranks draw the rows of the noise one
+        process draws for the whole batch: Dropout gives every sample its
+        own mask, the one a single process would give it."""
+        rows = trace.__dict__.get("_replica_rows")
+        if rows is None:
+            rows = trace.input(ROW_INPUT, (), "int64")
+            trace.__dict__["_replica_rows"] = rows
+            trace.__dict__.setdefault("_late_inputs", []).append(
+                rows.value.name)
+        return rows
 
     def scale_loss(self, loss, count):
         return ops.multiply(loss, count)
@@ -385,7 +406,9 @@ class _ReplicatedExecutable:
         self._hooks = hooks
         self._world = hooks.world
         self._checked = False
-        self._counted = COUNT_INPUT in program.inputs
+        # the per-call inputs this wrapper supplies, in the program's order
+        self._extra = [n for n in program.inputs
+                       if n in (COUNT_INPUT, ROW_INPUT)]
 
     def __getattr__(self, name):
         return getattr(self._exe, name)
@@ -417,12 +440,28 @@ class _ReplicatedExecutable:
                       for a in inputs]
         return list(inputs), n
 
+    def _first_rows(self, counts: list) -> list:
+        """Each batch's first row of this rank in the global batch, from
+        the sample counts of this rank's batches (one allgather, only for a
+        step that draws over the batch)."""
+        if ROW_INPUT not in self._extra:
+            return [0] * len(counts)
+        w = self._world
+        every = w.allgather(counts, "the ranks' sample counts")
+        return [sum(every[r][i] for r in range(w.rank))
+                for i in range(len(counts))]
+
+    def _append_extra(self, args: list, n: int, first_row: int) -> list:
+        for name in self._extra:
+            args.append(np.array(n, np.float32) if name == COUNT_INPUT
+                        else np.array(first_row, np.int64))
+        return args
+
     def run(self, inputs):
         if not self._checked:
             self._first_call(inputs)
         args, n = self._local(inputs)
-        if self._counted:
-            args.append(np.array(n, np.float32))
+        self._append_extra(args, n, self._first_rows([n])[0])
         w = self._world
         with w.collective(f"a {self._kind} step"):
             out = self._exe.run(args)
@@ -437,12 +476,10 @@ class _ReplicatedExecutable:
     def run_steps(self, batches):
         if not self._checked and batches:
             self._first_call(batches[0])
-        local = []
-        for b in batches:
-            args, n = self._local(b)
-            if self._counted:
-                args.append(np.array(n, np.float32))
-            local.append(args)
+        local = [self._local(b) for b in batches]
+        rows = self._first_rows([n for _, n in local])
+        local = [self._append_extra(args, n, row)
+                 for (args, n), row in zip(local, rows)]
         w = self._world
         with w.collective(f"{len(batches)} {self._kind} steps"):
             out = self._exe.run_steps(local)

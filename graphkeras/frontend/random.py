@@ -177,19 +177,37 @@ def _shape_attr(shape):
     return tracing.to_ir_shape(tuple(shape), strict=False)
 
 
+def _operands(counter, ir_shape) -> tuple:
+    """The random op's operands: the counter, and in a data-parallel rank's
+    step a draw over the batch also the number of its first element in the
+    global batch's draw, so every rank takes its own rows of the noise one
+    process would draw (distributed_trainer.row_offset_input)."""
+    t = tracing.current_trace()
+    hooks = None if t is None else t.__dict__.get("_replica_hooks")
+    if hooks is None or not ir_shape or ir_shape[0] != "N":
+        return (counter,)
+    per_row = int(np.prod(ir_shape[1:], dtype=np.int64))
+    rows = hooks.row_offset_input(t)
+    return counter, ops.multiply(rows, np.int64(per_row))
+
+
 def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     """Uniform numbers in [minval, maxval). `shape` may name the batch as
     None inside a traced call."""
     s, counter = _seed_pair(seed)
-    return ops._apply("random_uniform", counter, shape=_shape_attr(shape),
-                      seed=s, low=float(minval), high=float(maxval),
+    ir_shape = _shape_attr(shape)
+    return ops._apply("random_uniform", *_operands(counter, ir_shape),
+                      shape=ir_shape, seed=s, low=float(minval),
+                      high=float(maxval),
                       dtype=standardize_dtype(dtype))
 
 
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     s, counter = _seed_pair(seed)
-    return ops._apply("random_normal", counter, shape=_shape_attr(shape),
-                      seed=s, mean=float(mean), stddev=float(stddev),
+    ir_shape = _shape_attr(shape)
+    return ops._apply("random_normal", *_operands(counter, ir_shape),
+                      shape=ir_shape, seed=s, mean=float(mean),
+                      stddev=float(stddev),
                       dtype=standardize_dtype(dtype))
 
 
@@ -229,15 +247,19 @@ def _float_dtype(dtype, where: str) -> str:
 
 def _u(pair, k, shape, dtype="float32", low=0.0, high=1.0):
     s, counter = pair
-    return ops._apply("random_uniform", counter, shape=_shape_attr(shape),
-                      seed=_sub_seed(s, k), low=float(low), high=float(high),
+    ir_shape = _shape_attr(shape)
+    return ops._apply("random_uniform", *_operands(counter, ir_shape),
+                      shape=ir_shape, seed=_sub_seed(s, k), low=float(low),
+                      high=float(high),
                       dtype=dtype)
 
 
 def _n(pair, k, shape, dtype="float32"):
     s, counter = pair
-    return ops._apply("random_normal", counter, shape=_shape_attr(shape),
-                      seed=_sub_seed(s, k), mean=0.0, stddev=1.0, dtype=dtype)
+    ir_shape = _shape_attr(shape)
+    return ops._apply("random_normal", *_operands(counter, ir_shape),
+                      shape=ir_shape, seed=_sub_seed(s, k), mean=0.0,
+                      stddev=1.0, dtype=dtype)
 
 
 def randint(shape, minval, maxval, dtype="int32", seed=None):

@@ -224,6 +224,9 @@ def _stateful_call(model, t, method, data, kind):
 
 
 def _finish(t, results, input_names, n_out) -> Program:
+    # inputs a layer asked for while it was traced (a data-parallel rank's
+    # first row in the global batch: distributed_trainer.row_offset_input)
+    input_names = list(input_names) + t.__dict__.get("_late_inputs", [])
     keys = list(t.updates)
     all_results = list(results) + [t.updates[k] for k in keys]
     fn = t.builder.build(all_results)

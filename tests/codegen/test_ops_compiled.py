@@ -87,6 +87,22 @@ def test_random_uniform_is_bit_exact_with_the_reference(dtype):
                                    ir.float32 else 1e-13)
 
 
+def test_random_ops_with_an_offset_are_bit_exact_with_the_reference():
+    b = ir.Builder("rng_window")
+    c = b.param("c", (), ir.int64)
+    at = b.param("at", (), ir.int64)
+    b.param("x", ("N", 7))  # binds N
+    u = b.random_uniform(c, at, shape=("N", 7), seed=5)
+    fn = b.build([u, b.random_normal(c, at, shape=("N", 7), seed=6)])
+    exe = compile_function(fn)
+    for n, offset in ((1, 0), (3, 21), (11, 2**32 - 7), (4, -14)):
+        args = [np.array(9, np.int64), np.array(offset, np.int64),
+                np.zeros((n, 7), np.float32)]
+        got, want = exe.run(args), ir.interpret(fn, args)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
+
+
 @pytest.mark.parametrize("vector_bytes", [16, 64])
 def test_matmul_tilings_of_other_vector_widths(monkeypatch, vector_bytes):
     """The GEMM tiles follow the host's vector width (MR x NR = 12 x 32 for

@@ -30,10 +30,14 @@ def _data(features=8, classes=3, n=SAMPLES):
     return x, y
 
 
-def _model(seed, bn=None, features=8, width=16):
+def _model(seed, bn=None, features=8, width=16, noise=False):
     keras.utils.set_random_seed(seed)
-    layers = [keras.Input((features,)), keras.layers.Dense(width,
-                                                           activation="relu")]
+    layers = [keras.Input((features,))]
+    if noise:  # random numbers over the batch: each rank draws its rows
+        layers.append(keras.layers.GaussianNoise(0.3))
+    layers.append(keras.layers.Dense(width, activation="relu"))
+    if noise:
+        layers.append(keras.layers.Dropout(0.5))
     if bn is not None:
         layers.append(keras.layers.BatchNormalization(synchronized=bn))
     layers.append(keras.layers.Dense(3, activation="softmax"))
@@ -44,10 +48,11 @@ def _flat(model) -> dict:
     return {f"w{i}": w for i, w in enumerate(model.get_weights())}
 
 
-def training(optimizer, bn=None, rank=0, steps_per_execution=1):
+def training(optimizer, bn=None, rank=0, steps_per_execution=1,
+             noise=False):
     """Three epochs, shuffled, a validation set, uneven last batches."""
     x, y = _data()
-    model = _model(1 + 100 * rank, bn)
+    model = _model(1 + 100 * rank, bn, noise=noise)
     # one process: the same global rng state as rank 0 after building
     keras.utils.set_random_seed(7)
     model.compile(optimizer, "sparse_categorical_crossentropy",
@@ -248,6 +253,9 @@ def run(name: str, tmp: str, distributed: bool) -> dict:
     if name == "adam":
         return training(keras.optimizers.Adam(0.01), rank=rank,
                         steps_per_execution=2)
+    if name == "noise":  # Dropout's masks are one process's, row for row
+        return training(keras.optimizers.SGD(0.1), rank=rank,
+                        steps_per_execution=2, noise=True)
     if name == "sync_bn":
         return training(keras.optimizers.SGD(0.1), bn=True, rank=rank)
     if name == "custom_step":

@@ -67,13 +67,13 @@ def run_scenarios(names, tmp, **kw):
 @pytest.fixture(scope="module")
 def semantics(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mpi")
-    names = ["sgd", "adam", "sync_bn", "streams", "custom_step", "plain_bn",
-             "callbacks", "mismatch"]
+    names = ["sgd", "adam", "noise", "sync_bn", "streams", "custom_step",
+             "plain_bn", "callbacks", "mismatch"]
     return tmp, run_scenarios(names, tmp)
 
 
-@pytest.mark.parametrize("name", ["sgd", "adam", "sync_bn", "streams",
-                                  "custom_step"])
+@pytest.mark.parametrize("name", ["sgd", "adam", "noise", "sync_bn",
+                                  "streams", "custom_step"])
 def test_two_ranks_train_as_one_process(semantics, name, tmp_path):
     # N ranks with global batch B: the weights, History (loss, metrics,
     # validation), evaluate and predict of one process with batch B; every

@@ -581,6 +581,9 @@ def _random(d: Draw) -> Sample:
     if d.flag():
         names = ("low", "high") if d.op == "random_uniform" else ("mean", "stddev")
         attrs[names[0]], attrs[names[1]] = d.pick(((-2.0, 3.0), (0.5, 0.25)))
+    if d.flag():  # a window of a larger draw, numbered from the offset
+        return Sample([counter, d.operand((), d.pick(KINDS["int"]),
+                                          ints=(0, 1000))], attrs)
     return Sample([counter], attrs)
 
 

@@ -98,6 +98,22 @@ def test_counter_may_be_int32():
     np.testing.assert_array_equal(a, _run("random_uniform", (4,), 9, seed=1))
 
 
+@pytest.mark.parametrize("op", ["random_uniform", "random_normal"])
+def test_an_offset_draws_a_window_of_the_larger_draw(op):
+    # a data-parallel rank draws rows [3, 5) of one process's (5, 3) noise
+    whole = _run(op, (5, 3), 4, seed=7)
+    b = ir.Builder(op)
+    c = b.param("counter", (), ir.int64)
+    at = b.param("offset", (), ir.int32)
+    fn = b.build([b.op(op, c, at, shape=("N", 3), seed=7)])
+    part = ir.interpret(fn, [np.int64(4), np.int32(9)], env={"N": 2})[0]
+    np.testing.assert_array_equal(part, whole[3:])
+    with pytest.raises(ir.IRTypeError, match="offset must be an integer"):
+        b = ir.Builder(op)
+        c = b.param("counter", (), ir.int64)
+        b.op(op, c, b.param("at", (2,), ir.int64), shape=(2,), seed=1)
+
+
 # --- the documented hash, re-derived with Python integers --------------------
 
 _M32 = 0xFFFFFFFF
