@@ -66,7 +66,7 @@ def export_onnx(model, x_test, out_dir=None) -> str:
     keras_path = os.path.join(out_dir, "digits_mlp.keras")
     onnx_path = os.path.join(out_dir, "digits_mlp.onnx")
     model.save(keras_path)
-    model.export(onnx_path, format="onnx")
+    model.export(onnx_path, format="onnx", verbose=False)
     print(f"Saved {keras_path} and exported {onnx_path}.")
     try:
         import onnxruntime

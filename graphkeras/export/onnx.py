@@ -36,6 +36,7 @@ runtimes can load the file.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -466,9 +467,23 @@ def _swap_last(e, x: str, rank: int) -> str:
     return e.add("Transpose", [x], perm=perm)
 
 
+def _round_bf16(e, x: str) -> str:
+    """x (float32) rounded to bfloat16 and back: round to nearest, ties to
+    even, as ir/bf16.py's round_bf16 (onnxruntime's Cast rounds the same
+    way, NaN and infinities included)."""
+    return e.add("Cast", [e.add("Cast", [x], to=TensorProto.BFLOAT16)],
+                 to=TensorProto.FLOAT)
+
+
 @_converts("matmul")
 def _matmul(e, node, ins, outs):
     a, b = ins
+    # NOTE: precision="bfloat16" (the mixed_bfloat16 policy) multiplies the
+    # operands rounded to bfloat16 and sums in float32. The products of two
+    # bfloat16 values are exact in float32, so the ONNX model differs from
+    # the compiled program only by the order of the sum.
+    if node.attrs.get("precision", "float32") == "bfloat16":
+        a, b = _round_bf16(e, a), _round_bf16(e, b)
     if node.attrs["transpose_a"]:
         a = _swap_last(e, a, node.inputs[0].rank)
     if node.attrs["transpose_b"]:
@@ -796,17 +811,33 @@ def _avg_pool_grad(e, node, ins, outs, dt):
 
 
 @_converts("resize")
+def _resize(e, node, ins, outs):
+    x = node.inputs[0]
+    if node.attrs["method"] == "nearest":
+        # NOTE: nearest takes source index floor((o + 0.5) * in / out)
+        # (resize_taps): one Gather per spatial axis with those indices is
+        # exact, where Resize would need the deprecated
+        # "tf_half_pixel_for_nn" mode (onnxruntime warns on every load).
+        from ..ir.ops.conv import resize_taps
+
+        y = ins[0]
+        for k, (i, o) in enumerate(zip(x.shape[1:-1], node.attrs["shape"])):
+            if i == o:
+                continue
+            idx, _, _ = resize_taps(i, o, "nearest")
+            y = e.add("Gather", [y, e.ints(idx)], axis=k + 1)
+        e.add("Identity", [y], outs[0])
+    else:
+        _resize_linear(e, node, ins, outs)
+
+
 @_float32_for_f64
-def _resize(e, node, ins, outs, dt):
+def _resize_linear(e, node, ins, outs, dt):
     x = node.inputs[0]
     r = x.rank
-    bilinear = node.attrs["method"] == "bilinear"
     sizes = e.shape((x.shape[0], x.shape[-1]) + tuple(node.attrs["shape"]))
-    kw = ({"mode": "linear", "coordinate_transformation_mode": "half_pixel"}
-          if bilinear else
-          {"mode": "nearest", "nearest_mode": "floor",
-           "coordinate_transformation_mode": "tf_half_pixel_for_nn"})
-    y = e.add("Resize", [_to_cf(e, ins[0], r), "", "", sizes], **kw)
+    y = e.add("Resize", [_to_cf(e, ins[0], r), "", "", sizes], mode="linear",
+              coordinate_transformation_mode="half_pixel")
     _to_cl(e, y, r, outs[0])
 
 
@@ -1173,6 +1204,12 @@ def _version() -> str:
 def save_model_proto(model: onnx.ModelProto, path) -> None:
     """Write `model` to `path` atomically (a temporary file in the same
     directory, then os.replace), so a reader never sees half a file."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"Cannot write the ONNX model to {os.fspath(path)}: it is a "
+            f"directory. Give a file path, e.g. "
+            f"{os.path.join(os.fspath(path), 'model.onnx')}."
+        )
     atomic_write_bytes(path, model.SerializeToString())
 
 

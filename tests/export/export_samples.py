@@ -211,7 +211,13 @@ add("matmul",
          op("matmul", transpose_a=True)),
     Case([("a", (2, 1, 3, 4), F64), ("b", ("N", 5, 4), F64)],
          op("matmul", transpose_b=True), label="broadcast batch dims"),
-    Case([("a", ("N", 3), I32), ("b", (3, 2), I32)], op("matmul")))
+    Case([("a", ("N", 3), I32), ("b", (3, 2), I32)], op("matmul")),
+    # mixed_bfloat16: operands rounded to bfloat16 (off by ~1e-3 if not)
+    Case([("x", ("N", 6), F32), ("w", (6, 5), F32)],
+         op("matmul", precision="bfloat16"), label="bfloat16 operands"),
+    Case([("a", ("N", 4, 6), F32), ("b", ("N", 5, 6), F32)],
+         op("matmul", transpose_b=True, precision="bfloat16"),
+         label="bfloat16 operands, batched"))
 add("matmul_sum",
     Case([("a", ("N", 3, 4), F32), ("b", ("N", 3, 5), F32)], op("matmul_sum")),
     Case([("a", (2, "N", 4), F64), ("b", (2, "N", 2), F64)], op("matmul_sum")),
@@ -387,6 +393,14 @@ for _m in ("bilinear", "nearest"):
              tol=(1e-4, 1e-5)),
         Case([("x", ("N", 5, 2), F64)], op("resize", shape=(8,), method=_m),
              tol=_F32_TOL, label="float64 computed in float32"))
+    if _m == "nearest":  # exact: a Gather per axis, float64 stays float64
+        add("resize",
+            Case([("x", ("N", 7, 5, 2), F32)],
+                 op("resize", shape=(3, 5), method=_m),
+                 label="nearest, down on one axis, one axis kept"),
+            Case([("x", ("N", 4, 3, 3, 1), F64)],
+                 op("resize", shape=(9, 2, 5), method=_m),
+                 label="nearest, float64, 3 spatial axes"))
     add("resize_grad",
         Case([("g", ("N", 11, 4, 3), F32)],
              op("resize_grad", shape=(6, 7), method=_m), label=_m,

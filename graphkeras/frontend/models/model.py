@@ -110,6 +110,9 @@ class Model(Trainer, Layer):
                 lambda x: (None,) + tuple(x.shape[1:]), inputs)
         except (AttributeError, TypeError):
             self._build_shapes = None
+        # the dtypes of that first call, for ONNX export's inputs
+        self._build_dtypes = tree.map_structure(
+            lambda x: getattr(x, "dtype", None), inputs)
 
     def build(self, input_shape=None):
         """Create the weights by tracing call() on inputs of `input_shape`."""

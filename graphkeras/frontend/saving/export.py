@@ -20,10 +20,97 @@ import numpy as np
 from .. import tree
 
 
-def _input_template(model):
+def _spec_shape_dtype(spec, i: int):
+    """(shape, dtype or None, name or None) of one input_signature entry:
+    a keras.InputSpec, a KerasTensor, an array, or a shape tuple."""
+    if isinstance(spec, np.ndarray):
+        return (None,) + spec.shape[1:], spec.dtype.name, None
+    if isinstance(spec, (tuple, list)) and all(
+            d is None or isinstance(d, (int, np.integer)) for d in spec):
+        return tuple(spec), None, None
+    shape = getattr(spec, "shape", None)
+    if shape is None:
+        raise ValueError(
+            f"input_signature entry {i} must be a keras.InputSpec with a "
+            f"shape, a KerasTensor, an array or a shape tuple. Received: "
+            f"{spec!r}"
+        )
+    dtype = getattr(spec, "dtype", None)
+    dtype = None if dtype is None else str(np.dtype(str(dtype)))
+    return tuple(shape), dtype, getattr(spec, "name", None)
+
+
+def _is_shape(x) -> bool:
+    return isinstance(x, (tuple, list)) and len(x) > 0 and all(
+        d is None or isinstance(d, (int, np.integer)) for d in x)
+
+
+def _flat_specs(x) -> list:
+    """input_signature's leaves, in order (a shape tuple is a leaf; dicts
+    give their values in insertion order, as tree.flatten does)."""
+    if _is_shape(x) or not tree.is_nested(x):
+        return [x]
+    items = x.values() if isinstance(x, dict) else x
+    return [leaf for v in items for leaf in _flat_specs(v)]
+
+
+def _signature(model, input_signature, inputs):
+    """The flat (shape, dtype, name) entries of `input_signature`, checked
+    against the model's symbolic inputs (None for a subclassed model)."""
+    specs = _flat_specs(input_signature)
+    entries = [_spec_shape_dtype(s, i) for i, s in enumerate(specs)]
+    if inputs and len(entries) != len(inputs):
+        raise ValueError(
+            f"Model '{model.name}' has {len(inputs)} input(s), but "
+            f"input_signature gives {len(entries)}: {input_signature!r}"
+        )
+    for i, (shape, dtype, _) in enumerate(entries):
+        if not inputs:
+            continue
+        t = inputs[i]
+        want = tuple(t.shape)
+        ok = len(shape) == len(want) and all(
+            a is None or b is None or a == b
+            for a, b in zip(shape[1:], want[1:]))
+        if not ok:
+            raise ValueError(
+                f"input_signature entry {i} has the shape {shape}, which does "
+                f"not fit input {t.name!r} of model '{model.name}' (shape "
+                f"{want})."
+            )
+        if dtype is not None and dtype != str(np.dtype(str(t.dtype))):
+            raise ValueError(
+                f"input_signature entry {i} has dtype {dtype}, but input "
+                f"{t.name!r} of model '{model.name}' takes {t.dtype}."
+            )
+    return entries
+
+
+def _input_template(model, input_signature=None):
     """(zero arrays, one per model input, at batch 1; the structure of the
-    inputs or None for a single one)."""
+    inputs or None for a single one). `input_signature` (Keras's argument
+    of `export`) gives the sizes of dimensions the Inputs leave open."""
     inputs = getattr(model, "inputs", None)
+    if input_signature is not None:
+        entries = _signature(model, input_signature, inputs)
+        arrays = []
+        for i, (shape, dtype, _) in enumerate(entries):
+            if inputs:
+                want = tuple(inputs[i].shape)
+                shape = tuple(a if a is not None else b
+                              for a, b in zip(shape, want))
+                dtype = dtype or str(np.dtype(str(inputs[i].dtype)))
+            if any(d is None for d in shape[1:]):
+                raise ValueError(
+                    f"input_signature entry {i} has the shape {shape} with "
+                    "an unknown non-batch dimension; export needs every "
+                    "dimension but the batch to be known."
+                )
+            arrays.append(np.zeros((1,) + tuple(shape[1:]),
+                                   dtype=dtype or "float32"))
+        if not inputs:
+            return arrays, (None if len(arrays) == 1 else list(arrays))
+        return arrays, _template_like(model, arrays)
     if not inputs:
         shape = None
         spec = getattr(model, "_build_shapes", None)
@@ -33,12 +120,13 @@ def _input_template(model):
             raise ValueError(
                 f"Model '{model.name}' has not been built, so its inputs are "
                 "unknown: call it on data (or build(input_shape)) before "
-                "exporting it."
+                "exporting it, or pass input_signature."
             )
         flat_shapes = [shape] if not isinstance(shape, (list, dict)) else \
             tree.flatten(shape) if isinstance(shape, dict) else shape
-        arrays = [np.zeros((1,) + tuple(s[1:]), "float32")
-                  for s in flat_shapes]
+        dtypes = _flat_dtypes(model, len(flat_shapes))
+        arrays = [np.zeros((1,) + tuple(s[1:]), d)
+                  for s, d in zip(flat_shapes, dtypes)]
         return arrays, (None if len(arrays) == 1 else list(arrays))
     arrays = []
     for t in inputs:
@@ -47,20 +135,44 @@ def _input_template(model):
             raise ValueError(
                 f"Model '{model.name}': input {t.name!r} has the shape "
                 f"{shape} with an unknown non-batch dimension; export needs "
-                "every dimension but the batch to be known."
+                "every dimension but the batch to be known: pass "
+                "input_signature=[keras.InputSpec(shape=...)] with the "
+                "sizes to export."
             )
         arrays.append(np.zeros((1,) + shape[1:], dtype=t.dtype))
+    return arrays, _template_like(model, arrays)
+
+
+def _flat_dtypes(model, count: int) -> list:
+    """The dtypes a subclassed model was first called with (float32 where
+    unknown: after build(input_shape))."""
+    dtypes = getattr(model, "_build_dtypes", None)
+    flat = tree.flatten(dtypes) if dtypes is not None else []
+    if len(flat) != count:
+        flat = [None] * count
+    out = []
+    for d in flat:
+        try:
+            out.append(np.dtype(str(d)) if d is not None else np.float32)
+        except TypeError:
+            out.append(np.float32)
+    return out
+
+
+def _template_like(model, arrays):
+    """The inputs' structure (dict, list) holding `arrays`, or None for a
+    single input."""
     struct = getattr(model, "_inputs_struct", None)
     if struct is None and getattr(model, "_functional", None) is not None:
         struct = model._functional._inputs_struct
     if struct is None or not tree.is_nested(struct):
-        return arrays, None
-    return arrays, tree.pack_like(struct, arrays)
+        return None
+    return tree.pack_like(struct, arrays)
 
 
-def inference_program(model):
+def inference_program(model, input_signature=None):
     """The model's predict Program (runtime.Program)."""
-    xs, template = _input_template(model)
+    xs, template = _input_template(model, input_signature)
     from ..trainer_steps import trace_step
 
     return trace_step(model, "predict", xs, None, None, template)
@@ -173,16 +285,21 @@ def _refuse_state_updates(model, program) -> None:
     )
 
 
-def onnx_export_spec(model):
+def onnx_export_spec(model, input_signature=None):
     from ...export.onnx import ExportSpec
 
-    program = inference_program(model)
+    program = inference_program(model, input_signature)
     fn, values = keras_named(model, program)
     if tuple(program.outputs) != tuple(range(len(program.fn.results))):
         _refuse_state_updates(model, program)
         raise ValueError("The predict program has results that are not "
                          "outputs; it cannot be exported.")
     inputs, outputs = io_names(model, program)
+    if input_signature is not None:  # names given in the signature win
+        given = [e[2] for e in _signature(
+            model, input_signature, getattr(model, "inputs", None))]
+        if len(given) == len(inputs):
+            inputs = _unique([g or n for g, n in zip(given, inputs)])
     reserved = set(values)
     outputs = [f"{n}_output" if n in reserved or n in inputs else n
                for n in outputs]
@@ -191,26 +308,43 @@ def onnx_export_spec(model):
 
 
 def export(model, filepath, format="onnx", verbose=None, input_signature=None,
-           opset=None, **kwargs):
-    """`model.export(path, format="onnx")`."""
+           opset_version=None, opset=None, **kwargs):
+    """`model.export(path, format="onnx")`: Keras 3's arguments
+    (`verbose`, `input_signature`, `opset_version`); `opset` is an alias
+    of `opset_version`."""
     if format != "onnx":
         raise ValueError(
             "graphkeras exports models in the ONNX format only: pass "
             f"format='onnx'. Received: format={format!r}"
         )
-    if input_signature is not None:
-        raise ValueError(
-            "input_signature is not supported: the ONNX model takes inputs "
-            "shaped like the model's Inputs, with a symbolic batch dimension."
-        )
     if kwargs:
         raise ValueError(
-            f"Unsupported export argument(s): {sorted(kwargs)}."
+            f"Unsupported export argument(s): {sorted(kwargs)}. "
+            "model.export takes filepath, format, verbose, input_signature "
+            "and opset_version."
         )
-    from ...export.onnx import export_model
+    if opset is not None and opset_version is not None and \
+            opset != opset_version:
+        raise ValueError(
+            "opset is an alias of opset_version: pass one of them. "
+            f"Received: opset_version={opset_version!r}, opset={opset!r}"
+        )
+    from ...export.onnx import MAX_OPSET, MIN_OPSET, save_function
 
-    model_proto = export_model(model, filepath, opset=opset)
-    if verbose:
-        names = ", ".join(i.name for i in model_proto.graph.input)
-        print(f"Saved ONNX model to {filepath} (inputs: {names}).")
-    return model_proto
+    arg = "opset_version" if opset is None else "opset"
+    opset = opset_version if opset_version is not None else opset
+    if opset is not None and (isinstance(opset, bool) or not isinstance(
+            opset, (int, np.integer)) or not MIN_OPSET <= opset <= MAX_OPSET):
+        raise ValueError(
+            f"{arg} must be an integer from {MIN_OPSET} to {MAX_OPSET} (the "
+            f"ONNX opsets graphkeras writes; default: the exporter's "
+            f"DEFAULT_OPSET). Received: {arg}={opset!r}"
+        )
+    spec = onnx_export_spec(model, input_signature)
+    save_function(
+        spec.fn, filepath, initializers=spec.initializers,
+        input_names=spec.input_names, output_names=spec.output_names,
+        opset=None if opset is None else int(opset),
+    )
+    if verbose is None or verbose:  # Keras prints unless verbose=False
+        print(f"Saved artifact at '{filepath}'.")
