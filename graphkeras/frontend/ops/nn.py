@@ -86,7 +86,16 @@ def log_softmax(x, axis=-1):
 @keras_op
 def softplus(x):
     x = _floatify(convert_to_tensor(x))
-    return add(relu(x), log1p(exp(negative(abs(x)))))
+    return add(relu(x), log1p(exp(_minus_abs(x))))
+
+
+def _minus_abs(x):
+    """-|x|, written x - 2 relu(x) (the same value, bit for bit) so that,
+    beside relu(x) (whose gradient at 0 is 0), its gradient at 0 is 1: the
+    sum relu(x) + log1p(exp(-|x|)) then has the derivative 1/2 at 0 that
+    softplus has (abs's gradient at 0 is 0: it gave 0, and a bias
+    initialized to zeros sits exactly there)."""
+    return subtract(x, multiply(relu(x), 2.0))
 
 
 @keras_op
@@ -181,7 +190,7 @@ def binary_crossentropy(target, output, from_logits=False):
     if from_logits:
         # max(x, 0) - x z + log(1 + exp(-|x|))
         return add(subtract(relu(output), multiply(output, target)),
-                   log1p(exp(negative(abs(output)))))
+                   log1p(exp(_minus_abs(output))))
     p = clip(output, 1e-7, 1.0 - 1e-7)
     return negative(add(multiply(target, log(p)),
                         multiply(subtract(1.0, target), log(subtract(1.0, p)))))

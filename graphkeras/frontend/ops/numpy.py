@@ -1143,7 +1143,10 @@ def logaddexp(x1, x2):
     dt = dt if _ORDER[dt] >= 3 else "float32"
     _, (a, b) = _align(x1, x2, to=dt)
     delta = subtract(a, b)
-    out = add(maximum(a, b), log1p(exp(multiply(abs(delta), -1.0))))
+    # -|a - b|, taken on the side maximum's gradient takes at a tie (a), so
+    # that both operands get 1/2 of it where a == b (abs: 1 and 0)
+    ge = greater_equal(a, b)
+    out = add(maximum(a, b), log1p(exp(where(ge, negative(delta), delta))))
     return where(isnan(delta), add(a, b), out)
 
 

@@ -1,0 +1,84 @@
+"""Random models (tests/model_strategies.py): Sequential and Functional
+graphs of Dense, convolutions, pooling, normalization, recurrent and
+attention layers, merges and shared layers, at odd sizes and batches.
+Compiled predict, one train_on_batch step and evaluate against the
+reference interpreter; float64 gradients against finite differences.
+
+A few examples per run on CI; `GRAPHKERAS_FUZZ_EXAMPLES=200` runs more,
+and `python tools/fuzz_models.py` runs thousands, each in a watched
+process (docs/testing_models.md)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import graphkeras as keras
+from graphkeras import ops
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+
+from model_strategies import (  # noqa: E402
+    HypothesisDraws,
+    check_gradients,
+    check_model,
+    model_specs,
+)
+
+EXAMPLES = int(os.environ.get("GRAPHKERAS_FUZZ_EXAMPLES", "0") or 0)
+_FUZZ = settings(max_examples=EXAMPLES or 4, deadline=None,
+                 suppress_health_check=list(HealthCheck), print_blob=True)
+
+
+@_FUZZ
+@given(data=st.data())
+def test_random_models_compiled_match_the_interpreter(data):
+    spec = model_specs(HypothesisDraws(data), max_layers=6,
+                       dtypes=("float32", "float32", "float64"))
+    print(spec)  # hypothesis shows it for the failing example
+    check_model(spec)
+
+
+@settings(_FUZZ, max_examples=EXAMPLES or 6)
+@given(data=st.data())
+def test_random_model_gradients_match_finite_differences(data):
+    spec = model_specs(HypothesisDraws(data), max_layers=4)
+    print(spec)
+    check_gradients(spec)
+
+
+# --- what the random models found ------------------------------------------------
+
+
+def test_softplus_logaddexp_and_logit_crossentropy_at_zero():
+    # softplus(x) = relu(x) + log1p(exp(-|x|)) had the gradient 0 at x = 0
+    # (abs's and relu's gradients at 0 are 0), where softplus' is 1/2: a
+    # layer with activation="softplus" and a bias of zeros sat there
+    # (seed 1075: a Conv1D whose taps all fell in the padding)
+    x = np.array([0.0, -1.5, 2.0], "float32")
+    sig = 1 / (1 + np.exp(-x.astype("float64")))
+    g = keras.ops.grad(lambda t: ops.sum(ops.softplus(t)))(x)
+    np.testing.assert_allclose(g, sig, rtol=1e-6)
+    g = keras.ops.grad(lambda t: ops.sum(ops.log_sigmoid(t)))(x)
+    np.testing.assert_allclose(g, 1 - sig, rtol=1e-6)
+    z = np.array([1.0, 0.0, 1.0], "float32")
+    g = keras.ops.grad(lambda t: ops.sum(ops.binary_crossentropy(
+        z, t, from_logits=True)))(x)
+    np.testing.assert_allclose(g, sig - z, rtol=1e-6, atol=1e-7)
+    # logaddexp(a, b) at a == b: 1/2 to each (it was 1 and 0)
+    a = np.array([0.5, 1.0, -2.0], "float32")
+    b = np.array([0.5, 3.0, -2.0], "float32")
+    ga, gb = keras.ops.grad(lambda u, v: ops.sum(ops.logaddexp(u, v)),
+                            argnums=(0, 1))(a, b)
+    ea = np.exp(a.astype("float64"))
+    eb = np.exp(b.astype("float64"))
+    np.testing.assert_allclose(ga, ea / (ea + eb), rtol=1e-6)
+    np.testing.assert_allclose(gb, eb / (ea + eb), rtol=1e-6)
+    # the values are those of -|x| (bit for bit)
+    np.testing.assert_array_equal(
+        np.asarray(ops.softplus(x)),
+        np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))).astype("float32"))
