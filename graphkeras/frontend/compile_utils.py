@@ -245,7 +245,10 @@ class CompileLoss:
         # output index -> (classes, ignore_class) of sparse crossentropies
         self.sparse_outputs: dict = {}
 
-    def build(self, y_true, y_pred, output_names):
+    def build(self, y_true, y_pred, output_names, dict_outputs=False):
+        """dict_outputs: the model returns a dict; a dict `loss` is then
+        applied (and its per-output losses tracked and summed) in the
+        loss dict's key order, as Keras 3 walks it."""
         loss = self._user_loss
         if isinstance(loss, (list, tuple)) and len(output_names) == 1 and len(
             loss
@@ -266,6 +269,12 @@ class CompileLoss:
             self.weights = [1.0 if x is None else float(x) for x in
                             _per_output(w, output_names, "loss_weights")]
         self.output_names = list(output_names)
+        self.order = list(range(len(output_names)))
+        if dict_outputs and isinstance(loss, dict):
+            self.order = [output_names.index(k) for k in loss
+                          if k in output_names]
+            self.order += [i for i in range(len(output_names))
+                           if i not in self.order]
         active = [i for i, l in enumerate(self.losses) if l is not None]
         self.trackers = []
         if len(active) > 1:
@@ -276,7 +285,8 @@ class CompileLoss:
 
     def __call__(self, y_true, y_pred, sample_weights, batch_size):
         total = None
-        for i, (loss, w) in enumerate(zip(self.losses, self.weights)):
+        for i in self.order:
+            loss, w = self.losses[i], self.weights[i]
             if loss is None:
                 continue
             yt, yp = y_true[i], y_pred[i]
@@ -310,7 +320,8 @@ class CompileLoss:
 
     @property
     def metrics(self) -> list:
-        return [t for t in self.trackers if t is not None]
+        return [self.trackers[i] for i in self.order
+                if self.trackers and self.trackers[i] is not None]
 
 
 class CompileMetrics:

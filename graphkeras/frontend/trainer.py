@@ -381,7 +381,8 @@ class Trainer:
                     "(y) were given. Pass `y` to fit / evaluate."
                 )
             if not self._compile_loss.built:
-                self._compile_loss.build(y_true, flat_pred, output_names)
+                self._compile_loss.build(y_true, flat_pred, output_names,
+                                         dict_outputs=isinstance(y_pred, dict))
             batch = ops.batch_size(_first_tensor(x, y_pred))
             total = self._compile_loss(y_true, flat_pred, sw_in, batch)
         trace = tracing.current_trace()
@@ -458,7 +459,8 @@ class Trainer:
             if len(tree.flatten(ys)) != len(flat):
                 return
             if cl is not None and not cl.built:
-                cl.build(tree.flatten(ys), flat, names)
+                cl.build(tree.flatten(ys), flat, names,
+                         dict_outputs=isinstance(y_pred, dict))
             if cm is not None and not cm.built:
                 cm.build(tree.flatten(ys), flat, names)
 

@@ -36,6 +36,20 @@ def _check_keras_tensors(struct, what):
             )
 
 
+def _sort_dicts(struct):
+    """`struct` with every dict's keys in sorted order (as Keras 3's tree
+    flattens them; keys that do not sort keep their order)."""
+    if isinstance(struct, dict):
+        try:
+            keys = sorted(struct)
+        except TypeError:
+            keys = list(struct)
+        return {k: _sort_dicts(struct[k]) for k in keys}
+    if isinstance(struct, (list, tuple)) and not hasattr(struct, "_fields"):
+        return type(struct)(_sort_dicts(v) for v in struct)
+    return struct
+
+
 class Functional(Model):
     """A model defined by `Model(inputs, outputs)`."""
 
@@ -48,6 +62,10 @@ class Functional(Model):
         _check_keras_tensors(outputs, "outputs")
         trainable = kwargs.pop("trainable", True)
         Model.__init__(self, name=name, trainable=trainable, **kwargs)
+        # Keras 3 flattens a dict by sorted key (its tree is optree): the
+        # flat inputs/outputs, `output_names`, `layers`, the weights' order
+        # and the matching of list data all follow the sorted keys.
+        inputs, outputs = _sort_dicts(inputs), _sort_dicts(outputs)
         self._inputs_struct = inputs
         self._outputs_struct = outputs
         self._inputs = tree.flatten(inputs)

@@ -1,0 +1,38 @@
+"""Programs of the kinds users port from keras.io, run with graphkeras and
+compared with Keras 3's results (fixtures/keras_programs.json, written by
+fixtures/make_keras_programs.py from the same code,
+fixtures/programs_cases.py)."""
+
+import importlib.util
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+import graphkeras as keras
+
+_DIR = pathlib.Path(__file__).parent / "fixtures"
+_spec = importlib.util.spec_from_file_location(
+    "programs_cases", _DIR / "programs_cases.py")
+cases = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cases)
+FIX = json.loads((_DIR / "keras_programs.json").read_text())
+
+
+def check_same(ours: dict, theirs: dict, rtol=1e-4):
+    assert sorted(ours) == sorted(theirs)
+    for k in theirs:
+        a, b = ours[k], theirs[k]
+        if k.endswith(("keys", "names", "shapes")) or isinstance(b, str):
+            assert a == b, k
+        else:
+            np.testing.assert_allclose(np.asarray(a, float),
+                                       np.asarray(b, float), rtol=rtol,
+                                       atol=rtol * 0.1, err_msg=k)
+
+
+@pytest.mark.parametrize("case", cases.CASES, ids=lambda c: c.__name__)
+def test_program_matches_keras(case):
+    keras.utils.set_random_seed(0)
+    check_same(case(keras), FIX[case.__name__])
