@@ -34,5 +34,6 @@ def check_same(ours: dict, theirs: dict, rtol=1e-4):
 
 @pytest.mark.parametrize("case", cases.CASES, ids=lambda c: c.__name__)
 def test_program_matches_keras(case):
+    keras.backend.clear_session()  # layer names start from dense
     keras.utils.set_random_seed(0)
     check_same(case(keras), FIX[case.__name__])
