@@ -190,11 +190,28 @@ def _unique(names: list) -> list:
     return out
 
 
+def _call_arg_name(model) -> list:
+    """[the name of call()'s first argument] of a subclassed model ("ids"
+    for `def call(self, ids)`), or []."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(model.call).parameters.values())
+    except (TypeError, ValueError):
+        return []
+    if params and params[0].kind in (params[0].POSITIONAL_ONLY,
+                                     params[0].POSITIONAL_OR_KEYWORD):
+        return [params[0].name]
+    return []
+
+
 def io_names(model, program):
     """(ONNX input names in parameter order, output names)."""
     from ..variables import STORE  # noqa: F401  (state lives there)
 
     user_names = list(getattr(model, "input_names", None) or [])
+    if not user_names and len(program.inputs) == 1:
+        user_names = _call_arg_name(model)
     if len(user_names) != len(program.inputs):
         user_names = list(program.inputs)
     by_param = dict(zip(program.inputs, user_names))

@@ -1,0 +1,291 @@
+"""`model.export(path, format="onnx")` end to end: Keras models of every
+kind (Sequential, Functional with several and dict inputs and outputs,
+subclassed, nested, shared layers, mixed_bfloat16) exported, checked with
+onnx.checker (full_check) and run under onnxruntime at batch sizes 1, 7
+and 33, against the model's own compiled `predict`; the file's names,
+batch dimension and dtypes; Keras's `export` arguments and the user's
+errors. The layer breadth is in tests/export/test_layer_export.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx_check import check_export
+
+import graphkeras as keras
+from graphkeras import layers as L
+from graphkeras.export.onnx import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
+
+
+def io(sess):
+    return ([(i.name, i.shape, i.type) for i in sess.get_inputs()],
+            [(o.name, o.shape, o.type) for o in sess.get_outputs()])
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    keras.utils.set_random_seed(0)
+
+
+# --- model kinds, names and the batch dimension ---------------------------
+
+
+def test_sequential_names_and_batch_dimension(tmp_path):
+    model = keras.Sequential([keras.Input((5,)),
+                              L.Dense(8, activation="relu", name="hidden"),
+                              L.Dense(3, activation="softmax", name="probs")])
+    sess = check_export(model, tmp_path / "m.onnx")
+    ins, outs = io(sess)
+    # the input is named after the Input layer, the output after its layer
+    assert ins == [(model.inputs[0].name, ["batch", 5], "tensor(float)")]
+    assert ins[0][0].startswith("input_layer")
+    assert outs == [("probs", ["batch", 3], "tensor(float)")]
+    proto = onnx.load(str(tmp_path / "m.onnx"))
+    assert proto.opset_import[0].version == DEFAULT_OPSET
+    # weights are initializers named after the Keras variables
+    names = {t.name for t in proto.graph.initializer}
+    assert any(n.endswith("hidden/kernel") for n in names), names
+
+
+def test_functional_dict_inputs_and_outputs(tmp_path):
+    age, income = keras.Input((3,), name="age"), keras.Input((2,),
+                                                              name="income")
+    h = L.Concatenate()([age, income])
+    model = keras.Model({"age": age, "income": income},
+                        {"score": L.Dense(1, name="score")(h),
+                         "cls": L.Dense(3, activation="softmax",
+                                        name="cls")(h)})
+    sess = check_export(model, tmp_path / "m.onnx")
+    ins, outs = io(sess)
+    assert [i[0] for i in ins] == ["age", "income"]
+    assert sorted(o[0] for o in outs) == ["cls", "score"]
+
+
+def test_several_inputs_and_outputs_shared_and_nested(tmp_path):
+    inner = keras.Sequential([keras.Input((6,)), L.Dense(5, activation="relu"),
+                              L.Dense(4)], name="inner")
+    a, b = keras.Input((6,), name="left"), keras.Input((6,), name="right")
+    shared = L.Dense(4, activation="tanh")
+    s = L.Add()([shared(a), shared(b)])
+    model = keras.Model([a, b], [L.Dense(2, name="out_a")(s),
+                                 L.Multiply(name="out_b")([inner(a), s])])
+    sess = check_export(model, tmp_path / "m.onnx")
+    assert [i[0] for i in io(sess)[0]] == ["left", "right"]
+    assert [o[0] for o in io(sess)[1]] == ["out_a", "out_b"]
+
+
+def test_subclassed_model_exports_the_dtype_it_was_called_with(tmp_path):
+    class Bag(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.embed = L.Embedding(10, 4)
+            self.out = L.Dense(2)
+
+        def call(self, ids):
+            return self.out(keras.ops.mean(self.embed(ids), axis=1))
+
+    model = Bag()
+    model.predict(np.zeros((2, 5), "int32"), verbose=0)
+    sess = check_export(model, tmp_path / "m.onnx")
+    assert io(sess)[0] == [("ids", ["batch", 5], "tensor(int32)")]
+
+
+def test_mixed_bfloat16_model_matches_predict(tmp_path):
+    # Dense products round operands to bfloat16; the file stays float32
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = keras.Sequential([
+            keras.Input((9,)), L.Dense(16, activation="gelu"),
+            L.Dense(5), L.Activation("softmax", dtype="float32")])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    sess = check_export(model, tmp_path / "m.onnx")
+    ins, outs = io(sess)
+    assert ins[0][2] == outs[0][2] == "tensor(float)"
+    proto = onnx.load(str(tmp_path / "m.onnx"))
+    assert {t.data_type for t in proto.graph.initializer} == {
+        onnx.TensorProto.FLOAT}
+
+
+@pytest.mark.parametrize("opset", sorted({MIN_OPSET, 19, 20, MAX_OPSET}))
+def test_every_supported_opset(tmp_path, opset):
+    inp = keras.Input((6, 5))
+    h = L.LayerNormalization()(L.Conv1D(4, 3, padding="same")(inp))
+    h = L.GRU(3)(L.MaxPooling1D(2)(h))
+    model = keras.Model(inp, L.Dense(2, activation="softmax")(h))
+    check_export(model, tmp_path / "m.onnx", opset=opset, batches=(1, 7))
+    proto = onnx.load(str(tmp_path / "m.onnx"))
+    assert proto.opset_import[0].version == opset
+    assert proto.ir_version == onnx.helper.find_min_ir_version_for(
+        proto.opset_import)
+
+
+def test_cli_export_of_a_saved_model_is_the_same_model(tmp_path, capsys):
+    from graphkeras import cli
+
+    model = keras.Sequential([keras.Input((4, 4, 2)),
+                              L.Conv2D(3, 3, padding="same"),
+                              L.GlobalAveragePooling2D(), L.Dense(2)])
+    model.save(str(tmp_path / "m.keras"))
+    model.export(str(tmp_path / "api.onnx"), verbose=False)
+    assert cli.main(["export", str(tmp_path / "m.keras"),
+                     str(tmp_path / "cli.onnx"), "--opset", "21"]) == 0
+    assert "opset 21" in capsys.readouterr().out
+    api = ort.InferenceSession(str(tmp_path / "api.onnx"))
+    via_cli = ort.InferenceSession(str(tmp_path / "cli.onnx"))
+    assert io(api) == io(via_cli)
+    x = np.random.default_rng(1).normal(size=(7, 4, 4, 2)).astype("float32")
+    name = api.get_inputs()[0].name
+    np.testing.assert_allclose(via_cli.run(None, {name: x})[0],
+                               api.run(None, {name: x})[0], rtol=1e-6)
+
+
+# --- Keras's arguments -----------------------------------------------------
+
+
+def _small():
+    return keras.Sequential([keras.Input((4,)), L.Dense(3)])
+
+
+def test_prints_keras_message_unless_verbose_false(tmp_path, capsys):
+    path = tmp_path / "m.onnx"
+    assert _small().export(str(path)) is None  # Keras returns nothing
+    assert capsys.readouterr().out == f"Saved artifact at '{path}'.\n"
+    _small().export(str(path), verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_opset_version_is_kerass_name_and_opset_an_alias(tmp_path):
+    path = str(tmp_path / "m.onnx")
+    _small().export(path, verbose=False, opset_version=MAX_OPSET)
+    assert onnx.load(path).opset_import[0].version == MAX_OPSET
+    _small().export(path, verbose=False, opset=MIN_OPSET)
+    assert onnx.load(path).opset_import[0].version == MIN_OPSET
+    with pytest.raises(ValueError, match="opset is an alias of opset_version"):
+        _small().export(path, opset=MIN_OPSET, opset_version=MAX_OPSET)
+
+
+@pytest.mark.parametrize("value", [MIN_OPSET - 1, MAX_OPSET + 1, "18", 18.0])
+def test_opset_out_of_range(tmp_path, value):
+    with pytest.raises(ValueError) as info:
+        _small().export(str(tmp_path / "m.onnx"), opset_version=value)
+    assert str(info.value) == (
+        f"opset_version must be an integer from {MIN_OPSET} to {MAX_OPSET} "
+        "(the ONNX opsets graphkeras writes; default: the exporter's "
+        f"DEFAULT_OPSET). Received: opset_version={value!r}")
+    assert not os.listdir(tmp_path)
+
+
+def test_input_signature_sizes_a_variable_length_input(tmp_path):
+    model = keras.Sequential([keras.Input((None,), dtype="int32"),
+                              L.Embedding(12, 3, mask_zero=True),
+                              L.LSTM(4)])
+    with pytest.raises(ValueError, match=r"unknown non-batch dimension.*"
+                       r"pass input_signature"):
+        model.export(str(tmp_path / "m.onnx"))
+    model.export(str(tmp_path / "m.onnx"), verbose=False, input_signature=[
+        keras.InputSpec(shape=(None, 6), dtype="int32", name="tokens")])
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    assert io(sess)[0] == [("tokens", ["batch", 6], "tensor(int32)")]
+    x = np.random.default_rng(0).integers(0, 12, (5, 6)).astype("int32")
+    x[:, 4:] = 0
+    np.testing.assert_allclose(sess.run(None, {"tokens": x})[0],
+                               model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("signature, message", [
+    ([(None, 6, 2)], r"entry 0 has the shape \(None, 6, 2\), which does not "
+                     r"fit input"),
+    ([(None, 6), (None, 3)], r"has 1 input\(s\), but input_signature gives 2"),
+    ([keras.InputSpec(shape=(None, 6), dtype="float32")],
+     r"entry 0 has dtype float32, but input .* takes int32"),
+    ([(None, None)], r"entry 0 has the shape \(None, None\) with an unknown "
+                     r"non-batch dimension"),
+    (["text"], r"entry 0 must be a keras.InputSpec with a shape"),
+])
+def test_input_signature_errors(tmp_path, signature, message):
+    model = keras.Sequential([keras.Input((None,), dtype="int32"),
+                              L.Embedding(12, 3), L.GlobalAveragePooling1D()])
+    with pytest.raises(ValueError, match=message):
+        model.export(str(tmp_path / "m.onnx"), input_signature=signature)
+    assert not os.listdir(tmp_path)
+
+
+def test_unbuilt_subclassed_model_with_an_input_signature(tmp_path):
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = L.Dense(2)
+
+        def call(self, x):
+            return self.d(x) * 2.0
+
+    with pytest.raises(ValueError, match=r"Model 'net\w*' has not been built.*"
+                       r"or pass input_signature"):
+        Net().export(str(tmp_path / "m.onnx"))
+    model = Net()
+    model.export(str(tmp_path / "m.onnx"), verbose=False,
+                 input_signature=[keras.InputSpec(shape=(None, 3))])
+    check_export(model, tmp_path / "m.onnx")
+
+
+# --- the user's errors -----------------------------------------------------
+
+
+def test_unbuilt_model(tmp_path):
+    model = keras.Sequential([L.Dense(3)])
+    with pytest.raises(ValueError, match=r"Model 'sequential\w*' has not been "
+                       r"built, so its inputs are unknown"):
+        model.export(str(tmp_path / "m.onnx"))
+    assert not os.listdir(tmp_path)
+
+
+def test_layer_that_cannot_be_exported_is_named(tmp_path):
+    class Jitter(L.Layer):
+        def call(self, x):  # noise at inference too: no ONNX equivalent
+            return x + keras.random.normal(keras.ops.shape(x), stddev=0.1)
+
+    model = keras.Sequential([keras.Input((4,)), Jitter(name="jitter"),
+                              L.Dense(2)])
+    with pytest.raises(ValueError, match=r"draws random numbers at inference "
+                       r"\(in layer\(s\) 'jitter'\).*cannot be exported"):
+        model.export(str(tmp_path / "m.onnx"))
+    assert not os.listdir(tmp_path)
+
+
+def test_path_that_is_a_directory_or_in_a_missing_one(tmp_path):
+    with pytest.raises(IsADirectoryError, match=r"it is a directory\. Give a "
+                       r"file path, e\.g\. .*model\.onnx"):
+        _small().export(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        _small().export(str(tmp_path / "no" / "m.onnx"))
+    assert not os.listdir(tmp_path)
+
+
+def test_failed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    import graphkeras.fileio
+
+    path = tmp_path / "m.onnx"
+    _small().export(str(path), verbose=False)
+    before = path.read_bytes()
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(graphkeras.fileio.os, "replace", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        keras.Sequential([keras.Input((4,)), L.Dense(5)]).export(str(path))
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.onnx"]
+
+
+def test_format_other_than_onnx(tmp_path):
+    with pytest.raises(ValueError, match=r"ONNX format only: pass "
+                       r"format='onnx'. Received: format='tf_saved_model'"):
+        _small().export(str(tmp_path / "m"), format="tf_saved_model")
