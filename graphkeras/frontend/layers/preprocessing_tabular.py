@@ -58,15 +58,18 @@ def _batches(data, layer: str):
     return out
 
 
-def _encode(indices, mode: str, depth: int, dtype: str):
+def _encode(indices, mode: str, depth: int, dtype: str, count_weights=None):
     """Keras's encode_categorical_inputs: integer indices -> one_hot /
     multi_hot / count vectors of length `depth` (indices outside
-    [0, depth) count nowhere)."""
+    [0, depth) count nowhere); "count" adds up `count_weights` (shaped
+    like the indices) instead of ones when given."""
     shape = ops.shape(indices)
     if len(shape) == 0:
         indices = ops.reshape(indices, (1,))
         shape = (1,)
     hot = ops.one_hot(indices, depth, dtype=dtype)  # (..., k, depth)
+    if count_weights is not None:
+        hot = ops.multiply(hot, ops.expand_dims(count_weights, -1))
     if mode == "one_hot":
         if len(shape) > 1 and shape[-1] == 1:
             hot = ops.squeeze(hot, axis=-2)
@@ -246,6 +249,28 @@ class Normalization(Layer):
         if self.invert:
             return ops.add(mean, ops.multiply(x, std))
         return ops.divide(ops.subtract(x, mean), std)
+
+    @property
+    def mean(self):
+        """The mean in the inputs' broadcast shape (Keras 3's `mean`,
+        current after `adapt()`); built layers only."""
+        return self._stat("mean")
+
+    @property
+    def variance(self):
+        """The variance in the inputs' broadcast shape (Keras 3's
+        `variance`); built layers only."""
+        return self._stat("variance")
+
+    def _stat(self, which):
+        if not self.built:
+            raise AttributeError(
+                f"'Normalization' object has no attribute '{which}' before it "
+                "is built: call adapt() or the layer on data first.")
+        if self.input_mean is not None:
+            return getattr(self, f"_const_{which}")
+        value = np.asarray(getattr(self, f"adapt_{which}"))
+        return value.reshape(self._broadcast_shape).astype(self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -436,7 +461,13 @@ class CategoryEncoding(Layer):
         self.sparse = False
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs, count_weights=None):
+        if count_weights is not None:
+            if self.output_mode != "count":
+                raise ValueError(
+                    "`count_weights` is not used when `output_mode` is not "
+                    f"`'count'`. Received `count_weights={count_weights}`.")
+            count_weights = ops.cast(count_weights, self.compute_dtype)
         x = inputs
         if isinstance(x, np.ndarray) and x.size and (
                 x.min() < 0 or x.max() >= self.num_tokens):
@@ -450,7 +481,7 @@ class CategoryEncoding(Layer):
         if not ops.dtype(x).startswith("int"):
             x = ops.cast(x, "int32")
         return _encode(x, self.output_mode, self.num_tokens,
-                       self.compute_dtype)
+                       self.compute_dtype, count_weights)
 
     def compute_output_shape(self, input_shape):
         return _encoded_shape(input_shape, self.output_mode, self.num_tokens)
