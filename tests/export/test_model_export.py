@@ -79,6 +79,15 @@ def test_several_inputs_and_outputs_shared_and_nested(tmp_path):
     assert [o[0] for o in io(sess)[1]] == ["out_a", "out_b"]
 
 
+def test_outputs_of_one_layer_get_suffixes_that_clash_with_no_layer(tmp_path):
+    inp = keras.Input((6, 3))
+    seqs, h, c = L.LSTM(4, return_state=True, name="lstm")(inp)
+    model = keras.Model(inp, [seqs, h, c, L.Dense(2, name="lstm_1")(h)])
+    sess = check_export(model, tmp_path / "m.onnx", batches=(1, 7))
+    assert [o[0] for o in io(sess)[1]] == ["lstm", "lstm_2", "lstm_3",
+                                           "lstm_1"]
+
+
 def test_subclassed_model_exports_the_dtype_it_was_called_with(tmp_path):
     class Bag(keras.Model):
         def __init__(self):
@@ -289,3 +298,24 @@ def test_format_other_than_onnx(tmp_path):
     with pytest.raises(ValueError, match=r"ONNX format only: pass "
                        r"format='onnx'. Received: format='tf_saved_model'"):
         _small().export(str(tmp_path / "m"), format="tf_saved_model")
+
+
+def test_the_guide_runs_as_written(tmp_path, monkeypatch, capsys):
+    """docs/onnx.md's Python snippets, in order, in one namespace."""
+    import re
+
+    guide = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
+                         "docs", "onnx.md")
+    with open(guide) as f:
+        blocks = re.findall(r"```python\n(.*?)```", f.read(), re.S)
+    assert len(blocks) == 3
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, "docs/onnx.md", "exec"), namespace)  # noqa: S102
+    out = capsys.readouterr().out
+    assert "Saved artifact at 'model.onnx'." in out
+    assert "[('features', ['batch', 20], 'tensor(float)')]" in out
+    assert "(7, 3)" in out
+    sess = ort.InferenceSession("text.onnx")
+    assert io(sess)[0] == [("tokens", ["batch", 32], "tensor(int32)")]

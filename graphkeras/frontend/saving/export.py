@@ -179,14 +179,18 @@ def inference_program(model, input_signature=None):
 
 
 def _unique(names: list) -> list:
-    out, seen = [], {}
+    """names with repeats suffixed _1, _2, ... ("lstm" returning three
+    tensors: lstm, lstm_1, lstm_2), never taking a name used elsewhere in
+    the list (a layer really named "lstm_1")."""
+    taken = set(names)
+    out, used = [], set()
     for n in names:
-        if n in seen:
-            seen[n] += 1
-            out.append(f"{n}_{seen[n]}")
-        else:
-            seen[n] = 0
-            out.append(n)
+        name, k = n, 0
+        while name in used or (k and name in taken):
+            k += 1
+            name = f"{n}_{k}"
+        used.add(name)
+        out.append(name)
     return out
 
 
