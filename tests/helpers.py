@@ -156,7 +156,21 @@ def check_round_trip(fn: ir.Function) -> str:
     assert back == fn, f"text did not parse back equal:\n{text}\n---\n{back}"
     assert ir.print_function(back) == text
     ir.verify(back)
+    check_canonical_print(fn)
     return text
+
+
+def check_canonical_print(fn: ir.Function) -> None:
+    """ir.canonical_print(fn) is ir.canonical_text of fn's printed text,
+    with and without locs, renaming included (the compile cache keys on
+    both forms: one from a Function, one from a cached file's text)."""
+    text = ir.print_function(fn)
+    for locs in (True, False):
+        want_names, got_names = {}, {}
+        want = ir.canonical_text(text, locs=locs, names=want_names)
+        got = ir.canonical_print(fn, locs=locs, names=got_names)
+        assert got == want, f"canonical_print differs:\n{got}\n---\n{want}"
+        assert got_names == want_names
 
 
 def check_grads(fn: ir.Function, args, wrt, *, rng: np.random.Generator,

@@ -442,7 +442,7 @@ def kernel_memo_key(node, layout: StorageLayout, nl: NativeLayout,
     lives (which pointer argument, or which constant by content), the
     program's shape symbols and the host. None for a kernel whose code
     reads more of the program (a scan reads its prepared bodies)."""
-    from ..ir import canonical_text, print_function
+    from ..ir import canonical_print
 
     vs, st = layout.value_storage, layout.storages
     where = []
@@ -457,8 +457,7 @@ def kernel_memo_key(node, layout: StorageLayout, nl: NativeLayout,
     wrapped = Function("k", tuple(dict.fromkeys(node.inputs)), (node,),
                        tuple(node.outputs))
     # (fused bodies are named after their program's values)
-    text = _FUNC_NAME.sub("func @f", canonical_text(print_function(wrapped),
-                                                     locs=False))
+    text = _FUNC_NAME.sub("func @f", canonical_print(wrapped, locs=False))
     if "scan" in text:
         return None
     return "\n".join([text, " ".join(where), repr(nl.symbols),

@@ -21,12 +21,12 @@ from .registry import (
     register_op,
 )
 from .scalar import NumpyScalar, ScalarBuilder
-from .text import canonical_text, parse, parse_many, print_function
+from .text import canonical_print, canonical_text, parse, parse_many, print_function
 from .types import TensorType, broadcast_shapes, is_symbol
 from .verify import verify
 
 __all__ = [
-    "Attrs", "Builder", "canonical_text", "ConstArray", "DType", "Function", "IRTypeError",
+    "Attrs", "Builder", "canonical_print", "canonical_text", "ConstArray", "DType", "Function", "IRTypeError",
     "InternalCompilerError", "NOT_DIFFERENTIABLE", "Node", "NumpyScalar",
     "OpDef", "ParseError", "ScalarBuilder", "TensorType", "Value",
     "VerifyError", "all_ops", "as_dtype", "bool_", "broadcast_shapes",

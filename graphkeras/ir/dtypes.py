@@ -59,6 +59,10 @@ for _d in ALL:
     DTYPES[_d.long_name] = _d
 
 
+# NumPy dtype -> DType (a NumPy dtype's `name` is computed on every read)
+_BY_NUMPY: dict = {}
+
+
 def as_dtype(x) -> DType:
     """Convert a DType, a string or a NumPy dtype to a `DType`.
 
@@ -68,6 +72,13 @@ def as_dtype(x) -> DType:
         return x
     if isinstance(x, str) and x in DTYPES:
         return DTYPES[x]
+    if isinstance(x, np.dtype):
+        got = _BY_NUMPY.get(x)
+        if got is not None:
+            return got
+        if x.name in DTYPES:
+            got = _BY_NUMPY[x] = DTYPES[x.name]
+            return got
     try:
         npd = np.dtype(x)
     except TypeError:

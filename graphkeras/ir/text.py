@@ -146,6 +146,64 @@ def print_function(fn: Function, indent: str = "") -> str:
     return "\n".join(lines)
 
 
+def canonical_print(fn: Function, *, locs: bool = True,
+                    names: dict | None = None) -> str:
+    """`canonical_text(print_function(fn), locs=locs, names=names)`, written
+    directly: the values named `%v0`, `%v1`, ... as they first appear, one
+    blank wherever the printer pads, no second pass over the text (the
+    compile cache keys every program and kernel on this text)."""
+    renamed: dict[str, str] = {}
+
+    def val(name: str) -> str:
+        new = renamed.get(name)
+        if new is None:
+            new = renamed[name] = f"%v{len(renamed)}"
+        return new
+
+    def attr(v) -> str:
+        if isinstance(v, Function):
+            return func(v, nested=True)
+        if isinstance(v, tuple) and any(isinstance(x, (Function, tuple))
+                                        for x in v):
+            inner = ",".join(attr(x) for x in v)
+            return f"({inner},)" if len(v) == 1 else f"({inner})"
+        return format_attr(v)
+
+    def func(f: Function, nested: bool) -> str:
+        params = ", ".join(f"{val(p.name)}: {format_type(p.type)}"
+                           for p in f.params)
+        rtypes = ", ".join(format_type(r.type) for r in f.results)
+        lines = [f"func @{f.name}({params}) -> ({rtypes}) {{"]
+        for n in f.nodes:
+            left = ", ".join(val(o.name) for o in n.outputs) + f" = {n.op}"
+            if n.inputs:
+                left += " " + ", ".join(val(v.name) for v in n.inputs)
+            op = get_op(n.op)
+            shown = []
+            for k, v in n.attrs.items():
+                spec = op.attrs.get(k)
+                if spec is not None and spec.default is not _required() and \
+                        _same(spec.default, v):
+                    continue
+                shown.append(f"{k}={attr(v)}")
+            if shown:
+                left += " {" + ", ".join(shown) + "}"
+            types = ", ".join(format_type(o.type) for o in n.outputs)
+            line = f" {left} : {types}"
+            if locs and n.loc is not None:
+                line += f"  loc({json.dumps(n.loc)})"
+            lines.append(line)
+        rets = ", ".join(val(r.name) for r in f.results)
+        lines.append(f" return {rets}" if rets else " return")
+        lines.append(" }" if nested else "}")
+        return "\n".join(lines)
+
+    out = func(fn, nested=False)
+    if names is not None:
+        names.update((k, v[1:]) for k, v in renamed.items())
+    return out
+
+
 # --- parsing -----------------------------------------------------------------
 
 _TOKEN = re.compile(

@@ -80,6 +80,7 @@ from ..ir import (
     Value,
     ParseError,
     VerifyError,
+    canonical_print,
     canonical_text,
     parse,
     print_function,
@@ -147,8 +148,7 @@ def canonical_program(program: Program) -> tuple:
     the same name, so identical models share cache entries. Compilation
     works on this program; the caller's names map to it by position."""
     names: dict = {}
-    text = canonical_text(print_function(program.fn), locs=False,
-                          names=names)
+    text = canonical_print(program.fn, locs=False, names=names)
     fn = _rewritten(program.fn, names=names)
     new = {p.name: c.name for p, c in zip(program.fn.params, fn.params)}
     return Program(fn, tuple(new[n] for n in program.state),
@@ -237,7 +237,7 @@ def _prepared(fn, used: tuple, text: str):
         source = _node_locs(fn)
         cache.store(key, out.encode(), PREPARED)
         cache.store(key, json.dumps(source).encode(), LOCS)
-        got = prepared, canonical_text(out, locs=False), source
+        got = prepared, canonical_print(prepared, locs=False), source
     _MEMO[key] = got
     while len(_MEMO) > _MEMO_SIZE:
         _MEMO.popitem(last=False)
