@@ -612,13 +612,6 @@ def _check_model(spec: dict, train: bool) -> None:
         _close(a, b, f"predict output {k}", dtype)
     if not train:
         return
-    # NOTE: BatchNormalization trained on one sample outputs beta, exactly
-    # in the interpreter and within rounding (an FMA) compiled: a max
-    # pooling after it then breaks a tie of equal values another way, and
-    # the gradient goes elsewhere. Both are right; train it on two samples.
-    if batch == 1 and any(cls == "BatchNormalization"
-                          for cls, _ in spec["layers"]):
-        batch = 2
     xb = _one([x[:batch] for x in xs])
     yb = _one([y[:batch] for y in ys])
     loss_c = compiled.train_on_batch(xb, yb)

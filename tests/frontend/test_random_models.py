@@ -82,3 +82,37 @@ def test_softplus_logaddexp_and_logit_crossentropy_at_zero():
     np.testing.assert_array_equal(
         np.asarray(ops.softplus(x)),
         np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))).astype("float32"))
+
+
+def test_normalization_of_one_element_is_exact_compiled():
+    # LayerNormalization over a feature axis of one element (seed 1216) and
+    # BatchNormalization trained on one sample output beta: x == mean.
+    # x * inv + (-mean * inv) compiled to an FMA kept mean * inv's rounding
+    # error (times 1 / sqrt(epsilon) = 1000), and Adam moved gamma by a
+    # whole step on it where the interpreter's gradient was 0
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((5,))
+    h = keras.layers.Dense(1, activation="tanh")(inp)
+    h = keras.layers.LayerNormalization(epsilon=1e-6)(h)
+    out = keras.layers.Dense(2)(h)
+    model = keras.Model(inp, out)
+    model.compile(keras.optimizers.Adam(1e-3), "mse")
+    x = np.random.default_rng(0).uniform(-1, 1, (7, 5)).astype("float32")
+    y = np.ones((7, 2), "float32")
+    np.testing.assert_array_equal(
+        model.get_layer(index=2)(model.get_layer(index=1)(x)), 0.0)
+    model.train_on_batch(x, y)
+    gamma, beta = model.layers[2].get_weights()
+    assert gamma[0] == 1.0  # no gradient reaches it: its input is 0
+    assert beta[0] != 0.0
+    # the compiled forward: exactly beta, not rounding noise
+    probe = keras.Model(inp, model.layers[2].output)
+    np.testing.assert_array_equal(probe.predict(x, verbose=0), beta[0])
+    # far from 0, with a small spread: x - mean is exact where
+    # x * inv - mean * inv cancelled
+    ln = keras.Sequential([keras.Input((3,)),
+                           keras.layers.LayerNormalization(epsilon=1e-6)])
+    x = (1000.0 + np.array([[-0.01, 0.0, 0.01]])).astype("float32")
+    d = x.astype("float64") - x.astype("float64").mean()
+    want = d / np.sqrt((d ** 2).mean() + 1e-6)
+    np.testing.assert_allclose(ln.predict(x, verbose=0), want, rtol=2e-5)

@@ -27,13 +27,17 @@ from ..tensors import TracedTensor
 
 
 def _normalize(x, mean, variance, gamma, beta, epsilon):
+    # NOTE: (x - mean) * inv, not Keras' x * inv + (-mean * inv): compiled
+    # code contracts that into an FMA, which keeps the rounding error of
+    # mean * inv where x == mean (a feature axis of one element, a batch of
+    # one): 1 / sqrt(epsilon) times an ulp of x instead of 0 (so Adam moved
+    # gamma by a full step on rounding noise); and with |mean| >> std the
+    # two products cancel. x - mean is exact near the mean.
     inv = ops.rsqrt(ops.add(variance, epsilon))
     if gamma is not None:
         inv = ops.multiply(inv, gamma)
-    res = ops.multiply(ops.negative(mean), inv)
-    if beta is not None:
-        res = ops.add(res, beta)
-    return ops.add(ops.multiply(x, inv), res)
+    out = ops.multiply(ops.subtract(x, mean), inv)
+    return out if beta is None else ops.add(out, beta)
 
 
 class BatchNormalization(Layer):
