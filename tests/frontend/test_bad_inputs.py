@@ -662,7 +662,8 @@ LAYER_MISTAKES = {
     "conv_filters_negative": (lambda: L.Conv2D(-2, 3), "filters=-2"),
     "pool_to_zero": (
         lambda: keras.Sequential([keras.Input((1, 1, 1)), L.MaxPooling2D(2)]),
-        "pool window (2, 2) does not fit", "(None, 1, 1, 1)"),
+        "output size would be zero or negative", "pool_size=(2, 2)",
+        "(None, 1, 1, 1)"),
     "reshape_size": (
         lambda: keras.Sequential([keras.Input((4,)), L.Reshape((3,))]),
         "total size of the new array must be unchanged", "(3,)"),

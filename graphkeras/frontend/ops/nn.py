@@ -540,9 +540,12 @@ def _pool(op: str, what: str, inputs, pool_size, strides, padding, data_format):
     pads = _pads(padding, sp, window, strides, (1,) * D)
     for i, k, (lo, hi) in zip(sp, window, pads):
         if i + lo + hi < k:
+            # Keras 3's words, and what it is in ours
             raise ValueError(
-                f"{what}: the pool window {window} does not fit the input of "
-                f"shape {tuple(shape(inputs))} with padding={padding!r}.")
+                "Computed output size would be zero or negative. Received: "
+                f"`inputs.shape={tuple(shape(inputs))}`, `pool_size="
+                f"{window}`, `strides={strides}`, `padding={padding}` "
+                f"({what}: the pool window does not fit the input).")
     y = _apply(op, x, window=window, strides=strides, pads=pads)
     return _restore(y, fmt)
 
