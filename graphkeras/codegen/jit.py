@@ -20,6 +20,7 @@ import llvmlite.binding as llvm
 from .. import flags
 from ..ir.errors import InternalCompilerError
 from . import cache, mathlib
+from .linkcheck import check_links
 from .target import OPT_LEVEL, dump, ensure_llvm, host, new_target_machine, optimize
 
 # part of every compiled object's cache key: raise it when the code
@@ -125,6 +126,22 @@ def module_text(module, name: str, *, asm: bool = False,
     return tm.emit_assembly(mod)
 
 
+_PROCESS = ctypes.CDLL(None)  # dlsym over the process's loaded libraries
+
+
+def _exported(name: str) -> bool:
+    """Whether MCJIT resolves `name` outside the objects: in the libraries
+    the process has loaded (libc, libm), as its memory manager looks them
+    up, or added to LLVM's symbol table."""
+    if llvm.address_of_symbol(name):
+        return True
+    try:
+        getattr(_PROCESS, name)
+    except AttributeError:
+        return False
+    return True
+
+
 class NativeModule:
     """Object code (the program's objects, after the library objects they
     call) loaded into one fresh engine."""
@@ -136,6 +153,7 @@ class NativeModule:
         tm = new_target_machine()
         empty = llvm.parse_assembly("")
         empty.triple = host().triple
+        check_links((*libraries, *objs), _exported)
         self._engine = llvm.create_mcjit_compiler(empty, tm)
         for obj in (*libraries, *objs):
             self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
@@ -594,6 +612,7 @@ class ThreadsNative:
         tm = new_target_machine()
         empty = llvm.parse_assembly("")
         empty.triple = host().triple
+        check_links((obj,), _exported)
         self._engine = llvm.create_mcjit_compiler(empty, tm)
         self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self._engine.finalize_object()
