@@ -493,7 +493,9 @@ class GeneratorAdapter(DataAdapter):
 class PyDatasetAdapter(DataAdapter):
     def __init__(self, ds, steps=None, shuffle=False, class_weight=None):
         self.ds = ds
-        self.shuffle = shuffle
+        # `fit_shuffles = False`: a stand-in for a tf.data dataset
+        # (timeseries_dataset_from_array), whose order Keras's fit keeps
+        self.shuffle = shuffle and getattr(ds, "fit_shuffles", True)
         self.class_weight = class_weight = check_class_weight(class_weight)
         n = len(ds)
         steps = check_count("steps", steps)

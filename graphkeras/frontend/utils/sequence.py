@@ -94,7 +94,13 @@ class TimeseriesDataset(PyDataset):
     """Batches of sliding windows over an array (what
     timeseries_dataset_from_array returns). `len()` is the number of
     batches; item i is `inputs` or `(inputs, targets)`; `windows` is the
-    number of windows."""
+    number of windows.
+
+    It stands for Keras's tf.data dataset, whose batch order `fit` keeps
+    (`shuffle` does not apply to datasets): `fit_shuffles` is False.
+    """
+
+    fit_shuffles = False
 
     def __init__(self, data, targets, starts, sequence_length, sampling_rate,
                  batch_size):
@@ -147,6 +153,8 @@ class TimeseriesDataset(PyDataset):
 
 class _Taken(PyDataset):
     """The first `count` batches of a dataset."""
+
+    fit_shuffles = False
 
     def __init__(self, dataset, count):
         super().__init__()
