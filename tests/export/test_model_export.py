@@ -268,6 +268,32 @@ def test_layer_that_cannot_be_exported_is_named(tmp_path):
     assert not os.listdir(tmp_path)
 
 
+def test_layers_that_write_variables_at_inference_are_named(tmp_path):
+    rnn = keras.Sequential([keras.Input((4, 3), batch_size=2),
+                            L.SimpleRNN(3, stateful=True, name="rnn"),
+                            L.Dense(1)])
+    with pytest.raises(ValueError, match=r"updates variable\(s\) 'rnn/\w+' "
+                       r"at inference \(in layer\(s\) 'rnn'\): an exported "
+                       r"ONNX model has no state .* stateful=False"):
+        rnn.export(str(tmp_path / "m.onnx"))
+
+    class Counter(L.Layer):
+        def build(self, shape):
+            self.calls = self.add_weight(shape=(), initializer="zeros",
+                                         trainable=False, name="calls")
+
+        def call(self, x):
+            self.calls.assign(self.calls + 1.0)
+            return x * 2.0
+
+    model = keras.Sequential([keras.Input((3,)), Counter(name="counter")])
+    with pytest.raises(ValueError, match=r"updates variable\(s\) "
+                       r"'[\w/]*counter/calls' at inference \(in layer\(s\) "
+                       r"'counter'\).*Write variables only when training"):
+        model.export(str(tmp_path / "m.onnx"))
+    assert not os.listdir(tmp_path)
+
+
 def test_path_that_is_a_directory_or_in_a_missing_one(tmp_path):
     with pytest.raises(IsADirectoryError, match=r"it is a directory\. Give a "
                        r"file path, e\.g\. .*model\.onnx"):

@@ -306,6 +306,30 @@ def _refuse_state_updates(model, program) -> None:
     )
 
 
+def _refuse_variable_updates(model, program) -> None:
+    """A predict step that writes variables (a stateful RNN's carried
+    state, a custom layer's assign) has state an ONNX model cannot keep:
+    name the variables and the layers that write them."""
+    names = keras_weight_names(model, program)
+    made = {o.name: n for n in program.fn.nodes for o in n.outputs}
+    variables, layers = [], set()
+    for state, i in program.updates:
+        variables.append(names.get(state, state))
+        node = made.get(program.fn.results[i].name)
+        if node is not None and node.loc:
+            layers.add(node.loc)
+    where = f" (in layer(s) {', '.join(repr(x) for x in sorted(layers))})" \
+        if layers else ""
+    raise ValueError(
+        f"Model '{model.name}' updates variable(s) "
+        f"{', '.join(repr(v) for v in variables)} at inference{where}: an "
+        "exported ONNX model has no state to carry from call to call, so it "
+        "cannot be exported. Write variables only when training (e.g. `if "
+        "training:` in the layer's call); a stateful RNN must be rebuilt "
+        "with stateful=False (and its weights copied) to be exported."
+    )
+
+
 def onnx_export_spec(model, input_signature=None):
     from ...export.onnx import ExportSpec
 
@@ -313,8 +337,7 @@ def onnx_export_spec(model, input_signature=None):
     fn, values = keras_named(model, program)
     if tuple(program.outputs) != tuple(range(len(program.fn.results))):
         _refuse_state_updates(model, program)
-        raise ValueError("The predict program has results that are not "
-                         "outputs; it cannot be exported.")
+        _refuse_variable_updates(model, program)
     inputs, outputs = io_names(model, program)
     if input_signature is not None:  # names given in the signature win
         given = [e[2] for e in _signature(
