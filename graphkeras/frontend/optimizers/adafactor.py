@@ -57,6 +57,13 @@ class Adafactor(Optimizer):
                     shape[:-1], dtype=var.dtype, name=f"{base}_r")
                 self._c[var.key] = self.add_variable(
                     shape[:-2] + shape[-1:], dtype=var.dtype, name=f"{base}_c")
+            else:
+                # NOTE: unused placeholders, as Keras 3 makes them: saved
+                # files index optimizer variables by position
+                base = var.path.replace("/", "_")
+                for suffix in ("r", "c"):
+                    self.add_variable((), dtype=var.dtype,
+                                      name=f"{base}_{suffix}")
             self._v[var.key] = self.add_variable_from_reference(var, "velocity")
 
     def update_step(self, gradient, variable, learning_rate):

@@ -32,9 +32,11 @@ class Adam(Optimizer):
         for var in var_list:
             self._m[var.key] = self.add_variable_from_reference(var, "momentum")
             self._v[var.key] = self.add_variable_from_reference(var, "velocity")
-            if self.amsgrad:
-                self._vhat[var.key] = self.add_variable_from_reference(
-                    var, "velocity_hat")
+        # NOTE: Keras 3's order (saved files index optimizer variables by
+        # position): every variable's velocity_hat after all the others
+        for var in var_list if self.amsgrad else ():
+            self._vhat[var.key] = self.add_variable_from_reference(
+                var, "velocity_hat")
 
     def update_step(self, gradient, variable, learning_rate):
         g = ops.cast(gradient, variable.dtype)

@@ -28,14 +28,17 @@ class RMSprop(Optimizer):
         self._vel = getattr(self, "_vel", {})
         self._mom = getattr(self, "_mom", {})
         self._avg = getattr(self, "_avg", {})
+        # NOTE: Keras 3's order (saved files index optimizer variables by
+        # position): all velocities, then all momentums, then all
+        # average gradients
         for var in var_list:
             self._vel[var.key] = self.add_variable_from_reference(var, "velocity")
-            if self.momentum > 0:
-                self._mom[var.key] = self.add_variable_from_reference(
-                    var, "momentum")
-            if self.centered:
-                self._avg[var.key] = self.add_variable_from_reference(
-                    var, "average_gradient")
+        for var in var_list if self.momentum > 0 else ():
+            self._mom[var.key] = self.add_variable_from_reference(
+                var, "momentum")
+        for var in var_list if self.centered else ():
+            self._avg[var.key] = self.add_variable_from_reference(
+                var, "average_gradient")
 
     def update_step(self, gradient, variable, learning_rate):
         g = ops.cast(gradient, variable.dtype)

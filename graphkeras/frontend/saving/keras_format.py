@@ -196,6 +196,110 @@ def read_weights(path, model, data: bytes | None = None):
     return got.get(WEIGHTS)
 
 
+ASSETS = "assets/"
+# Asset files of all layers together may inflate to at most this.
+MAX_ASSETS_BYTES = 64 << 20
+# Layers whose Keras 3 `save_assets` writes a vocabulary.txt.
+_VOCABULARY_LAYERS = ("IntegerLookup", "StringLookup", "TextVectorization")
+
+
+def read_assets(path, data: bytes | None = None) -> dict:
+    """{entry name: bytes} of the archive's `assets/...` files (Keras 3
+    writes a lookup layer's adapted vocabulary there), at most
+    MAX_ASSETS_BYTES in all."""
+    src = check_readable(path) if data is None else io.BytesIO(data)
+    try:
+        with zipfile.ZipFile(src) as z:
+            infos = [i for i in z.infolist()
+                     if i.filename.startswith(ASSETS) and not i.is_dir()]
+            out, left = {}, MAX_ASSETS_BYTES
+            for info in infos:
+                out[info.filename] = _read_capped(path, z, info, left)
+                left -= len(out[info.filename])
+            return out
+    except FileFormatError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
+            NotImplementedError, ValueError) as e:
+        raise bad_file(path, f"the zip archive is damaged ({e}).") from None
+
+
+def apply_assets(path, config: dict, assets: dict) -> dict:
+    """`config` with each lookup layer's vocabulary read from its asset
+    file (`assets/<layer path>/vocabulary.txt`, the path Keras 3's saving
+    gives the layer: layers/<snake class>[_k], nested models included),
+    where the config has none."""
+    from ..naming import to_snake_case
+
+    def visit(cfg, where, depth):
+        if depth > 200 or not isinstance(cfg, dict):
+            return cfg
+        inner = cfg.get("config")
+        if not isinstance(inner, dict):
+            return cfg
+        name = cfg.get("class_name")
+        if name in _VOCABULARY_LAYERS and inner.get("vocabulary") is None:
+            raw = assets.get(f"{ASSETS}{where}/vocabulary.txt")
+            if raw is not None:
+                inner = dict(inner, vocabulary=_vocabulary(path, name, inner,
+                                                          raw, where))
+        layers = inner.get("layers")
+        if isinstance(layers, list):
+            used: dict = {}
+            out = []
+            for layer in layers:
+                module = layer.get("module") if isinstance(layer, dict) \
+                    else None
+                if not isinstance(layer, dict) or str(module).startswith(
+                        "keras.src.ops"):  # op nodes are not layers
+                    out.append(layer)
+                    continue
+                snake = to_snake_case(str(layer.get("class_name")))
+                if used.get(snake, -1) >= 0:
+                    used[snake] += 1
+                    key = f"{snake}_{used[snake]}"
+                else:
+                    used[snake] = 0
+                    key = snake
+                sub = f"{where}/layers/{key}" if where else f"layers/{key}"
+                out.append(visit(layer, sub, depth + 1))
+            inner = dict(inner, layers=out)
+        return dict(cfg, config=inner)
+
+    return visit(config, "", 0)
+
+
+def _vocabulary(path, class_name, config, raw: bytes, where) -> list:
+    """The tokens of a Keras vocabulary.txt, special tokens (mask, OOV)
+    left out, as graphkeras's lookup layers take them."""
+    try:
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise bad_file(path, f"the vocabulary of layer {where} is not "
+                       f"UTF-8 text ({e}).") from None
+    while lines and lines[-1] == "":
+        lines.pop()
+    if class_name == "IntegerLookup":
+        try:
+            lines = [int(t) for t in lines]
+        except ValueError as e:
+            raise bad_file(path, f"the vocabulary of layer {where} "
+                           f"(IntegerLookup) holds a non-integer ({e}).") \
+                from None
+    mask = config.get("mask_token")
+    if class_name == "TextVectorization":
+        mask = ""  # its StringLookup's mask token
+    oov = config.get("oov_token", -1 if class_name == "IntegerLookup"
+                     else "[UNK]")
+    if mask is not None and lines and lines[0] == mask:
+        lines = lines[1:]
+    n_oov = config.get("num_oov_indices", 1)
+    n_oov = n_oov if isinstance(n_oov, int) and n_oov >= 0 else 1
+    while n_oov and lines and lines[0] == oov:
+        lines, n_oov = lines[1:], n_oov - 1
+    return lines
+
+
 def _is_hdf5(path) -> bool:
     with open(path, "rb") as f:
         return f.read(8) == b"\x89HDF\r\n\x1a\n"
@@ -225,6 +329,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
     path = os.fspath(filepath)
     archive = read_archive(path, data)
     config = read_config(path, archive)
+    assets = read_assets(path, data)
+    if assets:
+        config = apply_assets(path, config, assets)
     model = model_from_config(config, custom_objects, compile, safe_mode,
                               path=path)
     weights = read_weights(path, model, data)

@@ -250,6 +250,9 @@ OPS = [
     _op("StopGradient", "core", "stop_gradient"),
     _op("Unstack", "core", "unstack", "num axis"),
     _op("SaturateCast", "core", "saturate_cast", "dtype"),
+    # Keras records it where a layer converts a mask (MultiHeadAttention)
+    _op("ConvertToTensor", "core", "convert_to_tensor", "dtype",
+        sparse=(None, False), ragged=(None, False)),
     # --- keras.src.ops.math ----------------------------------------------------
     _op("Erf", "math", "erf"),
     _op("Erfc", "math", "erfc"),
