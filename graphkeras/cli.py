@@ -353,12 +353,19 @@ def _stage_native(stage: str):
                 f"--after selects a pass of the optimized or planned "
                 f"stage; stage {stage} is the whole compiled program."
             )
-        from .codegen.jit import module_text
-        from .codegen.step_module import build_module
+        from .codegen.jit import KERNEL_OPTIONS, module_text
+        from .codegen.step_module import build_parts
 
         prepared, layout = _planned(fn, None)
-        module = build_module(prepared, layout, fn.name)[0]
-        return module_text(module, fn.name, asm=stage == "asm")
+        out = []
+        # the modules compiling makes, as it makes them: one per distinct
+        # kernel (sizes taken at run time as symbols), then the step's
+        for part in build_parts(prepared, layout, fn.name):
+            what = (f"kernels {list(part.kernels)}" if part.content else
+                    "the step: tables, body, entry points")
+            out.append(f"; ---- module {part.name} ({what})\n" + module_text(
+                part.text, part.name, asm=stage == "asm", **KERNEL_OPTIONS))
+        return "\n".join(out)
 
     return hook
 

@@ -117,12 +117,15 @@ def compile_modules(named: list, *, unroll: bool = True,
 
 
 def module_text(module, name: str, *, asm: bool = False,
-                level: int = OPT_LEVEL) -> str:
+                **options) -> str:
     """The module's LLVM IR as generated, or (asm) the host assembly after
-    the optimisation compile_object runs."""
+    the optimisation compiling runs with `options` (compile_object's:
+    level, ir_passes, unroll, vectorize)."""
     if not asm:
         return str(module)
-    mod, tm = _optimized(module, name, level)
+    options = {"level": OPT_LEVEL, "ir_passes": True, **options}
+    mod, tm = _optimized(module, name, options.pop("level"),
+                         ir_passes=options.pop("ir_passes"), **options)
     return tm.emit_assembly(mod)
 
 

@@ -3,8 +3,8 @@ one module per distinct kernel (its function and entry, named after the
 hash of the module's text, so that the same kernel in any program is the
 same module and its object code is cached by content: build_parts), and
 the step module (tables, step body, native entry points), the only one
-that names the program's slots. build_module puts it all in one module
-(dumps, inspection).
+that names the program's slots. `graphkeras dump --stage llvm` prints
+these modules as compiling makes them.
 
 Native ABI (all integers are int64, all pointers 64-bit):
 
@@ -308,45 +308,6 @@ def held_layout(layout: StorageLayout) -> StorageLayout:
 
 
 
-def build_module(fn: Function, layout: StorageLayout, name: str = "gk") \
-        -> tuple[ir.Module, NativeLayout]:
-    """The whole program as one LLVM module (for dumps and inspection;
-    compiling uses build_modules)."""
-    modules, nl = build_modules(fn, layout, name, chunks=0)
-    return modules[0][0], nl
-
-
-def build_modules(fn: Function, layout: StorageLayout, name: str = "gk",
-                  chunks: int = 1) -> tuple[list, NativeLayout]:
-    """The program as [(llvmlite module, kernel indices it defines)] in
-    one module (chunks=0: for dumps and inspection; compiling uses
-    build_parts): every kernel function, the kernel entries, the step
-    body, tables and entry points. A kernel whose generated function
-    equals an earlier one's is defined once and called by both entries.
-    """
-    h = host()
-    nl = native_layout(fn, layout)
-    module = ir.Module(name=name)
-    module.triple = h.triple
-    consts = _Consts(module)
-    seen: dict = {}  # function text (name left out) -> its entry
-    entries, slots = [], []
-    for t, node in enumerate(layout.kernels):
-        kfn, sids, wants_ws = emit_kernel(module, t, node, layout, nl.symbols,
-                                          consts)
-        text = str(kfn).replace(f'@"{kfn.name}"', "@K", 1)
-        entry = seen.get(text)
-        if entry is not None:  # the same kernel again: call the first
-            del module.globals[kfn.name]
-        else:
-            entry = seen[text] = kernel_entry(module, kfn, len(sids),
-                                              len(nl.symbols), wants_ws)
-        entries.append(entry)
-        slots.append([nl.storage_slots[s] for s in sids])
-    _step_parts(module, nl, layout, entries, slots)
-    return [(module, list(range(len(layout.kernels))))], nl
-
-
 @dataclass(frozen=True)
 class Part:
     """One LLVM module of a program, as compiled on its own.
@@ -628,7 +589,7 @@ def _entry_points(module, body_fn, is_x86, threads_slot: int):
 __all__ = [
     "CODEGEN_VERSION",
     "NativeLayout",
-    "build_module",
+    "build_parts",
     "mem_type",
     "native_layout",
 ]

@@ -250,6 +250,10 @@ def test_dump_native_stages(capsys, gkir, stage, marks):
     assert rc == 0, err
     for mark in marks:
         assert mark in out, (mark, out[:2000])
+    # the modules compiling makes: kernels named by content, then the step
+    heads = [line for line in out.splitlines() if line.startswith("; ---- ")]
+    assert len(heads) >= 2 and "(the step:" in heads[-1], heads
+    assert all("(kernels [" in h for h in heads[:-1]), heads
     check_user_error(*run(capsys, "dump", gkir, "--stage", stage, "--after",
                           "simplify"), "dump", f"stage {stage} is the whole "
                      "compiled program")
