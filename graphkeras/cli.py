@@ -76,7 +76,7 @@ class LoadedModel:
 _MODEL_SUFFIXES = {".keras": "keras", ".h5": "h5", ".hdf5": "h5"}
 
 
-def _load_model(path: str) -> LoadedModel:
+def _load_model(path: str, input_signature=None) -> LoadedModel:
     """Load a `.keras` or `.h5` model file into a LoadedModel.
 
     The model is loaded in safe mode; its predict program is traced (the
@@ -101,7 +101,7 @@ def _load_model(path: str) -> LoadedModel:
     except (TypeError, ValueError, KeyError) as e:
         raise CommandError(f"cannot load {path}: {e}") from None
     try:
-        program = inference_program(model)
+        program = inference_program(model, input_signature)
     except (TypeError, ValueError) as e:
         raise CommandError(f"cannot trace the model in {path}: {e}") from None
     fn, weights = keras_named(model, program)
@@ -203,21 +203,30 @@ def _load_gkir(path: str) -> LoadedModel:
     return LoadedModel(path, "gkir", functions)
 
 
-def load(path: str) -> LoadedModel:
-    """Load MODEL: a .gkir IR file, or a .keras / .h5 model file."""
+def _load_keras_file(path: str, input_signature) -> LoadedModel:
+    # NOTE: _load_model(path) is a hook others replace (tests, saving):
+    # called with one argument unless the export verb sizes the inputs.
+    if input_signature is None:
+        return _load_model(path)
+    return _load_model(path, input_signature)
+
+
+def load(path: str, input_signature=None) -> LoadedModel:
+    """Load MODEL: a .gkir IR file, or a .keras / .h5 model file (its
+    predict program traced at `input_signature`'s sizes when given)."""
     if not os.path.exists(path):
         raise CommandError(f"no such file: {path}")
     if os.path.isdir(path):
         raise CommandError(f"{path} is a directory, not a model file.")
     ext = os.path.splitext(path)[1].lower()
     if ext in _MODEL_SUFFIXES:
-        return _load_model(path)
+        return _load_keras_file(path, input_signature)
     if ext == ".gkir":
         return _load_gkir(path)
     with open(path, "rb") as f:
         head = f.read(512)
     if head.startswith((b"PK\x03\x04", b"\x89HDF")):
-        return _load_model(path)
+        return _load_keras_file(path, input_signature)
     if head.lstrip().startswith((b"func", b"//")):
         return _load_gkir(path)
     raise CommandError(
@@ -726,10 +735,35 @@ def _read_weights(path: str) -> dict:
         ) from None
 
 
+def _input_shapes(texts) -> list | None:
+    """--input-shape values ("32", "28,28,1") as (None, *sizes) tuples."""
+    if not texts:
+        return None
+    shapes = []
+    for text in texts:
+        try:
+            sizes = tuple(int(t) for t in text.split(","))
+        except ValueError:
+            sizes = ()
+        if not sizes or min(sizes) < 1:
+            raise CommandError(
+                f"--input-shape takes the sizes of one input's dimensions "
+                f"after the batch, as positive integers separated by commas "
+                f"(e.g. 32 or 28,28,1). Received: {text!r}"
+            )
+        shapes.append((None,) + sizes)
+    return shapes
+
+
 def _export(args) -> int:
     from .export.onnx import save_function
 
-    model = load(args.model)
+    shapes = _input_shapes(args.input_shape)
+    if shapes is not None and os.path.splitext(args.model)[1].lower() == \
+            ".gkir":
+        raise CommandError("--input-shape applies to .keras and .h5 model "
+                           "files, not to IR text.")
+    model = load(args.model, shapes)
     fn = select(model, args.program)
     weights = {k: v for k, v in model.weights.items()
                if k in {p.name for p in fn.params}}
@@ -849,6 +883,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--weights", metavar="NPZ", default=None,
                    help="a .npz file of parameter values (by parameter "
                    "name) to store as initializers")
+    d.add_argument("--input-shape", metavar="SIZES", action="append",
+                   default=None,
+                   help="the sizes of an input's dimensions after the batch "
+                   "(e.g. 32 or 28,28,1), for inputs that leave some open "
+                   "(Input((None,))); once per input, in order")
     d.set_defaults(func=_export)
 
     d = sub.add_parser(

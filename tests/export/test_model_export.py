@@ -154,6 +154,30 @@ def test_cli_export_of_a_saved_model_is_the_same_model(tmp_path, capsys):
                                api.run(None, {name: x})[0], rtol=1e-6)
 
 
+def test_cli_input_shape_sizes_a_variable_length_model(tmp_path, capsys):
+    from graphkeras import cli
+
+    model = keras.Sequential([keras.Input((None,), dtype="int32"),
+                              L.Embedding(12, 3), L.GRU(4)])
+    model.save(str(tmp_path / "m.keras"))
+    out = str(tmp_path / "m.onnx")
+    assert cli.main(["export", str(tmp_path / "m.keras"), out]) == 2
+    assert "unknown non-batch dimension" in capsys.readouterr().err
+    assert cli.main(["export", str(tmp_path / "m.keras"), out,
+                     "--input-shape", "9"]) == 0
+    sess = ort.InferenceSession(out)
+    assert io(sess)[0] == [(model.inputs[0].name, ["batch", 9],
+                            "tensor(int32)")]
+    x = np.random.default_rng(0).integers(0, 12, (4, 9)).astype("int32")
+    np.testing.assert_allclose(sess.run(None, {io(sess)[0][0][0]: x})[0],
+                               model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    capsys.readouterr()
+    assert cli.main(["export", str(tmp_path / "m.keras"), out,
+                     "--input-shape", "9,x"]) == 2
+    assert "--input-shape takes the sizes" in capsys.readouterr().err
+
+
 # --- Keras's arguments -----------------------------------------------------
 
 
