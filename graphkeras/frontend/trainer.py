@@ -19,8 +19,9 @@ after each call. One executable call runs one batch.
 
 Invariants: the executables live in one StepCache (frontend/step_cache.py),
 which traces again only when what a step computes changes. Logs hold the
-running epoch values of `model.metrics`, sorted by name as Keras 3 prints
-them, or, for an overridden step, the dict it returns, in its order.
+running epoch values of `model.metrics`, or, for an overridden step, the
+dict it returns, sorted by name as Keras 3 hands logs to callbacks,
+History and the progress bar.
 """
 
 from __future__ import annotations
@@ -202,7 +203,8 @@ class Trainer:
 
     def _logs(self) -> dict:
         if self._step_logs is not None:  # what an overridden step returned
-            return dict(self._step_logs)
+            # sorted by key, as Keras 3's pythonify_logs hands them on
+            return dict(sorted(self._step_logs.items()))
         logs = {}
         for m in self.metrics:
             r = m.result()
