@@ -74,3 +74,25 @@ def test_bf16_tile_mode(vb):
 
 def test_host_kernel_is_reported():
     assert dot_pairs(32) is False
+
+
+def test_bf16_conversion_path_of_512_bit_hosts_without_avx512_bf16(
+        monkeypatch):
+    # an AVX-512 CPU without AVX512_BF16 (Skylake-X, Cascade Lake, Ice
+    # Lake): the 512-bit library rounds and converts instead of vdpbf16ps
+    import gemm_lib
+
+    from graphkeras.codegen import bf16
+
+    monkeypatch.setattr(bf16, "dot_pairs", lambda vector_bytes: False)
+    monkeypatch.setattr(gemm_lib, "_LIBS", {})
+    rng = np.random.default_rng(3)
+    for m, k, n, ta, tb in [(13, 7, 40, 0, 0), (30, 301, 33, 1, 0),
+                            (7, 64, 100, 0, 1), (1, 1, 1, 1, 1)]:
+        a = rng.normal(size=(k, m) if ta else (m, k)).astype(np.float32)
+        b = rng.normal(size=(n, k) if tb else (k, n)).astype(np.float32)
+        got = call(64, a, b, m, n, k, ta, tb, bf16=True)
+        np.testing.assert_allclose(got, _want(a, b, ta, tb), rtol=1e-5,
+                                   atol=2e-6 * k)
+        np.testing.assert_array_equal(
+            call(64, a, b, m, n, k, ta, tb, 2, bf16=True), got)
