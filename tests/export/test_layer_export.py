@@ -245,7 +245,49 @@ def _inference_identities():
                L.ActivityRegularization(0.1), L.Dense(3), L.Identity())
 
 
+def _channels_first_3d():
+    c = keras.Input((2, 4, 5, 6))
+    z = L.SpatialDropout3D(0.2)(c)
+    z = L.ZeroPadding3D(1, data_format="channels_first")(z)
+    z = L.Cropping3D(((1, 0), (0, 1), (1, 1)), data_format="channels_first")(z)
+    z = L.UpSampling3D(2, data_format="channels_first")(z)
+    z = L.AveragePooling3D(2, data_format="channels_first", padding="same")(z)
+    m = L.MaxPooling3D((1, 2, 3), data_format="channels_first")(c)
+    g = L.GlobalAveragePooling3D(data_format="channels_first")(c)
+    return keras.Model(c, [z, m, g])
+
+
+def _attention_key_and_padding_masks():
+    q, v, k = keras.Input((4, 6)), keras.Input((5, 6)), keras.Input((5, 6))
+    a = L.MultiHeadAttention(3, 2, use_bias=False, dropout=0.2)(q, v, key=k)
+    qi, vi = keras.Input((4,), dtype="int32"), keras.Input((5,), dtype="int32")
+    qe = L.Embedding(10, 6, mask_zero=True)(qi)
+    ve = L.Embedding(10, 6, mask_zero=True)(vi)
+    b = L.MultiHeadAttention(2, 3)(qe, ve, use_causal_mask=True)
+    return keras.Model([q, v, k, qi, vi], [a, b])
+
+
+def _preprocessing_modes():
+    x, ids = keras.Input((4,)), keras.Input((3,), dtype="int64")
+    outs = [
+        L.Normalization(mean=[0.5, 1, 2, 3], variance=[1, 2, 3, 4],
+                        invert=True)(x),
+        L.Discretization(bin_boundaries=[-1.0, 0.0, 1.0],
+                         output_mode="one_hot")(x),
+        L.Discretization(bin_boundaries=[-0.5, 0.5], output_mode="count")(x),
+        L.Rescaling([1.0, 2.0, 3.0, 4.0], offset=[0.0, 1.0, 0.0, 1.0])(x),
+        L.IntegerLookup(vocabulary=[4, 6, 8], mask_token=0)(ids),
+        L.IntegerLookup(vocabulary=[4, 6, 8], output_mode="one_hot")(
+            ids[:, :1]),
+        L.IntegerLookup(vocabulary=[4, 6, 8], output_mode="count")(ids),
+        L.CategoryEncoding(10, output_mode="one_hot")(ids[:, :1]),
+    ]
+    return keras.Model([x, ids], outs)
+
+
 MODELS = {f.__name__[1:]: f for f in [
+    _channels_first_3d, _attention_key_and_padding_masks,
+    _preprocessing_modes,
     _conv1d, _conv2d, _conv3d, _transposed, _pooling, _recurrent,
     _masked_recurrent, _attention, _attention_padding_mask, _normalization,
     _preprocessing, _integer_lookup, _image_preprocessing, _activations,

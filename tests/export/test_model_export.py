@@ -104,6 +104,21 @@ def test_subclassed_model_exports_the_dtype_it_was_called_with(tmp_path):
     assert io(sess)[0] == [("ids", ["batch", 5], "tensor(int32)")]
 
 
+def test_out_of_range_ids_read_the_nearest_row(tmp_path):
+    # predict raises on them; an ONNX model cannot, and clamps (the IR's
+    # gather semantics)
+    model = keras.Sequential([keras.Input((3,), dtype="int32"),
+                              L.Embedding(5, 2)])
+    model.export(str(tmp_path / "m.onnx"), verbose=False)
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    x = np.array([[0, 4, 7], [-1, 2, 5]], "int32")
+    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    table = model.layers[0].get_weights()[0]
+    np.testing.assert_array_equal(got, table[np.clip(x, 0, 4)])
+    with pytest.raises(ValueError, match=r"received the index 7"):
+        model.predict(x, verbose=0)
+
+
 def test_mixed_bfloat16_model_matches_predict(tmp_path):
     # Dense products round operands to bfloat16; the file stays float32
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
