@@ -57,7 +57,7 @@ except ImportError:  # pragma: no cover - onnx is installed where we test
 
 DEFAULT_OPSET = 18
 MIN_OPSET = 17
-MAX_OPSET = 21
+MAX_OPSET = 23
 
 # NOTE: these bounds are ONNX's "slice to the end" markers (the Slice spec
 # recommends INT_MAX forward and INT_MIN backward for an open stop).
@@ -1122,6 +1122,13 @@ def export_function(
         raise ExportError(
             f"opset must be an integer from {MIN_OPSET} to {MAX_OPSET}, "
             f"received {opset!r}."
+        )
+    if opset > onnx.defs.onnx_opset_version():
+        raise ExportError(
+            f"opset {opset} needs a newer onnx package: the installed onnx "
+            f"{onnx.__version__} knows opsets up to "
+            f"{onnx.defs.onnx_opset_version()}. Upgrade it (pip install -U "
+            f"onnx) or ask for an older opset."
         )
     dim_params = {"N": "batch", **dict(dim_params or {})}
     initializers = dict(initializers or {})

@@ -146,6 +146,15 @@ def test_bad_opset(opset):
         export_function(mlp(), opset=opset)
 
 
+def test_opset_newer_than_the_installed_onnx(monkeypatch):
+    monkeypatch.setattr(onnx.defs, "onnx_opset_version", lambda: 21)
+    with pytest.raises(ExportError, match=r"opset 22 needs a newer onnx "
+                       r"package: the installed onnx .* knows opsets up to "
+                       r"21\. Upgrade it"):
+        export_function(mlp(), opset=22)
+    assert export_function(mlp(), opset=21).opset_import[0].version == 21
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"initializers": {"nope": np.zeros(3)}},
      r"initializers name\(s\) \['nope'\] that are not parameters of @predict"),
