@@ -537,7 +537,10 @@ _LEAF_KINDS = ("initializers", "regularizers", "constraints", "schedules")
 def _prepare_inner(cls, inner: dict, custom_objects, safe) -> dict:
     """Layer/optimizer configs: DTypePolicy -> dtype name, nested
     initializer / regularizer / constraint / schedule configs -> objects
-    (so their Keras 3 arguments are cleaned too), lambdas checked."""
+    (so their Keras 3 arguments are cleaned too), lambdas checked. A
+    user's class with its own from_config gets those configs as dicts, as
+    Keras 3 passes them (its from_config deserializes them itself)."""
+    keep_dicts = not _is_builtin(cls) and _own_from_config(cls)
     out = {}
     for k, v in inner.items():
         if k == "dtype":
@@ -551,9 +554,9 @@ def _prepare_inner(cls, inner: dict, custom_objects, safe) -> dict:
                         f"\"{inner.get('name', '?')}\")")
                 v = func_load(v.get("config") or {})
             else:
-                target = resolve_class(name, v.get("registered_name"),
-                                       v.get("module"), custom_objects,
-                                       strict=False)
+                target = None if keep_dicts else resolve_class(
+                    name, v.get("registered_name"), v.get("module"),
+                    custom_objects, strict=False)
                 if target is not None and inspect.isclass(target) and \
                         _kind_of(target) in _LEAF_KINDS:
                     v = instantiate(target, v, custom_objects, safe)
