@@ -8,7 +8,8 @@ from here), one module per Keras 3 namespace:
                and pooling
     math.py    logsumexp, top_k, segment reductions, erfinv
     linalg.py  norm, solve, inv, det, cholesky for small static matrices
-    image.py   resize (the module is `ops.image`)
+    image.py   resize, patches, padding and cropping, colour spaces (the
+               module is `ops.image`)
 
 Modules import downward in that order (core < numpy < nn < math, linalg <
 image). This package's namespace holds every function each module defines

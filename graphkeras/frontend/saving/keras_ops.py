@@ -330,6 +330,17 @@ OPS = [
     _op("Resize", "image", "image.resize",
         "size interpolation antialias crop_to_aspect_ratio "
         "pad_to_aspect_ratio fill_mode fill_value data_format"),
+    _op("ExtractPatches", "image", "image.extract_patches",
+        "size strides dilation_rate padding data_format"),
+    _op("PadImages", "image", "image.pad_images",
+        "top_padding left_padding bottom_padding right_padding "
+        "target_height target_width data_format"),
+    _op("CropImages", "image", "image.crop_images",
+        "top_cropping left_cropping bottom_cropping right_cropping "
+        "target_height target_width data_format"),
+    _op("RGBToGrayscale", "image", "image.rgb_to_grayscale", "data_format"),
+    _op("RGBToHSV", "image", "image.rgb_to_hsv", "data_format"),
+    _op("HSVToRGB", "image", "image.hsv_to_rgb", "data_format"),
 ]
 
 BY_CLASS = {op.class_name: op for op in OPS}
