@@ -37,3 +37,26 @@ def test_program_matches_keras(case):
     keras.backend.clear_session()  # layer names start from dense
     keras.utils.set_random_seed(0)
     check_same(case(keras), FIX[case.__name__])
+
+
+def test_batch_concatenate_in_a_step_says_what_to_do():
+    # The GAN guide's train_step joins fake and real images along the
+    # batch; graphkeras refuses it in words a Keras user can act on.
+    class Joined(keras.Model):
+        def train_step(self, data):
+            x, _ = data
+            both = keras.ops.concatenate([self(x), self(x)], axis=0)
+            return {"loss": keras.ops.mean(both)}
+
+    inputs = keras.Input((3,))
+    model = Joined(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer="sgd")
+    x = np.ones((4, 3), "float32")
+    with pytest.raises(ValueError, match=r"ops.concatenate cannot join "
+                       r"tensors along axis 0, whose size is the batch size, "
+                       r"in a compiled step \(received shapes \(None, 1\), "
+                       r"\(None, 1\)\).*GAN guide"):
+        model.fit(x, x[:, :1], epochs=1, verbose=0)
+    # along a static axis it joins as ever
+    out = keras.ops.concatenate([np.ones((2, 1)), np.zeros((3, 1))], axis=0)
+    np.testing.assert_array_equal(out, [[1], [1], [0], [0], [0]])

@@ -514,6 +514,19 @@ def concatenate(xs, axis=0):
     _, xs = _align(*xs)
     if len(xs) == 1:
         return xs[0]
+    shapes = [_ir_shape(x) for x in xs]
+    rank = len(shapes[0])
+    if -rank <= axis < rank and any(
+            len(s) == rank and is_symbol(s[axis]) for s in shapes):
+        shown = ", ".join(str(to_keras(s)) for s in shapes)
+        raise ValueError(
+            f"ops.concatenate cannot join tensors along axis {axis}, whose "
+            f"size is the batch size, in a compiled step (received shapes "
+            f"{shown}): graphkeras compiles one program for every batch "
+            "size, in which that size is one unknown. Apply what follows "
+            "to each part separately instead (the GAN guide's "
+            "discriminator to the fake and the real images one by one, "
+            "adding their losses); see docs/custom_training.md.")
     return _apply("concat", *xs, axis=axis)
 
 
