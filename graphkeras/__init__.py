@@ -27,6 +27,7 @@ from . import (
     random,
     regularizers,
     saving,
+    tree,
     utils,
     wrappers,
 )
@@ -35,11 +36,20 @@ from .frontend.layers import Input, InputSpec, Layer
 from .frontend.models import Model, Sequential
 from .frontend.tensors import KerasTensor
 from .frontend.variables import Variable
+# Keras 3's top-level base classes (keras.Loss, keras.Metric, ...)
+from .config import DTypePolicy
+from .initializers import Initializer
+from .losses import Loss
+from .metrics import Metric
+from .optimizers import Optimizer
+from .regularizers import Regularizer
 
 __all__ = [
+    "DTypePolicy", "Initializer", "Loss", "Metric", "Optimizer",
+    "Regularizer",
     "GradientTape", "Input", "InputSpec", "KerasTensor", "Layer", "Model", "Sequential",
     "Variable", "activations", "applications", "backend", "callbacks", "config", "constraints",
     "datasets", "distribution",
     "initializers", "layers", "losses", "metrics", "models", "ops",
-    "optimizers", "preprocessing", "random", "regularizers", "saving", "utils", "wrappers",
+    "optimizers", "preprocessing", "random", "regularizers", "saving", "tree", "utils", "wrappers",
 ]
