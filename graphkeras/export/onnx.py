@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..fileio import atomic_write_bytes
+from ..fileio import atomic_write, atomic_write_bytes
 from ..version import __version__
 from ..ir import Function, Node, get_op, live_nodes
 from ..ir.dtypes import DType, bool_, float32, float64, int32, int64
@@ -1080,7 +1080,15 @@ def _value_info(name: str, t: TensorType, dim_params: Mapping):
     return helper.make_tensor_value_info(name, _elem_type(t.dtype), dims)
 
 
-def export_function(
+def export_function(fn: Function, **kwargs) -> onnx.ModelProto:
+    """Convert `fn` to an ONNX model (see `_export` for the arguments).
+
+    Weights of 2 GiB or more do not fit in one protobuf: such a model can
+    only be saved (save_function), which keeps them in a side file."""
+    return _export(fn, **kwargs)[0]
+
+
+def _export(
     fn: Function,
     *,
     initializers: Mapping[str, np.ndarray] | None = None,
@@ -1089,8 +1097,9 @@ def export_function(
     opset: int | None = None,
     dim_params: Mapping[str, str] | None = None,
     doc_string: str = "",
-) -> onnx.ModelProto:
-    """Convert `fn` to an ONNX model.
+    external: str | None = None,
+) -> tuple:
+    """Convert `fn` to an ONNX model; return (model, blobs).
 
     Args:
         fn: the Function to export (it should verify).
@@ -1104,10 +1113,13 @@ def export_function(
         dim_params: the ONNX names of symbolic dimensions; default
             `{"N": "batch"}` (other symbols keep their names).
         doc_string: stored as the graph's doc string.
+        external: where weights too large for one protobuf go (a file name
+            relative to the model's); None: such weights are an error.
 
     Returns:
         An `onnx.ModelProto` that passes `onnx.checker.check_model(...,
-        full_check=True)`.
+        full_check=True)`, and None or, when the weights went to
+        `external`, the (offset, array) pairs that file must hold.
 
     Raises:
         ExportError: an op ONNX cannot express (naming the op and layer),
@@ -1173,11 +1185,12 @@ def export_function(
         for axis, d in enumerate(p.type.shape):
             if is_symbol(d):
                 e.sym_src.setdefault(d, (name, axis))
+    weights = []
     for p in fn.params:
         if p.name in initializers:
             env[p.name] = e.reserve(p.name)
-            arr = _initializer(p, initializers[p.name])
-            inits.append(numpy_helper.from_array(arr, name=p.name))
+            weights.append((p.name, _initializer(p, initializers[p.name])))
+    inits, blobs = _initializer_protos(weights, external)
     for n in out_names:
         e.reserve(n)
 
@@ -1194,37 +1207,128 @@ def export_function(
                               producer_version=_version())
     model.ir_version = helper.find_min_ir_version_for(opsets)
     try:
-        onnx.checker.check_model(model, full_check=True)
+        onnx.checker.check_model(
+            model if blobs is None else _skeleton(model), full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) \
             as err:
         raise InternalCompilerError(
             f"the ONNX model exported from @{fn.name} fails onnx.checker: "
             f"{str(err).strip().splitlines()[0]}"
         ) from err
-    return model
+    return model, blobs
 
 
 def _version() -> str:
     return __version__
 
 
-def save_model_proto(model: onnx.ModelProto, path) -> None:
+# NOTE: protobuf cannot hold a message of 2 GiB or more, so a model whose
+# weights come near that keeps them in a side file (ONNX "external data"),
+# which onnxruntime and onnx.load read from beside the model. Nodes and
+# Constants are small; the margin covers them.
+_EXTERNAL_DATA_BYTES = 2**31 - 2**27
+
+
+def _initializer_protos(weights: list, external: str | None) -> tuple:
+    """(TensorProtos of the (name, array) weights, None), or with their
+    bytes left out, in `external` at 64-byte aligned offsets, (protos,
+    [(offset, array)]) when they are too large for one protobuf."""
+    total = sum(arr.nbytes for _, arr in weights)
+    if total <= _EXTERNAL_DATA_BYTES:
+        return [numpy_helper.from_array(a, name=n) for n, a in weights], None
+    if external is None:
+        raise ExportError(
+            f"The weights take {total / 1e9:.2f} GB, and one ONNX protobuf "
+            "holds less than 2 GiB. Save the model to a file instead "
+            "(model.export or save_function), which writes the weights to "
+            "'<file>.data' beside it."
+        )
+    protos, blobs, offset = [], [], 0
+    for name, arr in weights:
+        offset += -offset % 64
+        t = TensorProto(name=name, dims=arr.shape,
+                        data_type=helper.np_dtype_to_tensor_dtype(arr.dtype),
+                        data_location=TensorProto.EXTERNAL)
+        for key, value in (("location", external), ("offset", str(offset)),
+                           ("length", str(arr.nbytes))):
+            entry = t.external_data.add()
+            entry.key, entry.value = key, value
+        protos.append(t)
+        blobs.append((offset, arr))
+        offset += arr.nbytes
+    return protos, blobs
+
+
+def _skeleton(model):
+    """A copy of `model` whose initializers (held in a side file) are
+    graph inputs of the same name and type instead: it checks every node
+    and shape just the same, without reading the weights."""
+    g = model.graph
+    skeleton = helper.make_graph(
+        list(g.node), g.name,
+        list(g.input) + [helper.make_tensor_value_info(
+            t.name, t.data_type, list(t.dims)) for t in g.initializer],
+        list(g.output))
+    out = helper.make_model(skeleton, opset_imports=list(model.opset_import))
+    out.ir_version = model.ir_version
+    return out
+
+
+def _write_blobs(f, blobs) -> None:
+    pos = 0
+    for offset, arr in blobs:
+        f.write(b"\0" * (offset - pos))
+        # ONNX stores tensors little-endian
+        data = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
+        f.write(memoryview(np.ascontiguousarray(data)).cast("B"))
+        pos = offset + arr.nbytes
+
+
+def save_model_proto(model: onnx.ModelProto, path, blobs=None) -> None:
     """Write `model` to `path` atomically (a temporary file in the same
-    directory, then os.replace), so a reader never sees half a file."""
+    directory, then os.replace), so a reader never sees half a file.
+
+    With `blobs` (weights too large for one protobuf, see _export), the
+    side file `<path>.data` is written first, the same way; if the model
+    file then fails, a side file that did not exist before is removed."""
     if os.path.isdir(path):
         raise IsADirectoryError(
             f"Cannot write the ONNX model to {os.fspath(path)}: it is a "
             f"directory. Give a file path, e.g. "
             f"{os.path.join(os.fspath(path), 'model.onnx')}."
         )
-    atomic_write_bytes(path, model.SerializeToString())
+    if blobs is None:
+        atomic_write_bytes(path, model.SerializeToString())
+        return
+    data_path = _data_path(path)
+    existed = os.path.exists(data_path)
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            _write_blobs(f, blobs)
+
+    atomic_write(data_path, write)
+    try:
+        atomic_write_bytes(path, model.SerializeToString())
+    except BaseException:
+        if not existed:  # leave nothing behind for a model never written
+            os.unlink(data_path)
+        raise
+
+
+def _data_path(path) -> str:
+    return os.fspath(path) + ".data"
 
 
 def save_function(fn: Function, path, **kwargs) -> onnx.ModelProto:
-    """`export_function(fn, **kwargs)`, written atomically to `path`.
-    Returns the model."""
-    model = export_function(fn, **kwargs)
-    save_model_proto(model, path)
+    """`export_function(fn, **kwargs)`, written atomically to `path`
+    (weights of 2 GiB or more to `<path>.data` beside it). Returns the
+    model."""
+    if os.path.isdir(path):
+        save_model_proto(None, path)  # the directory error
+    model, blobs = _export(
+        fn, external=os.path.basename(_data_path(path)), **kwargs)
+    save_model_proto(model, path, blobs)
     return model
 
 

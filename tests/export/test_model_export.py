@@ -384,3 +384,42 @@ def test_the_guide_runs_as_written(tmp_path, monkeypatch, capsys):
     assert "(7, 3)" in out
     sess = ort.InferenceSession("text.onnx")
     assert io(sess)[0] == [("tokens", ["batch", 32], "tensor(int32)")]
+
+
+def test_weights_past_protobufs_limit_go_to_a_side_file(tmp_path,
+                                                        monkeypatch):
+    # The real limit is 2 GiB; lowered here so that a small model takes
+    # the same path (a 2.2 GB Embedding was checked by hand).
+    from graphkeras.export import onnx as gk_onnx
+
+    monkeypatch.setattr(gk_onnx, "_EXTERNAL_DATA_BYTES", 100)
+    model = keras.Sequential([keras.Input((5,)), L.Dense(16, activation="relu"),
+                              L.Dense(3)])
+    sess = check_export(model, tmp_path / "m.onnx")
+    assert sorted(os.listdir(tmp_path)) == ["m.onnx", "m.onnx.data"]
+    assert os.path.getsize(tmp_path / "m.onnx") < 2000
+    assert len(io(sess)[0]) == 1  # weights stay initializers, not inputs
+    onnx.checker.check_model(str(tmp_path / "m.onnx"), full_check=True)
+    proto = onnx.load(str(tmp_path / "m.onnx"))  # reads the side file
+    got = {t.name: onnx.numpy_helper.to_array(t) for t in proto.graph.initializer}
+    want = {v.path: v.numpy() for v in model.weights}
+    assert sorted(got) == sorted(want)
+    for name, value in want.items():
+        np.testing.assert_array_equal(got[name], value)
+    # a failed write of the model file leaves neither file behind
+    import graphkeras.fileio
+
+    replace = graphkeras.fileio.os.replace
+    calls = []
+
+    def second_fails(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        replace(src, dst)
+
+    monkeypatch.setattr(graphkeras.fileio.os, "replace", second_fails)
+    with pytest.raises(OSError, match="No space left"):
+        model.export(str(tmp_path / "n.onnx"), verbose=False)
+    assert [os.path.basename(c) for c in calls] == ["n.onnx.data", "n.onnx"]
+    assert sorted(os.listdir(tmp_path)) == ["m.onnx", "m.onnx.data"]

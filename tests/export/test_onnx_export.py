@@ -201,6 +201,23 @@ def test_save_function_writes_atomically(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["model.onnx"]  # no temp file left
 
 
+def test_weights_too_large_for_one_protobuf(tmp_path, monkeypatch):
+    monkeypatch.setattr(gk_onnx, "_EXTERNAL_DATA_BYTES", 100)
+    fn = mlp()
+    with pytest.raises(ExportError, match=r"The weights take 0\.00 GB, and one "
+                       r"ONNX protobuf holds less than 2 GiB\. Save the model "
+                       r"to a file"):
+        export_function(fn, initializers=weights(fn))
+    path = tmp_path / "m.onnx"
+    model = save_function(fn, path, initializers=weights(fn))
+    assert all(t.data_location == onnx.TensorProto.EXTERNAL
+               for t in model.graph.initializer)
+    assert sorted(os.listdir(tmp_path)) == ["m.onnx", "m.onnx.data"]
+    x = np.ones((3, 12), np.float32)
+    got = session(onnx.load(str(path))).run(None, {"x": x})
+    check_same(got, ir.interpret(fn, {"x": x, **weights(fn)}))
+
+
 def test_save_function_to_a_missing_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         save_function(mlp(), tmp_path / "no" / "m.onnx")
