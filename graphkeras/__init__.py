@@ -31,6 +31,7 @@ from . import (
     utils,
     wrappers,
 )
+from .backend import device
 from .frontend.gradients import GradientTape
 from .frontend.layers import Input, InputSpec, Layer
 from .frontend.models import Model, Sequential
@@ -49,7 +50,7 @@ __all__ = [
     "Regularizer",
     "GradientTape", "Input", "InputSpec", "KerasTensor", "Layer", "Model", "Sequential",
     "Variable", "activations", "applications", "backend", "callbacks", "config", "constraints",
-    "datasets", "distribution",
+    "datasets", "device", "distribution",
     "initializers", "layers", "losses", "metrics", "models", "ops",
     "optimizers", "preprocessing", "random", "regularizers", "saving", "tree", "utils", "wrappers",
 ]

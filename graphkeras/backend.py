@@ -7,6 +7,8 @@ floatx is keras.config.floatx`.
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections import defaultdict
 
 from .config import (
@@ -32,6 +34,22 @@ def clear_session(free_memory: bool = True) -> None:
     as Keras does. `free_memory` is accepted for Keras compatibility."""
     reset_names()
     _UIDS.clear()
+
+
+@contextlib.contextmanager
+def device(device_name):
+    """`with keras.device("cpu:0"):` places work on that device. graphkeras
+    runs on the CPU (its cores are the step's threads; several processes:
+    graphkeras.distribution), so a CPU device is accepted and changes
+    nothing; any other device is an error."""
+    name = str(device_name).lower()
+    if not re.fullmatch(r"(/?(job:[^/]+/)?(replica:\d+/)?(task:\d+/)?"
+                        r"(device:)?)?cpu(:\d+)?", name):
+        raise ValueError(
+            f"Invalid device: {device_name!r}. graphkeras runs on the CPU: "
+            "use 'cpu' or 'cpu:N' (several processes: "
+            "graphkeras.distribution, docs/distributed.md).")
+    yield
 
 
 def get_uid(prefix: str = "") -> int:

@@ -1,4 +1,10 @@
 """graphkeras.initializers."""
 
 from .frontend.initializers import *  # noqa: F401,F403
-from .frontend.initializers import ALL_OBJECTS, Initializer, get  # noqa: F401
+from .frontend.initializers import (  # noqa: F401
+    ALL_OBJECTS,
+    Initializer,
+    deserialize,
+    get,
+    serialize,
+)

@@ -263,6 +263,13 @@ def serialize(init) -> dict:
     return {"class_name": type(init).__name__, "config": init.get_config()}
 
 
+def deserialize(config, custom_objects=None):
+    """An initializer from what `serialize` wrote (or a name)."""
+    from .serialization import deserialize_object
+
+    return deserialize_object(config, custom_objects, get)
+
+
 def get(identifier):
     """An initializer from a name, a config dict, an instance or a callable."""
     from .serialization import resolve

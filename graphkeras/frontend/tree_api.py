@@ -139,20 +139,21 @@ def map_structure(func, *structures, none_is_leaf=True):
         >>> map_structure(lambda a, b: a + b, [1, (2,)], [10, (20,)])
         [11, (22,)]
     """
-    del none_is_leaf
     if not structures:
         raise ValueError("Must provide at least one structure")
     first = structures[0]
     for other in structures[1:]:
         _check_same(first, other)
-    return _map(func, structures)
+    return _map(func, structures, none_is_leaf)
 
 
-def _map(func, structures):
+def _map(func, structures, none_is_leaf=True):
     first = structures[0]
     if not is_nested(first):
+        if first is None and not none_is_leaf:
+            return None  # func is not called on None (Keras 3)
         return func(*structures)
-    values = {k: _map(func, [s[k] for s in structures])
+    values = {k: _map(func, [s[k] for s in structures], none_is_leaf)
               for k, _ in _children(first)}
     return _rebuild(first, values)
 
