@@ -94,6 +94,7 @@ from .adaptive import ThreadChooser
 from .collection import collection_paused
 from .executable import Executable
 from .program import Program
+from .memory import check_fits
 from .state import StateStore, aligned_empty
 from . import thread_pool as _thread_pool
 from .thread_pool import default_threads, thread_pool
@@ -492,6 +493,11 @@ class CompiledExecutable(Executable):
         if self._held is None:
             self._held = held_layout(self.layout)
         plan = plan_offsets(self._held, big)
+        sizes = ", ".join(f"batch size {n}" if s == "N" else f"{s}={n}"
+                          for s, n in sorted(big.items()))
+        check_fits(plan.arena_bytes, f"The compiled "
+                   f"{self.program.fn.name.replace('_', ' ')} at {sizes}",
+                   "Use a smaller batch_size (or fewer samples per call).")
         arena = aligned_empty((max(plan.arena_bytes, 64),), np.uint8)
         base = _addr(arena)
         slots = self.native_layout.storage_slots
