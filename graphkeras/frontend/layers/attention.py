@@ -4,9 +4,12 @@
 All three are compositions of graphkeras ops (matmul, softmax, where, ...)
 that fusion compiles; nothing here is a new op. Masking follows Keras 3:
 masked value positions get -1e9 added before the softmax (Attention) or
-are excluded by `where` (MultiHeadAttention's masked softmax, which also
-zeroes rows whose every position is masked), and the query mask zeroes
-(Attention) or is attached to (MultiHeadAttention) the output.
+are excluded by `where` (MultiHeadAttention's masked softmax; a query row
+whose every key is masked attends uniformly to all keys, as Keras's
+dot_product_attention path does, or is zeroed when the layer has dropout
+or returns its scores, as Keras's masked-softmax path does), and the
+query mask zeroes (Attention) or is attached to (MultiHeadAttention) the
+output.
 
 MultiHeadAttention keeps Keras's weight layout: its four projections are
 sublayers named query, key, value and attention_output whose kernels are
@@ -451,7 +454,12 @@ class MultiHeadAttention(Layer):
             m = ops.expand_dims(mask, -3)  # over the heads
             scores = ops.where(m, scores, -_NEG)
         weights = ops.softmax(scores, axis=-1)
-        if mask is not None:
+        # NOTE: Keras 3 runs ops.dot_product_attention unless it has
+        # dropout or returns the scores; there a query row whose every key
+        # is masked (a padded query) attends uniformly to all keys. Its
+        # masked-softmax path (dropout, scores) zeroes such rows instead.
+        if mask is not None and (return_attention_scores or
+                                 self._dropout > 0):
             weights = ops.where(m, weights, ops.zeros_like(weights))
         used = weights
         if training and self._dropout > 0:
