@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 import onnxruntime as ort
+import pytest
 
 import graphkeras as keras
 from graphkeras import layers as L
@@ -67,3 +68,39 @@ def test_padded_queries_attend_uniformly_unless_scores_are_returned():
     np.testing.assert_allclose(np.asarray(out)[0, 2], bo, atol=1e-7)
     np.testing.assert_allclose(np.asarray(out)[0, :2], plain[0, :2],
                                rtol=1e-6, atol=1e-7)
+
+
+ZOO = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                   "fixtures", "keras3", "zoo")
+# custom_objects needs its classes registered (tests/saving covers it)
+ZOO_NAMES = sorted(f[:-6] for f in os.listdir(ZOO)
+                   if f.endswith(".keras") and f != "custom_objects.keras")
+
+
+def _numbered(data, prefix):
+    keys = [k for k in data.files if k.startswith(prefix) and
+            k[len(prefix):].isdigit()]
+    return [data[k] for k in sorted(keys, key=lambda k: int(k[len(prefix):]))]
+
+
+@pytest.mark.parametrize("name", ZOO_NAMES)
+def test_keras3_zoo_model_exports_kerass_numbers(tmp_path, name):
+    """tests/fixtures/keras3/zoo: Keras 3 models with non-default layer
+    configurations and Keras's predictions; exported, no predict run."""
+    data = np.load(os.path.join(ZOO, f"{name}.npz"))
+    # lambda_layer holds a Python lambda: trusted here, as our own fixture
+    model = keras.saving.load_model(os.path.join(ZOO, f"{name}.keras"),
+                                    safe_mode=name != "lambda_layer")
+    model.export(str(tmp_path / "m.onnx"), verbose=False)
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    xd = {k[3:]: data[k] for k in data.files if k.startswith("xd_")}
+    feeds = ({i.name: xd[i.name] for i in sess.get_inputs()} if xd else
+             dict(zip([i.name for i in sess.get_inputs()],
+                      _numbered(data, "x"))))
+    got = sess.run(None, feeds)
+    names = [o.name for o in sess.get_outputs()]
+    yd = {k[3:]: data[k] for k in data.files if k.startswith("yd_")}
+    want = [yd[n] for n in names] if yd else _numbered(data, "y")
+    assert len(got) == len(want)
+    for n, g, w in zip(names, got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=2e-6, err_msg=n)
