@@ -52,7 +52,7 @@ from graphkeras import layers as L
 
 SIZES = (1, 3, 7, 17, 65, 129)  # odd sizes: none a multiple of a vector width
 SMALL = (1, 2, 3, 5, 7)
-BATCHES = (1, 2, 3, 5, 7, 17)
+BATCHES = (1, 2, 3, 5, 7, 17, 33)
 MAX_ELEMENTS = 2048  # per sample, per tensor: keeps the interpreter quick
 MAX_WEIGHTS = 20000  # per layer
 
@@ -159,7 +159,10 @@ class _Gen:
             kw = dict(kwargs)
             if self.dtype != "float32" and cls not in _NO_DTYPE:
                 kw["dtype"] = self.dtype
-            obj = getattr(L, cls)(**kw)
+                if "layer" in kw:
+                    inner_cls, inner_kw = kw["layer"]
+                    kw["layer"] = (inner_cls, dict(inner_kw, dtype=self.dtype))
+            obj = make_layer(cls, kw)
             self.layers.append((cls, kw))
             self.objs.append(obj)
             self.in_shapes.append(tuple(self.tensors[i].shape for i in inputs))
@@ -181,6 +184,14 @@ class _Gen:
         self.tensors.append(_Tensor(out, shape, dtype, producer=layer))
         self.calls.append((layer, tuple(inputs), call_kwargs))
         return len(self.tensors) - 1
+
+
+def make_layer(cls: str, kwargs: dict):
+    """The layer `cls(**kwargs)`; a wrapper's "layer" is (class, kwargs)."""
+    kw = dict(kwargs)
+    if "layer" in kw:
+        kw["layer"] = make_layer(*kw["layer"])
+    return getattr(L, cls)(**kw)
 
 
 _MERGES = {"Add", "Concatenate", "Multiply", "Subtract", "Average", "Maximum"}
@@ -342,6 +353,13 @@ def _rnn(g: _Gen, i: int):
           "go_backwards": g.draw.boolean(0.2)}
     if cls == "GRU":
         kw["reset_after"] = g.draw.boolean(0.7)
+    if g.draw.boolean(0.25):
+        mode = g.draw.choice(["concat", "sum", "ave", "mul"])
+        width = 2 * units if mode == "concat" else units
+        expect = (steps, width) if seq else (width,)
+        return g.apply("Bidirectional", {"layer": (cls, kw),
+                                         "merge_mode": mode}, [i],
+                       expect=expect)
     expect = (steps, units) if seq else (units,)
     return g.apply(cls, kw, [i], expect=expect)
 
@@ -366,20 +384,113 @@ def _attention(g: _Gen, i: int):
 def _embedding_or_cast(g: _Gen, i: int):
     t = g.tensors[i]
     dim = g.draw.choice([1, 3, 7, 17])
-    return g.apply("Embedding", {"input_dim": t.vocab, "output_dim": dim},
-                   [i], expect=t.shape + (dim,))
+    kw = {"input_dim": t.vocab, "output_dim": dim}
+    if t.vocab > 1 and g.draw.boolean(0.3):  # token 0 is padding
+        kw["mask_zero"] = True
+    return g.apply("Embedding", kw, [i], expect=t.shape + (dim,))
+
+
+_RANDOM = {"GaussianNoise", "GaussianDropout", "SpatialDropout1D",
+           "SpatialDropout2D", "AlphaDropout"}
+
+
+def _noise(g: _Gen, i: int):
+    t = g.tensors[i]
+    kind = g.draw.integer(0, 3)
+    if kind == 0:
+        return g.apply("GaussianNoise", {"stddev": 0.1}, [i], expect=t.shape)
+    if kind == 1:
+        return g.apply("GaussianDropout", {"rate": 0.3}, [i], expect=t.shape)
+    if kind == 2 and len(t.shape) in (2, 3):
+        cls = f"SpatialDropout{len(t.shape) - 1}D"
+        return g.apply(cls, {"rate": g.draw.choice([0.2, 0.5])}, [i],
+                       expect=t.shape)
+    return g.apply("UnitNormalization", {"axis": -1}, [i], expect=t.shape)
+
+
+def _group_norm(g: _Gen, i: int):
+    t = g.tensors[i]
+    c = t.shape[-1]
+    groups = g.draw.choice([d for d in range(1, c + 1) if c % d == 0])
+    return g.apply("GroupNormalization", {"groups": groups,
+                                          "epsilon": 1e-3}, [i],
+                   expect=t.shape)
+
+
+def _spatial(g: _Gen, i: int):
+    """Padding, cropping, up-sampling and transposed convolutions."""
+    t = g.tensors[i]
+    sp, c = t.shape[:-1], t.shape[-1]
+    rank = len(sp)
+    d = f"{rank}D"
+    kind = g.draw.integer(0, 3)
+    if kind == 0:
+        pads = [(g.draw.integer(0, 2), g.draw.integer(0, 2)) for _ in sp]
+        out = tuple(n + a + b for n, (a, b) in zip(sp, pads)) + (c,)
+        arg = pads[0] if rank == 1 else tuple(pads)
+        if not _fits(out):
+            return None
+        return g.apply("ZeroPadding" + d, {"padding": arg}, [i], expect=out)
+    if kind == 1:
+        crops = []
+        for n in sp:
+            a = g.draw.integer(0, max(0, (n - 1) // 2))
+            b = g.draw.integer(0, max(0, n - 1 - a))
+            crops.append((a, b))
+        out = tuple(n - a - b for n, (a, b) in zip(sp, crops)) + (c,)
+        arg = crops[0] if rank == 1 else tuple(crops)
+        return g.apply("Cropping" + d, {"cropping": arg}, [i], expect=out)
+    if kind == 2:
+        size = g.draw.choice([1, 2, 3])
+        out = tuple(n * size for n in sp) + (c,)
+        if not _fits(out):
+            return None
+        kw = {"size": size}
+        if rank == 2 and g.draw.boolean(0.3):
+            kw["interpolation"] = "bilinear"
+        return g.apply("UpSampling" + d, kw, [i], expect=out)
+    k = g.draw.choice([1, 2, 3])
+    st = g.draw.choice([1, 2])
+    padding = g.draw.choice(["valid", "same"])
+    out_sp = tuple(n * st if padding == "same" else n * st + max(k - st, 0)
+                   for n in sp)
+    filters = _units(g, c * k ** rank)
+    if not _fits(out_sp + (filters,)):
+        return None
+    kw = {"filters": filters, "kernel_size": k, "strides": st,
+          "padding": padding, "activation": g.draw.choice(_ACTIVATIONS[:6])}
+    return g.apply(f"Conv{d}Transpose", kw, [i], expect=out_sp + (filters,))
+
+
+def _time_distributed(g: _Gen, i: int):
+    t = g.tensors[i]
+    units = _units(g, t.shape[-1])
+    if not _fits(t.shape[:-1] + (units,)):
+        return None
+    return g.apply("TimeDistributed", {"layer": ("Dense", {"units": units})},
+                   [i], expect=t.shape[:-1] + (units,))
+
+
+def _repeat(g: _Gen, i: int):
+    t = g.tensors[i]
+    n = g.draw.choice([1, 2, 3, 7])
+    if not _fits((n,) + t.shape):
+        return None
+    return g.apply("RepeatVector", {"n": n}, [i], expect=(n,) + t.shape)
 
 
 def _steps_for(t: _Tensor):
     if t.dtype == "int32":
         return [_embedding_or_cast]
     r = len(t.shape)
-    common = [_dense, _norm, _dropout, _activation, _reshape]
+    common = [_dense, _norm, _dropout, _activation, _reshape, _noise,
+              _group_norm]
     if r == 2:
-        return common + [_conv, _conv, _pool, _rnn, _rnn, _attention]
+        return common + [_conv, _conv, _pool, _rnn, _rnn, _attention,
+                         _spatial, _time_distributed]
     if r == 3:
-        return common + [_conv, _conv, _pool]
-    return common + [_dense]
+        return common + [_conv, _conv, _pool, _spatial, _time_distributed]
+    return common + [_dense, _repeat]
 
 
 def _merge(g: _Gen) -> int | None:
@@ -416,7 +527,7 @@ def _share(g: _Gen) -> int | None:
     """Call an earlier layer again on a tensor of its first input's shape."""
     cands = []
     for li, (cls, _) in enumerate(g.layers):
-        if cls in _MERGES or cls == "MultiHeadAttention":
+        if cls in _MERGES or cls in ("MultiHeadAttention", "Embedding"):
             continue
         shape = g.in_shapes[li][0]
         for k, t in enumerate(g.tensors):
@@ -514,6 +625,9 @@ def _model_specs(draw, dtype, max_layers, max_inputs, max_outputs) -> dict:
         "batch": draw.choice(BATCHES),
         "optimizer": draw.choice(["sgd", "adam", "rmsprop"]),
         "data_seed": draw.integer(0, 2**16),
+        # fit for 2 epochs too: steps per native call, sample weights
+        "fit": draw.choice([None, None, 1, 2, 3]),
+        "sample_weight": draw.boolean(0.3),
     }
 
 
@@ -523,7 +637,7 @@ def _model_specs(draw, dtype, max_layers, max_inputs, max_outputs) -> dict:
 def build_model(spec: dict, seed: int = 0):
     """The spec's model; the same seed gives the same weights."""
     keras.utils.set_random_seed(seed)
-    objs = [getattr(L, cls)(**kw) for cls, kw in spec["layers"]]
+    objs = [make_layer(cls, kw) for cls, kw in spec["layers"]]
     if spec["kind"] == "sequential":
         (shape, dt, _), = spec["inputs"]
         return keras.Sequential([keras.Input(shape, dtype=dt)] + objs)
@@ -605,6 +719,8 @@ def _check_model(spec: dict, train: bool) -> None:
     dtype = spec["dtype"]
     for m, run_eagerly in ((compiled, False), (eager, True)):
         m.compile(optimizer=_optimizer(spec["optimizer"]), loss="mse",
+                  metrics=["mae"] * len(m.outputs) if spec.get("fit") else None,
+                  steps_per_execution=spec.get("fit") or 1,
                   run_eagerly=run_eagerly)
     got = compiled.predict(_one(xs), batch_size=batch, verbose=0)
     want = eager.predict(_one(xs), batch_size=batch, verbose=0)
@@ -624,6 +740,22 @@ def _check_model(spec: dict, train: bool) -> None:
     ev_c = compiled.evaluate(_one(xs), _one(ys), batch_size=batch, verbose=0)
     ev_e = eager.evaluate(_one(xs), _one(ys), batch_size=batch, verbose=0)
     _close(ev_c, ev_e, "evaluate", "float32")
+    if not spec.get("fit"):
+        return
+    sw = None
+    if spec.get("sample_weight"):
+        sw = np.linspace(0.0, 2.0, n).astype("float32")
+    hist = []
+    for m in (compiled, eager):
+        hist.append(m.fit(_one(xs), _one(ys), sample_weight=sw, epochs=2,
+                          batch_size=batch, shuffle=False, verbose=0).history)
+    # the twins' layers have other automatic names: the keys in order
+    assert len(hist[0]) == len(hist[1]), (list(hist[0]), list(hist[1]))
+    for (key, a), b in zip(hist[0].items(), hist[1].values()):
+        _close(a, b, f"fit history {key}", "float32", scale=10.0)
+    for wc, we in zip(compiled.weights, eager.weights):
+        _close(wc.numpy(), we.numpy(), f"weight {wc.path} after fit", dtype,
+               scale=10.0)
 
 
 def _listify(out):
@@ -643,8 +775,15 @@ def float64_spec(spec: dict) -> dict:
     layers = []
     for cls, kw in spec["layers"]:
         kw = dict(kw, dtype="float64")
-        if "dropout" in kw or cls == "Dropout":  # a draw has no derivative
-            kw["dropout" if cls != "Dropout" else "rate"] = 0.0
+        if "layer" in kw:
+            kw["layer"] = (kw["layer"][0], dict(kw["layer"][1],
+                                                dtype="float64"))
+        if "dropout" in kw:  # a draw has no derivative
+            kw["dropout"] = 0.0
+        if cls in _RANDOM:
+            cls, kw = "Dropout", {"rate": 0.0, "dtype": "float64"}
+        elif "rate" in kw:
+            kw["rate"] = 0.0
         layers.append((cls, kw))
     out["layers"] = layers
     return out

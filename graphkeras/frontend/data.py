@@ -525,9 +525,12 @@ class PyDatasetAdapter(DataAdapter):
 
 def check_indices(x: np.ndarray, size: int, layer: str) -> None:
     """Indices into a table of `size` rows must lie in [0, size)."""
-    bad = (x < 0) | (x >= size)
-    if x.dtype.kind == "f":
-        bad |= ~np.isfinite(x)
+    if x.dtype.kind == "f":  # the layer casts to int32 (toward zero)
+        with np.errstate(invalid="ignore"):
+            t = np.trunc(x)
+            bad = ~np.isfinite(x) | (t < 0) | (t >= size)
+    else:
+        bad = (x < 0) | (x >= size)
     if bad.any():
         pos = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(

@@ -594,6 +594,20 @@ class Trainer:
                                       [t.shape for t in fn._inputs])
         return adapter if dp is None else dp.shard(adapter)
 
+    def _feeds_embedding(self) -> bool:
+        """Whether an Input feeds an Embedding directly: its data's indices
+        are checked by the adapter, which the float32 fast path of
+        predict skips (float indices are cast, as Keras does; out of range,
+        the compiled gather clamps where the adapter raises)."""
+        cached = self.__dict__.get("_feeds_embedding_cache")
+        if cached is not None and cached[0] == structure_version():
+            return cached[1]
+        fn = self if hasattr(self, "_inputs_struct") else getattr(
+            self, "_functional", None)
+        feeds = bool(fn is not None and self._index_limits(fn))
+        self.__dict__["_feeds_embedding_cache"] = (structure_version(), feeds)
+        return feeds
+
     @staticmethod
     def _index_limits(fn) -> list:
         """(input index, input_dim, layer name) of the model's Inputs that
@@ -869,7 +883,8 @@ class Trainer:
         dp = self._distributed()
         if (x.__class__ is np.ndarray and dp is None
                 and (x.dtype is _F32 or x.dtype == _F32) and x.ndim
-                and x.flags.c_contiguous and self.built):
+                and x.flags.c_contiguous and self.built
+                and not self._feeds_embedding()):
             fit = getattr(self, "_fit_input_ranks", None)
             if fit is not None:  # 1-D data for an Input((1,)) model
                 x = fit(x)

@@ -14,6 +14,7 @@ import os
 import sys
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -116,3 +117,20 @@ def test_normalization_of_one_element_is_exact_compiled():
     d = x.astype("float64") - x.astype("float64").mean()
     want = d / np.sqrt((d ** 2).mean() + 1e-6)
     np.testing.assert_allclose(ln.predict(x, verbose=0), want, rtol=2e-5)
+
+
+def test_embedding_takes_float_indices_as_keras_does():
+    # Keras 3's Embedding casts float inputs to int32 (toward zero): -0.3
+    # is row 0; the index check refused it before the cast (seed 6005)
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((3,))
+    model = keras.Model(inp, keras.layers.Embedding(4, 2)(inp))
+    x = np.array([[-0.3, 1.7, 3.9]], "float32")
+    table = model.layers[1].get_weights()[0]
+    np.testing.assert_array_equal(model.predict(x, verbose=0)[0],
+                                  table[[0, 1, 3]])
+    np.testing.assert_array_equal(np.asarray(model(x))[0], table[[0, 1, 3]])
+    with pytest.raises(ValueError, match="received the index 4.0"):
+        model.predict(np.array([[0.0, 4.0, 1.0]], "float32"), verbose=0)
+    with pytest.raises(ValueError, match="received the index -1.0"):
+        model.predict(np.array([[0.0, -1.0, 1.0]], "float32"), verbose=0)
