@@ -1297,6 +1297,16 @@ def save_model_proto(model: onnx.ModelProto, path, blobs=None) -> None:
             f"directory. Give a file path, e.g. "
             f"{os.path.join(os.fspath(path), 'model.onnx')}."
         )
+    try:
+        _save(model, path, blobs)
+    except PermissionError as err:  # it names our temporary file
+        raise PermissionError(
+            err.errno, f"Cannot write the ONNX model to {os.fspath(path)}: "
+            f"permission denied in {os.path.dirname(os.path.abspath(path))}"
+        ) from None
+
+
+def _save(model, path, blobs) -> None:
     if blobs is None:
         atomic_write_bytes(path, model.SerializeToString())
         return

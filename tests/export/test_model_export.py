@@ -342,6 +342,20 @@ def test_path_that_is_a_directory_or_in_a_missing_one(tmp_path):
     assert not os.listdir(tmp_path)
 
 
+def test_unwritable_directory(tmp_path, monkeypatch):
+    import graphkeras.fileio
+
+    def denied(*args, **kwargs):  # what a read-only directory gives
+        raise PermissionError(13, "Permission denied",
+                              str(tmp_path / ".m.onnx.x.tmp"))
+
+    monkeypatch.setattr(graphkeras.fileio.tempfile, "mkstemp", denied)
+    with pytest.raises(PermissionError, match=r"Cannot write the ONNX model "
+                       r"to .*m\.onnx: permission denied in "):
+        _small().export(str(tmp_path / "m.onnx"))
+    assert not os.listdir(tmp_path)
+
+
 def test_failed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
     import graphkeras.fileio
 
