@@ -129,6 +129,7 @@ from .frontend.layers.rnn import (  # noqa: F401
     LSTMCell,
     SimpleRNN,
     SimpleRNNCell,
+    StackedRNNCells,
 )
 from .frontend.layers.wrappers import Bidirectional, TimeDistributed  # noqa: F401
 from .frontend.layers.augmentation import (  # noqa: F401

@@ -546,6 +546,102 @@ def _zeros_state(x, size, dtype):
     return np.zeros((np.shape(x)[0], size), dtype)
 
 
+def _cell_sizes(cell) -> list:
+    sizes = cell.state_size
+    return [sizes] if isinstance(sizes, int) else list(tree.flatten(sizes))
+
+
+def _cell_output_size(cell) -> int:
+    if getattr(cell, "output_size", None) is not None:
+        return cell.output_size
+    return _cell_sizes(cell)[0]
+
+
+class StackedRNNCells(Layer):
+    """Wrapper allowing a stack of RNN cells to behave as a single cell:
+    each step runs the cells in order, each on the output of the one
+    before. `RNN([cell_1, cell_2])` makes one.
+
+    Args:
+        cells: a list of RNN cells.
+
+    Its states are the cells' states one after the other (`state_size`
+    lists them flat), so `RNN(..., return_state=True)` returns the output
+    and then every cell's final states.
+
+    Example:
+        >>> cells = [keras.layers.LSTMCell(8), keras.layers.LSTMCell(4)]
+        >>> rnn = keras.layers.RNN(keras.layers.StackedRNNCells(cells))
+        >>> rnn(np.ones((2, 5, 3), "float32")).shape
+        (2, 4)
+    """
+
+    def __init__(self, cells, **kwargs):
+        super().__init__(**kwargs)
+        for cell in cells:
+            if "call" not in dir(cell) or "state_size" not in dir(cell):
+                raise ValueError(
+                    "All cells must have a `call` method and a `state_size` "
+                    f"attribute. Received cells={cells}")
+        self.cells = list(cells)
+
+    @property
+    def state_size(self):
+        return [d for cell in self.cells for d in _cell_sizes(cell)]
+
+    def group_states(self, flat: list) -> list:
+        """Flat states grouped per cell as Keras 3 returns them: a list for
+        a cell with several states, the tensor for a cell with one."""
+        out = []
+        for cell in self.cells:
+            n = len(_cell_sizes(cell))
+            mine, flat = list(flat[:n]), flat[n:]
+            out.append(mine[0] if isinstance(cell.state_size, int) else mine)
+        return out
+
+    @property
+    def output_size(self):
+        return _cell_output_size(self.cells[-1])
+
+    def build(self, input_shape):
+        batch = tuple(input_shape)[0]
+        for cell in self.cells:
+            if isinstance(cell, Layer) and not cell.built:
+                cell.build(tuple(input_shape))
+                cell.built = True
+            input_shape = (batch, _cell_output_size(cell))
+        self.built = True
+
+    def call(self, inputs, states, training=False):
+        states = list(states)
+        new_states = []
+        for cell in self.cells:
+            n = len(_cell_sizes(cell))
+            mine, states = states[:n], states[n:]
+            kwargs = {}
+            if isinstance(cell, Layer) and cell._accepts("training"):
+                kwargs["training"] = training
+            inputs, new = cell.call(inputs, mine, **kwargs)
+            new_states += list(new) if isinstance(new, (list, tuple)) \
+                else [new]
+        return inputs, new_states
+
+    def get_config(self):
+        from ..saving.serialization_lib import serialize_keras_object
+
+        return {**super().get_config(),
+                "cells": [serialize_keras_object(c) for c in self.cells]}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ..saving.serialization_lib import deserialize_keras_object
+
+        config = dict(config)
+        cells = [deserialize_keras_object(c, custom_objects=custom_objects)
+                 for c in config.pop("cells")]
+        return cls(cells, **config)
+
+
 class RNN(Layer):
     """Base class for recurrent layers: runs `cell` over the time axis.
 
@@ -572,10 +668,7 @@ class RNN(Layer):
                  go_backwards=False, stateful=False, unroll=False,
                  zero_output_for_mask=False, **kwargs):
         if isinstance(cell, (list, tuple)):
-            raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
-                "RNN with a list of cells (StackedRNNCells) is not supported "
-                f"by graphkeras; received {len(cell)} cells. Stack RNN layers "
-                "with return_sequences=True instead.")
+            cell = StackedRNNCells(cell)
         if not hasattr(cell, "call") or not hasattr(cell, "state_size"):
             raise ValueError(
                 "Argument `cell` should have a `call` method and a "
@@ -597,7 +690,8 @@ class RNN(Layer):
             raise ValueError(  # noqa: TRY004  (Keras raises ValueError)
                 "state_size must be an integer, or a list/tuple of integers "
                 "(one for each state tensor).")
-        self.state_size = [sizes] if isinstance(sizes, int) else list(sizes)
+        self.state_size = [sizes] if isinstance(sizes, int) else list(
+            tree.flatten(sizes))
         self.single_state = isinstance(sizes, int)
 
     # --- building -----------------------------------------------------------------
@@ -650,8 +744,12 @@ class RNN(Layer):
         mask = tree.flatten(mask)[0] if mask is not None else None
         out = mask if self.return_sequences else None
         if self.return_state:
-            return [out] + [None for _ in self.state_size]
+            return [out] + self._group([None for _ in self.state_size])
         return out
+
+    def _group(self, states: list) -> list:
+        group = getattr(self.cell, "group_states", None)
+        return group(states) if group is not None else states
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         if isinstance(mask, (list, tuple)):
@@ -688,7 +786,8 @@ class RNN(Layer):
                 initial_state = [_zeros_state(sequences, d, dtype)
                                  for d in self.state_size]
         else:
-            initial_state = list(initial_state) if isinstance(
+            # (stacked cells take their states nested per cell)
+            initial_state = tree.flatten(initial_state) if isinstance(
                 initial_state, (list, tuple)) else [initial_state]
             if len(initial_state) != len(self.state_size):
                 raise ValueError(
@@ -765,7 +864,7 @@ class RNN(Layer):
         else:
             output = final[0]
         if self.return_state:
-            return [output] + list(final)
+            return [output] + self._group(list(final))
         return output
 
     def _generic_step(self, training):
@@ -786,7 +885,7 @@ class RNN(Layer):
         size = getattr(self.cell, "output_size", None) or self.state_size[0]
         out = (batch, length, size) if self.return_sequences else (batch, size)
         if self.return_state:
-            return [out] + [(batch, d) for d in self.state_size]
+            return [out] + self._group([(batch, d) for d in self.state_size])
         return out
 
     def get_config(self):
