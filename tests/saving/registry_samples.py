@@ -75,6 +75,8 @@ EXCLUDED = {
     "SimpleRNNCell": "steps inside an RNN: covered through SimpleRNN",
     "LSTMCell": "steps inside an RNN: covered through LSTM",
     "GRUCell": "steps inside an RNN: covered through GRU",
+    "StackedRNNCells": "cells inside an RNN: covered by "
+                       "tests/frontend/test_keras_programs.py",
     "Wrapper": "an abstract base class (its subclasses define call)",
     "StringLookup": "works on NumPy strings outside models: covered by "
                     "tests/frontend/test_preprocessing_augmentation_layers.py",
