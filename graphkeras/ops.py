@@ -35,4 +35,16 @@ image = _namespace("image")
 # guide calls jax.value_and_grad / jax.grad.
 from .frontend.gradients import grad, value_and_grad  # noqa: E402,F401
 
-__all__ = [*_ALL, "grad", "image", "linalg", "nn", "numpy", "value_and_grad"]
+# Control flow (frontend/ops/control.py: branches selected and loops
+# unrolled in traced steps), outside the ops core's import cycle.
+from .frontend.ops.control import (  # noqa: E402,F401
+    cond,
+    fori_loop,
+    map,
+    scan,
+    switch,
+    while_loop,
+)
+
+__all__ = [*_ALL, "cond", "fori_loop", "grad", "image", "linalg", "map",
+           "nn", "numpy", "scan", "switch", "value_and_grad", "while_loop"]

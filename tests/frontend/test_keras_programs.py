@@ -76,3 +76,28 @@ def test_top_level_names_of_keras_3():
     assert keras.Regularizer is keras.regularizers.Regularizer
     assert keras.DTypePolicy is keras.mixed_precision.DTypePolicy
     assert keras.tree.flatten({"b": 1, "a": 2}) == [2, 1]
+
+
+def test_loops_over_the_batch_or_a_traced_count_say_why():
+    ops = keras.ops
+
+    class OverBatch(keras.layers.Layer):
+        def call(self, x):
+            return ops.map(lambda row: row * 2.0, x)
+
+    class TracedCount(keras.layers.Layer):
+        def call(self, x):
+            n = ops.cast(ops.sum(x), "int32")
+            return ops.fori_loop(0, n, lambda i, v: v + 1.0, x)
+
+    x = np.ones((2, 3), "float32")
+    for layer, match in ((OverBatch(), r"ops.map unrolls over the leading "
+                          r"axis of `xs`, which is the batch axis"),
+                         (TracedCount(), r"`upper` of ops.fori_loop must be "
+                          r"known when the step is traced")):
+        with pytest.raises(ValueError, match=match):
+            inputs = keras.Input((3,))
+            model = keras.Model(inputs, layer(inputs))
+            model.predict(x, verbose=0)
+        # eagerly both are plain Python loops
+        assert np.asarray(layer(x)).shape == (2, 3)
