@@ -18,6 +18,11 @@ def linear(x):
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return ops.relu(x)
+    if negative_slope == 0.0 and threshold == 0.0:
+        # relu then clip at max_value, as Keras; one clip op (an ONNX Clip,
+        # which onnxruntime fuses into the Conv before it: ReLU(6.0) in
+        # MobileNetV2), and 0 for -inf where the general form gives NaN
+        return ops.clip(x, 0.0, float(max_value))
     y = ops.where(ops.greater(x, threshold), x,
                   ops.multiply(ops.subtract(x, threshold), negative_slope))
     if max_value is not None:
