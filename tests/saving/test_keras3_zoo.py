@@ -137,3 +137,13 @@ def test_keras3_zoo_legacy_h5_and_weights_files(name):
 def test_keras3_zoo_lambda_needs_safe_mode_off():
     with pytest.raises(ValueError, match="safe_mode"):
         _load("lambda_layer", safe_mode=True)
+
+
+@pytest.mark.parametrize("cls", ["SpatialDropout1D", "SpatialDropout2D",
+                                 "SpatialDropout3D"])
+def test_spatial_dropout_config_has_keras_keys(cls):
+    # Keras 3's SpatialDropout takes no `trainable`: a graphkeras file
+    # holding one did not load in Keras (check_in_keras3.py)
+    cfg = getattr(keras.layers, cls)(0.3).get_config()
+    assert "trainable" not in cfg
+    assert {"rate", "seed", "name", "dtype"} <= set(cfg)

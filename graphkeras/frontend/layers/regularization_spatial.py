@@ -36,6 +36,9 @@ class _SpatialDropout(Dropout):
     def get_config(self):
         cfg = {**super().get_config()}
         cfg.pop("noise_shape", None)
+        # Keras 3's SpatialDropout has no `trainable` argument: a config
+        # holding one does not load there
+        cfg.pop("trainable", None)
         if self.rank > 1:
             cfg["data_format"] = self.data_format
         return cfg
