@@ -71,3 +71,49 @@ def open_h5(path_or_file, mode="r", name=None):
 def _h5_reason(e: Exception) -> str:
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return text.rstrip(".") + "."
+
+
+# A model file's HDF5 tree is walked once before reading; past this many
+# objects it is refused (a model has a few per weight).
+MAX_H5_OBJECTS = 200_000
+# h5py's errors for a damaged file (libhdf5 reports through these).
+H5_ERRORS = (OSError, KeyError, RuntimeError, TypeError, ValueError)
+
+
+def check_h5_tree(h5file, path) -> None:
+    """Refuse an HDF5 file holding soft or external links (an external
+    link reads another file: /etc/passwd, /dev/zero...; a soft link can
+    loop), or too many objects, before any weight is read. A damaged
+    tree raises FileFormatError naming the file."""
+    import h5py
+
+    seen, stack = 0, [h5file]
+    try:
+        while stack:
+            group = stack.pop()
+            for name in group:
+                seen += 1
+                if seen > MAX_H5_OBJECTS:
+                    raise bad_file(path, f"its HDF5 tree holds more than "
+                                   f"{MAX_H5_OBJECTS} objects; a model "
+                                   "file has a few per weight.")
+                link = group.get(name, getlink=True)
+                where = f"{group.name.rstrip('/')}/{name}"
+                if isinstance(link, h5py.ExternalLink):
+                    raise bad_file(path, f"it holds an HDF5 external link "
+                                   f"{where} -> {link.filename}:{link.path}; "
+                                   "model files hold no links (refusing to "
+                                   "read another file).")
+                if isinstance(link, h5py.SoftLink):
+                    raise bad_file(path, f"it holds an HDF5 soft link "
+                                   f"{where} -> {link.path}; model files "
+                                   "hold no links.")
+                obj = group.get(name)
+                if isinstance(obj, h5py.Group):
+                    stack.append(obj)
+    except FileFormatError:
+        raise
+    except H5_ERRORS as e:
+        raise bad_file(path, "its HDF5 structure is damaged (truncated or "
+                       f"corrupt?): {_h5_reason(e)}") from None
+

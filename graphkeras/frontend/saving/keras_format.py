@@ -27,12 +27,20 @@ import io
 import json
 import os
 import zipfile
+import zlib
 
 import numpy as np
 
 from ...version import __version__
 from . import serialization_lib as sl
-from .file_io import FileFormatError, atomic_write, bad_file, check_readable
+from .file_io import (
+    H5_ERRORS,
+    FileFormatError,
+    atomic_write,
+    bad_file,
+    check_h5_tree,
+    check_readable,
+)
 from .weights_store import StateError, read_h5, write_h5
 
 CONFIG = "config.json"
@@ -151,7 +159,7 @@ def read_archive(path, data: bytes | None = None,
     except FileFormatError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
-            NotImplementedError, ValueError) as e:
+            NotImplementedError, ValueError, zlib.error) as e:
         raise bad_file(path, f"the zip archive is damaged ({e}).") from None
 
 
@@ -220,7 +228,7 @@ def read_assets(path, data: bytes | None = None) -> dict:
     except FileFormatError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
-            NotImplementedError, ValueError) as e:
+            NotImplementedError, ValueError, zlib.error) as e:
         raise bad_file(path, f"the zip archive is damaged ({e}).") from None
 
 
@@ -362,18 +370,38 @@ def model_from_config(config, custom_objects=None, compile=True,
         raise bad_file(path or "<config>", "the model configuration nests "
                        "too deeply (models within models, thousands deep)."
                        ) from None
-    except (TypeError, ValueError, KeyError) as e:
+    except KeyError as e:
         if path is None:
             raise
-        msg = str(e) if not isinstance(e, KeyError) else \
-            f"a config entry lacks the key {e}"
-        raise type(e)(f"While loading {path}: {msg}") from None
+        raise bad_file(path, f"a config entry lacks the key {e}.") from None
+    except (TypeError, ValueError) as e:
+        if path is None:
+            raise
+        raise type(e)(f"While loading {path}: {e}") from None
+    except (AttributeError, IndexError, OverflowError, ZeroDivisionError,
+            MemoryError) as e:
+        # NOTE: a value of the wrong type or size deep in a config that no
+        # check caught: still one error naming the file and the value
+        raise bad_file(path or "<config>", "its model configuration is "
+                       f"malformed ({type(e).__name__}: {e}).") from None
     if not isinstance(model, Model):
         raise bad_file(path or "<config>",
                        f"config.json describes a {type(model).__name__}, "
                        "not a model.")
     if compile and compile_config:
-        compile_from_config(model, compile_config, custom_objects)
+        try:
+            compile_from_config(model, compile_config, custom_objects)
+        except RecursionError:
+            raise bad_file(path or "<config>", "its compile_config nests "
+                           "too deeply.") from None
+        except (TypeError, ValueError, KeyError, AttributeError,
+                IndexError) as e:
+            if path is None or path in str(e):
+                raise
+            msg = f"a config entry lacks the key {e}" if isinstance(
+                e, KeyError) else str(e)
+            raise bad_file(path, f"the model cannot be compiled as saved "
+                           f"(its compile_config): {msg}") from None
     return model
 
 
@@ -387,13 +415,14 @@ def load_weights_bytes(model, data: bytes, path, load_optimizer=True,
         raise bad_file(path, f"its {WEIGHTS} is not a readable HDF5 file "
                        f"(truncated or corrupt?): {e}") from None
     with h5:
+        check_h5_tree(h5, f"{path} ({WEIGHTS})")
         try:
             read_h5(h5, model, skip_mismatch=skip_mismatch,
                     load_optimizer=load_optimizer)
         except StateError as e:
             raise bad_file(path, f"the weights do not fit the model: {e}.") \
                 from None
-        except (OSError, KeyError, TypeError) as e:
+        except H5_ERRORS as e:
             raise bad_file(path, f"its weights are damaged ({e}).") from None
 
 

@@ -28,7 +28,15 @@ import warnings
 import numpy as np
 
 from . import serialization_lib as sl
-from .file_io import atomic_write, bad_file, check_readable, open_h5
+from .file_io import (
+    H5_ERRORS,
+    FileFormatError,
+    atomic_write,
+    bad_file,
+    check_h5_tree,
+    check_readable,
+    open_h5,
+)
 
 KERAS_VERSION = "3.15.1"
 
@@ -126,43 +134,57 @@ def save_weights(model, filepath) -> None:
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    from .keras_format import compile_from_config, model_from_config
-
     path = check_readable(filepath)
     with open_h5(path) as f:
-        if "model_config" not in f.attrs:
-            raise bad_file(
-                path, "this HDF5 file has no model_config attribute: it holds "
-                "weights only. Build the model in code and call "
-                "model.load_weights() on it."
-            )
+        check_h5_tree(f, path)
         try:
-            config = json.loads(_decode(f.attrs["model_config"]))
-        except json.JSONDecodeError as e:
-            raise bad_file(path, f"its model_config is not valid JSON ({e}).") \
-                from None
-        except RecursionError:
-            raise bad_file(path, "its model_config nests too deeply to be a "
-                           "model configuration.") from None
-        if not isinstance(config, dict) or "class_name" not in config:
-            raise bad_file(path, "its model_config does not describe a model.")
-        model = model_from_config(config, custom_objects, compile=False,
-                                  safe_mode=safe_mode, path=path)
-        if "model_weights" not in f:
-            raise bad_file(path, "it has no model_weights group.")
-        load_weights_group(f["model_weights"], model, path)
-        training = f.attrs.get("training_config")
-        if compile and training is not None:
-            try:
-                compile_from_config(model, json.loads(_decode(training)),
-                                    custom_objects)
-            except (TypeError, ValueError, KeyError) as e:
-                warnings.warn(
-                    f"{path}: could not compile the model from its saved "
-                    f"training configuration ({e}); the model is loaded "
-                    "uncompiled.", stacklevel=3)
-            else:
-                _load_optimizer_weights(f, model, path)
+            return _load_model_from(f, path, custom_objects, compile,
+                                    safe_mode)
+        except FileFormatError:
+            raise
+        except H5_ERRORS as e:
+            if path in str(e):  # already names the file and the problem
+                raise
+            raise bad_file(path, "its HDF5 data cannot be read (truncated "
+                           f"or corrupt?): {e}") from None
+
+
+def _load_model_from(f, path, custom_objects, compile, safe_mode):
+    from .keras_format import compile_from_config, model_from_config
+
+    if "model_config" not in f.attrs:
+        raise bad_file(
+            path, "this HDF5 file has no model_config attribute: it holds "
+            "weights only. Build the model in code and call "
+            "model.load_weights() on it."
+        )
+    try:
+        config = json.loads(_decode(f.attrs["model_config"]))
+    except json.JSONDecodeError as e:
+        raise bad_file(path, f"its model_config is not valid JSON ({e}).") \
+            from None
+    except RecursionError:
+        raise bad_file(path, "its model_config nests too deeply to be a "
+                       "model configuration.") from None
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise bad_file(path, "its model_config does not describe a model.")
+    model = model_from_config(config, custom_objects, compile=False,
+                              safe_mode=safe_mode, path=path)
+    if "model_weights" not in f:
+        raise bad_file(path, "it has no model_weights group.")
+    load_weights_group(f["model_weights"], model, path)
+    training = f.attrs.get("training_config")
+    if compile and training is not None:
+        try:
+            compile_from_config(model, json.loads(_decode(training)),
+                                custom_objects)
+        except (TypeError, ValueError, KeyError) as e:
+            warnings.warn(
+                f"{path}: could not compile the model from its saved "
+                f"training configuration ({e}); the model is loaded "
+                "uncompiled.", stacklevel=3)
+        else:
+            _load_optimizer_weights(f, model, path)
     return model
 
 

@@ -12,7 +12,14 @@ from __future__ import annotations
 import os
 
 from . import keras_format, legacy_h5
-from .file_io import bad_file, check_readable, open_h5
+from .file_io import (
+    H5_ERRORS,
+    FileFormatError,
+    bad_file,
+    check_h5_tree,
+    check_readable,
+    open_h5,
+)
 
 
 def _is_zip(path) -> bool:
@@ -146,24 +153,37 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False,
             path, "it is not a weights file: expected a `.weights.h5`, "
             "`.keras` or legacy `.h5` file."
         )
+    with open_h5(path) as f:
+        check_h5_tree(f, path)
+        try:
+            _load_h5_weights(f, model, path, by_name, skip_mismatch)
+        except FileFormatError:
+            raise
+        except H5_ERRORS as e:  # h5py's errors on a damaged file
+            if path in str(e):  # already names the file and the problem
+                raise
+            raise bad_file(path, "its HDF5 data cannot be read (truncated "
+                           f"or corrupt?): {e}") from None
+
+
+def _load_h5_weights(f, model, path, by_name, skip_mismatch) -> None:
     from .weights_store import StateError, read_h5
 
-    with open_h5(path) as f:
-        if "model_weights" in f:
-            legacy_h5.load_weights_group(f["model_weights"], model, path,
-                                         by_name=by_name,
-                                         skip_mismatch=skip_mismatch)
-        elif "layer_names" in f.attrs:
-            legacy_h5.load_weights_group(f, model, path, by_name=by_name,
-                                         skip_mismatch=skip_mismatch)
-        elif "vars" in f or "layers" in f:
-            try:
-                read_h5(f, model, skip_mismatch=skip_mismatch)
-            except StateError as e:
-                raise bad_file(path, f"the weights do not fit the model: {e}.") \
-                    from None
-        else:
-            raise bad_file(
-                path, "this HDF5 file holds no Keras weights (no `layers`, "
-                "`vars`, `model_weights` or `layer_names`)."
-            )
+    if "model_weights" in f:
+        legacy_h5.load_weights_group(f["model_weights"], model, path,
+                                     by_name=by_name,
+                                     skip_mismatch=skip_mismatch)
+    elif "layer_names" in f.attrs:
+        legacy_h5.load_weights_group(f, model, path, by_name=by_name,
+                                     skip_mismatch=skip_mismatch)
+    elif "vars" in f or "layers" in f:
+        try:
+            read_h5(f, model, skip_mismatch=skip_mismatch)
+        except StateError as e:
+            raise bad_file(path, f"the weights do not fit the model: {e}.") \
+                from None
+    else:
+        raise bad_file(
+            path, "this HDF5 file holds no Keras weights (no `layers`, "
+            "`vars`, `model_weights` or `layer_names`)."
+        )

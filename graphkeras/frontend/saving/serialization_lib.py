@@ -319,6 +319,12 @@ def _shape_json(shapes):
 def resolve_class(class_name, registered_name, module, custom_objects,
                   kind=None, strict=True):
     """The class or function a config names (see the module docstring)."""
+    for key, value in (("class_name", class_name), ("module", module),
+                       ("registered_name", registered_name)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(
+                f"A config's {key} must be a string. Received: "
+                f"{key}={value!r} (of type {type(value).__name__}).")
     for name in (registered_name, class_name):
         if not name:
             continue
