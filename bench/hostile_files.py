@@ -6,6 +6,13 @@ Not a test: it prints one line per file (the time to the error, and the
 error's first words). The machine may be busy; the figures are rough.
 
     python bench/hostile_files.py
+    python bench/hostile_files.py --mutations 2000 [--timeout 20]
+
+With --mutations N it instead runs N random mutations of valid files
+(tests/saving/hostile_mutations.py: bytes, zip entries, configs, HDF5
+datasets and links) through the crash-proof worker harness, and prints
+every file that was not loaded or refused clearly (a crash, a hang, an
+error of another type or not naming the file), then counts per kind.
 """
 
 from __future__ import annotations
@@ -135,5 +142,57 @@ def main() -> int:
     return 0
 
 
+def mutations(n: int, timeout: float) -> int:
+    import collections
+    import random
+
+    sys.path.insert(0, os.path.join(HERE, "..", "tests", "saving"))
+    import hostile_mutations as hm
+
+    d = tempfile.mkdtemp(prefix="gk-mutations-")
+    seeds = hm.seed_files(d)
+    extra = os.path.join(d, "other.h5")
+    with h5py.File(extra, "w") as f:
+        f["data"] = [[0.0] * 3] * 3
+    harness = hm.Harness(d, timeout=timeout)
+    counts, bad = collections.Counter(), 0
+    t0 = time.perf_counter()
+    try:
+        for i in range(n):
+            rnd = random.Random(i)
+            name = rnd.choice(hm.SEEDS)
+            kind = rnd.choice([k for k in hm.KINDS if hm.applicable(name, k)])
+            path = os.path.join(d, f"case{i}-{kind}-{name}")
+            with open(path, "wb") as f:
+                f.write(hm.mutate(seeds[name], name, kind, rnd, extra))
+            for step, r in zip(("load_model", "load_weights"),
+                               harness.load(path)):
+                if step == "load_model" and name.endswith(".weights.h5"):
+                    continue
+                ok = hm.acceptable(r)
+                counts[(kind, r["outcome"] if ok or r["outcome"] != "error"
+                        else "unclear error")] += 1
+                if not ok:
+                    bad += 1
+                    print(f"case {i} {kind} of {name}, {step}: "
+                          f"{r['outcome']} {r['type']}: "
+                          f"{r['message'][:200]}", flush=True)
+            os.unlink(path)
+    finally:
+        harness.close()
+    secs = time.perf_counter() - t0
+    print(f"{n} files, {bad} not loaded or refused clearly, {secs:.0f} s "
+          f"({1000 * secs / n:.0f} ms a file, both loaders; busy machine)")
+    for (kind, outcome), c in sorted(counts.items()):
+        print(f"  {kind:20} {outcome:14} {c}")
+    return 1 if bad else 0
+
+
 if __name__ == "__main__":
+    if "--mutations" in sys.argv:
+        args = sys.argv[1:]
+        n = int(args[args.index("--mutations") + 1])
+        t = float(args[args.index("--timeout") + 1]) if "--timeout" in \
+            args else 20.0
+        sys.exit(mutations(n, t))
     sys.exit(main())
