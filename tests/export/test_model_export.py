@@ -134,6 +134,16 @@ def test_mixed_bfloat16_model_matches_predict(tmp_path):
     proto = onnx.load(str(tmp_path / "m.onnx"))
     assert {t.data_type for t in proto.graph.initializer} == {
         onnx.TensorProto.FLOAT}
+    # products inside recurrent steps (ONNX Scan bodies) and attention
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        seq = keras.Input((5, 8))
+        h = L.MultiHeadAttention(2, 4)(seq, seq, use_causal_mask=True)
+        h = L.GRU(3)(L.LSTM(4, return_sequences=True)(h))
+        model = keras.Model(seq, L.Dense(2, dtype="float32")(h))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    check_export(model, tmp_path / "rnn.onnx")
 
 
 @pytest.mark.parametrize("opset", sorted({MIN_OPSET, 19, 20, MAX_OPSET}))
