@@ -743,7 +743,10 @@ def _check_model(spec: dict, train: bool) -> None:
     if not spec.get("fit"):
         return
     sw = None
-    if spec.get("sample_weight"):
+    # NOTE: a per-sample weight and an output's per-step mask (Embedding
+    # mask_zero) do not broadcast together: Keras 3 refuses that too
+    masked = any(kw.get("mask_zero") for _, kw in spec["layers"])
+    if spec.get("sample_weight") and not masked:
         sw = np.linspace(0.0, 2.0, n).astype("float32")
     hist = []
     for m in (compiled, eager):

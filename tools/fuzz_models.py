@@ -93,6 +93,10 @@ def _run(args) -> int:
                     current = None
                     if args.verbose:
                         print(line.strip(), flush=True)
+                    elif results["OK"] % 50 == 0:
+                        print(f"... {results['OK']} ok (seed "
+                              f"{json.loads(rest)['seed']}, "
+                              f"{time.time() - t_start:.0f} s)", flush=True)
                 elif kind == "FAIL":
                     info = json.loads(rest)
                     info["spec"] = spec

@@ -31,14 +31,14 @@ from model_strategies import (  # noqa: E402
 )
 
 EXAMPLES = int(os.environ.get("GRAPHKERAS_FUZZ_EXAMPLES", "0") or 0)
-_FUZZ = settings(max_examples=EXAMPLES or 4, deadline=None,
+_FUZZ = settings(max_examples=EXAMPLES or 3, deadline=None,
                  suppress_health_check=list(HealthCheck), print_blob=True)
 
 
 @_FUZZ
 @given(data=st.data())
 def test_random_models_compiled_match_the_interpreter(data):
-    spec = model_specs(HypothesisDraws(data), max_layers=6,
+    spec = model_specs(HypothesisDraws(data), max_layers=5,
                        dtypes=("float32", "float32", "float64"))
     print(spec)  # hypothesis shows it for the failing example
     check_model(spec)
@@ -134,3 +134,85 @@ def test_embedding_takes_float_indices_as_keras_does():
         model.predict(np.array([[0.0, 4.0, 1.0]], "float32"), verbose=0)
     with pytest.raises(ValueError, match="received the index -1.0"):
         model.predict(np.array([[0.0, -1.0, 1.0]], "float32"), verbose=0)
+
+
+# --- degenerate shapes -------------------------------------------------------------
+
+
+def _chain(layers, shape, tokens=False, batch=1, **extra):
+    spec = {"kind": "sequential", "dtype": "float32",
+            "inputs": [(shape, "int32", 1) if tokens else
+                       (shape, "float32", None)],
+            "layers": layers,
+            "calls": [(i, (i,), {}) for i in range(len(layers))],
+            "outputs": [len(layers)], "batch": batch, "optimizer": "adam",
+            "data_seed": 3, "fit": None, "sample_weight": False}
+    spec.update(extra)
+    return spec
+
+
+DEGENERATE = {
+    # one time step through every recurrent layer, stacked, both ways
+    "sequence_of_one": _chain(
+        [("LSTM", {"units": 3, "return_sequences": True}),
+         ("GRU", {"units": 1, "return_sequences": True, "go_backwards": True}),
+         ("SimpleRNN", {"units": 2})], (1, 4), batch=3),
+    # a 1x1 image: same padding, strides and dilations larger than it
+    "image_1x1": _chain(
+        [("Conv2D", {"filters": 3, "kernel_size": 3, "padding": "same",
+                     "strides": 2}),
+         ("BatchNormalization", {}),
+         ("MaxPooling2D", {"pool_size": 2, "padding": "same"}),
+         ("Conv2D", {"filters": 2, "kernel_size": 5, "padding": "same",
+                     "dilation_rate": 3}),
+         ("GlobalAveragePooling2D", {})], (1, 1, 1)),
+    # features of one, batch of one, a table of one row
+    "ones_everywhere": _chain(
+        [("Embedding", {"input_dim": 1, "output_dim": 1}),
+         ("LayerNormalization", {}), ("Flatten", {}), ("Dense", {"units": 1}),
+         ("BatchNormalization", {}), ("Dense", {"units": 1,
+                                                "activation": "softplus"})],
+        (1,), tokens=True),
+    # the batch is larger than the data (one batch of 2 of batch_size 33)
+    "batch_larger_than_data": _chain(
+        [("Dense", {"units": 7}), ("Dropout", {"rate": 0.5})], (3,),
+        batch=33, fit=3, sample_weight=True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DEGENERATE))
+def test_degenerate_shapes_compiled_match_the_interpreter(case):
+    check_model(DEGENERATE[case])
+
+
+@pytest.mark.parametrize("make, fragments", [
+    (lambda: keras.layers.Conv2D(2, 3)(keras.Input((1, 1, 2))),
+     ["Computed output size would be zero or negative",
+      "inputs shape=(None, 1, 1, 2)", "kernel_size=(3, 3)"]),
+    (lambda: keras.layers.Conv1D(2, 2, dilation_rate=3)(keras.Input((3, 1))),
+     ["Computed output size would be zero or negative", "dilation_rate=(3,)"]),
+    (lambda: keras.layers.MaxPooling2D(2)(keras.Input((1, 1, 2))),
+     ["Computed output size would be zero or negative",
+      "inputs.shape=(None, 1, 1, 2)", "pool_size=(2, 2)", "padding=valid"]),
+    (lambda: keras.layers.AveragePooling1D(3, strides=1)(keras.Input((2, 4))),
+     ["Computed output size would be zero or negative", "pool_size=(3,)"]),
+])
+def test_windows_larger_than_the_input_are_keras_errors(make, fragments):
+    # Keras 3 rejects these at the layer's call, with these words
+    with pytest.raises(ValueError) as info:
+        make()
+    for f in fragments:
+        assert f in str(info.value), str(info.value)
+
+
+def test_zero_samples():
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
+    model.compile("sgd", "mse")
+    empty = np.zeros((0, 5), "float32")
+    assert model.predict_on_batch(empty).shape == (0, 3)
+    assert np.asarray(model(empty)).shape == (0, 3)
+    for call in (lambda: model.predict(empty, verbose=0),
+                 lambda: model.fit(empty, np.zeros((0, 3)), verbose=0),
+                 lambda: model.train_on_batch(empty, np.zeros((0, 3)))):
+        with pytest.raises(ValueError, match="The data has 0 samples"):
+            call()
