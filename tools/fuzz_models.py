@@ -145,7 +145,7 @@ def main() -> int:
     p.add_argument("--count", type=int, default=100)
     p.add_argument("--seed", type=int, help="run this one seed")
     p.add_argument("--max-layers", type=int, default=8)
-    p.add_argument("--dtypes", default="float32,float64")
+    p.add_argument("--dtypes", default="float32,float32,float64,mixed_bfloat16")
     p.add_argument("--grad-every", type=int, default=5,
                    help="check gradients on every k-th seed (0: never)")
     p.add_argument("--timeout", type=float, default=300.0,

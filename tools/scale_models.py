@@ -64,10 +64,27 @@ def _wide(units: int = 4096):
                              L.Dense(units, "relu"), L.Dense(10)]), (129,), (10,)
 
 
+def _transformer(blocks: int, steps: int = 9, width: int = 16):
+    import graphkeras as keras
+    from graphkeras import layers as L
+
+    inp = keras.Input((steps,), dtype="int32")
+    x = L.Embedding(50, width)(inp)
+    for _ in range(blocks):
+        a = L.MultiHeadAttention(2, width // 2)(x, x)
+        x = L.LayerNormalization()(L.Add()([x, a]))
+        f = L.Dense(2 * width, activation="gelu")(x)
+        f = L.Dense(width)(f)
+        x = L.LayerNormalization()(L.Add()([x, f]))
+    x = L.GlobalAveragePooling1D()(x)
+    return keras.Model(inp, L.Dense(3)(x)), (steps,), (3,)
+
+
 MODELS = {
     "resnet200": lambda: _resnet(29),  # 1 + 29 * 7 + 2 = 206 layers
     "lstm30": lambda: _rnn_stack(30),
     "wide4096": lambda: _wide(4096),
+    "transformer24": lambda: _transformer(24),  # 24 * 7 + 4 = 172 layers
 }
 
 
@@ -79,7 +96,10 @@ def _child(name: str, batch: int, check: bool) -> dict:
     model, xshape, yshape = MODELS[name]()
     n_layers = len(model.layers)
     rng = np.random.default_rng(0)
-    x = rng.uniform(-1, 1, (batch,) + xshape).astype("float32")
+    if name.startswith("transformer"):
+        x = rng.integers(0, 50, (batch,) + xshape).astype("int32")
+    else:
+        x = rng.uniform(-1, 1, (batch,) + xshape).astype("float32")
     y = rng.uniform(-1, 1, (batch,) + yshape).astype("float32")
     model.compile(keras.optimizers.SGD(0.01), "mse")
     before = model.get_weights()
