@@ -57,7 +57,7 @@ MAX_ELEMENTS = 2048  # per sample, per tensor: keeps the interpreter quick
 MAX_WEIGHTS = 20000  # per layer
 
 
-# --- where the draws come from ------------------------------------------------
+# --- where the draws come from -----------------------------------------------
 
 
 class SeedDraws:
@@ -102,7 +102,7 @@ class HypothesisDraws:
         return (k == 0) if p < 0.5 else (k != 0)
 
 
-# --- shape arithmetic (Keras 3's rules) ----------------------------------------
+# --- shape arithmetic (Keras 3's rules) --------------------------------------
 
 
 def conv_length(n: int, k: int, s: int, d: int, padding: str) -> int:
@@ -117,7 +117,7 @@ def _prod(shape) -> int:
     return int(np.prod(shape)) if shape else 1
 
 
-# --- the generator -----------------------------------------------------------------
+# --- the generator -----------------------------------------------------------
 
 
 @dataclass
@@ -246,7 +246,8 @@ def _activation(g: _Gen, i: int):
     t = g.tensors[i]
     kind = g.draw.integer(0, 3)
     if kind == 0:
-        return g.apply("LeakyReLU", {"negative_slope": 0.2}, [i], expect=t.shape)
+        return g.apply("LeakyReLU", {"negative_slope": 0.2}, [i],
+                       expect=t.shape)
     if kind == 1:
         return g.apply("Softmax", {"axis": -1}, [i], expect=t.shape)
     return g.apply("Activation", {"activation": g.draw.choice(_ACTIVATIONS)},
@@ -294,7 +295,8 @@ def _conv(g: _Gen, i: int):
     k = g.draw.choice([1, 2, 3, 5])
     s = g.draw.choice([1, 1, 2, 3])
     d = 1 if s > 1 else g.draw.choice([1, 1, 2, 3])
-    padding = g.draw.choice(["valid", "same"] + (["causal"] if rank == 1 else []))
+    padding = g.draw.choice(["valid", "same"]
+                            + (["causal"] if rank == 1 else []))
     out_sp = tuple(conv_length(n, k, s, d, padding) for n in sp)
     if 0 in out_sp:
         padding = "same"
@@ -637,7 +639,7 @@ def _model_specs(draw, dtype, max_layers, max_inputs, max_outputs) -> dict:
     }
 
 
-# --- building a spec ---------------------------------------------------------------
+# --- building a spec ---------------------------------------------------------
 
 
 def build_model(spec: dict, seed: int = 0):
@@ -687,7 +689,7 @@ def _one(seq):
     return seq[0] if len(seq) == 1 else list(seq)
 
 
-# --- the checks ------------------------------------------------------------------------
+# --- the checks --------------------------------------------------------------
 
 
 def _tolerance(dtype: str) -> tuple[float, float]:
@@ -699,7 +701,8 @@ def _tolerance(dtype: str) -> tuple[float, float]:
 def _close(got, want, what: str, dtype: str, scale: float = 1.0):
     rtol, atol = _tolerance(dtype)
     got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape, f"{what}: shape {got.shape} vs {want.shape}"
+    assert got.shape == want.shape, (
+        f"{what}: shape {got.shape} vs {want.shape}")
     np.testing.assert_allclose(got, want, rtol=rtol, atol=atol * scale,
                                err_msg=what)
 
@@ -728,7 +731,8 @@ def _check_model(spec: dict, train: bool) -> None:
     dtype = spec["dtype"]
     for m, run_eagerly in ((compiled, False), (eager, True)):
         m.compile(optimizer=_optimizer(spec["optimizer"]), loss="mse",
-                  metrics=["mae"] * len(m.outputs) if spec.get("fit") else None,
+                  metrics=(["mae"] * len(m.outputs) if spec.get("fit")
+                           else None),
                   steps_per_execution=spec.get("fit") or 1,
                   run_eagerly=run_eagerly)
     got = compiled.predict(_one(xs), batch_size=batch, verbose=0)

@@ -87,7 +87,8 @@ def _run(args) -> int:
                 kind, _, rest = line.partition(" ")
                 if kind == "BEGIN":
                     info = json.loads(rest)
-                    current, spec, last = info["seed"], info["spec"], time.time()
+                    current, spec = info["seed"], info["spec"]
+                    last = time.time()
                 elif kind == "OK":
                     results["OK"] += 1
                     current = None
@@ -102,7 +103,8 @@ def _run(args) -> int:
                     info["spec"] = spec
                     results["FAIL"].append(info)
                     print(f"FAIL seed {info['seed']}: {info['error']}: "
-                          f"{info['message'][:300]}\n  spec={spec}", flush=True)
+                          f"{info['message'][:300]}\n  spec={spec}",
+                          flush=True)
                     current = None
             elif current is not None and time.time() - last > args.timeout:
                 proc.kill()
@@ -145,7 +147,8 @@ def main() -> int:
     p.add_argument("--count", type=int, default=100)
     p.add_argument("--seed", type=int, help="run this one seed")
     p.add_argument("--max-layers", type=int, default=8)
-    p.add_argument("--dtypes", default="float32,float32,float64,mixed_bfloat16")
+    p.add_argument("--dtypes",
+                   default="float32,float32,float64,mixed_bfloat16")
     p.add_argument("--grad-every", type=int, default=5,
                    help="check gradients on every k-th seed (0: never)")
     p.add_argument("--timeout", type=float, default=300.0,

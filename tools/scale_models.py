@@ -60,8 +60,9 @@ def _wide(units: int = 4096):
     import graphkeras as keras
     from graphkeras import layers as L
 
-    return keras.Sequential([keras.Input((129,)), L.Dense(units, "relu"),
-                             L.Dense(units, "relu"), L.Dense(10)]), (129,), (10,)
+    model = keras.Sequential([keras.Input((129,)), L.Dense(units, "relu"),
+                              L.Dense(units, "relu"), L.Dense(10)])
+    return model, (129,), (10,)
 
 
 def _transformer(blocks: int, steps: int = 9, width: int = 16):

@@ -52,7 +52,7 @@ def test_random_model_gradients_match_finite_differences(data):
     check_gradients(spec)
 
 
-# --- what the random models found ------------------------------------------------
+# --- what the random models found --------------------------------------------
 
 
 def test_softplus_logaddexp_and_logit_crossentropy_at_zero():
@@ -136,7 +136,7 @@ def test_embedding_takes_float_indices_as_keras_does():
         model.predict(np.array([[0.0, -1.0, 1.0]], "float32"), verbose=0)
 
 
-# --- degenerate shapes -------------------------------------------------------------
+# --- degenerate shapes -------------------------------------------------------
 
 
 def _chain(layers, shape, tokens=False, batch=1, **extra):
