@@ -353,6 +353,10 @@ class CompileMetrics:
             self.per_output.append(([get_metric(m, ts, ps) for m in unweighted[i]],
                                     [get_metric(m, ts, ps) for m in weighted[i]]))
         self._assign_names(output_names if n > 1 else None)
+        # Keras 3 keeps the metrics' own names and logs them prefixed:
+        # several outputs' metrics are then listed by log name, sorted
+        # (evaluate()'s list; Trainer._ordered_results)
+        self.prefixed = n > 1
         self.built = True
 
     def _assign_names(self, output_names):

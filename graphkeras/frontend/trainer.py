@@ -216,8 +216,15 @@ class Trainer:
 
     def _ordered_results(self, logs: dict):
         # Keras 3's _flatten_metrics_in_order: the metrics' order, then the
-        # other logs (an overridden step's own keys) sorted by name
-        names = [m.name for m in self.metrics]
+        # other logs (an overridden step's own keys) sorted by name. The
+        # compiled metrics of several outputs fall in the second group:
+        # Keras looks them up by their own names, which their prefixed log
+        # names do not match.
+        cm = self._compile_metrics
+        skip = {id(m) for m in cm.metrics} if (
+            cm is not None and cm.built and getattr(cm, "prefixed", False)) \
+            else set()
+        names = [m.name for m in self.metrics if id(m) not in skip]
         return [logs[n] for n in names if n in logs] + [
             logs[k] for k in sorted(logs) if k not in names]
 
