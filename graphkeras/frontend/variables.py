@@ -91,6 +91,48 @@ def standardize_dtype(dtype, default: str | None = None) -> str:
         ) from None
 
 
+class SizeBudgetError(ValueError):
+    """Variables past the budget of a `size_budget` scope."""
+
+
+_BUDGET: list = []  # the innermost size_budget scope's [bytes left, limit]
+
+
+class size_budget:
+    """A scope in which the variables created may take at most `nbytes`
+    in all; the one that would pass it raises SizeBudgetError before its
+    initializer runs. Loading uses it so that a tiny file declaring a huge
+    model (units=2**29) is refused instead of allocating gigabytes."""
+
+    def __init__(self, nbytes: int):
+        self.entry = [int(nbytes), int(nbytes)]
+
+    def __enter__(self):
+        _BUDGET.append(self.entry)
+        return self
+
+    def __exit__(self, *exc):
+        _BUDGET.remove(self.entry)
+
+
+def _charge(shape: tuple, dtype: str, name: str) -> None:
+    if not _BUDGET:
+        return
+    try:
+        itemsize = np.dtype(dtype).itemsize
+    except TypeError:
+        itemsize = 4
+    nbytes = int(np.prod(shape, dtype=object)) * itemsize
+    entry = _BUDGET[-1]
+    entry[0] -= nbytes
+    if entry[0] < 0:
+        raise SizeBudgetError(
+            f'variable "{name}" of shape {shape} ({dtype}, {nbytes} bytes) '
+            f"takes the model's variables past {entry[1]} bytes, more than "
+            "the file being loaded can fill (a small file declaring a huge "
+            "model?)")
+
+
 class Variable:
     """A persistent tensor: a layer's weight, an optimizer slot, a metric
     accumulator or a counter.
@@ -127,6 +169,7 @@ class Variable:
             init = _init.get(initializer)
             self._dtype = standardize_dtype(dtype)
             self._shape = _check_shape(shape, name)
+            _charge(self._shape, self._dtype, path or name)
             value = np.asarray(init(self._shape, dtype=self._dtype))
         else:
             value = np.asarray(
@@ -139,6 +182,7 @@ class Variable:
             self._shape = _check_shape(
                 value.shape if shape is None else shape, name
             )
+            _charge(self._shape, self._dtype, path or name)
             value = np.broadcast_to(value, self._shape)
         self.name = name
         self.path = path or name

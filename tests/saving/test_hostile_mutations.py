@@ -110,3 +110,50 @@ def test_harness_reports_a_crash_and_recovers(lab):
     assert [r["outcome"] for r in results] == ["crashed", "crashed"]
     results = harness.load(str(d / "m.keras"))
     assert [r["outcome"] for r in results] == ["loaded", "loaded"]
+
+
+@pytest.mark.parametrize("name", ["m.keras", "m.h5"])
+def test_small_file_declaring_a_huge_model_is_refused_before_allocating(
+        lab, tmp_path, name):
+    import io
+    import json
+    import tracemalloc
+    import zipfile
+
+    import h5py
+
+    from graphkeras.saving import load_model
+
+    d, seeds, _, _ = lab
+    path = tmp_path / name
+
+    def grow(cfg):  # the Dense "out": 2 -> 2**29 units (8 GB of kernel)
+        for layer in cfg["config"]["layers"]:
+            if layer["class_name"] == "Dense":
+                layer["config"]["units"] = 2 ** 29
+        return cfg
+
+    if name.endswith(".keras"):
+        with zipfile.ZipFile(io.BytesIO(seeds[name])) as z:
+            entries = {n: z.read(n) for n in z.namelist()}
+        entries["config.json"] = json.dumps(
+            grow(json.loads(entries["config.json"]))).encode()
+        with zipfile.ZipFile(path, "w") as z:
+            for n, b in entries.items():
+                z.writestr(n, b)
+    else:
+        path.write_bytes(seeds[name])
+        with h5py.File(path, "a") as f:
+            f.attrs["model_config"] = json.dumps(
+                grow(json.loads(f.attrs["model_config"])))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError) as e:
+            load_model(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    msg = str(e.value)
+    assert str(path) in msg and "out/kernel" in msg and "536870912" in msg \
+        and "small file declaring a huge model" in msg, msg
+    assert peak < 64 << 20, peak

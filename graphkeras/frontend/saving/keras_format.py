@@ -341,7 +341,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
     if assets:
         config = apply_assets(path, config, assets)
     model = model_from_config(config, custom_objects, compile, safe_mode,
-                              path=path)
+                              path=path, budget=variables_budget(
+                                  _declared_size(path, data, WEIGHTS)))
     weights = read_weights(path, model, data)
     if weights is not None:
         load_weights_bytes(model, weights, path, load_optimizer=compile)
@@ -354,18 +355,45 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
     return model
 
 
+def variables_budget(weights_bytes: int) -> int:
+    """The most bytes of variables a model loaded from a file whose
+    weights take `weights_bytes` may create: generous (weights may be
+    compressed, optimizer slots are built later), but a 30 KB file
+    declaring a 16 GB Dense is refused before it allocates."""
+    return 64 * max(int(weights_bytes), 0) + (256 << 20)
+
+
+def _declared_size(path, data, entry) -> int:
+    """The inflated size the archive's header declares for `entry` (0
+    when absent); inflating it is capped at that elsewhere."""
+    src = check_readable(path) if data is None else io.BytesIO(data)
+    try:
+        with zipfile.ZipFile(src) as z:
+            return max((i.file_size for i in z.infolist()
+                        if i.filename == entry), default=0)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return 0
+
+
 def model_from_config(config, custom_objects=None, compile=True,
-                      safe_mode=True, path=None):
+                      safe_mode=True, path=None, budget=None):
     from ..models.model import Model
+    from ..variables import SizeBudgetError, size_budget
 
     config = dict(config)
     compile_config = config.pop("compile_config", None)
     try:
-        with sl.SafeModeScope(sl._effective_safe_mode(safe_mode)):
+        with sl.SafeModeScope(sl._effective_safe_mode(safe_mode)), \
+                size_budget(budget if budget is not None else 1 << 62):
             model = sl.deserialize_keras_object(config, custom_objects,
                                                 safe_mode, kind="models")
     except FileFormatError:
         raise
+    except SizeBudgetError as e:
+        raise bad_file(path or "<config>", f"its configuration declares a "
+                       f"model far larger than its weights: {e} (the "
+                       f"weights take at most {budget} bytes by the file's "
+                       "size); refusing to build it.") from None
     except RecursionError:
         raise bad_file(path or "<config>", "the model configuration nests "
                        "too deeply (models within models, thousands deep)."

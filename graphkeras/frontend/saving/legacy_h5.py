@@ -23,6 +23,7 @@ before any weight is assigned.
 from __future__ import annotations
 
 import json
+import os
 import warnings
 
 import numpy as np
@@ -150,7 +151,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 
 def _load_model_from(f, path, custom_objects, compile, safe_mode):
-    from .keras_format import compile_from_config, model_from_config
+    from .keras_format import (
+        compile_from_config,
+        model_from_config,
+        variables_budget,
+    )
 
     if "model_config" not in f.attrs:
         raise bad_file(
@@ -169,7 +174,8 @@ def _load_model_from(f, path, custom_objects, compile, safe_mode):
     if not isinstance(config, dict) or "class_name" not in config:
         raise bad_file(path, "its model_config does not describe a model.")
     model = model_from_config(config, custom_objects, compile=False,
-                              safe_mode=safe_mode, path=path)
+                              safe_mode=safe_mode, path=path,
+                              budget=variables_budget(os.path.getsize(path)))
     if "model_weights" not in f:
         raise bad_file(path, "it has no model_weights group.")
     load_weights_group(f["model_weights"], model, path)
