@@ -86,6 +86,7 @@ MODELS = {
     "lstm30": lambda: _rnn_stack(30),
     "wide4096": lambda: _wide(4096),
     "transformer24": lambda: _transformer(24),  # 24 * 7 + 4 = 172 layers
+    "lstm_2000_steps": lambda: _rnn_stack(2, steps=2000),
 }
 
 
