@@ -12,6 +12,7 @@ weights (so the state and the schedule's position came along right).
 """
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -92,8 +93,23 @@ def check_predictions(model, d):
         np.testing.assert_allclose(np.asarray(g), w, rtol=2e-5, atol=2e-5)
 
 
+# the Python whose Keras 3 wrote the zoo: its Lambda's bytecode runs only
+# there (another version's is refused: frontend/saving/bytecode.py)
+WRITER_PYTHON = (3, 11)
+
+
+def _foreign_bytecode(name) -> bool:
+    if name in NEEDS_UNSAFE and sys.version_info[:2] != WRITER_PYTHON:
+        with pytest.raises(ValueError, match="another Python version"):
+            _load(name)
+        return True
+    return False
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_keras3_zoo_file_predicts_as_keras(name):
+    if _foreign_bytecode(name):
+        return
     d = _npz(name)
     model = _load(name)
     check_predictions(model, d)
@@ -108,6 +124,8 @@ def test_keras3_zoo_file_predicts_as_keras(name):
 @pytest.mark.parametrize("name", [n for n in NAMES
                                   if "w0" in _npz(n)])
 def test_keras3_zoo_one_more_fit_step_gives_keras_weights(name):
+    if _foreign_bytecode(name):
+        return
     d = _npz(name)
     model = _load(name)
     xs, ys = _group(d, "x"), _group(d, "fy")

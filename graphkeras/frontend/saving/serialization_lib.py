@@ -35,6 +35,7 @@ from ... import config
 from .. import families
 from ..families import ORDER, base_class, family_objects, family_of
 from . import object_registration
+from .bytecode import load_code
 
 # --- safe mode --------------------------------------------------------------
 
@@ -150,12 +151,13 @@ def func_load(config: dict):
         defaults, closure = config.get("defaults"), config.get("closure")
     try:
         raw = base64.b64decode(str(code).encode("ascii"))
-        code_obj = marshal.loads(raw)
-    except (ValueError, TypeError, EOFError) as e:
+    except (ValueError, TypeError) as e:
         raise ValueError(
-            f"Could not rebuild a Python lambda from its saved bytecode "
-            f"(written by another Python version?): {e}"
-        ) from None
+            f"Could not rebuild a Python lambda from its saved bytecode: it "
+            f"is not base64 ({e})") from None
+    # another version's bytecode reads back, and can crash the interpreter
+    # as it is read or run (frontend/saving/bytecode.py)
+    code_obj = load_code(raw)
     if closure is not None:
         def cell(v):
             return (lambda: v).__closure__[0]
