@@ -65,7 +65,7 @@ from .dispatch import CHUNKS_PER_THREAD, ENTRY_FN, emit_body, kernel_entry  # no
 from .jit import CODEGEN_VERSION, threads_library  # noqa: F401
 from .extents import runtime_extents
 from .kernel_function import emit_kernel, program_symbols
-from .lowering import lowering, threaded
+from .lowering import has_lowering, lowering, threaded
 from .matmul import library_modules, workspace_bytes
 from .scalar import I8, I32, I64, PTR, VOID, alloca, intrinsic, mem_type
 from .target import host
@@ -128,10 +128,25 @@ def required_libraries(layout: StorageLayout) -> list:
                                            n.attrs["transpose_b"],
                                            host().vector_bytes):
             out.setdefault(name, build)
-    for n in layout.kernels:  # each kind's own (conv, pooling: conv.py)
+    for n in _kernels_and_bodies(layout):  # each kind's own (conv.py)
         for name, build in lowering(n).libraries(n):
             out.setdefault(name, build)
     return sorted(out.items())
+
+
+def _kernels_and_bodies(layout: StorageLayout):
+    """The program's kernel nodes and, recursively, the kernels of their
+    scan bodies (a TimeDistributed convolution runs inside a scan): what
+    calls libraries and takes workspace."""
+    def walk(n):
+        yield n
+        if n.op == "scan":
+            for m in n.attrs["body"].nodes:
+                if has_lowering(m.op):
+                    yield from walk(m)
+
+    for n in layout.kernels:
+        yield from walk(n)
 
 
 def native_layout(fn: Function, layout: StorageLayout) -> NativeLayout:
@@ -153,7 +168,7 @@ def native_layout(fn: Function, layout: StorageLayout) -> NativeLayout:
             tiles.append((dt, a.shape[-2] if n.attrs["transpose_a"]
                           else a.shape[-1]))
     nunits = len(schedule(layout)) + (1 if layout.end_copies else 0)
-    for n in layout.kernels:  # each kind's own per-thread workspace
+    for n in _kernels_and_bodies(layout):  # each kind's own per thread
         ws = max(ws, lowering(n).workspace_bytes(n, vb))
     return NativeLayout(syms, slots, k, ws, k + 5, tuple(tiles), nunits)
 
