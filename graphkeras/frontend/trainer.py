@@ -93,11 +93,13 @@ class Trainer:
 
         Args:
             optimizer: name or Optimizer instance ("rmsprop").
-            loss: name, function or Loss; or a list / dict per output.
+            loss: name, function or Loss; or a list / dict per output
+                (None keeps the loss of an earlier compile, as Keras 3).
             loss_weights: scalars weighting the per-output losses.
             metrics: names, functions or Metric instances; a list, or a
                 list / dict per output. "accuracy" resolves from shapes.
-            weighted_metrics: metrics that use the sample weights.
+            weighted_metrics: metrics that use the sample weights (with
+                `metrics` None, those of an earlier compile stay).
             run_eagerly: True runs the reference interpreter (debugging).
             steps_per_execution: batches run per executable call during
                 fit (one native call for the whole group when compiled);
@@ -106,11 +108,14 @@ class Trainer:
         from . import optimizers
 
         self.optimizer = optimizers.get(optimizer)
-        self.loss = loss
-        self._compile_loss = CompileLoss(loss, loss_weights) if (
-            loss is not None) else None
-        self._compile_metrics = CompileMetrics(metrics, weighted_metrics) if (
-            metrics is not None or weighted_metrics is not None) else None
+        # NOTE: as Keras 3, compiling again without a loss (or without
+        # metrics) keeps the ones compiled before: `model.compile(
+        # optimizer=...)` only changes the optimizer
+        if loss is not None:
+            self.loss = loss
+            self._compile_loss = CompileLoss(loss, loss_weights)
+        if metrics is not None or weighted_metrics is not None:
+            self._compile_metrics = CompileMetrics(metrics, weighted_metrics)
         self._loss_tracker = Mean(name="loss")
         self._run_eagerly = bool(run_eagerly)
         self.steps_per_execution = int(steps_per_execution)
