@@ -7,12 +7,15 @@ error's first words). The machine may be busy; the figures are rough.
 
     python bench/hostile_files.py
     python bench/hostile_files.py --mutations 2000 [--timeout 20]
+        [--keras-files]
 
 With --mutations N it instead runs N random mutations of valid files
 (tests/saving/hostile_mutations.py: bytes, zip entries, configs, HDF5
 datasets and links) through the crash-proof worker harness, and prints
 every file that was not loaded or refused clearly (a crash, a hang, an
 error of another type or not naming the file), then counts per kind.
+--keras-files mutates the Keras 3 zoo files (tests/fixtures/keras3/zoo)
+instead of the harness's own small model.
 """
 
 from __future__ import annotations
@@ -142,7 +145,20 @@ def main() -> int:
     return 0
 
 
-def mutations(n: int, timeout: float) -> int:
+def _zoo_seeds() -> dict:
+    """The Keras 3 zoo files (tests/fixtures/keras3/zoo) as seeds: richer
+    configs than the harness's own model (its load_weights then refuses
+    them all: another architecture)."""
+    zoo = os.path.join(HERE, "..", "tests", "fixtures", "keras3", "zoo")
+    out = {}
+    for f in sorted(os.listdir(zoo)):
+        if f.endswith((".keras", ".h5")) and "lambda" not in f:
+            with open(os.path.join(zoo, f), "rb") as fh:
+                out[f] = fh.read()
+    return out
+
+
+def mutations(n: int, timeout: float, keras_files: bool = False) -> int:
     import collections
     import random
 
@@ -151,6 +167,8 @@ def mutations(n: int, timeout: float) -> int:
 
     d = tempfile.mkdtemp(prefix="gk-mutations-")
     seeds = hm.seed_files(d)
+    if keras_files:
+        seeds = _zoo_seeds()
     extra = os.path.join(d, "other.h5")
     with h5py.File(extra, "w") as f:
         f["data"] = [[0.0] * 3] * 3
@@ -160,7 +178,7 @@ def mutations(n: int, timeout: float) -> int:
     try:
         for i in range(n):
             rnd = random.Random(i)
-            name = rnd.choice(hm.SEEDS)
+            name = rnd.choice(sorted(seeds))
             kind = rnd.choice([k for k in hm.KINDS if hm.applicable(name, k)])
             path = os.path.join(d, f"case{i}-{kind}-{name}")
             with open(path, "wb") as f:
@@ -169,6 +187,8 @@ def mutations(n: int, timeout: float) -> int:
                                harness.load(path)):
                 if step == "load_model" and name.endswith(".weights.h5"):
                     continue
+                if keras_files and step == "load_weights":
+                    continue  # another architecture: always refused
                 ok = hm.acceptable(r)
                 counts[(kind, r["outcome"] if ok or r["outcome"] != "error"
                         else "unclear error")] += 1
@@ -194,5 +214,5 @@ if __name__ == "__main__":
         n = int(args[args.index("--mutations") + 1])
         t = float(args[args.index("--timeout") + 1]) if "--timeout" in \
             args else 20.0
-        sys.exit(mutations(n, t))
+        sys.exit(mutations(n, t, keras_files="--keras-files" in args))
     sys.exit(main())
