@@ -72,8 +72,13 @@ def gradient(loss, wrt):
         raise ValueError(
             "gradient() needs a loss computed inside a traced step (a "
             "train_step run by fit) or inside a function given to "
-            "graphkeras.ops.value_and_grad. Received: "
-            f"loss={loss!r}"
+            "graphkeras.ops.value_and_grad; this one was computed eagerly, "
+            "so no tape recorded it. Received: "
+            f"loss={loss!r}. For a training loop written from scratch, "
+            "compute the loss in a function of the trainable values (with "
+            "model.stateless_call) and take its gradients with "
+            "graphkeras.ops.value_and_grad, which runs eagerly, or move the "
+            "step into an overridden train_step; see docs/custom_training.md."
         )
     flat = tree.flatten(wrt)
     if loss.value.rank:

@@ -101,3 +101,32 @@ def test_loops_over_the_batch_or_a_traced_count_say_why():
             model.predict(x, verbose=0)
         # eagerly both are plain Python loops
         assert np.asarray(layer(x)).shape == (2, 3)
+
+
+def test_eager_tape_loop_points_to_value_and_grad():
+    # "Writing a training loop from scratch" (TF guide): an eager tape
+    # is refused with the way out, which trains (docs/custom_training.md)
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    loss_fn = keras.losses.MeanSquaredError()
+    x = np.random.default_rng(0).random((8, 3)).astype("float32")
+    y = np.zeros((8, 2), "float32")
+    with keras.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    with pytest.raises(ValueError, match=r"computed eagerly.*"
+                       r"graphkeras.ops.value_and_grad, which runs eagerly"):
+        tape.gradient(loss, model.trainable_weights)
+
+    def compute_loss(trainable, x, y):
+        out, _ = model.stateless_call(trainable, [], x, training=True)
+        return loss_fn(y, out)
+
+    grad_fn = keras.ops.value_and_grad(compute_loss)
+    optimizer = keras.optimizers.SGD(0.1)
+    losses = []
+    for _ in range(3):
+        value, grads = grad_fn([v.value for v in model.trainable_variables],
+                               x, y)
+        optimizer.apply(grads, model.trainable_variables)
+        losses.append(float(value))
+    assert losses[2] < losses[1] < losses[0]
