@@ -535,14 +535,79 @@ def stack(xs, axis=0):
     return concatenate([expand_dims(x, axis) for x in xs], axis=axis)
 
 
+_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def _pad_widths(pad_width, rank: int) -> tuple:
+    """Keras's pad_width forms (an int, one (before, after) pair for every
+    axis, or one pair or one-element tuple per axis) as a pair per axis."""
+    if isinstance(pad_width, (int, np.integer)):
+        return ((int(pad_width), int(pad_width)),) * rank
+    pw = [tuple(p) if isinstance(p, (tuple, list)) else p for p in pad_width]
+    if pw and all(isinstance(p, (int, np.integer)) for p in pw):
+        pw = [tuple(pw)]  # one pair (or one width) for every axis
+    pairs = []
+    for p in pw:
+        if not isinstance(p, tuple) or len(p) not in (1, 2):
+            raise ValueError(
+                "`pad_width` should be a list of tuples of length 1 or 2. "
+                f"Received: pad_width={pad_width}")
+        pairs.append((int(p[0]), int(p[-1])))
+    if len(pairs) == 1:
+        pairs = pairs * rank
+    if len(pairs) != rank:
+        raise ValueError(
+            "`pad_width` must have the same length as `x.shape`. Received: "
+            f"pad_width={pad_width} (of length {len(pw)}) and x.shape of "
+            f"length {rank}")
+    if any(a < 0 or b < 0 for a, b in pairs):
+        raise ValueError(f"ops.pad: pad widths must be >= 0. Received: "
+                         f"pad_width={pad_width}")
+    return tuple(pairs)
+
+
 @keras_op
-def pad(x, pad_width, mode="constant", constant_values=0):
-    if mode != "constant":
-        raise ValueError(f'ops.pad supports mode="constant" only, received '
-                         f"mode={mode!r}.")
+def pad(x, pad_width, mode="constant", constant_values=None):
+    """x padded along each axis by (before, after). mode: constant (with
+    constant_values, 0 by default), edge, reflect, symmetric or wrap, as
+    NumPy's (the modes other than constant need a known size on the axes
+    they pad)."""
+    name = str(mode).lower()
+    if name not in _PAD_MODES:
+        raise ValueError(
+            f"ops.pad supports mode in {_PAD_MODES}; received mode={mode!r}.")
+    if constant_values is not None and name != "constant":
+        raise ValueError(
+            "Argument `constant_values` can only be provided when `mode == "
+            f"'constant'`. Received: mode={mode}")
     x = convert_to_tensor(x)
-    pads = tuple((int(a), int(b)) for a, b in pad_width)
-    return _apply("pad", x, pads=pads, value=float(constant_values))
+    dims = shape(x)
+    pads = _pad_widths(pad_width, len(dims))
+    if name == "constant":
+        value = 0 if constant_values is None else constant_values
+        return _apply("pad", x, pads=pads, value=float(value))
+    for ax, (lo, hi) in enumerate(pads):
+        if lo == hi == 0:
+            continue
+        n = dims[ax]
+        if n is None:
+            raise ValueError(
+                f"ops.pad with mode={mode!r} needs a known size along axis "
+                f"{ax}, which it pads by {(lo, hi)}; received x of shape "
+                f"{tuple(dims)}.")
+        if n == 0 or (name == "reflect" and n == 1 and (lo or hi)):
+            if name == "reflect" and n == 1:  # NumPy repeats the element
+                name_ax = "edge"
+            else:
+                raise ValueError(
+                    f"ops.pad with mode={mode!r} cannot pad the empty axis "
+                    f"{ax} of x of shape {tuple(dims)}.")
+        else:
+            name_ax = name
+        # the source element of each position, by NumPy's rule itself
+        index = np.pad(np.arange(n, dtype=np.int32), (lo, hi), mode=name_ax)
+        x = take(x, index, axis=ax)
+    return x
 
 
 @keras_op

@@ -475,6 +475,19 @@ def call_arguments(op: KerasOp, fn, args: list, kwargs: dict, init: dict,
     if op.class_name == "Einsum":  # Einsum(subscripts)(*operands)
         return [init.pop("subscripts"), *args], {**kwargs, **init}
     merged = {**kwargs, **init}
+    params = inspect.signature(_raw(fn)).parameters
+    names = list(params)
+    if not any(p.kind == p.VAR_POSITIONAL for p in params.values()):
+        # a constructor argument placed before a call argument in the
+        # function (ops.pad(x, pad_width, mode, constant_values), Keras's
+        # Pad(pad_width, mode)(x, constant_values)): the call's positional
+        # arguments from there on go by name, in the call's order
+        calls = [n for n in names if n not in op.init]
+        for i in range(1, len(args)):
+            if i < len(names) and names[i] in op.init:
+                merged.update(zip(calls[i:], args[i:]))
+                args = args[:i]
+                break
     try:
         inspect.signature(_raw(fn)).bind(*args, **merged)
     except TypeError as e:
