@@ -112,6 +112,12 @@ class BaseGlobalPooling(Layer):
         self.keepdims = bool(keepdims)
         self.input_spec = InputSpec(ndim=pool_dimensions + 2)
         self.built = True
+        # the 1D mean takes the mask (the mean of the unmasked steps) and
+        # ends it, as Keras 3's; the others do not take one
+        self.supports_masking = pool_dimensions == 1 and self.mode == "avg"
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # the steps are pooled away
 
     def _axes(self) -> list:
         if self.data_format == "channels_last":
@@ -152,8 +158,6 @@ def _global_class(name: str, dims: int, mode: str, doc: str):
 
     cls = type(name, (BaseGlobalPooling,), {"__init__": __init__, "mode": mode,
                                              "__doc__": doc})
-    if dims == 1 and mode == "avg":
-        cls.supports_masking = True
     return cls
 
 
