@@ -134,6 +134,11 @@ def test_embedding_takes_float_indices_as_keras_does():
         model.predict(np.array([[0.0, 4.0, 1.0]], "float32"), verbose=0)
     with pytest.raises(ValueError, match="received the index -1.0"):
         model.predict(np.array([[0.0, -1.0, 1.0]], "float32"), verbose=0)
+    # called eagerly on data, as in predict (the gather clamped: row 3)
+    with pytest.raises(ValueError, match="received the index 4.0"):
+        model(np.array([[0.0, 4.0, 1.0]], "float32"))
+    with pytest.raises(ValueError, match="received the index 7"):
+        model.layers[1](np.array([[7]]))
 
 
 # --- degenerate shapes -------------------------------------------------------

@@ -10,7 +10,11 @@ rows (tokens x output_dim), not the vocabulary. With `mask_zero=True` token
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import constraints, initializers, ops, regularizers
+from ..data import check_indices
+from ..tensors import _TensorBase
 from .core import _ser
 from .layer import Layer
 
@@ -84,6 +88,10 @@ class Embedding(Layer):
             constraint=self.embeddings_constraint)
 
     def call(self, inputs):
+        if not isinstance(inputs, _TensorBase):
+            # eager, on data: out-of-range indices are an error here as in
+            # fit and predict (the gather would clamp them to the table)
+            check_indices(np.asarray(inputs), self.input_dim, self.name)
         if ops.dtype(inputs) not in ("int32", "int64"):
             inputs = ops.cast(inputs, "int32")
         out = ops.take(self.embeddings, inputs, axis=0)
