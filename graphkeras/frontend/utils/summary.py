@@ -12,6 +12,8 @@ import shutil
 
 import numpy as np
 
+from .. import tree
+
 
 def _readable_size(nbytes: float) -> str:
     units = ["B", "KB", "MB", "GB", "TB"]
@@ -148,20 +150,34 @@ def _table(header, rows, widths, align) -> list:
 
 
 def _is_sequential_like(model) -> bool:
+    """Keras 3's rule (print_summary): a functional model is a chain when
+    each depth of its graph (a node's depth: its longest path to an
+    output) holds one node with one input tensor, and no layer is called
+    twice in it."""
     from ..models.functional import Functional
 
     if not isinstance(model, Functional):
         return True
-    for node in model._nodes:
-        if len(node.parent_nodes) > 1 or len(node.input_tensors) > 1:
-            return False
-    consumers: dict = {}
-    for node in model._nodes:
+    nodes = model._nodes  # producers first
+    in_graph = {id(n) for n in nodes}
+    depth: dict = {}
+    for node in reversed(nodes):
+        d = depth.setdefault(id(node), 0)
         for p in node.parent_nodes:
-            consumers[id(p)] = consumers.get(id(p), 0) + 1
-            if consumers[id(p)] > 1:
-                return False
-    return len(model._inputs) == 1 and len(model._outputs) == 1
+            if id(p) in in_graph:
+                depth[id(p)] = max(d + 1, depth.get(id(p), 0))
+    per_depth: dict = {}
+    for node in nodes:
+        per_depth.setdefault(depth[id(node)], []).append(node)
+    for group in per_depth.values():
+        if len(group) > 1 or len(tree.flatten(group[0].input_tensors)) > 1:
+            return False
+    calls: dict = {}
+    for node in nodes:
+        calls[id(node.operation)] = calls.get(id(node.operation), 0) + 1
+        if calls[id(node.operation)] > 1:
+            return False
+    return True
 
 
 def _type_name(layer) -> str:
