@@ -645,7 +645,11 @@ def _model_specs(draw, dtype, max_layers, max_inputs, max_outputs) -> dict:
 def build_model(spec: dict, seed: int = 0):
     """The spec's model; the same seed gives the same weights."""
     keras.utils.set_random_seed(seed)
-    objs = [make_layer(cls, kw) for cls, kw in spec["layers"]]
+    # NOTE: named by their place, so that twins have the same names: the
+    # list train_on_batch returns orders per-output metrics by name (as
+    # Keras 3 does), and "dense_9" and "dense_10" sort the other way round
+    objs = [make_layer(cls, dict(kw, name=f"{cls.lower()}_{k}"))
+            for k, (cls, kw) in enumerate(spec["layers"])]
     if spec["kind"] == "sequential":
         (shape, dt, _), = spec["inputs"]
         return keras.Sequential([keras.Input(shape, dtype=dt)] + objs)
