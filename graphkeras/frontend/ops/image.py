@@ -191,15 +191,19 @@ def _tiles(x, size, spatial, channels):
 # --- padding and cropping ---------------------------------------------------------
 
 
+def _non_negative(**sizes) -> None:
+    for name, v in sizes.items():
+        if v is not None and v < 0:
+            raise ValueError(f"{name} must be >= 0. Received: {name}={v}")
+
+
 def _two_of(first, second, target, names: tuple, verb: str) -> None:
     if [first, second, target].count(None) != 1:
         raise ValueError(
             f"Must specify exactly two of {names[0]}, {names[1]}, {names[2]}. "
             f"Received: {names[0]}={first}, {names[1]}={second}, "
             f"{names[2]}={target}")
-    for name, v in zip(names, (first, second, target)):
-        if v is not None and v < 0:
-            raise ValueError(f"{name} must be >= 0. Received: {name}={v}")
+    _non_negative(**dict(zip(names, (first, second, target))))
 
 
 def _image_hw(images, fmt: str, what: str):
@@ -239,12 +243,8 @@ def pad_images(images, top_padding=None, left_padding=None,
         left_padding = target_width - right_padding - w
     if right_padding is None:
         right_padding = target_width - left_padding - w
-    for name, v in (("top_padding", top_padding),
-                    ("left_padding", left_padding),
-                    ("right_padding", right_padding),
-                    ("bottom_padding", bottom_padding)):
-        if v < 0:
-            raise ValueError(f"{name} must be >= 0. Received: {name}={v}")
+    _non_negative(top_padding=top_padding, left_padding=left_padding,
+                  right_padding=right_padding, bottom_padding=bottom_padding)
     widths = [(int(top_padding), int(bottom_padding)),
               (int(left_padding), int(right_padding))]
     widths = widths + [(0, 0)] if fmt == "channels_last" else \
@@ -275,12 +275,8 @@ def crop_images(images, top_cropping=None, left_cropping=None,
         left_cropping = w - target_width - right_cropping
     if target_width is None:
         target_width = w - right_cropping - left_cropping
-    for name, v in (("top_cropping", top_cropping),
-                    ("target_height", target_height),
-                    ("left_cropping", left_cropping),
-                    ("target_width", target_width)):
-        if v < 0:
-            raise ValueError(f"{name} must be >= 0. Received: {name}={v}")
+    _non_negative(top_cropping=top_cropping, target_height=target_height,
+                  left_cropping=left_cropping, target_width=target_width)
     if top_cropping + target_height > h or left_cropping + target_width > w:
         raise ValueError(
             f"crop_images: the window (top {top_cropping}, left "
