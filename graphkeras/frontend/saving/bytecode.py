@@ -29,11 +29,14 @@ import dis
 import marshal
 import opcode
 import os
+import signal
 import sys
+import time
 import types
 import warnings
 
 _CACHE = dis.opmap.get("CACHE")
+_PROBE_SECONDS = 30.0  # reading a function's bytecode takes microseconds
 _ENTRIES = getattr(opcode, "_inline_cache_entries", None)
 
 
@@ -110,8 +113,16 @@ def _probe(raw: bytes) -> int | None:
         except BaseException:  # noqa: BLE001, S110 - reported by status
             pass
         os._exit(status)
-    _, status = os.waitpid(pid, 0)
-    return status
+    deadline = time.monotonic() + _PROBE_SECONDS
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() > deadline:  # a child that hangs is refused
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return signal.SIGKILL
+        time.sleep(0.001)
 
 
 def load_code(raw: bytes) -> types.CodeType:
@@ -119,7 +130,7 @@ def load_code(raw: bytes) -> types.CodeType:
     ValueError (never a crash: see the module docstring)."""
     status = _probe(raw)
     if status not in (None, 0):
-        why = ("reading it crashed a test process" if os.WIFSIGNALED(status)
+        why = ("reading it killed or hung a test process" if os.WIFSIGNALED(status)
                else "it is not readable as a code object" if
                os.WEXITSTATUS(status) == 4 else
                "its instructions are not laid out as this Python lays them")
