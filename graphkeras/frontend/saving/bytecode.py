@@ -130,7 +130,8 @@ def load_code(raw: bytes) -> types.CodeType:
     ValueError (never a crash: see the module docstring)."""
     status = _probe(raw)
     if status not in (None, 0):
-        why = ("reading it killed or hung a test process" if os.WIFSIGNALED(status)
+        why = ("reading it killed or hung a test process"
+               if os.WIFSIGNALED(status)
                else "it is not readable as a code object" if
                os.WEXITSTATUS(status) == 4 else
                "its instructions are not laid out as this Python lays them")
