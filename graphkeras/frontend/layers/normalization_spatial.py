@@ -118,11 +118,11 @@ class GroupNormalization(Layer):
         if self.gamma is not None:
             inv = ops.multiply(inv, ops.cast(ops.reshape(self.gamma, bshape),
                                              ops.dtype(x)))
-        res = ops.negative(ops.multiply(mean, inv))
+        # (x - mean) * inv + beta: exact where x == mean (normalization.py)
+        out = ops.multiply(ops.subtract(xg, mean), inv)
         if self.beta is not None:
-            res = ops.add(res, ops.cast(ops.reshape(self.beta, bshape),
+            out = ops.add(out, ops.cast(ops.reshape(self.beta, bshape),
                                         ops.dtype(x)))
-        out = ops.add(ops.multiply(xg, inv), res)
         out = ops.reshape(out, tuple(-1 if i == 0 else d
                                      for i, d in enumerate(shape)))
         return ops.cast(out, self.compute_dtype)
