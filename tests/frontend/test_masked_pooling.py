@@ -28,3 +28,18 @@ def test_global_average_pooling_1d_takes_and_ends_the_mask():
     assert L.GlobalAveragePooling1D().supports_masking
     assert not L.GlobalMaxPooling1D().supports_masking
     assert not L.GlobalAveragePooling2D().supports_masking
+
+
+def test_attention_and_ops_on_masked_tensors_do_not_warn():
+    # the transformer text classifier of keras.io: token + position
+    # embeddings (an op on a masked tensor), self-attention on the mask
+    i = keras.Input((6,), dtype="int32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x = L.Embedding(10, 8, mask_zero=True)(i)
+        x = x + keras.ops.arange(6, dtype="float32")[:, None]
+        x = L.MultiHeadAttention(num_heads=2, key_dim=4)(x, x)
+        x = L.GlobalAveragePooling1D()(x)
+    model = keras.Model(i, L.Dense(1)(x))
+    out = model.predict(np.array([[1, 2, 0, 0, 0, 0]], "int32"), verbose=0)
+    assert np.isfinite(out).all()

@@ -209,6 +209,9 @@ class _Projection(Layer):
                  bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, heads_in=None, **kwargs):
         super().__init__(**kwargs)
+        # Keras 3's MultiHeadAttention reads the masks, then takes them off
+        # its inputs before projecting: no "destroys the mask" warning
+        self.warns_on_mask = False
         self.in_dim = in_dim
         self.out_shape = tuple(out_shape)
         self.heads_in = heads_in

@@ -267,6 +267,9 @@ class OpLayer(Layer):
     model): one node in the graph that applies the op (the op node class
     of frontend/operation.py)."""
 
+    # a Keras 3 Operation neither carries a mask nor warns about one
+    warns_on_mask = False
+
     def __init__(self, fn, template=((), {}), **kwargs):
         super().__init__(name=kwargs.pop("name", None) or _op_name(fn), **kwargs)
         self.fn = fn

@@ -146,7 +146,7 @@ def _call_with_masks(layer, args, kwargs, run):
                     set_keras_mask(o, m)
         elif not isinstance(masks, (list, tuple)):
             set_keras_mask(outputs, masks)
-    elif has_mask:
+    elif has_mask and getattr(layer, "warns_on_mask", True):
         warnings.warn(
             f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed "
             "an input with a mask attached to it. However, this layer does not "
