@@ -129,7 +129,10 @@ def module_text(module, name: str, *, asm: bool = False,
     return tm.emit_assembly(mod)
 
 
-_PROCESS = ctypes.CDLL(None)  # dlsym over the process's loaded libraries
+try:  # dlsym over the process's loaded libraries (POSIX)
+    _PROCESS = ctypes.CDLL(None)
+except (OSError, TypeError):  # Windows: no handle for the whole process
+    _PROCESS = None
 
 
 def _exported(name: str) -> bool:
@@ -138,6 +141,8 @@ def _exported(name: str) -> bool:
     up, or added to LLVM's symbol table."""
     if llvm.address_of_symbol(name):
         return True
+    if _PROCESS is None:
+        return True  # not known here: left to MCJIT, as before the check
     try:
         getattr(_PROCESS, name)
     except AttributeError:
