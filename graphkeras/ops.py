@@ -11,6 +11,11 @@ from .frontend.ops import __all__ as _ALL
 from .frontend.saving.keras_ops import namespace_names as _namespace_names
 
 
+# CTC (frontend/ops/ctc.py, above the ops core: it loops with the
+# recurrent layers' scan), in graphkeras.ops and graphkeras.ops.nn
+from .frontend.ops.ctc import ctc_decode, ctc_loss  # noqa: E402,F401
+
+
 def _namespace(name: str) -> _types.ModuleType:
     """The submodule `graphkeras.ops.<name>` (as keras.ops.nn / numpy /
     linalg / image), importable by its dotted name."""
@@ -46,5 +51,5 @@ from .frontend.ops.control import (  # noqa: E402,F401
     while_loop,
 )
 
-__all__ = [*_ALL, "cond", "fori_loop", "grad", "image", "linalg", "map",
+__all__ = [*_ALL, "cond", "ctc_decode", "ctc_loss", "fori_loop", "grad", "image", "linalg", "map",
            "nn", "numpy", "scan", "switch", "value_and_grad", "while_loop"]

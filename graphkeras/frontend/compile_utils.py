@@ -107,7 +107,8 @@ def _loss_kind(loss: Loss):
     if fn in (losses_module.sparse_categorical_crossentropy,
               losses_module.categorical_generalized_cross_entropy):
         return "sparse"
-    if fn is losses_module.circle:  # (N,) labels for (N, D) embeddings
+    if fn in (losses_module.circle,  # (N,) labels for (N, D) embeddings
+              losses_module.ctc):  # (N, L) labels for (N, T, K) logits
         return None
     if fn in _KNOWN_LOSS_FNS:
         return "dense"

@@ -9,6 +9,7 @@ from .loss import Loss, LossFunctionWrapper, reduce_weighted_values
 from .losses import (
     BinaryCrossentropy,
     BinaryFocalCrossentropy,
+    CTC,
     CategoricalCrossentropy,
     CategoricalFocalCrossentropy,
     CategoricalHinge,
@@ -30,6 +31,7 @@ from .losses import (
     categorical_focal_crossentropy,
     categorical_hinge,
     cosine_similarity,
+    ctc,
     hinge,
     huber,
     kl_divergence,
@@ -67,7 +69,7 @@ _CLASSES = (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, CosineSimilarity, LogCosh, Huber, Hinge,
     SquaredHinge, CategoricalHinge, Dice, Tversky, Circle,
-    CategoricalGeneralizedCrossEntropy,
+    CategoricalGeneralizedCrossEntropy, CTC,
 )
 _FUNCTIONS = (
     dice, tversky, circle, categorical_generalized_cross_entropy,
@@ -76,7 +78,7 @@ _FUNCTIONS = (
     sparse_categorical_crossentropy, mean_squared_error, mean_absolute_error,
     mean_absolute_percentage_error, mean_squared_logarithmic_error,
     cosine_similarity, log_cosh, huber, hinge, squared_hinge,
-    categorical_hinge,
+    categorical_hinge, ctc,
 )
 ALL_OBJECTS = {c.__name__: c for c in _CLASSES + _FUNCTIONS}
 ALL_OBJECTS.update({
@@ -117,6 +119,7 @@ __all__ = [
     "ALL_OBJECTS",
     "BinaryCrossentropy",
     "BinaryFocalCrossentropy",
+    "CTC",
     "CategoricalCrossentropy",
     "CategoricalFocalCrossentropy",
     "CategoricalGeneralizedCrossEntropy",
@@ -146,6 +149,7 @@ __all__ = [
     "categorical_hinge",
     "circle",
     "cosine_similarity",
+    "ctc",
     "deserialize",
     "dice",
     "get",

@@ -624,3 +624,57 @@ class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
 
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+
+# --- sequences -------------------------------------------------------------------
+
+
+def ctc(y_true, y_pred):
+    """CTC (Connectionist Temporal Classification) loss.
+
+    Args:
+        y_true: A tensor of shape `(batch_size, max_length)` containing
+            the true labels in integer format. `0` always represents
+            the blank/mask index and should not be used for classes.
+        y_pred: A tensor of shape `(batch_size, max_length, num_classes)`
+            containing logits (the output of your model).
+            They should *not* be normalized via softmax.
+
+    Returns:
+        The per-sequence loss, shape `(batch_size,)`: every label that is
+        not 0 counts (the label length), every time step too.
+    """
+    from ..ops.ctc import ctc_loss  # above the ops core (ops/ctc.py)
+
+    if len(ops.shape(y_true)) != 2:
+        raise ValueError(
+            "Targets `y_true` are expected to be a tensor of shape "
+            "`(batch_size, max_length)` in integer format. "
+            f"Received: y_true.shape={ops.shape(y_true)}")
+    if len(ops.shape(y_pred)) != 3:
+        raise ValueError(
+            "Logits `y_pred` are expected to be a tensor of shape "
+            "`(batch_size, max_length, num_classes)`. "
+            f"Received: y_pred.shape={ops.shape(y_pred)}")
+    y_true = ops.cast(y_true, "int32")
+    label_length = ops.sum(ops.cast(ops.not_equal(y_true, 0), "int32"),
+                           axis=-1)
+    input_length = ops.full_like(label_length, ops.shape(y_pred)[1])
+    return ctc_loss(y_true, y_pred, label_length, input_length, mask_index=0)
+
+
+class CTC(LossFunctionWrapper):
+    """CTC (Connectionist Temporal Classification) loss: `ctc` averaged
+    over the batch (labels padded with 0, the blank class; logits over
+    every time step).
+
+    Example:
+        >>> loss = CTC()
+        >>> y_pred = np.zeros((2, 4, 3), "float32")  # logits
+        >>> round(float(loss(np.array([[1, 2], [2, 0]]), y_pred)), 3)
+        1.889
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="ctc",
+                 dtype=None):
+        super().__init__(ctc, reduction=reduction, name=name, dtype=dtype)

@@ -352,7 +352,7 @@ NAMESPACE_EXTRAS = {
     "numpy": ("arange", "array", "conjugate", "empty", "empty_like", "eye",
               "full", "get_item", "identity", "ndim", "ones", "size", "tri",
               "zeros"),
-    "nn": ("hard_swish", "swish"),
+    "nn": ("ctc_decode", "ctc_loss", "hard_swish", "swish"),
 }
 
 

@@ -1,0 +1,149 @@
+"""CTC: ops.ctc_loss, losses.ctc / losses.CTC and ops.ctc_decode against
+Keras 3's numbers (fixtures/make_keras_ctc.py), eagerly and compiled, the
+loss's gradient against finite differences in float64, and training in a
+compiled step against the reference interpreter (run_eagerly)."""
+
+import os
+
+import numpy as np
+import pytest
+
+import graphkeras as keras
+from graphkeras import ir, ops
+from graphkeras.frontend.tracing import Trace
+from graphkeras.passes.differentiate import differentiate
+
+F = np.load(os.path.join(os.path.dirname(__file__), "fixtures",
+                         "keras_ctc.npz"))
+
+
+@pytest.mark.parametrize("blank", [0, 4])
+def test_ctc_loss_matches_keras(blank):
+    # row 2 has no alignment (2, 2 in two steps): Keras's large finite loss
+    got = ops.ctc_loss(F[f"target_b{blank}"], F["logits"], F["target_length"],
+                       F["output_length"], mask_index=blank)
+    np.testing.assert_allclose(got, F[f"loss_b{blank}"], rtol=2e-6)
+    assert ops.nn.ctc_loss is ops.ctc_loss
+
+
+def test_ctc_losses_match_keras():
+    np.testing.assert_allclose(keras.losses.ctc(F["target"], F["logits"]),
+                               F["loss_ctc_fn"], rtol=2e-6)
+    np.testing.assert_allclose(keras.losses.CTC()(F["target"], F["logits"]),
+                               F["loss_ctc_class"], rtol=2e-6)
+    loss = keras.losses.get("CTC")
+    assert isinstance(loss, keras.losses.CTC) and loss.name == "ctc"
+    assert keras.losses.get("ctc") is keras.losses.ctc
+
+
+def test_ctc_loss_compiled_matches_keras():
+    # (batch, 1) lengths, as keras.io's OCR example passes them
+    logits = keras.Input((7, 5))
+    target = keras.Input((3,), dtype="int32")
+    lengths = keras.Input((2,), dtype="int32")
+    out = ops.ctc_loss(target, logits, lengths[:, :1], lengths[:, 1:],
+                       mask_index=4)
+    model = keras.Model([logits, target, lengths], out)
+    both = np.stack([F["target_length"], F["output_length"]], axis=1)
+    got = model.predict([F["logits"], F["target_b4"], both], verbose=0)
+    np.testing.assert_allclose(got, F["loss_b4"], rtol=1e-5)
+
+
+def test_ctc_loss_gradient_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(4, 7, 5))
+    target = F["target"]
+    w = rng.normal(size=4)
+    trace = Trace()
+    with trace:
+        t = trace.input("x", (4, 7, 5), "float64")
+        loss = ops.sum(ops.multiply(ops.ctc_loss(
+            target, t, [3, 2, 1, 3], [7, 5, 3, 6]), w))
+    f = trace.builder.build([loss.value])
+    grad = ir.interpret(differentiate(f, wrt=[f.params[0]]), [logits])[-1]
+    # logits past a sequence's output length get no gradient
+    assert not np.any(grad[1, 5:]) and not np.any(grad[2, 3:])
+
+    def value(x):
+        return float(np.sum(ops.ctc_loss(target, x, [3, 2, 1, 3],
+                                         [7, 5, 3, 6]) * w))
+
+    d = rng.normal(size=logits.shape)
+    eps = 1e-6
+    num = (value(logits + eps * d) - value(logits - eps * d)) / (2 * eps)
+    np.testing.assert_allclose(np.sum(grad * d), num, rtol=1e-6)
+
+
+def _ctc_model():
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((12, 6))
+    h = keras.layers.Dense(16, activation="relu")(inp)
+    return keras.Model(inp, keras.layers.Dense(5)(h))
+
+
+def test_ctc_trains_compiled_as_the_interpreter():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 12, 6)).astype("float32")
+    y = rng.integers(1, 5, size=(32, 3)).astype("int32")
+    y[::3, 2] = 0  # shorter labels, padded with the blank
+    runs = []
+    for eager in (False, True):
+        model = _ctc_model()
+        model.compile(optimizer=keras.optimizers.Adam(0.01),
+                      loss=keras.losses.CTC(), run_eagerly=eager)
+        hist = model.fit(x, y, batch_size=8, epochs=3, verbose=0,
+                         shuffle=False).history["loss"]
+        runs.append((hist, model.get_weights()))
+    (h_c, w_c), (h_e, w_e) = runs
+    np.testing.assert_allclose(h_c, h_e, rtol=1e-4)
+    assert h_c[-1] < 0.8 * h_c[0]
+    for a, b in zip(w_c, w_e):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("merge", [True, False])
+@pytest.mark.parametrize("blank", [0, 3])
+def test_ctc_greedy_decode_matches_keras(merge, blank):
+    key = f"greedy_{merge:d}_{blank}"
+    paths, scores = ops.ctc_decode(F["dec_logits"], F["dec_lengths"],
+                                   merge_repeated=merge, mask_index=blank)
+    np.testing.assert_array_equal(paths, F[key + "_paths"])
+    np.testing.assert_allclose(scores, F[key + "_scores"], rtol=1e-6)
+
+
+def test_ctc_greedy_decode_compiled_matches_keras():
+    inp = keras.Input((8, 4))
+    lengths = keras.Input((), dtype="int32")
+    paths, scores = ops.ctc_decode(inp, lengths, mask_index=3)
+    model = keras.Model([inp, lengths], [ops.squeeze(paths, 0), scores])
+    got_paths, got_scores = model.predict(
+        [F["dec_logits"], F["dec_lengths"]], verbose=0)
+    np.testing.assert_array_equal(got_paths, F["greedy_1_3_paths"][0])
+    np.testing.assert_allclose(got_scores, F["greedy_1_3_scores"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("width,top,blank", [(4, 2, 0), (3, 3, 3), (10, 1, 0)])
+def test_ctc_beam_search_matches_keras(width, top, blank):
+    key = f"beam_{width}_{top}_{blank}"
+    paths, scores = ops.ctc_decode(F["dec_logits"], F["dec_lengths"],
+                                   strategy="beam_search", beam_width=width,
+                                   top_paths=top, mask_index=blank)
+    np.testing.assert_array_equal(paths, F[key + "_paths"])
+    np.testing.assert_allclose(scores, F[key + "_scores"], rtol=1e-5)
+
+
+def test_ctc_errors_name_the_argument():
+    with pytest.raises(ValueError, match=r"ops.ctc_loss expects `output` of "
+                                         r"shape .* received output.shape="
+                                         r"\(4, 7\)"):
+        ops.ctc_loss(F["target"], F["logits"][:, :, 0], [1] * 4, [7] * 4)
+    with pytest.raises(ValueError, match=r"mask_index=5"):
+        ops.ctc_loss(F["target"], F["logits"], [1] * 4, [7] * 4, mask_index=5)
+    with pytest.raises(ValueError, match="Invalid strategy nope"):
+        ops.ctc_decode(F["dec_logits"], F["dec_lengths"], strategy="nope")
+    inp = keras.Input((8, 4))
+    lengths = keras.Input((), dtype="int32")
+    with pytest.raises(ValueError, match="runs eagerly only"):
+        ops.ctc_decode(inp, lengths, strategy="beam_search")
+    with pytest.raises(ValueError, match=r"y_true.shape=\(4,\)"):
+        keras.losses.ctc(F["target"][:, 0], F["logits"])
