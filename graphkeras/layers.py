@@ -159,6 +159,10 @@ from .frontend.layers.preprocessing_tabular import (  # noqa: F401
     IntegerLookup,
     Normalization,
 )
+from .frontend.layers.preprocessing_hashing import (  # noqa: F401
+    HashedCrossing,
+    Hashing,
+)
 from .frontend.layers.preprocessing_text import (  # noqa: F401
     StringLookup,
     TextVectorization,

@@ -119,11 +119,12 @@ from .preprocessing_tabular import (
     IntegerLookup,
     Normalization,
 )
+from .preprocessing_hashing import HashedCrossing, Hashing
 from .preprocessing_text import StringLookup, TextVectorization
 
 __all__ += [
     "CategoryEncoding", "CenterCrop", "Discretization", "EinsumDense",
-    "IntegerLookup", "Normalization", "RMSNormalization", "RandomBrightness",
+    "HashedCrossing", "Hashing", "IntegerLookup", "Normalization", "RMSNormalization", "RandomBrightness",
     "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation",
     "RandomTranslation", "RandomZoom", "StringLookup", "TextVectorization",
     "Wrapper",
