@@ -56,6 +56,11 @@ from .frontend.layers.convolutional import (  # noqa: F401
     SeparableConv1D,
     SeparableConv2D,
 )
+from .frontend.layers.conv_lstm import (  # noqa: F401
+    ConvLSTM1D,
+    ConvLSTM2D,
+    ConvLSTM3D,
+)
 from .frontend.layers.embedding import Embedding  # noqa: F401
 from .frontend.layers.lambda_layer import Lambda  # noqa: F401
 from .frontend.layers.masking import Masking  # noqa: F401

@@ -18,7 +18,8 @@ models.py, ops.py, ... so that `import graphkeras as keras` runs Keras code):
                       (Permute, RepeatVector), lambda_layer (Lambda);
                       sequences: embedding, masking (Masking) and masks
                       (the mask protocol), rnn (RNN, SimpleRNN, LSTM, GRU,
-                      cells; the `scan` helper), wrappers (Bidirectional,
+                      cells; the `scan` helper), conv_lstm (ConvLSTM1D/2D/
+                      3D), wrappers (Bidirectional,
                       TimeDistributed), attention (Attention,
                       AdditiveAttention, MultiHeadAttention)
     models/           Model (+ Trainer), Functional, Sequential
