@@ -63,6 +63,8 @@ SAMPLES = {
     "RandomTranslation": ({"height_factor": 0.2, "width_factor": 0.3},
                           [(4, 5, 3)], "float32"),
     "RandomZoom": ({"height_factor": 0.2}, [(4, 5, 3)], "float32"),
+    "ConvLSTM3D": ({"filters": 2, "kernel_size": 2, "padding": "same"},
+                   [(3, 3, 4, 3, 1)], "float32"),
 }
 
 # Layers the generic tests cannot sample, with the reason.
