@@ -2280,3 +2280,194 @@ def unravel_index(indices, shape):
         out.append(subtract(idx, multiply(qi, d)))
         idx = qi
     return tuple(reversed(out))
+
+
+# --- scatter and slice updates (Keras's ops.core) ------------------------------
+
+
+def _flat_index(indices, dims: tuple, fn: str):
+    """The row-major position of each index tuple `indices[..., :]` in an
+    array of shape `dims` (negative indices wrap, as NumPy's)."""
+    indices = convert_to_tensor(indices)
+    if not dtype(indices).startswith("int"):
+        indices = cast(indices, "int32")
+    depth = shape(indices)[-1] if len(shape(indices)) else None
+    if depth is None or depth > len(dims):
+        raise ValueError(
+            f"ops.{fn}: the last axis of `indices` holds one index per "
+            f"leading axis of the target (at most {len(dims)}); received "
+            f"indices of shape {tuple(shape(indices))}.")
+    flat = None
+    for k in range(depth):
+        d = int(dims[k])
+        i = getitem(indices, (Ellipsis, k))
+        i = where(less(i, 0), add(i, d), i)
+        flat = i if flat is None else add(multiply(flat, d), i)
+    return cast(flat, "int32"), depth
+
+
+def _static_dims(x, fn: str, what: str) -> tuple:
+    dims = shape(x)
+    if any(d is None for d in dims):
+        raise ValueError(f"ops.{fn} needs a static shape of `{what}`; "
+                         f"received {what}.shape={tuple(dims)}.")
+    return tuple(int(d) for d in dims)
+
+
+def _scatter_rows(base, flat, values, depth: int):
+    """base (dims) with `values` added at the flat positions of its first
+    `depth` axes."""
+    dims = tuple(shape(base))
+    rows = int(np.prod(dims[:depth], dtype=np.int64))
+    out = _apply("scatter_add", reshape(base, (rows,) + dims[depth:]), flat,
+                 reshape(values, tuple(shape(flat)) + dims[depth:]), axis=0)
+    return reshape(out, dims)
+
+
+@keras_op
+def scatter(indices, values, shape):
+    """A zero tensor of `shape` with `values` added at `indices` (an
+    index tuple along the last axis of `indices`; repeated indices add up).
+
+    Example:
+        >>> scatter(np.array([[0, 1], [1, 0]]), np.array([1.0, 2.0]), (2, 2))
+        array([[0., 1.],
+               [2., 0.]], dtype=float32)
+    """
+    values = convert_to_tensor(values)
+    dims = tuple(int(d) for d in shape)
+    flat, depth = _flat_index(indices, dims, "scatter")
+    return _scatter_rows(zeros(dims, dtype(values)), flat, values, depth)
+
+
+@keras_op
+def scatter_update(inputs, indices, updates, reduction=None):
+    """`inputs` with `updates` written at `indices` (index tuples along
+    the last axis of `indices`). `reduction`: None (replace; a position
+    listed twice gets the sum of its updates, where Keras leaves the
+    result unspecified), "add", "max", "min" or "mul" (combined with the
+    value already there).
+
+    Example:
+        >>> scatter_update(np.zeros((2, 3)), np.array([[1, 2]]), np.array([5.0]))
+        array([[0., 0., 0.],
+               [0., 0., 5.]])
+    """
+    inputs = convert_to_tensor(inputs)
+    dims = _static_dims(inputs, "scatter_update", "inputs")
+    updates = cast(convert_to_tensor(updates), dtype(inputs))
+    flat, depth = _flat_index(indices, dims, "scatter_update")
+    if reduction == "add":
+        return _scatter_rows(inputs, flat, updates, depth)
+    counts = _scatter_rows(zeros(dims[:depth], "int32"), flat,
+                           ones_like(flat, "int32"), depth)
+    hit = greater(counts, 0)
+    hit = reshape(hit, dims[:depth] + (1,) * (len(dims) - depth))
+    if reduction is None:
+        put = _scatter_rows(zeros(dims, dtype(inputs)), flat, updates, depth)
+        return where(hit, put, inputs)
+    if reduction not in ("max", "min", "mul"):
+        raise ValueError(
+            f"Unsupported reduction: {reduction}. Expected None, 'add', "
+            "'max', 'min' or 'mul'.")
+    rows = int(np.prod(dims[:depth], dtype=np.int64))
+    from .math import segment_max, segment_min, segment_prod
+
+    seg = {"max": segment_max, "min": segment_min,
+           "mul": segment_prod}[reduction]
+    upd = reshape(updates, (-1,) + dims[depth:])
+    combined = reshape(seg(upd, reshape(flat, (-1,)), num_segments=rows),
+                       dims)
+    both = {"max": maximum, "min": minimum,
+            "mul": multiply}[reduction](inputs, combined)
+    return where(hit, both, inputs)
+
+
+@keras_op
+def slice_update(inputs, start_indices, updates):
+    """`inputs` with the block `updates` written from `start_indices` on
+    (each start clamped so the block fits, as jax.lax.dynamic_update_slice;
+    starts may be tensors).
+
+    Example:
+        >>> slice_update(np.zeros((3, 3)), (1, 1), np.ones((2, 2)))
+        array([[0., 0., 0.],
+               [0., 1., 1.],
+               [0., 1., 1.]])
+    """
+    inputs = convert_to_tensor(inputs)
+    updates = cast(convert_to_tensor(updates), dtype(inputs))
+    rank = len(shape(inputs))
+    if len(shape(updates)) != rank or len(start_indices) != rank:
+        raise ValueError(
+            "ops.slice_update needs `updates` of the rank of `inputs` and one "
+            f"start index per axis; received inputs.shape="
+            f"{tuple(shape(inputs))}, updates.shape={tuple(shape(updates))}, "
+            f"start_indices={start_indices}.")
+    out, inside = updates, None
+    for axis, start in enumerate(start_indices):
+        n, u = shape(inputs)[axis], shape(updates)[axis]
+        if n == u:  # the whole axis (also the batch axis)
+            continue
+        if n is None or u is None or u > n:
+            raise ValueError(
+                f"ops.slice_update: axis {axis} of `updates` ({u}) must fit "
+                f"axis {axis} of `inputs` ({n}).")
+        if isinstance(start, (int, np.integer)):
+            s = builtins.min(builtins.max(int(start), 0), n - u)
+            pos = np.arange(n) - s
+        else:
+            s = clip(cast(convert_to_tensor(start), "int32"), 0, n - u)
+            pos = subtract(arange(n, dtype="int32"), s)
+        ok = logical_and(greater_equal(pos, 0), less(pos, u))
+        out = take(out, clip(pos, 0, u - 1), axis=axis)
+        ok = reshape(ok, [n if a == axis else 1 for a in range(rank)])
+        inside = ok if inside is None else logical_and(inside, ok)
+    if inside is None:
+        return out
+    return where(inside, out, inputs)
+
+
+# --- window functions ------------------------------------------------------------
+
+
+def _window_length(x, fn: str) -> int:
+    if isinstance(x, (TracedTensor, Variable)):
+        raise ValueError(f"ops.{fn} needs a Python int window length; "
+                         f"received a tensor {x!r}.")
+    n = int(np.asarray(x))
+    if n < 0:
+        raise ValueError(f"ops.{fn}: the window length must be >= 0; "
+                         f"received x={x}.")
+    return n
+
+
+@keras_op
+def hamming(x):
+    """The Hamming window of length x (symmetric, as np.hamming)."""
+    return np.hamming(_window_length(x, "hamming")).astype("float32")
+
+
+@keras_op
+def hanning(x):
+    """The Hann window of length x (symmetric, as np.hanning)."""
+    return np.hanning(_window_length(x, "hanning")).astype("float32")
+
+
+@keras_op
+def bartlett(x):
+    """The Bartlett (triangular) window of length x (as np.bartlett)."""
+    return np.bartlett(_window_length(x, "bartlett")).astype("float32")
+
+
+@keras_op
+def blackman(x):
+    """The Blackman window of length x (as np.blackman)."""
+    return np.blackman(_window_length(x, "blackman")).astype("float32")
+
+
+@keras_op
+def kaiser(x, beta):
+    """The Kaiser window of length x and shape `beta` (as np.kaiser)."""
+    return np.kaiser(_window_length(x, "kaiser"), float(beta)).astype(
+        "float32")

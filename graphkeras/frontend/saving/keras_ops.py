@@ -250,6 +250,9 @@ OPS = [
     _op("StopGradient", "core", "stop_gradient"),
     _op("Unstack", "core", "unstack", "num axis"),
     _op("SaturateCast", "core", "saturate_cast", "dtype"),
+    _op("Scatter", "core", "scatter", "shape"),
+    _op("ScatterUpdate", "core", "scatter_update", "reduction"),
+    _op("SliceUpdate", "core", "slice_update"),
     # Keras records it where a layer converts a mask (MultiHeadAttention)
     _op("ConvertToTensor", "core", "convert_to_tensor", "dtype",
         sparse=(None, False), ragged=(None, False)),
@@ -264,6 +267,19 @@ OPS = [
     _op("Logdet", "math", "logdet"),
     _op("SegmentSum", "math", "segment_sum", "num_segments sorted"),
     _op("SegmentMax", "math", "segment_max", "num_segments sorted"),
+    _op("SegmentMin", "math", "segment_min", "num_segments sorted"),
+    _op("SegmentProd", "math", "segment_prod", "num_segments sorted"),
+    _op("ExtractSequences", "math", "extract_sequences",
+        "sequence_length sequence_stride"),
+    _op("FFT", "math", "fft"),
+    _op("FFT2", "math", "fft2"),
+    _op("IFFT2", "math", "ifft2"),
+    _op("RFFT", "math", "rfft", "fft_length"),
+    _op("IRFFT", "math", "irfft", "fft_length"),
+    _op("STFT", "math", "stft",
+        "sequence_length sequence_stride fft_length window center"),
+    _op("ISTFT", "math", "istft",
+        "sequence_length sequence_stride fft_length length window center"),
     # --- keras.src.ops.linalg --------------------------------------------------
     _op("Norm", "linalg", "norm", "ord axis keepdims"),
     _op("Solve", "linalg", "solve"),
@@ -349,9 +365,9 @@ BY_CLASS = {op.class_name: op for op in OPS}
 # of their own (creation functions, aliases): with OPS, what each
 # graphkeras.ops.<namespace> holds (namespace_names).
 NAMESPACE_EXTRAS = {
-    "numpy": ("arange", "array", "conjugate", "empty", "empty_like", "eye",
-              "full", "get_item", "identity", "ndim", "ones", "size", "tri",
-              "zeros"),
+    "numpy": ("arange", "array", "bartlett", "blackman", "conjugate", "empty",
+              "empty_like", "eye", "full", "get_item", "hamming", "hanning",
+              "identity", "kaiser", "ndim", "ones", "size", "tri", "zeros"),
     "nn": ("ctc_decode", "ctc_loss", "hard_swish", "swish"),
 }
 
