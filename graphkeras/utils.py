@@ -24,6 +24,7 @@ from .frontend.saving.serialization_lib import (
     deserialize_keras_object,
     serialize_keras_object,
 )
+from .frontend.layers.feature_space import FeatureSpace
 from .frontend.utils import (
     Progbar,
     PyDataset,
@@ -51,7 +52,8 @@ custom_object_scope = CustomObjectScope
 Sequence = PyDataset
 
 __all__ = [
-    "CustomObjectScope", "Progbar", "PyDataset", "Sequence", "array_to_img",
+    "CustomObjectScope", "FeatureSpace", "Progbar", "PyDataset", "Sequence",
+    "array_to_img",
     "clear_session", "custom_object_scope", "deserialize_keras_object",
     "disable_interactive_logging", "enable_interactive_logging",
     "get_custom_objects", "get_file", "get_registered_name",

@@ -84,6 +84,10 @@ EXCLUDED = {
                     "tests/frontend/test_preprocessing_augmentation_layers.py",
     "TextVectorization": "works on NumPy strings outside models: covered "
                          "by tests/frontend/test_preprocessing_augmentation_layers.py",
+    "Hashing": "hashes NumPy data outside models: covered by "
+               "tests/frontend/test_hashing_layers.py",
+    "HashedCrossing": "hashes NumPy data outside models: covered by "
+                      "tests/frontend/test_hashing_layers.py",
 }
 
 ARG_GUESSES = {

@@ -370,7 +370,9 @@ class Discretization(Layer):
                 break
             part = _summarize(batch.astype("float32"), self.epsilon)
             merged = np.concatenate([part, summary], axis=1)
-            merged = merged[:, np.argsort(merged[0], kind="stable")]
+            # NOTE: NumPy's default (unstable) sort, as Keras: equal values
+            # of different weights must come in Keras's order
+            merged = merged[:, np.argsort(merged[0])]
             summary = _compress(merged, self.epsilon)
         bounds = _compress(summary, 1.0 / self.num_bins)[0, :-1]
         self.bin_boundaries = [float(b) for b in bounds]

@@ -330,6 +330,12 @@ def read_config(path, archive: dict) -> dict:
     return config
 
 
+# {class_name: loader(path, config, data)} of the objects other than models
+# whose `.keras` archives load_model reads; their modules register them
+# (so this module imports none of them).
+TOP_LEVEL_LOADERS: dict = {}
+
+
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
                data: bytes | None = None):
     """Load a `.keras` file (written here or by Keras 3), or, with `data`,
@@ -337,6 +343,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True,
     path = os.fspath(filepath)
     archive = read_archive(path, data)
     config = read_config(path, archive)
+    loader = TOP_LEVEL_LOADERS.get(config.get("class_name"))
+    if loader is not None:
+        # an archive of another object than a model (FeatureSpace.save)
+        return loader(path, config, data)
     assets = read_assets(path, data)
     if assets:
         config = apply_assets(path, config, assets)
