@@ -38,7 +38,11 @@ image = _namespace("image")
 
 # Gradients for custom steps (frontend/gradients.py): where Keras's JAX
 # guide calls jax.value_and_grad / jax.grad.
-from .frontend.gradients import grad, value_and_grad  # noqa: E402,F401
+from .frontend.gradients import (  # noqa: E402,F401
+    custom_gradient,
+    grad,
+    value_and_grad,
+)
 
 # Control flow (frontend/ops/control.py: branches selected and loops
 # unrolled in traced steps), outside the ops core's import cycle.
@@ -51,5 +55,7 @@ from .frontend.ops.control import (  # noqa: E402,F401
     while_loop,
 )
 
-__all__ = [*_ALL, "cond", "ctc_decode", "ctc_loss", "fori_loop", "grad", "image", "linalg", "map",
-           "nn", "numpy", "scan", "switch", "value_and_grad", "while_loop"]
+__all__ = [*_ALL,
+           "cond", "ctc_decode", "ctc_loss", "custom_gradient", "fori_loop",
+           "grad", "image", "linalg", "map", "nn", "numpy", "scan", "switch",
+           "value_and_grad", "while_loop"]

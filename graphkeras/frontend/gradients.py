@@ -39,7 +39,8 @@ from . import ops, tracing, tree
 from .tensors import TracedTensor
 from .variables import Variable
 
-__all__ = ["GradientTape", "gradient", "value_and_grad", "grad"]
+__all__ = ["GradientTape", "custom_gradient", "gradient", "value_and_grad",
+           "grad"]
 
 
 def _trace_of(values):
@@ -94,7 +95,8 @@ def gradient(loss, wrt):
     wanted = [v for v in dict.fromkeys(values) if v.dtype.is_float]
     fn = trace.builder.build([loss.value])
     loc = trace.builder._loc
-    fn = differentiate(fn, wanted) if wanted else fn
+    fn = differentiate(fn, wanted, custom_vjps=trace.custom_vjps) if wanted \
+        else fn
     builder = ir.Builder.from_function(fn)
     builder._loc = loc
     trace.builder = builder
@@ -288,3 +290,132 @@ def _eager_value_and_grad(fn, nums, has_aux, args, kwargs):
     by_id = {id(o): r for o, r in zip(traced, results)}
     flat = [by_id.get(id(o), o) for o in outs]
     return tree.pack_like((value, grads), flat)
+
+
+# --- custom gradients -----------------------------------------------------------
+
+
+def custom_gradient(fun):
+    """Decorator giving a function its own gradient, as Keras 3's
+    `keras.ops.custom_gradient` (on JAX: `jax.custom_gradient`).
+
+    `fun(*args)` returns `(output, grad_fn)`; `grad_fn(upstream)` returns
+    the gradient of each positional argument (a tensor, or a tuple with
+    one entry per argument; None for no gradient) given the gradient
+    `upstream` of the output. Inside a traced step the output's gradient
+    is grad_fn's, computed where the step's gradient is taken (grad_fn is
+    traced once, its tensors from `fun` included); eagerly the decorated
+    function returns the output.
+
+    Example:
+
+    ```python
+    @ops.custom_gradient
+    def log1pexp(x):
+        e = ops.exp(x)
+
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            return ops.multiply(upstream, 1.0 - 1.0 / ops.add(1, e))
+
+        return ops.log(1 + e), grad
+    ```
+    """
+    import functools
+
+    from .operation import keras_op
+
+    @keras_op
+    @functools.wraps(fun)
+    def wrapper(*args, **kwargs):
+        args, kwargs = tree.map_structure(
+            lambda x: ops.convert_to_tensor(x) if isinstance(x, Variable)
+            else x, (list(args), kwargs))
+        trace = _trace_of((args, kwargs))
+        out, grad_fn = _call_custom(fun, args, kwargs)
+        if trace is None or not isinstance(out, TracedTensor) or (
+                not out.value.dtype.is_float):
+            return out
+        if trace.kind == "scan":
+            raise ValueError(
+                f"ops.custom_gradient: {getattr(fun, '__name__', fun)} was "
+                "called inside a recurrent step (a scan body), where a "
+                "custom gradient is not supported. Call it outside the loop.")
+        return _record_custom_vjp(trace, fun, args, out, grad_fn)
+
+    return wrapper
+
+
+def _call_custom(fun, args, kwargs):
+    res = fun(*args, **kwargs)
+    if not isinstance(res, (tuple, list)) or len(res) != 2 or not callable(
+            res[1]):
+        raise ValueError(
+            f"A function decorated with ops.custom_gradient must return "
+            f"(output, grad_fn). {getattr(fun, '__name__', fun)} returned "
+            f"{res!r}.")
+    out, grad_fn = res
+    if isinstance(out, (tuple, list)):
+        raise ValueError(
+            "ops.custom_gradient supports one output tensor; "
+            f"{getattr(fun, '__name__', fun)} returned {len(out)}.")
+    return out, grad_fn
+
+
+def _record_custom_vjp(trace, fun, args, out, grad_fn):
+    """Trace grad_fn on a placeholder upstream, move the nodes it recorded
+    into a Function of their own (the values they read from the step are
+    its first parameters, the upstream its last), and register it for the
+    output's stand-in (a stop_gradient of it) in trace.custom_vjps."""
+    b = trace.builder
+    start = len(b.nodes)
+    name = next(f"upstream{k}" for k in range(len(b.nodes) + 10**6)
+                if f"upstream{k}" not in b._used)
+    upstream = b.param(name, out.value.type)
+    targets = [a for a in tree.flatten(args)]
+    grads = grad_fn(trace.wrap(upstream))
+    grads = list(grads) if isinstance(grads, (tuple, list)) else [grads]
+    if len(grads) != len(targets):
+        raise ValueError(
+            f"The grad_fn of {getattr(fun, '__name__', fun)} (ops."
+            f"custom_gradient) returned {len(grads)} gradient(s) for "
+            f"{len(targets)} positional argument(s).")
+    results, wanted = [], []
+    for k, (x, g) in enumerate(zip(targets, grads)):
+        if g is None or not isinstance(x, TracedTensor) or (
+                not x.value.dtype.is_float):
+            continue
+        g = ops.add(ops.zeros_like(x), ops.cast(g, x.dtype))
+        if tuple(g.value.shape) != tuple(x.value.shape):
+            raise ValueError(
+                f"The grad_fn of {getattr(fun, '__name__', fun)} returned a "
+                f"gradient of shape {ops.shape(g)} for argument {k} of shape "
+                f"{ops.shape(x)}.")
+        results.append(g.value)
+        wanted.append(x.value)
+    b = trace.builder
+    nodes = b.nodes[start:]
+    del b.nodes[start:]
+    b.params.remove(upstream)
+    made = {o.name for n in nodes for o in n.outputs} | {upstream.name}
+    captured: dict = {}
+    for v in [v for n in nodes for v in n.inputs] + results:
+        if v.name not in made:
+            captured.setdefault(v.name, v)
+    body = ir.Function("custom_vjp", tuple(captured.values()) + (upstream,),
+                       tuple(nodes), tuple(results))
+
+    def vjp(builder, g):
+        env = dict(zip((p.name for p in body.params),
+                       list(captured.values()) + [g]))
+        for n in body.nodes:
+            new = builder.op(n.op, *[env[v.name] for v in n.inputs],
+                             **dict(n.attrs))
+            new = new if isinstance(new, tuple) else (new,)
+            env.update(zip((o.name for o in n.outputs), new))
+        return [env[r.name] for r in body.results]
+
+    marked = ops.stop_gradient(out)
+    trace.custom_vjps[marked.value.name] = (tuple(wanted), vjp)
+    return marked

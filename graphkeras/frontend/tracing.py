@@ -59,6 +59,9 @@ class Trace:
         self.current: dict = {}  # key -> ir.Value (the latest value)
         self.updates: dict = {}  # key -> ir.Value (last assigned value)
         self.losses: list = []  # traced scalars from add_loss()
+        # value name -> (targets, vjp): ops.custom_gradient's gradients,
+        # which `gradients.gradient` hands to passes.differentiate
+        self.custom_vjps: dict = {}
 
     # --- activation ------------------------------------------------------------
 

@@ -19,7 +19,7 @@ run_pipeline passes through to the user unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ..ir import Builder, Function, Value
 from ..ir.errors import InternalCompilerError, IRTypeError
@@ -93,12 +93,20 @@ def _diff_operands(node) -> tuple:
 
 
 def differentiate(fn: Function, wrt: Sequence, *, output: int = 0,
-                  seed_name: str = "seed") -> Function:
+                  seed_name: str = "seed",
+                  custom_vjps: Mapping | None = None) -> Function:
     """Append d(results[output]) / d(wrt[i]) for every i to fn's results.
 
     A scalar output is seeded with 1; any other output takes its cotangent
     as a new last parameter named `seed_name`.
+
+    `custom_vjps` maps the name of a value v (computed by any node) to
+    `(targets, vjp)`: v's cotangent g goes to the values `targets` as
+    `vjp(builder, g)` (one cotangent or None per target) instead of through
+    the node computing v, whatever that node is (the frontend's
+    ops.custom_gradient: v is a stop_gradient of the function's output).
     """
+    custom_vjps = dict(custom_vjps or {})
     defined = {v for n in fn.nodes for v in n.outputs}
     by_name: dict = {}
     for p in fn.params:
@@ -129,14 +137,19 @@ def differentiate(fn: Function, wrt: Sequence, *, output: int = 0,
     # (a set of names, not each value's set of parameters: along a chain of
     # thousands of layers those sets made the pass quadratic; the error
     # below finds its parameters by a walk back, _reaching)
+    def operands(n) -> tuple:
+        custom = custom_vjps.get(n.outputs[0].name) if n.outputs else None
+        return _diff_operands(n) if custom is None else tuple(custom[0])
+
     deps: set = {p.name for p in wrt_params}
     for n in fn.nodes:
-        if any(v.name in deps for v in _diff_operands(n)):
+        if any(v.name in deps for v in operands(n)):
             deps.update(o.name for o in n.outputs if o.dtype.is_float)
     needed = {out.name}
     for n in reversed(fn.nodes):
         if any(o.name in needed for o in n.outputs):
             needed.update(v.name for v in n.inputs)
+            needed.update(v.name for v in operands(n))
 
     b = Builder.from_function(fn)
     if out.rank == 0:
@@ -163,7 +176,16 @@ def differentiate(fn: Function, wrt: Sequence, *, output: int = 0,
         if not any(o.name in cts for o in n.outputs):
             continue
         if not any(v.name in deps and v.name in needed
-                   for v in _diff_operands(n)):
+                   for v in operands(n)):
+            continue
+        custom = custom_vjps.get(n.outputs[0].name)
+        if custom is not None:
+            targets, vjp = custom
+            with b.at(n.loc):
+                grads = vjp(b, cts[n.outputs[0].name])
+            for v, gv in zip(targets, grads):
+                if gv is not None and v.name in deps:
+                    accumulate(v, gv)
             continue
         op = get_op(n.op)
         if op.vjp is NOT_DIFFERENTIABLE:
