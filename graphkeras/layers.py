@@ -149,6 +149,33 @@ from .frontend.layers.augmentation_affine import (  # noqa: F401
     RandomTranslation,
     RandomZoom,
 )
+from .frontend.layers.augmentation_color import (  # noqa: F401
+    AutoContrast,
+    ContrastLimitedAdaptiveHistogramEqualization,
+    Equalization,
+    MaxNumBoundingBoxes,
+    RandomColorDegeneration,
+    RandomColorJitter,
+    RandomGrayscale,
+    RandomHue,
+    RandomInvert,
+    RandomPosterization,
+    RandomSaturation,
+    RandomSharpness,
+    Solarization,
+)
+from .frontend.layers.augmentation_mix import (  # noqa: F401
+    AugMix,
+    CutMix,
+    MixUp,
+    Pipeline,
+    RandAugment,
+    RandomElasticTransform,
+    RandomErasing,
+    RandomGaussianBlur,
+    RandomPerspective,
+    RandomShear,
+)
 from .frontend.layers.base_wrapper import Wrapper  # noqa: F401
 from .frontend.layers.einsum_dense import (  # noqa: F401
     EinsumDense,

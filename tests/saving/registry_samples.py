@@ -65,6 +65,15 @@ SAMPLES = {
     "RandomZoom": ({"height_factor": 0.2}, [(4, 5, 3)], "float32"),
     "ConvLSTM3D": ({"filters": 2, "kernel_size": 2, "padding": "same"},
                    [(3, 3, 4, 3, 1)], "float32"),
+    # Keras 3.15's image augmentation layers (aug)
+    "MaxNumBoundingBoxes": ({"max_number": 3}, [(4, 5, 3)], "float32"),
+    "AutoContrast": ({}, [(4, 5, 3)], "float32"),
+    "ContrastLimitedAdaptiveHistogramEqualization": (
+        {"tile_grid_size": (2, 2)}, [(4, 6, 3)], "float32"),
+    "Pipeline": ({"layers": [keras.layers.AutoContrast(),
+                             keras.layers.RandomInvert()]}, [(4, 5, 3)],
+                 "float32"),
+    "RandomPosterization": ({"factor": 4}, [(4, 5, 3)], "float32"),
 }
 
 # Layers the generic tests cannot sample, with the reason.

@@ -111,6 +111,33 @@ from .augmentation import (
     RandomFlip,
 )
 from .augmentation_affine import RandomRotation, RandomTranslation, RandomZoom
+from .augmentation_color import (
+    AutoContrast,
+    ContrastLimitedAdaptiveHistogramEqualization,
+    Equalization,
+    MaxNumBoundingBoxes,
+    RandomColorDegeneration,
+    RandomColorJitter,
+    RandomGrayscale,
+    RandomHue,
+    RandomInvert,
+    RandomPosterization,
+    RandomSaturation,
+    RandomSharpness,
+    Solarization,
+)
+from .augmentation_mix import (
+    AugMix,
+    CutMix,
+    MixUp,
+    Pipeline,
+    RandAugment,
+    RandomElasticTransform,
+    RandomErasing,
+    RandomGaussianBlur,
+    RandomPerspective,
+    RandomShear,
+)
 from .base_wrapper import Wrapper
 from .einsum_dense import EinsumDense, RMSNormalization
 from .preprocessing_tabular import (
@@ -128,6 +155,18 @@ __all__ += [
     "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation",
     "RandomTranslation", "RandomZoom", "StringLookup", "TextVectorization",
     "Wrapper",
+]
+__all__ += [
+    "AutoContrast", "ContrastLimitedAdaptiveHistogramEqualization",
+    "Equalization", "MaxNumBoundingBoxes", "RandomColorDegeneration",
+    "RandomColorJitter", "RandomGrayscale", "RandomHue", "RandomInvert",
+    "RandomPosterization", "RandomSaturation", "RandomSharpness",
+    "Solarization",
+]
+__all__ += [
+    "AugMix", "CutMix", "MixUp", "Pipeline", "RandAugment",
+    "RandomElasticTransform", "RandomErasing", "RandomGaussianBlur",
+    "RandomPerspective", "RandomShear",
 ]
 
 # Keras 3's alternative names (the same classes)

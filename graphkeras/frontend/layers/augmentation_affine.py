@@ -55,6 +55,15 @@ def _map_coordinate(c, size: int, fill_mode: str):
         c = ops.where(ops.less(c, 0.0), below,
                       ops.where(ops.greater(c, top), above, c))
         return ops.clip(c, 0.0, top)
+    if fill_mode == "mirror":
+        # reflect about the outer pixel centres (d c b | a b c d | c b a):
+        # period 2 * (size - 1)
+        period = 2.0 * top
+        c = ops.abs(c)
+        c = ops.subtract(c, ops.multiply(ops.floor(ops.divide(c, period)),
+                                         period))
+        c = ops.where(ops.greater(c, top), ops.subtract(period, c), c)
+        return ops.clip(c, 0.0, top)
     # reflect about the outer pixel edges: period 2 * size
     period = 2.0 * size
     c = ops.subtract(c, ops.multiply(ops.floor(ops.divide(c, period)), period))
@@ -123,6 +132,25 @@ def affine_resample(images, transform, interpolation="bilinear",
                         a2)
         src_y = ops.add(ops.add(ops.multiply(b0, gx), ops.multiply(b1, gy)),
                         b2)
+        if ops.shape(transform)[-1] == 8:
+            # projective: divide by c0 x + c1 y + 1
+            c0, c1 = [ops.reshape(ops.getitem(transform, (slice(None), i)),
+                                  (-1, 1, 1)) for i in (6, 7)]
+            k = ops.add(ops.add(ops.multiply(c0, gx), ops.multiply(c1, gy)),
+                        1.0)
+            src_x, src_y = ops.divide(src_x, k), ops.divide(src_y, k)
+    return resample_at(x, src_x, src_y, interpolation, fill_mode,
+                       fill_value, data_format, axis_aligned)
+
+
+def resample_at(x, src_x, src_y, interpolation="bilinear",
+                fill_mode="reflect", fill_value=0.0,
+                data_format="channels_last", axis_aligned=False):
+    """`x` (N, H, W, C), channels last, read at the source columns src_x
+    and rows src_y of each output pixel ((N, H, W), or (N, 1, W) and (N,
+    H, 1) when `axis_aligned`); the result in `data_format`."""
+    _, h, w, c = ops.shape(x)
+    dt = ops.dtype(x)
     src_x = _map_coordinate(src_x, w, fill_mode)
     src_y = _map_coordinate(src_y, h, fill_mode)
     # Sampling is separable in weights: out[n, y, x] = sum_ij x[n, i, j] *
