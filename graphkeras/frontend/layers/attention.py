@@ -14,8 +14,13 @@ output.
 MultiHeadAttention keeps Keras's weight layout: its four projections are
 sublayers named query, key, value and attention_output whose kernels are
 (dim, heads, key_dim) / (heads, value_dim, output_dim) and whose biases are
-(heads, key_dim) / (output_dim,), in that order in `weights`. Only the
-default attention over axis 1 of rank-3 inputs is supported.
+(heads, key_dim) / (output_dim,), in that order in `weights`. Inputs of
+any rank >= 3 attend over `attention_axes` (default: every axis between
+the batch and the features); the other axes act as batch axes. Rank-3
+inputs take the path of Keras's dot_product_attention, higher ranks
+Keras's masked softmax (its einsum equations, written here as a
+transpose to (batch, other axes, heads, attended axes flattened, depth)
+and batched matmuls).
 """
 
 from __future__ import annotations
@@ -250,15 +255,23 @@ class MultiHeadAttention(Layer):
         value_dim: size of each head for value (default key_dim).
         dropout: dropout rate on the attention weights.
         use_bias: whether the projections have biases.
-        output_shape: size of the output's last axis (default: the query's).
+        output_shape: size of the output's last axis (default: the
+            query's), or a tuple: the output's trailing axes.
+        attention_axes: the axes attention runs over, between the batch
+            and the last axis (default all of them: axis 1 of rank-3
+            inputs, axes 1 and 2 of (batch, H, W, features) inputs). The
+            other axes are batch axes.
         kernel_initializer / bias_initializer / regularizers / constraints:
             of the projections.
         seed: seed of the dropout.
 
-    Call arguments: query (batch, T, dim), value (batch, S, dim), key
-    (optional, default value), query_mask / value_mask / key_mask (read
-    from the tensors' Keras masks when not given), attention_mask (batch,
-    T, S), return_attention_scores, training, use_causal_mask.
+    Call arguments: query (batch, T, dim), value (batch, S, dim) (or of
+    higher rank, all of one rank), key (optional, default value),
+    query_mask / value_mask / key_mask (read from the tensors' Keras masks
+    when not given), attention_mask (batch, T, S; for higher ranks
+    broadcastable to the scores (batch, other axes, heads, query's
+    attended axes, key's attended axes)), return_attention_scores,
+    training, use_causal_mask.
 
     Example:
         >>> mha = MultiHeadAttention(num_heads=2, key_dim=4)
@@ -283,10 +296,21 @@ class MultiHeadAttention(Layer):
             raise ValueError(
                 "Received an invalid value for argument `value_dim`, expected "
                 f"a positive integer or `None`. Received: value_dim={value_dim}")
-        if attention_axes not in (None, 1, (1,), [1], -2, (-2,), [-2]):
-            raise ValueError(
-                "graphkeras's MultiHeadAttention attends over axis 1 of rank-3 "
-                f"inputs only; received attention_axes={attention_axes!r}.")
+        if isinstance(attention_axes, (int, np.integer)) and not \
+                isinstance(attention_axes, bool):
+            attention_axes = (int(attention_axes),)
+        elif attention_axes is not None:
+            if not isinstance(attention_axes, (list, tuple)):
+                raise ValueError(
+                    "`attention_axes` must be an int, list, or tuple. "
+                    f"Received: attention_axes={attention_axes!r}")
+            if not attention_axes or not all(
+                    isinstance(a, (int, np.integer)) and not isinstance(
+                        a, bool) for a in attention_axes):
+                raise ValueError(
+                    "`attention_axes` must hold one or more integer axes. "
+                    f"Received: attention_axes={attention_axes!r}")
+            attention_axes = tuple(int(a) for a in attention_axes)
         if use_gate or sliding_window is not None:
             raise ValueError(
                 "MultiHeadAttention(use_gate=True) and sliding_window are not "
@@ -302,10 +326,13 @@ class MultiHeadAttention(Layer):
         if output_shape:
             output_shape = (output_shape,) if isinstance(output_shape, int) \
                 else tuple(output_shape)
-            if len(output_shape) != 1:
+            if not all(isinstance(d, (int, np.integer)) and d > 0
+                       for d in output_shape):
                 raise ValueError(
-                    "graphkeras's MultiHeadAttention takes a one-dimensional "
-                    f"output_shape; received output_shape={output_shape!r}.")
+                    "Received an invalid value for argument `output_shape`, "
+                    "expected a positive integer or a tuple of them. "
+                    f"Received: output_shape={output_shape!r}")
+            output_shape = tuple(int(d) for d in output_shape)
         self._output_shape = output_shape
         self._attention_axes = attention_axes
         self._kernel_initializer = initializers.get(kernel_initializer)
@@ -335,18 +362,31 @@ class MultiHeadAttention(Layer):
             return  # built at the first call, which knows the value's shape
         given_key = key_shape
         key_shape = value_shape if key_shape is None else key_shape
+        rank = len(query_shape)
         for what, s in (("query", query_shape), ("value", value_shape),
                         ("key", key_shape)):
-            if len(s) != 3:
+            if len(s) != rank or rank < 3:
                 raise ValueError(
-                    f'Layer "{self.name}": graphkeras\'s MultiHeadAttention '
-                    f"takes rank-3 (batch, sequence, features) inputs; the "
-                    f"{what} has shape {tuple(s)}.")
+                    f'Layer "{self.name}" (MultiHeadAttention) takes a query, '
+                    "value and key of one rank, at least 3 (batch, ..., "
+                    f"features); received query shape {tuple(query_shape)} "
+                    f"and {what} shape {tuple(s)}.")
         if tuple(value_shape[1:-1]) != tuple(key_shape[1:-1]):
             raise ValueError(
                 "All dimensions of `value` and `key`, except the last one, "
                 f"must be equal. Received: value_shape={value_shape} and "
                 f"key_shape={key_shape}")
+        axes = self._normalized_axes(rank)
+        for a in range(1, rank - 1):
+            if a not in axes and query_shape[a] != value_shape[a] and None \
+                    not in (query_shape[a], value_shape[a]):
+                raise ValueError(
+                    f'Layer "{self.name}" (MultiHeadAttention): axis {a} is '
+                    f"not an attention axis (attention_axes={axes}), so the "
+                    "query and the value must have the same size there; "
+                    f"received query shape {tuple(query_shape)} and value "
+                    f"shape {tuple(value_shape)}.")
+        self._attention_axes = axes  # Keras keeps them normalized
         common = {
             "use_bias": self._use_bias,
             "kernel_initializer": self._kernel_initializer,
@@ -362,8 +402,8 @@ class MultiHeadAttention(Layer):
                                       name="key", **common)
         self.value_dense = _Projection(value_shape[-1], (h, self._value_dim),
                                         name="value", **common)
-        out = self._output_shape[0] if self._output_shape else query_shape[-1]
-        self.output_dense = _Projection(self._value_dim, (out,), heads_in=h,
+        out = self._output_shape or (query_shape[-1],)
+        self.output_dense = _Projection(self._value_dim, out, heads_in=h,
                                          name="attention_output", **common)
         for sub in (self.query_dense, self.key_dense, self.value_dense,
                     self.output_dense):
@@ -380,6 +420,22 @@ class MultiHeadAttention(Layer):
     _key_dense = property(lambda self: self.key_dense)
     _value_dense = property(lambda self: self.value_dense)
     _output_dense = property(lambda self: self.output_dense)
+
+    def _normalized_axes(self, rank: int) -> tuple:
+        """The attention axes for inputs of this rank, as Keras 3 reads
+        them (a negative axis counts from the last axis of the inputs)."""
+        if self._attention_axes is None:
+            return tuple(range(1, rank - 1))
+        axes = tuple(a + rank if a < 0 else a for a in self._attention_axes)
+        if any(not 1 <= a <= rank - 2 for a in axes) or \
+                len(set(axes)) != len(axes):
+            raise ValueError(
+                f'Layer "{self.name}" (MultiHeadAttention): attention_axes '
+                "must be distinct axes between the batch axis and the "
+                f"features axis of rank-{rank} inputs (1 to {rank - 2}, or "
+                f"{1 - rank} to -2); received "
+                f"attention_axes={self._attention_axes}.")
+        return axes
 
     def get_build_config(self):
         """Keras 3's build_config: the shapes build() took, by name."""
@@ -446,6 +502,9 @@ class MultiHeadAttention(Layer):
             key_mask = get_keras_mask(key)
         mask = self._attention_mask(query, value, query_mask, value_mask,
                                     key_mask, attention_mask, use_causal_mask)
+        if len(ops.shape(query)) > 3:
+            return self._call_axes(query, key, value, mask, query_mask,
+                                   return_attention_scores, training)
         q = self._query_dense(query)  # (B, T, H, dk)
         k = self._key_dense(key)  # (B, S, H, dk)
         v = self._value_dense(value)  # (B, S, H, dv)
@@ -476,10 +535,62 @@ class MultiHeadAttention(Layer):
             return [out, weights]
         return out
 
+    def _call_axes(self, query, key, value, mask, query_mask,
+                   return_attention_scores, training):
+        """Attention over `attention_axes` of inputs of rank > 3, with
+        Keras's masked softmax: Keras's scores layout (batch, other axes,
+        heads, query's attended axes, key's attended axes)."""
+        rank = len(ops.shape(query)) + 1  # of the projections
+        axes = self._normalized_axes(rank - 1)
+        others = tuple(a for a in range(1, rank - 2) if a not in axes)
+        # (B, others, H, attended..., depth)
+        perm = (0, *others, rank - 2, *axes, rank - 1)
+        q = ops.transpose(ops.multiply(self._query_dense(query),
+                                       self._inverse_sqrt_key_dim), perm)
+        k = ops.transpose(self._key_dense(key), perm)
+        v = ops.transpose(self._value_dense(value), perm)
+        lead = tuple(ops.shape(q)[:-1 - len(axes)])  # (B, others, H)
+        q_att = tuple(ops.shape(q)[len(lead):-1])
+        k_att = tuple(ops.shape(k)[len(lead):-1])
+        tq, tk = int(np.prod(q_att)), int(np.prod(k_att))
+
+        def flat(t, n):
+            return ops.reshape(t, (*lead, n, ops.shape(t)[-1]))
+
+        scores = ops.matmul(flat(q, tq), ops.swapaxes(flat(k, tk), -1, -2))
+        scores = ops.reshape(scores, (*lead, *q_att, *k_att))
+        m = None
+        if mask is not None:
+            # Keras: expanded at the heads' place until the scores' rank
+            m = mask
+            while len(ops.shape(m)) < len(ops.shape(scores)):
+                m = ops.expand_dims(m, -2 * len(axes) - 1)
+            scores = ops.where(m, scores, -_NEG)
+        # the softmax over the key's attended axes, flattened into one
+        weights = ops.softmax(ops.reshape(scores, (*lead, *q_att, tk)),
+                              axis=-1)
+        weights = ops.reshape(weights, (*lead, *q_att, *k_att))
+        if m is not None:  # Keras's masked softmax: fully masked rows 0
+            weights = ops.where(m, weights, ops.zeros_like(weights))
+        used = weights
+        if training and self._dropout > 0:
+            used = random_module.dropout(weights, self._dropout,
+                                         seed=self._seed_generator)
+        ctx = ops.matmul(ops.reshape(used, (*lead, tq, tk)), flat(v, tk))
+        ctx = ops.reshape(ctx, (*lead, *q_att, self._value_dim))
+        # back to (B, axes of the query in order, H, dv)
+        ctx = ops.transpose(ctx, tuple(int(i) for i in np.argsort(perm)))
+        out = self._output_dense(ctx)
+        if query_mask is not None:
+            set_keras_mask(out, query_mask)
+        if return_attention_scores:
+            return [out, weights]
+        return out
+
     def compute_output_shape(self, query_shape, value_shape=None,
                              key_shape=None):
-        out = self._output_shape[0] if self._output_shape else query_shape[-1]
-        return (*query_shape[:-1], out)
+        out = self._output_shape or (query_shape[-1],)
+        return (*query_shape[:-1], *out)
 
     def get_config(self):
         return {
