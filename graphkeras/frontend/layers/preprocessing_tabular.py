@@ -562,15 +562,160 @@ class LookupVocabulary:
         return self.vocabulary_size()
 
     def _lookup_config(self) -> dict:
-        """The config entries IntegerLookup and StringLookup share."""
+        """The config entries IntegerLookup and StringLookup share (an
+        adapted vocabulary and its idf weights included, so the config
+        alone rebuilds the layer, here and in Keras 3)."""
         return {
             "invert": self.invert, "max_tokens": self.max_tokens,
             "num_oov_indices": self.num_oov_indices,
             "oov_token": self.oov_token, "mask_token": self.mask_token,
             "output_mode": self.output_mode, "sparse": self.sparse,
             "pad_to_max_tokens": self.pad_to_max_tokens,
-            "vocabulary": self._vocabulary, "idf_weights": None,
+            "vocabulary": self._vocabulary,
+            "idf_weights": None if self._idf is None else [
+                float(w) for w in self._idf],
         }
+
+    # --- tf_idf ------------------------------------------------------------------
+    #
+    # Keras 3's index_lookup: adapt() counts, for each token, the documents
+    # (rows; a rank-1 batch is one document) it occurs in; the idf weight
+    # of a vocabulary token is log(1 + documents / (1 + its documents)).
+    # The weights of the special indices (OOV) are the mean idf weight;
+    # with pad_to_max_tokens the unused tail weighs 0. "tf_idf" outputs are
+    # the "count" encoding times those weights.
+
+    def _check_idf_args(self, idf_weights, vocabulary, idf_pending) -> None:
+        kind = type(self).__name__
+        self._idf = None
+        self._idf_front = None
+        if idf_weights is not None and self.output_mode != "tf_idf":
+            raise ValueError(
+                f'Layer "{self.name}" ({kind}): `idf_weights` should only be '
+                "set if `output_mode` is `'tf_idf'`. Received: idf_weights="
+                f"{idf_weights} and output_mode={self.output_mode}")
+        if self.output_mode == "tf_idf" and vocabulary is not None and \
+                idf_weights is None and not idf_pending:
+            raise ValueError(
+                f'Layer "{self.name}" ({kind}): when specifying the '
+                "`vocabulary` argument, in TF-IDF output mode, the "
+                "`idf_weights` argument must also be provided.")
+
+    def _set_idf(self, idf_weights) -> None:
+        """The idf weights of a given vocabulary (one per token)."""
+        kind = type(self).__name__
+        if self.output_mode != "tf_idf":
+            if idf_weights is not None:
+                raise ValueError(
+                    f'Layer "{self.name}" ({kind}): `idf_weights` should '
+                    "only be set if output_mode is `'tf_idf'`. Received: "
+                    f"output_mode={self.output_mode} and idf_weights="
+                    f"{idf_weights}")
+            return
+        if idf_weights is None:
+            if getattr(self, "_idf_pending", False):
+                return  # read from the weights file next (load_model)
+            raise ValueError(
+                f'Layer "{self.name}" ({kind}): `idf_weights` must be set if '
+                "output_mode is 'tf_idf'.")
+        w = np.asarray(idf_weights, dtype="float64")
+        if w.ndim != 1:
+            raise ValueError(
+                f'Layer "{self.name}" ({kind}): TF-IDF data must be a '
+                f"1-index array. Received: idf_weights of shape {w.shape}")
+        if len(w) != len(self._vocabulary):
+            raise ValueError(
+                "`idf_weights` must be the same length as vocabulary. "
+                f"len(idf_weights) is {len(w)}; len(vocabulary) is "
+                f"{len(self._vocabulary)}")
+        self._idf = w.astype("float32")
+        # Keras pads a given vocabulary's weights with np.average
+        self._idf_front = np.float32(np.average(w)) if w.size else \
+            np.float32(0)
+
+    def _adapt_idf(self, doc_counts: dict, num_documents: int) -> None:
+        """The learned vocabulary's idf weights from document counts."""
+        df = np.array([doc_counts.get(t, 0) for t in self._vocabulary],
+                      dtype="float64")
+        self._idf = np.log(1.0 + num_documents / (1.0 + df)).astype(
+            "float32")
+        # Keras pads learned weights with their float32 mean
+        self._idf_front = self._idf.mean(dtype="float32") if \
+            self._idf.size else np.float32(0)
+
+    def _idf_table(self) -> np.ndarray:
+        """The weights of every output index (OOV first, the tail 0)."""
+        if self._idf is None and getattr(self, "_idf_pending", False):
+            # NOTE: only while load_model rebuilds the model, before the
+            # weights file hands the weights over (load_h5_extras); a file
+            # without them fails to load (weights_store.read_h5)
+            return np.zeros(self._depth(), "float32")
+        if self._idf is None:
+            raise ValueError(
+                f'Layer "{self.name}" ({type(self).__name__}): output_mode='
+                "'tf_idf' needs idf weights: call `adapt(data)` or pass "
+                "`vocabulary` with `idf_weights`.")
+        head = np.full(self._start(), self._idf_front, "float32")
+        table = np.concatenate([head, self._idf]).astype("float32")
+        depth = self._depth()
+        if depth > table.size:
+            table = np.concatenate([table, np.zeros(depth - table.size,
+                                                    "float32")])
+        return table[:depth]
+
+    def h5_extras(self) -> dict:
+        """Entries Keras 3 keeps beside a layer's variables in
+        model.weights.h5 (a tf_idf layer's padded `idf_weights`)."""
+        if self.output_mode == "tf_idf" and self._idf is not None:
+            return {"idf_weights": self._idf_table()}
+        return {}
+
+    def load_h5_extras(self, entries: dict) -> None:
+        """Take the idf weights Keras 3 saved (padded; the vocabulary's
+        part is used) when the config gave none."""
+        w = entries.get("idf_weights")
+        if self.output_mode != "tf_idf" or w is None or self._idf is not None:
+            return
+        w = np.asarray(w, "float32").reshape(-1)
+        start, n = self._start(), len(self._vocabulary or [])
+        if w.size < start + n:
+            raise ValueError(
+                f'Layer "{self.name}" ({type(self).__name__}): the weights '
+                f"file's idf_weights has {w.size} entries, expected at least "
+                f"{start + n} (special indices plus the vocabulary).")
+        self._idf = w[start:start + n].copy()
+        self._idf_pending = False
+        self._idf_front = w[0] if start else (
+            self._idf.mean(dtype="float32") if n else np.float32(0))
+
+
+def _one_array(data) -> bool:
+    """Whether adapt() data is one array (not an iterable of batches)."""
+    return isinstance(data, np.ndarray) or (
+        isinstance(data, (list, tuple)) and not (
+            data and isinstance(data[0], np.ndarray)))
+
+
+def _doc_counts(batches, skip) -> tuple:
+    """({token: number of documents holding it}, number of documents) of
+    integer batches: the rows of a batch of rank 2 or more are documents
+    (over their last axis), a batch of rank 0 or 1 is one document."""
+    counts: dict = {}
+    docs = 0
+    for b in batches:
+        b = np.asarray(b)
+        rows = b.reshape(1, -1) if b.ndim <= 1 else b.reshape(-1, b.shape[-1])
+        docs += rows.shape[0]
+        if not rows.size:
+            continue
+        srt = np.sort(rows, axis=1)
+        first = np.ones(srt.shape, bool)
+        first[:, 1:] = srt[:, 1:] != srt[:, :-1]
+        values, n = np.unique(srt[first], return_counts=True)
+        for v, c in zip(values.tolist(), n.tolist()):
+            if v not in skip:
+                counts[v] = counts.get(v, 0) + c
+    return counts, docs
 
 
 class IntegerLookup(LookupVocabulary, Layer):
@@ -592,7 +737,10 @@ class IntegerLookup(LookupVocabulary, Layer):
         vocabulary: a list of integers, instead of adapting.
         vocabulary_dtype: "int64" (default) or "int32".
         invert: map indices back to values.
-        output_mode: "int" (default), "one_hot", "multi_hot" or "count".
+        output_mode: "int" (default), "one_hot", "multi_hot", "count" or
+            "tf_idf" (counts times idf weights: learned by `adapt`, or
+            `idf_weights` given with `vocabulary`).
+        idf_weights: the idf weight of each vocabulary token (tf_idf).
         pad_to_max_tokens: in the encoding modes, make the output
             `max_tokens` wide whatever the vocabulary size.
 
@@ -608,7 +756,7 @@ class IntegerLookup(LookupVocabulary, Layer):
                  idf_weights=None, invert=False, output_mode="int",
                  sparse=False, pad_to_max_tokens=False, name=None,
                  vocabulary_size=None, oov_method="floormod", salt=None,
-                 **kwargs):
+                 idf_pending=False, **kwargs):
         # vocabulary_size: a Keras 3 config entry, implied by the vocabulary
         kwargs.pop("has_input_vocabulary", None)
         super().__init__(name=name, **kwargs)
@@ -617,16 +765,17 @@ class IntegerLookup(LookupVocabulary, Layer):
                 f'Layer "{self.name}" (IntegerLookup): graphkeras spreads OOV '
                 'values with oov_method="floormod" only (no FarmHash). '
                 f"Received: oov_method={oov_method!r}, salt={salt!r}")
-        _check_mode("IntegerLookup", output_mode, _ENCODINGS)
+        if output_mode == "tf-idf":
+            output_mode = "tf_idf"
+        _check_mode("IntegerLookup", output_mode, _ENCODINGS + ("tf_idf",))
         if not isinstance(num_oov_indices, int) or num_oov_indices < 0:
             raise ValueError(
                 "`num_oov_indices` must be greater than or equal to 0. "
                 f"Received: num_oov_indices={num_oov_indices}")
-        if sparse or idf_weights is not None:
+        if sparse:
             raise ValueError(
-                f'Layer "{self.name}" (IntegerLookup): sparse outputs and '
-                "tf_idf weights are not supported. Received: "
-                f"sparse={sparse}, idf_weights={idf_weights}")
+                f'Layer "{self.name}" (IntegerLookup): graphkeras has no '
+                "sparse tensors. Received: sparse=True; use sparse=False.")
         if vocabulary_dtype not in ("int32", "int64"):
             raise ValueError(
                 f'Layer "{self.name}" (IntegerLookup): vocabulary_dtype must '
@@ -649,19 +798,18 @@ class IntegerLookup(LookupVocabulary, Layer):
         self.sparse = False
         self.pad_to_max_tokens = bool(pad_to_max_tokens)
         self._vocabulary = None
+        self._idf_pending = bool(idf_pending)
+        self._check_idf_args(idf_weights, vocabulary, idf_pending)
         if vocabulary is not None:
-            self.set_vocabulary(vocabulary)
+            self.set_vocabulary(vocabulary, idf_weights)
         self.built = True
 
     def set_vocabulary(self, vocabulary, idf_weights=None):
         """Set the vocabulary (a list of integers, special tokens left
-        out)."""
-        if idf_weights is not None:
-            raise ValueError(
-                f'Layer "{self.name}" (IntegerLookup): idf_weights are not '
-                "supported (no tf_idf mode).")
+        out) and, in "tf_idf" mode, its idf weights (one per token)."""
         self._vocabulary = self._checked_vocabulary(
             [int(v) for v in np.asarray(vocabulary).reshape(-1)], shown=str)
+        self._set_idf(idf_weights)
 
     def adapt(self, data, steps=None):
         """Learn the vocabulary: the values of `data` by decreasing
@@ -669,10 +817,16 @@ class IntegerLookup(LookupVocabulary, Layer):
         batches = _batches(data, "IntegerLookup")
         if steps is not None:
             batches = batches[:steps]
+        if _one_array(data) and batches[0].ndim == 1:
+            # Keras: one array of rank 1 is a column (one document a row)
+            batches = [batches[0].reshape(-1, 1)]
         max_learned = (None if self.max_tokens is None
                        else self.max_tokens - self._start())
         self._vocabulary = _learn_vocabulary(
             batches, (self.mask_token, self.oov_token), max_learned)
+        if self.output_mode == "tf_idf":
+            self._adapt_idf(*_doc_counts(batches, {self.mask_token,
+                                                   self.oov_token}))
 
     def call(self, inputs):
         if self._vocabulary is None:
@@ -711,6 +865,9 @@ class IntegerLookup(LookupVocabulary, Layer):
                             masked, idx)
         if self.output_mode == "int":
             return idx
+        if self.output_mode == "tf_idf":
+            counts = _encode(idx, "count", self._depth(), "float32")
+            return ops.multiply(counts, self._idf_table())
         return _encode(idx, self.output_mode, self._depth(), "float32")
 
     def _invert(self, x, dt):
@@ -725,7 +882,8 @@ class IntegerLookup(LookupVocabulary, Layer):
         return out
 
     def compute_output_shape(self, input_shape):
-        return _encoded_shape(input_shape, self.output_mode, self._depth())
+        mode = "count" if self.output_mode == "tf_idf" else self.output_mode
+        return _encoded_shape(input_shape, mode, self._depth())
 
     def get_config(self):
         return {**super().get_config(), **self._lookup_config(),

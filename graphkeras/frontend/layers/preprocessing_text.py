@@ -13,8 +13,11 @@ Invariants:
   frequent first (ties: the larger token first, comparing UTF-8 bytes).
 - "int" results are int64 arrays; the encodings are float32 arrays (the
   dtype a model's Dense layer takes; the values are Keras's).
-- No hashing: num_oov_indices is 0 or 1 (Keras hashes strings over several
-  OOV indices with FarmHash, which graphkeras does not reimplement).
+- With several OOV indices, an unknown string goes to OOV index
+  Fingerprint64(s) mod num_oov_indices (SipHash with a `salt`), as Keras
+  hashes it (hashes.py).
+- "tf_idf" is the "count" encoding times the idf weights (adapted as
+  Keras 3 does, see LookupVocabulary).
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ import numpy as np
 
 from ..tensors import KerasTensor, TracedTensor
 from ..variables import Variable
+from .hashes import fingerprint64, siphash
 from .layer import Layer
 from .preprocessing_tabular import LookupVocabulary
 
 _PUNCTUATION = re.compile(r'[!"#$%&()\*\+,\-\./:;<=>?@\[\\\]^_`{|}~\']')
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ",
                              "abcdefghijklmnopqrstuvwxyz")
-_MODES = ("int", "one_hot", "multi_hot", "count")
+_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
 
 def _refuse_symbolic(layer, x) -> None:
@@ -86,14 +90,20 @@ class StringLookup(LookupVocabulary, Layer):
 
     Args:
         max_tokens: the largest vocabulary size (special indices included).
-        num_oov_indices: 0 or 1 (default 1).
+        num_oov_indices: the number of OOV indices (default 1); unknown
+            strings spread over several by FarmHash (SipHash with `salt`),
+            as in Keras.
         mask_token: a string treated as padding (None: no mask token).
         oov_token: the token `invert=True` returns for unknown indices
             ("[UNK]").
         vocabulary: a list of strings, instead of adapting.
         invert: map indices back to strings.
-        output_mode: "int" (default), "one_hot", "multi_hot" or "count".
+        output_mode: "int" (default), "one_hot", "multi_hot", "count" or
+            "tf_idf" (counts times idf weights, learned by `adapt` or
+            given as `idf_weights` with a `vocabulary`).
         pad_to_max_tokens: make encodings `max_tokens` wide.
+        salt: with several OOV indices, hash unknown strings with SipHash
+            keyed by it (an integer k means (k, k)).
 
     Example:
         >>> lookup = StringLookup(vocabulary=["a", "b", "c"])
@@ -106,32 +116,39 @@ class StringLookup(LookupVocabulary, Layer):
                  invert=False, output_mode="int", pad_to_max_tokens=False,
                  sparse=False, encoding="utf-8", name=None, salt=None,
                  vocabulary_size=None, vocabulary_dtype="string",
-                 oov_method=None, **kwargs):
+                 oov_method=None, idf_pending=False, **kwargs):
         # vocabulary_size / vocabulary_dtype / oov_method: Keras 3 config
         # entries with nothing to choose here
         kwargs.pop("has_input_vocabulary", None)
         super().__init__(name=name, **kwargs)
         if salt is not None:
-            raise ValueError(
-                f'Layer "{self.name}" (StringLookup): `salt` hashes OOV '
-                "strings with SipHash, which graphkeras does not do. "
-                f"Received: salt={salt!r}")
+            if isinstance(salt, (tuple, list)) and len(salt) == 2:
+                salt = [int(v) for v in salt]
+            elif isinstance(salt, int) and not isinstance(salt, bool):
+                salt = [salt, salt]
+            else:
+                raise ValueError(
+                    "The `salt` argument for `IndexLookup` can only be a "
+                    "tuple of 2 integers, or a single integer. Received: "
+                    f"salt={salt}.")
+        self.salt = salt
+        if output_mode == "binary":
+            output_mode = "multi_hot"
+        if output_mode == "tf-idf":
+            output_mode = "tf_idf"
         if output_mode not in _MODES:
             raise ValueError(
                 f'Layer "{self.name}" (StringLookup): unknown value for '
                 f"`output_mode`. Expected one of {list(_MODES)}. Received: "
                 f"output_mode={output_mode!r}")
-        if num_oov_indices not in (0, 1):
+        if not isinstance(num_oov_indices, int) or num_oov_indices < 0:
             raise ValueError(
-                f'Layer "{self.name}" (StringLookup): graphkeras supports '
-                "num_oov_indices of 0 or 1 (Keras hashes strings over several "
-                "OOV indices with FarmHash). Received: num_oov_indices="
-                f"{num_oov_indices}")
-        if sparse or idf_weights is not None:
+                "`num_oov_indices` must be greater than or equal to 0. "
+                f"Received: num_oov_indices={num_oov_indices}")
+        if sparse:
             raise ValueError(
-                f'Layer "{self.name}" (StringLookup): sparse outputs and '
-                f"tf_idf weights are not supported. Received: sparse={sparse}, "
-                f"idf_weights={idf_weights}")
+                f'Layer "{self.name}" (StringLookup): graphkeras has no '
+                "sparse tensors. Received: sparse=True; use sparse=False.")
         if invert and output_mode != "int":
             raise ValueError(
                 "`output_mode` must be `'int'` when `invert` is true. "
@@ -146,31 +163,52 @@ class StringLookup(LookupVocabulary, Layer):
         self.sparse = False
         self.encoding = encoding
         self._vocabulary = None
+        self._idf_pending = bool(idf_pending)
+        self._check_idf_args(idf_weights, vocabulary, idf_pending)
         if vocabulary is not None:
-            self.set_vocabulary(vocabulary)
+            self.set_vocabulary(vocabulary, idf_weights)
         self.built = True
 
     def set_vocabulary(self, vocabulary, idf_weights=None):
-        """Set the vocabulary (a list of strings, special tokens left out)."""
+        """Set the vocabulary (a list of strings, special tokens left out)
+        and, in "tf_idf" mode, its idf weights (one per token)."""
         self._vocabulary = self._checked_vocabulary(
             [str(v) for v in _as_text(vocabulary).reshape(-1)])
+        self._set_idf(idf_weights)
 
     def adapt(self, data, steps=None):
-        """Learn the vocabulary: the strings of `data` by frequency."""
+        """Learn the vocabulary: the strings of `data` by frequency (and,
+        in "tf_idf" mode, the documents each occurs in: the rows of a
+        batch of rank 2, or a whole batch of rank 1)."""
         counts = Counter()
+        docs = Counter()
+        n_docs = 0
         batches = data if isinstance(data, (list, tuple)) and data and \
             isinstance(data[0], np.ndarray) else [data]
         for i, batch in enumerate(batches):
             if steps is not None and i >= steps:
                 break
-            counts.update(str(t) for t in _as_text(batch).reshape(-1))
-        self._adapt_counts(counts)
+            text = _as_text(batch)
+            if len(batches) == 1 and text.ndim == 1 and (
+                    batches[0] is data):
+                # Keras: one array of rank 1 is a column (a document a row)
+                text = text.reshape(-1, 1)
+            counts.update(str(t) for t in text.reshape(-1))
+            if self.output_mode == "tf_idf":
+                rows = text.reshape(1, -1) if text.ndim <= 1 else \
+                    text.reshape(-1, text.shape[-1])
+                n_docs += rows.shape[0]
+                for row in rows:
+                    docs.update({str(t) for t in row})
+        self._adapt_counts(counts, docs, n_docs)
 
-    def _adapt_counts(self, counts: Counter) -> None:
+    def _adapt_counts(self, counts: Counter, docs=None, n_docs=0) -> None:
         max_learned = (None if self.max_tokens is None
                        else self.max_tokens - self._start())
         self._vocabulary = _rank_tokens(
             counts, {self.mask_token, self.oov_token}, max_learned)
+        if self.output_mode == "tf_idf":
+            self._adapt_idf(docs or {}, n_docs)
 
     def __call__(self, inputs, *args, **kwargs):
         _refuse_symbolic(self, inputs)
@@ -193,6 +231,8 @@ class StringLookup(LookupVocabulary, Layer):
         ids = self._ids(inputs)
         if self.output_mode == "int":
             return ids
+        if self.output_mode == "tf_idf":
+            return _encode(ids, "count", self._depth()) * self._idf_table()
         return _encode(ids, self.output_mode, self._depth())
 
     def _ids(self, inputs) -> np.ndarray:
@@ -203,16 +243,27 @@ class StringLookup(LookupVocabulary, Layer):
         masked = 0 if self.output_mode == "int" else -1
         if not text.size:
             return np.zeros(text.shape, np.int64)
-        return np.vectorize(
-            lambda t: masked if t == self.mask_token else index.get(t, oov),
+        ids = np.vectorize(
+            lambda t: masked if t == self.mask_token else index.get(t, -2),
             otypes=[np.int64])(text)
+        unknown = ids == -2
+        if self.num_oov_indices > 1 and unknown.any():
+            # Keras spreads unknown strings over the OOV indices by hash
+            words = text[unknown]
+            h = (siphash(words, self.salt) if self.salt is not None
+                 else fingerprint64(words))
+            ids[unknown] = (h % np.uint64(self.num_oov_indices)).astype(
+                np.int64) + self._oov_start()
+        else:
+            ids[unknown] = oov
+        return ids
 
     def call(self, inputs):
         return self._lookup(inputs)
 
     def get_config(self):
         return {**super().get_config(), **self._lookup_config(),
-                "encoding": self.encoding}
+                "encoding": self.encoding, "salt": self.salt}
 
 
 class TextVectorization(Layer):
@@ -230,7 +281,7 @@ class TextVectorization(Layer):
         split: "whitespace" (default), "character", None, or a callable
             from one str to a list of str.
         ngrams: None, an int n (1- to n-grams) or a tuple of widths.
-        output_mode: "int" (default), "multi_hot" or "count".
+        output_mode: "int" (default), "multi_hot", "count" or "tf_idf".
         output_sequence_length: in "int" mode, pad with 0 / truncate to
             this length (None: the longest text of the call).
         pad_to_max_tokens: make encodings `max_tokens` wide.
@@ -249,14 +300,15 @@ class TextVectorization(Layer):
                  output_sequence_length=None, pad_to_max_tokens=False,
                  vocabulary=None, idf_weights=None, sparse=False,
                  ragged=False, encoding="utf-8", name=None,
-                 vocabulary_size=None, **kwargs):
+                 vocabulary_size=None, idf_pending=False, **kwargs):
         super().__init__(name=name, **kwargs)
-        if output_mode not in ("int", "multi_hot", "count"):
+        if output_mode == "tf-idf":
+            output_mode = "tf_idf"
+        if output_mode not in ("int", "multi_hot", "count", "tf_idf"):
             raise ValueError(
                 f'Layer "{self.name}" (TextVectorization): unknown value for '
                 "`output_mode`. Expected one of ['int', 'multi_hot', "
-                f"'count'] (tf_idf is not supported). Received: "
-                f"output_mode={output_mode!r}")
+                f"'count', 'tf_idf']. Received: output_mode={output_mode!r}")
         if standardize not in (None, "lower", "strip_punctuation",
                                "lower_and_strip_punctuation") and \
                 not callable(standardize):
@@ -271,12 +323,11 @@ class TextVectorization(Layer):
                 f'Layer "{self.name}" (TextVectorization): unknown value for '
                 "`split`. Expected None, 'whitespace', 'character' or a "
                 f"callable. Received: split={split!r}")
-        if sparse or ragged or idf_weights is not None:
+        if sparse or ragged:
             raise ValueError(
                 f'Layer "{self.name}" (TextVectorization): sparse / ragged '
-                "outputs and tf_idf weights are not supported. Received: "
-                f"sparse={sparse}, ragged={ragged}, idf_weights="
-                f"{idf_weights}")
+                "outputs are not supported. Received: "
+                f"sparse={sparse}, ragged={ragged}")
         if output_sequence_length is not None and output_mode != "int":
             raise ValueError(
                 "`output_sequence_length` must not be set if `output_mode` "
@@ -294,8 +345,9 @@ class TextVectorization(Layer):
         self.encoding = encoding
         self._lookup = StringLookup(
             max_tokens=max_tokens, mask_token="", oov_token="[UNK]",
-            vocabulary=vocabulary, output_mode=output_mode,
-            pad_to_max_tokens=pad_to_max_tokens, name=f"{self.name}_lookup")
+            vocabulary=vocabulary, idf_weights=idf_weights,
+            output_mode=output_mode, pad_to_max_tokens=pad_to_max_tokens,
+            name=f"{self.name}_lookup", idf_pending=idf_pending)
         self.built = True
 
     def _tokens(self, inputs) -> list:
@@ -340,15 +392,22 @@ class TextVectorization(Layer):
         batches = data if isinstance(data, (list, tuple)) and data and \
             isinstance(data[0], np.ndarray) else [data]
         counts = Counter()
+        docs = Counter()
+        n_docs = 0
         for i, batch in enumerate(batches):
             if steps is not None and i >= steps:
                 break
             for toks in self._tokens(batch):
                 counts.update(toks)
-        self._lookup._adapt_counts(counts)
+                # each text is a document (tf_idf)
+                docs.update(set(toks))
+                n_docs += 1
+        self._lookup._adapt_counts(counts, docs, n_docs)
 
     def set_vocabulary(self, vocabulary, idf_weights=None):
-        self._lookup.set_vocabulary(vocabulary)
+        """Set the vocabulary (special tokens left out) and, in "tf_idf"
+        mode, its idf weights."""
+        self._lookup.set_vocabulary(vocabulary, idf_weights)
 
     def get_vocabulary(self, include_special_tokens=True) -> list:
         return self._lookup.get_vocabulary(include_special_tokens)
@@ -377,11 +436,20 @@ class TextVectorization(Layer):
                 out[i, :len(r)] = r
             return out
         depth = self._lookup._depth()
+        mode = "count" if self.output_mode == "tf_idf" else self.output_mode
         out = np.zeros((len(rows), depth), "float32")
         for i, r in enumerate(rows):
             if r.size:
-                out[i] = _encode(r.reshape(1, -1), self.output_mode, depth)[0]
+                out[i] = _encode(r.reshape(1, -1), mode, depth)[0]
+        if self.output_mode == "tf_idf":
+            out *= self._lookup._idf_table()
         return out
+
+    def h5_extras(self) -> dict:
+        return self._lookup.h5_extras()
+
+    def load_h5_extras(self, entries: dict) -> None:
+        self._lookup.load_h5_extras(entries)
 
     def get_config(self):
         if callable(self.standardize) or callable(self.split):
@@ -394,7 +462,8 @@ class TextVectorization(Layer):
             "ngrams": self.ngrams, "output_mode": self.output_mode,
             "output_sequence_length": self.output_sequence_length,
             "pad_to_max_tokens": self.pad_to_max_tokens,
-            "sparse": False, "ragged": False, "idf_weights": None,
+            "sparse": False, "ragged": False,
+            "idf_weights": self._lookup._lookup_config()["idf_weights"],
             "vocabulary": self._lookup._vocabulary,
             "encoding": self.encoding,
         }

@@ -251,6 +251,11 @@ def apply_assets(path, config: dict, assets: dict) -> dict:
             if raw is not None:
                 inner = dict(inner, vocabulary=_vocabulary(path, name, inner,
                                                           raw, where))
+                if inner.get("output_mode") in ("tf_idf", "tf-idf") and \
+                        inner.get("idf_weights") is None:
+                    # Keras keeps adapted idf weights in the weights file
+                    # (read_h5 hands them to the layer)
+                    inner["idf_pending"] = True
         layers = inner.get("layers")
         if isinstance(layers, list):
             used: dict = {}

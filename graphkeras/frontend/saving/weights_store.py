@@ -43,6 +43,12 @@ _SKIP = {"_inbound_nodes", "_init_args", "_outbound", "_functional",
          "_steps", "optimizer"}
 
 
+# Datasets Keras 3 keeps by name beside a layer's numbered variables
+# (a tf_idf lookup layer's idf weights): handed to the layer's
+# load_h5_extras, not counted as variables.
+NAMED_ENTRIES = ("idf_weights",)
+
+
 class StateError(ValueError):
     """A weights file that does not fit the model."""
 
@@ -190,6 +196,13 @@ def write_h5(h5file, model, include_optimizer: bool = True) -> None:
             else:
                 data = np.asarray(v.numpy())
             group.create_dataset(str(i), data=data)
+    for path, layer in _layers_with_paths(model):
+        extras = getattr(layer, "h5_extras", None)
+        entries = extras() if callable(extras) else {}
+        if entries:
+            group = h5file.require_group(_join(path, "vars"))
+            for key, value in entries.items():
+                group.create_dataset(key, data=np.asarray(value))
 
 
 # --- reading ---------------------------------------------------------------------
@@ -198,7 +211,8 @@ def write_h5(h5file, model, include_optimizer: bool = True) -> None:
 def _group_arrays(group) -> list:
     import h5py
 
-    keys = [k for k in group if isinstance(group[k], h5py.Dataset)]
+    keys = [k for k in group if isinstance(group[k], h5py.Dataset)
+            and k not in NAMED_ENTRIES]
     try:
         keys.sort(key=int)
     except ValueError:
@@ -289,6 +303,19 @@ def read_h5(h5file, model, skip_mismatch: bool = False,
                 f"optimizer has {len(arrays)} variables.", stacklevel=3)
     for v, arr in plan:
         v.assign(arr.astype(v.dtype))
+    for path, layer in _layers_with_paths(model):
+        load = getattr(layer, "load_h5_extras", None)
+        group = _join(path, "vars")
+        if callable(load) and group in h5file:
+            entries = {k: np.asarray(h5file[group][k]) for k in NAMED_ENTRIES
+                       if k in h5file[group]}
+            if entries:
+                load(entries)
+        if getattr(layer, "_idf_pending", False) and \
+                getattr(layer, "_idf", None) is None:
+            raise StateError(
+                f'has no idf_weights for layer "{layer.name}" ({path}), a '
+                "tf_idf lookup layer whose config has none either")
     for path, _, gens in _rng_entries(_layers_with_paths(model)):
         if path in h5file:
             arrays = _group_arrays(h5file[path])
