@@ -62,6 +62,9 @@ from .frontend.layers.conv_lstm import (  # noqa: F401
     ConvLSTM3D,
 )
 from .frontend.layers.embedding import Embedding  # noqa: F401
+from .frontend.layers.grouped_query_attention import (  # noqa: F401
+    GroupQueryAttention,
+)
 from .frontend.layers.lambda_layer import Lambda  # noqa: F401
 from .frontend.layers.masking import Masking  # noqa: F401
 from .frontend.layers.merging import (  # noqa: F401

@@ -13,8 +13,14 @@ from collections import defaultdict
 _COUNTS: dict = defaultdict(int)
 
 
+# Keras classes exported under another name: their default names and the
+# groups of their weights in a .weights.h5 come from the class's own name
+_KERAS_CLASS_OF = {"GroupQueryAttention": "GroupedQueryAttention"}
+
+
 def to_snake_case(name: str) -> str:
     """`Dense` -> `dense`, `BatchNormalization` -> `batch_normalization`."""
+    name = _KERAS_CLASS_OF.get(name, name)
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     # NOTE: as Keras, no break after a digit: Conv2D -> conv2d (not conv2_d),
     # which is also the weights' path in Keras's .keras files

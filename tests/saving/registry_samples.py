@@ -65,6 +65,9 @@ SAMPLES = {
     "RandomZoom": ({"height_factor": 0.2}, [(4, 5, 3)], "float32"),
     "ConvLSTM3D": ({"filters": 2, "kernel_size": 2, "padding": "same"},
                    [(3, 3, 4, 3, 1)], "float32"),
+    "GroupQueryAttention": ({"head_dim": 2, "num_query_heads": 4,
+                             "num_key_value_heads": 2, "use_gate": True},
+                            [(4, 5), (6, 5)], "float32"),
     # Keras 3.15's image augmentation layers (aug)
     "MaxNumBoundingBoxes": ({"max_number": 3}, [(4, 5, 3)], "float32"),
     "AutoContrast": ({}, [(4, 5, 3)], "float32"),
