@@ -15,6 +15,15 @@ from .frontend.saving.keras_ops import namespace_names as _namespace_names
 # recurrent layers' scan), in graphkeras.ops and graphkeras.ops.nn
 from .frontend.ops.ctc import ctc_decode, ctc_loss  # noqa: E402,F401
 
+# Gradients for custom steps (frontend/gradients.py): where Keras's JAX
+# guide calls jax.value_and_grad / jax.grad; custom_gradient; linalg.jvp.
+from .frontend.gradients import (  # noqa: E402,F401
+    custom_gradient,
+    grad,
+    jvp,
+    value_and_grad,
+)
+
 
 def _namespace(name: str) -> _types.ModuleType:
     """The submodule `graphkeras.ops.<name>` (as keras.ops.nn / numpy /
@@ -36,26 +45,22 @@ linalg = _namespace("linalg")
 numpy = _namespace("numpy")
 image = _namespace("image")
 
-# Gradients for custom steps (frontend/gradients.py): where Keras's JAX
-# guide calls jax.value_and_grad / jax.grad.
-from .frontend.gradients import (  # noqa: E402,F401
-    custom_gradient,
-    grad,
-    value_and_grad,
-)
 
 # Control flow (frontend/ops/control.py: branches selected and loops
 # unrolled in traced steps), outside the ops core's import cycle.
 from .frontend.ops.control import (  # noqa: E402,F401
+    associative_scan,
     cond,
     fori_loop,
     map,
     scan,
     switch,
+    vectorized_map,
     while_loop,
 )
 
 __all__ = [*_ALL,
-           "cond", "ctc_decode", "ctc_loss", "custom_gradient", "fori_loop",
-           "grad", "image", "linalg", "map", "nn", "numpy", "scan", "switch",
-           "value_and_grad", "while_loop"]
+           "associative_scan", "cond", "ctc_decode", "ctc_loss",
+           "custom_gradient", "fori_loop", "grad", "image", "jvp", "linalg",
+           "map", "nn", "numpy", "scan", "switch", "value_and_grad",
+           "vectorized_map", "while_loop"]

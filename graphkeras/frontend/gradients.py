@@ -39,8 +39,8 @@ from . import ops, tracing, tree
 from .tensors import TracedTensor
 from .variables import Variable
 
-__all__ = ["GradientTape", "custom_gradient", "gradient", "value_and_grad",
-           "grad"]
+__all__ = ["GradientTape", "custom_gradient", "gradient", "grad", "jvp",
+           "value_and_grad"]
 
 
 def _trace_of(values):
@@ -253,9 +253,6 @@ def _traced_value_and_grad(trace, fn, nums, has_aux, args, kwargs):
 def _eager_value_and_grad(fn, nums, has_aux, args, kwargs):
     """Trace fn on its (array) arguments into a program of its own, then
     run it with the reference interpreter."""
-    from ..ir.interpret import interpret
-    from .variables import STORE
-
     trace = tracing.Trace(kind="trace")
     flat_inputs = []
     names = iter(f"arg{i}" for i in range(10**6))
@@ -278,7 +275,17 @@ def _eager_value_and_grad(fn, nums, has_aux, args, kwargs):
         tkwargs = tree.map_structure(to_input, dict(kwargs))
         value, grads = _traced_value_and_grad(trace, fn, nums, has_aux,
                                               targs, tkwargs)
-    outs = tree.flatten((value, grads))
+    return _interpret_trace(trace, flat_inputs, (value, grads))
+
+
+def _interpret_trace(trace, flat_inputs, out):
+    """`out` (a structure holding traced tensors of `trace`) computed by
+    the reference interpreter, the inputs fed from flat_inputs ((traced
+    input, array) pairs) and the variables from their store."""
+    from ..ir.interpret import interpret
+    from .variables import STORE
+
+    outs = tree.flatten(out)
     traced = [o for o in outs if isinstance(o, TracedTensor)]
     fn_ir = trace.builder.build([o.value for o in traced])
     feed = {}
@@ -289,7 +296,7 @@ def _eager_value_and_grad(fn, nums, has_aux, args, kwargs):
     results = interpret(fn_ir, [feed[p.name] for p in fn_ir.params])
     by_id = {id(o): r for o, r in zip(traced, results)}
     flat = [by_id.get(id(o), o) for o in outs]
-    return tree.pack_like((value, grads), flat)
+    return tree.pack_like(out, flat)
 
 
 # --- custom gradients -----------------------------------------------------------
@@ -419,3 +426,63 @@ def _record_custom_vjp(trace, fun, args, out, grad_fn):
     marked = ops.stop_gradient(out)
     trace.custom_vjps[marked.value.name] = (tuple(wanted), vjp)
     return marked
+
+
+# --- forward mode ----------------------------------------------------------------
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """The Jacobian-vector product of `fun` at `primals` along `tangents`,
+    as Keras 3's `keras.ops.linalg.jvp` (jax.jvp): returns
+    `(fun(*primals), J @ tangents)` (and `aux` last with has_aux).
+
+    Computed in reverse mode twice (the transpose of the VJP, which is
+    linear in its cotangent u: d/du <J^T u, t> = J t), eagerly with the
+    reference interpreter or inside a traced step.
+
+    Example:
+        >>> jvp(lambda x: x * x, (np.array([3.0]),), (np.array([1.0]),))
+        (array([9.]), array([6.]))
+    """
+    primals, tangents = list(primals), list(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(
+            f"ops.linalg.jvp: {len(primals)} primals but {len(tangents)} "
+            "tangents; give one tangent per primal.")
+    trace = _trace_of((primals, tangents))
+    if trace is not None and trace.kind != "spec":
+        return _traced_jvp(trace, fun, primals, tangents, has_aux)
+    trace = tracing.Trace(kind="trace")
+    flat_inputs = []
+
+    def to_input(x, k):
+        a = np.asarray(x.numpy() if isinstance(x, Variable) else x)
+        if a.dtype.kind == "f" and a.dtype != np.float64:
+            a = a.astype(np.float32)
+        t = trace.input(f"jvp{k}", a.shape, a.dtype.name)
+        flat_inputs.append((t, a))
+        return t
+
+    with trace:
+        tp = [to_input(x, k) for k, x in enumerate(primals)]
+        tt = [to_input(x, k + len(tp)) for k, x in enumerate(tangents)]
+        out = _traced_jvp(trace, fun, tp, tt, has_aux)
+    return _interpret_trace(trace, flat_inputs, out)
+
+
+def _traced_jvp(trace, fun, primals, tangents, has_aux):
+    xs = [trace.wrap(trace.builder.add(
+        _as_value(p, trace), trace.builder.scalar_like(0.0, _as_value(
+            p, trace)))) for p in primals]
+    res = fun(*xs)
+    out, aux = _split(res, has_aux)
+    flat = [ops.convert_to_tensor(o) for o in tree.flatten(out)]
+    us = [ops.zeros_like(o) for o in flat]
+    inner = ops.sum(ops.stack([ops.sum(ops.multiply(o, u))
+                               for o, u in zip(flat, us)]))
+    back = gradient(inner, xs)
+    along = ops.sum(ops.stack([ops.sum(ops.multiply(g, ops.cast(
+        t, g.dtype))) for g, t in zip(back, tangents)]))
+    forward = gradient(along, us)
+    result = (out, tree.pack_like(out, forward))
+    return result + (aux,) if has_aux else result

@@ -1,5 +1,5 @@
 """Control flow, as Keras 3's keras.ops: cond, switch, fori_loop,
-while_loop, scan, map.
+while_loop, scan, map, vectorized_map, associative_scan.
 
 A compiled graphkeras program has no branches and no loops of its own
 (RNN layers aside), so inside a traced step (a layer's call, a train_step)
@@ -18,8 +18,8 @@ import numpy as np
 from ...ir.types import is_symbol
 from .. import tree
 from ..tensors import TracedTensor
-from .core import convert_to_numpy
-from .numpy import clip, equal, stack, where
+from .core import convert_to_numpy, convert_to_tensor, shape
+from .numpy import clip, equal, moveaxis, stack, where
 
 
 def _traced(x) -> bool:
@@ -215,3 +215,45 @@ def map(f, xs):  # noqa: A001  (Keras's name)
     flat = tree.flatten(xs)
     return _stack_all([f(tree.pack_like(xs, [v[i] for v in flat]))
                        for i in range(n)])
+
+
+def vectorized_map(function, elements):
+    """`function` applied to each item along axis 0 of `elements` (a
+    tensor or a structure of tensors), the results stacked, as Keras's
+    ops.vectorized_map. The items are taken one by one (the leading axis
+    must have a static size: not the batch axis of a traced step, where
+    `function` should be written for the whole batch instead).
+
+    Example:
+        >>> vectorized_map(lambda x: x * 2, np.arange(3))
+        array([0, 2, 4])
+    """
+    n = _leading(elements, "ops.vectorized_map")
+    flat = tree.flatten(elements)
+    items = [function(tree.pack_like(elements, [v[i] for v in flat]))
+             for i in range(n)]
+    return _stack_all(items)
+
+
+def associative_scan(f, elems, reverse=False, axis=0):
+    """The inclusive prefix combination of `elems` along `axis` with the
+    associative `f` (out[i] = f(out[i - 1], elems[i])), as Keras's
+    ops.associative_scan; the slices are combined one after the other.
+
+    Example:
+        >>> associative_scan(lambda a, b: a + b, np.arange(1, 5))
+        array([ 1,  3,  6, 10])
+    """
+    flat = [convert_to_tensor(v) for v in tree.flatten(elems)]
+    rank = len(shape(flat[0]))
+    ax = axis % rank if rank else 0
+    moved = [moveaxis(v, ax, 0) for v in flat]
+    n = _leading(moved, "ops.associative_scan")
+    order = list(reversed(range(n))) if reverse else list(range(n))
+    outs, acc = [None] * n, None
+    for i in order:
+        item = tree.pack_like(elems, [v[i] for v in moved])
+        acc = item if acc is None else f(acc, item)
+        outs[i] = acc
+    stacked = tree.flatten(_stack_all(outs))
+    return tree.pack_like(elems, [moveaxis(v, 0, ax) for v in stacked])

@@ -1,6 +1,11 @@
 """Keras's ops.linalg for small static matrices: norm, solve, inv, det,
 slogdet, logdet, cholesky and triangular solves, by unrolled elimination
-(each matrix dimension must be static and at most _MAX_LINALG)."""
+(each matrix dimension must be static and at most _MAX_LINALG).
+
+The iterative decompositions (svd, qr, eigh, eig, lstsq, pinv,
+matrix_rank, lu_factor) run eagerly with NumPy, as Keras's backends
+compute them with LAPACK; on symbolic tensors they raise an error that
+says so (jvp is in frontend/gradients.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import numpy as np
 
 from .core import _floatify, cast, convert_to_tensor, dtype, keras_op, shape
 from .numpy import (
+    _eager_only,
     _f,
     abs,
     add,
@@ -172,3 +178,115 @@ def cholesky_inverse(x, upper=False):
     prod_ = matmul(swapaxes(f, -1, -2), f) if upper else matmul(
         f, swapaxes(f, -1, -2))
     return inv(prod_)
+
+
+# --- decompositions (eager, NumPy) -------------------------------------------------
+
+
+def _matrices(fn: str, *xs):
+    arrays = _eager_only(f"linalg.{fn}", "its iterative LAPACK routine has "
+                         "no compiled form here", *xs)
+    out = []
+    for a in arrays:
+        if a.ndim < 2:
+            raise ValueError(
+                "Expected input to have rank >= 2. "
+                f"Received input with shape {a.shape}.")
+        out.append(a.astype("float64" if a.dtype == np.float64
+                            else "float32"))
+    return out
+
+
+@keras_op
+def svd(x, full_matrices=True, compute_uv=True):
+    """(u, s, vh) of x (or s with compute_uv=False). Eager only."""
+    (a,) = _matrices("svd", x)
+    return np.linalg.svd(a, full_matrices=full_matrices,
+                         compute_uv=compute_uv)
+
+
+@keras_op
+def qr(x, mode="reduced"):
+    """(q, r) of x. Eager only."""
+    if mode not in ("reduced", "complete"):
+        raise ValueError(
+            "`mode` argument value not supported. "
+            "Expected one of {'reduced', 'complete'}. "
+            f"Received: mode={mode}")
+    (a,) = _matrices("qr", x)
+    return np.linalg.qr(a, mode=mode)
+
+
+@keras_op
+def eigh(x):
+    """(eigenvalues, eigenvectors) of a symmetric x, eigenvalues in
+    ascending order. Eager only."""
+    (a,) = _matrices("eigh", x)
+    return np.linalg.eigh(a)
+
+
+@keras_op
+def eig(x):
+    """(eigenvalues, eigenvectors) of a square x (complex arrays, as
+    Keras returns them). Eager only."""
+    (a,) = _matrices("eig", x)
+    w, v = np.linalg.eig(a)
+    dt = np.complex128 if a.dtype == np.float64 else np.complex64
+    return w.astype(dt), v.astype(dt)
+
+
+@keras_op
+def lstsq(a, b, rcond=None):
+    """The least-squares solution x of a @ x = b. Eager only."""
+    arrays = _eager_only("linalg.lstsq", "its LAPACK routine has no "
+                         "compiled form here", a, b)
+    a_, b_ = arrays
+    if a_.ndim != 2:
+        raise ValueError(
+            f"Expected `a` to have rank 2. Received a.shape={a_.shape}.")
+    dt = "float64" if np.float64 in (a_.dtype, b_.dtype) else "float32"
+    a_, b_ = a_.astype(dt), b_.astype(dt)
+    if rcond is None:
+        rcond = np.finfo(dt).eps * builtins.max(a_.shape)
+    return np.linalg.lstsq(a_, b_, rcond=rcond)[0]
+
+
+@keras_op
+def pinv(x, rcond=None):
+    """The Moore-Penrose pseudo-inverse (singular values below rcond
+    times the largest are dropped; default 10 max(M, N) eps, as JAX).
+    Eager only."""
+    (a,) = _matrices("pinv", x)
+    if rcond is None:
+        rcond = 10 * builtins.max(a.shape[-2:]) * np.finfo(a.dtype).eps
+    return np.linalg.pinv(a, rcond=rcond).astype(a.dtype)
+
+
+@keras_op
+def matrix_rank(x, tol=None):
+    """The number of singular values above tol (default: the largest
+    times max(M, N) eps). Eager only."""
+    (a,) = _matrices("matrix_rank", x)
+    return np.asarray(np.linalg.matrix_rank(a, tol=tol)).astype("int32")
+
+
+@keras_op
+def lu_factor(x):
+    """(lu, pivots) of x's LU decomposition with partial pivoting, as
+    jax.scipy.linalg.lu_factor: L below the diagonal (unit diagonal), U
+    on and above it, pivots[i] the row swapped with row i. Eager only."""
+    (a,) = _matrices("lu_factor", x)
+    lead, (m, n) = a.shape[:-2], a.shape[-2:]
+    lu = a.reshape((-1, m, n)).copy()
+    piv = np.zeros((lu.shape[0], builtins.min(m, n)), np.int32)
+    for b in range(lu.shape[0]):
+        u = lu[b]
+        for k in range(builtins.min(m, n)):
+            p = k + int(np.argmax(np.abs(u[k:, k])))
+            piv[b, k] = p
+            if p != k:
+                u[[k, p]] = u[[p, k]]
+            if u[k, k] != 0:
+                u[k + 1:, k] /= u[k, k]
+                u[k + 1:, k + 1:] -= np.outer(u[k + 1:, k], u[k, k + 1:])
+    return lu.reshape(a.shape), piv.reshape(lead + (piv.shape[-1],))

@@ -452,3 +452,28 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None,
     else:
         end = total
     return y[..., start:end]
+
+
+@keras_op
+def view_as_complex(x):
+    """The complex tensor whose real and imaginary parts are x[..., 0]
+    and x[..., 1] (eager only: graphkeras compiles no complex dtype)."""
+    from .numpy import _eager_only
+
+    (a,) = _eager_only("view_as_complex", "its result is complex", x)
+    if a.ndim < 1 or a.shape[-1] != 2:
+        raise ValueError(
+            "Input tensor's last dimension must be 2 (real and imaginary). "
+            f"Received shape: {a.shape}")
+    dt = np.complex128 if a.dtype == np.float64 else np.complex64
+    return (a[..., 0] + 1j * a[..., 1]).astype(dt)
+
+
+@keras_op
+def view_as_real(x):
+    """A complex tensor's real and imaginary parts stacked on a new last
+    axis (eager only)."""
+    from .numpy import _eager_only
+
+    (a,) = _eager_only("view_as_real", "its input is complex", x)
+    return np.stack([a.real, a.imag], axis=-1)

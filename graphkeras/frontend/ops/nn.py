@@ -31,6 +31,7 @@ from .numpy import (
     max,
     mean,
     slice,
+    take,
     sum,
     tanh,  # noqa: F401  (one_hot: Keras's ops.nn.one_hot)
     _f,
@@ -751,3 +752,97 @@ def psnr(x1, x2, max_val):
     mse = mean(square(subtract(a, b)))
     return subtract(20.0 * math.log10(float(max_val)),
                     multiply(log(mse), 10.0 / math.log(10.0)))
+
+
+# --- im2col / col2im (torch-style, channels first) -------------------------------
+
+
+def _pair(v, name: str) -> tuple:
+    t = (v, v) if isinstance(v, int) else tuple(int(a) for a in v)
+    if len(t) != 2:
+        raise ValueError(f"`{name}` must be an int or a pair of ints; "
+                         f"received {name}={v!r}.")
+    return t
+
+
+def _block_positions(size, kernel, dilation, padding, stride):
+    """(blocks per axis, flat positions (kH * kW, L) of every block's
+    entries in the padded image of size `size`)."""
+    (h, w), (kh, kw) = size, kernel
+    (dh, dw), (ph, pw), (sh, sw) = dilation, padding, stride
+    hp, wp = h + 2 * ph, w + 2 * pw
+    nh = (hp - dh * (kh - 1) - 1) // sh + 1
+    nw = (wp - dw * (kw - 1) - 1) // sw + 1
+    if nh < 1 or nw < 1:
+        raise ValueError(
+            f"No {kh}x{kw} block (dilation {dilation}) fits an image of "
+            f"{h}x{w} padded by {padding}.")
+    rows = (np.arange(nh)[None, :, None] * sh
+            + np.arange(kh)[:, None, None] * dh)  # (kh, nh, 1)
+    cols = (np.arange(nw)[None, None, :] * sw
+            + np.arange(kw)[:, None, None] * dw)  # (kw, 1, nw)
+    pos = rows[:, None] * wp + cols[None]  # (kh, kw, nh, nw)
+    return (hp, wp), pos.reshape(kh * kw, nh * nw).astype("int32")
+
+
+@keras_op
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding blocks of a (N, C, H, W) image as columns (im2col):
+    shape (N, C * kH * kW, L), channel slowest, then kernel row, column.
+    """
+    x = convert_to_tensor(x)
+    if len(shape(x)) != 4:
+        raise ValueError(
+            f"Input must be a 4D tensor. Received: input.shape={shape(x)}")
+    n, c, h, w = shape(x)
+    if None in (c, h, w):
+        raise ValueError(f"ops.unfold needs static C, H, W; received "
+                         f"shape {shape(x)}.")
+    k = _pair(kernel_size, "kernel_size")
+    d, p = _pair(dilation, "dilation"), _pair(padding, "padding")
+    (hp, wp), pos = _block_positions((h, w), k, d, p,
+                                     _pair(stride, "stride"))
+    if p != (0, 0):
+        x = pad(x, [(0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])])
+    flat = reshape(x, (-1, c, hp * wp))
+    cols = take(flat, pos, axis=2)  # (N, C, kk, L)
+    return reshape(cols, (-1, c * pos.shape[0], pos.shape[1]))
+
+
+@keras_op
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The inverse of unfold (col2im): the columns (N, C * kH * kW, L)
+    summed back into an image of `output_size`, (N, C, oH, oW)."""
+    x = convert_to_tensor(x)
+    if len(shape(x)) != 3:
+        raise ValueError(
+            f"Input must be a 3D tensor. Received: input.shape={shape(x)}")
+    k = _pair(kernel_size, "kernel_size")
+    p = _pair(padding, "padding")
+    size = _pair(output_size, "output_size")
+    (hp, wp), pos = _block_positions(size, k, _pair(dilation, "dilation"),
+                                     p, _pair(stride, "stride"))
+    ckk, blocks = shape(x)[1], shape(x)[2]
+    kk = pos.shape[0]
+    if ckk is None or ckk % kk or blocks != pos.shape[1]:
+        raise ValueError(
+            f"ops.fold expects input of shape (N, C * {kk}, {pos.shape[1]}) "
+            f"for kernel_size={kernel_size} and output_size={output_size}; "
+            f"received shape {shape(x)}.")
+    c = ckk // kk
+    cols = reshape(x, (-1, c, kk * blocks))
+    base = multiply(zeros_like(cols[..., :1]), np.zeros(hp * wp, dtype(x)))
+    img = _apply("scatter_add", base, pos.reshape(-1), cols, axis=2)
+    img = reshape(img, (-1, c, hp, wp))
+    return img[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]]
+
+
+@keras_op
+def polar(abs_, angle):
+    """The complex numbers abs_ * exp(i angle) (a complex array: eager
+    only, as graphkeras has no complex dtype in compiled code)."""
+    from .numpy import _eager_only
+
+    r, t = _eager_only("polar", "its result is complex", abs_, angle)
+    return (r * np.exp(1j * t)).astype(
+        np.complex128 if np.float64 in (r.dtype, t.dtype) else np.complex64)

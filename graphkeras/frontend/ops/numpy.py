@@ -2471,3 +2471,427 @@ def kaiser(x, beta):
     """The Kaiser window of length x and shape `beta` (as np.kaiser)."""
     return np.kaiser(_window_length(x, "kaiser"), float(beta)).astype(
         "float32")
+
+
+# --- more of ops.numpy -----------------------------------------------------------
+
+
+def _eager_only(fn: str, why: str, *xs):
+    """Raise if any of xs is symbolic: `fn` computes with NumPy only."""
+    if builtins.any(isinstance(x, TracedTensor) for x in xs) or (
+            builtins.any(isinstance(x, Variable) for x in xs)
+            and tracing.current_trace() is not None):
+        raise ValueError(
+            f"ops.{fn} runs eagerly only in graphkeras: {why}. Call it on "
+            "arrays, outside a traced step (e.g. on what model.predict "
+            "returned).")
+    return [np.asarray(x.numpy() if isinstance(x, Variable) else x)
+            for x in xs]
+
+
+@keras_op
+def argpartition(x, kth, axis=-1):
+    """Indices that partition x around its kth smallest entry along axis
+    (entries before position kth are not larger, those after not smaller;
+    here the whole axis comes out sorted, which is one such partition)."""
+    x = convert_to_tensor(x)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    n = shape(x)[axis]
+    if n is not None and not -n <= int(kth) < n:
+        raise ValueError(f"ops.argpartition: kth={kth} is out of range for "
+                         f"axis {axis} of size {n}.")
+    return argsort(x, axis=axis)
+
+
+@keras_op
+def diagflat(x, k=0):
+    """The 2-D matrix with the flattened x on diagonal k."""
+    return diag(reshape(convert_to_tensor(x), (-1,)), k)
+
+
+@keras_op
+def correlate(x1, x2, mode="valid"):
+    """Cross-correlation of two 1-D sequences (np.correlate's modes
+    "valid", "same" and "full")."""
+    if mode not in ("valid", "same", "full"):
+        raise ValueError("ops.correlate: mode must be 'valid', 'same' or "
+                         f"'full', received mode={mode!r}.")
+    dt = result_type(x1, x2)
+    dt = dt if _ORDER[dt] >= 3 else "float32"
+    _, (a, v) = _align(x1, x2, to=dt)
+    if len(shape(a)) != 1 or len(shape(v)) != 1:
+        raise ValueError("ops.correlate expects two 1-D tensors, received "
+                         f"shapes {shape(a)} and {shape(v)}.")
+    la, lv = shape(a)[0], shape(v)[0]
+    if la is None or lv is None:
+        raise ValueError("ops.correlate needs static lengths.")
+    swap = lv > la
+    if swap:  # NumPy: correlate(v, a) reversed
+        a, v, la, lv = v, a, lv, la
+    # full[j] = sum_n a[n + j - (lv - 1)] v[n], j = 0 .. la + lv - 2
+    padded = pad(a, [(lv - 1, lv - 1)])
+    index = (np.arange(la + lv - 1)[:, None]
+             + np.arange(lv)[None, :]).astype("int32")
+    full = matmul(take(padded, index, axis=0), v)
+    start = {"full": 0, "valid": lv - 1, "same": (lv - 1) // 2}[mode]
+    size = {"full": la + lv - 1, "valid": la - lv + 1, "same": la}[mode]
+    if swap:
+        full = flip(full, 0)
+        start = {"full": 0, "valid": lv - 1, "same": lv // 2}[mode]
+    return full[start:start + size]
+
+
+@keras_op
+def histogram(x, bins=10, range=None):  # noqa: A002  (Keras's name)
+    """(counts, bin_edges) of the flattened x over `bins` equal bins of
+    `range` (default: x's min and max); the last bin holds its right
+    edge, values outside the range are not counted."""
+    x = _f(x)
+    x = reshape(x, (-1,))
+    bins = int(bins)
+    if bins < 1:
+        raise ValueError(f"ops.histogram needs bins >= 1, received "
+                         f"bins={bins}.")
+    if range is None:
+        lo, hi = min(x), max(x)
+    else:
+        lo, hi = (cast(r, dtype(x)) for r in range)
+    # NumPy and JAX widen an empty range to [lo - 0.5, hi + 0.5]
+    same = equal(lo, hi)
+    lo = where(same, subtract(lo, 0.5), lo)
+    hi = where(same, add(hi, 0.5), hi)
+    steps = np.linspace(0.0, 1.0, bins + 1).astype(as_dtype(dtype(x)).np)
+    edges = add(lo, multiply(subtract(hi, lo), steps))
+    above = sum(cast(greater_equal(expand_dims(x, 0), expand_dims(edges, 1)),
+                     "int32"), axis=1)  # (bins + 1,): count of x >= edge
+    beyond = sum(cast(greater(x, hi), "int32"))
+    counts = subtract(above[:-1], concatenate(
+        [above[1:-1], expand_dims(beyond, 0)], axis=0))
+    return cast(counts, dtype(x)), edges
+
+
+def _i0_nonnegative(x):
+    """I0 of a non-negative float tensor: its power series up to 15, the
+    asymptotic expansion beyond."""
+    small = where(less_equal(x, 15.0), x, zeros_like(x))
+    q = multiply(multiply(small, small), 0.25)
+    term, total = ones_like(q), ones_like(q)
+    for k in builtins.range(1, 60):
+        term = divide(multiply(term, q), float(k * k))
+        total = add(total, term)
+    big = where(greater(x, 15.0), x, full_like(x, 16.0))
+    inv = divide(1.0, multiply(big, 8.0))
+    term, series = ones_like(big), ones_like(big)
+    for k in builtins.range(1, 16):
+        term = multiply(term, multiply(inv, float((2 * k - 1) ** 2) / k))
+        series = add(series, term)
+    # e^x / sqrt(2 pi x) without overflowing before the multiplication
+    half = exp(multiply(big, 0.5))
+    asym = multiply(multiply(half, divide(half, sqrt(multiply(
+        big, 2.0 * math.pi)))), series)
+    return where(less_equal(x, 15.0), total, asym)
+
+
+@keras_op
+def i0(x):
+    """The modified Bessel function of the first kind, order 0."""
+    x = convert_to_tensor(x)
+    dt = "float64" if dtype(x) in ("int64", "float64") else "float32"
+    return _i0_nonnegative(abs(cast(x, dt)))
+
+
+@keras_op
+def ldexp(x1, x2):
+    """x1 * 2**x2 (x2 integers)."""
+    if not dtype(x2).startswith("int"):
+        raise TypeError(
+            "ldexp exponent must be an integer type. "
+            f"Received: x2 dtype={dtype(x2)}")
+    x1 = _f(x1)
+    return multiply(x1, power(full_like(x1, 2.0), cast(x2, dtype(x1))))
+
+
+def _int_pair(x1, x2, fn: str):
+    dt = result_type(x1, x2)
+    if not dt.startswith("int"):
+        raise TypeError(f"ops.{fn} expects integer tensors, received dtypes "
+                        f"{dtype(x1)} and {dtype(x2)}.")
+    return _align(x1, x2, to=dt)
+
+
+@keras_op
+def gcd(x1, x2):
+    """The greatest common divisor of |x1| and |x2| (Euclid's algorithm,
+    unrolled over as many steps as the dtype's worst case needs)."""
+    dt, (a, b) = _int_pair(x1, x2, "gcd")
+    a, b = abs(a), abs(b)
+    a, b = add(a, zeros_like(b)), add(b, zeros_like(a))
+    for _ in builtins.range(48 if dt == "int32" else 96):
+        nz = not_equal(b, 0)
+        safe = where(nz, b, ones_like(b))
+        a, b = where(nz, b, a), where(nz, mod(a, safe), b)
+    return a
+
+
+@keras_op
+def lcm(x1, x2):
+    """The least common multiple of |x1| and |x2| (0 if either is 0)."""
+    _, (a, b) = _int_pair(x1, x2, "lcm")
+    g = gcd(a, b)
+    q = floor_divide(abs(a), where(equal(g, 0), ones_like(g), g))
+    return where(equal(g, 0), zeros_like(g), abs(multiply(q, b)))
+
+
+@keras_op
+def nextafter(x1, x2):
+    """The next representable float after x1 towards x2 (eager only: it
+    steps through the bits of the float)."""
+    a, b = _eager_only("nextafter", "it reads the bits of floats", x1, x2)
+    dt = result_type(x1, x2)
+    dt = dt if _ORDER[dt] >= 3 else "float32"
+    return np.nextafter(a.astype(dt), b.astype(dt))
+
+
+def _nan_quantile(x, q, axis, method, keepdims, fn):
+    if method not in _METHODS:
+        raise ValueError(f"ops.{fn}: method must be one of {_METHODS}, "
+                         f"received method={method!r}.")
+    if isinstance(q, TracedTensor):
+        raise ValueError(f"ops.{fn} needs q as numbers or an array, "
+                         "received a symbolic tensor.")
+    qs = np.asarray(q, np.float64)
+    if np.any((qs < 0) | (qs > 1)):
+        raise ValueError(f"ops.{fn}: q must lie in [0, 1], received q={q!r}.")
+    x = _f(x)
+    r = len(shape(x))
+    axes_ = tuple(range(r)) if axis is None else tuple(
+        a % r for a in _axes(axis))
+    if builtins.any(shape(x)[a] is None for a in axes_):
+        raise ValueError(f"ops.{fn} needs static axes, received the batch "
+                         f"axis of shape {shape(x)}.")
+    rest = [i for i in range(r) if i not in axes_]
+    lead = [-1 if shape(x)[i] is None else shape(x)[i] for i in rest]
+    n = int(np.prod([shape(x)[a] for a in axes_]))
+    flat = reshape(transpose(x, rest + list(axes_)), lead + [n])
+    bad = isnan(flat)
+    s = sort(where(bad, full_like(flat, np.inf), flat), axis=-1)
+    count = sum(cast(logical_not(bad), dtype(x)), axis=-1, keepdims=True)
+    top = maximum(subtract(count, 1.0), 0.0)
+    outs = []
+    for qv in qs.reshape(-1):
+        pos = multiply(top, float(qv))
+        lo, hi = floor(pos), ceil(pos)
+
+        def at(p):
+            return take_along_axis(s, cast(p, "int32"), axis=-1)
+
+        a, b = at(lo), at(hi)
+        if method == "lower":
+            v = a
+        elif method == "higher":
+            v = b
+        elif method == "midpoint":
+            v = multiply(add(a, b), 0.5)
+        elif method == "nearest":
+            v = at(round(pos))
+        else:
+            v = add(a, multiply(subtract(b, a), subtract(pos, lo)))
+        v = where(equal(count, 0.0), full_like(v, np.nan), v)
+        outs.append(squeeze(v, axis=-1))
+    out = stack(outs, axis=0) if qs.ndim else outs[0]
+    if keepdims:
+        for a in sorted(axes_):
+            out = expand_dims(out, a + (1 if qs.ndim else 0))
+    return out
+
+
+@keras_op
+def nanquantile(x, q, axis=None, method="linear", keepdims=False):
+    """quantile ignoring NaNs (NaN where a slice has no other value)."""
+    return _nan_quantile(x, q, axis, method, keepdims, "nanquantile")
+
+
+@keras_op
+def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
+    """percentile ignoring NaNs."""
+    return _nan_quantile(x, np.asarray(q, np.float64) / 100.0, axis, method,
+                         keepdims, "nanpercentile")
+
+
+@keras_op
+def nanmedian(x, axis=None, keepdims=False):
+    """median ignoring NaNs."""
+    return _nan_quantile(x, 0.5, axis, "linear", keepdims, "nanmedian")
+
+
+@keras_op
+def unique(x, sorted=True, return_index=False, return_inverse=False,
+           return_counts=False, axis=None, size=None, fill_value=None):
+    """The unique values of x (sorted), with np.unique's optional indices,
+    inverse and counts; with `size`, padded (with `fill_value`, default
+    the smallest value) or cut to that many. Eager only: the result's size
+    depends on the values."""
+    (a,) = _eager_only("unique", "the number of unique values depends on "
+                       "the data, which a compiled step does not have", x)
+    res = np.unique(a, return_index=True, return_inverse=True,
+                    return_counts=True, axis=axis)
+    values, index, inverse, counts = res
+    if size is not None:
+        size = int(size)
+        k = values.shape[0 if axis is not None else 0]
+        fill = (np.min(a) if fill_value is None else fill_value)
+        if k < size:
+            extra = size - k
+            pad_shape = (extra,) + values.shape[1:]
+            values = np.concatenate([values, np.full(pad_shape, fill,
+                                                     values.dtype)])
+            index = np.concatenate([index, np.zeros(extra, index.dtype)])
+            counts = np.concatenate([counts, np.zeros(extra, counts.dtype)])
+        values, index, counts = values[:size], index[:size], counts[:size]
+    if axis is None:
+        inverse = inverse.reshape(a.shape)
+    out = [values]
+    if return_index:
+        out.append(index.astype("int32"))
+    if return_inverse:
+        out.append(inverse.astype("int32"))
+    if return_counts:
+        out.append(counts.astype("int32"))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+@keras_op
+def nonzero(x):
+    """The indices of the non-zero entries, one int32 array per axis.
+    Eager only: their number depends on the data."""
+    (a,) = _eager_only("nonzero", "the number of non-zero entries depends "
+                       "on the data, which a compiled step does not have", x)
+    return tuple(i.astype("int32") for i in np.nonzero(a))
+
+
+def vectorize(pyfunc, *, excluded=None, signature=None):
+    """np.vectorize for functions written with graphkeras.ops: eagerly it
+    calls pyfunc per element (or per core block of `signature`) as
+    np.vectorize does; on symbolic tensors pyfunc gets the whole tensors,
+    so it must be elementwise (ops broadcast), and a `signature` is refused.
+    """
+    excluded = set(excluded or ())
+    eager = np.vectorize(pyfunc, excluded=excluded, signature=signature)
+
+    def wrapped(*args, **kwargs):
+        traced = builtins.any(isinstance(a, TracedTensor) for a in
+                              list(args) + list(kwargs.values()))
+        if not traced:
+            return eager(*args, **kwargs)
+        if signature is not None:
+            raise ValueError(
+                "ops.vectorize with a `signature` runs eagerly only in "
+                f"graphkeras; received signature={signature!r} on symbolic "
+                "tensors. Write the function for whole tensors instead.")
+        return pyfunc(*args, **kwargs)
+
+    wrapped.__name__ = getattr(pyfunc, "__name__", "vectorized")
+    return wrapped
+
+
+@keras_op
+def view(x, dtype=None):
+    """x's bytes read as `dtype` (NumPy's view; the last axis scales by
+    the ratio of the item sizes). Symbolic tensors only keep their own
+    dtype (a view as another dtype runs eagerly)."""
+    if dtype is None:
+        return convert_to_tensor(x)
+    dt = standardize_dtype(dtype)
+    if isinstance(x, TracedTensor) and globals()["dtype"](x) == dt:
+        return x
+    (a,) = _eager_only("view", f"viewing {globals()['dtype'](x)} bytes as "
+                       f"{dt} has no compiled form", x)
+    return a.view(np.dtype(dt))
+
+
+def _einops_side(side: str, pattern: str) -> list:
+    """The groups of one side of an einops pattern: [["b"], ["h", "w"]]."""
+    groups, i = [], 0
+    tokens = side.replace("(", " ( ").replace(")", " ) ").split()
+    while i < len(tokens):
+        t = tokens[i]
+        if t == "(":
+            j = tokens.index(")", i) if ")" in tokens[i:] else -1
+            if j < 0:
+                raise ValueError(f"ops.rearrange: unbalanced parentheses in "
+                                 f"pattern {pattern!r}.")
+            groups.append(tokens[i + 1:j])
+            i = j + 1
+        elif t == ")" or not t.isidentifier():
+            raise ValueError(f"ops.rearrange: cannot read {t!r} in pattern "
+                             f"{pattern!r} (axis names, parentheses and one "
+                             "'->' only).")
+        else:
+            groups.append([t])
+            i += 1
+    return groups
+
+
+@keras_op
+def rearrange(tensor, pattern, **axes_lengths):
+    """Rearranges the axes of `tensor` einops-style:
+    "b h w c -> b (h w) c" merges, "b (h p) c -> b h p c" splits (with
+    p=... given), a permutation of names transposes.
+
+    Example:
+        >>> rearrange(np.zeros((2, 3, 4)), "b h w -> b (w h)").shape
+        (2, 12)
+    """
+    x = convert_to_tensor(tensor)
+    if pattern.count("->") != 1:
+        raise ValueError(f"ops.rearrange expects one '->' in the pattern, "
+                         f"received pattern={pattern!r}.")
+    left, right = (_einops_side(s, pattern) for s in pattern.split("->"))
+    dims = shape(x)
+    if len(left) != len(dims):
+        raise ValueError(
+            f"ops.rearrange: the pattern's input side names {len(left)} axes "
+            f"for a tensor of rank {len(dims)} (shape {tuple(dims)}).")
+    sizes = {k: int(v) for k, v in axes_lengths.items()}
+    for group, d in zip(left, dims):
+        unknown = [a for a in group if a not in sizes]
+        if d is None:
+            if len(group) != 1:
+                raise ValueError("ops.rearrange cannot split the batch axis; "
+                                 f"received group {group} for it.")
+            sizes[group[0]] = None
+            continue
+        known = int(np.prod([sizes[a] for a in group if a in sizes]))
+        if len(unknown) > 1:
+            raise ValueError(
+                f"ops.rearrange: give the lengths of all but one of {group} "
+                f"(received {axes_lengths}).")
+        if unknown:
+            sizes[unknown[0]] = int(d) // known
+        if int(np.prod([sizes[a] for a in group])) != int(d):
+            raise ValueError(
+                f"ops.rearrange: axes {group} of lengths "
+                f"{[sizes[a] for a in group]} do not make the input's "
+                f"axis of size {d}.")
+    atoms_in = [a for g in left for a in g]
+    atoms_out = [a for g in right for a in g]
+    if sorted(atoms_in) != sorted(atoms_out) or len(set(atoms_in)) != len(
+            atoms_in):
+        raise ValueError(
+            "ops.rearrange: both sides must name the same axes, each once; "
+            f"received pattern={pattern!r}.")
+    x = reshape(x, [-1 if sizes[a] is None else sizes[a] for a in atoms_in])
+    order = [atoms_in.index(a) for a in atoms_out]
+    if order != list(range(len(order))):
+        x = transpose(x, order)
+    out_shape = []
+    for g in right:
+        if builtins.any(sizes[a] is None for a in g):
+            if len(g) != 1:
+                raise ValueError("ops.rearrange cannot merge the batch axis "
+                                 f"with others; received group {g}.")
+            out_shape.append(-1)
+        else:
+            out_shape.append(int(np.prod([sizes[a] for a in g])))
+    return reshape(x, out_shape)
