@@ -62,6 +62,9 @@ from .frontend.layers.conv_lstm import (  # noqa: F401
     ConvLSTM3D,
 )
 from .frontend.layers.embedding import Embedding  # noqa: F401
+from .frontend.layers.reversible_embedding import (  # noqa: F401
+    ReversibleEmbedding,
+)
 from .frontend.layers.grouped_query_attention import (  # noqa: F401
     GroupQueryAttention,
 )

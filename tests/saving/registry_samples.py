@@ -68,6 +68,8 @@ SAMPLES = {
     "GroupQueryAttention": ({"head_dim": 2, "num_query_heads": 4,
                              "num_key_value_heads": 2, "use_gate": True},
                             [(4, 5), (6, 5)], "float32"),
+    "ReversibleEmbedding": ({"input_dim": 10, "output_dim": 3,
+                             "tie_weights": False}, [(5,)], "int32"),
     # Keras 3.15's image augmentation layers (aug)
     "MaxNumBoundingBoxes": ({"max_number": 3}, [(4, 5, 3)], "float32"),
     "AutoContrast": ({}, [(4, 5, 3)], "float32"),
