@@ -219,6 +219,35 @@ class LLVMScalar(ScalarBuilder):
     def round(self, a):
         return self.call_intr("roundeven", [a])
 
+    def round_float16(self, a):
+        # float32 -> the nearest float16 (ties to even), kept as float32, in
+        # integer operations on the bits (no F16C or libcall needed):
+        # normal halves drop 13 mantissa bits; below 2^-14 (subnormal
+        # halves) the grid is 2^-24, which adding and taking away 0.5
+        # rounds to; from 65520 on the result is inf; inf and nan stay.
+        if self.dtype_of(a) != float32:
+            raise TypeError("round_float16 takes float32 values")
+        b = self.b
+        it = (ir.VectorType(I32, a.type.count)
+              if isinstance(a.type, ir.VectorType) else I32)
+
+        def c(v):
+            return ir.Constant(it, v)
+
+        bits = b.bitcast(a, it)
+        mag = b.and_(bits, c(0x7FFFFFFF))
+        sign = b.and_(bits, c(-0x80000000))
+        odd = b.and_(b.lshr(mag, c(13)), c(1))
+        normal = b.and_(b.add(b.add(mag, c(0x0FFF)), odd), c(-0x2000))
+        absf = b.bitcast(mag, a.type)
+        half = ir.Constant(a.type, 0.5) if not isinstance(a.type, ir.VectorType) \
+            else ir.Constant(a.type, [0.5] * a.type.count)
+        tiny = b.bitcast(b.fsub(b.fadd(absf, half), half), it)
+        r = b.select(b.icmp_signed("<", mag, c(0x38800000)), tiny, normal)
+        r = b.select(b.icmp_signed(">=", mag, c(0x477FF000)), c(0x7F800000), r)
+        r = b.select(b.icmp_signed(">", mag, c(0x7F800000)), mag, r)
+        return b.bitcast(b.or_(r, sign), a.type)
+
     def select(self, cond, a, b):
         self._check(a, b, "select")
         return self.b.select(cond, a, b)

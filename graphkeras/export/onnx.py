@@ -356,6 +356,12 @@ def _order(e, node, ins, outs):
     e.add(_ORDER[node.op], ins, outs[0])
 
 
+@_converts("round_float16")
+def _round_float16(e, node, ins, outs):
+    half = e.add("Cast", ins, to=TensorProto.FLOAT16)
+    e.add("Cast", [half], outs[0], to=TensorProto.FLOAT)
+
+
 @_converts("cast")
 def _cast(e, node, ins, outs):
     e.add("Cast", ins, outs[0], to=_elem_type(node.attrs["dtype"]))

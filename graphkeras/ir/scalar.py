@@ -44,6 +44,7 @@ class ScalarBuilder:
     def erf(self, a): ...
     def floor(self, a): ...
     def round(self, a): ...  # half to even
+    def round_float16(self, a): ...  # to the nearest float16, as a float32
     def select(self, cond, a, b): ...
     def eq(self, a, b): ...
     def ne(self, a, b): ...
@@ -149,6 +150,10 @@ class NumpyScalar(ScalarBuilder):
 
     def round(self, a):
         return np.round(a)
+
+    def round_float16(self, a):
+        with np.errstate(over="ignore"):
+            return a.astype(np.float16).astype(a.dtype)
 
     def select(self, cond, a, b):
         return np.where(cond, a, b)

@@ -121,6 +121,15 @@ add("expm1", Case(X, op("expm1"), {"x": tiny_and_normal}, tol=(1e-5, 0.0)),
 add("floor", Case(X, op("floor"), {"x": halves}))
 add("round", Case(X, op("round"), {"x": halves}),
     Case([("x", ("N", 7), F64)], op("round"), {"x": uniform(-5, 5)}))
+
+
+def float16_edges(rng, shape, dtype):
+    """Magnitudes over float16's range: its subnormals, ties, overflow."""
+    scale = rng.choice([2.0 ** -20, 1e-3, 1.0, 3e4, 7e4], size=shape)
+    return (rng.normal(size=shape) * scale).astype(dtype)
+
+
+add("round_float16", Case(X, op("round_float16"), {"x": float16_edges}))
 for _name in ("neg", "relu", "abs", "sign", "square"):
     add(_name, Case(X, op(_name), {"x": halves}),
         Case([("x", ("N", 5), I32)], op(_name)),

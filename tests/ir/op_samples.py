@@ -251,6 +251,24 @@ def _unary(d: Draw) -> Sample:
     return Sample([d.operand(d.shape(), d.dtype(kinds), **opts)])
 
 
+@sample("round_float16")
+def _round_float16(d: Draw) -> Sample:
+    # float32 only; magnitudes across float16's range and beyond it: its
+    # subnormals (< 2^-14), its largest values and overflow (>= 65520),
+    # ties, zeros of both signs, inf and nan
+    x = d.operand(d.shape(), ir.float32)
+    scale = d.pick((1.0, 2.0 ** -16, 2.0 ** -24, 1e-3, 3e4, 7e4))
+    a = x.array * np.float32(scale)
+    if not d.grad:
+        flat = a.reshape(-1)
+        specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 65504.0,
+                             65519.996, 65520.0, 2.0 ** -25, 3 * 2.0 ** -25,
+                             1 + 2.0 ** -11, 1 + 3 * 2.0 ** -11], np.float32)
+        k = min(flat.size, len(specials))
+        flat[:k] = specials[:k]
+    return Sample([Operand(x.type, a.astype(np.float32))])
+
+
 @sample("cast")
 def _cast(d: Draw) -> Sample:
     kinds = "float" if d.grad else "float int bool"

@@ -37,7 +37,9 @@ OPS = sorted(ir.all_ops())
 ELEMENTWISE = [n for n in OPS if ir.get_op(n).kind == "elementwise"]
 # stop_gradient is the identity with a zero gradient by definition, so
 # finite differences disagree on purpose; test_stop_gradient_blocks covers it.
-GRAD_EXEMPT = {"stop_gradient"}
+# round_float16 is a step function whose gradient passes through (Keras's
+# cast to float16 and back); test_round_float16_gradient_passes covers it.
+GRAD_EXEMPT = {"stop_gradient", "round_float16"}
 DIFFERENTIABLE = [
     n for n in OPS if ir.is_differentiable(ir.get_op(n)) and n not in GRAD_EXEMPT
 ]
@@ -245,6 +247,18 @@ def test_stop_gradient_blocks():
     xv = np.arange(6.0).reshape(2, 3)
     _, gx = ir.interpret(fn, [xv])
     np.testing.assert_array_equal(gx, xv)  # d/dx (sg(x) * x) = sg(x)
+
+
+def test_round_float16_gradient_passes():
+    b = ir.Builder("f")
+    x = b.param("x", ("N", 3), ir.float32)
+    y = b.reduce_sum(b.mul(b.round_float16(x), x))
+    fn = ir.verify(differentiate(b.build([y]), ["x"]))
+    xv = np.float32([[1.0001, 2.0, -3.3], [7e4, 1e-6, 0.1]])
+    _, gx = ir.interpret(fn, [xv])
+    with np.errstate(over="ignore"):
+        r = xv.astype(np.float16).astype(np.float32)
+    np.testing.assert_array_equal(gx, r + xv)  # d/dx (r(x) * x), r' = 1
 
 
 # --- text --------------------------------------------------------------------

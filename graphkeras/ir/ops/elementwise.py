@@ -318,6 +318,32 @@ class Round(_Unary):
 
 
 @register_op
+class RoundFloat16(_Unary):
+    """float32 rounded to the nearest float16 (ties to even; inf from 65520
+    on) and kept as float32: the `mixed_float16` policy's casts to the
+    compute dtype. Its gradient passes through unchanged, as the gradient
+    of Keras's cast to float16 and back does."""
+
+    name, onnx = "round_float16", "Cast"  # exported as Cast(Cast(x, f16), f32)
+
+    def infer(self, x):
+        if x.dtype.name != "f32":
+            raise TypeError("round_float16 takes a float32 operand, got "
+                            f"{x.dtype.long_name}")
+        return x
+
+    def reference(self, x):
+        with np.errstate(over="ignore"):
+            return x.astype(np.float16).astype(x.dtype)
+
+    def vjp(self, b, g, inputs, outputs):
+        return (g,)
+
+    def emit(self, s, x):
+        return s.round_float16(x)
+
+
+@register_op
 class LogicalNot(_Unary):
     name, onnx, dtypes = "logical_not", "Not", "bool"
     vjp = NOT_DIFFERENTIABLE
