@@ -241,23 +241,27 @@ def _unsafe_deserialization_enabled() -> bool:
 
 class DTypePolicy:
     """The dtype policy of layers: "float32" and "float64" (the variable
-    and the compute dtype are the same), and "mixed_bfloat16": float32
+    and the compute dtype are the same); "mixed_bfloat16": float32
     variables and activations, products (Dense, attention, ops.matmul) on
-    operands rounded to bfloat16 with float32 sums (graphkeras/frontend/
-    mixed_precision.py)."""
+    operands rounded to bfloat16 with float32 sums; "mixed_float16":
+    float32 variables, each layer's inputs, variables and outputs rounded
+    to float16 values (graphkeras/frontend/mixed_precision.py)."""
 
     def __init__(self, name=None):
         name = floatx() if name is None else getattr(name, "name", name)
         if name not in _FLOATX_SUPPORTED and name not in _MIXED_SUPPORTED:
-            if isinstance(name, str) and name.startswith("mixed_"):
+            if name in ("float16", "bfloat16", "half"):
                 raise ValueError(
-                    f"graphkeras does not support the dtype policy {name!r} "
-                    "(it has no float16 kernels; 'mixed_bfloat16' is "
-                    "supported). Use 'float32'."
+                    f"graphkeras does not support the dtype policy {name!r}: "
+                    "its variables would be half precision, and it keeps "
+                    "float32 or float64 ones. Use 'mixed_float16' or "
+                    "'mixed_bfloat16' (float32 variables, half precision "
+                    "computations), or 'float32'."
                 )
             raise ValueError(
-                "Unsupported dtype policy. Expected 'float32', 'float64' or "
-                f"'mixed_bfloat16'. Received: policy={name!r}"
+                "Unsupported dtype policy. Expected 'float32', 'float64', "
+                "'mixed_float16' or 'mixed_bfloat16'. Received: "
+                f"policy={name!r}"
             )
         self.name = str(name)
 
@@ -286,7 +290,8 @@ class DTypePolicy:
         return f'<DTypePolicy "{self.name}">'
 
 
-_MIXED_SUPPORTED = {"mixed_bfloat16": "bfloat16"}  # name -> compute dtype
+_MIXED_SUPPORTED = {"mixed_bfloat16": "bfloat16",   # name -> compute dtype
+                    "mixed_float16": "float16"}
 _GLOBAL_MIXED: list = []  # the global mixed policy's name, when one is set
 
 
@@ -297,8 +302,7 @@ def dtype_policy() -> DTypePolicy:
 
 def set_dtype_policy(policy) -> None:
     """Set the global dtype policy: "float32" or "float64" (sets floatx),
-    or "mixed_bfloat16" (floatx stays float32); "mixed_float16" is refused
-    with a ValueError."""
+    or "mixed_bfloat16" / "mixed_float16" (floatx stays float32)."""
     p = DTypePolicy(policy)
     _GLOBAL_MIXED.clear()
     if p.name in _MIXED_SUPPORTED:

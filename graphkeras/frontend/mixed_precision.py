@@ -1,4 +1,4 @@
-"""keras.mixed_precision: the "mixed_bfloat16" policy.
+"""keras.mixed_precision: the "mixed_bfloat16" and "mixed_float16" policies.
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     model = keras.Sequential([..., layers.Dense(10, dtype="float32")])
@@ -16,6 +16,15 @@ warning says so once. `policy.compute_dtype` is "bfloat16" as in Keras;
 the tensors between layers stay float32 (Keras casts them to bfloat16),
 so losses and softmax heads are float32 whatever the policy.
 Convolutions are not affected yet (their kernels are float32 only).
+
+Under "mixed_float16" the variables stay float32 too, and the numbers are
+float16's where Keras's tensors are float16: a layer rounds its floating
+inputs, the variables it reads (those Keras autocasts) and its outputs to
+float16 values (`round_float16`, ties to even, inf from 65520 on). The
+arithmetic in between is float32, where Keras computes in float16, so
+results agree with Keras's to float16's precision, not bit for bit. The
+tensors between layers are float32 arrays holding float16 values. As in
+Keras, `compile` wraps the optimizer in a LossScaleOptimizer.
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ _WARNED: list = []
 
 def set_global_policy(policy) -> None:
     """Set the policy of layers created from now on ("float32",
-    "float64", "mixed_bfloat16", or a DTypePolicy)."""
+    "float64", "mixed_bfloat16", "mixed_float16", or a DTypePolicy)."""
     config.set_dtype_policy(policy)
     if config.dtype_policy().name == "mixed_bfloat16":
         note_conversion()
@@ -80,17 +89,32 @@ def note_conversion() -> None:
 
 
 @contextlib.contextmanager
-def products(policy: DTypePolicy | None):
+def products(policy: DTypePolicy | None, autocast: bool = True):
     """Inside (a layer's call): ops.matmul multiplies in the policy's
     precision (None: a float32 / float64 layer, float32 products even
-    inside a mixed model)."""
-    old = getattr(_STATE, "precision", None)
-    _STATE.precision = "bfloat16" if policy is not None and \
-        policy.compute_dtype == "bfloat16" else None
+    inside a mixed model), and under mixed_float16 the variables the layer
+    reads are rounded to float16 (unless the layer or the variable says
+    autocast=False)."""
+    old = (getattr(_STATE, "precision", None),
+           getattr(_STATE, "autocast", None))
+    compute = policy.compute_dtype if policy is not None else None
+    _STATE.precision = "bfloat16" if compute == "bfloat16" else None
+    _STATE.autocast = "float16" if compute == "float16" and autocast \
+        else None
     try:
         yield
     finally:
-        _STATE.precision = old
+        _STATE.precision, _STATE.autocast = old
+
+
+def is_float16(policy: DTypePolicy | None) -> bool:
+    return policy is not None and policy.compute_dtype == "float16"
+
+
+def autocast_dtype() -> str | None:
+    """"float16" inside the call of a mixed_float16 layer that autocasts
+    its variables, else None (ops.core.autocast_read reads it)."""
+    return getattr(_STATE, "autocast", None)
 
 
 def matmul_precision() -> str | None:

@@ -104,10 +104,21 @@ class Trainer:
             steps_per_execution: batches run per executable call during
                 fit (one native call for the whole group when compiled);
                 batch callbacks see each group once.
+            auto_scale_loss: under the "mixed_float16" policy, wrap the
+                optimizer in a LossScaleOptimizer (Keras 3's default).
         """
         from . import optimizers
 
         self.optimizer = optimizers.get(optimizer)
+        if (auto_scale_loss and self.optimizer is not None
+                and getattr(self, "dtype_policy", None) is not None
+                and self.dtype_policy.name == "mixed_float16"):
+            # Keras 3: a mixed_float16 model trains with dynamic loss scaling
+            from .optimizers.loss_scale_optimizer import LossScaleOptimizer
+
+            if not isinstance(self.optimizer, LossScaleOptimizer):
+                self.optimizer = LossScaleOptimizer(
+                    self.optimizer, name="loss_scale_optimizer")
         # NOTE: as Keras 3, compiling again without a loss (or without
         # metrics) keeps the ones compiled before: `model.compile(
         # optimizer=...)` only changes the optimizer

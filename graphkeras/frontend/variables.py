@@ -187,6 +187,8 @@ class Variable:
         self.name = name
         self.path = path or name
         self._trainable = bool(trainable)
+        # read as float16 values inside a mixed_float16 layer's call
+        self.autocast = True
         self.regularizer = regularizer
         self.constraint = constraint
         self.key = _unique_key(self.path)
@@ -238,10 +240,12 @@ class Variable:
     def value(self):
         """The value: a traced tensor inside a trace, else the stored array
         (do not write to it; use `assign`)."""
+        from .ops.core import autocast_read
+
         t = tracing.current_trace()
         if t is not None:
-            return t.read(self)
-        return STORE[self.key]
+            return autocast_read(self, t.read(self))
+        return autocast_read(self, STORE[self.key])
 
     def __array__(self, dtype=None, copy=None):
         # NOTE: the store's buffer is what native steps write in place:

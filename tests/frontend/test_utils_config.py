@@ -100,8 +100,15 @@ def test_dtype_policy():
     keras.config.set_dtype_policy("float64")
     assert keras.config.floatx() == "float64"
     assert keras.config.dtype_policy().compute_dtype == "float64"
-    with pytest.raises(ValueError, match="mixed_float16.*Use 'float32'"):
-        keras.config.set_dtype_policy("mixed_float16")
+    with pytest.raises(ValueError, match="'float16'.*Use 'mixed_float16'"):
+        keras.config.set_dtype_policy("float16")
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        assert keras.config.floatx() == "float32"
+        p = keras.config.dtype_policy()
+        assert (p.compute_dtype, p.variable_dtype) == ("float16", "float32")
+    finally:
+        keras.config.set_dtype_policy("float32")
 
 
 def test_image_data_format_is_the_default_of_conv_layers():

@@ -136,6 +136,9 @@ class Layer:
     # the keyword arguments every layer takes besides its own (read by
     # saving/serialization_lib.accepted_arguments)
     _base_kwargs = _BASE_KWARGS
+    # under mixed_float16 a layer's inputs and outputs are float16 values
+    # (a Model's are those of the layers inside it)
+    _rounds_outputs = True
 
     def __new__(cls, *args, **kwargs):
         obj = super().__new__(cls)
@@ -284,6 +287,7 @@ class Layer:
                      path=_scoped_path(self, name),
                      regularizer=regularizers.get(regularizer),
                      constraint=constraints.get(constraint))
+        v.autocast = bool(autocast)
         if trainable and self._trainable is False:
             v.trainable = False
             v._created_trainable = True
@@ -566,6 +570,18 @@ class Layer:
                 return a
             return x
 
+        if self.autocast and self._rounds_outputs:
+            from .. import mixed_precision
+
+            if mixed_precision.is_float16(getattr(self, "_dtype_policy",
+                                                  None)):
+                # Keras casts a mixed_float16 layer's floating inputs to
+                # float16
+                from ..ops.core import round_float16
+
+                inner = conv
+                conv = lambda x: round_float16(inner(x))  # noqa: E731
+
         if isinstance(inputs, (list, tuple)) and inputs and all(
             not isinstance(x, (int, float)) for x in inputs
         ):
@@ -609,8 +625,9 @@ class Layer:
         loc = trace.builder.at(self.name) if trace is not None else _nullctx()
         from .. import mixed_precision
 
+        policy = getattr(self, "_dtype_policy", None)
         with _TrainingScope(training), loc, \
-                mixed_precision.products(getattr(self, "_dtype_policy", None)):
+                mixed_precision.products(policy, getattr(self, "autocast", True)):
             try:
                 outputs = self.call(*args, **kwargs)
             except IRTypeError as e:
@@ -623,6 +640,8 @@ class Layer:
                                f'"{self.name}"): {e}'),)
                     e._layer_named = True
                 raise
+            if self._rounds_outputs and mixed_precision.is_float16(policy):
+                outputs = _round_outputs(outputs)
             if self.activity_regularizer is not None:
                 for o in tree.flatten(outputs):
                     if _is_tensorlike(o):
@@ -909,6 +928,23 @@ def _serializable(v) -> bool:
     if isinstance(v, dict):
         return all(isinstance(k, str) and _serializable(x) for k, x in v.items())
     return False
+
+
+def _round_outputs(outputs):
+    """A mixed_float16 layer's float32 outputs rounded to float16 values,
+    each keeping the mask call() gave it."""
+    from ..ops.core import round_float16
+    from .masks import get_keras_mask, set_keras_mask
+
+    def one(x):
+        y = round_float16(x)
+        if y is not x:
+            mask = get_keras_mask(x)
+            if mask is not None:
+                set_keras_mask(y, mask)
+        return y
+
+    return tree.map_structure(one, outputs)
 
 
 def _is_tensorlike(x) -> bool:

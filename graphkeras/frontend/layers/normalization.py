@@ -118,18 +118,21 @@ class BatchNormalization(Layer):
             self.gamma = self.add_weight(
                 shape=shape, name="gamma", initializer=self.gamma_initializer,
                 regularizer=self.gamma_regularizer,
-                constraint=self.gamma_constraint)
+                constraint=self.gamma_constraint, autocast=False)
         if self.center:
             self.beta = self.add_weight(
                 shape=shape, name="beta", initializer=self.beta_initializer,
                 regularizer=self.beta_regularizer,
-                constraint=self.beta_constraint)
+                constraint=self.beta_constraint, autocast=False)
+        # (as Keras: a mixed_float16 BatchNormalization reads float32 ones)
         self.moving_mean = self.add_weight(
             shape=shape, name="moving_mean",
-            initializer=self.moving_mean_initializer, trainable=False)
+            initializer=self.moving_mean_initializer, trainable=False,
+            autocast=False)
         self.moving_variance = self.add_weight(
             shape=shape, name="moving_variance",
-            initializer=self.moving_variance_initializer, trainable=False)
+            initializer=self.moving_variance_initializer, trainable=False,
+            autocast=False)
         self.input_spec = InputSpec(ndim=rank, axes={self.axis: dim})
         axis = self.axis % rank
         self._reduction_axes = [i for i in range(rank) if i != axis]

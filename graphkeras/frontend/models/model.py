@@ -71,6 +71,8 @@ class Model(Trainer, Layer):
                 return self.dense(inputs)
     """
 
+    _rounds_outputs = False  # mixed_float16: its layers round their own
+
     def __new__(cls, *args, **kwargs):
         if cls is Model and _is_functional_call(args, kwargs):
             from .functional import Functional

@@ -105,16 +105,41 @@ def _to_value(x, trace, dt=None):
     if isinstance(x, TracedTensor):
         return x.value
     if isinstance(x, Variable):
-        return trace.read(x).value
+        return _autocast(x, trace.read(x)).value
     arr = np.asarray(x, dtype=None if dt is None else as_dtype(dt).np)
     if dt is None and arr.dtype == np.float64 and _is_weak(x):
         arr = arr.astype(np.float32)
     return trace.builder.constant(arr)
 
 
+def round_float16(x):
+    """x's float32 values rounded to float16's (a traced tensor, or an
+    array), the mixed_float16 policy's casts; anything else as it is."""
+    if isinstance(x, TracedTensor):
+        return _apply("round_float16", x) if x.dtype == "float32" else x
+    if isinstance(x, np.ndarray) and x.dtype == np.float32:
+        with np.errstate(over="ignore"):
+            return x.astype(np.float16).astype(np.float32)
+    return x
+
+
+def autocast_read(var, value):
+    """The value a layer's call reads for Variable `var`: rounded to
+    float16 inside a mixed_float16 layer when the variable autocasts."""
+    from ..mixed_precision import autocast_dtype
+
+    if autocast_dtype() is None or not getattr(var, "autocast", True) \
+            or var.dtype != "float32":
+        return value
+    return round_float16(value)
+
+
+_autocast = autocast_read
+
+
 def _to_array(x, dt=None):
     if isinstance(x, Variable):
-        x = x.value
+        x = _autocast(x, x.value)
     arr = np.asarray(x)
     if dt is not None:
         arr = arr.astype(as_dtype(dt).np, copy=False)
@@ -164,7 +189,7 @@ def convert_to_tensor(x, dtype=None):
         return x if dtype is None else cast(x, dtype)
     if isinstance(x, Variable):
         t = tracing.current_trace()
-        v = t.read(x) if t is not None else x.numpy()
+        v = _autocast(x, t.read(x) if t is not None else x.numpy())
         return v if dtype is None else cast(v, dtype)
     if isinstance(x, KerasTensor):
         return x if dtype is None else cast(x, dtype)

@@ -454,14 +454,9 @@ def _dtype_name(value):
         "DTypePolicy", "Policy", "FloatDTypePolicy", "DTypePolicyMap",
         "QuantizedDTypePolicy",
     ):
-        name = value.get("config", {}).get("name", "float32")
-        if name in ("mixed_float16", "mixed_bfloat16"):
-            raise ValueError(
-                f"The model uses the mixed precision policy {name!r}, which "
-                "graphkeras does not support: only float32/float64 "
-                "computations are."
-            )
-        return name
+        # a mixed policy ("mixed_float16", "mixed_bfloat16") stays a name
+        # the layer turns into its policy; others are checked there too
+        return value.get("config", {}).get("name", "float32")
     return value
 
 
