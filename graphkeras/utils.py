@@ -39,6 +39,11 @@ from .frontend.utils.dataset_utils import (
     split_dataset,
     unpack_x_y_sample_weight,
 )
+from .frontend.utils.directory_datasets import (
+    audio_dataset_from_directory,
+    image_dataset_from_directory,
+    text_dataset_from_directory,
+)
 from .frontend.utils.file_utils import get_file
 from .frontend.utils.image_utils import (
     array_to_img,
@@ -53,7 +58,8 @@ Sequence = PyDataset
 
 __all__ = [
     "CustomObjectScope", "FeatureSpace", "Progbar", "PyDataset", "Sequence",
-    "array_to_img",
+    "array_to_img", "audio_dataset_from_directory",
+    "image_dataset_from_directory", "text_dataset_from_directory",
     "clear_session", "custom_object_scope", "deserialize_keras_object",
     "disable_interactive_logging", "enable_interactive_logging",
     "get_custom_objects", "get_file", "get_registered_name",

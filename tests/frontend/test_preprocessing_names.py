@@ -9,11 +9,15 @@ import graphkeras as keras
 
 
 def test_preprocessing_names_as_keras3():
-    # keras 3.15: image, sequence, timeseries_dataset_from_array (plus the
-    # two *_dataset_from_directory, which graphkeras does not have)
+    # keras 3.15: image, sequence, timeseries_dataset_from_array and the
+    # image / text *_dataset_from_directory
     p = keras.preprocessing
     assert p.timeseries_dataset_from_array is \
         keras.utils.timeseries_dataset_from_array
+    for name in ("image_dataset_from_directory",
+                 "text_dataset_from_directory"):
+        assert getattr(p, name) is getattr(keras.utils, name)
+    assert callable(keras.utils.audio_dataset_from_directory)
     assert p.sequence.pad_sequences is keras.utils.pad_sequences
     for name in ("array_to_img", "img_to_array", "load_img", "save_img"):
         assert getattr(p.image, name) is getattr(keras.utils, name)
