@@ -142,6 +142,9 @@ from .frontend.layers.rnn import (  # noqa: F401
     SimpleRNNCell,
     StackedRNNCells,
 )
+from .frontend.layers.spectral_normalization import (  # noqa: F401
+    SpectralNormalization,
+)
 from .frontend.layers.wrappers import Bidirectional, TimeDistributed  # noqa: F401
 from .frontend.layers.augmentation import (  # noqa: F401
     CenterCrop,

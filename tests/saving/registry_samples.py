@@ -70,6 +70,9 @@ SAMPLES = {
                             [(4, 5), (6, 5)], "float32"),
     "ReversibleEmbedding": ({"input_dim": 10, "output_dim": 3,
                              "tie_weights": False}, [(5,)], "int32"),
+    "SpectralNormalization": ({"layer": keras.layers.Conv2D(2, 2),
+                               "power_iterations": 2}, [(4, 5, 3)],
+                              "float32"),
     # Keras 3.15's image augmentation layers (aug)
     "MaxNumBoundingBoxes": ({"max_number": 3}, [(4, 5, 3)], "float32"),
     "AutoContrast": ({}, [(4, 5, 3)], "float32"),
