@@ -13,14 +13,17 @@ from .ftrl import Ftrl
 from .lamb import Lamb
 from .lion import Lion
 from .loss_scale_optimizer import LossScaleOptimizer
+from .muon import Muon
 from .nadam import Nadam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
+from .schedule_free_adamw import ScheduleFreeAdamW
 from .sgd import SGD
 
 ALL_OBJECTS = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad,
                                        Adamax, Nadam, Adadelta, Ftrl, Lion,
-                                       LossScaleOptimizer, Lamb, Adafactor)}
+                                       LossScaleOptimizer, Lamb, Adafactor, Muon,
+                                       ScheduleFreeAdamW)}
 ALL_OBJECTS.update({k.lower(): v for k, v in ALL_OBJECTS.items()})
 
 
@@ -67,9 +70,11 @@ __all__ = [
     "Lamb",
     "Lion",
     "LossScaleOptimizer",
+    "Muon",
     "Nadam",
     "Optimizer",
     "RMSprop",
+    "ScheduleFreeAdamW",
     "deserialize",
     "get",
     "schedules",
