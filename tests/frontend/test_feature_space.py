@@ -146,3 +146,21 @@ def test_errors():
         raw.get_encoded_features()
     with pytest.raises(ValueError, match="feature 'c' has not been encoded"):
         raw({"c": np.arange(3)})
+
+
+def test_structured_data_example_learns():
+    # examples/structured_data_feature_space.py as a user runs it (the
+    # keras.io FeatureSpace example on a synthetic heart table), 15 epochs
+    import contextlib
+    import io
+    import pathlib
+    import runpy
+
+    path = pathlib.Path(__file__).parents[2] / "examples" / \
+        "structured_data_feature_space.py"
+    main = runpy.run_path(str(path))["main"]
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        accuracy, y_val = main(epochs=15, verbose=0)
+    majority = max(y_val.mean(), 1 - y_val.mean())
+    assert accuracy > majority + 0.1
+    assert "probability of having a heart disease" in out.getvalue()
