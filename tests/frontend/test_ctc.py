@@ -147,3 +147,39 @@ def test_ctc_errors_name_the_argument():
         ops.ctc_decode(inp, lengths, strategy="beam_search")
     with pytest.raises(ValueError, match=r"y_true.shape=\(4,\)"):
         keras.losses.ctc(F["target"][:, 0], F["logits"])
+
+
+class _CTCEndpoint(keras.layers.Layer):
+    """keras.io's OCR "endpoint layer": the CTC loss added with add_loss
+    (lengths made from the batch, as graphkeras's symbolic batch needs)."""
+
+    def call(self, y_true, y_pred):
+        ones = ops.ones_like(y_true[:, 0], dtype="int32")
+        loss = ops.ctc_loss(y_true, y_pred, ones * ops.shape(y_true)[1],
+                            ones * ops.shape(y_pred)[1])
+        self.add_loss(ops.mean(loss))
+        return y_pred
+
+
+def test_ctc_endpoint_layer_with_a_bidirectional_lstm_learns_to_read():
+    rng = np.random.default_rng(0)
+    steps, feats, labels, classes = 20, 8, 4, 6
+    y = rng.integers(1, classes, size=(256, labels)).astype("float32")
+    x = rng.normal(size=(256, steps, feats)).astype("float32") * 0.3
+    for i in range(256):  # label k shows as a bump in feature k
+        for j, c in enumerate(y[i].astype(int)):
+            x[i, 2 + 4 * j:4 + 4 * j, c] += 2.0
+    keras.utils.set_random_seed(0)
+    img = keras.Input((steps, feats))
+    lab = keras.Input((labels,))
+    h = keras.layers.Bidirectional(keras.layers.LSTM(
+        16, return_sequences=True))(img)
+    logits = keras.layers.Dense(classes, name="logits")(h)
+    model = keras.Model([img, lab], _CTCEndpoint()(lab, logits))
+    model.compile(optimizer=keras.optimizers.Adam(0.02))
+    hist = model.fit([x, y], epochs=15, batch_size=32, verbose=0)
+    assert hist.history["loss"][-1] < 0.1 * hist.history["loss"][0]
+    reader = keras.Model(img, model.get_layer("logits").output)
+    paths, _ = ops.ctc_decode(reader.predict(x[:16], verbose=0), [steps] * 16)
+    # repeated labels (1 1) come back through the blank between them
+    assert np.mean(np.all(paths[0][:, :labels] == y[:16], axis=1)) >= 0.9
