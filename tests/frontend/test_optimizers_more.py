@@ -1,4 +1,5 @@
-"""Muon, ScheduleFreeAdamW and SwapEMAWeights (with SGD(use_ema=True))
+"""Muon, ScheduleFreeAdamW, SwapEMAWeights (with SGD(use_ema=True)) and
+MultiOptimizer
 against Keras 3 training the same model from the same weights
 (fixtures/make_keras_optimizers_more.py), compiled and run_eagerly;
 RemoteMonitor against a local HTTP server."""
@@ -135,3 +136,54 @@ def test_remote_monitor_warns_when_unreachable():
     with pytest.warns(UserWarning, match="Could not reach RemoteMonitor"):
         model.fit(F["x"], F["y"], epochs=1, verbose=0, callbacks=[
             keras.callbacks.RemoteMonitor(root="http://127.0.0.1:9")])
+
+
+def test_multi_optimizer_routes_variables_by_path():
+    sgd = keras.optimizers.SGD(0.1)
+    adam = keras.optimizers.Adam(0.01)
+    mapping = keras.optimizers.OptimizerMap(sgd, {"head/.*": adam})
+    assert mapping["head/kernel"] is adam and mapping["hidden/kernel"] is sgd
+    opt = keras.optimizers.MultiOptimizer(mapping)
+    model = _model()
+    model.compile(optimizer=opt, loss="mse")
+    model.fit(F["x"], F["y"], batch_size=8, epochs=2, shuffle=False,
+              verbose=0)
+    assert int(opt.iterations) == 4
+    assert int(sgd.iterations) == 4 and int(adam.iterations) == 4
+    # Adam's slots exist for the head only
+    slots = [v.path for v in adam.variables]
+    assert any("head_kernel_momentum" in s for s in slots)
+    assert not any("hidden" in s for s in slots)
+    with pytest.raises(AttributeError, match="individual sub-optimizers"):
+        opt.learning_rate  # noqa: B018
+    np.testing.assert_allclose(
+        model.history.history["loss"], F["multi_loss"], rtol=2e-5)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, F[f"multi_w{i}"], rtol=2e-4, atol=2e-6)
+    # a function choosing the optimizer, run eagerly, does the same
+    ref = _model()
+    ref_sgd, ref_adam = keras.optimizers.SGD(0.1), keras.optimizers.Adam(0.01)
+    ref.compile(optimizer=keras.optimizers.MultiOptimizer(
+        lambda v: ref_adam if v.path.startswith("head/") else ref_sgd),
+        loss="mse", run_eagerly=True)
+    ref.fit(F["x"], F["y"], batch_size=8, epochs=2, shuffle=False,
+            verbose=0)
+    for a, b in zip(model.get_weights(), ref.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    again = keras.optimizers.MultiOptimizer.from_config(opt.get_config())
+    assert isinstance(again._optimizer_map["head/x"],
+                      keras.optimizers.Adam)
+
+
+def test_optimizer_map_refuses_duplicates_and_nesting():
+    mapping = keras.optimizers.OptimizerMap(keras.optimizers.SGD())
+    mapping["a"] = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="already exists"):
+        mapping["a"] = keras.optimizers.SGD()
+    with pytest.raises(ValueError, match="cannot be MultiOptimizer"):
+        mapping["b"] = keras.optimizers.MultiOptimizer(mapping)
+    mapping["x.*"] = keras.optimizers.SGD()
+    mapping["xy.*"] = keras.optimizers.SGD()
+    assert mapping["xy.*"] is not mapping["x.*"]  # exact keys first
+    with pytest.raises(ValueError, match="Multiple optimizers"):
+        mapping["xyz"]  # noqa: B018

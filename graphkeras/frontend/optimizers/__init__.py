@@ -13,6 +13,7 @@ from .ftrl import Ftrl
 from .lamb import Lamb
 from .lion import Lion
 from .loss_scale_optimizer import LossScaleOptimizer
+from .multi_optimizer import MultiOptimizer, OptimizerMap
 from .muon import Muon
 from .nadam import Nadam
 from .optimizer import Optimizer
@@ -23,7 +24,7 @@ from .sgd import SGD
 ALL_OBJECTS = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad,
                                        Adamax, Nadam, Adadelta, Ftrl, Lion,
                                        LossScaleOptimizer, Lamb, Adafactor, Muon,
-                                       ScheduleFreeAdamW)}
+                                       ScheduleFreeAdamW, MultiOptimizer)}
 ALL_OBJECTS.update({k.lower(): v for k, v in ALL_OBJECTS.items()})
 
 
@@ -70,8 +71,10 @@ __all__ = [
     "Lamb",
     "Lion",
     "LossScaleOptimizer",
+    "MultiOptimizer",
     "Muon",
     "Nadam",
+    "OptimizerMap",
     "Optimizer",
     "RMSprop",
     "ScheduleFreeAdamW",
