@@ -39,6 +39,14 @@ from .frontend.layers.activation_layers import (  # noqa: F401
     ReLU,
     Softmax,
 )
+from .frontend.layers.adaptive_pooling import (  # noqa: F401
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
+)
 from .frontend.layers.attention import (  # noqa: F401
     AdditiveAttention,
     Attention,

@@ -114,6 +114,7 @@ ARG_GUESSES = {
     "size": 2, "cropping": 1, "padding": 1, "l1": 0.01, "l2": 0.01,
     "factor": 0.5, "height": 3, "width": 3, "num_bins": 3, "max_tokens": 10,
     "num_classes": 3, "dims": (1,), "target_shape": (-1,), "axes": -1,
+    "output_size": 2,
 }
 INPUT_GUESSES = [(5,), (4, 5), (6, 6, 3), (4, 4, 4, 2)]
 MERGING = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",

@@ -203,7 +203,8 @@ def test_unknown_op_class_names_class_module_and_model():
     text = str(e.value)
     assert ('graphkeras cannot load the Keras op keras.src.ops.numpy.Foo '
             '(node "mean") in model "' + config["config"]["name"] +
-            '": supported ops are Abs, Absolute, Add, ') in text
+            '": supported ops are Abs, Absolute, AdaptiveAveragePool, '
+            'AdaptiveMaxPool, Add, ') in text
     assert "NotEqual" in text and "Where" in text
 
 

@@ -28,6 +28,7 @@ from .core import (
 )
 from .numpy import (
     abs,
+    concatenate,
     max,
     mean,
     slice,
@@ -564,6 +565,61 @@ def average_pool(inputs, pool_size, strides=None, padding="valid",
     """The mean over each window of the elements inside the input."""
     return _pool("avg_pool", "ops.average_pool", inputs, pool_size, strides,
                  padding, data_format)
+
+
+def _adaptive_windows(length: int, size: int) -> tuple:
+    """PyTorch's and Keras's adaptive windows: output i pools
+    [floor(i L / n), ceil((i + 1) L / n)), of ceil(L / n) or one more
+    elements."""
+    starts = [(i * length) // size for i in range(size)]
+    ends = [-(-((i + 1) * length) // size) for i in range(size)]
+    return starts, [e - s for s, e in zip(starts, ends)]
+
+
+def _adaptive_pool(op: str, what: str, inputs, output_size, data_format):
+    fmt = standardize_data_format(data_format)
+    x = _floats(_channels_last(inputs, fmt))
+    D = _check_rank(x, what)
+    out = standardize_tuple(output_size, D, "output_size")
+    sp = _static_spatial(x, what)
+    # one axis at a time (a box's mean or max is the iterated one): per
+    # window size present, a stride-1 pool along that axis, then each
+    # output position gathers its window's result
+    for ax, (length, size) in enumerate(zip(sp, out)):
+        if size == length:
+            continue
+        starts, sizes = _adaptive_windows(length, size)
+        pooled, offset = [], {}
+        base = 0
+        for k in sorted(set(sizes)):
+            window = tuple(k if a == ax else 1 for a in range(D))
+            pooled.append(_apply(op, x, window=window, strides=(1,) * D,
+                                 pads=((0, 0),) * D))
+            offset[k] = base
+            base += length - k + 1
+        both = pooled[0] if len(pooled) == 1 else concatenate(pooled,
+                                                                 ax + 1)
+        index = np.array([offset[k] + s for k, s in zip(sizes, starts)],
+                         "int32")
+        x = take(both, index, axis=ax + 1)
+    return _restore(x, fmt)
+
+
+@keras_op
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    """Average pooling to a fixed spatial `output_size` (an int or one int
+    per spatial axis): output i along an axis of length L averages the
+    inputs [floor(i L / n), ceil((i + 1) L / n)), as Keras 3 and PyTorch."""
+    return _adaptive_pool("avg_pool", "ops.adaptive_average_pool", inputs,
+                          output_size, data_format)
+
+
+@keras_op
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    """Max pooling to a fixed spatial `output_size` (windows as
+    adaptive_average_pool's)."""
+    return _adaptive_pool("max_pool", "ops.adaptive_max_pool", inputs,
+                          output_size, data_format)
 
 
 @keras_op

@@ -373,6 +373,10 @@ OPS = [
     _op("DepthToSpace", "nn", "depth_to_space", "block_size data_format"),
     _op("SpaceToDepth", "nn", "space_to_depth", "block_size data_format"),
     _op("MaxPool", "nn", "max_pool", "pool_size strides padding data_format"),
+    _op("AdaptiveAveragePool", "nn", "adaptive_average_pool",
+        "output_size data_format"),
+    _op("AdaptiveMaxPool", "nn", "adaptive_max_pool",
+        "output_size data_format"),
     _op("AveragePool", "nn", "average_pool",
         "pool_size strides padding data_format"),
     # --- keras.src.ops.image ---------------------------------------------------
