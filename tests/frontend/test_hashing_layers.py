@@ -72,15 +72,20 @@ def test_fixture_covers_the_hard_inputs():
     assert -2**63 in ints and 2**63 - 1 in ints
 
 
-def test_fingerprint64_by_length_groups_matches_one_by_one():
-    # grouping strings by length must not mix rows up
+@pytest.mark.parametrize("letters", ["abcé", "ab c"])
+def test_fingerprint64_by_length_groups_matches_one_by_one(letters):
+    # grouping strings by length must not mix rows up, and the paths
+    # (ASCII str matrix, bytes matrix, per-string encoding) agree
     rng = np.random.default_rng(1)
-    words = ["".join(rng.choice(list("abcé"), n)) for n in
+    words = ["".join(rng.choice(list(letters), n)) for n in
              rng.integers(0, 90, 300)]
-    together = hashes.fingerprint64(words)
-    alone = np.array([hashes.fingerprint64([w])[0] for w in words])
+    together = hashes.fingerprint64(np.array(words))
+    alone = np.array([hashes.fingerprint64(np.array([w], dtype=object))[0]
+                      for w in words])
     np.testing.assert_array_equal(together, alone)
-    np.testing.assert_array_equal(hashes.siphash(words, (3, 4)),
+    as_bytes = np.array([w.encode("utf-8") for w in words])
+    np.testing.assert_array_equal(hashes.fingerprint64(as_bytes), alone)
+    np.testing.assert_array_equal(hashes.siphash(np.array(words), (3, 4)),
                                   [hashes.siphash([w], (3, 4))[0]
                                    for w in words])
 

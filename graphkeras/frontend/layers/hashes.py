@@ -8,10 +8,11 @@ Invariants:
 - All arithmetic is on uint64 arrays and wraps modulo 2**64, as the C++
   does (NumPy wraps uint64 array products silently; the errstate guards
   the rare scalar path).
-- Strings are hashed as their UTF-8 bytes. Strings of one byte length are
-  hashed together: a batch costs one pass of vector operations per
-  distinct length (and per 64-byte block for long strings), not one
-  Python loop per string; repeated strings are hashed once.
+- Strings are hashed as their UTF-8 bytes, the strings of one byte
+  length together: one pass of vector operations per distinct length
+  (and per 64-byte block of long strings). An ASCII str array or a bytes
+  array becomes a byte matrix with array operations (no Python loop per
+  string); other arrays encode each distinct string once in Python.
 """
 
 from __future__ import annotations
@@ -208,16 +209,72 @@ def _sip_rows(b: np.ndarray, n: int, key):
     return v0 ^ v1 ^ v2 ^ v3
 
 
-def _hash_strings(values, rows_fn) -> np.ndarray:
-    """uint64 hashes of an array of str / bytes, computed by `rows_fn(b, n)`
-    on each group of equal byte length (b: uint8 (k, n))."""
-    flat = np.asarray(values, dtype=object).reshape(-1)
-    encoded = [v if isinstance(v, bytes) else str(v).encode("utf-8")
-               for v in flat]
-    uniq = {}
-    for s in encoded:
-        uniq.setdefault(s, len(uniq))
-    keys = list(uniq)
+# Byte matrices above this many bytes are not built (one very long string
+# among short ones): such inputs take the per-string path.
+_MAX_MATRIX_BYTES = 1 << 26
+
+
+def _ascii_matrix(a: np.ndarray):
+    """(bytes (n, width) uint8, lengths (n,)) of a 1-D str array whose
+    characters are all ASCII (their UTF-8 bytes are their codes), built
+    from its UTF-32 codes (NumPy drops trailing NULs from its strings, so
+    a string ends at its last nonzero code); None when some character is
+    not ASCII or the matrix would be too large."""
+    n, width = a.shape[0], a.dtype.itemsize // 4
+    if n == 0 or width == 0:
+        return np.zeros((n, 1), np.uint8), np.zeros(n, np.int64)
+    if n * width > _MAX_MATRIX_BYTES:
+        return None
+    codes = np.ascontiguousarray(a).view(np.uint32).reshape(n, width)
+    if codes.max() >= 0x80:
+        return None
+    b = codes.astype(np.uint8)
+    return b, _lengths(b)
+
+
+def _lengths(b: np.ndarray) -> np.ndarray:
+    """The index after the last nonzero byte of each row."""
+    nonzero = b != 0
+    width = b.shape[1]
+    return np.where(nonzero.any(axis=1),
+                    width - np.argmax(nonzero[:, ::-1], axis=1), 0)
+
+
+def _bytes_matrix(a: np.ndarray):
+    """(bytes (n, width), lengths) of a 1-D bytes ('S') array."""
+    n, width = a.shape[0], a.dtype.itemsize
+    if n == 0 or width == 0:
+        return np.zeros((n, 1), np.uint8), np.zeros(n, np.int64)
+    if n * width > _MAX_MATRIX_BYTES:
+        return None
+    b = np.ascontiguousarray(a).view(np.uint8).reshape(n, width)
+    return b, _lengths(b)
+
+
+def _hash_matrix(b: np.ndarray, lengths: np.ndarray, rows_fn) -> np.ndarray:
+    """Hashes of the rows of a byte matrix, one pass per distinct length."""
+    out = np.zeros(b.shape[0], _U)
+    order = np.argsort(lengths, kind="stable")
+    sizes, first = np.unique(lengths[order], return_index=True)
+    bounds = list(first) + [len(order)]
+    with np.errstate(over="ignore"):
+        for i, n in enumerate(sizes.tolist()):
+            idx = order[bounds[i]:bounds[i + 1]]
+            rows = np.ascontiguousarray(b[idx, :n]) if n else \
+                np.zeros((len(idx), 0), np.uint8)
+            out[idx] = rows_fn(rows, n)
+    return out
+
+
+def _hash_objects(flat: np.ndarray, rows_fn) -> np.ndarray:
+    """Hashes of a 1-D array of str / bytes, each distinct string encoded
+    (UTF-8) and hashed once."""
+    items = flat.tolist()
+    uniq: dict = {}
+    for v in items:
+        uniq.setdefault(v, len(uniq))
+    keys = [v if isinstance(v, bytes) else str(v).encode("utf-8")
+            for v in uniq]
     out_u = np.zeros(len(keys), _U)
     by_len: dict = {}
     for i, s in enumerate(keys):
@@ -227,10 +284,26 @@ def _hash_strings(values, rows_fn) -> np.ndarray:
             buf = np.frombuffer(b"".join(keys[i] for i in idx) + b"\0" * 8,
                                 np.uint8)[:n * len(idx)]
             # NOTE: the 8 padding bytes let a zero-length group reshape
-            b = buf.reshape(len(idx), n)
-            out_u[idx] = rows_fn(b, n)
-    pos = np.fromiter((uniq[s] for s in encoded), np.int64, len(encoded))
-    return out_u[pos].reshape(np.shape(values))
+            out_u[idx] = rows_fn(buf.reshape(len(idx), n), n)
+    pos = np.fromiter(map(uniq.__getitem__, items), np.int64, len(items))
+    return out_u[pos]
+
+
+def _hash_strings(values, rows_fn) -> np.ndarray:
+    """uint64 hashes of an array of str / bytes, computed by `rows_fn(b, n)`
+    on each group of equal byte length (b: uint8 (k, n))."""
+    arr = np.asarray(values)
+    flat = arr.reshape(-1)
+    found = None
+    if flat.dtype.kind == "U":
+        found = _ascii_matrix(flat)
+    elif flat.dtype.kind == "S":
+        found = _bytes_matrix(flat)
+    if found is None:
+        out = _hash_objects(flat, rows_fn)
+    else:
+        out = _hash_matrix(found[0], found[1], rows_fn)
+    return out.reshape(arr.shape)
 
 
 def fingerprint64(values) -> np.ndarray:
