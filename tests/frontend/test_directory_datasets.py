@@ -172,4 +172,68 @@ def test_errors(tree, monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_pil)
     with pytest.raises(ImportError, match="graphkeras\\[images\\]"):
-        f(str(tree / "img"))
+        f(str(tree / "jpg"), verbose=False)
+
+
+@pytest.mark.parametrize("k", [0, 3, 4, 10, 11],
+                         ids=lambda k: f"{k}-{META['cases'][k]['dir']}")
+def test_png_without_pillow_matches_keras(tree, k, monkeypatch):
+    # the stdlib PNG decoder (png.py) in place of Pillow: Keras's numbers
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pil(name, *args, **kwargs):
+        if name == "PIL" or name.startswith("PIL."):
+            raise ImportError("no PIL")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pil)
+    case = META["cases"][k]
+    parts, _, _ = _ours(tree, case)
+    xs, _ = _batches(parts[0])
+    for b, x in enumerate(xs):
+        np.testing.assert_allclose(x, FIX[f"c{k}_p0_x{b}"], atol=1e-3)
+
+
+def test_png_decoder_against_pillow(tmp_path):
+    # every color type and bit depth Pillow writes, with its filters
+    Image = pytest.importorskip("PIL.Image")
+    from graphkeras.frontend.utils import png
+
+    rng = np.random.default_rng(0)
+    smooth = np.add.outer(np.arange(23), np.arange(31)) * 5 % 256
+    arrays = {
+        "L": smooth.astype("uint8"),
+        "RGB": np.stack([smooth, smooth[::-1], rng.integers(0, 256, (23, 31))],
+                        -1).astype("uint8"),
+        "RGBA": rng.integers(0, 256, (23, 31, 4)).astype("uint8"),
+        "LA": rng.integers(0, 256, (23, 31, 2)).astype("uint8"),
+    }
+    images = [Image.fromarray(a, mode) for mode, a in arrays.items()]
+    images.append(images[1].convert("P", palette=Image.ADAPTIVE, colors=17))
+    images.append(images[0].convert("1"))
+    pal = images[1].convert("P", palette=Image.ADAPTIVE, colors=5)
+    pal.info["transparency"] = 2
+    images.append(pal)
+    for i, im in enumerate(images):
+        for optimize in (False, True):
+            path = tmp_path / f"{i}_{optimize}.png"
+            save = {"transparency": 2} if i == len(images) - 1 else {}
+            im.save(path, optimize=optimize, **save)
+            with Image.open(path) as back:
+                mode = back.mode
+                want = np.asarray(back.convert(
+                    "RGBA" if "A" in mode or "transparency" in back.info
+                    else "RGB" if mode in ("P", "RGB") else "L"))
+            got = png.decode_png(path.read_bytes(), str(path))
+            if got.shape[2] == 2:
+                got = png.to_channels(got, 4)
+                want = np.asarray(Image.open(path).convert("RGBA"))
+            got = got[:, :, 0] if want.ndim == 2 else got
+            np.testing.assert_array_equal(got, want, err_msg=f"{i} {mode}")
+    with pytest.raises(ValueError, match="PNG signature"):
+        png.decode_png(b"GIF89a...", "x.png")
+    data = (tmp_path / "0_False.png").read_bytes()
+    with pytest.raises(ValueError, match="CRC|truncated"):
+        png.decode_png(data[:-20], "cut.png")

@@ -14,7 +14,8 @@ take directly, with tf.data's `take`, `map`, `prefetch`, `cache` and
 
 Invariants:
 - Images decode with Pillow (declared as the `images` extra); without it
-  an ImportError names the extra. Resizing is ops.image.resize (half-pixel
+  PNG files are read by png.py (zlib) and other formats raise an
+  ImportError naming the extra. Resizing is ops.image.resize (half-pixel
   centers, no antialiasing: tf.image.resize's numbers); bilinear and other
   methods give float32, "nearest" keeps uint8, as tf.image.resize does.
 - With shuffle=True, batches come in a fresh order each epoch (tf.data's
@@ -314,7 +315,7 @@ class FileDataset(_Batches):
 
 def _build(directory, labels, label_mode, class_names, batch_size, shuffle,
            seed, validation_split, subset, follow_links, verbose, formats,
-           load, what, stack=np.stack):
+           load, what, stack=np.stack, check=None):
     _check_args(labels, label_mode, class_names, validation_split, subset,
                 shuffle, seed, what)
     if labels is None or label_mode is None:
@@ -336,6 +337,8 @@ def _build(directory, labels, label_mode, class_names, batch_size, shuffle,
     kind = "images" if what == "image" else f"{what} files"
 
     def make(p, lab, shuffled):
+        if check is not None:
+            check(p)
         return FileDataset(p, _encode_labels(lab, label_mode, num_classes),
                            load, batch_size, shuffled, seed, class_names,
                            stack)
@@ -362,15 +365,29 @@ def _build(directory, labels, label_mode, class_names, batch_size, shuffle,
 
 
 def _pil_image():
+    """Pillow's Image module, or None when Pillow is not installed."""
     try:
         from PIL import Image
     except ImportError:
-        raise ImportError(
-            "image_dataset_from_directory decodes images with Pillow, which "
-            "is not installed. Install graphkeras's `images` extra: `pip "
-            "install graphkeras[images]` (or `pip install pillow`).") \
-            from None
+        return None
     return Image
+
+
+def _needs_pillow(path) -> ImportError:
+    return ImportError(
+        f"image_dataset_from_directory decodes {os.path.basename(path)} "
+        "(not a PNG file) with Pillow, which is not installed. Install "
+        "graphkeras's `images` extra: `pip install graphkeras[images]` (or "
+        "`pip install pillow`); PNG files are read without it.")
+
+
+def _check_decodable(paths) -> None:
+    """Without Pillow, only PNG files can be read: say so at once."""
+    if _pil_image() is not None:
+        return
+    for p in paths:
+        if not p.lower().endswith(".png"):
+            raise _needs_pillow(p)
 
 
 def _resize_with_pad(img, th, tw, method):
@@ -396,14 +413,25 @@ def _image_loader(image_size, num_channels, interpolation, data_format,
                   crop_to_aspect_ratio, pad_to_aspect_ratio):
     from ..ops import image as image_ops
 
+    from . import png
+
     Image = _pil_image()
     mode = {1: "L", 3: "RGB", 4: "RGBA"}[num_channels]
     th, tw = image_size
 
-    def load(path):
+    def decode(path):
+        if Image is None:
+            with open(path, "rb") as f:
+                data = f.read()
+            if not data.startswith(b"\x89PNG"):
+                raise _needs_pillow(path)
+            return png.to_channels(png.decode_png(data, path), num_channels)
         with Image.open(path) as im:
             im.seek(0)  # the first frame of an animation
-            arr = np.asarray(im.convert(mode))
+            return np.asarray(im.convert(mode))
+
+    def load(path):
+        arr = decode(path)
         if arr.ndim == 2:
             arr = arr[:, :, None]
         x = arr.astype("float32")
@@ -504,13 +532,13 @@ def image_dataset_from_directory(
             "Only one of `pad_to_aspect_ratio`, `crop_to_aspect_ratio` can "
             "be set to `True`.")
     data_format = standardize_data_format(data_format)
-    _pil_image()  # fail before indexing when Pillow is missing
     load = _image_loader(tuple(int(s) for s in image_size), num_channels,
                          interpolation, data_format, crop_to_aspect_ratio,
                          pad_to_aspect_ratio)
     return _build(directory, labels, label_mode, class_names, batch_size,
                   shuffle, seed, validation_split, subset, follow_links,
-                  verbose, ALLOWLIST_FORMATS, load, "image")
+                  verbose, ALLOWLIST_FORMATS, load, "image",
+                  check=_check_decodable)
 
 
 # --- text -------------------------------------------------------------------------
