@@ -140,6 +140,15 @@ def test_texts_feed_text_vectorization(tree):
     vec = keras.layers.TextVectorization(output_mode="multi_hot")
     vec.adapt(texts)
     assert vec(texts).shape[0] == len(labels) == 7
+    # keras.io's pattern: adapt on the dataset's texts, batch by batch
+    small = keras.utils.text_dataset_from_directory(
+        str(tree / "txt"), batch_size=2, shuffle=False, verbose=False)
+    by_batch = keras.layers.TextVectorization(output_mode="multi_hot")
+    by_batch.adapt(small.map(lambda x, y: x))
+    assert by_batch.get_vocabulary() == vec.get_vocabulary()
+    lookup = keras.layers.StringLookup()
+    lookup.adapt(small)  # (texts, labels) batches: the texts
+    assert set(lookup.get_vocabulary()[1:]) == set(texts.tolist())
 
 
 def test_errors(tree, monkeypatch):

@@ -58,6 +58,26 @@ def _as_text(x) -> np.ndarray:
         otypes=[object])(a) if a.size else a
 
 
+def _text_batches(data) -> list:
+    """adapt() data as a list of batches: an array or a list of strings is
+    one batch; a list of arrays, or any other iterable (a dataset, a
+    generator; `(x, y)` items read as x), holds batches."""
+    if isinstance(data, (KerasTensor, TracedTensor, Variable)):
+        raise TypeError(
+            "adapt() needs concrete data (NumPy strings or an iterable of "
+            f"batches), received a symbolic tensor {data!r}.")
+    if isinstance(data, (list, tuple)) and data and \
+            isinstance(data[0], np.ndarray):
+        return list(data)
+    if isinstance(data, (np.ndarray, list, tuple, str, bytes)) or \
+            not hasattr(data, "__iter__"):
+        return [data]
+    out = []
+    for item in data:
+        out.append(item[0] if isinstance(item, tuple) else item)
+    return out
+
+
 def _utf8_key(token) -> bytes:
     return str(token).encode("utf-8")
 
@@ -183,8 +203,7 @@ class StringLookup(LookupVocabulary, Layer):
         counts = Counter()
         docs = Counter()
         n_docs = 0
-        batches = data if isinstance(data, (list, tuple)) and data and \
-            isinstance(data[0], np.ndarray) else [data]
+        batches = _text_batches(data)
         for i, batch in enumerate(batches):
             if steps is not None and i >= steps:
                 break
@@ -389,8 +408,7 @@ class TextVectorization(Layer):
     def adapt(self, data, batch_size=None, steps=None):
         """Learn the vocabulary from texts (an array, or a list of
         arrays)."""
-        batches = data if isinstance(data, (list, tuple)) and data and \
-            isinstance(data[0], np.ndarray) else [data]
+        batches = _text_batches(data)
         counts = Counter()
         docs = Counter()
         n_docs = 0
