@@ -45,6 +45,11 @@ from .metrics import Metric
 from .optimizers import Optimizer
 from .regularizers import Regularizer
 
+
+def version() -> str:
+    """The graphkeras version string (Keras 3's `keras.version()`)."""
+    return __version__
+
 __all__ = [
     "DTypePolicy", "Initializer", "Loss", "Metric", "Optimizer",
     "Regularizer",
@@ -52,5 +57,6 @@ __all__ = [
     "Variable", "activations", "applications", "backend", "callbacks", "config", "constraints",
     "datasets", "device", "distribution",
     "initializers", "layers", "losses", "metrics", "models", "ops",
-    "optimizers", "preprocessing", "random", "regularizers", "saving", "tree", "utils", "wrappers",
+    "optimizers", "preprocessing", "random", "regularizers", "saving", "tree", "utils",
+    "version", "wrappers",
 ]

@@ -553,3 +553,56 @@ def test_safe_unpickler_refuses_code(tmp_path):
     path.write_bytes(pickle.dumps({b"data": os.getcwd}))
     with pytest.raises(pickle.UnpicklingError, match="posix.getcwd"):
         load_pickle(str(path))
+
+
+def test_version_and_normalize_dtypes():
+    assert keras.version() == keras.__version__
+    x = np.array([[3.0, 4.0], [0.0, 0.0]])
+    out = keras.utils.normalize(x)
+    assert out.dtype == np.float64  # a NumPy array stays NumPy's, as Keras
+    np.testing.assert_allclose(out, [[0.6, 0.8], [0.0, 0.0]])
+    assert keras.utils.normalize([[3, 4]]).dtype == np.float32
+
+
+def test_build_config_methods():
+    d = keras.layers.Dense(3)
+    assert d.get_build_config() is None
+    d.build((None, 4))
+    assert d.get_build_config() == {"input_shape": (None, 4)}
+    e = keras.layers.Dense(3)
+    e.build_from_config({"input_shape": [None, 4]})
+    assert e.built and e.kernel.shape == (4, 3)
+
+    class TwoShapes(keras.layers.Layer):
+        def build(self, a_shape, b_shape):
+            self.w = self.add_weight(shape=(a_shape[-1], b_shape[-1]))
+
+        def call(self, a, b):
+            return keras.ops.matmul(a, self.w) + b
+
+    t = TwoShapes()
+    t.build_from_config({"shapes_dict": {"a_shape": [None, 2],
+                                         "b_shape": [None, 5]}})
+    assert t.w.shape == (2, 5)
+
+    class Custom(keras.layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], 2))
+
+        def call(self, x):
+            return keras.ops.matmul(x, self.w)
+
+        def get_build_config(self):
+            return {"width": self.w.shape[0]}
+
+        def build_from_config(self, config):
+            self.build((None, config["width"]))
+
+    c = Custom()
+    model = keras.Sequential([keras.Input((6,)), c])
+    cfg = keras.saving.serialize_keras_object(c)
+    assert cfg["build_config"] == {"width": 6}
+    again = keras.saving.deserialize_keras_object(
+        cfg, custom_objects={"Custom": Custom})
+    assert again.built and again.w.shape == (6, 2)
+    assert model.get_build_config() is not None

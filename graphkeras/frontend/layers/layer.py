@@ -425,6 +425,22 @@ class Layer:
         for v, w in zip(mine, weights):
             v.assign(np.asarray(w))
 
+    def get_build_config(self):
+        """The shapes build() took, for saving (Keras 3): {"input_shape":
+        shape} once built, else None. Override it together with
+        build_from_config for a build that takes other arguments."""
+        shapes = getattr(self, "_build_shapes", None)
+        if not self.built or shapes is None:
+            return None
+        return {"input_shape": shapes}
+
+    def build_from_config(self, config):
+        """Build from what get_build_config returned (a saved
+        "build_config"): build(input_shape), or build(**shapes_dict)."""
+        from ..saving.serialization_lib import build_from_config
+
+        build_from_config(self, config, default=True)
+
     def count_params(self) -> int:
         if not self.built:
             raise ValueError(

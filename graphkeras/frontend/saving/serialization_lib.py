@@ -294,9 +294,8 @@ def _canonical_config(value):
 
 def get_build_config(layer):
     """{"input_shape": ...} of a built layer (Keras 3's build_config)."""
-    own = getattr(layer, "get_build_config", None)
-    if own is not None:
-        return own()
+    if _overrides(layer, "get_build_config"):
+        return layer.get_build_config()
     if not getattr(layer, "built", False):
         return None
     shapes = getattr(layer, "_build_shapes", None)
@@ -627,10 +626,29 @@ def _own_from_config(cls) -> bool:
     return False
 
 
-def build_from_config(layer, build_config: dict) -> None:
-    own = getattr(layer, "build_from_config", None)
-    if own is not None:
-        own(build_config)
+def _overrides(layer, method: str) -> bool:
+    """Whether layer's class defines its own `method` (not Layer's)."""
+    for klass in type(layer).__mro__:
+        if method in klass.__dict__:
+            return klass.__name__ != "Layer" or \
+                klass.__module__ != "graphkeras.frontend.layers.layer"
+    return False
+
+
+def build_from_config(layer, build_config: dict, default=False) -> None:
+    """Build `layer` from a saved build_config: its own build_from_config
+    when it has one (unless called from Layer's default), else
+    build(input_shape) or build(**shapes_dict)."""
+    if not default and _overrides(layer, "build_from_config"):
+        layer.build_from_config(build_config)
+        return
+    if not build_config:
+        return
+    shapes = build_config.get("shapes_dict")
+    if isinstance(shapes, dict) and "input_shape" not in build_config:
+        shapes = {k: _shape_tuple(v) for k, v in shapes.items()}
+        layer.build(**shapes)
+        layer.built = True
         return
     shape = build_config.get("input_shape")
     if shape is None:

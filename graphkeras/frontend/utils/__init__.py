@@ -36,7 +36,11 @@ def to_categorical(x, num_classes=None):
 
 
 def normalize(x, axis=-1, order=2):
-    x = np.asarray(x, dtype="float32")
+    """x divided by its `order`-norm along `axis` (a zero norm divides by
+    1). A NumPy array is divided in NumPy (a float64 array stays float64,
+    as in Keras); anything else becomes float32 first."""
+    if not isinstance(x, np.ndarray):
+        x = np.asarray(x, dtype="float32")
     n = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
     return x / np.where(n == 0, 1, n)
 
