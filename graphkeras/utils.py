@@ -50,6 +50,7 @@ from .frontend.utils.image_utils import (
     img_to_array,
     load_img,
     save_img,
+    smart_resize,
 )
 from .frontend.utils.model_graph import get_source_inputs, model_to_dot, plot_model
 
@@ -67,7 +68,8 @@ __all__ = [
     "is_interactive_logging_enabled", "is_keras_tensor", "load_img",
     "model_to_dot", "normalize", "pack_x_y_sample_weight", "pad_sequences",
     "plot_model", "register_keras_serializable", "save_img",
-    "serialize_keras_object", "set_random_seed", "split_dataset",
+    "serialize_keras_object", "set_random_seed", "smart_resize",
+    "split_dataset",
     "standardize_dtype", "timeseries_dataset_from_array", "to_categorical",
     "unpack_x_y_sample_weight",
 ]

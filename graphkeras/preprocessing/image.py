@@ -5,6 +5,8 @@ from ..frontend.utils.image_utils import (
     img_to_array,
     load_img,
     save_img,
+    smart_resize,
 )
 
-__all__ = ["array_to_img", "img_to_array", "load_img", "save_img"]
+__all__ = ["array_to_img", "img_to_array", "load_img", "save_img",
+           "smart_resize"]

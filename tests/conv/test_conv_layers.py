@@ -344,9 +344,10 @@ def test_weights_have_keras_layouts_and_names():
     (lambda: layers.MaxPooling2D(padding="full"),
      ("The `padding` argument must be a list/tuple or one of ('valid', "
      "'same'). Received: full")),
-    (lambda: layers.Resizing(4, 4, interpolation="bicubic", name="rs"),
-     ('Layer "rs" supports interpolation "bilinear" or "nearest"; received '
-     "interpolation='bicubic'.")),
+    (lambda: layers.Resizing(4, 4, interpolation="cubic", name="rs"),
+     ("Layer \"rs\" supports interpolation in ('bilinear', 'nearest', "
+     "'lanczos3', 'lanczos5', 'bicubic', 'area'); received "
+     "interpolation='cubic'.")),
     (lambda: layers.Conv2D(4, 3, data_format="nhwc"),
      ("The `data_format` argument must be one of {'channels_first', "
      "'channels_last'}. Received: data_format=nhwc")),

@@ -234,7 +234,7 @@ def test_warps_keep_shapes_values_and_seeds():
 
 
 def test_perspective_homography_maps_the_corners():
-    from graphkeras.frontend.layers.augmentation_mix import homography
+    from graphkeras.frontend.ops.image import _homography as homography
     start = np.array([[[0, 0], [7, 0], [0, 7], [7, 7]]], "float32")
     end = start + np.array([[[1, 0.5], [-1, 1], [0.5, -0.5], [-1, -1]]],
                            "float32")

@@ -31,13 +31,14 @@ from .augmentation import (
     _check_rank,
     _factor_pair,
 )
+from ..ops.image import _blur as blur
+from ..ops.image import _elastic, _homography
 from .augmentation_affine import (
     FILL_MODES,
     INTERPOLATIONS,
     RandomRotation,
     RandomTranslation,
     affine_resample,
-    resample_at,
 )
 from .augmentation_color import (
     AutoContrast,
@@ -252,34 +253,6 @@ class RandomErasing(KerasImageLayer):
                 "value_range": self.value_range, "seed": self.seed}
 
 
-def gaussian_kernel_1d(size: int, sigma, dtype="float32"):
-    """Keras's normalized 1D Gaussian of `size` taps; sigma a number or a
-    tensor."""
-    t = np.arange(size, dtype=dtype) - np.asarray((size - 1) / 2, dtype)
-    k = ops.exp(ops.multiply(-0.5, ops.square(ops.divide(t, sigma))))
-    return ops.divide(k, ops.sum(k, axis=-1, keepdims=True))
-
-
-def blur(x, kernel_size, sigma_x, sigma_y, data_format):
-    """x (N, ...) blurred by the separable Gaussian of Keras's
-    ops.image.gaussian_blur (zero padding, 'same' size): rows of
-    kernel_size[1] taps with sigma_y, columns of kernel_size[0] taps with
-    sigma_x (Keras pairs size[0] and sigma[0] with the width)."""
-    kx = gaussian_kernel_1d(int(kernel_size[0]), sigma_x, ops.dtype(x))
-    ky = gaussian_kernel_1d(int(kernel_size[1]), sigma_y, ops.dtype(x))
-    if data_format == "channels_first":
-        x = ops.transpose(x, (0, 2, 3, 1))
-    channels = ops.shape(x)[-1]
-    kernel = ops.multiply(ops.reshape(ky, (-1, 1, 1, 1)),
-                          ops.reshape(kx, (1, -1, 1, 1)))
-    kernel = ops.add(kernel, np.zeros((1, 1, channels, 1), ops.dtype(x)))
-    out = ops.depthwise_conv(x, kernel, strides=1, padding="same",
-                             data_format="channels_last")
-    if data_format == "channels_first":
-        out = ops.transpose(out, (0, 3, 1, 2))
-    return out
-
-
 def _odd_pair(name: str, value) -> tuple:
     msg = f"{name} must be an odd number. Received: {name}={value}"
     if isinstance(value, (tuple, list)):
@@ -420,54 +393,6 @@ def shear(x, sx, sy, interpolation, fill_mode, fill_value, data_format):
         if data_format == "channels_first" else out
 
 
-def _square_to_quad(p):
-    """The homography (9 tensors, row-major) taking the unit square's
-    corners (0,0), (1,0), (0,1), (1,1) to the points p[0..3] (each an (x,
-    y) pair of (batch, 1) tensors), in closed form (Heckbert)."""
-    (x0, y0), (x1, y1), (x3, y3), (x2, y2) = p
-    s, m, a = ops.subtract, ops.multiply, ops.add
-    dx1, dx2, dx3 = s(x1, x2), s(x3, x2), a(s(x0, x1), s(x2, x3))
-    dy1, dy2, dy3 = s(y1, y2), s(y3, y2), a(s(y0, y1), s(y2, y3))
-    det = s(m(dx1, dy2), m(dx2, dy1))
-    g = ops.divide(s(m(dx3, dy2), m(dx2, dy3)), det)
-    h = ops.divide(s(m(dx1, dy3), m(dx3, dy1)), det)
-    one = ops.ones_like(x0)
-    return [a(s(x1, x0), m(g, x1)), a(s(x3, x0), m(h, x3)), x0,
-            a(s(y1, y0), m(g, y1)), a(s(y3, y0), m(h, y3)), y0,
-            g, h, one]
-
-
-def _adjugate(q):
-    """The adjugate of a 3x3 matrix of tensors (its inverse up to scale)."""
-    a, b, c, d, e, f, g, h, i = q
-    s, m = ops.subtract, ops.multiply
-    return [s(m(e, i), m(f, h)), s(m(c, h), m(b, i)), s(m(b, f), m(c, e)),
-            s(m(f, g), m(d, i)), s(m(a, i), m(c, g)), s(m(c, d), m(a, f)),
-            s(m(d, h), m(e, g)), s(m(b, g), m(a, h)), s(m(a, e), m(b, d))]
-
-
-def _matmul3(p, q):
-    return [ops.add(ops.add(ops.multiply(p[3 * r], q[k]),
-                            ops.multiply(p[3 * r + 1], q[3 + k])),
-                    ops.multiply(p[3 * r + 2], q[6 + k]))
-            for r in range(3) for k in range(3)]
-
-
-def homography(start_points, end_points):
-    """(batch, 8) Keras transforms mapping each output pixel at the end
-    points back to the start points (what Keras's
-    compute_homography_matrix solves for), from (batch, 4, 2) points."""
-    def corners(points):
-        return [(ops.reshape(ops.getitem(points, (slice(None), k, 0)),
-                             (-1, 1)),
-                 ops.reshape(ops.getitem(points, (slice(None), k, 1)),
-                             (-1, 1))) for k in range(4)]
-    start = _square_to_quad(corners(start_points))
-    end_inverse = _adjugate(_square_to_quad(corners(end_points)))
-    hm = _matmul3(start, end_inverse)
-    return ops.concatenate([ops.divide(v, hm[8]) for v in hm[:8]], axis=1)
-
-
 class RandomPerspective(KerasImageLayer):
     """In training, with a probability drawn from the factor range, warps
     each image so its corners move by up to scale / 2 of their
@@ -518,7 +443,7 @@ class RandomPerspective(KerasImageLayer):
 def perspective(x, start_points, end_points, interpolation, fill_value,
                 data_format):
     """x (batch) warped so that end_points read the start points."""
-    transform = homography(start_points, end_points)
+    transform = _homography(start_points, end_points)
     if data_format == "channels_first":
         x = ops.transpose(x, (0, 2, 3, 1))
     out = affine_resample(x, transform, interpolation, "constant",
@@ -572,9 +497,21 @@ class RandomElasticTransform(KerasImageLayer):
         apply = ops.less(self._uniform(x, 0.0, 1.0, (1, 1, 1)), p)
         d = random_module.uniform((1,), *self.scale, dtype=self.compute_dtype,
                                   seed=self.seed_generator)
-        warped = elastic(x, d, self.interpolation, self.fill_mode,
-                         self.fill_value, self.data_format,
-                         self.seed_generator, max_distortion=self.scale[1])
+        h_axis, w_axis = _hw_axes(self.data_format)
+        h, w = ops.shape(x)[h_axis], ops.shape(x)[w_axis]
+        # Keras's alpha and sigma for the distortion d; the kernel sized
+        # for the largest d of the range
+        size = int(6 * 0.05 * min(h, w) * self.scale[1]) | 1
+        y = x if self.data_format == "channels_last" else \
+            ops.transpose(x, (0, 2, 3, 1))
+        warped = _elastic(y, ops.multiply(d, 0.1 * max(h, w)),
+                          ops.multiply(d, 0.05 * min(h, w)), size,
+                          self.interpolation,
+                          "periodic" if self.fill_mode == "wrap"
+                          else self.fill_mode, self.fill_value,
+                          self.seed_generator)
+        if self.data_format == "channels_first":
+            warped = ops.transpose(warped, (0, 3, 1, 2))
         out = ops.where(apply, warped, x)
         return ops.clip(out, float(self.value_range[0]),
                         float(self.value_range[1]))
@@ -584,40 +521,6 @@ class RandomElasticTransform(KerasImageLayer):
                 "scale": self.scale, "interpolation": self.interpolation,
                 "fill_mode": self.fill_mode, "fill_value": self.fill_value,
                 "value_range": self.value_range, "seed": self.seed}
-
-
-def elastic(x, distortion, interpolation, fill_mode, fill_value,
-            data_format, seed, max_distortion=None, alpha=None, sigma=None):
-    """The elastic warp of x (batch): displacements are unit Gaussian
-    noise times sigma, blurred by a Gaussian of sigma, times alpha.
-    Either `distortion` (a (1,) tensor, with the largest value for the
-    kernel size) gives Keras's layer parameters, or alpha and sigma are
-    numbers (ops.image.elastic_transform)."""
-    h_axis, w_axis = _hw_axes(data_format)
-    shape = ops.shape(x)
-    h, w = shape[h_axis], shape[w_axis]
-    dt = ops.dtype(x)
-    if alpha is None:
-        alpha = ops.multiply(distortion, 0.1 * max(h, w))
-        sigma = ops.multiply(distortion, 0.05 * min(h, w))
-        size = int(6 * 0.05 * min(h, w) * max_distortion) | 1
-    else:
-        size = int(6 * sigma) | 1
-    fields = []
-    for _ in range(2):
-        noise = random_module.normal((shape[0], h, w, 1), dtype=dt,
-                                     seed=seed)
-        noise = ops.multiply(noise, sigma)
-        smooth = blur(noise, (size, size), sigma, sigma, "channels_last")
-        fields.append(ops.multiply(ops.squeeze(smooth, -1), alpha))
-    gx = np.arange(w, dtype=dt).reshape(1, 1, w)
-    gy = np.arange(h, dtype=dt).reshape(1, h, 1)
-    if data_format == "channels_first":
-        x = ops.transpose(x, (0, 2, 3, 1))
-    out = resample_at(x, ops.add(gx, fields[0]), ops.add(gy, fields[1]),
-                      interpolation, fill_mode, fill_value)
-    return ops.transpose(out, (0, 3, 1, 2)) \
-        if data_format == "channels_first" else out
 
 
 class _PolicyLayer(KerasImageLayer):

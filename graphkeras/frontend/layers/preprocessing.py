@@ -58,9 +58,10 @@ class Rescaling(Layer):
 
 
 class Resizing(Layer):
-    """Resizes images to (height, width) (bilinear or nearest, TensorFlow's
-    half-pixel conventions; optionally cropping or padding to the target
-    aspect ratio first).
+    """Resizes images to (height, width) (bilinear, nearest, bicubic,
+    lanczos3, lanczos5 or area, half-pixel conventions, antialias when
+    shrinking if asked, as ops.image.resize; optionally cropping or padding
+    to the target aspect ratio first).
 
     Example:
         >>> Resizing(4, 6)(np.ones((2, 8, 8, 3), "float32")).shape
@@ -81,10 +82,12 @@ class Resizing(Layer):
         self.fill_value = fill_value
         self.antialias = antialias
         self.data_format = standardize_data_format(data_format)
-        if str(interpolation).lower() not in ("bilinear", "nearest"):
+        methods = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic",
+                   "area")
+        if str(interpolation).lower() not in methods:
             raise ValueError(
-                f'Layer "{self.name}" supports interpolation "bilinear" or '
-                f'"nearest"; received interpolation={interpolation!r}.')
+                f'Layer "{self.name}" supports interpolation in {methods}; '
+                f"received interpolation={interpolation!r}.")
         self.built = True
 
     def call(self, inputs):

@@ -394,6 +394,21 @@ OPS = [
     _op("RGBToGrayscale", "image", "image.rgb_to_grayscale", "data_format"),
     _op("RGBToHSV", "image", "image.rgb_to_hsv", "data_format"),
     _op("HSVToRGB", "image", "image.hsv_to_rgb", "data_format"),
+    _op("AffineTransform", "image", "image.affine_transform",
+        "interpolation fill_mode fill_value data_format"),
+    _op("MapCoordinates", "image", "image.map_coordinates",
+        "order fill_mode fill_value"),
+    _op("PerspectiveTransform", "image", "image.perspective_transform",
+        "interpolation fill_value data_format"),
+    _op("GaussianBlur", "image", "image.gaussian_blur",
+        "kernel_size sigma data_format"),
+    _op("ElasticTransform", "image", "image.elastic_transform",
+        "alpha sigma interpolation fill_mode fill_value seed data_format"),
+    _op("ScaleAndTranslate", "image", "image.scale_and_translate",
+        "spatial_dims method antialias"),
+    _op("SobelEdges", "image", "image.sobel_edges", "data_format"),
+    _op("SSIM", "image", "image.ssim",
+        "max_val filter_size filter_sigma k1 k2 data_format"),
 ]
 
 BY_CLASS = {op.class_name: op for op in OPS}
@@ -408,6 +423,7 @@ NAMESPACE_EXTRAS = {
               "zeros"),
     "linalg": ("jvp",),
     "nn": ("ctc_decode", "ctc_loss", "hard_swish", "swish"),
+    "image": ("extract_patches_3d",),
 }
 
 

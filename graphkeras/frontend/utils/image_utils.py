@@ -117,3 +117,35 @@ def load_img(path, color_mode="rgb", target_size=None,
                 img = img.crop((left, top, left + crop_w, top + crop_h))
             img = img.resize(size, methods[interpolation])
     return img
+
+
+def smart_resize(x, size, interpolation="bilinear",
+                 data_format="channels_last", **kwargs):
+    """Resize images (rank 3 or 4) to `size` without distorting them: the
+    largest centred window of the target's aspect ratio, then resized
+    (Keras 3's keras.preprocessing.image.smart_resize). A NumPy input
+    gives a NumPy array.
+
+    Example:
+        >>> smart_resize(np.zeros((6, 4, 3), "float32"), (2, 2)).shape
+        (2, 2, 3)
+    """
+    from .. import ops
+
+    kwargs.pop("backend_module", None)
+    if kwargs:
+        raise TypeError("smart_resize() got unexpected keyword arguments: "
+                        f"{list(kwargs.keys())}")
+    if len(size) != 2:
+        raise ValueError("Expected `size` to be a tuple of 2 integers, but "
+                         f"got: {size}.")
+    rank = len(ops.shape(x))
+    if rank not in (3, 4):
+        raise ValueError(
+            "Expected an image array with shape `(height, width, channels)`, "
+            "or `(batch_size, height, width, channels)`, but got input with "
+            f"incorrect rank, of shape {tuple(ops.shape(x))}.")
+    out = ops.image.resize(x, tuple(size), interpolation=interpolation,
+                           crop_to_aspect_ratio=True,
+                           data_format=data_format)
+    return np.asarray(out) if isinstance(x, np.ndarray) else out
