@@ -264,6 +264,10 @@ class MultiHeadAttention(Layer):
         kernel_initializer / bias_initializer / regularizers / constraints:
             of the projections.
         seed: seed of the dropout.
+        use_gate: multiply the attention output by sigmoid(a projection of
+            the query, named gate) before the output projection.
+        sliding_window: None, or attend only to keys less than this many
+            positions away along axis 1 (|i - j| < sliding_window).
 
     Call arguments: query (batch, T, dim), value (batch, S, dim) (or of
     higher rank, all of one rank), key (optional, default value),
@@ -311,11 +315,12 @@ class MultiHeadAttention(Layer):
                     "`attention_axes` must hold one or more integer axes. "
                     f"Received: attention_axes={attention_axes!r}")
             attention_axes = tuple(int(a) for a in attention_axes)
-        if use_gate or sliding_window is not None:
+        if sliding_window is not None and (
+                not isinstance(sliding_window, (int, np.integer))
+                or isinstance(sliding_window, bool) or sliding_window <= 0):
             raise ValueError(
-                "MultiHeadAttention(use_gate=True) and sliding_window are not "
-                f"supported by graphkeras; received use_gate={use_gate!r}, "
-                f"sliding_window={sliding_window!r}.")
+                "`sliding_window` must be `None` or a positive integer. "
+                f"Received: sliding_window={sliding_window}")
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.supports_masking = True
         self._num_heads = num_heads
@@ -323,6 +328,9 @@ class MultiHeadAttention(Layer):
         self._value_dim = value_dim if value_dim else key_dim
         self._dropout = dropout
         self._use_bias = use_bias
+        self._use_gate = bool(use_gate)
+        self._sliding_window = None if sliding_window is None else \
+            int(sliding_window)
         if output_shape:
             output_shape = (output_shape,) if isinstance(output_shape, int) \
                 else tuple(output_shape)
@@ -400,14 +408,20 @@ class MultiHeadAttention(Layer):
                                         name="query", **common)
         self.key_dense = _Projection(key_shape[-1], (h, self._key_dim),
                                       name="key", **common)
+        # Keras creates the gate after the key (the order of `weights`);
+        # its .weights.h5 group is "_gate_dense" (no public property)
+        self._gate_dense = _Projection(
+            query_shape[-1], (h, self._value_dim), name="gate",
+            **common) if self._use_gate else None
         self.value_dense = _Projection(value_shape[-1], (h, self._value_dim),
                                         name="value", **common)
         out = self._output_shape or (query_shape[-1],)
         self.output_dense = _Projection(self._value_dim, out, heads_in=h,
                                          name="attention_output", **common)
-        for sub in (self.query_dense, self.key_dense, self.value_dense,
-                    self.output_dense):
-            _scope_paths(sub.weights, self.name)
+        for sub in (self.query_dense, self.key_dense, self._gate_dense,
+                    self.value_dense, self.output_dense):
+            if sub is not None:
+                _scope_paths(sub.weights, self.name)
         self._mha_shapes = {"query_shape": tuple(query_shape),
                             "value_shape": tuple(value_shape)}
         if given_key is not None:
@@ -469,6 +483,11 @@ class MultiHeadAttention(Layer):
         if use_causal_mask:
             m = _causal(ops.shape(query)[1], ops.shape(value)[1])
             auto = m if auto is None else ops.logical_and(auto, m)
+        if self._sliding_window is not None:
+            tq, tv = ops.shape(query)[1], ops.shape(value)[1]
+            m = np.abs(np.arange(tq).reshape(1, tq, 1) - np.arange(
+                tv).reshape(1, 1, tv)) < self._sliding_window
+            auto = m if auto is None else ops.logical_and(auto, m)
         if attention_mask is not None:
             attention_mask = ops.cast(attention_mask, "bool")
         if auto is not None:
@@ -528,12 +547,20 @@ class MultiHeadAttention(Layer):
             used = random_module.dropout(weights, self._dropout,
                                          seed=self._seed_generator)
         ctx = ops.matmul(used, ops.transpose(v, (0, 2, 1, 3)))  # (B, H, T, dv)
-        out = self._output_dense(ops.transpose(ctx, (0, 2, 1, 3)))
+        out = self._output_dense(self._gated(query, ops.transpose(
+            ctx, (0, 2, 1, 3))))
         if query_mask is not None:
             set_keras_mask(out, query_mask)
         if return_attention_scores:
             return [out, weights]
         return out
+
+    def _gated(self, query, ctx):
+        """ctx * sigmoid(gate(query)) with use_gate (Keras 3), else ctx."""
+        gate = self.__dict__.get("_gate_dense")
+        if gate is None:
+            return ctx
+        return ops.multiply(ctx, ops.sigmoid(gate(query)))
 
     def _call_axes(self, query, key, value, mask, query_mask,
                    return_attention_scores, training):
@@ -580,7 +607,7 @@ class MultiHeadAttention(Layer):
         ctx = ops.reshape(ctx, (*lead, *q_att, self._value_dim))
         # back to (B, axes of the query in order, H, dv)
         ctx = ops.transpose(ctx, tuple(int(i) for i in np.argsort(perm)))
-        out = self._output_dense(ctx)
+        out = self._output_dense(self._gated(query, ctx))
         if query_mask is not None:
             set_keras_mask(out, query_mask)
         if return_attention_scores:
@@ -600,8 +627,10 @@ class MultiHeadAttention(Layer):
             "value_dim": self._value_dim,
             "dropout": self._dropout,
             "use_bias": self._use_bias,
+            "use_gate": self._use_gate,
             "output_shape": self._output_shape,
             "attention_axes": self._attention_axes,
+            "sliding_window": self._sliding_window,
             "kernel_initializer": _ser(self._kernel_initializer, initializers),
             "bias_initializer": _ser(self._bias_initializer, initializers),
             "kernel_regularizer": _ser(self._kernel_regularizer, regularizers),
