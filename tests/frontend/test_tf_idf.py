@@ -97,3 +97,26 @@ def test_tf_idf_errors():
     # OOV index 0 weighs the mean (1.5); counts times weights
     np.testing.assert_allclose(layer(np.array([[1, 2, 2, 7]])),
                                [[1.5, 1.0, 4.0]])
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"num_oov_indices": 0}, {"num_oov_indices": 3}, {"mask_token": 0},
+    {"mask_token": 0, "output_mode": "count"},
+    {"output_mode": "tf_idf", "num_oov_indices": 2},
+    {"output_mode": "one_hot", "max_tokens": 5, "pad_to_max_tokens": True},
+])
+def test_integer_lookup_numpy_path_matches_compiled(kwargs):
+    # on concrete arrays IntegerLookup searches a sorted vocabulary; in a
+    # model it compares against every token: the same indices
+    rng = np.random.default_rng(3)
+    data = rng.integers(-3, 12, (30, 4))
+    layer = keras.layers.IntegerLookup(**kwargs)
+    layer.adapt(data)
+    x = rng.integers(-5, 15, (9, 4))
+    if kwargs.get("output_mode") == "one_hot":
+        x = x[:, :1]
+    eager = np.asarray(layer(x))
+    inp = keras.Input(x.shape[1:], dtype="int64")
+    model = keras.Model(inp, layer(inp))
+    np.testing.assert_allclose(model.predict(x, verbose=0), eager,
+                               rtol=1e-6)

@@ -448,6 +448,38 @@ class FeatureSpace(Layer):
                 "`output_mode='dict'`.")
         return x
 
+    def _concat(self, names, raw) -> np.ndarray:
+        """The encoded features side by side in one float32 array, one-hot
+        features scattered straight into it (no per-feature one-hot
+        array: a wide table would otherwise be built twice)."""
+        parts = []
+        for name in names:
+            x = raw[name]
+            depth = None
+            if self._spec(name).output_mode == "one_hot" and \
+                    x.dtype.kind in "iu":
+                depth = self._cardinality(name, self._layer(name))
+            if depth is not None and x.ndim == 2 and x.shape[1] == 1:
+                self.one_hot_encoders.setdefault(name, CategoryEncoding(
+                    num_tokens=depth, output_mode="multi_hot"))
+                parts.append((name, x[:, 0], depth))
+            else:
+                parts.append((name, self._encode(name, x), None))
+        rows = len(parts[0][1])
+        width = sum(d if d is not None else p.shape[-1]
+                    for _, p, d in parts)
+        merged = np.zeros((rows, width), "float32")
+        at = 0
+        for _, p, depth in parts:
+            if depth is None:
+                merged[:, at:at + p.shape[-1]] = p
+                at += p.shape[-1]
+                continue
+            ok = (p >= 0) & (p < depth)
+            merged[np.nonzero(ok)[0], at + p[ok]] = 1.0
+            at += depth
+        return merged
+
     def __call__(self, data, *args, **kwargs):
         self._check_if_adapted()
         if not isinstance(data, dict):
@@ -485,16 +517,12 @@ class FeatureSpace(Layer):
         crossed = {c.name: np.asarray(self.crossers[c.name](
             [pre[n] for n in c.feature_names])) for c in self.crosses}
         feature_names, cross_names = self._names()
-        out = {}
-        for name in feature_names:
-            out[name] = self._encode(name, pre[name])
-        for name in cross_names:
-            out[name] = self._encode(name, crossed[name])
+        raw = {**pre, **crossed}
+        names = feature_names + cross_names
         if self.output_mode == "concat":
-            merged = np.concatenate(
-                [out[n].astype("float32") for n in feature_names + cross_names],
-                axis=-1)
+            merged = self._concat(names, raw)
             return merged[0] if rebatched else merged
+        out = {name: self._encode(name, raw[name]) for name in names}
         if rebatched:
             out = {k: v[0] if v.ndim == 2 and v.shape[0] == 1 else v
                    for k, v in out.items()}

@@ -89,12 +89,21 @@ def encode_bins(ids: np.ndarray, mode: str, depth: int,
         ids = ids.reshape(1)
     if mode == "one_hot" and ids.ndim > 1 and ids.shape[-1] == 1:
         ids = ids[..., 0]
-    hot = (ids[..., None] == np.arange(depth)).astype(dtype)
     if mode == "one_hot":
-        return hot
-    if mode == "multi_hot":
-        return hot.max(axis=-2)
-    return hot.sum(axis=-2, dtype=dtype)
+        lead = ids.shape
+    else:
+        lead = ids.shape[:-1]
+    # scatter ones (or add counts) at the ids: no (..., depth) temporary
+    # per id; ids outside [0, depth) count nowhere
+    out = np.zeros((int(np.prod(lead, dtype=np.int64)), depth), dtype)
+    flat = ids.reshape(out.shape[0], -1)
+    rows = np.broadcast_to(np.arange(out.shape[0])[:, None], flat.shape)
+    ok = (flat >= 0) & (flat < depth)
+    if mode == "count":
+        np.add.at(out, (rows[ok], flat[ok]), 1)
+    else:
+        out[rows[ok], flat[ok]] = 1
+    return out.reshape(lead + (depth,))
 
 
 class Hashing(Layer):

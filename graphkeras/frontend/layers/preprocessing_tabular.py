@@ -850,7 +850,15 @@ class IntegerLookup(LookupVocabulary, Layer):
         else:
             oov = ops.add(ops.mod(x, np.asarray(self.num_oov_indices, dt)),
                           np.asarray(self._oov_start(), dt))
-        if vocab.size:
+        if vocab.size and isinstance(x, np.ndarray):
+            # concrete data: a sorted search instead of the (..., vocab)
+            # comparison the compiled graph makes (the same indices)
+            order = np.argsort(vocab, kind="stable")
+            ranked = vocab[order]
+            at = np.minimum(np.searchsorted(ranked, x), ranked.size - 1)
+            idx = np.where(ranked[at] == x, order[at] + start,
+                           oov).astype(dt)
+        elif vocab.size:
             # index = start + position where x == vocab[position]
             hits = ops.equal(ops.expand_dims(x, -1), vocab)
             pos = np.arange(start, start + vocab.size, dtype=dt)
