@@ -285,3 +285,24 @@ def test_errors_name_the_argument():
         L.RandomShear(0.1, fill_mode="mirror")
     with pytest.raises(ValueError, match="scale=2"):
         L.RandomPerspective(scale=2)
+
+
+def test_policies_train_compiled_as_interpreted():
+    """RandAugment and AugMix choose their operations with draws in the
+    compiled step: the compiled fit follows the interpreted one."""
+    x = BATCH[:4] / 255.0
+    y = RNG.normal(size=(4, 1)).astype("float32")
+    weights = []
+    for eager in (True, False):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([
+            keras.Input((8, 8, 3)),
+            L.RandAugment(value_range=(0, 1), num_ops=1, seed=1),
+            L.AugMix(value_range=(0, 1), num_chains=1, chain_depth=1,
+                     seed=2),
+            L.Flatten(), L.Dense(1)])
+        model.compile(keras.optimizers.SGD(0.1), "mse", run_eagerly=eager)
+        model.fit(x, y, batch_size=2, epochs=2, shuffle=False, verbose=0)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
