@@ -16,8 +16,9 @@ Invariants:
 - Images decode with Pillow (declared as the `images` extra); without it
   PNG files are read by png.py (zlib) and other formats raise an
   ImportError naming the extra. Resizing is ops.image.resize (half-pixel
-  centers, no antialiasing: tf.image.resize's numbers); bilinear and other
-  methods give float32, "nearest" keeps uint8, as tf.image.resize does.
+  centers, no antialiasing: tf.image.resize's numbers, bicubic within a
+  fraction of a level); "nearest" keeps uint8, the other methods give
+  float32, as tf.image.resize does.
 - With shuffle=True, batches come in a fresh order each epoch (tf.data's
   reshuffle_each_iteration), drawn from a RandomState seeded by `seed`;
   the order of the first pass is not tf.data's (its buffer shuffle is
@@ -517,12 +518,15 @@ def image_dataset_from_directory(
         raise ValueError(
             f"Argument `interpolation` should be one of {_INTERPOLATIONS}. "
             f"Received: interpolation={interpolation}")
-    from ...ir.ops.conv import RESIZE_METHODS
+    from ..ops import image as image_ops
 
-    if interpolation not in RESIZE_METHODS:
+    try:  # a method Keras names but ops.image.resize lacks: say so now
+        image_ops.resize(np.zeros((2, 2, 1), "float32"), (3, 3),
+                         interpolation=interpolation)
+    except ValueError as e:
         raise ValueError(
-            f"image_dataset_from_directory: graphkeras resizes with "
-            f"{RESIZE_METHODS}. Received: interpolation={interpolation}")
+            f"image_dataset_from_directory cannot resize with "
+            f"interpolation={interpolation} in graphkeras ({e})") from None
     if format not in ("tf", "grain"):
         raise ValueError(
             '`format` should be either "tf" or "grain". Received: '
