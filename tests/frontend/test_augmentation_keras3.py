@@ -306,3 +306,27 @@ def test_policies_train_compiled_as_interpreted():
         weights.append(model.get_weights())
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+
+
+def test_dict_inputs_mix_labels_with_the_images():
+    ident = np.eye(6, dtype="float32")  # image i has its own class i
+    out = L.MixUp(alpha=0.5, seed=3)({"images": BATCH, "labels": ident})
+    labels = np.asarray(out["labels"])
+    np.testing.assert_allclose(labels.sum(axis=1), 1.0, rtol=1e-5)
+    # one-hot labels: each mixed image is its labels' blend of the batch
+    np.testing.assert_allclose(
+        np.asarray(out["images"]).reshape(6, -1),
+        labels @ BATCH.reshape(6, -1), rtol=1e-4, atol=1e-2)
+    out = L.CutMix(seed=3)({"images": BATCH, "labels": ident})
+    labels, images = np.asarray(out["labels"]), np.asarray(out["images"])
+    np.testing.assert_allclose(labels.sum(axis=1), 1.0, rtol=1e-5)
+    for i in range(6):
+        sources = np.flatnonzero(labels[i] > 1e-6)
+        assert i in sources or labels[i, i] == 0
+        match = np.any([images[i] == BATCH[j] for j in sources], axis=0)
+        assert match.all()
+    # a colour layer passes the labels through; boxes are refused
+    out = L.RandomHue(0.3, seed=1)({"images": BATCH, "labels": ident})
+    np.testing.assert_array_equal(out["labels"], ident)
+    with pytest.raises(NotImplementedError, match="bounding_boxes"):
+        L.RandomHue(0.3)({"images": BATCH, "bounding_boxes": ident})

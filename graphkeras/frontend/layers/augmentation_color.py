@@ -69,6 +69,8 @@ class KerasImageLayer(_ImageLayer):
         self.bounding_box_format = bounding_box_format
 
     def call(self, inputs, training=None):
+        if isinstance(inputs, dict):
+            return self._call_dict(inputs, training)
         x = _as_float(inputs, self.compute_dtype)
         rank = _check_rank(self, x)
         if training is None:
@@ -78,6 +80,34 @@ class KerasImageLayer(_ImageLayer):
         batch = x if rank == 4 else ops.expand_dims(x, 0)
         out = self._augment(batch, bool(training))
         return out if rank == 4 else ops.squeeze(out, 0)
+
+    def _call_dict(self, data, training):
+        """Keras's dict form {"images": ..., "labels": ...}: the images
+        augmented, the labels as the layer changes them (mixed by MixUp
+        and CutMix, else passed through)."""
+        unknown = sorted(set(data) - {"images", "labels"})
+        if "images" not in data or unknown:
+            raise NotImplementedError(
+                f'Layer "{self.name}" ({type(self).__name__}) takes images, '
+                'or a dict with the keys "images" and (optionally) '
+                '"labels"; bounding boxes and segmentation masks are not '
+                f"supported. Received a dict with keys {sorted(data)}")
+        if "labels" not in data:
+            return {"images": self.call(data["images"], training)}
+        x = _as_float(data["images"], self.compute_dtype)
+        labels = data["labels"]
+        if training is None:
+            training = True
+        if not (training or self._ACTS_AT_INFERENCE):
+            return {"images": x, "labels": labels}
+        if _check_rank(self, x) == 3:
+            out = self.call(x, training)
+            return {"images": out, "labels": labels}
+        images, labels = self._augment_with_labels(x, labels, bool(training))
+        return {"images": images, "labels": labels}
+
+    def _augment_with_labels(self, x, labels, training: bool):
+        return self._augment(x, training), labels
 
     def _augment(self, x, training: bool):
         raise NotImplementedError

@@ -77,6 +77,13 @@ def _permute(x, perm):
     return ops.reshape(out, (-1,) + tuple(shape[1:]))
 
 
+def _blend(x, weight, perm):
+    """w x + (1 - w) x[perm] per image, weight of shape (batch,)."""
+    w = ops.reshape(weight, (-1,) + (1,) * (len(ops.shape(x)) - 1))
+    return ops.add(ops.multiply(w, x),
+                   ops.multiply(ops.subtract(1.0, w), _permute(x, perm)))
+
+
 def _hw_axes(data_format: str) -> tuple:
     return (1, 2) if data_format == "channels_last" else (2, 3)
 
@@ -127,14 +134,16 @@ class MixUp(KerasImageLayer):
         self.alpha = alpha
 
     def _augment(self, x, training):
+        return self._augment_with_labels(x, None, training)[0]
+
+    def _augment_with_labels(self, x, labels, training):
         perm = _permutation_matrix(x, self.seed_generator)
         weight = random_module.beta((ops.shape(x)[0],), self.alpha,
                                     self.alpha, dtype=self.compute_dtype,
                                     seed=self.seed_generator)
-        weight = self._per_image(weight)
-        return ops.add(ops.multiply(weight, x),
-                       ops.multiply(ops.subtract(1.0, weight),
-                                    _permute(x, perm)))
+        images = _blend(x, weight, perm)
+        return images, None if labels is None else _blend(
+            _as_float(labels, self.compute_dtype), weight, perm)
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha,
@@ -158,12 +167,17 @@ class CutMix(KerasImageLayer):
         self.factor = _factor_pair("CutMix", factor, (0, 1))
 
     def call(self, inputs, training=None):
+        if isinstance(inputs, dict):
+            return super().call(inputs, training=training)
         x = _as_float(inputs, self.compute_dtype)
         if _check_rank(self, x) == 3:
             return x  # Keras 3 mixes batches only
         return super().call(x, training=training)
 
     def _augment(self, x, training):
+        return self._augment_with_labels(x, None, training)[0]
+
+    def _augment_with_labels(self, x, labels, training):
         h_axis, w_axis = _hw_axes(self.data_format)
         h, w = ops.shape(x)[h_axis], ops.shape(x)[w_axis]
         a = ops.add(random_module.uniform((1,), *self.factor,
@@ -175,7 +189,16 @@ class CutMix(KerasImageLayer):
         y0, y1 = _crop_bounds(self, x, h, ratio)
         mask = _box_mask(self, x, x0, x1, y0, y1)
         perm = _permutation_matrix(x, self.seed_generator)
-        return ops.where(mask, _permute(x, perm), x)
+        images = ops.where(mask, _permute(x, perm), x)
+        if labels is None:
+            return images, None
+        # the labels weighted by the area each image keeps (Keras's
+        # 1 - box area / image area, from the box corners as drawn)
+        kept = ops.subtract(1.0, ops.divide(
+            ops.multiply(ops.subtract(x1, x0), ops.subtract(y1, y0)),
+            float(w * h)))
+        return images, _blend(_as_float(labels, self.compute_dtype), kept,
+                              perm)
 
     def _beta(self, x, a):
         """Beta(a, a) per image, a a (1,) tensor."""
