@@ -81,8 +81,9 @@ for _name, _kinds in [("add", "float int"), ("sub", "float int"),
                       ("pow", "float"), ("eq", "float int bool"),
                       ("ne", "float int bool"), ("lt", "float int bool"),
                       ("le", "float int bool"), ("gt", "float int bool"),
-                      ("ge", "float int bool"), ("and_", "bool"),
-                      ("or_", "bool")]:
+                      ("ge", "float int bool"), ("and_", "int bool"),
+                      ("or_", "int bool"), ("xor", "int bool"),
+                      ("shl", "int"), ("shr", "int")]:
     setattr(StrictScalar, _name, _strict_binary(_name, _kinds))
 for _name, _kinds in [("neg", "float int"), ("abs", "float int"),
                       ("sqrt", "float"), ("exp", "float"), ("log", "float"),

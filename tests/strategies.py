@@ -434,6 +434,30 @@ def _gen_logical(ctx: GenContext, name: str):
     return ctx.record(ctx.b.op(name, x, ctx.partner(x)))
 
 
+@generator("bitwise", ops=("bitwise_and", "bitwise_or", "bitwise_xor",
+                           "bitwise_not", "left_shift", "right_shift"))
+def _gen_bitwise(ctx: GenContext, name: str):
+    x = ctx.pick(lambda v: v.dtype.is_int)
+    if x is None:
+        return None
+    b = ctx.b
+    x = ctx.bounded(x, ctx.bound / 8)
+    i = ctx.interval(x)
+    if name == "bitwise_not":  # ~x = -x - 1
+        return ctx.record(b.op(name, x), -i.hi - 1, -i.lo - 1)
+    if name in ("left_shift", "right_shift"):
+        k = ctx.draw(st.integers(0, 3))
+        y = b.constant(np.asarray(k, x.dtype.np))
+        if name == "left_shift":
+            return ctx.record(b.op(name, x, y), i.lo * 2**k, i.hi * 2**k)
+        return ctx.record(b.op(name, x, y), math.floor(i.lo / 2**k),
+                          math.floor(i.hi / 2**k))
+    y = ctx.bounded(ctx.partner(x), ctx.bound / 8)
+    # |a op b| < 2^bits of the larger magnitude
+    top = 2 ** math.ceil(math.log2(max(i.mag, ctx.interval(y).mag) + 1))
+    return ctx.record(b.op(name, x, y), -top, top)
+
+
 @generator("where", weight=3)
 def _gen_where(ctx: GenContext, name: str):
     x = ctx.pick(ctx.is_numeric)

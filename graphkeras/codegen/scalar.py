@@ -290,6 +290,40 @@ class LLVMScalar(ScalarBuilder):
     def not_(self, a):
         return self.b.xor(a, ir.Constant(a.type, 1))
 
+    def xor(self, a, b):
+        self._check(a, b, "xor")
+        return self.b.xor(a, b)
+
+    def _shift_in_range(self, n):
+        """(n clamped into [0, bits), whether n was in it): an LLVM shift
+        by bits or more is poison, NumPy's gives 0 (or -1)."""
+        width = n.type.element.width if isinstance(n.type, ir.VectorType) \
+            else n.type.width
+        lim = ir.Constant(n.type, width) if not isinstance(
+            n.type, ir.VectorType) else ir.Constant(n.type, [width] *
+                                                    n.type.count)
+        ok = self.b.icmp_unsigned("<", n, lim)
+        return self.b.select(ok, n, ir.Constant(n.type, None)), ok
+
+    def shl(self, a, b):
+        self._check(a, b, "shl")
+        n, ok = self._shift_in_range(b)
+        return self.b.select(ok, self.b.shl(a, n), ir.Constant(a.type, None))
+
+    def shr(self, a, b):
+        self._check(a, b, "shr")
+        n, ok = self._shift_in_range(b)
+        zero = ir.Constant(a.type, None)
+        # outside the range: the sign, spread (0 or -1), as NumPy
+        sign = self.b.select(self.b.icmp_signed("<", a, zero),
+                             self.b.sub(zero, self._one(a)), zero)
+        return self.b.select(ok, self.b.ashr(a, n), sign)
+
+    def _one(self, a):
+        if isinstance(a.type, ir.VectorType):
+            return ir.Constant(a.type, [1] * a.type.count)
+        return ir.Constant(a.type, 1)
+
     def cast(self, a, dtype):
         from ..ir.dtypes import as_dtype
 

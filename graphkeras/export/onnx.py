@@ -300,6 +300,57 @@ def _square(e, node, ins, outs):
     e.add("Mul", [ins[0], ins[0]], outs[0])
 
 
+@_converts("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not")
+def _bitwise(e, node, ins, outs):
+    onnx_op = get_op(node.op).onnx
+    if e.opset < 18:
+        raise ExportError(
+            f"Cannot export {_where(node)} at ONNX opset {e.opset}: "
+            f"{onnx_op} exists from opset 18 on. Export with opset=18 or "
+            "later (the default).")
+    e.add(onnx_op, ins, outs[0])
+
+
+def _shift_count(e, n: str, t: DType) -> tuple:
+    """(the count as the unsigned dtype of t's width, clamped into range;
+    whether it was in [0, bits)): NumPy's shifts give 0 (or the sign)
+    outside, ONNX's BitShift is undefined there and takes unsigned ints."""
+    bits = 8 * np.dtype(t.np).itemsize
+    ok = e.add("And", [e.add("GreaterOrEqual", [n, e.scalar(0, t)]),
+                       e.add("Less", [n, e.scalar(bits, t)])])
+    safe = e.add("Where", [ok, n, e.scalar(0, t)])
+    return e.add("Cast", [safe], to=_unsigned(t)), ok
+
+
+def _unsigned(t: DType) -> int:
+    return TensorProto.UINT32 if t == int32 else TensorProto.UINT64
+
+
+@_converts("left_shift")
+def _left_shift(e, node, ins, outs):
+    t = node.inputs[0].dtype
+    n, ok = _shift_count(e, ins[1], t)
+    x = e.add("Cast", [ins[0]], to=_unsigned(t))
+    shifted = e.cast(e.add("BitShift", [x, n], direction="LEFT"), t)
+    e.add("Where", [ok, shifted, e.scalar(0, t)], outs[0])
+
+
+@_converts("right_shift")
+def _right_shift(e, node, ins, outs):
+    # arithmetic: ~((~x) >> n) for negative x, with a logical BitShift
+    # (~v written -1 - v, which never overflows: BitwiseNot needs opset 18)
+    t = node.inputs[0].dtype
+    n, ok = _shift_count(e, ins[1], t)
+    minus_one = e.scalar(-1, t)
+    neg = e.add("Less", [ins[0], e.scalar(0, t)])
+    pos = e.add("Where", [neg, e.add("Sub", [minus_one, ins[0]]), ins[0]])
+    shifted = e.cast(e.add("BitShift", [
+        e.add("Cast", [pos], to=_unsigned(t)), n], direction="RIGHT"), t)
+    shifted = e.add("Where", [ok, shifted, e.scalar(0, t)])
+    e.add("Where", [neg, e.add("Sub", [minus_one, shifted]), shifted],
+          outs[0])
+
+
 @_converts("rsqrt")
 def _rsqrt(e, node, ins, outs):
     e.add("Reciprocal", [e.add("Sqrt", ins)], outs[0])

@@ -52,9 +52,12 @@ class ScalarBuilder:
     def le(self, a, b): ...
     def gt(self, a, b): ...
     def ge(self, a, b): ...
-    def and_(self, a, b): ...
+    def and_(self, a, b): ...  # bitwise on integers, logical on bools
     def or_(self, a, b): ...
-    def not_(self, a): ...
+    def xor(self, a, b): ...
+    def not_(self, a): ...  # bools only
+    def shl(self, a, b): ...  # NumPy's: 0 for shifts outside [0, bits)
+    def shr(self, a, b): ...  # arithmetic; 0 or -1 outside [0, bits)
     def cast(self, a, dtype): ...
 
     # derived helpers, available to every implementation
@@ -177,10 +180,19 @@ class NumpyScalar(ScalarBuilder):
         return np.greater_equal(a, b)
 
     def and_(self, a, b):
-        return np.logical_and(a, b)
+        return np.bitwise_and(a, b)
 
     def or_(self, a, b):
-        return np.logical_or(a, b)
+        return np.bitwise_or(a, b)
+
+    def xor(self, a, b):
+        return np.bitwise_xor(a, b)
+
+    def shl(self, a, b):
+        return np.left_shift(a, b)
+
+    def shr(self, a, b):
+        return np.right_shift(a, b)
 
     def not_(self, a):
         return np.logical_not(a)

@@ -172,6 +172,18 @@ for _name in ("equal", "not_equal", "less", "less_equal", "greater",
         Case([("a", ("N", 4), B), ("b", ("N", 1), B)], op(_name)))
 for _name in ("logical_and", "logical_or"):
     add(_name, Case([("a", ("N", 4), B), ("b", (4,), B)], op(_name)))
+for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
+    add(_name, Case([("a", ("N", 4), I32), ("b", (4,), I32)], op(_name),
+                    {"a": ints(-300, 300), "b": ints(-300, 300)}),
+        Case([("a", ("N", 3), I64), ("b", ("N", 1), I64)], op(_name)))
+for _name in ("left_shift", "right_shift"):
+    # shift counts past the width and negative ones: NumPy gives 0 (or -1)
+    add(_name, Case([("a", ("N", 6), I32), ("b", (6,), I32)], op(_name),
+                    {"a": ints(-1000, 1000), "b": ints(-3, 40)}),
+        Case([("a", ("N", 3), I64), ("b", ("N", 3), I64)], op(_name),
+             {"b": ints(-2, 70)}))
+add("bitwise_not", Case([("x", ("N", 4), I32)], op("bitwise_not")),
+    Case([("x", ("N", 2), I64)], op("bitwise_not")))
 add("where",
     Case([("c", ("N", 1), B), ("a", ("N", 4), F32), ("b", (4,), F32)],
          op("where")),

@@ -74,6 +74,11 @@ def test_all_cases_at_opset(opset):
     for param in CASES:
         case = param.values[0]
         fn = case.build()
+        if opset < 18 and param.id.startswith("bitwise"):
+            # ONNX has BitwiseAnd / Or / Xor / Not from opset 18 on
+            with pytest.raises(ExportError, match="exists from opset 18 on"):
+                export_function(fn, opset=opset)
+            continue
         model = export_function(fn, opset=opset)
         assert model.opset_import[0].version == opset
         args = case.inputs(5)

@@ -108,6 +108,15 @@ MORE = [
     ("associative_scan", lambda m: ops.associative_scan(
         lambda a, b: a * b, m[0], axis=1), ["mat"]),
 ]
+MORE += [
+    *[(n, getattr(ops, n), ["bits_a", "bits_b"]) for n in (
+        "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift",
+        "right_shift", "bitwise_left_shift", "bitwise_right_shift")],
+    ("bitwise_invert", ops.bitwise_invert, ["bits_a"]),
+    ("bitwise_not", ops.bitwise_not, ["bits_a"]),
+    ("bitwise_and_bool", lambda a, b: ops.bitwise_and(
+        ops.greater(a, 0), ops.greater(b, 2)), ["bits_a", "bits_b"]),
+]
 # eager only: NumPy computes them (data-dependent sizes, LAPACK, complex)
 EAGER = [
     ("nextafter", lambda x: ops.nextafter(x, np.float32(1.0)), ["bx"]),

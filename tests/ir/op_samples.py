@@ -241,6 +241,7 @@ UNARY = {
     "floor": ("float", {"away": _INTEGERS, "margin": 0.2}),
     "round": ("float", {}),
     "logical_not": ("bool", {}),
+    "bitwise_not": ("int", {}),
     "stop_gradient": ("float int bool", {}),
 }
 
@@ -302,6 +303,12 @@ BINARY = {
     "greater_equal": ("float int bool", {}, {}),
     "logical_and": ("bool", {}, {}),
     "logical_or": ("bool", {}, {}),
+    "bitwise_and": ("int", {"ints": (-200, 200)}, {"ints": (-200, 200)}),
+    "bitwise_or": ("int", {"ints": (-200, 200)}, {"ints": (-200, 200)}),
+    "bitwise_xor": ("int", {"ints": (-200, 200)}, {"ints": (-200, 200)}),
+    # counts past the width and negative ones included (NumPy: 0 or -1)
+    "left_shift": ("int", {"ints": (-300, 300)}, {"ints": (-2, 70)}),
+    "right_shift": ("int", {"ints": (-300, 300)}, {"ints": (-2, 70)}),
 }
 
 

@@ -2895,3 +2895,85 @@ def rearrange(tensor, pattern, **axes_lengths):
         else:
             out_shape.append(int(np.prod([sizes[a] for a in g])))
     return reshape(x, out_shape)
+
+
+# --- bitwise -----------------------------------------------------------------------
+
+
+def _bit_operands(x, y, fn: str):
+    dt, (a, b) = _align(x, y)
+    if dt.startswith("float"):
+        raise TypeError(f"ops.{fn} expects integer or boolean tensors, "
+                        f"received dtypes {dtype(x)} and {dtype(y)}.")
+    return dt, a, b
+
+
+@keras_op
+def bitwise_and(x, y):
+    """x & y of integers (logical and of booleans)."""
+    dt, a, b = _bit_operands(x, y, "bitwise_and")
+    return logical_and(a, b) if dt == "bool" else _apply("bitwise_and", a, b)
+
+
+@keras_op
+def bitwise_or(x, y):
+    """x | y of integers (logical or of booleans)."""
+    dt, a, b = _bit_operands(x, y, "bitwise_or")
+    return logical_or(a, b) if dt == "bool" else _apply("bitwise_or", a, b)
+
+
+@keras_op
+def bitwise_xor(x, y):
+    """x ^ y of integers (logical xor of booleans)."""
+    dt, a, b = _bit_operands(x, y, "bitwise_xor")
+    return not_equal(a, b) if dt == "bool" else _apply("bitwise_xor", a, b)
+
+
+@keras_op
+def bitwise_invert(x):
+    """~x of integers (-x - 1; logical not of booleans)."""
+    x = convert_to_tensor(x)
+    if dtype(x).startswith("float"):
+        raise TypeError("ops.bitwise_invert expects an integer or boolean "
+                        f"tensor, received dtype {dtype(x)}.")
+    return logical_not(x) if dtype(x) == "bool" else _apply("bitwise_not", x)
+
+
+@keras_op
+def bitwise_not(x):
+    """~x (the same as bitwise_invert)."""
+    return bitwise_invert(x)
+
+
+def _shift(x, y, fn: str, opname: str):
+    dt, a, b = _bit_operands(x, y, fn)
+    if dt == "bool":
+        raise TypeError(f"ops.{fn} expects integer tensors, received "
+                        "booleans.")
+    return _apply(opname, a, b)
+
+
+@keras_op
+def bitwise_left_shift(x, y):
+    """x << y of integers (0 where y is negative or not below the width,
+    as NumPy)."""
+    return _shift(x, y, "bitwise_left_shift", "left_shift")
+
+
+@keras_op
+def left_shift(x, y):
+    """x << y (the same as bitwise_left_shift)."""
+    return _shift(x, y, "left_shift", "left_shift")
+
+
+@keras_op
+def bitwise_right_shift(x, y):
+    """x >> y of integers, arithmetic (the sign, 0 or -1, where y is
+    negative or not below the width, as NumPy)."""
+    return _shift(x, y, "bitwise_right_shift", "right_shift")
+
+
+@keras_op
+def right_shift(x, y):
+    """x >> y (the same as bitwise_right_shift)."""
+    return _shift(x, y, "right_shift", "right_shift")

@@ -261,6 +261,15 @@ OPS = [
         "sorted return_index return_inverse return_counts axis size "
         "fill_value"),
     _op("View", "numpy", "view", "dtype"),
+    _op("BitwiseAnd", "numpy", "bitwise_and"),
+    _op("BitwiseOr", "numpy", "bitwise_or"),
+    _op("BitwiseXor", "numpy", "bitwise_xor"),
+    _op("BitwiseInvert", "numpy", "bitwise_invert"),
+    _op("BitwiseNot", "numpy", "bitwise_not"),
+    _op("BitwiseLeftShift", "numpy", "bitwise_left_shift"),
+    _op("LeftShift", "numpy", "left_shift"),
+    _op("BitwiseRightShift", "numpy", "bitwise_right_shift"),
+    _op("RightShift", "numpy", "right_shift"),
     # --- keras.src.ops.einops --------------------------------------------------
     _op("Rearrange", "einops", "rearrange"),
     # --- keras.src.ops.core ----------------------------------------------------

@@ -632,6 +632,53 @@ class LogicalOr(_Binary):
         return s.or_(x, y)
 
 
+# --- bitwise (integers) ---------------------------------------------------------
+
+
+def _bitwise(cls_name, op_name, onnx, np_fn, method):
+    """A binary integer op whose body is one ScalarBuilder method."""
+
+    def reference(self, a, b):
+        return np_fn(a, b)
+
+    def emit(self, s, x, y):
+        return getattr(s, method)(x, y)
+
+    cls = type(cls_name, (_Binary,), {
+        "name": op_name, "onnx": onnx, "dtypes": "int",
+        "vjp": NOT_DIFFERENTIABLE, "reference": reference, "emit": emit,
+        "__doc__": f"Elementwise {np_fn.__name__} of integers."})
+    return register_op(cls)
+
+
+BitwiseAnd = _bitwise("BitwiseAnd", "bitwise_and", "BitwiseAnd",
+                      np.bitwise_and, "and_")
+BitwiseOr = _bitwise("BitwiseOr", "bitwise_or", "BitwiseOr", np.bitwise_or,
+                     "or_")
+BitwiseXor = _bitwise("BitwiseXor", "bitwise_xor", "BitwiseXor",
+                      np.bitwise_xor, "xor")
+# NumPy's shifts: by a count outside [0, bits) they give 0 (right: the
+# sign, 0 or -1); exported with converters (ONNX's BitShift is unsigned)
+LeftShift = _bitwise("LeftShift", "left_shift", "BitShift", np.left_shift,
+                     "shl")
+RightShift = _bitwise("RightShift", "right_shift", "BitShift",
+                      np.right_shift, "shr")
+
+
+@register_op
+class BitwiseNot(_Unary):
+    """~x of integers (two's complement: -x - 1)."""
+
+    name, onnx, dtypes = "bitwise_not", "BitwiseNot", "int"
+    vjp = NOT_DIFFERENTIABLE
+
+    def reference(self, x):
+        return np.invert(x)
+
+    def emit(self, s, x):
+        return s.xor(x, s.const(-1, s.dtype_of(x)))
+
+
 # --- ternary -----------------------------------------------------------------
 
 
