@@ -49,6 +49,35 @@ def test_ctc_loss_compiled_matches_keras():
     np.testing.assert_allclose(got, F["loss_b4"], rtol=1e-5)
 
 
+def test_ctc_op_nodes_save_as_keras_op_classes(tmp_path):
+    # written as Keras 3's CTCLoss / CTCDecode operations (Keras 3 loads
+    # such a file and computes the same losses)
+    logits = keras.Input((7, 5))
+    target = keras.Input((3,), dtype="int32")
+    lengths = keras.Input((2,), dtype="int32")
+    loss = ops.ctc_loss(target, logits, lengths[:, 0], lengths[:, 1],
+                        mask_index=4)
+    paths, _ = ops.ctc_decode(logits, lengths[:, 1], mask_index=4)
+    model = keras.Model([logits, target, lengths], [loss, paths])
+    path = str(tmp_path / "ctc.keras")
+    model.save(path)
+    again = keras.saving.load_model(path)
+    both = np.stack([F["target_length"], F["output_length"]], axis=1)
+    got, got_paths = again.predict([F["logits"], F["target_b4"], both],
+                                   verbose=0)
+    np.testing.assert_allclose(got, F["loss_b4"], rtol=1e-5)
+    want_paths = ops.ctc_decode(F["logits"], F["output_length"],
+                                mask_index=4)[0]
+    np.testing.assert_array_equal(got_paths, want_paths)
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        config = json.loads(z.read("config.json"))
+    classes = {layer["class_name"] for layer in config["config"]["layers"]}
+    assert {"CTCLoss", "CTCDecode"} <= classes
+
+
 def test_ctc_loss_gradient_matches_finite_differences():
     rng = np.random.default_rng(3)
     logits = rng.normal(size=(4, 7, 5))

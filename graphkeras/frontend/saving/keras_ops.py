@@ -373,6 +373,10 @@ OPS = [
     _op("Fold", "nn", "fold",
         "output_size kernel_size dilation padding stride"),
     _op("Polar", "nn", "polar"),
+    # frontend/ops/ctc.py (imported by graphkeras.ops, above the ops core)
+    _op("CTCLoss", "nn", "ctc.ctc_loss", "mask_index"),
+    _op("CTCDecode", "nn", "ctc.ctc_decode",
+        "strategy beam_width top_paths merge_repeated mask_index"),
     _op("MultiHot", "nn", "multi_hot", "num_classes axis dtype sparse"),
     _op("BatchNorm", "nn", "batch_normalization", "axis epsilon"),
     _op("LayerNorm", "nn", "layer_normalization", "axis epsilon rms_scaling"),
@@ -431,7 +435,7 @@ NAMESPACE_EXTRAS = {
               "identity", "kaiser", "ndim", "ones", "size", "tri", "vectorize",
               "zeros"),
     "linalg": ("jvp",),
-    "nn": ("ctc_decode", "ctc_loss", "hard_swish", "swish"),
+    "nn": ("hard_swish", "swish"),
     "image": ("extract_patches_3d",),
 }
 
