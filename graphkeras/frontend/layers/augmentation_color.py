@@ -181,6 +181,11 @@ class Equalization(KerasImageLayer):
         value_range: the images' value range, (0, 255) by default.
         bins: the number of histogram bins (256).
         data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> Equalization()(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, value_range=(0, 255), bins=256, data_format=None,
@@ -265,6 +270,11 @@ class Solarization(KerasImageLayer):
         threshold_factor: likewise for the threshold.
         value_range: the images' value range, (0, 255) by default.
         seed: an int for reproducible draws.
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> Solarization()(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, addition_factor=0.0, threshold_factor=0.0,
@@ -300,6 +310,11 @@ class RandomGrayscale(KerasImageLayer):
         factor: the probability, in [0, 1] (0.5).
         data_format: "channels_last" (default) or "channels_first".
         seed: an int for reproducible draws.
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> RandomGrayscale()(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=0.5, data_format=None, seed=None, **kwargs):
@@ -332,6 +347,11 @@ class RandomHue(KerasImageLayer):
         value_range: the images' value range, (0, 255) by default.
         data_format: "channels_last" (default) or "channels_first".
         seed: an int for reproducible draws.
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> RandomHue(0.2)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None,
@@ -378,6 +398,11 @@ class RandomSaturation(KerasImageLayer):
         value_range: the images' value range, (0, 255) by default.
         data_format: "channels_last" (default) or "channels_first".
         seed: an int for reproducible draws.
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> RandomSaturation(0.5)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None,
@@ -415,6 +440,11 @@ class RandomColorDegeneration(KerasImageLayer):
         value_range: the images' value range, (0, 255) by default.
         data_format: "channels_last" (default) or "channels_first".
         seed: an int for reproducible draws.
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> RandomColorDegeneration(0.5)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None,
@@ -446,6 +476,11 @@ class RandomInvert(KerasImageLayer):
         value_range: the images' value range, (0, 255) by default.
         seed: an int for reproducible draws.
         data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> RandomInvert()(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=1.0, value_range=(0, 255), seed=None,
@@ -475,6 +510,11 @@ class RandomPosterization(KerasImageLayer):
         value_range: the images' value range, (0, 255) by default.
         data_format: "channels_last" (default) or "channels_first".
         seed: an int for reproducible draws.
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> RandomPosterization(4)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None,
@@ -514,6 +554,11 @@ class RandomSharpness(KerasImageLayer):
         value_range: the images' value range, (0, 255) by default.
         data_format: "channels_last" (default) or "channels_first".
         seed: an int for reproducible draws.
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> RandomSharpness(0.5)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor, value_range=(0, 255), data_format=None,
@@ -557,6 +602,11 @@ class RandomColorJitter(KerasImageLayer):
             the factor of each layer, or None.
         seed: an int for reproducible draws.
         data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> RandomColorJitter()(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, value_range=(0, 255), brightness_factor=None,
@@ -605,6 +655,13 @@ class ContrastLimitedAdaptiveHistogramEqualization(KerasImageLayer):
             less: no clipping.
         tile_grid_size: (rows, columns) of tiles, (8, 8).
         data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> clahe = ContrastLimitedAdaptiveHistogramEqualization(
+        ...     tile_grid_size=(2, 2))
+        >>> clahe(images).shape
+        (2, 8, 8, 3)
     """
 
     _ACTS_AT_INFERENCE = True
@@ -691,7 +748,13 @@ class ContrastLimitedAdaptiveHistogramEqualization(KerasImageLayer):
 
 class MaxNumBoundingBoxes(KerasImageLayer):
     """Keras 3's bounding-box padding layer; graphkeras models take image
-    tensors, which it passes through (as Keras 3 does)."""
+    tensors, which it passes through (as Keras 3 does).
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> MaxNumBoundingBoxes(max_number=4)(images, training=True).shape
+        (2, 8, 8, 3)
+    """
 
     _ACTS_AT_INFERENCE = True
 

@@ -127,6 +127,11 @@ class MixUp(KerasImageLayer):
         alpha: the Beta distribution's parameter (0.2).
         data_format: "channels_last" (default) or "channels_first".
         seed: an int for reproducible draws.
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> MixUp()(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, alpha=0.2, data_format=None, seed=None, **kwargs):
@@ -160,6 +165,11 @@ class CutMix(KerasImageLayer):
         factor: a in [0, 1] (a drawn from [0, a]) or a pair.
         seed: an int for reproducible draws.
         data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> CutMix()(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=1.0, seed=None, data_format=None, **kwargs):
@@ -229,6 +239,11 @@ class RandomErasing(KerasImageLayer):
         value_range: the images' value range, (0, 255) by default.
         seed: an int for reproducible draws.
         data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> RandomErasing()(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=1.0, scale=(0.02, 0.33), fill_value=None,
@@ -306,6 +321,11 @@ class RandomGaussianBlur(KerasImageLayer):
         value_range: the images' value range, (0, 255) by default.
         data_format: "channels_last" (default) or "channels_first".
         seed: an int for reproducible draws.
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> RandomGaussianBlur()(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=1.0, kernel_size=3, sigma=1.0,
@@ -375,6 +395,11 @@ class RandomShear(KerasImageLayer):
         fill_value: the value read outside in "constant" mode (0.0).
         data_format: "channels_last" (default) or "channels_first".
         seed: an int for reproducible draws.
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> RandomShear(x_factor=0.2)(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear",
@@ -429,6 +454,11 @@ class RandomPerspective(KerasImageLayer):
         fill_value: the value read outside the image (0.0).
         seed: an int for reproducible draws.
         data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> RandomPerspective()(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear",
@@ -498,6 +528,11 @@ class RandomElasticTransform(KerasImageLayer):
         value_range: the images' value range, (0, 255) by default.
         seed: an int for reproducible draws.
         data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> RandomElasticTransform()(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear",
@@ -612,6 +647,11 @@ class RandAugment(_PolicyLayer):
         interpolation: "bilinear" (default) or "nearest".
         seed: an int for reproducible draws.
         data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> RandAugment()(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, value_range=(0, 255), num_ops=2, factor=0.5,
@@ -666,6 +706,11 @@ class AugMix(_PolicyLayer):
         interpolation: "bilinear" (default) or "nearest".
         seed: an int for reproducible draws.
         data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> images = np.random.uniform(0, 255, (2, 8, 8, 3))
+        >>> AugMix()(images, training=True).shape
+        (2, 8, 8, 3)
     """
 
     def __init__(self, value_range=(0, 255), num_chains=3, chain_depth=3,

@@ -740,7 +740,14 @@ def affine_transform(images, transform, interpolation="bilinear",
     input at ((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k), k = c0 x +
     c1 y + 1. Fill modes as JAX's map_coordinates ("reflect" d c b a |
     a b c d, "mirror" d c b | a b c d, "wrap" periodic, "nearest",
-    "constant" reading fill_value)."""
+    "constant" reading fill_value).
+
+    Example:
+        >>> x = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
+        >>> shift = [1, 0, 1, 0, 1, 0, 0, 0]  # read one column to the right
+        >>> affine_transform(x, shift)[0, 0, :, 0]
+        array([1., 2., 3., 0.], dtype=float32)
+    """
     mode = _check_warp(interpolation, fill_mode, "affine_transform")
     x, undo = _batch_last(images, standardize_data_format(data_format),
                           "affine_transform")
@@ -761,7 +768,14 @@ def perspective_transform(images, start_points, end_points,
                           data_format=None):
     """Images warped so that the four `end_points` (x, y) show what was at
     the `start_points` ((4, 2), or (batch, 4, 2)); outside pixels read
-    fill_value."""
+    fill_value.
+
+    Example:
+        >>> corners = np.array([[0, 0], [3, 0], [0, 3], [3, 3]], "float32")
+        >>> x = np.ones((1, 4, 4, 1), "float32")
+        >>> perspective_transform(x, corners, corners).shape  # identity
+        (1, 4, 4, 1)
+    """
     _check_warp(interpolation, "constant", "perspective_transform")
     x, undo = _batch_last(images, standardize_data_format(data_format),
                           "perspective_transform")
@@ -786,7 +800,13 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant",
                     fill_value=0):
     """`inputs` read at `coordinates` (shape (inputs.ndim, *out)) with
     order 0 (nearest) or 1 (linear) interpolation, as
-    scipy / JAX's map_coordinates (fill modes as affine_transform's)."""
+    scipy / JAX's map_coordinates (fill modes as affine_transform's).
+
+    Example:
+        >>> a = np.array([0.0, 10.0, 20.0], "float32")
+        >>> map_coordinates(a, np.array([[0.5, 1.25]], "float32"), 1)
+        array([ 5. , 12.5], dtype=float32)
+    """
     if order not in (0, 1):
         raise NotImplementedError(
             "map_coordinates does not support order > 1. Received: "
@@ -830,7 +850,12 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0),
                   data_format=None):
     """Images blurred by a Gaussian: kernel_size (width taps, height
     taps) and sigma (along the width, along the height), zero padding,
-    the same size (Keras's pairing of the tuples)."""
+    the same size (Keras's pairing of the tuples).
+
+    Example:
+        >>> gaussian_blur(np.ones((1, 5, 5, 3), "float32")).shape
+        (1, 5, 5, 3)
+    """
     ks = standardize_tuple(kernel_size, 2, "kernel_size")
     sg = tuple(float(s) for s in ((sigma, sigma) if np.isscalar(sigma)
                                   else sigma))
@@ -845,7 +870,13 @@ def elastic_transform(images, alpha=20.0, sigma=5.0,
                       fill_value=0.0, seed=None, data_format=None):
     """Images displaced by random smooth fields: unit Gaussian noise times
     sigma, blurred by a Gaussian of sigma (int(6 sigma) | 1 taps), times
-    alpha. The two displacement fields are independent draws."""
+    alpha. The two displacement fields are independent draws.
+
+    Example:
+        >>> x = np.ones((1, 8, 8, 1), "float32")
+        >>> elastic_transform(x, alpha=2.0, sigma=1.0, seed=1).shape
+        (1, 8, 8, 1)
+    """
     mode = _check_warp(interpolation, fill_mode, "elastic_transform")
     x, undo = _batch_last(images, standardize_data_format(data_format),
                           "elastic_transform")
@@ -857,7 +888,12 @@ def elastic_transform(images, alpha=20.0, sigma=5.0,
 @keras_op
 def sobel_edges(images, data_format=None):
     """The Sobel derivatives of a batch of images, stacked last:
-    (..., 2) = (d/dy, d/dx), zero padding."""
+    (..., 2) = (d/dy, d/dx), zero padding.
+
+    Example:
+        >>> sobel_edges(np.ones((1, 4, 4, 3), "float32")).shape
+        (1, 4, 4, 3, 2)
+    """
     fmt = standardize_data_format(data_format)
     if _rank(images) != 4:
         raise ValueError(
@@ -881,7 +917,13 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5,
          k1=0.01, k2=0.03, data_format=None):
     """The structural similarity of two images (or batches), averaged over
     the pixels of a valid Gaussian window and the channels (Keras 3's
-    formula)."""
+    formula).
+
+    Example:
+        >>> x = np.random.rand(2, 16, 16, 3).astype("float32")
+        >>> np.round(ssim(x, x), 4)
+        array([1., 1.], dtype=float32)
+    """
     fmt = standardize_data_format(data_format)
     for name, im in (("image1", image1), ("image2", image2)):
         if _rank(im) not in (3, 4):
@@ -925,7 +967,12 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5,
 def extract_patches_3d(volumes, size, strides=None, dilation_rate=1,
                        padding="valid", data_format=None):
     """3D patches of volumes (batch, D, H, W, C) or one volume, as
-    channels (Keras 3's order): extract_patches with a 3D size."""
+    channels (Keras 3's order): extract_patches with a 3D size.
+
+    Example:
+        >>> extract_patches_3d(np.ones((1, 4, 4, 4, 2), "float32"), 2).shape
+        (1, 2, 2, 2, 16)
+    """
     if isinstance(size, (int, np.integer)):
         size = (int(size),) * 3
     elif not isinstance(size, (tuple, list)) or len(size) != 3:
@@ -1004,7 +1051,14 @@ def scale_and_translate(images, output_shape, scale, translation,
     coordinate u maps to u * scale + translation (pixel centres at
     half-integers), with the linear, cubic (Keys), lanczos3, lanczos5 or
     area kernel (JAX's scale_and_translate). scale and translation must
-    be known when called (numbers or arrays)."""
+    be known when called (numbers or arrays).
+
+    Example:
+        >>> x = np.ones((1, 4, 4, 1), "float32")
+        >>> scale_and_translate(x, (1, 8, 8, 1), [2.0, 2.0], [0.0, 0.0],
+        ...                     (1, 2), "linear").shape
+        (1, 8, 8, 1)
+    """
     if method not in _SCALE_METHODS or method == "area":
         raise ValueError(
             "Invalid value for argument `method`. Expected of one "
