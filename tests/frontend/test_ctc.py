@@ -7,6 +7,8 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import graphkeras as keras
 from graphkeras import ir, ops
@@ -212,3 +214,44 @@ def test_ctc_endpoint_layer_with_a_bidirectional_lstm_learns_to_read():
     paths, _ = ops.ctc_decode(reader.predict(x[:16], verbose=0), [steps] * 16)
     # repeated labels (1 1) come back through the blank between them
     assert np.mean(np.all(paths[0][:, :labels] == y[:16], axis=1)) >= 0.9
+
+
+def _brute_force_ctc(logits, target, t_len, o_len, blank):
+    """-log of the summed probability of every path of o_len steps that
+    collapses (merge repeats, drop blanks) to target[:t_len]."""
+    import itertools
+
+    lp = logits[:o_len] - np.log(np.sum(np.exp(logits[:o_len]), axis=-1,
+                                        keepdims=True))
+    want = tuple(int(c) for c in target[:t_len])
+    total = 0.0
+    for path in itertools.product(range(logits.shape[-1]), repeat=o_len):
+        collapsed = [c for i, c in enumerate(path)
+                     if c != blank and (i == 0 or c != path[i - 1])]
+        if tuple(collapsed) == want:
+            total += np.exp(sum(lp[t, c] for t, c in enumerate(path)))
+    with np.errstate(divide="ignore"):  # no path: inf
+        return -np.log(total)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_ctc_loss_matches_a_brute_force_sum_over_paths(data):
+    classes = data.draw(st.integers(2, 3))
+    time = data.draw(st.integers(1, 5))
+    labels = data.draw(st.integers(1, 3))
+    blank = data.draw(st.sampled_from([0, classes - 1]))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1)))
+    logits = rng.normal(size=(2, time, classes))
+    others = [c for c in range(classes) if c != blank]
+    target = rng.choice(others, size=(2, labels)).astype("int32")
+    t_len = np.array([data.draw(st.integers(0, labels)) for _ in range(2)])
+    o_len = np.array([data.draw(st.integers(1, time)) for _ in range(2)])
+    got = ops.ctc_loss(target, logits, t_len, o_len, mask_index=blank)
+    for b in range(2):
+        want = _brute_force_ctc(logits[b], target[b], t_len[b], o_len[b],
+                                blank)
+        if np.isfinite(want):
+            np.testing.assert_allclose(got[b], want, rtol=1e-9)
+        else:  # no path: Keras's large finite loss
+            assert got[b] > 1e4
