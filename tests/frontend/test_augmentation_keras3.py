@@ -330,3 +330,14 @@ def test_dict_inputs_mix_labels_with_the_images():
     np.testing.assert_array_equal(out["labels"], ident)
     with pytest.raises(NotImplementedError, match="bounding_boxes"):
         L.RandomHue(0.3)({"images": BATCH, "bounding_boxes": ident})
+
+
+def test_random_shear_config_is_one_keras3_reads_back():
+    # Keras 3 writes x_factor=0.2 as [-0.2, 0.2] and cannot load that;
+    # graphkeras reads it, and writes the number (Keras reads it back)
+    layer = L.RandomShear.from_config({"x_factor": [-0.2, 0.2],
+                                       "y_factor": [0.1, 0.3]})
+    config = layer.get_config()
+    assert config["x_factor"] == 0.2 and list(config["y_factor"]) == [0.1,
+                                                                      0.3]
+    assert L.RandomShear.from_config(config).x_factor == (-0.2, 0.2)

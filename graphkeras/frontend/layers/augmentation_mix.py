@@ -422,8 +422,14 @@ class RandomShear(KerasImageLayer):
                      self.fill_value, self.data_format)
 
     def get_config(self):
-        return {**super().get_config(), "x_factor": self.x_factor,
-                "y_factor": self.y_factor, "fill_mode": self.fill_mode,
+        # NOTE: Keras 3 writes a number f as (-f, f) and then refuses to
+        # read it back; a symmetric pair is written as the number, which
+        # both read as (-f, f)
+        def arg(pair):
+            lo, hi = pair
+            return hi if lo == -hi else pair
+        return {**super().get_config(), "x_factor": arg(self.x_factor),
+                "y_factor": arg(self.y_factor), "fill_mode": self.fill_mode,
                 "interpolation": self.interpolation, "seed": self.seed,
                 "fill_value": self.fill_value}
 
