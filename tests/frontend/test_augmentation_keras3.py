@@ -341,3 +341,16 @@ def test_random_shear_config_is_one_keras3_reads_back():
     assert config["x_factor"] == 0.2 and list(config["y_factor"]) == [0.1,
                                                                       0.3]
     assert L.RandomShear.from_config(config).x_factor == (-0.2, 0.2)
+
+
+def test_pipeline_of_old_and_new_layers_takes_a_dict():
+    ident = np.eye(6, dtype="float32")
+    pipe = L.Pipeline([L.RandomFlip(seed=1), L.RandomRotation(0.1, seed=2),
+                       L.RandomHue(0.2, seed=3), L.MixUp(seed=4)])
+    out = pipe({"images": BATCH, "labels": ident}, training=True)
+    labels = np.asarray(out["labels"])
+    assert out["images"].shape == BATCH.shape
+    np.testing.assert_allclose(labels.sum(axis=1), 1.0, rtol=1e-5)
+    assert not np.allclose(labels, ident)
+    with pytest.raises(NotImplementedError, match="segmentation_masks"):
+        L.RandomFlip()({"images": BATCH, "segmentation_masks": BATCH})

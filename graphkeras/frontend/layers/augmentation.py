@@ -43,6 +43,21 @@ def _check_rank(layer, x) -> int:
     return rank
 
 
+def _labels_through(layer, data: dict, training):
+    """Keras's dict form {"images": ..., "labels": ...}: the images
+    through `layer`, the labels as they are."""
+    unknown = sorted(set(data) - {"images", "labels"})
+    if "images" not in data or unknown:
+        raise NotImplementedError(
+            f'Layer "{layer.name}" ({type(layer).__name__}) takes images, or '
+            'a dict with the keys "images" and (optionally) "labels"; '
+            "bounding boxes and segmentation masks are not supported. "
+            f"Received a dict with keys {sorted(data)}")
+    out = dict(data)
+    out["images"] = layer.call(data["images"], training=training)
+    return out
+
+
 def _per_image_shape(x, rank: int) -> tuple:
     return (1, 1, 1) if rank == 3 else (ops.shape(x)[0], 1, 1, 1)
 
@@ -121,6 +136,8 @@ class RandomFlip(_ImageLayer):
         self.mode = mode
 
     def call(self, inputs, training=False):
+        if isinstance(inputs, dict):
+            return _labels_through(self, inputs, training)
         x = _as_float(inputs, self.compute_dtype)
         rank = _check_rank(self, x)
         if not training:
@@ -223,6 +240,8 @@ class RandomCrop(_ImageLayer):
         self.width = int(width)
 
     def call(self, inputs, training=False):
+        if isinstance(inputs, dict):
+            return _labels_through(self, inputs, training)
         x = _as_float(inputs, self.compute_dtype)
         rank = _check_rank(self, x)
         h_axis, w_axis = self._axes(rank)
@@ -280,6 +299,8 @@ class RandomContrast(_ImageLayer):
         self.value_range = _value_range("RandomContrast", value_range)
 
     def call(self, inputs, training=False):
+        if isinstance(inputs, dict):
+            return _labels_through(self, inputs, training)
         x = _as_float(inputs, self.compute_dtype)
         rank = _check_rank(self, x)
         if not training:
@@ -319,6 +340,8 @@ class RandomBrightness(_ImageLayer):
         self.value_range = _value_range("RandomBrightness", value_range)
 
     def call(self, inputs, training=False):
+        if isinstance(inputs, dict):
+            return _labels_through(self, inputs, training)
         x = _as_float(inputs, self.compute_dtype)
         rank = _check_rank(self, x)
         if not training:

@@ -31,7 +31,12 @@ from .. import ops
 from .. import random as random_module
 from ..ops.image import _affine_resample as affine_resample
 from ..ops.image import _resample_at as resample_at
-from .augmentation import _as_float, _check_rank, _ImageLayer
+from .augmentation import (
+    _as_float,
+    _check_rank,
+    _ImageLayer,
+    _labels_through,
+)
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 INTERPOLATIONS = ("nearest", "bilinear")
@@ -88,6 +93,8 @@ class _AffineLayer(_ImageLayer):
         return shape[h_axis], shape[w_axis]
 
     def call(self, inputs, training=False):
+        if isinstance(inputs, dict):
+            return _labels_through(self, inputs, training)
         x = _as_float(inputs, self.compute_dtype)
         rank = _check_rank(self, x)
         if not training:
