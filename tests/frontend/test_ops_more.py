@@ -252,6 +252,35 @@ def test_windows_match_keras():
     assert ops.numpy.hamming is ops.hamming
 
 
+MEL = {"default": {"fft_length": 512, "sequence_stride": 128,
+                   "num_mel_bins": 32},
+       "power": {"fft_length": 256, "sequence_stride": 100,
+                 "sequence_length": 200, "window": "hamming",
+                 "sampling_rate": 8000, "num_mel_bins": 20, "min_freq": 50.0,
+                 "max_freq": 3000.0, "power_to_db": False, "mag_exp": 1.0},
+       "db": {"fft_length": 256, "sequence_stride": 64, "num_mel_bins": 16,
+              "top_db": 30.0, "ref_power": 2.0, "window": None}}
+
+
+@pytest.mark.parametrize("name", sorted(MEL))
+def test_mel_spectrogram_matches_keras_eager_and_compiled(name):
+    import graphkeras as keras
+
+    layer = keras.layers.MelSpectrogram(**MEL[name])
+    want = F[f"mel_{name}"]
+    # decibels: Keras computes in float32, so compare in dB; power: relative
+    tol = {"atol": 2e-3} if MEL[name].get("power_to_db", True) else \
+        {"rtol": 2e-4, "atol": 1e-6}
+    np.testing.assert_allclose(layer(F["audio"]), want, **tol)
+    inp = keras.Input((4000,))
+    model = keras.Model(inp, layer(inp))
+    assert model.output_shape == (None,) + want.shape[1:]
+    np.testing.assert_allclose(model.predict(F["audio"], verbose=0), want,
+                               **tol)
+    again = keras.layers.MelSpectrogram.from_config(layer.get_config())
+    np.testing.assert_allclose(again(F["audio"]), want, **tol)
+
+
 def test_namespaces_and_errors():
     assert ops.nn.ctc_loss is ops.ctc_loss
     with pytest.raises(ValueError, match="tuple of two tensors"):

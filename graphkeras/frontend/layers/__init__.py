@@ -56,6 +56,7 @@ from .pooling import (
     MaxPooling3D,
 )
 from .preprocessing import Rescaling, Resizing
+from .preprocessing_audio import MelSpectrogram
 from .regularization import (
     ActivityRegularization,
     AlphaDropout,
@@ -96,7 +97,8 @@ __all__ += [
     "DepthwiseConv1D", "DepthwiseConv2D", "GlobalAveragePooling1D",
     "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization",
-    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Rescaling", "Resizing",
+    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "MelSpectrogram",
+    "Rescaling", "Resizing",
     "SeparableConv1D", "SeparableConv2D", "SpatialDropout1D",
     "SpatialDropout2D", "SpatialDropout3D", "UpSampling1D", "UpSampling2D",
     "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
