@@ -141,6 +141,9 @@ def test_texts_feed_text_vectorization(tree):
     ds = keras.utils.text_dataset_from_directory(
         str(tree / "txt"), batch_size=8, shuffle=False, verbose=False)
     texts, labels = ds[0]
+    # keras.io prints batches with tf.Tensor's .numpy()
+    assert isinstance(texts.numpy()[0], str) and texts.numpy().shape == (7,)
+    assert type(labels.numpy()) is np.ndarray
     vec = keras.layers.TextVectorization(output_mode="multi_hot")
     vec.adapt(texts)
     assert vec(texts).shape[0] == len(labels) == 7

@@ -10,7 +10,8 @@ split are Keras's, and so are the printed messages ("Found 6 files
 belonging to 2 classes."). The result is a `FileDataset`, a PyDataset of
 batches read from disk on demand, which `fit` / `evaluate` / `predict`
 take directly, with tf.data's `take`, `map`, `prefetch`, `cache` and
-`unbatch`-free iteration (`for images, labels in ds:`).
+iteration (`for images, labels in ds:`); batches are NumPy arrays that
+also answer tf.Tensor's `.numpy()`.
 
 Invariants:
 - Images decode with Pillow (declared as the `images` extra); without it
@@ -202,6 +203,19 @@ def _encode_labels(labels, label_mode, num_classes):
 # --- the dataset ----------------------------------------------------------------
 
 
+class BatchArray(np.ndarray):
+    """A NumPy array with tf.Tensor's `.numpy()` (itself, as a plain
+    ndarray): keras.io programs print dataset batches with
+    `text_batch.numpy()[i]` or `images[i].numpy().astype("uint8")`."""
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(self)
+
+
+def _tensor_like(x):
+    return x.view(BatchArray) if isinstance(x, np.ndarray) else x
+
+
 class _Batches(PyDataset):
     """tf.data-style helpers over a PyDataset of batches."""
 
@@ -304,10 +318,12 @@ class FileDataset(_Batches):
         x = self._stack([self._load(self.file_paths[i]) for i in idx])
         if self.batch_size is None:
             x = x[0]
+        x = _tensor_like(np.asarray(x))
         if self._labels is None:
             return x
         y = self._labels[idx]
-        return x, (y[0] if self.batch_size is None else y)
+        y = _tensor_like(np.asarray(y[0] if self.batch_size is None else y))
+        return x, y
 
     def on_epoch_end(self):
         if self._shuffle:
