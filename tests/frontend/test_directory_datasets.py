@@ -257,3 +257,24 @@ def test_png_decoder_against_pillow(tmp_path):
     data = (tmp_path / "0_False.png").read_bytes()
     with pytest.raises(ValueError, match="CRC|truncated"):
         png.decode_png(data[:-20], "cut.png")
+
+
+def test_text_pipeline_vectorize_in_map_and_train(tree):
+    # keras.io's text classification flow: adapt on the texts, vectorize
+    # in map, train an Embedding model on the dataset of ids
+    raw = keras.utils.text_dataset_from_directory(
+        str(tree / "txt"), batch_size=3, validation_split=0.3,
+        subset="training", seed=7, verbose=False)
+    vec = keras.layers.TextVectorization(max_tokens=50,
+                                         output_sequence_length=6)
+    vec.adapt(raw.map(lambda x, y: x))
+    train = raw.map(lambda x, y: (vec(x), y)).cache().prefetch(10)
+    ids, labels = train[0]
+    assert ids.shape[1] == 6 and ids.dtype == np.int64
+    inp = keras.Input((6,), dtype="int64")
+    h = keras.layers.GlobalAveragePooling1D()(
+        keras.layers.Embedding(50, 4)(inp))
+    model = keras.Model(inp, keras.layers.Dense(1, "sigmoid")(h))
+    model.compile("adam", "binary_crossentropy")
+    hist = model.fit(train, epochs=2, verbose=0)
+    assert np.isfinite(hist.history["loss"]).all()
