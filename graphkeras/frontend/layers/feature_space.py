@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..naming import auto_name, to_snake_case, uniquify
+from ..naming import auto_name, uniquify
 from ..saving import feature_space_file, keras_format
 from .core import Identity
 from .layer import Layer
@@ -629,19 +629,18 @@ class FeatureSpace(Layer):
                 p.build((None, 1))
         self._is_adapted = True
 
+    def _saved_preprocessors(self) -> list:
+        """(name in Keras 3's files, layer) of each preprocessor."""
+        layers = list(self.preprocessors.values())
+        return list(zip(feature_space_file.container_keys(
+            type(p).__name__ for p in layers), layers))
+
     def weight_groups(self) -> dict:
         """{h5 group path: [arrays]} as Keras 3's saving writes a
         FeatureSpace (the Normalization statistics; empty groups for the
         other layers)."""
         groups = {"vars": []}
-        used: dict = {}
-        for p in self.preprocessors.values():
-            key = to_snake_case(type(p).__name__)
-            if key in used:
-                used[key] += 1
-                key = f"{key}_{used[key]}"
-            else:
-                used[key] = 0
+        for key, p in self._saved_preprocessors():
             arrays = []
             if isinstance(p, Normalization) and p.input_mean is None and \
                     p.built:
@@ -652,14 +651,7 @@ class FeatureSpace(Layer):
 
     def set_weight_groups(self, groups: dict) -> None:
         """Load the Normalization statistics from Keras 3's h5 groups."""
-        used: dict = {}
-        for p in self.preprocessors.values():
-            key = to_snake_case(type(p).__name__)
-            if key in used:
-                used[key] += 1
-                key = f"{key}_{used[key]}"
-            else:
-                used[key] = 0
+        for key, p in self._saved_preprocessors():
             if isinstance(p, Normalization) and p.input_mean is None:
                 arrays = groups.get(f"preprocessors/{key}/vars") or []
                 if len(arrays) != 3:

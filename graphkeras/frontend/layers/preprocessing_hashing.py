@@ -24,26 +24,21 @@ from __future__ import annotations
 import numpy as np
 
 from ...config import floatx
-from ..tensors import KerasTensor, TracedTensor
-from ..variables import Variable
 from .hashes import CROSS_HASH_KEY, fingerprint64, fingerprint_cat64, siphash
 from .layer import Layer
+from .preprocessing_text import refuse_symbolic
 
 _MODES = ("int", "one_hot", "multi_hot", "count")
 
 
 def _refuse_symbolic(layer, inputs) -> None:
-    leaves = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-    if any(isinstance(v, (KerasTensor, TracedTensor, Variable))
-           for v in leaves):
-        raise ValueError(
-            f'Layer "{layer.name}" ({type(layer).__name__}) hashes values on '
-            "the host (FarmHash / SipHash on their string form), which a "
-            "compiled graphkeras model cannot do (Keras 3 too runs it "
-            "outside the compiled graph on backends other than "
-            "TensorFlow). Apply it to your NumPy data before fit / predict "
-            f"(e.g. `bins = {layer.name}(x)`) and give the model the bins "
-            "it returns.")
+    refuse_symbolic(
+        layer, inputs,
+        why="hashes values on the host (FarmHash / SipHash on their string "
+            "form), which a compiled graphkeras model cannot do (Keras 3 "
+            "too runs it outside the compiled graph on backends other than "
+            "TensorFlow)",
+        example=f"bins = {layer.name}(x)", gives="bins")
 
 
 def _as_array(layer, inputs) -> np.ndarray:

@@ -39,16 +39,20 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ",
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
 
-def _refuse_symbolic(layer, x) -> None:
+def refuse_symbolic(layer, x, why=None, example="ids = layer(texts)",
+                    gives="ids") -> None:
+    """Raise the error a host-side layer gives when called on a model's
+    symbolic tensor (a KerasTensor, a traced tensor, a Variable)."""
     leaves = x if isinstance(x, (list, tuple)) else [x]
     if any(isinstance(v, (KerasTensor, TracedTensor, Variable))
            for v in leaves):
+        why = why or ("works on strings, which graphkeras models cannot "
+                      "hold (their tensors are numbers only), so it cannot "
+                      "be placed inside a model")
         raise ValueError(
-            f'Layer "{layer.name}" ({type(layer).__name__}) works on strings, '
-            "which graphkeras models cannot hold (their tensors are numbers "
-            "only), so it cannot be placed inside a model. Apply it to your "
-            "NumPy data before fit / predict (e.g. `ids = layer(texts)`) "
-            "and give the model the ids it returns.")
+            f'Layer "{layer.name}" ({type(layer).__name__}) {why}. Apply it '
+            f"to your NumPy data before fit / predict (e.g. `{example}`) "
+            f"and give the model the {gives} it returns.")
 
 
 def _as_text(x) -> np.ndarray:
@@ -230,7 +234,7 @@ class StringLookup(LookupVocabulary, Layer):
             self._adapt_idf(docs or {}, n_docs)
 
     def __call__(self, inputs, *args, **kwargs):
-        _refuse_symbolic(self, inputs)
+        refuse_symbolic(self, inputs)
         if self._vocabulary is None:
             raise ValueError(
                 f'Layer "{self.name}" ({type(self).__name__}) has no '
@@ -434,7 +438,7 @@ class TextVectorization(Layer):
         return self._lookup.vocabulary_size()
 
     def __call__(self, inputs, *args, **kwargs):
-        _refuse_symbolic(self, inputs)
+        refuse_symbolic(self, inputs)
         if self._lookup._vocabulary is None:
             raise ValueError(
                 f'Layer "{self.name}" (TextVectorization) has no vocabulary: '

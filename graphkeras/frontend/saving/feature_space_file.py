@@ -32,6 +32,25 @@ from .keras_format import (
 _MAX_WEIGHTS = 64 << 20  # a FeatureSpace's statistics are tiny
 
 
+def container_keys(class_names) -> list:
+    """The names Keras 3's saving gives the items of a container (a dict's
+    values, in order): the snake-case class name, then `_1`, `_2`, ...
+    for repeats (feature_space.py's preprocessors)."""
+    from ..naming import to_snake_case
+
+    used: dict = {}
+    keys = []
+    for cls in class_names:
+        key = to_snake_case(str(cls))
+        if key in used:
+            used[key] += 1
+            key = f"{key}_{used[key]}"
+        else:
+            used[key] = 0
+        keys.append(key)
+    return keys
+
+
 def save_feature_space(fs, filepath) -> None:
     import h5py
 
@@ -62,21 +81,20 @@ def _with_assets(path, config: dict, assets: dict) -> dict:
     """The features' lookup configs with the vocabularies Keras 3 wrote
     to assets/preprocessors/<layer>/vocabulary.txt."""
     features = dict(config.get("features") or {})
-    used: dict = {}
-    from ..naming import to_snake_case
 
-    for name, feat in features.items():
+    def preprocessor(feat):
         pre = (feat.get("config") or {}).get("preprocessor") \
             if isinstance(feat, dict) else None
-        if not isinstance(pre, dict):
+        return pre if isinstance(pre, dict) else None
+
+    pres = {n: preprocessor(f) for n, f in features.items()}
+    keys = dict(zip(features, container_keys(
+        (p or {}).get("class_name") for p in pres.values())))
+    for name, feat in features.items():
+        pre, key = pres[name], keys[name]
+        if pre is None:
             continue
         cls = str(pre.get("class_name"))
-        key = to_snake_case(cls)
-        if key in used:
-            used[key] += 1
-            key = f"{key}_{used[key]}"
-        else:
-            used[key] = 0
         inner = pre.get("config") or {}
         raw = assets.get(f"assets/preprocessors/{key}/vocabulary.txt")
         if raw is None or inner.get("vocabulary") is not None:
