@@ -119,6 +119,10 @@ def test_images_train_a_model_and_tf_data_helpers(tree):
         verbose=False)
     first = list(ds.take(1))
     assert len(first) == 1 and first[0][0].shape == (4, 8, 8, 3)
+    rest = ds.skip(1)
+    assert len(rest) == 2 and len(ds.skip(5)) == 0
+    np.testing.assert_array_equal(rest[0][0], ds[1][0])
+    np.testing.assert_array_equal(ds.skip(1).take(1)[0][1], ds[1][1])
     scaled = ds.map(lambda x, y: (x / 255.0, y)).prefetch(2)
     x0, _ = scaled[0]
     assert float(x0.max()) <= 1.0

@@ -226,11 +226,18 @@ class _Batches(PyDataset):
             yield self[i]
         self.on_epoch_end()
 
-    def take(self, count):
+    def take(self, count, name=None):
         """The first `count` batches (all for a negative count)."""
         n = len(self)
         count = int(count)
         return _Mapped(self, None, n if count < 0 else min(count, n))
+
+    def skip(self, count, name=None):
+        """The batches after the first `count` (none for a negative
+        count), as tf.data's skip (keras.io's `val_ds.skip(k)`)."""
+        n = len(self)
+        count = n if int(count) < 0 else min(int(count), n)
+        return _Mapped(self, None, n - count, offset=count)
 
     def map(self, map_func, num_parallel_calls=None, deterministic=None,
             name=None):  # noqa: A003  (tf.data's name)
@@ -254,9 +261,12 @@ class _Batches(PyDataset):
 
 
 class _Mapped(_Batches):
-    def __init__(self, source, fn, count):
+    """Batches offset .. offset + count of `source`, through `fn`."""
+
+    def __init__(self, source, fn, count, offset=0):
         super().__init__()
         self.source, self.fn, self.count = source, fn, count
+        self.offset = offset
         self.class_names = getattr(source, "class_names", None)
         self.file_paths = getattr(source, "file_paths", None)
 
@@ -268,7 +278,7 @@ class _Mapped(_Batches):
             raise IndexError(
                 f"batch index {index} is out of range for a dataset of "
                 f"{self.count} batches")
-        item = self.source[index % self.count]
+        item = self.source[self.offset + index % self.count]
         if self.fn is None:
             return item
         return self.fn(*item) if isinstance(item, tuple) else self.fn(item)
