@@ -30,6 +30,7 @@ from ..ops.nn import (
 )
 from .core import _ser
 from .input_spec import InputSpec
+from . import lora
 from .layer import Layer
 
 
@@ -157,6 +158,8 @@ class _ConvBase(Layer):
 class BaseConv(_ConvBase):
     """N-d convolution layer (the base of Conv1D, Conv2D and Conv3D)."""
 
+    kernel = lora.lora_weight("kernel")
+
     def __init__(self, rank, filters, kernel_size, strides=1, padding="valid",
                  data_format=None, dilation_rate=1, groups=1, activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform",
@@ -171,10 +174,7 @@ class BaseConv(_ConvBase):
                          bias_regularizer=bias_regularizer,
                          activity_regularizer=activity_regularizer,
                          bias_constraint=bias_constraint, **kwargs)
-        if lora_rank:
-            raise ValueError(
-                f'Layer "{self.name}": LoRA (lora_rank={lora_rank}) is not '
-                "supported by graphkeras's convolution layers.")
+        lora.init_lora(self, lora_rank, lora_alpha)
         self.filters = _positive(filters, "filters")
         if not isinstance(groups, (int, np.integer)) or groups <= 0:
             raise ValueError(
@@ -208,6 +208,17 @@ class BaseConv(_ConvBase):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint)
         self._make_bias(self.filters)
+        self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
+
+    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
+                    b_initializer="zeros"):
+        """Freeze the kernel and train a rank-`rank` update of it instead
+        (layers/lora.py)."""
+        lora.enable_lora(self, "kernel", rank, lora_alpha, a_initializer,
+                         b_initializer, regularizer=self.kernel_regularizer,
+                         constraint=self.kernel_constraint)
 
     def call(self, inputs):
         y = ops.conv(inputs, self.kernel, strides=self.strides,
@@ -228,6 +239,7 @@ class BaseConv(_ConvBase):
             "kernel_initializer": _ser(self.kernel_initializer, initializers),
             "kernel_regularizer": _ser(self.kernel_regularizer, regularizers),
             "kernel_constraint": _ser(self.kernel_constraint, constraints),
+            **lora.lora_config(self),
         }
 
 

@@ -11,6 +11,7 @@ from ..operation import register_op_node
 from ..tensors import KerasTensor
 from .input_spec import InputSpec
 from .layer import Layer
+from . import lora
 
 
 def _ser(obj, module):
@@ -39,12 +40,16 @@ class Dense(Layer):
         (2, 3)
     """
 
+    kernel = lora.lora_weight("kernel")
+
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, lora_rank=None, **kwargs):
+                 bias_constraint=None, lora_rank=None, lora_alpha=None,
+                 **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        lora.init_lora(self, lora_rank, lora_alpha)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) \
                 or units <= 0:
             raise ValueError(
@@ -84,6 +89,17 @@ class Dense(Layer):
         else:
             self.bias = None
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
+        self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank)  # (Keras: lora_alpha -> rank)
+
+    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
+                    b_initializer="zeros"):
+        """Freeze the kernel and train a rank-`rank` update of it instead
+        (layers/lora.py)."""
+        lora.enable_lora(self, "kernel", rank, lora_alpha, a_initializer,
+                         b_initializer, regularizer=self.kernel_regularizer,
+                         constraint=self.kernel_constraint)
 
     def call(self, inputs):
         x = ops.matmul(inputs, self.kernel)
@@ -106,6 +122,7 @@ class Dense(Layer):
             "bias_regularizer": _ser(self.bias_regularizer, regularizers),
             "kernel_constraint": _ser(self.kernel_constraint, constraints),
             "bias_constraint": _ser(self.bias_constraint, constraints),
+            **lora.lora_config(self),
         }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from .. import activations, constraints, initializers, ops, regularizers
 from .core import _ser
+from . import lora
 from .layer import Layer
 
 
@@ -63,6 +64,8 @@ class EinsumDense(Layer):
         (3, 4, 2, 8)
     """
 
+    kernel = lora.lora_weight("kernel")
+
     def __init__(self, equation, output_shape, activation=None,
                  bias_axes=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None,
@@ -72,10 +75,7 @@ class EinsumDense(Layer):
         for key in ("gptq_unpacked_column_size", "quantization_config"):
             kwargs.pop(key, None)
         super().__init__(**kwargs)
-        if lora_rank:
-            raise ValueError(
-                f'Layer "{self.name}" (EinsumDense): LoRA is not supported. '
-                f"Received: lora_rank={lora_rank}")
+        lora.init_lora(self, lora_rank, lora_alpha)
         self.equation = equation
         self._terms = _parse_equation(self.name, equation)
         if isinstance(output_shape, int):
@@ -143,6 +143,17 @@ class EinsumDense(Layer):
                 name="bias", shape=shape, initializer=self.bias_initializer,
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint)
+        self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
+
+    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
+                    b_initializer="zeros"):
+        """Freeze the kernel and train a rank-`rank` update of it instead
+        (layers/lora.py)."""
+        lora.enable_lora(self, "kernel", rank, lora_alpha, a_initializer,
+                         b_initializer, regularizer=self.kernel_regularizer,
+                         constraint=self.kernel_constraint)
 
     def call(self, inputs):
         x = ops.einsum(self.equation.replace(" ", ""), inputs, self.kernel)
@@ -165,6 +176,7 @@ class EinsumDense(Layer):
             "bias_regularizer": _ser(self.bias_regularizer, regularizers),
             "kernel_constraint": _ser(self.kernel_constraint, constraints),
             "bias_constraint": _ser(self.bias_constraint, constraints),
+            **lora.lora_config(self),
         }
 
 

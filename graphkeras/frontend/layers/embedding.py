@@ -16,6 +16,7 @@ from .. import constraints, initializers, ops, regularizers
 from ..data import check_indices
 from ..tensors import _TensorBase
 from .core import _ser
+from . import lora
 from .layer import Layer
 
 
@@ -52,16 +53,15 @@ class Embedding(Layer):
         (1, 3, 3)
     """
 
+    embeddings = lora.lora_weight("embeddings")
+
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None,
                  mask_zero=False, weights=None, lora_rank=None, lora_alpha=None,
                  **kwargs):
         kwargs.pop("input_length", None)  # deprecated in Keras 3 (ignored)
-        if lora_rank is not None:
-            raise ValueError(
-                "Embedding(lora_rank=...) is not supported by graphkeras; "
-                f"received lora_rank={lora_rank!r}.")
         super().__init__(**kwargs)
+        lora.init_lora(self, lora_rank, lora_alpha)
         self.input_dim = _positive_int(input_dim, "input_dim")
         self.output_dim = _positive_int(output_dim, "output_dim")
         self.embeddings_initializer = initializers.get(embeddings_initializer)
@@ -70,8 +70,6 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self.autocast = False
-        self.lora_rank = None
-        self.lora_alpha = None
         if weights is not None:
             self.build()
             if not (isinstance(weights, list) and len(weights) == 1):
@@ -86,6 +84,17 @@ class Embedding(Layer):
             initializer=self.embeddings_initializer,
             regularizer=self.embeddings_regularizer,
             constraint=self.embeddings_constraint)
+        self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank)  # (Keras: lora_alpha -> rank)
+
+    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
+                    b_initializer="zeros"):
+        """Freeze the embeddings and train a rank-`rank` update of it instead
+        (layers/lora.py)."""
+        lora.enable_lora(self, "embeddings", rank, lora_alpha, a_initializer,
+                         b_initializer, regularizer=self.embeddings_regularizer,
+                         constraint=self.embeddings_constraint)
 
     def call(self, inputs):
         if not isinstance(inputs, _TensorBase):
@@ -119,5 +128,7 @@ class Embedding(Layer):
             "embeddings_constraint": _ser(self.embeddings_constraint,
                                           constraints),
             "mask_zero": self.mask_zero,
-            "lora_rank": None,
+            # (Keras 3.15 writes the pair only when set; older files
+            # write lora_rank None)
+            **(lora.lora_config(self) or {"lora_rank": None}),
         }

@@ -66,6 +66,14 @@ def own_variables(layer) -> list:
         if id(v) not in seen:
             seen.add(id(v))
             out.append(v)
+    if getattr(layer, "lora_enabled", False):
+        # Keras saves a LoRA layer's merged weight in its weight's place,
+        # and no lora_*_a / lora_*_b (layers/lora.py)
+        from ..layers.lora import MergedWeight
+
+        merged = MergedWeight(layer)
+        out = [merged if v is merged.raw else v for v in out
+               if v is not merged.a and v is not merged.b]
     return out
 
 
