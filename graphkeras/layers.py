@@ -117,7 +117,10 @@ from .frontend.layers.pooling import (  # noqa: F401
     MaxPooling3D,
 )
 from .frontend.layers.preprocessing import Rescaling, Resizing  # noqa: F401
-from .frontend.layers.preprocessing_audio import MelSpectrogram  # noqa: F401
+from .frontend.layers.preprocessing_audio import (  # noqa: F401
+    MelSpectrogram,
+    STFTSpectrogram,
+)
 from .frontend.layers.regularization import (  # noqa: F401
     ActivityRegularization,
     AlphaDropout,

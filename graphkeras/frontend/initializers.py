@@ -239,6 +239,64 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+def _window(window, length: int, periodic: bool) -> np.ndarray:
+    """scipy.signal.get_window's common windows with NumPy (periodic: the
+    symmetric window one longer, its last sample dropped), or an array."""
+    if not isinstance(window, str):
+        return np.asarray(window, np.float64)
+    make = {"hann": np.hanning, "hanning": np.hanning, "hamming": np.hamming,
+            "blackman": np.blackman, "bartlett": np.bartlett,
+            "boxcar": np.ones, "ones": np.ones}.get(window)
+    if make is None:
+        raise ValueError(
+            f"Unknown window {window!r}: graphkeras knows 'hann', 'hamming', "
+            "'blackman', 'bartlett' and 'boxcar' (or pass the window as an "
+            "array).")
+    return make(length + 1)[:-1] if periodic else make(length)
+
+
+class STFT(Initializer):
+    """The kernels of a short-time Fourier transform as a convolution, for
+    a weight of shape (frame_length, 1, fft_length // 2 + 1): cos (side
+    "real") or sin ("imag") of -2 pi t f / fft_length, times the window,
+    divided by its L2 norm ("density") or its sum ("spectrum"), as Keras 3.
+    """
+
+    def __init__(self, side="real", window="hann", scaling="density",
+                 periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"side should be 'real' or 'imag', not {side}")
+        if isinstance(window, str):
+            _window(window, 1, False)
+        if scaling is not None and scaling not in ("density", "spectrum"):
+            raise ValueError(
+                "Scaling is invalid, it must be `None`, 'density' or "
+                f"'spectrum'. Received scaling={scaling}")
+        self.side, self.window = side, window
+        self.scaling, self.periodic = scaling, periodic
+
+    def __call__(self, shape, dtype=None):
+        frame_length, _, bins = shape
+        n = (bins - 1) * 2
+        angle = (-2.0 * np.pi * np.arange(frame_length)[:, None, None]
+                 * np.arange(bins)[None, None, :] / n)
+        kernel = np.cos(angle) if self.side == "real" else np.sin(angle)
+        if self.window is not None:
+            win = _window(self.window, frame_length, self.periodic)
+            if win.ndim != 1 or win.shape[-1] != frame_length:
+                raise ValueError(
+                    "The shape of `window` must be equal to [frame_length]."
+                    f"Received: window shape={win.shape}")
+            scale = {"density": np.sqrt(np.sum(win ** 2)),
+                     "spectrum": np.sum(np.abs(win)), None: 1.0}[self.scaling]
+            kernel = kernel * win[:, None, None] / scale
+        return kernel.astype(standardize_dtype(dtype))
+
+    def get_config(self):
+        return {"side": self.side, "window": self.window,
+                "periodic": self.periodic, "scaling": self.scaling}
+
+
 ALL_OBJECTS = {
     "zeros": Zeros, "ones": Ones, "constant": Constant,
     "variance_scaling": VarianceScaling,
@@ -247,7 +305,7 @@ ALL_OBJECTS = {
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
     "random_uniform": RandomUniform, "random_normal": RandomNormal,
     "truncated_normal": TruncatedNormal, "orthogonal": Orthogonal,
-    "identity": Identity,
+    "identity": Identity, "stft": STFT,
 }
 for _cls in list(ALL_OBJECTS.values()):
     ALL_OBJECTS[_cls.__name__] = _cls
@@ -289,6 +347,8 @@ OrthogonalInitializer = Orthogonal
 ALL_OBJECTS["OrthogonalInitializer"] = Orthogonal
 identity = IdentityInitializer = Identity
 ALL_OBJECTS["IdentityInitializer"] = Identity
+stft = STFTInitializer = STFT
+ALL_OBJECTS["STFTInitializer"] = STFT
 
 
 # the family serialization finds its objects in (frontend/families.py)

@@ -281,6 +281,44 @@ def test_mel_spectrogram_matches_keras_eager_and_compiled(name):
     np.testing.assert_allclose(again(F["audio"]), want, **tol)
 
 
+STFT_LAYER = {
+    "log": {"frame_length": 64},
+    "magnitude": {"mode": "magnitude", "frame_length": 50, "frame_step": 20,
+                  "fft_length": 64, "window": "hamming", "periodic": True,
+                  "scaling": "spectrum", "padding": "same"},
+    "psd": {"mode": "psd", "frame_length": 32, "frame_step": 16,
+            "expand_dims": True},
+    "stft": {"mode": "stft", "frame_length": 32, "window": None,
+             "data_format": "channels_first"},
+    "angle": {"mode": "angle", "frame_length": 40, "frame_step": 10,
+              "window": "blackman", "scaling": None},
+    "imag": {"mode": "imag", "frame_length": 16, "expand_dims": True,
+             "data_format": "channels_first"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(STFT_LAYER))
+def test_stft_spectrogram_matches_keras_eager_and_compiled(name):
+    import graphkeras as keras
+
+    kw = STFT_LAYER[name]
+    x = F["sig3"] if kw.get("data_format") != "channels_first" else \
+        np.transpose(F["sig3"], (0, 2, 1))
+    layer = keras.layers.STFTSpectrogram(**kw)
+    want = F[f"stftl_{name}"]
+    got = layer(x)
+    assert got.shape == want.shape == layer.compute_output_shape(x.shape)
+    if name == "angle":  # equal up to 2 pi (at +-pi, the sign of a ~0)
+        got = want + np.angle(np.exp(1j * (got - want)))
+    np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-4)
+    inp = keras.Input(x.shape[1:])
+    model = keras.Model(inp, keras.layers.STFTSpectrogram(**kw)(inp))
+    compiled = model.predict(x, verbose=0)
+    np.testing.assert_allclose(compiled, layer(x), rtol=1e-4, atol=1e-4)
+    cfg = keras.layers.STFTSpectrogram.from_config(layer.get_config())
+    assert cfg.get_config() == layer.get_config()
+
+
 def test_namespaces_and_errors():
     assert ops.nn.ctc_loss is ops.ctc_loss
     with pytest.raises(ValueError, match="tuple of two tensors"):

@@ -56,7 +56,7 @@ from .pooling import (
     MaxPooling3D,
 )
 from .preprocessing import Rescaling, Resizing
-from .preprocessing_audio import MelSpectrogram
+from .preprocessing_audio import MelSpectrogram, STFTSpectrogram
 from .regularization import (
     ActivityRegularization,
     AlphaDropout,
@@ -98,7 +98,7 @@ __all__ += [
     "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GroupNormalization",
     "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "MelSpectrogram",
-    "Rescaling", "Resizing",
+    "Rescaling", "Resizing", "STFTSpectrogram",
     "SeparableConv1D", "SeparableConv2D", "SpatialDropout1D",
     "SpatialDropout2D", "SpatialDropout3D", "UpSampling1D", "UpSampling2D",
     "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",

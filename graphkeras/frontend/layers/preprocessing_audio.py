@@ -1,5 +1,6 @@
 """Audio preprocessing layers that run inside the model, as Keras 3's:
-MelSpectrogram (ops.stft, magnitudes, a mel filter bank, decibels).
+MelSpectrogram (ops.stft, magnitudes, a mel filter bank, decibels) and
+STFTSpectrogram (a strided convolution with Fourier kernels).
 
 The filter bank is a constant matrix computed with NumPy when the layer is
 called (HTK's mel scale, triangles peaking at 1, the DC bin zeroed, as
@@ -134,3 +135,191 @@ class MelSpectrogram(Layer):
                 "max_freq": self.max_freq, "power_to_db": self.power_to_db,
                 "top_db": self.top_db, "mag_exp": self.mag_exp,
                 "min_power": self.min_power, "ref_power": self.ref_power}
+
+
+class STFTSpectrogram(Layer):
+    """A spectrogram of `(batch, time, channels)` signals computed as a
+    strided 1-D convolution with Fourier kernels (weights made by the STFT
+    initializer, trainable as in Keras 3).
+
+    Args:
+        mode: "log" (default), "magnitude", "psd", "real", "imag",
+            "angle" or "stft" (real and imaginary parts stacked).
+        frame_length: the window length (256).
+        frame_step: samples between frames (frame_length // 2).
+        fft_length: the FFT size (the next power of two).
+        window: a window name ("hann") or array, or None.
+        periodic: periodic rather than symmetric windows (False).
+        scaling: "density" (default), "spectrum" or None.
+        padding: "valid" or "same".
+        expand_dims: keep channels and frequencies as separate axes.
+        data_format: "channels_last" (default) or "channels_first".
+
+    Example:
+        >>> STFTSpectrogram(frame_length=64)(np.zeros((2, 256, 1))).shape
+        (2, 7, 33)
+    """
+
+    _MODES = ("log", "magnitude", "psd", "real", "imag", "angle", "stft")
+
+    def __init__(self, mode="log", frame_length=256, frame_step=None,
+                 fft_length=None, window="hann", periodic=False,
+                 scaling="density", padding="valid", expand_dims=False,
+                 data_format=None, **kwargs):
+        import math
+        import warnings
+
+        from ..initializers import STFT
+        from ..ops.nn import standardize_data_format
+
+        if frame_step is not None and (frame_step > frame_length
+                                       or frame_step < 1):
+            raise ValueError(
+                "`frame_step` should be a positive integer not greater than "
+                f"`frame_length`. Received frame_step={frame_step}, "
+                f"frame_length={frame_length}")
+        if fft_length is not None and fft_length < frame_length:
+            raise ValueError(
+                "`fft_length` should be not less than `frame_length`. "
+                f"Received fft_length={fft_length}, "
+                f"frame_length={frame_length}")
+        if fft_length is not None and (fft_length & -fft_length) != fft_length:
+            warnings.warn("`fft_length` is recommended to be a power of two. "
+                          f"Received fft_length={fft_length}", stacklevel=2)
+        if mode not in self._MODES:
+            raise ValueError(
+                "Output mode is invalid, it must be one of "
+                f"{', '.join(self._MODES)}. Received: mode={mode}")
+        if scaling is not None and scaling not in ("density", "spectrum"):
+            raise ValueError(
+                "Scaling is invalid, it must be `None`, 'density' or "
+                f"'spectrum'. Received scaling={scaling}")
+        if padding not in ("valid", "same"):
+            raise ValueError("Padding is invalid, it should be 'valid', "
+                             f"'same'. Received: padding={padding}")
+        STFT("real", window, scaling, periodic)  # checks the window
+        super().__init__(**kwargs)
+        self.mode = mode
+        self.frame_length = frame_length
+        self.frame_step = frame_step
+        self._frame_step = frame_step or frame_length // 2
+        self.fft_length = fft_length
+        self._fft_length = fft_length or 2 ** int(
+            math.ceil(math.log2(frame_length)))
+        self.window = window
+        self.periodic = periodic
+        self.scaling = scaling
+        self.padding = padding
+        self.expand_dims = expand_dims
+        self.data_format = standardize_data_format(data_format)
+
+    def build(self, input_shape):
+        from ..initializers import STFT
+
+        if len(input_shape) != 3:
+            raise ValueError(
+                f'Input 0 of layer "{self.name}" is incompatible with the '
+                "layer: expected ndim=3, found ndim="
+                f"{len(input_shape)}. Full shape received: "
+                f"{tuple(input_shape)}")
+        shape = (self.frame_length, 1, self._fft_length // 2 + 1)
+        if self.mode != "imag":
+            self.real_kernel = self.add_weight(
+                name="real_kernel", shape=shape, initializer=STFT(
+                    "real", self.window, self.scaling, self.periodic))
+        if self.mode != "real":
+            self.imag_kernel = self.add_weight(
+                name="imag_kernel", shape=shape, initializer=STFT(
+                    "imag", self.window, self.scaling, self.periodic))
+        self.built = True
+
+    def _conv(self, x, kernel):
+        """(batch, channels, freq, frames) of one kernel: every channel
+        convolved with the same kernel, as a grouped convolution (Keras
+        folds the channels into the batch, which graphkeras's symbolic
+        batch axis does not allow)."""
+        if self.data_format == "channels_first":
+            x = ops.transpose(x, (0, 2, 1))
+        channels = ops.shape(x)[-1]
+        freq = ops.shape(kernel)[-1]
+        k = ops.tile(ops.cast(kernel, ops.dtype(x)), (1, 1, channels))
+        y = ops.conv(x, k, padding=self.padding, strides=self._frame_step,
+                     data_format="channels_last")  # (N, frames, C * F)
+        frames = ops.shape(y)[1]
+        y = ops.reshape(y, (-1, frames, channels, freq))
+        return ops.transpose(y, (0, 2, 3, 1))
+
+    def _arrange(self, y):
+        _, channels, freq, frames = ops.shape(y)
+        if self.data_format == "channels_last":
+            if self.expand_dims:
+                return ops.transpose(y, (0, 3, 2, 1))
+            y = ops.reshape(y, (-1, channels * freq, frames))
+            return ops.transpose(y, (0, 2, 1))
+        if self.expand_dims:
+            return ops.transpose(y, (0, 1, 3, 2))
+        return ops.reshape(y, (-1, channels * freq, frames))
+
+    def call(self, inputs):
+        from ...config import epsilon
+
+        x = ops.convert_to_tensor(inputs)
+        if ops.dtype(x) not in ("float16", "float32", "float64"):
+            raise TypeError(
+                "Invalid input type. Expected `float16`, `float32` or "
+                f"`float64`. Received: input type={ops.dtype(x)}")
+        real = self._conv(x, self.real_kernel) if self.mode != "imag" \
+            else None
+        imag = self._conv(x, self.imag_kernel) if self.mode != "real" \
+            else None
+        if self.mode == "real":
+            return self._arrange(real)
+        if self.mode == "imag":
+            return self._arrange(imag)
+        if self.mode == "angle":
+            return self._arrange(ops.arctan2(imag, real))
+        if self.mode == "stft":
+            return self._arrange(ops.concatenate([real, imag], axis=2))
+        power = ops.add(ops.square(real), ops.square(imag))
+        if self.mode == "psd":
+            # the one-sided density: every bin but the first and last
+            # counts its mirror too
+            return self._arrange(ops.add(power, ops.pad(
+                power[:, :, 1:-1, :], [(0, 0), (0, 0), (1, 1), (0, 0)])))
+        eps = epsilon()
+        linear = self._arrange(ops.sqrt(ops.maximum(power, eps)))
+        if self.mode == "magnitude":
+            return linear
+        return ops.log(ops.maximum(linear, eps))
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if self.data_format == "channels_last":
+            steps, channels = input_shape[1], input_shape[2]
+        else:
+            channels, steps = input_shape[1], input_shape[2]
+        freq = self._fft_length // 2 + 1
+        if self.mode == "stft":
+            freq *= 2
+        if steps is None:
+            frames = None
+        elif self.padding == "same":
+            frames = -(-steps // self._frame_step)
+        else:
+            frames = (steps - self.frame_length) // self._frame_step + 1
+        if self.expand_dims:
+            if self.data_format == "channels_last":
+                return (input_shape[0], frames, freq, channels)
+            return (input_shape[0], channels, frames, freq)
+        if self.data_format == "channels_last":
+            return (input_shape[0], frames, freq * channels)
+        return (input_shape[0], freq * channels, frames)
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode,
+                "frame_length": self.frame_length,
+                "frame_step": self.frame_step, "fft_length": self.fft_length,
+                "window": self.window, "periodic": self.periodic,
+                "scaling": self.scaling, "padding": self.padding,
+                "data_format": self.data_format,
+                "expand_dims": self.expand_dims}
