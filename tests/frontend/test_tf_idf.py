@@ -120,3 +120,15 @@ def test_integer_lookup_numpy_path_matches_compiled(kwargs):
     model = keras.Model(inp, layer(inp))
     np.testing.assert_allclose(model.predict(x, verbose=0), eager,
                                rtol=1e-6)
+
+
+def test_integer_lookup_farmhash_is_host_side():
+    layer = keras.layers.IntegerLookup(vocabulary=[1, 2], num_oov_indices=3,
+                                       oov_method="farmhash", name="il")
+    assert layer(np.array([[1, 9]])).shape == (1, 2)
+    inp = keras.Input((2,), dtype="int64")
+    with pytest.raises(ValueError, match='"il".*oov_method="farmhash" '
+                       "hashes values on the host"):
+        keras.Model(inp, layer(inp))
+    with pytest.raises(ValueError, match="`salt` can only be used when"):
+        keras.layers.IntegerLookup(salt=3)

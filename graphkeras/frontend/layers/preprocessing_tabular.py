@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import ops
 from ..tensors import KerasTensor, TracedTensor
+from .hashes import fingerprint64, siphash
 from .layer import Layer
 
 _EPSILON = 1e-7  # keras.config.epsilon()
@@ -760,11 +761,27 @@ class IntegerLookup(LookupVocabulary, Layer):
         # vocabulary_size: a Keras 3 config entry, implied by the vocabulary
         kwargs.pop("has_input_vocabulary", None)
         super().__init__(name=name, **kwargs)
-        if oov_method != "floormod" or salt is not None:
+        if oov_method not in ("floormod", "farmhash"):
             raise ValueError(
-                f'Layer "{self.name}" (IntegerLookup): graphkeras spreads OOV '
-                'values with oov_method="floormod" only (no FarmHash). '
-                f"Received: oov_method={oov_method!r}, salt={salt!r}")
+                f'Layer "{self.name}" (IntegerLookup): `oov_method` must be '
+                "one of ('floormod', 'farmhash'). Received: "
+                f"oov_method={oov_method!r}")
+        if salt is not None:
+            if oov_method != "farmhash":
+                raise ValueError(
+                    "`salt` can only be used when `oov_method='farmhash'`. "
+                    f"Received: oov_method={oov_method}")
+            if isinstance(salt, (tuple, list)) and len(salt) == 2:
+                salt = [int(v) for v in salt]
+            elif isinstance(salt, int) and not isinstance(salt, bool):
+                salt = [salt, salt]
+            else:
+                raise ValueError(
+                    "The `salt` argument for `IndexLookup` can only be a "
+                    "tuple of 2 integers, or a single integer. Received: "
+                    f"salt={salt}.")
+        self.oov_method = oov_method
+        self.salt = salt
         if output_mode == "tf-idf":
             output_mode = "tf_idf"
         _check_mode("IntegerLookup", output_mode, _ENCODINGS + ("tf_idf",))
@@ -847,6 +864,8 @@ class IntegerLookup(LookupVocabulary, Layer):
             oov = np.asarray(-1, dt)
         elif self.num_oov_indices == 1:
             oov = np.asarray(self._oov_start(), dt)
+        elif self.oov_method == "farmhash":
+            oov = self._hashed_oov(x, dt)
         else:
             oov = ops.add(ops.mod(x, np.asarray(self.num_oov_indices, dt)),
                           np.asarray(self._oov_start(), dt))
@@ -878,6 +897,23 @@ class IntegerLookup(LookupVocabulary, Layer):
             return ops.multiply(counts, self._idf_table())
         return _encode(idx, self.output_mode, self._depth(), "float32")
 
+    def _hashed_oov(self, x, dt):
+        """Keras's "farmhash" OOV indices: the hash of each value's decimal
+        text (SipHash with `salt`) mod num_oov_indices. Host work: only on
+        concrete arrays."""
+        if not isinstance(x, np.ndarray):
+            raise ValueError(
+                f'Layer "{self.name}" (IntegerLookup): oov_method="farmhash" '
+                "hashes values on the host, which a compiled graphkeras model "
+                "cannot do. Apply the layer to your NumPy data before fit / "
+                'predict, or use oov_method="floormod" inside the model.')
+        text = np.vectorize(str, otypes=[object])(x) if x.size else \
+            x.astype(object)
+        h = siphash(text, self.salt) if self.salt is not None else \
+            fingerprint64(text)
+        return ((h % np.uint64(self.num_oov_indices)).astype(np.int64)
+                + self._oov_start()).astype(dt)
+
     def _invert(self, x, dt):
         table = np.asarray(self.get_vocabulary(), dt)
         hits = ops.equal(ops.expand_dims(x, -1),
@@ -895,7 +931,8 @@ class IntegerLookup(LookupVocabulary, Layer):
 
     def get_config(self):
         return {**super().get_config(), **self._lookup_config(),
-                "vocabulary_dtype": self.vocabulary_dtype}
+                "vocabulary_dtype": self.vocabulary_dtype,
+                "oov_method": self.oov_method, "salt": self.salt}
 
 
 __all__ = ["CategoryEncoding", "Discretization", "IntegerLookup",
