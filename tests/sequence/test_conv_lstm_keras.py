@@ -59,12 +59,13 @@ def test_keras_weights_file_loads_into_a_graphkeras_model():
 def test_keras_variants_file_predicts_as_keras():
     # ConvLSTM1D (strides, go_backwards, return_state), ConvLSTM2D
     # (channels_first, dilation, no bias, relu / hard_sigmoid) and
-    # ConvLSTM3D (go_backwards), with random biases
+    # ConvLSTM3D (go_backwards), a Bidirectional ConvLSTM1D, with random
+    # biases
     model = keras.saving.load_model(os.path.join(HERE,
                                                  "conv_lstm_variants.keras"))
-    xs = [DATA[f"variants_x{k}"] for k in range(3)]
+    xs = [DATA[f"variants_x{k}"] for k in range(4)]
     preds = model.predict(xs, verbose=0)
-    assert len(preds) == 5
+    assert len(preds) == 6
     for k, p in enumerate(preds):
         np.testing.assert_allclose(p, DATA[f"variants_y{k}"], err_msg=str(k),
                                    **TOL)
@@ -77,7 +78,7 @@ def test_keras_variants_file_predicts_as_keras():
 def test_graphkeras_files_round_trip(tmp_path):
     model = keras.saving.load_model(os.path.join(HERE,
                                                  "conv_lstm_variants.keras"))
-    xs = [DATA[f"variants_x{k}"] for k in range(3)]
+    xs = [DATA[f"variants_x{k}"] for k in range(4)]
     want = model.predict(xs, verbose=0)
     model.save(str(tmp_path / "m.keras"))
     model.save_weights(str(tmp_path / "m.weights.h5"))
@@ -107,7 +108,7 @@ def test_onnx_export_predicts_kerass_numbers(tmp_path):
         else:
             outs = sess.run(None, {inp.name: d[f"variants_x{k}"]
                                    for k, inp in enumerate(sess.get_inputs())})
-            wants = [d[f"variants_y{k}"] for k in range(5)]
+            wants = [d[f"variants_y{k}"] for k in range(6)]
         assert len(outs) == len(wants)
         for o, w in zip(outs, wants):
             np.testing.assert_allclose(o, w, err_msg=name, **TOL)
