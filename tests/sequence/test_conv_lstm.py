@@ -266,3 +266,21 @@ def test_argument_and_state_errors():
     with pytest.raises(ValueError, match=r"expected shape=\(None, 4, 6, 6, "
                        r"2\), found shape=\(None, 4, 6, 6, 3\)"):
         model.predict(np.ones((2, 4, 6, 6, 3), "float32"), verbose=0)
+
+
+def test_next_frame_example_trains():
+    # examples/next_frame_prediction.py as a user runs it, briefly
+    import contextlib
+    import io
+    import pathlib
+    import runpy
+
+    path = pathlib.Path(__file__).parents[2] / "examples" / \
+        "next_frame_prediction.py"
+    main = runpy.run_path(str(path))["main"]
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        history, mse, repeat = main(epochs=2, videos=40, verbose=0)
+    loss = history.history["loss"]
+    assert len(loss) == 2 and loss[1] < loss[0]
+    assert np.isfinite(mse) and repeat > 0
+    assert "next-frame mse" in out.getvalue()
