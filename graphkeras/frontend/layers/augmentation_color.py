@@ -34,16 +34,9 @@ from .augmentation import (
     _factor_pair,
     _ImageLayer,
 )
+from .augmentation import _value_range as _value_range_list
 
 _EPSILON = 1e-7  # keras.config.epsilon(), which RandomSaturation adds
-
-
-def _value_range_list(layer: str, value_range) -> list:
-    if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
-        raise ValueError(
-            f"Layer {layer}: the `value_range` argument should be a list of "
-            f"two numbers. Received: value_range={value_range}")
-    return sorted(value_range)
 
 
 def _rescale(x, source, target):
