@@ -15,7 +15,9 @@ from graphkeras.frontend.tracing import Trace
 from graphkeras.passes.differentiate import differentiate
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "codegen"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures"))
 from compiled_helpers import check_compiled  # noqa: E402
+from ops_more_cases import MEL, STFT, STFT_LAYER  # noqa: E402
 
 F = np.load(os.path.join(os.path.dirname(__file__), "fixtures",
                          "keras_ops_more.npz"))
@@ -30,11 +32,6 @@ def _want(key):
         n += 1
     return tuple(F[f"{key}_{i}"] for i in range(n))
 
-
-STFT = {"hann": (10, 4, 16, "hann", True),
-        "hamming": (8, 5, 8, "hamming", False),
-        "none": (12, 6, 16, None, True),
-        "array": (6, 3, 8, np.linspace(0.2, 1.0, 6), True)}
 
 # (fixture key, function of the fixture's inputs, names of those inputs)
 CASES = [
@@ -252,16 +249,6 @@ def test_windows_match_keras():
     assert ops.numpy.hamming is ops.hamming
 
 
-MEL = {"default": {"fft_length": 512, "sequence_stride": 128,
-                   "num_mel_bins": 32},
-       "power": {"fft_length": 256, "sequence_stride": 100,
-                 "sequence_length": 200, "window": "hamming",
-                 "sampling_rate": 8000, "num_mel_bins": 20, "min_freq": 50.0,
-                 "max_freq": 3000.0, "power_to_db": False, "mag_exp": 1.0},
-       "db": {"fft_length": 256, "sequence_stride": 64, "num_mel_bins": 16,
-              "top_db": 30.0, "ref_power": 2.0, "window": None}}
-
-
 @pytest.mark.parametrize("name", sorted(MEL))
 def test_mel_spectrogram_matches_keras_eager_and_compiled(name):
     import graphkeras as keras
@@ -279,22 +266,6 @@ def test_mel_spectrogram_matches_keras_eager_and_compiled(name):
                                **tol)
     again = keras.layers.MelSpectrogram.from_config(layer.get_config())
     np.testing.assert_allclose(again(F["audio"]), want, **tol)
-
-
-STFT_LAYER = {
-    "log": {"frame_length": 64},
-    "magnitude": {"mode": "magnitude", "frame_length": 50, "frame_step": 20,
-                  "fft_length": 64, "window": "hamming", "periodic": True,
-                  "scaling": "spectrum", "padding": "same"},
-    "psd": {"mode": "psd", "frame_length": 32, "frame_step": 16,
-            "expand_dims": True},
-    "stft": {"mode": "stft", "frame_length": 32, "window": None,
-             "data_format": "channels_first"},
-    "angle": {"mode": "angle", "frame_length": 40, "frame_step": 10,
-              "window": "blackman", "scaling": None},
-    "imag": {"mode": "imag", "frame_length": 16, "expand_dims": True,
-             "data_format": "channels_first"},
-}
 
 
 @pytest.mark.parametrize("name", sorted(STFT_LAYER))

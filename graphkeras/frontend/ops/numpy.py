@@ -2442,28 +2442,26 @@ def _window_length(x, fn: str) -> int:
     return n
 
 
-@keras_op
-def hamming(x):
-    """The Hamming window of length x (symmetric, as np.hamming)."""
-    return np.hamming(_window_length(x, "hamming")).astype("float32")
+def _window(name: str, make, what: str):
+    @keras_op
+    def fn(x):
+        return make(_window_length(x, name)).astype("float32")
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"The {what} window of length x (as np.{make.__name__})."
+    return fn
 
 
-@keras_op
-def hanning(x):
-    """The Hann window of length x (symmetric, as np.hanning)."""
-    return np.hanning(_window_length(x, "hanning")).astype("float32")
+hamming = _window("hamming", np.hamming, "Hamming")
 
 
-@keras_op
-def bartlett(x):
-    """The Bartlett (triangular) window of length x (as np.bartlett)."""
-    return np.bartlett(_window_length(x, "bartlett")).astype("float32")
+hanning = _window("hanning", np.hanning, "Hann")
 
 
-@keras_op
-def blackman(x):
-    """The Blackman window of length x (as np.blackman)."""
-    return np.blackman(_window_length(x, "blackman")).astype("float32")
+bartlett = _window("bartlett", np.bartlett, "Bartlett (triangular)")
+
+
+blackman = _window("blackman", np.blackman, "Blackman")
 
 
 @keras_op
