@@ -9,7 +9,8 @@ Workloads (strings of 3 to 40 characters, half ASCII, half with UTF-8):
 Hashing(1000) over `categorical` (1000 distinct strings repeated, the
 usual categorical column) and `distinct` (every string different: the
 worst case of graphkeras's per-length vector passes), Hashing with a
-salt, and HashedCrossing of an integer and a string column. A worker in
+salt, HashedCrossing of an integer and a string column, and Hashing of
+distinct integers (hashed through their decimal text). A worker in
 the peers' Python (KERAS_BACKEND=tensorflow) times Keras 3's layers on
 the same strings and checks that the bins agree. The table gives the best
 ms per call of each and the ratio (> 1: graphkeras is faster). The
@@ -44,7 +45,8 @@ for name, layer, args in [
         ("salted", keras.layers.Hashing(1000, salt=[7, 9]),
          (data["categorical"],)),
         ("crossing", keras.layers.HashedCrossing(1000),
-         ((data["ints"], data["categorical"]),))]:
+         ((data["ints"], data["categorical"]),)),
+        ("integers", keras.layers.Hashing(1000), (data["big_ints"],))]:
     best = float("inf")
     for _ in range(rounds):
         t = time.perf_counter()
@@ -78,7 +80,8 @@ def main():
     rng = np.random.default_rng(0)
     data = {"categorical": strings(rng, args.rows, False),
             "distinct": strings(rng, args.rows, True),
-            "ints": rng.integers(0, 50, args.rows)}
+            "ints": rng.integers(0, 50, args.rows),
+            "big_ints": rng.integers(-10**15, 10**15, args.rows)}
     ours = {}
     for name, layer, call_args in [
             ("categorical", keras.layers.Hashing(1000),
@@ -87,7 +90,8 @@ def main():
             ("salted", keras.layers.Hashing(1000, salt=[7, 9]),
              (data["categorical"],)),
             ("crossing", keras.layers.HashedCrossing(1000),
-             ((data["ints"], data["categorical"]),))]:
+             ((data["ints"], data["categorical"]),)),
+            ("integers", keras.layers.Hashing(1000), (data["big_ints"],))]:
         best = float("inf")
         for _ in range(args.rounds):
             t = time.perf_counter()

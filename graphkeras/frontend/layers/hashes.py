@@ -306,6 +306,50 @@ def _hash_strings(values, rows_fn) -> np.ndarray:
     return out.reshape(arr.shape)
 
 
+def decimal_matrix(x: np.ndarray):
+    """(bytes (n, 20) uint8, lengths) of the decimal text of int64 values
+    (TensorFlow's as_string: a "-" before negatives), built with array
+    operations: the ASCII digits left-aligned in each row."""
+    v = np.asarray(x, dtype=np.int64).reshape(-1)
+    neg = v < 0
+    # |v| as uint64 (exact for -2**63 too: two's complement negation)
+    mag = np.where(neg, (~v.view(np.uint64)) + np.uint64(1),
+                   v.view(np.uint64))
+    digits = np.zeros((v.size, 20), np.uint8)  # right-aligned
+    count = np.ones(v.size, np.int64)
+    rest = mag.copy()
+    for col in range(19, -1, -1):
+        digits[:, col] = (rest % np.uint64(10)).astype(np.uint8)
+        rest //= np.uint64(10)
+        count = np.where(rest > 0, 20 - col + 1, count)
+    count = np.minimum(count, 20)
+    lengths = count + neg
+    out = np.zeros((v.size, 21), np.uint8)
+    cols = np.arange(21)
+    # the digit in output column j: digits[20 - count + (j - neg)]
+    src = 20 - count[:, None] + (cols[None, :] - neg[:, None])
+    inside = (cols[None, :] >= neg[:, None]) & (cols[None, :] < lengths[:, None])
+    rows = np.broadcast_to(np.arange(v.size)[:, None], src.shape)
+    out[inside] = digits[rows[inside], src[inside]] + ord("0")
+    out[neg, 0] = ord("-")
+    return out, lengths
+
+
+def hash_integers(values, key=None) -> np.ndarray:
+    """Fingerprint64 (SipHash with `key`) of the decimal text of integer
+    values, without a Python string per value."""
+    arr = np.asarray(values)
+    b, lengths = decimal_matrix(arr)
+    if key is None:
+        rows_fn = _farm_rows
+    else:
+        key = tuple(int(k) & _MASK for k in key)
+
+        def rows_fn(b, n):
+            return _sip_rows(b, n, key)
+    return _hash_matrix(b, lengths, rows_fn).reshape(arr.shape)
+
+
 def fingerprint64(values) -> np.ndarray:
     """FarmHash Fingerprint64 (uint64) of each string in `values` (an
     array-like of str or bytes), as TensorFlow's `Fingerprint64`."""

@@ -24,7 +24,13 @@ from __future__ import annotations
 import numpy as np
 
 from ...config import floatx
-from .hashes import CROSS_HASH_KEY, fingerprint64, fingerprint_cat64, siphash
+from .hashes import (
+    CROSS_HASH_KEY,
+    fingerprint64,
+    fingerprint_cat64,
+    hash_integers,
+    siphash,
+)
 from .layer import Layer
 from .preprocessing_text import refuse_symbolic
 
@@ -69,6 +75,20 @@ def _string_form(x: np.ndarray) -> np.ndarray:
         text = np.array([str(int(v)) for v in uniq], dtype=object)
         return text[inverse].reshape(x.shape)
     return x.astype(object)
+
+
+def _hash_values(x: np.ndarray, key) -> np.ndarray:
+    """Fingerprint64 (SipHash with `key`) of the string form of `x`:
+    integers (floats truncated first) through their decimal digits built
+    as arrays, the rest through their strings."""
+    if x.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            x = x.astype(np.int64)
+    if x.dtype.kind == "i" or (x.dtype.kind == "u" and (
+            x.size == 0 or int(x.max()) < 2 ** 63)):
+        return hash_integers(x, key)
+    text = _string_form(x)
+    return siphash(text, key) if key is not None else fingerprint64(text)
 
 
 def encode_bins(ids: np.ndarray, mode: str, depth: int,
@@ -188,11 +208,7 @@ class Hashing(Layer):
         if self.mask_value is not None and bins > 1:
             bins -= 1
             mask = self._is_mask(x)
-        text = _string_form(x)
-        if self.strong_hash:
-            h = siphash(text, self.salt)
-        else:
-            h = fingerprint64(text)
+        h = _hash_values(x, self.salt if self.strong_hash else None)
         ids = (h % np.uint64(bins)).astype(np.int64)
         if mask is not None:
             ids = np.where(mask, 0, ids + 1)

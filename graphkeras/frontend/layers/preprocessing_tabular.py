@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import ops
 from ..tensors import KerasTensor, TracedTensor
-from .hashes import fingerprint64, siphash
+from .hashes import hash_integers
 from .layer import Layer
 
 _EPSILON = 1e-7  # keras.config.epsilon()
@@ -907,10 +907,7 @@ class IntegerLookup(LookupVocabulary, Layer):
                 "hashes values on the host, which a compiled graphkeras model "
                 "cannot do. Apply the layer to your NumPy data before fit / "
                 'predict, or use oov_method="floormod" inside the model.')
-        text = np.vectorize(str, otypes=[object])(x) if x.size else \
-            x.astype(object)
-        h = siphash(text, self.salt) if self.salt is not None else \
-            fingerprint64(text)
+        h = hash_integers(x, self.salt)
         return ((h % np.uint64(self.num_oov_indices)).astype(np.int64)
                 + self._oov_start()).astype(dt)
 
