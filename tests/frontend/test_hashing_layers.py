@@ -150,3 +150,18 @@ def test_hashed_features_train_a_model():
     hist = model.fit(bins, y, epochs=3, batch_size=16, verbose=0)
     assert np.isfinite(hist.history["loss"]).all()
     assert model.predict(bins, verbose=0).shape == (64, 1)
+
+
+def test_decimal_digits_as_arrays_match_str():
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.integers(-2**63, 2**63 - 1, 500, dtype=np.int64),
+                        np.array([0, -1, 9, 10, -10, 99, 2**63 - 1, -2**63],
+                                 np.int64)])
+    b, lengths = hashes.decimal_matrix(x)
+    assert [bytes(b[i, :n]).decode() for i, n in enumerate(lengths)] == \
+        [str(int(v)) for v in x]
+    text = np.array([str(int(v)) for v in x], dtype=object)
+    np.testing.assert_array_equal(hashes.hash_integers(x),
+                                  hashes.fingerprint64(text))
+    np.testing.assert_array_equal(hashes.hash_integers(x, (1, 2)),
+                                  hashes.siphash(text, (1, 2)))
