@@ -151,3 +151,19 @@ def test_attention_axes_errors():
     layer = L.MultiHeadAttention(2, 3, name="mha")
     with pytest.raises(ValueError, match="of one rank, at least 3"):
         layer(x, np.ones((1, 6, 5), "float32"))
+
+
+def test_query_value_key_by_keyword():
+    # keras.io's English-to-Spanish translation calls
+    # attention(query=..., value=..., key=..., attention_mask=...): Keras 3
+    # takes a layer's first call argument by its name
+    q = np.random.default_rng(0).normal(size=(2, 4, 6)).astype("float32")
+    mha = L.MultiHeadAttention(2, 3)
+    np.testing.assert_array_equal(
+        np.asarray(mha(query=q, value=q, key=q, use_causal_mask=True)),
+        np.asarray(mha(q, q, q, use_causal_mask=True)))
+    i = keras.Input((4, 6))
+    model = keras.Model(i, L.MultiHeadAttention(2, 3)(query=i, value=i))
+    assert model.predict(q, verbose=0).shape == (2, 4, 6)
+    with pytest.raises(ValueError, match="was called without inputs"):
+        L.Dense(3)(units=2)

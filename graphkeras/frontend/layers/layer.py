@@ -520,6 +520,12 @@ class Layer:
         if not args and "inputs" in kwargs:
             args = (kwargs.pop("inputs"),)
         if not args:
+            # Keras 3 takes the first argument of call() by its name too:
+            # mha(query=q, value=v) (keras.io's translation example)
+            first = self._first_call_arg()
+            if first is not None and first in kwargs:
+                args = (kwargs.pop(first),)
+        if not args:
             raise ValueError(
                 f'Layer "{self.name}" was called without inputs: call it on '
                 "a tensor, e.g. layer(x)."
@@ -671,6 +677,18 @@ class Layer:
         if ops.ndim(output) > 0:
             loss = ops.divide_no_nan(loss, ops.batch_size(output))
         return loss
+
+    def _first_call_arg(self):
+        """The name of call()'s first positional parameter, or None."""
+        try:
+            params = inspect.signature(self.call).parameters.values()
+        except (TypeError, ValueError):
+            return None
+        for p in params:
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                return p.name
+            break
+        return None
 
     def _accepts(self, arg: str) -> bool:
         cache = type(self).__dict__.get("_call_args_cache")
