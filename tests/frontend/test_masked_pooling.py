@@ -43,3 +43,51 @@ def test_attention_and_ops_on_masked_tensors_do_not_warn():
     model = keras.Model(i, L.Dense(1)(x))
     out = model.predict(np.array([[1, 2, 0, 0, 0, 0]], "int32"), verbose=0)
     assert np.isfinite(out).all()
+
+
+def test_output_masks_weigh_metrics_and_losses_as_keras():
+    # Keras 3 (TF and torch backends, and evaluate on JAX): the outputs'
+    # mask from Embedding(mask_zero) weighs the loss and the metrics;
+    # numbers from Keras 3.15 for these weights
+    L = keras.layers
+    i = keras.Input((6,), dtype="int32")
+    x = L.Embedding(10, 4, mask_zero=True)(i)
+    m = keras.Model(i, L.Dense(5, activation="softmax")(x))
+    m.set_weights([np.random.default_rng(k).normal(size=v.shape).astype(
+        "float32") for k, v in enumerate(m.weights)])
+    xs = np.array([[1, 2, 3, 0, 0, 0], [4, 5, 0, 0, 0, 0], [1, 1, 1, 1, 1, 2]])
+    ys = np.array([[1, 2, 3, 4, 4, 4], [0, 1, 2, 2, 2, 2], [1, 1, 1, 1, 1, 1]])
+    m.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    loss, acc = m.evaluate(xs, ys, verbose=0)
+    np.testing.assert_allclose([loss, acc], [2.0562851428985596, 1 / 11],
+                               rtol=1e-5)
+
+
+def test_a_layer_on_several_masked_inputs_keeps_the_first_mask():
+    # Keras pairs the flat outputs with the flat input masks: one output of
+    # a supports_masking layer called on [x, context] takes x's mask
+    class Mix(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.supports_masking = True
+
+        def call(self, inputs, mask=None):
+            a, b = inputs
+            return a + keras.ops.mean(b, axis=1, keepdims=True)
+
+    L = keras.layers
+    a_in = keras.Input((5,), dtype="int32")
+    b_in = keras.Input((3,), dtype="int32")
+    a = L.Embedding(9, 2, mask_zero=True)(a_in)
+    b = L.Embedding(9, 2, mask_zero=True)(b_in)
+    out = L.Dense(4, activation="softmax")(Mix()([a, b]))
+    m = keras.Model([a_in, b_in], out)
+    m.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    xa = np.array([[1, 2, 0, 0, 0], [3, 0, 0, 0, 0]])
+    xb = np.array([[1, 1, 1], [2, 2, 0]])
+    p = m.predict([xa, xb], verbose=0)
+    y = p.argmax(-1)
+    y[:, 1:] = (y[:, 1:] + 1) % 4  # right at step 0 only
+    _, acc = m.evaluate([xa, xb], y, verbose=0)
+    # accuracy over the 3 unmasked steps of xa only (over all: 2 / 10)
+    np.testing.assert_allclose(acc, 2 / 3, rtol=1e-6)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import constraints, initializers, ops, regularizers
+from .. import constraints, initializers, ops, regularizers, tracing
 from ..data import check_indices
 from ..tensors import _TensorBase
 from .core import _ser
@@ -97,9 +97,14 @@ class Embedding(Layer):
                          constraint=self.embeddings_constraint)
 
     def call(self, inputs):
-        if not isinstance(inputs, _TensorBase):
+        t = tracing.current_trace()
+        if not isinstance(inputs, _TensorBase) and (
+                t is None or t.kind != "spec"):
             # eager, on data: out-of-range indices are an error here as in
-            # fit and predict (the gather would clamp them to the table)
+            # fit and predict (the gather would clamp them to the table).
+            # Not in a spec trace: there a sequence of unknown length has a
+            # made-up one, and ops.arange over it (positions) may pass the
+            # table's size
             check_indices(np.asarray(inputs), self.input_dim, self.name)
         if ops.dtype(inputs) not in ("int32", "int64"):
             inputs = ops.cast(inputs, "int32")

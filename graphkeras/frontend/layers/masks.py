@@ -146,6 +146,12 @@ def _call_with_masks(layer, args, kwargs, run):
                     set_keras_mask(o, m)
         elif not isinstance(masks, (list, tuple)):
             set_keras_mask(outputs, masks)
+        elif masks and masks[0] is not None and not isinstance(
+                masks[0], (list, tuple)):
+            # one output, the masks of several inputs (a layer called on
+            # [x, context]): Keras pairs the flat outputs with the flat
+            # masks, so the output takes the first input's mask
+            set_keras_mask(outputs, masks[0])
     elif has_mask and getattr(layer, "warns_on_mask", True):
         warnings.warn(
             f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed "

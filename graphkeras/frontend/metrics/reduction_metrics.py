@@ -107,10 +107,17 @@ class MeanMetricWrapper(Mean):
             self._direction = "down"
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        from ..layers.masks import get_keras_mask
+
+        # Keras 3: the outputs' mask (a padded sequence's steps) weighs 0
+        in_mask = get_keras_mask(y_pred)
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
         mask = None
         if hasattr(values, "mask") and hasattr(values, "values"):
             values, mask = values.values, values.mask
+        if in_mask is not None:
+            mask = in_mask if mask is None else ops.logical_and(
+                ops.cast(in_mask, "bool"), ops.cast(mask, "bool"))
         super().update_state(values, sample_weight=sample_weight, mask=mask)
 
     def get_config(self):
