@@ -96,3 +96,23 @@ def test_config_and_errors():
     with pytest.raises(ValueError, match="LayerNormalization object has no "
                        "attribute 'kernel' nor 'embeddings'"):
         L.SpectralNormalization(L.LayerNormalization())(np.ones((2, 3)))
+
+
+def test_legacy_h5_lists_weights_in_kerass_order(tmp_path):
+    # Keras's legacy .h5 lists a layer's trainable then non-trainable
+    # weights: kernel, bias, vector_u (Keras 3 refused graphkeras's file
+    # while it listed `weights`: kernel, vector_u, bias)
+    import h5py
+
+    model = keras.saving.load_model(os.path.join(HERE, "spectral_norm.keras"))
+    path = str(tmp_path / "m.h5")
+    model.save(path)
+    with h5py.File(path, "r") as f:
+        g = f["model_weights"][model.layers[1].name]
+        names = [n.decode() if isinstance(n, bytes) else n
+                 for n in g.attrs["weight_names"]]
+    assert [n.rsplit("/", 1)[-1] for n in names] == ["kernel", "bias",
+                                                      "vector_u"]
+    again = keras.saving.load_model(path)
+    for a, b in zip(again.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)

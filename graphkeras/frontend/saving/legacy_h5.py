@@ -65,13 +65,20 @@ def _legacy_config(obj) -> dict:
     return {"class_name": full["class_name"], "config": full["config"]}
 
 
+def _legacy_weights(layer) -> list:
+    """A layer's weights in the legacy format's order, Keras's: trainable
+    then non-trainable (SpectralNormalization(Conv2D): kernel, bias,
+    vector_u, where `weights` lists kernel, vector_u, bias)."""
+    return list(layer.trainable_weights) + list(layer.non_trainable_weights)
+
+
 def _write_weights_group(group, layers) -> None:
     group.attrs["layer_names"] = _str_list([layer.name for layer in layers])
     group.attrs["backend"] = "graphkeras"
     group.attrs["keras_version"] = KERAS_VERSION
     for layer in layers:
         g = group.require_group(layer.name)
-        weights = layer.weights
+        weights = _legacy_weights(layer)
         names = [v.path for v in weights]
         g.attrs["weight_names"] = _str_list(names)
         for name, v in zip(names, weights):
@@ -266,7 +273,7 @@ def load_weights_group(group, model, path, by_name=False,
             )
         pairs = [(layer, arrays) for layer, (_, arrays) in zip(layers, saved)]
     for layer, arrays in pairs:
-        mine = layer.weights
+        mine = _legacy_weights(layer)
         if len(mine) != len(arrays):
             if skip_mismatch:
                 continue
