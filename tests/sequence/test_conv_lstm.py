@@ -6,36 +6,12 @@ Keras 3's own numbers are in test_conv_lstm_keras.py."""
 import numpy as np
 import pytest
 from helpers import check_grads
+from test_gradients import _loss_function, _var  # (tests/sequence)
 
 import graphkeras as keras
 from graphkeras import ops
-from graphkeras.frontend import tracing
-from graphkeras.ir import Builder
 
 L = keras.layers
-
-
-def _loss_function(layer, shape, mask=None):
-    """@f(x[, mask], weights...) -> sum(out * proj): the layer traced in
-    float64, in training mode."""
-    b = Builder("f")
-    trace = tracing.Trace(b, "test")
-    with trace:
-        x = trace.input("x", (None,) + shape, "float64")
-        kwargs = {"training": True}
-        if mask is not None:
-            kwargs["mask"] = trace.input("m", (None, shape[0]), "bool")
-        out = layer(x, **kwargs)
-        outs = out if isinstance(out, list) else [out]
-        total = None
-        for k, o in enumerate(outs):
-            w = np.linspace(-1.0, 1.0, int(np.prod(o.shape[1:]))).reshape(
-                o.shape[1:]) * (k + 1)
-            term = ops.sum(ops.multiply(o, w))
-            total = term if total is None else ops.add(total, term)
-    fn = b.build([total.value])
-    weights = [trace.variables[k] for k in trace.variables]
-    return fn, [w for w in weights if w.trainable]
 
 
 GRAD_CASES = {
@@ -57,13 +33,6 @@ GRAD_CASES = {
         1, 2, dropout=0.3, recurrent_dropout=0.4, seed=1, dtype="float64"),
         (2, 3, 3, 3, 1), False),
 }
-
-
-def _var(layer, key):
-    for v in layer.variables:
-        if v.key == key:
-            return v.numpy()
-    raise KeyError(key)
 
 
 @pytest.mark.parametrize("name", sorted(GRAD_CASES))

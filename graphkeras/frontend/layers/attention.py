@@ -43,6 +43,86 @@ def _causal(tq, tv):
     return np.tril(np.ones((1, tq, tv), bool))
 
 
+def _combined_mask(query, value, query_mask, value_mask, key_mask,
+                   attention_mask, use_causal_mask, sliding_window):
+    """Keras 3's attention mask (B, T, S) from the query mask (B, T, 1),
+    value / key masks (B, 1, S), the causal and sliding-window bands (1, T,
+    S) and the given attention_mask, all and-ed; None when there is none."""
+    auto = None
+    if query_mask is not None:
+        auto = ops.expand_dims(ops.cast(query_mask, "bool"), -1)
+    for m in (value_mask, key_mask):
+        if m is not None:
+            m = ops.expand_dims(ops.cast(m, "bool"), -2)
+            auto = m if auto is None else ops.logical_and(auto, m)
+    tq, tv = ops.shape(query)[1], ops.shape(value)[1]
+    if use_causal_mask:
+        m = _causal(tq, tv)
+        auto = m if auto is None else ops.logical_and(auto, m)
+    if sliding_window is not None:
+        m = np.abs(np.arange(tq).reshape(1, tq, 1) - np.arange(tv).reshape(
+            1, 1, tv)) < sliding_window
+        auto = m if auto is None else ops.logical_and(auto, m)
+    if attention_mask is not None:
+        attention_mask = ops.cast(attention_mask, "bool")
+    if auto is not None:
+        attention_mask = auto if attention_mask is None else \
+            ops.logical_and(attention_mask, auto)
+    return attention_mask
+
+
+def _attend(q, k, v, mask, scale, dropout, seed_generator, training,
+            masked_softmax):
+    """Dot-product attention of projected heads q (B, T, H, d), k (B, S, H,
+    d), v (B, S, H, dv) under a (B, T, S) mask: (context (B, T, H, dv),
+    weights (B, H, T, S)).
+
+    NOTE: Keras 3 runs ops.dot_product_attention unless the layer has
+    dropout or returns its scores; there a query whose every key is masked
+    (a padded query) attends uniformly to all keys. Its masked softmax
+    (`masked_softmax`: dropout, scores returned) zeroes such rows."""
+    scores = ops.matmul(ops.transpose(ops.multiply(q, scale), (0, 2, 1, 3)),
+                        ops.transpose(k, (0, 2, 3, 1)))  # (B, H, T, S)
+    m = None
+    if mask is not None:
+        m = mask
+        while len(ops.shape(m)) < 4:
+            m = ops.expand_dims(m, -3)  # over the heads
+        scores = ops.where(m, scores, -_NEG)
+    weights = ops.softmax(scores, axis=-1)
+    if m is not None and masked_softmax:
+        weights = ops.where(m, weights, ops.zeros_like(weights))
+    used = weights
+    if training and dropout > 0:
+        used = random_module.dropout(weights, dropout, seed=seed_generator)
+    ctx = ops.matmul(used, ops.transpose(v, (0, 2, 1, 3)))  # (B, H, T, dv)
+    return ops.transpose(ctx, (0, 2, 1, 3)), weights
+
+
+class _BuildShapes:
+    """Keras 3's build_config of the attention layers: the shapes build()
+    took, by name (kept in `_attention_shapes`)."""
+
+    def get_build_config(self):
+        shapes = self.__dict__.get("_attention_shapes")
+        if shapes is None:
+            return None
+        return {"shapes_dict": {k: [None if d is None else int(d) for d in v]
+                                for k, v in shapes.items()}}
+
+    def build_from_config(self, config):
+        shapes = config.get("shapes_dict")
+        if shapes:
+            self.build(**{k: tuple(v) for k, v in shapes.items()})
+        elif config.get("input_shape") is not None:
+            shape = config["input_shape"]
+            if shape and isinstance(shape[0], (list, tuple)):
+                self.build(*[tuple(s) for s in shape])
+            else:
+                self.build(tuple(shape))
+        self.built = True
+
+
 class Attention(Layer):
     """Dot-product attention layer, a.k.a. Luong-style attention.
 
@@ -246,7 +326,7 @@ class _Projection(Layer):
         return y
 
 
-class MultiHeadAttention(Layer):
+class MultiHeadAttention(_BuildShapes, Layer):
     """Multi-head attention (Vaswani et al., 2017), as Keras 3's.
 
     Args:
@@ -422,10 +502,10 @@ class MultiHeadAttention(Layer):
                     self.value_dense, self.output_dense):
             if sub is not None:
                 _scope_paths(sub.weights, self.name)
-        self._mha_shapes = {"query_shape": tuple(query_shape),
-                            "value_shape": tuple(value_shape)}
+        self._attention_shapes = {"query_shape": tuple(query_shape),
+                              "value_shape": tuple(value_shape)}
         if given_key is not None:
-            self._mha_shapes["key_shape"] = tuple(key_shape)
+            self._attention_shapes["key_shape"] = tuple(key_shape)
         self._projections_built = True
 
     # NOTE: the projections are public attributes, as Keras 3 saves them
@@ -451,50 +531,6 @@ class MultiHeadAttention(Layer):
                 f"attention_axes={self._attention_axes}.")
         return axes
 
-    def get_build_config(self):
-        """Keras 3's build_config: the shapes build() took, by name."""
-        shapes = self.__dict__.get("_mha_shapes")
-        if shapes is None:
-            return None
-        return {"shapes_dict": {k: [None if d is None else int(d) for d in v]
-                                for k, v in shapes.items()}}
-
-    def build_from_config(self, config):
-        shapes = config.get("shapes_dict")
-        if shapes:
-            self.build(**{k: tuple(v) for k, v in shapes.items()})
-        elif config.get("input_shape") is not None:
-            shape = config["input_shape"]
-            if shape and isinstance(shape[0], (list, tuple)):
-                self.build(*[tuple(s) for s in shape])
-            else:
-                self.build(tuple(shape))
-        self.built = True
-
-    def _attention_mask(self, query, value, query_mask, value_mask, key_mask,
-                        attention_mask, use_causal_mask):
-        auto = None
-        if query_mask is not None:
-            auto = ops.expand_dims(ops.cast(query_mask, "bool"), -1)
-        for m in (value_mask, key_mask):
-            if m is not None:
-                m = ops.expand_dims(ops.cast(m, "bool"), -2)
-                auto = m if auto is None else ops.logical_and(auto, m)
-        if use_causal_mask:
-            m = _causal(ops.shape(query)[1], ops.shape(value)[1])
-            auto = m if auto is None else ops.logical_and(auto, m)
-        if self._sliding_window is not None:
-            tq, tv = ops.shape(query)[1], ops.shape(value)[1]
-            m = np.abs(np.arange(tq).reshape(1, tq, 1) - np.arange(
-                tv).reshape(1, 1, tv)) < self._sliding_window
-            auto = m if auto is None else ops.logical_and(auto, m)
-        if attention_mask is not None:
-            attention_mask = ops.cast(attention_mask, "bool")
-        if auto is not None:
-            attention_mask = auto if attention_mask is None else \
-                ops.logical_and(attention_mask, auto)
-        return attention_mask
-
     def call(self, query, value=None, key=None, query_mask=None,
              value_mask=None, key_mask=None, attention_mask=None,
              return_attention_scores=False, training=None,
@@ -519,36 +555,18 @@ class MultiHeadAttention(Layer):
             value_mask = get_keras_mask(value)
         if key_mask is None and key is not value:
             key_mask = get_keras_mask(key)
-        mask = self._attention_mask(query, value, query_mask, value_mask,
-                                    key_mask, attention_mask, use_causal_mask)
+        mask = _combined_mask(query, value, query_mask, value_mask, key_mask,
+                              attention_mask, use_causal_mask,
+                              self._sliding_window)
         if len(ops.shape(query)) > 3:
             return self._call_axes(query, key, value, mask, query_mask,
                                    return_attention_scores, training)
-        q = self._query_dense(query)  # (B, T, H, dk)
-        k = self._key_dense(key)  # (B, S, H, dk)
-        v = self._value_dense(value)  # (B, S, H, dv)
-        q = ops.multiply(q, self._inverse_sqrt_key_dim)
-        qh = ops.transpose(q, (0, 2, 1, 3))
-        kh = ops.transpose(k, (0, 2, 3, 1))
-        scores = ops.matmul(qh, kh)  # (B, H, T, S)
-        if mask is not None:
-            m = ops.expand_dims(mask, -3)  # over the heads
-            scores = ops.where(m, scores, -_NEG)
-        weights = ops.softmax(scores, axis=-1)
-        # NOTE: Keras 3 runs ops.dot_product_attention unless it has
-        # dropout or returns the scores; there a query row whose every key
-        # is masked (a padded query) attends uniformly to all keys. Its
-        # masked-softmax path (dropout, scores) zeroes such rows instead.
-        if mask is not None and (return_attention_scores or
-                                 self._dropout > 0):
-            weights = ops.where(m, weights, ops.zeros_like(weights))
-        used = weights
-        if training and self._dropout > 0:
-            used = random_module.dropout(weights, self._dropout,
-                                         seed=self._seed_generator)
-        ctx = ops.matmul(used, ops.transpose(v, (0, 2, 1, 3)))  # (B, H, T, dv)
-        out = self._output_dense(self._gated(query, ops.transpose(
-            ctx, (0, 2, 1, 3))))
+        ctx, weights = _attend(
+            self._query_dense(query), self._key_dense(key),
+            self._value_dense(value), mask, self._inverse_sqrt_key_dim,
+            self._dropout, self._seed_generator, training,
+            masked_softmax=return_attention_scores or self._dropout > 0)
+        out = self._output_dense(self._gated(query, ctx))
         if query_mask is not None:
             set_keras_mask(out, query_mask)
         if return_attention_scores:

@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import activations, constraints, initializers, ops, regularizers
 from .. import random as random_module
-from .attention import _NEG, _causal, _Projection
+from .attention import _attend, _BuildShapes, _combined_mask, _Projection
 from .core import _ser
 from .layer import Layer
 from .masks import get_keras_mask, set_keras_mask
@@ -38,7 +38,7 @@ def _positive_int(name, v):
     return int(v)
 
 
-class GroupQueryAttention(Layer):
+class GroupQueryAttention(_BuildShapes, Layer):
     """Grouped-query attention, as Keras 3's GroupQueryAttention.
 
     Args:
@@ -116,7 +116,6 @@ class GroupQueryAttention(Layer):
             self.dropout > 0 else None
         self._inverse_sqrt_head_dim = 1.0 / math.sqrt(float(self.head_dim))
         self._projections_built = False
-        self._gqa_shapes = None
 
     def build(self, query_shape, value_shape=None, key_shape=None):
         if value_shape is None and isinstance(query_shape, list) and \
@@ -170,54 +169,11 @@ class GroupQueryAttention(Layer):
                     self._value_dense, self._output_dense):
             if sub is not None:
                 _scope_paths(sub.weights, self.name)
-        self._gqa_shapes = {"query_shape": tuple(query_shape),
-                            "value_shape": tuple(value_shape)}
+        self._attention_shapes = {"query_shape": tuple(query_shape),
+                              "value_shape": tuple(value_shape)}
         if given_key is not None:
-            self._gqa_shapes["key_shape"] = tuple(key_shape)
+            self._attention_shapes["key_shape"] = tuple(key_shape)
         self._projections_built = True
-
-    def get_build_config(self):
-        """Keras 3's build_config: the shapes build() took, by name."""
-        shapes = self.__dict__.get("_gqa_shapes")
-        if shapes is None:
-            return None
-        return {"shapes_dict": {k: [None if d is None else int(d) for d in v]
-                                for k, v in shapes.items()}}
-
-    def build_from_config(self, config):
-        shapes = config.get("shapes_dict")
-        if shapes:
-            self.build(**{k: tuple(v) for k, v in shapes.items()})
-        elif config.get("input_shape") is not None:
-            shape = config["input_shape"]
-            if shape and isinstance(shape[0], (list, tuple)):
-                self.build(*[tuple(s) for s in shape])
-        self.built = True
-
-    def _attention_mask(self, query, value, query_mask, value_mask, key_mask,
-                        attention_mask, use_causal_mask):
-        auto = None
-        if query_mask is not None:
-            auto = ops.expand_dims(ops.cast(query_mask, "bool"), -1)
-        for m in (value_mask, key_mask):
-            if m is not None:
-                m = ops.expand_dims(ops.cast(m, "bool"), -2)
-                auto = m if auto is None else ops.logical_and(auto, m)
-        tq, tv = ops.shape(query)[1], ops.shape(value)[1]
-        if use_causal_mask:
-            m = _causal(tq, tv)
-            auto = m if auto is None else ops.logical_and(auto, m)
-        if self.sliding_window is not None:
-            i = np.arange(tq).reshape(1, tq, 1)
-            j = np.arange(tv).reshape(1, 1, tv)
-            m = np.abs(i - j) < self.sliding_window
-            auto = m if auto is None else ops.logical_and(auto, m)
-        if attention_mask is not None:
-            attention_mask = ops.cast(attention_mask, "bool")
-        if auto is not None:
-            attention_mask = auto if attention_mask is None else \
-                ops.logical_and(attention_mask, auto)
-        return attention_mask
 
     def call(self, query, value=None, key=None, query_mask=None,
              value_mask=None, key_mask=None, attention_mask=None,
@@ -244,8 +200,9 @@ class GroupQueryAttention(Layer):
             value_mask = get_keras_mask(value)
         if key_mask is None and given_key is not None:
             key_mask = get_keras_mask(key)
-        mask = self._attention_mask(query, value, query_mask, value_mask,
-                                    key_mask, attention_mask, use_causal_mask)
+        mask = _combined_mask(query, value, query_mask, value_mask, key_mask,
+                              attention_mask, use_causal_mask,
+                              self.sliding_window)
         gate = None
         if self._gate_dense is not None:
             gate = activations.get("sigmoid")(self._gate_dense(query))
@@ -255,27 +212,10 @@ class GroupQueryAttention(Layer):
         if self.num_repeats > 1:  # each key/value head serves a group
             k = ops.repeat(k, self.num_repeats, axis=2)
             v = ops.repeat(v, self.num_repeats, axis=2)
-        q = ops.multiply(q, self._inverse_sqrt_head_dim)
-        scores = ops.matmul(ops.transpose(q, (0, 2, 1, 3)),
-                            ops.transpose(k, (0, 2, 3, 1)))  # (B, H, T, S)
-        if mask is not None:
-            m = mask
-            while len(ops.shape(m)) < 4:
-                m = ops.expand_dims(m, -3)  # over the heads
-            scores = ops.where(m, scores, -_NEG)
-        weights = ops.softmax(scores, axis=-1)
-        # NOTE: as MultiHeadAttention: Keras's dot_product_attention path
-        # (no dropout, no scores returned) lets a fully masked row attend
-        # uniformly; its masked softmax zeroes it
-        if mask is not None and (return_attention_scores or
-                                 self.dropout > 0):
-            weights = ops.where(m, weights, ops.zeros_like(weights))
-        used = weights
-        if training and self.dropout > 0:
-            used = random_module.dropout(weights, self.dropout,
-                                         seed=self._seed_generator)
-        ctx = ops.transpose(ops.matmul(used, ops.transpose(v, (0, 2, 1, 3))),
-                            (0, 2, 1, 3))  # (B, T, Hq, d)
+        ctx, weights = _attend(
+            q, k, v, mask, self._inverse_sqrt_head_dim, self.dropout,
+            self._seed_generator, training,
+            masked_softmax=return_attention_scores or self.dropout > 0)
         if gate is not None:
             ctx = ops.multiply(ctx, gate)
         out = self._output_dense(ctx)
