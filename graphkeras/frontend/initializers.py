@@ -276,10 +276,17 @@ class STFT(Initializer):
         self.scaling, self.periodic = scaling, periodic
 
     def __call__(self, shape, dtype=None):
-        frame_length, _, bins = shape
-        n = (bins - 1) * 2
-        angle = (-2.0 * np.pi * np.arange(frame_length)[:, None, None]
-                 * np.arange(bins)[None, None, :] / n)
+        # (frame_length, channels, bins): every channel gets the kernel
+        # (a 2-D shape: one channel, no axis for it)
+        shape = tuple(shape)
+        if len(shape) not in (2, 3):
+            raise ValueError(
+                "The STFT initializer needs a shape (frame_length, 1, "
+                f"fft_length // 2 + 1); received shape={shape}.")
+        frame_length, bins = shape[0], shape[-1]
+        n = max((bins - 1) * 2, 1)
+        angle = (-2.0 * np.pi * np.arange(frame_length)[:, None]
+                 * np.arange(bins)[None, :] / n)
         kernel = np.cos(angle) if self.side == "real" else np.sin(angle)
         if self.window is not None:
             win = _window(self.window, frame_length, self.periodic)
@@ -289,8 +296,10 @@ class STFT(Initializer):
                     f"Received: window shape={win.shape}")
             scale = {"density": np.sqrt(np.sum(win ** 2)),
                      "spectrum": np.sum(np.abs(win)), None: 1.0}[self.scaling]
-            kernel = kernel * win[:, None, None] / scale
-        return kernel.astype(standardize_dtype(dtype))
+            kernel = kernel * win[:, None] / scale
+        if len(shape) == 3:
+            kernel = np.broadcast_to(kernel[:, None, :], shape)
+        return np.array(kernel, standardize_dtype(dtype))
 
     def get_config(self):
         return {"side": self.side, "window": self.window,

@@ -50,6 +50,13 @@ SAMPLES = {
     "AdditiveAttention": ({}, [(4, 5), (6, 5)], "float32"),
     "MultiHeadAttention": ({"num_heads": 2, "key_dim": 3}, [(4, 5), (6, 5)],
                            "float32"),
+    # audio preprocessing: power_to_db=False, as the decibel floor is taken
+    # over the whole batch (predict's batches of 32 differ from one call)
+    "MelSpectrogram": ({"fft_length": 16, "sequence_stride": 8,
+                        "num_mel_bins": 4, "sampling_rate": 800,
+                        "power_to_db": False}, [(64,)], "float32"),
+    "STFTSpectrogram": ({"mode": "magnitude", "frame_length": 8,
+                         "frame_step": 4}, [(32, 2)], "float32"),
     # preprocessing and augmentation (h14)
     "Discretization": ({"bin_boundaries": [-0.5, 0.0, 0.5]}, [(5,)],
                        "float32"),
