@@ -434,6 +434,19 @@ def _gen_logical(ctx: GenContext, name: str):
     return ctx.record(ctx.b.op(name, x, ctx.partner(x)))
 
 
+@generator("round_float16")
+def _gen_round_float16(ctx: GenContext, name: str):
+    # float32 only; float16's range is 65504, so stay well inside it
+    x = ctx.pick(lambda v: v.dtype == ir.float32)
+    if x is None:
+        return None
+    x = ctx.bounded(x, 1000.0)
+    i = ctx.interval(x)
+    # float16 keeps 11 bits: a relative change below 2^-11
+    return ctx.record(ctx.b.op(name, x), i.lo - abs(i.lo) / 1024,
+                      i.hi + abs(i.hi) / 1024)
+
+
 @generator("bitwise", ops=("bitwise_and", "bitwise_or", "bitwise_xor",
                            "bitwise_not", "left_shift", "right_shift"))
 def _gen_bitwise(ctx: GenContext, name: str):
