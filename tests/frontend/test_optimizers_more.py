@@ -87,6 +87,38 @@ def test_swap_ema_weights_evaluates_with_the_averages(swap_on_epoch):
         np.testing.assert_allclose(w, F[f"{key}_w{i}"], rtol=2e-4, atol=2e-6)
 
 
+def test_swap_ema_weights_with_a_multi_optimizer():
+    # the head's optimizer keeps averages, the rest's does not: evaluation
+    # sees the head's averages only
+    ema = keras.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.8)
+    opt = keras.optimizers.MultiOptimizer(keras.optimizers.OptimizerMap(
+        keras.optimizers.SGD(0.1), {"head/.*": ema}))
+    model = _model()
+    model.compile(optimizer=opt, loss="mse")
+    seen = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            seen.append([w.copy() for w in self.model.get_weights()])
+
+    model.fit(F["x"], F["y"], batch_size=8, epochs=1, shuffle=False,
+              verbose=0, validation_data=(F["xv"], F["yv"]),
+              callbacks=[keras.callbacks.SwapEMAWeights(), Probe()])
+    after = model.get_weights()
+    averages = {v.path.split("/", 1)[1]: v.numpy() for v in ema.variables
+                if v.path.endswith("_average")}
+    np.testing.assert_allclose(seen[0][4], averages["head_kernel_average"])
+    np.testing.assert_allclose(seen[0][0], after[0])  # not averaged
+    with pytest.raises(ValueError, match="at least one inner optimizer"):
+        bad = _model()
+        bad.compile(optimizer=keras.optimizers.MultiOptimizer(
+            keras.optimizers.OptimizerMap(keras.optimizers.SGD())),
+            loss="mse")
+        bad.fit(F["x"], F["y"], epochs=1, verbose=0,
+                validation_data=(F["xv"], F["yv"]),
+                callbacks=[keras.callbacks.SwapEMAWeights()])
+
+
 def test_swap_ema_weights_needs_use_ema():
     model = _model()
     model.compile(optimizer="sgd", loss="mse")

@@ -34,12 +34,25 @@ class SwapEMAWeights(Callback):
     def _pairs(self):
         optimizer = getattr(self.model, "optimizer", None)
         optimizer = getattr(optimizer, "inner_optimizer", optimizer)
-        if optimizer is None or not getattr(optimizer, "use_ema", False):
+        inner = getattr(optimizer, "optimizers", None)  # MultiOptimizer
+        if inner is not None:
+            with_ema = [o for o in inner if getattr(o, "use_ema", False)]
+            if not with_ema:
+                raise ValueError(
+                    "SwapEMAWeights must be used when at least one inner "
+                    "optimizer has `use_ema=True` set. Received a "
+                    "MultiOptimizer with all inner optimizers having "
+                    "`use_ema=False`.")
+        elif optimizer is None or not getattr(optimizer, "use_ema", False):
             raise ValueError(
                 "SwapEMAWeights must be used when `use_ema=True` is set on "
                 "the optimizer. Received: use_ema="
                 f"{getattr(optimizer, 'use_ema', None)}")
-        averages = optimizer._averages
+        else:
+            with_ema = [optimizer]
+        averages = {}
+        for opt in with_ema:
+            averages.update(opt._averages)
         return [(v, averages[v.key]) for v in self.model.trainable_variables
                 if v.key in averages]
 
