@@ -106,6 +106,13 @@ MORE = [
         lambda a, b: a * b, m[0], axis=1), ["mat"]),
 ]
 MORE += [
+    # with `size`, unique traces and compiles (JAX's padding)
+    ("unique_size_all", lambda x: ops.unique(
+        x, return_index=True, return_inverse=True, return_counts=True,
+        size=6), ["ux2"]),
+    ("unique_size_cut", lambda x: ops.unique(
+        x, return_index=True, return_counts=True, size=3, fill_value=-1),
+     ["ux2"]),
     *[(n, getattr(ops, n), ["bits_a", "bits_b"]) for n in (
         "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift",
         "right_shift", "bitwise_left_shift", "bitwise_right_shift")],

@@ -2723,28 +2723,74 @@ def nanmedian(x, axis=None, keepdims=False):
     return _nan_quantile(x, 0.5, axis, "linear", keepdims, "nanmedian")
 
 
+def _unique_traced(x, size: int, fill_value, flags):
+    """unique(x, size=size) of a symbolic x (flattened) with ops: sort,
+    mark each run's first entry, number the runs, and gather by one-hot
+    products (O(n size); JAX's padding: fill_value, default the minimum;
+    indices padded with the first one, counts with 0)."""
+    flat = reshape(x, (-1,))
+    n = shape(flat)[0]
+    if n is None:
+        raise ValueError("ops.unique with `size` needs a static number of "
+                         "elements (not the batch axis).")
+    dt = dtype(flat)
+    order = argsort(flat)
+    s = take(flat, order)
+    first = concatenate([ones((1,), "bool"),
+                         not_equal(s[1:], s[:-1])], axis=0) if n > 1 else \
+        ones((1,), "bool")
+    run = subtract(cumsum(cast(first, "int32")), 1)  # (n,): run number
+    hot = cast(logical_and(one_hot(run, size, dtype="bool"),
+                           expand_dims(first, 1)), "int32")  # (n, size)
+    count = sum(cast(first, "int32"))
+    valid = less(arange(size, dtype="int32"), count)
+    num = "float32" if dt == "bool" else dt
+    values = sum(multiply(cast(hot, num), expand_dims(cast(s, num), 1)),
+                 axis=0)
+    fill = min(flat) if fill_value is None else fill_value
+    values = cast(where(valid, values, cast(fill, num)), dt)
+    out = [values]
+    index = sum(multiply(hot, expand_dims(order, 1)), axis=0)
+    if flags[0]:
+        out.append(where(valid, index, index[0]))
+    if flags[1]:
+        ranks = argsort(order)
+        out.append(reshape(take(run, ranks), shape(x)))
+    if flags[2]:
+        counts = sum(cast(one_hot(run, size, dtype="bool"), "int32"), axis=0)
+        out.append(counts)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
 @keras_op
 def unique(x, sorted=True, return_index=False, return_inverse=False,
            return_counts=False, axis=None, size=None, fill_value=None):
     """The unique values of x (sorted), with np.unique's optional indices,
-    inverse and counts; with `size`, padded (with `fill_value`, default
-    the smallest value) or cut to that many. Eager only: the result's size
-    depends on the values."""
+    inverse and counts. With `size`, padded (with `fill_value`, default
+    the smallest value; indices with the first index, counts with 0) or
+    cut to that many, as JAX: then it also traces (axis=None). Without
+    `size` it runs eagerly only: the result's size depends on the values.
+    """
+    flags = (return_index, return_inverse, return_counts)
+    if size is not None and axis is None and isinstance(x, TracedTensor):
+        return _unique_traced(x, int(size), fill_value, flags)
     (a,) = _eager_only("unique", "the number of unique values depends on "
-                       "the data, which a compiled step does not have", x)
+                       "the data, which a compiled step does not have (give "
+                       "`size` to fix it)", x)
     res = np.unique(a, return_index=True, return_inverse=True,
                     return_counts=True, axis=axis)
     values, index, inverse, counts = res
     if size is not None:
         size = int(size)
-        k = values.shape[0 if axis is not None else 0]
+        k = values.shape[0]
         fill = (np.min(a) if fill_value is None else fill_value)
         if k < size:
             extra = size - k
             pad_shape = (extra,) + values.shape[1:]
             values = np.concatenate([values, np.full(pad_shape, fill,
                                                      values.dtype)])
-            index = np.concatenate([index, np.zeros(extra, index.dtype)])
+            index = np.concatenate([index, np.full(extra, index[0],
+                                                   index.dtype)])
             counts = np.concatenate([counts, np.zeros(extra, counts.dtype)])
         values, index, counts = values[:size], index[:size], counts[:size]
     if axis is None:
