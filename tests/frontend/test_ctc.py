@@ -255,3 +255,16 @@ def test_ctc_loss_matches_a_brute_force_sum_over_paths(data):
             np.testing.assert_allclose(got[b], want, rtol=1e-9)
         else:  # no path: Keras's large finite loss
             assert got[b] > 1e4
+
+
+def test_batch_size_from_ops_shape_is_a_clear_error():
+    # keras.io's OCR layer reads the batch size as ops.shape(y_true)[0]
+    class KerasIOStyle(keras.layers.Layer):
+        def call(self, y_true, y_pred):
+            batch_len = ops.cast(ops.shape(y_true)[0], dtype="int64")
+            return y_pred * ops.cast(batch_len, "float32")
+
+    lab, logits = keras.Input((3,)), keras.Input((7, 5))
+    with pytest.raises(ValueError, match=r"ops.shape\(x\)\[0\] is None: use "
+                                         r"ops.batch_size\(x\)"):
+        KerasIOStyle()(lab, logits)

@@ -208,6 +208,14 @@ def convert_to_numpy(x) -> np.ndarray:
 @keras_op
 def cast(x, dtype):
     dt = standardize_dtype(dtype)
+    if x is None:
+        # NOTE: the usual source is Keras code reading the batch size as
+        # ops.shape(x)[0], which Keras's backends make concrete in a step
+        raise ValueError(
+            f"ops.cast received None (to cast to {dt}). Inside a traced "
+            "step graphkeras's batch size is symbolic, so ops.shape(x)[0] is "
+            "None: use ops.batch_size(x) for it as a tensor, or build "
+            "batch-sized tensors from x (ops.ones_like(x[:, 0])).")
     if isinstance(x, (TracedTensor, Variable)) or (
         isinstance(x, np.ndarray) and x.dtype.name != dt
     ) or not isinstance(x, np.ndarray):
