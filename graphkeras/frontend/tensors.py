@@ -114,6 +114,10 @@ class _TensorBase:
     def __iter__(self):
         raise TypeError("A symbolic tensor cannot be iterated over.")
 
+    # NumPy defers to the tensor's own operators: `array * tensor` calls
+    # tensor.__rmul__ (a traced op), not a conversion to an array
+    __array_ufunc__ = None
+
     def __array__(self, *a, **k):
         raise TypeError(
             "A symbolic tensor has no value: it cannot be converted to a "

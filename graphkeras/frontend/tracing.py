@@ -172,3 +172,9 @@ def replica_gradients(trace, grads):
     if hooks is None or trace.__dict__.get("_replica_reduced"):
         return grads
     return hooks.reduce_gradients(trace, grads)
+
+
+class NeedsConcreteBatch(ValueError):
+    """An op cannot keep the batch size symbolic (a reshape that merges the
+    batch dimension with others: (N, 3, N, 3) -> (-1, 3, 3)). The trainer
+    traces such a step again for the batch's concrete size."""

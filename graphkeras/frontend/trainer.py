@@ -260,9 +260,14 @@ class Trainer:
         return ["output"] if n == 1 else [f"output_{i + 1}" for i in range(n)]
 
     def _entry(self, kind, xs, ys, sws, x_template):
-        """The cached step for this data (traced on a miss)."""
+        """The cached step for this data (traced on a miss). A step that
+        cannot keep the batch size symbolic (NeedsConcreteBatch) is traced
+        per batch size from then on."""
+        concrete = kind in self.__dict__.get("_concrete_batch_kinds", ())
+
         def make():
-            traced = trainer_steps.trace(self, kind, xs, ys, sws, x_template)
+            traced = trainer_steps.trace(self, kind, xs, ys, sws, x_template,
+                                         concrete_batch=concrete)
             exe = make_executable(traced.program, STORE,
                                   run_eagerly=self.run_eagerly)
             dp = self.__dict__.get("_dp")
@@ -271,8 +276,17 @@ class Trainer:
             return Entry(exe, traced.program, traced.log_names)
 
         dp = self.__dict__.get("_dp")
-        return self._steps.get(self, kind, xs, ys, sws, x_template, make,
-                               variant=None if dp is None else dp.key)
+        variant = None if dp is None else dp.key
+        if concrete:
+            variant = (variant, "batch", int(xs[0].shape[0]) if xs else 0)
+        try:
+            return self._steps.get(self, kind, xs, ys, sws, x_template, make,
+                                   variant=variant)
+        except tracing.NeedsConcreteBatch:
+            if concrete or not xs:
+                raise
+            self.__dict__.setdefault("_concrete_batch_kinds", set()).add(kind)
+            return self._entry(kind, xs, ys, sws, x_template)
 
     def _executable(self, kind, xs, ys, sws, x_template):
         return self._entry(kind, xs, ys, sws, x_template).executable

@@ -67,8 +67,11 @@ def trace_step(model, kind: str, xs, ys=None, sws=None,
     return trace(model, kind, xs, ys, sws, x_template).program
 
 
-def trace(model, kind, xs, ys=None, sws=None, x_template=None) -> TracedStep:
-    """trace_step, with the log names of an overridden step."""
+def trace(model, kind, xs, ys=None, sws=None, x_template=None,
+          concrete_batch=False) -> TracedStep:
+    """trace_step, with the log names of an overridden step; with
+    `concrete_batch`, for this batch size only (the inputs' first dimension
+    is the data's, not the symbol N)."""
     if kind not in ("train", "test", "predict"):
         raise ValueError(
             f'trace_step: kind must be "train", "test" or "predict". '
@@ -78,7 +81,7 @@ def trace(model, kind, xs, ys=None, sws=None, x_template=None) -> TracedStep:
     t = tracing.Trace(b, kind)
     with t:
         x, y, sw, names = _step_inputs(model, t, xs, ys, sws, x_template,
-                                       kind)
+                                       kind, concrete_batch)
         if kind == "predict":
             data = x
             if not overrides(model, "predict_step"):
@@ -112,9 +115,13 @@ def trace(model, kind, xs, ys=None, sws=None, x_template=None) -> TracedStep:
                           tuple(logs))
 
 
-def _step_inputs(model, t, xs, ys, sws, x_template, kind):
+def _step_inputs(model, t, xs, ys, sws, x_template, kind,
+                 concrete_batch=False):
+    def per_batch(a):
+        return tuple(a.shape) if concrete_batch else (None,) + a.shape[1:]
+
     in_names = model._input_names(len(xs))
-    inputs = [t.input(n, (None,) + a.shape[1:], a.dtype.name)
+    inputs = [t.input(n, per_batch(a), a.dtype.name)
               for n, a in zip(in_names, xs)]
     x = tree.pack_like(x_template, inputs) if x_template is not None \
         else inputs[0]
@@ -123,14 +130,14 @@ def _step_inputs(model, t, xs, ys, sws, x_template, kind):
         return x, None, None, names
     y = sw = None
     if ys is not None:
-        y_in = [t.input(f"y{i}" if len(ys) > 1 else "y",
-                        (None,) + a.shape[1:], a.dtype.name)
+        y_in = [t.input(f"y{i}" if len(ys) > 1 else "y", per_batch(a),
+                        a.dtype.name)
                 for i, a in enumerate(ys)]
         names += [v.value.name for v in y_in]
         y = y_in[0] if len(y_in) == 1 else list(y_in)
         if sws is not None:
             sw_in = [t.input(f"sample_weight{i}" if len(sws) > 1
-                             else "sample_weight", (None,) + a.shape[1:],
+                             else "sample_weight", per_batch(a),
                              a.dtype.name) for i, a in enumerate(sws)]
             names += [v.value.name for v in sw_in]
             sw = sw_in[0] if len(sw_in) == 1 else list(sw_in)

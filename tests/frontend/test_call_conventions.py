@@ -63,3 +63,73 @@ def test_positions_over_an_unknown_length():
         assert "embedding" in str(e).lower()
     else:
         raise AssertionError("an index past the table was accepted")
+
+
+def test_numpy_array_times_a_traced_tensor():
+    # keras.io's warmup-cosine schedule keeps `self.pi = ops.array(np.pi)`
+    # (a NumPy array eagerly) and multiplies a traced step by it: NumPy
+    # must defer to the tensor's operator, not convert it
+    class Warm(keras.optimizers.schedules.LearningRateSchedule):
+        def __init__(self):
+            super().__init__()
+            self.pi = ops.array(np.pi)
+
+        def __call__(self, step):
+            t = ops.cast(step, "float32")
+            return 0.01 * (1 + ops.cos(self.pi * t / 10.0)) / 2
+
+        def get_config(self):
+            return {}
+
+    m = keras.Sequential([keras.Input((3,)), L.Dense(1)])
+    m.compile(keras.optimizers.SGD(Warm()), "mse")
+    x = np.ones((4, 3), "float32")
+    m.fit(x, np.zeros((4, 1)), batch_size=2, epochs=2, verbose=0)
+    lr = float(ops.convert_to_numpy(m.optimizer.learning_rate))
+    np.testing.assert_allclose(lr, 0.01 * (1 + np.cos(np.pi * 4 / 10)) / 2,
+                               rtol=1e-6)
+    assert isinstance(np.float32(2.0) * ops.ones((2,)), np.ndarray)
+
+
+class Orthogonal(keras.regularizers.Regularizer):
+    """keras.io PointNet's penalty: its tensordot pairs every sample with
+    every other, and the reshape after it merges the batch dimension."""
+
+    def __init__(self, k, l2reg=0.001):
+        self.k, self.l2reg = k, l2reg
+        self.eye = ops.eye(k)
+
+    def __call__(self, x):
+        x = ops.reshape(x, (-1, self.k, self.k))
+        xxt = ops.tensordot(x, x, axes=(2, 2))
+        xxt = ops.reshape(xxt, (-1, self.k, self.k))
+        return ops.sum(self.l2reg * ops.square(xxt - self.eye))
+
+    def get_config(self):
+        return {"k": self.k, "l2reg": self.l2reg}
+
+
+def test_step_traced_per_batch_size_when_the_batch_must_be_concrete():
+    def build():
+        keras.utils.set_random_seed(3)
+        inp = keras.Input((4,))
+        t = L.Dense(9, activity_regularizer=Orthogonal(3))(inp)
+        out = L.Dense(2)(L.Flatten()(L.Reshape((3, 3))(t)))
+        return keras.Model(inp, out)
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20, 4)).astype("float32")
+    y = rng.normal(size=(20, 2)).astype("float32")
+    a, b = build(), build()
+    a.compile(keras.optimizers.SGD(0.05), "mse")
+    b.compile(keras.optimizers.SGD(0.05), "mse", run_eagerly=True)
+    # batches of 16 and 4: one program per batch size
+    ha = a.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    hb = b.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(ha.history["loss"], hb.history["loss"],
+                               rtol=1e-5)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a.evaluate(x, y, batch_size=7, verbose=0),
+                               b.evaluate(x, y, batch_size=7, verbose=0),
+                               rtol=1e-5)

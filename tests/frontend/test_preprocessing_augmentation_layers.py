@@ -103,7 +103,7 @@ KERAS_CASES = {
         max_tokens=6, mask_token=0, output_mode="multi_hot"), TOKS)(TOKS),
     "lookup_invert": lambda: layers.IntegerLookup(
         vocabulary=[3, 1, 7], invert=True)(np.array([[0, 1, 2, 3]])),
-    "flip_inference": lambda: layers.RandomFlip(seed=1)(IMG),
+    "flip_inference": lambda: layers.RandomFlip(seed=1)(IMG, training=False),
     "center_crop": lambda: layers.CenterCrop(4, 3)(IMG),
     "center_crop_up": lambda: layers.CenterCrop(8, 5)(IMG),
     "rms": lambda: layers.RMSNormalization()(X[:5]),
@@ -238,7 +238,7 @@ def _images(n=16):
 def test_random_flip_flips_whole_images_in_training_only(mode, axes):
     x = _images()
     layer = layers.RandomFlip(mode, seed=4)
-    np.testing.assert_array_equal(layer(x), x)
+    np.testing.assert_array_equal(layer(x, training=False), x)
     out = layer(x, training=True)
     flipped = np.flip(x, axis=tuple(a + 1 for a in axes))
     same = [np.array_equal(o, a) for o, a in zip(out, x)]
@@ -252,7 +252,7 @@ def test_random_flip_flips_whole_images_in_training_only(mode, axes):
 def test_random_contrast_and_brightness_follow_keras_formulas():
     x = _images()
     con = layers.RandomContrast(0.5, seed=3)
-    np.testing.assert_array_equal(con(x), x)
+    np.testing.assert_array_equal(con(x, training=False), x)
     out = con(x, training=True)
     mean = x.mean(axis=(1, 2), keepdims=True)
     # per image: out = (x - mean) * f + mean, f in [1, 1.5] (Keras's
@@ -265,7 +265,7 @@ def test_random_contrast_and_brightness_follow_keras_formulas():
         assert 1.0 <= vals[0] <= 1.5
     bri = layers.RandomBrightness(0.1, seed=3)
     x = np.clip(x, 30, 225)  # no clipping by the +-25.5 deltas
-    np.testing.assert_array_equal(bri(x), x)
+    np.testing.assert_array_equal(bri(x, training=False), x)
     out = bri(x, training=True)
     delta = (out - x).reshape(len(x), -1)
     np.testing.assert_allclose(
@@ -360,7 +360,7 @@ def test_affine_layers_draw_per_image_in_training_only():
     for layer in (layers.RandomTranslation(0.3, 0.3, seed=1),
                   layers.RandomRotation(0.2, seed=1),
                   layers.RandomZoom(0.3, seed=1)):
-        np.testing.assert_array_equal(layer(x), x)
+        np.testing.assert_array_equal(layer(x, training=False), x)
         out = layer(x, training=True)
         assert out.shape == x.shape
         changed = [not np.allclose(o, a) for o, a in zip(out, x)]
@@ -622,3 +622,22 @@ def test_tutorial_nested_augmentation_is_identity_at_inference():
     np.testing.assert_allclose(model.predict(x, verbose=0),
                                rest.predict(x, verbose=0), rtol=1e-5,
                                atol=1e-5)
+
+
+def test_training_resolves_as_keras_3():
+    # Keras 3: the training flag given, else an outer call's, else call()'s
+    # default: True for image augmentation, so a direct call (keras.io's
+    # `for layer in augmentation_layers: images = layer(images)`) augments,
+    # and so does model(x); predict passes False, fit True
+    x = _images()
+    flip = layers.RandomFlip("horizontal", seed=4)
+    direct = np.asarray(flip(x))
+    assert not np.array_equal(direct, x)
+    model = keras.Sequential([keras.Input(x.shape[1:]),
+                              layers.RandomFlip("horizontal", seed=4),
+                              layers.Dropout(0.5, seed=1)])
+    assert not np.array_equal(np.asarray(model(x)), x)  # flipped, no dropout
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+    np.testing.assert_array_equal(np.asarray(model(x, training=False)), x)
+    # Dropout's own default (False) still holds in a direct call
+    np.testing.assert_array_equal(np.asarray(layers.Dropout(0.5)(x)), x)

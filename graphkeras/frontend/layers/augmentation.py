@@ -135,7 +135,7 @@ class RandomFlip(_ImageLayer):
                 f"argument {mode!r}. Expected one of {list(_MODES)}.")
         self.mode = mode
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=True):
         if isinstance(inputs, dict):
             return _labels_through(self, inputs, training)
         x = _as_float(inputs, self.compute_dtype)
@@ -239,7 +239,7 @@ class RandomCrop(_ImageLayer):
         self.height = int(height)
         self.width = int(width)
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=True):
         if isinstance(inputs, dict):
             return _labels_through(self, inputs, training)
         x = _as_float(inputs, self.compute_dtype)
@@ -298,7 +298,7 @@ class RandomContrast(_ImageLayer):
         self.factor = _factor_pair("RandomContrast", factor, (0, 1))
         self.value_range = _value_range("RandomContrast", value_range)
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=True):
         if isinstance(inputs, dict):
             return _labels_through(self, inputs, training)
         x = _as_float(inputs, self.compute_dtype)
@@ -339,7 +339,7 @@ class RandomBrightness(_ImageLayer):
         self.factor = _factor_pair("RandomBrightness", factor, (-1, 1))
         self.value_range = _value_range("RandomBrightness", value_range)
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=True):
         if isinstance(inputs, dict):
             return _labels_through(self, inputs, training)
         x = _as_float(inputs, self.compute_dtype)

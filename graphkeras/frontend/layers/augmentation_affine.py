@@ -92,7 +92,7 @@ class _AffineLayer(_ImageLayer):
         shape = ops.shape(x)
         return shape[h_axis], shape[w_axis]
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=True):
         if isinstance(inputs, dict):
             return _labels_through(self, inputs, training)
         x = _as_float(inputs, self.compute_dtype)

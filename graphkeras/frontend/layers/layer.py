@@ -641,6 +641,11 @@ class Layer:
         training = kwargs.pop("training", None)
         if training is None:
             training = _call_training()
+        if training is None:
+            # Keras 3: given, else an outer call's, else call()'s default
+            # (True for the image augmentation layers: a direct call
+            # augments); the value resolved here is the inner layers' too
+            training = self._default_training()
         if self._accepts("training"):
             kwargs["training"] = training
         trace = tracing.current_trace()
@@ -664,7 +669,10 @@ class Layer:
                 raise
             if self._rounds_outputs and mixed_precision.is_float16(policy):
                 outputs = _round_outputs(outputs)
-            if self.activity_regularizer is not None:
+            # (not in a spec trace: shapes only, and the penalty may need
+            # the concrete batch size, e.g. PointNet's orthogonality one)
+            if self.activity_regularizer is not None and (
+                    trace is None or trace.kind != "spec"):
                 for o in tree.flatten(outputs):
                     if _is_tensorlike(o):
                         self.add_loss(self._activity_loss(o))
@@ -689,6 +697,18 @@ class Layer:
                 return p.name
             break
         return None
+
+    def _default_training(self):
+        cache = type(self).__dict__.get("_training_default_cache")
+        if cache is None:
+            try:
+                p = inspect.signature(self.call).parameters.get("training")
+            except (TypeError, ValueError):
+                p = None
+            cache = (None if p is None or p.default is inspect.Parameter.empty
+                     else p.default,)
+            type.__setattr__(type(self), "_training_default_cache", cache)
+        return cache[0]
 
     def _accepts(self, arg: str) -> bool:
         cache = type(self).__dict__.get("_call_args_cache")

@@ -415,7 +415,7 @@ def _resolve_reshape(in_shape: tuple, new_shape) -> tuple:
     elif len(missing) == 1 and known == static_in:
         fill = missing[0]
     else:
-        raise ValueError(
+        raise tracing.NeedsConcreteBatch(
             f"Cannot reshape a tensor of shape {to_keras(in_shape)} into shape "
             f"{tuple(new_shape)}: the batch dimension must stay a dimension "
             "of its own."
