@@ -404,6 +404,8 @@ class Trainer:
         output_names = self._output_names_for(n_out)
         y_true = [] if y is None else tree.flatten(y)
         if y is not None and len(y_true) != n_out:
+            y_true = self._targets_of_partial_loss(y_true, flat_pred)
+        if y is not None and len(y_true) != n_out:
             raise ValueError(
                 f"The model has {n_out} output(s) ({output_names}), but "
                 f"{len(y_true)} target array(s) were given. Pass one target "
@@ -438,12 +440,30 @@ class Trainer:
             )
         return ops.cast(total, "float32")
 
+    def _targets_of_partial_loss(self, y_true, flat_pred):
+        """Keras 3: with a list loss that is None for some outputs (keras.io's
+        miniature GPT: outputs [logits, x], loss=[fn, None]), the targets
+        given go to the outputs that have a loss, in order; the others get
+        their prediction as a stand-in nothing reads. Else y_true as is."""
+        loss = getattr(self._compile_loss, "_user_loss", None)
+        if not isinstance(loss, (list, tuple)) or len(loss) != len(flat_pred):
+            return y_true
+        with_loss = [i for i, fn in enumerate(loss) if fn is not None]
+        if len(with_loss) != len(y_true):
+            return y_true
+        out = list(flat_pred)
+        for i, t in zip(with_loss, y_true):
+            out[i] = t
+        return out
+
     def _update_compile_metrics(self, y, y_pred, sample_weight):
         if self._compile_metrics is None or y is None:
             return
         flat_pred = tree.flatten(y_pred)
         output_names = self._output_names_for(len(flat_pred))
         y_true = tree.flatten(y)
+        if len(y_true) != len(flat_pred):
+            y_true = self._targets_of_partial_loss(y_true, flat_pred)
         sw_in = None if sample_weight is None else tree.flatten(sample_weight)
         if sw_in is not None and len(sw_in) == 1 and len(flat_pred) > 1:
             sw_in = sw_in * len(flat_pred)

@@ -133,3 +133,22 @@ def test_step_traced_per_batch_size_when_the_batch_must_be_concrete():
     np.testing.assert_allclose(a.evaluate(x, y, batch_size=7, verbose=0),
                                b.evaluate(x, y, batch_size=7, verbose=0),
                                rtol=1e-5)
+
+
+def test_one_target_for_the_outputs_that_have_a_loss():
+    # keras.io's miniature GPT: outputs [logits, hidden], loss=[fn, None],
+    # fit(x, y) with the one target of the logits
+    inp = keras.Input((5,))
+    hidden = L.Dense(4, activation="tanh")(inp)
+    logits = L.Dense(3)(hidden)
+    m = keras.Model(inp, [logits, hidden])
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    m.compile("adam", loss=[loss, None],
+              metrics=[["sparse_categorical_accuracy"], None])
+    x = np.random.default_rng(0).normal(size=(8, 5)).astype("float32")
+    y = np.arange(8) % 3
+    h = m.fit(x, y, epochs=1, verbose=0)
+    want = float(loss(y, m.predict(x, verbose=0)[0]))
+    got = m.evaluate(x, y, verbose=0, return_dict=True)
+    np.testing.assert_allclose(got["loss"], want, rtol=1e-5)
+    assert "loss" in h.history
