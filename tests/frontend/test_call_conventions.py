@@ -152,3 +152,42 @@ def test_one_target_for_the_outputs_that_have_a_loss():
     got = m.evaluate(x, y, verbose=0, return_dict=True)
     np.testing.assert_allclose(got["loss"], want, rtol=1e-5)
     assert "loss" in h.history
+
+
+def test_batch_size_read_as_a_number_in_a_layer():
+    # keras.io's OCR CTCLayer reads ops.shape(y_true)[0] as a number (Keras's
+    # backends trace with a concrete batch): the model builds with made-up
+    # batch sizes, and fit traces the step per batch size
+    class CTCLayer(L.Layer):
+        def call(self, y_true, y_pred):
+            batch_len = ops.cast(ops.shape(y_true)[0], dtype="int64")
+            input_length = ops.cast(ops.shape(y_pred)[1], dtype="int64")
+            label_length = ops.cast(ops.shape(y_true)[1], dtype="int64")
+            ones = ops.ones(shape=(batch_len, 1), dtype="int64")
+            loss = ops.ctc_loss(
+                ops.cast(y_true, "int32"), y_pred,
+                ops.cast(ops.squeeze(label_length * ones, -1), "int32"),
+                ops.cast(ops.squeeze(input_length * ones, -1), "int32"))
+            self.add_loss(ops.mean(loss))
+            return y_pred
+
+    def build():
+        keras.utils.set_random_seed(1)
+        seq = keras.Input((6, 3))
+        labels = keras.Input((None,), dtype="float32")
+        probs = L.Dense(5, activation="softmax")(L.Dense(8, "relu")(seq))
+        out = CTCLayer()(labels, probs)
+        return keras.Model([seq, labels], out)
+
+    m = build()
+    assert m.output.shape == (None, 6, 5)
+    rng = np.random.default_rng(0)
+    x = [rng.normal(size=(11, 6, 3)).astype("float32"),
+         rng.integers(1, 5, (11, 3)).astype("float32")]
+    twin = build()
+    m.compile(keras.optimizers.Adam(1e-2))
+    twin.compile(keras.optimizers.Adam(1e-2), run_eagerly=True)
+    ha = m.fit(x, None, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    hb = twin.fit(x, None, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(ha.history["loss"], hb.history["loss"],
+                               rtol=1e-5)

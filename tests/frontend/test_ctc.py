@@ -257,14 +257,23 @@ def test_ctc_loss_matches_a_brute_force_sum_over_paths(data):
             assert got[b] > 1e4
 
 
-def test_batch_size_from_ops_shape_is_a_clear_error():
-    # keras.io's OCR layer reads the batch size as ops.shape(y_true)[0]
+def test_batch_size_from_ops_shape_is_a_number_per_batch():
+    # keras.io's OCR layer reads the batch size as ops.shape(y_true)[0]:
+    # the model builds (made-up batch sizes) and predict traces per batch
+    # size (tests/frontend/test_call_conventions.py trains such a layer)
     class KerasIOStyle(keras.layers.Layer):
         def call(self, y_true, y_pred):
             batch_len = ops.cast(ops.shape(y_true)[0], dtype="int64")
             return y_pred * ops.cast(batch_len, "float32")
 
     lab, logits = keras.Input((3,)), keras.Input((7, 5))
-    with pytest.raises(ValueError, match=r"ops.shape\(x\)\[0\] is None: use "
-                                         r"ops.batch_size\(x\)"):
-        KerasIOStyle()(lab, logits)
+    out = KerasIOStyle()(lab, logits)
+    assert out.shape == (None, 7, 5)
+    m = keras.Model([lab, logits], out)
+    rng = np.random.default_rng(0)
+    y, p = rng.normal(size=(9, 3)), rng.normal(size=(9, 7, 5))
+    got = m.predict([y, p], batch_size=4, verbose=0)
+    sizes = np.repeat([4, 4, 1], [4, 4, 1]).reshape(-1, 1, 1)
+    np.testing.assert_allclose(got, p.astype("float32") * sizes, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"ops.shape\(x\)\[0\] is None"):
+        ops.cast(None, "int64")

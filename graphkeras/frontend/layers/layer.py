@@ -730,7 +730,20 @@ class Layer:
         return outputs
 
     def _spec_outputs(self, args, kwargs):
-        """Run call() in a throwaway trace to learn the output shapes.
+        """Run call() in a throwaway trace to learn the output shapes; a
+        call that needs a concrete batch size (NeedsConcreteBatch: Keras
+        code reading ops.shape(x)[0] as a number) is traced with two
+        made-up batch sizes, as Keras's backends trace with one, and the
+        sizes that follow them are None."""
+        try:
+            return self._spec_outputs_for(args, kwargs, None)
+        except tracing.NeedsConcreteBatch:
+            outs = [self._spec_outputs_for(args, kwargs, b)
+                    for b in _BATCH_PROBES]
+            return _merge_specs(outs[0], outs[1])
+
+    def _spec_outputs_for(self, args, kwargs, batch):
+        """_spec_outputs with the batch size `batch` (None: symbolic).
 
         An input with None in a dimension other than the batch (a sequence
         of unknown length) is traced twice, with two different sizes in
@@ -743,11 +756,12 @@ class Layer:
                    if isinstance(x, KerasTensor)
                    and any(d is None for d in x.shape[1:])]
         if not unknown:
-            return self._spec_once(args, kwargs, None)
+            return self._spec_once(args, kwargs, None, batch)
         try:
-            outs = [self._spec_once(args, kwargs, p) for p in _PROBE_SIZES]
-        except NeedsStaticSizeError:
-            raise  # from a nested layer, which it names
+            outs = [self._spec_once(args, kwargs, p, batch)
+                    for p in _PROBE_SIZES]
+        except (NeedsStaticSizeError, tracing.NeedsConcreteBatch):
+            raise  # from a nested layer, which it names; or retried
         except (ValueError, TypeError) as e:
             ks = [x for x in tree.flatten((args, kwargs))
                   if isinstance(x, KerasTensor)]
@@ -763,8 +777,9 @@ class Layer:
             ) from e
         return _merge_specs(outs[0], outs[1])
 
-    def _spec_once(self, args, kwargs, probe):
-        """One spec trace; `probe` replaces unknown non-batch sizes."""
+    def _spec_once(self, args, kwargs, probe, batch=None):
+        """One spec trace; `probe` replaces unknown non-batch sizes, and
+        `batch` (when given) an unknown batch size."""
         spec = tracing.Trace(kind="spec")
         counter = [0]
         specs = tree.flatten(self.input_spec) if self.input_spec else []
@@ -777,6 +792,8 @@ class Layer:
                     ispec = (specs[counter[0] - 1]
                              if counter[0] - 1 < len(specs) else None)
                     shape = _probe_shape(shape, ispec, probe)
+                if batch is not None and shape and shape[0] is None:
+                    shape = (batch,) + tuple(shape[1:])
                 try:
                     t = spec.input(f"in{counter[0]}", shape, x.dtype)
                 except ValueError as e:
@@ -936,6 +953,9 @@ class NeedsStaticSizeError(ValueError):
 # different sizes, large enough for the usual kernels and pools, with many
 # divisors so that reshapes by small factors work for both.
 _PROBE_SIZES = (64, 96)
+# Batch sizes tried when a call needs a concrete one (two, so that the
+# sizes that follow the batch are found and made None).
+_BATCH_PROBES = (5, 7)
 
 
 def _probe_shape(shape, spec, probe) -> tuple:

@@ -211,7 +211,9 @@ def cast(x, dtype):
     if x is None:
         # NOTE: the usual source is Keras code reading the batch size as
         # ops.shape(x)[0], which Keras's backends make concrete in a step
-        raise ValueError(
+        # (NeedsConcreteBatch: fit / evaluate / predict then trace the step
+        # for each batch size, where ops.shape(x)[0] is a number)
+        raise tracing.NeedsConcreteBatch(
             f"ops.cast received None (to cast to {dt}). Inside a traced "
             "step graphkeras's batch size is symbolic, so ops.shape(x)[0] is "
             "None: use ops.batch_size(x) for it as a tensor, or build "
