@@ -155,7 +155,7 @@ class _ConvBase(Layer):
         }
 
 
-class BaseConv(_ConvBase):
+class BaseConv(lora.LoraLayer, _ConvBase):
     """N-d convolution layer (the base of Conv1D, Conv2D and Conv3D)."""
 
     kernel = lora.lora_weight("kernel")
@@ -211,14 +211,6 @@ class BaseConv(_ConvBase):
         self.built = True
         if self.lora_rank:
             self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
-
-    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
-                    b_initializer="zeros"):
-        """Freeze the kernel and train a rank-`rank` update of it instead
-        (layers/lora.py)."""
-        lora.enable_lora(self, "kernel", rank, lora_alpha, a_initializer,
-                         b_initializer, regularizer=self.kernel_regularizer,
-                         constraint=self.kernel_constraint)
 
     def call(self, inputs):
         y = ops.conv(inputs, self.kernel, strides=self.strides,

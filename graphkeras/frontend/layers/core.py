@@ -22,7 +22,7 @@ def _ser(obj, module):
     return getattr(module, "serialize", lambda o: getattr(o, "__name__", o))(obj)
 
 
-class Dense(Layer):
+class Dense(lora.LoraLayer, Layer):
     """Densely connected layer: `activation(inputs @ kernel + bias)`.
 
     Args:
@@ -92,14 +92,6 @@ class Dense(Layer):
         self.built = True
         if self.lora_rank:
             self.enable_lora(self.lora_rank)  # (Keras: lora_alpha -> rank)
-
-    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
-                    b_initializer="zeros"):
-        """Freeze the kernel and train a rank-`rank` update of it instead
-        (layers/lora.py)."""
-        lora.enable_lora(self, "kernel", rank, lora_alpha, a_initializer,
-                         b_initializer, regularizer=self.kernel_regularizer,
-                         constraint=self.kernel_constraint)
 
     def call(self, inputs):
         x = ops.matmul(inputs, self.kernel)

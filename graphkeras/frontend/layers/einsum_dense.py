@@ -41,7 +41,7 @@ def _parse_equation(layer: str, equation: str) -> tuple:
     return inp, ker, out
 
 
-class EinsumDense(Layer):
+class EinsumDense(lora.LoraLayer, Layer):
     """A dense layer of any rank, given by an einsum equation:
     `activation(einsum(equation, inputs, kernel) + bias)`.
 
@@ -146,14 +146,6 @@ class EinsumDense(Layer):
         self.built = True
         if self.lora_rank:
             self.enable_lora(self.lora_rank, lora_alpha=self.lora_alpha)
-
-    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
-                    b_initializer="zeros"):
-        """Freeze the kernel and train a rank-`rank` update of it instead
-        (layers/lora.py)."""
-        lora.enable_lora(self, "kernel", rank, lora_alpha, a_initializer,
-                         b_initializer, regularizer=self.kernel_regularizer,
-                         constraint=self.kernel_constraint)
 
     def call(self, inputs):
         x = ops.einsum(self.equation.replace(" ", ""), inputs, self.kernel)

@@ -28,7 +28,7 @@ def _positive_int(value, name):
     return value
 
 
-class Embedding(Layer):
+class Embedding(lora.LoraLayer, Layer):
     """Turns non-negative integers (indices) into dense vectors of fixed
     size.
 
@@ -54,6 +54,7 @@ class Embedding(Layer):
     """
 
     embeddings = lora.lora_weight("embeddings")
+    _lora_weight = "embeddings"
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None,
@@ -87,14 +88,6 @@ class Embedding(Layer):
         self.built = True
         if self.lora_rank:
             self.enable_lora(self.lora_rank)  # (Keras: lora_alpha -> rank)
-
-    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
-                    b_initializer="zeros"):
-        """Freeze the embeddings and train a rank-`rank` update of it instead
-        (layers/lora.py)."""
-        lora.enable_lora(self, "embeddings", rank, lora_alpha, a_initializer,
-                         b_initializer, regularizer=self.embeddings_regularizer,
-                         constraint=self.embeddings_constraint)
 
     def call(self, inputs):
         t = tracing.current_trace()

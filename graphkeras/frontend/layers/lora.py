@@ -26,6 +26,22 @@ import numpy as np
 from .. import initializers, ops
 
 
+class LoraLayer:
+    """Mixin of the layers with LoRA: `enable_lora` on the weight named
+    by `_lora_weight` ("kernel", or Embedding's "embeddings")."""
+
+    _lora_weight = "kernel"
+
+    def enable_lora(self, rank, lora_alpha=None, a_initializer="he_uniform",
+                    b_initializer="zeros"):
+        """Freeze the weight and train a rank-`rank` update of it instead
+        (Keras 3's enable_lora)."""
+        w = self._lora_weight
+        enable_lora(self, w, rank, lora_alpha, a_initializer, b_initializer,
+                    regularizer=getattr(self, f"{w}_regularizer", None),
+                    constraint=getattr(self, f"{w}_constraint", None))
+
+
 def lora_weight(name: str):
     """The `kernel` / `embeddings` attribute of a LoRA-capable layer: the
     variable build() assigned, or with LoRA on, the merged weight."""
