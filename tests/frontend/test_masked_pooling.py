@@ -91,3 +91,22 @@ def test_a_layer_on_several_masked_inputs_keeps_the_first_mask():
     _, acc = m.evaluate([xa, xb], y, verbose=0)
     # accuracy over the 3 unmasked steps of xa only (over all: 2 / 10)
     np.testing.assert_allclose(acc, 2 / 3, rtol=1e-6)
+
+
+def test_an_explicit_mask_carries_to_the_next_layer():
+    # keras.io's video classifier: GRU(..., return_sequences=True)(x,
+    # mask=m) and a GRU after it, which must see m too (Keras takes the
+    # explicit mask as the one the outputs' mask follows)
+    L = keras.layers
+    feats = keras.Input((None, 3))
+    mask_in = keras.Input((None,), dtype="bool")
+    h = L.GRU(4, return_sequences=True)(feats, mask=mask_in)
+    m = keras.Model([feats, mask_in], L.GRU(2)(h))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 6, 3)).astype("float32")
+    lengths = [3, 6, 1]
+    mask = np.arange(6)[None, :] < np.array(lengths)[:, None]
+    got = m.predict([x, mask], verbose=0)
+    for i, n in enumerate(lengths):
+        alone = m.predict([x[i:i + 1, :n], np.ones((1, n), bool)], verbose=0)
+        np.testing.assert_allclose(got[i], alone[0], rtol=1e-5, atol=1e-6)

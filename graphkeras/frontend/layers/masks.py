@@ -127,6 +127,10 @@ def _call_with_masks(layer, args, kwargs, run):
     has_mask = _any(previous)
     if has_mask and layer._accepts("mask") and kwargs.get("mask") is None:
         kwargs = dict(kwargs, mask=previous)
+    elif kwargs.get("mask") is not None:
+        # a mask passed explicitly (gru(x, mask=m)) is the one the outputs'
+        # mask follows, as Keras 3 takes it for previous_mask
+        previous, has_mask = kwargs["mask"], True
     outputs = run(args, kwargs)
     supports = getattr(layer, "supports_masking", False)
     if not has_mask and not supports:
