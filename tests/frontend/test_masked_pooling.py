@@ -110,3 +110,29 @@ def test_an_explicit_mask_carries_to_the_next_layer():
     for i, n in enumerate(lengths):
         alone = m.predict([x[i:i + 1, :n], np.ones((1, n), bool)], verbose=0)
         np.testing.assert_allclose(got[i], alone[0], rtol=1e-5, atol=1e-6)
+
+
+def test_named_masks_of_several_tensor_arguments():
+    # Keras 3: call(self, query, value, query_mask=None, value_mask=None)
+    # gets each argument's mask under its name (numbers from Keras 3.15)
+    L, ops = keras.layers, keras.ops
+
+    class Pool2(L.Layer):
+        def call(self, query, value, query_mask=None, value_mask=None):
+            vm = ops.cast(ops.expand_dims(value_mask, -1), "float32")
+            qm = ops.cast(ops.expand_dims(query_mask, -1), "float32")
+            return ops.sum(query * qm, axis=1) + ops.sum(value * vm, axis=1)
+
+    a = keras.Input((5,), dtype="int32")
+    b = keras.Input((4,), dtype="int32")
+    ea = L.Embedding(10, 3, mask_zero=True)(a)
+    eb = L.Embedding(10, 3, mask_zero=True)(b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras's "will destroy the mask"
+        m = keras.Model([a, b], Pool2()(ea, eb))
+        m.set_weights([np.arange(30, dtype="float32").reshape(10, 3),
+                       np.ones((10, 3), "float32")])
+        xa = np.array([[1, 2, 0, 0, 0], [3, 0, 0, 0, 0]])
+        xb = np.array([[1, 1, 1, 0], [2, 0, 0, 0]])
+        got = m.predict([xa, xb], verbose=0)
+    np.testing.assert_array_equal(got, [[12, 14, 16], [10, 11, 12]])

@@ -81,6 +81,36 @@ def _masks_of(struct):
     return get_keras_mask(struct)
 
 
+def _named_masks(layer, args, kwargs):
+    """Keras 3: a call() with several tensor arguments and a `<name>_mask`
+    parameter for one of them gets that argument's mask there, when not
+    given (call(self, query, value, query_mask=None, value_mask=None))."""
+    import inspect
+
+    try:
+        sig = inspect.signature(layer.call)
+        bound = sig.bind_partial(*args, **kwargs).arguments
+    except (TypeError, ValueError):
+        return kwargs
+    tensors = {k: v for k, v in bound.items()
+               if v is not None and all(_is_tensor(x) for x in tree.flatten(v))
+               and tree.flatten(v)}
+    if len(tensors) < 2:
+        return kwargs
+    out = kwargs
+    for k, v in tensors.items():
+        name = f"{k}_mask"
+        if name in sig.parameters and bound.get(name) is None:
+            masks = _masks_of(v)
+            if _any(masks):
+                out = dict(out, **{name: masks})
+    return out
+
+
+def _is_tensor(x) -> bool:
+    return isinstance(x, (KerasTensor, TracedTensor, np.ndarray))
+
+
 def _any(masks) -> bool:
     return any(m is not None for m in tree.flatten(masks))
 
@@ -131,6 +161,7 @@ def _call_with_masks(layer, args, kwargs, run):
         # a mask passed explicitly (gru(x, mask=m)) is the one the outputs'
         # mask follows, as Keras 3 takes it for previous_mask
         previous, has_mask = kwargs["mask"], True
+    kwargs = _named_masks(layer, args, kwargs)
     outputs = run(args, kwargs)
     supports = getattr(layer, "supports_masking", False)
     if not has_mask and not supports:
