@@ -87,6 +87,8 @@ def _named_masks(layer, args, kwargs):
     given (call(self, query, value, query_mask=None, value_mask=None))."""
     import inspect
 
+    if not _mask_params(layer):  # most layers: nothing to look up per call
+        return kwargs
     try:
         sig = inspect.signature(layer.call)
         bound = sig.bind_partial(*args, **kwargs).arguments
@@ -105,6 +107,22 @@ def _named_masks(layer, args, kwargs):
             if _any(masks):
                 out = dict(out, **{name: masks})
     return out
+
+
+def _mask_params(layer) -> tuple:
+    """The `<name>_mask` parameters of layer's call() (cached per class)."""
+    cls = type(layer)
+    cached = cls.__dict__.get("_mask_params_cache")
+    if cached is None:
+        import inspect
+
+        try:
+            names = inspect.signature(layer.call).parameters
+        except (TypeError, ValueError):
+            names = ()
+        cached = tuple(n for n in names if n.endswith("_mask"))
+        type.__setattr__(cls, "_mask_params_cache", cached)
+    return cached
 
 
 def _is_tensor(x) -> bool:

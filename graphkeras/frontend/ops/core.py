@@ -105,7 +105,7 @@ def _to_value(x, trace, dt=None):
     if isinstance(x, TracedTensor):
         return x.value
     if isinstance(x, Variable):
-        return _autocast(x, trace.read(x)).value
+        return autocast_read(x, trace.read(x)).value
     arr = np.asarray(x, dtype=None if dt is None else as_dtype(dt).np)
     if dt is None and arr.dtype == np.float64 and _is_weak(x):
         arr = arr.astype(np.float32)
@@ -134,12 +134,10 @@ def autocast_read(var, value):
     return round_float16(value)
 
 
-_autocast = autocast_read
-
 
 def _to_array(x, dt=None):
     if isinstance(x, Variable):
-        x = _autocast(x, x.value)
+        x = autocast_read(x, x.value)
     arr = np.asarray(x)
     if dt is not None:
         arr = arr.astype(as_dtype(dt).np, copy=False)
@@ -189,7 +187,7 @@ def convert_to_tensor(x, dtype=None):
         return x if dtype is None else cast(x, dtype)
     if isinstance(x, Variable):
         t = tracing.current_trace()
-        v = _autocast(x, t.read(x) if t is not None else x.numpy())
+        v = autocast_read(x, t.read(x) if t is not None else x.numpy())
         return v if dtype is None else cast(v, dtype)
     if isinstance(x, KerasTensor):
         return x if dtype is None else cast(x, dtype)

@@ -293,15 +293,14 @@ def _canonical_config(value):
 
 
 def get_build_config(layer):
-    """{"input_shape": ...} of a built layer (Keras 3's build_config)."""
-    if _overrides(layer, "get_build_config"):
-        return layer.get_build_config()
-    if not getattr(layer, "built", False):
-        return None
-    shapes = getattr(layer, "_build_shapes", None)
-    if shapes is None:
-        return None
-    return {"input_shape": _shape_json(shapes)}
+    """{"input_shape": ...} of a built layer (Keras 3's build_config): the
+    layer's get_build_config(), its shapes as JSON lists unless a layer of
+    its own wrote them."""
+    config = layer.get_build_config()
+    if config and not _overrides(layer, "get_build_config") and \
+            "input_shape" in config:
+        config = {"input_shape": _shape_json(config["input_shape"])}
+    return config
 
 
 def _shape_json(shapes):
@@ -628,11 +627,9 @@ def _own_from_config(cls) -> bool:
 
 def _overrides(layer, method: str) -> bool:
     """Whether layer's class defines its own `method` (not Layer's)."""
-    for klass in type(layer).__mro__:
-        if method in klass.__dict__:
-            return klass.__name__ != "Layer" or \
-                klass.__module__ != "graphkeras.frontend.layers.layer"
-    return False
+    from ..layers.layer import Layer
+
+    return getattr(type(layer), method) is not getattr(Layer, method)
 
 
 def build_from_config(layer, build_config: dict, default=False) -> None:
