@@ -120,3 +120,18 @@ def test_conversion_is_announced_once(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         keras.layers.Dense(3, dtype="mixed_bfloat16")  # said once
+
+
+def test_float16_layers_do_not_announce_bfloat16(monkeypatch):
+    from graphkeras import runtime
+    from graphkeras.frontend import mixed_precision as mp
+
+    monkeypatch.setattr(runtime, "bf16_native", lambda: False)
+    monkeypatch.setattr(mp, "_WARNED", [])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        keras.layers.Dense(3, dtype="mixed_float16")
+    with pytest.warns(UserWarning, match="no AVX512_BF16"):
+        keras.layers.Dense(3, dtype="mixed_bfloat16")

@@ -167,7 +167,8 @@ class Layer:
         # mixed_bfloat16: float32 variables and tensors, bfloat16 products
         self._dtype_policy = mixed_precision.policy_of(dtype)
         if self._dtype_policy is not None:
-            mixed_precision.note_conversion()
+            if self._dtype_policy.compute_dtype == "bfloat16":
+                mixed_precision.note_conversion()
             dtype = self._dtype_policy.variable_dtype
         self.dtype = standardize_dtype(getattr(dtype, "name", dtype))
         self.compute_dtype = self.dtype
