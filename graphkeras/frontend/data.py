@@ -43,7 +43,10 @@ _KIND_NAMES = {"U": "strings", "S": "bytes", "c": "complex numbers",
                "M": "datetimes", "m": "timedeltas", "V": "raw records"}
 
 
-def _to_array(x, what):
+def _to_array(x, what, strings=False):
+    """x as a contiguous array a model takes; with `strings` (the inputs
+    of a model with host layers, models/host_stage.py) strings pass as
+    they are (the host stage checks what reaches compiled code)."""
     if x is None:
         return None
     if hasattr(x, "numpy") and not isinstance(x, np.ndarray):
@@ -53,6 +56,11 @@ def _to_array(x, what):
     except (TypeError, ValueError):
         raise ValueError(f"Could not convert {what} to a NumPy array: "
                          f"{type(x).__name__}.") from None
+    if strings and a.dtype.kind in "USO":
+        if a.ndim == 0:
+            raise ValueError(f"{what} must have a batch dimension, received "
+                             f"a scalar: {what}={a!r} of shape ().")
+        return np.ascontiguousarray(a)
     if a.dtype == object:
         raise ValueError(
             f"Failed to convert {what} to a NumPy array: it has dtype object "
@@ -86,19 +94,21 @@ def _to_array(x, what):
     return np.ascontiguousarray(a)
 
 
-def flatten_data(x, what):
-    """(template, flat list of arrays) for x (array, list, tuple or dict)."""
+def flatten_data(x, what, strings=False):
+    """(template, flat list of arrays) for x (array, list, tuple or dict);
+    `strings`: string arrays pass (see _to_array)."""
     if x is None:
         return None, None
     if isinstance(x, dict):
-        return ({k: None for k in x}, [_to_array(v, f"{what}[{k!r}]")
+        return ({k: None for k in x}, [_to_array(v, f"{what}[{k!r}]",
+                                                 strings)
                                        for k, v in x.items()])
     if isinstance(x, (list, tuple)) and x and not all(
-        isinstance(v, (int, float, bool, np.number)) for v in x
+        isinstance(v, (int, float, bool, np.number, str, bytes)) for v in x
     ):
-        return [None] * len(x), [_to_array(v, f"{what}[{i}]")
+        return [None] * len(x), [_to_array(v, f"{what}[{i}]", strings)
                                  for i, v in enumerate(x)]
-    return None, [_to_array(x, what)]
+    return None, [_to_array(x, what, strings)]
 
 
 def unpack_x_y_sample_weight(data):
@@ -311,8 +321,8 @@ class ArrayAdapter(DataAdapter):
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=None,
                  shuffle=False, class_weight=None, steps=None, repeat=True,
-                 allow_empty=False):
-        self.x_template, self.xs = flatten_data(x, "x")
+                 allow_empty=False, strings=False):
+        self.x_template, self.xs = flatten_data(x, "x", strings)
         self.y_template, self.ys = flatten_data(y, "y")
         self.sw_template, self.sws = flatten_data(sample_weight,
                                                   "sample_weight")
@@ -408,13 +418,13 @@ def _is_iterator(x) -> bool:
         hasattr(x, "__next__") and not isinstance(x, np.ndarray))
 
 
-def _flat_batch(item, class_weight):
+def _flat_batch(item, class_weight, strings=False):
     x, y, sw = unpack_x_y_sample_weight(item)
     if x is None:
         raise ValueError(
             "A batch of the data yielded no `x` (None). A generator or "
             "PyDataset must yield `x`, `(x, y)` or `(x, y, sample_weight)`.")
-    xt, xs = flatten_data(x, "x")
+    xt, xs = flatten_data(x, "x", strings)
     yt, ys = flatten_data(y, "y")
     swt, sws = flatten_data(sw, "sample_weight")
     if sws is not None:
@@ -453,8 +463,9 @@ def _align(templates, batch, first):
 class GeneratorAdapter(DataAdapter):
     """A Python generator / iterator yielding x, (x, y) or (x, y, sw)."""
 
-    def __init__(self, gen, steps=None, class_weight=None):
+    def __init__(self, gen, steps=None, class_weight=None, strings=False):
         self._it = iter(gen)
+        self.strings = strings
         self.num_batches = steps = check_count("steps", steps)
         self._steps = steps
         self.class_weight = class_weight = check_class_weight(class_weight)
@@ -464,7 +475,7 @@ class GeneratorAdapter(DataAdapter):
             first = next(self._it)
         except StopIteration:
             raise ValueError("The generator yielded no data.") from None
-        self._templates, batch = _flat_batch(first, class_weight)
+        self._templates, batch = _flat_batch(first, class_weight, strings)
         self.x_template, self.y_template, self.sw_template = self._templates
         self._peeked = batch
 
@@ -484,15 +495,18 @@ class GeneratorAdapter(DataAdapter):
                 except StopIteration:
                     self._exhausted = True
                     return
-                templates, batch = _flat_batch(item, self.class_weight)
+                templates, batch = _flat_batch(item, self.class_weight,
+                                               self.strings)
                 batch = _align(templates, batch, self._templates)
             count += 1
             yield batch
 
 
 class PyDatasetAdapter(DataAdapter):
-    def __init__(self, ds, steps=None, shuffle=False, class_weight=None):
+    def __init__(self, ds, steps=None, shuffle=False, class_weight=None,
+                 strings=False):
         self.ds = ds
+        self.strings = strings
         # `fit_shuffles = False`: a stand-in for a tf.data dataset
         # (timeseries_dataset_from_array), whose order Keras's fit keeps
         self.shuffle = shuffle and getattr(ds, "fit_shuffles", True)
@@ -504,7 +518,8 @@ class PyDatasetAdapter(DataAdapter):
             raise ValueError(
                 f"The PyDataset {type(ds).__name__} is empty (len 0): there "
                 "is nothing to train on, evaluate or predict.")
-        self._templates, self._first = _flat_batch(ds[0], class_weight)
+        self._templates, self._first = _flat_batch(ds[0], class_weight,
+                                                   strings)
         self.x_template, self.y_template, self.sw_template = self._templates
 
     def peek(self):
@@ -516,7 +531,8 @@ class PyDatasetAdapter(DataAdapter):
             order = global_rng().permutation(order)
         self.ds.on_epoch_begin()
         for i in order[: self.num_batches]:
-            templates, batch = _flat_batch(self.ds[int(i)], self.class_weight)
+            templates, batch = _flat_batch(self.ds[int(i)], self.class_weight,
+                                           self.strings)
             yield _align(templates, batch, self._templates)
 
     def on_epoch_end(self):
@@ -542,19 +558,24 @@ def check_indices(x: np.ndarray, size: int, layer: str) -> None:
 
 
 def make_adapter(x, y=None, sample_weight=None, batch_size=None, shuffle=False,
-                 class_weight=None, steps=None, repeat=True, allow_empty=False):
+                 class_weight=None, steps=None, repeat=True, allow_empty=False,
+                 strings=False):
+    """The adapter for fit / evaluate / predict data; `strings`: x may hold
+    strings (a model with host layers, models/host_stage.py)."""
     if isinstance(x, PyDataset):
         _no_extra(y, sample_weight, batch_size, "a PyDataset")
         return PyDatasetAdapter(x, steps=steps, shuffle=shuffle,
-                                class_weight=class_weight)
+                                class_weight=class_weight, strings=strings)
     if _is_iterator(x):
         _no_extra(y, sample_weight, batch_size, "a generator")
-        return GeneratorAdapter(x, steps=steps, class_weight=class_weight)
+        return GeneratorAdapter(x, steps=steps, class_weight=class_weight,
+                                strings=strings)
     if x is None:
         raise ValueError("Unexpected value for `x`: None. Pass input data.")
     return ArrayAdapter(x, y, sample_weight, batch_size=batch_size,
                         shuffle=shuffle, class_weight=class_weight, steps=steps,
-                        repeat=repeat, allow_empty=allow_empty)
+                        repeat=repeat, allow_empty=allow_empty,
+                        strings=strings)
 
 
 def adjust_input_rank(x, ref_shape):

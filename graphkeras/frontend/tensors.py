@@ -162,3 +162,16 @@ class TracedTensor(_TensorBase):
 
 def is_keras_tensor(x) -> bool:
     return isinstance(x, KerasTensor)
+
+
+class HostStaged(tuple):
+    """The inputs of a model's compiled part: the outputs of its host stage
+    (models/host_stage.py; the model inputs its compiled layers read among
+    them), in the stage's boundary order. A model given these runs only
+    its compiled layers, and its input spec (of the raw, maybe string,
+    inputs) does not apply to them."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"HostStaged{tuple.__repr__(self)}"

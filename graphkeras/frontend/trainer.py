@@ -559,7 +559,33 @@ class Trainer:
         shapes = [_ShapeOnly((None,) + a.shape[1:]) for a in flat]
         assert_input_compatibility(flat_spec, shapes, self.name)
 
+    def _host_stage_of(self):
+        """The host stage of a functional / Sequential model with host
+        layers at its front (models/host_stage.py), else None."""
+        fn = self if hasattr(self, "_inputs_struct") else \
+            self.__dict__.get("_functional")
+        return None if fn is None else fn.__dict__.get("_host")
+
+    def _takes_strings(self) -> bool:
+        """Whether fit / predict data may hold strings: the model has a
+        host stage, or is an unbuilt Sequential whose first layer is a
+        host layer."""
+        if self._host_stage_of() is not None:
+            return True
+        layers = self.__dict__.get("_layers")
+        if not layers or self.__dict__.get("_functional") is not None:
+            return False
+        from .layers.host import is_host_layer
+
+        return is_host_layer(layers[0])
+
     def _run_step(self, kind, batch, x_template):
+        host = self._host_stage_of()
+        if host is not None:  # the host layers, in NumPy, on this batch
+            batch, x_template = host.stage_batch(batch)
+        return self._run_staged(kind, batch, x_template)
+
+    def _run_staged(self, kind, batch, x_template):
         xs, ys, sws = batch
         if kind != "predict" and ys is not None and sws is None:
             sws = None
@@ -598,6 +624,11 @@ class Trainer:
         (steps_per_execution), else one call per batch."""
         if len(group) == 1:
             return [self._run_step(kind, group[0], x_template)]
+        host = self._host_stage_of()
+        if host is not None:
+            staged = [host.stage_batch(b) for b in group]
+            group = [b for b, _ in staged]
+            x_template = staged[0][1]
         xs, ys, sws = group[0]
         entry = self._entry(kind, xs, ys, sws, x_template)
         exe = entry.executable
@@ -612,7 +643,7 @@ class Trainer:
                                  list(b[2] or []) for b in group])
             self._note_logs(entry, res[-1])
             return res
-        return [self._run_step(kind, b, x_template) for b in group]
+        return [self._run_staged(kind, b, x_template) for b in group]
 
     def _adapter(self, x, y=None, sample_weight=None, **kwargs):
         """make_adapter, its batches matched to the model's inputs and
@@ -630,7 +661,8 @@ class Trainer:
         if cap and (not kwargs.get("steps") or cap < kwargs["steps"]):
             warnings.warn(f"Limiting steps_per_epoch to {cap}", stacklevel=3)
             kwargs["steps"] = cap
-        adapter = make_adapter(x, y, sample_weight, **kwargs)
+        adapter = make_adapter(x, y, sample_weight,
+                               strings=self._takes_strings(), **kwargs)
         dp = self.__dict__.get("_dp")
         fn = self if hasattr(self, "_inputs_struct") else getattr(
             self, "_functional", None)
@@ -925,7 +957,8 @@ class Trainer:
         fast = self._steps.fast
         if (fast is not None and fast[0] == structure_version()
                 and fast[1] == self._compile_version
-                and _dist.active() is None):
+                and _dist.active() is None
+                and self._host_stage_of() is None):
             # Fast path for one array (latency-bound serving): the
             # executable of the last call, when neither the variables nor
             # compile() changed since; it runs the step only on an array
@@ -941,7 +974,8 @@ class Trainer:
         if (x.__class__ is np.ndarray and dp is None
                 and (x.dtype is _F32 or x.dtype == _F32) and x.ndim
                 and x.flags.c_contiguous and self.built
-                and not self._feeds_embedding()):
+                and not self._feeds_embedding()
+                and self._host_stage_of() is None):
             fit = getattr(self, "_fit_input_ranks", None)
             if fit is not None:  # 1-D data for an Input((1,)) model
                 x = fit(x)

@@ -90,14 +90,18 @@ def test_fingerprint64_by_length_groups_matches_one_by_one(letters):
                                    for w in words])
 
 
-def test_hashing_refuses_symbolic_inputs_naming_the_layer():
+def test_hashing_after_a_compiled_layer_refuses_naming_the_layer():
+    # on a model's input: a host layer (tests/frontend/test_host_layers.py)
     inp = keras.Input(shape=(1,), dtype="int64")
     layer = keras.layers.Hashing(4, name="h4")
-    with pytest.raises(ValueError, match='Layer "h4" \\(Hashing\\) hashes'):
-        layer(inp)
+    assert layer(inp).shape == (None, 1)
+    dense = keras.layers.Dense(1, name="d1")(inp)
+    with pytest.raises(ValueError, match='Layer "h4" \\(Hashing\\) hashes.*'
+                       '"d1" \\(Dense\\), which is compiled'):
+        layer(dense)
     cross = keras.layers.HashedCrossing(4, name="hc")
     with pytest.raises(ValueError, match='Layer "hc" \\(HashedCrossing\\)'):
-        cross([inp, inp])
+        cross([inp, dense])
 
 
 @pytest.mark.parametrize("make, message", [

@@ -444,12 +444,15 @@ def test_string_layers_equal_keras3(case):
         np.testing.assert_array_equal(got, want)
 
 
-def test_string_layers_refuse_model_tensors_and_feed_a_model():
+def test_string_layers_refuse_compiled_tensors_and_feed_a_model():
     tv = _adapted(layers.TextVectorization(output_sequence_length=6), TEXT)
-    with pytest.raises(ValueError, match="cannot be placed inside a model"):
-        tv(keras.Input((1,), dtype="int64"))
-    with pytest.raises(ValueError, match="cannot be placed inside a model"):
-        layers.StringLookup(vocabulary=["a"])(keras.Input((2,)))
+    after = layers.Dense(1)(keras.Input((1,)))
+    with pytest.raises(ValueError, match="must be applied to the model's "
+                                         "inputs"):
+        tv(after)
+    with pytest.raises(ValueError, match="must be applied to the model's "
+                                         "inputs"):
+        layers.StringLookup(vocabulary=["a"])(after)
     clone = layers.deserialize(json.loads(json.dumps(layers.serialize(tv))))
     np.testing.assert_array_equal(clone(TEXT), tv(TEXT))
     # the documented pipeline: ids from NumPy into an Embedding model

@@ -104,14 +104,18 @@ EXCLUDED = {
     "StackedRNNCells": "cells inside an RNN: covered by "
                        "tests/frontend/test_keras_programs.py",
     "Wrapper": "an abstract base class (its subclasses define call)",
-    "StringLookup": "works on NumPy strings outside models: covered by "
-                    "tests/frontend/test_preprocessing_augmentation_layers.py",
-    "TextVectorization": "works on NumPy strings outside models: covered "
-                         "by tests/frontend/test_preprocessing_augmentation_layers.py",
-    "Hashing": "hashes NumPy data outside models: covered by "
-               "tests/frontend/test_hashing_layers.py",
-    "HashedCrossing": "hashes NumPy data outside models: covered by "
-                      "tests/frontend/test_hashing_layers.py",
+    "StringLookup": "a host layer (strings, run in NumPy before the "
+                    "compiled program): covered by tests/frontend/"
+                    "test_host_layers.py, tests/saving/"
+                    "test_host_layers_keras3.py",
+    "TextVectorization": "a host layer (strings): covered by tests/"
+                         "frontend/test_host_layers.py, tests/saving/"
+                         "test_host_layers_keras3.py",
+    "Hashing": "a host layer (hashes in NumPy): covered by tests/frontend/"
+               "test_hashing_layers.py, test_host_layers.py",
+    "HashedCrossing": "a host layer (hashes in NumPy): covered by tests/"
+                      "frontend/test_hashing_layers.py, "
+                      "test_host_layers.py",
 }
 
 ARG_GUESSES = {

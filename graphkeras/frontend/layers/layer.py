@@ -59,7 +59,7 @@ from .. import initializers as initializers_module
 from .. import ops, tracing, tree
 from ..naming import auto_name
 from ..random import SeedGenerator
-from ..tensors import KerasHistory, KerasTensor, TracedTensor
+from ..tensors import HostStaged, KerasHistory, KerasTensor, TracedTensor
 from ..variables import Variable, bump_structure, standardize_dtype
 from .input_spec import InputSpec, assert_input_compatibility
 from .masks import call_with_masks, get_keras_mask, set_keras_mask
@@ -637,7 +637,8 @@ class Layer:
     def _run_call(self, args, kwargs):
         inputs = args[0]
         self._maybe_build(inputs)
-        assert_input_compatibility(self.input_spec, inputs, self.name)
+        if inputs.__class__ is not HostStaged:  # (a model's compiled part)
+            assert_input_compatibility(self.input_spec, inputs, self.name)
         kwargs = dict(kwargs)
         training = kwargs.pop("training", None)
         if training is None:
@@ -933,16 +934,30 @@ def _traced_losses(trace) -> dict:
 def _refuse_strings(layer, args, kwargs) -> None:
     """A string KerasTensor (Input(dtype="string")) cannot flow through a
     compiled model: say so, naming the layer and the NumPy-side pattern."""
+    fn = layer if hasattr(layer, "_inputs_struct") else \
+        layer.__dict__.get("_functional")
+    host = None if fn is None else fn.__dict__.get("_host")
+    if host is not None:
+        first = host.nodes[0].operation
+        raise ValueError(
+            f'Model "{layer.name}" holds the host preprocessing layer '
+            f'"{first.name}" ({type(first).__name__}) and cannot be called '
+            "on symbolic tensors inside another model: its host layers run "
+            "in NumPy before the compiled program, so a model with host "
+            "layers cannot be nested. Apply the host layer in the outer "
+            "model, to its keras.Input, and nest a model of the compiled "
+            "layers.")
     for x in tree.flatten((args, kwargs)):
         if isinstance(x, KerasTensor) and x.dtype == "string":
             raise ValueError(
                 f'Layer "{layer.name}" ({type(layer).__name__}) received a '
                 f"string input of shape {x.shape} (from keras.Input(..., "
                 'dtype="string")). graphkeras models compute on numbers '
-                "only: apply the layer to the NumPy strings outside the "
-                "model and feed the model its output, e.g. `ids = "
-                f"{layer.name}(np.array(texts))` then `model.fit(ids, y)` "
-                "with `keras.Input(shape=ids.shape[1:], dtype=ids.dtype)`."
+                "only: turn the strings into numbers first with a host "
+                "preprocessing layer at the front of the model "
+                "(TextVectorization, StringLookup, Hashing applied to the "
+                "keras.Input), or apply such a layer to the NumPy strings "
+                "outside the model and feed the model its output."
             )
 
 

@@ -4,9 +4,11 @@ FingerprintCat64 feature cross; see hashes.py), so a value lands in the
 bin Keras puts it in.
 
 Like Keras 3 on a backend other than TensorFlow, these layers run on
-concrete data only (NumPy here): apply them to the data before `fit` /
-`predict` and feed the model the bins or encodings they return. Calling
-one on a model's symbolic tensor raises an error that says so.
+concrete data (NumPy here, layers/host.py): on data before `fit` /
+`predict`, or at the front of a functional / Sequential model, where the
+model runs them on each batch before its compiled part
+(models/host_stage.py). After a compiled layer or inside a traced step
+they raise an error that says so.
 
 Invariants:
 - Hashing hashes the string form of its values: integers by their decimal
@@ -31,20 +33,10 @@ from .hashes import (
     hash_integers,
     siphash,
 )
+from .host import HostLayer, spec
 from .layer import Layer
-from .preprocessing_text import refuse_symbolic
 
 _MODES = ("int", "one_hot", "multi_hot", "count")
-
-
-def _refuse_symbolic(layer, inputs) -> None:
-    refuse_symbolic(
-        layer, inputs,
-        why="hashes values on the host (FarmHash / SipHash on their string "
-            "form), which a compiled graphkeras model cannot do (Keras 3 "
-            "too runs it outside the compiled graph on backends other than "
-            "TensorFlow)",
-        example=f"bins = {layer.name}(x)", gives="bins")
 
 
 def _as_array(layer, inputs) -> np.ndarray:
@@ -121,14 +113,14 @@ def encode_bins(ids: np.ndarray, mode: str, depth: int,
     return out.reshape(lead + (depth,))
 
 
-class Hashing(Layer):
+class Hashing(HostLayer, Layer):
     """Hashes categorical features (strings or integers) into `num_bins`
     bins, with Keras 3's hash functions, so values land in Keras's bins.
 
     FarmHash's Fingerprint64 by default; with a `salt`, SipHash-2-4 keyed
     by it. Integers are hashed by their decimal text, floats are truncated
-    to integers first. NumPy only: apply it to the data, not inside a
-    model.
+    to integers first. It runs in NumPy: on data, or at the front of a
+    model (a host layer).
 
     Args:
         num_bins: the number of bins (including the `mask_value` bin).
@@ -191,9 +183,15 @@ class Hashing(Layer):
                     f"salt={salt}.")
         self.built = True
 
-    def __call__(self, inputs, *args, **kwargs):
-        _refuse_symbolic(self, inputs)
+    host_work = ("hashes values (FarmHash / SipHash of their string "
+                 "form)")
+
+    def host_call(self, inputs):
         return self.call(inputs)
+
+    def host_output_spec(self, inputs):
+        return spec(self.compute_output_shape(tuple(inputs.shape)),
+                    self.dtype)
 
     def call(self, inputs):
         x = _as_array(self, inputs)
@@ -242,14 +240,14 @@ class Hashing(Layer):
                 "output_mode": self.output_mode, "sparse": self.sparse}
 
 
-class HashedCrossing(Layer):
+class HashedCrossing(HostLayer, Layer):
     """Crosses features by hashing their combination into `num_bins` bins,
     as Keras 3 does (tf.sparse.cross_hashed's FingerprintCat64 of the
     features' fingerprints), so a pair lands in Keras's bin.
 
     The inputs are two or more arrays of one shape, `()`, `(batch,)` or
-    `(batch, 1)`, of integers or strings. NumPy only: apply it to the
-    data, not inside a model.
+    `(batch, 1)`, of integers or strings. It runs in NumPy: on data, or
+    at the front of a model (a host layer).
 
     Args:
         num_bins: the number of bins.
@@ -285,9 +283,20 @@ class HashedCrossing(Layer):
         self.sparse = False
         self.built = True
 
-    def __call__(self, inputs, *args, **kwargs):
-        _refuse_symbolic(self, inputs)
+    host_work = ("hashes feature crosses (FarmHash fingerprints of the "
+                 "values)")
+
+    def host_call(self, inputs):
         return self.call(inputs)
+
+    def host_output_spec(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ValueError(
+                "`HashedCrossing` should be called on a list or tuple of at "
+                f"least two inputs. Received: inputs={inputs}")
+        shape = self.compute_output_shape([tuple(x.shape) for x in inputs])
+        dtype = self.dtype if self.output_mode == "int" else floatx()
+        return spec(shape, dtype)
 
     def call(self, inputs):
         if not isinstance(inputs, (list, tuple)):

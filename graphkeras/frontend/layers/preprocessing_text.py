@@ -1,11 +1,12 @@
 """String preprocessing layers: StringLookup and TextVectorization (Keras 3
 arguments, defaults, vocabulary order and index layout).
 
-graphkeras tensors have no string dtype, so these layers run on NumPy only:
-apply them to the data before `fit` / `predict` (`ids = vectorizer(texts)`)
-and give the model the integer ids or encodings they return. Calling one on
-a model's tensor (keras.Input, or inside a traced model) raises an error
-that says so.
+Compiled graphkeras programs hold no strings, so these layers run in
+NumPy on the host (layers/host.py): on data (`ids = vectorizer(texts)`),
+or at the front of a functional / Sequential model, applied to a
+`keras.Input(dtype="string")`, where the model runs them on each batch
+before its compiled part (models/host_stage.py). Inside a traced step or
+after a compiled layer they raise an error that says so.
 
 Invariants:
 - Index layout as Keras 3's lookup layers: in "int" mode the mask token
@@ -30,6 +31,7 @@ import numpy as np
 from ..tensors import KerasTensor, TracedTensor
 from ..variables import Variable
 from .hashes import fingerprint64, siphash
+from .host import HostLayer, spec
 from .layer import Layer
 from .preprocessing_tabular import LookupVocabulary
 
@@ -37,22 +39,6 @@ _PUNCTUATION = re.compile(r'[!"#$%&()\*\+,\-\./:;<=>?@\[\\\]^_`{|}~\']')
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ",
                              "abcdefghijklmnopqrstuvwxyz")
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
-
-
-def refuse_symbolic(layer, x, why=None, example="ids = layer(texts)",
-                    gives="ids") -> None:
-    """Raise the error a host-side layer gives when called on a model's
-    symbolic tensor (a KerasTensor, a traced tensor, a Variable)."""
-    leaves = x if isinstance(x, (list, tuple)) else [x]
-    if any(isinstance(v, (KerasTensor, TracedTensor, Variable))
-           for v in leaves):
-        why = why or ("works on strings, which graphkeras models cannot "
-                      "hold (their tensors are numbers only), so it cannot "
-                      "be placed inside a model")
-        raise ValueError(
-            f'Layer "{layer.name}" ({type(layer).__name__}) {why}. Apply it '
-            f"to your NumPy data before fit / predict (e.g. `{example}`) "
-            f"and give the model the {gives} it returns.")
 
 
 def _as_text(x) -> np.ndarray:
@@ -107,10 +93,10 @@ def _encode(ids: np.ndarray, mode: str, depth: int) -> np.ndarray:
     return hot.sum(axis=-2)
 
 
-class StringLookup(LookupVocabulary, Layer):
+class StringLookup(HostLayer, LookupVocabulary, Layer):
     """Maps strings to integer indices in a vocabulary (learned by `adapt`
-    or given), or to one_hot / multi_hot / count encodings. NumPy only:
-    apply it to the data, not inside a model.
+    or given), or to one_hot / multi_hot / count encodings. It runs in
+    NumPy: on data, or at the front of a model (a host layer).
 
     Args:
         max_tokens: the largest vocabulary size (special indices included).
@@ -233,13 +219,35 @@ class StringLookup(LookupVocabulary, Layer):
         if self.output_mode == "tf_idf":
             self._adapt_idf(docs or {}, n_docs)
 
-    def __call__(self, inputs, *args, **kwargs):
-        refuse_symbolic(self, inputs)
+    host_work = "looks strings up in its vocabulary"
+
+    def host_call(self, inputs):
         if self._vocabulary is None:
             raise ValueError(
                 f'Layer "{self.name}" ({type(self).__name__}) has no '
                 "vocabulary: pass `vocabulary` or call `adapt(data)` first.")
         return self._lookup(inputs)
+
+    def _spec_depth(self):
+        """The encodings' width, or None before a vocabulary is known."""
+        if self._vocabulary is None:
+            return self.max_tokens if self.pad_to_max_tokens else None
+        return self._depth()
+
+    def host_output_spec(self, inputs):
+        """int64 ids of the input's shape ("int"), strings (`invert`), or
+        float32 encodings: one_hot appends the depth (replacing a last
+        axis of 1), the others replace the last (sample) axis with it."""
+        shape = tuple(inputs.shape)
+        if self.invert:
+            return spec(shape, "string")
+        if self.output_mode == "int":
+            return spec(shape, "int64")
+        depth = self._spec_depth()
+        if self.output_mode == "one_hot":
+            lead = shape[:-1] if len(shape) > 1 and shape[-1] == 1 else shape
+            return spec(lead + (depth,), "float32")
+        return spec(shape[:-1] + (depth,), "float32")
 
     def _lookup(self, inputs) -> np.ndarray:
         if self.invert:
@@ -289,11 +297,11 @@ class StringLookup(LookupVocabulary, Layer):
                 "encoding": self.encoding, "salt": self.salt}
 
 
-class TextVectorization(Layer):
+class TextVectorization(HostLayer, Layer):
     """Turns strings into sequences of token ids (or multi_hot / count
     vectors): standardize, split, optional n-grams, then a vocabulary
-    lookup (learned by `adapt` or given). NumPy only: apply it to the
-    texts, not inside a model.
+    lookup (learned by `adapt` or given). It runs in NumPy: on texts, or
+    at the front of a model (a host layer).
 
     Args:
         max_tokens: the largest vocabulary size (the "" mask and "[UNK]"
@@ -437,13 +445,23 @@ class TextVectorization(Layer):
     def vocabulary_size(self) -> int:
         return self._lookup.vocabulary_size()
 
-    def __call__(self, inputs, *args, **kwargs):
-        refuse_symbolic(self, inputs)
+    host_work = "splits strings into tokens and looks them up"
+
+    def host_call(self, inputs):
         if self._lookup._vocabulary is None:
             raise ValueError(
                 f'Layer "{self.name}" (TextVectorization) has no vocabulary: '
                 "pass `vocabulary` or call `adapt(texts)` first.")
         return self.call(inputs)
+
+    def host_output_spec(self, inputs):
+        """(batch, output_sequence_length) int64 ids in "int" mode (None:
+        the longest text of each batch), else (batch, depth) float32."""
+        shape = tuple(inputs.shape)
+        batch = shape[0] if shape else None
+        if self.output_mode == "int":
+            return spec((batch, self.output_sequence_length), "int64")
+        return spec((batch, self._lookup._spec_depth()), "float32")
 
     def call(self, inputs):
         rows = [self._lookup._ids(np.array(toks, dtype=object))

@@ -22,7 +22,8 @@ from ..layers.core import OpLayer
 from ..layers.input_layer import InputLayer
 from ..layers.input_spec import InputSpec
 from ..layers.layer import Layer
-from ..tensors import KerasTensor
+from ..tensors import HostStaged, KerasTensor
+from .host_stage import HostStage
 from .model import Model
 
 
@@ -80,6 +81,9 @@ class Functional(Model):
                 )
         self._nodes = self._walk()
         self._graph_layers = self._keras_layer_order()
+        # host layers (strings, hashing) at the front run in NumPy on each
+        # batch before the compiled part (models/host_stage.py)
+        self.__dict__["_host"] = HostStage.of(self)
         self.input_spec = [InputSpec(shape=x.shape, dtype=x.dtype)
                            for x in self._inputs]
         if isinstance(inputs, dict):
@@ -268,6 +272,16 @@ class Functional(Model):
         return flat
 
     def call(self, inputs, training=None, mask=None):
+        if inputs.__class__ is HostStaged:
+            # the compiled part: the host stage ran on the batch already
+            host = self.__dict__.get("_host")
+            if host is None or len(inputs) != len(host.boundary):
+                raise ValueError(
+                    f'Model "{self.name}" received host-staged inputs it '
+                    "does not expect (it has no host preprocessing layers "
+                    "or a different boundary).")
+            values = {id(kt): v for kt, v in zip(host.boundary, inputs)}
+            return self._replay(host.compiled_nodes, values, training)
         flat = self._flatten_inputs(inputs)
         if mask is not None:  # Keras: given masks are attached to the inputs
             from ..layers.masks import set_keras_mask
@@ -277,7 +291,12 @@ class Functional(Model):
                 if m is not None:
                     set_keras_mask(v, m)
         values = {id(kt): v for kt, v in zip(self._inputs, flat)}
-        for node in self._nodes:
+        return self._replay(self._nodes, values, training)
+
+    def _replay(self, nodes, values, training):
+        """Run `nodes` (in order) from `values` (id(KerasTensor) ->
+        value); the outputs, packed like the model's."""
+        for node in nodes:
             if node.is_input:
                 continue
             args, kwargs = tree.map_structure(
@@ -318,6 +337,8 @@ class Functional(Model):
                     f"any model input ({keys}). They will be ignored by the "
                     "model.", stacklevel=4)
             return {k: inputs[k] for k in keys}
+        if self.__dict__.get("_host") is not None:
+            return inputs  # (strings for the host layers: each converts)
         return Layer._convert_inputs(self, inputs)
 
     def get_config(self):

@@ -12,7 +12,7 @@ import numpy as np
 from .. import distributed_trainer as _dist
 from .. import tracing, tree
 from ..layers.layer import _CONTEXT, Layer
-from ..tensors import KerasTensor
+from ..tensors import HostStaged, KerasTensor
 from ..trainer import Trainer
 from ..variables import structure_version
 
@@ -217,6 +217,7 @@ class Model(Trainer, Layer):
             self.__dict__.get("_functional")
         own = type(self).call in (Functional.call, Sequential.call)
         return (fn is not None and own and self.built and not self.run_eagerly
+                and fn.__dict__.get("_host") is None
                 and self.compute_dtype == "float32"
                 and x.dtype.kind == "f" and x.ndim >= 1 and len(x) > 0)
 
@@ -230,7 +231,7 @@ class Model(Trainer, Layer):
 
         fn = self if hasattr(self, "_inputs_struct") else \
             self.__dict__.get("_functional")
-        if fn is None:
+        if fn is None or inputs.__class__ is HostStaged:
             return inputs
         struct = fn._inputs_struct
         if isinstance(inputs, np.ndarray) and len(fn._inputs) == 1:

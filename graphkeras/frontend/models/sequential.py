@@ -133,10 +133,21 @@ class Sequential(Model):
         self.__dict__["_built_from_data"] = True
         # the data's batch size, which Keras 3's summary shows (summary.py)
         self.__dict__["_built_batch"] = shape[0] if shape else None
+        if getattr(getattr(x, "dtype", None), "kind", "") in "USO" and \
+                self._layers and not isinstance(self._layers[0], InputLayer):
+            # strings for a host layer at the front (layers/host.py)
+            self._layers.insert(0, InputLayer(
+                batch_shape=(None,) + tuple(shape[1:]), dtype="string"))
         self.build((None,) + tuple(shape[1:]))
 
     def call(self, inputs, training=None, mask=None):
         return self._functional.call(inputs, training=training)
+
+    def _convert_inputs(self, inputs):
+        fn = self._functional
+        if fn is not None and fn.__dict__.get("_host") is not None:
+            return inputs  # (strings for the host layers: each converts)
+        return Layer._convert_inputs(self, inputs)
 
     @property
     def inputs(self):

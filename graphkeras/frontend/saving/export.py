@@ -333,6 +333,8 @@ def _refuse_variable_updates(model, program) -> None:
 def onnx_export_spec(model, input_signature=None):
     from ...export.onnx import ExportSpec
 
+    _refuse_host_layers(model)
+
     program = inference_program(model, input_signature)
     fn, values = keras_named(model, program)
     if tuple(program.outputs) != tuple(range(len(program.fn.results))):
@@ -349,6 +351,26 @@ def onnx_export_spec(model, input_signature=None):
                for n in outputs]
     return ExportSpec(fn=fn, initializers=values, input_names=inputs,
                       output_names=outputs)
+
+
+def _refuse_host_layers(model) -> None:
+    """A model with host layers (strings, hashing: models/host_stage.py)
+    runs them in NumPy, which an ONNX graph cannot hold: say what to
+    export instead."""
+    stage_of = getattr(model, "_host_stage_of", None)
+    host = stage_of() if stage_of is not None else None
+    if host is None:
+        return
+    layer = host.nodes[0].operation
+    raise ValueError(
+        f'Model "{model.name}" cannot be exported to ONNX: its layer '
+        f'"{layer.name}" ({type(layer).__name__}) {layer.host_work}, which '
+        "runs in NumPy on the host before the compiled program, not in an "
+        "ONNX graph. Export the model of the layers that follow it (the "
+        "model that takes its outputs: in keras.io's end-to-end text "
+        "example, the trained `model`, not `end_to_end_model`) and apply "
+        f'"{layer.name}" to the data in NumPy before running the ONNX '
+        "model (see docs/onnx.md).")
 
 
 def export(model, filepath, format="onnx", verbose=None, input_signature=None,

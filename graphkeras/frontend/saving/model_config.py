@@ -6,7 +6,11 @@ call of the layer inside this model, `{"args": [...], "kwargs": {...}}`,
 where each input tensor is `{"class_name": "__keras_tensor__", "config":
 {"shape", "dtype", "keras_history": [layer name, node index, tensor
 index]}}`; `input_layers` / `output_layers` name the model's inputs and
-outputs the same way. Node indices count only the calls inside this model.
+outputs the same way. Node indices count only the calls inside this model,
+from 1 for a nested functional model (Keras 3 counts the node that links
+its own inputs to its outputs first; a Sequential has no such node).
+Files older graphkeras wrote count a nested functional model's calls from
+0: a config naming node 0 of such a model is read that way.
 
 Op nodes (keras.ops calls on KerasTensors, `OpLayer`s here) are entries
 with Keras 3's Operation class and module (`keras.src.ops.numpy.Mean`),
@@ -47,7 +51,36 @@ def _history(kt, nodes_of) -> list:
     node = h.operation._inbound_nodes[h.node_index]
     index = next(i for i, n in enumerate(nodes_of[id(h.operation)])
                  if n is node)
-    return [h.operation.name, index, h.tensor_index]
+    # Keras 3: a functional model's node 0 is its own (inputs -> outputs)
+    return [h.operation.name, index + _is_functional(h.operation),
+            h.tensor_index]
+
+
+def _is_functional(layer) -> int:
+    """1 for a functional model (not a Sequential), else 0."""
+    from ..models.functional import Functional
+
+    return int(isinstance(layer, Functional))
+
+
+def _histories(x, out: list) -> list:
+    """Every [layer name, node index, tensor index] in config `x`."""
+    if isinstance(x, dict):
+        h = x.get("keras_history") if x.get("class_name") is None else None
+        if h is None and isinstance(x.get("config"), dict):
+            h = x["config"].get("keras_history")
+        if _is_history(h):
+            out.append(h)
+        for v in x.values():
+            _histories(v, out)
+    elif isinstance(x, (list, tuple)):
+        if _is_history(x) or (len(x) == 4 and _is_history(x[:3])
+                              and isinstance(x[3], dict)):  # (legacy)
+            out.append(x)
+        else:
+            for v in x:
+                _histories(v, out)
+    return out
 
 
 def _serialize_arg(x, nodes_of):
@@ -187,6 +220,15 @@ def functional_from_config(cls, config: dict, custom_objects=None):
     def key(layer):
         return config_name.get(id(layer), layer.name)
 
+    # Keras 3 numbers a nested functional model's calls from 1 (see the
+    # module docstring); older graphkeras files from 0
+    refs = _histories([[e.get("inbound_nodes") for e in config["layers"]],
+                       config.get("input_layers"),
+                       config.get("output_layers")], [])
+    from_zero = {h[0] for h in refs if h[1] == 0}
+    shift = {name for name, layer in created.items()
+             if _is_functional(layer) and name not in from_zero}
+
     tensors: dict = {}  # (layer name, node index) -> output structure
     for layer, _ in order:
         if type(layer).__name__ == "InputLayer" and layer._inbound_nodes:
@@ -203,7 +245,7 @@ def functional_from_config(cls, config: dict, custom_objects=None):
         return sl.deserialize_keras_object(x, custom_objects)
 
     def _tensor(name, node, index):
-        out = tensors.get((name, node))
+        out = tensors.get((name, node - (name in shift)))
         if out is None:
             raise _Pending()
         flat = tree.flatten(out)
