@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import ops
 from ..ops.nn import standardize_data_format, standardize_tuple
+from ..ops.image import _RESIZE_METHODS
 from .input_spec import InputSpec
 from .layer import Layer
 
@@ -219,19 +220,22 @@ class _UpSampling(_Spatial):
         super().__init__(data_format=data_format, **kwargs)
         self.size = standardize_tuple(size, self.rank, "size")
         self.interpolation = str(interpolation).lower()
-        allowed = ("nearest", "bilinear") if self.rank == 2 else ("nearest",)
+        # UpSampling2D resizes with any method of ops.image.resize, as
+        # Keras's does ("nearest" repeats rows and columns)
+        allowed = _RESIZE_METHODS if self.rank == 2 else ("nearest",)
         if self.interpolation not in allowed:
             raise ValueError(
                 f'Layer "{self.name}": interpolation must be one of {allowed}; '
                 f"received interpolation={interpolation!r}.")
 
     def call(self, inputs):
-        if self.interpolation == "bilinear":
+        if self.interpolation != "nearest":
             shape = ops.shape(inputs)
             hw = [shape[ax] for ax in self._axes()]
             return ops.image.resize(
                 inputs, (hw[0] * self.size[0], hw[1] * self.size[1]),
-                interpolation="bilinear", data_format=self.data_format)
+                interpolation=self.interpolation,
+                data_format=self.data_format)
         x = inputs
         for ax, s in zip(self._axes(), self.size):
             if s != 1:
@@ -271,8 +275,9 @@ class UpSampling1D(_UpSampling):
 
 
 class UpSampling2D(_UpSampling):
-    """Repeats rows and columns (interpolation="nearest") or resizes
-    bilinearly (interpolation="bilinear").
+    """Repeats rows and columns (interpolation="nearest") or resizes with
+    ops.image.resize ("bilinear", "bicubic", "lanczos3", "lanczos5",
+    "area").
 
     Example:
         >>> UpSampling2D((2, 3))(np.ones((1, 2, 2, 1), "float32")).shape
