@@ -304,3 +304,18 @@ def test_numpy_calls_of_host_layers_are_unchanged():
     ids = vec(TEXTS[:2])
     assert ids.dtype == np.int64 and ids.shape == (2, 6)
     assert L.Hashing(3)(np.array([["A"], ["B"]])).tolist() == [[1], [0]]
+
+
+def test_cli_dump_and_export_name_the_host_layer(tmp_path, capsys):
+    from graphkeras import cli
+
+    vec = _vectorizer(name="vec_cli")
+    inputs = keras.Input(shape=(1,), dtype="string")
+    path = str(tmp_path / "e2e.keras")
+    keras.Model(inputs, _classifier(7)(vec(inputs))).save(path)
+    for argv in (["dump", path, "--stage", "traced"],
+                 ["export", path, str(tmp_path / "e2e.onnx")]):
+        assert cli.main(argv) != 0
+        err = capsys.readouterr().err
+        assert 'layer "vec_cli" (TextVectorization)' in err
+        assert "Export the model of the layers that follow it" in err

@@ -172,6 +172,8 @@ def _template_like(model, arrays):
 
 def inference_program(model, input_signature=None):
     """The model's predict Program (runtime.Program)."""
+    _refuse_host_layers(model, "traced as one inference program (graphkeras "
+                               "dump / export)")
     xs, template = _input_template(model, input_signature)
     from ..trainer_steps import trace_step
 
@@ -353,20 +355,20 @@ def onnx_export_spec(model, input_signature=None):
                       output_names=outputs)
 
 
-def _refuse_host_layers(model) -> None:
+def _refuse_host_layers(model, what="exported to ONNX") -> None:
     """A model with host layers (strings, hashing: models/host_stage.py)
-    runs them in NumPy, which an ONNX graph cannot hold: say what to
-    export instead."""
+    runs them in NumPy, which an ONNX graph (or one inference program)
+    cannot hold: say what to export instead."""
     stage_of = getattr(model, "_host_stage_of", None)
     host = stage_of() if stage_of is not None else None
     if host is None:
         return
     layer = host.nodes[0].operation
     raise ValueError(
-        f'Model "{model.name}" cannot be exported to ONNX: its layer '
+        f'Model "{model.name}" cannot be {what}: its layer '
         f'"{layer.name}" ({type(layer).__name__}) {layer.host_work}, which '
         "runs in NumPy on the host before the compiled program, not in an "
-        "ONNX graph. Export the model of the layers that follow it (the "
+        "ONNX graph or a traced program. Export the model of the layers that follow it (the "
         "model that takes its outputs: in keras.io's end-to-end text "
         "example, the trained `model`, not `end_to_end_model`) and apply "
         f'"{layer.name}" to the data in NumPy before running the ONNX '
