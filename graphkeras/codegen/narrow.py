@@ -27,11 +27,15 @@ kernel too once a thread has PACK_ROWS rows: its rows are packed
 transposed into the workspace first (W x W transposes; 128x256x10: 10.6
 -> 9.8-10.1 us on one core, numpy 10.6).
 
-R x V accumulators fill the register file as the packed micro-kernel's do
-(R * V * W == MR * NR: 24 zmm with AVX-512, 12 ymm with AVX2), so an R x
-V*W tile fits the GEMM's edge-tile buffer. V is 1, 2 or 4 vectors by the
-width of the thread's columns; rows left over after the R-row blocks go
-one at a time.
+R x V accumulators take the packed micro-kernel's registers (R * V * W
+at most MR * NR: 24 zmm with AVX-512, 12 ymm with AVX2, fewer where V
+vectors of B would not fit beside them: `shapes`), so an R x V*W tile
+fits the GEMM's edge-tile buffer. Columns go in blocks of 4 vectors (1
+when the thread's columns fit one), the last block with the fewest of 1
+to 4 that cover it; rows left over after the R-row blocks go one at a
+time. A partial block reads B's rows as whole vectors but for the last
+row or two (matmul.wholly_read_rows) and stores only the lanes it owns:
+AVX2 has no cheap masked load or store.
 
 Every element is summed over k = 0..K-1 in order by one thread, whatever
 the thread count (the driver's row or column split), so results are
@@ -91,16 +95,22 @@ def library_functions(module, dt: DType, bk, define: bool) -> None:
 
 
 def shapes(w: int, mr: int, nr: int) -> tuple:
-    """((R, V), ...) for V = 1, 2, 4 vectors of w lanes: R * V * w == mr * nr."""
+    """((R, V), ...) for V = 1 to 4 vectors of w lanes: R * V * w at most
+    mr * nr (the micro-kernel's accumulators), and R * V accumulators, V
+    vectors of B and a broadcast within the register file (16 vectors
+    where the micro-kernel has at most 16 accumulators, else 32): with
+    AVX2, 3 x 4 spilled in the k loop (N = 24: 2.4x slower than N = 16)."""
     acc = mr * nr // w
-    return tuple((acc // v, v) for v in (1, 2, 4))
+    regs = 32 if acc > 16 else 16
+    return tuple((min(acc // v, (regs - v - 1) // v), v)
+                 for v in (1, 2, 3, 4))
 
 
 def _uk(module, dt: DType, w: int, R: int, V: int,
         define: bool = True) -> ir.Function:
     """void f(A, rsa, csa, B, ldb, K, out, ldo, nb): for r < R, c < nb
     (nb <= V*w): out[r*ldo + c] = sum_k A[r*rsa + k*csa] * B[k*ldb + c]."""
-    from .matmul import _counted_loop, _gep, _Vec
+    from .matmul import _counted_loop, _gep, _Vec, wholly_read_rows
 
     fn, new = _function(module, f"gk_narrow_{dt.name}_{R}x{V}", [
         PTR, I64, I64, PTR, I64, I64, PTR, I64, I64], define)
@@ -117,12 +127,13 @@ def _uk(module, dt: DType, w: int, R: int, V: int,
     masks = [v.mask(b.sub(nb, _c(c * w))) for c in range(V)]
 
     def product(masked: bool):
-        def step(k, acc):
+        def step(k, acc, masked_loads):
             brow = _gep(b, B, b.mul(k, ldb), t)
             bv = []
             for c in range(V):
                 p = _gep(b, brow, _c(c * w), t)
-                bv.append(v.masked_load(p, masks[c]) if masked else v.load(p))
+                bv.append(v.masked_load(p, masks[c]) if masked_loads
+                          else v.load(p))
             koff = b.mul(k, csa)
             new = []
             for r in range(R):
@@ -131,17 +142,41 @@ def _uk(module, dt: DType, w: int, R: int, V: int,
                     new.append(v.madd(a, bv[c], acc[r * V + c]))
             return new
 
-        k, phis, finish = _counted_loop(b, fn, K, [v.zero] * (R * V),
-                                        "nk" + ("m" if masked else ""))
-        acc = finish(step(k, phis))
-        for r in range(R):
-            orow = _gep(b, out, b.mul(_c(r), ldo), t)
-            for c in range(V):
-                p = _gep(b, orow, _c(c * w), t)
-                if masked:
-                    v.masked_store(acc[r * V + c], p, masks[c])
-                else:
-                    v.store(acc[r * V + c], p)
+        acc = [v.zero] * (R * V)
+        if masked:
+            # whole vectors of B's rows while the lanes past nb stay
+            # within B (masked loads in the loop ran 3x slower on AVX2
+            # EPYC), masked ones for the last rows (wholly_read_rows)
+            kp = wholly_read_rows(b, K, ldb, b.sub(_c(V * w), nb))
+            k, phis, finish = _counted_loop(b, fn, kp, acc, "nkw")
+            acc = finish(step(k, phis, False))
+            k, phis, finish = _counted_loop(b, fn, b.sub(K, kp), acc, "nkm")
+            acc = finish(step(b.add(kp, k), phis, True))
+        else:
+            k, phis, finish = _counted_loop(b, fn, K, acc, "nk")
+            acc = finish(step(k, phis, False))
+        if not masked:
+            for r in range(R):
+                orow = _gep(b, out, b.mul(_c(r), ldo), t)
+                for c in range(V):
+                    v.store(acc[r * V + c], _gep(b, orow, _c(c * w), t))
+            return
+        # whole vectors stored whole, the one nb ends in masked, those
+        # past nb not at all (a masked store with no lane set cost ~100
+        # cycles on AVX2 EPYC: N = 24 in 4 vectors ran 2.5x slower)
+        for c in range(V):
+            lo = _c(c * w)
+            whole = b.icmp_signed(">=", nb, _c((c + 1) * w))
+            some = b.icmp_signed(">", nb, lo)
+            with b.if_else(whole) as (all_lanes, part):
+                with all_lanes:
+                    for r in range(R):
+                        p = _gep(b, out, b.add(b.mul(_c(r), ldo), lo), t)
+                        v.store(acc[r * V + c], p)
+                with part, b.if_then(some):
+                    for r in range(R):
+                        p = _gep(b, out, b.add(b.mul(_c(r), ldo), lo), t)
+                        v.masked_store(acc[r * V + c], p, masks[c])
 
     with b.if_else(full) as (whole, edge):
         with whole:
@@ -377,41 +412,58 @@ def emit_narrow(b, dt: DType, bk, A, B, C, K, lda, ldb, ldc, ta, tb,
            for r, v in variants}
     rows_of = dict((v, r) for r, v in variants)
 
-    def run(V):
+    def block(V, jl, nb):
+        """Columns jl:jl+nb of this thread's (nb <= V*w), all its rows:
+        tiles of R rows by _uk R x V, the rows left one at a time."""
         R = rows_of[V]
         big, one = fns[V]
         span = V * w
-        with for_range(b, _ceil_div(b, width, span), name=f"nj{V}") as jb:
-            jl = b.mul(jb, _c(span))  # column offset within the block
-            nb = _min(b, _c(span), b.sub(width, jl))
-            j = b.add(n0, jl)
-            bp = _gep(b, bsrc, jl, t)
-            nrows = b.sub(m1, m0)
-            nfull = b.sdiv(nrows, _c(R))
+        j = b.add(n0, jl)
+        bp = _gep(b, bsrc, jl, t)
+        nrows = b.sub(m1, m0)
+        nfull = b.sdiv(nrows, _c(R))
 
-            def tile_at(i, r, f):
-                a = _gep(b, A, b.mul(i, rsa), t)
-                with b.if_else(tile_mode) as (tl, direct):
-                    with tl:
-                        b.call(f, [a, rsa, csa, bp, ldb2, K, tile, _c(span), nb])
-                    with direct:
-                        b.call(f, [a, rsa, csa, bp, ldb2, K,
-                                   _gep(b, C, b.add(b.mul(i, ldc), j), t), ldc,
-                                   nb])
-                with b.if_then(has_ep):
-                    src = b.select(tile_mode, tile,
-                                   _gep(b, C, b.add(b.mul(i, ldc), j), t))
-                    ld = b.select(tile_mode, _c(span), ldc)
-                    b.call(ep, [epctx, i, j, _c(r), nb, src, ld])
+        def tile_at(i, r, f):
+            a = _gep(b, A, b.mul(i, rsa), t)
+            with b.if_else(tile_mode) as (tl, direct):
+                with tl:
+                    b.call(f, [a, rsa, csa, bp, ldb2, K, tile, _c(span), nb])
+                with direct:
+                    b.call(f, [a, rsa, csa, bp, ldb2, K,
+                               _gep(b, C, b.add(b.mul(i, ldc), j), t), ldc,
+                               nb])
+            with b.if_then(has_ep):
+                src = b.select(tile_mode, tile,
+                               _gep(b, C, b.add(b.mul(i, ldc), j), t))
+                ld = b.select(tile_mode, _c(span), ldc)
+                b.call(ep, [epctx, i, j, _c(r), nb, src, ld])
 
-            with for_range(b, nfull, name=f"ni{V}") as ib:
-                tile_at(b.add(m0, b.mul(ib, _c(R))), R, big)
-            with for_range(b, b.sub(nrows, b.mul(nfull, _c(R))),
-                           name=f"nr{V}") as ir_:
-                tile_at(b.add(b.add(m0, b.mul(nfull, _c(R))), ir_), 1, one)
+        with for_range(b, nfull, name=f"ni{V}") as ib:
+            tile_at(b.add(m0, b.mul(ib, _c(R))), R, big)
+        with for_range(b, b.sub(nrows, b.mul(nfull, _c(R))),
+                       name=f"nr{V}") as ir_:
+            tile_at(b.add(b.add(m0, b.mul(nfull, _c(R))), ir_), 1, one)
+
+    def run(V):
+        """Blocks of V vectors of columns; the last, partial one by the
+        variant of the fewest vectors that cover it (N = 40 with AVX2: 32
+        + 8 columns, the 8 in one vector, not four)."""
+        span = V * w
+        nblocks = b.sdiv(width, _c(span))
+        with for_range(b, nblocks, name=f"nj{V}") as jb:
+            block(V, b.mul(jb, _c(span)), _c(span))
+        jl = b.mul(nblocks, _c(span))
+        rest = b.sub(width, jl)
+        below = 0
+        for u in sorted(rows_of):
+            if u > V:
+                break
+            with b.if_then(b.and_(b.icmp_signed(">", rest, _c(below * w)),
+                                  b.icmp_signed("<=", rest, _c(u * w)))):
+                block(u, jl, rest)
+            below = u
 
     one_vec = b.icmp_signed("<=", width, _c(w))
-    two_vec = b.icmp_signed("<=", width, _c(2 * w))
     with b.if_else(one_vec) as (v1, more):
         with v1:
             # op(A) transposed (weight gradients H^T @ G): vectors along
@@ -440,8 +492,4 @@ def emit_narrow(b, dt: DType, bk, A, B, C, K, lda, ldb, ldc, ta, tb,
                             with rowwise:
                                 run(1)
         with more:
-            with b.if_else(two_vec) as (v2, v4):
-                with v2:
-                    run(2)
-                with v4:
-                    run(4)
+            run(max(rows_of))

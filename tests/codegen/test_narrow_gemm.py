@@ -18,7 +18,8 @@ from gemm_lib import call as _call
 from graphkeras.codegen.narrow import NARROW, shapes
 
 SIZES = [(5, 7, 1), (9, 31, 17), (40, 17, 7), (37, 200, 31), (64, 1, 100),
-         (29, 7, 300), (13, 32, 32), (50, 33, 10), (100, 10, 256)]
+         (29, 7, 300), (13, 32, 32), (50, 33, 10), (100, 10, 256),
+         (31, 40, 20), (26, 9, 24), (19, 12, 40), (23, 5, 57)]
 
 
 @pytest.mark.parametrize("vb", WIDTHS)
@@ -108,9 +109,18 @@ def test_tile_mode_epilogue_sees_every_element_once(vb, columns):
     _check_epilogue(vb, a, b, m, n, k, 0, 1, columns)
 
 
-def test_tiles_fill_the_register_file():
-    for w, mr, nr in ((8, 6, 16), (16, 12, 32)):
-        assert all(r * v * w == mr * nr for r, v in shapes(w, mr, nr))
+def test_tiles_fit_the_register_file():
+    """R x V accumulators at most the micro-kernel's, and beside them V
+    vectors of B and a broadcast within 16 registers (AVX2, SSE) or 32
+    (AVX-512); 1 to 4 vectors of columns."""
+    for w, mr, nr, regs in ((4, 4, 8, 16), (8, 6, 16, 16),
+                            (16, 12, 32, 32), (8, 12, 16, 32)):
+        got = shapes(w, mr, nr)
+        assert [v for _, v in got] == [1, 2, 3, 4]
+        for r, v in got:
+            assert r >= 1 and r * v * w <= mr * nr
+            assert r * v + v + 1 <= regs
+        assert got[0][0] * w == mr * nr  # one vector: every accumulator
 
 
 @pytest.mark.parametrize("vb", WIDTHS)
@@ -162,3 +172,57 @@ def test_a_batch_one_row_has_the_bits_of_the_same_row_in_a_batch(vb, k, n):
         for nth in (1, 2):
             got = _call(vb, np.ascontiguousarray(a[:m]), b, m, n, k, 0, 0, nth)
             np.testing.assert_array_equal(got, many[:m], err_msg=f"m={m}")
+
+
+_GUARDED = """
+import ctypes, mmap, sys
+import numpy as np
+sys.path.insert(0, {here!r})
+from gemm_lib import call
+
+libc = ctypes.CDLL(None)
+page = mmap.PAGESIZE
+vb = {vb}
+for m, k, n, tb in {cases!r}:
+    size = k * n * 4
+    pages = (size + page - 1) // page + 1
+    mem = mmap.mmap(-1, pages * page)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(mem))
+    guard = base + (pages - 1) * page
+    assert libc.mprotect(ctypes.c_void_p(guard), page, 0) == 0
+    rng = np.random.default_rng(m + k + n)
+    # op(B)'s last element is the last byte before the guard page
+    b = np.frombuffer(mem, np.float32, k * n, guard - base - size)
+    b = b.reshape((n, k) if tb else (k, n))
+    b[...] = rng.integers(-4, 5, size=b.shape)
+    a = rng.integers(-4, 5, size=(m, k)).astype(np.float32)
+    want = a.astype(np.float64) @ (b.T if tb else b)
+    for nth in (1, 2):
+        got = call(vb, a, b, m, n, k, 0, tb, nth)
+        assert np.array_equal(got, want.astype(np.float32)), (m, k, n, tb)
+    del b
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("vb", WIDTHS)
+def test_partial_vectors_never_read_past_b(vb):
+    """A partial block of columns reads B's rows as whole vectors but for
+    the last rows: with B's last element just before a page that may not
+    be read, the narrow and the small-M paths give NumPy's numbers and do
+    not fault (run in a child process, so a fault is a failure here)."""
+    import os
+    import subprocess
+    import sys
+
+    from gemm_lib import _gemm
+
+    _gemm(vb)  # skips a width this CPU cannot run
+    cases = [(m, k, n, 0) for m in (1, 3, 40) for k, n in
+             ((9, 10), (1, 3), (5, 20), (2, 33), (64, 7), (3, 45))]
+    code = _GUARDED.format(here=os.path.dirname(__file__), vb=vb,
+                           cases=cases + [(40, 9, 10, 1)])
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", (
+        run.returncode, run.stderr[-2000:])
