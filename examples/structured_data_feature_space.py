@@ -7,10 +7,10 @@ table with the same columns (no download).
 A FeatureSpace normalizes the numeric columns, discretizes age, looks up
 the categorical ones (integers and the string "thal") and crosses
 sex x age and thal x ca; a small MLP trains on the encoded vectors. Then
-the FeatureSpace is saved and reloaded, and a new patient is encoded and
-scored. graphkeras models compute on numbers only, so the FeatureSpace
-runs on the NumPy columns before the model (keras.io wraps both in an
-"inference model"; here `model.predict(feature_space(sample))`).
+the FeatureSpace is saved and reloaded, and, as on keras.io, an
+"inference model" on the raw columns (`keras.Model(feature_space.
+get_inputs(), output)`: the FeatureSpace runs in NumPy as the model's
+host stage, the MLP compiled) scores a new patient.
 """
 
 import argparse
@@ -118,8 +118,13 @@ def main(epochs=20, rows=1000, verbose=2):
         "fbs": 1, "restecg": 2, "thalach": 150, "exang": 0, "oldpeak": 2.3,
         "slope": 3, "ca": 0, "thal": "fixed",
     }
+    inference_model = keras.Model(inputs=feature_space.get_inputs(),
+                                  outputs=output)
+    input_dict = {name: np.array([value]) for name, value in sample.items()}
+    prob = float(inference_model.predict(input_dict, verbose=0)[0, 0])
     encoded_sample = reloaded(sample)  # one sample: a vector
-    prob = float(model.predict(encoded_sample[None], verbose=0)[0, 0])
+    assert abs(prob - float(model.predict(encoded_sample[None],
+                                          verbose=0)[0, 0])) < 1e-5
     print(f"This particular patient had a {100 * prob:.1f}% probability "
           "of having a heart disease, as evaluated by our model.")
     return accuracy, y_val

@@ -164,3 +164,51 @@ def test_structured_data_example_learns():
     majority = max(y_val.mean(), 1 - y_val.mean())
     assert accuracy > majority + 0.1
     assert "probability of having a heart disease" in out.getvalue()
+
+
+def test_keras_io_inference_model_on_raw_features():
+    """keras.io's "Structured data classification with FeatureSpace": a
+    training model on `get_encoded_features()` (intermediate tensors as a
+    model's inputs, as Keras 3 allows), then an inference model on
+    `get_inputs()` taking raw strings and numbers (the FeatureSpace runs
+    as its host stage)."""
+    fs = FeatureSpace({"fare": "float_normalized",
+                       "thal": "string_categorical",
+                       "ca": "integer_categorical"},
+                      crosses=[("thal", "ca")], crossing_dim=4)
+    fs.adapt({k: DATA[k] for k in ("fare", "thal", "ca")})
+    dict_inputs = fs.get_inputs()
+    encoded = fs.get_encoded_features()
+    x = keras.layers.Dense(8, activation="relu")(encoded)
+    x = keras.layers.Dropout(0.5)(x)
+    predictions = keras.layers.Dense(1, activation="sigmoid")(x)
+    training_model = keras.Model(inputs=encoded, outputs=predictions)
+    assert [type(la).__name__ for la in training_model.layers] == [
+        "InputLayer", "Dense", "Dropout", "Dense"]
+    training_model.compile("adam", "binary_crossentropy")
+    y = (DATA["thal"] == "normal").astype("float32")
+    data = {k: DATA[k] for k in ("fare", "thal", "ca")}
+    training_model.fit(fs(data), y, epochs=2, verbose=0)
+    inference_model = keras.Model(inputs=dict_inputs, outputs=predictions)
+    want = training_model.predict(fs(data), verbose=0)
+    np.testing.assert_allclose(inference_model.predict(data, verbose=0),
+                               want, rtol=1e-5, atol=1e-6)
+    one = {k: v[:1] for k, v in data.items()}
+    np.testing.assert_allclose(inference_model(one), want[:1], rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_model_inputs_may_be_intermediate_tensors():
+    inp = keras.Input(shape=(3,))
+    hidden = keras.layers.Dense(4, name="first")(inp)
+    dense = keras.layers.Dense(2, name="second")
+    out = dense(hidden)
+    tail = keras.Model(hidden, out)
+    assert [la.name for la in tail.layers][1:] == ["second"]
+    full = keras.Model(inp, out)  # the original graph is unchanged
+    assert [la.name for la in full.layers][1:] == ["first", "second"]
+    x = np.linspace(-1, 1, 12).reshape(4, 3).astype("float32")
+    h = full.get_layer("first")(x)
+    np.testing.assert_allclose(tail.predict(h, verbose=0),
+                               full.predict(x, verbose=0), rtol=1e-5,
+                               atol=1e-6)

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..naming import auto_name, uniquify
+from ..naming import uniquify
 from ..saving import feature_space_file, keras_format
 from .core import Identity
+from .host import HostLayer, spec
 from .layer import Layer
 from .preprocessing import Rescaling
 from .preprocessing_hashing import HashedCrossing, Hashing, encode_bins
@@ -147,15 +148,17 @@ def _to_numpy(name: str, x) -> np.ndarray:
     return a
 
 
-class FeatureSpace(Layer):
+class FeatureSpace(HostLayer, Layer):
     """One-stop utility for preprocessing and encoding structured data.
 
     Each feature gets a preprocessing layer (normalization, rescaling,
     discretization, a vocabulary lookup, hashing), optionally one-hot
     encoded; feature crosses hash combinations of features. The result
     is one float32 vector per sample ("concat") or a dict of encoded
-    features ("dict"). Runs on NumPy data (a dict of arrays), outside
-    the model.
+    features ("dict"). Runs on NumPy data (a dict of arrays), or at the
+    front of a model as a host layer: `get_encoded_features()` is its
+    output on `get_inputs()`, so keras.io's inference model
+    (`keras.Model(fs.get_inputs(), outputs)`) takes raw features.
 
     Args:
         features: a dict {name: feature}, each feature a string
@@ -480,21 +483,31 @@ class FeatureSpace(Layer):
             at += depth
         return merged
 
+    host_work = "encodes features with its preprocessing layers in NumPy"
+
     def __call__(self, data, *args, **kwargs):
         self._check_if_adapted()
         if not isinstance(data, dict):
             raise ValueError(
                 "A FeatureSpace can only be called with a dict. Received: "
                 f"data={data} (of type {type(data)}")
-        from ..tensors import KerasTensor, TracedTensor
+        return HostLayer.__call__(self, data)
 
-        if any(isinstance(v, (KerasTensor, TracedTensor))
-               for v in data.values()):
+    def host_output_spec(self, inputs):
+        """KerasTensors of the encodings: (batch, width) float32 in
+        "concat" mode, else a dict of them in the order of `__call__`."""
+        missing = [n for n in self.features if n not in inputs]
+        if missing:
             raise ValueError(
-                f'FeatureSpace "{self.name}" runs on NumPy data (graphkeras '
-                "models compute on numbers only). Call it on a dict of "
-                "arrays before fit / predict, and build the model on "
-                "`get_encoded_features()`.")
+                f"FeatureSpace: the inputs have no feature(s) {missing}. "
+                f"Received features: {sorted(inputs)}")
+        widths = self._widths()
+        if self.output_mode == "concat":
+            return spec((None, sum(w for w, _ in widths.values())),
+                        "float32")
+        return {n: spec((None, w), dt) for n, (w, dt) in widths.items()}
+
+    def host_call(self, data):
         missing = [n for n in self.features if n not in data]
         if missing:
             raise ValueError(
@@ -535,9 +548,9 @@ class FeatureSpace(Layer):
 
     def get_inputs(self) -> dict:
         """A dict of `keras.Input(shape=(1,), dtype=..., name=feature)`,
-        one per feature (string features have dtype "string": graphkeras
-        models cannot take them; call the FeatureSpace on the data
-        instead)."""
+        one per feature (string features have dtype "string": the
+        FeatureSpace, a host layer, takes them at the front of a
+        model)."""
         self._check_if_adapted()
         if self._inputs is None:
             from .input_layer import Input
@@ -571,23 +584,16 @@ class FeatureSpace(Layer):
         return out
 
     def get_encoded_features(self):
-        """The symbolic inputs of a model that takes the encoded features:
-        in "concat" mode one `keras.Input` of the concatenated width, in
-        "dict" mode a dict of Inputs (one per feature and cross). Build the
-        training model on them (`keras.Model(encoded, outputs)`) and feed
-        it `feature_space(data)`."""
+        """The FeatureSpace's output on `get_inputs()` (as Keras 3): in
+        "concat" mode one (batch, width) float32 tensor, in "dict" mode a
+        dict of them (one per feature and cross). A model built on them
+        (`keras.Model(encoded, outputs)`) takes `feature_space(data)`; one
+        built on `get_inputs()` (`keras.Model(fs.get_inputs(), outputs)`)
+        takes the raw features and runs the FeatureSpace as its host
+        stage."""
         self._check_if_adapted()
         if self._encoded is None:
-            from .input_layer import Input
-
-            widths = self._widths()
-            if self.output_mode == "concat":
-                total = sum(w for w, _ in widths.values())
-                self._encoded = Input(shape=(total,), dtype="float32",
-                                      name=auto_name("encoded_features"))
-            else:
-                self._encoded = {n: Input(shape=(w,), dtype=dt, name=n)
-                                 for n, (w, dt) in widths.items()}
+            self._encoded = self(self.get_inputs())
         return self._encoded
 
     # --- saving --------------------------------------------------------------

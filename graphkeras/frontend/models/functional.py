@@ -37,6 +37,63 @@ def _check_keras_tensors(struct, what):
             )
 
 
+def _is_input_tensor(x) -> bool:
+    h = x._keras_history
+    return h is not None and isinstance(h.operation, InputLayer)
+
+
+def _inputs_from_tensors(inputs, outputs):
+    """Keras 3: the inputs of a functional model may be tensors that layers
+    made (keras.io's FeatureSpace example: `keras.Model(inputs=
+    encoded_features, ...)`). Each becomes a new Input of its shape and
+    dtype, and the layers between them and the outputs are called again
+    on those (new nodes, the same layers and weights), as Keras's
+    clone_graph_nodes does; the original graph is left as it was."""
+    flat_in = tree.flatten(inputs)
+    if all(_is_input_tensor(x) for x in flat_in):
+        return inputs, outputs
+    values = {}
+    for x in flat_in:
+        values[id(x)] = x if _is_input_tensor(x) else InputLayer(
+            batch_shape=x.shape, dtype=x.dtype).output
+    order, done = [], set()
+    for y in tree.flatten(outputs):
+        if id(y) in values or y._keras_history is None:
+            continue
+        h = y._keras_history
+        root = h.operation._inbound_nodes[h.node_index]
+        if id(root) in done:
+            continue
+        stack = [(root, iter(root.input_tensors))]
+        done.add(id(root))
+        while stack:
+            node, it = stack[-1]
+            kt = next(it, None)
+            if kt is None:
+                stack.pop()
+                order.append(node)
+                continue
+            if id(kt) in values or kt._keras_history is None:
+                continue
+            h = kt._keras_history
+            parent = h.operation._inbound_nodes[h.node_index]
+            if id(parent) not in done and not parent.is_input:
+                done.add(id(parent))
+                stack.append((parent, iter(parent.input_tensors)))
+    for node in order:
+        if not any(id(kt) in values for kt in node.input_tensors):
+            continue  # (a branch from elsewhere: Graph disconnected later)
+        args, kwargs = tree.map_structure(
+            lambda t: values.get(id(t), t) if isinstance(t, KerasTensor)
+            else t, node.arguments)
+        out = node.operation(*args, **kwargs)
+        for kt, v in zip(node.output_tensors, tree.flatten(out)):
+            values[id(kt)] = v
+    return (tree.pack_like(inputs, [values[id(x)] for x in flat_in]),
+            tree.pack_like(outputs, [values.get(id(y), y)
+                                     for y in tree.flatten(outputs)]))
+
+
 def _sort_dicts(struct):
     """`struct` with every dict's keys in sorted order (as Keras 3's tree
     flattens them; keys that do not sort keep their order)."""
@@ -61,6 +118,7 @@ class Functional(Model):
                     pass
         _check_keras_tensors(inputs, "inputs")
         _check_keras_tensors(outputs, "outputs")
+        inputs, outputs = _inputs_from_tensors(inputs, outputs)
         trainable = kwargs.pop("trainable", True)
         Model.__init__(self, name=name, trainable=trainable, **kwargs)
         # Keras 3 flattens a dict by sorted key (its tree is optree): the
