@@ -2,9 +2,14 @@
 ProgbarLogger the way Keras 3's fit does: after the user's callbacks
 (History, then the progress bar), so a callback that adds a key to the
 epoch logs (ReduceLROnPlateau's "learning_rate") is recorded and printed.
-Every callback of one hook call receives the same logs dict."""
+Every callback of one hook call receives the same logs dict: Keras 3's
+pythonify_logs of the caller's (sorted by key, nested dicts flattened,
+numbers as Python floats), so an epoch's logs, and History's keys, are
+in name order with the "val_" entries among them."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from .callback import Callback
 from .history import History
@@ -18,6 +23,23 @@ def _flatten(callbacks):
             out.extend(_flatten(c))
         else:
             out.append(c)
+    return out
+
+
+def pythonify_logs(logs) -> dict:
+    """A new dict of `logs`, sorted by key, a dict value's entries merged in
+    its place (sorted too), values that convert to a float as floats."""
+    out = {}
+    for key, value in sorted((logs or {}).items()):
+        if isinstance(value, dict):
+            out.update(pythonify_logs(value))
+            continue
+        try:  # (a one-element array too, as Keras's float(value))
+            value = float(np.reshape(value, ()) if isinstance(
+                value, np.ndarray) and value.size == 1 else value)
+        except (TypeError, ValueError):
+            pass
+        out[key] = value
     return out
 
 
@@ -74,7 +96,7 @@ class CallbackList(Callback):
         # Keras hands every hook a dict (empty when there are no logs), and
         # the same dict to every callback of one call.
         *head, logs = args
-        logs = {} if logs is None else logs
+        logs = pythonify_logs(logs)
         for c in self.callbacks:
             getattr(c, hook)(*head, logs)
 
