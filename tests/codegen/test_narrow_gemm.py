@@ -182,25 +182,34 @@ from gemm_lib import call
 
 libc = ctypes.CDLL(None)
 page = mmap.PAGESIZE
-vb = {vb}
-for m, k, n, tb in {cases!r}:
-    size = k * n * 4
+keep = []
+
+
+def guarded(shape, rng):
+    # an array whose last element is the last one before a page that may
+    # not be read
+    size = int(np.prod(shape)) * 4
     pages = (size + page - 1) // page + 1
     mem = mmap.mmap(-1, pages * page)
     base = ctypes.addressof(ctypes.c_char.from_buffer(mem))
     guard = base + (pages - 1) * page
     assert libc.mprotect(ctypes.c_void_p(guard), page, 0) == 0
+    x = np.frombuffer(mem, np.float32, size // 4, guard - base - size)
+    x = x.reshape(shape)
+    x[...] = rng.integers(-4, 5, size=shape)
+    keep.append(mem)
+    return x
+
+
+vb = {vb}
+for m, k, n, ta, tb in {cases!r}:
     rng = np.random.default_rng(m + k + n)
-    # op(B)'s last element is the last byte before the guard page
-    b = np.frombuffer(mem, np.float32, k * n, guard - base - size)
-    b = b.reshape((n, k) if tb else (k, n))
-    b[...] = rng.integers(-4, 5, size=b.shape)
-    a = rng.integers(-4, 5, size=(m, k)).astype(np.float32)
-    want = a.astype(np.float64) @ (b.T if tb else b)
+    a = guarded((k, m) if ta else (m, k), rng)
+    b = guarded((n, k) if tb else (k, n), rng)
+    want = (a.T if ta else a).astype(np.float64) @ (b.T if tb else b)
     for nth in (1, 2):
-        got = call(vb, a, b, m, n, k, 0, tb, nth)
-        assert np.array_equal(got, want.astype(np.float32)), (m, k, n, tb)
-    del b
+        got = call(vb, a, b, m, n, k, ta, tb, nth)
+        assert np.array_equal(got, want.astype(np.float32)), (m, k, n, ta, tb)
 print("ok")
 """
 
@@ -208,9 +217,11 @@ print("ok")
 @pytest.mark.parametrize("vb", WIDTHS)
 def test_partial_vectors_never_read_past_b(vb):
     """A partial block of columns reads B's rows as whole vectors but for
-    the last rows: with B's last element just before a page that may not
-    be read, the narrow and the small-M paths give NumPy's numbers and do
-    not fault (run in a child process, so a fault is a failure here)."""
+    the last rows, and the packer reads a transposed A's panels as whole
+    vectors but for the block's last row: with each operand's last element
+    just before a page that may not be read, the narrow, small-M and
+    packed paths give NumPy's numbers and do not fault (run in a child
+    process, so a fault is a failure here)."""
     import os
     import subprocess
     import sys
@@ -218,10 +229,12 @@ def test_partial_vectors_never_read_past_b(vb):
     from gemm_lib import _gemm
 
     _gemm(vb)  # skips a width this CPU cannot run
-    cases = [(m, k, n, 0) for m in (1, 3, 40) for k, n in
+    cases = [(m, k, n, 0, 0) for m in (1, 3, 40) for k, n in
              ((9, 10), (1, 3), (5, 20), (2, 33), (64, 7), (3, 45))]
+    cases += [(40, 9, 10, 0, 1), (40, 9, 10, 1, 0), (18, 70, 50, 1, 0),
+              (101, 300, 64, 1, 0), (13, 40, 40, 1, 1)]
     code = _GUARDED.format(here=os.path.dirname(__file__), vb=vb,
-                           cases=cases + [(40, 9, 10, 1)])
+                           cases=cases)
     run = subprocess.run([sys.executable, "-c", code], capture_output=True,
                          text=True, timeout=300)
     assert run.returncode == 0 and run.stdout.strip() == "ok", (
