@@ -957,8 +957,8 @@ class Trainer:
         fast = self._steps.fast
         if (fast is not None and fast[0] == structure_version()
                 and fast[1] == self._compile_version
-                and _dist.active() is None
-                and self._host_stage_of() is None):
+                and _dist.active() is None):
+            # (never set for a model with a host stage: _predict_batch)
             # Fast path for one array (latency-bound serving): the
             # executable of the last call, when neither the variables nor
             # compile() changed since; it runs the step only on an array
