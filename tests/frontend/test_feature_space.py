@@ -166,7 +166,7 @@ def test_structured_data_example_learns():
     assert "probability of having a heart disease" in out.getvalue()
 
 
-def test_keras_io_inference_model_on_raw_features():
+def test_keras_io_inference_model_on_raw_features(tmp_path):
     """keras.io's "Structured data classification with FeatureSpace": a
     training model on `get_encoded_features()` (intermediate tensors as a
     model's inputs, as Keras 3 allows), then an inference model on
@@ -196,6 +196,12 @@ def test_keras_io_inference_model_on_raw_features():
     one = {k: v[:1] for k, v in data.items()}
     np.testing.assert_allclose(inference_model(one), want[:1], rtol=1e-5,
                                atol=1e-6)
+    # saved and loaded: the FeatureSpace's state comes back with the model
+    path = str(tmp_path / "inference.keras")
+    inference_model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(loaded.predict(data, verbose=0), want,
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_model_inputs_may_be_intermediate_tensors():

@@ -486,7 +486,13 @@ class FeatureSpace(HostLayer, Layer):
     host_work = "encodes features with its preprocessing layers in NumPy"
 
     def __call__(self, data, *args, **kwargs):
-        self._check_if_adapted()
+        from ..tensors import KerasTensor
+
+        if not isinstance(data, dict) or not any(
+                isinstance(v, KerasTensor) for v in data.values()):
+            # (a symbolic call needs only the encodings' widths: a model
+            # rebuilt from a file calls it before its state is loaded)
+            self._check_if_adapted()
         if not isinstance(data, dict):
             raise ValueError(
                 "A FeatureSpace can only be called with a dict. Received: "
@@ -633,6 +639,11 @@ class FeatureSpace(HostLayer, Layer):
             p = self.preprocessors.get(name)
             if isinstance(p, Normalization) and not p.built:
                 p.build((None, 1))
+        self._is_adapted = True
+
+    def after_weights_loaded(self) -> None:
+        """A model holding this FeatureSpace loaded its weights (the
+        Normalization statistics; the vocabularies are in the config)."""
         self._is_adapted = True
 
     def _saved_preprocessors(self) -> list:

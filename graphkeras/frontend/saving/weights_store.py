@@ -312,6 +312,9 @@ def read_h5(h5file, model, skip_mismatch: bool = False,
     for v, arr in plan:
         v.assign(arr.astype(v.dtype))
     for path, layer in _layers_with_paths(model):
+        done = getattr(layer, "after_weights_loaded", None)
+        if callable(done):  # (a FeatureSpace in a model: its state is in)
+            done()
         load = getattr(layer, "load_h5_extras", None)
         group = _join(path, "vars")
         if callable(load) and group in h5file:
