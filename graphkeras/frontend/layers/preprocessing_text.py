@@ -464,8 +464,14 @@ class TextVectorization(HostLayer, Layer):
         return spec((batch, self._lookup._spec_depth()), "float32")
 
     def call(self, inputs):
-        rows = [self._lookup._ids(np.array(toks, dtype=object))
-                for toks in self._tokens(inputs)]
+        # every token of the batch looked up at once (the lookup builds
+        # its vocabulary index per call), then cut back into texts
+        tokens = self._tokens(inputs)
+        flat = np.empty(sum(len(t) for t in tokens), dtype=object)
+        flat[:] = [tok for toks in tokens for tok in toks]
+        ids = self._lookup._ids(flat)
+        cuts = np.cumsum([len(t) for t in tokens])[:-1]
+        rows = np.split(ids, cuts) if tokens else []
         if self.output_mode == "int":
             length = self.output_sequence_length
             if length is None:
