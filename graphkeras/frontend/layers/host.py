@@ -1,5 +1,6 @@
 """Host layers: preprocessing layers that run in NumPy, before the compiled
-program (TextVectorization, StringLookup, Hashing, HashedCrossing).
+program (TextVectorization, StringLookup, Hashing, HashedCrossing,
+FeatureSpace).
 
 Compiled graphkeras programs compute on numbers; these layers work on
 strings or hash values on the host. They can still sit inside a

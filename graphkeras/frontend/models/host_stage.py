@@ -1,5 +1,5 @@
 """The host stage of a functional model: its host layers (layers/host.py:
-TextVectorization, StringLookup, Hashing, HashedCrossing), run in NumPy on
+TextVectorization, StringLookup, Hashing, HashedCrossing, FeatureSpace), run in NumPy on
 each batch before the compiled program.
 
 A model whose graph holds host layers is split in two when it is made:
@@ -41,7 +41,7 @@ def _host_layers_of(op) -> list:
     return [] if host is None else [n.operation for n in host.nodes]
 
 
-def _as_compiled_input(a, kt, consumer) -> np.ndarray:
+def _as_compiled_input(a, consumer) -> np.ndarray:
     """A host-stage value as an array a compiled program takes."""
     a = np.asarray(a)
     if a.dtype.kind in "USO":
@@ -169,7 +169,7 @@ class HostStage:
             out = node.operation(*args, **kwargs)
             for kt, v in zip(node.output_tensors, tree.flatten(out)):
                 values[id(kt)] = v
-        out = [_as_compiled_input(values[id(kt)], kt, c)
+        out = [_as_compiled_input(values[id(kt)], c)
                for kt, c in zip(self.boundary, self._consumer)]
         if self.limits:
             from ..data import check_indices
