@@ -1,6 +1,6 @@
 """The host stage of a functional model: its host layers (layers/host.py:
-TextVectorization, StringLookup, Hashing, HashedCrossing, FeatureSpace), run in NumPy on
-each batch before the compiled program.
+TextVectorization, StringLookup, Hashing, HashedCrossing, FeatureSpace),
+run in NumPy on each batch before the compiled program.
 
 A model whose graph holds host layers is split in two when it is made:
 
