@@ -25,6 +25,7 @@ import numpy as np
 from ..ir import TensorType, as_dtype
 from ..runtime import StateStore
 from . import tracing
+from .naming import uniquify
 
 STORE = StateStore()
 _KEYS: set = set()
@@ -157,7 +158,7 @@ class Variable:
                  name=None, path=None, regularizer=None, constraint=None):
         from . import initializers as _init
 
-        name = name or "variable"
+        name = name or uniquify("variable")  # as Keras 3's auto names
         if isinstance(initializer, str) or (
             callable(initializer) and not isinstance(initializer, np.ndarray)
         ):

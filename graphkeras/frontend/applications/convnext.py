@@ -99,12 +99,9 @@ class LayerScale(Layer):
         self.projection_dim = projection_dim
 
     def build(self, _):
-        from ..naming import uniquify
-
-        # NOTE: unnamed in Keras, whose variables are then named "variable",
-        # "variable_1", ... across the session: the same names here
+        # unnamed, as in Keras: "variable", "variable_1", ...
         self.gamma = self.add_weight(
-            name=uniquify("variable"), shape=(self.projection_dim,),
+            shape=(self.projection_dim,),
             initializer=initializers.Constant(self.init_values),
             trainable=True)
         self.built = True

@@ -57,7 +57,7 @@ import numpy as np
 from ...ir import IRTypeError
 from .. import initializers as initializers_module
 from .. import ops, tracing, tree
-from ..naming import auto_name
+from ..naming import auto_name, uniquify
 from ..random import SeedGenerator
 from ..tensors import HostStaged, KerasHistory, KerasTensor, TracedTensor
 from ..variables import Variable, bump_structure, standardize_dtype
@@ -265,7 +265,9 @@ class Layer:
         from .. import constraints, regularizers
 
         shape = () if shape is None else tuple(shape)
-        name = name or f"variable_{len(self._all_own_variables())}"
+        # NOTE: an unnamed weight is named as Keras 3 names it: "variable",
+        # "variable_1", ... counted across the session (clear_session resets)
+        name = name or uniquify("variable")
         if any(d is None for d in shape):
             built_on = self.__dict__.get("_building_shape")
             seen = "" if built_on is None else (
@@ -1104,4 +1106,6 @@ def _run_build(self, build, args, kwargs):
     return out
 
 
+
 __all__ = ["InputSpec", "Layer", "Node"]
+
