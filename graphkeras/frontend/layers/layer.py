@@ -214,7 +214,24 @@ class Layer:
                     value.values() if isinstance(value, dict) else value))
         ):
             bump_structure()  # a sublayer was attached
+        elif isinstance(value, Variable) and "_non_trainable_variables" in \
+                self.__dict__:
+            self._track_variable(value)
         object.__setattr__(self, name, value)
+
+    def _track_variable(self, v) -> None:
+        """A variable assigned to an attribute (`self.v = keras.Variable(
+        ...)`) is one of the layer's own, in assignment order among those
+        add_weight made, as Keras 3 tracks it: `weights` and the saved
+        files list it there."""
+        if any(v is w for w in self._trainable_variables) or any(
+                v is w for w in self._non_trainable_variables):
+            return
+        if v.trainable and self._trainable is False:
+            v.trainable = False
+            v._created_trainable = True
+        (self._trainable_variables if v.trainable
+         else self._non_trainable_variables).append(v)
 
     # --- building ------------------------------------------------------------
 
