@@ -47,7 +47,9 @@ class Dense(lora.LoraLayer, Layer):
                  kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, lora_rank=None, lora_alpha=None,
-                 **kwargs):
+                 quantization_config=None, **kwargs):
+        lora.check_quantization_config(type(self).__name__,
+                                       quantization_config)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         lora.init_lora(self, lora_rank, lora_alpha)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) \

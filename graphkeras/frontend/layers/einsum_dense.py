@@ -71,9 +71,10 @@ class EinsumDense(lora.LoraLayer, Layer):
                  bias_initializer="zeros", kernel_regularizer=None,
                  bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, lora_rank=None, lora_alpha=None,
-                 **kwargs):
-        for key in ("gptq_unpacked_column_size", "quantization_config"):
-            kwargs.pop(key, None)
+                 quantization_config=None, **kwargs):
+        lora.check_quantization_config(type(self).__name__,
+                                       quantization_config)
+        kwargs.pop("gptq_unpacked_column_size", None)
         super().__init__(**kwargs)
         lora.init_lora(self, lora_rank, lora_alpha)
         self.equation = equation

@@ -59,7 +59,9 @@ class Embedding(lora.LoraLayer, Layer):
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None,
                  mask_zero=False, weights=None, lora_rank=None, lora_alpha=None,
-                 **kwargs):
+                 quantization_config=None, **kwargs):
+        lora.check_quantization_config(type(self).__name__,
+                                       quantization_config)
         kwargs.pop("input_length", None)  # deprecated in Keras 3 (ignored)
         super().__init__(**kwargs)
         lora.init_lora(self, lora_rank, lora_alpha)

@@ -61,6 +61,17 @@ def lora_weight(name: str):
     return property(get, set_, doc=f"The layer's {name} (LoRA merged in).")
 
 
+def check_quantization_config(cls_name: str, quantization_config) -> None:
+    """Keras 3's Dense, EinsumDense and Embedding take (and save)
+    `quantization_config=None`; a subclass passing its config on to them
+    hands it over. Only None is accepted: graphkeras does not quantize."""
+    if quantization_config is not None:
+        raise ValueError(
+            f"{cls_name}: graphkeras does not quantize layers; "
+            f"`quantization_config` must be None. Received: "
+            f"quantization_config={quantization_config!r}")
+
+
 def init_lora(layer, lora_rank, lora_alpha) -> None:
     if lora_rank is not None and (
             isinstance(lora_rank, bool)
