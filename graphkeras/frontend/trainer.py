@@ -355,6 +355,10 @@ class Trainer:
         dp, count = self._dp_count(trace)
         if dp is not None:
             scaled = dp.scale_loss(scaled, count)
+        if not self.optimizer.built and self.trainable_weights:
+            # slots for every trainable variable, as Keras 3 builds the
+            # optimizer (one the loss does not use has them in saved files)
+            self.optimizer.build(self.trainable_weights)
         train_vars = [v for v in self.trainable_weights
                       if v.key in trace.params]
         if train_vars:
