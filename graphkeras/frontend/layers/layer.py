@@ -421,6 +421,26 @@ class Layer:
         for layer in self._sublayers():
             layer.trainable = value
 
+    def save_own_variables(self, store) -> None:
+        """Put the layer's own state into `store` (a dict), as Keras 3:
+        `store["0"]`, `store["1"]`, ... its variables (trainable first).
+        `model.save` and `save_weights` call an override (which may call
+        super() and add entries of its own, e.g. `store["variables"]`)
+        and write what it stored under the layer's `vars` group."""
+        from ..saving.weights_store import own_variables
+
+        for i, v in enumerate(own_variables(self)):
+            store[str(i)] = v
+
+    def load_own_variables(self, store) -> None:
+        """Set the layer's own state from `store` (what
+        `save_own_variables` put there: a dict of arrays). An override is
+        called by `load_model` and `load_weights`, as in Keras 3."""
+        from ..saving.weights_store import own_variables
+
+        assign_own_variables(self, own_variables(self), own_variables(self),
+                             store)
+
     def get_weights(self) -> list:
         """The weights' values, as NumPy arrays, in `weights` order."""
         return [v.numpy() for v in self.weights]
@@ -1122,6 +1142,23 @@ def _run_build(self, build, args, kwargs):
     self.built = True
     return out
 
+
+def assign_own_variables(layer, expected, targets, store) -> None:
+    """Keras 3's load_own_variables: `store` holds one entry per variable
+    in `expected` (the layer's own); `targets[i]` gets `store[str(i)]`."""
+    keys = list(store.keys())
+    if len(keys) != len(expected):
+        raise ValueError(
+            f"Layer '{layer.name}' expected {len(expected)} variables, but "
+            f"received {len(keys)} variables during loading. Expected: "
+            f"{[v.name if hasattr(v, 'name') else v.path for v in expected]}")
+    for i, v in enumerate(targets):
+        value = np.asarray(store[str(i)])
+        if value.shape != tuple(v.shape):
+            raise ValueError(
+                f"Layer '{layer.name}': variable {v.path} has shape "
+                f"{tuple(v.shape)}, the file holds shape {value.shape}.")
+        v.assign(value.astype(v.dtype))
 
 
 __all__ = ["InputSpec", "Layer", "Node"]

@@ -41,6 +41,37 @@ class LoraLayer:
                     regularizer=getattr(self, f"{w}_regularizer", None),
                     constraint=getattr(self, f"{w}_constraint", None))
 
+    def _saved_variables(self) -> list:
+        """What Keras 3's Dense, EinsumDense, Embedding and convolutions
+        save: the weight (LoRA merged in) and the bias, and not the
+        variables a subclass adds (its save_own_variables saves those)."""
+        from ..saving.weights_store import own_variables
+
+        weight = self.__dict__.get(f"_{self._lora_weight}")
+        bias = self.__dict__.get("bias")
+        return [v for v in own_variables(self)
+                if getattr(v, "raw", v) is weight
+                or (bias is not None and v is bias)]
+
+    def save_own_variables(self, store) -> None:
+        if not self.built:
+            return
+        for i, v in enumerate(self._saved_variables()):
+            store[str(i)] = v
+
+    def load_own_variables(self, store) -> None:
+        from ..saving.weights_store import own_variables
+        from .layer import assign_own_variables
+
+        if not self.built:
+            return
+        saved = self._saved_variables()
+        # as Keras: the entries are counted against every own variable
+        # (a subclass's override adds its own entries), unless LoRA is on
+        expected = saved if self.lora_enabled else own_variables(self)
+        assign_own_variables(self, expected, saved,
+                             {k: store[k] for k in store.keys()})
+
 
 def lora_weight(name: str):
     """The `kernel` / `embeddings` attribute of a LoRA-capable layer: the

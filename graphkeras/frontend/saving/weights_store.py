@@ -191,13 +191,42 @@ def _children(obj) -> list:
 # --- writing ---------------------------------------------------------------------
 
 
+def user_hook(layer, method: str):
+    """The layer's `save_own_variables` / `load_own_variables` when a class
+    of the user's defines it (Keras 3's way to save custom state), else
+    None: graphkeras's own layers save what `collect_state` lists."""
+    fn = getattr(type(layer), method, None)
+    if fn is None or (getattr(fn, "__module__", None) or "").startswith(
+            "graphkeras."):
+        return None
+    return getattr(layer, method)
+
+
+def _hooked(model, method: str) -> dict:
+    """{vars group path: the layer's hook} of the layers with one."""
+    out = {}
+    for path, layer in _layers_with_paths(model):
+        hook = user_hook(layer, method)
+        if hook is not None:
+            out[_join(path, "vars")] = hook
+    return out
+
+
 def write_h5(h5file, model, include_optimizer: bool = True) -> None:
     """Write `model`'s state into an open h5py.File (Keras 3 layout)."""
+    hooks = _hooked(model, "save_own_variables")
     for path, name, variables in collect_state(model, include_optimizer,
                                                include_rng=True):
         group = h5file.require_group(path)
         if name:
             group.attrs["name"] = name
+        if path in hooks:
+            store: dict = {}
+            hooks[path](store)
+            for key, value in store.items():
+                value = value.numpy() if hasattr(value, "numpy") else value
+                group.create_dataset(str(key), data=np.asarray(value))
+            continue
         for i, v in enumerate(variables):
             if path.startswith(RNG_GROUP):
                 data = np.array([v.seed, v.counter], np.int64)
@@ -261,9 +290,20 @@ def read_h5(h5file, model, skip_mismatch: bool = False,
     optimizer is built for the model's trainable variables first, as
     Keras does.
     """
-    plan = []
+    import h5py
+
+    plan, hooked = [], []
+    hooks = _hooked(model, "load_own_variables")
     for path, name, variables in collect_state(model, include_optimizer=False):
         where = f'layer "{name}" ({path.rsplit("/vars", 1)[0] or "model"})'
+        if path in hooks:
+            # the layer's own load_own_variables reads its group, after
+            # the rest is assigned
+            group = h5file[path] if path in h5file else {}
+            hooked.append((hooks[path], {
+                k: group[k] for k in group
+                if isinstance(group[k], h5py.Dataset)}))
+            continue
         if path not in h5file:
             if variables and not skip_mismatch:
                 raise StateError(
@@ -311,6 +351,8 @@ def read_h5(h5file, model, skip_mismatch: bool = False,
                 f"optimizer has {len(arrays)} variables.", stacklevel=3)
     for v, arr in plan:
         v.assign(arr.astype(v.dtype))
+    for hook, store in hooked:
+        hook({k: np.asarray(d) for k, d in store.items()})
     for path, layer in _layers_with_paths(model):
         done = getattr(layer, "after_weights_loaded", None)
         if callable(done):  # (a FeatureSpace in a model: its state is in)
