@@ -1130,6 +1130,11 @@ def _run_build(self, build, args, kwargs):
     t = tracing.current_trace()
     self.__dict__["_building_shape"] = (
         args[0] if args else kwargs.get("input_shape"))
+    rebuilt = self.__dict__.get("built", False)
+    before = (len(self._trainable_variables),
+              len(self._non_trainable_variables))
+    attrs = {k: v for k, v in self.__dict__.items()
+             if isinstance(v, Variable)} if rebuilt else {}
     try:
         if t is not None:
             with t.suspended():
@@ -1138,6 +1143,25 @@ def _run_build(self, build, args, kwargs):
             out = build(self, *args, **kwargs)
     finally:
         self.__dict__.pop("_building_shape", None)
+    if rebuilt and before != (len(self._trainable_variables),
+                              len(self._non_trainable_variables)):
+        # a second build() of a built layer (a parent's build() calling
+        # self.inner.build() on a layer load_model already built) would
+        # hold every weight twice; Keras 3 refuses it so
+        del self._trainable_variables[before[0]:]
+        del self._non_trainable_variables[before[1]:]
+        for k, v in list(self.__dict__.items()):
+            if isinstance(v, Variable) and attrs.get(k) is not v:
+                if k in attrs:
+                    self.__dict__[k] = attrs[k]
+                else:
+                    del self.__dict__[k]
+        raise ValueError(
+            "You cannot add new elements of state (variables or sub-layers) "
+            "to a layer that is already built. All state must be created in "
+            "the `__init__()` method or in the `build()` method. (Layer "
+            f'"{self.name}" ({type(self).__name__}) was built again; check '
+            "`if not layer.built:` before calling its build().)")
     self._build_shapes = args[0] if args else kwargs.get("input_shape")
     self.built = True
     return out
