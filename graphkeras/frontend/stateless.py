@@ -50,7 +50,8 @@ def substituted(pairs):
             t.read(var)
         saved_current, saved_updates = dict(t.current), dict(t.updates)
         for var, value in pairs:
-            t.assign(var, value)
+            # the values stand for the variables: gradients flow into them
+            t.assign(var, value, barrier=False)
         try:
             yield lambda var: t.read(var)
         finally:

@@ -112,8 +112,10 @@ class Trace:
             self.current[key] = p
         return self.wrap(self.current[key])
 
-    def assign(self, var, value):
-        """Record `var := value`; return the traced new value."""
+    def assign(self, var, value, barrier: bool = True):
+        """Record `var := value`; return the traced new value. With
+        `barrier`, later reads do not differentiate into `value` (a
+        variable's update); without, they do (stateless_call's values)."""
         from . import ops
 
         self.read(var)  # make it a parameter (state) of the program
@@ -128,6 +130,12 @@ class Trace:
                         f'Cannot assign a value of shape {v.shape} to variable '
                         f'"{var.path}" of shape {var.shape}.'
                     ) from None
+        if barrier and hasattr(v, "trace"):
+            # a variable read after the update is a fresh value, as the
+            # backends' variables are: no gradient flows back into what
+            # computed it (a GAN's generator step reads the discriminator
+            # its optimizer just updated from the generator's output)
+            v = ops.stop_gradient(v)
         val = v.value if hasattr(v, "trace") else self._const(v)
         self.current[var.key] = val
         self.updates[var.key] = val
