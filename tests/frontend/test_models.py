@@ -37,6 +37,25 @@ def test_deferred_sequential_builds_from_data():
                                atol=1e-5)
 
 
+def test_deferred_sequential_inside_a_layer_on_symbolic_tensors():
+    # keras.io's text Transformer: a TransformerBlock's feed-forward
+    # Sequential, without an Input, first called on a KerasTensor
+    class Block(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.ffn = Sequential([Dense(6, activation="relu"), Dense(4)])
+
+        def call(self, x):
+            return self.ffn(x)
+
+    inputs = keras.Input((5,))
+    x = keras.layers.Embedding(10, 4)(inputs)
+    model = keras.Model(inputs, Block()(x))
+    assert model.output_shape == (None, 5, 4)
+    ids = np.arange(10).reshape(2, 5)
+    assert model.predict(ids, verbose=0).shape == (2, 5, 4)
+
+
 def test_functional_multi_input_output_dicts_and_shared_layers():
     a, b = Input((8,), name="a"), Input((8,), name="b")
     shared = Dense(4, activation="relu")

@@ -133,8 +133,13 @@ class Sequential(Model):
         self.__dict__["_built_from_data"] = True
         # the data's batch size, which Keras 3's summary shows (summary.py)
         self.__dict__["_built_batch"] = shape[0] if shape else None
-        if getattr(getattr(x, "dtype", None), "kind", "") in "USO" and \
-                self._layers and not isinstance(self._layers[0], InputLayer):
+        dtype = getattr(x, "dtype", None)
+        # NOTE: a KerasTensor's dtype is a name ("float32", "string"), an
+        # array's a numpy dtype ("" in "USO" would hold for the first)
+        strings = dtype == "string" if isinstance(dtype, str) else \
+            getattr(dtype, "kind", None) in ("U", "S", "O")
+        if strings and self._layers and \
+                not isinstance(self._layers[0], InputLayer):
             # strings for a host layer at the front (layers/host.py)
             self._layers.insert(0, InputLayer(
                 batch_shape=(None,) + tuple(shape[1:]), dtype="string"))
