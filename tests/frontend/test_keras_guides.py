@@ -1,7 +1,8 @@
 """keras.io's examples and guides (bidirectional LSTM, text Transformer,
 character seq2seq with inference models, the VAEs, a GAN with two
 optimizers, knowledge distillation, the callbacks, masking, subclassing
-and serialization guides, weather forecasting, ConvLSTM) run with
+and serialization guides and more of their patterns, weather
+forecasting, ConvLSTM) run with
 graphkeras and compared with Keras 3's results
 (fixtures/keras_guides.json, written by fixtures/make_keras_guides.py
 from the same code, fixtures/guides_cases.py)."""
