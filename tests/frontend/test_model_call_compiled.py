@@ -76,6 +76,25 @@ def test_model_call_runs_compiled_after_eager_calls_with_their_results():
         model(x[:, :7].copy())
 
 
+@pytest.mark.parametrize("bad", [
+    np.full((2, K), "1"), np.ones((2, K), "datetime64[s]"),
+    np.ones((2, K), object), np.ones((2, K), np.complex64)],
+    ids=["str", "datetime", "object", "complex"])
+def test_a_compiled_model_call_refuses_non_numbers_as_the_eager_one(bad):
+    # once model(x) runs compiled for a per-sample shape, an array of that
+    # shape holding strings, datetimes, objects or complex numbers was cast
+    # to float32 and computed (the eager call refuses it by name)
+    model = _mlp()
+    x = np.ones((2, K), np.float32)
+    for _ in range(model_module.EAGER_CALLS + 2):
+        model(x)
+    assert _compiled(model, x)
+    with pytest.raises(ValueError, match=r'Layer "sequential.*" '
+                       r"\(Sequential\) cannot take an input of dtype "
+                       + str(bad.dtype).replace("[", r"\[")):
+        model(bad)
+
+
 def test_training_calls_symbolic_inputs_and_losses_stay_eager():
     model = _mlp(dropout=0.5)
     x = np.ones((4, K), np.float32)

@@ -161,6 +161,8 @@ class Model(Trainer, Layer):
         if kwargs and (len(kwargs) > 1
                        or kwargs.get("training", 0) not in (None, False)):
             return _EAGER
+        if x.dtype.kind not in "fiub":  # strings, objects, datetimes,
+            return _EAGER  # complex: the eager call refuses them by name
         # (the thread's own dict: getattr on a threading.local that lacks
         # the name costs ~0.5 us, an AttributeError made and dropped)
         ctx = _CONTEXT.__dict__
