@@ -808,3 +808,35 @@ def test_class_weight_and_sample_weight_together_are_refused(call):
     with pytest.raises(ValueError, match="cannot `class_weight` and "
                        "`sample_weight` at the same time"):
         getattr(model, call)(X, labels, **kwargs)
+
+
+def test_duplicate_layer_names_are_refused_as_keras(tmp_path):
+    # Keras 3 refuses two layers of one name in a model (its saved config
+    # and legacy .h5 weights refer to layers by name); graphkeras built
+    # the model, and its .h5 save then failed inside h5py
+    with pytest.raises(ValueError, match="All layers added to a Sequential "
+                       "model should have unique names. Name 'a' is "
+                       "already the name of a layer in this model."):
+        keras.Sequential([keras.Input((4,)), L.Dense(4, name="a"),
+                          L.Dense(4, name="a")])
+    model = keras.Sequential([keras.Input((4,)), L.Dense(4, name="a")])
+    with pytest.raises(ValueError, match="unique names. Name 'a'"):
+        model.add(L.Dense(2, name="a"))
+    assert len(model.layers) == 1
+    x = keras.Input((4,))
+    with pytest.raises(ValueError, match='The name "a" is used 2 times in '
+                       "the model. All operation names should be unique."):
+        keras.Model(x, L.Dense(4, name="a")(L.Dense(4, name="a")(x)))
+    # a saved config naming two layers alike is refused, naming the file
+    good = keras.Sequential([keras.Input((4,)), L.Dense(4, name="a"),
+                             L.Dense(4, name="b")])
+    good.save(str(tmp_path / "good.keras"))
+    with zipfile.ZipFile(tmp_path / "good.keras") as src, \
+            zipfile.ZipFile(tmp_path / "dup.keras", "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "config.json":
+                data = data.replace(b'"name": "b"', b'"name": "a"')
+            dst.writestr(name, data)
+    with pytest.raises(ValueError, match=r"dup\.keras.*unique names"):
+        keras.models.load_model(str(tmp_path / "dup.keras"))

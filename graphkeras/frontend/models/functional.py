@@ -139,6 +139,16 @@ class Functional(Model):
                 )
         self._nodes = self._walk()
         self._graph_layers = self._keras_layer_order()
+        # unique names, as Keras 3 requires: saved configs and legacy .h5
+        # weights refer to the layers by name
+        seen: dict = {}
+        for op in self._graph_layers:
+            seen[op.name] = seen.get(op.name, 0) + 1
+        for op_name, count in seen.items():
+            if count > 1:
+                raise ValueError(
+                    f'The name "{op_name}" is used {count} times in the '
+                    "model. All operation names should be unique.")
         # host layers (strings, hashing) at the front run in NumPy on each
         # batch before the compiled part (models/host_stage.py)
         self.__dict__["_host"] = HostStage.of(self)

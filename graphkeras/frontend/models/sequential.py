@@ -50,6 +50,13 @@ class Sequential(Model):
                 "Only instances of `keras.Layer` can be added to a Sequential "
                 f"model. Received: {layer!r} (of type {type(layer)})"
             )
+        if any(x.name == layer.name and x is not layer
+               for x in self._layers):
+            raise ValueError(
+                "All layers added to a Sequential model should have unique "
+                f"names. Name '{layer.name}' is already the name of a layer "
+                "in this model. Update the `name` argument to pass a unique "
+                "name.")
         if isinstance(layer, InputLayer) and self._layers:
             raise ValueError(
                 f"Sequential model '{self.name}' has already been configured "
