@@ -19,5 +19,10 @@ def model_from_json(json_string, custom_objects=None):
             f"model_from_json expects the JSON text model.to_json() returns; "
             f"received {type(json_string).__name__} that does not parse: {e}"
         ) from None
+    except RecursionError:
+        raise ValueError(
+            "model_from_json expects the JSON text model.to_json() returns; "
+            "received JSON that nests too deeply to be a model "
+            "configuration (thousands of levels).") from None
     return model_from_config(config, custom_objects=custom_objects,
                              compile=False)

@@ -27,3 +27,14 @@ def test_functional_model_round_trips_through_json():
 def test_text_that_is_not_json_is_refused():
     with pytest.raises(ValueError, match="model_from_json expects the JSON"):
         keras.models.model_from_json("{not json")
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 100000 + "]" * 100000,
+    '{"class_name": "Sequential", "config": {"layers": [' * 2000
+    + "]}}" * 2000], ids=["lists", "sequentials"])
+def test_json_nested_too_deeply_is_a_value_error(text):
+    # json.loads raised a RecursionError (the file loaders refuse such
+    # configs by name; model_from_json let it through)
+    with pytest.raises(ValueError, match="nests too deeply"):
+        keras.models.model_from_json(text)
