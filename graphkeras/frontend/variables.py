@@ -134,6 +134,32 @@ def _charge(shape: tuple, dtype: str, name: str) -> None:
             "model?)")
 
 
+# Variables smaller than this are not checked against the free memory.
+_CHECKED_BYTES = 64 << 20
+
+
+def _check_memory(shape: tuple, dtype: str, name: str, initialized: bool):
+    """MemoryError naming the variable when making it would take more
+    memory than the machine can give (Linux grants the allocation, then
+    kills the process when the initializer touches the pages): the value,
+    and for an initializer its float64 draw, which is then cast."""
+    try:
+        itemsize = np.dtype(dtype).itemsize
+    except TypeError:
+        itemsize = 4
+    count = int(np.prod(shape, dtype=object))
+    nbytes = count * itemsize
+    if nbytes < _CHECKED_BYTES:
+        return
+    from ..runtime.memory import _gib, check_fits
+
+    need = nbytes + (8 * count if initialized else nbytes)
+    check_fits(need, f'Variable "{name}" of shape {tuple(shape)} '
+               f"({dtype}, {_gib(nbytes)})",
+               "Make the layer smaller (fewer units, a smaller input or "
+               "embedding), or free memory.")
+
+
 class Variable:
     """A persistent tensor: a layer's weight, an optimizer slot, a metric
     accumulator or a counter.
@@ -171,6 +197,7 @@ class Variable:
             self._dtype = standardize_dtype(dtype)
             self._shape = _check_shape(shape, name)
             _charge(self._shape, self._dtype, path or name)
+            _check_memory(self._shape, self._dtype, path or name, True)
             value = np.asarray(init(self._shape, dtype=self._dtype))
         else:
             value = np.asarray(
@@ -184,6 +211,7 @@ class Variable:
                 value.shape if shape is None else shape, name
             )
             _charge(self._shape, self._dtype, path or name)
+            _check_memory(self._shape, self._dtype, path or name, False)
             value = np.broadcast_to(value, self._shape)
         self.name = name
         self.path = path or name

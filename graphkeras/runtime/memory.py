@@ -68,4 +68,4 @@ def check_fits(nbytes: int, what: str, advice: str) -> None:
     raise MemoryError(
         f"{what} needs {_gib(nbytes)} of working memory; this machine can "
         f"give {_gib(free)} more (available memory and swap). Allocating it "
-        f"would get the process killed when the step touches it. {advice}")
+        f"would get the process killed when its pages are touched. {advice}")

@@ -40,3 +40,23 @@ def test_a_step_too_large_for_the_machine_raises_and_the_model_goes_on(
     assert any(not np.array_equal(a, b)
                for a, b in zip(before, model.get_weights()))
     assert model.predict(x[:16], batch_size=8, verbose=0).shape == (16, 3)
+
+
+def test_a_variable_too_large_for_the_machine_raises_naming_it(
+        monkeypatch):
+    # Dense(100000) on 100000 features: a 37 GiB kernel was allocated
+    # (granted) and the initializer's draw touching it got the process
+    # killed; now a MemoryError naming the variable, before allocating
+    from graphkeras.frontend import variables
+
+    monkeypatch.setattr(variables, "_CHECKED_BYTES", 1 << 20)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 8 << 20)
+    with pytest.raises(MemoryError, match=r'Variable "sequential.*/dense.*'
+                       r'/kernel" of shape \(1024, 1024\) \(float32, 4 MiB\) '
+                       r"needs 12 MiB of working memory; this machine "
+                       r"can give 8 MiB more"):
+        keras.Sequential([keras.Input((1024,)), keras.layers.Dense(1024)])
+    # an optimizer slot (zeros) needs twice its size; smaller ones pass
+    keras.Sequential([keras.Input((256,)), keras.layers.Dense(1024)])
+    with pytest.raises(MemoryError, match=r'Variable "big" of shape'):
+        keras.Variable(np.zeros((1024, 1100), "float32"), name="big")
