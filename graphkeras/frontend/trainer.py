@@ -129,6 +129,13 @@ class Trainer:
             self._compile_metrics = CompileMetrics(metrics, weighted_metrics)
         self._loss_tracker = Mean(name="loss")
         self._run_eagerly = bool(run_eagerly)
+        if isinstance(steps_per_execution, bool) or not isinstance(
+                steps_per_execution, (int, np.integer)) or \
+                steps_per_execution < 1:
+            raise ValueError(
+                "Expected `steps_per_execution` to be a positive integer "
+                "(the batches run per call into the compiled step). "
+                f"Received: steps_per_execution={steps_per_execution!r}")
         self.steps_per_execution = int(steps_per_execution)
         self.compiled = True
         if not self._run_eagerly:

@@ -723,6 +723,12 @@ def test_compile_mistakes(eager):
     check_refused(lambda: fresh().compile("sgd", "mse", metrics="mae"),
                   ValueError, "`metrics` argument to be a list, tuple, or "
                   "dict", "metrics='mae'")
+    for spe in (0, -1, 2.5, "3", None, True):  # (graphkeras ran 0 and
+        # -1 as 1, 2.5 as 2, "3" as 3; None raised int()'s TypeError)
+        check_refused(lambda spe=spe: fresh().compile(
+            "sgd", "mse", steps_per_execution=spe), ValueError,
+            "Expected `steps_per_execution` to be a positive integer",
+            f"steps_per_execution={spe!r}")
     model = fresh()
     model.compile("sgd", ["mse", "mse"], run_eagerly=eager)
     check_refused(lambda: model.fit(X, Y, verbose=0), ValueError,
