@@ -694,6 +694,17 @@ LAYER_MISTAKES = {
     "model_outputs_array": (lambda: keras.Model(keras.Input((3,)),
                                                 np.ones(3)),
                             "must be KerasTensors", "outputs=array("),
+    # the input spec is checked before build, as Keras 3 checks it (build
+    # on a scalar raised "IndexError: invalid index to scalar variable")
+    "call_scalar_unbuilt": (lambda: L.Dense(2)(np.float32(3)),
+                            'layer "dense', "expected min_ndim=2, found "
+                            "ndim=0"),
+    "call_wrong_rank_unbuilt": (lambda: L.Conv2D(2, 3)(np.zeros((3, 3))),
+                                'layer "conv2d', "expected min_ndim=4, "
+                                "found ndim=2"),
+    "repeat_vector_0": (lambda: L.RepeatVector(0),
+                        "Argument `n` should be a positive integer. "
+                        "Received: n=0"),
 }
 
 

@@ -675,6 +675,11 @@ class Layer:
 
     def _run_call(self, args, kwargs):
         inputs = args[0]
+        if not self.built and self.input_spec is not None and \
+                inputs.__class__ is not HostStaged:
+            # as Keras 3, the spec is checked before build: build() on a
+            # scalar or a wrong rank failed inside the layer's own code
+            assert_input_compatibility(self.input_spec, inputs, self.name)
         self._maybe_build(inputs)
         if inputs.__class__ is not HostStaged:  # (a model's compiled part)
             assert_input_compatibility(self.input_spec, inputs, self.name)
@@ -764,6 +769,8 @@ class Layer:
     def _symbolic_call(self, args, kwargs):
         _refuse_strings(self, args, kwargs)
         inputs = args[0]
+        if not self.built and self.input_spec is not None:
+            assert_input_compatibility(self.input_spec, inputs, self.name)
         self._maybe_build(inputs)
         assert_input_compatibility(self.input_spec, inputs, self.name)
         outputs = self._spec_outputs(args, kwargs)

@@ -55,6 +55,9 @@ class RepeatVector(Layer):
                 f"Expected an integer value for `n`. Received: n={n!r} "
                 f"(of type {type(n).__name__})"
             )
+        if n <= 0:
+            raise ValueError(
+                f"Argument `n` should be a positive integer. Received: n={n}")
         self.n = n
         self.input_spec = InputSpec(ndim=2)
         self.built = True
