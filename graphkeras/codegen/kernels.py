@@ -278,10 +278,37 @@ class Pointwise:
             rule = pointwise_rule(node.op)
             if rule is None:
                 raise KeyError(f'op "{node.op}" has no pointwise lowering')
+            if rule is _elementwise:
+                return self._chain(v, node, idx)
             r = rule(self, node, idx)
         self.memo[key] = r
         self._keep.append(idx)  # ids stay unique while memo entries live
         return r
+
+    def _chain(self, v: Value, node, idx):
+        """v, an elementwise op's value, with the elementwise ops it reads
+        at the same index evaluated by a loop, not by recursion (a fused
+        chain thousands of ops long exceeded Python's recursion limit).
+        The values are evaluated in the order the recursion took: operands
+        left to right, depth first, each before its consumer."""
+        stack = [(v, node, iter(node.inputs))]
+        while stack:
+            val, n, operands = stack[-1]
+            x = next(operands, None)
+            if x is None:
+                stack.pop()
+                r = _elementwise(self, n, idx)  # (its operands: memo hits)
+                self.memo[(val.name, id(idx))] = r
+                self._keep.append(idx)
+                continue
+            if (x.name, id(idx)) in self.memo:
+                continue
+            p = self.producer.get(x.name)
+            if p is not None and pointwise_rule(p.op) is _elementwise:
+                stack.append((x, p, iter(p.inputs)))
+            else:  # a load, or an op whose rule moves the index
+                self.at(x, idx)
+        return self.memo[(v.name, id(idx))]
 
 
 def _elementwise(pw, node, idx):

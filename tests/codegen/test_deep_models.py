@@ -136,3 +136,22 @@ def test_step_body_size_does_not_grow_with_depth(monkeypatch):
     assert k2 > 3 * k1  # the deeper model has many more kernels ...
     assert body2 == body1  # ... and the same step body
     assert biggest < 200, sizes
+
+
+def chain_like(ops: int = 600):
+    """A long chain of elementwise ops after a Dense (ReLU, then the Dense
+    output added back, in turn): fusion puts it in one kernel."""
+    x = inp = keras.Input((6, 6, 3))
+    d = layers.Dense(5)(layers.GlobalAveragePooling2D()(x))
+    x = d
+    for k in range(ops):
+        x = layers.ReLU()(x) if k % 2 else layers.Add()([x, d])
+    return keras.Model(inp, layers.Activation("softmax")(x))
+
+
+def test_a_long_fused_elementwise_chain_builds(monkeypatch):
+    # the codegen evaluated a fused body by recursion, three Python frames
+    # an op: a chain of ~300 elementwise ops raised RecursionError
+    model, _ = _pair(chain_like)
+    fns = _functions(model, monkeypatch)
+    assert fns
