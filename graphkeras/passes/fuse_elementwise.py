@@ -15,8 +15,9 @@ only if something else needs them.
 Rules:
 - A pointwise node joins the group of one of its operands' producers when
   that group is still pointwise, computes values of the node's own shape
-  (one iteration space per loop) and joining creates no cycle; otherwise it
-  starts a group. So nothing is recomputed along a broadcast.
+  (one iteration space per loop), holds fewer than MAX_GROUP_NODES nodes
+  and joining creates no cycle; otherwise it starts a group. So nothing is
+  recomputed along a broadcast, and no loop body grows without bound.
 - A reduction (reduce_*, argmax/argmin, softmax/log_softmax) absorbs the
   group producing its operand when that operand is the group's only value
   used outside it; the group is then closed.
@@ -40,6 +41,12 @@ REINDEX_OPS = frozenset({
 CHEAP_SOURCES = frozenset({"constant", "zeros", "ones", "iota"})
 ROOT_OPS = frozenset({"reduce_sum", "reduce_mean", "reduce_max", "reduce_min",
                       "argmax", "argmin", "softmax", "log_softmax"})
+
+
+# The most nodes a pointwise group takes: a longer chain goes on in a new
+# group (one more loop over memory), so that LLVM is handed functions of
+# bounded size (a fused chain of thousands of ops took LLVM minutes).
+MAX_GROUP_NODES = 256
 
 
 def is_pointwise(op: str) -> bool:
@@ -142,10 +149,12 @@ def fuse_elementwise(fn: Function) -> Function:
         if is_pointwise(n.op) and len(n.outputs) == 1:
             shape = n.outputs[0].shape
             cands = [g for g in ins if groups[g].kind == "pw"
-                     and groups[g].space == shape]
+                     and groups[g].space == shape
+                     and len(groups[g].nodes) < MAX_GROUP_NODES]
             target = None
             # all same-space producer groups at once, if that makes no cycle
-            if len(cands) > 1:
+            if len(cands) > 1 and sum(len(groups[g].nodes) for g in cands) \
+                    < MAX_GROUP_NODES:
                 outside = set()
                 for g in cands:
                     outside |= {find(d) for d in groups[g].deps}

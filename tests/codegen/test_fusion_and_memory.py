@@ -67,6 +67,25 @@ def test_elementwise_chain_and_reduction_become_one_kernel():
     check_compiled(fn, [xv, np.ones(16, np.float32)])
 
 
+def test_a_long_elementwise_chain_is_cut_into_bounded_kernels():
+    # one fused loop took the whole chain: 4000 ops made one LLVM function
+    # that took minutes to compile
+    from graphkeras.passes.fuse_elementwise import MAX_GROUP_NODES
+
+    b = ir.Builder("long_chain")
+    x = b.param("x", ("N", 5))
+    y = x
+    for k in range(3 * MAX_GROUP_NODES):
+        y = b.tanh(y) if k % 2 else b.add(y, x)
+    fn = b.build([y])
+    fused = fuse_elementwise(fn)
+    ir.verify(fused)
+    sizes = [len(n.attrs["body"].nodes) for n in fused.nodes]
+    assert len(sizes) == 3 and max(sizes) <= MAX_GROUP_NODES, sizes
+    xv = np.linspace(-1, 1, 15, dtype=np.float32).reshape(3, 5)
+    check_same_outputs(fused, fn, [xv])
+
+
 def _overlap(a, b):
     return a[0] < b[0] + b[1] and b[0] < a[0] + a[1]
 
