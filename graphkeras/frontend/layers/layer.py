@@ -941,15 +941,17 @@ class Layer:
                 if hasattr(reg, "get_config") else reg)
         if type(self).get_config is Layer.get_config:
             args, kwargs = getattr(self, "_init_args", ((), {}))
+            sig = inspect.signature(type(self).__init__)
             try:
-                bound = inspect.signature(type(self).__init__).bind(
-                    None, *args, **kwargs)
+                bound = sig.bind(None, *args, **kwargs)
             except TypeError:
                 return config
+            first = next(iter(sig.parameters), None)
             for k, v in bound.arguments.items():
-                if k == "self":
+                kind = sig.parameters[k].kind
+                if k == first or kind is inspect.Parameter.VAR_POSITIONAL:
                     continue
-                if k == "kwargs":
+                if kind is inspect.Parameter.VAR_KEYWORD:  # **kwargs, **kw
                     config.update({a: b for a, b in v.items()
                                    if _serializable(b)})
                 elif _serializable(v):
