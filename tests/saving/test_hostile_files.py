@@ -73,6 +73,24 @@ def test_zip_bomb_is_refused_before_inflating(good, tmp_path):
     assert peak < 16 << 20, peak  # nothing near 96 MB was inflated
 
 
+def test_the_bomb_cap_leaves_room_for_thousands_of_weightless_layers(
+        tmp_path):
+    # each layer has its HDF5 groups (~2 KB) with or without weights: the
+    # cap counted datasets only, and a model of 1000 Activation layers
+    # refused its own .keras file as a zip bomb
+    import graphkeras as keras
+    from graphkeras.frontend.saving.keras_format import weights_cap
+
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(2)]
+        + [keras.layers.Activation("linear") for _ in range(1000)])
+    model.save(str(tmp_path / "deep.keras"))
+    with zipfile.ZipFile(tmp_path / "deep.keras") as z:
+        size = z.getinfo("model.weights.h5").file_size
+    assert size > 1 << 20  # more than the cap was for it
+    assert weights_cap(model) > size
+
+
 def test_oversized_config_is_refused(good, tmp_path):
     entries = _entries(good / "m.keras")
     entries["config.json"] = b" " * (65 << 20)

@@ -188,13 +188,18 @@ def _read_capped(path, z, info, cap: int) -> bytes:
 def weights_cap(model) -> int:
     """The most bytes a model.weights.h5 for `model` can take: its
     variables, as many again for each optimizer slot (Adam keeps 2),
-    and HDF5's bookkeeping per dataset."""
+    and HDF5's bookkeeping per dataset and per layer (every layer, with
+    weights or not, has its groups: ~2 KB each, so a model of thousands
+    of weightless layers refused its own file)."""
+    from .weights_store import _layers_with_paths
+
     n = nbytes = 0
     for v in model.weights:
         n += 1
         nbytes += int(np.prod(v.shape, dtype=np.int64)) * np.dtype(
             v.dtype).itemsize
-    return 4 * nbytes + 8192 * (4 * n + 64) + (1 << 20)
+    groups = len(_layers_with_paths(model))
+    return 4 * nbytes + 8192 * (4 * n + 64 + groups) + (1 << 20)
 
 
 def read_weights(path, model, data: bytes | None = None):
