@@ -63,6 +63,7 @@ from ..tensors import HostStaged, KerasHistory, KerasTensor, TracedTensor
 from ..variables import Variable, bump_structure, standardize_dtype
 from .input_spec import InputSpec, assert_input_compatibility
 from .masks import call_with_masks, get_keras_mask, set_keras_mask
+from .own_state import assign_own_variables, own_variables
 
 _CONTEXT = threading.local()
 
@@ -427,8 +428,6 @@ class Layer:
         `model.save` and `save_weights` call an override (which may call
         super() and add entries of its own, e.g. `store["variables"]`)
         and write what it stored under the layer's `vars` group."""
-        from ..saving.weights_store import own_variables
-
         for i, v in enumerate(own_variables(self)):
             store[str(i)] = v
 
@@ -436,8 +435,6 @@ class Layer:
         """Set the layer's own state from `store` (what
         `save_own_variables` put there: a dict of arrays). An override is
         called by `load_model` and `load_weights`, as in Keras 3."""
-        from ..saving.weights_store import own_variables
-
         assign_own_variables(self, own_variables(self), own_variables(self),
                              store)
 
@@ -1174,24 +1171,6 @@ def _run_build(self, build, args, kwargs):
     self._build_shapes = args[0] if args else kwargs.get("input_shape")
     self.built = True
     return out
-
-
-def assign_own_variables(layer, expected, targets, store) -> None:
-    """Keras 3's load_own_variables: `store` holds one entry per variable
-    in `expected` (the layer's own); `targets[i]` gets `store[str(i)]`."""
-    keys = list(store.keys())
-    if len(keys) != len(expected):
-        raise ValueError(
-            f"Layer '{layer.name}' expected {len(expected)} variables, but "
-            f"received {len(keys)} variables during loading. Expected: "
-            f"{[v.name if hasattr(v, 'name') else v.path for v in expected]}")
-    for i, v in enumerate(targets):
-        value = np.asarray(store[str(i)])
-        if value.shape != tuple(v.shape):
-            raise ValueError(
-                f"Layer '{layer.name}': variable {v.path} has shape "
-                f"{tuple(v.shape)}, the file holds shape {value.shape}.")
-        v.assign(value.astype(v.dtype))
 
 
 __all__ = ["InputSpec", "Layer", "Node"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import initializers, ops
+from .own_state import assign_own_variables, own_variables
 
 
 class LoraLayer:
@@ -41,12 +42,18 @@ class LoraLayer:
                     regularizer=getattr(self, f"{w}_regularizer", None),
                     constraint=getattr(self, f"{w}_constraint", None))
 
+    def _lora_saved_form(self, variables: list) -> list:
+        """`variables` (the layer's own) as Keras saves them with LoRA on:
+        the merged weight in the weight's place, no lora_*_a / lora_*_b
+        (own_state.own_variables)."""
+        merged = MergedWeight(self)
+        return [merged if v is merged.raw else v for v in variables
+                if v is not merged.a and v is not merged.b]
+
     def _saved_variables(self) -> list:
         """What Keras 3's Dense, EinsumDense, Embedding and convolutions
         save: the weight (LoRA merged in) and the bias, and not the
         variables a subclass adds (its save_own_variables saves those)."""
-        from ..saving.weights_store import own_variables
-
         weight = self.__dict__.get(f"_{self._lora_weight}")
         bias = self.__dict__.get("bias")
         return [v for v in own_variables(self)
@@ -60,9 +67,6 @@ class LoraLayer:
             store[str(i)] = v
 
     def load_own_variables(self, store) -> None:
-        from ..saving.weights_store import own_variables
-        from .layer import assign_own_variables
-
         if not self.built:
             return
         saved = self._saved_variables()

@@ -33,6 +33,7 @@ import warnings
 
 import numpy as np
 
+from ..layers.own_state import own_variables
 from ..naming import to_snake_case
 
 # Attributes that hold bookkeeping, not sublayers.
@@ -55,26 +56,6 @@ class StateError(ValueError):
 
 def _name_key(name: str) -> str:
     return f"~{name}" if name.startswith("_") else name
-
-
-def own_variables(layer) -> list:
-    """A layer's own variables as Keras 3 stores them: trainable first."""
-    seen, out = set(), []
-    for v in (list(layer._trainable_variables)
-              + list(layer._non_trainable_variables)
-              + list(layer._all_own_variables())):
-        if id(v) not in seen:
-            seen.add(id(v))
-            out.append(v)
-    if getattr(layer, "lora_enabled", False):
-        # Keras saves a LoRA layer's merged weight in its weight's place,
-        # and no lora_*_a / lora_*_b (layers/lora.py)
-        from ..layers.lora import MergedWeight
-
-        merged = MergedWeight(layer)
-        out = [merged if v is merged.raw else v for v in out
-               if v is not merged.a and v is not merged.b]
-    return out
 
 
 def _is_layer(x) -> bool:
