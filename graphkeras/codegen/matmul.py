@@ -291,6 +291,22 @@ def wholly_read_rows(b: ir.IRBuilder, rows, ld, waste):
     return b.sub(rows, _min(b, rows, tail))
 
 
+def k_loop(b: ir.IRBuilder, fn: ir.Function, K, acc: list, step, name: str,
+           partial=None) -> list:
+    """The sums over k = 0..K-1, in order: acc = step(k, acc, masked) per
+    k. `partial` = (ld, waste): rows of stride ld read as whole vectors
+    running `waste` lanes past the wanted ones, so the rows from
+    wholly_read_rows on are read masked (step's `masked`)."""
+    if partial is None:
+        k, phis, finish = _counted_loop(b, fn, K, acc, name)
+        return finish(step(k, phis, False))
+    kp = wholly_read_rows(b, K, *partial)
+    k, phis, finish = _counted_loop(b, fn, kp, acc, name + "w")
+    acc = finish(step(k, phis, False))
+    k, phis, finish = _counted_loop(b, fn, b.sub(K, kp), acc, name + "m")
+    return finish(step(b.add(kp, k), phis, True))
+
+
 def _counted_loop(b: ir.IRBuilder, fn: ir.Function, n, carried: list,
                   name: str):
     """A loop k = 0..n-1 carrying the values `carried` (phis). Returns
@@ -709,16 +725,9 @@ def _gemv_fn(module, dt: DType, w: int, U: int, masked: bool) -> ir.Function:
             new.append(v.madd(a, x, acc[u]))
         return new
 
-    acc = [v.zero] * U
-    if masked:  # whole vectors but for the last rows (wholly_read_rows)
-        kp = wholly_read_rows(b, K, ldb, b.sub(_c(U * w), width))
-        k, phis, finish = _counted_loop(b, fn, kp, acc, "gkw")
-        acc = finish(step(k, phis, False))
-        k, phis, finish = _counted_loop(b, fn, b.sub(K, kp), acc, "gkm")
-        acc = finish(step(b.add(kp, k), phis, True))
-    else:
-        k, phis, finish = _counted_loop(b, fn, K, acc, "gk")
-        acc = finish(step(k, phis, False))
+    # masked: whole vectors but for the last rows (wholly_read_rows)
+    acc = k_loop(b, fn, K, [v.zero] * U, step, "gk",
+                 (ldb, b.sub(_c(U * w), width)) if masked else None)
     for u in range(U):
         p = _gep(b, out, _c(u * w), t)
         if masked:

@@ -110,7 +110,7 @@ def _uk(module, dt: DType, w: int, R: int, V: int,
         define: bool = True) -> ir.Function:
     """void f(A, rsa, csa, B, ldb, K, out, ldo, nb): for r < R, c < nb
     (nb <= V*w): out[r*ldo + c] = sum_k A[r*rsa + k*csa] * B[k*ldb + c]."""
-    from .matmul import _counted_loop, _gep, _Vec, wholly_read_rows
+    from .matmul import _gep, _Vec, k_loop
 
     fn, new = _function(module, f"gk_narrow_{dt.name}_{R}x{V}", [
         PTR, I64, I64, PTR, I64, I64, PTR, I64, I64], define)
@@ -142,19 +142,11 @@ def _uk(module, dt: DType, w: int, R: int, V: int,
                     new.append(v.madd(a, bv[c], acc[r * V + c]))
             return new
 
-        acc = [v.zero] * (R * V)
-        if masked:
-            # whole vectors of B's rows while the lanes past nb stay
-            # within B (masked loads in the loop ran 3x slower on AVX2
-            # EPYC), masked ones for the last rows (wholly_read_rows)
-            kp = wholly_read_rows(b, K, ldb, b.sub(_c(V * w), nb))
-            k, phis, finish = _counted_loop(b, fn, kp, acc, "nkw")
-            acc = finish(step(k, phis, False))
-            k, phis, finish = _counted_loop(b, fn, b.sub(K, kp), acc, "nkm")
-            acc = finish(step(b.add(kp, k), phis, True))
-        else:
-            k, phis, finish = _counted_loop(b, fn, K, acc, "nk")
-            acc = finish(step(k, phis, False))
+        # masked: whole vectors of B's rows while the lanes past nb stay
+        # within B (masked loads in the loop ran 3x slower on AVX2 EPYC),
+        # masked ones for the last rows (wholly_read_rows)
+        acc = k_loop(b, fn, K, [v.zero] * (R * V), step, "nk",
+                     (ldb, b.sub(_c(V * w), nb)) if masked else None)
         if not masked:
             for r in range(R):
                 orow = _gep(b, out, b.mul(_c(r), ldo), t)
