@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops, tracing
+from .. import ops
 from ..variables import Variable
-from .optimizer import Optimizer
+from .optimizer import Optimizer, only_when
 
 _BASE_DEFAULTS = {"weight_decay": None, "clipnorm": None,
                   "global_clipnorm": None, "clipvalue": None, "use_ema": False,
@@ -119,15 +119,9 @@ class LossScaleOptimizer(Optimizer):
         scale = self.dynamic_scale.value
         touched = list({v.key: v for v in variables
                         + self.inner_optimizer.variables}.values())
-        before = [v.value for v in touched]
-        self.inner_optimizer.apply(
+        only_when(finite, touched, lambda: self.inner_optimizer.apply(
             [ops.divide(g, ops.cast(scale, g.dtype)) for g in grads],
-            variables)
-        trace = tracing.current_trace()
-        for v, old in zip(touched, before):
-            if trace is not None and v.key not in trace.updates:
-                continue    # not written by this step (the learning rate)
-            v.assign(ops.where(finite, v.value, old))
+            variables))
         counter = self.step_counter.value
         grow = ops.logical_and(finite, ops.equal(
             counter, np.int64(self.dynamic_growth_steps - 1)))

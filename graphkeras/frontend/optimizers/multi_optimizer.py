@@ -239,7 +239,7 @@ class MultiOptimizer(Optimizer):
         for opt, (gs, vs) in zip(self._inner_optimizers, shares):
             if vs:
                 opt.apply(gs, vs)
-        self.iterations.assign(ops.add(self.iterations, 1))
+        self._iterations.assign(ops.add(self._iterations, 1))
 
     def finalize_variable_values(self, var_list):
         shares = [[] for _ in self._inner_optimizers]

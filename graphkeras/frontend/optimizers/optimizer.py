@@ -7,7 +7,9 @@ the iteration counter before the increment), applies decoupled weight
 decay (w -= w * weight_decay * lr), calls `update_step(gradient, variable,
 learning_rate)` for each variable, updates the weights' moving averages
 (use_ema), increments `iterations`, then applies the variables'
-constraints. `fit` calls `finalize_variable_values` at its end. Every `assign` becomes a state update of the
+constraints. With `gradient_accumulation_steps` = n, the gradients of n
+steps are summed in accumulator slots and the weights change on every n-th
+step only, with their mean (Keras 3's rule: see `apply`). `fit` calls `finalize_variable_values` at its end. Every `assign` becomes a state update of the
 program.
 
 Invariants: slot variables are created once (`build`), before the first
@@ -47,6 +49,13 @@ class Optimizer:
         ema_momentum: the average's decay (0.99).
         ema_overwrite_frequency: with use_ema, also overwrite the weights
             with their averages every this many steps.
+        loss_scale_factor: multiply the loss by this before
+            differentiating and divide the gradients by it again.
+        gradient_accumulation_steps: an integer n >= 2 or None. With n,
+            the weights and the optimizer's own state change every n-th
+            step only, with the mean of the last n steps' gradients (the
+            others add their gradients to accumulators); `iterations`
+            then counts those updates (the steps taken, divided by n).
         name: the optimizer's name.
     """
 
@@ -63,11 +72,19 @@ class Optimizer:
                 f"be set. Received: clipnorm={clipnorm}, "
                 f"clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
             )
-        if gradient_accumulation_steps:
+        if gradient_accumulation_steps is not None and (
+                isinstance(gradient_accumulation_steps, bool)
+                or not isinstance(gradient_accumulation_steps,
+                                  (int, np.integer))
+                or gradient_accumulation_steps < 2):
             raise ValueError(
-                "gradient_accumulation_steps is not supported yet by "
-                "graphkeras optimizers."
-            )
+                "`gradient_accumulation_steps` must be an integer >= 2. "
+                "Received: gradient_accumulation_steps="
+                f"{gradient_accumulation_steps}")
+        self.gradient_accumulation_steps = (
+            None if gradient_accumulation_steps is None
+            else int(gradient_accumulation_steps))
+        self._accumulators: dict = {}
         if use_ema:
             if not 0 <= ema_momentum <= 1:
                 raise ValueError("`ema_momentum` must be in the range [0, 1]. "
@@ -94,10 +111,11 @@ class Optimizer:
         self.built = False
         self._variables: list = []
         self._slots: dict = {}
-        self.iterations = Variable(np.zeros((), np.int64), dtype="int64",
-                                   trainable=False, name="iteration",
-                                   path=f"{self.name}/iteration")
-        self._variables.append(self.iterations)
+        # the steps taken (apply calls); `iterations` reads it
+        self._iterations = Variable(np.zeros((), np.int64), dtype="int64",
+                                    trainable=False, name="iteration",
+                                    path=f"{self.name}/iteration")
+        self._variables.append(self._iterations)
         self._exclude_from_weight_decay = set()
         self._exclude_from_weight_decay_pattern = None
         if isinstance(learning_rate, LearningRateSchedule) or callable(learning_rate):
@@ -120,6 +138,20 @@ class Optimizer:
                                     path=f"{self.name}/learning_rate")
             self._variables.append(self._lr_var)
 
+    @property
+    def iterations(self):
+        """The update count: the `iteration` Variable (the steps taken),
+        or with gradient_accumulation_steps = n, the steps taken divided
+        by n (a value, as Keras 3's)."""
+        steps = self.gradient_accumulation_steps
+        if steps:
+            return ops.floor_divide(self._iterations.value, np.int64(steps))
+        return self._iterations
+
+    @iterations.setter
+    def iterations(self, value):
+        self._iterations = value
+
     # --- learning rate ---------------------------------------------------------
 
     @property
@@ -127,8 +159,9 @@ class Optimizer:
         """The current learning rate: a float (or, with a schedule, its
         value at the current iteration)."""
         if self._schedule is not None:
+            # (a schedule counts the steps taken, accumulating ones too)
             return float(np.asarray(self._evaluate_schedule(
-                np.asarray(float(self.iterations), np.float32))))
+                np.asarray(float(self._iterations), np.float32))))
         return float(self._lr_var)
 
     @learning_rate.setter
@@ -153,7 +186,7 @@ class Optimizer:
     def _current_learning_rate(self):
         if self._schedule is not None:
             return ops.cast(self._evaluate_schedule(
-                ops.cast(self.iterations.value, "float32")), "float32")
+                ops.cast(self._iterations.value, "float32")), "float32")
         return self._lr_var.value
 
     # --- variables ---------------------------------------------------------------
@@ -195,6 +228,10 @@ class Optimizer:
             for var in var_list:
                 self._averages[var.key] = self.add_variable_from_reference(
                     var, "average")
+        if self.gradient_accumulation_steps:  # after the averages (Keras)
+            for var in var_list:
+                self._accumulators[var.key] = self.add_variable_from_reference(
+                    var, "gradient_accumulator")
         self.built = True
 
     def _var_index(self, variable) -> int:
@@ -304,16 +341,44 @@ class Optimizer:
             grads = tracing.replica_gradients(trace, grads)
         if self.loss_scale_factor is not None:
             grads = [ops.divide(g, float(self.loss_scale_factor)) for g in grads]
+        if self.gradient_accumulation_steps:
+            self._accumulate_or_update(grads, variables)
+        else:
+            self._update(grads, variables)
+        if self.use_ema:
+            self._update_averages(variables)
+        self._iterations.assign(ops.add(self._iterations, np.int64(1)))
+        for v in variables:
+            if v.constraint is not None:
+                v.assign(v.constraint(v.value))
+
+    def _update(self, grads, variables) -> None:
+        """Clip, decay the weights and run the update steps."""
         grads = self._clip(grads)
         lr = self._current_learning_rate()
         self._apply_weight_decay(variables, lr)
         self._update_all(grads, variables, lr)
-        if self.use_ema:
-            self._update_averages(variables)
-        self.iterations.assign(ops.add(self.iterations, np.int64(1)))
-        for v in variables:
-            if v.constraint is not None:
-                v.assign(v.constraint(v.value))
+
+    def _accumulate_or_update(self, grads, variables) -> None:
+        """Keras 3's gradient accumulation with n steps: on every n-th step
+        (iteration + 1 divisible by n) update with (g + accumulated) / n
+        and zero the accumulators; on the others add g to them and change
+        nothing else. Both are computed and a select keeps one (the
+        program has no branches)."""
+        n = self.gradient_accumulation_steps
+        now = ops.equal(ops.mod(ops.add(self._iterations, np.int64(1)),
+                                np.int64(n)), np.int64(0))
+        accs = [self._accumulators[v.key] for v in variables]
+        sums = [a.value for a in accs]
+        state = [v for v in self._variables
+                 if v is not self._iterations and v.key not in
+                 {a.key for a in accs}]
+        only_when(now, list(variables) + state, lambda: self._update(
+            [ops.divide(ops.add(g, s), n) for g, s in zip(grads, sums)],
+            variables))
+        for a, s, g in zip(accs, sums, grads):
+            a.assign(ops.where(now, ops.zeros_like(s),
+                               ops.add(s, ops.cast(g, s.dtype))))
 
     def scale_loss(self, loss):
         """The loss the train step differentiates: times loss_scale_factor
@@ -326,7 +391,7 @@ class Optimizer:
         # Keras's EMA: the first step copies the weights (momentum 0); with
         # ema_overwrite_frequency, every that many steps the weights take
         # their averages
-        first = ops.equal(self.iterations, np.int64(0))
+        first = ops.equal(self.iterations, np.int64(0))  # updates, not steps
         momentum = ops.where(first, 0.0, self.ema_momentum)
         freq = self.ema_overwrite_frequency
         overwrite = None
@@ -394,7 +459,8 @@ class Optimizer:
                 "ema_momentum": self.ema_momentum,
                 "ema_overwrite_frequency": self.ema_overwrite_frequency,
                 "loss_scale_factor": self.loss_scale_factor,
-                "gradient_accumulation_steps": None}
+                "gradient_accumulation_steps":
+                    self.gradient_accumulation_steps}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -408,6 +474,22 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def only_when(condition, variables, update) -> None:
+    """Run `update()` (which assigns some of `variables`), then give each
+    of them its value from before unless `condition` (a boolean scalar)
+    holds: a select per variable, so traced programs stay branch-free.
+    Eagerly, the values from before are copies (assign writes the stored
+    arrays in place)."""
+    trace = tracing.current_trace()
+    before = [v.value if trace is not None else np.array(v.value)
+              for v in variables]
+    update()
+    for v, old in zip(variables, before):
+        if trace is not None and v.key not in trace.updates:
+            continue  # not written by this step
+        v.assign(ops.where(condition, v.value, old))
 
 
 def global_norm(values):

@@ -386,7 +386,6 @@ _INERT = {
     "use_ema": (False,),
     "ema_momentum": (0.99,),
     "ema_overwrite_frequency": (None,),
-    "gradient_accumulation_steps": (None,),
     "loss_scale_factor": (None,),
     "autocast": (True,),
     "optional": (False,),
