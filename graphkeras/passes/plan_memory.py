@@ -106,8 +106,9 @@ def assign_storage(fn: Function, state: tuple, inputs: tuple,
         storages.append(Storage(len(storages), kind, name, t, first))
         return storages[-1].id
 
+    state_names = set(state)  # a tuple of thousands in a deep model
     for p in fn.params:
-        kind = "state" if p.name in state else "input"
+        kind = "state" if p.name in state_names else "input"
         vs[p.name] = new(kind, p.name, p.type)
     kernels = []
     consts: dict = {}

@@ -31,8 +31,9 @@ class Program:
                 f"exactly state {self.state} plus inputs {self.inputs}."
             )
         n = len(self.fn.results)
+        state = set(self.state)  # a set: thousands of updates, each checked
         for name, i in self.updates:
-            if name not in self.state or not 0 <= i < n:
+            if name not in state or not 0 <= i < n:
                 raise ValueError(f"Program: bad update ({name!r}, {i}).")
             if self.param(name).type != self.fn.results[i].type:
                 raise ValueError(
