@@ -38,18 +38,21 @@ class Adadelta(Optimizer):
                 var, "accumulated_delta_var")
 
     def update_step(self, gradient, variable, learning_rate):
-        g = ops.cast(gradient, variable.dtype)
-        lr = ops.cast(learning_rate, variable.dtype)
+        dt = variable.dtype
+        g = ops.cast(gradient, dt)
+        lr = self._learning_rate_as(learning_rate, dt)
         acc_g, acc_dx = self._acc_g[variable.key], self._acc_dx[variable.key]
-        rho = self.rho
+        rho = self.constant_as(self.rho, dt)
+        rest = self.constant_as(1.0 - self.rho, dt)
+        eps = self.constant_as(self.epsilon, dt)
         new_acc_g = ops.add(ops.multiply(acc_g, rho),
-                            ops.multiply(ops.square(g), 1.0 - rho))
+                            ops.multiply(ops.square(g), rest))
         self.assign(acc_g, new_acc_g)
         step = ops.negative(ops.divide(
-            ops.multiply(ops.sqrt(ops.add(acc_dx, self.epsilon)), g),
-            ops.sqrt(ops.add(new_acc_g, self.epsilon))))
+            ops.multiply(ops.sqrt(ops.add(acc_dx, eps)), g),
+            ops.sqrt(ops.add(new_acc_g, eps))))
         self.assign(acc_dx, ops.add(ops.multiply(acc_dx, rho),
-                                    ops.multiply(ops.square(step), 1.0 - rho)))
+                                    ops.multiply(ops.square(step), rest)))
         self.assign_add(variable, ops.multiply(lr, step))
 
     def get_config(self):

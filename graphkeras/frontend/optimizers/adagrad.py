@@ -30,13 +30,15 @@ class Adagrad(Optimizer):
                 var, "accumulator", initializer=init)
 
     def update_step(self, gradient, variable, learning_rate):
-        g = ops.cast(gradient, variable.dtype)
-        lr = ops.cast(learning_rate, variable.dtype)
+        dt = variable.dtype
+        g = ops.cast(gradient, dt)
+        lr = self._learning_rate_as(learning_rate, dt)
         acc = self._acc[variable.key]
         new_acc = ops.add(acc, ops.square(g))
         self.assign(acc, new_acc)
         self.assign_sub(variable, ops.divide(
-            ops.multiply(lr, g), ops.sqrt(ops.add(new_acc, self.epsilon))))
+            ops.multiply(lr, g), ops.sqrt(ops.add(
+                new_acc, self.constant_as(self.epsilon, dt)))))
 
     def get_config(self):
         return {**super().get_config(),

@@ -38,18 +38,28 @@ class Adam(Optimizer):
             self._vhat[var.key] = self.add_variable_from_reference(
                 var, "velocity_hat")
 
-    def update_step(self, gradient, variable, learning_rate):
-        g = ops.cast(gradient, variable.dtype)
-        lr = ops.cast(learning_rate, variable.dtype)
-        step = ops.cast(ops.add(self.iterations, 1), variable.dtype)
+    def _alpha(self, learning_rate, dtype):
+        # lr * sqrt(1 - beta_2^t) / (1 - beta_1^t): the same for every
+        # variable of the dtype, traced once a step (per_step)
+        lr = self._learning_rate_as(learning_rate, dtype)
+        step = self._step_count_as(dtype)
         b1p = ops.power(self.beta_1, step)
         b2p = ops.power(self.beta_2, step)
+        return ops.divide(ops.multiply(lr, ops.sqrt(ops.subtract(1.0, b2p))),
+                          ops.subtract(1.0, b1p))
+
+    def update_step(self, gradient, variable, learning_rate):
+        g = ops.cast(gradient, variable.dtype)
         m, v = self._m[variable.key], self._v[variable.key]
-        alpha = ops.divide(ops.multiply(lr, ops.sqrt(ops.subtract(1.0, b2p))),
-                           ops.subtract(1.0, b1p))
-        new_m = ops.add(m, ops.multiply(ops.subtract(g, m), 1.0 - self.beta_1))
+        alpha = self.per_step(("alpha", str(variable.dtype),
+                               id(learning_rate)),
+                              lambda: self._alpha(learning_rate,
+                                                  variable.dtype))
+        dt = variable.dtype
+        new_m = ops.add(m, ops.multiply(ops.subtract(g, m),
+                                        self.constant_as(1.0 - self.beta_1, dt)))
         new_v = ops.add(v, ops.multiply(ops.subtract(ops.square(g), v),
-                                        1.0 - self.beta_2))
+                                        self.constant_as(1.0 - self.beta_2, dt)))
         self.assign(m, new_m)
         self.assign(v, new_v)
         if self.amsgrad:
@@ -57,7 +67,8 @@ class Adam(Optimizer):
             new_v = ops.maximum(vhat, new_v)
             self.assign(vhat, new_v)
         self.assign_sub(variable, ops.divide(
-            ops.multiply(new_m, alpha), ops.add(ops.sqrt(new_v), self.epsilon)))
+            ops.multiply(new_m, alpha),
+            ops.add(ops.sqrt(new_v), self.constant_as(self.epsilon, dt))))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1,

@@ -30,19 +30,24 @@ class Adamax(Optimizer):
             self._u[var.key] = self.add_variable_from_reference(var, "norm")
 
     def update_step(self, gradient, variable, learning_rate):
-        g = ops.cast(gradient, variable.dtype)
-        lr = ops.cast(learning_rate, variable.dtype)
-        step = ops.cast(ops.add(self.iterations, 1), variable.dtype)
-        b1p = ops.power(float(self.beta_1), step)
+        dt = variable.dtype
+        g = ops.cast(gradient, dt)
+        # the learning rate and 1 - beta_1^t: once a step (per_step)
+        lr = self._learning_rate_as(learning_rate, dt)
+        correction = self.per_step(
+            ("correction", str(dt)), lambda: ops.subtract(1.0, ops.power(
+                float(self.beta_1), self._step_count_as(dt))))
         m, u = self._m[variable.key], self._u[variable.key]
-        new_m = ops.add(m, ops.multiply(ops.subtract(g, m),
-                                        1.0 - float(self.beta_1)))
-        new_u = ops.maximum(ops.multiply(u, float(self.beta_2)), ops.abs(g))
+        new_m = ops.add(m, ops.multiply(ops.subtract(g, m), self.constant_as(
+            1.0 - float(self.beta_1), dt)))
+        new_u = ops.maximum(ops.multiply(u, self.constant_as(
+            float(self.beta_2), dt)), ops.abs(g))
         self.assign(m, new_m)
         self.assign(u, new_u)
         self.assign_sub(variable, ops.divide(
             ops.multiply(lr, new_m),
-            ops.multiply(ops.subtract(1.0, b1p), ops.add(new_u, self.epsilon))))
+            ops.multiply(correction, ops.add(
+                new_u, self.constant_as(self.epsilon, dt)))))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1,

@@ -35,21 +35,30 @@ class Lamb(Optimizer):
             self._m[var.key] = self.add_variable_from_reference(var, "momentum")
             self._v[var.key] = self.add_variable_from_reference(var, "velocity")
 
+    def _corrections(self, dt):
+        # 1 - beta_1^t and 1 - beta_2^t: once a step (per_step)
+        step = self._step_count_as(dt)
+        return (ops.subtract(1.0, ops.power(self.beta_1, step)),
+                ops.subtract(1.0, ops.power(self.beta_2, step)))
+
     def update_step(self, gradient, variable, learning_rate):
-        g = ops.cast(gradient, variable.dtype)
-        lr = ops.cast(learning_rate, variable.dtype)
-        step = ops.cast(ops.add(self.iterations, 1), variable.dtype)
+        dt = variable.dtype
+        g = ops.cast(gradient, dt)
+        lr = self._learning_rate_as(learning_rate, dt)
+        c1, c2 = self.per_step(("corrections", str(dt)),
+                               lambda: self._corrections(dt))
         m, v = self._m[variable.key], self._v[variable.key]
-        new_m = ops.add(m, ops.multiply(ops.subtract(g, m), 1.0 - self.beta_1))
+        new_m = ops.add(m, ops.multiply(ops.subtract(g, m), self.constant_as(
+            1.0 - self.beta_1, dt)))
         new_v = ops.add(v, ops.multiply(ops.subtract(ops.square(g), v),
-                                        1.0 - self.beta_2))
+                                        self.constant_as(1.0 - self.beta_2,
+                                                         dt)))
         self.assign(m, new_m)
         self.assign(v, new_v)
-        m_hat = ops.divide(new_m, ops.subtract(1.0, ops.power(self.beta_1,
-                                                              step)))
-        v_hat = ops.divide(new_v, ops.subtract(1.0, ops.power(self.beta_2,
-                                                              step)))
-        update = ops.divide(m_hat, ops.add(ops.sqrt(v_hat), self.epsilon))
+        m_hat = ops.divide(new_m, c1)
+        v_hat = ops.divide(new_v, c2)
+        update = ops.divide(m_hat, ops.add(ops.sqrt(v_hat),
+                                           self.constant_as(self.epsilon, dt)))
         w_norm = ops.sqrt(ops.sum(ops.square(variable)))
         u_norm = ops.sqrt(ops.sum(ops.square(update)))
         ok = ops.logical_and(ops.greater(w_norm, 0.0),

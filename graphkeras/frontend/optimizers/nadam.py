@@ -51,9 +51,30 @@ class Nadam(Optimizer):
     def update_step(self, gradient, variable, learning_rate):
         dt = variable.dtype
         g = ops.cast(gradient, dt)
-        lr = ops.cast(learning_rate, dt)
-        t = ops.cast(ops.add(self.iterations, 1), dt)
-        t1 = ops.cast(ops.add(self.iterations, 2), dt)
+        lr = self._learning_rate_as(learning_rate, dt)
+        b1, b2 = float(self.beta_1), float(self.beta_2)
+        u_t1, c_prod1, c_t, c_prod, c_b2 = self.per_step(
+            ("nadam", str(dt)), lambda: self._schedule_terms(dt))
+        m, v = self._m[variable.key], self._v[variable.key]
+        new_m = ops.add(m, ops.multiply(ops.subtract(g, m),
+                                        self.constant_as(1.0 - b1, dt)))
+        new_v = ops.add(v, ops.multiply(ops.subtract(ops.square(g), v),
+                                        self.constant_as(1.0 - b2, dt)))
+        self.assign(m, new_m)
+        self.assign(v, new_v)
+        m_hat = ops.add(
+            ops.divide(ops.multiply(u_t1, new_m), c_prod1),
+            ops.divide(ops.multiply(c_t, g), c_prod))
+        v_hat = ops.divide(new_v, c_b2)
+        self.assign_sub(variable, ops.divide(
+            ops.multiply(m_hat, lr),
+            ops.add(ops.sqrt(v_hat), self.constant_as(self.epsilon, dt))))
+
+    def _schedule_terms(self, dt):
+        # the momentum schedule's terms, the same for every variable of the
+        # dtype: traced once a step (per_step)
+        t = self._step_count_as(dt)
+        t1 = self._step_count_as(dt, 2)
         b1, b2 = float(self.beta_1), float(self.beta_2)
         u_t = ops.multiply(ops.subtract(1.0, ops.multiply(
             ops.power(0.96, t), 0.5)), b1)
@@ -62,18 +83,8 @@ class Nadam(Optimizer):
         u_prod = ops.cast(self._u_product, dt)
         u_prod1 = ops.multiply(u_prod, u_t1)
         b2p = ops.power(b2, t)
-        m, v = self._m[variable.key], self._v[variable.key]
-        new_m = ops.add(m, ops.multiply(ops.subtract(g, m), 1.0 - b1))
-        new_v = ops.add(v, ops.multiply(ops.subtract(ops.square(g), v), 1.0 - b2))
-        self.assign(m, new_m)
-        self.assign(v, new_v)
-        m_hat = ops.add(
-            ops.divide(ops.multiply(u_t1, new_m), ops.subtract(1.0, u_prod1)),
-            ops.divide(ops.multiply(ops.subtract(1.0, u_t), g),
-                       ops.subtract(1.0, u_prod)))
-        v_hat = ops.divide(new_v, ops.subtract(1.0, b2p))
-        self.assign_sub(variable, ops.divide(
-            ops.multiply(m_hat, lr), ops.add(ops.sqrt(v_hat), self.epsilon)))
+        return (u_t1, ops.subtract(1.0, u_prod1), ops.subtract(1.0, u_t),
+                ops.subtract(1.0, u_prod), ops.subtract(1.0, b2p))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1,

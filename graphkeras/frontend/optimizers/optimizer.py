@@ -118,6 +118,7 @@ class Optimizer:
         self._variables.append(self._iterations)
         self._exclude_from_weight_decay = set()
         self._exclude_from_weight_decay_pattern = None
+        self._step_memo = None
         if isinstance(learning_rate, LearningRateSchedule) or callable(learning_rate):
             self._schedule = learning_rate
             self._lr_var = None
@@ -357,7 +358,11 @@ class Optimizer:
         grads = self._clip(grads)
         lr = self._current_learning_rate()
         self._apply_weight_decay(variables, lr)
-        self._update_all(grads, variables, lr)
+        self._step_memo = {}
+        try:
+            self._update_all(grads, variables, lr)
+        finally:
+            self._step_memo = None
 
     def _accumulate_or_update(self, grads, variables) -> None:
         """Keras 3's gradient accumulation with n steps: on every n-th step
@@ -422,6 +427,49 @@ class Optimizer:
         state shared by all variables, such as Nadam)."""
         for g, v in zip(grads, variables):
             self.update_step(g, v, lr)
+
+    def per_step(self, key, make):
+        """`make()`, computed once per step for `key` (a hashable: the
+        quantity's name and the dtype it is cast to): the values every
+        variable's update reads alike (the step count, bias corrections,
+        the learning rate in the variable's dtype). Inside `update_step`
+        the first variable computes them and the others reuse them, so a
+        deep model's step holds each once instead of once per variable
+        (the same values: common-subexpression elimination merged the
+        copies before, after tracing them all). Outside an update (an
+        `update_step` called directly) it just calls `make()`."""
+        memo = getattr(self, "_step_memo", None)
+        if memo is None:
+            return make()
+        if key not in memo:
+            memo[key] = make()
+        return memo[key]
+
+    def _learning_rate_as(self, learning_rate, dtype):
+        """learning_rate cast to `dtype`, once per step (per_step)."""
+        # the entry holds learning_rate, so its id names no other object
+        return self.per_step(
+            ("learning_rate", str(dtype), id(learning_rate)),
+            lambda: (learning_rate, ops.cast(learning_rate, dtype)))[1]
+
+    def constant_as(self, value: float, dtype):
+        """The number `value` as a constant of `dtype` (the value a Python
+        float takes in an op with a tensor of that dtype), built once per
+        step inside a traced update (per_step); outside one, `value`."""
+        trace = tracing.current_trace()
+        if trace is None or getattr(self, "_step_memo", None) is None:
+            return value
+        return self.per_step(
+            ("constant", float(value), str(dtype)),
+            lambda: trace.wrap(trace.builder.constant(float(value),
+                                                      str(dtype))))
+
+    def _step_count_as(self, dtype, ahead: int = 1):
+        """iterations + ahead (the step being taken, counted from 1), cast
+        to `dtype`, once per step."""
+        return self.per_step(
+            ("step", str(dtype), ahead),
+            lambda: ops.cast(ops.add(self.iterations, ahead), dtype))
 
     def _built_variables(self):
         """The trainable variables the optimizer was built for (None if not

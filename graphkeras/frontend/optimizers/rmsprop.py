@@ -41,24 +41,27 @@ class RMSprop(Optimizer):
                 var, "average_gradient")
 
     def update_step(self, gradient, variable, learning_rate):
-        g = ops.cast(gradient, variable.dtype)
-        lr = ops.cast(learning_rate, variable.dtype)
+        dt = variable.dtype
+        g = ops.cast(gradient, dt)
+        lr = self._learning_rate_as(learning_rate, dt)
+        rho = self.constant_as(self.rho, dt)
+        rest = self.constant_as(1.0 - self.rho, dt)
         vel = self._vel[variable.key]
-        new_vel = ops.add(ops.multiply(vel, self.rho),
-                          ops.multiply(ops.square(g), 1.0 - self.rho))
+        new_vel = ops.add(ops.multiply(vel, rho),
+                          ops.multiply(ops.square(g), rest))
         self.assign(vel, new_vel)
         denom = new_vel
         if self.centered:
             avg = self._avg[variable.key]
-            new_avg = ops.add(ops.multiply(avg, self.rho),
-                              ops.multiply(g, 1.0 - self.rho))
+            new_avg = ops.add(ops.multiply(avg, rho), ops.multiply(g, rest))
             self.assign(avg, new_avg)
             denom = ops.subtract(new_vel, ops.square(new_avg))
-        increment = ops.divide(ops.multiply(lr, g),
-                               ops.sqrt(ops.add(denom, self.epsilon)))
+        increment = ops.divide(ops.multiply(lr, g), ops.sqrt(ops.add(
+            denom, self.constant_as(self.epsilon, dt))))
         if self.momentum > 0:
             mom = self._mom[variable.key]
-            new_mom = ops.add(ops.multiply(mom, self.momentum), increment)
+            new_mom = ops.add(ops.multiply(
+                mom, self.constant_as(self.momentum, dt)), increment)
             self.assign(mom, new_mom)
             self.assign_sub(variable, new_mom)
         else:

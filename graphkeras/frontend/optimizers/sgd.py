@@ -36,17 +36,19 @@ class SGD(Optimizer):
                     v, "momentum")
 
     def update_step(self, gradient, variable, learning_rate):
-        g = ops.cast(gradient, variable.dtype)
-        lr = ops.cast(learning_rate, variable.dtype)
+        dt = variable.dtype
+        g = ops.cast(gradient, dt)
+        lr = self._learning_rate_as(learning_rate, dt)
         m = self.momentums.get(variable.key) if self.momentum else None
         if m is None:
             self.assign_sub(variable, ops.multiply(g, lr))
             return
-        new_m = ops.subtract(ops.multiply(m, self.momentum), ops.multiply(g, lr))
+        momentum = self.constant_as(self.momentum, dt)
+        new_m = ops.subtract(ops.multiply(m, momentum), ops.multiply(g, lr))
         self.assign(m, new_m)
         if self.nesterov:
             self.assign_add(variable, ops.subtract(
-                ops.multiply(new_m, self.momentum), ops.multiply(g, lr)))
+                ops.multiply(new_m, momentum), ops.multiply(g, lr)))
         else:
             self.assign_add(variable, new_m)
 
