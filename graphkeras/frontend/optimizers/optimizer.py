@@ -20,7 +20,10 @@ Adding an optimizer: subclass `Optimizer`, create slots in
 `build(var_list)` with `add_variable_from_reference(var, "momentum")`,
 implement `update_step` with ops and `self.assign / assign_add /
 assign_sub`, give `get_config`, and register it in
-`optimizers/__init__.py`'s `ALL_OBJECTS`.
+`optimizers/__init__.py`'s `ALL_OBJECTS`. Values that every variable's
+update reads alike (bias corrections, the learning rate in the variable's
+dtype, constants) go through `per_step` / `constant_as`, so that a deep
+model's traced step holds them once, not once per variable.
 """
 
 from __future__ import annotations
