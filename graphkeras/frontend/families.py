@@ -37,6 +37,12 @@ class Family:
 
 FAMILIES: dict[str, Family] = {}
 
+# Keras classes whose Python name differs from the name Keras exports them
+# under: Keras's legacy .h5 files name a layer by its class's __name__
+# (keras.layers.GroupQueryAttention is class GroupedQueryAttention), so a
+# family also answers to those names.
+CLASS_NAME_ALIASES = {"layers": {"GroupedQueryAttention": "GroupQueryAttention"}}
+
 
 def register_family(kind: str, keras_module: str, base, namespace) -> None:
     """Enter a family (called once by the package that defines it).
@@ -69,6 +75,9 @@ def family_objects(kind: str) -> dict:
             continue
         if inspect.isclass(obj) or inspect.isfunction(obj):
             out.setdefault(name, obj)
+    for alias, name in CLASS_NAME_ALIASES.get(kind, {}).items():
+        if name in out:
+            out.setdefault(alias, out[name])
     return out
 
 

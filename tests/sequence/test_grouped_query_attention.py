@@ -1,5 +1,5 @@
 """GroupQueryAttention gives Keras 3's numbers (fixtures/gqa.npz and
-gqa.keras, written by Keras 3 with fixtures/make_keras_gqa.py): outputs
+gqa.keras, gqa.h5, written by Keras 3 with fixtures/make_keras_gqa.py): outputs
 and scores for the same weights (grouped, multi-query with a gate and a
 separate key, masks, causal with a sliding window), eagerly and
 compiled; a Keras model file predicts and trains as Keras; compiled
@@ -93,6 +93,15 @@ def test_keras_gqa_model_predicts_and_trains_as_keras(tmp_path):
         np.testing.assert_allclose(w, DATA[f"model/w{k}"], rtol=1e-4,
                                    atol=1e-4 if k == 3 else 1e-6,
                                    err_msg=str(k))
+
+
+def test_keras_legacy_h5_file_loads():
+    # Keras's .h5 names the layer by its class, GroupedQueryAttention
+    # (exported as GroupQueryAttention): it was "Could not locate class"
+    model = keras.saving.load_model(os.path.join(HERE, "gqa.h5"))
+    assert isinstance(model.layers[1], L.GroupQueryAttention)
+    np.testing.assert_allclose(model.predict(DATA["model/x"], verbose=0),
+                               DATA["model/pred"], **TOL)
 
 
 def test_compiled_training_with_dropout_and_gate_equals_the_interpreter():
