@@ -267,8 +267,11 @@ class CompileLoss:
                     f"`loss_weights` must match the number of losses, got "
                     f"{len(output_names)} losses and {len(w)} weights."
                 )
-            self.weights = [1.0 if x is None else float(x) for x in
-                            _per_output(w, output_names, "loss_weights")]
+            # a list is one weight per output, a single output's too
+            # ([0.5]), which _per_output would read as a list of metrics
+            per = list(w) if isinstance(w, (list, tuple)) else _per_output(
+                w, output_names, "loss_weights")
+            self.weights = [1.0 if x is None else float(x) for x in per]
         self.output_names = list(output_names)
         self.order = list(range(len(output_names)))
         if dict_outputs and isinstance(loss, dict):

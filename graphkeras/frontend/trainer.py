@@ -59,10 +59,15 @@ _F32 = np.dtype(np.float32)
 
 
 def _float(x):
-    # a Python float, or (a metric with several values, e.g. Precision with
-    # a list of thresholds) the array itself, as Keras's pythonify_logs
+    """A Python float, or (a metric with a value per class or threshold:
+    Recall(thresholds=[...]), F1Score(average=None)) the array itself, as
+    Keras's `float(value)` in pythonify_logs: with NumPy >= 2.3 an array of
+    shape (1,) stays an array (F1Score of one sigmoid output)."""
     a = np.asarray(x)
-    return float(a.reshape(())) if a.size == 1 else a
+    try:
+        return float(a)
+    except (TypeError, ValueError):
+        return a
 
 
 class Trainer:

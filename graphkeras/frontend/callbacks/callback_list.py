@@ -9,8 +9,6 @@ in name order with the "val_" entries among them."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from .callback import Callback
 from .history import History
 from .progbar_logger import ProgbarLogger
@@ -34,9 +32,8 @@ def pythonify_logs(logs) -> dict:
         if isinstance(value, dict):
             out.update(pythonify_logs(value))
             continue
-        try:  # (a one-element array too, as Keras's float(value))
-            value = float(np.reshape(value, ()) if isinstance(
-                value, np.ndarray) and value.size == 1 else value)
+        try:  # as Keras's float(value): NumPy decides for shape (1,)
+            value = float(value)
         except (TypeError, ValueError):
             pass
         out[key] = value
