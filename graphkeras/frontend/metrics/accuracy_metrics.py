@@ -8,13 +8,14 @@ from .reduction_metrics import _NamedWrapper
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """1.0 where (y_pred > threshold) equals y_true, averaged over the last
-    axis."""
+    """1.0 where (y_pred > threshold) equals y_true, per element (as Keras
+    3's: not averaged over the last axis, so a sample weight of y's shape
+    weighs each element; BinaryAccuracy's mean then averages them)."""
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.convert_to_tensor(y_true)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     pred = ops.cast(ops.greater(y_pred, threshold), ops.dtype(y_true))
-    return ops.mean(ops.cast(ops.equal(y_true, pred), "float32"), axis=-1)
+    return ops.cast(ops.equal(y_true, pred), "float32")
 
 
 def categorical_accuracy(y_true, y_pred):
