@@ -30,7 +30,10 @@ system to one thread.
 
 `--conv1x1` prints instead the GFLOP/s of 1x1 convolutions run by the
 direct conv kernel and by the GEMM, the measurement behind
-passes/assign_layouts.py's choice.
+passes/assign_layouts.py's choice; `--patches` the GFLOP/s of 3x3
+convolutions with large filters on small maps, run direct (or Winograd)
+and as products of patches, on one thread in CPU time (the measurement
+behind the patch products there).
 """
 
 from __future__ import annotations
@@ -264,6 +267,67 @@ def conv1x1_table(reps: int = 15) -> None:
               f"{flops / timed(gemm, args) / 1e9:.0f} |", flush=True)
 
 
+# N, H(=W), Cin, Cout of a 3x3 "same" convolution: ResNet50's last stage
+# at 96x96, 128x128 and 224x224 inputs, batch 32 and 1; a smaller filter
+PATCHES = ((32, 3, 512, 512), (32, 4, 512, 512), (32, 7, 512, 512),
+           (1, 7, 512, 512), (32, 8, 256, 256))
+
+
+def patches_table(seconds: float = 0.6) -> None:
+    """GFLOP/s (of the conv's own FLOPs) per CPU-second, one thread, of
+    3x3 convolutions compiled as they are and with the patch products of
+    passes/assign_layouts.py turned off (graphkeras only)."""
+    sys.path.insert(0, ROOT)
+    import numpy as np
+
+    from graphkeras import ir
+    from graphkeras.passes import assign_layouts
+    from graphkeras.runtime import Program, StateStore
+    from graphkeras.runtime.compiled import CompiledExecutable
+
+    def rate(fn, args, flops):
+        names = tuple(p.name for p in fn.params)
+        exe = CompiledExecutable(Program(fn, (), names, (), (0,)), StateStore(),
+                                 threads=1)
+        exe.run(args)
+        best = 0.0
+        for _ in range(3):
+            n, t0 = 0, time.thread_time()
+            while time.thread_time() - t0 < seconds / 3:
+                exe.run(args)
+                n += 1
+            best = max(best, flops * n / (time.thread_time() - t0) / 1e9)
+        return best
+
+    rng = np.random.default_rng(0)
+    print("| N x HxW x Cin -> Cout, 3x3 | direct/Winograd GFLOP/s | "
+          "patches GFLOP/s |")
+    print("| --- | --- | --- |")
+    keep = (assign_layouts.PATCH_MIN_FILTER_BYTES,
+            assign_layouts.PATCH_WIDE_FILTER_BYTES)
+    for n, hw, cin, cout in PATCHES:
+        b = ir.Builder(f"conv{n}x{hw}x{cin}")
+        x, w = b.param("x", ("N", hw, hw, cin)), b.param("w", (3, 3, cin, cout))
+        fn = b.build([b.conv(x, w, strides=(1, 1), pads=((1, 1), (1, 1)),
+                             dilation=(1, 1))])
+        args = [rng.random((n, hw, hw, cin), dtype=np.float32),
+                rng.random((3, 3, cin, cout), dtype=np.float32)]
+        flops = 2 * n * hw * hw * cin * cout * 9
+        try:
+            assign_layouts.PATCH_MIN_FILTER_BYTES = 1 << 62
+            assign_layouts.PATCH_WIDE_FILTER_BYTES = 1 << 62
+            direct = rate(fn, args, flops)
+        finally:
+            (assign_layouts.PATCH_MIN_FILTER_BYTES,
+             assign_layouts.PATCH_WIDE_FILTER_BYTES) = keep
+        b = ir.Builder(f"patches{n}x{hw}x{cin}")
+        x, w = b.param("x", ("N", hw, hw, cin)), b.param("w", (3, 3, cin, cout))
+        fn = b.build([b.conv(x, w, strides=(1, 1), pads=((1, 1), (1, 1)),
+                             dilation=(1, 1))])
+        print(f"| {n} x {hw}x{hw} x {cin} -> {cout} | {direct:.0f} | "
+              f"{rate(fn, args, flops):.0f} |", flush=True)
+
+
 # --- the driver --------------------------------------------------------------------
 
 
@@ -314,6 +378,9 @@ def main(argv=None) -> None:
                     help="comma-separated thread counts (0: default)")
     ap.add_argument("--conv1x1", action="store_true",
                     help="only the 1x1-convolution table (direct vs GEMM)")
+    ap.add_argument("--patches", action="store_true",
+                    help="only the patch-products table (3x3 convolutions "
+                         "with large filters on small maps)")
     ap.add_argument("--busy", action="store_true",
                     help="keep one core busy with a competing process "
                          "while measuring")
@@ -322,6 +389,9 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     if args.conv1x1:
         conv1x1_table()
+        return
+    if args.patches:
+        patches_table()
         return
     if args.worker:
         worker(args.worker, args.workloads, args.batches, int(args.threads),

@@ -613,6 +613,35 @@ def emit_pointwise(ctx: KernelCtx, nodes, params, outputs, out_keys=None) -> Non
     ctx.b.ret_void()
 
 
+def copy_concat(ctx: KernelCtx, node, out_key: str) -> bool:
+    """A concat kernel of stored operands as row copies: for each of the
+    output's rows (the axes before `axis`, this thread's share), each
+    operand's contiguous run copied to its place, a loop the vectoriser
+    turns into whole-vector moves. The pointwise rule instead loads every
+    operand at every element and selects one (a patch matrix of nine
+    slices, 5.3 MB, took 8.5 ms). False (nothing emitted) when the
+    concatenation is along the first axis (no rows to share)."""
+    axis, out = node.attrs["axis"], node.outputs[0]
+    if axis == 0:
+        return False
+    b = ctx.b
+    rows = ctx.numel(out.shape[:axis])
+    inner = ctx.numel(out.shape[axis + 1:])
+    row_len = ctx.mul(ctx.dim(out.shape[axis]), inner)
+    lo, hi = ctx.thread_range(rows)
+    with for_range(b, hi, start=lo, name="row") as r:
+        at = ctx.mul(r, row_len)
+        for x in node.inputs:
+            n = ctx.mul(ctx.dim(x.shape[axis]), inner)
+            src = ctx.mul(r, n)
+            with for_range(b, n, name="j") as j:
+                ctx.store(out_key, ctx.add(at, j),
+                          ctx.load(x.name, ctx.add(src, j)))
+            at = ctx.add(at, n)
+    b.ret_void()
+    return True
+
+
 def _store_all(ctx, pw, outputs, out_keys, idx):
     vals = [pw.at(o, idx) for o in outputs]
     for o, key, v in zip(outputs, out_keys, vals):

@@ -21,7 +21,7 @@ from llvmlite import ir
 
 from ..ir import TensorType, Value, get_op
 from ..ir.function import Node
-from .kernels import KernelCtx, emit_pointwise, pointwise_rule
+from .kernels import KernelCtx, copy_concat, emit_pointwise, pointwise_rule
 from .lowering import Lowering, lowering_of_op, register_lowering, split_by_thread
 from .scalar import I64, PTR, VOID
 
@@ -41,9 +41,20 @@ class PointwiseLowering(Lowering):
         if flat is not None:
             _call_flat(ctx.fn.module, ctx, flat, site.nodes, site.params,
                        site.outputs, site.out_keys)
-        else:
+        elif not _copied_concat(ctx, site):
             emit_pointwise(ctx, site.nodes, site.params, site.outputs,
                            site.out_keys)
+
+
+def _copied_concat(ctx, site) -> bool:
+    """A kernel that is one concat of stored operands, emitted as row
+    copies (kernels.copy_concat); False when it is not one."""
+    node = site.nodes[0]
+    if len(site.nodes) != 1 or node.op != "concat" or not {
+            v.name for v in node.inputs} <= {p.name for p in site.params}:
+        return False
+    key = site.out_keys[0] if site.out_keys else site.outputs[0].name
+    return copy_concat(ctx, node, key)
 
 
 POINTWISE_LOWERING = register_lowering(PointwiseLowering())

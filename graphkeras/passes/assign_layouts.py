@@ -37,6 +37,34 @@ machines this project targets (figures below), and a third about sums:
    GEMM_MIN_CHANNELS. Its gradients follow (the VJPs of matmul are
    matmuls), since the pass runs on whole train steps before fusion.
 
+   A strided 1x1 convolution (ResNet's downsampling shortcut) is the
+   same product of the strided slice of its input: 32 x 14x14 x 1024 ->
+   2048, stride 2, ran at 40 GFLOP/s direct.
+
+   Convolutions with a large filter and few output pixels per image
+   (ResNet's last stage at 96x96 inputs: 3x3 x 512 -> 512 on 3x3 maps)
+   run as products of patches ("im2col"): the k taps' strided slices of
+   the padded input, concatenated along the channels, (N * pixels, k *
+   Cin), times the filter as a (k * Cin, Cout) matrix. The direct kernel
+   works image by image and streams the whole filter (9.4 MB there) for
+   each image's pixel tiles, at 11 GFLOP/s on one core (one AMD EPYC
+   core, AVX2); the GEMM reads it once per block of all the images'
+   rows. The input gradient is the product by the filter's transpose,
+   scattered back tap by tap (the adjoints of the slices); the filter
+   gradient one matmul_sum. Used when the output has at most
+   PATCH_MAX_PIXELS pixels per image and the filter at least
+   PATCH_MIN_FILTER_BYTES, or at most PATCH_WIDE_PIXELS and a filter of
+   at least PATCH_WIDE_FILTER_BYTES (the patch matrix stays near k times
+   the input). One core, GFLOP/s of the conv's own FLOPs (Winograd's are
+   fewer), `python bench/bench_cnn.py --patches`:
+
+       N x HxW x Cin -> Cout, 3x3   direct/Winograd   patches
+       32 x 3x3 x 512 -> 512              11              80
+       32 x 4x4 x 512 -> 512              22              83
+       32 x 7x7 x 512 -> 512              65              82
+        1 x 7x7 x 512 -> 512              37              58
+       32 x 8x8 x 256 -> 256             131              73  (left)
+
 3. Per-channel sums of a batch of images (a conv's bias gradient,
    reduce_sum over every axis but the channels) run in two stages: the
    sum over each image's pixels (N, C), then over the images. The single
@@ -58,11 +86,18 @@ from __future__ import annotations
 
 import numpy as np
 
+import itertools
+
 from ..ir import Builder, Function, Value, get_op
-from ..ir.types import is_symbol
+from ..ir.ops.shape import strided_slice_adjoint
+from ..ir.types import TensorType, is_symbol
 from .simplify import simplify
 
 GEMM_MIN_CHANNELS = 48  # both Cin and Cout at least this: GEMM (see above)
+PATCH_MAX_PIXELS = 16  # output pixels per image, at most: patches (2.) ...
+PATCH_MIN_FILTER_BYTES = 1 << 20  # ... with a filter of at least these bytes
+PATCH_WIDE_PIXELS = 64  # or at most these pixels ...
+PATCH_WIDE_FILTER_BYTES = 4 << 20  # ... with a filter of at least these
 SPLIT_SUM_MAX_PIXELS = 1024  # per image, for a two-stage channel sum (3.)
 MAX_ROUNDS = 64
 
@@ -215,8 +250,9 @@ def _one_by_one(n) -> bool:
               else n.inputs[1].shape[:D])
     if any(k != 1 for k in kernel) or a["groups"] != 1:
         return False
-    if any(s != 1 for s in a["strides"]) or any(p != (0, 0) for p in a["pads"]):
-        return False
+    if any(p != (0, 0) for p in a["pads"]) or any(
+            s != 1 for s in a["strides"]) and n.op != "conv":
+        return False  # (a strided conv: the product of a strided slice)
     if n.op == "conv":
         cin, cout = n.inputs[0].shape[-1], n.inputs[1].shape[-1]
     elif n.op == "conv_transpose":
@@ -261,6 +297,9 @@ def _product_of(b, n):
     out = n.outputs[0]
     if n.op == "conv":
         x, w = n.inputs
+        if any(s != 1 for s in n.attrs["strides"]):
+            x = _tap(b, x, (0,) * (x.rank - 2), out.shape[1:-1],
+                     n.attrs["strides"], n.attrs["dilation"])
         m = b.matmul(_rows(b, x), b.reshape(w, shape=w.shape[-2:]))
     elif n.op == "conv_transpose":
         g, w = n.inputs
@@ -274,9 +313,115 @@ def _product_of(b, n):
     return b.reshape(m, shape=out.shape)
 
 
+def _tap_slice_args(x: Value, tap, out_sp, strides, dilation) -> dict:
+    """slice attrs of the positions o s + k d, o < O, of one tap."""
+    return dict(
+        starts=(0,) + tuple(k * d for k, d in zip(tap, dilation)) + (0,),
+        stops=(None,) + tuple(k * d + (o - 1) * s + 1 for k, o, s, d in zip(
+            tap, out_sp, strides, dilation)) + (None,),
+        steps=(1,) + tuple(strides) + (1,))
+
+
+def _tap(b: Builder, x: Value, tap, out_sp, strides, dilation) -> Value:
+    """(N, *out_sp, C): x at the positions one filter tap reads."""
+    return b.slice(x, **_tap_slice_args(x, tap, out_sp, strides, dilation))
+
+
+def _pixels(n) -> int:
+    """Output pixels per image of a conv-family node n."""
+    g = {"conv": n.outputs[0], "conv_transpose": n.inputs[0],
+         "conv_filter_grad": n.inputs[1]}[n.op]
+    return int(np.prod(g.shape[1:-1]))
+
+
+def _patch_product(n) -> bool:
+    """Whether n is a convolution (or gradient) to run as a product of
+    patches (module docstring, 2.)."""
+    if n.op not in ("conv", "conv_transpose", "conv_filter_grad"):
+        return False
+    a = n.attrs
+    D = n.inputs[0].rank - 2
+    if a["groups"] != 1 or any(lo < 0 or hi < 0 for lo, hi in a["pads"]):
+        return False
+    if n.op == "conv_filter_grad":
+        kernel, cin, cout = a["shape"], n.inputs[0].shape[-1], \
+            n.inputs[1].shape[-1]
+        itemsize = n.inputs[0].dtype.itemsize
+    else:
+        w = n.inputs[1]
+        kernel, cin, cout = w.shape[:D], w.shape[-2], w.shape[-1]
+        itemsize = w.dtype.itemsize
+    if not n.inputs[0].dtype.is_float or any(
+            is_symbol(d) for v in (*n.inputs, *n.outputs)
+            for d in v.shape[1:]):
+        return False
+    taps = int(np.prod(kernel))
+    pixels, nbytes = _pixels(n), taps * cin * cout * itemsize
+    return taps > 1 and (
+        pixels <= PATCH_MAX_PIXELS and nbytes >= PATCH_MIN_FILTER_BYTES
+        or pixels <= PATCH_WIDE_PIXELS and nbytes >= PATCH_WIDE_FILTER_BYTES)
+
+
+def _patches(b: Builder, x: Value, kernel, out_sp, strides, pads,
+             dilation) -> Value:
+    """(N, *out_sp, taps * C): the padded x at every tap, tap-major (the
+    filter's (*kernel, C) order)."""
+    if any(lo or hi for lo, hi in pads):
+        x = b.pad(x, pads=((0, 0), *pads, (0, 0)))
+    cols = [_tap(b, x, tap, out_sp, strides, dilation)
+            for tap in itertools.product(*[range(k) for k in kernel])]
+    return cols[0] if len(cols) == 1 else b.concat(*cols, axis=-1)
+
+
+def _by_patches(b: Builder, n) -> Value:
+    """A convolution (or gradient) n as a product of patches."""
+    a, out = n.attrs, n.outputs[0]
+    strides, pads, dilation = a["strides"], a["pads"], a["dilation"]
+    if n.op == "conv":
+        x, w = n.inputs
+        kernel, out_sp = w.shape[:x.rank - 2], out.shape[1:-1]
+        p = _patches(b, x, kernel, out_sp, strides, pads, dilation)
+        m = b.matmul(_rows(b, p), b.reshape(
+            w, shape=(int(np.prod(w.shape[:-1])), w.shape[-1])))
+        return b.reshape(m, shape=out.shape)
+    if n.op == "conv_filter_grad":
+        x, g = n.inputs
+        p = _patches(b, x, a["shape"], g.shape[1:-1], strides, pads, dilation)
+        return b.reshape(b.matmul_sum(_rows(b, p), _rows(b, g)),
+                         shape=out.shape)
+    # conv_transpose: the patches' gradient, each tap's slice scattered
+    # back into the padded input, then the pads cut off
+    g, w = n.inputs
+    D = g.rank - 2
+    kernel, out_sp, cin = w.shape[:D], g.shape[1:-1], w.shape[-2]
+    dp = b.matmul(_rows(b, g), b.reshape(
+        w, shape=(int(np.prod(w.shape[:-1])), w.shape[-1])), transpose_b=True)
+    dp = b.reshape(dp, shape=(g.shape[0], *out_sp, dp.shape[-1]))
+    # (only its shape is read: the padded input's)
+    padded = Value("padded", TensorType((g.shape[0],) + tuple(
+        s + lo + hi for s, (lo, hi) in zip(a["shape"], pads)) + (cin,),
+        g.dtype))
+    total = None
+    for t, tap in enumerate(itertools.product(*[range(k) for k in kernel])):
+        piece = b.slice(dp, starts=(0,) * (D + 1) + (t * cin,),
+                        stops=(None,) * (D + 1) + ((t + 1) * cin,),
+                        steps=(1,) * (D + 2))
+        sl = _tap_slice_args(padded, tap, out_sp, strides, dilation)
+        back = strided_slice_adjoint(b, piece, padded, sl["starts"],
+                                     sl["stops"], sl["steps"])
+        total = back if total is None else b.add(total, back)
+    if any(lo or hi for lo, hi in pads):
+        total = b.slice(total, starts=(0,) + tuple(lo for lo, _ in pads) + (0,),
+                        stops=(None,) + tuple(lo + s for (lo, _), s in zip(
+                            pads, a["shape"])) + (None,),
+                        steps=(1,) * (D + 2))
+    return total
+
+
 def convs_to_products(fn: Function) -> Function:
-    """1x1 convolutions (and their gradients) as GEMMs (module docstring,
-    2.)."""
+    """1x1 convolutions (and their gradients), and convolutions with a
+    large filter and few pixels, as GEMMs (module docstring, 2.)."""
+    fn = _rewrite_matching(fn, _patch_product, _by_patches)
     return _rewrite_matching(fn, _one_by_one, _product_of)
 
 

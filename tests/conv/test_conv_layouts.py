@@ -140,3 +140,116 @@ def test_per_channel_sums_of_images_run_in_two_stages():
     g = b.param("g", ("N", 5, 5, 4))
     fn = b.build([b.reduce_sum(g, axes=(0, 2))])
     assert split_channel_sums(fn) is fn
+
+
+def _conv_fn(shape, kernel, cin, cout, strides, pads, dilation,
+             dt=ir.float64):
+    b = ir.Builder("conv")
+    x = b.param("x", shape + (cin,), dt)
+    w = b.param("w", tuple(kernel) + (cin, cout), dt)
+    y = b.conv(x, w, strides=strides, pads=pads, dilation=dilation)
+    return b.build([b.reduce_sum(b.mul(y, b.tanh(y)))])
+
+
+# (spatial input with batch, kernel, strides, pads, dilation): ResNet's
+# 3x3 "same" conv on a 3x3 map, stride 2 with uneven pads, a dilated
+# filter, a 1-D and a 3-D conv, a static batch of one
+PATCH_CASES = [
+    (("N", 3, 3), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),
+    (("N", 5, 4), (3, 2), (2, 1), ((0, 1), (1, 0)), (1, 1)),
+    (("N", 5, 5), (2, 2), (1, 2), ((1, 1), (0, 2)), (2, 1)),
+    (("N", 7), (3,), (2,), ((1, 2),), (1,)),
+    (("N", 3, 2, 3), (2, 2, 2), (1, 1, 1), ((0, 1), (0, 0), (1, 0)),
+     (1, 1, 1)),
+    ((1, 4, 3), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),
+]
+
+
+def test_large_filters_on_few_pixels_become_patch_products(monkeypatch):
+    """The conv, its input gradient and its filter gradient as products of
+    patches: no conv op left, the interpreter's numbers unchanged (float64),
+    the gradients of the rewritten function agree with finite differences,
+    and the compiled step equals the interpreter on 1, 2 and 3 threads."""
+    from conv_helpers import check_identical_across_threads
+
+    from graphkeras.passes import assign_layouts as al
+
+    rng = np.random.default_rng(3)
+    cin, cout = 5, 6
+    monkeypatch.setattr(al, "PATCH_MIN_FILTER_BYTES", 8 * 2 * cin * cout)
+    for shape, kernel, strides, pads, dilation in PATCH_CASES:
+        fn = _conv_fn(shape, kernel, cin, cout, strides, pads, dilation)
+        g = differentiate(fn, ["x", "w"])
+        gp = convs_to_products(g)
+        ir.verify(gp)
+        ops = {n.op for n in gp.nodes}
+        assert "matmul" in ops and "matmul_sum" in ops and not {
+            "conv", "conv_transpose", "conv_filter_grad"} & ops, ops
+        sp = tuple(3 if d == "N" else d for d in shape)
+        args = [rng.normal(size=sp + (cin,)),
+                rng.normal(size=tuple(kernel) + (cin, cout)) / cin]
+        for a, b in zip(ir.interpret(g, args), ir.interpret(gp, args)):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        check_grads(convs_to_products(fn), args, ["x", "w"], rng=rng)
+        g32 = differentiate(_conv_fn(shape, kernel, cin, cout, strides,
+                                     pads, dilation, ir.float32), ["x", "w"])
+        check_identical_across_threads(g32, batch=3)
+    # too many pixels, a small filter, one tap or groups: left as convs
+    big = _conv_fn(("N", 5, 5), (3, 3), cin, cout, (1, 1), ((1, 1),) * 2,
+                   (1, 1))
+    assert convs_to_products(big) is big  # 25 pixels
+    monkeypatch.setattr(al, "PATCH_MIN_FILTER_BYTES", 1 << 20)
+    small = _conv_fn(("N", 3, 3), (3, 3), cin, cout, (1, 1),
+                     ((1, 1),) * 2, (1, 1))
+    assert convs_to_products(small) is small
+
+
+def test_strided_1x1_convolution_is_the_product_of_a_strided_slice():
+    rng = np.random.default_rng(4)
+    c = GEMM_MIN_CHANNELS
+    for batch in ("N", 2):
+        fn = _conv_fn((batch, 5, 6), (1, 1), c, c + 3, (2, 3),
+                      ((0, 0), (0, 0)), (1, 1))
+        g = differentiate(fn, ["x", "w"])
+        gp = convs_to_products(g)
+        ir.verify(gp)
+        ops = [n.op for n in gp.nodes]
+        assert "slice" in ops and "conv" not in ops, ops
+        args = [rng.normal(size=(2, 5, 6, c)),
+                rng.normal(size=(1, 1, c, c + 3)) / c]
+        for a, b in zip(ir.interpret(g, args), ir.interpret(gp, args)):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_concat_of_stored_operands_copies_rows(monkeypatch):
+    """A kernel that is one concat (copied row by row, codegen/kernels.
+    copy_concat) against the interpreter on 1-3 threads: odd sizes, the
+    last and a middle axis, booleans, a symbolic batch; along the first
+    axis (no rows) the pointwise rule still runs."""
+    from conv_helpers import check_identical_across_threads
+
+    from graphkeras.codegen import pointwise
+
+    copied = []
+
+    def spy(ctx, node, key):
+        copied.append(pointwise_copy(ctx, node, key))
+        return copied[-1]
+
+    pointwise_copy = pointwise.copy_concat
+    monkeypatch.setattr(pointwise, "copy_concat", spy)
+    for shapes, axis, dt in (
+            ([("N", 3, 5), ("N", 3, 1), ("N", 3, 7)], -1, ir.float32),
+            ([("N", 2, 3), ("N", 5, 3)], 1, ir.float32),
+            ([("N", 4, 3), ("N", 4, 9)], 2, ir.bool_),
+            ([(4, 3), (1, 3), (2, 3)], 0, ir.float32)):
+        b = ir.Builder(f"cat{len(copied)}")
+        xs = [b.param(f"x{i}", s) for i, s in enumerate(shapes)]
+        # the operands are stored values (a kernel each), then concatenated
+        parts = [b.exp(x) if dt == ir.float32 else
+                 b.greater(b.exp(x), b.constant(np.float32(1))) for x in xs]
+        cat = b.concat(*parts, axis=axis)
+        fn = b.build([cat])
+        copied.clear()
+        check_identical_across_threads(fn, batch=3)
+        assert copied and all(copied) == (axis != 0), (shapes, copied)

@@ -140,10 +140,10 @@ class Slice(OpDef):
             return (b.pad(g, pads=pads),)
         # General strides: scatter the cotangent back through a 0/1 mask
         # built with the same slice (positions are unique, so a sum works).
-        return (_strided_adjoint(b, g, x, starts, stops, steps),)
+        return (strided_slice_adjoint(b, g, x, starts, stops, steps),)
 
 
-def _strided_adjoint(b, g, x, starts, stops, steps):
+def strided_slice_adjoint(b, g, x, starts, stops, steps):
     """dx for a strided slice: each axis is expanded with gather-free
     index arithmetic (pad plus reshape for positive steps, reversal first
     for negative steps)."""
