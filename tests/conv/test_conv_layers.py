@@ -348,6 +348,17 @@ def test_weights_have_keras_layouts_and_names():
      ("Layer \"rs\" supports interpolation in ('bilinear', 'nearest', "
      "'lanczos3', 'lanczos5', 'bicubic', 'area'); received "
      "interpolation='cubic'.")),
+    # Keras 3 pads "causal" in Conv1D only: the depthwise, separable and
+    # transposed 1-D convolutions refuse it (they accepted it here)
+    (lambda: layers.SeparableConv1D(2, 3, padding="causal"),
+     ("The `padding` argument must be a list/tuple or one of ('valid', "
+     "'same'). Received: causal")),
+    (lambda: layers.DepthwiseConv1D(3, padding="causal"),
+     ("The `padding` argument must be a list/tuple or one of ('valid', "
+     "'same'). Received: causal")),
+    (lambda: layers.Conv1DTranspose(2, 3, padding="causal"),
+     ("The `padding` argument must be a list/tuple or one of ('valid', "
+     "'same'). Received: causal")),
     (lambda: layers.Conv2D(4, 3, data_format="nhwc"),
      ("The `data_format` argument must be one of {'channels_first', "
      "'channels_last'}. Received: data_format=nhwc")),

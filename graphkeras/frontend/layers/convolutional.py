@@ -59,6 +59,8 @@ class _ConvBase(Layer):
     """What every convolution layer shares: rank, the tuples, padding,
     data_format, activation, bias, the channel axis and the bias add."""
 
+    _allow_causal = False  # padding="causal" (Conv1D only, see BaseConv)
+
     def __init__(self, rank, kernel_size, strides=1, padding="valid",
                  data_format=None, dilation_rate=1, activation=None,
                  use_bias=True, bias_initializer="zeros", bias_regularizer=None,
@@ -69,7 +71,11 @@ class _ConvBase(Layer):
         self.strides = standardize_tuple(strides, rank, "strides")
         self.dilation_rate = standardize_tuple(dilation_rate, rank,
                                                "dilation_rate")
-        self.padding = standardize_padding(padding, allow_causal=rank == 1)
+        # as Keras 3: only the plain 1-D convolution pads "causal" (its
+        # depthwise, separable and transposed ones refuse it, so a file
+        # written here always loads in Keras)
+        self.padding = standardize_padding(
+            padding, allow_causal=rank == 1 and self._allow_causal)
         self.data_format = standardize_data_format(data_format)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -158,6 +164,7 @@ class _ConvBase(Layer):
 class BaseConv(lora.LoraLayer, _ConvBase):
     """N-d convolution layer (the base of Conv1D, Conv2D and Conv3D)."""
 
+    _allow_causal = True
     kernel = lora.lora_weight("kernel")
 
     def __init__(self, rank, filters, kernel_size, strides=1, padding="valid",
