@@ -117,6 +117,14 @@ def collect_state(model, include_optimizer: bool = True,
         opt = getattr(model, "optimizer", None)
         if opt is not None and hasattr(opt, "variables"):
             out.append(("optimizer/vars", opt.name, list(opt.variables)))
+            inner = getattr(opt, "inner_optimizer", None)
+            if inner is not None:
+                # a LossScaleOptimizer: Keras also keeps its inner
+                # optimizer's variables in their own group and loads them
+                # from there (loading here reads optimizer/vars, which
+                # hold them too)
+                out.append(("optimizer/inner_optimizer/vars", inner.name,
+                            list(inner.variables)))
     return out
 
 

@@ -321,8 +321,9 @@ class Round(_Unary):
 class RoundFloat16(_Unary):
     """float32 rounded to the nearest float16 (ties to even; inf from 65520
     on) and kept as float32: the `mixed_float16` policy's casts to the
-    compute dtype. Its gradient passes through unchanged, as the gradient
-    of Keras's cast to float16 and back does."""
+    compute dtype. Its gradient is rounded the same way: the gradient of
+    a float16 tensor is a float16 tensor in Keras (too large: inf, which
+    the LossScaleOptimizer detects; too small: flushed to zero)."""
 
     name, onnx = "round_float16", "Cast"  # exported as Cast(Cast(x, f16), f32)
 
@@ -337,7 +338,7 @@ class RoundFloat16(_Unary):
             return x.astype(np.float16).astype(x.dtype)
 
     def vjp(self, b, g, inputs, outputs):
-        return (g,)
+        return (b.round_float16(g),)
 
     def emit(self, s, x):
         return s.round_float16(x)
