@@ -241,15 +241,20 @@ def _unsafe_deserialization_enabled() -> bool:
 
 class DTypePolicy:
     """The dtype policy of layers: "float32" and "float64" (the variable
-    and the compute dtype are the same); "mixed_bfloat16": float32
-    variables and activations, products (Dense, attention, ops.matmul) on
-    operands rounded to bfloat16 with float32 sums; "mixed_float16":
-    float32 variables, each layer's inputs, variables and outputs rounded
-    to float16 values (graphkeras/frontend/mixed_precision.py)."""
+    and the compute dtype are the same; "int32", "int64" and "bool" for
+    integer and boolean layers); "mixed_bfloat16": float32 variables and
+    activations, products (Dense, attention, ops.matmul) on operands
+    rounded to bfloat16 with float32 sums; "mixed_float16": float32
+    variables, each layer's inputs, variables and outputs rounded to
+    float16 values (graphkeras/frontend/mixed_precision.py). "float16"
+    and "bfloat16" (half precision variables) are refused."""
 
     def __init__(self, name=None):
         name = floatx() if name is None else getattr(name, "name", name)
-        if name not in _FLOATX_SUPPORTED and name not in _MIXED_SUPPORTED:
+        if isinstance(name, type):  # np.float32
+            name = name.__name__
+        if name not in _FLOATX_SUPPORTED and name not in _MIXED_SUPPORTED \
+                and name not in _OTHER_SUPPORTED:
             if name in ("float16", "bfloat16", "half"):
                 raise ValueError(
                     f"graphkeras does not support the dtype policy {name!r}: "
@@ -258,10 +263,11 @@ class DTypePolicy:
                     "'mixed_bfloat16' (float32 variables, half precision "
                     "computations), or 'float32'."
                 )
+            # (Keras 3's message)
             raise ValueError(
-                "Unsupported dtype policy. Expected 'float32', 'float64', "
-                "'mixed_float16' or 'mixed_bfloat16'. Received: "
-                f"policy={name!r}"
+                f"Cannot convert {name!r} to a mixed precision DTypePolicy. "
+                "Valid policies include 'mixed_float16', 'mixed_bfloat16', "
+                "and the name of any float dtype such as 'float32'."
             )
         self.name = str(name)
 
@@ -272,6 +278,12 @@ class DTypePolicy:
     @property
     def variable_dtype(self) -> str:
         return "float32" if self.name in _MIXED_SUPPORTED else self.name
+
+    @property
+    def quantization_mode(self):
+        """None: a float policy (Keras's quantized ones are its
+        subclasses)."""
+        return None
 
     def get_config(self) -> dict:
         return {"name": self.name}
@@ -290,6 +302,8 @@ class DTypePolicy:
         return f'<DTypePolicy "{self.name}">'
 
 
+# the policies of integer and boolean layers (compute = variable dtype)
+_OTHER_SUPPORTED = ("int32", "int64", "bool")
 _MIXED_SUPPORTED = {"mixed_bfloat16": "bfloat16",   # name -> compute dtype
                     "mixed_float16": "float16"}
 _GLOBAL_MIXED: list = []  # the global mixed policy's name, when one is set

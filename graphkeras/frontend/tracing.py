@@ -62,6 +62,9 @@ class Trace:
         # value name -> (targets, vjp): ops.custom_gradient's gradients,
         # which `gradients.gradient` hands to passes.differentiate
         self.custom_vjps: dict = {}
+        # value name -> whether a mixed_float16 layer output it (float16
+        # values in a float32 tensor; the last layer to output it says)
+        self.half_values: dict = {}
 
     # --- activation ------------------------------------------------------------
 

@@ -70,6 +70,14 @@ def _float(x):
         return a
 
 
+def _float16_run(run1):
+    def run(x):
+        res = run1(x)
+        return None if res is None else (res[0].astype(np.float16),)
+
+    return run
+
+
 class Trainer:
     """Mixed into Model: compile, fit, evaluate, predict, *_on_batch."""
 
@@ -923,6 +931,12 @@ class Trainer:
         return self._pack_outputs(flat)
 
     def _pack_outputs(self, flat):
+        half = self.__dict__.get("_half_outputs")
+        if half is not None and len(half) == len(flat):
+            # float16 values (a mixed_float16 layer's outputs) as float16
+            # arrays, as Keras returns them
+            flat = [a.astype(np.float16) if h and a.dtype == np.float32
+                    else a for a, h in zip(flat, half)]
         struct = getattr(self, "_outputs_struct", None)
         if struct is None and getattr(self, "_functional", None) is not None:
             struct = self._functional._outputs_struct
@@ -1003,6 +1017,11 @@ class Trainer:
             out = self._pack_outputs(list(res))
             plain = len(res) == 1 and out is res[0]
             run1 = getattr(exe, "run1_fast", None)
+            if run1 is not None and len(res) == 1 and isinstance(
+                    out, np.ndarray) and out.dtype == np.float16:
+                # one float16 output (mixed_float16): cast in the fast
+                # path itself (_pack_outputs' cast, without its work)
+                run1, plain = _float16_run(run1), True
             if run1 is not None and version == (structure_version(),
                                                 self._compile_version):
                 # (a model built by this call has a new version: the next

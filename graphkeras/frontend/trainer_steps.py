@@ -92,6 +92,11 @@ def trace(model, kind, xs, ys=None, sws=None, x_template=None,
             else:
                 out = model.predict_step(data)
             flat = [_as_traced(t, o) for o in tree.flatten(out)]
+            # the outputs a mixed_float16 layer made: predict returns them
+            # as float16 arrays, as Keras does (trainer._pack_outputs)
+            half = tuple(t.half_values.get(o.value.name, False)
+                         for o in flat)
+            model.__dict__["_half_outputs"] = half if any(half) else None
             return TracedStep(_finish(t, [o.value for o in flat], names,
                                       len(flat)))
         step = "train_step" if kind == "train" else "test_step"

@@ -112,7 +112,7 @@ def test_conversion_is_announced_once(monkeypatch):
     from graphkeras.frontend import mixed_precision as mp
 
     monkeypatch.setattr(runtime, "bf16_native", lambda: False)
-    monkeypatch.setattr(mp, "_WARNED", [])
+    monkeypatch.setattr(mp, "_WARNED", set())
     with pytest.warns(UserWarning, match="no AVX512_BF16"):
         keras.layers.Dense(3, dtype="mixed_bfloat16")
     import warnings
@@ -122,16 +122,48 @@ def test_conversion_is_announced_once(monkeypatch):
         keras.layers.Dense(3, dtype="mixed_bfloat16")  # said once
 
 
-def test_float16_layers_do_not_announce_bfloat16(monkeypatch):
+def test_each_half_precision_is_announced_once(monkeypatch):
     from graphkeras import runtime
     from graphkeras.frontend import mixed_precision as mp
 
-    monkeypatch.setattr(runtime, "bf16_native", lambda: False)
-    monkeypatch.setattr(mp, "_WARNED", [])
+    monkeypatch.setattr(runtime, "bf16_native", lambda: True)
+    monkeypatch.setattr(mp, "_WARNED", set())
     import warnings
 
+    # float16: said on every host (graphkeras has no float16 kernels)
+    with pytest.warns(UserWarning, match="no float16 kernels") as got:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        keras.layers.Dense(3)
+        keras.layers.Dense(3, dtype="mixed_float16")
+    keras.mixed_precision.set_global_policy("float32")
+    assert len(got) == 1 and "once per process" in str(got[0].message)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         keras.layers.Dense(3, dtype="mixed_float16")
-    with pytest.warns(UserWarning, match="no AVX512_BF16"):
+        # bfloat16 on a host with AVX512_BF16: nothing to say
         keras.layers.Dense(3, dtype="mixed_bfloat16")
+    monkeypatch.setattr(mp, "_WARNED", set())
+    monkeypatch.setattr(runtime, "bf16_native", lambda: False)
+    with pytest.warns(UserWarning, match="no AVX512_BF16") as got:
+        keras.layers.Dense(3, dtype="mixed_bfloat16")
+        keras.layers.Dense(3, dtype="mixed_bfloat16")
+    assert len(got) == 1
+
+
+def test_dtype_policies_namespace():
+    d = keras.dtype_policies
+    cfg = d.serialize(d.get("mixed_bfloat16"))
+    # as Keras 3 writes a layer's "dtype"
+    assert cfg == {"module": "keras", "class_name": "DTypePolicy",
+                   "config": {"name": "mixed_bfloat16"},
+                   "registered_name": None}
+    assert d.deserialize(cfg) == keras.mixed_precision.Policy(
+        "mixed_bfloat16")
+    assert d.get(cfg).compute_dtype == "bfloat16"
+    assert d.get(None).name == "float32"
+    assert d.FloatDTypePolicy is keras.DTypePolicy is d.DTypePolicy
+    with pytest.raises(ValueError, match="Cannot interpret `dtype`"):
+        d.get(3)
+    # integer layers have their policy too (Keras: DTypePolicy("int64"))
+    assert keras.layers.IntegerLookup(dtype="int64").dtype_policy.name == \
+        "int64"

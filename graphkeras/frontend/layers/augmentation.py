@@ -138,12 +138,12 @@ class RandomFlip(_ImageLayer):
     def call(self, inputs, training=True):
         if isinstance(inputs, dict):
             return _labels_through(self, inputs, training)
-        x = _as_float(inputs, self.compute_dtype)
+        x = _as_float(inputs, self._tensor_dtype)
         rank = _check_rank(self, x)
         if not training:
             return x
         draw = random_module.uniform(_per_image_shape(x, rank),
-                                     dtype=self.compute_dtype,
+                                     dtype=self._tensor_dtype,
                                      seed=self.seed_generator)
         flip = ops.less_equal(draw, 0.5)
         if rank == 3:
@@ -183,7 +183,7 @@ class CenterCrop(Layer):
         self.built = True
 
     def call(self, inputs):
-        x = _as_float(inputs, self.compute_dtype)
+        x = _as_float(inputs, self._tensor_dtype)
         rank = _check_rank(self, x)
         shape = ops.shape(x)
         h_axis = rank - 3 if self.data_format == "channels_last" else rank - 2
@@ -242,7 +242,7 @@ class RandomCrop(_ImageLayer):
     def call(self, inputs, training=True):
         if isinstance(inputs, dict):
             return _labels_through(self, inputs, training)
-        x = _as_float(inputs, self.compute_dtype)
+        x = _as_float(inputs, self._tensor_dtype)
         rank = _check_rank(self, x)
         h_axis, w_axis = self._axes(rank)
         shape = ops.shape(x)
@@ -301,13 +301,13 @@ class RandomContrast(_ImageLayer):
     def call(self, inputs, training=True):
         if isinstance(inputs, dict):
             return _labels_through(self, inputs, training)
-        x = _as_float(inputs, self.compute_dtype)
+        x = _as_float(inputs, self._tensor_dtype)
         rank = _check_rank(self, x)
         if not training:
             return x
         factor = random_module.uniform(
             _per_image_shape(x, rank), 1.0 - self.factor[0],
-            1.0 + self.factor[1], dtype=self.compute_dtype,
+            1.0 + self.factor[1], dtype=self._tensor_dtype,
             seed=self.seed_generator)
         if rank == 3:
             factor = ops.reshape(factor, (1, 1, 1))
@@ -342,13 +342,13 @@ class RandomBrightness(_ImageLayer):
     def call(self, inputs, training=True):
         if isinstance(inputs, dict):
             return _labels_through(self, inputs, training)
-        x = _as_float(inputs, self.compute_dtype)
+        x = _as_float(inputs, self._tensor_dtype)
         rank = _check_rank(self, x)
         if not training:
             return x
         delta = random_module.uniform(
             _per_image_shape(x, rank), self.factor[0], self.factor[1],
-            dtype=self.compute_dtype, seed=self.seed_generator)
+            dtype=self._tensor_dtype, seed=self.seed_generator)
         if rank == 3:
             delta = ops.reshape(delta, (1, 1, 1))
         span = float(self.value_range[1] - self.value_range[0])

@@ -84,7 +84,7 @@ class _AffineLayer(_ImageLayer):
     def _draw(self, x, lo: float, hi: float):
         """(N, 1) uniform numbers in [lo, hi), one per image."""
         return random_module.uniform((ops.shape(x)[0], 1), lo, hi,
-                                     dtype=self.compute_dtype,
+                                     dtype=self._tensor_dtype,
                                      seed=self.seed_generator)
 
     def _size(self, x) -> tuple:
@@ -95,7 +95,7 @@ class _AffineLayer(_ImageLayer):
     def call(self, inputs, training=True):
         if isinstance(inputs, dict):
             return _labels_through(self, inputs, training)
-        x = _as_float(inputs, self.compute_dtype)
+        x = _as_float(inputs, self._tensor_dtype)
         rank = _check_rank(self, x)
         if not training:
             return x

@@ -64,7 +64,7 @@ class KerasImageLayer(_ImageLayer):
     def call(self, inputs, training=None):
         if isinstance(inputs, dict):
             return self._call_dict(inputs, training)
-        x = _as_float(inputs, self.compute_dtype)
+        x = _as_float(inputs, self._tensor_dtype)
         rank = _check_rank(self, x)
         if training is None:
             training = True  # Keras 3: call(data, training=True)
@@ -87,7 +87,7 @@ class KerasImageLayer(_ImageLayer):
                 f"supported. Received a dict with keys {sorted(data)}")
         if "labels" not in data:
             return {"images": self.call(data["images"], training)}
-        x = _as_float(data["images"], self.compute_dtype)
+        x = _as_float(data["images"], self._tensor_dtype)
         labels = data["labels"]
         if training is None:
             training = True
@@ -109,7 +109,7 @@ class KerasImageLayer(_ImageLayer):
         """Uniform draws of shape (batch, *tail) in [lo, hi)."""
         return random_module.uniform((ops.shape(x)[0],) + tuple(tail),
                                      float(lo), float(hi),
-                                     dtype=self.compute_dtype,
+                                     dtype=self._tensor_dtype,
                                      seed=self.seed_generator)
 
     def _per_image(self, v):
@@ -757,7 +757,7 @@ class MaxNumBoundingBoxes(KerasImageLayer):
         self.fill_value = int(fill_value)
 
     def call(self, inputs, training=None):
-        return _as_float(inputs, self.compute_dtype)
+        return _as_float(inputs, self._tensor_dtype)
 
     def get_config(self):
         return {**super().get_config(), "max_number": self.max_number}

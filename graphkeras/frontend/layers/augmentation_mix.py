@@ -144,11 +144,11 @@ class MixUp(KerasImageLayer):
     def _augment_with_labels(self, x, labels, training):
         perm = _permutation_matrix(x, self.seed_generator)
         weight = random_module.beta((ops.shape(x)[0],), self.alpha,
-                                    self.alpha, dtype=self.compute_dtype,
+                                    self.alpha, dtype=self._tensor_dtype,
                                     seed=self.seed_generator)
         images = _blend(x, weight, perm)
         return images, None if labels is None else _blend(
-            _as_float(labels, self.compute_dtype), weight, perm)
+            _as_float(labels, self._tensor_dtype), weight, perm)
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha,
@@ -179,7 +179,7 @@ class CutMix(KerasImageLayer):
     def call(self, inputs, training=None):
         if isinstance(inputs, dict):
             return super().call(inputs, training=training)
-        x = _as_float(inputs, self.compute_dtype)
+        x = _as_float(inputs, self._tensor_dtype)
         if _check_rank(self, x) == 3:
             return x  # Keras 3 mixes batches only
         return super().call(x, training=training)
@@ -191,7 +191,7 @@ class CutMix(KerasImageLayer):
         h_axis, w_axis = _hw_axes(self.data_format)
         h, w = ops.shape(x)[h_axis], ops.shape(x)[w_axis]
         a = ops.add(random_module.uniform((1,), *self.factor,
-                                          dtype=self.compute_dtype,
+                                          dtype=self._tensor_dtype,
                                           seed=self.seed_generator), 1e-6)
         weight = self._beta(x, a)
         ratio = ops.sqrt(ops.subtract(1.0, weight))
@@ -207,16 +207,16 @@ class CutMix(KerasImageLayer):
         kept = ops.subtract(1.0, ops.divide(
             ops.multiply(ops.subtract(x1, x0), ops.subtract(y1, y0)),
             float(w * h)))
-        return images, _blend(_as_float(labels, self.compute_dtype), kept,
+        return images, _blend(_as_float(labels, self._tensor_dtype), kept,
                               perm)
 
     def _beta(self, x, a):
         """Beta(a, a) per image, a a (1,) tensor."""
         n = ops.shape(x)[0]
         alpha = ops.add(ops.zeros_like(self._uniform(x, 0.0, 1.0)), a)
-        g1 = random_module.gamma((n,), alpha, dtype=self.compute_dtype,
+        g1 = random_module.gamma((n,), alpha, dtype=self._tensor_dtype,
                                  seed=self.seed_generator)
-        g2 = random_module.gamma((n,), alpha, dtype=self.compute_dtype,
+        g2 = random_module.gamma((n,), alpha, dtype=self._tensor_dtype,
                                  seed=self.seed_generator)
         return ops.divide(g1, ops.add(g1, g2))
 
@@ -274,10 +274,10 @@ class RandomErasing(KerasImageLayer):
         if self.fill_value is None:
             fill = ops.multiply(random_module.normal(
                 (ops.shape(x)[0],) + tuple(ops.shape(x)[1:]),
-                dtype=self.compute_dtype, seed=self.seed_generator),
+                dtype=self._tensor_dtype, seed=self.seed_generator),
                 float(self.value_range[1]))
         else:
-            fill = np.asarray(self.fill_value, self.compute_dtype)
+            fill = np.asarray(self.fill_value, self._tensor_dtype)
             if fill.ndim == 1 and self.data_format == "channels_first":
                 fill = fill.reshape(3, 1, 1)
             fill = ops.add(ops.zeros_like(x), fill)
@@ -341,7 +341,7 @@ class RandomGaussianBlur(KerasImageLayer):
         p = self._uniform(x, *self.factor, (1, 1, 1))
         apply = ops.less(self._uniform(x, 0.0, 1.0, (1, 1, 1)), p)
         sigma = ops.add(random_module.uniform(
-            (2,), *self.sigma, dtype=self.compute_dtype,
+            (2,), *self.sigma, dtype=self._tensor_dtype,
             seed=self.seed_generator), 1e-6)
         blurred = blur(x, self.kernel_size, ops.getitem(sigma, (slice(0, 1),)),
                        ops.getitem(sigma, (slice(1, 2),)), self.data_format)
@@ -559,7 +559,7 @@ class RandomElasticTransform(KerasImageLayer):
             return x
         p = self._uniform(x, *self.factor, (1, 1, 1))
         apply = ops.less(self._uniform(x, 0.0, 1.0, (1, 1, 1)), p)
-        d = random_module.uniform((1,), *self.scale, dtype=self.compute_dtype,
+        d = random_module.uniform((1,), *self.scale, dtype=self._tensor_dtype,
                                   seed=self.seed_generator)
         h_axis, w_axis = _hw_axes(self.data_format)
         h, w = ops.shape(x)[h_axis], ops.shape(x)[w_axis]
@@ -675,7 +675,7 @@ class RandAugment(_PolicyLayer):
         n = len(self._ops)
         for _ in range(int(self.num_ops)):
             choice = ops.floor(random_module.uniform(
-                (1,), 0.0, float(n), dtype=self.compute_dtype,
+                (1,), 0.0, float(n), dtype=self._tensor_dtype,
                 seed=self.seed_generator))
             x = self._choose(x, choice, self._ops)
         return x
@@ -735,7 +735,7 @@ class AugMix(_PolicyLayer):
         self._ops = self._candidates(names, interpolation, self.data_format)
 
     def _augment(self, x, training):
-        dt = self.compute_dtype
+        dt = self._tensor_dtype
         chains = int(self.num_chains)
         g = random_module.gamma((chains,), self.alpha, dtype=dt,
                                 seed=self.seed_generator)

@@ -229,8 +229,8 @@ class ConvLSTMCell(Layer, DropoutRNNCell):
 
     def get_initial_state(self, batch_size=None):
         shape = self._state_shape(batch_size, self.spatial_dims)
-        return [ops.zeros(shape, dtype=self.compute_dtype),
-                ops.zeros(shape, dtype=self.compute_dtype)]
+        return [ops.zeros(shape, dtype=self._tensor_dtype),
+                ops.zeros(shape, dtype=self._tensor_dtype)]
 
     # --- the arithmetic (channels last) -----------------------------------------
 
@@ -469,7 +469,7 @@ class ConvLSTM(RNN):
                 f'Layer "{self.name}" needs a fixed number of timesteps, '
                 f"received sequences of shape {shape}. Give the time dimension "
                 "a size in Input(shape=...).")
-        dtype = self.compute_dtype
+        dtype = self._tensor_dtype
         sequences = ops.cast(sequences, dtype)
         if first:  # (N, T, C, *sp) -> (N, T, *sp, C)
             sequences = ops.transpose(
@@ -564,7 +564,7 @@ class ConvLSTM(RNN):
         """The two initial states (N, *sp', filters), channels last."""
         cell, rank = self.cell, self.rank
         first = cell.data_format == "channels_first"
-        dtype = self.compute_dtype
+        dtype = self._tensor_dtype
         batch = state_shape[0]
 
         def zeros():

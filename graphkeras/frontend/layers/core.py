@@ -8,7 +8,7 @@ import numpy as np
 from .. import activations, constraints, initializers, ops, regularizers, tree
 from .. import random as random_module
 from ..operation import register_op_node
-from ..tensors import KerasTensor
+from ..tensors import KerasTensor, TracedTensor
 from .input_spec import InputSpec
 from .layer import Layer
 from . import lora
@@ -280,6 +280,9 @@ class OpLayer(Layer):
 
     # a Keras 3 Operation neither carries a mask nor warns about one
     warns_on_mask = False
+    # nor follows a dtype policy: under mixed_float16 its result is
+    # float16 when its operands are (ops.core._follow_half), not rounded
+    _rounds_outputs = False
 
     def __init__(self, fn, template=((), {}), **kwargs):
         super().__init__(name=kwargs.pop("name", None) or _op_name(fn), **kwargs)
@@ -287,12 +290,33 @@ class OpLayer(Layer):
         self._template = template
         self.built = True
 
+    def _convert_and_run(self, args, kwargs):
+        floats = [t for t in tree.flatten(args[0])
+                  if isinstance(t, np.ndarray) and t.dtype.kind == "f"]
+        out = super()._convert_and_run(args, kwargs)
+        if floats and all(t.dtype == np.float16 for t in floats) and \
+                getattr(self.fn, "__name__", None) != "cast":
+            # eager, on a mixed_float16 layer's float16 arrays: float16
+            # results, as Keras's (computed as float32 here)
+            out = tree.map_structure(
+                lambda o: o.astype(np.float16) if isinstance(o, np.ndarray)
+                and o.dtype == np.float32 else o, out)
+        return out
+
     def call(self, tensors):
         it = iter(tensors)
         args, kwargs = tree.map_structure(
             lambda x: next(it) if isinstance(x, KerasTensor) else x,
             self._template)
-        return getattr(self.fn, "raw", self.fn)(*args, **kwargs)
+        out = getattr(self.fn, "raw", self.fn)(*args, **kwargs)
+        if getattr(self.fn, "__name__", None) == "cast" and isinstance(
+                out, TracedTensor) and out.dtype == "float32" and \
+                out.trace.half_values.get(out.value.name):
+            # ops.cast(float16 tensor, "float32"): a float32 tensor in
+            # Keras, so a value of its own, not marked float16
+            out = out.trace.wrap(out.trace.builder.op(
+                "cast", out.value, dtype="float32"))
+        return out
 
 
 def _op_name(fn):

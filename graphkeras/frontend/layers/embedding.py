@@ -104,7 +104,7 @@ class Embedding(lora.LoraLayer, Layer):
         if ops.dtype(inputs) not in ("int32", "int64"):
             inputs = ops.cast(inputs, "int32")
         out = ops.take(self.embeddings, inputs, axis=0)
-        return ops.cast(out, self.compute_dtype)
+        return ops.cast(out, self._tensor_dtype)
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:

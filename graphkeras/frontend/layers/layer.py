@@ -166,13 +166,17 @@ class Layer:
         from .. import mixed_precision
 
         # mixed_bfloat16: float32 variables and tensors, bfloat16 products
-        self._dtype_policy = mixed_precision.policy_of(dtype)
+        if isinstance(dtype, dict):  # a serialized DTypePolicy (Keras's
+            dtype = dtype.get("config", dtype).get("name")  # get_config)
+        try:
+            self._dtype_policy = mixed_precision.policy_of(dtype)
+        except ValueError as e:  # "float16": say which layer
+            raise ValueError(f'Layer "{self.name}" ({type(self).__name__}), '
+                             f"dtype={dtype!r}: {e}") from None
         if self._dtype_policy is not None:
-            if self._dtype_policy.compute_dtype == "bfloat16":
-                mixed_precision.note_conversion()
+            mixed_precision.note_conversion(self._dtype_policy.compute_dtype)
             dtype = self._dtype_policy.variable_dtype
         self.dtype = standardize_dtype(getattr(dtype, "name", dtype))
-        self.compute_dtype = self.dtype
         self.autocast = autocast
         self.built = False
         self.input_spec = None
@@ -606,8 +610,8 @@ class Layer:
             if isinstance(x, (TracedTensor, Variable)):
                 if (self.autocast and isinstance(x, TracedTensor)
                         and x.dtype.startswith("float")
-                        and x.dtype != self.compute_dtype):
-                    return ops.cast(x, self.compute_dtype)
+                        and x.dtype != self._tensor_dtype):
+                    return ops.cast(x, self._tensor_dtype)
                 return x
             if isinstance(x, (np.ndarray, list, float, int)) and not isinstance(
                 x, bool
@@ -625,7 +629,11 @@ class Layer:
                     a = a.astype(np.int64 if a.dtype.itemsize >= 4
                                  else np.int32)
                 if a.dtype.kind == "f" and self.autocast:
-                    a = a.astype(self.compute_dtype, copy=False)
+                    a = a.astype(self._tensor_dtype, copy=False)
+                elif a.dtype.kind == "f" and a.dtype.itemsize < 4:
+                    # (float16 arrays, a mixed_float16 layer's eager
+                    # outputs: held as float32 here, whatever autocast)
+                    a = a.astype(np.float32)
                 return a
             return x
 
@@ -657,6 +665,27 @@ class Layer:
 
         return getattr(self, "_dtype_policy", None) or DTypePolicy(self.dtype)
 
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype the layer computes in, its policy's (Keras 3):
+        "float16" / "bfloat16" under a mixed policy, whose tensors are
+        float32 arrays here (holding float16 values under mixed_float16),
+        else the variable dtype."""
+        policy = self.__dict__.get("_dtype_policy")
+        return policy.compute_dtype if policy is not None else self.dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype of the layer's variables (Keras 3: the policy's
+        variable dtype, "float32" under a mixed policy)."""
+        return self.dtype
+
+    @property
+    def _tensor_dtype(self) -> str:
+        # the dtype of the arrays the layer's call() computes on: the
+        # variable dtype (float32 under a mixed policy)
+        return self.dtype
+
     @dtype_policy.setter
     def dtype_policy(self, value):
         from .. import mixed_precision
@@ -667,7 +696,7 @@ class Layer:
         policy = mixed_precision.policy_of(value)
         object.__setattr__(self, "_dtype_policy", policy)
         if policy is None:
-            self.dtype = self.compute_dtype = standardize_dtype(
+            self.dtype = standardize_dtype(
                 getattr(value, "name", value))
 
     def _run_call(self, args, kwargs):
@@ -710,8 +739,17 @@ class Layer:
                                f'"{self.name}"): {e}'),)
                     e._layer_named = True
                 raise
-            if self._rounds_outputs and mixed_precision.is_float16(policy):
-                outputs = _round_outputs(outputs)
+            if self._rounds_outputs:
+                half = mixed_precision.is_float16(policy)
+                if half:
+                    outputs = _round_outputs(outputs)
+                if trace is not None:
+                    # which traced values hold float16 values at a layer's
+                    # output (predict returns those as float16 arrays)
+                    for o in tree.flatten(outputs):
+                        if isinstance(o, TracedTensor):
+                            trace.half_values[o.value.name] = \
+                                half and o.dtype == "float32"
             # (not in a spec trace: shapes only, and the penalty may need
             # the concrete batch size, e.g. PointNet's orthogonality one)
             if self.activity_regularizer is not None and (
@@ -840,7 +878,13 @@ class Layer:
                 if batch is not None and shape and shape[0] is None:
                     shape = (batch,) + tuple(shape[1:])
                 try:
-                    t = spec.input(f"in{counter[0]}", shape, x.dtype)
+                    # (a mixed_float16 layer's output: float16 values in
+                    # a float32 tensor)
+                    t = spec.input(f"in{counter[0]}", shape,
+                                   "float32" if x.dtype == "float16"
+                                   else x.dtype)
+                    if x.dtype == "float16":
+                        spec.half_values[t.value.name] = True
                 except ValueError as e:
                     raise ValueError(
                         f'Layer "{self.name}" received input {counter[0] - 1} '
@@ -864,7 +908,9 @@ class Layer:
 
         def to_keras(x):
             if isinstance(x, TracedTensor):
-                kt = KerasTensor(x.shape, x.dtype)
+                # float16 where a mixed_float16 layer made it, as in Keras
+                kt = KerasTensor(x.shape, "float16" if spec.half_values.get(
+                    x.value.name) else x.dtype)
                 m = get_keras_mask(x)
                 if isinstance(m, TracedTensor):
                     kt._keras_mask = KerasTensor(m.shape, m.dtype)
@@ -881,7 +927,7 @@ class Layer:
     def compute_output_shape(self, input_shape):
         """The output shape for `input_shape`, found by tracing call()."""
         def spec(s):
-            return KerasTensor(s, self.compute_dtype)
+            return KerasTensor(s, self._tensor_dtype)
 
         if isinstance(input_shape, list) and input_shape and isinstance(
             input_shape[0], (list, tuple)
@@ -1072,6 +1118,11 @@ def _round_outputs(outputs):
     from .masks import get_keras_mask, set_keras_mask
 
     def one(x):
+        if isinstance(x, np.ndarray) and x.dtype == np.float32:
+            # eager: a float16 array, as Keras's layer returns (float16
+            # arrays compute as float32 in graphkeras's ops)
+            with np.errstate(over="ignore"):
+                return x.astype(np.float16)
         y = round_float16(x)
         if y is not x:
             mask = get_keras_mask(x)

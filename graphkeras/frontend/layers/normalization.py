@@ -175,7 +175,7 @@ class BatchNormalization(Layer):
             mean, variance = moving_mean, moving_variance
         out = _normalize(x, self._shaped(mean), self._shaped(variance),
                          self._shaped(gamma), self._shaped(beta), self.epsilon)
-        return ops.cast(out, self.compute_dtype)
+        return ops.cast(out, self._tensor_dtype)
 
     def _masked_moments(self, x, mask):
         axes = self._reduction_axes
@@ -311,7 +311,7 @@ class LayerNormalization(Layer):
         else:
             mean, variance = ops.moments(x, axes=self._axes, keepdims=True)
             out = _normalize(x, mean, variance, gamma, beta, self.epsilon)
-        return ops.cast(out, self.compute_dtype)
+        return ops.cast(out, self._tensor_dtype)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -125,7 +125,7 @@ class GroupNormalization(Layer):
                                         ops.dtype(x)))
         out = ops.reshape(out, tuple(-1 if i == 0 else d
                                      for i, d in enumerate(shape)))
-        return ops.cast(out, self.compute_dtype)
+        return ops.cast(out, self._tensor_dtype)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -39,7 +39,7 @@ class Rescaling(Layer):
         self.built = True
 
     def call(self, inputs):
-        dt = self.compute_dtype
+        dt = self._tensor_dtype
         x = _as_float(inputs, dt)
         scale = np.asarray(self.scale, dt)
         offset = np.asarray(self.offset, dt)
@@ -91,7 +91,7 @@ class Resizing(Layer):
         self.built = True
 
     def call(self, inputs):
-        x = _as_float(inputs, self.compute_dtype)
+        x = _as_float(inputs, self._tensor_dtype)
         return ops.image.resize(
             x, (self.height, self.width), interpolation=self.interpolation,
             antialias=self.antialias,

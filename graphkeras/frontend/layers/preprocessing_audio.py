@@ -90,7 +90,7 @@ class MelSpectrogram(Layer):
         self.built = True
 
     def call(self, inputs):
-        dt = self.compute_dtype if self.compute_dtype in (
+        dt = self._tensor_dtype if self._tensor_dtype in (
             "float32", "float64") else "float32"
         x = ops.convert_to_tensor(inputs, dt) if not isinstance(
             inputs, np.ndarray) else np.asarray(inputs, dt)
@@ -107,7 +107,7 @@ class MelSpectrogram(Layer):
         if self.power_to_db:
             out = self._dbscale(out)
         out = ops.swapaxes(out, -1, -2)
-        return ops.cast(out, self.compute_dtype)
+        return ops.cast(out, self._tensor_dtype)
 
     def _dbscale(self, x):
         log_spec = ops.multiply(ops.log10(ops.maximum(x, self.min_power)),

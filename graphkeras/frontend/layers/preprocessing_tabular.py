@@ -189,7 +189,7 @@ class Normalization(Layer):
             self._const_variance = self._expand(self.input_variance, ndim)
 
     def _expand(self, value, ndim):
-        v = np.asarray(value, self.compute_dtype)
+        v = np.asarray(value, self._tensor_dtype)
         if v.ndim:
             shape = [1] * ndim
             for i in range(1, v.ndim + 1):
@@ -237,12 +237,12 @@ class Normalization(Layer):
 
     def call(self, inputs):
         x = inputs
-        if ops.dtype(x) != self.compute_dtype:
-            x = ops.cast(x, self.compute_dtype)
+        if ops.dtype(x) != self._tensor_dtype:
+            x = ops.cast(x, self._tensor_dtype)
         if self.input_mean is not None:
             mean, variance = self._const_mean, self._const_variance
             std = np.maximum(np.sqrt(variance), _EPSILON).astype(
-                self.compute_dtype)
+                self._tensor_dtype)
         else:
             mean = ops.reshape(self.adapt_mean, self._broadcast_shape)
             variance = ops.reshape(self.adapt_variance, self._broadcast_shape)
@@ -271,7 +271,7 @@ class Normalization(Layer):
         if self.input_mean is not None:
             return getattr(self, f"_const_{which}")
         value = np.asarray(getattr(self, f"adapt_{which}"))
-        return value.reshape(self._broadcast_shape).astype(self.compute_dtype)
+        return value.reshape(self._broadcast_shape).astype(self._tensor_dtype)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -396,7 +396,7 @@ class Discretization(Layer):
         if self.output_mode == "int":
             return idx
         return _encode(idx, self.output_mode, bounds.size + 1,
-                       self.compute_dtype)
+                       self._tensor_dtype)
 
     def compute_output_shape(self, input_shape):
         depth = (len(self.bin_boundaries) + 1 if self.bin_boundaries is not None
@@ -470,7 +470,7 @@ class CategoryEncoding(Layer):
                 raise ValueError(
                     "`count_weights` is not used when `output_mode` is not "
                     f"`'count'`. Received `count_weights={count_weights}`.")
-            count_weights = ops.cast(count_weights, self.compute_dtype)
+            count_weights = ops.cast(count_weights, self._tensor_dtype)
         x = inputs
         if isinstance(x, np.ndarray) and x.size and (
                 x.min() < 0 or x.max() >= self.num_tokens):
@@ -484,7 +484,7 @@ class CategoryEncoding(Layer):
         if not ops.dtype(x).startswith("int"):
             x = ops.cast(x, "int32")
         return _encode(x, self.output_mode, self.num_tokens,
-                       self.compute_dtype, count_weights)
+                       self._tensor_dtype, count_weights)
 
     def compute_output_shape(self, input_shape):
         return _encoded_shape(input_shape, self.output_mode, self.num_tokens)

@@ -49,7 +49,7 @@ class GaussianNoise(Layer):
         if training and self.stddev > 0:
             noise = random_module.normal(ops.shape(inputs), mean=0.0,
                                          stddev=self.stddev,
-                                         dtype=self.compute_dtype,
+                                         dtype=self._tensor_dtype,
                                          seed=self.seed_generator)
             return ops.add(inputs, noise)
         return inputs
@@ -81,7 +81,7 @@ class GaussianDropout(Layer):
             stddev = math.sqrt(self.rate / (1.0 - self.rate))
             noise = random_module.normal(ops.shape(inputs), mean=1.0,
                                          stddev=stddev,
-                                         dtype=self.compute_dtype,
+                                         dtype=self._tensor_dtype,
                                          seed=self.seed_generator)
             return ops.multiply(inputs, noise)
         return inputs
@@ -128,9 +128,9 @@ class AlphaDropout(Layer):
                           for i, d in enumerate(self.noise_shape))
         alpha_p = -self._ALPHA * self._SCALE
         keep = ops.cast(ops.greater_equal(
-            random_module.uniform(shape, dtype=self.compute_dtype,
+            random_module.uniform(shape, dtype=self._tensor_dtype,
                                   seed=self.seed_generator), self.rate),
-            self.compute_dtype)
+            self._tensor_dtype)
         a = ((1 - self.rate) * (1 + self.rate * alpha_p ** 2)) ** -0.5
         b = -a * alpha_p * self.rate
         dropped = ops.add(ops.multiply(inputs, keep),

@@ -82,7 +82,7 @@ class ReversibleEmbedding(Embedding):
             kernel = ops.transpose(ops.convert_to_tensor(self.embeddings))
         else:
             kernel = ops.convert_to_tensor(self.reverse_embeddings)
-        dtype = self.reverse_dtype or self.compute_dtype
+        dtype = self.reverse_dtype or self._tensor_dtype
         logits = ops.matmul(ops.cast(inputs, dtype), ops.cast(kernel, dtype))
         if self.logit_soft_cap is not None:
             cap = float(self.logit_soft_cap)

@@ -343,7 +343,7 @@ class _BuiltinCell(Layer, DropoutRNNCell):
     def get_initial_state(self, batch_size=None):
         sizes = self.state_size if isinstance(self.state_size, list) else \
             [self.state_size]
-        return [ops.zeros((batch_size, d), dtype=self.compute_dtype)
+        return [ops.zeros((batch_size, d), dtype=self._tensor_dtype)
                 for d in sizes]
 
     def get_config(self):
@@ -768,7 +768,7 @@ class RNN(Layer):
                 f'Layer "{self.name}" needs a fixed number of timesteps, '
                 f"received sequences of shape {shape}. Give the time dimension "
                 "a size in Input(shape=...).")
-        dtype = self.compute_dtype
+        dtype = self._tensor_dtype
         trace = tracing.current_trace()
         # a shape-only trace of a fixed-size batch: the states' program type
         # has the batch symbol N, so zeros stand in for them there

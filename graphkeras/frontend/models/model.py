@@ -126,7 +126,7 @@ class Model(Trainer, Layer):
         self.built = True
 
         def spec(s):
-            return KerasTensor(tuple(s), self.compute_dtype)
+            return KerasTensor(tuple(s), self._tensor_dtype)
 
         if isinstance(input_shape, dict):
             x = {k: spec(s) for k, s in input_shape.items()}
@@ -220,7 +220,7 @@ class Model(Trainer, Layer):
         own = type(self).call in (Functional.call, Sequential.call)
         return (fn is not None and own and self.built and not self.run_eagerly
                 and fn.__dict__.get("_host") is None
-                and self.compute_dtype == "float32"
+                and self._tensor_dtype == "float32"
                 and x.dtype.kind == "f" and x.ndim >= 1 and len(x) > 0)
 
     def _fit_input_ranks(self, inputs):

@@ -74,7 +74,10 @@ def dtype(x) -> str:
         return "int32"
     if isinstance(x, float):
         return "float32"
-    return standardize_dtype(np.asarray(x).dtype)
+    dt = np.asarray(x).dtype
+    if dt == np.float16:  # (computed as float32: _to_array)
+        return "float32"
+    return standardize_dtype(dt)
 
 
 def _is_weak(x) -> bool:
@@ -107,7 +110,8 @@ def _to_value(x, trace, dt=None):
     if isinstance(x, Variable):
         return autocast_read(x, trace.read(x)).value
     arr = np.asarray(x, dtype=None if dt is None else as_dtype(dt).np)
-    if dt is None and arr.dtype == np.float64 and _is_weak(x):
+    if dt is None and (arr.dtype == np.float16 or (
+            arr.dtype == np.float64 and _is_weak(x))):
         arr = arr.astype(np.float32)
     return trace.builder.constant(arr)
 
@@ -141,7 +145,10 @@ def _to_array(x, dt=None):
     arr = np.asarray(x)
     if dt is not None:
         arr = arr.astype(as_dtype(dt).np, copy=False)
-    elif arr.dtype == np.float64 and _is_weak(x):
+    elif arr.dtype == np.float16 or (arr.dtype == np.float64
+                                     and _is_weak(x)):
+        # float16 arrays (a mixed_float16 model's outputs) compute as
+        # float32, holding the same values
         arr = arr.astype(np.float32)
     return arr
 
@@ -152,6 +159,8 @@ def _apply(opname: str, *xs, **attrs):
     if trace is not None:
         vals = [_to_value(x, trace) for x in xs]
         out = trace.builder.op(opname, *vals, **attrs)
+        if trace.half_values:
+            _follow_half(trace, xs, out)
         if isinstance(out, tuple):
             return tuple(trace.wrap(o) for o in out)
         return trace.wrap(out)
@@ -166,6 +175,19 @@ def _apply(opname: str, *xs, **attrs):
     outs = tuple(np.asarray(o).astype(t.dtype.np, copy=False)
                  for o, t in zip(outs, types))
     return outs if isinstance(out, tuple) else outs[0]
+
+
+def _follow_half(trace, xs, out) -> None:
+    """Keras's dtype of an op's float32 result under mixed_float16:
+    float16 when every floating tensor operand is (Python scalars are
+    weak), else float32; Trace.half_values records the float16 ones."""
+    half = trace.half_values
+    floats = [x.value.name for x in xs
+              if isinstance(x, TracedTensor) and x.dtype == "float32"]
+    if floats and all(half.get(n, False) for n in floats):
+        for o in (out if isinstance(out, tuple) else (out,)):
+            if o.dtype.long_name == "float32":
+                half[o.name] = True
 
 
 def _source(opname: str, like=None, **attrs):
@@ -203,8 +225,26 @@ def convert_to_numpy(x) -> np.ndarray:
     return np.array(x.numpy() if isinstance(x, Variable) else x)
 
 
+def _half_name(dtype) -> str | None:
+    """"float16" or "bfloat16" when dtype names one, else None."""
+    name = getattr(dtype, "name", dtype)
+    if name is np.float16:
+        return "float16"
+    if name in ("float16", "half", "bfloat16"):
+        return "bfloat16" if name == "bfloat16" else "float16"
+    return None
+
+
 @keras_op
 def cast(x, dtype):
+    half = _half_name(dtype)
+    if half is not None:
+        # a cast to a mixed policy's compute dtype (ops.cast(x,
+        # self.compute_dtype)): the tensors stay float32 here; "float16"
+        # rounds them to float16's values, "bfloat16" leaves them (as
+        # the tensors between mixed_bfloat16 layers)
+        x = cast(x, "float32")
+        return round_float16(x) if half == "float16" else x
     dt = standardize_dtype(dtype)
     if x is None:
         # NOTE: the usual source is Keras code reading the batch size as
