@@ -384,7 +384,11 @@ def test_ops_on_float16_keras_tensors_have_keras_dtypes(mixed):
             "concat": ops.concatenate([h, b], axis=-1),
             "mix": h * 2 + ops.mean(h, axis=-1, keepdims=True),
             "argmax": ops.argmax(h, axis=-1),
-            "float32_add": ops.add(b, 1.0)}
+            "float32_add": ops.add(b, 1.0),
+            # a float32 layer passing h through: float32, h stays float16
+            "linear_float32": keras.layers.Activation(
+                "linear", dtype="float32")(h),
+            "dense": h}
     assert list(outs) == want["names"]
     assert [str(t.dtype) for t in outs.values()] == want["symbolic"]
     m = keras.Model(i, list(outs.values()))

@@ -746,10 +746,7 @@ class Layer:
                 if trace is not None:
                     # which traced values hold float16 values at a layer's
                     # output (predict returns those as float16 arrays)
-                    for o in tree.flatten(outputs):
-                        if isinstance(o, TracedTensor):
-                            trace.half_values[o.value.name] = \
-                                half and o.dtype == "float32"
+                    outputs = _mark_half(trace, args, outputs, half)
             # (not in a spec trace: shapes only, and the penalty may need
             # the concrete batch size, e.g. PointNet's orthogonality one)
             if self.activity_regularizer is not None and (
@@ -1129,6 +1126,37 @@ def _round_outputs(outputs):
             if mask is not None:
                 set_keras_mask(y, mask)
         return y
+
+    return tree.map_structure(one, outputs)
+
+
+def _mark_half(trace, args, outputs, half: bool):
+    """Record in trace.half_values whether each traced output holds
+    float16 values (`half`: a mixed_float16 layer's). A float32 layer that
+    passes a float16 input through (Activation("linear", dtype="float32"))
+    outputs a value of its own: in Keras its output is float32 and its
+    input stays float16."""
+    marks = trace.half_values
+    inputs = {x.value.name for x in tree.flatten(args)
+              if isinstance(x, TracedTensor)}
+
+    def one(o):
+        if not isinstance(o, TracedTensor):
+            return o
+        if not half and o.value.name in inputs and marks.get(o.value.name):
+            new = trace.wrap(trace.builder.op("cast", o.value,
+                                              dtype="float32"))
+            mask = get_keras_mask(o)
+            if mask is not None:
+                set_keras_mask(new, mask)
+            o = new
+        if half and o.dtype == "float32":
+            marks[o.value.name] = True
+        elif marks.get(o.value.name):
+            marks[o.value.name] = False
+        # (a model without float16 layers leaves half_values empty, and
+        # ops.core._follow_half is skipped)
+        return o
 
     return tree.map_structure(one, outputs)
 

@@ -182,6 +182,9 @@ def _follow_half(trace, xs, out) -> None:
     float16 when every floating tensor operand is (Python scalars are
     weak), else float32; Trace.half_values records the float16 ones."""
     half = trace.half_values
+    if any(isinstance(x, Variable) and x.dtype.startswith("float")
+           for x in xs):
+        return  # a float32 variable (outside autocast) makes it float32
     floats = [x.value.name for x in xs
               if isinstance(x, TracedTensor) and x.dtype == "float32"]
     if floats and all(half.get(n, False) for n in floats):
