@@ -156,11 +156,15 @@ class KernelCtx:
 class MultiIndex:
     """A position given by one coordinate per dimension of `space`."""
 
-    def __init__(self, ctx: KernelCtx, coords, space: tuple):
+    def __init__(self, ctx: KernelCtx, coords, space: tuple, pinned=None):
         self.ctx = ctx
         self.cs = list(coords)
         self.space = tuple(space)
         self._off: dict = {}
+        # {concat output name: (operand k, coordinate in it)}: at this
+        # index that concat reads operand k only (emit_pointwise's split
+        # innermost loop)
+        self.pinned = pinned or {}
 
     def coords(self) -> list:
         return self.cs
@@ -428,6 +432,13 @@ def _concat(pw, node, idx):
     ctx, b = pw.ctx, pw.ctx.b
     axis = node.attrs["axis"]
     oc = coords_for(node.outputs[0], idx)
+    pin = getattr(idx, "pinned", {}).get(node.outputs[0].name)
+    if pin is not None:  # this stretch of the loop reads one operand
+        k, j = pin
+        ic = list(oc)
+        ic[axis] = j
+        x = node.inputs[k]
+        return pw.at(x, MultiIndex(ctx, ic, x.shape))
     # offsets as i64 values: the pieces' sizes may be runtime extents
     pieces, off = [], _i64(0)
     for x in node.inputs:
@@ -606,11 +617,39 @@ def emit_pointwise(ctx: KernelCtx, nodes, params, outputs, out_keys=None) -> Non
         with split_nest(ctx, extents) as vars_:
             idx = GroupIndex(ctx, groups, vars_, space)
             _store_all(ctx, pw, outputs, out_keys, idx)
+    elif (cat := _last_axis_concat(nodes, space)) is not None:
+        # the innermost loop split at the operands' boundaries: in each
+        # stretch the concat reads one operand, a plain vector loop (a
+        # select among every operand at each element ran at ~7 GB/s in
+        # DenseNet's concat + BatchNormalization + relu kernels)
+        with split_nest(ctx, [ctx.dim(d) for d in space[:-1]]) as vars_:
+            start = _i64(0)
+            for k, x in enumerate(cat.inputs):
+                n = ctx.dim(x.shape[-1])
+                with for_range(ctx.b, n, name=f"cat{k}") as j:
+                    idx = MultiIndex(ctx, [*vars_, ctx.add(start, j)], space,
+                                     pinned={cat.outputs[0].name: (k, j)})
+                    _store_all(ctx, pw, outputs, out_keys, idx)
+                start = ctx.add(start, n)
     else:
         with split_nest(ctx, [ctx.dim(d) for d in space]) as vars_:
             idx = MultiIndex(ctx, vars_, space)
             _store_all(ctx, pw, outputs, out_keys, idx)
     ctx.b.ret_void()
+
+
+def _last_axis_concat(nodes, space):
+    """The one concat of a fused body along the last axis of the loop
+    space, whose output has the space's shape (then every index the body
+    hands it is the loop's own, through elementwise ops), or None."""
+    cats = [n for n in nodes if n.op == "concat"]
+    if len(cats) != 1 or len(space) < 2:
+        return None
+    cat = cats[0]
+    out = cat.outputs[0]
+    if out.shape != tuple(space) or cat.attrs["axis"] != out.rank - 1:
+        return None
+    return cat
 
 
 def copy_concat(ctx: KernelCtx, node, out_key: str) -> bool:

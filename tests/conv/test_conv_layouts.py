@@ -253,3 +253,27 @@ def test_concat_of_stored_operands_copies_rows(monkeypatch):
         copied.clear()
         check_identical_across_threads(fn, batch=3)
         assert copied and all(copied) == (axis != 0), (shapes, copied)
+
+
+def test_concat_fused_with_elementwise_ops_reads_one_operand_a_stretch():
+    """A fused concat along the last axis (DenseNet's concat + batch norm +
+    relu) runs its innermost loop in stretches, one per operand: compiled
+    equals the interpreter on 1-3 threads, with operands of odd widths, a
+    broadcast operand, two outputs, and a concat that is also read sliced
+    (through a re-indexing op, which takes the general rule)."""
+    from conv_helpers import check_identical_across_threads
+
+    b = ir.Builder("dense_block")
+    xs = [b.param(f"x{i}", ("N", 3, k)) for i, k in enumerate((5, 1, 11))]
+    scale = b.param("scale", (17,))
+    cat = b.concat(*xs, axis=-1)
+    y = b.relu(b.mul(b.sub(cat, b.constant(np.float32(0.25))), scale))
+    fn = b.build([y, b.exp(cat)])
+    check_identical_across_threads(fn, batch=3)
+    b = ir.Builder("cat_sliced")
+    xs = [b.param(f"x{i}", ("N", 4, k)) for i, k in enumerate((3, 6))]
+    cat = b.concat(*xs, axis=2)
+    rev = b.slice(cat, starts=(0, 3, 8), stops=(None, None, None),
+                  steps=(1, -1, -1))
+    fn = b.build([b.add(b.tanh(cat), rev)])
+    check_identical_across_threads(fn, batch=2)
