@@ -90,6 +90,43 @@ def fuse_elementwise(fn: Function) -> Function:
             if d != g.id:
                 dependents.setdefault(d, set()).add(g.id)
 
+    # NOTE: a topological position of every group (rank[d] < rank[g] when
+    # g depends on d), kept through joins and merges by Pearce and Kelly's
+    # local reordering: a path from a target to a start only passes
+    # groups ranked between them, so `reaches` searches that band only
+    # (unbounded, both ends walked most of a deep program per node)
+    rank: dict = {}
+
+    def order(d: int, g: int) -> None:
+        """Restore the ranks after g came to depend on d."""
+        lo, hi = rank[g], rank[d]
+        if hi < lo:
+            return
+        fwd, stack = {g}, [g]  # depending on g, ranked below d
+        while stack:
+            for u in dependents.get(stack.pop(), ()):
+                u = find(u)
+                if u not in fwd and rank[u] <= hi:
+                    fwd.add(u)
+                    stack.append(u)
+        bwd, stack = {d}, [d]  # d and what it depends on, ranked above g
+        while stack:
+            for x in groups[stack.pop()].deps:
+                x = find(x)
+                if x not in bwd and rank[x] >= lo:
+                    bwd.add(x)
+                    stack.append(x)
+        moved = sorted(bwd, key=rank.get) + sorted(fwd, key=rank.get)
+        for r, h in zip(sorted(rank[h] for h in moved), moved):
+            rank[h] = r
+
+    def link(d: int, g: int) -> None:
+        """g depends on d (ids through find)."""
+        if d != g:
+            groups[g].deps.add(d)
+            dependents.setdefault(d, set()).add(g)
+            order(d, g)
+
     def reaches(starts, targets: set) -> bool:
         """Whether a group in starts depends (transitively) on a group in
         targets. NOTE: searched from both ends at once, a step of each in
@@ -102,20 +139,25 @@ def fuse_elementwise(fn: Function) -> Function:
         bwd = {find(t) for t in targets}  # reaching a target
         if fwd & bwd:
             return True
-        fstack, bstack = list(fwd), list(bwd)
+        if not fwd or not bwd:
+            return False
+        lo = min(rank[t] for t in bwd)
+        hi = max(rank[a] for a in fwd)
+        fstack = [a for a in fwd if rank[a] > lo]
+        bstack = [t for t in bwd if rank[t] < hi]
         while fstack and bstack:
             for d in groups[fstack.pop()].deps:
                 d = find(d)
                 if d in bwd:
                     return True
-                if d not in fwd:
+                if d not in fwd and rank[d] > lo:
                     fwd.add(d)
                     fstack.append(d)
             for u in dependents.get(bstack.pop(), ()):
                 u = find(u)
                 if u in fwd:
                     return True
-                if u not in bwd:
+                if u not in bwd and rank[u] < hi:
                     bwd.add(u)
                     bstack.append(u)
         return False
@@ -124,6 +166,11 @@ def fuse_elementwise(fn: Function) -> Function:
         return {find(group_of[v.name]) for v in n.inputs if v.name in group_of}
 
     def merge(into: _Group, other: _Group) -> None:
+        for d in list(other.deps):
+            link(find(d), into.id)
+        for u in list(dependents.get(other.id, ())):
+            if find(u) != other.id:
+                link(into.id, find(u))
         into.nodes.extend(other.nodes)
         into.deps |= other.deps
         into.first = min(into.first, other.first)
@@ -171,9 +218,12 @@ def fuse_elementwise(fn: Function) -> Function:
                         break
             if target is None:
                 target = _Group(len(groups), n, "pw", pos)
+                rank[target.id] = len(groups)
                 groups.append(target)
             else:
                 target.nodes.append(n)
+            for h in ins:
+                link(find(h), target.id)
             target.deps = {find(h) for h in target.deps | ins} - {target.id}
             depend(target, ins)
             add_sources(target, n)
@@ -196,6 +246,7 @@ def fuse_elementwise(fn: Function) -> Function:
                     group_of[o.name] = g.id
                 continue
         g = _Group(len(groups), n, "other", pos)
+        rank[g.id] = len(groups)
         g.deps = set(ins)
         depend(g, ins)
         groups.append(g)

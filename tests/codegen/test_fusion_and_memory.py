@@ -147,3 +147,30 @@ def test_smallest_gap_matches_the_rule_spelled_out(busy, need):
     offs = np.array([o for o, _ in busy], np.int64)
     sizes = np.array([z for _, z in busy], np.int64)
     assert _smallest_gap(offs, sizes, need) == _smallest_gap_reference(busy, need)
+
+
+class _FakeStorage:
+    def __init__(self, i, first, last, nbytes):
+        self.id, self.kind, self.first, self.last = i, "arena", first, last
+        self._nbytes = nbytes
+
+    def nbytes(self, env):
+        return self._nbytes
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 12),
+                          st.sampled_from([64, 128, 192, 640, 1000])),
+                min_size=1, max_size=40))
+def test_by_size_plan_over_the_time_tree_matches_the_scan(spec):
+    """_plan_by_size (segment tree over kernel times) places every storage
+    where the direct scan over all placed storages does."""
+    from types import SimpleNamespace
+
+    from graphkeras.passes.plan_memory import (
+        _plan_by_size, _plan_by_size_scan, _round)
+    arena = [_FakeStorage(i, f, f + d, z) for i, (f, d, z) in enumerate(spec)]
+    size = {s.id: _round(s.nbytes({})) for s in arena}
+    order = sorted(arena, key=lambda s: (-size[s.id], s.first, s.id))
+    tree = _plan_by_size(SimpleNamespace(storages=arena), {})
+    assert tree == _plan_by_size_scan(arena, size, order)
