@@ -165,12 +165,10 @@ class _FakeStorage:
 def test_by_size_plan_over_the_time_tree_matches_the_scan(spec):
     """_plan_by_size (segment tree over kernel times) places every storage
     where the direct scan over all placed storages does."""
-    from types import SimpleNamespace
-
     from graphkeras.passes.plan_memory import (
-        _plan_by_size, _plan_by_size_scan, _round)
+        _plan_by_size_scan, _plan_by_size_tree, _round)
     arena = [_FakeStorage(i, f, f + d, z) for i, (f, d, z) in enumerate(spec)]
     size = {s.id: _round(s.nbytes({})) for s in arena}
     order = sorted(arena, key=lambda s: (-size[s.id], s.first, s.id))
-    tree = _plan_by_size(SimpleNamespace(storages=arena), {})
-    assert tree == _plan_by_size_scan(arena, size, order)
+    assert _plan_by_size_tree(arena, size, order) == \
+        _plan_by_size_scan(arena, size, order)
