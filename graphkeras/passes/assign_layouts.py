@@ -313,7 +313,7 @@ def _product_of(b, n):
     return b.reshape(m, shape=out.shape)
 
 
-def _tap_slice_args(x: Value, tap, out_sp, strides, dilation) -> dict:
+def _tap_slice_args(tap, out_sp, strides, dilation) -> dict:
     """slice attrs of the positions o s + k d, o < O, of one tap."""
     return dict(
         starts=(0,) + tuple(k * d for k, d in zip(tap, dilation)) + (0,),
@@ -324,7 +324,7 @@ def _tap_slice_args(x: Value, tap, out_sp, strides, dilation) -> dict:
 
 def _tap(b: Builder, x: Value, tap, out_sp, strides, dilation) -> Value:
     """(N, *out_sp, C): x at the positions one filter tap reads."""
-    return b.slice(x, **_tap_slice_args(x, tap, out_sp, strides, dilation))
+    return b.slice(x, **_tap_slice_args(tap, out_sp, strides, dilation))
 
 
 def _pixels(n) -> int:
@@ -406,7 +406,7 @@ def _by_patches(b: Builder, n) -> Value:
         piece = b.slice(dp, starts=(0,) * (D + 1) + (t * cin,),
                         stops=(None,) * (D + 1) + ((t + 1) * cin,),
                         steps=(1,) * (D + 2))
-        sl = _tap_slice_args(padded, tap, out_sp, strides, dilation)
+        sl = _tap_slice_args(tap, out_sp, strides, dilation)
         back = strided_slice_adjoint(b, piece, padded, sl["starts"],
                                      sl["stops"], sl["steps"])
         total = back if total is None else b.add(total, back)
