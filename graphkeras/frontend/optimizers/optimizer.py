@@ -9,8 +9,9 @@ learning_rate)` for each variable, updates the weights' moving averages
 (use_ema), increments `iterations`, then applies the variables'
 constraints. With `gradient_accumulation_steps` = n, the gradients of n
 steps are summed in accumulator slots and the weights change on every n-th
-step only, with their mean (Keras 3's rule: see `apply`). `fit` calls `finalize_variable_values` at its end. Every `assign` becomes a state update of the
-program.
+step only, with their mean (Keras 3's rule: see `apply`). `fit` calls
+`finalize_variable_values` at its end. Every `assign` becomes a state
+update of the program.
 
 Invariants: slot variables are created once (`build`), before the first
 trace that uses them; `learning_rate` is a Variable, so setting it (for
@@ -378,9 +379,8 @@ class Optimizer:
                                 np.int64(n)), np.int64(0))
         accs = [self._accumulators[v.key] for v in variables]
         sums = [a.value for a in accs]
-        state = [v for v in self._variables
-                 if v is not self._iterations and v.key not in
-                 {a.key for a in accs}]
+        skip = {a.key for a in accs} | {self._iterations.key}
+        state = [v for v in self._variables if v.key not in skip]
         only_when(now, list(variables) + state, lambda: self._update(
             [ops.divide(ops.add(g, s), n) for g, s in zip(grads, sums)],
             variables))
